@@ -1,0 +1,52 @@
+#pragma once
+// The list of ops. Each computes its result and, when an input takes a gradient, records its
+// backward (autograd.h). Inputs must share dtype and device; misuse throws naming the op and shapes.
+#include <cstdint>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace legato::ops {
+
+// ---- elementwise (ops/elementwise.cpp) ----
+// a, b: any shapes that broadcast as NumPy's do (e.g. [N, F] + bias [F]); result: the broadcast shape.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& x, double factor);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor relu(const Tensor& x);
+
+// ---- linear algebra (ops/matmul.cpp) ----
+// a: [M, K] ([K, M] when transpose_a), b: [K, N] ([N, K] when transpose_b) -> [M, N].
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+// x: [N, in], weight: [out, in] (PyTorch layout), bias: [out] or undefined -> [N, out].
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+// ---- softmax and losses (ops/softmax.cpp, ops/loss.cpp); all over the last dimension ----
+Tensor softmax(const Tensor& x);
+Tensor log_softmax(const Tensor& x);
+// Keras' categorical_crossentropy on probabilities: rows renormalised, clipped to
+// [1e-7, 1 - 1e-7], mean over rows of -log p[target]. probs: [N, V], targets: int32 [N] -> [].
+Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
+// The stable default: log-softmax and negative log-likelihood fused. logits: [N, V], targets: int32 [N] -> [].
+Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets);
+
+// ---- regularisation and lookup (ops/dropout.cpp, ops/embedding.cpp) ----
+// Inverted dropout with probability p; element i of the mask comes from Philox(seed, offset + i),
+// the same on every device. Identity when !training or p == 0.
+Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset);
+// weight: [V, E], indices: int32 of any shape S -> [S..., E].
+Tensor embedding(const Tensor& weight, const Tensor& indices);
+
+// ---- shape (ops/shape.cpp) ----
+Tensor reshape(const Tensor& x, const Shape& shape);
+// Elements [start, end) along dim.
+Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end);
+Tensor concat(const std::vector<Tensor>& parts, int dim);
+
+// ---- reductions (ops/reduce.cpp): to a scalar of shape [] ----
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+
+}  // namespace legato::ops

@@ -1,0 +1,193 @@
+// Elementwise ops: binary ones with NumPy broadcasting, and unary activations whose backward
+// needs only their output (so the closure keeps the output, not the input).
+#include <algorithm>
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/eigen_maps.h"
+#include "engine/ops.h"
+#include "engine/ops/checks.h"
+
+namespace legato::ops {
+namespace {
+
+// Where element i of the broadcast result reads a and b: strides per result dimension, zero
+// along broadcast dimensions.
+struct Broadcast {
+  Shape out;
+  std::vector<int64_t> stride_a, stride_b;
+};
+
+std::vector<int64_t> aligned_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const size_t in_axis = in.size() - 1 - k, out_axis = out.size() - 1 - k;
+    strides[out_axis] = in[in_axis] == 1 ? 0 : stride;
+    stride *= in[in_axis];
+  }
+  return strides;
+}
+
+Broadcast broadcast(const char* op, const Tensor& a, const Tensor& b) {
+  const Shape &sa = a.shape(), &sb = b.shape();
+  Broadcast bc;
+  bc.out.assign(std::max(sa.size(), sb.size()), 1);
+  for (size_t k = 0; k < bc.out.size(); ++k) {
+    const int64_t da = k < sa.size() ? sa[sa.size() - 1 - k] : 1;
+    const int64_t db = k < sb.size() ? sb[sb.size() - 1 - k] : 1;
+    if (da != db && da != 1 && db != 1)
+      throw std::invalid_argument(std::string(op) + ": shapes " + to_string(sa) + " and " + to_string(sb) +
+                                  " do not broadcast");
+    bc.out[bc.out.size() - 1 - k] = da == 1 ? db : da;
+  }
+  bc.stride_a = aligned_strides(sa, bc.out);
+  bc.stride_b = aligned_strides(sb, bc.out);
+  return bc;
+}
+
+// Calls fn(i_out, i_a, i_b) for every element of the result, odometer-style over the outer
+// dimensions with a tight loop over the innermost one.
+template <class Fn>
+void for_each_broadcast(const Broadcast& bc, Fn&& fn) {
+  const int64_t n = numel_of(bc.out);
+  if (n == 0) return;
+  const size_t nd = bc.out.size();
+  if (nd == 0) {
+    fn(0, 0, 0);
+    return;
+  }
+  const int64_t inner = bc.out[nd - 1], sa = bc.stride_a[nd - 1], sb = bc.stride_b[nd - 1];
+  std::vector<int64_t> index(nd, 0);
+  int64_t base_a = 0, base_b = 0;
+  for (int64_t i = 0; i < n; i += inner) {
+    for (int64_t j = 0; j < inner; ++j) fn(i + j, base_a + j * sa, base_b + j * sb);
+    for (int axis = static_cast<int>(nd) - 2; axis >= 0; --axis) {
+      base_a += bc.stride_a[axis];
+      base_b += bc.stride_b[axis];
+      if (++index[axis] < bc.out[axis]) break;
+      base_a -= bc.stride_a[axis] * bc.out[axis];
+      base_b -= bc.stride_b[axis] * bc.out[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
+enum class Binary { Add, Mul };
+
+Tensor binary(Binary kind, const char* op, const Tensor& a, const Tensor& b) {
+  detail::check_cpu(op, a, "a");
+  detail::check_cpu(op, b, "b");
+  detail::check_same_dtype(op, a, "a", b, "b");
+  const Broadcast bc = broadcast(op, a, b);
+  Tensor out = Tensor::empty(bc.out, a.dtype());
+  dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    T* po = out.data<T>();
+    if (a.shape() == b.shape()) {  // the common case: one vectorised pass
+      if (kind == Binary::Add)
+        as_array<T>(out) = as_array<T>(a) + as_array<T>(b);
+      else
+        as_array<T>(out) = as_array<T>(a) * as_array<T>(b);
+    } else if (kind == Binary::Add) {
+      for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { po[i] = pa[ia] + pb[ib]; });
+    } else {
+      for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { po[i] = pa[ia] * pb[ib]; });
+    }
+  });
+  const Tensor a_saved = kind == Binary::Mul ? a.detach() : Tensor();
+  const Tensor b_saved = kind == Binary::Mul ? b.detach() : Tensor();
+  record(op, {a, b}, {out}, [=](const std::vector<Tensor>& grads) {
+    const Tensor& g = grads[0];
+    Tensor ga = grad_buffer(a), gb = grad_buffer(b);
+    dispatch_float(g.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = g.data<T>();
+      if (kind == Binary::Add) {
+        if (ga.defined()) {
+          T* p = ga.data<T>();
+          for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t) { p[ia] += pg[i]; });
+        }
+        if (gb.defined()) {
+          T* p = gb.data<T>();
+          for_each_broadcast(bc, [&](int64_t i, int64_t, int64_t ib) { p[ib] += pg[i]; });
+        }
+      } else {
+        const T *pa = a_saved.data<T>(), *pb = b_saved.data<T>();
+        if (ga.defined()) {
+          T* p = ga.data<T>();
+          for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { p[ia] += pg[i] * pb[ib]; });
+        }
+        if (gb.defined()) {
+          T* p = gb.data<T>();
+          for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { p[ib] += pg[i] * pa[ia]; });
+        }
+      }
+    });
+  });
+  return out;
+}
+
+enum class Unary { Sigmoid, Tanh, Relu };
+
+// y = f(x); dx += dy * f'(x), with f' written in terms of y.
+Tensor unary(Unary kind, const char* op, const Tensor& x) {
+  detail::check_cpu(op, x, "x");
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    auto in = as_array<T>(x);
+    auto y = as_array<T>(out);
+    switch (kind) {
+      case Unary::Sigmoid: y = T(1) / (T(1) + (-in).exp()); break;
+      case Unary::Tanh: y = in.tanh(); break;
+      case Unary::Relu: y = in.max(T(0)); break;
+    }
+  });
+  const Tensor y_saved = out.detach();
+  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gx = grad_buffer(x);
+    dispatch_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      auto y = as_array<T>(y_saved);
+      auto g = as_array<T>(grads[0]);
+      auto dx = as_array<T>(gx);
+      switch (kind) {
+        case Unary::Sigmoid: dx += g * y * (T(1) - y); break;
+        case Unary::Tanh: dx += g * (T(1) - y * y); break;
+        case Unary::Relu: dx += (y > T(0)).select(g, T(0)); break;
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(Binary::Add, "add", a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(Binary::Mul, "mul", a, b); }
+
+Tensor scale(const Tensor& x, double factor) {
+  detail::check_cpu("scale", x, "x");
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), "scale", [&](auto tag) {
+    using T = decltype(tag);
+    as_array<T>(out) = as_array<T>(x) * static_cast<T>(factor);
+  });
+  record("scale", {x}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gx = grad_buffer(x);
+    dispatch_float(x.dtype(), "scale", [&](auto tag) {
+      using T = decltype(tag);
+      as_array<T>(gx) += as_array<T>(grads[0]) * static_cast<T>(factor);
+    });
+  });
+  return out;
+}
+
+Tensor sigmoid(const Tensor& x) { return unary(Unary::Sigmoid, "sigmoid", x); }
+Tensor tanh(const Tensor& x) { return unary(Unary::Tanh, "tanh", x); }
+Tensor relu(const Tensor& x) { return unary(Unary::Relu, "relu", x); }
+
+}  // namespace legato::ops

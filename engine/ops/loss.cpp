@@ -1,0 +1,112 @@
+// Categorical cross-entropy, in the seed's form (on probabilities, as Keras computes it) and
+// fused with log-softmax on logits (our stable default). Both average over rows.
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/eigen_maps.h"
+#include "engine/ops.h"
+#include "engine/ops/checks.h"
+
+namespace legato::ops {
+
+namespace detail {
+void check_targets(const char* op, const Tensor& targets, int64_t rows, int64_t classes) {
+  check_cpu(op, targets, "targets");
+  if (targets.dtype() != DType::I32 || targets.ndim() != 1 || targets.dim(0) != rows)
+    throw std::invalid_argument(std::string(op) + ": targets must be int32 [" + std::to_string(rows) + "], got " +
+                                targets.describe());
+  const int32_t* t = targets.data<int32_t>();
+  for (int64_t r = 0; r < rows; ++r)
+    if (t[r] < 0 || t[r] >= classes)
+      throw std::out_of_range(std::string(op) + ": target " + std::to_string(t[r]) + " at row " + std::to_string(r) +
+                              " is outside [0, " + std::to_string(classes) + ")");
+}
+}  // namespace detail
+
+namespace {
+// Keras' backend epsilon: probabilities are clipped to [eps, 1 - eps] before the log.
+constexpr double kKerasEpsilon = 1e-7;
+
+void check_loss_inputs(const char* op, const Tensor& x, const Tensor& targets) {
+  detail::check_cpu(op, x, "input");
+  detail::check_ndim(op, x, "input", 2);
+  detail::check_targets(op, targets, x.dim(0), x.dim(1));
+}
+}  // namespace
+
+Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
+  const char* op = "cross_entropy_probs";
+  check_loss_inputs(op, probs, targets);
+  const int64_t rows = probs.dim(0);
+  Tensor out = Tensor::empty({}, probs.dtype());
+  dispatch_float(probs.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    auto p = as_matrix<T>(probs, rows);
+    const int32_t* t = targets.data<int32_t>();
+    T total = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T normalised = p(r, t[r]) / p.row(r).sum();
+      total -= std::log(std::clamp(normalised, T(kKerasEpsilon), T(1 - kKerasEpsilon)));
+    }
+    out.data<T>()[0] = total / static_cast<T>(rows);
+  });
+  record(op, {probs}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gp = grad_buffer(probs);
+    dispatch_float(probs.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      auto p = as_matrix<T>(probs, rows);
+      auto dp = as_matrix<T>(gp, rows);
+      const int32_t* t = targets.data<int32_t>();
+      const T g = grads[0].data<T>()[0] / static_cast<T>(rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        const T total = p.row(r).sum();
+        const T q = p(r, t[r]) / total;
+        if (q < T(kKerasEpsilon) || q > T(1 - kKerasEpsilon)) continue;  // clipped: no gradient
+        // loss_r = -log(p_t / S): d/dp_j = -(delta_jt - q) / (q S) = (1/S) - delta_jt / p_t
+        dp.row(r).array() += g / total;
+        dp(r, t[r]) -= g / p(r, t[r]);
+      }
+    });
+  });
+  return out;
+}
+
+Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
+  const char* op = "cross_entropy_logits";
+  check_loss_inputs(op, logits, targets);
+  const int64_t rows = logits.dim(0);
+  Tensor out = Tensor::empty({}, logits.dtype());
+  // The softmax is kept for backward: dlogits = (softmax - onehot) / rows.
+  Tensor soft = Tensor::empty(logits.shape(), logits.dtype());
+  dispatch_float(logits.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    auto z = as_matrix<T>(logits, rows);
+    auto s = as_matrix<T>(soft, rows);
+    const int32_t* t = targets.data<int32_t>();
+    T total = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T max = z.row(r).maxCoeff();
+      s.row(r) = (z.row(r).array() - max).exp();
+      const T sum = s.row(r).sum();
+      s.row(r) /= sum;
+      total += std::log(sum) + max - z(r, t[r]);
+    }
+    out.data<T>()[0] = total / static_cast<T>(rows);
+  });
+  record(op, {logits}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gz = grad_buffer(logits);
+    dispatch_float(logits.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      auto s = as_matrix<T>(soft, rows);
+      auto dz = as_matrix<T>(gz, rows);
+      const int32_t* t = targets.data<int32_t>();
+      const T g = grads[0].data<T>()[0] / static_cast<T>(rows);
+      dz += g * s;
+      for (int64_t r = 0; r < rows; ++r) dz(r, t[r]) -= g;
+    });
+  });
+  return out;
+}
+
+}  // namespace legato::ops

@@ -1,0 +1,196 @@
+// The fused LSTM on the CPU. Products go through Eigen (OpenBLAS behind it when available); the
+// per-element cell arithmetic is kernels/lstm_cell.h, the same code the CUDA kernels run.
+#include "engine/ops/lstm.h"
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/eigen_maps.h"
+#include "engine/ops/checks.h"
+#include "kernels/lstm_cell.h"
+
+namespace legato::ops {
+namespace {
+
+void check_weights(const char* op, const LstmWeights& w, DType dtype) {
+  const Tensor* all[] = {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh};
+  const char* names[] = {"W_ih", "W_hh", "b_ih", "b_hh"};
+  for (int k = 0; k < 4; ++k) {
+    detail::check_cpu(op, *all[k], names[k]);
+    if (all[k]->dtype() != dtype)
+      throw std::invalid_argument(std::string(op) + ": " + names[k] + " is " + all[k]->describe() +
+                                  " but the input is " + to_string(dtype));
+  }
+  detail::check_ndim(op, w.w_hh, "W_hh", 2);
+  detail::check_ndim(op, w.w_ih, "W_ih", 2);
+  const int64_t h = w.w_hh.dim(1);
+  if (w.w_hh.dim(0) != 4 * h || w.w_ih.dim(0) != 4 * h || w.b_ih.shape() != Shape{4 * h} ||
+      w.b_hh.shape() != Shape{4 * h})
+    throw std::invalid_argument(std::string(op) + ": inconsistent weights W_ih " + w.w_ih.describe() + ", W_hh " +
+                                w.w_hh.describe() + ", b_ih " + w.b_ih.describe() + ", b_hh " + w.b_hh.describe() +
+                                " (expected [4H, I], [4H, H], [4H], [4H])");
+}
+
+void check_state(const char* op, const Tensor& s, const char* name, int64_t batch, int64_t hidden, DType dtype) {
+  if (!s.defined()) return;
+  detail::check_cpu(op, s, name);
+  if (s.shape() != Shape{batch, hidden} || s.dtype() != dtype)
+    throw std::invalid_argument(std::string(op) + ": " + name + " is " + s.describe() + " but expected " +
+                                to_string(dtype) + " " + to_string(Shape{batch, hidden}));
+}
+
+// One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
+// the block becomes the activated gate cache. c_prev may be null (zeros).
+template <class T>
+void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    T* g = gates + b * 4 * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const kernels::LstmGates<T> act = kernels::lstm_cell_forward(
+          g[j] + bias[j], g[hidden + j] + bias[hidden + j], g[2 * hidden + j] + bias[2 * hidden + j],
+          g[3 * hidden + j] + bias[3 * hidden + j], c_prev ? c_prev[b * hidden + j] : T(0), &c[b * hidden + j],
+          &h[b * hidden + j]);
+      g[j] = act.i;
+      g[hidden + j] = act.f;
+      g[2 * hidden + j] = act.g;
+      g[3 * hidden + j] = act.o;
+    }
+  }
+}
+
+// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
+template <class T>
+void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, int64_t batch,
+                   int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const T* g = cache + b * 4 * hidden;
+    T* d = dgates + b * 4 * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t e = b * hidden + j;
+      const kernels::LstmGates<T> gates{g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j]};
+      const kernels::LstmGates<T> dg =
+          kernels::lstm_cell_backward(gates, c_prev ? c_prev[e] : T(0), c[e], dh[e], dc[e], &dc[e]);
+      d[j] = dg.i;
+      d[hidden + j] = dg.f;
+      d[2 * hidden + j] = dg.g;
+      d[3 * hidden + j] = dg.o;
+    }
+  }
+}
+
+}  // namespace
+
+LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only) {
+  const char* op = "lstm";
+  detail::check_cpu(op, x, "x");
+  detail::check_ndim(op, x, "x", 3);
+  check_weights(op, w, x.dtype());
+  const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
+  if (w.input() != input)
+    throw std::invalid_argument("lstm: x is " + x.describe() + " but W_ih is " + w.w_ih.describe() +
+                                ", which expects input size " + std::to_string(w.input()));
+  if (steps == 0) throw std::invalid_argument("lstm: x has no time steps: " + x.describe());
+  check_state(op, h0, "h0", batch, hidden, x.dtype());
+  check_state(op, c0, "c0", batch, hidden, x.dtype());
+
+  // gate_cache [T, B, 4H]: pre-activations, then (in place) the activated gates i, f, g, o.
+  Tensor gate_cache = Tensor::empty({steps, batch, G}, x.dtype());
+  Tensor hs = Tensor::empty({steps, batch, hidden}, x.dtype());  // h_t for every step
+  Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
+  Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
+    auto X = as_matrix<T>(x, steps * batch);
+    auto W_ih = as_matrix<T>(w.w_ih, G);
+    auto W_hh = as_matrix<T>(w.w_hh, G);
+    auto P = as_matrix<T>(gate_cache, steps * batch);
+    P.noalias() = X * W_ih.transpose();  // the input projection of all T steps: one GEMM
+    for (int64_t t = 0; t < steps; ++t) {
+      MatMap<T> Pt(gate_cache.data<T>() + t * batch * G, batch, G);
+      const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
+      const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
+      if (h_prev) Pt.noalias() += ConstMatMap<T>(h_prev, batch, hidden) * W_hh.transpose();
+      cell_forward(Pt.data(), bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden,
+                   hs.data<T>() + t * batch * hidden, batch, hidden);
+    }
+  });
+
+  LstmOutputs out;
+  const Tensor last_h = hs.rows(steps - 1, 1).view({batch, hidden});
+  out.y = last_only ? last_h.detach() : hs.detach();
+  out.h_n = last_h.detach();
+  out.c_n = cs.rows(steps - 1, 1).view({batch, hidden});
+
+  record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
+         [=](const std::vector<Tensor>& grads) {
+           const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
+           Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
+           Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
+           Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
+           dispatch_float(x.dtype(), op, [&](auto tag) {
+             using T = decltype(tag);
+             auto W_hh = as_matrix<T>(w.w_hh, G);
+             auto dH = as_matrix<T>(dh, batch);
+             if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
+             if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
+             for (int64_t t = steps - 1; t >= 0; --t) {
+               if (gy.defined() && !last_only)
+                 dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
+               else if (gy.defined() && t == steps - 1)
+                 dH += as_matrix<T>(gy, batch);
+               const T* c_prev =
+                   t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
+               T* dg = dgates.data<T>() + t * batch * G;
+               cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden,
+                             dh.data<T>(), dc.data<T>(), dg, batch, hidden);
+               if (t > 0 || h0.requires_grad()) dH.noalias() = ConstMatMap<T>(dg, batch, G) * W_hh;
+             }
+             // The weight gradients as large GEMMs over all steps at once.
+             auto D = as_matrix<T>(dgates, steps * batch);
+             if (Tensor g = grad_buffer(w.w_ih); g.defined())
+               as_matrix<T>(g, G).noalias() += D.transpose() * as_matrix<T>(x, steps * batch);
+             if (Tensor g = grad_buffer(w.w_hh); g.defined()) {
+               auto dW = as_matrix<T>(g, G);
+               if (steps > 1)
+                 dW.noalias() += ConstMatMap<T>(dgates.data<T>() + batch * G, (steps - 1) * batch, G).transpose() *
+                                 ConstMatMap<T>(hs.data<T>(), (steps - 1) * batch, hidden);
+               if (h0.defined()) dW.noalias() += ConstMatMap<T>(dgates.data<T>(), batch, G).transpose() *
+                                                 as_matrix<T>(h0, batch);
+             }
+             for (const Tensor* b : {&w.b_ih, &w.b_hh})
+               if (Tensor g = grad_buffer(*b); g.defined())
+                 as_matrix<T>(g, 1).noalias() += D.colwise().sum();
+             if (Tensor g = grad_buffer(x); g.defined())
+               as_matrix<T>(g, steps * batch).noalias() += D * as_matrix<T>(w.w_ih, G);
+             if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
+             if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
+           });
+         });
+  return out;
+}
+
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tensor& gates) {
+  const char* op = "lstm_step";
+  detail::check_cpu(op, x, "x");
+  detail::check_ndim(op, x, "x", 2);
+  check_weights(op, w, x.dtype());
+  const int64_t batch = x.dim(0), hidden = w.hidden(), G = 4 * hidden;
+  if (x.dim(1) != w.input())
+    throw std::invalid_argument("lstm_step: x is " + x.describe() + " but W_ih is " + w.w_ih.describe());
+  check_state(op, h, "h", batch, hidden, x.dtype());
+  check_state(op, c, "c", batch, hidden, x.dtype());
+  if (gates.shape() != Shape{batch, G} || gates.dtype() != x.dtype())
+    throw std::invalid_argument("lstm_step: gates scratch is " + gates.describe() + ", expected " +
+                                to_string(Shape{batch, G}));
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    auto P = as_matrix<T>(gates, batch);
+    P.noalias() = as_matrix<T>(x, batch) * as_matrix<T>(w.w_ih, G).transpose();
+    P.noalias() += as_matrix<T>(h, batch) * as_matrix<T>(w.w_hh, G).transpose();
+    P.rowwise() += as_matrix<T>(w.b_hh, 1).row(0);
+    // cell_forward adds b_ih; c is read (as c_prev) and written element by element in place.
+    cell_forward(P.data(), w.b_ih.data<T>(), c.data<T>(), c.data<T>(), h.data<T>(), batch, hidden);
+  });
+}
+
+}  // namespace legato::ops

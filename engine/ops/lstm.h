@@ -1,0 +1,34 @@
+#pragma once
+// The LSTM over a whole sequence as one autograd node, and a graph-free step for generation.
+// Gate order i, f, g, o; weights in PyTorch/cuDNN layout.
+#include "engine/tensor.h"
+
+namespace legato::ops {
+
+struct LstmWeights {
+  Tensor w_ih;  // [4H, I]
+  Tensor w_hh;  // [4H, H]
+  Tensor b_ih;  // [4H]
+  Tensor b_hh;  // [4H]
+  int64_t hidden() const { return w_hh.dim(1); }
+  int64_t input() const { return w_ih.dim(1); }
+};
+
+struct LstmOutputs {
+  Tensor y;    // [T, B, H], or [B, H] (the last step) when last_only
+  Tensor h_n;  // [B, H]
+  Tensor c_n;  // [B, H]
+};
+
+// x: [T, B, I]; h0, c0: [B, H] or undefined for zeros. Forward: one GEMM for the input
+// projection of all T steps, then per step one recurrent GEMM and one fused pointwise pass that
+// writes the gate cache. Backward (BPTT) runs inside this one node; the weight gradients are
+// large GEMMs after the loop.
+LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& weights,
+                 bool last_only = false);
+
+// Advances (h, c) by one step without recording a graph: O(1) work per token.
+// x: [B, I]; h, c: [B, H], updated in place; gates: [B, 4H] scratch owned by the caller.
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights, Tensor& gates);
+
+}  // namespace legato::ops

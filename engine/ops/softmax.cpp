@@ -1,0 +1,57 @@
+// Softmax and log-softmax over the last dimension, max-subtracted for stability.
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/eigen_maps.h"
+#include "engine/ops.h"
+#include "engine/ops/checks.h"
+
+namespace legato::ops {
+namespace {
+
+Tensor softmax_impl(const Tensor& x, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  detail::check_cpu(op, x, "x");
+  if (x.ndim() == 0 || x.dim(-1) == 0) throw std::invalid_argument(std::string(op) + ": x is " + x.describe());
+  const int64_t cols = x.dim(-1), rows = x.numel() / cols;
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    auto in = as_matrix<T>(x, rows);
+    auto y = as_matrix<T>(out, rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T max = in.row(r).maxCoeff();
+      y.row(r) = (in.row(r).array() - max).exp();
+      const T total = y.row(r).sum();
+      if (log)
+        y.row(r) = in.row(r).array() - max - std::log(total);
+      else
+        y.row(r) /= total;
+    }
+  });
+  const Tensor y_saved = out.detach();
+  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gx = grad_buffer(x);
+    dispatch_float(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      auto y = as_matrix<T>(y_saved, rows);
+      auto g = as_matrix<T>(grads[0], rows);
+      auto dx = as_matrix<T>(gx, rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        if (log)  // y = x - logsumexp(x): dx = g - softmax * sum(g)
+          dx.row(r).array() += g.row(r).array() - y.row(r).array().exp() * g.row(r).sum();
+        else  // dx = y * (g - <g, y>)
+          dx.row(r).array() += y.row(r).array() * (g.row(r).array() - g.row(r).dot(y.row(r)));
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x) { return softmax_impl(x, false); }
+Tensor log_softmax(const Tensor& x) { return softmax_impl(x, true); }
+
+}  // namespace legato::ops

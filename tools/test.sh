@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds everything in build/ (Release, warnings on)
+# and runs the whole suite through ctest. Ends with "N passed, N failed" (doctest test cases).
+#   tools/test.sh             build/ (with the CUDA code whenever nvcc is found)
+#   tools/test.sh --sanitize  build-asan/ with AddressSanitizer and UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build
+flags=(-DCMAKE_BUILD_TYPE=Release)
+case "${1:-}" in
+  --sanitize)
+    build=build-asan
+    # The CUDA code is compiled (and checked for warnings) by the plain build; the sanitizers
+    # instrument host code only.
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEGATO_SANITIZE=ON -DLEGATO_CUDA=OFF)
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    ;;
+  "") ;;
+  -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+  *) echo "test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+tools/setup.sh
+cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
+cmake --build "$build"
+
+status=0
+ctest --test-dir "$build" --output-on-failure || status=$?
+log="$build/Testing/Temporary/LastTest.log"
+# doctest's summary: "[doctest] test cases: 16 | 16 passed | 0 failed | 0 skipped"
+summary=$(grep -h "test cases:" "$log" | tail -n 1 || true)
+passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$summary")
+if [ -z "$summary" ]; then
+  echo "test.sh: no doctest summary found in $log" >&2
+  passed=0 failed=1 status=1
+fi
+[ "$failed" = 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status
