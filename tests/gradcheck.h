@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -85,6 +86,8 @@ inline GradcheckReport gradcheck(const MultiFn& f, std::vector<Tensor> inputs, d
     const auto report_ = ::legato::testing::gradcheck((f), (inputs));   \
     INFO("worst: " << report_.worst);                                   \
     CHECK(report_.max_error <= 1e-6);                                   \
+    if (std::getenv("LEGATO_VERBOSE"))                                  \
+      MESSAGE("max relative error " << report_.max_error);             \
   } while (0)
 
 // A float64 leaf for checks: uniform in [low, high).

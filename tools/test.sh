@@ -37,6 +37,7 @@ if [ -z "$summary" ]; then
   echo "test.sh: no doctest summary found in $log" >&2
   passed=0 failed=1 status=1
 fi
+grep -h "SKIPPED:" "$log" | sed 's/^.*MESSAGE: /test.sh: /' | sort -u || true
 [ "$failed" = 0 ] || status=1
 echo "$passed passed, $failed failed"
 exit $status

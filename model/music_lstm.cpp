@@ -1,0 +1,82 @@
+#include "model/music_lstm.h"
+
+#include <stdexcept>
+
+#include "engine/ops.h"
+#include "engine/ops/lstm.h"
+
+namespace legato::model {
+namespace {
+
+const ModelConfig& validated(const ModelConfig& c) {
+  if (c.vocab <= 0) throw std::invalid_argument("model: vocabulary size must be positive");
+  if (c.hidden <= 0 || c.layers <= 0 || c.dense <= 0)
+    throw std::invalid_argument("model: hidden, layers and dense must be positive");
+  if (c.input == InputKind::Embedding && c.embedding_dim <= 0)
+    throw std::invalid_argument("model: embedding input needs a positive embedding dimension");
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw std::invalid_argument("model: dropout must be in [0, 1)");
+  return c;
+}
+
+Tensor apply_dropout(const Tensor& x, double p, bool training, DropoutStream& stream) {
+  if (!training || p == 0) return x;
+  Tensor y = ops::dropout(x, p, true, stream.seed, stream.offset);
+  stream.offset += static_cast<uint64_t>(x.numel());
+  return y;
+}
+
+}  // namespace
+
+MusicLSTM::MusicLSTM(const ModelConfig& config)
+    : config_(validated(config)),
+      embedding_(config.input == InputKind::Embedding
+                     ? nn::Embedding(config.vocab, config.embedding_dim, config.seed, config.dtype)
+                     : nn::Embedding()),
+      lstm_(config.input == InputKind::Embedding ? config.embedding_dim : 1, config.hidden, config.layers,
+            config.seed + 100, config.dtype),
+      dense1_(config.hidden, config.dense, config.seed + 200, config.dtype),
+      dense2_(config.dense, config.vocab, config.seed + 300, config.dtype) {}
+
+Tensor MusicLSTM::embed(const Tensor& tokens) const {
+  if (tokens.dtype() != DType::I32 || tokens.ndim() != 2)
+    throw std::invalid_argument("model: tokens must be int32 [T, B], got " + tokens.describe());
+  if (config_.input == InputKind::Embedding) return embedding_(tokens);
+  // The seed's input: index / vocabulary size, one feature per step.
+  Tensor x = Tensor::empty({tokens.dim(0), tokens.dim(1), 1}, config_.dtype);
+  const int32_t* t = tokens.data<int32_t>();
+  const double scale = 1.0 / static_cast<double>(config_.vocab);
+  for (int64_t k = 0; k < tokens.numel(); ++k) {
+    if (t[k] < 0 || t[k] >= config_.vocab)
+      throw std::out_of_range("model: token " + std::to_string(t[k]) + " outside the vocabulary of " +
+                              std::to_string(config_.vocab));
+    if (config_.dtype == DType::F32) x.data<float>()[k] = static_cast<float>(t[k] * scale);
+    else x.data<double>()[k] = t[k] * scale;
+  }
+  return x;
+}
+
+Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const {
+  Tensor x = embed(tokens);
+  const int num_layers = static_cast<int>(lstm_.layers.size());
+  for (int k = 0; k < num_layers; ++k) {
+    const bool last_layer = k + 1 == num_layers;
+    x = ops::lstm(x, Tensor(), Tensor(), lstm_.layers[k], last_layer && last_only).y;
+    if (!last_layer) x = apply_dropout(x, config_.dropout, training, dropout);
+  }
+  if (!last_only) x = ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)});  // [T * B, H]
+  Tensor hidden = dense1_(x);
+  if (config_.dense_relu) hidden = ops::relu(hidden);
+  hidden = apply_dropout(hidden, config_.dropout, training, dropout);
+  return dense2_(hidden);
+}
+
+nn::ParameterList MusicLSTM::parameters() const {
+  nn::ParameterList list;
+  if (config_.input == InputKind::Embedding) list = embedding_.parameters("embedding.");
+  for (auto& p : lstm_.parameters("lstm.")) list.push_back(p);
+  for (auto& p : dense1_.parameters("dense1.")) list.push_back(p);
+  for (auto& p : dense2_.parameters("dense2.")) list.push_back(p);
+  return list;
+}
+
+}  // namespace legato::model

@@ -1,0 +1,57 @@
+#pragma once
+// MusicLSTM: tokens -> (scalar or embedding input) -> L stacked LSTM layers with dropout between
+// them -> dense hidden layer (optional ReLU) -> dropout -> dense to the vocabulary (logits).
+// Parameter names follow the equivalent PyTorch module's state_dict: embedding.weight,
+// lstm.weight_ih_l{k} ..., dense1.weight, dense1.bias, dense2.weight, dense2.bias.
+#include <cstdint>
+#include <string>
+
+#include "engine/nn/layers.h"
+#include "engine/tensor.h"
+
+namespace legato::model {
+
+enum class InputKind { Scalar, Embedding };
+
+struct ModelConfig {
+  int64_t vocab = 0;
+  InputKind input = InputKind::Scalar;  // Scalar: token / vocab, as the seed fed Keras
+  int64_t embedding_dim = 0;            // used with InputKind::Embedding
+  int64_t hidden = 512;
+  int layers = 3;
+  double dropout = 0.3;  // after every LSTM layer but the last, and after the dense hidden layer
+  int64_t dense = 256;
+  bool dense_relu = false;
+  DType dtype = DType::F32;
+  uint64_t seed = 1;  // initialisation
+};
+
+// Where dropout masks come from: Philox stream `seed`, advanced by every mask drawn, so a step's
+// masks are reproducible (and resumable) from (seed, offset).
+struct DropoutStream {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+};
+
+class MusicLSTM {
+ public:
+  explicit MusicLSTM(const ModelConfig& config);
+  const ModelConfig& config() const { return config_; }
+
+  // tokens: int32 [T, B]. Returns logits [B, V] (last_only: the prediction after the window) or
+  // [T * B, V] (a prediction at every step, row t * B + b). training enables dropout.
+  Tensor forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const;
+  // The LSTM's input for tokens [T, B]: [T, B, 1] scaled indices, or [T, B, E] embeddings.
+  Tensor embed(const Tensor& tokens) const;
+
+  nn::ParameterList parameters() const;
+  const nn::StackedLstm& lstm() const { return lstm_; }
+
+ private:
+  ModelConfig config_;
+  nn::Embedding embedding_;
+  nn::StackedLstm lstm_;
+  nn::Linear dense1_, dense2_;
+};
+
+}  // namespace legato::model

@@ -1,0 +1,71 @@
+// The per-element bodies that the CUDA kernels run, checked on the CPU.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "kernels/lstm_cell.h"
+#include "kernels/philox.h"
+
+using namespace legato::kernels;
+
+TEST_CASE("philox4x32-10 matches Random123's known-answer vectors") {
+  // kat_vectors of Random123 1.09: philox4x32 10 rounds.
+  const Philox4 zero = philox4x32_10(Philox4{{0, 0, 0, 0}}, 0, 0);
+  CHECK(zero.v[0] == 0x6627e8d5u);
+  CHECK(zero.v[1] == 0xe169c58du);
+  CHECK(zero.v[2] == 0xbc57ac4cu);
+  CHECK(zero.v[3] == 0x9b00dbd8u);
+  const Philox4 ones = philox4x32_10(Philox4{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu,
+                                     0xffffffffu);
+  CHECK(ones.v[0] == 0x408f276du);
+  CHECK(ones.v[1] == 0x41c83b0eu);
+  CHECK(ones.v[2] == 0xa20bc7c6u);
+  CHECK(ones.v[3] == 0x6d5451fdu);
+  const Philox4 pi = philox4x32_10(Philox4{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u,
+                                   0x299f31d0u);
+  CHECK(pi.v[0] == 0xd16cfe09u);
+  CHECK(pi.v[1] == 0x94fdccebu);
+  CHECK(pi.v[2] == 0x5001e420u);
+  CHECK(pi.v[3] == 0x24126ea1u);
+}
+
+TEST_CASE("philox uniforms: in [0, 1), offsets shift the stream, mean near 1/2") {
+  double total = 0;
+  const int n = 40000;
+  for (int i = 0; i < n; ++i) {
+    const float u = philox_uniform(5, 0, i);
+    CHECK_UNARY(u >= 0.0f);
+    CHECK_UNARY(u < 1.0f);
+    total += u;
+    if (i < 100) CHECK(philox_uniform(5, 8, i) == philox_uniform(5, 0, i + 8));
+  }
+  CHECK(total / n == doctest::Approx(0.5).epsilon(0.01));
+}
+
+TEST_CASE("lstm cell body: float32 agrees with float64, backward matches central differences") {
+  const double a[4] = {0.3, -1.2, 0.7, 2.0}, c_prev = -0.4;
+  double c64, h64;
+  const LstmGates<double> g64 = lstm_cell_forward(a[0], a[1], a[2], a[3], c_prev, &c64, &h64);
+  float c32, h32;
+  lstm_cell_forward(float(a[0]), float(a[1]), float(a[2]), float(a[3]), float(c_prev), &c32, &h32);
+  CHECK(c32 == doctest::Approx(c64).epsilon(1e-6));
+  CHECK(h32 == doctest::Approx(h64).epsilon(1e-6));
+  // d/da_k of L = wh * h + wc * c, against central differences.
+  const double wh = 0.8, wc = -1.3, eps = 1e-6;
+  double carry;
+  const LstmGates<double> d = lstm_cell_backward(g64, c_prev, c64, wh, wc, &carry);
+  const double analytic[4] = {d.i, d.f, d.g, d.o};
+  for (int k = 0; k < 4; ++k) {
+    double up[4] = {a[0], a[1], a[2], a[3]}, down[4] = {a[0], a[1], a[2], a[3]};
+    up[k] += eps;
+    down[k] -= eps;
+    double cu, hu, cd, hd;
+    lstm_cell_forward(up[0], up[1], up[2], up[3], c_prev, &cu, &hu);
+    lstm_cell_forward(down[0], down[1], down[2], down[3], c_prev, &cd, &hd);
+    CHECK(analytic[k] == doctest::Approx((wh * (hu - hd) + wc * (cu - cd)) / (2 * eps)).epsilon(1e-7));
+  }
+  double cu, hu, cd, hd;
+  lstm_cell_forward(a[0], a[1], a[2], a[3], c_prev + eps, &cu, &hu);
+  lstm_cell_forward(a[0], a[1], a[2], a[3], c_prev - eps, &cd, &hd);
+  CHECK(carry == doctest::Approx((wh * (hu - hd) + wc * (cu - cd)) / (2 * eps)).epsilon(1e-7));
+}

@@ -1,0 +1,192 @@
+// The fused LSTM: gradient checks of every input, a naive per-gate reference written here, the
+// graph-free step API, and PyTorch's torch.nn.LSTM on the same weights (tests/data/lstm_torch_ref.bin).
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "engine/nn/layers.h"
+#include "engine/ops.h"
+#include "engine/ops/lstm.h"
+#include "gradcheck.h"
+#include "reference_file.h"
+
+using namespace legato;
+using legato::testing::leaf;
+using V = std::vector<Tensor>;
+
+namespace {
+
+ops::LstmWeights random_weights(int64_t input, int64_t hidden, uint64_t seed) {
+  return {leaf({4 * hidden, input}, seed, -0.6, 0.6), leaf({4 * hidden, hidden}, seed + 1, -0.6, 0.6),
+          leaf({4 * hidden}, seed + 2, -0.3, 0.3), leaf({4 * hidden}, seed + 3, -0.3, 0.3)};
+}
+
+// in = {x, h0, c0, W_ih, W_hh, b_ih, b_hh}
+V run_lstm(const V& in, bool last_only) {
+  const ops::LstmOutputs out = ops::lstm(in[0], in[1], in[2], {in[3], in[4], in[5], in[6]}, last_only);
+  return {out.y, out.h_n, out.c_n};
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// A deliberately plain LSTM: per time step, per batch row, per unit, each gate's dot products
+// written out. Returns y [T, B, H]; h and c end as the final state.
+std::vector<double> naive_lstm(const Tensor& x, std::vector<double>& h, std::vector<double>& c,
+                               const ops::LstmWeights& w) {
+  const int64_t T = x.dim(0), B = x.dim(1), I = x.dim(2), H = w.hidden();
+  std::vector<double> y;
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<double> h_new(B * H), c_new(B * H);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < H; ++j) {
+        double pre[4];
+        for (int gate = 0; gate < 4; ++gate) {
+          const int64_t row = gate * H + j;
+          double s = w.b_ih.at(row) + w.b_hh.at(row);
+          for (int64_t k = 0; k < I; ++k) s += w.w_ih.at(row * I + k) * x.at((t * B + b) * I + k);
+          for (int64_t k = 0; k < H; ++k) s += w.w_hh.at(row * H + k) * h[b * H + k];
+          pre[gate] = s;
+        }
+        const double i = sigmoid(pre[0]), f = sigmoid(pre[1]), g = std::tanh(pre[2]), o = sigmoid(pre[3]);
+        c_new[b * H + j] = f * c[b * H + j] + i * g;
+        h_new[b * H + j] = o * std::tanh(c_new[b * H + j]);
+      }
+    h = h_new;
+    c = c_new;
+    y.insert(y.end(), h.begin(), h.end());
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck: lstm, full sequence, every input") {
+  const int64_t T = 4, B = 3, I = 5, H = 6;
+  const ops::LstmWeights w = random_weights(I, H, 100);
+  CHECK_GRADIENTS([](const V& in) { return run_lstm(in, false); },
+                  (V{leaf({T, B, I}, 1), leaf({B, H}, 2), leaf({B, H}, 3), w.w_ih, w.w_hh, w.b_ih, w.b_hh}));
+}
+
+TEST_CASE("gradcheck: lstm, last step only") {
+  const int64_t T = 5, B = 2, I = 3, H = 4;
+  const ops::LstmWeights w = random_weights(I, H, 200);
+  CHECK_GRADIENTS([](const V& in) { return run_lstm(in, true); },
+                  (V{leaf({T, B, I}, 4), leaf({B, H}, 5), leaf({B, H}, 6), w.w_ih, w.w_hh, w.b_ih, w.b_hh}));
+}
+
+TEST_CASE("gradcheck: lstm without initial state, y only") {
+  const int64_t T = 3, B = 2, I = 2, H = 3;
+  const ops::LstmWeights w = random_weights(I, H, 300);
+  CHECK_GRADIENTS(
+      [](const V& in) { return V{ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y}; },
+      (V{leaf({T, B, I}, 7), w.w_ih, w.w_hh, w.b_ih, w.b_hh}));
+}
+
+TEST_CASE("lstm forward matches a naive per-gate reference") {
+  const int64_t T = 6, B = 3, I = 4, H = 5;
+  const ops::LstmWeights w = random_weights(I, H, 400);
+  const Tensor x = leaf({T, B, I}, 8), h0 = leaf({B, H}, 9), c0 = leaf({B, H}, 10);
+  NoGradGuard guard;
+  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w);
+  std::vector<double> h = h0.to_vector(), c = c0.to_vector();
+  const std::vector<double> y = naive_lstm(x, h, c, w);
+  const std::vector<double> got = out.y.to_vector();
+  REQUIRE(got.size() == y.size());
+  for (size_t k = 0; k < y.size(); ++k) CHECK(got[k] == doctest::Approx(y[k]).epsilon(1e-12));
+  for (size_t k = 0; k < h.size(); ++k) {
+    CHECK(out.h_n.at(k) == doctest::Approx(h[k]).epsilon(1e-12));
+    CHECK(out.c_n.at(k) == doctest::Approx(c[k]).epsilon(1e-12));
+  }
+  // Last-step output is the final hidden state.
+  CHECK(ops::lstm(x, h0, c0, w, true).y.to_vector() == out.h_n.to_vector());
+}
+
+TEST_CASE("lstm_step advances the state exactly as the sequence op") {
+  const int64_t T = 5, B = 2, I = 3, H = 4;
+  nn::StackedLstm stack(I, H, 1, 77, DType::F64);
+  const ops::LstmWeights& w = stack.layers[0];
+  const Tensor x = Tensor::uniform({T, B, I}, -1, 1, 11, DType::F64);
+  NoGradGuard guard;
+  const ops::LstmOutputs seq = ops::lstm(x, Tensor(), Tensor(), w);
+  Tensor h = Tensor::zeros({B, H}, DType::F64), c = Tensor::zeros({B, H}, DType::F64);
+  Tensor gates = Tensor::empty({B, 4 * H}, DType::F64);
+  for (int64_t t = 0; t < T; ++t) {
+    ops::lstm_step(x.rows(t, 1).view({B, I}), h, c, w, gates);
+    const std::vector<double> expect = seq.y.rows(t, 1).to_vector();
+    for (int64_t k = 0; k < B * H; ++k) CHECK(h.at(k) == doctest::Approx(expect[k]).epsilon(1e-12));
+  }
+  for (int64_t k = 0; k < B * H; ++k) CHECK(c.at(k) == doctest::Approx(seq.c_n.at(k)).epsilon(1e-12));
+}
+
+TEST_CASE("lstm initialisation follows Keras") {
+  const int64_t I = 7, H = 8;
+  nn::StackedLstm stack(I, H, 2, 5);
+  const ops::LstmWeights& w = stack.layers[1];
+  // W_hh [4H, H] has orthonormal columns.
+  const Tensor whh = w.w_hh.to(DType::F64);
+  for (int64_t a = 0; a < H; ++a)
+    for (int64_t b = 0; b < H; ++b) {
+      double dot = 0;
+      for (int64_t r = 0; r < 4 * H; ++r) dot += whh.at(r * H + a) * whh.at(r * H + b);
+      CHECK(dot == doctest::Approx(a == b ? 1.0 : 0.0).epsilon(1e-5));
+    }
+  // Glorot uniform bound for layer 0: sqrt(6 / (I + 4H)).
+  const double limit = std::sqrt(6.0 / (I + 4 * H));
+  double largest = 0;
+  for (double v : stack.layers[0].w_ih.to_vector()) largest = std::max(largest, std::abs(v));
+  CHECK(largest <= limit);
+  CHECK(largest > 0.8 * limit);
+  // Biases zero except the forget gate's 1.
+  for (int64_t k = 0; k < 4 * H; ++k) {
+    CHECK(w.b_ih.at(k) == (k >= H && k < 2 * H ? 1.0 : 0.0));
+    CHECK(w.b_hh.at(k) == 0.0);
+  }
+  const nn::ParameterList names = stack.parameters("lstm.");
+  REQUIRE(names.size() == 8);
+  CHECK(names[0].name == "lstm.weight_ih_l0");
+  CHECK(names[7].name == "lstm.bias_hh_l1");
+}
+
+TEST_CASE("lstm misuse throws naming the shapes") {
+  const ops::LstmWeights w = random_weights(3, 4, 500);
+  CHECK_THROWS_WITH_AS(ops::lstm(Tensor::zeros({2, 1, 5}, DType::F64), Tensor(), Tensor(), w),
+                       doctest::Contains("lstm: x is float64 [2, 1, 5] but W_ih is float64 [16, 3]"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      ops::lstm(Tensor::zeros({2, 1, 3}, DType::F64), Tensor::zeros({2, 4}, DType::F64), Tensor(), w),
+      doctest::Contains("h0 is float64 [2, 4] but expected float64 [1, 4]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::lstm(Tensor::zeros({2, 1, 3}), Tensor(), Tensor(), w),
+                       doctest::Contains("W_ih is float64 [16, 3] but the input is float32"), std::invalid_argument);
+}
+
+TEST_CASE("lstm matches torch.nn.LSTM on the same weights") {
+  // Written by tools/make_torch_reference.py (PyTorch 1.13, float64).
+  const auto ref = legato::testing::read_reference_file(LEGATO_TEST_DATA "/lstm_torch_ref.bin");
+  auto get = [&](const std::string& name) {
+    const auto it = ref.find(name);
+    REQUIRE_MESSAGE(it != ref.end(), "reference file lacks " << name);
+    return it->second.clone().set_requires_grad(true);
+  };
+  const Tensor x = get("x"), h0 = get("h0"), c0 = get("c0");
+  const ops::LstmWeights w{get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")};
+  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w);
+  auto check_close = [](const Tensor& got, const Tensor& expect, const char* what) {
+    CAPTURE(what);
+    REQUIRE(got.shape() == expect.shape());
+    for (int64_t k = 0; k < got.numel(); ++k) CHECK(got.at(k) == doctest::Approx(expect.at(k)).epsilon(1e-10));
+  };
+  check_close(out.y, ref.at("y"), "y");
+  check_close(out.h_n, ref.at("h_n"), "h_n");
+  check_close(out.c_n, ref.at("c_n"), "c_n");
+  // The script's loss: sum(y * wy) + sum(h_n * wh) + sum(c_n * wc).
+  Tensor loss = ops::add(ops::add(ops::sum(ops::mul(out.y, ref.at("wy"))), ops::sum(ops::mul(out.h_n, ref.at("wh")))),
+                         ops::sum(ops::mul(out.c_n, ref.at("wc"))));
+  loss.backward();
+  check_close(x.grad(), ref.at("grad_x"), "grad x");
+  check_close(h0.grad(), ref.at("grad_h0"), "grad h0");
+  check_close(c0.grad(), ref.at("grad_c0"), "grad c0");
+  check_close(w.w_ih.grad(), ref.at("grad_weight_ih"), "grad W_ih");
+  check_close(w.w_hh.grad(), ref.at("grad_weight_hh"), "grad W_hh");
+  check_close(w.b_ih.grad(), ref.at("grad_bias_ih"), "grad b_ih");
+  check_close(w.b_hh.grad(), ref.at("grad_bias_hh"), "grad b_hh");
+}
