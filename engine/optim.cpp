@@ -59,6 +59,7 @@ void Rmsprop::step() {
     using T = std::remove_pointer_t<decltype(w)>;
     T* v = mean_square_[k].data<T>();
     const T lr = T(options_.lr), rho = T(options_.rho), eps = T(options_.eps);
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; ++i) kernels::rmsprop_update(&w[i], &v[i], g[i], lr, rho, eps);
   });
   ++steps_;
@@ -84,6 +85,7 @@ void Adam::step() {
     using T = std::remove_pointer_t<decltype(w)>;
     T* m = first_moment_[k].data<T>();
     T* v = second_moment_[k].data<T>();
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; ++i)
       kernels::adam_update(&w[i], &m[i], &v[i], g[i], T(lr_t), T(options_.beta1), T(options_.beta2),
                            T(options_.eps));

@@ -41,19 +41,26 @@ LEGATO_HD Philox4 philox4x32_10(uint64_t counter, uint64_t seed) {
                        static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 }
 
+// One random word as a uniform in [0, 1): the top 24 bits, exact in float.
+LEGATO_HD float uniform_from_word(uint32_t word) { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
+
 // Uniform in [0, 1) for flat element `index` of the stream `(seed, offset)`: four elements share
-// one Philox call (counter = (offset + index) / 4), lane = index % 4. 24 bits keep it exact in float.
+// one Philox call (counter = (offset + index) / 4), lane = (offset + index) % 4.
 LEGATO_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index) {
   const uint64_t flat = offset + index;
-  const Philox4 r = philox4x32_10(flat >> 2, seed);
-  return static_cast<float>(r.v[flat & 3] >> 8) * (1.0f / 16777216.0f);
+  return uniform_from_word(philox4x32_10(flat >> 2, seed).v[flat & 3]);
 }
 
-// Dropout's keep decision and inverted scale: kept elements are divided by (1 - p) so the
-// expected activation is unchanged and evaluation needs no rescaling.
+// Dropout's multiplier for an element with uniform u: kept elements are divided by (1 - p) so
+// the expected activation is unchanged and evaluation needs no rescaling.
+template <class T>
+LEGATO_HD T dropout_multiplier(float u, T p) {
+  return u >= static_cast<float>(p) ? T(1) / (T(1) - p) : T(0);
+}
+
 template <class T>
 LEGATO_HD T dropout_scale(uint64_t seed, uint64_t offset, uint64_t index, T p) {
-  return philox_uniform(seed, offset, index) >= static_cast<float>(p) ? T(1) / (T(1) - p) : T(0);
+  return dropout_multiplier(philox_uniform(seed, offset, index), p);
 }
 
 }  // namespace legato::kernels

@@ -3,6 +3,7 @@
 
 #include "engine/ops.h"
 #include "gradcheck.h"
+#include "kernels/philox.h"
 
 using namespace legato;
 using legato::testing::leaf;
@@ -169,6 +170,11 @@ TEST_CASE("dropout: inverted scaling, eval identity, reproducible masks") {
   CHECK(ops::dropout(x, 0.3, true, 9, 0).to_vector() == y.to_vector());
   CHECK(ops::dropout(x, 0.3, true, 9, 1000).to_vector() != y.to_vector());
   CHECK(ops::dropout(x, 0.3, false, 9, 0).to_vector() == x.to_vector());
+  // The op walks the stream four elements per Philox call; it must equal the per-element
+  // definition that the CUDA kernel uses, for offsets that are not multiples of 4 too.
+  const Tensor z = ops::dropout(x, 0.3, true, 9, 7);
+  for (int64_t k = 0; k < z.numel(); ++k)
+    REQUIRE(z.at(k) == kernels::dropout_scale<double>(9, 7, static_cast<uint64_t>(k), 0.3));
   CHECK_THROWS_WITH_AS(ops::dropout(x, 1.0, true, 9, 0), doctest::Contains("p must be in [0, 1)"),
                        std::invalid_argument);
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev          # tensors and CPU linear algebra
-  libopenblas-pthread-dev # the sgemm that Eigen's products hand over to (EIGEN_USE_BLAS)
+  libopenblas-openmp-dev # the sgemm that Eigen's products hand over to (EIGEN_USE_BLAS)
   doctest-dev            # the test suite
   libbenchmark-dev       # bench/
   "$@"

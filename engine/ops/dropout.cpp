@@ -21,7 +21,17 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
     using T = decltype(tag);
     T* m = mask.data<T>();
     const int64_t n = x.numel();
-    for (int64_t i = 0; i < n; ++i) m[i] = kernels::dropout_scale<T>(seed, offset, static_cast<uint64_t>(i), T(p));
+    // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
+    // walk the stream by counter, not by element, and split the counters across threads.
+    const int64_t first = static_cast<int64_t>(offset >> 2), last = static_cast<int64_t>((offset + n + 3) >> 2);
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t counter = first; counter < last; ++counter) {
+      const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
+      for (int lane = 0; lane < 4; ++lane) {
+        const int64_t i = counter * 4 + lane - static_cast<int64_t>(offset);
+        if (i >= 0 && i < n) m[i] = kernels::dropout_multiplier(kernels::uniform_from_word(r.v[lane]), T(p));
+      }
+    }
     as_array<T>(out) = as_array<T>(x) * as_array<T>(mask);
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {

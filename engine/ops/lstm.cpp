@@ -38,21 +38,31 @@ void check_state(const char* op, const Tensor& s, const char* name, int64_t batc
                                 to_string(dtype) + " " + to_string(Shape{batch, hidden}));
 }
 
+// Below this many elements a step's pointwise pass stays on one thread (generation, tests).
+constexpr int64_t kParallelElements = 16384;
+
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
-// the block becomes the activated gate cache. c_prev may be null (zeros).
+// the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
+// Rows are split across threads; within a row the loop over units is vectorised (this file is
+// compiled with -ffast-math so that exp and tanh map to glibc's vector math).
 template <class T>
 void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, int64_t batch, int64_t hidden) {
+#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
   for (int64_t b = 0; b < batch; ++b) {
-    T* g = gates + b * 4 * hidden;
+    T* gi = gates + b * 4 * hidden;
+    T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
+    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
+    T* cb = c + b * hidden;
+    T* hb = h + b * hidden;
+#pragma omp simd
     for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> act = kernels::lstm_cell_forward(
-          g[j] + bias[j], g[hidden + j] + bias[hidden + j], g[2 * hidden + j] + bias[2 * hidden + j],
-          g[3 * hidden + j] + bias[3 * hidden + j], c_prev ? c_prev[b * hidden + j] : T(0), &c[b * hidden + j],
-          &h[b * hidden + j]);
-      g[j] = act.i;
-      g[hidden + j] = act.f;
-      g[2 * hidden + j] = act.g;
-      g[3 * hidden + j] = act.o;
+      const kernels::LstmGates<T> act =
+          kernels::lstm_cell_forward(gi[j] + bias[j], gf[j] + bias[hidden + j], gg[j] + bias[2 * hidden + j],
+                                     go[j] + bias[3 * hidden + j], cp ? cp[j] : T(0), &cb[j], &hb[j]);
+      gi[j] = act.i;
+      gf[j] = act.f;
+      gg[j] = act.g;
+      go[j] = act.o;
     }
   }
 }
@@ -61,18 +71,25 @@ void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, int64_t 
 template <class T>
 void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, int64_t batch,
                    int64_t hidden) {
+#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
   for (int64_t b = 0; b < batch; ++b) {
-    const T* g = cache + b * 4 * hidden;
-    T* d = dgates + b * 4 * hidden;
+    const T* gi = cache + b * 4 * hidden;
+    const T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
+    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
+    const T* cb = c + b * hidden;
+    const T* dhb = dh + b * hidden;
+    T* dcb = dc + b * hidden;
+    T* di = dgates + b * 4 * hidden;
+    T *df = di + hidden, *dg = di + 2 * hidden, *dout = di + 3 * hidden;
+#pragma omp simd
     for (int64_t j = 0; j < hidden; ++j) {
-      const int64_t e = b * hidden + j;
-      const kernels::LstmGates<T> gates{g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j]};
-      const kernels::LstmGates<T> dg =
-          kernels::lstm_cell_backward(gates, c_prev ? c_prev[e] : T(0), c[e], dh[e], dc[e], &dc[e]);
-      d[j] = dg.i;
-      d[hidden + j] = dg.f;
-      d[2 * hidden + j] = dg.g;
-      d[3 * hidden + j] = dg.o;
+      const kernels::LstmGates<T> gates{gi[j], gf[j], gg[j], go[j]};
+      const kernels::LstmGates<T> d =
+          kernels::lstm_cell_backward(gates, cp ? cp[j] : T(0), cb[j], dhb[j], dcb[j], &dcb[j]);
+      di[j] = d.i;
+      df[j] = d.f;
+      dg[j] = d.g;
+      dout[j] = d.o;
     }
   }
 }

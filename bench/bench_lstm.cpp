@@ -1,0 +1,78 @@
+// CPU benchmarks of the engine: the seed network's whole training step, its forward pass, one
+// LSTM layer, and OpenBLAS/Eigen's sgemm as the machine's peak. GFLOP/s counters count
+// multiply-adds twice. (The cuDNN comparison joins this program with the CUDA backend.)
+#include <benchmark/benchmark.h>
+
+#include "bench/seed_network.h"
+#include "engine/eigen_maps.h"
+#include "engine/ops/lstm.h"
+
+using namespace legato;
+
+namespace {
+
+void set_flops(benchmark::State& state, double flops_per_iteration) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_cpu_train_step_seed(benchmark::State& state) {
+  bench::SeedShape shape;
+  bench::SeedTrainer trainer(shape);
+  trainer.step();  // warm-up: the allocator's cache fills here
+  for (auto _ : state) benchmark::DoNotOptimize(trainer.step());
+  set_flops(state, bench::seed_train_flops(shape));
+}
+
+void BM_cpu_forward_seed(benchmark::State& state) {
+  bench::SeedShape shape;
+  bench::SeedTrainer trainer(shape);
+  trainer.forward();
+  for (auto _ : state) benchmark::DoNotOptimize(trainer.forward());
+  set_flops(state, bench::seed_forward_flops(shape));
+}
+
+// One LSTM(512) layer with input 512, T = 100, B = 64; arg 0: forward only, 1: with backward.
+void BM_cpu_lstm_layer(benchmark::State& state) {
+  const bool train = state.range(0) == 1;
+  bench::SeedShape shape;
+  nn::StackedLstm lstm(shape.hidden, shape.hidden, 1, 3);
+  Tensor x = Tensor::uniform({shape.steps, shape.batch, shape.hidden}, -1, 1, 4).set_requires_grad(train);
+  const Tensor seed = Tensor::uniform({shape.steps, shape.batch, shape.hidden}, -1, 1, 5);
+  auto run = [&] {
+    if (!train) {
+      NoGradGuard guard;
+      benchmark::DoNotOptimize(ops::lstm(x, Tensor(), Tensor(), lstm.layers[0]).y.raw_data());
+      return;
+    }
+    ops::lstm(x, Tensor(), Tensor(), lstm.layers[0]).y.backward(seed);
+    for (auto& p : lstm.parameters("")) p.tensor.zero_grad();
+    x.zero_grad();
+  };
+  run();
+  for (auto _ : state) run();
+  const double fwd = bench::lstm_layer_forward_flops(shape, shape.hidden);
+  set_flops(state, train ? 3 * fwd : fwd);  // backward: dh, dW_hh, dW_ih, dx = twice forward
+}
+
+// The machine's reference: a large square-ish float32 product through the same Eigen path.
+void BM_cpu_sgemm_peak(benchmark::State& state) {
+  const int64_t m = 6400, n = 2048, k = 512;
+  const Tensor a = Tensor::uniform({m, k}, -1, 1, 1), b = Tensor::uniform({n, k}, -1, 1, 2);
+  Tensor c = Tensor::empty({m, n});
+  for (auto _ : state) {
+    as_matrix<float>(c, m).noalias() = as_matrix<float>(a, m) * as_matrix<float>(b, n).transpose();
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, 2.0 * m * n * k);
+}
+
+}  // namespace
+
+BENCHMARK(BM_cpu_train_step_seed)->Name("cpu/train_step/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_forward_seed)->Name("cpu/forward/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/forward")->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/train")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_sgemm_peak)->Name("cpu/sgemm/6400x2048x512")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""PyTorch's time for one training step of the seed network, the anchor for bench_lstm's
+cpu/train_step/seed: scalar input, LSTM(512) x3 with dropout 0.3 between layers, Linear(256),
+dropout 0.3, Linear(279), softmax, Keras-style categorical cross-entropy on the last step,
+RMSprop (alpha 0.9, eps 1e-7, eps outside the square root as Keras). Batch 64, 100 steps, float32.
+
+Run with Debian's python3-torch: /usr/bin/python3 bench/torch_seed_step.py [--threads 2] [--steps 5]
+Prints the median step time and GFLOP/s (same FLOP count as bench/seed_network.h).
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+V, H, D, B, T, L = 279, 512, 256, 64, 100, 3
+
+
+class Seed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(1, H, num_layers=L, dropout=0.3)
+        self.dense1 = torch.nn.Linear(H, D)
+        self.drop = torch.nn.Dropout(0.3)
+        self.dense2 = torch.nn.Linear(D, V)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return torch.softmax(self.dense2(self.drop(self.dense1(y[-1]))), dim=-1)
+
+
+def train_flops():
+    f = 0.0
+    for k in range(L):
+        i = 1 if k == 0 else H
+        f += 2.0 * T * B * 4 * H * (i + H)                 # forward
+        f += 2.0 * (T - 1) * B * 4 * H * H * 2             # dh recurrence and dW_hh
+        f += 2.0 * T * B * 4 * H * i * (1 if k == 0 else 2)  # dW_ih (and dx)
+    return f + 3 * 2.0 * B * (H * D + D * V)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = Seed()
+    opt = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
+    x = (torch.arange(T * B) % V).float().reshape(T, B, 1) / V
+    target = torch.arange(B) % V
+    times = []
+    for step in range(args.steps + 1):
+        start = time.perf_counter()
+        p = model(x)
+        p = p / p.sum(-1, keepdim=True)
+        loss = -torch.log(p.clamp(1e-7, 1 - 1e-7)).gather(1, target[:, None]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step > 0:  # the first step warms up
+            times.append(time.perf_counter() - start)
+    t = statistics.median(times)
+    print(f"torch {torch.__version__} threads {args.threads} BLAS {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or '?'}: "
+          f"seed train step median {t * 1000:.0f} ms over {len(times)} steps, {train_flops() / t / 1e9:.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
