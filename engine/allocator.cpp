@@ -15,6 +15,7 @@ struct Cache {
   std::mutex mutex;
   std::unordered_map<size_t, std::vector<void*>> free_blocks;  // by rounded size
   size_t cached_bytes = 0;
+  size_t system_allocations = 0;
   ~Cache() {
     for (auto& [bytes, blocks] : free_blocks)
       for (void* b : blocks) std::free(b);
@@ -45,6 +46,8 @@ void* host_allocate(size_t bytes) {
   }
   void* block = std::aligned_alloc(kAlignment, size);
   if (!block) throw std::bad_alloc();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  ++c.system_allocations;
   return block;
 }
 
@@ -72,4 +75,12 @@ size_t host_cached_bytes() {
   return c.cached_bytes;
 }
 
+}  // namespace legato
+
+namespace legato {
+size_t host_system_allocations() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.system_allocations;
+}
 }  // namespace legato

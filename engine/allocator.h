@@ -11,5 +11,7 @@ void host_release(void* block, size_t bytes);
 // Returns cached blocks to the system (tests, or before a phase that needs the memory).
 void host_release_cache();
 size_t host_cached_bytes();
+// How many blocks have come from the system so far (the rest were reused from the cache).
+size_t host_system_allocations();
 
 }  // namespace legato

@@ -18,6 +18,8 @@ class Optimizer {
   // Per-parameter state (for checkpoints): one list of tensors per slot, parallel to parameters().
   virtual std::vector<nn::ParameterList> state() const = 0;
   long steps_taken() const { return steps_; }
+  // For resuming: the update count (Adam's bias correction depends on it).
+  void set_steps_taken(long steps) { steps_ = steps; }
 
  protected:
   nn::ParameterList params_;

@@ -46,6 +46,9 @@ class MusicLSTM {
 
   nn::ParameterList parameters() const;
   const nn::StackedLstm& lstm() const { return lstm_; }
+  const nn::Embedding& embedding() const { return embedding_; }
+  const nn::Linear& dense1() const { return dense1_; }
+  const nn::Linear& dense2() const { return dense2_; }
 
  private:
   ModelConfig config_;

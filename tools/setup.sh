@@ -9,6 +9,10 @@ packages=(
   libopenblas-openmp-dev # the sgemm that Eigen's products hand over to (EIGEN_USE_BLAS)
   doctest-dev            # the test suite
   libbenchmark-dev       # bench/
+  libcli11-dev           # the programs' command lines
+  nlohmann-json3-dev     # safetensors headers and checkpoint metadata
+  openttd-openmsx        # the default corpus: 31 free (GPL-2) MIDI files
+  clang libclang-rt-14-dev # tools/fuzz.sh: libFuzzer with the sanitizers
   "$@"
 )
 

@@ -174,9 +174,12 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
                if (h0.defined()) dW.noalias() += ConstMatMap<T>(dgates.data<T>(), batch, G).transpose() *
                                                  as_matrix<T>(h0, batch);
              }
-             for (const Tensor* b : {&w.b_ih, &w.b_hh})
-               if (Tensor g = grad_buffer(*b); g.defined())
-                 as_matrix<T>(g, 1).noalias() += D.colwise().sum();
+             if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
+               // Both biases enter every gate sum once: they share one gradient, summed once.
+               const Eigen::Matrix<T, 1, Eigen::Dynamic> db = D.colwise().sum();
+               for (const Tensor* b : {&w.b_ih, &w.b_hh})
+                 if (Tensor g = grad_buffer(*b); g.defined()) as_matrix<T>(g, 1) += db;
+             }
              if (Tensor g = grad_buffer(x); g.defined())
                as_matrix<T>(g, steps * batch).noalias() += D * as_matrix<T>(w.w_ih, G);
              if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);

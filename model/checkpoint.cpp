@@ -1,0 +1,93 @@
+#include "model/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "model/safetensors.h"
+
+namespace legato::model {
+
+using nlohmann::json;
+
+std::string config_to_json(const CheckpointMeta& meta) {
+  const ModelConfig& c = meta.config;
+  const json j = {{"vocab", c.vocab},
+                  {"input", c.input == InputKind::Embedding ? "embedding" : "scalar"},
+                  {"embedding_dim", c.embedding_dim},
+                  {"hidden", c.hidden},
+                  {"layers", c.layers},
+                  {"dropout", c.dropout},
+                  {"dense", c.dense},
+                  {"dense_relu", c.dense_relu},
+                  {"scheme", meta.scheme},
+                  {"objective", meta.objective},
+                  {"seq_len", meta.seq_len}};
+  return j.dump();
+}
+
+void config_from_json(const std::string& text, CheckpointMeta& meta) {
+  const json j = json::parse(text);
+  ModelConfig& c = meta.config;
+  c.vocab = j.at("vocab").get<int64_t>();
+  const std::string input = j.at("input").get<std::string>();
+  if (input != "scalar" && input != "embedding") throw std::runtime_error("unknown input kind '" + input + "'");
+  c.input = input == "embedding" ? InputKind::Embedding : InputKind::Scalar;
+  c.embedding_dim = j.value("embedding_dim", int64_t{0});
+  c.hidden = j.at("hidden").get<int64_t>();
+  c.layers = j.at("layers").get<int>();
+  c.dropout = j.value("dropout", 0.0);
+  c.dense = j.at("dense").get<int64_t>();
+  c.dense_relu = j.value("dense_relu", false);
+  meta.scheme = j.value("scheme", std::string("seed"));
+  meta.objective = j.value("objective", std::string("last"));
+  meta.seq_len = j.value("seq_len", int64_t{100});
+}
+
+void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta) {
+  SafetensorsFile file;
+  for (const auto& p : net.parameters()) file.tensors.push_back({p.name, p.tensor.detach()});
+  file.metadata["format"] = "pt";  // what PyTorch's safetensors loader expects to find
+  file.metadata["legato.config"] = config_to_json(meta);
+  file.metadata["legato.vocab"] = json(meta.vocab).dump();
+  if (!meta.primers.empty()) file.metadata["legato.primers"] = json(meta.primers).dump();
+  save_safetensors(path, file);
+}
+
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
+  const SafetensorsFile file = load_safetensors(path);
+  auto fail = [&](const std::string& what) { throw std::runtime_error("checkpoint " + path.string() + ": " + what); };
+  LoadedCheckpoint out;
+  const auto config = file.metadata.find("legato.config");
+  const auto vocab = file.metadata.find("legato.vocab");
+  if (config == file.metadata.end() || vocab == file.metadata.end())
+    fail("no legato.config or legato.vocab in __metadata__ (not a Legato checkpoint?)");
+  try {
+    config_from_json(config->second, out.meta);
+    out.meta.vocab = json::parse(vocab->second).get<std::vector<std::string>>();
+    if (const auto primers = file.metadata.find("legato.primers"); primers != file.metadata.end())
+      out.meta.primers = json::parse(primers->second).get<std::vector<std::vector<int32_t>>>();
+  } catch (const std::exception& e) {
+    fail(std::string("bad metadata: ") + e.what());
+  }
+  if (static_cast<int64_t>(out.meta.vocab.size()) != out.meta.config.vocab)
+    fail("the vocabulary has " + std::to_string(out.meta.vocab.size()) + " tokens but the config says " +
+         std::to_string(out.meta.config.vocab));
+  try {
+    out.net = std::make_unique<MusicLSTM>(out.meta.config);
+  } catch (const std::exception& e) {
+    fail(std::string("bad config: ") + e.what());
+  }
+  for (const auto& p : out.net->parameters()) {
+    const Tensor* t = file.find(p.name);
+    if (!t) fail("tensor " + p.name + " is missing");
+    if (t->shape() != p.tensor.shape())
+      fail("tensor " + p.name + " is " + to_string(t->shape()) + " but the config needs " +
+           to_string(p.tensor.shape()));
+    if (t->dtype() == DType::I32) fail("tensor " + p.name + " is int32");
+    Tensor target = p.tensor;
+    target.copy_from(*t);
+  }
+  return out;
+}
+
+}  // namespace legato::model

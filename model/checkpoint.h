@@ -1,0 +1,38 @@
+#pragma once
+// Model checkpoints: the parameters as a safetensors file named like the equivalent PyTorch
+// module's state_dict, with the config and vocabulary in __metadata__ (legato.config,
+// legato.vocab, and legato.primers for the seed scheme), so the file alone is enough to compose.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/music_lstm.h"
+
+namespace legato::model {
+
+struct CheckpointMeta {
+  ModelConfig config;
+  std::string scheme = "seed";           // the tokenizer scheme of the vocabulary
+  std::string objective = "last";        // "last" (the seed's windows) or "all"
+  int64_t seq_len = 100;                 // window / chunk length used in training
+  std::vector<std::string> vocab;        // token strings in id order
+  std::vector<std::vector<int32_t>> primers;  // a few training windows (seed scheme)
+};
+
+void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);
+
+struct LoadedCheckpoint {
+  CheckpointMeta meta;
+  std::unique_ptr<MusicLSTM> net;
+};
+
+// Throws std::runtime_error naming the file and the problem (missing or misshapen tensor,
+// missing metadata, vocabulary size disagreeing with the output layer).
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+
+// The config as JSON (what legato.config holds) and back.
+std::string config_to_json(const CheckpointMeta& meta);
+void config_from_json(const std::string& json, CheckpointMeta& meta);
+
+}  // namespace legato::model

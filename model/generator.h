@@ -1,0 +1,40 @@
+#pragma once
+// Generation one token at a time: the LSTM state (h, c per layer) is carried between tokens, so
+// each token costs one step of the network: O(1) work, where the seed re-ran a whole 100-token
+// window for every token. No autograd graph is recorded.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "model/music_lstm.h"
+
+namespace legato::model {
+
+struct SamplingOptions {
+  double temperature = 1.0;  // > 0; below 1 sharpens the distribution
+  int top_k = 0;             // 0: no limit
+  double top_p = 1.0;        // nucleus: the smallest set of tokens with this much probability
+  bool greedy = false;       // the seed's argmax
+};
+
+// Picks the next token from logits [V]. Throws on options out of range.
+int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& options, std::mt19937_64& rng);
+
+class Generator {
+ public:
+  explicit Generator(const MusicLSTM& net);
+  void reset();  // zero state
+  // Advances the state by one token and returns the logits [V] of the token that follows.
+  const Tensor& feed(int32_t token);
+  const Tensor& logits() const { return logits_; }
+
+ private:
+  const MusicLSTM& net_;
+  std::vector<Tensor> h_, c_, gates_;  // per layer: [1, H], [1, H], [1, 4H]
+  Tensor x_;                           // [1, I]: the current token's input
+  Tensor hidden_;                      // [1, dense]
+  Tensor logits_;                      // [1, V]
+};
+
+}  // namespace legato::model

@@ -1,0 +1,43 @@
+#include "model/presets.h"
+
+#include <stdexcept>
+
+namespace legato::model {
+
+Recipe preset(const std::string& name) {
+  Recipe r;
+  if (name == "seed") {
+    r.model.input = InputKind::Scalar;
+    r.model.hidden = 512;
+    r.model.layers = 3;
+    r.model.dropout = 0.3;
+    r.model.dense = 256;
+    r.model.dense_relu = false;
+    return r;  // the Recipe defaults are the seed's training
+  }
+  if (name == "default" || name == "tiny") {
+    const bool tiny = name == "tiny";
+    r.model.input = InputKind::Embedding;
+    r.model.embedding_dim = tiny ? 32 : 96;
+    r.model.hidden = tiny ? 128 : 512;
+    r.model.layers = 2;
+    r.model.dropout = tiny ? 0.1 : 0.3;
+    r.model.dense = tiny ? 128 : 256;
+    r.model.dense_relu = true;
+    r.scheme = "event";
+    r.objective = "all";
+    r.optimizer = "adam";
+    r.lr = tiny ? 0.003 : 0.002;
+    r.clip = 1.0;
+    r.seq_len = tiny ? 64 : 100;
+    r.batch = tiny ? 16 : 32;
+    r.epochs = tiny ? 20 : 100;
+    r.val_split = 0.1;
+    r.transpose = tiny ? 0 : 3;
+    r.keras_loss = false;
+    return r;
+  }
+  throw std::invalid_argument("unknown preset '" + name + "' (seed, default or tiny)");
+}
+
+}  // namespace legato::model

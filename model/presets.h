@@ -1,0 +1,34 @@
+#pragma once
+// Training recipes. Every field can be overridden from the trainer's command line.
+#include <cstdint>
+#include <string>
+
+#include "model/music_lstm.h"
+
+namespace legato::model {
+
+struct Recipe {
+  ModelConfig model;
+  std::string scheme = "seed";
+  std::string objective = "last";  // "last" or "all" (batches.h)
+  std::string optimizer = "rmsprop";
+  double lr = 0.001;
+  double clip = 0.0;  // global gradient-norm limit; 0: none
+  int64_t seq_len = 100;
+  int64_t batch = 64;
+  int epochs = 200;
+  double val_split = 0.0;
+  int transpose = 0;  // augmentation: +-N semitones
+  bool keras_loss = true;  // softmax then Keras' clipped cross-entropy (the seed) vs fused logits
+};
+
+// "seed": the seed project exactly (scalar input, LSTM(512) x3, Dropout(0.3) after the first two,
+//   Dense(256), Dropout(0.3), Dense(V), softmax, categorical cross-entropy, RMSprop 0.001,
+//   windows of 100, batch 64, objective last, no validation set).
+// "default": our recipe: embedding input, objective all, transposition augmentation, Adam with
+//   gradient clipping, 10% of the pieces held out.
+// "tiny": small and fast for the demo and the tests.
+// Throws std::invalid_argument for an unknown name.
+Recipe preset(const std::string& name);
+
+}  // namespace legato::model

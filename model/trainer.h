@@ -1,0 +1,45 @@
+#pragma once
+// The training run behind build/bin/trainer: corpus, model, optimiser, the epoch loop with
+// progress, validation, checkpoints (last, best), metrics.csv, loss.svg, Ctrl-C and --resume.
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <stdexcept>
+#include <vector>
+
+#include "model/presets.h"
+
+namespace legato::model {
+
+// Bad input from the user (no MIDI, corpus too short, bad values): the programs exit with 2.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct TrainOptions {
+  Recipe recipe;
+  std::vector<std::filesystem::path> data;  // empty: the default corpus
+  std::filesystem::path out = "out/train";
+  bool resume = false;
+  double max_minutes = 0;  // 0: no limit; otherwise stop (with checkpoints) after this long
+  uint64_t seed = 1;
+  bool terminal = false;  // a live progress bar instead of periodic lines
+  bool quiet = false;     // no progress at all (tests)
+  // Behave as if SIGINT arrived during batch N of the run (0: never): scripted runs and the
+  // resume tests use it to interrupt at an exact point.
+  int64_t stop_after_batches = 0;
+};
+
+// Returns the exit code: 0 when done (or stopped by --max-minutes), 130 when a SIGINT or SIGTERM
+// stopped it after the current batch (checkpoints written). Throws InputError for bad input.
+int train(const TrainOptions& options, std::ostream& out);
+
+// Files in the output folder.
+inline std::filesystem::path last_checkpoint(const std::filesystem::path& dir) { return dir / "last.safetensors"; }
+inline std::filesystem::path best_checkpoint(const std::filesystem::path& dir) { return dir / "best.safetensors"; }
+inline std::filesystem::path train_state_file(const std::filesystem::path& dir) { return dir / "last.state.safetensors"; }
+
+// Asks a running train() to stop after its current batch (what SIGINT and SIGTERM do).
+void request_stop();
+
+}  // namespace legato::model

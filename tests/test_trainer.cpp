@@ -1,0 +1,111 @@
+// Training end to end on small MIDI files written here: outputs, interruption and --resume
+// ending exactly where an uninterrupted run ends, and bad input.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "midi/writer.h"
+#include "model/checkpoint.h"
+#include "model/trainer.h"
+
+using namespace legato;
+
+namespace {
+
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("legato_train_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Three small piano pieces: arpeggios and chords on a 16th-note grid.
+std::filesystem::path write_corpus() {
+  const auto dir = temp_dir("corpus");
+  for (int piece = 0; piece < 3; ++piece) {
+    midi::Score score;
+    score.ticks_per_quarter = 480;
+    for (int k = 0; k < 150; ++k) {
+      midi::Note n;
+      n.pitch = 48 + (k * (5 + piece) + (k / 7) * 3) % 36;
+      n.velocity = 80;
+      n.start_tick = 120 * k;
+      n.duration_ticks = 120 * (1 + k % 3);
+      score.notes.push_back(n);
+      if (k % 4 == 0) {  // a chord note at the same onset
+        n.pitch = std::min(127, n.pitch + 4);
+        score.notes.push_back(n);
+      }
+    }
+    score.update_times();
+    midi::write_midi_file(score, dir / ("piece" + std::to_string(piece) + ".mid"));
+  }
+  return dir;
+}
+
+model::TrainOptions small_run(const std::filesystem::path& data, const std::filesystem::path& out) {
+  model::TrainOptions o;
+  o.recipe = model::preset("tiny");
+  o.recipe.model.embedding_dim = 4;
+  o.recipe.model.hidden = 8;
+  o.recipe.model.layers = 2;
+  o.recipe.model.dense = 6;
+  o.recipe.seq_len = 12;
+  o.recipe.batch = 4;
+  o.recipe.epochs = 2;
+  o.recipe.val_split = 0.34;
+  o.data = {data};
+  o.out = out;
+  o.quiet = true;
+  return o;
+}
+
+std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpoint) {
+  std::vector<std::vector<double>> out;
+  for (const auto& p : model::load_checkpoint(checkpoint).net->parameters()) out.push_back(p.tensor.to_vector());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninterrupted one ends") {
+  const auto data = write_corpus();
+  const auto straight = temp_dir("straight"), resumed = temp_dir("resumed");
+  std::ostringstream log;
+  REQUIRE(model::train(small_run(data, straight), log) == 0);
+  for (const char* f : {"last.safetensors", "best.safetensors", "last.state.safetensors", "metrics.csv", "loss.svg"})
+    CHECK_MESSAGE(std::filesystem::exists(straight / f), f);
+  CHECK(log.str().find("epoch 2/2: train loss") != std::string::npos);
+  CHECK(log.str().find("perplexity") != std::string::npos);
+
+  model::TrainOptions first = small_run(data, resumed);
+  first.stop_after_batches = 5;  // mid-way through the first epoch
+  REQUIRE(model::train(first, log) == 130);
+  CHECK(log.str().find("interrupted: checkpoint written") != std::string::npos);
+  model::TrainOptions second = small_run(data, resumed);
+  second.resume = true;
+  REQUIRE(model::train(second, log) == 0);
+  CHECK(weights_of(straight / "last.safetensors") == weights_of(resumed / "last.safetensors"));
+  CHECK(weights_of(straight / "best.safetensors") == weights_of(resumed / "best.safetensors"));
+  for (const auto& dir : {data, straight, resumed}) std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("trainer: bad input is an InputError naming the problem") {
+  const auto data = write_corpus();
+  const auto out = temp_dir("bad");
+  std::ostringstream log;
+  model::TrainOptions too_long = small_run(data, out);
+  too_long.recipe.seq_len = 100000;
+  CHECK_THROWS_WITH_AS(model::train(too_long, log), doctest::Contains("shorter than one window"), model::InputError);
+  model::TrainOptions empty = small_run(out, out);  // a folder with no MIDI
+  CHECK_THROWS_WITH_AS(model::train(empty, log), doctest::Contains("no readable MIDI"), model::InputError);
+  model::TrainOptions missing = small_run(data / "nope", out);
+  CHECK_THROWS_WITH_AS(model::train(missing, log), doctest::Contains("no such file or folder"), model::InputError);
+  model::TrainOptions no_state = small_run(data, out);
+  no_state.resume = true;
+  CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("--resume: no"), model::InputError);
+  for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,78 @@
+// trainer: trains a MusicLSTM on a folder of MIDI files (the default corpus without --data).
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli_errors.h"
+#include "device.h"
+#include "model/trainer.h"
+
+int main(int argc, char** argv) {
+  using namespace legato;
+  CLI::App app{"Train an LSTM on MIDI files; checkpoints, metrics.csv and loss.svg go to --out.", "trainer"};
+  std::vector<std::string> data;
+  std::string preset_name = "default", device = "cpu", scheme, objective;
+  model::TrainOptions options;
+  std::string out = "out/train";
+  int epochs = 0, layers = 0, transpose = -1;
+  int64_t batch = 0, seq_len = 0, hidden = 0, embedding = 0;
+  double lr = 0, val_split = -1, clip = -1;
+  app.add_option("--data", data, "MIDI files or folders (default: Debian's openttd-openmsx music)");
+  app.add_option("--preset", preset_name, "seed (the Keras seed exactly), default (our recipe) or tiny")
+      ->check(CLI::IsMember({"seed", "default", "tiny"}));
+  app.add_option("--scheme", scheme, "Tokenizer: seed or event (default: the preset's)")
+      ->check(CLI::IsMember({"seed", "event"}));
+  app.add_option("--objective", objective, "last (the seed's windows) or all (a target at every step)")
+      ->check(CLI::IsMember({"last", "all"}));
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--epochs", epochs, "Epochs")->check(CLI::Range(1, 1000000));
+  app.add_option("--batch", batch, "Batch size")->check(CLI::Range(1, 65536));
+  app.add_option("--seq-len", seq_len, "Window / chunk length in tokens")->check(CLI::Range(1, 100000));
+  app.add_option("--hidden", hidden, "LSTM units per layer")->check(CLI::Range(1, 16384));
+  app.add_option("--layers", layers, "LSTM layers")->check(CLI::Range(1, 16));
+  app.add_option("--embedding", embedding, "Embedding size (embedding input)")->check(CLI::Range(1, 16384));
+  app.add_option("--lr", lr, "Learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--clip", clip, "Global gradient-norm limit (0: none)")->check(CLI::NonNegativeNumber);
+  app.add_option("--val-split", val_split, "Fraction of pieces held out for validation")->check(CLI::Range(0.0, 0.9));
+  app.add_option("--transpose", transpose, "Augment with transpositions of -N..+N semitones")->check(CLI::Range(0, 24));
+  app.add_option("--seed", options.seed, "Random seed (initialisation, split, order, dropout)");
+  app.add_option("--out", out, "Output folder")->capture_default_str();
+  app.add_flag("--resume", options.resume, "Continue from --out's last checkpoint");
+  app.add_option("--max-minutes", options.max_minutes, "Stop (with checkpoints) after this many minutes")
+      ->check(CLI::PositiveNumber);
+  if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
+
+  if (const std::string problem = tools::device_problem(device); !problem.empty()) {
+    std::cerr << "trainer: " << problem << "\n";
+    return tools::kUsageError;
+  }
+  try {
+    model::Recipe& r = options.recipe;
+    r = model::preset(preset_name);
+    if (!scheme.empty()) r.scheme = scheme;
+    if (!objective.empty()) r.objective = objective;
+    if (epochs) r.epochs = epochs;
+    if (batch) r.batch = batch;
+    if (seq_len) r.seq_len = seq_len;
+    if (hidden) r.model.hidden = hidden;
+    if (layers) r.model.layers = layers;
+    if (embedding) {
+      r.model.input = model::InputKind::Embedding;
+      r.model.embedding_dim = embedding;
+    }
+    if (lr > 0) r.lr = lr;
+    if (clip >= 0) r.clip = clip;
+    if (val_split >= 0) r.val_split = val_split;
+    if (transpose >= 0) r.transpose = transpose;
+    for (const auto& d : data) options.data.push_back(d);
+    options.out = out;
+    options.terminal = isatty(STDOUT_FILENO);
+    return model::train(options, std::cout);
+  } catch (const model::InputError& e) {
+    std::cerr << "trainer: " << e.what() << "\n";
+    return tools::kUsageError;
+  } catch (const std::exception& e) {
+    std::cerr << "trainer: " << e.what() << "\n";
+    return 1;
+  }
+}
