@@ -62,7 +62,7 @@ def main():
         if step > 0:  # the first step warms up
             times.append(time.perf_counter() - start)
     t = statistics.median(times)
-    print(f"torch {torch.__version__} threads {args.threads} BLAS {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or '?'}: "
+    print(f"torch {torch.__version__} threads {args.threads}: "
           f"seed train step median {t * 1000:.0f} ms over {len(times)} steps, {train_flops() / t / 1e9:.1f} GFLOP/s")
 
 

@@ -104,20 +104,23 @@ Tensor Tensor::from_indices(const Shape& shape, const std::vector<int32_t>& indi
   return t;
 }
 
-Tensor Tensor::uniform(const Shape& shape, double low, double high, uint64_t seed, DType dtype) {
+namespace {
+// Values drawn from a seeded std::mt19937_64 through `distribution`.
+template <class Distribution>
+Tensor random_tensor(const Shape& shape, Distribution distribution, uint64_t seed, DType dtype) {
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(low, high);
   std::vector<double> values(static_cast<size_t>(numel_of(shape)));
-  for (double& v : values) v = dist(rng);
-  return from_values(shape, values, dtype);
+  for (double& v : values) v = distribution(rng);
+  return Tensor::from_values(shape, values, dtype);
+}
+}  // namespace
+
+Tensor Tensor::uniform(const Shape& shape, double low, double high, uint64_t seed, DType dtype) {
+  return random_tensor(shape, std::uniform_real_distribution<double>(low, high), seed, dtype);
 }
 
 Tensor Tensor::normal(const Shape& shape, double mean, double stddev, uint64_t seed, DType dtype) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> dist(mean, stddev);
-  std::vector<double> values(static_cast<size_t>(numel_of(shape)));
-  for (double& v : values) v = dist(rng);
-  return from_values(shape, values, dtype);
+  return random_tensor(shape, std::normal_distribution<double>(mean, stddev), seed, dtype);
 }
 
 const Shape& Tensor::shape() const {

@@ -12,19 +12,14 @@
 #include "engine/ops.h"
 #include "model/batches.h"
 #include "model/checkpoint.h"
+#include "temp_dir.h"
 #include "model/generator.h"
 #include "model/safetensors.h"
 
 using namespace legato;
+using legato::testing::temp_dir;
 
 namespace {
-
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("legato_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 model::CheckpointMeta small_meta(model::InputKind input) {
   model::CheckpointMeta meta;

@@ -9,18 +9,13 @@
 
 #include "midi/writer.h"
 #include "model/checkpoint.h"
+#include "temp_dir.h"
 #include "model/trainer.h"
 
 using namespace legato;
+using legato::testing::temp_dir;
 
 namespace {
-
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("legato_train_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // Three small piano pieces: arpeggios and chords on a 16th-note grid.
 std::filesystem::path write_corpus() {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# On a machine with a GPU: builds with CUDA, runs the whole test suite, runs the CUDA tests under
+# compute-sanitizer (memcheck and racecheck), runs bench_lstm when it was built, and writes
+# bench/results/gpu-<card>.md with the card, the driver and every figure.
+# Needs only CUDA, CMake and a compiler, plus header copies in third_party/include where
+# Debian's packages are missing (tools/copy_headers.sh makes them on a Debian machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v nvidia-smi >/dev/null || { echo "gpu_check: no nvidia-smi: is there a GPU here?" >&2; exit 2; }
+flags=(-DCMAKE_BUILD_TYPE=Release -DLEGATO_CUDA=ON)
+[ -d third_party/include ] && flags+=(-DLEGATO_HEADERS="$PWD/third_party/include")
+command -v ninja >/dev/null && flags+=(-G Ninja)
+cmake -S . -B build-gpu "${flags[@]}" > /dev/null
+cmake --build build-gpu -j "$(nproc)"
+
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
+driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -n 1)
+slug=$(tr -cs 'A-Za-z0-9' '-' <<<"$card" | sed 's/-*$//')
+report="bench/results/gpu-$slug.md"
+mkdir -p bench/results
+log=$(mktemp -d)
+
+status=0
+build-gpu/bin/legato_tests > "$log/tests.txt" 2>&1 || status=1
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+for tool in memcheck racecheck; do
+  "$sanitizer" --tool "$tool" --error-exitcode 3 build-gpu/bin/legato_tests -tc='cuda*' > "$log/$tool.txt" 2>&1 || status=1
+done
+if [ -x build-gpu/bin/bench_lstm ]; then
+  build-gpu/bin/bench_lstm > "$log/bench.txt" 2>&1 || status=1
+else
+  echo "bench_lstm not built (Google Benchmark missing)" > "$log/bench.txt"
+fi
+
+{
+  echo "# GPU check: $card"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "- card: $card, driver $driver, $(nvcc --version | tail -n 1)"
+  echo "- host: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+  for part in tests memcheck racecheck bench; do
+    echo
+    echo "## $part"
+    echo
+    echo '```'
+    tail -n 40 "$log/$part.txt"
+    echo '```'
+  done
+} > "$report"
+echo "gpu_check: wrote $report ($( [ $status = 0 ] && echo 'all passed' || echo 'FAILURES: see the report'))"
+exit $status
