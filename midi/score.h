@@ -1,0 +1,76 @@
+// A score: what the reader makes of a MIDI file and what the writer and tokenizers consume.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace legato::midi {
+
+constexpr int kDrumChannel = 9;                // MIDI channel 10, counted from 0
+constexpr int kDefaultMicrosPerQuarter = 500000;  // 120 beats per minute until a tempo event
+
+struct Note {
+  int pitch = 60;       // 0..127
+  int velocity = 64;    // 1..127
+  int channel = 0;      // 0..15; kDrumChannel is percussion
+  int program = 0;      // 0..127, the program in force on the channel when the note started
+  int track = 0;        // index of the MTrk chunk it came from
+  int64_t start_tick = 0;
+  int64_t duration_ticks = 0;
+  double start_quarters = 0, duration_quarters = 0;
+  double start_seconds = 0, duration_seconds = 0;
+
+  bool is_drum() const { return channel == kDrumChannel; }
+  int64_t end_tick() const { return start_tick + duration_ticks; }
+};
+
+struct TempoChange {
+  int64_t tick = 0;
+  int micros_per_quarter = kDefaultMicrosPerQuarter;
+  double seconds = 0;  // when it takes effect
+  double bpm() const { return 60e6 / micros_per_quarter; }
+};
+
+struct TimeSignature {
+  int64_t tick = 0;
+  int numerator = 4, denominator = 4;
+};
+
+struct KeySignature {
+  int64_t tick = 0;
+  int sharps = 0;  // -7 (7 flats) .. 7 (7 sharps)
+  bool minor = false;
+};
+
+// Kept beyond the notes' own program because music21 (and so the seed tokenizer) makes its
+// instruments from these events, on whatever track and channel they appear.
+struct ProgramChange {
+  int64_t tick = 0;
+  int track = 0, channel = 0, program = 0;
+};
+
+struct Score {
+  int format = 1;
+  int track_count = 0;
+  // Ticks per quarter note. For SMPTE division the file counts ticks per second; we fix a
+  // quarter at 0.5 s (120 bpm) so quarter-based tokenizers still see a sensible grid.
+  int ticks_per_quarter = 480;
+  bool smpte = false;
+  int smpte_ticks_per_second = 0;
+
+  std::vector<Note> notes;  // by start tick, then track, then order in the track
+  std::vector<TempoChange> tempo_map;  // by tick; empty means 120 bpm throughout
+  std::vector<TimeSignature> time_signatures;
+  std::vector<KeySignature> key_signatures;
+  std::vector<ProgramChange> program_changes;
+  std::vector<bool> track_has_notes;  // per track
+  int unreleased_notes = 0;  // note-ons with no note-off before their track ended: dropped
+
+  double seconds_at(int64_t tick) const;
+  double quarters_at(int64_t tick) const { return double(tick) / ticks_per_quarter; }
+  // Recomputes seconds in the tempo map and every note's quarter and second fields from ticks.
+  void update_times();
+  int64_t end_tick() const;
+};
+
+}  // namespace legato::midi

@@ -1,0 +1,44 @@
+// The common face of the tokenizers: a score becomes a list of token strings and back.
+// A Vocabulary (midi/vocabulary.h) then maps the strings to the ids the model sees.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "midi/score.h"
+
+namespace legato::midi {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  virtual std::string_view scheme() const = 0;
+  virtual std::vector<std::string> tokenize(const Score& score) const = 0;
+  // Tokens the scheme does not know are skipped, so sampled sequences always give a score.
+  virtual Score detokenize(std::span<const std::string> tokens) const = 0;
+  // Tokens that lead every vocabulary of this scheme (UNK, BOS, EOS for `event`).
+  virtual std::vector<std::string> special_tokens() const { return {}; }
+};
+
+struct EventOptions {
+  int steps_per_quarter = 12;  // the grid: 12 holds both sixteenths and eighth-note triplets
+  int max_shift_steps = 48;    // longest single time-shift token; longer rests repeat it
+  int max_duration_steps = 96; // longest single duration token; longer notes add several
+  int velocity_bins = 0;       // 0: no velocity tokens
+  // Notes are held at most this long: a hung note (a note-on never released) would otherwise
+  // flood the sequence with duration tokens. 64 quarters is 32 s at 120 bpm.
+  int max_note_quarters = 64;
+};
+
+// "seed" or "event"; throws std::invalid_argument for anything else.
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options = {});
+
+// Every pitched note moved by `semitones` (drums stay); nullopt when a note would leave 0..127,
+// so augmentation can simply skip that transposition.
+std::optional<Score> transpose(const Score& score, int semitones);
+
+}  // namespace legato::midi

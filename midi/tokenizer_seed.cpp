@@ -1,0 +1,192 @@
+#include "midi/tokenizer_seed.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <limits>
+
+#include "midi/pitch_names.h"
+
+namespace legato::midi {
+namespace {
+
+// A note or chord as music21 builds it from one track.
+struct Element {
+  int64_t onset12;      // quantized onset in twelfths of a quarter (1/4 and 1/3 grids both fit)
+  bool grace;           // zero-length: music21 makes it a grace note, which sorts first
+  int track;
+  size_t order;         // position among the track's elements
+  int first_pitch;      // the token of a single note
+  int size;             // notes in it: more than one makes a chord
+  uint16_t pc_mask;     // a chord's pitch classes, bit k for pitch class k
+};
+
+// The chord token of a pitch-class set. Worth caching: there are 4096 sets and tens of
+// thousands of chords in a corpus.
+const std::string& chord_token(uint16_t mask) {
+  thread_local std::array<std::string, 4096> cache;
+  std::string& token = cache[mask];
+  if (token.empty()) {
+    std::vector<int> pcs;
+    for (int pc = 0; pc < 12; ++pc)
+      if (mask & (1 << pc)) pcs.push_back(pc);
+    for (int pc : normal_order(pcs)) {
+      if (!token.empty()) token += '.';
+      token += std::to_string(pc);
+    }
+  }
+  return token;
+}
+
+// Stream.quantize with quarterLengthDivisors (4, 3) on one onset, exactly in integers.
+// For each divisor d the nearest multiple of 1/d (halfway rounds down); the smallest error wins,
+// then the negative signed error (rounded up), then the smaller value: music21 sorts its
+// candidates as (error, signedError, match, divisor).
+int64_t quantize_onset12(int64_t tick, int tpq) {
+  struct Candidate {
+    int64_t error, signed_error, match12;  // errors in units of 1/(12 tpq) quarter
+  };
+  Candidate best{std::numeric_limits<int64_t>::max(), 0, 0};
+  for (const int d : {4, 3}) {
+    const int64_t scaled = tick * d;  // the onset in units of 1/(d tpq)
+    int64_t m = scaled / tpq;
+    if (2 * (scaled - m * tpq) > tpq) ++m;
+    const int64_t unit = 12 / d;
+    const Candidate c{std::llabs(scaled - m * tpq) * unit, (scaled - m * tpq) * unit, m * unit};
+    if (c.error < best.error || (c.error == best.error && (c.signed_error < best.signed_error ||
+                                                          (c.signed_error == best.signed_error && c.match12 < best.match12))))
+      best = c;
+  }
+  return best.match12;
+}
+
+// midiTrackToStream's chord gathering over one track's notes (in note-on order).
+void gather_track(const std::vector<const Note*>& notes, int tpq, int track, std::vector<Element>& out) {
+  std::vector<bool> gathered(notes.size(), false);
+  size_t order = 0;
+  for (size_t i = 0; i < notes.size(); ++i) {
+    if (gathered[i]) continue;
+    const Note& first = *notes[i];
+    Element e{quantize_onset12(first.start_tick, tpq), first.duration_ticks == 0, track, order++,
+              first.pitch, 1, uint16_t(1 << (first.pitch % 12))};
+    // Tolerance is 1/16 quarter; 16 * difference <= tpq keeps it in integers.
+    for (size_t j = i + 1; j < notes.size(); ++j) {
+      const Note& other = *notes[j];
+      if (16 * (other.start_tick - first.start_tick) > tpq) break;
+      // As in music21, a note already in an earlier chord can join this one too.
+      if (16 * std::llabs(other.end_tick() - first.end_tick()) > tpq) continue;
+      gathered[j] = true;
+      ++e.size;
+      e.pc_mask |= uint16_t(1 << (other.pitch % 12));
+    }
+    out.push_back(std::move(e));
+  }
+}
+
+// "4.9" -> {4, 9}, "7" -> {7}; empty unless the token is pitch classes 0..11 joined by '.'.
+std::vector<int> parse_chord(std::string_view token) {
+  std::vector<int> pcs;
+  int value = -1;
+  for (const char c : token) {
+    if (c >= '0' && c <= '9') {
+      value = (value < 0 ? 0 : value * 10) + (c - '0');
+      if (value > 11) return {};
+    } else if (c == '.' && value >= 0) {
+      pcs.push_back(value);
+      value = -1;
+    } else {
+      return {};
+    }
+  }
+  if (value < 0) return {};
+  pcs.push_back(value);
+  return pcs;
+}
+
+}  // namespace
+
+std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
+  const int tpq = score.ticks_per_quarter;
+  int tracks = std::max<int>(score.track_count, int(score.track_has_notes.size()));
+  for (const Note& n : score.notes) tracks = std::max(tracks, n.track + 1);
+  std::vector<std::vector<const Note*>> by_track(size_t(std::max(tracks, 1)));
+  for (const Note& n : score.notes)
+    if (n.track >= 0 && size_t(n.track) < by_track.size()) by_track[size_t(n.track)].push_back(&n);
+
+  std::vector<Element> elements;
+  for (size_t t = 0; t < by_track.size(); ++t) gather_track(by_track[t], tpq, int(t), elements);
+
+  // music21's first instrument: parts are the tracks with notes in file order, then one part
+  // for the note-less tracks; within a part, instruments by offset.
+  auto has_notes = [&](int t) { return t >= 0 && size_t(t) < by_track.size() && !by_track[size_t(t)].empty(); };
+  const ProgramChange* first = nullptr;
+  for (const ProgramChange& pc : score.program_changes)  // in tick order, so the first per track is earliest
+    if (has_notes(pc.track) && (!first || pc.track < first->track)) first = &pc;
+  if (!first)
+    for (const ProgramChange& pc : score.program_changes)
+      if (!has_notes(pc.track)) {
+        first = &pc;
+        break;
+      }
+
+  std::vector<const Element*> chosen;
+  if (!first) {
+    for (const Element& e : elements) chosen.push_back(&e);  // the seed's midi.flat.notes fallback
+  } else {
+    // Each program change opens a span in its track that lasts until the track's next one;
+    // an element belongs to the first instrument's part if it begins inside such a span.
+    std::vector<std::vector<const ProgramChange*>> changes(by_track.size());
+    for (const ProgramChange& pc : score.program_changes)
+      if (pc.track >= 0 && size_t(pc.track) < changes.size()) changes[size_t(pc.track)].push_back(&pc);
+    for (const Element& e : elements) {
+      const auto& list = changes[size_t(e.track)];
+      // The last change at or before the element's (quantized) onset.
+      auto after = std::upper_bound(list.begin(), list.end(), e.onset12 * tpq,
+                                    [](int64_t onset, const ProgramChange* pc) { return onset < 12 * pc->tick; });
+      if (after != list.begin() && (*(after - 1))->program == first->program) chosen.push_back(&e);
+    }
+  }
+  std::stable_sort(chosen.begin(), chosen.end(), [](const Element* a, const Element* b) {
+    if (a->onset12 != b->onset12) return a->onset12 < b->onset12;
+    if (a->grace != b->grace) return a->grace;
+    if (a->track != b->track) return a->track < b->track;
+    return a->order < b->order;
+  });
+
+  std::vector<std::string> tokens;
+  tokens.reserve(chosen.size());
+  for (const Element* e : chosen)
+    tokens.push_back(e->size == 1 ? pitch_name(e->first_pitch) : chord_token(e->pc_mask));
+  return tokens;
+}
+
+Score SeedTokenizer::detokenize(std::span<const std::string> tokens) const {
+  Score score;
+  score.ticks_per_quarter = 480;
+  score.track_count = 1;
+  score.tempo_map.push_back({0, kDefaultMicrosPerQuarter, 0});
+  int64_t offset = 0;
+  for (const std::string& token : tokens) {
+    std::vector<int> pitches = parse_chord(token);
+    if (!pitches.empty()) {
+      for (int& p : pitches) p += 60;  // octave 4, as music21's Note(int) places a pitch class
+    } else if (auto p = parse_pitch_name(token)) {
+      pitches.push_back(*p);
+    }
+    for (int p : pitches) {
+      Note n;
+      n.pitch = p;
+      n.velocity = 90;  // music21's default velocity
+      n.track = 0;
+      n.start_tick = offset;
+      n.duration_ticks = score.ticks_per_quarter;
+      score.notes.push_back(n);
+    }
+    if (!pitches.empty()) offset += score.ticks_per_quarter / 2;
+  }
+  score.track_has_notes = {!score.notes.empty()};
+  score.update_times();
+  return score;
+}
+
+}  // namespace legato::midi

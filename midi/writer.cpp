@@ -1,0 +1,144 @@
+#include "midi/writer.h"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+namespace legato::midi {
+namespace {
+
+struct Event {
+  int64_t tick;
+  int rank;      // order at equal ticks: see the note loop below
+  int64_t sub;   // then shorter notes' note-ons first, so same-pitch notes pair in order
+  std::vector<uint8_t> bytes;
+};
+
+void put_be(std::vector<uint8_t>& out, uint32_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) out.push_back(uint8_t(v >> (8 * i)));
+}
+
+void put_vlq(std::vector<uint8_t>& out, uint32_t v) {
+  uint8_t buf[5];
+  int n = 0;
+  buf[n++] = v & 0x7F;
+  while (v >>= 7) buf[n++] = 0x80 | (v & 0x7F);
+  while (n) out.push_back(buf[--n]);
+}
+
+void put_track(std::vector<uint8_t>& file, std::vector<Event> events) {
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    if (a.tick != b.tick) return a.tick < b.tick;
+    return a.rank != b.rank ? a.rank < b.rank : a.sub < b.sub;
+  });
+  std::vector<uint8_t> body;
+  int64_t now = 0;
+  constexpr int64_t kMaxDelta = 0x0FFFFFFF;  // a delta time has at most 4 bytes (28 bits)
+  for (const Event& e : events) {
+    // A longer gap (possible with many ticks per quarter) is bridged by empty text events.
+    for (; e.tick - now > kMaxDelta; now += kMaxDelta) {
+      put_vlq(body, uint32_t(kMaxDelta));
+      body.insert(body.end(), {0xFF, 0x01, 0x00});
+    }
+    put_vlq(body, uint32_t(e.tick - now));
+    now = e.tick;
+    body.insert(body.end(), e.bytes.begin(), e.bytes.end());
+  }
+  body.insert(body.end(), {0x00, 0xFF, 0x2F, 0x00});  // end of track, right after the last event
+  file.insert(file.end(), {'M', 'T', 'r', 'k'});
+  put_be(file, uint32_t(body.size()), 4);
+  file.insert(file.end(), body.begin(), body.end());
+}
+
+uint8_t clamp7(int v, int lo) { return uint8_t(std::clamp(v, lo, 127)); }
+
+}  // namespace
+
+std::vector<uint8_t> write_midi(const Score& score) {
+  if (score.smpte) throw std::invalid_argument("write_midi: SMPTE division is not supported; use ticks per quarter");
+  if (score.ticks_per_quarter <= 0 || score.ticks_per_quarter > 0x7FFF)
+    throw std::invalid_argument("write_midi: ticks_per_quarter " + std::to_string(score.ticks_per_quarter) +
+                                " does not fit the header");
+  // One track per instrument (channel, program), in the order instruments first sound. The
+  // reader pairs note-offs first-in first-out, so a note of some pitch that starts after another
+  // of that pitch but ends before it (possible when the score merged several tracks) cannot share
+  // its track: such a note goes to a further track of the same instrument.
+  struct Track {
+    int channel, program;
+    std::array<int64_t, 128> last_end;  // per pitch, the end of the latest note placed here
+  };
+  std::vector<Track> tracks_out;
+  std::map<std::pair<int, int>, std::vector<size_t>> tracks_of;  // instrument -> its tracks
+  std::vector<size_t> order(score.notes.size()), track_of_note(score.notes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Note &x = score.notes[a], &y = score.notes[b];
+    return x.start_tick != y.start_tick ? x.start_tick < y.start_tick : x.duration_ticks < y.duration_ticks;
+  });
+  for (size_t i : order) {
+    const Note& n = score.notes[i];
+    const int channel = n.channel & 15, program = n.program & 127, pitch = clamp7(n.pitch, 0);
+    auto& candidates = tracks_of[{channel, program}];
+    size_t chosen = tracks_out.size();
+    for (size_t t : candidates)
+      if (tracks_out[t].last_end[size_t(pitch)] <= n.end_tick()) {
+        chosen = t;
+        break;
+      }
+    if (chosen == tracks_out.size()) {
+      tracks_out.push_back({channel, program, {}});
+      tracks_out.back().last_end.fill(-1);
+      candidates.push_back(chosen);
+    }
+    tracks_out[chosen].last_end[size_t(pitch)] = n.end_tick();
+    track_of_note[i] = chosen;
+  }
+
+  std::vector<uint8_t> file = {'M', 'T', 'h', 'd'};
+  put_be(file, 6, 4);
+  put_be(file, 1, 2);
+  if (tracks_out.size() + 1 > 0xFFFF) throw std::invalid_argument("write_midi: more than 65535 tracks needed");
+  put_be(file, uint32_t(tracks_out.size() + 1), 2);
+  put_be(file, uint32_t(score.ticks_per_quarter), 2);
+
+  std::vector<Event> tempo_track;
+  for (const TempoChange& t : score.tempo_map) {
+    const uint32_t m = uint32_t(std::clamp(t.micros_per_quarter, 1, 0xFFFFFF));
+    tempo_track.push_back({t.tick, 0, 0, {0xFF, 0x51, 0x03, uint8_t(m >> 16), uint8_t(m >> 8), uint8_t(m)}});
+  }
+  for (const TimeSignature& ts : score.time_signatures) {
+    int log2 = 0;
+    while ((1 << log2) < ts.denominator && log2 < 6) ++log2;
+    tempo_track.push_back({ts.tick, 0, 0, {0xFF, 0x58, 0x04, uint8_t(ts.numerator), uint8_t(log2), 24, 8}});
+  }
+  for (const KeySignature& k : score.key_signatures)
+    tempo_track.push_back({k.tick, 0, 0, {0xFF, 0x59, 0x02, uint8_t(int8_t(k.sharps)), uint8_t(k.minor)}});
+  put_track(file, std::move(tempo_track));
+
+  std::vector<std::vector<Event>> tracks(tracks_out.size());
+  for (size_t i = 0; i < tracks_out.size(); ++i)
+    tracks[i].push_back({0, -1, 0, {uint8_t(0xC0 | tracks_out[i].channel), uint8_t(tracks_out[i].program)}});
+  // At one tick: note-offs of sounding notes first, then note-ons, then the offs of zero-length
+  // notes, so that the reader's first-in first-out pairing gives back the same notes.
+  for (size_t i = 0; i < score.notes.size(); ++i) {
+    const Note& n = score.notes[i];
+    auto& events = tracks[track_of_note[i]];
+    const uint8_t ch = uint8_t(n.channel & 15), pitch = clamp7(n.pitch, 0);
+    events.push_back({n.start_tick, 1, n.duration_ticks, {uint8_t(0x90 | ch), pitch, clamp7(n.velocity, 1)}});
+    events.push_back({n.end_tick(), n.duration_ticks > 0 ? 0 : 2, 0, {uint8_t(0x80 | ch), pitch, 0x40}});
+  }
+  for (auto& t : tracks) put_track(file, std::move(t));
+  return file;
+}
+
+void write_midi_file(const Score& score, const std::filesystem::path& path) {
+  const std::vector<uint8_t> bytes = write_midi(score);
+  std::ofstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("write_midi_file: cannot open " + path.string() + " for writing");
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  if (!f) throw std::runtime_error("write_midi_file: writing " + path.string() + " failed");
+}
+
+}  // namespace legato::midi

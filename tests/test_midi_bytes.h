@@ -1,0 +1,77 @@
+// Builds Standard MIDI Files byte by byte, so the MIDI tests (and the fuzzer's seed corpus)
+// need no committed binaries and every byte is visible in the test that uses it.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace midi_test {
+
+using Bytes = std::vector<uint8_t>;
+
+inline void append_vlq(Bytes& out, uint32_t v) {
+  uint8_t buf[5];
+  int n = 0;
+  buf[n++] = v & 0x7F;
+  while (v >>= 7) buf[n++] = 0x80 | (v & 0x7F);
+  while (n) out.push_back(buf[--n]);
+}
+
+inline void append_be(Bytes& out, uint32_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) out.push_back(uint8_t(v >> (8 * i)));
+}
+
+// One MTrk body. Each call writes a delta time then the event; status bytes are explicit, so
+// running status is written by leaving them out (raw()).
+struct Track {
+  Bytes body;
+  Track& raw(uint32_t delta, std::initializer_list<uint8_t> bytes) {
+    append_vlq(body, delta);
+    body.insert(body.end(), bytes);
+    return *this;
+  }
+  Track& on(uint32_t delta, int ch, int pitch, int vel = 100) {
+    return raw(delta, {uint8_t(0x90 | ch), uint8_t(pitch), uint8_t(vel)});
+  }
+  Track& off(uint32_t delta, int ch, int pitch) { return raw(delta, {uint8_t(0x80 | ch), uint8_t(pitch), 64}); }
+  Track& program(uint32_t delta, int ch, int program) { return raw(delta, {uint8_t(0xC0 | ch), uint8_t(program)}); }
+  Track& cc(uint32_t delta, int ch, int controller, int value) {
+    return raw(delta, {uint8_t(0xB0 | ch), uint8_t(controller), uint8_t(value)});
+  }
+  Track& meta(uint32_t delta, uint8_t type, const Bytes& data) {
+    append_vlq(body, delta);
+    body.push_back(0xFF);
+    body.push_back(type);
+    append_vlq(body, uint32_t(data.size()));
+    body.insert(body.end(), data.begin(), data.end());
+    return *this;
+  }
+  Track& tempo(uint32_t delta, uint32_t micros) {
+    return meta(delta, 0x51, {uint8_t(micros >> 16), uint8_t(micros >> 8), uint8_t(micros)});
+  }
+  Track& end(uint32_t delta = 0) { return meta(delta, 0x2F, {}); }
+};
+
+inline Bytes chunk(const std::string& id, const Bytes& body) {
+  Bytes out(id.begin(), id.end());
+  append_be(out, uint32_t(body.size()), 4);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+// A whole file: header (track count defaults to the number of tracks given) and MTrk chunks.
+inline Bytes smf(int format, uint16_t division, const std::vector<Track>& tracks, int declared_tracks = -1) {
+  Bytes out = {'M', 'T', 'h', 'd', 0, 0, 0, 6};
+  append_be(out, uint32_t(format), 2);
+  append_be(out, uint32_t(declared_tracks < 0 ? int(tracks.size()) : declared_tracks), 2);
+  append_be(out, division, 2);
+  for (const Track& t : tracks) {
+    const Bytes c = chunk("MTrk", t.body);
+    out.insert(out.end(), c.begin(), c.end());
+  }
+  return out;
+}
+
+}  // namespace midi_test
