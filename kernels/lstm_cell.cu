@@ -9,9 +9,10 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void lstm_cell_forward_kernel(const float* __restrict__ gates_pre, const float* __restrict__ b_ih,
+// gates_pre and gate_cache may be the same buffer: no __restrict__ on them.
+__global__ void lstm_cell_forward_kernel(const float* gates_pre, const float* __restrict__ b_ih,
                                          const float* __restrict__ b_hh, const float* __restrict__ c_prev,
-                                         float* __restrict__ gate_cache, float* __restrict__ c,
+                                         float* gate_cache, float* __restrict__ c,
                                          float* __restrict__ h, int batch, int hidden) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
@@ -30,15 +31,16 @@ __global__ void lstm_cell_forward_kernel(const float* __restrict__ gates_pre, co
 
 __global__ void lstm_cell_backward_kernel(const float* __restrict__ gate_cache, const float* __restrict__ c_prev,
                                           const float* __restrict__ c, const float* __restrict__ dh,
-                                          const float* dc_next, float* __restrict__ dgates, float* dc_prev,
-                                          int batch, int hidden) {
+                                          const float* __restrict__ dy, const float* dc_next,
+                                          float* __restrict__ dgates, float* dc_prev, int batch, int hidden) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden;
   const float* cache = gate_cache + static_cast<size_t>(b) * 4 * hidden;
   const LstmGates<float> gates{cache[j], cache[hidden + j], cache[2 * hidden + j], cache[3 * hidden + j]};
   float carry;
-  const LstmGates<float> d = lstm_cell_backward(gates, c_prev ? c_prev[idx] : 0.0f, c[idx], dh[idx],
+  const float dh_total = dh[idx] + (dy ? dy[idx] : 0.0f);
+  const LstmGates<float> d = lstm_cell_backward(gates, c_prev ? c_prev[idx] : 0.0f, c[idx], dh_total,
                                                 dc_next ? dc_next[idx] : 0.0f, &carry);
   dc_prev[idx] = carry;
   float* out = dgates + static_cast<size_t>(b) * 4 * hidden;
@@ -70,10 +72,10 @@ void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const f
 }
 
 void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, const float* c, const float* dh,
-                               const float* dc_next, float* dgates, float* dc_prev, int batch, int hidden,
-                               cudaStream_t stream) {
-  lstm_cell_backward_kernel<<<blocks_for(batch * hidden), kThreads, 0, stream>>>(gate_cache, c_prev, c, dh, dc_next,
-                                                                                dgates, dc_prev, batch, hidden);
+                               const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
+                               int hidden, cudaStream_t stream) {
+  lstm_cell_backward_kernel<<<blocks_for(batch * hidden), kThreads, 0, stream>>>(
+      gate_cache, c_prev, c, dh, dy, dc_next, dgates, dc_prev, batch, hidden);
   LEGATO_LAUNCH_CHECK("lstm_cell_backward_kernel");
 }
 

@@ -13,15 +13,17 @@ int cuda_device_count();
 
 // gates_pre [B, 4H]: input projection + recurrent product for step t, without biases.
 // b_ih, b_hh [4H]. c_prev [B, H] (may be null: zeros). Writes gate_cache [B, 4H] (activated
-// i, f, g, o), c [B, H] and h [B, H]. h may alias nothing else.
+// i, f, g, o), c [B, H] and h [B, H]. gate_cache may alias gates_pre (each thread reads its
+// four pre-activations before writing them back); nothing else aliases.
 void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const float* b_hh, const float* c_prev,
                               float* gate_cache, float* c, float* h, int batch, int hidden, cudaStream_t stream);
 
-// gate_cache [B, 4H], c_prev [B, H] (may be null: zeros), c [B, H], dh [B, H], dc_next [B, H]
-// (may be null: zeros). Writes dgates [B, 4H] (pre-activation gradients) and dc_prev [B, H];
-// dc_prev may alias dc_next (each element reads its own carry before writing it).
+// gate_cache [B, 4H], c_prev [B, H] (may be null: zeros), c [B, H], dh [B, H] (the gradient
+// carried back from step t+1), dy [B, H] (the output's own gradient at step t; may be null),
+// dc_next [B, H] (may be null: zeros). Writes dgates [B, 4H] (pre-activation gradients) and
+// dc_prev [B, H]; dc_prev may alias dc_next (each element reads its own carry before writing it).
 void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, const float* c, const float* dh,
-                               const float* dc_next, float* dgates, float* dc_prev, int batch, int hidden,
-                               cudaStream_t stream);
+                               const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
+                               int hidden, cudaStream_t stream);
 
 }  // namespace legato::kernels

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/ops.h"
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
 
@@ -14,6 +15,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_cell_cuda.h"
+#include "kernels/lstm_sequence_cuda.h"
 #endif
 
 using namespace legato;
@@ -72,8 +74,8 @@ TEST_CASE("cuda: fused LSTM cell kernels match the CPU float64 cell") {
     DeviceBuffer d_cache(g), d_c(n), d_h(n), d_dg(g), d_dcp(n);
     kernels::lstm_cell_forward_launch(d_pre.ptr, d_bih.ptr, d_bhh.ptr, d_cprev.ptr, d_cache.ptr, d_c.ptr, d_h.ptr,
                                       batch, hidden, nullptr);
-    kernels::lstm_cell_backward_launch(d_cache.ptr, d_cprev.ptr, d_c.ptr, d_dh.ptr, d_dcn.ptr, d_dg.ptr, d_dcp.ptr,
-                                       batch, hidden, nullptr);
+    kernels::lstm_cell_backward_launch(d_cache.ptr, d_cprev.ptr, d_c.ptr, d_dh.ptr, nullptr, d_dcn.ptr, d_dg.ptr,
+                                       d_dcp.ptr, batch, hidden, nullptr);
     LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
     const auto h = d_h.download(n), c = d_c.download(n), dg = d_dg.download(g), dcp = d_dcp.download(n);
     // Tolerance atol 1e-5 + rtol 1e-5 * |ref|: float32 transcendental functions on the device
@@ -100,5 +102,80 @@ TEST_CASE("cuda: fused LSTM cell kernels match the CPU float64 cell") {
       }
     CHECK(bad == 0);
   }
+#endif
+}
+
+TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float64 op, outputs and gradients") {
+  if (!gpu_available()) {
+    MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)");
+    return;
+  }
+#if defined(LEGATO_HAVE_CUDA)
+  cublasHandle_t blas;
+  LEGATO_CUBLAS_CHECK(cublasCreate(&blas));
+  LEGATO_CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));  // strict FP32, no TF32
+  struct Shape4 {
+    int T, B, I, H;
+  };
+  for (const Shape4 s : {Shape4{5, 1, 3, 37}, Shape4{7, 5, 64, 64}, Shape4{4, 3, 17, 129}}) {
+    CAPTURE(s.T);
+    CAPTURE(s.B);
+    CAPTURE(s.I);
+    CAPTURE(s.H);
+    const int64_t G = 4 * s.H;
+    auto leaf = [](const Shape& shape, uint64_t seed, double scale) {
+      return Tensor::uniform(shape, -scale, scale, seed, DType::F64).set_requires_grad(true);
+    };
+    const Tensor x = leaf({s.T, s.B, s.I}, 1, 1.0), h0 = leaf({s.B, s.H}, 2, 1.0), c0 = leaf({s.B, s.H}, 3, 1.0);
+    const ops::LstmWeights w{leaf({G, s.I}, 4, 0.3), leaf({G, s.H}, 5, 0.3), leaf({G}, 6, 0.3), leaf({G}, 7, 0.3)};
+    const Tensor wy = Tensor::uniform({s.T, s.B, s.H}, -1, 1, 8, DType::F64);
+    const Tensor wh = Tensor::uniform({s.B, s.H}, -1, 1, 9, DType::F64), wc = Tensor::uniform({s.B, s.H}, -1, 1, 10, DType::F64);
+    const ops::LstmOutputs ref = ops::lstm(x, h0, c0, w);
+    ops::add(ops::add(ops::sum(ops::mul(ref.y, wy)), ops::sum(ops::mul(ref.h_n, wh))), ops::sum(ops::mul(ref.c_n, wc)))
+        .backward();
+
+    auto floats = [](const Tensor& t) {
+      const Tensor f = t.to(DType::F32);
+      return std::vector<float>(f.data<float>(), f.data<float>() + f.numel());
+    };
+    const size_t TB = static_cast<size_t>(s.T) * s.B, BH = static_cast<size_t>(s.B) * s.H;
+    DeviceBuffer d_x(floats(x)), d_h0(floats(h0)), d_c0(floats(c0)), d_wih(floats(w.w_ih)), d_whh(floats(w.w_hh)),
+        d_bih(floats(w.b_ih)), d_bhh(floats(w.b_hh)), d_dy(floats(wy)), d_dhn(floats(wh)), d_dcn(floats(wc));
+    DeviceBuffer cache(TB * G), hs(TB * s.H), cs(TB * s.H), dx(TB * s.I), dh0(BH), dc0(BH), dgates(TB * G), dh(BH),
+        dc(BH);
+    DeviceBuffer dwih(std::vector<float>(static_cast<size_t>(G) * s.I, 0.0f)),
+        dwhh(std::vector<float>(static_cast<size_t>(G) * s.H, 0.0f)), db(std::vector<float>(G, 0.0f));
+    const kernels::LstmDims dims{s.T, s.B, s.I, s.H};
+    kernels::lstm_forward_cuda(blas, nullptr, dims, d_x.ptr, d_h0.ptr, d_c0.ptr, d_wih.ptr, d_whh.ptr, d_bih.ptr,
+                               d_bhh.ptr, cache.ptr, hs.ptr, cs.ptr);
+    kernels::lstm_backward_cuda(blas, nullptr, dims, d_x.ptr, d_h0.ptr, d_c0.ptr, d_wih.ptr, d_whh.ptr, cache.ptr,
+                                hs.ptr, cs.ptr, d_dy.ptr, d_dhn.ptr, d_dcn.ptr, dx.ptr, dh0.ptr, dc0.ptr, dwih.ptr,
+                                dwhh.ptr, db.ptr, dgates.ptr, dh.ptr, dc.ptr);
+    LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
+    // Tolerance atol + rtol * |ref|: outputs 1e-5 + 1e-4 (float32 cells), gradients 1e-4 + 1e-3
+    // (float32 sums over T * B rows and the recurrence).
+    auto compare = [](const std::vector<float>& got, const Tensor& expect, double atol, double rtol, const char* what) {
+      CAPTURE(what);
+      REQUIRE(static_cast<int64_t>(got.size()) == expect.numel());
+      int bad = 0;
+      for (int64_t k = 0; k < expect.numel() && bad < 5; ++k)
+        if (std::abs(got[k] - expect.at(k)) > atol + rtol * std::abs(expect.at(k))) {
+          ++bad;
+          MESSAGE(what << "[" << k << "]: cuda " << got[k] << " vs cpu " << expect.at(k));
+        }
+      CHECK(bad == 0);
+    };
+    compare(hs.download(TB * s.H), ref.y, 1e-5, 1e-4, "y");
+    const std::vector<float> all_c = cs.download(TB * s.H);
+    compare(std::vector<float>(all_c.end() - static_cast<long>(BH), all_c.end()), ref.c_n, 1e-5, 1e-4, "c_n");
+    compare(dx.download(TB * s.I), x.grad(), 1e-4, 1e-3, "dx");
+    compare(dh0.download(BH), h0.grad(), 1e-4, 1e-3, "dh0");
+    compare(dc0.download(BH), c0.grad(), 1e-4, 1e-3, "dc0");
+    compare(dwih.download(static_cast<size_t>(G) * s.I), w.w_ih.grad(), 1e-4, 1e-3, "dW_ih");
+    compare(dwhh.download(static_cast<size_t>(G) * s.H), w.w_hh.grad(), 1e-4, 1e-3, "dW_hh");
+    compare(db.download(G), w.b_ih.grad(), 1e-4, 1e-3, "db_ih");
+    compare(db.download(G), w.b_hh.grad(), 1e-4, 1e-3, "db_hh");
+  }
+  cublasDestroy(blas);
 #endif
 }
