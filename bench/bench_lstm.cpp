@@ -1,7 +1,9 @@
-// CPU benchmarks of the engine: the seed network's whole training step, its forward pass, one
-// LSTM layer, and OpenBLAS/Eigen's sgemm as the machine's peak. GFLOP/s counters count
-// multiply-adds twice. (The cuDNN comparison joins this program with the CUDA backend.)
+// Benchmarks. CPU: the seed network's whole training step, its forward pass, one LSTM layer, and
+// the sgemm behind them as the machine's peak. GPU (bench_lstm_gpu.cpp, where CUDA is built and a
+// GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice.
 #include <benchmark/benchmark.h>
+
+#include <cstdio>
 
 #include "bench/seed_network.h"
 #include "engine/eigen_maps.h"
@@ -75,4 +77,21 @@ BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/forward")->Arg(
 BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/train")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_cpu_sgemm_peak)->Name("cpu/sgemm/6400x2048x512")->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+#if defined(LEGATO_HAVE_CUDA)
+namespace legato::bench {
+void register_gpu_benchmarks();
+}
+#endif
+
+int main(int argc, char** argv) {
+#if defined(LEGATO_HAVE_CUDA)
+  legato::bench::register_gpu_benchmarks();
+#else
+  std::printf("bench_lstm: built without CUDA: only the CPU benchmarks run\n");
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

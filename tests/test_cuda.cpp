@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda_check.h"
+#include "kernels/device_buffer.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_cell_cuda.h"
 #include "kernels/lstm_sequence_cuda.h"
@@ -33,20 +34,7 @@ bool gpu_available() {
 #if defined(LEGATO_HAVE_CUDA)
 namespace {
 
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  explicit DeviceBuffer(const std::vector<float>& host) {
-    LEGATO_CUDA_CHECK(cudaMalloc(&ptr, host.size() * sizeof(float)));
-    LEGATO_CUDA_CHECK(cudaMemcpy(ptr, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
-  }
-  explicit DeviceBuffer(size_t n) { LEGATO_CUDA_CHECK(cudaMalloc(&ptr, n * sizeof(float))); }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  std::vector<float> download(size_t n) const {
-    std::vector<float> out(n);
-    LEGATO_CUDA_CHECK(cudaMemcpy(out.data(), ptr, n * sizeof(float), cudaMemcpyDeviceToHost));
-    return out;
-  }
-};
+using kernels::DeviceBuffer;
 
 std::vector<float> random_floats(size_t n, uint64_t seed, double scale) {
   const Tensor t = Tensor::uniform({static_cast<int64_t>(n)}, -scale, scale, seed);
@@ -72,12 +60,12 @@ TEST_CASE("cuda: fused LSTM cell kernels match the CPU float64 cell") {
                dh = random_floats(n, 5, 1.0), dc_next = random_floats(n, 6, 1.0);
     DeviceBuffer d_pre(pre), d_bih(b_ih), d_bhh(b_hh), d_cprev(c_prev), d_dh(dh), d_dcn(dc_next);
     DeviceBuffer d_cache(g), d_c(n), d_h(n), d_dg(g), d_dcp(n);
-    kernels::lstm_cell_forward_launch(d_pre.ptr, d_bih.ptr, d_bhh.ptr, d_cprev.ptr, d_cache.ptr, d_c.ptr, d_h.ptr,
+    kernels::lstm_cell_forward_launch(d_pre.get(), d_bih.get(), d_bhh.get(), d_cprev.get(), d_cache.get(), d_c.get(), d_h.get(),
                                       batch, hidden, nullptr);
-    kernels::lstm_cell_backward_launch(d_cache.ptr, d_cprev.ptr, d_c.ptr, d_dh.ptr, nullptr, d_dcn.ptr, d_dg.ptr,
-                                       d_dcp.ptr, batch, hidden, nullptr);
+    kernels::lstm_cell_backward_launch(d_cache.get(), d_cprev.get(), d_c.get(), d_dh.get(), nullptr, d_dcn.get(), d_dg.get(),
+                                       d_dcp.get(), batch, hidden, nullptr);
     LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
-    const auto h = d_h.download(n), c = d_c.download(n), dg = d_dg.download(g), dcp = d_dcp.download(n);
+    const auto h = d_h.download(), c = d_c.download(), dg = d_dg.download(), dcp = d_dcp.download();
     // Tolerance atol 1e-5 + rtol 1e-5 * |ref|: float32 transcendental functions on the device
     // differ from the host's by a few ulps.
     auto close = [](double got, double ref) { return std::abs(got - ref) <= 1e-5 + 1e-5 * std::abs(ref); };
@@ -146,11 +134,11 @@ TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float6
     DeviceBuffer dwih(std::vector<float>(static_cast<size_t>(G) * s.I, 0.0f)),
         dwhh(std::vector<float>(static_cast<size_t>(G) * s.H, 0.0f)), db(std::vector<float>(G, 0.0f));
     const kernels::LstmDims dims{s.T, s.B, s.I, s.H};
-    kernels::lstm_forward_cuda(blas, nullptr, dims, d_x.ptr, d_h0.ptr, d_c0.ptr, d_wih.ptr, d_whh.ptr, d_bih.ptr,
-                               d_bhh.ptr, cache.ptr, hs.ptr, cs.ptr);
-    kernels::lstm_backward_cuda(blas, nullptr, dims, d_x.ptr, d_h0.ptr, d_c0.ptr, d_wih.ptr, d_whh.ptr, cache.ptr,
-                                hs.ptr, cs.ptr, d_dy.ptr, d_dhn.ptr, d_dcn.ptr, dx.ptr, dh0.ptr, dc0.ptr, dwih.ptr,
-                                dwhh.ptr, db.ptr, dgates.ptr, dh.ptr, dc.ptr);
+    kernels::lstm_forward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(), d_bih.get(),
+                               d_bhh.get(), cache.get(), hs.get(), cs.get());
+    kernels::lstm_backward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(), cache.get(),
+                                hs.get(), cs.get(), d_dy.get(), d_dhn.get(), d_dcn.get(), dx.get(), dh0.get(), dc0.get(), dwih.get(),
+                                dwhh.get(), db.get(), dgates.get(), dh.get(), dc.get());
     LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
     // Tolerance atol + rtol * |ref|: outputs 1e-5 + 1e-4 (float32 cells), gradients 1e-4 + 1e-3
     // (float32 sums over T * B rows and the recurrence).
@@ -165,16 +153,16 @@ TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float6
         }
       CHECK(bad == 0);
     };
-    compare(hs.download(TB * s.H), ref.y, 1e-5, 1e-4, "y");
-    const std::vector<float> all_c = cs.download(TB * s.H);
+    compare(hs.download(), ref.y, 1e-5, 1e-4, "y");
+    const std::vector<float> all_c = cs.download();
     compare(std::vector<float>(all_c.end() - static_cast<long>(BH), all_c.end()), ref.c_n, 1e-5, 1e-4, "c_n");
-    compare(dx.download(TB * s.I), x.grad(), 1e-4, 1e-3, "dx");
-    compare(dh0.download(BH), h0.grad(), 1e-4, 1e-3, "dh0");
-    compare(dc0.download(BH), c0.grad(), 1e-4, 1e-3, "dc0");
-    compare(dwih.download(static_cast<size_t>(G) * s.I), w.w_ih.grad(), 1e-4, 1e-3, "dW_ih");
-    compare(dwhh.download(static_cast<size_t>(G) * s.H), w.w_hh.grad(), 1e-4, 1e-3, "dW_hh");
-    compare(db.download(G), w.b_ih.grad(), 1e-4, 1e-3, "db_ih");
-    compare(db.download(G), w.b_hh.grad(), 1e-4, 1e-3, "db_hh");
+    compare(dx.download(), x.grad(), 1e-4, 1e-3, "dx");
+    compare(dh0.download(), h0.grad(), 1e-4, 1e-3, "dh0");
+    compare(dc0.download(), c0.grad(), 1e-4, 1e-3, "dc0");
+    compare(dwih.download(), w.w_ih.grad(), 1e-4, 1e-3, "dW_ih");
+    compare(dwhh.download(), w.w_hh.grad(), 1e-4, 1e-3, "dW_hh");
+    compare(db.download(), w.b_ih.grad(), 1e-4, 1e-3, "db_ih");
+    compare(db.download(), w.b_hh.grad(), 1e-4, 1e-3, "db_hh");
   }
   cublasDestroy(blas);
 #endif

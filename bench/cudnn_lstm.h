@@ -1,0 +1,46 @@
+#pragma once
+// cuDNN 9's LSTM (the v8 RNN API: cudnnRNNForward, cudnnRNNBackwardData_v8,
+// cudnnRNNBackwardWeights_v8), set up as the comparison for our kernels: standard algorithm,
+// double bias, unidirectional, linear input, no dropout; strict FP32 (CUDNN_FMA_MATH) or TF32.
+// Weights are copied in from our layout through cudnnGetRNNWeightParams, so both sides compute
+// on the same numbers. All buffers are device memory; sequences are [T, B, features].
+#include <memory>
+#include <vector>
+
+namespace legato::bench {
+
+struct LstmShape {
+  int layers, input, hidden, batch, steps;
+};
+
+// One layer's weights in our (PyTorch) layout, host float32: w_ih [4H, in], w_hh [4H, H],
+// b_ih, b_hh [4H], gates i, f, g, o.
+struct HostLstmLayer {
+  std::vector<float> w_ih, w_hh, b_ih, b_hh;
+};
+
+class CudnnLstm {
+ public:
+  CudnnLstm(const LstmShape& shape, bool tf32);
+  ~CudnnLstm();
+  CudnnLstm(const CudnnLstm&) = delete;
+  CudnnLstm& operator=(const CudnnLstm&) = delete;
+
+  void set_weights(const std::vector<HostLstmLayer>& layers);
+  // The weight gradient of layer k in our layout (after backward_weights).
+  HostLstmLayer weight_gradients(int layer) const;
+
+  // x [T, B, I] -> y [T, B, H] (last layer), hy, cy [L, B, H]; training keeps the reserve space.
+  void forward(const float* x, float* y, float* hy, float* cy, bool training);
+  // dy [T, B, H] -> dx [T, B, I]; dhx, dcx [L, B, H]; needs forward(training) first.
+  void backward_data(const float* y, const float* dy, float* dx, float* dhx, float* dcx);
+  // Adds the weight gradients into the gradient space (zeroed by zero_weight_gradients).
+  void backward_weights(const float* x, const float* y);
+  void zero_weight_gradients();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace legato::bench
