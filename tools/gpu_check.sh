@@ -30,7 +30,9 @@ if [ -x build-gpu/bin/bench_lstm ]; then
   # Short minimum times: about 360 GPU benchmarks (each shape validated against cuDNN first).
   build-gpu/bin/bench_lstm --benchmark_min_time=0.05 > "$log/bench.txt" 2>&1 || status=1
 else
-  echo "bench_lstm not built (Google Benchmark missing)" > "$log/bench.txt"
+  # Google Benchmark is a Debian package (a shared library only): carry it or install it to get
+  # the cuDNN comparison here.
+  echo "bench_lstm not built: Google Benchmark was not found on this machine" > "$log/bench.txt"
 fi
 
 {
