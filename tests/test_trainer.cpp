@@ -7,39 +7,14 @@
 #include <filesystem>
 #include <sstream>
 
-#include "midi/writer.h"
 #include "model/checkpoint.h"
-#include "temp_dir.h"
+#include "small_corpus.h"
 #include "model/trainer.h"
 
 using namespace legato;
 using legato::testing::temp_dir;
 
 namespace {
-
-// Three small piano pieces: arpeggios and chords on a 16th-note grid.
-std::filesystem::path write_corpus() {
-  const auto dir = temp_dir("corpus");
-  for (int piece = 0; piece < 3; ++piece) {
-    midi::Score score;
-    score.ticks_per_quarter = 480;
-    for (int k = 0; k < 150; ++k) {
-      midi::Note n;
-      n.pitch = 48 + (k * (5 + piece) + (k / 7) * 3) % 36;
-      n.velocity = 80;
-      n.start_tick = 120 * k;
-      n.duration_ticks = 120 * (1 + k % 3);
-      score.notes.push_back(n);
-      if (k % 4 == 0) {  // a chord note at the same onset
-        n.pitch = std::min(127, n.pitch + 4);
-        score.notes.push_back(n);
-      }
-    }
-    score.update_times();
-    midi::write_midi_file(score, dir / ("piece" + std::to_string(piece) + ".mid"));
-  }
-  return dir;
-}
 
 model::TrainOptions small_run(const std::filesystem::path& data, const std::filesystem::path& out) {
   model::TrainOptions o;
@@ -67,7 +42,7 @@ std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpo
 }  // namespace
 
 TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninterrupted one ends") {
-  const auto data = write_corpus();
+  const auto data = testing::write_small_corpus("corpus");
   const auto straight = temp_dir("straight"), resumed = temp_dir("resumed");
   std::ostringstream log;
   REQUIRE(model::train(small_run(data, straight), log) == 0);
@@ -89,7 +64,7 @@ TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninte
 }
 
 TEST_CASE("trainer: bad input is an InputError naming the problem") {
-  const auto data = write_corpus();
+  const auto data = testing::write_small_corpus("corpus");
   const auto out = temp_dir("bad");
   std::ostringstream log;
   model::TrainOptions too_long = small_run(data, out);

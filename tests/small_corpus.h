@@ -1,0 +1,36 @@
+#pragma once
+// Three small piano pieces written as MIDI files into a fresh temporary folder: arpeggios and
+// chords on a 16th-note grid, enough for a few windows of training.
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "midi/writer.h"
+#include "temp_dir.h"
+
+namespace legato::testing {
+
+inline std::filesystem::path write_small_corpus(const std::string& name) {
+  const auto dir = temp_dir(name);
+  for (int piece = 0; piece < 3; ++piece) {
+    midi::Score score;
+    score.ticks_per_quarter = 480;
+    for (int k = 0; k < 150; ++k) {
+      midi::Note n;
+      n.pitch = 48 + (k * (5 + piece) + (k / 7) * 3) % 36;
+      n.velocity = 80;
+      n.start_tick = 120 * k;
+      n.duration_ticks = 120 * (1 + k % 3);
+      score.notes.push_back(n);
+      if (k % 4 == 0) {  // a chord note at the same onset
+        n.pitch = std::min(127, n.pitch + 4);
+        score.notes.push_back(n);
+      }
+    }
+    score.update_times();
+    midi::write_midi_file(score, dir / ("piece" + std::to_string(piece) + ".mid"));
+  }
+  return dir;
+}
+
+}  // namespace legato::testing
