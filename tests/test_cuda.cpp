@@ -31,6 +31,15 @@ bool gpu_available() {
 }
 }  // namespace
 
+// Ends the test case, visibly, where there is nothing to run the kernels on.
+#define SKIP_WITHOUT_GPU()                                                      \
+  do {                                                                          \
+    if (!gpu_available()) {                                                     \
+      MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)"); \
+      return;                                                                   \
+    }                                                                           \
+  } while (0)
+
 #if defined(LEGATO_HAVE_CUDA)
 namespace {
 
@@ -45,10 +54,7 @@ std::vector<float> random_floats(size_t n, uint64_t seed, double scale) {
 #endif
 
 TEST_CASE("cuda: fused LSTM cell kernels match the CPU float64 cell") {
-  if (!gpu_available()) {
-    MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)");
-    return;
-  }
+  SKIP_WITHOUT_GPU();
 #if defined(LEGATO_HAVE_CUDA)
   // Sizes that are not multiples of 32, and batch 1.
   for (auto [batch, hidden] : {std::pair<int, int>{1, 37}, {5, 64}, {3, 129}}) {
@@ -94,10 +100,7 @@ TEST_CASE("cuda: fused LSTM cell kernels match the CPU float64 cell") {
 }
 
 TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float64 op, outputs and gradients") {
-  if (!gpu_available()) {
-    MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)");
-    return;
-  }
+  SKIP_WITHOUT_GPU();
 #if defined(LEGATO_HAVE_CUDA)
   cublasHandle_t blas;
   LEGATO_CUBLAS_CHECK(cublasCreate(&blas));
