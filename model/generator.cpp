@@ -8,7 +8,6 @@
 #include "engine/autograd.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops/lstm.h"
-#include "engine/threads.h"
 
 namespace legato::model {
 
@@ -64,7 +63,6 @@ const Tensor& Generator::feed(int32_t token) {
     throw std::out_of_range("generator: token " + std::to_string(token) + " outside the vocabulary of " +
                             std::to_string(c.vocab));
   NoGradGuard guard;
-  SingleThreadScope one_thread;
   if (c.input == InputKind::Embedding) {
     x_.copy_from(net_.embedding().weight.rows(token, 1));
   } else {
