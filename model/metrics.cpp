@@ -14,6 +14,13 @@ std::string number(double v) {
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
+
+// Axis labels: three significant digits are enough to read a loss off the picture.
+std::string label(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
 }  // namespace
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
@@ -45,15 +52,15 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << width / 2 << "\" y=\"18\" text-anchor=\"middle\">Loss per epoch</text>\n"
+      << "<text x=\"" << left << "\" y=\"18\">Loss per epoch</text>\n"
       << "<line class=\"axis\" x1=\"" << left << "\" y1=\"" << height - bottom << "\" x2=\"" << width - right
       << "\" y2=\"" << height - bottom << "\" stroke=\"black\"/>\n"
       << "<line class=\"axis\" x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\""
       << height - bottom << "\" stroke=\"black\"/>\n";
   for (int k = 0; k <= 4; ++k) {
     const double v = y_min + (y_max - y_min) * k / 4, e = x_max * k / 4;
-    svg << "<text x=\"" << left - 6 << "\" y=\"" << py(v) + 4 << "\" text-anchor=\"end\">" << number(v) << "</text>\n"
-        << "<text x=\"" << px(e) << "\" y=\"" << height - bottom + 16 << "\" text-anchor=\"middle\">" << number(e)
+    svg << "<text x=\"" << left - 6 << "\" y=\"" << py(v) + 4 << "\" text-anchor=\"end\">" << label(v) << "</text>\n"
+        << "<text x=\"" << px(e) << "\" y=\"" << height - bottom + 16 << "\" text-anchor=\"middle\">" << label(e)
         << "</text>\n";
   }
   svg << "<text x=\"" << width / 2 << "\" y=\"" << height - 10 << "\" text-anchor=\"middle\">epoch</text>\n";
@@ -69,10 +76,13 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
     for (const auto& r : rows)
       if (!std::isnan(r.*c.field)) points << (count++ ? " " : "") << px(r.epoch) << "," << py(r.*c.field);
     if (count == 0) continue;
+    // The legend sits above the plot, where no curve can run through it.
+    const double legend_x = width - right - 170 + 90 * legend;
     svg << "<polyline class=\"" << c.name << "\" fill=\"none\" stroke=\"" << c.colour << "\" stroke-width=\"2\" points=\""
         << points.str() << "\"/>\n"
-        << "<text x=\"" << width - right - 90 << "\" y=\"" << top + 16 * (legend + 1) << "\" fill=\"" << c.colour << "\">"
-        << c.name << "</text>\n";
+        << "<line x1=\"" << legend_x << "\" y1=\"14\" x2=\"" << legend_x + 16 << "\" y2=\"14\" stroke=\"" << c.colour
+        << "\" stroke-width=\"2\"/>\n"
+        << "<text x=\"" << legend_x + 20 << "\" y=\"18\" fill=\"" << c.colour << "\">" << c.name << "</text>\n";
     ++legend;
   }
   svg << "</svg>\n";

@@ -1,10 +1,16 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
-// carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files.
+// carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
+// notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards.
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "cli_errors.h"
@@ -16,6 +22,14 @@
 #include "model/evaluate.h"
 #include "model/generator.h"
 #include "model/trainer.h"
+#ifdef LEGATO_HAVE_RTMIDI
+#include "render/midi_out.h"
+#include "render/player.h"
+#endif
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+#include "render/audio.h"
+#endif
+#include "render/piano_roll.h"
 
 namespace {
 
@@ -33,9 +47,12 @@ std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
   return out;
 }
 
+// `on_token` (may be empty) sees the generated tokens after each new one; false stops early.
+using TokenListener = std::function<bool(const std::vector<int32_t>& generated)>;
+
 Piece compose(const model::MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
               const model::SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
-              std::mt19937_64& rng) {
+              std::mt19937_64& rng, const TokenListener& on_token = {}) {
   model::Generator gen(net);
   Piece piece{primer, {}};
   for (int32_t t : primer) gen.feed(t);
@@ -46,10 +63,71 @@ Piece compose(const model::MusicLSTM& net, const std::vector<int32_t>& primer, i
     const int32_t next = model::sample_token(z, logits.numel(), sampling, rng);
     if (next == eos) break;  // the piece ends here
     piece.generated.push_back(next);
+    if (on_token && !on_token(piece.generated)) break;
     gen.feed(next);
   }
   return piece;
 }
+
+// The score of generated tokens, at the chosen tempo (0: the tokenizer's own, 120 bpm).
+midi::Score score_of(const midi::Tokenizer& tokenizer, const std::vector<std::string>& vocab,
+                     const std::vector<int32_t>& tokens, double tempo) {
+  std::vector<std::string> text;
+  for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
+  midi::Score score = tokenizer.detokenize(text);
+  if (tempo > 0) {
+    score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
+    score.update_times();
+  }
+  return score;
+}
+
+std::atomic<bool> g_stop{false};
+
+#ifdef LEGATO_HAVE_RTMIDI
+extern "C" void on_signal(int) { g_stop = true; }
+
+// Feeds a Player while tokens come: after each token the tokens so far become a score, and every
+// note that starts before its latest onset is final (time only moves forward in both schemes;
+// notes at the latest onset may still get duration tokens or chord partners), so it is scheduled.
+class LiveFeed {
+ public:
+  LiveFeed(render::Player& player, const midi::Tokenizer& tokenizer, const std::vector<std::string>& vocab, double tempo)
+      : player_(player), tokenizer_(tokenizer), vocab_(vocab), tempo_(tempo) {}
+
+  void update(const std::vector<int32_t>& generated, bool last) {
+    const midi::Score score = score_of(tokenizer_, vocab_, generated, tempo_);
+    if (score.notes.empty()) return;
+    if (!performer_) {
+      timing_.ticks_per_quarter = score.ticks_per_quarter;
+      timing_.tempo_map = score.tempo_map;
+      performer_.emplace(timing_);
+    }
+    size_t final_count = score.notes.size();
+    if (!last) {
+      int64_t latest = 0;
+      for (const midi::Note& n : score.notes) latest = std::max(latest, n.start_tick);
+      final_count = 0;
+      while (final_count < score.notes.size() && score.notes[final_count].start_tick < latest) ++final_count;
+    }
+    if (final_count <= scheduled_) return;
+    std::vector<render::TimedMessage> messages;
+    performer_->add(std::span(score.notes).subspan(scheduled_, final_count - scheduled_), messages);
+    render::sort_messages(messages);
+    player_.schedule(std::move(messages));
+    scheduled_ = final_count;
+  }
+
+ private:
+  render::Player& player_;
+  const midi::Tokenizer& tokenizer_;
+  const std::vector<std::string>& vocab_;
+  double tempo_;
+  midi::Score timing_;  // tempo map and division of the piece: turns ticks into seconds
+  std::optional<render::Performer> performer_;
+  size_t scheduled_ = 0;
+};
+#endif
 
 int64_t longest_run(const std::vector<int32_t>& tokens) {
   int64_t best = 0, run = 0;
@@ -94,7 +172,29 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "Output MIDI file")->capture_default_str();
   app.add_option("--tokens-out", tokens_out, "Also write the tokens (primer, then generated) to this file");
   app.add_option("--evaluate", evaluate, "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
+  std::string play_port, wav_out, soundfont, svg_out;
+  auto* play_opt = app.add_option("--play", play_port,
+                                  "Play the notes on a MIDI output port while they are generated: the port's index or "
+                                  "(part of) its name from `miditool ports`; alone, the first port")
+                       ->expected(0, 1);
+  app.add_option("--wav", wav_out, "Also render the piece to this WAV file with FluidSynth");
+  app.add_option("--soundfont", soundfont, "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--svg", svg_out, "Also draw the piece as an SVG piano roll");
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  const bool play = play_opt->count() > 0;
+#ifndef LEGATO_HAVE_RTMIDI
+  if (play) {
+    std::cerr << "composer: this build has no live MIDI playback (install librtmidi-dev and rebuild)\n";
+    return tools::kUsageError;
+  }
+#endif
+#ifndef LEGATO_HAVE_FLUIDSYNTH
+  if (!wav_out.empty()) {
+    std::cerr << "composer: this build has no audio rendering (install libfluidsynth-dev and rebuild)\n";
+    return tools::kUsageError;
+  }
+#endif
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
@@ -148,17 +248,43 @@ int main(int argc, char** argv) {
       throw model::InputError("the checkpoint has no primer windows and no BOS token: give --primer or --primer-tokens");
     }
     const std::vector<int32_t> banned = banned_tokens(meta.vocab);
-    for (int k = 0; k < num_outputs; ++k) {
+#ifdef LEGATO_HAVE_RTMIDI
+    std::unique_ptr<render::MidiOutput> midi_out;
+    if (play) {  // before generating, so that a wrong port is said at once
+      try {
+        midi_out = std::make_unique<render::MidiOutput>(play_port, "composer");
+      } catch (const render::PlaybackError& e) {
+        std::cerr << "composer: " << e.what() << "\n";
+        return e.kind == render::PlaybackError::Kind::kUnknownPort ? tools::kUsageError : 1;
+      }
+      std::cerr << "composer: playing on " << midi_out->port().name << " as the notes are generated\n";
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+    }
+#endif
+    for (int k = 0; k < num_outputs && !g_stop; ++k) {
       const auto started = std::chrono::steady_clock::now();
-      const Piece piece = compose(*ck.net, primer, length, sampling, banned, id_of("EOS"), rng);
+      TokenListener listener;
+#ifdef LEGATO_HAVE_RTMIDI
+      std::optional<render::Player> player;
+      std::optional<LiveFeed> feed;
+      if (midi_out) {
+        player.emplace(*midi_out, &g_stop, 0.2);
+        feed.emplace(*player, *tokenizer, meta.vocab, tempo);
+        listener = [&](const std::vector<int32_t>& generated) {
+          feed->update(generated, false);
+          return !g_stop.load();
+        };
+      }
+#endif
+      const Piece piece = compose(*ck.net, primer, length, sampling, banned, id_of("EOS"), rng, listener);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+#ifdef LEGATO_HAVE_RTMIDI
+      if (feed) feed->update(piece.generated, true);  // the notes at the last onset are final now
+#endif
       std::vector<std::string> text;
       for (int32_t t : piece.generated) text.push_back(meta.vocab[static_cast<size_t>(t)]);
-      midi::Score score = tokenizer->detokenize(text);
-      if (tempo > 0) {
-        score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
-        score.update_times();
-      }
+      const midi::Score score = score_of(*tokenizer, meta.vocab, piece.generated, tempo);
       const std::filesystem::path path = numbered(out, k, num_outputs);
       if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
       midi::write_midi_file(score, path);
@@ -170,15 +296,42 @@ int main(int argc, char** argv) {
         tf << "\n";
         if (!tf) throw std::runtime_error("cannot write " + numbered(tokens_out, k, num_outputs).string());
       }
+      if (!svg_out.empty()) {
+        render::RollOptions roll;
+        roll.title = path.filename().string();
+        render::write_text_file(numbered(svg_out, k, num_outputs), render::piano_roll_svg(score, roll));
+      }
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+      if (!wav_out.empty()) {
+        render::AudioOptions audio;
+        audio.soundfont = soundfont;
+        render::render_wav(score, numbered(wav_out, k, num_outputs), audio);
+      }
+#endif
       const std::set<int32_t> distinct(piece.generated.begin(), piece.generated.end());
       std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s\n", path.c_str(),
                   piece.generated.size(), score.notes.size(), distinct.size(),
                   static_cast<long long>(longest_run(piece.generated)), seconds);
+      std::fflush(stdout);
+#ifdef LEGATO_HAVE_RTMIDI
+      if (player) {  // the piece is written; let the music finish
+        const render::PlayStats stats = player->finish();
+        if (stats.shifted_seconds > 0.05)
+          std::fprintf(stderr, "composer: generation fell behind the music; it waited %.2f s in all\n",
+                       stats.shifted_seconds);
+      }
+#endif
     }
+    if (g_stop) return 130;
     return 0;
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";
     return tools::kUsageError;
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+  } catch (const render::AudioError& e) {  // no soundfont: the user's setup
+    std::cerr << "composer: " << e.what() << "\n";
+    return tools::kUsageError;
+#endif
   } catch (const std::exception& e) {
     std::cerr << "composer: " << e.what() << "\n";
     return 1;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The main job on the default corpus: installs what is missing, builds, trains the `tiny` preset
-# on Debian's openttd-openmsx music for a few minutes, and composes out/demo.mid.
+# on Debian's openttd-openmsx music for a few minutes, composes out/demo.mid, and renders it as
+# out/demo.wav and out/demo.svg.
 #   tools/demo.sh [MINUTES]   (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes="${1:-3}"
 case "$minutes" in
-  -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
   ''|*[!0-9.]*) echo "demo.sh: MINUTES must be a number, got '$minutes'" >&2; exit 2 ;;
 esac
 
@@ -21,11 +22,16 @@ echo "demo: training the tiny preset on the default corpus for up to $minutes mi
 build/bin/trainer --preset tiny --device "$device" --max-minutes "$minutes" --out out/demo-train
 build/bin/composer --checkpoint out/demo-train/best.safetensors --length 500 --temperature 0.9 --top-p 0.95 \
   --out out/demo.mid --tokens-out out/demo.tokens.txt
+# Hear it and see it: audio through FluidSynth and the General MIDI soundfont, and a piano roll.
+build/bin/miditool render out/demo.mid out/demo.wav
+build/bin/miditool roll out/demo.mid out/demo.svg
 cat <<TXT
 
 demo: done.
   out/demo.mid                    the composed piece (500 tokens, event scheme: durations, rests, instruments)
   out/demo.tokens.txt             its tokens
+  out/demo.wav                    the piece as audio (FluidSynth, General MIDI soundfont)
+  out/demo.svg                    its piano roll (time across, pitch up, one colour per instrument)
   out/demo-train/best.safetensors the checkpoint (safetensors, loadable in PyTorch: see README)
   out/demo-train/metrics.csv      per-epoch losses;  out/demo-train/loss.svg  the loss curves
 TXT

@@ -3,18 +3,33 @@
 //   miditool tokens --scheme seed|event PATH...
 //   miditool vocab --scheme seed|event PATH...
 //   miditool roundtrip --scheme seed|event IN.mid OUT.mid
+// and hear and see them:
+//   miditool play FILE [--port NAME]     miditool ports
+//   miditool render FILE OUT.wav [--soundfont F]     miditool roll FILE OUT.svg
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
+
+#include "cli_errors.h"
 
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
 #include "midi/writer.h"
+#include "render/piano_roll.h"
+#ifdef LEGATO_HAVE_RTMIDI
+#include "render/midi_out.h"
+#include "render/player.h"
+#endif
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+#include "render/audio.h"
+#endif
 
 namespace {
 using namespace legato::midi;
@@ -117,10 +132,62 @@ int roundtrip(const TokenizerFlags& flags, const std::string& in, const std::str
   return 0;
 }
 
+// A feature this build left out: say so, and how to get it.
+[[maybe_unused]] int missing(const char* what, const char* package) {
+  std::fprintf(stderr, "miditool: this build has no %s (install %s and rebuild)\n", what, package);
+  return legato::tools::kUsageError;
+}
+
+#ifdef LEGATO_HAVE_RTMIDI
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
+
+int ports() {
+  const auto list = legato::render::list_output_ports();
+  if (list.empty()) std::fprintf(stderr, "miditool: no MIDI output ports (start a synthesizer or a JACK client)\n");
+  for (size_t k = 0; k < list.size(); ++k) std::printf("%zu\t%s\t%s\n", k, list[k].api_name.c_str(), list[k].name.c_str());
+  return 0;
+}
+
+int play(const std::string& file, const std::string& port) {
+  const Score score = read_midi_file(file);
+  legato::render::MidiOutput out(port, "miditool");
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::fprintf(stderr, "miditool: playing %s (%zu notes, %.1f s) on %s\n", file.c_str(), score.notes.size(),
+               score.seconds_at(score.end_tick()), out.port().name.c_str());
+  const auto stats = legato::render::play(score, out, &g_stop);
+  return stats.interrupted ? 130 : 0;
+}
+#endif
+
+int render_audio(const std::string& file, const std::string& wav, const std::string& soundfont) {
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+  const Score score = read_midi_file(file);
+  legato::render::AudioOptions options;
+  options.soundfont = soundfont;
+  const auto result = legato::render::render_wav(score, wav, options);
+  std::fprintf(stderr, "miditool: %s: %.2f s, %d Hz stereo, %zu notes, soundfont %s\n", wav.c_str(), result.seconds(),
+               result.sample_rate, score.notes.size(), result.soundfont.c_str());
+  return 0;
+#else
+  return missing("audio rendering", "libfluidsynth-dev");
+#endif
+}
+
+int roll(const std::string& file, const std::string& svg) {
+  const Score score = read_midi_file(file);
+  legato::render::RollOptions options;
+  options.title = std::filesystem::path(file).filename().string();
+  legato::render::write_text_file(svg, legato::render::piano_roll_svg(score, options));
+  std::fprintf(stderr, "miditool: %s: piano roll of %zu notes\n", svg.c_str(), score.notes.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"miditool: read MIDI files, tokenize them, write them back"};
+  CLI::App app{"miditool: read MIDI files, tokenize them, write them back; play, render and draw them", "miditool"};
   app.require_subcommand(1);
 
   std::string info_file;
@@ -152,8 +219,43 @@ int main(int argc, char** argv) {
   rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required();
   rt_cmd->add_option("OUT", rt_out, "MIDI file to write")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  std::string play_file, play_port;
+  auto* play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
+  play_cmd->add_option("FILE", play_file, "MIDI file")->required()->check(CLI::ExistingFile);
+  play_cmd->add_option("--port", play_port,
+                       "Output port: its index or (part of) its name from `miditool ports` (default: the first "
+                       "that is not Midi Through)");
+
+  auto* ports_cmd = app.add_subcommand("ports", "List the MIDI output ports (ALSA sequencer and JACK)");
+
+  std::string render_file, render_wav, soundfont;
+  auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
+  render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(CLI::ExistingFile);
+  render_cmd->add_option("OUT", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
+  render_cmd->add_option("--soundfont", soundfont,
+                         "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
+      ->check(CLI::ExistingFile);
+
+  std::string roll_file, roll_svg;
+  auto* roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
+  roll_cmd->add_option("FILE", roll_file, "MIDI file")->required()->check(CLI::ExistingFile);
+  roll_cmd->add_option("OUT", roll_svg, "SVG file to write")->required();
+
+  if (const int code = legato::tools::parse_command_line(app, argc, argv); code >= 0) return code;
   try {
+#ifdef LEGATO_HAVE_RTMIDI
+    try {
+      if (*play_cmd) return play(play_file, play_port);
+      if (*ports_cmd) return ports();
+    } catch (const legato::render::PlaybackError& e) {
+      std::fprintf(stderr, "miditool: %s\n", e.what());
+      return e.kind == legato::render::PlaybackError::Kind::kUnknownPort ? legato::tools::kUsageError : 1;
+    }
+#else
+    if (*play_cmd || *ports_cmd) return missing("live MIDI playback", "librtmidi-dev");
+#endif
+    if (*render_cmd) return render_audio(render_file, render_wav, soundfont);
+    if (*roll_cmd) return roll(roll_file, roll_svg);
     if (*info_cmd) return info(info_file);
     if (*tokens_cmd) return tokens(tok_flags, tok_paths, timing);
     if (*vocab_cmd) return vocab(vocab_flags, vocab_paths, min_count, save);

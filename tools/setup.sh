@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Legato needs, when they are missing (as root, or through sudo).
 # Usage: tools/setup.sh [extra-package ...]
+# One apt-get call installs the missing ones in the order listed (the JACK 2 packages before rtmidi).
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,12 @@ packages=(
   nlohmann-json3-dev     # safetensors headers and checkpoint metadata
   openttd-openmsx        # the default corpus: 31 free (GPL-2) MIDI files
   clang libclang-rt-14-dev # tools/fuzz.sh: libFuzzer with the sanitizers
+  # Hearing and seeing (render/): JACK 2 first, so that librtmidi-dev's JACK dependency is met by
+  # JACK 2 and not JACK 1; jackd2 is the server the playback tests start with its dummy driver.
+  libjack-jackd2-dev jackd2
+  librtmidi-dev          # live MIDI playback (ALSA sequencer and JACK back-ends)
+  libfluidsynth-dev      # WAV rendering
+  timgm6mb-soundfont     # a small (6 MB) General MIDI soundfont for it; fluid-soundfont-gm sounds better
   "$@"
 )
 

@@ -1,0 +1,189 @@
+#include "render/midi_out.h"
+
+#include <rtmidi/RtMidi.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#ifdef LEGATO_HAVE_JACK
+#include <jack/jack.h>
+#endif
+#ifdef LEGATO_HAVE_ALSA
+#include <alsa/asoundlib.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+// rtmidi 5's JACK output creates its ring buffers before it knows whether a server is there and
+// never frees them when none is: not ours to fix, and not to fail the sanitizer builds over.
+extern "C" const char* __lsan_default_suppressions() { return "leak:jack_ringbuffer_create\n"; }
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
+#endif
+
+namespace legato::render {
+
+namespace {
+
+// rtmidi reports a missing back-end (no JACK server, say) as a warning on stderr; we note it
+// and say it once, in our own words.
+void note_warning(RtMidiError::Type, const std::string& text, void* last_warning) {
+  *static_cast<std::string*>(last_warning) = text;
+}
+
+#ifdef LEGATO_HAVE_ALSA
+void quiet_alsa(const char*, int, const char*, int, const char*, ...) {}
+#endif
+
+// The libraries under rtmidi print their own lines when a back-end is missing.
+void quiet_backends() {
+  static const bool once = [] {
+#ifdef LEGATO_HAVE_JACK
+    jack_set_error_function([](const char*) {});
+    jack_set_info_function([](const char*) {});
+#endif
+#ifdef LEGATO_HAVE_ALSA
+    snd_lib_error_set_handler(quiet_alsa);
+#endif
+    return true;
+  }();
+  (void)once;
+}
+
+std::unique_ptr<RtMidiOut> open_api(RtMidi::Api api, const std::string& client_name, std::string& last_warning) {
+  quiet_backends();
+  // rtmidi's constructors report on std::cerr before an error callback can be set.
+  std::ostringstream said;
+  std::streambuf* const cerr_buffer = std::cerr.rdbuf(said.rdbuf());
+  std::unique_ptr<RtMidiOut> out;
+  try {
+    out = std::make_unique<RtMidiOut>(api, client_name);
+    out->setErrorCallback(note_warning, &last_warning);
+  } catch (const RtMidiError&) {
+    out = nullptr;  // this back-end is not there (ALSA without a sequencer device, say)
+  }
+  std::cerr.rdbuf(cerr_buffer);
+  last_warning += said.str();
+  return out;
+}
+
+std::vector<RtMidi::Api> output_apis() {
+  std::vector<RtMidi::Api> apis;
+  RtMidi::getCompiledApi(apis);
+  std::erase(apis, RtMidi::RTMIDI_DUMMY);
+  return apis;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string port_list(const std::vector<OutputPort>& ports) {
+  std::string out;
+  for (size_t k = 0; k < ports.size(); ++k)
+    out += "\n  " + std::to_string(k) + ": " + ports[k].name + " (" + ports[k].api_name + ")";
+  return out;
+}
+
+std::vector<OutputPort> ports_of(RtMidiOut& out, RtMidi::Api api) {
+  std::vector<OutputPort> ports;
+  const unsigned count = out.getPortCount();
+  for (unsigned k = 0; k < count; ++k)
+    ports.push_back({int(api), RtMidi::getApiName(api), k, out.getPortName(k)});
+  return ports;
+}
+
+}  // namespace
+
+std::vector<OutputPort> list_output_ports() {
+    std::vector<OutputPort> ports;
+  bool reached = false;
+  std::string tried;
+  for (RtMidi::Api api : output_apis()) {
+    tried += (tried.empty() ? "" : ", ") + RtMidi::getApiDisplayName(api);
+    std::string warning;
+    auto out = open_api(api, "legato", warning);
+    if (!out) continue;
+    // JACK's back-end opens fine without a server, warns, and then has no ports.
+    auto found = ports_of(*out, api);
+    if (found.empty() && warning.find("not running") != std::string::npos) continue;
+    reached = true;
+    ports.insert(ports.end(), found.begin(), found.end());
+  }
+  if (!reached)
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
+                        "no MIDI system: neither an ALSA sequencer (/dev/snd/seq) nor a running JACK server "
+                        "was found (tried " + (tried.empty() ? std::string("no back-end") : tried) + ")");
+  return ports;
+}
+
+MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) {
+  const std::vector<OutputPort> ports = list_output_ports();
+  if (ports.empty())
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
+                        "no MIDI output port: start a synthesizer (for example `fluidsynth -a jack -m jack "
+                        "FILE.sf2`, or `-m alsa_seq`) and try again");
+  const OutputPort* chosen = nullptr;
+  if (port.empty()) {
+    for (const OutputPort& p : ports)
+      if (lower(p.name).find("midi through") == std::string::npos) {
+        chosen = &p;
+        break;
+      }
+    if (!chosen) chosen = &ports.front();
+  } else if (std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    const size_t k = std::stoul(port);
+    if (k < ports.size()) chosen = &ports[k];
+  } else {
+    for (const OutputPort& p : ports)
+      if (p.name == port) chosen = &p;
+    if (!chosen) {
+      std::vector<const OutputPort*> partial;
+      for (const OutputPort& p : ports)
+        if (lower(p.name).find(lower(port)) != std::string::npos) partial.push_back(&p);
+      if (partial.size() > 1)
+        throw PlaybackError(PlaybackError::Kind::kUnknownPort,
+                            "MIDI port '" + port + "' matches " + std::to_string(partial.size()) +
+                                " ports; give more of the name or an index:" + port_list(ports));
+      if (partial.size() == 1) chosen = partial.front();
+    }
+  }
+  if (!chosen)
+    throw PlaybackError(PlaybackError::Kind::kUnknownPort,
+                        "no MIDI output port '" + port + "'; there are:" + port_list(ports));
+  port_ = *chosen;
+  out_ = open_api(RtMidi::Api(port_.api), client_name, last_warning_);
+  if (!out_) throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "the " + port_.api_name + " MIDI system went away");
+  // Indices can shift when clients come and go: find the port by name again.
+  const auto now = ports_of(*out_, RtMidi::Api(port_.api));
+  const auto it = std::find_if(now.begin(), now.end(), [&](const OutputPort& p) { return p.name == port_.name; });
+  if (it == now.end())
+    throw PlaybackError(PlaybackError::Kind::kUnknownPort, "MIDI port '" + port_.name + "' went away");
+  try {
+    out_->openPort(it->index, "out");
+  } catch (const RtMidiError& e) {
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open MIDI port '" + port_.name + "': " + e.getMessage());
+  }
+  if (!out_->isPortOpen()) throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open MIDI port '" + port_.name + "'");
+}
+
+MidiOutput::~MidiOutput() {
+  // Back-ends hand messages over from a queue on their own clock (JACK: the next process
+  // cycle); give the last ones time to leave before the port closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+void MidiOutput::send(const uint8_t* bytes, size_t size) { out_->sendMessage(bytes, size); }
+
+void MidiOutput::silence() {
+  for (uint8_t ch = 0; ch < 16; ++ch) {
+    const uint8_t all_notes_off[3] = {uint8_t(0xB0 | ch), 123, 0}, all_sound_off[3] = {uint8_t(0xB0 | ch), 120, 0};
+    send(all_notes_off, 3);
+    send(all_sound_off, 3);
+  }
+}
+
+}  // namespace legato::render

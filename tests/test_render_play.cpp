@@ -1,0 +1,368 @@
+// Live playback for real: a JACK server with its dummy driver, a receiving rtmidi client, and the
+// actual miditool and composer programs playing into it. Every note-on and note-off must arrive,
+// in order, within 10 ms of its time in the file. Skipped, visibly, only where JACK cannot start.
+#include <doctest/doctest.h>
+
+#include <jack/jack.h>
+#include <rtmidi/RtMidi.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "midi/reader.h"
+#include "midi/writer.h"
+#include "model/presets.h"
+#include "model/trainer.h"
+#include "temp_dir.h"
+#include "test_render_process.h"
+#include "test_render_svg.h"
+
+using namespace legato;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One JACK server for the whole run (`jackd -n NAME -d dummy`), ended when the tests end.
+class JackServer {
+ public:
+  static JackServer& get() {
+    static JackServer server;
+    return server;
+  }
+  bool running() const { return problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+  const std::string& name() const { return name_; }
+
+  ~JackServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      for (int k = 0; k < 200 && ::waitpid(pid_, &status, WNOHANG) == 0; ++k)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+    }
+    std::filesystem::remove(log_);
+  }
+
+ private:
+  JackServer() : name_("legato_test_" + std::to_string(::getpid())) {
+    log_ = std::filesystem::temp_directory_path() / (name_ + ".log");
+    // Our clients (and the programs we start) talk to this server and never start one themselves.
+    ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+    ::setenv("JACK_NO_START_SERVER", "1", 1);
+    // A 128-frame period at 48 kHz: JACK hands MIDI over every 2.7 ms.
+    std::vector<std::string> argv = {"jackd", "-n", name_, "-d", "dummy", "-r", "48000", "-p", "128"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int spawned = posix_spawnp(&pid_, "jackd", &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+      pid_ = 0;
+      problem_ = "cannot run jackd (install jackd2)";
+      return;
+    }
+    // libjack says "cannot connect" on stderr for every probe before the server is up.
+    jack_set_error_function([](const char*) {});
+    jack_set_info_function([](const char*) {});
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        problem_ = "jackd exited at once: " + testing::slurp(log_);
+        return;
+      }
+      jack_status_t jack_status{};
+      if (jack_client_t* probe = jack_client_open("legato_probe", JackNoStartServer, &jack_status)) {
+        jack_client_close(probe);
+        return;  // the server answers
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    problem_ = "jackd did not answer within 10 s: " + testing::slurp(log_);
+  }
+
+  std::string name_, problem_;
+  std::filesystem::path log_;
+  pid_t pid_ = 0;
+};
+
+struct Arrival {
+  double seconds;  // on the steady clock
+  std::vector<unsigned char> bytes;
+};
+
+// A JACK MIDI input port, through rtmidi, that notes when each message arrives.
+class Receiver {
+ public:
+  Receiver() : client_("legato_receiver_" + std::to_string(::getpid())), in_(RtMidi::UNIX_JACK, client_) {
+    in_.ignoreTypes(true, true, true);
+    in_.setCallback(
+        [](double, std::vector<unsigned char>* message, void* self) {
+          const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+          auto* r = static_cast<Receiver*>(self);
+          std::lock_guard lock(r->mutex_);
+          r->arrivals_.push_back({now, *message});
+        },
+        this);
+    in_.openVirtualPort("in");
+  }
+  std::string port() const { return client_ + ":in"; }
+  std::vector<Arrival> take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(arrivals_, {});
+  }
+
+ private:
+  std::string client_;
+  RtMidiIn in_;
+  std::mutex mutex_;
+  std::vector<Arrival> arrivals_;
+};
+
+struct NoteEvent {
+  double seconds;
+  bool on;
+  int channel, pitch;
+  bool same_kind(const NoteEvent& o) const { return on == o.on && channel == o.channel && pitch == o.pitch; }
+};
+
+// What a score should send, from the reader's own times: by time, note-offs before note-ons.
+std::vector<NoteEvent> expected_events(const midi::Score& score) {
+  std::vector<NoteEvent> events;
+  for (const midi::Note& n : score.notes) {
+    events.push_back({n.start_seconds, true, n.channel, n.pitch});
+    events.push_back({n.start_seconds + n.duration_seconds, false, n.channel, n.pitch});
+  }
+  std::stable_sort(events.begin(), events.end(), [](const NoteEvent& a, const NoteEvent& b) {
+    if (std::abs(a.seconds - b.seconds) > 1e-9) return a.seconds < b.seconds;
+    return !a.on && b.on;
+  });
+  return events;
+}
+
+// Checks that the arrivals are exactly the expected note-ons and note-offs, in order (events at
+// one instant and of one kind may come in any order among themselves), each within 10 ms of its
+// time in the file counted from the first note-on. Returns the largest timing error in seconds.
+double check_arrivals(const std::vector<Arrival>& arrivals, const midi::Score& score) {
+  std::vector<NoteEvent> got;
+  for (const Arrival& a : arrivals) {
+    if (a.bytes.size() != 3) continue;
+    const int status = a.bytes[0] & 0xF0;
+    if (status == 0x90 || status == 0x80)
+      got.push_back({a.seconds, status == 0x90 && a.bytes[2] > 0, a.bytes[0] & 0x0F, a.bytes[1]});
+  }
+  const std::vector<NoteEvent> want = expected_events(score);
+  REQUIRE(!want.empty());
+  REQUIRE(got.size() == want.size());
+  for (size_t start = 0; start < want.size();) {
+    size_t end = start + 1;
+    while (end < want.size() && std::abs(want[end].seconds - want[start].seconds) < 1e-9 && want[end].on == want[start].on) ++end;
+    std::vector<bool> used(end - start, false);
+    for (size_t k = start; k < end; ++k) {
+      bool found = false;
+      for (size_t j = start; j < end && !found; ++j)
+        if (!used[j - start] && got[k].same_kind(want[j])) used[j - start] = found = true;
+      CAPTURE(k);
+      CAPTURE(want[k].seconds);
+      CHECK_MESSAGE(found, "event " << k << " (" << (got[k].on ? "on" : "off") << " ch " << got[k].channel << " pitch "
+                                   << got[k].pitch << ") is not among those due at " << want[start].seconds << " s");
+    }
+    start = end;
+  }
+  const double zero = got[0].seconds - want[0].seconds;
+  double worst = 0;
+  for (size_t k = 0; k < got.size(); ++k) {
+    const double error = got[k].seconds - zero - want[k].seconds;
+    worst = std::max(worst, std::abs(error));
+    CAPTURE(k);
+    CHECK(std::abs(error) <= 0.010);
+  }
+  return worst;
+}
+
+midi::Note note(int pitch, int64_t start, int64_t duration, int channel, int program) {
+  midi::Note n;
+  n.pitch = pitch;
+  n.velocity = 96;
+  n.start_tick = start;
+  n.duration_ticks = duration;
+  n.channel = channel;
+  n.program = program;
+  return n;
+}
+
+// About 4 s: a melody with chords and a repeated pitch, strings, drums, a tempo change.
+midi::Score test_piece() {
+  midi::Score s;
+  s.ticks_per_quarter = 480;
+  s.tempo_map = {{0, 500000, 0}, {1920, 750000, 0}};  // 120 bpm, then 80 bpm from the second bar
+  s.time_signatures = {{0, 4, 4}};
+  const int melody[] = {60, 62, 64, 64, 67, 65, 64, 62, 60, 67, 72, 71};
+  for (int k = 0; k < 12; ++k) s.notes.push_back(note(melody[k], 240 * k, 240, 0, 0));  // 64 repeats at once
+  s.notes.push_back(note(48, 0, 960, 0, 0));
+  s.notes.push_back(note(52, 0, 960, 0, 0));  // a chord with the first melody note
+  s.notes.push_back(note(55, 960, 1920, 1, 48));
+  s.notes.push_back(note(59, 960, 1920, 1, 48));
+  for (int k = 0; k < 8; ++k) s.notes.push_back(note(k % 2 ? 38 : 36, 360 * k + 120, 60, midi::kDrumChannel, 0));
+  std::stable_sort(s.notes.begin(), s.notes.end(), [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
+  s.update_times();
+  return s;
+}
+
+bool skip_without_jack() {
+  if (JackServer::get().running()) return false;
+  MESSAGE("SKIPPED: JACK cannot start here: " << JackServer::get().problem());
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("render: miditool play sends every note to a JACK port within 10 ms of its time") {
+  if (skip_without_jack()) return;
+  const auto dir = testing::temp_dir("play");
+  midi::write_midi_file(test_piece(), dir / "piece.mid");
+  const midi::Score score = midi::read_midi_file(dir / "piece.mid");
+  Receiver receiver;
+
+  const auto ports = testing::run_process({testing::program("miditool"), "ports"});
+  INFO(ports.err);
+  CHECK(ports.code == 0);
+  CHECK(ports.out.find(receiver.port()) != std::string::npos);
+
+  const auto started = Clock::now();
+  const auto r = testing::run_process(
+      {testing::program("miditool"), "play", (dir / "piece.mid").string(), "--port", receiver.port()});
+  const double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const double length = score.seconds_at(score.end_tick());
+  CHECK(wall >= length);  // real time, not as fast as possible
+  const double worst = check_arrivals(receiver.take(), score);
+  MESSAGE("miditool play: " << 2 * score.notes.size() << " note-ons and note-offs over " << length
+                            << " s, largest timing error " << worst * 1e3 << " ms");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("render: playback ports: by index, an unknown one, no MIDI system") {
+  const auto dir = testing::temp_dir("play_errors");
+  midi::write_midi_file(test_piece(), dir / "piece.mid");
+  if (!std::filesystem::exists("/dev/snd/seq")) {  // no ALSA sequencer: without JACK there is no MIDI system
+    const std::vector<std::string> no_jack = {"JACK_DEFAULT_SERVER=legato_absent_" + std::to_string(::getpid())};
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{testing::program("miditool"), "ports"},
+          std::vector<std::string>{testing::program("miditool"), "play", (dir / "piece.mid").string()}}) {
+      const auto r = testing::run_process(args, no_jack);
+      CAPTURE(args[1]);
+      CHECK(r.code == 1);
+      CHECK(r.err.find("no MIDI system") != std::string::npos);
+      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one clear line, not the libraries' noise
+    }
+  }
+  if (!skip_without_jack()) {
+    Receiver receiver;
+    const auto r = testing::run_process(
+        {testing::program("miditool"), "play", (dir / "piece.mid").string(), "--port", "no-such-port"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("no MIDI output port 'no-such-port'") != std::string::npos);
+    CHECK(r.err.find(receiver.port()) != std::string::npos);  // it lists what there is
+
+    // A port by its index in `miditool ports` ("INDEX<tab>jack<tab>NAME" lines).
+    const auto ports = testing::run_process({testing::program("miditool"), "ports"});
+    REQUIRE(ports.code == 0);
+    std::string index;
+    std::istringstream lines(ports.out);
+    for (std::string line; std::getline(lines, line);)
+      if (line.size() > receiver.port().size() && line.ends_with("\t" + receiver.port())) index = line.substr(0, line.find('\t'));
+    REQUIRE(!index.empty());
+    midi::Score short_piece;
+    for (int k = 0; k < 3; ++k) short_piece.notes.push_back(note(70 + k, 120 * k, 100, 2, 10));
+    short_piece.update_times();
+    midi::write_midi_file(short_piece, dir / "short.mid");
+    const auto by_index = testing::run_process({testing::program("miditool"), "play", (dir / "short.mid").string(), "--port", index});
+    INFO(by_index.err);
+    CHECK(by_index.code == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    check_arrivals(receiver.take(), midi::read_midi_file(dir / "short.mid"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("render: composer --play sends the notes as it generates them; --wav and --svg render the piece") {
+  if (skip_without_jack()) return;
+  const auto dir = testing::temp_dir("compose_play");
+  // A tiny model trained for a moment on short notes, so that its music stays short.
+  std::filesystem::create_directories(dir / "corpus");
+  for (int piece = 0; piece < 2; ++piece) {
+    midi::Score s;
+    for (int k = 0; k < 120; ++k) s.notes.push_back(note(55 + (k * (3 + piece)) % 17, 120 * k, 120, 0, 0));
+    s.update_times();
+    midi::write_midi_file(s, dir / "corpus" / ("p" + std::to_string(piece) + ".mid"));
+  }
+  model::TrainOptions train;
+  train.recipe = model::preset("tiny");
+  train.recipe.model.embedding_dim = 8;
+  train.recipe.model.hidden = 16;
+  train.recipe.model.dense = 16;
+  train.recipe.seq_len = 16;
+  train.recipe.batch = 8;
+  train.recipe.epochs = 30;
+  train.recipe.val_split = 0;
+  train.recipe.transpose = 0;
+  train.data = {dir / "corpus"};
+  train.out = dir / "train";
+  train.quiet = true;
+  std::ostringstream log;
+  REQUIRE(model::train(train, log) == 0);
+  const std::string checkpoint = model::best_checkpoint(dir / "train").string();
+
+  Receiver receiver;
+  const auto wrong = testing::run_process({testing::program("composer"), "--checkpoint", checkpoint, "--play", "no-such-port"});
+  CHECK(wrong.code == 2);
+  CHECK(wrong.err.find("no-such-port") != std::string::npos);
+
+  const auto r = testing::run_process({testing::program("composer"), "--checkpoint", checkpoint, "--length", "150",
+                                       "--tempo", "240", "--seed", "5", "--play", receiver.port(), "--out",
+                                       (dir / "c.mid").string(), "--svg", (dir / "c.svg").string()
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+                                           , "--wav", (dir / "c.wav").string()
+#endif
+                                      },
+                                      {}, 120);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const midi::Score score = midi::read_midi_file(dir / "c.mid");
+  REQUIRE(!score.notes.empty());
+  CHECK(score.seconds_at(score.end_tick()) > 1.0);  // long enough for the timing to mean something
+  const double worst = check_arrivals(receiver.take(), score);
+  MESSAGE("composer --play: " << score.notes.size() << " notes over " << score.seconds_at(score.end_tick())
+                              << " s, largest timing error " << worst * 1e3 << " ms");
+  const auto svg = testing::parse_svg(testing::slurp(dir / "c.svg"));
+  CHECK(testing::select(svg, "rect", "note").size() == score.notes.size());
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+  const std::string wav = testing::slurp(dir / "c.wav");
+  REQUIRE(wav.size() > 44);
+  CHECK(int64_t(wav.size() - 44) == 4 * std::llround((score.seconds_at(score.end_tick()) + 1.0) * 44100));
+#endif
+  std::filesystem::remove_all(dir);
+}
