@@ -17,6 +17,8 @@
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_cell_cuda.h"
 #include "kernels/lstm_sequence_cuda.h"
+#include "kernels/pointwise_cuda.h"
+#include "engine/optim.h"
 #endif
 
 using namespace legato;
@@ -168,5 +170,103 @@ TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float6
     compare(db.download(), w.b_hh.grad(), 1e-4, 1e-3, "db_hh");
   }
   cublasDestroy(blas);
+#endif
+}
+
+TEST_CASE("cuda: dropout, bias+ReLU, softmax cross-entropy, embedding, optimisers and the gradient norm match the CPU") {
+  SKIP_WITHOUT_GPU();
+#if defined(LEGATO_HAVE_CUDA)
+  auto floats = [](const Tensor& t) {
+    const Tensor f = t.to(DType::F32);
+    return std::vector<float>(f.data<float>(), f.data<float>() + f.numel());
+  };
+  // atol 1e-5 + rtol 1e-4 against the CPU float64 result unless said otherwise.
+  auto compare = [](const std::vector<float>& got, const std::vector<double>& expect, const char* what,
+                    double atol = 1e-5, double rtol = 1e-4) {
+    CAPTURE(what);
+    REQUIRE(got.size() == expect.size());
+    int bad = 0;
+    for (size_t k = 0; k < got.size() && bad < 5; ++k)
+      if (std::abs(got[k] - expect[k]) > atol + rtol * std::abs(expect[k])) {
+        ++bad;
+        MESSAGE(what << "[" << k << "]: cuda " << got[k] << " vs cpu " << expect[k]);
+      }
+    CHECK(bad == 0);
+  };
+  const int64_t rows = 37, cols = 129;  // not multiples of 32
+  const Tensor x = Tensor::uniform({rows, cols}, -2, 2, 31, DType::F64);
+
+  {  // dropout: the same mask bit for bit, at an offset that is not a multiple of 4
+    DeviceBuffer dx(floats(x)), dy(x.numel()), dmask(x.numel());
+    kernels::dropout_launch(dx.get(), dy.get(), dmask.get(), x.numel(), 0.3f, 77, 5, nullptr);
+    const Tensor ref = ops::dropout(x.to(DType::F32), 0.3, true, 77, 5);
+    const std::vector<float> got = dy.download();
+    for (int64_t k = 0; k < x.numel(); ++k) REQUIRE(got[k] == ref.data<float>()[k]);
+  }
+  {  // bias + ReLU
+    const Tensor bias = Tensor::uniform({cols}, -1, 1, 32, DType::F64);
+    DeviceBuffer dy(floats(x)), db(floats(bias));
+    kernels::bias_relu_launch(dy.get(), db.get(), rows, cols, true, nullptr);
+    compare(dy.download(), ops::relu(ops::add(x, bias)).to_vector(), "bias_relu");
+  }
+  {  // softmax cross-entropy, loss and gradient
+    std::vector<int32_t> t(rows);
+    for (int64_t r = 0; r < rows; ++r) t[r] = static_cast<int32_t>((r * 17) % cols);
+    Tensor z = x.clone().set_requires_grad(true);
+    Tensor loss = ops::cross_entropy_logits(z, Tensor::from_indices({rows}, t));
+    loss.backward();
+    DeviceBuffer dz(floats(x)), row_loss(rows), dgrad(x.numel());
+    kernels::DeviceArray<int32_t> dt(t);
+    kernels::softmax_xent_launch(dz.get(), dt.get(), row_loss.get(), dgrad.get(), rows, cols, 1.0f / rows, nullptr);
+    double mean = 0;
+    for (float v : row_loss.download()) mean += v / rows;
+    CHECK(mean == doctest::Approx(loss.item()).epsilon(1e-5));
+    compare(dgrad.download(), z.grad().to_vector(), "dlogits");
+  }
+  {  // embedding forward and backward (repeated rows add up)
+    const Tensor table = Tensor::uniform({11, 5}, -1, 1, 33, DType::F64).set_requires_grad(true);
+    const std::vector<int32_t> ids = {3, 10, 3, 0, 7, 3};
+    const Tensor idx = Tensor::from_indices({6}, ids);
+    const Tensor out = ops::embedding(table, idx);
+    const Tensor seed = Tensor::uniform({6, 5}, -1, 1, 34, DType::F64);
+    out.backward(seed);
+    DeviceBuffer dtable(floats(table)), dout(30), dseed(floats(seed)), dgrad(55);
+    kernels::DeviceArray<int32_t> dids(ids);
+    dgrad.zero();
+    kernels::embedding_forward_launch(dtable.get(), dids.get(), dout.get(), 6, 5, nullptr);
+    kernels::embedding_backward_launch(dseed.get(), dids.get(), dgrad.get(), 6, 5, nullptr);
+    compare(dout.download(), out.to_vector(), "embedding");
+    compare(dgrad.download(), table.grad().to_vector(), "embedding grad");
+  }
+  {  // RMSprop and Adam: three steps against the CPU optimisers
+    const Tensor w0 = Tensor::uniform({1000}, -1, 1, 35, DType::F64), g = Tensor::uniform({1000}, -1, 1, 36, DType::F64);
+    Tensor wr = w0.clone().set_requires_grad(true), wa = w0.clone().set_requires_grad(true);
+    wr.impl()->grad = g.clone().impl_ptr();
+    wa.impl()->grad = g.clone().impl_ptr();
+    optim::Rmsprop rms({{"w", wr}});
+    optim::Adam adam({{"w", wa}});
+    DeviceBuffer dw_r(floats(w0)), dw_a(floats(w0)), dg(floats(g)), v_r(1000), m_a(1000), v_a(1000);
+    v_r.zero();
+    m_a.zero();
+    v_a.zero();
+    for (int step = 1; step <= 3; ++step) {
+      rms.step();
+      adam.step();
+      kernels::rmsprop_launch(dw_r.get(), v_r.get(), dg.get(), 1000, 0.001f, 0.9f, 1e-7f, nullptr);
+      const double lr_t = 0.001 * std::sqrt(1 - std::pow(0.999, step)) / (1 - std::pow(0.9, step));
+      kernels::adam_launch(dw_a.get(), m_a.get(), v_a.get(), dg.get(), 1000, static_cast<float>(lr_t), 0.9f, 0.999f,
+                           1e-7f, nullptr);
+    }
+    compare(dw_r.download(), wr.to_vector(), "rmsprop");
+    compare(dw_a.download(), wa.to_vector(), "adam");
+  }
+  {  // the sum of squares behind the global gradient norm
+    DeviceBuffer dg(floats(x)), total(1);
+    total.zero();
+    kernels::sum_of_squares_launch(dg.get(), x.numel(), total.get(), nullptr);
+    double expect = 0;
+    for (double v : x.to_vector()) expect += v * v;
+    CHECK(total.download()[0] == doctest::Approx(expect).epsilon(1e-4));
+  }
 #endif
 }

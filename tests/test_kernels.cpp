@@ -5,6 +5,8 @@
 
 #include "kernels/lstm_cell.h"
 #include "kernels/philox.h"
+#include "kernels/softmax_xent.h"
+#include "engine/ops.h"
 
 using namespace legato::kernels;
 
@@ -68,4 +70,29 @@ TEST_CASE("lstm cell body: float32 agrees with float64, backward matches central
   lstm_cell_forward(a[0], a[1], a[2], a[3], c_prev + eps, &cu, &hu);
   lstm_cell_forward(a[0], a[1], a[2], a[3], c_prev - eps, &cd, &hd);
   CHECK(carry == doctest::Approx((wh * (hu - hd) + wc * (cu - cd)) / (2 * eps)).epsilon(1e-7));
+}
+
+TEST_CASE("softmax cross-entropy body matches the engine's fused op, loss and gradient") {
+  const int64_t rows = 3, vocab = 7;
+  const legato::Tensor z = legato::Tensor::uniform({rows, vocab}, -3, 3, 21, legato::DType::F64).set_requires_grad(true);
+  const std::vector<int32_t> t = {4, 0, 6};
+  legato::Tensor loss = legato::ops::cross_entropy_logits(z, legato::Tensor::from_indices({rows}, t));
+  loss.backward();
+  double total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double m = -1e300, s = 0;
+    for (int64_t j = 0; j < vocab; ++j) m = std::max(m, z.at(r * vocab + j));
+    for (int64_t j = 0; j < vocab; ++j) s += std::exp(z.at(r * vocab + j) - m);
+    total += softmax_xent_loss(z.at(r * vocab + t[r]), m, s);
+    for (int64_t j = 0; j < vocab; ++j)
+      CHECK(softmax_xent_grad(z.at(r * vocab + j), m, s, j == t[r], 1.0 / rows) ==
+            doctest::Approx(z.grad().at(r * vocab + j)).epsilon(1e-12));
+  }
+  CHECK(total / rows == doctest::Approx(loss.item()).epsilon(1e-12));
+}
+
+TEST_CASE("bias + ReLU body") {
+  CHECK(bias_relu(1.5, -0.5, true) == 1.0);
+  CHECK(bias_relu(0.2, -0.5, true) == 0.0);
+  CHECK(bias_relu(0.2, -0.5, false) == doctest::Approx(-0.3));
 }
