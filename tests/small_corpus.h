@@ -6,6 +6,7 @@
 #include <string>
 
 #include "midi/writer.h"
+#include "score_builder.h"
 #include "temp_dir.h"
 
 namespace legato::testing {
@@ -16,11 +17,7 @@ inline std::filesystem::path write_small_corpus(const std::string& name) {
     midi::Score score;
     score.ticks_per_quarter = 480;
     for (int k = 0; k < 150; ++k) {
-      midi::Note n;
-      n.pitch = 48 + (k * (5 + piece) + (k / 7) * 3) % 36;
-      n.velocity = 80;
-      n.start_tick = 120 * k;
-      n.duration_ticks = 120 * (1 + k % 3);
+      midi::Note n = make_note(48 + (k * (5 + piece) + (k / 7) * 3) % 36, 120 * k, 120 * (1 + k % 3), 0, 0, 80);
       score.notes.push_back(n);
       if (k % 4 == 0) {  // a chord note at the same onset
         n.pitch = std::min(127, n.pitch + 4);

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "score_builder.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
@@ -200,14 +201,7 @@ double check_arrivals(const std::vector<Arrival>& arrivals, const midi::Score& s
 }
 
 midi::Note note(int pitch, int64_t start, int64_t duration, int channel, int program) {
-  midi::Note n;
-  n.pitch = pitch;
-  n.velocity = 96;
-  n.start_tick = start;
-  n.duration_ticks = duration;
-  n.channel = channel;
-  n.program = program;
-  return n;
+  return testing::make_note(pitch, start, duration, channel, program, 96);
 }
 
 // About 4 s: a melody with chords and a repeated pitch, strings, drums, a tempo change.

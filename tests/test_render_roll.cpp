@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "score_builder.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "render/piano_roll.h"
@@ -21,14 +22,7 @@ using legato::testing::SvgElement;
 namespace {
 
 midi::Note note(int pitch, int64_t start, int64_t duration, int channel, int program) {
-  midi::Note n;
-  n.pitch = pitch;
-  n.velocity = 90;
-  n.start_tick = start;
-  n.duration_ticks = duration;
-  n.channel = channel;
-  n.program = program;
-  return n;
+  return testing::make_note(pitch, start, duration, channel, program, 90);
 }
 
 // Two bars of 4/4, then 3/4: three instruments (piano, violin, drums), chords and rests.
