@@ -1,7 +1,7 @@
 #pragma once
-// A caching host allocator: blocks freed by tensors go to a per-size free list and are handed
-// out again, so a training step that repeats the same shapes allocates nothing from the system
-// after its first run (no page faults, no mmap/munmap per op).
+// The caching host allocator behind CPU tensors (engine/block_cache.h): blocks freed by tensors
+// are handed out again, so a training step that repeats the same shapes allocates nothing from
+// the system after its first run (no page faults, no mmap/munmap per op).
 #include <cstddef>
 
 namespace legato {

@@ -18,6 +18,7 @@
 #include "kernels/lstm_cell_cuda.h"
 #include "kernels/lstm_sequence_cuda.h"
 #include "kernels/pointwise_cuda.h"
+#include "kernels/device_allocator.h"
 #include "engine/optim.h"
 #endif
 
@@ -268,5 +269,24 @@ TEST_CASE("cuda: dropout, bias+ReLU, softmax cross-entropy, embedding, optimiser
     for (double v : x.to_vector()) expect += v * v;
     CHECK(total.download()[0] == doctest::Approx(expect).epsilon(1e-4));
   }
+#endif
+}
+
+TEST_CASE("cuda: the caching device allocator reuses freed blocks") {
+  SKIP_WITHOUT_GPU();
+#if defined(LEGATO_HAVE_CUDA)
+  kernels::device_release_cache();
+  void* first = kernels::device_allocate(1000);
+  const size_t before = kernels::device_system_allocations();
+  kernels::device_release(first, 1000);
+  CHECK(kernels::device_cached_bytes() >= 1000);
+  void* again = kernels::device_allocate(1000);  // the same size: from the cache, no cudaMalloc
+  CHECK(again == first);
+  CHECK(kernels::device_system_allocations() == before);
+  CHECK(reinterpret_cast<uintptr_t>(again) % 256 == 0);
+  LEGATO_CUDA_CHECK(cudaMemset(again, 0, 1000));  // and it is real device memory
+  kernels::device_release(again, 1000);
+  kernels::device_release_cache();
+  CHECK(kernels::device_cached_bytes() == 0);
 #endif
 }
