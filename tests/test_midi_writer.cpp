@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "score_builder.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "test_midi_bytes.h"
@@ -12,14 +13,7 @@ using namespace legato::midi;
 
 namespace {
 Note note(int pitch, int64_t start, int64_t duration, int channel = 0, int program = 0, int velocity = 80) {
-  Note n;
-  n.pitch = pitch;
-  n.start_tick = start;
-  n.duration_ticks = duration;
-  n.channel = channel;
-  n.program = program;
-  n.velocity = velocity;
-  return n;
+  return legato::testing::make_note(pitch, start, duration, channel, program, velocity);
 }
 
 Score example_score() {
