@@ -77,17 +77,17 @@ BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/forward")->Arg(
 BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/train")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_cpu_sgemm_peak)->Name("cpu/sgemm/6400x2048x512")->Unit(benchmark::kMillisecond)->UseRealTime();
 
-#if defined(LEGATO_HAVE_CUDA)
+#if defined(LEGATO_BENCH_GPU)
 namespace legato::bench {
 void register_gpu_benchmarks();
 }
 #endif
 
 int main(int argc, char** argv) {
-#if defined(LEGATO_HAVE_CUDA)
+#if defined(LEGATO_BENCH_GPU)
   legato::bench::register_gpu_benchmarks();
 #else
-  std::printf("bench_lstm: built without CUDA: only the CPU benchmarks run\n");
+  std::printf("bench_lstm: built without CUDA and cuDNN: only the CPU benchmarks run\n");
 #endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

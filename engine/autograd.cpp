@@ -6,6 +6,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
+#include "engine/ops/checks.h"
 
 namespace legato {
 
@@ -43,9 +44,24 @@ void record(const std::string& op, const std::vector<Tensor>& inputs, const std:
 Tensor grad_buffer(const Tensor& input) {
   if (!input.requires_grad()) return Tensor();
   TensorImpl* impl = input.impl();
-  if (!impl->grad) impl->grad = Tensor::zeros(impl->shape, impl->dtype).impl_ptr();
+  if (!impl->grad) impl->grad = Tensor::zeros(impl->shape, impl->dtype, input.device()).impl_ptr();
   return Tensor(impl->grad);
 }
+
+namespace {
+void accumulate_impl(Tensor& dst, const Tensor& src) {
+  LEGATO_ROUTE_TO_CUDA(dst, cuda_ops::accumulate(dst, src));
+  ops::detail::check_same_device("accumulate", dst, "the gradient", src, "the addend");
+  if (dst.shape() != src.shape() || dst.dtype() != src.dtype())
+    throw std::invalid_argument("accumulate: " + src.describe() + " into " + dst.describe());
+  dispatch_float(dst.dtype(), "accumulate", [&](auto tag) {
+    using T = decltype(tag);
+    as_array<T>(dst) += as_array<T>(src);
+  });
+}
+}  // namespace
+
+void accumulate(Tensor& dst, const Tensor& src) { accumulate_impl(dst, src); }
 
 void Tensor::backward(const Tensor& seed) const {
   check_defined("backward()");
@@ -58,13 +74,10 @@ void Tensor::backward(const Tensor& seed) const {
     throw std::invalid_argument("backward: tensor " + describe() + " is not a scalar; pass a seed gradient");
   }
   Tensor root_grad = grad_buffer(*this);
-  dispatch_float(dtype(), "backward", [&](auto tag) {
-    using T = decltype(tag);
-    if (seed.defined())
-      as_array<T>(root_grad) += as_array<T>(seed.dtype() == dtype() ? seed : seed.to(dtype()));
-    else
-      as_array<T>(root_grad) += T(1);
-  });
+  if (seed.defined())
+    accumulate(root_grad, seed.dtype() == dtype() && seed.device() == device() ? seed : seed.to(dtype()).to(device()));
+  else
+    accumulate(root_grad, Tensor::full(shape(), 1.0, dtype(), device()));
   if (!impl_->grad_fn) return;  // a leaf: its gradient is the seed
 
   // Topological order by an iterative depth-first search (graphs of long sequences are deep).

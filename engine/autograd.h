@@ -43,6 +43,9 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 void record(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward);
 
+// dst += src (same shape and dtype, one device): the backward of ops that pass a gradient on unchanged.
+void accumulate(Tensor& dst, const Tensor& src);
+
 // The gradient buffer of `input`, created as zeros on first use; undefined when `input` takes
 // no gradient. Closures add into it (+=) so that a value used twice gets both contributions.
 Tensor grad_buffer(const Tensor& input);

@@ -5,6 +5,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
+#include "engine/ops/checks.h"
 #include "kernels/optim_update.h"
 
 namespace legato::optim {
@@ -12,8 +13,24 @@ namespace {
 
 std::vector<Tensor> zeros_like_each(const nn::ParameterList& params) {
   std::vector<Tensor> out;
-  for (const auto& p : params) out.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype()));
+  for (const auto& p : params) out.push_back(Tensor::zeros(p.tensor.shape(), p.tensor.dtype(), p.tensor.device()));
   return out;
+}
+
+[[maybe_unused]] std::vector<Tensor> tensors_of(const nn::ParameterList& params) {
+  std::vector<Tensor> out;
+  for (const auto& p : params) out.push_back(p.tensor);
+  return out;
+}
+
+// The device every parameter lives on (the optimisers update them all in one place).
+Device common_device(const nn::ParameterList& params) {
+  if (params.empty()) return Device::CPU;
+  for (const auto& p : params)
+    if (p.tensor.device() != params[0].tensor.device())
+      throw std::invalid_argument("optimizer: parameter " + p.name + " is " + p.tensor.describe() + " but " +
+                                  params[0].name + " is " + params[0].tensor.describe());
+  return params[0].tensor.device();
 }
 
 nn::ParameterList named_state(const nn::ParameterList& params, const std::vector<Tensor>& slots) {
@@ -39,6 +56,7 @@ void for_each_with_grad(const nn::ParameterList& params, const char* op, Fn&& fn
 }  // namespace
 
 Optimizer::Optimizer(nn::ParameterList params) : params_(std::move(params)) {
+  common_device(params_);
   for (const auto& p : params_)
     if (!p.tensor.requires_grad())
       throw std::invalid_argument("optimizer: parameter " + p.name + " does not require a gradient");
@@ -55,6 +73,13 @@ Rmsprop::Rmsprop(nn::ParameterList params, RmspropOptions options)
 }
 
 void Rmsprop::step() {
+#if defined(LEGATO_HAVE_CUDA)
+  if (common_device(params_) == Device::CUDA) {
+    cuda_ops::rmsprop_step(tensors_of(params_), mean_square_, options_.lr, options_.rho, options_.eps);
+    ++steps_;
+    return;
+  }
+#endif
   for_each_with_grad(params_, "rmsprop", [&](auto* w, const auto* g, size_t k, int64_t n) {
     using T = std::remove_pointer_t<decltype(w)>;
     T* v = mean_square_[k].data<T>();
@@ -81,6 +106,11 @@ void Adam::step() {
   const double t = static_cast<double>(steps_);
   const double lr_t =
       options_.lr * std::sqrt(1.0 - std::pow(options_.beta2, t)) / (1.0 - std::pow(options_.beta1, t));
+#if defined(LEGATO_HAVE_CUDA)
+  if (common_device(params_) == Device::CUDA)
+    return cuda_ops::adam_step(tensors_of(params_), first_moment_, second_moment_, lr_t, options_.beta1,
+                               options_.beta2, options_.eps);
+#endif
   for_each_with_grad(params_, "adam", [&](auto* w, const auto* g, size_t k, int64_t n) {
     using T = std::remove_pointer_t<decltype(w)>;
     T* m = first_moment_[k].data<T>();
@@ -98,6 +128,9 @@ std::vector<nn::ParameterList> Adam::state() const {
 
 double clip_grad_norm(const nn::ParameterList& params, double max_norm) {
   if (!(max_norm > 0)) throw std::invalid_argument("clip_grad_norm: max_norm must be positive");
+#if defined(LEGATO_HAVE_CUDA)
+  if (common_device(params) == Device::CUDA) return cuda_ops::clip_grad_norm(tensors_of(params), max_norm);
+#endif
   double total = 0;
   for (const auto& p : params) {
     const Tensor g = p.tensor.grad();

@@ -8,6 +8,10 @@
 
 #include "engine/allocator.h"
 #include "engine/autograd.h"
+#if defined(LEGATO_HAVE_CUDA)
+#include "engine/cuda/runtime.h"
+#include "kernels/tensor_ops_cuda.h"
+#endif
 
 namespace legato {
 
@@ -42,12 +46,39 @@ int64_t numel_of(const Shape& shape) {
 }
 
 Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
-  if (device != Device::CPU)
-    throw std::invalid_argument("tensor: storage on " + to_string(device) + " needs the CUDA backend");
-  data = host_allocate(bytes);
+  if (device == Device::CPU) {
+    data = host_allocate(bytes);
+    return;
+  }
+#if defined(LEGATO_HAVE_CUDA)
+  data = cuda::allocate(bytes);
+#else
+  throw std::invalid_argument("tensor: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)");
+#endif
 }
 
-Storage::~Storage() { host_release(data, bytes); }
+Storage::~Storage() {
+#if defined(LEGATO_HAVE_CUDA)
+  if (device == Device::CUDA) {
+    cuda::release(data, bytes);
+    return;
+  }
+#endif
+  host_release(data, bytes);
+}
+
+namespace {
+// Moves bytes between any two devices (a plain memmove on the host).
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (dst_device == Device::CPU && src_device == Device::CPU) {
+    std::memmove(dst, src, bytes);
+    return;
+  }
+#if defined(LEGATO_HAVE_CUDA)
+  cuda::copy_bytes(dst, dst_device, src, src_device, bytes);
+#endif
+}
+}  // namespace
 
 namespace {
 
@@ -74,14 +105,21 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0, static_cast<size_t>(t.numel()) * dtype_size(dtype));
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  const size_t bytes = static_cast<size_t>(t.numel()) * dtype_size(dtype);
+#if defined(LEGATO_HAVE_CUDA)
+  if (device == Device::CUDA) {
+    cuda::zero_bytes(t.raw_data(), bytes);
+    return t;
+  }
+#endif
+  std::memset(t.raw_data(), 0, bytes);
   return t;
 }
 
-Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
   t.fill(value);
   return t;
 }
@@ -207,15 +245,16 @@ Tensor Tensor::rows(int64_t start, int64_t count) const {
 
 Tensor Tensor::detach() const { return view(shape()); }
 
-Tensor Tensor::clone() const {
-  Tensor t = empty(shape(), dtype());
-  std::memcpy(t.raw_data(), raw_data(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+Tensor Tensor::clone() const { return to(device()); }
+
+Tensor Tensor::to(DType target) const {
+  Tensor t = empty(shape(), target, device());
+  t.copy_from(*this);
   return t;
 }
 
-Tensor Tensor::to(DType target) const {
-  if (target == dtype()) return clone();
-  Tensor t = empty(shape(), target);
+Tensor Tensor::to(Device target) const {
+  Tensor t = empty(shape(), dtype(), target);
   t.copy_from(*this);
   return t;
 }
@@ -224,7 +263,12 @@ void Tensor::copy_from(const Tensor& src) {
   if (src.shape() != shape())
     throw std::invalid_argument("copy_from: source " + src.describe() + " into " + describe());
   if (src.dtype() == dtype()) {
-    std::memmove(raw_data(), src.raw_data(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+    copy_bytes(raw_data(), device(), src.raw_data(), src.device(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+    return;
+  }
+  // A conversion goes through the host (checkpoints, tests: never inside a training step).
+  if (device() != Device::CPU) {
+    copy_from(src.to(Device::CPU).to(dtype()));
     return;
   }
   const std::vector<double> values = src.to_vector();
@@ -235,6 +279,13 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::fill(double value) {
   const int64_t n = numel();
+#if defined(LEGATO_HAVE_CUDA)
+  if (device() == Device::CUDA) {
+    if (dtype() == DType::F32) return kernels::fill_launch(data<float>(), n, static_cast<float>(value), cuda::stream());
+    copy_from(Tensor::full(shape(), value, dtype()));  // float64 or int32 on the GPU: rare, through the host
+    return;
+  }
+#endif
   for_each_typed(*this, [&](auto* p) {
     using T = std::remove_pointer_t<decltype(p)>;
     std::fill(p, p + n, static_cast<T>(value));
@@ -243,6 +294,7 @@ void Tensor::fill(double value) {
 
 double Tensor::at(int64_t k) const {
   if (k < 0 || k >= numel()) throw std::out_of_range("at: index " + std::to_string(k) + " of " + describe());
+  if (device() != Device::CPU) return view({numel()}).rows(k, 1).to(Device::CPU).at(0);
   switch (dtype()) {
     case DType::F32: return data<float>()[k];
     case DType::F64: return data<double>()[k];
@@ -257,6 +309,7 @@ double Tensor::item() const {
 }
 
 std::vector<double> Tensor::to_vector() const {
+  if (device() != Device::CPU) return to(Device::CPU).to_vector();
   std::vector<double> out(static_cast<size_t>(numel()));
   for (int64_t k = 0; k < numel(); ++k) out[k] = at(k);
   return out;

@@ -60,8 +60,8 @@ class Tensor {
 
   // Uninitialised storage: for outputs that are written in full.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);
+  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = Device::CPU);
   // Values are converted to dtype.
   static Tensor from_values(const Shape& shape, const std::vector<double>& values, DType dtype = DType::F32);
   static Tensor from_indices(const Shape& shape, const std::vector<int32_t>& indices);
@@ -78,6 +78,7 @@ class Tensor {
   Device device() const;
   std::string describe() const;  // "float32 [2, 3]" for error messages
 
+  // The elements, on the tensor's device: a CUDA tensor's pointer is device memory.
   template <class T>
   T* data();
   template <class T>
@@ -90,10 +91,13 @@ class Tensor {
   Tensor rows(int64_t start, int64_t count) const;  // rows [start, start+count) of dim 0
   Tensor detach() const;                            // same storage, outside the graph
 
+  // Copies (outside the graph), on this tensor's device unless one is named.
   Tensor clone() const;
   Tensor to(DType dtype) const;
-  void copy_from(const Tensor& src);  // same shape; converts dtype
+  Tensor to(Device device) const;
+  void copy_from(const Tensor& src);  // same shape; converts dtype; any devices
   void fill(double value);
+  // Reading values copies them to the host (a CUDA tensor waits for its queued work).
   double item() const;                 // the value of a one-element tensor
   double at(int64_t flat_index) const;  // one element, converted to double
   std::vector<double> to_vector() const;

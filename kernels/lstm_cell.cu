@@ -9,10 +9,11 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// gates_pre and gate_cache may be the same buffer: no __restrict__ on them.
+// gates_pre and gate_cache may be the same buffer, and so may c_prev and c (generation updates
+// the state in place): no __restrict__ on them.
 __global__ void lstm_cell_forward_kernel(const float* gates_pre, const float* __restrict__ b_ih,
-                                         const float* __restrict__ b_hh, const float* __restrict__ c_prev,
-                                         float* gate_cache, float* __restrict__ c,
+                                         const float* __restrict__ b_hh, const float* c_prev,
+                                         float* gate_cache, float* c,
                                          float* __restrict__ h, int batch, int hidden) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;

@@ -13,8 +13,8 @@ int cuda_device_count();
 
 // gates_pre [B, 4H]: input projection + recurrent product for step t, without biases.
 // b_ih, b_hh [4H]. c_prev [B, H] (may be null: zeros). Writes gate_cache [B, 4H] (activated
-// i, f, g, o), c [B, H] and h [B, H]. gate_cache may alias gates_pre (each thread reads its
-// four pre-activations before writing them back); nothing else aliases.
+// i, f, g, o), c [B, H] and h [B, H]. gate_cache may alias gates_pre and c may alias c_prev
+// (each thread reads its own elements before writing them back); nothing else aliases.
 void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const float* b_hh, const float* c_prev,
                               float* gate_cache, float* c, float* h, int batch, int hidden, cudaStream_t stream);
 

@@ -3,20 +3,12 @@
 #include <cublas_v2.h>
 
 #include "cuda_check.h"
+#include "gemm.h"
 #include "lstm_cell_cuda.h"
 #include "lstm_sequence_cuda.h"
 
 namespace legato::kernels {
 namespace {
-
-// Row-major C[M, N] = alpha * op(A) op(B) + beta * C through column-major cuBLAS: a row-major
-// matrix is its transpose in column-major, so compute C^T = op(B)^T op(A)^T.
-// lda, ldb, ldc are the row-major leading dimensions (row lengths).
-void gemm_rm(cublasHandle_t blas, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
-             int lda, const float* b, int ldb, float beta, float* c, int ldc) {
-  LEGATO_CUBLAS_CHECK(cublasSgemm(blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m,
-                                  k, &alpha, b, ldb, a, lda, &beta, c, ldc));
-}
 
 // db[j] += sum over rows of m[r, j], m [rows, cols]: one thread per column walks the rows, so
 // neighbouring threads read neighbouring addresses and no two threads write the same sum.

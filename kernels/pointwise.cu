@@ -2,6 +2,7 @@
 // host/device bodies (philox.h, softmax_xent.h, optim_update.h) that the CPU tests check.
 #include <cfloat>
 
+#include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "optim_update.h"
 #include "philox.h"
@@ -28,22 +29,6 @@ __global__ void bias_relu_kernel(float* y, const float* __restrict__ bias, int64
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= rows * cols) return;
   y[i] = bias_relu(y[i], bias[i % cols], relu);
-}
-
-// Block-wide reduction of one value per thread (max or sum), through shared memory.
-template <bool Max>
-__device__ float block_reduce(float value, float* shared) {
-  shared[threadIdx.x] = value;
-  __syncthreads();
-  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride)
-      shared[threadIdx.x] = Max ? fmaxf(shared[threadIdx.x], shared[threadIdx.x + stride])
-                                : shared[threadIdx.x] + shared[threadIdx.x + stride];
-    __syncthreads();
-  }
-  const float result = shared[0];
-  __syncthreads();  // shared is reused by the next reduction
-  return result;
 }
 
 __global__ void softmax_xent_kernel(const float* __restrict__ logits, const int32_t* __restrict__ targets,

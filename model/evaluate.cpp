@@ -24,9 +24,11 @@ EvalResult evaluate(const MusicLSTM& net, const Pieces& pieces, int64_t seq_len,
   for (size_t at = 0; at < windows.size(); at += static_cast<size_t>(batch)) {
     const int64_t b = std::min<int64_t>(batch, static_cast<int64_t>(windows.size() - at));
     fill_batch(pieces, windows.data() + at, b, seq_len, false, tokens, targets);
-    const Tensor logits = net.forward(tokens, true, false, unused);
-    total_loss += ops::cross_entropy_logits(logits, targets).item() * static_cast<double>(b);
-    auto z = as_matrix<float>(logits, b);
+    const Tensor logits = net.forward(tokens, true, false, unused);  // on the model's device
+    const Tensor loss = ops::cross_entropy_logits(logits, net.device() == Device::CPU ? targets : targets.to(net.device()));
+    total_loss += loss.item() * static_cast<double>(b);
+    const Tensor host_logits = logits.device() == Device::CPU ? logits : logits.to(Device::CPU);
+    auto z = as_matrix<float>(host_logits, b);
     for (int64_t r = 0; r < b; ++r) {
       Eigen::Index best;
       z.row(r).maxCoeff(&best);

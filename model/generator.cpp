@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/eigen_maps.h"
+#include "engine/ops.h"
 #include "engine/ops/lstm.h"
 
 namespace legato::model {
@@ -39,12 +40,13 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& 
 
 Generator::Generator(const MusicLSTM& net) : net_(net) {
   const ModelConfig& c = net.config();
+  const Device d = net.device();  // the state lives with the weights; logits_ on the host
   for (int k = 0; k < c.layers; ++k) {
-    h_.push_back(Tensor::zeros({1, c.hidden}, c.dtype));
-    c_.push_back(Tensor::zeros({1, c.hidden}, c.dtype));
-    gates_.push_back(Tensor::empty({1, 4 * c.hidden}, c.dtype));
+    h_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
+    c_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
+    gates_.push_back(Tensor::empty({1, 4 * c.hidden}, c.dtype, d));
   }
-  x_ = Tensor::zeros({1, c.input == InputKind::Embedding ? c.embedding_dim : 1}, c.dtype);
+  x_ = Tensor::zeros({1, c.input == InputKind::Embedding ? c.embedding_dim : 1}, c.dtype, d);
   hidden_ = Tensor::empty({1, c.dense}, c.dtype);
   logits_ = Tensor::empty({1, c.vocab}, c.dtype);
   if (c.dtype != DType::F32) throw std::invalid_argument("generator: float32 models only");
@@ -66,12 +68,18 @@ const Tensor& Generator::feed(int32_t token) {
   if (c.input == InputKind::Embedding) {
     x_.copy_from(net_.embedding().weight.rows(token, 1));
   } else {
-    x_.data<float>()[0] = static_cast<float>(static_cast<double>(token) / static_cast<double>(c.vocab));
+    x_.fill(static_cast<double>(token) / static_cast<double>(c.vocab));
   }
   const Tensor* input = &x_;
   for (int k = 0; k < c.layers; ++k) {
     ops::lstm_step(*input, h_[k], c_[k], net_.lstm().layers[k], gates_[k]);
     input = &h_[k];
+  }
+  if (net_.device() != Device::CPU) {  // the dense layers as ops on the GPU, the logits copied back
+    Tensor hidden = net_.dense1()(*input);
+    if (c.dense_relu) hidden = ops::relu(hidden);
+    logits_.copy_from(net_.dense2()(hidden));
+    return logits_;
   }
   // The dense layers by hand: dense1 (+ ReLU), dense2; dropout is off at generation.
   const Tensor &w1 = net_.dense1().weight, &b1 = net_.dense1().bias, &w2 = net_.dense2().weight,

@@ -40,10 +40,12 @@ MusicLSTM::MusicLSTM(const ModelConfig& config)
 Tensor MusicLSTM::embed(const Tensor& tokens) const {
   if (tokens.dtype() != DType::I32 || tokens.ndim() != 2)
     throw std::invalid_argument("model: tokens must be int32 [T, B], got " + tokens.describe());
-  if (config_.input == InputKind::Embedding) return embedding_(tokens);
+  if (config_.input == InputKind::Embedding)
+    return embedding_(tokens.device() == device_ ? tokens : tokens.to(device_));
   // The seed's input: index / vocabulary size, one feature per step.
   Tensor x = Tensor::empty({tokens.dim(0), tokens.dim(1), 1}, config_.dtype);
-  const int32_t* t = tokens.data<int32_t>();
+  const Tensor host_tokens = tokens.device() == Device::CPU ? tokens : tokens.to(Device::CPU);
+  const int32_t* t = host_tokens.data<int32_t>();
   const double scale = 1.0 / static_cast<double>(config_.vocab);
   for (int64_t k = 0; k < tokens.numel(); ++k) {
     if (t[k] < 0 || t[k] >= config_.vocab)
@@ -52,7 +54,7 @@ Tensor MusicLSTM::embed(const Tensor& tokens) const {
     if (config_.dtype == DType::F32) x.data<float>()[k] = static_cast<float>(t[k] * scale);
     else x.data<double>()[k] = t[k] * scale;
   }
-  return x;
+  return device_ == Device::CPU ? x : x.to(device_);
 }
 
 Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const {
@@ -68,6 +70,23 @@ Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, D
   if (config_.dense_relu) hidden = ops::relu(hidden);
   hidden = apply_dropout(hidden, config_.dropout, training, dropout);
   return dense2_(hidden);
+}
+
+void MusicLSTM::to(Device device) {
+  auto move = [&](Tensor& t) {
+    if (!t.defined() || t.device() == device) return;
+    Tensor moved = t.to(device);
+    moved.set_requires_grad(true);
+    t = moved;
+  };
+  move(embedding_.weight);
+  for (ops::LstmWeights& w : lstm_.layers)
+    for (Tensor* t : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh}) move(*t);
+  for (nn::Linear* l : {&dense1_, &dense2_}) {
+    move(l->weight);
+    move(l->bias);
+  }
+  device_ = device;
 }
 
 nn::ParameterList MusicLSTM::parameters() const {

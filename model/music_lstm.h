@@ -45,6 +45,10 @@ class MusicLSTM {
   Tensor embed(const Tensor& tokens) const;
 
   nn::ParameterList parameters() const;
+  // Moves every parameter to `device` (new leaf tensors: build the optimiser afterwards).
+  // Inputs are moved by forward() and embed(); logits come back on this device.
+  void to(Device device);
+  Device device() const { return device_; }
   const nn::StackedLstm& lstm() const { return lstm_; }
   const nn::Embedding& embedding() const { return embedding_; }
   const nn::Linear& dense1() const { return dense1_; }
@@ -52,6 +56,7 @@ class MusicLSTM {
 
  private:
   ModelConfig config_;
+  Device device_ = Device::CPU;
   nn::Embedding embedding_;
   nn::StackedLstm lstm_;
   nn::Linear dense1_, dense2_;

@@ -78,8 +78,10 @@ void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& 
   for (int k = 0; k < 8; ++k) out[k] = static_cast<char>((length >> (8 * k)) & 0xff);  // little-endian
   out += head;
   out.reserve(out.size() + offset);
-  for (const auto& [name, t] : file.tensors)
-    out.append(static_cast<const char*>(t.raw_data()), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
+  for (const auto& [name, t] : file.tensors) {
+    const Tensor host = t.device() == Device::CPU ? t : t.to(Device::CPU);  // a GPU run's weights
+    out.append(static_cast<const char*>(host.raw_data()), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
+  }
   write_file_atomically(path, out);
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "model/batches.h"
@@ -173,6 +174,8 @@ int train(const TrainOptions& o, std::ostream& out) {
       meta.primers.emplace_back(piece.begin() + e.start, piece.begin() + e.start + r.seq_len);
     }
   MusicLSTM net(meta.config);
+  net.to(o.device);  // before the optimiser, which keeps the parameters it was given
+  if (o.device != Device::CPU) out << "device: " << device_description() << "\n";
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(r, net.parameters());
   std::filesystem::create_directories(o.out);
   RunState state;
@@ -246,8 +249,9 @@ int train(const TrainOptions& o, std::ostream& out) {
     for (; state.batch < batches; ++state.batch) {
       fill_batch(corpus.train, order.data() + state.batch * batch, batch, r.seq_len, all_steps, tokens, targets);
       const Tensor logits = net.forward(tokens, !all_steps, true, dropout);
-      Tensor loss = r.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), targets)
-                                 : ops::cross_entropy_logits(logits, targets);
+      const Tensor batch_targets = o.device == Device::CPU ? targets : targets.to(o.device);
+      Tensor loss = r.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), batch_targets)
+                                 : ops::cross_entropy_logits(logits, batch_targets);
       loss.backward();
       if (r.clip > 0) optim::clip_grad_norm(opt->parameters(), r.clip);
       opt->step();

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/tensor.h"
 #include "model/presets.h"
 
 namespace legato::model {
@@ -28,6 +29,7 @@ struct TrainOptions {
   // Behave as if SIGINT arrived during batch N of the run (0: never): scripted runs and the
   // resume tests use it to interrupt at an exact point.
   int64_t stop_after_batches = 0;
+  Device device = Device::CPU;  // where the model trains (checkpoints are the same either way)
 };
 
 // Returns the exit code: 0 when done (or stopped by --max-minutes), 130 when a SIGINT or SIGTERM

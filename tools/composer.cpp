@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
     } catch (const std::runtime_error& e) {  // missing, truncated or not ours: the user's input
       throw model::InputError(e.what());
     }
+    ck.net->to(tools::parse_device(device));
     const model::CheckpointMeta& meta = ck.meta;
     if (!evaluate.empty()) {
       std::vector<std::filesystem::path> paths(evaluate.begin(), evaluate.end());

@@ -15,12 +15,15 @@ tools/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
 
-# The CUDA training backend is not in the engine yet: the demo trains on the CPU everywhere.
+# The GPU when this machine has one and the build has the CUDA backend; the CPU otherwise.
 device=cpu
+if nvidia-smi -L 2>/dev/null | grep -q '^GPU' && grep -q '^LEGATO_BUILT_CUDA:INTERNAL=ON' build/CMakeCache.txt; then
+  device=cuda
+fi
 mkdir -p out
 echo "demo: training the tiny preset on the default corpus for up to $minutes minutes ($device)"
 build/bin/trainer --preset tiny --device "$device" --max-minutes "$minutes" --out out/demo-train
-build/bin/composer --checkpoint out/demo-train/best.safetensors --length 500 --temperature 0.9 --top-p 0.95 \
+build/bin/composer --checkpoint out/demo-train/best.safetensors --device "$device" --length 500 --temperature 0.9 --top-p 0.95 \
   --out out/demo.mid --tokens-out out/demo.tokens.txt
 # Hear it and see it: audio through FluidSynth and the General MIDI soundfont, and a piano roll.
 build/bin/miditool render out/demo.mid out/demo.wav

@@ -1,12 +1,9 @@
 #pragma once
-// --device: the CPU engine runs everything; "cuda" is refused with the exact reason until the
-// CUDA training backend (issue 7) is wired into the engine.
-#include <stdexcept>
+// --device for the programs: "cpu" always works; "cuda" needs a build with the CUDA backend and a GPU.
 #include <string>
 
-#if defined(LEGATO_HAVE_CUDA)
-#include "kernels/lstm_cell_cuda.h"
-#endif
+#include "engine/backend.h"
+#include "engine/tensor.h"
 
 namespace legato::tools {
 
@@ -14,12 +11,14 @@ namespace legato::tools {
 inline std::string device_problem(const std::string& device) {
   if (device == "cpu") return "";
   if (device != "cuda") return "unknown device '" + device + "' (cpu or cuda)";
-#if defined(LEGATO_HAVE_CUDA)
-  if (legato::kernels::cuda_device_count() == 0) return "--device cuda: no CUDA GPU found on this machine";
-  return "--device cuda: the CUDA backend is not part of this build's engine yet (only its kernels are); use --device cpu";
-#else
-  return "--device cuda: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)";
-#endif
+  if (!legato::cuda_built())
+    return "--device cuda: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)";
+  if (legato::cuda_device_count() == 0) return "--device cuda: no CUDA GPU found on this machine";
+  return "";
+}
+
+inline legato::Device parse_device(const std::string& device) {
+  return device == "cuda" ? legato::Device::CUDA : legato::Device::CPU;
 }
 
 }  // namespace legato::tools

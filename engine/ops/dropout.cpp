@@ -11,9 +11,11 @@ namespace legato::ops {
 
 Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset) {
   const char* op = "dropout";
-  detail::check_cpu(op, x, "x");
   if (!(p >= 0.0 && p < 1.0)) throw std::invalid_argument("dropout: p must be in [0, 1), got " + std::to_string(p));
+  if (!x.defined()) throw std::invalid_argument("dropout: x is undefined");
   if (!training || p == 0.0) return x;
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::dropout(x, p, seed, offset));
+  detail::check_cpu(op, x, "x");
   // The mask, already scaled by 1/(1-p): backward multiplies by the same values.
   Tensor mask = Tensor::empty(x.shape(), x.dtype());
   Tensor out = Tensor::empty(x.shape(), x.dtype());

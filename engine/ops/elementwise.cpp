@@ -7,45 +7,14 @@
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops.h"
+#include "engine/ops/broadcast.h"
 #include "engine/ops/checks.h"
 
 namespace legato::ops {
 namespace {
 
-// Where element i of the broadcast result reads a and b: strides per result dimension, zero
-// along broadcast dimensions.
-struct Broadcast {
-  Shape out;
-  std::vector<int64_t> stride_a, stride_b;
-};
-
-std::vector<int64_t> aligned_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < in.size(); ++k) {
-    const size_t in_axis = in.size() - 1 - k, out_axis = out.size() - 1 - k;
-    strides[out_axis] = in[in_axis] == 1 ? 0 : stride;
-    stride *= in[in_axis];
-  }
-  return strides;
-}
-
-Broadcast broadcast(const char* op, const Tensor& a, const Tensor& b) {
-  const Shape &sa = a.shape(), &sb = b.shape();
-  Broadcast bc;
-  bc.out.assign(std::max(sa.size(), sb.size()), 1);
-  for (size_t k = 0; k < bc.out.size(); ++k) {
-    const int64_t da = k < sa.size() ? sa[sa.size() - 1 - k] : 1;
-    const int64_t db = k < sb.size() ? sb[sb.size() - 1 - k] : 1;
-    if (da != db && da != 1 && db != 1)
-      throw std::invalid_argument(std::string(op) + ": shapes " + to_string(sa) + " and " + to_string(sb) +
-                                  " do not broadcast");
-    bc.out[bc.out.size() - 1 - k] = da == 1 ? db : da;
-  }
-  bc.stride_a = aligned_strides(sa, bc.out);
-  bc.stride_b = aligned_strides(sb, bc.out);
-  return bc;
-}
+using detail::Broadcast;
+using detail::broadcast;
 
 // Calls fn(i_out, i_a, i_b) for every element of the result, odometer-style over the outer
 // dimensions with a tight loop over the innermost one.
@@ -77,6 +46,8 @@ void for_each_broadcast(const Broadcast& bc, Fn&& fn) {
 enum class Binary { Add, Mul };
 
 Tensor binary(Binary kind, const char* op, const Tensor& a, const Tensor& b) {
+  LEGATO_ROUTE_TO_CUDA(a, cuda_ops::binary(kind == Binary::Add ? kernels::BinaryKind::Add : kernels::BinaryKind::Mul,
+                                           op, a, b));
   detail::check_cpu(op, a, "a");
   detail::check_cpu(op, b, "b");
   detail::check_same_dtype(op, a, "a", b, "b");
@@ -134,6 +105,10 @@ enum class Unary { Sigmoid, Tanh, Relu };
 
 // y = f(x); dx += dy * f'(x), with f' written in terms of y.
 Tensor unary(Unary kind, const char* op, const Tensor& x) {
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::unary(kind == Unary::Sigmoid ? kernels::UnaryKind::Sigmoid
+                                          : kind == Unary::Tanh  ? kernels::UnaryKind::Tanh
+                                                                 : kernels::UnaryKind::Relu,
+                                          op, x));
   detail::check_cpu(op, x, "x");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -170,6 +145,7 @@ Tensor add(const Tensor& a, const Tensor& b) { return binary(Binary::Add, "add",
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(Binary::Mul, "mul", a, b); }
 
 Tensor scale(const Tensor& x, double factor) {
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::scale(x, factor));
   detail::check_cpu("scale", x, "x");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "scale", [&](auto tag) {

@@ -37,6 +37,7 @@ void check_loss_inputs(const char* op, const Tensor& x, const Tensor& targets) {
 
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
   const char* op = "cross_entropy_probs";
+  LEGATO_ROUTE_TO_CUDA(probs, cuda_ops::cross_entropy_probs(probs, targets));
   check_loss_inputs(op, probs, targets);
   const int64_t rows = probs.dim(0);
   Tensor out = Tensor::empty({}, probs.dtype());
@@ -74,6 +75,7 @@ Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
 
 Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
   const char* op = "cross_entropy_logits";
+  LEGATO_ROUTE_TO_CUDA(logits, cuda_ops::cross_entropy_logits(logits, targets));
   check_loss_inputs(op, logits, targets);
   const int64_t rows = logits.dim(0);
   Tensor out = Tensor::empty({}, logits.dtype());

@@ -11,11 +11,14 @@
 namespace legato::ops {
 namespace {
 
-void check_weights(const char* op, const LstmWeights& w, DType dtype) {
+// Weights and states must match x in dtype and device; the op then runs where x lives.
+void check_weights(const char* op, const LstmWeights& w, const Tensor& x) {
+  const DType dtype = x.dtype();
   const Tensor* all[] = {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh};
   const char* names[] = {"W_ih", "W_hh", "b_ih", "b_hh"};
   for (int k = 0; k < 4; ++k) {
-    detail::check_cpu(op, *all[k], names[k]);
+    if (!all[k]->defined()) throw std::invalid_argument(std::string(op) + ": " + names[k] + " is undefined");
+    detail::check_same_device(op, x, "x", *all[k], names[k]);
     if (all[k]->dtype() != dtype)
       throw std::invalid_argument(std::string(op) + ": " + names[k] + " is " + all[k]->describe() +
                                   " but the input is " + to_string(dtype));
@@ -30,9 +33,10 @@ void check_weights(const char* op, const LstmWeights& w, DType dtype) {
                                 " (expected [4H, I], [4H, H], [4H], [4H])");
 }
 
-void check_state(const char* op, const Tensor& s, const char* name, int64_t batch, int64_t hidden, DType dtype) {
+void check_state(const char* op, const Tensor& s, const char* name, int64_t batch, int64_t hidden, const Tensor& x) {
   if (!s.defined()) return;
-  detail::check_cpu(op, s, name);
+  detail::check_same_device(op, x, "x", s, name);
+  const DType dtype = x.dtype();
   if (s.shape() != Shape{batch, hidden} || s.dtype() != dtype)
     throw std::invalid_argument(std::string(op) + ": " + name + " is " + s.describe() + " but expected " +
                                 to_string(dtype) + " " + to_string(Shape{batch, hidden}));
@@ -96,18 +100,29 @@ void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
 
 }  // namespace
 
+LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only) {
+  const int64_t steps = hs.dim(0), batch = hs.dim(1), hidden = hs.dim(2);
+  LstmOutputs out;
+  const Tensor last_h = hs.rows(steps - 1, 1).view({batch, hidden});
+  out.y = last_only ? last_h.detach() : hs.detach();
+  out.h_n = last_h.detach();
+  out.c_n = cs.rows(steps - 1, 1).view({batch, hidden});
+  return out;
+}
+
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only) {
   const char* op = "lstm";
-  detail::check_cpu(op, x, "x");
+  if (!x.defined()) throw std::invalid_argument("lstm: x is undefined");
   detail::check_ndim(op, x, "x", 3);
-  check_weights(op, w, x.dtype());
+  check_weights(op, w, x);
   const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
   if (w.input() != input)
     throw std::invalid_argument("lstm: x is " + x.describe() + " but W_ih is " + w.w_ih.describe() +
                                 ", which expects input size " + std::to_string(w.input()));
   if (steps == 0) throw std::invalid_argument("lstm: x has no time steps: " + x.describe());
-  check_state(op, h0, "h0", batch, hidden, x.dtype());
-  check_state(op, c0, "c0", batch, hidden, x.dtype());
+  check_state(op, h0, "h0", batch, hidden, x);
+  check_state(op, c0, "c0", batch, hidden, x);
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm(x, h0, c0, w, last_only));
 
   // gate_cache [T, B, 4H]: pre-activations, then (in place) the activated gates i, f, g, o.
   Tensor gate_cache = Tensor::empty({steps, batch, G}, x.dtype());
@@ -132,11 +147,7 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
     }
   });
 
-  LstmOutputs out;
-  const Tensor last_h = hs.rows(steps - 1, 1).view({batch, hidden});
-  out.y = last_only ? last_h.detach() : hs.detach();
-  out.h_n = last_h.detach();
-  out.c_n = cs.rows(steps - 1, 1).view({batch, hidden});
+  const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
   record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
          [=](const std::vector<Tensor>& grads) {
@@ -191,17 +202,20 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tensor& gates) {
   const char* op = "lstm_step";
-  detail::check_cpu(op, x, "x");
+  if (!x.defined()) throw std::invalid_argument("lstm_step: x is undefined");
   detail::check_ndim(op, x, "x", 2);
-  check_weights(op, w, x.dtype());
+  check_weights(op, w, x);
   const int64_t batch = x.dim(0), hidden = w.hidden(), G = 4 * hidden;
   if (x.dim(1) != w.input())
     throw std::invalid_argument("lstm_step: x is " + x.describe() + " but W_ih is " + w.w_ih.describe());
-  check_state(op, h, "h", batch, hidden, x.dtype());
-  check_state(op, c, "c", batch, hidden, x.dtype());
+  if (!h.defined() || !c.defined()) throw std::invalid_argument("lstm_step: the state h and c must be given");
+  check_state(op, h, "h", batch, hidden, x);
+  check_state(op, c, "c", batch, hidden, x);
   if (gates.shape() != Shape{batch, G} || gates.dtype() != x.dtype())
     throw std::invalid_argument("lstm_step: gates scratch is " + gates.describe() + ", expected " +
                                 to_string(Shape{batch, G}));
+  detail::check_same_device(op, x, "x", gates, "gates");
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_step(x, h, c, w, gates));
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     auto P = as_matrix<T>(gates, batch);

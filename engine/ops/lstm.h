@@ -27,6 +27,9 @@ struct LstmOutputs {
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& weights,
                  bool last_only = false);
 
+// The outputs' views of a sequence's per-step states hs and cs [T, B, H] (both backends).
+LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only);
+
 // Advances (h, c) by one step without recording a graph: O(1) work per token.
 // x: [B, I]; h, c: [B, H], updated in place; gates: [B, 4H] scratch owned by the caller.
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights, Tensor& gates);

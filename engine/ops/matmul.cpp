@@ -18,8 +18,7 @@ ConstMatMap<T> matrix(const Tensor& m) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   const char* op = "matmul";
-  detail::check_cpu(op, a, "a");
-  detail::check_cpu(op, b, "b");
+  if (!a.defined() || !b.defined()) throw std::invalid_argument("matmul: an operand is undefined");
   detail::check_same_dtype(op, a, "a", b, "b");
   detail::check_ndim(op, a, "a", 2);
   detail::check_ndim(op, b, "b", 2);
@@ -29,6 +28,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     throw std::invalid_argument(std::string(op) + ": a is " + a.describe() + (transpose_a ? " (transposed)" : "") +
                                 " but b is " + b.describe() + (transpose_b ? " (transposed)" : "") +
                                 ": inner dimensions " + std::to_string(k) + " and " + std::to_string(kb) + " differ");
+  LEGATO_ROUTE_TO_CUDA(a, cuda_ops::matmul(a, b, transpose_a, transpose_b));
+  detail::check_cpu(op, a, "a");
+  detail::check_cpu(op, b, "b");
   Tensor out = Tensor::empty({m, n}, a.dtype());
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);

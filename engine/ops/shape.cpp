@@ -46,44 +46,46 @@ void copy_block(const T* src, const Split& from, int64_t from_start, T* dst, con
   }
 }
 
+// The same move on whichever device the tensors live (float32 only on the GPU).
+void move_block(const char* op, const Tensor& src, const Split& from, int64_t from_start, Tensor& dst, const Split& to,
+                int64_t to_start, int64_t count, bool add) {
+  LEGATO_ROUTE_TO_CUDA(src, cuda_ops::copy_block(src, from.size, from_start, dst, to.size, to_start, from.outer,
+                                                 count, from.inner, add));
+  dispatch_float(src.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    copy_block(src.data<T>(), from, from_start, dst.data<T>(), to, to_start, count, add);
+  });
+}
+
 }  // namespace
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
-  detail::check_cpu("reshape", x, "x");
+  if (!x.defined()) throw std::invalid_argument("reshape: x is undefined");
   if (numel_of(shape) != x.numel())
     throw std::invalid_argument("reshape: cannot reshape " + x.describe() + " to " + to_string(shape));
   Tensor out = x.view(shape);  // shares storage: no copy
   record("reshape", {x}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gx = grad_buffer(x);
-    dispatch_float(x.dtype(), "reshape", [&](auto tag) {
-      using T = decltype(tag);
-      as_array<T>(gx) += as_array<T>(grads[0]);
-    });
+    accumulate(gx, grads[0].view(x.shape()));
   });
   return out;
 }
 
 Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end) {
   const char* op = "slice";
-  detail::check_cpu(op, x, "x");
+  if (!x.defined()) throw std::invalid_argument("slice: x is undefined");
   const int d = normalise_dim(op, x, dim);
   if (start < 0 || end < start || end > x.dim(d))
     throw std::out_of_range("slice: [" + std::to_string(start) + ", " + std::to_string(end) + ") along dimension " +
                             std::to_string(d) + " of " + x.describe());
   Shape shape = x.shape();
   shape[d] = end - start;
-  Tensor out = Tensor::empty(shape, x.dtype());
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   const Split from = split_at(x.shape(), d), to = split_at(shape, d);
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    copy_block(x.data<T>(), from, start, out.data<T>(), to, 0, end - start, false);
-  });
+  move_block(op, x, from, start, out, to, 0, end - start, false);
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gx = grad_buffer(x);
-    dispatch_float(x.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      copy_block(grads[0].data<T>(), to, 0, gx.data<T>(), from, start, end - start, true);
-    });
+    move_block(op, grads[0], to, 0, gx, from, start, end - start, true);
   });
   return out;
 }
@@ -91,7 +93,10 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end) {
 Tensor concat(const std::vector<Tensor>& parts, int dim) {
   const char* op = "concat";
   if (parts.empty()) throw std::invalid_argument("concat: no tensors to concatenate");
-  for (const Tensor& p : parts) detail::check_cpu(op, p, "part");
+  for (const Tensor& p : parts) {
+    if (!p.defined()) throw std::invalid_argument("concat: a part is undefined");
+    detail::check_same_device(op, parts[0], "the first part", p, "another");
+  }
   const int d = normalise_dim(op, parts[0], dim);
   Shape shape = parts[0].shape();
   shape[d] = 0;
@@ -108,28 +113,20 @@ Tensor concat(const std::vector<Tensor>& parts, int dim) {
                                   " differ outside dimension " + std::to_string(d));
     shape[d] += p.dim(d);
   }
-  Tensor out = Tensor::empty(shape, parts[0].dtype());
+  Tensor out = Tensor::empty(shape, parts[0].dtype(), parts[0].device());
   const Split to = split_at(shape, d);
-  dispatch_float(out.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    int64_t at = 0;
-    for (const Tensor& p : parts) {
-      copy_block(p.data<T>(), split_at(p.shape(), d), 0, out.data<T>(), to, at, p.dim(d), false);
-      at += p.dim(d);
-    }
-  });
-  const DType dtype = out.dtype();  // the closure must not hold `out` itself (a cycle)
+  int64_t at = 0;
+  for (const Tensor& p : parts) {
+    move_block(op, p, split_at(p.shape(), d), 0, out, to, at, p.dim(d), false);
+    at += p.dim(d);
+  }
   record(op, parts, {out}, [=](const std::vector<Tensor>& grads) {
-    dispatch_float(dtype, op, [&](auto tag) {
-      using T = decltype(tag);
-      int64_t at = 0;
-      for (const Tensor& p : parts) {
-        Tensor gp = grad_buffer(p);
-        const Split part = split_at(p.shape(), d);
-        if (gp.defined()) copy_block(grads[0].data<T>(), to, at, gp.data<T>(), part, 0, p.dim(d), true);
-        at += p.dim(d);
-      }
-    });
+    int64_t offset = 0;
+    for (const Tensor& p : parts) {
+      Tensor gp = grad_buffer(p);
+      if (gp.defined()) move_block(op, grads[0], to, offset, gp, split_at(p.shape(), d), 0, p.dim(d), true);
+      offset += p.dim(d);
+    }
   });
   return out;
 }

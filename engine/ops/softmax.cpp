@@ -12,8 +12,10 @@ namespace {
 
 Tensor softmax_impl(const Tensor& x, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
+  if (!x.defined() || x.ndim() == 0 || x.dim(-1) == 0)
+    throw std::invalid_argument(std::string(op) + ": x is " + x.describe());
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::softmax(x, log));
   detail::check_cpu(op, x, "x");
-  if (x.ndim() == 0 || x.dim(-1) == 0) throw std::invalid_argument(std::string(op) + ": x is " + x.describe());
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {

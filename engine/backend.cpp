@@ -1,0 +1,34 @@
+#include "engine/backend.h"
+
+#if defined(LEGATO_HAVE_CUDA)
+#include "engine/cuda/runtime.h"
+#include "kernels/lstm_cell_cuda.h"
+#endif
+
+namespace legato {
+
+#if defined(LEGATO_HAVE_CUDA)
+bool cuda_built() { return true; }
+int cuda_device_count() { return kernels::cuda_device_count(); }
+void set_cuda_tf32(bool enabled) { cuda::set_tf32(enabled); }
+std::string device_description() {
+  if (cuda_device_count() == 0) return "cpu";
+  int device = 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
+    return "cuda (properties unavailable)";
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + "), TF32 " +
+         (cuda::tf32() ? "on" : "off");
+}
+void synchronize_device() {
+  if (cuda_device_count() > 0) cuda::synchronize();
+}
+#else
+bool cuda_built() { return false; }
+int cuda_device_count() { return 0; }
+void set_cuda_tf32(bool) {}
+std::string device_description() { return "cpu"; }
+void synchronize_device() {}
+#endif
+
+}  // namespace legato

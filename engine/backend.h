@@ -1,0 +1,18 @@
+#pragma once
+// What this build and this machine offer beyond the CPU. Every build has these; the CUDA
+// backend itself (engine/cuda/) is compiled only where the toolkit was found.
+#include <string>
+
+namespace legato {
+
+bool cuda_built();       // this build has the CUDA backend
+int cuda_device_count(); // GPUs this process can use: 0 without one, a driver, or the backend
+// "NVIDIA H100 80GB HBM3 (sm_90), TF32 off" for logs and reports; "cpu" without a GPU.
+std::string device_description();
+// cuBLAS's TF32 tensor-core math for float32 products (opt-in: trainer --tf32). Off by default:
+// strict FP32. No effect without the CUDA backend.
+void set_cuda_tf32(bool enabled);
+// Waits until queued GPU work is done (timings); nothing to do on the CPU.
+void synchronize_device();
+
+}  // namespace legato

@@ -1,0 +1,85 @@
+#include "engine/cuda/runtime.h"
+
+#include <mutex>
+#include <vector>
+
+#include "kernels/cuda_check.h"
+#include "kernels/device_allocator.h"
+
+namespace legato::cuda {
+namespace {
+
+struct DeviceState {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+};
+
+std::mutex g_mutex;
+std::vector<DeviceState> g_devices;  // by device ordinal, created on first use
+bool g_tf32 = false;
+
+cublasMath_t math_mode() { return g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
+
+DeviceState& current() {
+  int device = 0;
+  LEGATO_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_devices.size() <= static_cast<size_t>(device)) g_devices.resize(static_cast<size_t>(device) + 1);
+  DeviceState& s = g_devices[static_cast<size_t>(device)];
+  if (!s.stream) {
+    // A blocking stream: it still orders itself after work someone queued on the legacy default stream.
+    LEGATO_CUDA_CHECK(cudaStreamCreate(&s.stream));
+    LEGATO_CUBLAS_CHECK(cublasCreate(&s.blas));
+    LEGATO_CUBLAS_CHECK(cublasSetStream(s.blas, s.stream));
+    LEGATO_CUBLAS_CHECK(cublasSetMathMode(s.blas, math_mode()));
+  }
+  return s;
+}
+
+cudaMemcpyKind kind_of(Device dst, Device src) {
+  if (src == Device::CPU) return dst == Device::CPU ? cudaMemcpyHostToHost : cudaMemcpyHostToDevice;
+  return dst == Device::CPU ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
+}
+
+}  // namespace
+
+cudaStream_t stream() { return current().stream; }
+
+cublasHandle_t blas() {
+  DeviceState& s = current();
+  // The LSTM kernels also bind the handle to the stream they are given; rebinding is cheap.
+  LEGATO_CUBLAS_CHECK(cublasSetStream(s.blas, s.stream));
+  return s.blas;
+}
+
+void set_tf32(bool enabled) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_tf32 = enabled;
+  for (DeviceState& s : g_devices)
+    if (s.blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(s.blas, math_mode()));
+}
+
+bool tf32() { return g_tf32; }
+
+void* allocate(size_t bytes) {
+  current();  // the stream exists before the first block is used on it
+  return kernels::device_allocate(bytes);
+}
+
+void release(void* block, size_t bytes) { kernels::device_release(block, bytes); }
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  cudaStream_t s = stream();
+  LEGATO_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind_of(dst_device, src_device), s));
+  // The caller may read (or free) host memory as soon as this returns.
+  if (dst_device == Device::CPU || src_device == Device::CPU) LEGATO_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void zero_bytes(void* dst, size_t bytes) {
+  if (bytes) LEGATO_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream()));
+}
+
+void synchronize() { LEGATO_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+
+}  // namespace legato::cuda

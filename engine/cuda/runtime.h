@@ -1,0 +1,33 @@
+#pragma once
+// The CUDA backend's per-process state: one stream per device that every op, copy and cuBLAS
+// call of the engine is queued on (so work is ordered without synchronising), one cuBLAS handle
+// per device bound to that stream, and the device side of tensor storage. Compiled only with
+// the CUDA backend; engine/backend.h is the part every build has.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "engine/tensor.h"
+
+namespace legato::cuda {
+
+cudaStream_t stream();  // of the current device
+cublasHandle_t blas();  // of the current device, on stream(), with the math mode set_tf32 chose
+
+// Strict FP32 by default; true lets cuBLAS use TF32 tensor cores (about 10 mantissa bits in the products).
+void set_tf32(bool enabled);
+bool tf32();
+
+// Storage: the caching device allocator (kernels/device_allocator.h); no cudaMalloc or cudaFree
+// once a training loop's shapes have been seen. Release is safe while queued work still reads the
+// block: every later use of it is queued on the same stream.
+void* allocate(size_t bytes);
+void release(void* block, size_t bytes);
+
+// bytes between any two devices, queued on stream(); returns once a host destination holds the data.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void zero_bytes(void* dst, size_t bytes);  // device memory
+void synchronize();                        // waits for everything queued so far
+
+}  // namespace legato::cuda

@@ -1,0 +1,90 @@
+// Softmax, log-softmax and the two cross-entropies on CUDA, one block per row.
+#include "engine/autograd.h"
+#include "engine/cuda/common.h"
+#include "engine/cuda/ops.h"
+#include "engine/ops/checks.h"
+#include "kernels/pointwise_cuda.h"
+
+namespace legato::cuda_ops {
+namespace {
+
+constexpr float kKerasEpsilon = 1e-7f;  // as engine/ops/loss.cpp
+
+// The loss inputs: x [N, V] float32 and targets int32 [N] on the GPU, each target in [0, V). The
+// values are checked on the host (a copy of N integers): an index outside the row would read
+// outside the tensor on the device.
+void check_loss_inputs(const char* op, const Tensor& x, const Tensor& targets) {
+  detail::check(op, x, "input");
+  detail::check(op, targets, "targets", DType::I32);
+  ops::detail::check_ndim(op, x, "input", 2);
+  ops::detail::check_targets(op, targets.to(Device::CPU), x.dim(0), x.dim(1));
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  detail::check(op, x, "x");
+  const int64_t cols = x.dim(-1), rows = x.numel() / cols;
+  Tensor out = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
+  detail::with_context(op, {x}, [&] {
+    kernels::softmax_rows_launch(detail::f32(x), detail::f32(out), rows, cols, log, cuda::stream());
+  });
+  const Tensor y_saved = out.detach();
+  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gx = grad_buffer(x);
+    detail::with_context(op, {x}, [&] {
+      kernels::softmax_rows_backward_launch(detail::f32(y_saved), detail::f32(grads[0]), detail::f32(gx), rows, cols,
+                                            log, cuda::stream());
+    });
+  });
+  return out;
+}
+
+Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
+  const char* op = "cross_entropy_probs";
+  check_loss_inputs(op, probs, targets);
+  const int64_t rows = probs.dim(0), cols = probs.dim(1);
+  Tensor out = Tensor::empty({}, DType::F32, Device::CUDA);
+  detail::with_context(op, {probs, targets}, [&] {
+    Tensor row_loss = Tensor::empty({rows}, DType::F32, Device::CUDA);
+    kernels::xent_probs_forward_launch(detail::f32(probs), targets.data<int32_t>(), detail::f32(row_loss), rows,
+                                       cols, kKerasEpsilon, cuda::stream());
+    kernels::sum_launch(detail::f32(row_loss), rows, 1.0f / static_cast<float>(rows), detail::f32(out), cuda::stream());
+  });
+  record(op, {probs}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gp = grad_buffer(probs);
+    detail::with_context(op, {probs, targets}, [&] {
+      kernels::xent_probs_backward_launch(detail::f32(probs), targets.data<int32_t>(), detail::f32(grads[0]),
+                                          detail::f32(gp), rows, cols, kKerasEpsilon, cuda::stream());
+    });
+  });
+  return out;
+}
+
+Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
+  const char* op = "cross_entropy_logits";
+  check_loss_inputs(op, logits, targets);
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  Tensor out = Tensor::empty({}, DType::F32, Device::CUDA);
+  // The fused kernel writes the mean loss's gradient, (softmax - onehot) / rows, during the
+  // forward pass; backward only scales it by the incoming gradient.
+  Tensor dlogits = Tensor::empty(logits.shape(), DType::F32, Device::CUDA);
+  detail::with_context(op, {logits, targets}, [&] {
+    Tensor row_loss = Tensor::empty({rows}, DType::F32, Device::CUDA);
+    const float inv_rows = 1.0f / static_cast<float>(rows);
+    kernels::softmax_xent_launch(detail::f32(logits), targets.data<int32_t>(), detail::f32(row_loss),
+                                 detail::f32(dlogits), rows, vocab, inv_rows, cuda::stream());
+    kernels::sum_launch(detail::f32(row_loss), rows, inv_rows, detail::f32(out), cuda::stream());
+  });
+  record(op, {logits}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gz = grad_buffer(logits);
+    detail::with_context(op, {logits, targets}, [&] {
+      kernels::axpy_launch(detail::f32(dlogits), detail::f32(gz), gz.numel(), 1.0f, detail::f32(grads[0]),
+                           cuda::stream());
+    });
+  });
+  return out;
+}
+
+}  // namespace legato::cuda_ops
