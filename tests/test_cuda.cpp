@@ -8,6 +8,7 @@
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
+#include "gpu.h"
 
 #if defined(LEGATO_HAVE_CUDA)
 #include <cuda_runtime.h>
@@ -23,25 +24,6 @@
 #endif
 
 using namespace legato;
-
-namespace {
-bool gpu_available() {
-#if defined(LEGATO_HAVE_CUDA)
-  return legato::kernels::cuda_device_count() > 0;
-#else
-  return false;
-#endif
-}
-}  // namespace
-
-// Ends the test case, visibly, where there is nothing to run the kernels on.
-#define SKIP_WITHOUT_GPU()                                                      \
-  do {                                                                          \
-    if (!gpu_available()) {                                                     \
-      MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)"); \
-      return;                                                                   \
-    }                                                                           \
-  } while (0)
 
 #if defined(LEGATO_HAVE_CUDA)
 namespace {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "gpu.h"
 #include "midi/reader.h"
 #include "small_corpus.h"
 
@@ -54,9 +55,6 @@ TEST_CASE("programs: --help, and bad input gives one line and exit code 2") {
   r = run("trainer", "--epochs 0");
   CHECK(r.status == 2);
   CHECK(r.output.find("--epochs") != std::string::npos);
-  r = run("trainer", "--device cuda");
-  CHECK(r.status == 2);
-  CHECK(r.output.find("--device cuda") != std::string::npos);
   const auto empty = legato::testing::temp_dir("no_midi");
   r = run("trainer", "--data " + empty.string() + " --out " + (empty / "out").string());
   CHECK(r.status == 2);
@@ -99,5 +97,45 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   INFO(evaluate.output);
   CHECK(evaluate.status == 0);
   CHECK(evaluate.output.find("perplexity") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
+// --device cuda: without a GPU (CI) both programs refuse it in one line with exit code 2, before
+// reading any input; with one, a tiny run trains on the GPU and composes from its checkpoint there.
+TEST_CASE("programs: --device cuda: exit code 2 without a GPU; with one, train and compose on it") {
+  const auto data = legato::testing::write_small_corpus("programs_cuda");
+  const auto out = data / "run";
+  if (!legato::testing::gpu_available()) {
+    Run r = run("trainer", "--device cuda --preset tiny --epochs 1 --data " + data.string() + " --out " + out.string());
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find("no CUDA GPU found") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));  // refused before anything was written
+    r = run("composer", "--device cuda --checkpoint " + (data / "missing.safetensors").string() + " --out " +
+                            (data / "x.mid").string());
+    CHECK(r.status == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find("no CUDA GPU found") != std::string::npos);
+    MESSAGE("SKIPPED the GPU run: no CUDA GPU on this machine (or a build without CUDA)");
+    std::filesystem::remove_all(data);
+    return;
+  }
+  const Run train = run("trainer", "--device cuda --preset tiny --epochs 1 --hidden 16 --seq-len 16 --batch 4 --data " +
+                                       data.string() + " --out " + out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  CHECK(train.output.find("device: ") != std::string::npos);  // the card it ran on
+  CHECK(train.output.find("epoch 1/1: train loss") != std::string::npos);
+  REQUIRE(std::filesystem::exists(out / "last.safetensors"));
+
+  const auto mid = out / "gpu.mid";
+  const Run compose = run("composer", "--device cuda --checkpoint " + (out / "last.safetensors").string() +
+                                          " --length 60 --seed 4 --out " + mid.string());
+  INFO(compose.output);
+  REQUIRE(compose.status == 0);
+  CHECK(compose.output.find("distinct tokens, longest run") != std::string::npos);
+  REQUIRE(std::filesystem::exists(mid));
+  CHECK_NOTHROW(legato::midi::read_midi_file(mid));  // a valid MIDI file
   std::filesystem::remove_all(data);
 }

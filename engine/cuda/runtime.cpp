@@ -1,10 +1,13 @@
 #include "engine/cuda/runtime.h"
 
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include "kernels/cuda_check.h"
 #include "kernels/device_allocator.h"
+#include "kernels/lstm_cell_cuda.h"
 
 namespace legato::cuda {
 namespace {
@@ -15,17 +18,22 @@ struct DeviceState {
 };
 
 std::mutex g_mutex;
-std::vector<DeviceState> g_devices;  // by device ordinal, created on first use
+// By device ordinal, created on first use; held by pointer so that a reference stays valid when
+// another thread adds a device.
+std::vector<std::unique_ptr<DeviceState>> g_devices;
 bool g_tf32 = false;
 
 cublasMath_t math_mode() { return g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
 
 DeviceState& current() {
   int device = 0;
+  if (kernels::cuda_device_count() == 0)  // the runtime's own words here can be "driver version is insufficient"
+    throw std::runtime_error("CUDA: no CUDA GPU found on this machine (cudaGetDeviceCount reports none)");
   LEGATO_CUDA_CHECK(cudaGetDevice(&device));
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_devices.size() <= static_cast<size_t>(device)) g_devices.resize(static_cast<size_t>(device) + 1);
-  DeviceState& s = g_devices[static_cast<size_t>(device)];
+  if (!g_devices[static_cast<size_t>(device)]) g_devices[static_cast<size_t>(device)] = std::make_unique<DeviceState>();
+  DeviceState& s = *g_devices[static_cast<size_t>(device)];
   if (!s.stream) {
     // A blocking stream: it still orders itself after work someone queued on the legacy default stream.
     LEGATO_CUDA_CHECK(cudaStreamCreate(&s.stream));
@@ -55,8 +63,8 @@ cublasHandle_t blas() {
 void set_tf32(bool enabled) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_tf32 = enabled;
-  for (DeviceState& s : g_devices)
-    if (s.blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(s.blas, math_mode()));
+  for (const auto& s : g_devices)
+    if (s && s->blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(s->blas, math_mode()));
 }
 
 bool tf32() { return g_tf32; }
