@@ -27,7 +27,8 @@ cublasMath_t math_mode() { return g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_D
 
 DeviceState& current() {
   int device = 0;
-  if (kernels::cuda_device_count() == 0)  // the runtime's own words here can be "driver version is insufficient"
+  static const int devices = kernels::cuda_device_count();  // asked once: every op comes through here
+  if (devices == 0)  // the runtime's own words here can be "driver version is insufficient"
     throw std::runtime_error("CUDA: no CUDA GPU found on this machine (cudaGetDeviceCount reports none)");
   LEGATO_CUDA_CHECK(cudaGetDevice(&device));
   std::lock_guard<std::mutex> lock(g_mutex);
