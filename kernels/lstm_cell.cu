@@ -51,6 +51,16 @@ __global__ void lstm_cell_backward_kernel(const float* __restrict__ gate_cache, 
   out[3 * hidden + j] = d.o;
 }
 
+// db[j] += sum over rows of m[r, j], m [rows, cols]: one thread per column walks the rows, so
+// neighbouring threads read neighbouring addresses and no two threads write the same sum.
+__global__ void column_sum_add_kernel(const float* __restrict__ m, float* __restrict__ db, int rows, int cols) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= cols) return;
+  float total = 0.0f;
+  for (int r = 0; r < rows; ++r) total += m[static_cast<size_t>(r) * cols + j];
+  db[j] += total;
+}
+
 int blocks_for(int n) { return (n + kThreads - 1) / kThreads; }
 
 }  // namespace
@@ -70,6 +80,12 @@ void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const f
   lstm_cell_forward_kernel<<<blocks_for(batch * hidden), kThreads, 0, stream>>>(gates_pre, b_ih, b_hh, c_prev,
                                                                                gate_cache, c, h, batch, hidden);
   LEGATO_LAUNCH_CHECK("lstm_cell_forward_kernel");
+}
+
+void column_sum_add_launch(const float* m, float* db, int rows, int cols, cudaStream_t stream) {
+  if (cols == 0) return;
+  column_sum_add_kernel<<<blocks_for(cols), kThreads, 0, stream>>>(m, db, rows, cols);
+  LEGATO_LAUNCH_CHECK("column_sum_add_kernel");
 }
 
 void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, const float* c, const float* dh,

@@ -1,5 +1,5 @@
 // The sequence-level LSTM on the GPU (see lstm_sequence_cuda.h): cuBLAS for the products, the
-// fused cell kernels (lstm_cell.cu) for the pointwise work.
+// fused cell kernels (lstm_cell.cu) for the pointwise work. Host code only: it orders the calls.
 #include <cublas_v2.h>
 
 #include "cuda_check.h"
@@ -8,19 +8,6 @@
 #include "lstm_sequence_cuda.h"
 
 namespace legato::kernels {
-namespace {
-
-// db[j] += sum over rows of m[r, j], m [rows, cols]: one thread per column walks the rows, so
-// neighbouring threads read neighbouring addresses and no two threads write the same sum.
-__global__ void column_sum_add_kernel(const float* __restrict__ m, float* __restrict__ db, int rows, int cols) {
-  const int j = blockIdx.x * blockDim.x + threadIdx.x;
-  if (j >= cols) return;
-  float total = 0.0f;
-  for (int r = 0; r < rows; ++r) total += m[static_cast<size_t>(r) * cols + j];
-  db[j] += total;
-}
-
-}  // namespace
 
 void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims& d, const float* x, const float* h0,
                        const float* c0, const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
@@ -66,8 +53,7 @@ void lstm_backward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims
     gemm_rm(blas, true, false, G, d.hidden, rows - d.batch, 1.0f, dgates + static_cast<size_t>(d.batch) * G, G, hs,
             d.hidden, 1.0f, dw_hh, d.hidden);
   if (h0) gemm_rm(blas, true, false, G, d.hidden, d.batch, 1.0f, dgates, G, h0, d.hidden, 1.0f, dw_hh, d.hidden);
-  column_sum_add_kernel<<<(G + 255) / 256, 256, 0, stream>>>(dgates, db, rows, G);
-  LEGATO_LAUNCH_CHECK("column_sum_add_kernel");
+  column_sum_add_launch(dgates, db, rows, G, stream);
   if (dx) gemm_rm(blas, false, false, rows, d.input, G, 1.0f, dgates, G, w_ih, d.input, 0.0f, dx, d.input);
   if (dh0) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dh0, dh, state_bytes, cudaMemcpyDeviceToDevice, stream));
   if (dc0) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dc0, dc, state_bytes, cudaMemcpyDeviceToDevice, stream));
