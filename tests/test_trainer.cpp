@@ -9,29 +9,13 @@
 
 #include "model/checkpoint.h"
 #include "small_corpus.h"
+#include "small_training.h"
 #include "model/trainer.h"
 
 using namespace legato;
 using legato::testing::temp_dir;
 
 namespace {
-
-model::TrainOptions small_run(const std::filesystem::path& data, const std::filesystem::path& out) {
-  model::TrainOptions o;
-  o.recipe = model::preset("tiny");
-  o.recipe.model.embedding_dim = 4;
-  o.recipe.model.hidden = 8;
-  o.recipe.model.layers = 2;
-  o.recipe.model.dense = 6;
-  o.recipe.seq_len = 12;
-  o.recipe.batch = 4;
-  o.recipe.epochs = 2;
-  o.recipe.val_split = 0.34;
-  o.data = {data};
-  o.out = out;
-  o.quiet = true;
-  return o;
-}
 
 std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpoint) {
   std::vector<std::vector<double>> out;
@@ -45,17 +29,17 @@ TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninte
   const auto data = testing::write_small_corpus("corpus");
   const auto straight = temp_dir("straight"), resumed = temp_dir("resumed");
   std::ostringstream log;
-  REQUIRE(model::train(small_run(data, straight), log) == 0);
+  REQUIRE(model::train(testing::small_training(data, straight), log) == 0);
   for (const char* f : {"last.safetensors", "best.safetensors", "last.state.safetensors", "metrics.csv", "loss.svg"})
     CHECK_MESSAGE(std::filesystem::exists(straight / f), f);
   CHECK(log.str().find("epoch 2/2: train loss") != std::string::npos);
   CHECK(log.str().find("perplexity") != std::string::npos);
 
-  model::TrainOptions first = small_run(data, resumed);
+  model::TrainOptions first = testing::small_training(data, resumed);
   first.stop_after_batches = 5;  // mid-way through the first epoch
   REQUIRE(model::train(first, log) == 130);
   CHECK(log.str().find("interrupted: checkpoint written") != std::string::npos);
-  model::TrainOptions second = small_run(data, resumed);
+  model::TrainOptions second = testing::small_training(data, resumed);
   second.resume = true;
   REQUIRE(model::train(second, log) == 0);
   CHECK(weights_of(straight / "last.safetensors") == weights_of(resumed / "last.safetensors"));
@@ -67,14 +51,14 @@ TEST_CASE("trainer: bad input is an InputError naming the problem") {
   const auto data = testing::write_small_corpus("corpus");
   const auto out = temp_dir("bad");
   std::ostringstream log;
-  model::TrainOptions too_long = small_run(data, out);
+  model::TrainOptions too_long = testing::small_training(data, out);
   too_long.recipe.seq_len = 100000;
   CHECK_THROWS_WITH_AS(model::train(too_long, log), doctest::Contains("shorter than one window"), model::InputError);
-  model::TrainOptions empty = small_run(out, out);  // a folder with no MIDI
+  model::TrainOptions empty = testing::small_training(out, out);  // a folder with no MIDI
   CHECK_THROWS_WITH_AS(model::train(empty, log), doctest::Contains("no readable MIDI"), model::InputError);
-  model::TrainOptions missing = small_run(data / "nope", out);
+  model::TrainOptions missing = testing::small_training(data / "nope", out);
   CHECK_THROWS_WITH_AS(model::train(missing, log), doctest::Contains("no such file or folder"), model::InputError);
-  model::TrainOptions no_state = small_run(data, out);
+  model::TrainOptions no_state = testing::small_training(data, out);
   no_state.resume = true;
   CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("--resume: no"), model::InputError);
   for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);

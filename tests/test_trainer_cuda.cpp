@@ -13,29 +13,11 @@
 #include "model/safetensors.h"
 #include "model/trainer.h"
 #include "small_corpus.h"
+#include "small_training.h"
 
 using namespace legato;
 
 namespace {
-
-model::TrainOptions small_run(const std::string& preset, const std::filesystem::path& data,
-                              const std::filesystem::path& out, Device device) {
-  model::TrainOptions o;
-  o.recipe = model::preset(preset);
-  o.recipe.model.embedding_dim = 6;
-  o.recipe.model.hidden = 20;
-  o.recipe.model.layers = 2;
-  o.recipe.model.dense = 12;
-  o.recipe.seq_len = 12;
-  o.recipe.batch = 4;
-  o.recipe.epochs = 1;
-  o.recipe.val_split = 0.34;
-  o.data = {data};
-  o.out = out;
-  o.quiet = true;
-  o.device = device;
-  return o;
-}
 
 // The training loss of the batches run so far, from the state file (what --resume reads).
 double trained_loss(const std::filesystem::path& out) {
@@ -53,10 +35,15 @@ TEST_CASE("cuda: train() on the GPU: the first batch's loss is the CPU's, checkp
     CAPTURE(preset);
     std::ostringstream log;
     const auto on_cpu = data / (std::string(preset) + "-cpu"), on_gpu = data / (std::string(preset) + "-gpu");
+    auto run = [&](const std::filesystem::path& out, Device device) {
+      model::TrainOptions o = testing::small_training(data, out, preset, device);
+      o.recipe.epochs = 1;
+      return o;
+    };
 
     // One batch each: its loss is computed before any update, from the same initial weights, so
     // the two agree to float32 rounding: 1e-5 relative.
-    model::TrainOptions cpu = small_run(preset, data, on_cpu, Device::CPU), gpu = small_run(preset, data, on_gpu, Device::CUDA);
+    model::TrainOptions cpu = run(on_cpu, Device::CPU), gpu = run(on_gpu, Device::CUDA);
     cpu.stop_after_batches = gpu.stop_after_batches = 1;
     REQUIRE(model::train(cpu, log) == 130);
     REQUIRE(model::train(gpu, log) == 130);
@@ -73,10 +60,10 @@ TEST_CASE("cuda: train() on the GPU: the first batch's loss is the CPU's, checkp
     }
 
     // Resume across devices both ways, to the end of the epoch (validation included).
-    model::TrainOptions gpu_on = small_run(preset, data, on_cpu, Device::CUDA);  // the CPU run, on the GPU
+    model::TrainOptions gpu_on = run(on_cpu, Device::CUDA);  // the CPU run, on the GPU
     gpu_on.resume = true;
     REQUIRE(model::train(gpu_on, log) == 0);
-    model::TrainOptions cpu_on = small_run(preset, data, on_gpu, Device::CPU);  // the GPU run, on the CPU
+    model::TrainOptions cpu_on = run(on_gpu, Device::CPU);  // the GPU run, on the CPU
     cpu_on.resume = true;
     REQUIRE(model::train(cpu_on, log) == 0);
     CHECK(log.str().find("epoch 1/1: train loss") != std::string::npos);
