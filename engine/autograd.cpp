@@ -48,8 +48,7 @@ Tensor grad_buffer(const Tensor& input) {
   return Tensor(impl->grad);
 }
 
-namespace {
-void accumulate_impl(Tensor& dst, const Tensor& src) {
+void accumulate(Tensor& dst, const Tensor& src) {
   LEGATO_ROUTE_TO_CUDA(dst, cuda_ops::accumulate(dst, src));
   ops::detail::check_same_device("accumulate", dst, "the gradient", src, "the addend");
   if (dst.shape() != src.shape() || dst.dtype() != src.dtype())
@@ -59,9 +58,6 @@ void accumulate_impl(Tensor& dst, const Tensor& src) {
     as_array<T>(dst) += as_array<T>(src);
   });
 }
-}  // namespace
-
-void accumulate(Tensor& dst, const Tensor& src) { accumulate_impl(dst, src); }
 
 void Tensor::backward(const Tensor& seed) const {
   check_defined("backward()");
