@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "score_builder.h"
+#include "small_training.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
@@ -312,8 +313,7 @@ TEST_CASE("render: composer --play sends the notes as it generates them; --wav a
     s.update_times();
     midi::write_midi_file(s, dir / "corpus" / ("p" + std::to_string(piece) + ".mid"));
   }
-  model::TrainOptions train;
-  train.recipe = model::preset("tiny");
+  model::TrainOptions train = testing::small_training(dir / "corpus", dir / "train");
   train.recipe.model.embedding_dim = 8;
   train.recipe.model.hidden = 16;
   train.recipe.model.dense = 16;
@@ -322,9 +322,6 @@ TEST_CASE("render: composer --play sends the notes as it generates them; --wav a
   train.recipe.epochs = 30;
   train.recipe.val_split = 0;
   train.recipe.transpose = 0;
-  train.data = {dir / "corpus"};
-  train.out = dir / "train";
-  train.quiet = true;
   std::ostringstream log;
   REQUIRE(model::train(train, log) == 0);
   const std::string checkpoint = model::best_checkpoint(dir / "train").string();

@@ -54,12 +54,7 @@ cudaMemcpyKind kind_of(Device dst, Device src) {
 
 cudaStream_t stream() { return current().stream; }
 
-cublasHandle_t blas() {
-  DeviceState& s = current();
-  // The LSTM kernels also bind the handle to the stream they are given; rebinding is cheap.
-  LEGATO_CUBLAS_CHECK(cublasSetStream(s.blas, s.stream));
-  return s.blas;
-}
+cublasHandle_t blas() { return current().blas; }  // bound to stream() when it was created
 
 void set_tf32(bool enabled) {
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -28,17 +28,20 @@ namespace {
 // Keras' backend epsilon: probabilities are clipped to [eps, 1 - eps] before the log.
 constexpr double kKerasEpsilon = 1e-7;
 
+// Both devices: GPU targets are checked from a host copy, since a bad one would read outside its
+// row there.
 void check_loss_inputs(const char* op, const Tensor& x, const Tensor& targets) {
-  detail::check_cpu(op, x, "input");
+  if (!x.defined() || !targets.defined()) throw std::invalid_argument(std::string(op) + ": input or targets undefined");
+  detail::check_same_device(op, targets, "targets", x, "input");
   detail::check_ndim(op, x, "input", 2);
-  detail::check_targets(op, targets, x.dim(0), x.dim(1));
+  detail::check_targets(op, targets.device() == Device::CPU ? targets : targets.to(Device::CPU), x.dim(0), x.dim(1));
 }
 }  // namespace
 
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
   const char* op = "cross_entropy_probs";
-  LEGATO_ROUTE_TO_CUDA(probs, cuda_ops::cross_entropy_probs(probs, targets));
   check_loss_inputs(op, probs, targets);
+  LEGATO_ROUTE_TO_CUDA(probs, cuda_ops::cross_entropy_probs(probs, targets));
   const int64_t rows = probs.dim(0);
   Tensor out = Tensor::empty({}, probs.dtype());
   dispatch_float(probs.dtype(), op, [&](auto tag) {
@@ -75,8 +78,8 @@ Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
 
 Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
   const char* op = "cross_entropy_logits";
-  LEGATO_ROUTE_TO_CUDA(logits, cuda_ops::cross_entropy_logits(logits, targets));
   check_loss_inputs(op, logits, targets);
+  LEGATO_ROUTE_TO_CUDA(logits, cuda_ops::cross_entropy_logits(logits, targets));
   const int64_t rows = logits.dim(0);
   Tensor out = Tensor::empty({}, logits.dtype());
   // The softmax is kept for backward: dlogits = (softmax - onehot) / rows.
