@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
 #if defined(LEGATO_BENCH_GPU)
   legato::bench::register_gpu_benchmarks();
 #else
-  std::printf("bench_lstm: built without CUDA and cuDNN: only the CPU benchmarks run\n");
+  // Standard error: standard output carries only the results (--benchmark_format=json).
+  std::fprintf(stderr, "bench_lstm: built without CUDA and cuDNN: only the CPU benchmarks run\n");
 #endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

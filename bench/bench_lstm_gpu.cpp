@@ -195,7 +195,8 @@ void bench_legato(benchmark::State& state, Config c) {
 // Registers the GPU benchmarks when a GPU is present; says so and registers nothing otherwise.
 void register_gpu_benchmarks() {
   if (kernels::cuda_device_count() == 0) {
-    std::printf("bench_lstm: no CUDA GPU on this machine: the cudnn/ and legato/ GPU benchmarks are skipped\n");
+    // Standard error: standard output carries only the results (--benchmark_format=json).
+    std::fprintf(stderr, "bench_lstm: no CUDA GPU on this machine: the cudnn/ and legato/ GPU benchmarks are skipped\n");
     return;
   }
   for (int layers : {1, 3})

@@ -3,6 +3,10 @@
 // pages faulted in afresh, cudaMalloc and cudaFree synchronising the device): a training step
 // that repeats the same shapes allocates nothing from the system after its first run.
 // System = a type with static void* allocate(size_t) (throws on failure) and static void free(void*).
+// Exact mode (the device allocator's LEGATO_EXACT_ALLOC=1) caches nothing and does not round:
+// every allocate is the system's own allocation of exactly the bytes asked for and every release
+// frees it, so a checker that watches the system's allocations (compute-sanitizer memcheck) sees
+// an overrun past the requested size and a use after release, which the cache would hide.
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
@@ -13,9 +17,16 @@ namespace legato {
 template <class System, size_t Alignment>
 class BlockCache {
  public:
+  explicit BlockCache(bool exact = false) : exact_(exact) {}
   ~BlockCache() { release_all(); }
 
   void* allocate(size_t bytes) {
+    if (exact_) {
+      void* block = System::allocate(bytes ? bytes : 1);  // still a distinct, non-null block
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++system_allocations_;
+      return block;
+    }
     const size_t size = rounded(bytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -35,6 +46,10 @@ class BlockCache {
 
   void release(void* block, size_t bytes) {
     if (!block) return;
+    if (exact_) {
+      System::free(block);
+      return;
+    }
     const size_t size = rounded(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
     free_blocks_[size].push_back(block);
@@ -63,6 +78,7 @@ class BlockCache {
   // Whole alignment units, never zero bytes.
   static size_t rounded(size_t bytes) { return (bytes + Alignment - 1) / Alignment * Alignment + Alignment; }
 
+  const bool exact_;
   std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_blocks_;
   size_t cached_bytes_ = 0;

@@ -1,6 +1,7 @@
 #pragma once
-// Every CUDA runtime call, cuBLAS call and kernel launch goes through these checks: a failure
-// throws with the call, the file and line, and the library's own message.
+// Every CUDA runtime call and cuBLAS call goes through these checks (every launch through
+// LEGATO_LAUNCH, launch.h): a failure throws with the call, the file and line, and the library's
+// own message.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -25,5 +26,3 @@ inline void cublas_check(cublasStatus_t status, const char* call, const char* fi
 
 #define LEGATO_CUDA_CHECK(call) ::legato::kernels::cuda_check((call), #call, __FILE__, __LINE__)
 #define LEGATO_CUBLAS_CHECK(call) ::legato::kernels::cublas_check((call), #call, __FILE__, __LINE__)
-// After a launch: the launch error now, not at the next unrelated call.
-#define LEGATO_LAUNCH_CHECK(what) ::legato::kernels::cuda_check(cudaGetLastError(), what, __FILE__, __LINE__)

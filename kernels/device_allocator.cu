@@ -1,3 +1,6 @@
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda_check.h"
 #include "device_allocator.h"
 #include "engine/block_cache.h"
@@ -14,9 +17,20 @@ struct DeviceMemory {
   static void free(void* block) { cudaFree(block); }
 };
 
+// LEGATO_EXACT_ALLOC=1 (read once, at the first allocation) turns the cache off: every
+// device_allocate is a cudaMalloc of exactly the bytes asked for and every device_release a
+// cudaFree. It is for compute-sanitizer memcheck (tools/gpu_check.sh sets it), which can only see
+// an access past the end of a cudaMalloc block: cached blocks are rounded up and reused, so an
+// overrun or a use after release would land in memory that is still allocated. Slow (cudaMalloc
+// and cudaFree synchronise the device); never for training.
+bool exact_allocations() {
+  const char* value = std::getenv("LEGATO_EXACT_ALLOC");
+  return value && *value && std::strcmp(value, "0") != 0;
+}
+
 // 256 bytes: cudaMalloc's own alignment, and whole 128-byte cache lines for coalesced access.
 BlockCache<DeviceMemory, 256>& cache() {
-  static BlockCache<DeviceMemory, 256> instance;
+  static BlockCache<DeviceMemory, 256> instance(exact_allocations());
   return instance;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "tensor_ops_cuda.h"
 
 namespace legato::kernels {
@@ -190,8 +191,8 @@ void broadcast_binary_launch(BinaryKind kind, const float* a, const float* b, fl
   for (int k = 0; k < g.ndim; ++k) push(axes, g.out_shape[k], g.stride_a[k], g.stride_b[k]);
   const int64_t n = numel_of(axes);  // 1 when ndim == 0: a single element
   if (n == 0) return;
-  broadcast_binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, b, out, n, kind == BinaryKind::Mul, axes);
-  LEGATO_LAUNCH_CHECK("broadcast_binary_kernel");
+  LEGATO_LAUNCH(broadcast_binary_kernel, blocks_for(n), kThreads, 0, stream, a, b, out, n, kind == BinaryKind::Mul,
+                axes);
 }
 
 void broadcast_grad_launch(const float* dout, const float* other, float* da, int64_t a_numel,
@@ -220,52 +221,45 @@ void broadcast_grad_launch(const float* dout, const float* other, float* da, int
   const int y = pow2_at_least(geo.reduce_count, kThreads / pow2_at_least(a_numel, 8));
   const int x = kThreads / y;
   const int blocks = static_cast<int>((a_numel + x - 1) / x);
-  broadcast_grad_kernel<<<blocks, dim3(x, y), 0, stream>>>(dout, other, da, a_numel, geo);
-  LEGATO_LAUNCH_CHECK("broadcast_grad_kernel");
+  LEGATO_LAUNCH(broadcast_grad_kernel, blocks, dim3(x, y), 0, stream, dout, other, da, a_numel, geo);
 }
 
 void unary_forward_launch(UnaryKind kind, const float* x, float* y, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  unary_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, kind);
-  LEGATO_LAUNCH_CHECK("unary_forward_kernel");
+  LEGATO_LAUNCH(unary_forward_kernel, blocks_for(n), kThreads, 0, stream, x, y, n, kind);
 }
 
 void unary_backward_launch(UnaryKind kind, const float* y, const float* dy, float* dx, int64_t n,
                            cudaStream_t stream) {
   if (n == 0) return;
-  unary_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, dy, dx, n, kind);
-  LEGATO_LAUNCH_CHECK("unary_backward_kernel");
+  LEGATO_LAUNCH(unary_backward_kernel, blocks_for(n), kThreads, 0, stream, y, dy, dx, n, kind);
 }
 
 void scale_launch(const float* x, float* y, int64_t n, float alpha, cudaStream_t stream) {
   if (n == 0) return;
-  scale_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, alpha);
-  LEGATO_LAUNCH_CHECK("scale_kernel");
+  LEGATO_LAUNCH(scale_kernel, blocks_for(n), kThreads, 0, stream, x, y, n, alpha);
 }
 
 void axpy_launch(const float* x, float* y, int64_t n, float alpha, const float* scalar, cudaStream_t stream) {
   if (n == 0) return;
-  axpy_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, alpha, scalar);
-  LEGATO_LAUNCH_CHECK("axpy_kernel");
+  LEGATO_LAUNCH(axpy_kernel, blocks_for(n), kThreads, 0, stream, x, y, n, alpha, scalar);
 }
 
 void add_scalar_launch(float* y, int64_t n, float alpha, const float* scalar, cudaStream_t stream) {
   if (n == 0) return;
-  add_scalar_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, n, alpha, scalar);
-  LEGATO_LAUNCH_CHECK("add_scalar_kernel");
+  LEGATO_LAUNCH(add_scalar_kernel, blocks_for(n), kThreads, 0, stream, y, n, alpha, scalar);
 }
 
 void fill_launch(float* y, int64_t n, float value, cudaStream_t stream) {
   if (n == 0) return;
-  fill_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, n, value);
-  LEGATO_LAUNCH_CHECK("fill_kernel");
+  LEGATO_LAUNCH(fill_kernel, blocks_for(n), kThreads, 0, stream, y, n, value);
 }
 
 void add_2d_launch(float* dst, int64_t dst_pitch, const float* src, int64_t src_pitch, int64_t rows, int64_t cols,
                    cudaStream_t stream) {
   if (rows * cols == 0) return;
-  add_2d_kernel<<<blocks_for(rows * cols), kThreads, 0, stream>>>(dst, dst_pitch, src, src_pitch, rows, cols);
-  LEGATO_LAUNCH_CHECK("add_2d_kernel");
+  LEGATO_LAUNCH(add_2d_kernel, blocks_for(rows * cols), kThreads, 0, stream, dst, dst_pitch, src, src_pitch, rows,
+                cols);
 }
 
 }  // namespace legato::kernels

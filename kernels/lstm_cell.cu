@@ -1,6 +1,7 @@
 // Fused LSTM cell kernels: one thread per (batch, unit) element, running the same per-element
 // body (lstm_cell.h) that the CPU engine runs.
 #include "cuda_check.h"
+#include "launch.h"
 #include "lstm_cell.h"
 #include "lstm_cell_cuda.h"
 
@@ -51,16 +52,6 @@ __global__ void lstm_cell_backward_kernel(const float* __restrict__ gate_cache, 
   out[3 * hidden + j] = d.o;
 }
 
-// db[j] += sum over rows of m[r, j], m [rows, cols]: one thread per column walks the rows, so
-// neighbouring threads read neighbouring addresses and no two threads write the same sum.
-__global__ void column_sum_add_kernel(const float* __restrict__ m, float* __restrict__ db, int rows, int cols) {
-  const int j = blockIdx.x * blockDim.x + threadIdx.x;
-  if (j >= cols) return;
-  float total = 0.0f;
-  for (int r = 0; r < rows; ++r) total += m[static_cast<size_t>(r) * cols + j];
-  db[j] += total;
-}
-
 int blocks_for(int n) { return (n + kThreads - 1) / kThreads; }
 
 }  // namespace
@@ -77,23 +68,17 @@ int cuda_device_count() {
 
 void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const float* b_hh, const float* c_prev,
                               float* gate_cache, float* c, float* h, int batch, int hidden, cudaStream_t stream) {
-  lstm_cell_forward_kernel<<<blocks_for(batch * hidden), kThreads, 0, stream>>>(gates_pre, b_ih, b_hh, c_prev,
-                                                                               gate_cache, c, h, batch, hidden);
-  LEGATO_LAUNCH_CHECK("lstm_cell_forward_kernel");
-}
-
-void column_sum_add_launch(const float* m, float* db, int rows, int cols, cudaStream_t stream) {
-  if (cols == 0) return;
-  column_sum_add_kernel<<<blocks_for(cols), kThreads, 0, stream>>>(m, db, rows, cols);
-  LEGATO_LAUNCH_CHECK("column_sum_add_kernel");
+  if (batch * hidden == 0) return;  // an empty state: nothing to do (a grid of 0 blocks is an error)
+  LEGATO_LAUNCH(lstm_cell_forward_kernel, blocks_for(batch * hidden), kThreads, 0, stream, gates_pre, b_ih, b_hh,
+                c_prev, gate_cache, c, h, batch, hidden);
 }
 
 void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, const float* c, const float* dh,
                                const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
                                int hidden, cudaStream_t stream) {
-  lstm_cell_backward_kernel<<<blocks_for(batch * hidden), kThreads, 0, stream>>>(
-      gate_cache, c_prev, c, dh, dy, dc_next, dgates, dc_prev, batch, hidden);
-  LEGATO_LAUNCH_CHECK("lstm_cell_backward_kernel");
+  if (batch * hidden == 0) return;
+  LEGATO_LAUNCH(lstm_cell_backward_kernel, blocks_for(batch * hidden), kThreads, 0, stream, gate_cache, c_prev, c,
+                dh, dy, dc_next, dgates, dc_prev, batch, hidden);
 }
 
 }  // namespace legato::kernels

@@ -26,8 +26,4 @@ void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, con
                                const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
                                int hidden, cudaStream_t stream);
 
-// db [cols] += the column sums of m [rows, cols] (the LSTM's bias gradient over every step): one
-// thread per column walks the rows, so no two threads add into the same sum.
-void column_sum_add_launch(const float* m, float* db, int rows, int cols, cudaStream_t stream);
-
 }  // namespace legato::kernels

@@ -6,8 +6,24 @@
 #include "gemm.h"
 #include "lstm_cell_cuda.h"
 #include "lstm_sequence_cuda.h"
+#include "tensor_ops_cuda.h"
 
 namespace legato::kernels {
+namespace {
+
+// db [cols] += the column sums of m [rows, cols]: the gradient of a bias broadcast over the rows,
+// so the broadcast gradient's kernel does it, with many threads per column adding partial sums
+// in a fixed tree (deterministic, no atomics, and the whole GPU busy at T*B = 6400 rows).
+void add_column_sums(const float* m, float* db, int rows, int cols, cudaStream_t stream) {
+  BroadcastGeometry g;
+  g.ndim = 2;
+  g.out_shape[0] = rows;
+  g.out_shape[1] = cols;
+  g.stride_a[1] = 1;  // db is read along the columns and broadcast along the rows
+  broadcast_grad_launch(m, nullptr, db, cols, g, stream);
+}
+
+}  // namespace
 
 void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims& d, const float* x, const float* h0,
                        const float* c0, const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
@@ -53,7 +69,7 @@ void lstm_backward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims
     gemm_rm(blas, true, false, G, d.hidden, rows - d.batch, 1.0f, dgates + static_cast<size_t>(d.batch) * G, G, hs,
             d.hidden, 1.0f, dw_hh, d.hidden);
   if (h0) gemm_rm(blas, true, false, G, d.hidden, d.batch, 1.0f, dgates, G, h0, d.hidden, 1.0f, dw_hh, d.hidden);
-  column_sum_add_launch(dgates, db, rows, G, stream);
+  add_column_sums(dgates, db, rows, G, stream);
   if (dx) gemm_rm(blas, false, false, rows, d.input, G, 1.0f, dgates, G, w_ih, d.input, 0.0f, dx, d.input);
   if (dh0) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dh0, dh, state_bytes, cudaMemcpyDeviceToDevice, stream));
   if (dc0) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dc0, dc, state_bytes, cudaMemcpyDeviceToDevice, stream));

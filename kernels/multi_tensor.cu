@@ -3,6 +3,7 @@
 // fixed chunk of one slot's elements, found through the batch's prefix of block counts.
 #include "block_reduce.cuh"
 #include "cuda_check.h"
+#include "launch.h"
 #include "device_allocator.h"
 #include "optim_update.h"
 #include "tensor_ops_cuda.h"
@@ -123,16 +124,14 @@ class Scratch {
 
 void rmsprop_multi_launch(const OptimSlot* slots, int count, float lr, float rho, float eps, cudaStream_t stream) {
   for_each_batch(slots, count, [&](const SlotBatch& batch, int blocks, int64_t) {
-    rmsprop_multi_kernel<<<blocks, kThreads, 0, stream>>>(batch, lr, rho, eps);
-    LEGATO_LAUNCH_CHECK("rmsprop_multi_kernel");
+    LEGATO_LAUNCH(rmsprop_multi_kernel, blocks, kThreads, 0, stream, batch, lr, rho, eps);
   });
 }
 
 void adam_multi_launch(const OptimSlot* slots, int count, float lr_t, float beta1, float beta2, float eps,
                        cudaStream_t stream) {
   for_each_batch(slots, count, [&](const SlotBatch& batch, int blocks, int64_t) {
-    adam_multi_kernel<<<blocks, kThreads, 0, stream>>>(batch, lr_t, beta1, beta2, eps);
-    LEGATO_LAUNCH_CHECK("adam_multi_kernel");
+    LEGATO_LAUNCH(adam_multi_kernel, blocks, kThreads, 0, stream, batch, lr_t, beta1, beta2, eps);
   });
 }
 
@@ -144,8 +143,8 @@ void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* out, 
   }
   Scratch partials(blocks);
   for_each_batch(slots, count, [&](const SlotBatch& batch, int batch_blocks, int64_t first_block) {
-    sum_of_squares_multi_kernel<<<batch_blocks, kThreads, 0, stream>>>(batch, partials.data() + first_block);
-    LEGATO_LAUNCH_CHECK("sum_of_squares_multi_kernel");
+    LEGATO_LAUNCH(sum_of_squares_multi_kernel, batch_blocks, kThreads, 0, stream, batch,
+                  partials.data() + first_block);
   });
   // The partials in block order, added by sum_launch's fixed tree: the same result every run.
   sum_launch(partials.data(), blocks, 1.0f, out, stream);
@@ -153,8 +152,7 @@ void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* out, 
 
 void scale_grads_multi_launch(const OptimSlot* slots, int count, float factor, cudaStream_t stream) {
   for_each_batch(slots, count, [&](const SlotBatch& batch, int blocks, int64_t) {
-    scale_grads_multi_kernel<<<blocks, kThreads, 0, stream>>>(batch, factor);
-    LEGATO_LAUNCH_CHECK("scale_grads_multi_kernel");
+    LEGATO_LAUNCH(scale_grads_multi_kernel, blocks, kThreads, 0, stream, batch, factor);
   });
 }
 

@@ -1,9 +1,11 @@
 // The CUDA backend's pointwise and row kernels; each element's arithmetic comes from the shared
 // host/device bodies (philox.h, softmax_xent.h, optim_update.h) that the CPU tests check.
 #include <cfloat>
+#include <cmath>
 
 #include "block_reduce.cuh"
 #include "cuda_check.h"
+#include "launch.h"
 #include "optim_update.h"
 #include "philox.h"
 #include "pointwise_cuda.h"
@@ -43,10 +45,13 @@ __global__ void softmax_xent_kernel(const float* __restrict__ logits, const int3
   float local_sum = 0.0f;
   for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) local_sum += expf(z[j] - row_max);
   const float row_sum = block_reduce<false>(local_sum, shared);
+  // The host checks the targets; a target outside [0, vocab) still reads nothing here: its row's
+  // loss is NaN, visible in the mean, and its gradient 0.
   const int32_t target = targets[row];
-  if (threadIdx.x == 0) row_loss[row] = softmax_xent_loss(z[target], row_max, row_sum);
+  const bool valid = target >= 0 && target < vocab;
+  if (threadIdx.x == 0) row_loss[row] = valid ? softmax_xent_loss(z[target], row_max, row_sum) : NAN;
   for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x)
-    dlogits[row * vocab + j] = softmax_xent_grad(z[j], row_max, row_sum, j == target, scale);
+    dlogits[row * vocab + j] = valid ? softmax_xent_grad(z[j], row_max, row_sum, j == target, scale) : 0.0f;
 }
 
 __global__ void embedding_forward_kernel(const float* __restrict__ table, const int32_t* __restrict__ indices,
@@ -90,56 +95,50 @@ __global__ void sum_of_squares_kernel(const float* __restrict__ g, int64_t n, fl
 void dropout_launch(const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed, uint64_t offset,
                     cudaStream_t stream) {
   if (n == 0) return;
-  dropout_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, mask, n, p, seed, offset);
-  LEGATO_LAUNCH_CHECK("dropout_kernel");
+  LEGATO_LAUNCH(dropout_kernel, blocks_for(n), kThreads, 0, stream, x, y, mask, n, p, seed, offset);
 }
 
 void bias_relu_launch(float* y, const float* bias, int64_t rows, int64_t cols, bool relu, cudaStream_t stream) {
   if (rows * cols == 0) return;
-  bias_relu_kernel<<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols, relu);
-  LEGATO_LAUNCH_CHECK("bias_relu_kernel");
+  LEGATO_LAUNCH(bias_relu_kernel, blocks_for(rows * cols), kThreads, 0, stream, y, bias, rows, cols, relu);
 }
 
 void softmax_xent_launch(const float* logits, const int32_t* targets, float* row_loss, float* dlogits, int64_t rows,
                          int64_t vocab, float scale, cudaStream_t stream) {
   if (rows == 0) return;
-  softmax_xent_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, targets, row_loss, dlogits, vocab,
-                                                                           scale);
-  LEGATO_LAUNCH_CHECK("softmax_xent_kernel");
+  LEGATO_LAUNCH(softmax_xent_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, logits, targets, row_loss,
+                dlogits, vocab, scale);
 }
 
 void embedding_forward_launch(const float* table, const int32_t* indices, float* out, int64_t count, int64_t width,
                               cudaStream_t stream) {
   if (count * width == 0) return;
-  embedding_forward_kernel<<<blocks_for(count * width), kThreads, 0, stream>>>(table, indices, out, count, width);
-  LEGATO_LAUNCH_CHECK("embedding_forward_kernel");
+  LEGATO_LAUNCH(embedding_forward_kernel, blocks_for(count * width), kThreads, 0, stream, table, indices, out, count,
+                width);
 }
 
 void embedding_backward_launch(const float* dout, const int32_t* indices, float* dtable, int64_t count, int64_t width,
                                cudaStream_t stream) {
   if (count * width == 0) return;
-  embedding_backward_kernel<<<blocks_for(count * width), kThreads, 0, stream>>>(dout, indices, dtable, count, width);
-  LEGATO_LAUNCH_CHECK("embedding_backward_kernel");
+  LEGATO_LAUNCH(embedding_backward_kernel, blocks_for(count * width), kThreads, 0, stream, dout, indices, dtable,
+                count, width);
 }
 
 void rmsprop_launch(float* w, float* v, const float* g, int64_t n, float lr, float rho, float eps, cudaStream_t stream) {
   if (n == 0) return;
-  rmsprop_kernel<<<blocks_for(n), kThreads, 0, stream>>>(w, v, g, n, lr, rho, eps);
-  LEGATO_LAUNCH_CHECK("rmsprop_kernel");
+  LEGATO_LAUNCH(rmsprop_kernel, blocks_for(n), kThreads, 0, stream, w, v, g, n, lr, rho, eps);
 }
 
 void adam_launch(float* w, float* m, float* v, const float* g, int64_t n, float lr_t, float beta1, float beta2,
                  float eps, cudaStream_t stream) {
   if (n == 0) return;
-  adam_kernel<<<blocks_for(n), kThreads, 0, stream>>>(w, m, v, g, n, lr_t, beta1, beta2, eps);
-  LEGATO_LAUNCH_CHECK("adam_kernel");
+  LEGATO_LAUNCH(adam_kernel, blocks_for(n), kThreads, 0, stream, w, m, v, g, n, lr_t, beta1, beta2, eps);
 }
 
 void sum_of_squares_launch(const float* g, int64_t n, float* sum_of_squares, cudaStream_t stream) {
   if (n == 0) return;
   const int blocks = std::min(blocks_for(n), 1024);  // grid-stride beyond that: few atomics
-  sum_of_squares_kernel<<<blocks, kThreads, 0, stream>>>(g, n, sum_of_squares);
-  LEGATO_LAUNCH_CHECK("sum_of_squares_kernel");
+  LEGATO_LAUNCH(sum_of_squares_kernel, blocks, kThreads, 0, stream, g, n, sum_of_squares);
 }
 
 }  // namespace legato::kernels

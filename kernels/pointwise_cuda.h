@@ -16,7 +16,8 @@ void dropout_launch(const float* x, float* y, float* mask, int64_t n, float p, u
 void bias_relu_launch(float* y, const float* bias, int64_t rows, int64_t cols, bool relu, cudaStream_t stream);
 
 // One block per row of logits [rows, V]: row_loss [rows] = -log softmax(z)[target] and
-// dlogits [rows, V] = (softmax - onehot) * scale. targets: int32 [rows].
+// dlogits [rows, V] = (softmax - onehot) * scale. targets: int32 [rows]; a row whose target is
+// outside [0, V) gets a NaN loss and a zero gradient (nothing is read outside the row).
 void softmax_xent_launch(const float* logits, const int32_t* targets, float* row_loss, float* dlogits, int64_t rows,
                          int64_t vocab, float scale, cudaStream_t stream);
 

@@ -5,6 +5,7 @@
 
 #include "block_reduce.cuh"
 #include "cuda_check.h"
+#include "launch.h"
 #include "tensor_ops_cuda.h"
 
 namespace legato::kernels {
@@ -104,30 +105,27 @@ __global__ void sum_kernel(const float* __restrict__ x, int64_t n, float alpha, 
 
 void softmax_rows_launch(const float* x, float* y, int64_t rows, int64_t cols, bool log, cudaStream_t stream) {
   if (rows == 0) return;
-  softmax_rows_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, y, cols, log);
-  LEGATO_LAUNCH_CHECK("softmax_rows_kernel");
+  LEGATO_LAUNCH(softmax_rows_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, x, y, cols, log);
 }
 
 void softmax_rows_backward_launch(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log,
                                   cudaStream_t stream) {
   if (rows == 0) return;
-  softmax_rows_backward_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(y, dy, dx, cols, log);
-  LEGATO_LAUNCH_CHECK("softmax_rows_backward_kernel");
+  LEGATO_LAUNCH(softmax_rows_backward_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, y, dy, dx, cols, log);
 }
 
 void xent_probs_forward_launch(const float* probs, const int32_t* targets, float* row_loss, int64_t rows,
                                int64_t cols, float eps, cudaStream_t stream) {
   if (rows == 0) return;
-  xent_probs_forward_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(probs, targets, row_loss, cols, eps);
-  LEGATO_LAUNCH_CHECK("xent_probs_forward_kernel");
+  LEGATO_LAUNCH(xent_probs_forward_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, probs, targets,
+                row_loss, cols, eps);
 }
 
 void xent_probs_backward_launch(const float* probs, const int32_t* targets, const float* grad, float* dprobs,
                                 int64_t rows, int64_t cols, float eps, cudaStream_t stream) {
   if (rows == 0) return;
-  xent_probs_backward_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(probs, targets, grad, dprobs, rows,
-                                                                                  cols, eps);
-  LEGATO_LAUNCH_CHECK("xent_probs_backward_kernel");
+  LEGATO_LAUNCH(xent_probs_backward_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, probs, targets, grad,
+                dprobs, rows, cols, eps);
 }
 
 void sum_launch(const float* x, int64_t n, float alpha, float* out, cudaStream_t stream) {
@@ -135,8 +133,7 @@ void sum_launch(const float* x, int64_t n, float alpha, float* out, cudaStream_t
     LEGATO_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), stream));
     return;
   }
-  sum_kernel<<<1, kSumThreads, 0, stream>>>(x, n, alpha, out);
-  LEGATO_LAUNCH_CHECK("sum_kernel");
+  LEGATO_LAUNCH(sum_kernel, 1, kSumThreads, 0, stream, x, n, alpha, out);
 }
 
 }  // namespace legato::kernels

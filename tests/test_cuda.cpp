@@ -28,6 +28,7 @@ using namespace legato;
 #if defined(LEGATO_HAVE_CUDA)
 namespace {
 
+using kernels::DeviceArray;
 using kernels::DeviceBuffer;
 
 std::vector<float> random_floats(size_t n, uint64_t seed, double scale) {
@@ -251,6 +252,27 @@ TEST_CASE("cuda: dropout, bias+ReLU, softmax cross-entropy, embedding, optimiser
     for (double v : x.to_vector()) expect += v * v;
     CHECK(total.download()[0] == doctest::Approx(expect).epsilon(1e-4));
   }
+#endif
+}
+
+TEST_CASE("cuda: the fused softmax cross-entropy reads nothing outside a row for a target out of range") {
+  SKIP_WITHOUT_GPU();
+#if defined(LEGATO_HAVE_CUDA)
+  // Three rows of 5 logits; the targets of rows 0 and 2 are outside [0, 5). The launcher is public,
+  // so its kernel guards itself (the engine checks targets before): NaN loss, zero gradient there.
+  const auto logits = random_floats(15, 70, 2.0);
+  DeviceBuffer d_logits(logits), d_loss(3), d_dlogits(15);
+  DeviceArray<int32_t> d_targets(std::vector<int32_t>{-1, 2, 5});
+  kernels::softmax_xent_launch(d_logits.get(), d_targets.get(), d_loss.get(), d_dlogits.get(), 3, 5, 1.0f, nullptr);
+  const auto loss = d_loss.download(), grad = d_dlogits.download();
+  CHECK(std::isnan(loss[0]));
+  CHECK(std::isnan(loss[2]));
+  CHECK(std::isfinite(loss[1]));
+  for (int j = 0; j < 5; ++j) {
+    CHECK(grad[j] == 0.0f);
+    CHECK(grad[10 + j] == 0.0f);
+  }
+  CHECK(grad[5 + 2] < 0.0f);  // the valid row: softmax - 1 at its target
 #endif
 }
 

@@ -273,6 +273,38 @@ TEST_CASE("cuda: sum and mean, outputs and gradients") {
   }
 }
 
+TEST_CASE("cuda: empty tensors (a batch of 0, a width of 0) are nothing to do, as on the CPU") {
+  SKIP_WITHOUT_GPU();
+  // No element to compare: what is checked is that nothing fails (no grid of 0 blocks, no
+  // leading dimension of 0 handed to cuBLAS) and that the shapes and gradients come out as on
+  // the CPU; k = 0 products give zeros.
+  const Tolerance exact{0.0, 0.0};
+  check_op("add [0,5] + [5]", [](const V& in) { return ops::add(in[0], in[1]); }, {leaf({0, 5}, 1), leaf({5}, 2)},
+           exact, exact);
+  check_op("mul [4,0] * [4,1]", [](const V& in) { return ops::mul(in[0], in[1]); }, {leaf({4, 0}, 3), leaf({4, 1}, 4)},
+           exact, exact);
+  check_op("sigmoid [0,7]", [](const V& in) { return ops::sigmoid(in[0]); }, {leaf({0, 7}, 5)}, exact, exact);
+  check_op("matmul [0,5] x [5,3]", [](const V& in) { return ops::matmul(in[0], in[1]); },
+           {leaf({0, 5}, 6), leaf({5, 3}, 7)}, exact, exact);
+  check_op("matmul [4,0] x [0,3] (k = 0: zeros)", [](const V& in) { return ops::matmul(in[0], in[1]); },
+           {leaf({4, 0}, 8), leaf({0, 3}, 9)}, exact, exact);
+  check_op("linear [0,6] with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
+           {leaf({0, 6}, 10), leaf({3, 6}, 11), leaf({3}, 12)}, exact, exact);
+  check_op("softmax [0,6]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({0, 6}, 13)}, exact, exact);
+  check_op("log_softmax [0,6]", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({0, 6}, 14)}, exact,
+           exact);
+  check_op("dropout [0,6]", [](const V& in) { return ops::dropout(in[0], 0.5, true, 7, 0); }, {leaf({0, 6}, 15)},
+           exact, exact);
+  check_op("sum [0,3]", [](const V& in) { return ops::sum(in[0]); }, {leaf({0, 3}, 16)}, exact, exact);
+  check_op("concat [0,3] and [2,3]", [](const V& in) { return ops::concat({in[0], in[1]}, 0); },
+           {leaf({0, 3}, 17), leaf({2, 3}, 18)}, kRounding, kRounding);
+  // The LSTM with a batch of 0: outputs [T, 0, H], every gradient of the weights zero.
+  ops::LstmWeights w{leaf({4 * 3, 2}, 19), leaf({4 * 3, 3}, 20), leaf({4 * 3}, 21), leaf({4 * 3}, 22)};
+  check_op("lstm with a batch of 0",
+           [](const V& in) { return ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y; },
+           {leaf({5, 0, 2}, 23), w.w_ih, w.w_hh, w.b_ih, w.b_hh}, exact, exact);
+}
+
 TEST_CASE("cuda: mixing CPU and CUDA tensors throws naming the op") {
   SKIP_WITHOUT_GPU();
   const Tensor cpu = Tensor::uniform({3, 4}, -1, 1, 130), gpu = cpu.to(Device::CUDA);

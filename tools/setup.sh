@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev          # tensors and CPU linear algebra
   libopenblas-openmp-dev # the sgemm that Eigen's products hand over to (EIGEN_USE_BLAS)
   doctest-dev            # the test suite
+  libboost-context-dev   # fibers: the threads of a block in the CUDA kernel emulator (tests/cuda_emulator/)
   libbenchmark-dev       # bench/
   libcli11-dev           # the programs' command lines
   nlohmann-json3-dev     # safetensors headers and checkpoint metadata

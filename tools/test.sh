@@ -29,8 +29,8 @@ cmake --build "$build"
 status=0
 ctest --test-dir "$build" --output-on-failure || status=$?
 log="$build/Testing/Temporary/LastTest.log"
-# doctest's summary, one per test binary (legato_tests, and legato_fake_device_tests where the
-# CUDA backend is built): "[doctest] test cases: 16 | 16 passed | 0 failed | 0 skipped"
+# doctest's summary, one per test run (legato_tests, and legato_emulated_gpu_tests twice where the
+# CUDA toolkit's headers are found): "[doctest] test cases: 16 | 16 passed | 0 failed | 0 skipped"
 summary=$(grep -h "test cases:" "$log" || true)
 passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$summary" | awk '{ n += $1 } END { print n + 0 }')
 failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$summary" | awk '{ n += $1 } END { print n + 0 }')

@@ -1,0 +1,101 @@
+#pragma once
+// The CPU emulator of the CUDA kernels: the project's own kernels/*.cu, compiled as C++ (with
+// cuda_emulator.h included first), are launched here and run on the calling thread.
+//
+// - Each thread of a block is a fiber (Boost.Context), so __syncthreads() is a real barrier: a
+//   thread runs until it reaches one, and the block goes on when all its threads are there.
+// - Order is not a guarantee on a GPU, so it is not one here: the blocks of a launch run in a
+//   shuffled order, and inside every barrier phase the threads of a block run in a shuffled order,
+//   both drawn from a seed (LEGATO_EMU_SEED, or set_seed()). A kernel that depends on an order (a
+//   missing barrier, a race on shared memory) gives different results under different seeds.
+// - Static shared memory (__shared__) is a real per-block array: one linker section per kernel
+//   file, filled with 0xFF bytes (NaN as float) at the start of every block, so a read before the
+//   block wrote it shows.
+// - A launch is validated as the driver does (grid and block limits, 48 KiB of shared memory) and
+//   a bad one fails with the runtime's error (cudaGetLastError: invalid configuration argument).
+// - Cooperative launches run every block of the grid together, as fibers, so that
+//   cooperative_groups::this_grid().sync() works; a grid of more than kMaxCooperativeBlocks blocks
+//   is refused with cudaErrorCooperativeLaunchTooLarge.
+// - A barrier reached by some threads of a block while the others returned, or a deadlock, is an
+//   error (std::runtime_error from the launch) naming the kernel, the block and the barrier.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+namespace legato::emu {
+
+// The GPU's limits the emulator enforces (those of every card since compute capability 3.0).
+constexpr unsigned kMaxThreadsPerBlock = 1024;
+constexpr unsigned kMaxBlockDim[3] = {1024, 1024, 64};
+constexpr unsigned kMaxGridDim[3] = {2147483647u, 65535, 65535};
+constexpr size_t kMaxSharedBytes = 48 * 1024;  // static + dynamic, without an opt-in attribute
+// Cooperative grids: every block's threads exist at once as fibers; a GPU allows SMs x blocks
+// per SM (132 x 1 or more on an H100), the emulator this many.
+constexpr unsigned kMaxCooperativeBlocks = 16;
+
+// A kernel file's static shared memory: the linker section its __shared__ variables live in.
+// Both ends are null when the file has none. Its size counts against kMaxSharedBytes for every
+// kernel of the file (a GPU counts each kernel's own: the emulator is stricter, never laxer).
+struct SharedSection {
+  char* begin = nullptr;
+  char* end = nullptr;
+  size_t size() const { return begin ? static_cast<size_t>(end - begin) : 0; }
+};
+
+// What threadIdx, blockIdx, blockDim and gridDim read in the running emulated thread.
+struct ThreadState {
+  uint3 thread_idx{};
+  uint3 block_idx{};
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+ThreadState& current_thread();
+
+void syncthreads();  // __syncthreads()
+void grid_sync();    // cooperative_groups::this_grid().sync(); only in a cooperative launch
+void record_error(cudaError_t status);  // the runtime stand-in's last error (runtime.cpp)
+
+// A launch, type-erased: run(params) executes the kernel body once for the current thread.
+struct Kernel {
+  const char* name;
+  SharedSection shared;
+  bool cooperative;
+  void (*run)(const void* params);
+  const void* params;
+};
+// Validates, then runs every block and thread to completion. A bad geometry is recorded as the
+// runtime's last error (nothing runs); a barrier misuse throws.
+void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream);
+
+// The arguments are converted to the kernel's parameter types once, at the launch, as nvcc's
+// launch does; every thread then gets its own copy of them, as its parameters.
+template <class... Params, class... Args>
+void launch(const char* name, SharedSection shared, bool cooperative, void (*kernel)(Params...), dim3 grid, dim3 block,
+            size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  struct Bound {
+    void (*kernel)(Params...);
+    std::tuple<std::decay_t<Params>...> params;
+  };
+  const Bound bound{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+  auto run = [](const void* p) {
+    const Bound& b = *static_cast<const Bound*>(p);
+    std::apply(b.kernel, b.params);
+  };
+  launch(Kernel{name, shared, cooperative, run, &bound}, grid, block, shared_bytes, stream);
+}
+
+// The seed of the shuffled orders; every launch draws its orders from (seed, launch number).
+// Starts from the environment variable LEGATO_EMU_SEED (default 1).
+void set_seed(uint64_t seed);
+uint64_t seed();
+
+// Counts for tests: launches run, blocks and threads executed, barrier phases.
+struct Counters {
+  uint64_t launches = 0, blocks = 0, threads = 0, phases = 0;
+};
+Counters counters();
+
+}  // namespace legato::emu

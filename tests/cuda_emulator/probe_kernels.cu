@@ -1,0 +1,105 @@
+// The emulator's probe kernels (probe_kernels.h), written as any kernel of kernels/ is.
+#include "kernels/block_reduce.cuh"
+#include "kernels/cuda_check.h"
+#include "kernels/launch.h"
+#include "probe_kernels.h"
+
+namespace legato::emu::probe {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ unsigned linear(uint3 i, dim3 extent) { return i.x + extent.x * (i.y + extent.y * i.z); }
+
+__global__ void indices_kernel(float* out) {
+  const unsigned b = linear(blockIdx, gridDim), t = linear(threadIdx, blockDim);
+  const unsigned threads = blockDim.x * blockDim.y * blockDim.z;
+  out[b * threads + t] = static_cast<float>(b) * 1e6f + static_cast<float>(t);
+}
+
+__global__ void tree_sum_kernel(const float* x, float* out, bool barrier_in_tree) {
+  __shared__ float shared[kThreads];
+  shared[threadIdx.x] = x[threadIdx.x];
+  __syncthreads();
+  for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) shared[threadIdx.x] += shared[threadIdx.x + stride];
+    if (barrier_in_tree) __syncthreads();
+  }
+  if (threadIdx.x == 0) *out = shared[0];
+}
+
+__global__ void run_order_kernel(int* order, int* counter) {
+  order[atomicAdd(counter, 1)] = static_cast<int>(threadIdx.x);
+}
+
+__global__ void divergent_barrier_kernel(float* out) {
+  if (threadIdx.x < 3) return;
+  __syncthreads();
+  out[threadIdx.x] = 1.0f;
+}
+
+__global__ void empty_kernel_kernel() {}
+
+__global__ void read_unwritten_shared_kernel(float* out) {
+  __shared__ float never_written[kThreads];
+  out[threadIdx.x] = never_written[threadIdx.x];
+}
+
+__global__ void grid_sum_kernel(float* ids, float* sums, float* seen) {
+  __shared__ float mine[kThreads];
+  const float id = static_cast<float>(blockIdx.x);
+  mine[threadIdx.x] = id;
+  if (threadIdx.x == 0) ids[blockIdx.x] = id;
+  cooperative_groups::this_grid().sync();
+  if (threadIdx.x == 0) {
+    float total = 0.0f;
+    for (unsigned b = 0; b < gridDim.x; ++b) total += ids[b];
+    sums[blockIdx.x] = total;
+  }
+  seen[blockIdx.x * blockDim.x + threadIdx.x] = mine[threadIdx.x];
+}
+
+__global__ void grid_sync_kernel() { cooperative_groups::this_grid().sync(); }
+
+// Device memory for a probe's scratch values, freed on the way out.
+template <class T>
+struct Scratch {
+  T* ptr = nullptr;
+  explicit Scratch(size_t n) { LEGATO_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr), n * sizeof(T))); }
+  ~Scratch() { cudaFree(ptr); }
+};
+
+}  // namespace
+
+void indices(dim3 grid, dim3 block, float* out) { LEGATO_LAUNCH(indices_kernel, grid, block, 0, nullptr, out); }
+
+void tree_sum(const float* x, float* out, bool barrier_in_tree) {
+  LEGATO_LAUNCH(tree_sum_kernel, 1, kThreads, 0, nullptr, x, out, barrier_in_tree);
+}
+
+void run_order(int* order) {
+  Scratch<int> counter(1);
+  LEGATO_CUDA_CHECK(cudaMemset(counter.ptr, 0, sizeof(int)));
+  LEGATO_LAUNCH(run_order_kernel, 1, kThreads, 0, nullptr, order, counter.ptr);
+}
+
+void divergent_barrier() {
+  Scratch<float> out(kThreads);
+  LEGATO_LAUNCH(divergent_barrier_kernel, 1, kThreads, 0, nullptr, out.ptr);
+}
+
+void empty_kernel(dim3 grid, dim3 block, size_t shared_bytes) {
+  LEGATO_LAUNCH(empty_kernel_kernel, grid, block, shared_bytes, nullptr);
+}
+
+void read_unwritten_shared(float* out, int threads) {
+  LEGATO_LAUNCH(read_unwritten_shared_kernel, 1, threads, 0, nullptr, out);
+}
+
+void grid_sum(int blocks, int threads, float* ids, float* sums, float* seen) {
+  LEGATO_LAUNCH_COOPERATIVE(grid_sum_kernel, blocks, threads, 0, nullptr, ids, sums, seen);
+}
+
+void grid_sync_not_cooperative() { LEGATO_LAUNCH(grid_sync_kernel, 2, 32, 0, nullptr); }
+
+}  // namespace legato::emu::probe

@@ -1,0 +1,34 @@
+#pragma once
+// Small kernels that probe the emulator itself (tests/test_emulator.cpp): its barriers, orders,
+// shared memory, validation and cooperative grids. Device pointers; every launch is checked
+// (a bad one throws naming the kernel and its geometry).
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+namespace legato::emu::probe {
+
+// out[block linear index * threads + thread linear index] = that pair's own linear ids, packed as
+// block * 1e6 + thread (grid and block up to 3-D).
+void indices(dim3 grid, dim3 block, float* out);
+// *out = the sum of x [256] by a tree in shared memory over one block of 256 threads; without
+// the barrier inside the tree (a bug), the result depends on the order the threads run in.
+void tree_sum(const float* x, float* out, bool barrier_in_tree);
+// order [n] receives the linear ids of the n = 256 threads of one block in the order they ran.
+void run_order(int* order);
+// Threads 0..2 of a block return before a __syncthreads() the others reach.
+void divergent_barrier();
+// A trivial kernel at any geometry and dynamic shared memory (validation).
+void empty_kernel(dim3 grid, dim3 block, size_t shared_bytes);
+// A kernel with 49 KiB of static shared memory (over the 48 KiB a launch may have).
+void big_shared_kernel();
+// out [threads] = what each thread reads from shared memory it never wrote.
+void read_unwritten_shared(float* out, int threads);
+// Cooperative, blocks x threads: every block writes its id, the grid synchronises, every block
+// adds all ids into sums[block]; each block also writes its id into its shared memory before
+// the grid barrier and reads it back after (seen[block * threads + t]).
+void grid_sum(int blocks, int threads, float* ids, float* sums, float* seen);
+// grid.sync() in a kernel launched without LEGATO_LAUNCH_COOPERATIVE.
+void grid_sync_not_cooperative();
+
+}  // namespace legato::emu::probe

@@ -1,0 +1,176 @@
+// The CUDA runtime and cuBLAS, as far as Legato calls them, on the CPU: "device" memory is host
+// memory, the one stream runs everything at once (a kernel launch runs to its end in the
+// emulator, emulator.h), and cublasSgemm is the column-major reference loop. Linked instead of
+// libcudart and libcublas into legato_emulated_gpu_tests. Like the real libraries, calls report
+// errors through their status (and the runtime's last error), never by throwing.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "tests/cuda_emulator/emulator.h"
+
+namespace {
+int g_stream_object, g_handle_object;  // their addresses are the one stream and the one handle
+cudaError_t g_last_error = cudaSuccess;
+
+// 256 bytes, as cudaMalloc aligns.
+constexpr size_t kAlignment = 256;
+
+// A failing call is also the last error, as in the runtime.
+cudaError_t status(cudaError_t s) {
+  if (s != cudaSuccess) g_last_error = s;
+  return s;
+}
+
+cudaError_t copy(void* dst, const void* src, size_t bytes) {
+  if (bytes && (!dst || !src)) return status(cudaErrorInvalidValue);
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+}  // namespace
+
+namespace legato::emu {
+void record_error(cudaError_t s) { status(s); }
+}  // namespace legato::emu
+
+cudaError_t cudaGetLastError(void) {
+  const cudaError_t last = g_last_error;
+  g_last_error = cudaSuccess;
+  return last;
+}
+// The runtime's own wording for the errors the stand-in and the emulator produce.
+const char* cudaGetErrorString(cudaError_t error) {
+  switch (error) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidPitchValue: return "invalid pitch argument";
+    case cudaErrorCooperativeLaunchTooLarge: return "too many blocks in cooperative launch";
+    default: return "unrecognized error code";
+  }
+}
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;  // the emulator is one device
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
+  *prop = cudaDeviceProp{};
+  std::strcpy(prop->name, "CPU emulator of a CUDA device");
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  *stream = reinterpret_cast<cudaStream_t>(&g_stream_object);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
+// Exactly the bytes asked for (at least 1, so that every block is distinct), 256-byte aligned:
+// AddressSanitizer then sees a kernel's overrun of its buffer.
+cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+  if (!ptr) return status(cudaErrorInvalidValue);
+  if (posix_memalign(ptr, kAlignment, std::max<size_t>(bytes, 1)) != 0) {
+    *ptr = nullptr;
+    return status(cudaErrorMemoryAllocation);
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* ptr) {
+  std::free(ptr);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { return copy(dst, src, bytes); }
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+  return copy(dst, src, bytes);
+}
+cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind, cudaStream_t) {
+  if (width > dpitch || width > spitch) return status(cudaErrorInvalidPitchValue);
+  for (size_t row = 0; row < height; ++row)
+    if (const cudaError_t s = copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch,
+                                   width);
+        s != cudaSuccess)
+      return s;
+  return cudaSuccess;
+}
+cudaError_t cudaMemset(void* dst, int value, size_t bytes) {
+  if (bytes && !dst) return status(cudaErrorInvalidValue);
+  if (bytes) std::memset(dst, value, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) { return cudaMemset(dst, value, bytes); }
+
+// ---- cuBLAS ---------------------------------------------------------------------------------
+
+cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
+  *handle = reinterpret_cast<cublasHandle_t>(&g_handle_object);
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
+  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t) {
+  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t) {
+  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+const char* cublasGetStatusString(cublasStatus_t status) {
+  switch (status) {
+    case CUBLAS_STATUS_SUCCESS: return "the operation completed successfully";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
+    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid numeric value was used as an argument";
+    default: return "unknown error";
+  }
+}
+
+namespace {
+// cublasSgemm's argument rules, as its documentation states them: sizes not negative; leading
+// dimensions at least max(1, rows) of the matrix as stored (op(A) is m x k, op(B) k x n, C m x n,
+// all column-major); alpha and beta given; the matrices given where they hold any element.
+cublasStatus_t check_sgemm(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
+                           int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
+                           const float* beta, const float* C, int ldc) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  auto op_ok = [](cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; };
+  if (!op_ok(transa) || !op_ok(transb) || m < 0 || n < 0 || k < 0) return CUBLAS_STATUS_INVALID_VALUE;
+  const int a_rows = transa == CUBLAS_OP_N ? m : k, b_rows = transb == CUBLAS_OP_N ? k : n;
+  if (lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if (!alpha || !beta) return CUBLAS_STATUS_INVALID_VALUE;
+  const bool product = m > 0 && n > 0 && k > 0;
+  if ((product && (!A || !B)) || (m > 0 && n > 0 && !C)) return CUBLAS_STATUS_INVALID_VALUE;
+  return CUBLAS_STATUS_SUCCESS;
+}
+}  // namespace
+
+// Column-major C [m, n] = alpha * op(A) op(B) + beta * C, as cuBLAS defines it; beta == 0 ignores C.
+cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
+                              int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
+                              const float* beta, float* C, int ldc) {
+  if (const cublasStatus_t s = check_sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+      s != CUBLAS_STATUS_SUCCESS)
+    return s;
+  auto a = [&](int i, int l) {
+    return transa == CUBLAS_OP_N ? A[i + static_cast<size_t>(l) * lda] : A[l + static_cast<size_t>(i) * lda];
+  };
+  auto b = [&](int l, int j) {
+    return transb == CUBLAS_OP_N ? B[l + static_cast<size_t>(j) * ldb] : B[j + static_cast<size_t>(l) * ldb];
+  };
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) {
+      double total = 0;  // the reference sums in double: the tests' tolerances are the GPU's, not ours
+      for (int l = 0; l < k; ++l) total += static_cast<double>(a(i, l)) * b(l, j);
+      float& c = C[i + static_cast<size_t>(j) * ldc];
+      c = static_cast<float>(*alpha * total + (*beta == 0.0f ? 0.0 : static_cast<double>(*beta) * c));
+    }
+  return CUBLAS_STATUS_SUCCESS;
+}

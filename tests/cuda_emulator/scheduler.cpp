@@ -1,0 +1,386 @@
+// The emulator's launch (emulator.h): validation as the driver does it, then the blocks in a
+// shuffled order, each block's threads as fibers that meet at barriers.
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/cuda_emulator/emulator.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace legato::emu {
+namespace {
+
+namespace bc = boost::context;
+
+// Kernel frames are small; AddressSanitizer's redzones make them larger.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kStackBytes = 256 * 1024;
+#else
+constexpr size_t kStackBytes = 64 * 1024;
+#endif
+
+enum class Status { Runnable, AtBarrier, AtGridSync, Done };
+
+// Thrown into a suspended thread to unwind it when its launch fails.
+struct Aborted {};
+
+// One fiber that runs emulated threads one after the other: given a thread (its state), it runs
+// the kernel for it, yields at every barrier, and yields Done at the end, ready for the next.
+struct Worker {
+  bc::fiber fiber;  // where the scheduler resumes it
+  bc::fiber sink;   // inside the fiber: the scheduler to return to
+  ThreadState state;
+  Status status = Status::Done;
+  size_t block = 0;  // among the blocks running together
+  bool abort = false;
+  bool in_kernel = false;  // suspended inside the kernel (not merely assigned to a thread)
+  std::exception_ptr error;
+  bc::stack_context stack;
+  void* fake_stack = nullptr;  // AddressSanitizer's bookkeeping of this fiber's stack
+};
+
+// What the running launch is, for the workers.
+struct Run {
+  const Kernel* kernel = nullptr;
+  size_t threads_per_block = 0;
+};
+
+struct Emulator {
+  std::vector<std::unique_ptr<Worker>> pool;
+  Worker* running = nullptr;  // the worker on the CPU now, null in the scheduler
+  const Run* run = nullptr;
+  uint64_t seed = 1;
+  uint64_t launch_number = 0;
+  Counters counters;
+  const void* main_stack_bottom = nullptr;  // the scheduler's stack, for AddressSanitizer
+  size_t main_stack_size = 0;
+  bc::protected_fixedsize_stack stacks{kStackBytes};
+
+  Emulator() {
+    if (const char* env = std::getenv("LEGATO_EMU_SEED")) seed = std::strtoull(env, nullptr, 10);
+  }
+};
+
+Emulator& emulator() {
+  // One per OS thread: launches from different threads never share fibers. Never destroyed:
+  // destroying a suspended fiber unwinds it by switching stacks inside Boost, out of sight of
+  // AddressSanitizer's fiber annotations; the workers simply live as long as the process.
+  static thread_local Emulator* instance = new Emulator;
+  return *instance;
+}
+
+// ---- Switching stacks, announced to AddressSanitizer when it watches -----------------------
+
+void enter_fiber(Worker& w) {
+#if defined(__SANITIZE_ADDRESS__)
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, static_cast<char*>(w.stack.sp) - w.stack.size, w.stack.size);
+  w.fiber = std::move(w.fiber).resume();
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+  w.fiber = std::move(w.fiber).resume();
+#endif
+}
+
+// From inside the worker's fiber back to the scheduler; returns when resumed.
+void leave_fiber(Worker& w) {
+  Emulator& e = emulator();
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(&w.fake_stack, e.main_stack_bottom, e.main_stack_size);
+  w.sink = std::move(w.sink).resume();
+  __sanitizer_finish_switch_fiber(w.fake_stack, &e.main_stack_bottom, &e.main_stack_size);
+#else
+  (void)e;
+  w.sink = std::move(w.sink).resume();
+#endif
+}
+
+void worker_loop(Worker& w) {
+  for (;;) {
+    w.in_kernel = true;
+    try {
+      emulator().run->kernel->run(emulator().run->kernel->params);
+    } catch (const bc::detail::forced_unwind&) {
+      throw;  // the fiber itself is being destroyed: let Boost unwind it
+    } catch (const Aborted&) {
+    } catch (...) {
+      w.error = std::current_exception();
+    }
+    w.in_kernel = false;
+    w.status = Status::Done;
+    leave_fiber(w);  // resumed with the next thread to run
+  }
+}
+
+Worker& worker(size_t index) {
+  Emulator& e = emulator();
+  while (e.pool.size() <= index) {
+    auto w = std::make_unique<Worker>();
+    Worker* raw = w.get();
+    raw->stack = e.stacks.allocate();
+    raw->fiber = bc::fiber(std::allocator_arg, bc::preallocated(raw->stack.sp, raw->stack.size, raw->stack), e.stacks,
+                           [raw](bc::fiber&& sink) {
+#if defined(__SANITIZE_ADDRESS__)
+                             Emulator& em = emulator();
+                             __sanitizer_finish_switch_fiber(nullptr, &em.main_stack_bottom, &em.main_stack_size);
+#endif
+                             raw->sink = std::move(sink);
+                             worker_loop(*raw);
+                             return std::move(raw->sink);  // not reached: the loop never ends
+                           });
+    e.pool.push_back(std::move(w));
+  }
+  return *e.pool[index];
+}
+
+// Called by a running emulated thread: suspend it with this status until the scheduler resumes it.
+void wait(Status status, const char* what) {
+  Emulator& e = emulator();
+  if (!e.running) throw std::logic_error(std::string(what) + " called outside a kernel");
+  Worker& w = *e.running;
+  w.status = status;
+  leave_fiber(w);
+  if (w.abort) throw Aborted{};
+}
+
+// ---- Validation, as the driver does it --------------------------------------------------------
+
+cudaError_t validate(const Kernel& k, dim3 grid, dim3 block, size_t shared_bytes) {
+  const unsigned g[3] = {grid.x, grid.y, grid.z}, b[3] = {block.x, block.y, block.z};
+  for (int d = 0; d < 3; ++d) {
+    if (g[d] == 0 || b[d] == 0 || g[d] > kMaxGridDim[d] || b[d] > kMaxBlockDim[d]) return cudaErrorInvalidConfiguration;
+  }
+  if (static_cast<uint64_t>(block.x) * block.y * block.z > kMaxThreadsPerBlock) return cudaErrorInvalidConfiguration;
+  if (k.shared.size() + shared_bytes > kMaxSharedBytes) return cudaErrorInvalidConfiguration;
+  if (k.cooperative && static_cast<uint64_t>(grid.x) * grid.y * grid.z > kMaxCooperativeBlocks)
+    return cudaErrorCooperativeLaunchTooLarge;
+  return cudaSuccess;
+}
+
+std::string triple(const uint3& v) {
+  return "(" + std::to_string(v.x) + ", " + std::to_string(v.y) + ", " + std::to_string(v.z) + ")";
+}
+
+uint3 unflatten(uint64_t i, dim3 extent) {
+  uint3 v;
+  v.x = static_cast<unsigned>(i % extent.x);
+  i /= extent.x;
+  v.y = static_cast<unsigned>(i % extent.y);
+  v.z = static_cast<unsigned>(i / extent.y);
+  return v;
+}
+
+// ---- Running a set of blocks together ---------------------------------------------------------
+
+// Runs blocks of one launch: one at a time, or a cooperative grid's all together. The section
+// holds the shared memory of the block running now; when blocks run together the others' wait
+// in images, swapped in as their threads are resumed.
+class Group {
+ public:
+  Group(const Kernel& k, dim3 grid, dim3 block, std::mt19937_64& rng)
+      : kernel_(k), grid_(grid), block_(block), rng_(rng),
+        threads_per_block_(static_cast<size_t>(block.x) * block.y * block.z) {}
+
+  void run(const uint64_t* blocks, size_t n) {
+    blocks_ = blocks;
+    count_ = n * threads_per_block_;
+    start(n);
+    try {
+      while (phase()) {
+      }
+    } catch (...) {
+      abort_all();
+      throw;
+    }
+  }
+
+ private:
+  const Kernel& kernel_;
+  dim3 grid_, block_;
+  std::mt19937_64& rng_;
+  size_t threads_per_block_;
+  const uint64_t* blocks_ = nullptr;
+  size_t count_ = 0;                       // threads running together
+  std::vector<std::vector<char>> images_;  // only when several blocks run together
+  size_t resident_ = 0;
+  std::vector<Worker*> order_;
+
+  Worker& at(size_t i) const { return *emulator().pool[i]; }
+
+  void start(size_t n) {
+    worker(count_ - 1);  // grows the pool to count_ workers
+    for (size_t b = 0; b < n; ++b)
+      for (size_t t = 0; t < threads_per_block_; ++t) {
+        Worker& w = at(b * threads_per_block_ + t);
+        w.state.thread_idx = unflatten(t, block_);
+        w.state.block_idx = unflatten(blocks_[b], grid_);
+        w.state.block_dim = block_;
+        w.state.grid_dim = grid_;
+        w.status = Status::Runnable;
+        w.block = b;
+        w.in_kernel = false;
+        w.error = nullptr;
+      }
+    const size_t bytes = kernel_.shared.size();
+    if (bytes) std::memset(kernel_.shared.begin, 0xFF, bytes);
+    if (n > 1) images_.assign(n, std::vector<char>(bytes, static_cast<char>(0xFF)));
+    resident_ = 0;
+  }
+
+  void make_resident(size_t b) {
+    if (b == resident_ || images_.empty()) return;
+    const size_t bytes = kernel_.shared.size();
+    if (bytes) {
+      std::memcpy(images_[resident_].data(), kernel_.shared.begin, bytes);
+      std::memcpy(kernel_.shared.begin, images_[b].data(), bytes);
+    }
+    resident_ = b;
+  }
+
+  void resume(Worker& w) {
+    Emulator& e = emulator();
+    make_resident(w.block);
+    e.running = &w;
+    enter_fiber(w);
+    e.running = nullptr;
+  }
+
+  // Runs every runnable thread, in a shuffled order, to its next barrier or its end; then opens
+  // the barriers everyone has reached. False when all threads are done.
+  bool phase() {
+    order_.clear();
+    for (size_t i = 0; i < count_; ++i)
+      if (at(i).status == Status::Runnable) order_.push_back(&at(i));
+    std::shuffle(order_.begin(), order_.end(), rng_);
+    ++emulator().counters.phases;
+    for (Worker* w : order_) {
+      resume(*w);
+      if (w->error) fail(*w);
+    }
+    return open_barriers();
+  }
+
+  bool open_barriers() {
+    size_t done = 0, at_grid = 0;
+    bool opened = false;
+    for (size_t first = 0; first < count_; first += threads_per_block_) {
+      size_t block_done = 0, at_barrier = 0;
+      for (size_t i = first; i < first + threads_per_block_; ++i) {
+        const Status s = at(i).status;
+        block_done += s == Status::Done;
+        at_barrier += s == Status::AtBarrier;
+        at_grid += s == Status::AtGridSync;
+      }
+      done += block_done;
+      if (at_barrier == 0) continue;
+      if (at_barrier != threads_per_block_) divergence(first, "__syncthreads()", at_barrier, block_done);
+      for (size_t i = first; i < first + threads_per_block_; ++i) at(i).status = Status::Runnable;
+      opened = true;
+    }
+    if (opened) return true;
+    if (done == count_) return false;
+    if (at_grid != count_) divergence(0, "grid.sync()", at_grid, done);
+    for (size_t i = 0; i < count_; ++i) at(i).status = Status::Runnable;
+    return true;
+  }
+
+  [[noreturn]] void divergence(size_t first, const char* barrier, size_t waiting, size_t returned) {
+    throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(at(first).state.block_idx) + ": " +
+                             barrier + " reached by " + std::to_string(waiting) + " thread(s) while " +
+                             std::to_string(returned) +
+                             " had returned (every thread must reach the same barrier)");
+  }
+
+  [[noreturn]] void fail(const Worker& w) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(w.error);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(w.state.block_idx) + ", thread " +
+                             triple(w.state.thread_idx) + ": " + what);
+  }
+
+  // Unwinds every thread suspended inside the kernel, so the workers are free for the next launch.
+  void abort_all() {
+    for (size_t i = 0; i < count_; ++i) {
+      Worker& w = at(i);
+      if (w.in_kernel) {
+        w.abort = true;
+        resume(w);  // throws Aborted where it waits, and ends Done
+        w.abort = false;
+      }
+      w.status = Status::Done;
+    }
+  }
+};
+
+}  // namespace
+
+ThreadState& current_thread() {
+  Emulator& e = emulator();
+  if (!e.running) throw std::logic_error("threadIdx, blockIdx, blockDim or gridDim read outside a kernel");
+  return e.running->state;
+}
+
+void syncthreads() { wait(Status::AtBarrier, "__syncthreads()"); }
+
+void grid_sync() {
+  Emulator& e = emulator();
+  if (e.run && !e.run->kernel->cooperative)
+    throw std::logic_error("grid.sync() in a kernel not launched cooperatively (LEGATO_LAUNCH_COOPERATIVE)");
+  wait(Status::AtGridSync, "grid.sync()");
+}
+
+void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t) {
+  Emulator& e = emulator();
+  if (e.running) throw std::logic_error(std::string(kernel.name) + ": launched from inside a kernel");
+  if (const cudaError_t status = validate(kernel, grid, block, shared_bytes); status != cudaSuccess) {
+    record_error(status);
+    return;
+  }
+  const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
+  std::seed_seq seq{e.seed, e.launch_number++};
+  std::mt19937_64 rng(seq);
+  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z};
+  e.run = &run;
+  struct Reset {
+    ~Reset() { emulator().run = nullptr; }
+  } reset;
+  std::vector<uint64_t> order(blocks);
+  std::iota(order.begin(), order.end(), uint64_t{0});
+  std::shuffle(order.begin(), order.end(), rng);
+  Group group(kernel, grid, block, rng);
+  if (kernel.cooperative) {
+    group.run(order.data(), order.size());
+  } else {
+    for (const uint64_t& b : order) group.run(&b, 1);
+  }
+  ++e.counters.launches;
+  e.counters.blocks += blocks;
+  e.counters.threads += blocks * run.threads_per_block;
+}
+
+void set_seed(uint64_t seed) {
+  emulator().seed = seed;
+  emulator().launch_number = 0;
+}
+uint64_t seed() { return emulator().seed; }
+Counters counters() { return emulator().counters; }
+
+}  // namespace legato::emu

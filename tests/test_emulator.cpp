@@ -1,0 +1,178 @@
+// The CPU emulator of the kernels checks itself: threads see their indices, barriers hold, orders
+// are shuffled (so an order-dependent kernel fails), shared memory is per block and starts as
+// garbage, launches are validated as the driver does, cooperative grids synchronise, and the
+// cuBLAS stand-in checks its arguments. Only in legato_emulated_gpu_tests.
+#include <doctest/doctest.h>
+
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda_emulator/emulator.h"
+#include "cuda_emulator/probe_kernels.h"
+#include "kernels/device_buffer.h"
+
+using namespace legato;
+using kernels::DeviceArray;
+using kernels::DeviceBuffer;
+
+namespace {
+
+// Sets the emulator's seed for a test, and puts the suite's own back afterwards.
+struct SeedScope {
+  uint64_t saved = emu::seed();
+  explicit SeedScope(uint64_t seed) { emu::set_seed(seed); }
+  ~SeedScope() { emu::set_seed(saved); }
+};
+
+// The message of the exception that f throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("emulator: every thread of a 3-D grid of 3-D blocks runs once and sees its own indices") {
+  const dim3 grid(3, 2, 2), block(5, 4, 3);
+  const size_t blocks = 12, threads = 60;
+  DeviceBuffer out(blocks * threads);
+  out.zero();
+  emu::probe::indices(grid, block, out.get());
+  const auto got = out.download();
+  for (size_t b = 0; b < blocks; ++b)
+    for (size_t t = 0; t < threads; ++t) REQUIRE(got[b * threads + t] == static_cast<float>(b) * 1e6f + t);
+}
+
+TEST_CASE("emulator: threads run in a shuffled order that the seed decides") {
+  auto order_for = [](uint64_t seed) {
+    SeedScope scope(seed);
+    DeviceArray<int> order(256);
+    emu::probe::run_order(order.get());
+    return order.download();
+  };
+  const auto a = order_for(7), b = order_for(8), a_again = order_for(7);
+  std::vector<int> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int> identity(256);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(sorted == identity);  // every thread ran once
+  CHECK(a != identity);       // not in index order
+  CHECK(a != b);              // another seed, another order
+  CHECK(a == a_again);        // the same seed, the same order
+}
+
+TEST_CASE("emulator: a reduction is right under every order with its barriers, and wrong under some without") {
+  std::vector<float> x(256);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) + 1.0f;  // small integers: exact sums
+  const float exact = std::accumulate(x.begin(), x.end(), 0.0f);
+  DeviceBuffer d_x(x), d_out(1);
+  int wrong_without = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    SeedScope scope(seed);
+    emu::probe::tree_sum(d_x.get(), d_out.get(), true);
+    CHECK(d_out.download()[0] == exact);
+    emu::probe::tree_sum(d_x.get(), d_out.get(), false);
+    wrong_without += d_out.download()[0] != exact;
+  }
+  CHECK(wrong_without > 0);
+}
+
+TEST_CASE("emulator: a __syncthreads() that some threads of the block never reach is an error") {
+  const std::string error = error_of([] { emu::probe::divergent_barrier(); });
+  CHECK(error.find("divergent_barrier_kernel") != std::string::npos);
+  CHECK(error.find("__syncthreads() reached by 253 thread(s) while 3 had returned") != std::string::npos);
+  // The emulator is usable again afterwards.
+  DeviceBuffer out(2 * 8);
+  emu::probe::indices(dim3(2), dim3(8), out.get());
+  CHECK(out.download()[15] == 1e6f + 7);
+}
+
+TEST_CASE("emulator: shared memory starts as NaN, not as zeros a real GPU would not give") {
+  DeviceBuffer out(64);
+  emu::probe::read_unwritten_shared(out.get(), 64);
+  for (float v : out.download()) CHECK(std::isnan(v));
+}
+
+TEST_CASE("emulator: a launch the driver would refuse fails with its error, naming the kernel and the geometry") {
+  struct Case {
+    const char* what;
+    dim3 grid, block;
+    size_t shared;
+  };
+  const Case bad[] = {{"no blocks", dim3(0), dim3(32), 0},
+                      {"no threads", dim3(1), dim3(0), 0},
+                      {"1025 threads", dim3(1), dim3(1025), 0},
+                      {"a 2-D block of 64 x 32 = 2048 threads", dim3(1), dim3(64, 32), 0},
+                      {"block z over 64", dim3(1), dim3(1, 1, 65), 0},
+                      {"grid y over 65535", dim3(1, 65536), dim3(32), 0},
+                      {"48 KiB + 1 of dynamic shared memory", dim3(1), dim3(32), 48 * 1024 + 1}};
+  for (const Case& c : bad) {
+    CAPTURE(c.what);
+    const std::string error = error_of([&] { emu::probe::empty_kernel(c.grid, c.block, c.shared); });
+    CHECK(error.find("empty_kernel_kernel with grid (" + std::to_string(c.grid.x) + ", " + std::to_string(c.grid.y)) !=
+          std::string::npos);
+    CHECK(error.find("invalid configuration argument") != std::string::npos);
+  }
+  // The limits themselves are allowed.
+  CHECK(error_of([] { emu::probe::empty_kernel(dim3(1, 1, 65535), dim3(1), 40 * 1024); }) == "");
+  CHECK(error_of([] { emu::probe::empty_kernel(dim3(1), dim3(1, 1, 64), 0); }) == "");
+  CHECK(error_of([] { emu::probe::empty_kernel(dim3(1), dim3(1024), 0); }) == "");
+  const std::string big = error_of([] { emu::probe::big_shared_kernel(); });
+  CHECK(big.find("big_shared_kernel_kernel") != std::string::npos);
+  CHECK(big.find("invalid configuration argument") != std::string::npos);
+}
+
+TEST_CASE("emulator: a cooperative grid synchronises, each block keeps its own shared memory, and size is limited") {
+  for (uint64_t seed : {1, 2}) {
+    SeedScope scope(seed);
+    const int blocks = 5, threads = 64;
+    DeviceBuffer ids(blocks), sums(blocks), seen(blocks * threads);
+    emu::probe::grid_sum(blocks, threads, ids.get(), sums.get(), seen.get());
+    for (float s : sums.download()) CHECK(s == 0 + 1 + 2 + 3 + 4);
+    const auto got = seen.download();
+    for (int b = 0; b < blocks; ++b)
+      for (int t = 0; t < threads; ++t) REQUIRE(got[b * threads + t] == static_cast<float>(b));
+  }
+  const int too_many = static_cast<int>(emu::kMaxCooperativeBlocks) + 1;
+  DeviceBuffer ids(too_many), sums(too_many), seen(too_many * 32);
+  const std::string error = error_of([&] { emu::probe::grid_sum(too_many, 32, ids.get(), sums.get(), seen.get()); });
+  CHECK(error.find("too many blocks in cooperative launch") != std::string::npos);
+  CHECK(error_of([] { emu::probe::grid_sync_not_cooperative(); }).find("not launched cooperatively") !=
+        std::string::npos);
+}
+
+TEST_CASE("emulator: the cuBLAS stand-in refuses what cuBLAS documents as invalid values") {
+  cublasHandle_t handle;
+  REQUIRE(cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS);
+  std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
+  const float one = 1.0f, zero = 0.0f;
+  // C [4, 3] = A [4, 2] B [2, 3], column-major, no transposes: lda >= 4, ldb >= 2, ldc >= 4.
+  auto sgemm = [&](cublasOperation_t ta, int m, int n, int k, const float* A, int lda, int ldb, int ldc) {
+    return cublasSgemm(handle, ta, CUBLAS_OP_N, m, n, k, &one, A, lda, b.data(), ldb, &zero, c.data(), ldc);
+  };
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 2, a.data(), 4, 2, 4) == CUBLAS_STATUS_SUCCESS);
+  CHECK(c[0] == 2.0f);
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 2, a.data(), 3, 2, 4) == CUBLAS_STATUS_INVALID_VALUE);  // lda < m
+  CHECK(sgemm(CUBLAS_OP_T, 4, 3, 2, a.data(), 2, 2, 4) == CUBLAS_STATUS_SUCCESS);        // op(A) = A^T: lda >= k
+  CHECK(sgemm(CUBLAS_OP_T, 4, 3, 2, a.data(), 1, 2, 4) == CUBLAS_STATUS_INVALID_VALUE);
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 2, a.data(), 4, 1, 4) == CUBLAS_STATUS_INVALID_VALUE);  // ldb < k
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 2, a.data(), 4, 2, 3) == CUBLAS_STATUS_INVALID_VALUE);  // ldc < m
+  CHECK(sgemm(CUBLAS_OP_N, -1, 3, 2, a.data(), 4, 2, 4) == CUBLAS_STATUS_INVALID_VALUE);
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 2, nullptr, 4, 2, 4) == CUBLAS_STATUS_INVALID_VALUE);
+  // Empty sizes are fine, but leading dimensions must still be at least 1.
+  CHECK(sgemm(CUBLAS_OP_N, 0, 3, 2, nullptr, 1, 2, 1) == CUBLAS_STATUS_SUCCESS);
+  CHECK(sgemm(CUBLAS_OP_N, 0, 3, 2, nullptr, 0, 2, 1) == CUBLAS_STATUS_INVALID_VALUE);
+  CHECK(sgemm(CUBLAS_OP_N, 4, 3, 0, nullptr, 4, 1, 4) == CUBLAS_STATUS_SUCCESS);
+}
