@@ -10,6 +10,29 @@ bool is_midi_name(const std::filesystem::path& p) {
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return ext == ".mid" || ext == ".midi";
 }
+
+// What happened to the files of one path given.
+struct Summary {
+  int read = 0, repaired = 0, warnings = 0;
+  int64_t notes = 0;
+  std::vector<std::string> refusals;  // "x.mid: byte 4: ..."
+
+  std::string line(const std::filesystem::path& path) const {
+    std::string s = "midi: " + path.string() + ": " + std::to_string(read) + " file" + (read == 1 ? "" : "s") +
+                    " read, " + std::to_string(repaired) + " repaired";
+    if (warnings) s += " (" + std::to_string(warnings) + " warning" + (warnings == 1 ? "" : "s") + ")";
+    s += ", " + std::to_string(refusals.size()) + " refused";
+    for (size_t i = 0; i < refusals.size(); ++i) s += (i ? "; " : " (") + refusals[i];
+    if (!refusals.empty()) s += ")";
+    return s + ", " + std::to_string(notes) + " notes kept\n";
+  }
+};
+
+// A refused file as the summary names it: relative to the folder searched.
+std::string refusal(const std::filesystem::path& root, const std::filesystem::path& file, const MidiError& e) {
+  const std::filesystem::path shown = file == root ? file.filename() : file.lexically_relative(root);
+  return at_byte(shown.string(), e.offset(), e.fault());
+}
 }  // namespace
 
 std::vector<std::filesystem::path> find_midi_files(const std::vector<std::filesystem::path>& paths) {
@@ -31,18 +54,29 @@ std::vector<std::filesystem::path> find_midi_files(const std::vector<std::filesy
   return out;
 }
 
-LoadResult load_midi_files(const std::vector<std::filesystem::path>& paths, std::ostream& warnings,
+LoadResult load_midi_files(const std::vector<std::filesystem::path>& paths, std::ostream& log,
                            const ReadOptions& options) {
   LoadResult result;
-  for (const auto& path : find_midi_files(paths)) {
-    try {
-      result.scores.push_back({path, read_midi_file(path, options)});
-    } catch (const MidiError& e) {
-      warnings << "warning: skipping " << e.what() << "\n";
-      ++result.failed;
+  for (const auto& root : paths) {
+    Summary summary;
+    for (const auto& path : find_midi_files({root})) {
+      try {
+        Score score = read_midi_file(path, options);
+        ++summary.read;
+        summary.notes += int64_t(score.notes.size());
+        if (!score.warnings.empty()) ++summary.repaired;
+        summary.warnings += int(score.warnings.size());
+        result.scores.push_back({path, std::move(score)});
+      } catch (const MidiError& e) {
+        summary.refusals.push_back(refusal(root, path, e));
+      }
     }
+    log << summary.line(root);
+    result.failed += int(summary.refusals.size());
+    result.repaired += summary.repaired;
+    result.warnings += summary.warnings;
+    result.notes += summary.notes;
   }
-  warnings << "midi: loaded " << result.scores.size() << " files, skipped " << result.failed << "\n";
   return result;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "midi/error.h"
+
 namespace legato::midi {
 
 constexpr int kDrumChannel = 9;                // MIDI channel 10, counted from 0
@@ -65,6 +67,9 @@ struct Score {
   std::vector<ProgramChange> program_changes;
   std::vector<bool> track_has_notes;  // per track
   int unreleased_notes = 0;  // note-ons with no note-off before their track ended: dropped
+  // Note-ons ended by a note-off at their own tick: dropped under pretty_midi pairing, as there.
+  int zero_length_notes = 0;
+  std::vector<MidiWarning> warnings;  // the repairs the lenient reader made, in file order
 
   double seconds_at(int64_t tick) const;
   double quarters_at(int64_t tick) const { return double(tick) / ticks_per_quarter; }

@@ -7,8 +7,9 @@
 
 namespace legato::midi {
 
-std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options) {
-  if (scheme == "seed") return std::make_unique<SeedTokenizer>();
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options,
+                                          const SeedOptions& seed_options) {
+  if (scheme == "seed") return std::make_unique<SeedTokenizer>(seed_options);
   if (scheme == "event") return std::make_unique<EventTokenizer>(event_options);
   throw std::invalid_argument("unknown tokenizer scheme '" + std::string(scheme) + "' (use seed or event)");
 }

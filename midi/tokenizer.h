@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "midi/reader.h"
 #include "midi/score.h"
 
 namespace legato::midi {
@@ -22,6 +23,8 @@ class Tokenizer {
   virtual Score detokenize(std::span<const std::string> tokens) const = 0;
   // Tokens that lead every vocabulary of this scheme (UNK, BOS, EOS for `event`).
   virtual std::vector<std::string> special_tokens() const { return {}; }
+  // The note pairing of the tool whose tokens the scheme follows: read files with it.
+  virtual NotePairing note_pairing() const { return NotePairing::pretty_midi; }
 };
 
 struct EventOptions {
@@ -34,8 +37,15 @@ struct EventOptions {
   int max_note_quarters = 64;
 };
 
+// Options of the seed scheme (midi/tokenizer_seed.h).
+struct SeedOptions {
+  // Take a format-0 file as one track per channel (music21 does not; see tokenizer_seed.h).
+  bool split_format0_channels = false;
+};
+
 // "seed" or "event"; throws std::invalid_argument for anything else.
-std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options = {});
+std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options = {},
+                                          const SeedOptions& seed_options = {});
 
 // Every pitched note moved by `semitones` (drums stay); nullopt when a note would leave 0..127,
 // so augmentation can simply skip that transposition.

@@ -107,24 +107,30 @@ std::vector<int> parse_chord(std::string_view token) {
 
 std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
   const int tpq = score.ticks_per_quarter;
-  int tracks = std::max<int>(score.track_count, int(score.track_has_notes.size()));
-  for (const Note& n : score.notes) tracks = std::max(tracks, n.track + 1);
-  std::vector<std::vector<const Note*>> by_track(size_t(std::max(tracks, 1)));
-  for (const Note& n : score.notes)
-    if (n.track >= 0 && size_t(n.track) < by_track.size()) by_track[size_t(n.track)].push_back(&n);
+  // Parts are tracks, or channels of a format-0 file when it is split (see the header).
+  const bool by_channel = score.format == 0 && options_.split_format0_channels;
+  auto part_of = [&](int track, int channel) { return by_channel ? channel : track; };
+  int parts = by_channel ? 16 : std::max<int>(score.track_count, int(score.track_has_notes.size()));
+  for (const Note& n : score.notes) parts = std::max(parts, part_of(n.track, n.channel) + 1);
+  std::vector<std::vector<const Note*>> by_part(size_t(std::max(parts, 1)));
+  for (const Note& n : score.notes) {
+    const int p = part_of(n.track, n.channel);
+    if (p >= 0 && size_t(p) < by_part.size()) by_part[size_t(p)].push_back(&n);
+  }
 
   std::vector<Element> elements;
-  for (size_t t = 0; t < by_track.size(); ++t) gather_track(by_track[t], tpq, int(t), elements);
+  for (size_t p = 0; p < by_part.size(); ++p) gather_track(by_part[p], tpq, int(p), elements);
 
   // music21's first instrument: parts are the tracks with notes in file order, then one part
   // for the note-less tracks; within a part, instruments by offset.
-  auto has_notes = [&](int t) { return t >= 0 && size_t(t) < by_track.size() && !by_track[size_t(t)].empty(); };
+  auto has_notes = [&](int p) { return p >= 0 && size_t(p) < by_part.size() && !by_part[size_t(p)].empty(); };
+  auto part_of_change = [&](const ProgramChange& pc) { return part_of(pc.track, pc.channel); };
   const ProgramChange* first = nullptr;
-  for (const ProgramChange& pc : score.program_changes)  // in tick order, so the first per track is earliest
-    if (has_notes(pc.track) && (!first || pc.track < first->track)) first = &pc;
+  for (const ProgramChange& pc : score.program_changes)  // in tick order, so the first per part is earliest
+    if (has_notes(part_of_change(pc)) && (!first || part_of_change(pc) < part_of_change(*first))) first = &pc;
   if (!first)
     for (const ProgramChange& pc : score.program_changes)
-      if (!has_notes(pc.track)) {
+      if (!has_notes(part_of_change(pc))) {
         first = &pc;
         break;
       }
@@ -133,11 +139,13 @@ std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
   if (!first) {
     for (const Element& e : elements) chosen.push_back(&e);  // the seed's midi.flat.notes fallback
   } else {
-    // Each program change opens a span in its track that lasts until the track's next one;
-    // an element belongs to the first instrument's part if it begins inside such a span.
-    std::vector<std::vector<const ProgramChange*>> changes(by_track.size());
-    for (const ProgramChange& pc : score.program_changes)
-      if (pc.track >= 0 && size_t(pc.track) < changes.size()) changes[size_t(pc.track)].push_back(&pc);
+    // Each program change opens a span in its part that lasts until the part's next one; an
+    // element belongs to the first instrument's part if it begins inside such a span.
+    std::vector<std::vector<const ProgramChange*>> changes(by_part.size());
+    for (const ProgramChange& pc : score.program_changes) {
+      const int p = part_of_change(pc);
+      if (p >= 0 && size_t(p) < changes.size()) changes[size_t(p)].push_back(&pc);
+    }
     for (const Element& e : elements) {
       const auto& list = changes[size_t(e.track)];
       // The last change at or before the element's (quantized) onset.

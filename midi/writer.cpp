@@ -61,10 +61,11 @@ std::vector<uint8_t> write_midi(const Score& score) {
   if (score.ticks_per_quarter <= 0 || score.ticks_per_quarter > 0x7FFF)
     throw std::invalid_argument("write_midi: ticks_per_quarter " + std::to_string(score.ticks_per_quarter) +
                                 " does not fit the header");
-  // One track per instrument (channel, program), in the order instruments first sound. The
-  // reader pairs note-offs first-in first-out, so a note of some pitch that starts after another
-  // of that pitch but ends before it (possible when the score merged several tracks) cannot share
-  // its track: such a note goes to a further track of the same instrument.
+  // One track per instrument (channel, program), in the order instruments first sound. Notes of
+  // one pitch share a track only where both note pairings read them back the same: one after the
+  // other, or ending together. A note that starts while another of its pitch sounds and ends at
+  // another time (possible when the score merged several tracks) goes to a further track of the
+  // same instrument, since pretty_midi's pairing would end both at the first note-off.
   struct Track {
     int channel, program;
     std::array<int64_t, 128> last_end;  // per pitch, the end of the latest note placed here
@@ -83,7 +84,7 @@ std::vector<uint8_t> write_midi(const Score& score) {
     auto& candidates = tracks_of[{channel, program}];
     size_t chosen = tracks_out.size();
     for (size_t t : candidates)
-      if (tracks_out[t].last_end[size_t(pitch)] <= n.end_tick()) {
+      if (const int64_t last = tracks_out[t].last_end[size_t(pitch)]; last <= n.start_tick || last == n.end_tick()) {
         chosen = t;
         break;
       }
@@ -121,7 +122,7 @@ std::vector<uint8_t> write_midi(const Score& score) {
   for (size_t i = 0; i < tracks_out.size(); ++i)
     tracks[i].push_back({0, -1, 0, {uint8_t(0xC0 | tracks_out[i].channel), uint8_t(tracks_out[i].program)}});
   // At one tick: note-offs of sounding notes first, then note-ons, then the offs of zero-length
-  // notes, so that the reader's first-in first-out pairing gives back the same notes.
+  // notes, so that the reader gives back the same notes.
   for (size_t i = 0; i < score.notes.size(); ++i) {
     const Note& n = score.notes[i];
     auto& events = tracks[track_of_note[i]];

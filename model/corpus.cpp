@@ -50,13 +50,20 @@ int64_t Corpus::val_tokens() const { return total(val); }
 
 std::filesystem::path default_corpus_path() { return "/usr/share/games/openttd/baseset/openmsx"; }
 
+// Files are read with the note pairing of the tool the scheme follows (music21's for seed).
+static midi::ReadOptions read_options_for(const midi::Tokenizer& tokenizer) {
+  midi::ReadOptions options;
+  options.pairing = tokenizer.note_pairing();
+  return options;
+}
+
 Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
-  const midi::LoadResult loaded = midi::load_midi_files(options.paths, log);
+  const auto tokenizer = midi::make_tokenizer(options.scheme);
+  const midi::LoadResult loaded = midi::load_midi_files(options.paths, log, read_options_for(*tokenizer));
   if (loaded.scores.empty()) throw std::runtime_error("no readable MIDI file in the given paths");
   Corpus corpus;
   corpus.files_loaded = static_cast<int>(loaded.scores.size());
   corpus.files_skipped = loaded.failed;
-  const auto tokenizer = midi::make_tokenizer(options.scheme);
 
   // Split by piece with a seeded shuffle; at least one training piece.
   std::vector<size_t> order(loaded.scores.size());
@@ -100,8 +107,8 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
 std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem::path>& paths,
                                                const std::string& scheme, const std::vector<std::string>& vocab,
                                                std::ostream& log) {
-  const midi::LoadResult loaded = midi::load_midi_files(paths, log);
   const auto tokenizer = midi::make_tokenizer(scheme);
+  const midi::LoadResult loaded = midi::load_midi_files(paths, log, read_options_for(*tokenizer));
   const auto ids = index_of(vocab);
   std::vector<std::vector<int32_t>> pieces;
   for (const auto& s : loaded.scores) pieces.push_back(encode(tokenizer->tokenize(s.score), ids, unk_id(ids)));

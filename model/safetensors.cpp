@@ -1,8 +1,11 @@
 #include "model/safetensors.h"
 
+#include "model/safetensors_header.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -91,50 +94,23 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string bytes = buffer.str();
-  if (bytes.size() < 8) fail(path, "truncated: " + std::to_string(bytes.size()) + " bytes, no header length");
-  uint64_t length = 0;
-  for (int k = 0; k < 8; ++k) length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[k])) << (8 * k);
-  if (length > bytes.size() - 8)
-    fail(path, "truncated: header of " + std::to_string(length) + " bytes but the file has " +
-                   std::to_string(bytes.size()) + " bytes");
-  json header;
+  // Every size is checked against the file before a tensor is allocated.
+  SafetensorsHeader header;
   try {
-    header = json::parse(bytes.substr(8, length));
-  } catch (const json::exception& e) {
-    fail(path, std::string("header is not valid JSON: ") + e.what());
+    header = parse_safetensors_header(bytes);
+  } catch (const std::exception& e) {
+    fail(path, e.what());
   }
-  if (!header.is_object()) fail(path, "header is not a JSON object");
-  const size_t data_start = 8 + length, data_size = bytes.size() - data_start;
   SafetensorsFile file;
-  std::vector<std::pair<size_t, std::pair<std::string, Tensor>>> by_offset;
-  for (auto& [name, entry] : header.items()) {
-    try {
-      if (name == "__metadata__") {
-        for (auto& [k, v] : entry.items()) file.metadata[k] = v.get<std::string>();
-        continue;
-      }
-      const std::string code = entry.at("dtype").get<std::string>();
-      const DType dtype = code == "F32"   ? DType::F32
-                          : code == "F64" ? DType::F64
-                          : code == "I32" ? DType::I32
-                                          : throw std::runtime_error("unsupported dtype " + code);
-      const Shape shape = entry.at("shape").get<Shape>();
-      const auto range = entry.at("data_offsets").get<std::vector<uint64_t>>();
-      if (range.size() != 2 || range[0] > range[1] || range[1] > data_size)
-        throw std::runtime_error("data offsets outside the " + std::to_string(data_size) + " data bytes");
-      Tensor t = Tensor::empty(shape, dtype);
-      const size_t expect = static_cast<size_t>(t.numel()) * dtype_size(dtype);
-      if (range[1] - range[0] != expect)
-        throw std::runtime_error("shape " + to_string(shape) + " needs " + std::to_string(expect) +
-                                 " bytes but the offsets give " + std::to_string(range[1] - range[0]));
-      std::memcpy(t.raw_data(), bytes.data() + data_start + range[0], expect);
-      by_offset.push_back({range[0], {name, t}});
-    } catch (const std::exception& e) {
-      fail(path, "tensor '" + name + "': " + e.what());
-    }
+  file.metadata = std::move(header.metadata);
+  std::stable_sort(header.entries.begin(), header.entries.end(),
+                   [](const SafetensorsEntry& a, const SafetensorsEntry& b) { return a.begin < b.begin; });
+  for (const SafetensorsEntry& e : header.entries) {
+    const DType dtype = e.dtype == "F32" ? DType::F32 : e.dtype == "F64" ? DType::F64 : DType::I32;
+    Tensor t = Tensor::empty(e.shape, dtype);
+    if (e.end > e.begin) std::memcpy(t.raw_data(), bytes.data() + header.data_start + e.begin, e.end - e.begin);
+    file.tensors.push_back({e.name, t});
   }
-  std::sort(by_offset.begin(), by_offset.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [offset, entry] : by_offset) file.tensors.push_back(std::move(entry));
   return file;
 }
 

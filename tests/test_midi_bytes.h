@@ -74,4 +74,38 @@ inline Bytes smf(int format, uint16_t division, const std::vector<Track>& tracks
   return out;
 }
 
+// Damage, done to a whole file's bytes the way it happens to files in the wild.
+
+// The offset of the k-th MTrk chunk (its tag).
+inline size_t track_at(const Bytes& file, int k) {
+  size_t pos = 14;
+  for (int i = 0; i < k; ++i)
+    pos += 8 + ((size_t(file[pos + 4]) << 24) | (size_t(file[pos + 5]) << 16) | (size_t(file[pos + 6]) << 8) | file[pos + 7]);
+  return pos;
+}
+
+// The k-th track chunk's declared length changed by `delta` bytes (the body stays as it is).
+inline Bytes with_track_length(Bytes file, int k, int delta) {
+  const size_t at = track_at(file, k) + 4;
+  uint32_t len = (uint32_t(file[at]) << 24) | (uint32_t(file[at + 1]) << 16) | (uint32_t(file[at + 2]) << 8) | file[at + 3];
+  len = uint32_t(int64_t(len) + delta);
+  for (int i = 0; i < 4; ++i) file[at + size_t(i)] = uint8_t(len >> (24 - 8 * i));
+  return file;
+}
+
+// The file without its last n bytes, as a cut-off download leaves it.
+inline Bytes cut_short(const Bytes& file, size_t n) { return Bytes(file.begin(), file.end() - long(n)); }
+
+// The file with `extra` bytes after its last chunk.
+inline Bytes with_trailing(Bytes file, const Bytes& extra) {
+  file.insert(file.end(), extra.begin(), extra.end());
+  return file;
+}
+
+// The file with `junk` inserted where the k-th track chunk starts.
+inline Bytes with_junk_before_track(Bytes file, int k, const Bytes& junk) {
+  file.insert(file.begin() + long(track_at(file, k)), junk.begin(), junk.end());
+  return file;
+}
+
 }  // namespace midi_test

@@ -20,7 +20,10 @@ using Tokens = std::vector<std::string>;
 
 namespace {
 Tokens seed_tokens(const std::vector<Track>& tracks, uint16_t tpq = 96) {
-  return make_tokenizer("seed")->tokenize(read_midi(smf(1, tpq, tracks), "seed.mid"));
+  const auto seed = make_tokenizer("seed");
+  ReadOptions options;
+  options.pairing = seed->note_pairing();
+  return seed->tokenize(read_midi(smf(1, tpq, tracks), "seed.mid", options));
 }
 
 std::string chord_name(std::vector<int> pcs) {
@@ -279,4 +282,24 @@ TEST_CASE("midi: transposition moves pitched notes and leaves drums") {
   const Score c_major = read_midi(smf(0, 96, {t}), "c.mid");
   CHECK(make_tokenizer("seed")->tokenize(*transpose(c_major, 5)) == Tokens{"5.9.0"});
   CHECK_THROWS_AS(make_tokenizer("abc"), std::invalid_argument);
+}
+
+TEST_CASE("midi: seed scheme, format 0: one part as music21 makes it, or one part per channel on request") {
+  // Two channels whose program changes open the file, as in AT.mid of the seed corpus: in the
+  // single part music21 makes, the piano's instrument is followed at once by the violin's, so
+  // the first instrument's part holds nothing.
+  Track t;
+  t.program(0, 0, 0).program(0, 1, 40).on(0, 0, 60).on(0, 1, 79).off(48, 0, 60).off(0, 1, 79)
+      .on(0, 0, 64).off(48, 0, 64).end();
+  const Score score = read_midi(smf(0, 96, {t}), "format0.mid");
+  CHECK(make_tokenizer("seed")->tokenize(score).empty());
+  const auto split = make_tokenizer("seed", {}, SeedOptions{true});
+  CHECK(split->tokenize(score) == Tokens{"C4", "E4"});  // the piano's part; the violin's G5 is not in it
+  // Format 1 is split by track already: the option changes nothing there.
+  Track piano, violin;
+  piano.program(0, 0, 0).on(0, 0, 60).off(48, 0, 60).on(0, 0, 64).off(48, 0, 64).end();
+  violin.program(0, 1, 40).on(0, 1, 79).off(48, 1, 79).end();
+  const Score format1 = read_midi(smf(1, 96, {piano, violin}), "format1.mid");
+  CHECK(split->tokenize(format1) == make_tokenizer("seed")->tokenize(format1));
+  CHECK(split->tokenize(format1) == Tokens{"C4", "E4"});
 }

@@ -1,5 +1,5 @@
 // miditool: look at MIDI files the way the model will see them.
-//   miditool info FILE
+//   miditool info FILE [--strict]
 //   miditool tokens --scheme seed|event PATH...
 //   miditool vocab --scheme seed|event PATH...
 //   miditool roundtrip --scheme seed|event IN.mid OUT.mid
@@ -37,6 +37,7 @@ using namespace legato::midi;
 struct TokenizerFlags {
   std::string scheme = "seed";
   EventOptions event;
+  SeedOptions seed;
   bool sustain = false;
 
   void add_to(CLI::App* app) {
@@ -45,13 +46,24 @@ struct TokenizerFlags {
     app->add_option("--grid", event.steps_per_quarter, "event: grid steps per quarter note")->check(CLI::Range(1, 96));
     app->add_option("--velocity-bins", event.velocity_bins, "event: velocity bins (0: no velocity tokens)")
         ->check(CLI::Range(0, 127));
+    app->add_flag("--split-format0", seed.split_format0_channels,
+                  "seed: take a format-0 file as one part per channel (music21 does not)");
     app->add_flag("--sustain", sustain, "Extend notes held by the sustain pedal (CC64)");
   }
-  ReadOptions read_options() const { return ReadOptions{sustain}; }
+  std::unique_ptr<Tokenizer> tokenizer() const { return make_tokenizer(scheme, event, seed); }
+  // Files are read with the note pairing of the tool the scheme follows.
+  ReadOptions read_options() const {
+    ReadOptions options;
+    options.sustain_pedal = sustain;
+    options.pairing = tokenizer()->note_pairing();
+    return options;
+  }
 };
 
-int info(const std::string& file) {
-  const Score s = read_midi_file(file);
+int info(const std::string& file, bool strict) {
+  ReadOptions options;
+  options.strict = strict;
+  const Score s = read_midi_file(file, options);
   std::printf("file        %s\n", file.c_str());
   std::printf("format      %d, %d tracks\n", s.format, s.track_count);
   if (s.smpte)
@@ -78,12 +90,14 @@ int info(const std::string& file) {
   }
   std::printf("notes       %zu", s.notes.size());
   if (s.unreleased_notes) std::printf(" (and %d never released, dropped)", s.unreleased_notes);
+  if (s.zero_length_notes) std::printf(" (and %d of zero length, dropped)", s.zero_length_notes);
   std::printf("\n");
+  for (const MidiWarning& w : s.warnings) std::printf("repaired    byte %zu: %s\n", w.offset, w.what.c_str());
   return 0;
 }
 
 int tokens(const TokenizerFlags& flags, const std::vector<std::string>& paths, bool timing) {
-  const auto tokenizer = make_tokenizer(flags.scheme, flags.event);
+  const auto tokenizer = flags.tokenizer();
   const auto start = std::chrono::steady_clock::now();
   const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr, flags.read_options());
   std::string out;
@@ -109,7 +123,7 @@ int tokens(const TokenizerFlags& flags, const std::vector<std::string>& paths, b
 }
 
 int vocab(const TokenizerFlags& flags, const std::vector<std::string>& paths, int min_count, const std::string& save) {
-  const auto tokenizer = make_tokenizer(flags.scheme, flags.event);
+  const auto tokenizer = flags.tokenizer();
   const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr, flags.read_options());
   Vocabulary v;
   for (const LoadedScore& piece : loaded.scores) v.count(tokenizer->tokenize(piece.score));
@@ -122,7 +136,7 @@ int vocab(const TokenizerFlags& flags, const std::vector<std::string>& paths, in
 }
 
 int roundtrip(const TokenizerFlags& flags, const std::string& in, const std::string& out) {
-  const auto tokenizer = make_tokenizer(flags.scheme, flags.event);
+  const auto tokenizer = flags.tokenizer();
   const Score score = read_midi_file(in, flags.read_options());
   const std::vector<std::string> toks = tokenizer->tokenize(score);
   const Score back = tokenizer->detokenize(toks);
@@ -191,8 +205,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string info_file;
-  auto* info_cmd = app.add_subcommand("info", "Format, tracks, division, tempo map, instruments, note counts");
+  bool info_strict = false;
+  auto* info_cmd = app.add_subcommand("info", "Format, tracks, division, tempo map, instruments, note counts, repairs");
   info_cmd->add_option("FILE", info_file, "MIDI file")->required();
+  info_cmd->add_flag("--strict", info_strict, "Refuse a damaged file instead of repairing it (to validate files)");
 
   TokenizerFlags tok_flags;
   std::vector<std::string> tok_paths;
@@ -256,7 +272,7 @@ int main(int argc, char** argv) {
 #endif
     if (*render_cmd) return render_audio(render_file, render_wav, soundfont);
     if (*roll_cmd) return roll(roll_file, roll_svg);
-    if (*info_cmd) return info(info_file);
+    if (*info_cmd) return info(info_file, info_strict);
     if (*tokens_cmd) return tokens(tok_flags, tok_paths, timing);
     if (*vocab_cmd) return vocab(vocab_flags, vocab_paths, min_count, save);
     if (*rt_cmd) return roundtrip(rt_flags, rt_in, rt_out);

@@ -1,5 +1,6 @@
-// Writes the fuzzer's seed corpus: small files that between them use every feature the reader
-// knows, so the fuzzer starts from deep inside the format. Usage: make_fuzz_corpus OUT_DIR
+// Writes the fuzzers' seed corpora: small MIDI files that between them use every feature the
+// reader knows and every damage it repairs, and small safetensors files, so each fuzzer starts
+// from deep inside its format. Usage: make_fuzz_corpus MIDI_DIR [SAFETENSORS_DIR]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,8 +11,8 @@
 using namespace midi_test;
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make_fuzz_corpus OUT_DIR\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: make_fuzz_corpus MIDI_DIR [SAFETENSORS_DIR]\n");
     return 2;
   }
   const std::filesystem::path out = argv[1];
@@ -69,5 +70,42 @@ int main(int argc, char** argv) {
     written.notes.push_back(n);
   }
   put("written.mid", legato::midi::write_midi(written));
+
+  // The damage the lenient reader repairs, one kind per file.
+  Track music;
+  music.on(0, 0, 60).on(0, 0, 64).off(48, 0, 60).on(0, 0, 60).off(48, 0, 60).off(0, 0, 64).end();
+  Bytes garbage = smf(0, 96, {music});
+  garbage.push_back(0xDE);
+  put("damage_trailing_byte.mid", garbage);
+  const Bytes whole = smf(1, 96, {conductor, music});
+  put("damage_cut_short.mid", Bytes(whole.begin(), whole.end() - 7));
+  Track system;
+  system.on(0, 0, 60).raw(0, {0xF8}).raw(0, {64, 100}).raw(10, {0xF2, 1, 2}).off(10, 0, 60).off(0, 0, 64).end();
+  put("damage_system_bytes.mid", smf(0, 96, {system}));
+  Bytes long_length = smf(1, 96, {conductor, music});
+  long_length[14 + 7] += 3;  // the first track claims 3 bytes of the second's header
+  put("damage_length_too_long.mid", long_length);
+  Bytes short_length = smf(1, 96, {conductor, music});
+  short_length[14 + 7] -= 3;
+  put("damage_length_too_short.mid", short_length);
+
+  if (argc == 3) {
+    const std::filesystem::path st = argv[2];
+    std::filesystem::create_directories(st);
+    auto put_st = [&](const char* name, const std::string& header, size_t data_bytes) {
+      std::string b(8, '\0');
+      for (int k = 0; k < 8; ++k) b[size_t(k)] = char((header.size() >> (8 * k)) & 0xFF);
+      b += header + std::string(data_bytes, '\x01');
+      std::ofstream(st / name, std::ios::binary).write(b.data(), std::streamsize(b.size()));
+    };
+    put_st("two_tensors.safetensors",
+           R"({"__metadata__":{"legato.config":"{}"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+           R"("b":{"dtype":"F64","shape":[3],"data_offsets":[24,48]}})",
+           48);
+    put_st("int_and_empty.safetensors",
+           R"({"i":{"dtype":"I32","shape":[4],"data_offsets":[0,16]},"e":{"dtype":"F32","shape":[0,5],"data_offsets":[16,16]}})",
+           16);
+    put_st("huge_shape.safetensors", R"({"x":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})", 0);
+  }
   return 0;
 }
