@@ -73,8 +73,16 @@ void BM_cpu_sgemm_peak(benchmark::State& state) {
 
 BENCHMARK(BM_cpu_train_step_seed)->Name("cpu/train_step/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_cpu_forward_seed)->Name("cpu/forward/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/forward")->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_cpu_lstm_layer)->Name("cpu/lstm_layer/H512/B64/T100/train")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_lstm_layer)
+    ->Name("cpu/lstm_layer/H512/B64/T100/forward")
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_cpu_lstm_layer)
+    ->Name("cpu/lstm_layer/H512/B64/T100/train")
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_cpu_sgemm_peak)->Name("cpu/sgemm/6400x2048x512")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 #if defined(LEGATO_BENCH_GPU)

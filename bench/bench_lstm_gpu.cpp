@@ -15,9 +15,10 @@
 
 #include "bench/cudnn_lstm.h"
 #include "bench/legato_lstm_gpu.h"
+#include "engine/backend.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/lstm_cell_cuda.h"
+#include "kernels/lstm_cuda.h"
 
 namespace legato::bench {
 namespace {
@@ -159,13 +160,15 @@ void time_loop(benchmark::State& state, const Config& c, bool is_cudnn, Run&& ru
   state.counters["GFLOP/s"] = benchmark::Counter(lstm_flops(c) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   const double mean = total / static_cast<double>(state.iterations());
   state.counters["us"] = mean * 1e6;
-  if (is_cudnn) cudnn_seconds()[c.key()] = mean;
+  if (is_cudnn)
+    cudnn_seconds()[c.key()] = mean;
   else if (auto it = cudnn_seconds().find(c.key()); it != cudnn_seconds().end())
     state.counters["vs_cudnn"] = mean / it->second;  // < 1: faster than cuDNN
 }
 
 void bench_cudnn(benchmark::State& state, Config c) {
-  if (const std::string problem = validate(c); !problem.empty()) return state.SkipWithError(("mismatch: " + problem).c_str());
+  if (const std::string problem = validate(c); !problem.empty())
+    return state.SkipWithError(("mismatch: " + problem).c_str());
   const auto layers = random_layers(c.shape);
   CudnnLstm cudnn(c.shape, c.tf32);
   cudnn.set_weights(layers);
@@ -194,9 +197,10 @@ void bench_legato(benchmark::State& state, Config c) {
 
 // Registers the GPU benchmarks when a GPU is present; says so and registers nothing otherwise.
 void register_gpu_benchmarks() {
-  if (kernels::cuda_device_count() == 0) {
+  if (legato::cuda_device_count() == 0) {
     // Standard error: standard output carries only the results (--benchmark_format=json).
-    std::fprintf(stderr, "bench_lstm: no CUDA GPU on this machine: the cudnn/ and legato/ GPU benchmarks are skipped\n");
+    std::fprintf(stderr,
+                 "bench_lstm: no CUDA GPU on this machine: the cudnn/ and legato/ GPU benchmarks are skipped\n");
     return;
   }
   for (int layers : {1, 3})

@@ -7,12 +7,12 @@
 
 #include "kernels/cuda_check.h"
 
-#define CUDNN_CHECK(call)                                                                                     \
-  do {                                                                                                        \
-    const cudnnStatus_t status_ = (call);                                                                     \
-    if (status_ != CUDNN_STATUS_SUCCESS)                                                                      \
-      throw std::runtime_error(std::string(#call) + " failed at " + __FILE__ + ":" + std::to_string(__LINE__) + \
-                               ": " + cudnnGetErrorString(status_));                                          \
+#define CUDNN_CHECK(call)                                                                                              \
+  do {                                                                                                                 \
+    const cudnnStatus_t status_ = (call);                                                                              \
+    if (status_ != CUDNN_STATUS_SUCCESS)                                                                               \
+      throw std::runtime_error(std::string(#call) + " failed at " + __FILE__ + ":" + std::to_string(__LINE__) + ": " + \
+                               cudnnGetErrorString(status_));                                                          \
   } while (0)
 
 namespace legato::bench {
@@ -36,8 +36,8 @@ struct CudnnLstm::State {
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&m_desc));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&b_desc));
     void *m_addr = nullptr, *b_addr = nullptr;
-    CUDNN_CHECK(cudnnGetRNNWeightParams(handle, rnn, layer, weight_bytes, space, lin_layer, m_desc, &m_addr, b_desc,
-                                        &b_addr));
+    CUDNN_CHECK(
+        cudnnGetRNNWeightParams(handle, rnn, layer, weight_bytes, space, lin_layer, m_desc, &m_addr, b_desc, &b_addr));
     size_t bytes = 0;
     CUDNN_CHECK(cudnnGetTensorSizeInBytes(bias ? b_desc : m_desc, &bytes));
     cudnnDestroyTensorDescriptor(m_desc);
@@ -58,11 +58,12 @@ CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32) : s_(std::make_unique<St
   CUDNN_CHECK(cudnnCreateRNNDescriptor(&s.rnn));
   CUDNN_CHECK(cudnnSetRNNDescriptor_v8(s.rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
                                        CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
-                                       tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, shape.input,
-                                       shape.hidden, shape.hidden, shape.layers, s.dropout, 0));
+                                       tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, shape.input, shape.hidden,
+                                       shape.hidden, shape.layers, s.dropout, 0));
   std::vector<int32_t> lengths(shape.batch, shape.steps);
   LEGATO_CUDA_CHECK(cudaMalloc(&s.dev_seq_lengths, sizeof(int32_t) * lengths.size()));
-  LEGATO_CUDA_CHECK(cudaMemcpy(s.dev_seq_lengths, lengths.data(), sizeof(int32_t) * lengths.size(), cudaMemcpyHostToDevice));
+  LEGATO_CUDA_CHECK(
+      cudaMemcpy(s.dev_seq_lengths, lengths.data(), sizeof(int32_t) * lengths.size(), cudaMemcpyHostToDevice));
   float padding = 0.0f;
   CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&s.x_desc));
   CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&s.y_desc));
@@ -85,7 +86,8 @@ CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32) : s_(std::make_unique<St
 
 CudnnLstm::~CudnnLstm() {
   State& s = *s_;
-  for (void* p : {s.weights, s.dweights, s.workspace, s.reserve, s.dropout_states, static_cast<void*>(s.dev_seq_lengths)})
+  for (void* p :
+       {s.weights, s.dweights, s.workspace, s.reserve, s.dropout_states, static_cast<void*>(s.dev_seq_lengths)})
     cudaFree(p);
   cudnnDestroyTensorDescriptor(s.h_desc);
   cudnnDestroyRNNDataDescriptor(s.x_desc);
@@ -136,23 +138,22 @@ HostLstmLayer CudnnLstm::weight_gradients(int layer) const {
 void CudnnLstm::forward(const float* x, float* y, float* hy, float* cy, bool training) {
   State& s = *s_;
   CUDNN_CHECK(cudnnRNNForward(s.handle, s.rnn, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
-                              s.dev_seq_lengths, s.x_desc, x, s.y_desc, y, s.h_desc, nullptr, hy, s.h_desc, nullptr,
-                              cy, s.weight_bytes, s.weights, s.workspace_bytes, s.workspace, s.reserve_bytes,
-                              s.reserve));
+                              s.dev_seq_lengths, s.x_desc, x, s.y_desc, y, s.h_desc, nullptr, hy, s.h_desc, nullptr, cy,
+                              s.weight_bytes, s.weights, s.workspace_bytes, s.workspace, s.reserve_bytes, s.reserve));
 }
 
 void CudnnLstm::backward_data(const float* y, const float* dy, float* dx, float* dhx, float* dcx) {
   State& s = *s_;
   CUDNN_CHECK(cudnnRNNBackwardData_v8(s.handle, s.rnn, s.dev_seq_lengths, s.y_desc, y, dy, s.x_desc, dx, s.h_desc,
-                                      nullptr, nullptr, dhx, s.h_desc, nullptr, nullptr, dcx, s.weight_bytes,
-                                      s.weights, s.workspace_bytes, s.workspace, s.reserve_bytes, s.reserve));
+                                      nullptr, nullptr, dhx, s.h_desc, nullptr, nullptr, dcx, s.weight_bytes, s.weights,
+                                      s.workspace_bytes, s.workspace, s.reserve_bytes, s.reserve));
 }
 
 void CudnnLstm::backward_weights(const float* x, const float* y) {
   State& s = *s_;
   CUDNN_CHECK(cudnnRNNBackwardWeights_v8(s.handle, s.rnn, CUDNN_WGRAD_MODE_ADD, s.dev_seq_lengths, s.x_desc, x,
-                                         s.h_desc, nullptr, s.y_desc, y, s.weight_bytes, s.dweights,
-                                         s.workspace_bytes, s.workspace, s.reserve_bytes, s.reserve));
+                                         s.h_desc, nullptr, s.y_desc, y, s.weight_bytes, s.dweights, s.workspace_bytes,
+                                         s.workspace, s.reserve_bytes, s.reserve));
 }
 
 void CudnnLstm::zero_weight_gradients() { LEGATO_CUDA_CHECK(cudaMemset(s_->dweights, 0, s_->weight_bytes)); }

@@ -4,7 +4,7 @@
 
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/lstm_sequence_cuda.h"
+#include "kernels/lstm_cuda.h"
 
 namespace legato::bench {
 
@@ -81,14 +81,14 @@ void LegatoLstmGpu::forward(const float* x, float* y, float* hy, float* cy) {
   for (int l = 0; l < s.shape.layers; ++l) {
     State::Layer& L = s.layers[l];
     const kernels::LstmDims d{s.shape.steps, s.shape.batch, l == 0 ? s.shape.input : s.shape.hidden, s.shape.hidden};
-    kernels::lstm_forward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(),
-                               L.b_ih->get(), L.b_hh->get(), L.gate_cache->get(), L.hs->get(), L.cs->get());
+    kernels::lstm_forward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(), L.b_ih->get(),
+                               L.b_hh->get(), L.gate_cache->get(), L.hs->get(), L.cs->get());
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(hy + l * BH, L.hs->get() + last, BH * sizeof(float), cudaMemcpyDeviceToDevice));
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(cy + l * BH, L.cs->get() + last, BH * sizeof(float), cudaMemcpyDeviceToDevice));
     input = L.hs->get();
   }
-  LEGATO_CUDA_CHECK(cudaMemcpyAsync(y, input, static_cast<size_t>(s.shape.steps) * BH * sizeof(float),
-                                    cudaMemcpyDeviceToDevice));
+  LEGATO_CUDA_CHECK(
+      cudaMemcpyAsync(y, input, static_cast<size_t>(s.shape.steps) * BH * sizeof(float), cudaMemcpyDeviceToDevice));
 }
 
 void LegatoLstmGpu::backward(const float* x, const float* dy, float* dx, float* dhx, float* dcx) {
@@ -101,8 +101,8 @@ void LegatoLstmGpu::backward(const float* x, const float* dy, float* dx, float* 
     const float* input = l == 0 ? x : s.layers[l - 1].hs->get();
     kernels::lstm_backward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(),
                                 L.gate_cache->get(), L.hs->get(), L.cs->get(), grad_out, nullptr, nullptr,
-                                l == 0 ? dx : L.dx->get(), dhx + l * BH, dcx + l * BH, L.dw_ih->get(),
-                                L.dw_hh->get(), L.db->get(), L.dgates->get(), s.dh->get(), s.dc->get());
+                                l == 0 ? dx : L.dx->get(), dhx + l * BH, dcx + l * BH, L.dw_ih->get(), L.dw_hh->get(),
+                                L.db->get(), L.dgates->get(), s.dh->get(), s.dc->get());
     grad_out = L.dx->get();
   }
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm_sequence_cuda.h per layer, with
+// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm_cuda.h per layer, with
 // the same interface as CudnnLstm so both run on the same buffers and weights.
 #include <memory>
 #include <vector>

@@ -44,8 +44,8 @@ inline double seed_train_flops(const SeedShape& s) {
   for (int k = 0; k < s.layers; ++k) {
     const double in = k == 0 ? 1 : s.hidden, g = 4.0 * s.hidden;
     f += 2.0 * (s.steps - 1) * s.batch * g * s.hidden * 2;  // dh recurrence and dW_hh
-    f += 2.0 * s.steps * s.batch * g * in;                    // dW_ih
-    if (k > 0) f += 2.0 * s.steps * s.batch * g * in;         // dx
+    f += 2.0 * s.steps * s.batch * g * in;                  // dW_ih
+    if (k > 0) f += 2.0 * s.steps * s.batch * g * in;       // dx
   }
   return f + 2 * 2.0 * s.batch * (s.hidden * s.dense + s.dense * s.vocab);
 }
@@ -53,8 +53,7 @@ inline double seed_train_flops(const SeedShape& s) {
 // Holds the network, optimiser and a fixed batch; step() is one whole training step.
 class SeedTrainer {
  public:
-  explicit SeedTrainer(const SeedShape& s)
-      : shape_(s), net_(seed_config(s)), opt_(net_.parameters()) {
+  explicit SeedTrainer(const SeedShape& s) : shape_(s), net_(seed_config(s)), opt_(net_.parameters()) {
     std::vector<int32_t> tokens(static_cast<size_t>(s.steps * s.batch)), targets(static_cast<size_t>(s.batch));
     for (size_t k = 0; k < tokens.size(); ++k) tokens[k] = static_cast<int32_t>((k * 7919) % s.vocab);
     for (size_t k = 0; k < targets.size(); ++k) targets[k] = static_cast<int32_t>((k * 104729) % s.vocab);

@@ -61,8 +61,7 @@ void accumulate(Tensor& dst, const Tensor& src) {
 
 void Tensor::backward(const Tensor& seed) const {
   check_defined("backward()");
-  if (!requires_grad())
-    throw std::logic_error("backward: tensor " + describe() + " does not require a gradient");
+  if (!requires_grad()) throw std::logic_error("backward: tensor " + describe() + " does not require a gradient");
   if (seed.defined()) {
     if (seed.shape() != shape())
       throw std::invalid_argument("backward: seed gradient " + seed.describe() + " for a tensor " + describe());

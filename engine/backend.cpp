@@ -2,14 +2,13 @@
 
 #if defined(LEGATO_HAVE_CUDA)
 #include "engine/cuda/runtime.h"
-#include "kernels/lstm_cell_cuda.h"
 #endif
 
 namespace legato {
 
 #if defined(LEGATO_HAVE_CUDA)
 bool cuda_built() { return true; }
-int cuda_device_count() { return kernels::cuda_device_count(); }
+int cuda_device_count() { return cuda::device_count(); }
 void set_cuda_tf32(bool enabled) { cuda::set_tf32(enabled); }
 std::string device_description() {
   if (cuda_device_count() == 0) return "cpu";

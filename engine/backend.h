@@ -5,8 +5,8 @@
 
 namespace legato {
 
-bool cuda_built();       // this build has the CUDA backend
-int cuda_device_count(); // GPUs this process can use: 0 without one, a driver, or the backend
+bool cuda_built();        // this build has the CUDA backend
+int cuda_device_count();  // GPUs this process can use: 0 without one, a driver, or the backend
 // "NVIDIA H100 80GB HBM3 (sm_90), TF32 off" for logs and reports; "cpu" without a GPU.
 std::string device_description();
 // cuBLAS's TF32 tensor-core math for float32 products (opt-in: trainer --tf32). Off by default:

@@ -73,13 +73,10 @@ Rmsprop::Rmsprop(nn::ParameterList params, RmspropOptions options)
 }
 
 void Rmsprop::step() {
-#if defined(LEGATO_HAVE_CUDA)
-  if (common_device(params_) == Device::CUDA) {
-    cuda_ops::rmsprop_step(tensors_of(params_), mean_square_, options_.lr, options_.rho, options_.eps);
-    ++steps_;
-    return;
-  }
-#endif
+  ++steps_;
+  LEGATO_ROUTE_TO_CUDA_IF(
+      common_device(params_) == Device::CUDA,
+      cuda_ops::rmsprop_step(tensors_of(params_), mean_square_, options_.lr, options_.rho, options_.eps));
   for_each_with_grad(params_, "rmsprop", [&](auto* w, const auto* g, size_t k, int64_t n) {
     using T = std::remove_pointer_t<decltype(w)>;
     T* v = mean_square_[k].data<T>();
@@ -87,7 +84,6 @@ void Rmsprop::step() {
 #pragma omp parallel for simd schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; ++i) kernels::rmsprop_update(&w[i], &v[i], g[i], lr, rho, eps);
   });
-  ++steps_;
 }
 
 std::vector<nn::ParameterList> Rmsprop::state() const { return {named_state(params_, mean_square_)}; }
@@ -104,21 +100,17 @@ Adam::Adam(nn::ParameterList params, AdamOptions options)
 void Adam::step() {
   ++steps_;
   const double t = static_cast<double>(steps_);
-  const double lr_t =
-      options_.lr * std::sqrt(1.0 - std::pow(options_.beta2, t)) / (1.0 - std::pow(options_.beta1, t));
-#if defined(LEGATO_HAVE_CUDA)
-  if (common_device(params_) == Device::CUDA)
-    return cuda_ops::adam_step(tensors_of(params_), first_moment_, second_moment_, lr_t, options_.beta1,
-                               options_.beta2, options_.eps);
-#endif
+  const double lr_t = options_.lr * std::sqrt(1.0 - std::pow(options_.beta2, t)) / (1.0 - std::pow(options_.beta1, t));
+  LEGATO_ROUTE_TO_CUDA_IF(common_device(params_) == Device::CUDA,
+                          cuda_ops::adam_step(tensors_of(params_), first_moment_, second_moment_, lr_t, options_.beta1,
+                                              options_.beta2, options_.eps));
   for_each_with_grad(params_, "adam", [&](auto* w, const auto* g, size_t k, int64_t n) {
     using T = std::remove_pointer_t<decltype(w)>;
     T* m = first_moment_[k].data<T>();
     T* v = second_moment_[k].data<T>();
 #pragma omp parallel for simd schedule(static) if (n >= 65536)
     for (int64_t i = 0; i < n; ++i)
-      kernels::adam_update(&w[i], &m[i], &v[i], g[i], T(lr_t), T(options_.beta1), T(options_.beta2),
-                           T(options_.eps));
+      kernels::adam_update(&w[i], &m[i], &v[i], g[i], T(lr_t), T(options_.beta1), T(options_.beta2), T(options_.eps));
   });
 }
 
@@ -128,9 +120,8 @@ std::vector<nn::ParameterList> Adam::state() const {
 
 double clip_grad_norm(const nn::ParameterList& params, double max_norm) {
   if (!(max_norm > 0)) throw std::invalid_argument("clip_grad_norm: max_norm must be positive");
-#if defined(LEGATO_HAVE_CUDA)
-  if (common_device(params) == Device::CUDA) return cuda_ops::clip_grad_norm(tensors_of(params), max_norm);
-#endif
+  LEGATO_ROUTE_TO_CUDA_IF(common_device(params) == Device::CUDA,
+                          cuda_ops::clip_grad_norm(tensors_of(params), max_norm));
   double total = 0;
   for (const auto& p : params) {
     const Tensor g = p.tensor.grad();

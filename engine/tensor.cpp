@@ -10,7 +10,7 @@
 #include "engine/autograd.h"
 #if defined(LEGATO_HAVE_CUDA)
 #include "engine/cuda/runtime.h"
-#include "kernels/tensor_ops_cuda.h"
+#include "kernels/elementwise_cuda.h"
 #endif
 
 namespace legato {
@@ -53,7 +53,8 @@ Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_)
 #if defined(LEGATO_HAVE_CUDA)
   data = cuda::allocate(bytes);
 #else
-  throw std::invalid_argument("tensor: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)");
+  throw std::invalid_argument(
+      "tensor: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)");
 #endif
 }
 
@@ -169,8 +170,7 @@ const Shape& Tensor::shape() const {
 int64_t Tensor::dim(int axis) const {
   const int n = ndim();
   const int a = axis < 0 ? axis + n : axis;
-  if (a < 0 || a >= n)
-    throw std::out_of_range("tensor: axis " + std::to_string(axis) + " of a tensor " + describe());
+  if (a < 0 || a >= n) throw std::out_of_range("tensor: axis " + std::to_string(axis) + " of a tensor " + describe());
   return impl_->shape[a];
 }
 

@@ -23,11 +23,17 @@ int64_t numel_of(const Shape& shape);
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::F32; }
+constexpr DType dtype_of<float>() {
+  return DType::F32;
+}
 template <>
-constexpr DType dtype_of<double>() { return DType::F64; }
+constexpr DType dtype_of<double>() {
+  return DType::F64;
+}
 template <>
-constexpr DType dtype_of<int32_t>() { return DType::I32; }
+constexpr DType dtype_of<int32_t>() {
+  return DType::I32;
+}
 
 // One allocation; freed when the last tensor viewing it goes.
 struct Storage {
@@ -98,7 +104,7 @@ class Tensor {
   void copy_from(const Tensor& src);  // same shape; converts dtype; any devices
   void fill(double value);
   // Reading values copies them to the host (a CUDA tensor waits for its queued work).
-  double item() const;                 // the value of a one-element tensor
+  double item() const;                  // the value of a one-element tensor
   double at(int64_t flat_index) const;  // one element, converted to double
   std::vector<double> to_vector() const;
 

@@ -1,19 +1,17 @@
-// The CUDA backend's elementwise kernels: binary ops with NumPy broadcasting and the gradients
-// of their operands, the activations, and the small updates autograd needs (scale, axpy, fill,
-// the 2-D add of a slice's gradient). One thread per element, int64 indices.
+// The elementwise kernels: binary ops with NumPy broadcasting and the gradients of their
+// operands, the activations (activation.h), and the small updates autograd needs (scale, axpy,
+// add a scalar, fill). One thread per element, int64 indices.
 #include <stdexcept>
 #include <string>
 
 #include "cuda_check.h"
+#include "elementwise.h"
+#include "elementwise_cuda.h"
+#include "grid.h"
 #include "launch.h"
-#include "tensor_ops_cuda.h"
 
 namespace legato::kernels {
 namespace {
-
-constexpr int kThreads = 256;  // a power of two: broadcast_grad_kernel splits it into x * y
-
-int blocks_for(int64_t n) { return static_cast<int>((n + kThreads - 1) / kThreads); }
 
 // Axes, outermost first, each with its extent and the strides of two arrays read along it.
 // Built by push(), which leaves out axes of extent 1 and merges an axis into the previous one
@@ -68,13 +66,13 @@ __device__ __forceinline__ void offsets(const Axes& axes, int64_t flat, int64_t*
 // __grid_constant__: the geometry is indexed by a runtime axis number; this reads it from the
 // parameter space instead of copying it to local memory in every thread. out may alias an
 // operand of its own shape (each thread reads its element before writing it): no __restrict__.
-__global__ void broadcast_binary_kernel(const float* a, const float* b, float* out, int64_t n, bool mul,
+__global__ void broadcast_binary_kernel(const float* a, const float* b, float* out, int64_t n, BinaryKind kind,
                                         const __grid_constant__ Axes axes) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   int64_t ia, ib;
   offsets(axes, i, &ia, &ib);
-  out[i] = mul ? a[ia] * b[ib] : a[ia] + b[ib];
+  out[i] = binary_op(kind, a[ia], b[ib]);
 }
 
 // Where the gradient of operand a gathers from: its own axes (kept) and those it is broadcast
@@ -89,7 +87,8 @@ struct GradGeometry {
 // innermost axis is not broadcast, e.g. a bias), y splits j's result elements among blockDim.y
 // threads, whose partial sums are then added by a fixed tree over y: deterministic, no atomics.
 __global__ void broadcast_grad_kernel(const float* __restrict__ dout, const float* __restrict__ other,
-                                      float* __restrict__ da, int64_t a_numel, const __grid_constant__ GradGeometry geo) {
+                                      float* __restrict__ da, int64_t a_numel,
+                                      const __grid_constant__ GradGeometry geo) {
   __shared__ float partial[kThreads];
   const int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   float sum = 0.0f;
@@ -120,36 +119,16 @@ int pow2_at_least(int64_t n, int cap) {
   return p;
 }
 
-__device__ __forceinline__ float activate(UnaryKind kind, float x) {
-  switch (kind) {
-    case UnaryKind::Sigmoid: return 1.0f / (1.0f + expf(-x));
-    case UnaryKind::Tanh: return tanhf(x);
-    case UnaryKind::Relu: return x > 0.0f ? x : 0.0f;
-  }
-  return x;  // not reached
-}
-
-// dy * f'(x), with f' in terms of y = f(x); the CPU's order of products (and a ReLU passes dy
-// or 0, never dy * 0, which is NaN for an infinite dy).
-__device__ __forceinline__ float input_grad(UnaryKind kind, float y, float dy) {
-  switch (kind) {
-    case UnaryKind::Sigmoid: return dy * y * (1.0f - y);
-    case UnaryKind::Tanh: return dy * (1.0f - y * y);
-    case UnaryKind::Relu: return y > 0.0f ? dy : 0.0f;
-  }
-  return 0.0f;  // not reached
-}
-
 // x and y may be the same buffer here and in scale_kernel: no __restrict__.
 __global__ void unary_forward_kernel(const float* x, float* y, int64_t n, UnaryKind kind) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] = activate(kind, x[i]);
 }
 
-__global__ void unary_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
-                                      float* __restrict__ dx, int64_t n, UnaryKind kind) {
+__global__ void unary_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy, float* __restrict__ dx,
+                                      int64_t n, UnaryKind kind) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) dx[i] += input_grad(kind, y[i], dy[i]);
+  if (i < n) dx[i] += activation_grad(kind, y[i], dy[i]);
 }
 
 __global__ void scale_kernel(const float* x, float* y, int64_t n, float alpha) {
@@ -159,8 +138,7 @@ __global__ void scale_kernel(const float* x, float* y, int64_t n, float alpha) {
 
 // scalar: a device value (e.g. a scalar output's gradient) read by every thread, or null for 1.
 // x may be y (y += alpha * y): no __restrict__ on them.
-__global__ void axpy_kernel(const float* x, float* y, int64_t n, float alpha,
-                            const float* __restrict__ scalar) {
+__global__ void axpy_kernel(const float* x, float* y, int64_t n, float alpha, const float* __restrict__ scalar) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] += alpha * (scalar ? *scalar : 1.0f) * x[i];
 }
@@ -175,14 +153,6 @@ __global__ void fill_kernel(float* y, int64_t n, float value) {
   if (i < n) y[i] = value;
 }
 
-__global__ void add_2d_kernel(float* __restrict__ dst, int64_t dst_pitch, const float* __restrict__ src,
-                              int64_t src_pitch, int64_t rows, int64_t cols) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= rows * cols) return;
-  const int64_t r = i / cols, c = i - r * cols;
-  dst[r * dst_pitch + c] += src[r * src_pitch + c];
-}
-
 }  // namespace
 
 void broadcast_binary_launch(BinaryKind kind, const float* a, const float* b, float* out, const BroadcastGeometry& g,
@@ -191,8 +161,7 @@ void broadcast_binary_launch(BinaryKind kind, const float* a, const float* b, fl
   for (int k = 0; k < g.ndim; ++k) push(axes, g.out_shape[k], g.stride_a[k], g.stride_b[k]);
   const int64_t n = numel_of(axes);  // 1 when ndim == 0: a single element
   if (n == 0) return;
-  LEGATO_LAUNCH(broadcast_binary_kernel, blocks_for(n), kThreads, 0, stream, a, b, out, n, kind == BinaryKind::Mul,
-                axes);
+  LEGATO_LAUNCH(broadcast_binary_kernel, blocks_for(n), kThreads, 0, stream, a, b, out, n, kind, axes);
 }
 
 void broadcast_grad_launch(const float* dout, const float* other, float* da, int64_t a_numel,
@@ -229,8 +198,7 @@ void unary_forward_launch(UnaryKind kind, const float* x, float* y, int64_t n, c
   LEGATO_LAUNCH(unary_forward_kernel, blocks_for(n), kThreads, 0, stream, x, y, n, kind);
 }
 
-void unary_backward_launch(UnaryKind kind, const float* y, const float* dy, float* dx, int64_t n,
-                           cudaStream_t stream) {
+void unary_backward_launch(UnaryKind kind, const float* y, const float* dy, float* dx, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   LEGATO_LAUNCH(unary_backward_kernel, blocks_for(n), kThreads, 0, stream, y, dy, dx, n, kind);
 }
@@ -253,13 +221,6 @@ void add_scalar_launch(float* y, int64_t n, float alpha, const float* scalar, cu
 void fill_launch(float* y, int64_t n, float value, cudaStream_t stream) {
   if (n == 0) return;
   LEGATO_LAUNCH(fill_kernel, blocks_for(n), kThreads, 0, stream, y, n, value);
-}
-
-void add_2d_launch(float* dst, int64_t dst_pitch, const float* src, int64_t src_pitch, int64_t rows, int64_t cols,
-                   cudaStream_t stream) {
-  if (rows * cols == 0) return;
-  LEGATO_LAUNCH(add_2d_kernel, blocks_for(rows * cols), kThreads, 0, stream, dst, dst_pitch, src, src_pitch, rows,
-                cols);
 }
 
 }  // namespace legato::kernels

@@ -8,6 +8,12 @@
 //   LEGATO_LAUNCH_COOPERATIVE(kernel, grid, block, shared_bytes, stream, args...);  // grid.sync()
 //
 // grid and block are anything dim3 takes (an int, or dim3(x, y, z)).
+//
+// Each kernels/<op>.cu has its launchers declared in kernels/<op>_cuda.h, named as the engine's
+// op (engine/ops/<op>.cpp, engine/cuda/<op>.cpp) and its per-element bodies, shared with the CPU,
+// in kernels/<op>.h. Every launcher takes float32, row-major arrays in device memory owned by the
+// caller and checks its launch; "+=" in a comment means it accumulates into its output
+// (autograd's convention). The _cuda.h headers need no CUDA header, so host code includes them.
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -53,23 +59,23 @@ void launch_cooperative(void (*kernel)(Params...), dim3 grid, dim3 block, size_t
 }  // namespace legato::kernels
 
 #if defined(__CUDACC__)
-#define LEGATO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)                                   \
-  do {                                                                                                 \
-    kernel<<<(grid), (block), (shared_bytes), (stream)>>>(__VA_ARGS__);                                \
+#define LEGATO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)                                      \
+  do {                                                                                                     \
+    kernel<<<(grid), (block), (shared_bytes), (stream)>>>(__VA_ARGS__);                                    \
     ::legato::kernels::check_launch(#kernel, dim3(grid), dim3(block), (shared_bytes), __FILE__, __LINE__); \
   } while (0)
-#define LEGATO_LAUNCH_COOPERATIVE(kernel, grid, block, shared_bytes, stream, ...)                       \
-  do {                                                                                                 \
-    ::legato::kernels::launch_cooperative(kernel, dim3(grid), dim3(block), (shared_bytes),              \
-                                          (stream)__VA_OPT__(, ) __VA_ARGS__);                         \
+#define LEGATO_LAUNCH_COOPERATIVE(kernel, grid, block, shared_bytes, stream, ...)                          \
+  do {                                                                                                     \
+    ::legato::kernels::launch_cooperative(kernel, dim3(grid), dim3(block), (shared_bytes),                 \
+                                          (stream)__VA_OPT__(, ) __VA_ARGS__);                             \
     ::legato::kernels::check_launch(#kernel, dim3(grid), dim3(block), (shared_bytes), __FILE__, __LINE__); \
   } while (0)
 #elif defined(LEGATO_CUDA_EMULATOR)
 // The emulator runs the kernel to its end on the calling thread (tests/cuda_emulator/emulator.h).
-#define LEGATO_EMU_LAUNCH_(cooperative, kernel, grid, block, shared_bytes, stream, ...)                  \
-  do {                                                                                                 \
-    ::legato::emu::launch(#kernel, LEGATO_EMU_UNIT_SHARED, cooperative, kernel, dim3(grid), dim3(block), \
-                          (shared_bytes), (stream)__VA_OPT__(, ) __VA_ARGS__);                         \
+#define LEGATO_EMU_LAUNCH_(cooperative, kernel, grid, block, shared_bytes, stream, ...)                    \
+  do {                                                                                                     \
+    ::legato::emu::launch(#kernel, LEGATO_EMU_UNIT_SHARED, cooperative, kernel, dim3(grid), dim3(block),   \
+                          (shared_bytes), (stream)__VA_OPT__(, ) __VA_ARGS__);                             \
     ::legato::kernels::check_launch(#kernel, dim3(grid), dim3(block), (shared_bytes), __FILE__, __LINE__); \
   } while (0)
 #define LEGATO_LAUNCH(kernel, ...) LEGATO_EMU_LAUNCH_(false, kernel, __VA_ARGS__)

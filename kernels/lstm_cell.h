@@ -40,10 +40,8 @@ LEGATO_HD LstmGates<T> lstm_cell_backward(const LstmGates<T>& gates, T c_prev, T
   const T tc = tanh(c);
   const T dc = dc_next + dh * gates.o * (T(1) - tc * tc);
   *dc_prev = dc * gates.f;
-  return LstmGates<T>{dc * gates.g * gates.i * (T(1) - gates.i),
-                      dc * c_prev * gates.f * (T(1) - gates.f),
-                      dc * gates.i * (T(1) - gates.g * gates.g),
-                      dh * tc * gates.o * (T(1) - gates.o)};
+  return LstmGates<T>{dc * gates.g * gates.i * (T(1) - gates.i), dc * c_prev * gates.f * (T(1) - gates.f),
+                      dc * gates.i * (T(1) - gates.g * gates.g), dh * tc * gates.o * (T(1) - gates.o)};
 }
 
 }  // namespace legato::kernels

@@ -1,12 +1,11 @@
-// The sequence-level LSTM on the GPU (see lstm_sequence_cuda.h): cuBLAS for the products, the
-// fused cell kernels (lstm_cell.cu) for the pointwise work. Host code only: it orders the calls.
+// The sequence-level LSTM on the GPU (see lstm_cuda.h): cuBLAS for the products, the
+// fused cell kernels (lstm.cu) for the pointwise work. Host code only: it orders the calls.
 #include <cublas_v2.h>
 
 #include "cuda_check.h"
-#include "gemm.h"
-#include "lstm_cell_cuda.h"
-#include "lstm_sequence_cuda.h"
-#include "tensor_ops_cuda.h"
+#include "elementwise_cuda.h"
+#include "lstm_cuda.h"
+#include "matmul_cuda.h"
 
 namespace legato::kernels {
 namespace {
@@ -36,32 +35,37 @@ void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims&
     float* gates = gate_cache + static_cast<size_t>(t) * d.batch * G;
     const float* h_prev = t > 0 ? hs + static_cast<size_t>(t - 1) * BH : h0;
     const float* c_prev = t > 0 ? cs + static_cast<size_t>(t - 1) * BH : c0;
-    if (h_prev) gemm_rm(blas, false, true, d.batch, G, d.hidden, 1.0f, h_prev, d.hidden, w_hh, d.hidden, 1.0f, gates, G);
+    if (h_prev)
+      gemm_rm(blas, false, true, d.batch, G, d.hidden, 1.0f, h_prev, d.hidden, w_hh, d.hidden, 1.0f, gates, G);
     lstm_cell_forward_launch(gates, b_ih, b_hh, c_prev, gates, cs + static_cast<size_t>(t) * BH,
                              hs + static_cast<size_t>(t) * BH, d.batch, d.hidden, stream);
   }
 }
 
 void lstm_backward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims& d, const float* x, const float* h0,
-                        const float* c0, const float* w_ih, const float* w_hh, const float* gate_cache,
-                        const float* hs, const float* cs, const float* dy, const float* dh_n, const float* dc_n,
-                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* db, float* dgates,
-                        float* dh, float* dc) {
+                        const float* c0, const float* w_ih, const float* w_hh, const float* gate_cache, const float* hs,
+                        const float* cs, const float* dy, const float* dh_n, const float* dc_n, float* dx, float* dh0,
+                        float* dc0, float* dw_ih, float* dw_hh, float* db, float* dgates, float* dh, float* dc) {
   const int G = 4 * d.hidden, BH = d.batch * d.hidden, rows = d.steps * d.batch;
   const size_t state_bytes = sizeof(float) * static_cast<size_t>(BH);
   LEGATO_CUBLAS_CHECK(cublasSetStream(blas, stream));
-  if (dh_n) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dh, dh_n, state_bytes, cudaMemcpyDeviceToDevice, stream));
-  else LEGATO_CUDA_CHECK(cudaMemsetAsync(dh, 0, state_bytes, stream));
-  if (dc_n) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dc, dc_n, state_bytes, cudaMemcpyDeviceToDevice, stream));
-  else LEGATO_CUDA_CHECK(cudaMemsetAsync(dc, 0, state_bytes, stream));
+  if (dh_n)
+    LEGATO_CUDA_CHECK(cudaMemcpyAsync(dh, dh_n, state_bytes, cudaMemcpyDeviceToDevice, stream));
+  else
+    LEGATO_CUDA_CHECK(cudaMemsetAsync(dh, 0, state_bytes, stream));
+  if (dc_n)
+    LEGATO_CUDA_CHECK(cudaMemcpyAsync(dc, dc_n, state_bytes, cudaMemcpyDeviceToDevice, stream));
+  else
+    LEGATO_CUDA_CHECK(cudaMemsetAsync(dc, 0, state_bytes, stream));
   for (int t = d.steps - 1; t >= 0; --t) {
     float* dg = dgates + static_cast<size_t>(t) * d.batch * G;
     const float* c_prev = t > 0 ? cs + static_cast<size_t>(t - 1) * BH : c0;
-    lstm_cell_backward_launch(gate_cache + static_cast<size_t>(t) * d.batch * G, c_prev, cs + static_cast<size_t>(t) * BH,
-                              dh, dy ? dy + static_cast<size_t>(t) * BH : nullptr, dc, dg, dc, d.batch, d.hidden,
-                              stream);
+    lstm_cell_backward_launch(gate_cache + static_cast<size_t>(t) * d.batch * G, c_prev,
+                              cs + static_cast<size_t>(t) * BH, dh, dy ? dy + static_cast<size_t>(t) * BH : nullptr, dc,
+                              dg, dc, d.batch, d.hidden, stream);
     // The gradient reaching h_{t-1}: dgates_t [B, 4H] w_hh [4H, H].
-    if (t > 0 || dh0) gemm_rm(blas, false, false, d.batch, d.hidden, G, 1.0f, dg, G, w_hh, d.hidden, 0.0f, dh, d.hidden);
+    if (t > 0 || dh0)
+      gemm_rm(blas, false, false, d.batch, d.hidden, G, 1.0f, dg, G, w_hh, d.hidden, 0.0f, dh, d.hidden);
   }
   // Weight gradients over all steps at once.
   gemm_rm(blas, true, false, G, d.input, rows, 1.0f, dgates, G, x, d.input, 1.0f, dw_ih, d.input);

@@ -24,9 +24,7 @@ class Cursor {
   bool at_end(size_t limit) const { return pos_ >= limit; }
   void seek(size_t pos) { pos_ = pos; }
 
-  [[noreturn]] void fail(size_t offset, const std::string& what) const {
-    throw MidiError(name_, offset, what);
-  }
+  [[noreturn]] void fail(size_t offset, const std::string& what) const { throw MidiError(name_, offset, what); }
   uint8_t u8(size_t limit, const char* what) {
     if (pos_ >= limit) throw CutOff(name_, pos_, std::string("truncated: file ends inside ") + what);
     return bytes_[pos_++];
@@ -50,7 +48,8 @@ class Cursor {
     fail(start, std::string("bad variable-length quantity in ") + what + " (longer than 4 bytes)");
   }
   void skip(size_t n, size_t limit, const char* what) {
-    if (n > limit - pos_) throw CutOff(name_, pos_, std::string("truncated: ") + what + " runs past the end of its chunk");
+    if (n > limit - pos_)
+      throw CutOff(name_, pos_, std::string("truncated: ") + what + " runs past the end of its chunk");
     pos_ += n;
   }
   std::span<const uint8_t> take(size_t n, size_t limit, const char* what) {
@@ -81,15 +80,13 @@ std::string hex(uint8_t b) {
   return std::string("0x") + digits[b >> 4] + digits[b & 15];
 }
 
-std::string plural(int64_t n, const std::string& word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
+std::string plural(int64_t n, const std::string& word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
 // System common and real-time messages (0xF1-0xFE but 0xF7 and 0xFF) belong on a MIDI cable, not
 // in a file; players skip them with the data bytes the protocol gives them.
 bool is_system_message(uint8_t status) { return status > 0xF0 && status != 0xF7 && status != 0xFF; }
 int system_data_bytes(uint8_t status) {
-  if (status == 0xF2) return 2;                    // song position pointer
+  if (status == 0xF2) return 2;                     // song position pointer
   return status == 0xF1 || status == 0xF3 ? 1 : 0;  // time code quarter frame, song select
 }
 int channel_data_bytes(uint8_t status) {
@@ -219,8 +216,15 @@ class TrackReader {
  public:
   TrackReader(Cursor& in, const std::string& name, const ReadOptions& options, int track, int64_t max_tick,
               Score& score, TrackNotes& out, OpenNotes& open, Pedals& pedals)
-      : in_(in), name_(name), options_(options), track_(track), max_tick_(max_tick), score_(score), out_(out),
-        open_(open), pedals_(pedals) {}
+      : in_(in),
+        name_(name),
+        options_(options),
+        track_(track),
+        max_tick_(max_tick),
+        score_(score),
+        out_(out),
+        open_(open),
+        pedals_(pedals) {}
 
   // Reads up to `limit`. Lenient reading drops an event cut off by the limit; notes still sounding
   // when a damaged track ends (`damaged_end`, or a cut) are closed there, other leftovers dropped.
@@ -248,9 +252,8 @@ class TrackReader {
       const uint32_t delta = in_.vlq(limit, "a delta time");
       tick_ += delta;
       if (tick_ > max_tick_)
-        in_.fail(event_at_, "delta time " + std::to_string(delta) + " puts an event at tick " +
-                                std::to_string(tick_) + ", past the limit of " + std::to_string(kMaxQuarters) +
-                                " quarter notes");
+        in_.fail(event_at_, "delta time " + std::to_string(delta) + " puts an event at tick " + std::to_string(tick_) +
+                                ", past the limit of " + std::to_string(kMaxQuarters) + " quarter notes");
       read_event(limit);
     }
   }
@@ -283,8 +286,8 @@ class TrackReader {
     const auto data = in_.take(len, limit, "meta event");
     auto need = [&](size_t n, const char* what) {
       if (len < n)
-        in_.fail(data_at, std::string(what) + " meta event has length " + std::to_string(len) + ", needs " +
-                              std::to_string(n));
+        in_.fail(data_at,
+                 std::string(what) + " meta event has length " + std::to_string(len) + ", needs " + std::to_string(n));
     };
     if (type == 0x2F) {
       ended_ = true;  // end of track: anything after it in the chunk is padding
@@ -341,8 +344,7 @@ class TrackReader {
         program_[size_t(channel)] = d[0];
         score_.program_changes.push_back({tick_, track_, channel, d[0]});
         break;
-      default:
-        break;  // aftertouch, pitch bend: not part of the score
+      default: break;  // aftertouch, pitch bend: not part of the score
     }
   }
 
@@ -410,8 +412,7 @@ class TrackReader {
 // A note released while the pedal is down sounds on until the pedal lifts, but no later than
 // the next start of the same pitch on the same channel (a key struck again restarts the sound).
 void apply_sustain(std::vector<Note>& notes, Pedals& pedals) {
-  for (auto& p : pedals)
-    std::stable_sort(p.begin(), p.end(), [](auto& a, auto& b) { return a.tick < b.tick; });
+  for (auto& p : pedals) std::stable_sort(p.begin(), p.end(), [](auto& a, auto& b) { return a.tick < b.tick; });
   std::vector<size_t> idx(notes.size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
@@ -425,12 +426,15 @@ void apply_sustain(std::vector<Note>& notes, Pedals& pedals) {
     const auto& ped = pedals[size_t(n.channel)];
     if (ped.empty()) continue;
     const int64_t release = n.end_tick();
-    auto it = std::upper_bound(ped.begin(), ped.end(), release,
-                               [](int64_t t, const PedalEvent& e) { return t < e.tick; });
+    auto it =
+        std::upper_bound(ped.begin(), ped.end(), release, [](int64_t t, const PedalEvent& e) { return t < e.tick; });
     if (it == ped.begin() || !(it - 1)->down) continue;
     int64_t lift = -1;
     for (; it != ped.end(); ++it)
-      if (!it->down) { lift = it->tick; break; }
+      if (!it->down) {
+        lift = it->tick;
+        break;
+      }
     if (lift < 0) continue;  // never lifted: keep the written length
     if (k + 1 < idx.size()) {
       const Note& next = notes[idx[k + 1]];
@@ -461,10 +465,12 @@ class FileReader {
   void read_header() {
     if (size_ < 14) in_.fail(size_, "truncated: " + std::to_string(size_) + " bytes is too short for a MIDI header");
     const auto magic = in_.take(4, size_, "header");
-    if (four_cc(magic) != "MThd") in_.fail(0, "not a Standard MIDI File: expected 'MThd', found '" + four_cc(magic) + "'");
+    if (four_cc(magic) != "MThd")
+      in_.fail(0, "not a Standard MIDI File: expected 'MThd', found '" + four_cc(magic) + "'");
     const uint32_t header_len = in_.be(4, size_, "the header length");
     if (header_len < 6) in_.fail(4, "header length " + std::to_string(header_len) + " is shorter than 6");
-    if (header_len > size_ - 8) in_.fail(4, "header length " + std::to_string(header_len) + " runs past the end of the file");
+    if (header_len > size_ - 8)
+      in_.fail(4, "header length " + std::to_string(header_len) + " runs past the end of the file");
     const size_t header_end = 8 + header_len;
     score_.format = int(in_.be(2, size_, "the header"));
     if (score_.format > 2) in_.fail(8, "unknown format " + std::to_string(score_.format));
@@ -502,17 +508,20 @@ class FileReader {
     while (found_ < ntracks_ && !stopped_) {
       const size_t chunk_at = in_.pos();
       if (size_ - chunk_at < 8) {
-        const std::string refusal = "truncated: expected " + std::to_string(ntracks_) + " tracks, found " + std::to_string(found_);
+        const std::string refusal =
+            "truncated: expected " + std::to_string(ntracks_) + " tracks, found " + std::to_string(found_);
         if (options_.strict || found_ == 0) in_.fail(chunk_at, refusal);
-        warn(chunk_at, "the file ends after " + std::to_string(found_) + " of the " + plural(ntracks_, "declared track") +
-                           (chunk_at < size_ ? " (ignored the last " + plural(int64_t(size_ - chunk_at), "byte") + ")" : ""));
+        warn(chunk_at,
+             "the file ends after " + std::to_string(found_) + " of the " + plural(ntracks_, "declared track") +
+                 (chunk_at < size_ ? " (ignored the last " + plural(int64_t(size_ - chunk_at), "byte") + ")" : ""));
         in_.seek(size_);
         break;
       }
       const auto id = in_.take(4, size_, "chunk header");
       const uint32_t len = in_.be(4, size_, "chunk header");
       const size_t body = in_.pos();
-      const std::string overrun = "chunk '" + four_cc(id) + "' length " + std::to_string(len) + " runs past the end of the file";
+      const std::string overrun =
+          "chunk '" + four_cc(id) + "' length " + std::to_string(len) + " runs past the end of the file";
       const std::string not_a_chunk = "expected a track chunk, found bytes that are not a chunk name";
       if (options_.strict) {
         if (len > size_ - body) in_.fail(chunk_at + 4, overrun + " (" + std::to_string(size_ - body) + " bytes left)");
@@ -522,8 +531,10 @@ class FileReader {
         resynchronise(chunk_at + 1, chunk_at, not_a_chunk, not_a_chunk);
       } else if (four_cc(id) != "MTrk") {
         // Unknown chunk types are skipped, as the specification asks.
-        if (len > size_ - body) resynchronise(body, chunk_at + 4, overrun, overrun);
-        else in_.seek(body + len);
+        if (len > size_ - body)
+          resynchronise(body, chunk_at + 4, overrun, overrun);
+        else
+          in_.seek(body + len);
       } else if (len > size_ - body) {
         read_overrunning_track(chunk_at, len);
       } else {
@@ -560,7 +571,8 @@ class FileReader {
       in_.seek(end);
     } else if (eot) {
       read_events(body, *eot, false);
-      const std::string what = declared + " runs past its end-of-track event, which ends the track at byte " + std::to_string(*eot);
+      const std::string what =
+          declared + " runs past its end-of-track event, which ends the track at byte " + std::to_string(*eot);
       continue_at(*eot, chunk_at + 4, what);
     } else if (starts_chunk(end)) {
       // No end-of-track event, but the next chunk starts where the length says: the chunk's end
@@ -570,12 +582,14 @@ class FileReader {
       in_.seek(end);
     } else if (const auto later = find_end_of_track(bytes_, body, size_); later && starts_chunk(*later)) {
       read_events(body, *later, false);
-      warn(chunk_at + 4, declared + " ends before its end-of-track event: read up to that event, at byte " + std::to_string(*later));
+      warn(chunk_at + 4,
+           declared + " ends before its end-of-track event: read up to that event, at byte " + std::to_string(*later));
       in_.seek(*later);
     } else {
       const TrackEnd r = read_events(body, end, true);
-      const std::string what = declared + " agrees with neither its events nor the next chunk: kept the events inside it" +
-                               (r.cut_at ? ", dropped the event cut off at byte " + std::to_string(*r.cut_at) : "") + closed_text(r);
+      const std::string what =
+          declared + " agrees with neither its events nor the next chunk: kept the events inside it" +
+          (r.cut_at ? ", dropped the event cut off at byte " + std::to_string(*r.cut_at) : "") + closed_text(r);
       resynchronise(end, chunk_at + 4, what, what);
     }
   }
@@ -588,7 +602,8 @@ class FileReader {
                                  plural(int64_t(size_ - body), "byte") + " left)";
     if (const auto eot = find_end_of_track(bytes_, body, size_)) {
       read_events(body, *eot, false);
-      continue_at(*eot, chunk_at + 4, declared + "; its end-of-track event ends the track at byte " + std::to_string(*eot));
+      continue_at(*eot, chunk_at + 4,
+                  declared + "; its end-of-track event ends the track at byte " + std::to_string(*eot));
       return;
     }
     const TrackEnd r = read_events(body, size_, true);
@@ -661,7 +676,8 @@ class FileReader {
   }
 
   uint32_t read_be32(size_t p) const {
-    return (uint32_t(bytes_[p]) << 24) | (uint32_t(bytes_[p + 1]) << 16) | (uint32_t(bytes_[p + 2]) << 8) | bytes_[p + 3];
+    return (uint32_t(bytes_[p]) << 24) | (uint32_t(bytes_[p + 1]) << 16) | (uint32_t(bytes_[p + 2]) << 8) |
+           bytes_[p + 3];
   }
 
   Score finish() {

@@ -39,8 +39,7 @@ struct ReadOptions {
 // 120 bpm): larger times are corrupt deltas, and tokenizers would turn them into huge outputs.
 constexpr int64_t kMaxQuarters = 100000;
 
-Score read_midi(std::span<const uint8_t> bytes, const std::string& name,
-                const ReadOptions& options = {});
+Score read_midi(std::span<const uint8_t> bytes, const std::string& name, const ReadOptions& options = {});
 Score read_midi_file(const std::filesystem::path& path, const ReadOptions& options = {});
 
 }  // namespace legato::midi

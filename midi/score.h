@@ -8,15 +8,15 @@
 
 namespace legato::midi {
 
-constexpr int kDrumChannel = 9;                // MIDI channel 10, counted from 0
+constexpr int kDrumChannel = 9;                   // MIDI channel 10, counted from 0
 constexpr int kDefaultMicrosPerQuarter = 500000;  // 120 beats per minute until a tempo event
 
 struct Note {
-  int pitch = 60;       // 0..127
-  int velocity = 64;    // 1..127
-  int channel = 0;      // 0..15; kDrumChannel is percussion
-  int program = 0;      // 0..127, the program in force on the channel when the note started
-  int track = 0;        // index of the MTrk chunk it came from
+  int pitch = 60;     // 0..127
+  int velocity = 64;  // 1..127
+  int channel = 0;    // 0..15; kDrumChannel is percussion
+  int program = 0;    // 0..127, the program in force on the channel when the note started
+  int track = 0;      // index of the MTrk chunk it came from
   int64_t start_tick = 0;
   int64_t duration_ticks = 0;
   double start_quarters = 0, duration_quarters = 0;
@@ -60,13 +60,13 @@ struct Score {
   bool smpte = false;
   int smpte_ticks_per_second = 0;
 
-  std::vector<Note> notes;  // by start tick, then track, then order in the track
+  std::vector<Note> notes;             // by start tick, then track, then order in the track
   std::vector<TempoChange> tempo_map;  // by tick; empty means 120 bpm throughout
   std::vector<TimeSignature> time_signatures;
   std::vector<KeySignature> key_signatures;
   std::vector<ProgramChange> program_changes;
   std::vector<bool> track_has_notes;  // per track
-  int unreleased_notes = 0;  // note-ons with no note-off before their track ended: dropped
+  int unreleased_notes = 0;           // note-ons with no note-off before their track ended: dropped
   // Note-ons ended by a note-off at their own tick: dropped under pretty_midi pairing, as there.
   int zero_length_notes = 0;
   std::vector<MidiWarning> warnings;  // the repairs the lenient reader made, in file order

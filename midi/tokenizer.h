@@ -28,10 +28,10 @@ class Tokenizer {
 };
 
 struct EventOptions {
-  int steps_per_quarter = 12;  // the grid: 12 holds both sixteenths and eighth-note triplets
-  int max_shift_steps = 48;    // longest single time-shift token; longer rests repeat it
-  int max_duration_steps = 96; // longest single duration token; longer notes add several
-  int velocity_bins = 0;       // 0: no velocity tokens
+  int steps_per_quarter = 12;   // the grid: 12 holds both sixteenths and eighth-note triplets
+  int max_shift_steps = 48;     // longest single time-shift token; longer rests repeat it
+  int max_duration_steps = 96;  // longest single duration token; longer notes add several
+  int velocity_bins = 0;        // 0: no velocity tokens
   // Notes are held at most this long: a hung note (a note-on never released) would otherwise
   // flood the sequence with duration tokens. 64 quarters is 32 s at 120 bpm.
   int max_note_quarters = 64;

@@ -39,7 +39,8 @@ EventTokenizer::EventTokenizer(EventOptions options) : options_(options) {
       options_.max_duration_steps < 1 || options_.velocity_bins < 0 || options_.velocity_bins > 127 ||
       options_.max_note_quarters < 1)
     throw std::invalid_argument(
-        "event tokenizer: grid 1..96 steps per quarter, positive shift, duration and note-length limits, 0..127 velocity bins");
+        "event tokenizer: grid 1..96 steps per quarter, positive shift, duration and note-length limits, 0..127 "
+        "velocity bins");
 }
 
 int64_t EventTokenizer::to_steps(int64_t ticks, int tpq) const {
@@ -130,7 +131,8 @@ Score EventTokenizer::detokenize(std::span<const std::string> tokens) const {
       instrument = *p;
     } else if (token == "DRUMS") {
       instrument = kDrums;
-    } else if (auto v = number_after(token, "V", 0, std::max(0, options_.velocity_bins - 1)); v && options_.velocity_bins) {
+    } else if (auto v = number_after(token, "V", 0, std::max(0, options_.velocity_bins - 1));
+               v && options_.velocity_bins) {
       velocity = std::clamp((2 * *v + 1) * 128 / (2 * options_.velocity_bins), 1, 127);  // bin centre
     } else if (auto n = number_after(token, "N", 0, 127)) {
       Note note;

@@ -24,8 +24,8 @@ class EventTokenizer final : public Tokenizer {
 
   // A note as the scheme keeps it; the order of the fields is the order of the tokens.
   struct GridNote {
-    int64_t onset;     // grid steps from the start
-    int instrument;    // program, or -1 for drums
+    int64_t onset;   // grid steps from the start
+    int instrument;  // program, or -1 for drums
     int pitch;
     int64_t duration;  // grid steps, at least 1
     int velocity_bin;  // 0 without velocity bins

@@ -12,13 +12,13 @@ namespace {
 
 // A note or chord as music21 builds it from one track.
 struct Element {
-  int64_t onset12;      // quantized onset in twelfths of a quarter (1/4 and 1/3 grids both fit)
-  bool grace;           // zero-length: music21 makes it a grace note, which sorts first
+  int64_t onset12;  // quantized onset in twelfths of a quarter (1/4 and 1/3 grids both fit)
+  bool grace;       // zero-length: music21 makes it a grace note, which sorts first
   int track;
-  size_t order;         // position among the track's elements
-  int first_pitch;      // the token of a single note
-  int size;             // notes in it: more than one makes a chord
-  uint16_t pc_mask;     // a chord's pitch classes, bit k for pitch class k
+  size_t order;      // position among the track's elements
+  int first_pitch;   // the token of a single note
+  int size;          // notes in it: more than one makes a chord
+  uint16_t pc_mask;  // a chord's pitch classes, bit k for pitch class k
 };
 
 // The chord token of a pitch-class set. Worth caching: there are 4096 sets and tens of
@@ -53,8 +53,9 @@ int64_t quantize_onset12(int64_t tick, int tpq) {
     if (2 * (scaled - m * tpq) > tpq) ++m;
     const int64_t unit = 12 / d;
     const Candidate c{std::llabs(scaled - m * tpq) * unit, (scaled - m * tpq) * unit, m * unit};
-    if (c.error < best.error || (c.error == best.error && (c.signed_error < best.signed_error ||
-                                                          (c.signed_error == best.signed_error && c.match12 < best.match12))))
+    if (c.error < best.error ||
+        (c.error == best.error &&
+         (c.signed_error < best.signed_error || (c.signed_error == best.signed_error && c.match12 < best.match12))))
       best = c;
   }
   return best.match12;
@@ -67,8 +68,8 @@ void gather_track(const std::vector<const Note*>& notes, int tpq, int track, std
   for (size_t i = 0; i < notes.size(); ++i) {
     if (gathered[i]) continue;
     const Note& first = *notes[i];
-    Element e{quantize_onset12(first.start_tick, tpq), first.duration_ticks == 0, track, order++,
-              first.pitch, 1, uint16_t(1 << (first.pitch % 12))};
+    Element e{quantize_onset12(first.start_tick, tpq), first.duration_ticks == 0, track, order++, first.pitch, 1,
+              uint16_t(1 << (first.pitch % 12))};
     // Tolerance is 1/16 quarter; 16 * difference <= tpq keeps it in integers.
     for (size_t j = i + 1; j < notes.size(); ++j) {
       const Note& other = *notes[j];
@@ -163,8 +164,7 @@ std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
 
   std::vector<std::string> tokens;
   tokens.reserve(chosen.size());
-  for (const Element* e : chosen)
-    tokens.push_back(e->size == 1 ? pitch_name(e->first_pitch) : chord_token(e->pc_mask));
+  for (const Element* e : chosen) tokens.push_back(e->size == 1 ? pitch_name(e->first_pitch) : chord_token(e->pc_mask));
   return tokens;
 }
 

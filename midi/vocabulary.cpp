@@ -70,7 +70,8 @@ std::vector<std::string> Vocabulary::decode(std::span<const int> ids) const {
   out.reserve(ids.size());
   for (int i : ids) {
     if (i < 0 || size_t(i) >= tokens_.size())
-      throw std::runtime_error("vocabulary: id " + std::to_string(i) + " is outside 0.." + std::to_string(tokens_.size() - 1));
+      throw std::runtime_error("vocabulary: id " + std::to_string(i) + " is outside 0.." +
+                               std::to_string(tokens_.size() - 1));
     out.push_back(tokens_[size_t(i)]);
   }
   return out;
@@ -105,7 +106,9 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
   auto fail = [&](const std::string& what) -> void {
     throw std::runtime_error("vocabulary JSON: " + what + " at character " + std::to_string(i));
   };
-  auto skip_space = [&] { while (i < json.size() && std::isspace(static_cast<unsigned char>(json[i]))) ++i; };
+  auto skip_space = [&] {
+    while (i < json.size() && std::isspace(static_cast<unsigned char>(json[i]))) ++i;
+  };
   skip_space();
   if (i >= json.size() || json[i] != '[') fail("expected '['");
   ++i;
@@ -128,7 +131,10 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
           int code = 0;
           for (int k = 0; k < 4; ++k) {
             const char h = json[i++];
-            const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+            const int digit = h >= '0' && h <= '9'   ? h - '0'
+                              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                              : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                     : -1;
             if (digit < 0) fail("bad \\u escape");
             code = code * 16 + digit;
           }
@@ -146,7 +152,10 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
     if (!v.ids_.emplace(token, int(v.tokens_.size())).second) fail("duplicate token '" + token + "'");
     v.tokens_.push_back(token);
     skip_space();
-    if (i < json.size() && json[i] == ',') { ++i; continue; }
+    if (i < json.size() && json[i] == ',') {
+      ++i;
+      continue;
+    }
     if (i < json.size() && json[i] == ']') break;
     fail("expected ',' or ']'");
   }

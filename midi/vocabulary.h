@@ -25,8 +25,7 @@ class Vocabulary {
   void count(std::span<const std::string> tokens);
   // Assigns ids: the specials first (in the given order), then every counted token seen at
   // least min_count times. Rarer tokens get no id: id() maps them to UNK when UNK is a special.
-  void build(int64_t min_count = 1, const std::vector<std::string>& specials = {},
-             Order order = Order::by_frequency);
+  void build(int64_t min_count = 1, const std::vector<std::string>& specials = {}, Order order = Order::by_frequency);
 
   size_t size() const { return tokens_.size(); }
   bool contains(std::string_view token) const;

@@ -11,8 +11,8 @@ namespace {
 
 struct Event {
   int64_t tick;
-  int rank;      // order at equal ticks: see the note loop below
-  int64_t sub;   // then shorter notes' note-ons first, so same-pitch notes pair in order
+  int rank;     // order at equal ticks: see the note loop below
+  int64_t sub;  // then shorter notes' note-ons first, so same-pitch notes pair in order
   std::vector<uint8_t> bytes;
 };
 

@@ -13,10 +13,10 @@ namespace legato::model {
 
 struct CheckpointMeta {
   ModelConfig config;
-  std::string scheme = "seed";           // the tokenizer scheme of the vocabulary
-  std::string objective = "last";        // "last" (the seed's windows) or "all"
-  int64_t seq_len = 100;                 // window / chunk length used in training
-  std::vector<std::string> vocab;        // token strings in id order
+  std::string scheme = "seed";                // the tokenizer scheme of the vocabulary
+  std::string objective = "last";             // "last" (the seed's windows) or "all"
+  int64_t seq_len = 100;                      // window / chunk length used in training
+  std::vector<std::string> vocab;             // token strings in id order
   std::vector<std::vector<int32_t>> primers;  // a few training windows (seed scheme)
 };
 

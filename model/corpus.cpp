@@ -26,8 +26,10 @@ std::vector<int32_t> encode(const std::vector<std::string>& tokens, const std::u
   out.reserve(tokens.size());
   for (const std::string& t : tokens) {
     const auto it = ids.find(t);
-    if (it != ids.end()) out.push_back(it->second);
-    else if (unk >= 0) out.push_back(unk);
+    if (it != ids.end())
+      out.push_back(it->second);
+    else if (unk >= 0)
+      out.push_back(unk);
   }
   return out;
 }
@@ -95,8 +97,7 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   // The vocabulary comes from the training pieces only: validation must not shape it. The seed
   // scheme orders it as the seed did (sorted token strings); others most frequent first.
   vocabulary.build(options.min_count, tokenizer->special_tokens(),
-                   options.scheme == "seed" ? midi::Vocabulary::Order::sorted
-                                            : midi::Vocabulary::Order::by_frequency);
+                   options.scheme == "seed" ? midi::Vocabulary::Order::sorted : midi::Vocabulary::Order::by_frequency);
   for (size_t id = 0; id < vocabulary.size(); ++id) corpus.vocab.push_back(vocabulary.token(static_cast<int>(id)));
   const auto ids = index_of(corpus.vocab);
   for (const auto& t : train_tokens) corpus.train.push_back(encode(t, ids, unk_id(ids)));

@@ -25,7 +25,8 @@ EvalResult evaluate(const MusicLSTM& net, const Pieces& pieces, int64_t seq_len,
     const int64_t b = std::min<int64_t>(batch, static_cast<int64_t>(windows.size() - at));
     fill_batch(pieces, windows.data() + at, b, seq_len, false, tokens, targets);
     const Tensor logits = net.forward(tokens, true, false, unused);  // on the model's device
-    const Tensor loss = ops::cross_entropy_logits(logits, net.device() == Device::CPU ? targets : targets.to(net.device()));
+    const Tensor loss =
+        ops::cross_entropy_logits(logits, net.device() == Device::CPU ? targets : targets.to(net.device()));
     total_loss += loss.item() * static_cast<double>(b);
     const Tensor host_logits = logits.device() == Device::CPU ? logits : logits.to(Device::CPU);
     auto z = as_matrix<float>(host_logits, b);

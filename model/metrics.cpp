@@ -78,8 +78,8 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
     if (count == 0) continue;
     // The legend sits above the plot, where no curve can run through it.
     const double legend_x = width - right - 170 + 90 * legend;
-    svg << "<polyline class=\"" << c.name << "\" fill=\"none\" stroke=\"" << c.colour << "\" stroke-width=\"2\" points=\""
-        << points.str() << "\"/>\n"
+    svg << "<polyline class=\"" << c.name << "\" fill=\"none\" stroke=\"" << c.colour
+        << "\" stroke-width=\"2\" points=\"" << points.str() << "\"/>\n"
         << "<line x1=\"" << legend_x << "\" y1=\"14\" x2=\"" << legend_x + 16 << "\" y2=\"14\" stroke=\"" << c.colour
         << "\" stroke-width=\"2\"/>\n"
         << "<text x=\"" << legend_x + 20 << "\" y=\"18\" fill=\"" << c.colour << "\">" << c.name << "</text>\n";

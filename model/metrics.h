@@ -13,7 +13,7 @@ struct EpochMetrics {
   int64_t step = 0;
   double train_loss = NAN;
   double val_loss = NAN, val_perplexity = NAN, val_accuracy = NAN;  // NaN without a validation set
-  double seconds = 0;                                                // training time so far
+  double seconds = 0;                                               // training time so far
 };
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows);

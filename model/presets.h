@@ -18,7 +18,7 @@ struct Recipe {
   int64_t batch = 64;
   int epochs = 200;
   double val_split = 0.0;
-  int transpose = 0;  // augmentation: +-N semitones
+  int transpose = 0;       // augmentation: +-N semitones
   bool keras_loss = true;  // softmax then Keras' clipped cross-entropy (the seed) vs fused logits
 };
 

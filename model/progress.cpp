@@ -12,7 +12,8 @@ std::string clock_text(double seconds) {
 }
 }  // namespace
 
-Progress::Progress(std::ostream& out, bool terminal, double interval) : out_(out), terminal_(terminal), interval_(interval) {}
+Progress::Progress(std::ostream& out, bool terminal, double interval)
+    : out_(out), terminal_(terminal), interval_(interval) {}
 
 void Progress::start(const std::string& label, int64_t total) {
   label_ = label;

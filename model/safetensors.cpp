@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <bit>
 #include <sstream>
 #include <stdexcept>
 

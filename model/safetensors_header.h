@@ -76,7 +76,8 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
 // Parses the 8-byte length, the JSON header and each entry of a whole file's bytes. Throws
 // std::runtime_error saying what is wrong (the caller adds the file's name).
 inline SafetensorsHeader parse_safetensors_header(std::string_view bytes) {
-  if (bytes.size() < 8) throw std::runtime_error("truncated: " + std::to_string(bytes.size()) + " bytes, no header length");
+  if (bytes.size() < 8)
+    throw std::runtime_error("truncated: " + std::to_string(bytes.size()) + " bytes, no header length");
   uint64_t length = 0;
   for (int k = 0; k < 8; ++k) length |= uint64_t(static_cast<unsigned char>(bytes[size_t(k)])) << (8 * k);
   if (length > bytes.size() - 8)

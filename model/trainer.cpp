@@ -28,14 +28,14 @@ extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
 // Where a run stands: everything --resume needs beyond the weights and the optimiser's slots.
 struct RunState {
-  int epoch = 0;          // the epoch in progress
-  int64_t batch = 0;      // batches of it already done
-  int64_t step = 0;       // optimiser steps in all
+  int epoch = 0;      // the epoch in progress
+  int64_t batch = 0;  // batches of it already done
+  int64_t step = 0;   // optimiser steps in all
   uint64_t dropout_offset = 0;
-  double loss_sum = 0;    // this epoch's training loss so far
+  double loss_sum = 0;  // this epoch's training loss so far
   int64_t loss_count = 0;
-  double best = INFINITY; // best validation (or training) loss
-  double seconds = 0;     // training time before this process
+  double best = INFINITY;  // best validation (or training) loss
+  double seconds = 0;      // training time before this process
   std::vector<EpochMetrics> metrics;
 };
 
@@ -50,9 +50,13 @@ void save_state(const std::filesystem::path& path, const RunState& s, const opti
   const auto slots = opt.state();
   for (size_t k = 0; k < slots.size(); ++k)
     for (const auto& p : slots[k]) file.tensors.push_back({"optimizer." + std::to_string(k) + "." + p.name, p.tensor});
-  const nlohmann::json j = {{"epoch", s.epoch},     {"batch", s.batch},          {"step", s.step},
-                            {"dropout_offset", s.dropout_offset}, {"loss_sum", s.loss_sum},
-                            {"loss_count", s.loss_count},         {"best", std::isinf(s.best) ? -1.0 : s.best},
+  const nlohmann::json j = {{"epoch", s.epoch},
+                            {"batch", s.batch},
+                            {"step", s.step},
+                            {"dropout_offset", s.dropout_offset},
+                            {"loss_sum", s.loss_sum},
+                            {"loss_count", s.loss_count},
+                            {"best", std::isinf(s.best) ? -1.0 : s.best},
                             {"seconds", s.seconds}};
   file.metadata["legato.train_state"] = j.dump();
   file.metadata["legato.metrics"] = metrics_json(s.metrics);
@@ -102,199 +106,321 @@ std::string fixed(double x, int digits = 4) {
   return buf;
 }
 
-}  // namespace
+// Recipe values that make no sense, refused before anything is read.
+void check_recipe(const Recipe& r) {
+  if (r.seq_len < 1 || r.batch < 1 || r.epochs < 1 || r.lr <= 0 || r.val_split < 0 || r.val_split >= 1 || r.clip < 0 ||
+      r.transpose < 0 || r.transpose > 24 || r.model.hidden < 1 || r.model.layers < 1)
+    throw InputError(
+        "bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
+        "0 <= val-split < 1, 0 <= transpose <= 24");
+}
 
-void request_stop() { g_stop.store(true); }
+// While one lives, SIGINT and SIGTERM ask the run to stop after its current batch; the handlers
+// that were there before come back when it goes.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop.store(false);
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
 
-int train(const TrainOptions& o, std::ostream& out) {
-  const Recipe& r = o.recipe;
-  if (r.seq_len < 1 || r.batch < 1 || r.epochs < 1 || r.lr <= 0 || r.val_split < 0 || r.val_split >= 1 ||
-      r.clip < 0 || r.transpose < 0 || r.transpose > 24 || r.model.hidden < 1 || r.model.layers < 1)
-    throw InputError("bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
-                     "0 <= val-split < 1, 0 <= transpose <= 24");
-  g_stop.store(false);
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
-  struct Restore {
-    struct sigaction a, b;
-    ~Restore() {
-      sigaction(SIGINT, &a, nullptr);
-      sigaction(SIGTERM, &b, nullptr);
-    }
-  } restore{old_int, old_term};
+ private:
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
+};
 
-  // ---- data ----
+// What a run learns from: the corpus, its windows and how many make a batch and an epoch.
+struct TrainingData {
+  Corpus corpus;
+  bool all_steps = false;  // objective "all": a target at every step; "last": one after the window
+  std::vector<Example> examples;
+  int64_t batch = 0;    // examples per batch (no more than there are)
+  int64_t batches = 0;  // batches per epoch
+};
+
+// The MIDI files of --data (or the default corpus) as tokens; what cannot be read is the user's input.
+Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   CorpusOptions corpus_options;
   corpus_options.paths = o.data.empty() ? std::vector<std::filesystem::path>{default_corpus_path()} : o.data;
   for (const auto& p : corpus_options.paths)
     if (!std::filesystem::exists(p)) throw InputError("no such file or folder: " + p.string());
-  corpus_options.scheme = r.scheme;
-  corpus_options.val_split = r.val_split;
+  corpus_options.scheme = o.recipe.scheme;
+  corpus_options.val_split = o.recipe.val_split;
   corpus_options.seed = o.seed;
-  corpus_options.transpose = r.transpose;
-  Corpus corpus;
+  corpus_options.transpose = o.recipe.transpose;
   try {
-    corpus = load_corpus(corpus_options, out);
+    return load_corpus(corpus_options, out);
   } catch (const std::invalid_argument& e) {
     throw InputError(e.what());
   } catch (const std::runtime_error& e) {
     throw InputError(e.what());
   }
-  const bool all_steps = r.objective == "all";
-  if (!all_steps && r.objective != "last") throw InputError("unknown objective '" + r.objective + "' (last or all)");
-  std::vector<Example> examples = make_examples(corpus.train, r.seq_len, all_steps);
-  if (examples.empty())
-    throw InputError("the corpus is shorter than one window: " + std::to_string(corpus.train_tokens()) +
-                     " training tokens in " + std::to_string(corpus.train.size()) + " pieces, and a window needs " +
-                     std::to_string(r.seq_len + 1) + " tokens of one piece");
-  const int64_t batch = std::min<int64_t>(r.batch, static_cast<int64_t>(examples.size()));
-  const int64_t batches = static_cast<int64_t>(examples.size()) / batch;
-  out << "corpus: " << corpus.files_loaded << " files (" << corpus.train.size() << " training pieces with "
-      << corpus.train_tokens() << " tokens, " << corpus.val.size() << " validation pieces with "
-      << corpus.val_tokens() << " tokens), vocabulary " << corpus.vocab.size() << ", " << batches
-      << " batches of " << batch << " per epoch\n";
+}
 
-  // ---- model and optimiser ----
+// The corpus cut into windows for the recipe's objective, and one line saying what there is.
+TrainingData load_training_data(const TrainOptions& o, std::ostream& out) {
+  const Recipe& r = o.recipe;
+  TrainingData d;
+  d.corpus = load_training_corpus(o, out);
+  d.all_steps = r.objective == "all";
+  if (!d.all_steps && r.objective != "last") throw InputError("unknown objective '" + r.objective + "' (last or all)");
+  d.examples = make_examples(d.corpus.train, r.seq_len, d.all_steps);
+  if (d.examples.empty())
+    throw InputError("the corpus is shorter than one window: " + std::to_string(d.corpus.train_tokens()) +
+                     " training tokens in " + std::to_string(d.corpus.train.size()) + " pieces, and a window needs " +
+                     std::to_string(r.seq_len + 1) + " tokens of one piece");
+  d.batch = std::min<int64_t>(r.batch, static_cast<int64_t>(d.examples.size()));
+  d.batches = static_cast<int64_t>(d.examples.size()) / d.batch;
+  out << "corpus: " << d.corpus.files_loaded << " files (" << d.corpus.train.size() << " training pieces with "
+      << d.corpus.train_tokens() << " tokens, " << d.corpus.val.size() << " validation pieces with "
+      << d.corpus.val_tokens() << " tokens), vocabulary " << d.corpus.vocab.size() << ", " << d.batches
+      << " batches of " << d.batch << " per epoch\n";
+  return d;
+}
+
+// What every checkpoint of the run carries besides the weights.
+CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
+  const Recipe& r = o.recipe;
   CheckpointMeta meta;
   meta.config = r.model;
-  meta.config.vocab = static_cast<int64_t>(corpus.vocab.size());
+  meta.config.vocab = static_cast<int64_t>(d.corpus.vocab.size());
   meta.config.seed = o.seed;
   meta.scheme = r.scheme;
   meta.objective = r.objective;
   meta.seq_len = r.seq_len;
-  meta.vocab = corpus.vocab;
+  meta.vocab = d.corpus.vocab;
   if (r.scheme == "seed")  // a few windows to start composing from, as the seed did
-    for (size_t k = 0; k < 8 && k < examples.size(); ++k) {
-      const Example& e = examples[k * examples.size() / 8];
-      const auto& piece = corpus.train[static_cast<size_t>(e.piece)];
+    for (size_t k = 0; k < 8 && k < d.examples.size(); ++k) {
+      const Example& e = d.examples[k * d.examples.size() / 8];
+      const auto& piece = d.corpus.train[static_cast<size_t>(e.piece)];
       meta.primers.emplace_back(piece.begin() + e.start, piece.begin() + e.start + r.seq_len);
     }
-  MusicLSTM net(meta.config);
-  net.to(o.device);  // before the optimiser, which keeps the parameters it was given
+  return meta;
+}
+
+// One run of the epoch loop: the model, its optimiser and where the run stands, with one member
+// function per step. Constructing it loads the data, builds the model and, with --resume, resumes.
+class Training {
+ public:
+  Training(const TrainOptions& o, std::ostream& out);
+  int run();  // the exit code train() returns
+
+ private:
+  enum class Stop { kNone, kInterrupted, kOutOfTime };
+
+  void resume();
+  std::vector<Example> epoch_order() const;
+  void train_batch(const std::vector<Example>& order);
+  void show_progress();
+  Stop stop_requested();
+  int stop_early(Stop why);
+  void end_epoch();
+  EpochMetrics measure(double epoch_position);
+  bool close_epoch(double epoch_position);
+  void write_outputs(bool improved);
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
+
+  const TrainOptions& o_;
+  const Recipe& r_;
+  std::ostream& out_;
+  const TrainingData data_;
+  CheckpointMeta meta_;
+  MusicLSTM net_;
+  std::unique_ptr<optim::Optimizer> opt_;
+  RunState state_;
+  Progress progress_;
+  DropoutStream dropout_;
+  Tensor tokens_, targets_;                        // the batch being trained on
+  std::chrono::steady_clock::time_point started_;  // when this process began training
+  double seconds_before_ = 0;                      // training time of the processes before it
+  int64_t batches_this_run_ = 0;                   // what TrainOptions::stop_after_batches counts
+};
+
+Training::Training(const TrainOptions& o, std::ostream& out)
+    : o_(o),
+      r_(o.recipe),
+      out_(out),
+      data_(load_training_data(o, out)),
+      meta_(make_meta(o, data_)),
+      net_(meta_.config),
+      progress_(out, o.terminal) {
+  net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
   if (o.device != Device::CPU) out << "device: " << device_description() << "\n";
-  std::unique_ptr<optim::Optimizer> opt = make_optimizer(r, net.parameters());
+  opt_ = make_optimizer(r_, net_.parameters());
   std::filesystem::create_directories(o.out);
-  RunState state;
-  if (o.resume) {
-    if (!std::filesystem::exists(last_checkpoint(o.out)) || !std::filesystem::exists(train_state_file(o.out)))
-      throw InputError("--resume: no " + last_checkpoint(o.out).string() + " and " +
-                       train_state_file(o.out).string() + " to resume from");
-    LoadedCheckpoint saved = load_checkpoint(last_checkpoint(o.out));
-    if (saved.meta.vocab != meta.vocab || config_to_json(saved.meta) != config_to_json(meta))
-      throw InputError("--resume: " + last_checkpoint(o.out).string() +
-                       " was trained with another configuration or corpus");
-    // Same configuration, so the same parameters in the same order.
-    const nn::ParameterList saved_params = saved.net->parameters(), params = net.parameters();
-    for (size_t k = 0; k < params.size(); ++k) {
-      Tensor target = params[k].tensor;
-      target.copy_from(saved_params[k].tensor);
-    }
-    state = load_state(train_state_file(o.out), *opt);
-    out << "resuming at epoch " << state.epoch + 1 << ", batch " << state.batch << "\n";
-  }
+  if (o.resume) resume();
+  dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
+}
 
-  auto write_outputs = [&](bool improved) {
-    save_checkpoint(last_checkpoint(o.out), net, meta);
-    if (improved) save_checkpoint(best_checkpoint(o.out), net, meta);
-    write_file_atomically(o.out / "metrics.csv", metrics_csv(state.metrics));
-    write_file_atomically(o.out / "loss.svg", loss_svg(state.metrics));
-    save_state(train_state_file(o.out), state, *opt);
-  };
-  // Validation and a metrics row; returns whether this is the best model so far.
-  auto close_epoch = [&](double epoch_position) {
-    EpochMetrics m;
-    m.epoch = epoch_position;
-    m.step = state.step;
-    m.train_loss = state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : NAN;
-    m.seconds = state.seconds;
-    if (!corpus.val.empty()) {
-      const EvalResult v = evaluate(net, corpus.val, r.seq_len, std::max<int64_t>(batch, 64));
-      if (v.predictions > 0) {
-        m.val_loss = v.loss;
-        m.val_perplexity = v.perplexity;
-        m.val_accuracy = v.accuracy;
-      }
-    }
-    state.metrics.push_back(m);
-    const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
-    const bool improved = !std::isnan(score) && score < state.best;
-    if (improved) state.best = score;
-    out << "epoch " << fixed(epoch_position, epoch_position == std::floor(epoch_position) ? 0 : 2) << "/"
-        << r.epochs << ": train loss " << fixed(m.train_loss);
-    if (!std::isnan(m.val_loss))
-      out << ", val loss " << fixed(m.val_loss) << ", perplexity " << fixed(m.val_perplexity, 2) << ", accuracy "
-          << percent(m.val_accuracy);
-    out << ", " << fixed(state.seconds, 0) << " s" << (improved ? " (best)" : "") << "\n";
-    return improved;
-  };
-
-  // ---- the loop ----
-  const auto started = std::chrono::steady_clock::now();
-  const double seconds_before = state.seconds;
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  Progress progress(out, o.terminal);
-  DropoutStream dropout{o.seed * 0x9E3779B97F4A7C15ull + 1, state.dropout_offset};
-  Tensor tokens, targets;
-  int64_t batches_this_run = 0;
-  const int64_t predictions_per_batch = all_steps ? batch * r.seq_len : batch;
-  while (state.epoch < r.epochs) {
-    // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
-    std::vector<Example> order = examples;
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(o.seed * 1000003ull + static_cast<uint64_t>(state.epoch)));
-    if (!o.quiet) progress.start("epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(r.epochs), batches);
-    for (; state.batch < batches; ++state.batch) {
-      fill_batch(corpus.train, order.data() + state.batch * batch, batch, r.seq_len, all_steps, tokens, targets);
-      const Tensor logits = net.forward(tokens, !all_steps, true, dropout);
-      const Tensor batch_targets = o.device == Device::CPU ? targets : targets.to(o.device);
-      Tensor loss = r.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), batch_targets)
-                                 : ops::cross_entropy_logits(logits, batch_targets);
-      loss.backward();
-      if (r.clip > 0) optim::clip_grad_norm(opt->parameters(), r.clip);
-      opt->step();
-      opt->zero_grad();
-      ++state.step;
-      state.loss_sum += loss.item();
-      ++state.loss_count;
-      state.dropout_offset = dropout.offset;
-      state.seconds = seconds_before + elapsed();
-      if (!o.quiet) {
-        const double tokens_per_second = static_cast<double>(predictions_per_batch * (state.batch + 1)) /
-                                         std::max(1e-9, elapsed());
-        progress.update(state.batch + 1, "loss " + fixed(state.loss_sum / static_cast<double>(state.loss_count)) +
-                                             " " + fixed(tokens_per_second, 0) + " tok/s");
-      }
-      const bool out_of_time = o.max_minutes > 0 && elapsed() >= o.max_minutes * 60;
-      if (o.stop_after_batches > 0 && ++batches_this_run == o.stop_after_batches) g_stop.store(true);
-      if (g_stop.load() || out_of_time) {
-        ++state.batch;
-        if (!o.quiet) progress.finish();
-        if (g_stop.load()) {
-          write_outputs(false);
-          out << "interrupted: checkpoint written to " << last_checkpoint(o.out).string()
-              << "; continue with --resume\n";
-          return 130;
-        }
-        const bool improved =
-            close_epoch(state.epoch + static_cast<double>(state.batch) / static_cast<double>(batches));
-        write_outputs(improved);
-        out << "stopped after " << fixed(o.max_minutes, 1) << " minutes; continue with --resume\n";
-        return 0;
-      }
-    }
-    if (!o.quiet) progress.finish();
-    const bool improved = close_epoch(state.epoch + 1);
-    ++state.epoch;  // the state file says where to go on: the next epoch's first batch
-    state.batch = 0;
-    state.loss_sum = 0;
-    state.loss_count = 0;
-    write_outputs(improved);
+// The weights of last.safetensors, and the optimiser's slots and the position of the state file.
+void Training::resume() {
+  if (!std::filesystem::exists(last_checkpoint(o_.out)) || !std::filesystem::exists(train_state_file(o_.out)))
+    throw InputError("--resume: no " + last_checkpoint(o_.out).string() + " and " + train_state_file(o_.out).string() +
+                     " to resume from");
+  LoadedCheckpoint saved = load_checkpoint(last_checkpoint(o_.out));
+  if (saved.meta.vocab != meta_.vocab || config_to_json(saved.meta) != config_to_json(meta_))
+    throw InputError("--resume: " + last_checkpoint(o_.out).string() +
+                     " was trained with another configuration or corpus");
+  // Same configuration, so the same parameters in the same order.
+  const nn::ParameterList saved_params = saved.net->parameters(), params = net_.parameters();
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor target = params[k].tensor;
+    target.copy_from(saved_params[k].tensor);
   }
-  out << "done: " << state.step << " steps; checkpoints in " << o.out.string() << "\n";
+  state_ = load_state(train_state_file(o_.out), *opt_);
+  out_ << "resuming at epoch " << state_.epoch + 1 << ", batch " << state_.batch << "\n";
+}
+
+// Epochs until the recipe's last, each batch after batch; a stop ends the run after the batch it came in.
+int Training::run() {
+  started_ = std::chrono::steady_clock::now();
+  seconds_before_ = state_.seconds;
+  while (state_.epoch < r_.epochs) {
+    const std::vector<Example> order = epoch_order();
+    if (!o_.quiet)
+      progress_.start("epoch " + std::to_string(state_.epoch + 1) + "/" + std::to_string(r_.epochs), data_.batches);
+    Stop stop = Stop::kNone;
+    while (stop == Stop::kNone && state_.batch < data_.batches) {
+      train_batch(order);
+      stop = stop_requested();
+    }
+    if (!o_.quiet) progress_.finish();
+    if (stop != Stop::kNone) return stop_early(stop);
+    end_epoch();
+  }
+  out_ << "done: " << state_.step << " steps; checkpoints in " << o_.out.string() << "\n";
   return 0;
+}
+
+// The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
+std::vector<Example> Training::epoch_order() const {
+  std::vector<Example> order = data_.examples;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(o_.seed * 1000003ull + static_cast<uint64_t>(state_.epoch)));
+  return order;
+}
+
+// One optimiser step on the epoch's next batch, which then counts as done.
+void Training::train_batch(const std::vector<Example>& order) {
+  fill_batch(data_.corpus.train, order.data() + state_.batch * data_.batch, data_.batch, r_.seq_len, data_.all_steps,
+             tokens_, targets_);
+  const Tensor logits = net_.forward(tokens_, !data_.all_steps, true, dropout_);
+  const Tensor batch_targets = o_.device == Device::CPU ? targets_ : targets_.to(o_.device);
+  Tensor loss = r_.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), batch_targets)
+                              : ops::cross_entropy_logits(logits, batch_targets);
+  loss.backward();
+  if (r_.clip > 0) optim::clip_grad_norm(opt_->parameters(), r_.clip);
+  opt_->step();
+  opt_->zero_grad();
+  ++state_.step;
+  state_.loss_sum += loss.item();
+  ++state_.loss_count;
+  state_.dropout_offset = dropout_.offset;
+  state_.seconds = seconds_before_ + elapsed();
+  ++state_.batch;
+  if (!o_.quiet) show_progress();
+}
+
+void Training::show_progress() {
+  const int64_t predictions_per_batch = data_.all_steps ? data_.batch * r_.seq_len : data_.batch;
+  const double tokens_per_second =
+      static_cast<double>(predictions_per_batch * state_.batch) / std::max(1e-9, elapsed());
+  progress_.update(state_.batch, "loss " + fixed(state_.loss_sum / static_cast<double>(state_.loss_count)) + " " +
+                                     fixed(tokens_per_second, 0) + " tok/s");
+}
+
+// Asked after every batch: a signal (or stop_after_batches, which stands for one) interrupts the
+// run; --max-minutes ends it as if the epoch ended there.
+Training::Stop Training::stop_requested() {
+  const bool out_of_time = o_.max_minutes > 0 && elapsed() >= o_.max_minutes * 60;
+  if (o_.stop_after_batches > 0 && ++batches_this_run_ == o_.stop_after_batches) g_stop.store(true);
+  if (g_stop.load()) return Stop::kInterrupted;
+  return out_of_time ? Stop::kOutOfTime : Stop::kNone;
+}
+
+// Ends the run in the middle of an epoch; the state file says where --resume goes on.
+int Training::stop_early(Stop why) {
+  if (why == Stop::kInterrupted) {
+    write_outputs(false);
+    out_ << "interrupted: checkpoint written to " << last_checkpoint(o_.out).string() << "; continue with --resume\n";
+    return 130;
+  }
+  const bool improved =
+      close_epoch(state_.epoch + static_cast<double>(state_.batch) / static_cast<double>(data_.batches));
+  write_outputs(improved);
+  out_ << "stopped after " << fixed(o_.max_minutes, 1) << " minutes; continue with --resume\n";
+  return 0;
+}
+
+void Training::end_epoch() {
+  const bool improved = close_epoch(state_.epoch + 1);
+  ++state_.epoch;  // the state file says where to go on: the next epoch's first batch
+  state_.batch = 0;
+  state_.loss_sum = 0;
+  state_.loss_count = 0;
+  write_outputs(improved);
+}
+
+// The metrics row of the epoch so far, validated where there is a validation set.
+EpochMetrics Training::measure(double epoch_position) {
+  EpochMetrics m;
+  m.epoch = epoch_position;
+  m.step = state_.step;
+  m.train_loss = state_.loss_count ? state_.loss_sum / static_cast<double>(state_.loss_count) : NAN;
+  m.seconds = state_.seconds;
+  if (!data_.corpus.val.empty()) {
+    const EvalResult v = evaluate(net_, data_.corpus.val, r_.seq_len, std::max<int64_t>(data_.batch, 64));
+    if (v.predictions > 0) {
+      m.val_loss = v.loss;
+      m.val_perplexity = v.perplexity;
+      m.val_accuracy = v.accuracy;
+    }
+  }
+  return m;
+}
+
+// Validation, a metrics row and the epoch's line; returns whether this is the best model so far.
+bool Training::close_epoch(double epoch_position) {
+  const EpochMetrics m = measure(epoch_position);
+  state_.metrics.push_back(m);
+  const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
+  const bool improved = !std::isnan(score) && score < state_.best;
+  if (improved) state_.best = score;
+  out_ << "epoch " << fixed(epoch_position, epoch_position == std::floor(epoch_position) ? 0 : 2) << "/" << r_.epochs
+       << ": train loss " << fixed(m.train_loss);
+  if (!std::isnan(m.val_loss))
+    out_ << ", val loss " << fixed(m.val_loss) << ", perplexity " << fixed(m.val_perplexity, 2) << ", accuracy "
+         << percent(m.val_accuracy);
+  out_ << ", " << fixed(state_.seconds, 0) << " s" << (improved ? " (best)" : "") << "\n";
+  return improved;
+}
+
+void Training::write_outputs(bool improved) {
+  save_checkpoint(last_checkpoint(o_.out), net_, meta_);
+  if (improved) save_checkpoint(best_checkpoint(o_.out), net_, meta_);
+  write_file_atomically(o_.out / "metrics.csv", metrics_csv(state_.metrics));
+  write_file_atomically(o_.out / "loss.svg", loss_svg(state_.metrics));
+  save_state(train_state_file(o_.out), state_, *opt_);
+}
+
+}  // namespace
+
+void request_stop() { g_stop.store(true); }
+
+int train(const TrainOptions& o, std::ostream& out) {
+  check_recipe(o.recipe);
+  const StopSignals signals;
+  Training training(o, out);
+  return training.run();
 }
 
 }  // namespace legato::model

@@ -39,7 +39,9 @@ int train(const TrainOptions& options, std::ostream& out);
 // Files in the output folder.
 inline std::filesystem::path last_checkpoint(const std::filesystem::path& dir) { return dir / "last.safetensors"; }
 inline std::filesystem::path best_checkpoint(const std::filesystem::path& dir) { return dir / "best.safetensors"; }
-inline std::filesystem::path train_state_file(const std::filesystem::path& dir) { return dir / "last.state.safetensors"; }
+inline std::filesystem::path train_state_file(const std::filesystem::path& dir) {
+  return dir / "last.state.safetensors";
+}
 
 // Asks a running train() to stop after its current batch (what SIGINT and SIGTERM do).
 void request_stop();

@@ -91,15 +91,14 @@ std::string port_list(const std::vector<OutputPort>& ports) {
 std::vector<OutputPort> ports_of(RtMidiOut& out, RtMidi::Api api) {
   std::vector<OutputPort> ports;
   const unsigned count = out.getPortCount();
-  for (unsigned k = 0; k < count; ++k)
-    ports.push_back({int(api), RtMidi::getApiName(api), k, out.getPortName(k)});
+  for (unsigned k = 0; k < count; ++k) ports.push_back({int(api), RtMidi::getApiName(api), k, out.getPortName(k)});
   return ports;
 }
 
 }  // namespace
 
 std::vector<OutputPort> list_output_ports() {
-    std::vector<OutputPort> ports;
+  std::vector<OutputPort> ports;
   bool reached = false;
   std::string tried;
   for (RtMidi::Api api : output_apis()) {
@@ -116,7 +115,8 @@ std::vector<OutputPort> list_output_ports() {
   if (!reached)
     throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
                         "no MIDI system: neither an ALSA sequencer (/dev/snd/seq) nor a running JACK server "
-                        "was found (tried " + (tried.empty() ? std::string("no back-end") : tried) + ")");
+                        "was found (tried " +
+                            (tried.empty() ? std::string("no back-end") : tried) + ")");
   return ports;
 }
 
@@ -156,7 +156,8 @@ MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) 
                         "no MIDI output port '" + port + "'; there are:" + port_list(ports));
   port_ = *chosen;
   out_ = open_api(RtMidi::Api(port_.api), client_name, last_warning_);
-  if (!out_) throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "the " + port_.api_name + " MIDI system went away");
+  if (!out_)
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "the " + port_.api_name + " MIDI system went away");
   // Indices can shift when clients come and go: find the port by name again.
   const auto now = ports_of(*out_, RtMidi::Api(port_.api));
   const auto it = std::find_if(now.begin(), now.end(), [&](const OutputPort& p) { return p.name == port_.name; });
@@ -165,9 +166,11 @@ MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) 
   try {
     out_->openPort(it->index, "out");
   } catch (const RtMidiError& e) {
-    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open MIDI port '" + port_.name + "': " + e.getMessage());
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
+                        "cannot open MIDI port '" + port_.name + "': " + e.getMessage());
   }
-  if (!out_->isPortOpen()) throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open MIDI port '" + port_.name + "'");
+  if (!out_->isPortOpen())
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open MIDI port '" + port_.name + "'");
 }
 
 MidiOutput::~MidiOutput() {

@@ -85,7 +85,8 @@ std::string piano_roll_svg(const midi::Score& score, const RollOptions& options)
     for (const midi::Note& n : score.notes) lo = std::min(lo, n.pitch), hi = std::max(hi, n.pitch);
     lo = std::max(0, lo - 2), hi = std::min(127, hi + 2);
   }
-  const double ppq = options.pixels_per_quarter > 0 ? options.pixels_per_quarter : std::clamp(1600.0 / quarters, 2.0, 32.0);
+  const double ppq =
+      options.pixels_per_quarter > 0 ? options.pixels_per_quarter : std::clamp(1600.0 / quarters, 2.0, 32.0);
   const double row = options.row_height > 0 ? options.row_height : std::clamp(400.0 / (hi - lo + 1), 3.0, 10.0);
   const double left = 44, right = 190, top = 34, bottom = 30;
   const double plot_w = quarters * ppq, plot_h = (hi - lo + 1) * row;
@@ -117,7 +118,8 @@ std::string piano_roll_svg(const midi::Score& score, const RollOptions& options)
     svg << "<line class=\"bar\" x1=\"" << num(x(bars[k])) << "\" y1=\"" << num(top) << "\" x2=\"" << num(x(bars[k]))
         << "\" y2=\"" << num(top + plot_h) << "\" stroke=\"#999999\"/>\n";
     if (k % size_t(label_every) == 0)
-      svg << "<text x=\"" << num(x(bars[k]) + 2) << "\" y=\"" << num(top + plot_h + 14) << "\">" << k + 1 << "</text>\n";
+      svg << "<text x=\"" << num(x(bars[k]) + 2) << "\" y=\"" << num(top + plot_h + 14) << "\">" << k + 1
+          << "</text>\n";
   }
   for (const midi::Note& n : score.notes) {
     const size_t c = instruments.at({n.is_drum(), n.is_drum() ? 0 : n.program});

@@ -12,9 +12,9 @@
 namespace legato::render {
 
 struct RollOptions {
-  std::string title;               // shown above the roll
-  double pixels_per_quarter = 0;   // 0: fit the piece into about 1600 pixels (2..32 per quarter)
-  double row_height = 0;           // pixels per semitone; 0: about 400 pixels for the pitch range
+  std::string title;              // shown above the roll
+  double pixels_per_quarter = 0;  // 0: fit the piece into about 1600 pixels (2..32 per quarter)
+  double row_height = 0;          // pixels per semitone; 0: about 400 pixels for the pitch range
 };
 
 // Where each bar starts, in ticks, up to the last note's end. A time signature starts a new bar

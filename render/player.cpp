@@ -36,15 +36,14 @@ void Player::schedule(std::vector<TimedMessage> messages) {
     if (!messages.empty()) {
       double earliest = messages.front().seconds;
       for (const TimedMessage& m : messages) earliest = std::min(earliest, m.seconds);
-      const auto late = Clock::now() - (start_ + std::chrono::duration_cast<Clock::duration>(
-                                                      std::chrono::duration<double>(earliest)));
+      const auto late = Clock::now() -
+                        (start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(earliest)));
       if (late > Clock::duration::zero()) {  // the generator fell behind: keep the rhythm from here
         start_ += late;
         stats_.shifted_seconds += std::chrono::duration<double>(late).count();
       }
     }
-    for (const TimedMessage& m : messages)
-      queue_.emplace(std::tuple{m.seconds, int(order_of(m)), arrivals_++}, m);
+    for (const TimedMessage& m : messages) queue_.emplace(std::tuple{m.seconds, int(order_of(m)), arrivals_++}, m);
   }
   wake_.notify_all();
 }
@@ -79,7 +78,8 @@ void Player::run() {
       continue;
     }
     const auto first = queue_.begin();
-    const auto due = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(first->second.seconds));
+    const auto due =
+        start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(first->second.seconds));
     const auto now = Clock::now();
     if (due > now) {
       // Wakes early for a new, earlier message or the stop flag; otherwise right on time.

@@ -43,7 +43,8 @@ inline void check_close(const std::string& what, const std::vector<double>& got,
   for (size_t k = 0; k < got.size(); ++k) {
     const double err = std::abs(got[k] - ref[k]), allowed = tol.atol + tol.rtol * std::abs(ref[k]);
     const bool ok = err <= allowed;
-    const double ratio = ok ? (allowed > 0 ? err / allowed : 0.0) : (allowed > 0 && !std::isnan(err) ? err / allowed : INFINITY);
+    const double ratio =
+        ok ? (allowed > 0 ? err / allowed : 0.0) : (allowed > 0 && !std::isnan(err) ? err / allowed : INFINITY);
     if (!ok) ++bad;
     if (ratio > worst_ratio) {
       worst_ratio = ratio;
@@ -53,9 +54,9 @@ inline void check_close(const std::string& what, const std::vector<double>& got,
   std::ostringstream report;
   report.precision(9);
   if (!got.empty())
-    report << "worst element " << worst << " of " << got.size() << ": got " << got[worst] << ", expected "
-           << ref[worst] << ", |diff| " << std::abs(got[worst] - ref[worst]) << " (allowed " << tol.atol << " + "
-           << tol.rtol << " * |expected|); " << bad << " element(s) outside";
+    report << "worst element " << worst << " of " << got.size() << ": got " << got[worst] << ", expected " << ref[worst]
+           << ", |diff| " << std::abs(got[worst] - ref[worst]) << " (allowed " << tol.atol << " + " << tol.rtol
+           << " * |expected|); " << bad << " element(s) outside";
   const std::string text = report.str();
   INFO(text);
   CHECK(bad == 0);
@@ -64,10 +65,10 @@ inline void check_close(const std::string& what, const std::vector<double>& got,
 }  // namespace legato::testing
 
 // Ends the test case, visibly, where there is nothing to run the CUDA code on.
-#define SKIP_WITHOUT_GPU()                                                                \
-  do {                                                                                    \
-    if (!::legato::testing::gpu_available()) {                                            \
-      MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)");          \
-      return;                                                                             \
-    }                                                                                     \
+#define SKIP_WITHOUT_GPU()                                                       \
+  do {                                                                           \
+    if (!::legato::testing::gpu_available()) {                                   \
+      MESSAGE("SKIPPED: no CUDA GPU on this machine (or a build without CUDA)"); \
+      return;                                                                    \
+    }                                                                            \
   } while (0)

@@ -81,13 +81,12 @@ inline GradcheckReport gradcheck(const MultiFn& f, std::vector<Tensor> inputs, d
 }
 
 // The gradient check every op must pass: relative error at most 1e-6.
-#define CHECK_GRADIENTS(f, inputs)                                      \
-  do {                                                                  \
-    const auto report_ = ::legato::testing::gradcheck((f), (inputs));   \
-    INFO("worst: " << report_.worst);                                   \
-    CHECK(report_.max_error <= 1e-6);                                   \
-    if (std::getenv("LEGATO_VERBOSE"))                                  \
-      MESSAGE("max relative error " << report_.max_error);             \
+#define CHECK_GRADIENTS(f, inputs)                                                          \
+  do {                                                                                      \
+    const auto report_ = ::legato::testing::gradcheck((f), (inputs));                       \
+    INFO("worst: " << report_.worst);                                                       \
+    CHECK(report_.max_error <= 1e-6);                                                       \
+    if (std::getenv("LEGATO_VERBOSE")) MESSAGE("max relative error " << report_.max_error); \
   } while (0)
 
 // A float64 leaf for checks: uniform in [low, high).

@@ -57,8 +57,13 @@ std::vector<Tensor> lstm_inputs(const Dims& d, State state, uint64_t seed) {
   } else if (state == State::HiddenConstant) {
     h0 = Tensor::uniform({d.B, d.H}, -1, 1, seed + 1, DType::F64);
   }
-  return {leaf({d.T, d.B, d.I}, seed, 1.0), h0, c0, leaf({G, d.I}, seed + 3, 0.3), leaf({G, d.H}, seed + 4, 0.3),
-          leaf({G}, seed + 5, 0.3), leaf({G}, seed + 6, 0.3)};
+  return {leaf({d.T, d.B, d.I}, seed, 1.0),
+          h0,
+          c0,
+          leaf({G, d.I}, seed + 3, 0.3),
+          leaf({G, d.H}, seed + 4, 0.3),
+          leaf({G}, seed + 5, 0.3),
+          leaf({G}, seed + 6, 0.3)};
 }
 
 ops::LstmOutputs run_lstm(const std::vector<Tensor>& in, bool last_only) {
@@ -165,8 +170,8 @@ TEST_CASE("cuda: lstm_step matches steps of the CPU float64 op") {
       CAPTURE(t);
       ops::lstm_step(x_gpu.rows(t, 1).view({d.B, d.I}), h, c, w_gpu, gates);
       REQUIRE(h.device() == Device::CUDA);
-      const ops::LstmOutputs ref =
-          ops::lstm(ops::slice(cpu_in[0], 0, 0, t + 1), cpu_in[1], cpu_in[2], {cpu_in[3], cpu_in[4], cpu_in[5], cpu_in[6]});
+      const ops::LstmOutputs ref = ops::lstm(ops::slice(cpu_in[0], 0, 0, t + 1), cpu_in[1], cpu_in[2],
+                                             {cpu_in[3], cpu_in[4], cpu_in[5], cpu_in[6]});
       check_close("h", h.to_vector(), ref.h_n.to_vector(), kOutputs);
       check_close("c", c.to_vector(), ref.c_n.to_vector(), kOutputs);
     }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "activations.h"
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
@@ -100,25 +101,27 @@ TEST_CASE("cuda: add and mul with broadcasting, outputs and gradients") {
   check_op("mul [1] * [3,4,5]", mul, {leaf({1}, 17), leaf({3, 4, 5}, 18)}, kElementwise, kShortSums);
   check_op("mul [2,3,1,4] * [3,5,1]", mul, {leaf({2, 3, 1, 4}, 19), leaf({3, 5, 1}, 20)}, kElementwise, kShortSums);
   // The same tensor as both operands: both contributions reach one gradient (d(x*x) = 2x).
-  check_op("mul x * x", [](const V& in) { return ops::mul(in[0], in[0]); }, {leaf({5, 37}, 21)}, kElementwise,
-           kElementwise);
+  check_op(
+      "mul x * x", [](const V& in) { return ops::mul(in[0], in[0]); }, {leaf({5, 37}, 21)}, kElementwise, kElementwise);
   // Only one operand takes a gradient.
   V one_grad{leaf({4, 6}, 22), Tensor::uniform({6}, -1, 1, 23, DType::F64)};
   check_op("mul [4,6] * constant [6]", mul, one_grad, kElementwise, kElementwise);
 }
 
-TEST_CASE("cuda: scale, sigmoid, tanh and relu, outputs and gradients") {
+TEST_CASE("cuda: scale and every activation, outputs and gradients") {
   SKIP_WITHOUT_GPU();
   // Inputs in [-3, 3) so that sigmoid and tanh are neither linear nor saturated; relu's kink at 0
   // is not hit (rounding to float32 keeps every input's sign). All elementwise: kElementwise.
-  check_op("scale by -2.5", [](const V& in) { return ops::scale(in[0], -2.5); }, {leaf({37, 129}, 30, -3, 3)},
-           kElementwise, kElementwise);
-  check_op("sigmoid", [](const V& in) { return ops::sigmoid(in[0]); }, {leaf({37, 129}, 31, -3, 3)}, kElementwise,
-           kElementwise);
-  check_op("tanh", [](const V& in) { return ops::tanh(in[0]); }, {leaf({37, 129}, 32, -3, 3)}, kElementwise,
-           kElementwise);
-  check_op("relu", [](const V& in) { return ops::relu(in[0]); }, {leaf({37, 129}, 33, -3, 3)}, kElementwise,
-           kElementwise);
+  check_op(
+      "scale by -2.5", [](const V& in) { return ops::scale(in[0], -2.5); }, {leaf({37, 129}, 30, -3, 3)}, kElementwise,
+      kElementwise);
+  uint64_t seed = 31;
+  for (const auto& activation : testing::activations()) {
+    const auto f = activation.apply;
+    check_op(
+        activation.name, [f](const V& in) { return f(in[0]); }, {leaf({37, 129}, seed++, -3, 3)}, kElementwise,
+        kElementwise);
+  }
 }
 
 TEST_CASE("cuda: matmul with every transpose, and linear with bias") {
@@ -130,15 +133,18 @@ TEST_CASE("cuda: matmul with every transpose, and linear with bias") {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       const Shape a_shape = ta ? Shape{K, M} : Shape{M, K}, b_shape = tb ? Shape{N, K} : Shape{K, N};
-      check_op(std::string("matmul") + (ta ? " A^T" : " A") + (tb ? " B^T" : " B"),
-               [ta, tb](const V& in) { return ops::matmul(in[0], in[1], ta, tb); },
-               {leaf(a_shape, 40 + 2 * ta + tb), leaf(b_shape, 50 + 2 * ta + tb)}, kShortSums, kShortSums);
+      check_op(
+          std::string("matmul") + (ta ? " A^T" : " A") + (tb ? " B^T" : " B"),
+          [ta, tb](const V& in) { return ops::matmul(in[0], in[1], ta, tb); },
+          {leaf(a_shape, 40 + 2 * ta + tb), leaf(b_shape, 50 + 2 * ta + tb)}, kShortSums, kShortSums);
     }
   // x [9, 33], weight [17, 33], bias [17]: the bias gradient sums 9 rows.
-  check_op("linear with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
-           {leaf({9, 33}, 60), leaf({17, 33}, 61), leaf({17}, 62)}, kShortSums, kShortSums);
-  check_op("linear without bias", [](const V& in) { return ops::linear(in[0], in[1], Tensor()); },
-           {leaf({1, 33}, 63), leaf({17, 33}, 64)}, kShortSums, kShortSums);
+  check_op(
+      "linear with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
+      {leaf({9, 33}, 60), leaf({17, 33}, 61), leaf({17}, 62)}, kShortSums, kShortSums);
+  check_op(
+      "linear without bias", [](const V& in) { return ops::linear(in[0], in[1], Tensor()); },
+      {leaf({1, 33}, 63), leaf({17, 33}, 64)}, kShortSums, kShortSums);
 }
 
 TEST_CASE("cuda: softmax and log_softmax, outputs and gradients") {
@@ -150,14 +156,17 @@ TEST_CASE("cuda: softmax and log_softmax, outputs and gradients") {
   // kElementwise (sum(g) ~ 4 with error ~ 1e-6, times exp(y) ~ 0.03).
   for (int64_t cols : {37, 300}) {
     CAPTURE(cols);
-    check_op("softmax", [](const V& in) { return ops::softmax(in[0]); }, {leaf({5, cols}, 70, -3, 3)}, kElementwise,
-             kElementwise);
-    check_op("log_softmax", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({5, cols}, 71, -3, 3)},
-             kElementwise, kElementwise);
+    check_op(
+        "softmax", [](const V& in) { return ops::softmax(in[0]); }, {leaf({5, cols}, 70, -3, 3)}, kElementwise,
+        kElementwise);
+    check_op(
+        "log_softmax", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({5, cols}, 71, -3, 3)}, kElementwise,
+        kElementwise);
   }
   // Softmax over the last axis of a 3-D tensor (rows = the product of the others).
-  check_op("softmax [2,3,37]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({2, 3, 37}, 72, -3, 3)},
-           kElementwise, kElementwise);
+  check_op(
+      "softmax [2,3,37]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({2, 3, 37}, 72, -3, 3)}, kElementwise,
+      kElementwise);
 }
 
 TEST_CASE("cuda: cross-entropy on probabilities (Keras) and on logits, losses and gradients") {
@@ -175,18 +184,21 @@ TEST_CASE("cuda: cross-entropy on probabilities (Keras) and on logits, losses an
   // atol 1e-5 + rtol 1e-5. The gradient reaches the logits through 1/p_t (up to ~500) and the
   // softmax backward, where those terms cancel back to O(0.1): absolute error ~ 1e-7, atol 1e-6
   // + rtol 1e-4.
-  check_op("cross_entropy_probs(softmax(z))",
-           [](const V& in) { return ops::cross_entropy_probs(ops::softmax(in[0]), in[1]); },
-           {logits, indices({rows}, t)}, Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
+  check_op(
+      "cross_entropy_probs(softmax(z))",
+      [](const V& in) { return ops::cross_entropy_probs(ops::softmax(in[0]), in[1]); }, {logits, indices({rows}, t)},
+      Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
   // Probabilities that are not normalised (the loss renormalises each row).
-  check_op("cross_entropy_probs(unnormalised)", [](const V& in) { return ops::cross_entropy_probs(in[0], in[1]); },
-           {leaf({rows, cols}, 81, 0.1, 1.0), indices({rows}, t)}, Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
+  check_op(
+      "cross_entropy_probs(unnormalised)", [](const V& in) { return ops::cross_entropy_probs(in[0], in[1]); },
+      {leaf({rows, cols}, 81, 0.1, 1.0), indices({rows}, t)}, Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
   // The fused loss on logits: loss ~ 4 (row 4 ~ 33), gradient (softmax - onehot) * g / rows.
-  check_op("cross_entropy_logits", [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
-           {logits, indices({rows}, t)}, Tolerance{1e-5, 1e-5}, kElementwise);
-  check_op("cross_entropy_logits, 300 classes",
-           [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
-           {leaf({3, 300}, 82, -3, 3), indices({3}, {299, 0, 256})}, Tolerance{1e-5, 1e-5}, kElementwise);
+  check_op(
+      "cross_entropy_logits", [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
+      {logits, indices({rows}, t)}, Tolerance{1e-5, 1e-5}, kElementwise);
+  check_op(
+      "cross_entropy_logits, 300 classes", [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
+      {leaf({3, 300}, 82, -3, 3), indices({3}, {299, 0, 256})}, Tolerance{1e-5, 1e-5}, kElementwise);
 }
 
 TEST_CASE("cuda: dropout draws the CPU's float32 mask bit for bit") {
@@ -223,38 +235,51 @@ TEST_CASE("cuda: embedding, with repeated indices whose gradients add up") {
   // Row 3 is looked up four times and row 10 twice: their gradients are sums of 4 and 2 rows
   // (float32 atomics in any order): kElementwise. The lookup itself is a copy.
   const std::vector<int32_t> ids = {3, 10, 3, 0, 7, 3, 10, 3};
-  check_op("embedding [2,4] of [11,5]", [](const V& in) { return ops::embedding(in[0], in[1]); },
-           {leaf({11, 5}, 100), indices({2, 4}, ids)}, kRounding, kElementwise);
-  check_op("embedding [8] of [11,37]", [](const V& in) { return ops::embedding(in[0], in[1]); },
-           {leaf({11, 37}, 101), indices({8}, ids)}, kRounding, kElementwise);
+  check_op(
+      "embedding [2,4] of [11,5]", [](const V& in) { return ops::embedding(in[0], in[1]); },
+      {leaf({11, 5}, 100), indices({2, 4}, ids)}, kRounding, kElementwise);
+  check_op(
+      "embedding [8] of [11,37]", [](const V& in) { return ops::embedding(in[0], in[1]); },
+      {leaf({11, 37}, 101), indices({8}, ids)}, kRounding, kElementwise);
 }
 
 TEST_CASE("cuda: reshape, slice along every dimension, and concat, outputs and gradients") {
   SKIP_WITHOUT_GPU();
   // Pure copies: kRounding.
-  check_op("reshape [3,4,5] -> [5,12]", [](const V& in) { return ops::reshape(in[0], {5, 12}); },
-           {leaf({3, 4, 5}, 110)}, kRounding, kRounding);
+  check_op(
+      "reshape [3,4,5] -> [5,12]",
+      [](const V& in) {
+        return ops::reshape(in[0], {5, 12});
+      },
+      {leaf({3, 4, 5}, 110)}, kRounding, kRounding);
   for (int dim = 0; dim < 3; ++dim) {
     CAPTURE(dim);
-    check_op("slice [1, 3)", [dim](const V& in) { return ops::slice(in[0], dim, 1, 3); }, {leaf({4, 5, 6}, 111)},
-             kRounding, kRounding);
-    check_op("slice, whole dimension", [dim](const V& in) { return ops::slice(in[0], dim, 0, in[0].dim(dim)); },
-             {leaf({4, 5, 6}, 112)}, kRounding, kRounding);
+    check_op(
+        "slice [1, 3)", [dim](const V& in) { return ops::slice(in[0], dim, 1, 3); }, {leaf({4, 5, 6}, 111)}, kRounding,
+        kRounding);
+    check_op(
+        "slice, whole dimension", [dim](const V& in) { return ops::slice(in[0], dim, 0, in[0].dim(dim)); },
+        {leaf({4, 5, 6}, 112)}, kRounding, kRounding);
     Shape a{4, 5, 6}, b{4, 5, 6}, c{4, 5, 6};
     a[dim] = 2;
     b[dim] = 3;
     c[dim] = 1;
-    check_op("concat of three parts", [dim](const V& in) { return ops::concat(in, dim); },
-             {leaf(a, 113), leaf(b, 114), leaf(c, 115)}, kRounding, kRounding);
+    check_op(
+        "concat of three parts", [dim](const V& in) { return ops::concat(in, dim); },
+        {leaf(a, 113), leaf(b, 114), leaf(c, 115)}, kRounding, kRounding);
     // Overlapping slices concatenated: the overlap's gradient adds two rounded seeds (each <= 1):
     // the sum differs from float64 by up to ~3 * 6e-8 in absolute terms: atol 1e-6.
-    check_op("concat of overlapping slices",
-             [dim](const V& in) { return ops::concat({ops::slice(in[0], dim, 0, 3), ops::slice(in[0], dim, 1, 4)}, dim); },
-             {leaf({4, 5, 6}, 116)}, kRounding, Tolerance{1e-6, 0});
+    check_op(
+        "concat of overlapping slices",
+        [dim](const V& in) {
+          return ops::concat({ops::slice(in[0], dim, 0, 3), ops::slice(in[0], dim, 1, 4)}, dim);
+        },
+        {leaf({4, 5, 6}, 116)}, kRounding, Tolerance{1e-6, 0});
   }
   // A part that takes no gradient (a constant) beside one that does.
-  check_op("concat with a constant part", [](const V& in) { return ops::concat(in, 1); },
-           {leaf({3, 2}, 117), Tensor::uniform({3, 4}, -1, 1, 118, DType::F64)}, kRounding, kRounding);
+  check_op(
+      "concat with a constant part", [](const V& in) { return ops::concat(in, 1); },
+      {leaf({3, 2}, 117), Tensor::uniform({3, 4}, -1, 1, 118, DType::F64)}, kRounding, kRounding);
 }
 
 TEST_CASE("cuda: sum and mean, outputs and gradients") {
@@ -266,10 +291,12 @@ TEST_CASE("cuda: sum and mean, outputs and gradients") {
   for (const Shape& shape : {Shape{7, 33}, Shape{37, 129}}) {
     CAPTURE(to_string(shape));
     const double n = static_cast<double>(numel_of(shape)), atol = n > 1000 ? 2e-4 : 2e-5;
-    check_op("sum", [](const V& in) { return ops::sum(in[0]); }, {leaf(shape, 120)}, Tolerance{atol, 1e-5},
-             Tolerance{0, 1e-6});
-    check_op("mean", [](const V& in) { return ops::mean(in[0]); }, {leaf(shape, 121)}, Tolerance{atol / n, 1e-5},
-             Tolerance{0, 1e-6});
+    check_op(
+        "sum", [](const V& in) { return ops::sum(in[0]); }, {leaf(shape, 120)}, Tolerance{atol, 1e-5},
+        Tolerance{0, 1e-6});
+    check_op(
+        "mean", [](const V& in) { return ops::mean(in[0]); }, {leaf(shape, 121)}, Tolerance{atol / n, 1e-5},
+        Tolerance{0, 1e-6});
   }
 }
 
@@ -279,37 +306,54 @@ TEST_CASE("cuda: empty tensors (a batch of 0, a width of 0) are nothing to do, a
   // leading dimension of 0 handed to cuBLAS) and that the shapes and gradients come out as on
   // the CPU; k = 0 products give zeros.
   const Tolerance exact{0.0, 0.0};
-  check_op("add [0,5] + [5]", [](const V& in) { return ops::add(in[0], in[1]); }, {leaf({0, 5}, 1), leaf({5}, 2)},
-           exact, exact);
-  check_op("mul [4,0] * [4,1]", [](const V& in) { return ops::mul(in[0], in[1]); }, {leaf({4, 0}, 3), leaf({4, 1}, 4)},
-           exact, exact);
-  check_op("sigmoid [0,7]", [](const V& in) { return ops::sigmoid(in[0]); }, {leaf({0, 7}, 5)}, exact, exact);
-  check_op("matmul [0,5] x [5,3]", [](const V& in) { return ops::matmul(in[0], in[1]); },
-           {leaf({0, 5}, 6), leaf({5, 3}, 7)}, exact, exact);
-  check_op("matmul [4,0] x [0,3] (k = 0: zeros)", [](const V& in) { return ops::matmul(in[0], in[1]); },
-           {leaf({4, 0}, 8), leaf({0, 3}, 9)}, exact, exact);
-  check_op("linear [0,6] with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
-           {leaf({0, 6}, 10), leaf({3, 6}, 11), leaf({3}, 12)}, exact, exact);
-  check_op("softmax [0,6]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({0, 6}, 13)}, exact, exact);
-  check_op("log_softmax [0,6]", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({0, 6}, 14)}, exact,
-           exact);
-  check_op("dropout [0,6]", [](const V& in) { return ops::dropout(in[0], 0.5, true, 7, 0); }, {leaf({0, 6}, 15)},
-           exact, exact);
-  check_op("sum [0,3]", [](const V& in) { return ops::sum(in[0]); }, {leaf({0, 3}, 16)}, exact, exact);
-  check_op("concat [0,3] and [2,3]", [](const V& in) { return ops::concat({in[0], in[1]}, 0); },
-           {leaf({0, 3}, 17), leaf({2, 3}, 18)}, kRounding, kRounding);
+  check_op(
+      "add [0,5] + [5]", [](const V& in) { return ops::add(in[0], in[1]); }, {leaf({0, 5}, 1), leaf({5}, 2)}, exact,
+      exact);
+  check_op(
+      "mul [4,0] * [4,1]", [](const V& in) { return ops::mul(in[0], in[1]); }, {leaf({4, 0}, 3), leaf({4, 1}, 4)},
+      exact, exact);
+  check_op(
+      "sigmoid [0,7]", [](const V& in) { return ops::sigmoid(in[0]); }, {leaf({0, 7}, 5)}, exact, exact);
+  check_op(
+      "matmul [0,5] x [5,3]", [](const V& in) { return ops::matmul(in[0], in[1]); }, {leaf({0, 5}, 6), leaf({5, 3}, 7)},
+      exact, exact);
+  check_op(
+      "matmul [4,0] x [0,3] (k = 0: zeros)", [](const V& in) { return ops::matmul(in[0], in[1]); },
+      {leaf({4, 0}, 8), leaf({0, 3}, 9)}, exact, exact);
+  check_op(
+      "linear [0,6] with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
+      {leaf({0, 6}, 10), leaf({3, 6}, 11), leaf({3}, 12)}, exact, exact);
+  check_op(
+      "softmax [0,6]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({0, 6}, 13)}, exact, exact);
+  check_op(
+      "log_softmax [0,6]", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({0, 6}, 14)}, exact, exact);
+  check_op(
+      "dropout [0,6]", [](const V& in) { return ops::dropout(in[0], 0.5, true, 7, 0); }, {leaf({0, 6}, 15)}, exact,
+      exact);
+  check_op(
+      "sum [0,3]", [](const V& in) { return ops::sum(in[0]); }, {leaf({0, 3}, 16)}, exact, exact);
+  check_op(
+      "concat [0,3] and [2,3]",
+      [](const V& in) {
+        return ops::concat({in[0], in[1]}, 0);
+      },
+      {leaf({0, 3}, 17), leaf({2, 3}, 18)}, kRounding, kRounding);
   // The LSTM with a batch of 0: outputs [T, 0, H], every gradient of the weights zero.
   ops::LstmWeights w{leaf({4 * 3, 2}, 19), leaf({4 * 3, 3}, 20), leaf({4 * 3}, 21), leaf({4 * 3}, 22)};
-  check_op("lstm with a batch of 0",
-           [](const V& in) { return ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y; },
-           {leaf({5, 0, 2}, 23), w.w_ih, w.w_hh, w.b_ih, w.b_hh}, exact, exact);
+  check_op(
+      "lstm with a batch of 0",
+      [](const V& in) {
+        return ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y;
+      },
+      {leaf({5, 0, 2}, 23), w.w_ih, w.w_hh, w.b_ih, w.b_hh}, exact, exact);
 }
 
 TEST_CASE("cuda: mixing CPU and CUDA tensors throws naming the op") {
   SKIP_WITHOUT_GPU();
   const Tensor cpu = Tensor::uniform({3, 4}, -1, 1, 130), gpu = cpu.to(Device::CUDA);
   const Tensor cpu_sq = Tensor::uniform({4, 4}, -1, 1, 131), gpu_sq = cpu_sq.to(Device::CUDA);
-  CHECK_THROWS_WITH_AS(ops::add(cpu, gpu), doctest::Contains("add: b is float32 [3, 4] on cuda"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::add(cpu, gpu), doctest::Contains("add: b is float32 [3, 4] on cuda"),
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(ops::add(gpu, cpu), doctest::Contains("add: b is float32 [3, 4]"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(ops::mul(gpu, cpu), doctest::Contains("mul:"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(ops::matmul(cpu, gpu_sq), doctest::Contains("matmul: b is float32 [4, 4] on cuda"),

@@ -3,10 +3,11 @@
 
 #include <cmath>
 
+#include "engine/ops.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/philox.h"
-#include "kernels/softmax_xent.h"
-#include "engine/ops.h"
 
 using namespace legato::kernels;
 
@@ -17,14 +18,14 @@ TEST_CASE("philox4x32-10 matches Random123's known-answer vectors") {
   CHECK(zero.v[1] == 0xe169c58du);
   CHECK(zero.v[2] == 0xbc57ac4cu);
   CHECK(zero.v[3] == 0x9b00dbd8u);
-  const Philox4 ones = philox4x32_10(Philox4{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu,
-                                     0xffffffffu);
+  const Philox4 ones =
+      philox4x32_10(Philox4{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu);
   CHECK(ones.v[0] == 0x408f276du);
   CHECK(ones.v[1] == 0x41c83b0eu);
   CHECK(ones.v[2] == 0xa20bc7c6u);
   CHECK(ones.v[3] == 0x6d5451fdu);
-  const Philox4 pi = philox4x32_10(Philox4{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u,
-                                   0x299f31d0u);
+  const Philox4 pi =
+      philox4x32_10(Philox4{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u);
   CHECK(pi.v[0] == 0xd16cfe09u);
   CHECK(pi.v[1] == 0x94fdccebu);
   CHECK(pi.v[2] == 0x5001e420u);
@@ -74,7 +75,8 @@ TEST_CASE("lstm cell body: float32 agrees with float64, backward matches central
 
 TEST_CASE("softmax cross-entropy body matches the engine's fused op, loss and gradient") {
   const int64_t rows = 3, vocab = 7;
-  const legato::Tensor z = legato::Tensor::uniform({rows, vocab}, -3, 3, 21, legato::DType::F64).set_requires_grad(true);
+  const legato::Tensor z =
+      legato::Tensor::uniform({rows, vocab}, -3, 3, 21, legato::DType::F64).set_requires_grad(true);
   const std::vector<int32_t> t = {4, 0, 6};
   legato::Tensor loss = legato::ops::cross_entropy_logits(z, legato::Tensor::from_indices({rows}, t));
   loss.backward();
@@ -91,8 +93,17 @@ TEST_CASE("softmax cross-entropy body matches the engine's fused op, loss and gr
   CHECK(total / rows == doctest::Approx(loss.item()).epsilon(1e-12));
 }
 
-TEST_CASE("bias + ReLU body") {
-  CHECK(bias_relu(1.5, -0.5, true) == 1.0);
-  CHECK(bias_relu(0.2, -0.5, true) == 0.0);
-  CHECK(bias_relu(0.2, -0.5, false) == doctest::Approx(-0.3));
+TEST_CASE("activation bodies: each gradient, written in terms of the output, is the derivative") {
+  for (UnaryKind kind : {UnaryKind::Sigmoid, UnaryKind::Tanh, UnaryKind::Relu})
+    for (double x : {-2.5, -0.3, 0.4, 1.7}) {
+      CAPTURE(static_cast<int>(kind));
+      CAPTURE(x);
+      const double h = 1e-6, y = activate(kind, x);
+      const double numeric = (activate(kind, x + h) - activate(kind, x - h)) / (2 * h);
+      CHECK(activation_grad(kind, y, 2.0) == doctest::Approx(2.0 * numeric).epsilon(1e-8));
+    }
+  CHECK(activate(UnaryKind::Relu, -1.0) == 0.0);
+  CHECK(activate(UnaryKind::Sigmoid, 0.0) == 0.5);
+  CHECK(binary_op(BinaryKind::Mul, 3.0, -2.0) == -6.0);
+  CHECK(binary_op(BinaryKind::Add, 3.0, -2.0) == 1.0);
 }

@@ -78,7 +78,9 @@ TEST_CASE("gradcheck: lstm without initial state, y only") {
   const int64_t T = 3, B = 2, I = 2, H = 3;
   const ops::LstmWeights w = random_weights(I, H, 300);
   CHECK_GRADIENTS(
-      [](const V& in) { return V{ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y}; },
+      [](const V& in) {
+        return V{ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y};
+      },
       (V{leaf({T, B, I}, 7), w.w_ih, w.w_hh, w.b_ih, w.b_hh}));
 }
 
@@ -152,9 +154,8 @@ TEST_CASE("lstm misuse throws naming the shapes") {
   CHECK_THROWS_WITH_AS(ops::lstm(Tensor::zeros({2, 1, 5}, DType::F64), Tensor(), Tensor(), w),
                        doctest::Contains("lstm: x is float64 [2, 1, 5] but W_ih is float64 [16, 3]"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(
-      ops::lstm(Tensor::zeros({2, 1, 3}, DType::F64), Tensor::zeros({2, 4}, DType::F64), Tensor(), w),
-      doctest::Contains("h0 is float64 [2, 4] but expected float64 [1, 4]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::lstm(Tensor::zeros({2, 1, 3}, DType::F64), Tensor::zeros({2, 4}, DType::F64), Tensor(), w),
+                       doctest::Contains("h0 is float64 [2, 4] but expected float64 [1, 4]"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(ops::lstm(Tensor::zeros({2, 1, 3}), Tensor(), Tensor(), w),
                        doctest::Contains("W_ih is float64 [16, 3] but the input is float32"), std::invalid_argument);
 }

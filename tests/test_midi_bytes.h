@@ -80,14 +80,16 @@ inline Bytes smf(int format, uint16_t division, const std::vector<Track>& tracks
 inline size_t track_at(const Bytes& file, int k) {
   size_t pos = 14;
   for (int i = 0; i < k; ++i)
-    pos += 8 + ((size_t(file[pos + 4]) << 24) | (size_t(file[pos + 5]) << 16) | (size_t(file[pos + 6]) << 8) | file[pos + 7]);
+    pos += 8 + ((size_t(file[pos + 4]) << 24) | (size_t(file[pos + 5]) << 16) | (size_t(file[pos + 6]) << 8) |
+                file[pos + 7]);
   return pos;
 }
 
 // The k-th track chunk's declared length changed by `delta` bytes (the body stays as it is).
 inline Bytes with_track_length(Bytes file, int k, int delta) {
   const size_t at = track_at(file, k) + 4;
-  uint32_t len = (uint32_t(file[at]) << 24) | (uint32_t(file[at + 1]) << 16) | (uint32_t(file[at + 2]) << 8) | file[at + 3];
+  uint32_t len =
+      (uint32_t(file[at]) << 24) | (uint32_t(file[at + 1]) << 16) | (uint32_t(file[at + 2]) << 8) | file[at + 3];
   len = uint32_t(int64_t(len) + delta);
   for (int i = 0; i < 4; ++i) file[at + size_t(i)] = uint8_t(len >> (24 - 8 * i));
   return file;

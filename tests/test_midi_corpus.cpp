@@ -41,8 +41,8 @@ TEST_CASE("midi: the seed corpus loads with no failures and tokenizes") {
   CHECK(notes > 80000);
   CHECK(tokens > 0);
   MESSAGE("seed corpus: " << loaded.scores.size() << " files, " << notes << " notes -> " << tokens
-                          << " seed tokens, vocabulary of " << vocab.most_frequent().size()
-                          << "; read + tokenize took " << ms << " ms (reported, not checked)");
+                          << " seed tokens, vocabulary of " << vocab.most_frequent().size() << "; read + tokenize took "
+                          << ms << " ms (reported, not checked)");
 
   // The event scheme keeps every note's pitch, onset and duration on its grid.
   const EventTokenizer event;

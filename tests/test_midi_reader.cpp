@@ -108,7 +108,7 @@ TEST_CASE("midi: running status, also across meta events, and note-on velocity 0
   t.raw(0, {0x90, 60, 100})  // status
       .raw(0, {64, 100})     // running status: another note-on
       .meta(0, 0x01, {'h', 'i'})
-      .raw(10, {60, 0})      // still note-on status, velocity 0: ends 60
+      .raw(10, {60, 0})  // still note-on status, velocity 0: ends 60
       .raw(5, {64, 0})
       .end();
   const Score s = read(smf(0, 96, {t}));
@@ -121,10 +121,15 @@ TEST_CASE("midi: running status, also across meta events, and note-on velocity 0
 
 TEST_CASE("midi: with music21's pairing, repeated and overlapping notes of one pitch pair first-in first-out") {
   Track t;
-  t.on(0, 0, 60, 10).on(10, 0, 60, 20).off(10, 0, 60).off(10, 0, 60)  // two overlapping C4s
-      .on(0, 0, 60, 30).off(5, 0, 60)                                   // struck again at once
-      .off(5, 0, 60)                                                     // stray note-off: ignored
-      .on(0, 0, 62).end(7);                                              // never released
+  t.on(0, 0, 60, 10)
+      .on(10, 0, 60, 20)
+      .off(10, 0, 60)
+      .off(10, 0, 60)  // two overlapping C4s
+      .on(0, 0, 60, 30)
+      .off(5, 0, 60)  // struck again at once
+      .off(5, 0, 60)  // stray note-off: ignored
+      .on(0, 0, 62)
+      .end(7);  // never released
   ReadOptions fifo;
   fifo.pairing = NotePairing::fifo;
   const Score s = read(smf(0, 96, {t}), fifo);
@@ -177,8 +182,8 @@ TEST_CASE("midi: sysex, unknown meta events and unknown chunks are skipped") {
   Track t;
   t.raw(0, {0xF0, 0x03, 0x43, 0x12, 0xF7})  // sysex with its length
       .raw(0, {0xF7, 0x02, 0x01, 0x02})     // escape / continuation packet
-      .meta(0, 0x7F, {1, 2, 3, 4, 5})        // sequencer-specific
-      .meta(0, 0x60, {9, 9})                 // a type nobody defined
+      .meta(0, 0x7F, {1, 2, 3, 4, 5})       // sequencer-specific
+      .meta(0, 0x60, {9, 9})                // a type nobody defined
       .on(0, 0, 60)
       .off(10, 0, 60)
       .end();
@@ -195,11 +200,16 @@ TEST_CASE("midi: sysex, unknown meta events and unknown chunks are skipped") {
 
 TEST_CASE("midi: the sustain pedal optionally extends released notes") {
   Track t;
-  t.cc(0, 0, 64, 127).on(0, 0, 60).off(10, 0, 60)  // released under the pedal
-      .on(0, 0, 64).off(10, 0, 64)                    // also under the pedal...
-      .on(5, 0, 64).off(5, 0, 64)                     // ...but struck again at 25
-      .cc(20, 0, 64, 0)                               // pedal up at 50
-      .on(0, 0, 67).off(10, 0, 67)                    // after the pedal: unchanged
+  t.cc(0, 0, 64, 127)
+      .on(0, 0, 60)
+      .off(10, 0, 60)  // released under the pedal
+      .on(0, 0, 64)
+      .off(10, 0, 64)  // also under the pedal...
+      .on(5, 0, 64)
+      .off(5, 0, 64)     // ...but struck again at 25
+      .cc(20, 0, 64, 0)  // pedal up at 50
+      .on(0, 0, 67)
+      .off(10, 0, 67)  // after the pedal: unchanged
       .end();
   const Bytes file = smf(0, 96, {t});
   const Score plain = read(file);
@@ -377,8 +387,9 @@ TEST_CASE("midi: loading a folder finds .mid and .midi files recursively, refuse
   CHECK(r.scores[0].path == dir / "a.mid");
   CHECK(r.scores[1].path == dir / "sub" / "b.MIDI");
   CHECK(r.failed == 1);
-  CHECK(log.str() == "midi: " + dir.string() + ": 2 files read, 0 repaired, 1 refused (broken.mid: byte 5: truncated: "
-                     "5 bytes is too short for a MIDI header), 6 notes kept\n");
+  CHECK(log.str() == "midi: " + dir.string() +
+                         ": 2 files read, 0 repaired, 1 refused (broken.mid: byte 5: truncated: "
+                         "5 bytes is too short for a MIDI header), 6 notes kept\n");
   CHECK_THROWS(load_midi_files({dir / "missing"}, log));
   fs::remove_all(dir);
 }

@@ -21,7 +21,8 @@ using NoteKey = std::tuple<int64_t, int64_t, int, int, int, int>;  // start, len
 
 std::vector<NoteKey> keys(const Score& s) {
   std::vector<NoteKey> out;
-  for (const Note& n : s.notes) out.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.velocity, n.track);
+  for (const Note& n : s.notes)
+    out.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.velocity, n.track);
   return out;
 }
 
@@ -51,8 +52,7 @@ Bytes two_tracks() {
   piano.on(0, 0, 60).on(0, 0, 64).off(96, 0, 60).off(0, 0, 64).on(0, 0, 67).cc(24, 0, 7, 100).off(24, 0, 67).end();
   return smf(1, 96, {conductor, piano});
 }
-const std::vector<NoteKey> kTwoTracksNotes = {
-    {0, 96, 60, 0, 100, 1}, {0, 96, 64, 0, 100, 1}, {96, 48, 67, 0, 100, 1}};
+const std::vector<NoteKey> kTwoTracksNotes = {{0, 96, 60, 0, 100, 1}, {0, 96, 64, 0, 100, 1}, {96, 48, 67, 0, 100, 1}};
 
 // The one warning of a repaired file; fails the test unless there is exactly one.
 MidiWarning only_warning(const Score& s) {
@@ -80,8 +80,8 @@ TEST_CASE("midi salvage: data after the last track is ignored with a warning") {
     CHECK(w.offset == good.size());
     CHECK(w.what == "ignored " + std::to_string(extra.size()) + (extra.size() == 1 ? " byte" : " bytes") +
                         " after the last track (not a chunk)");
-    CHECK(strict_error(damaged) == "test.mid: byte " + std::to_string(good.size()) + ": garbage after the last track (" +
-                                       std::to_string(extra.size()) + " bytes)");
+    CHECK(strict_error(damaged) == "test.mid: byte " + std::to_string(good.size()) +
+                                       ": garbage after the last track (" + std::to_string(extra.size()) + " bytes)");
   }
 }
 
@@ -94,8 +94,10 @@ TEST_CASE("midi salvage: a file cut short is read to its end, the cut event drop
     CHECK(keys(s) == std::vector<NoteKey>{{0, 96, 60, 0, 100, 1}, {0, 96, 64, 0, 100, 1}, {96, 24, 67, 0, 100, 1}});
     const MidiWarning w = only_warning(s);
     CHECK(w.offset == piano_length_at);
-    CHECK(w.what == "track chunk length 32 runs past the end of the file (26 bytes left): read to the end, dropped the "
-                    "event cut off at byte " + std::to_string(good.size() - 8) + ", closed 1 note still sounding there");
+    CHECK(w.what ==
+          "track chunk length 32 runs past the end of the file (26 bytes left): read to the end, dropped the "
+          "event cut off at byte " +
+              std::to_string(good.size() - 8) + ", closed 1 note still sounding there");
     CHECK(strict_error(damaged) == "test.mid: byte " + std::to_string(piano_length_at) +
                                        ": chunk 'MTrk' length 32 runs past the end of the file (26 bytes left)");
   }
@@ -143,9 +145,13 @@ TEST_CASE("midi salvage: system messages inside a track are skipped with their d
   const std::vector<NoteKey> expected = {{0, 48, 60, 0, 100, 0}, {0, 48, 64, 0, 90, 0}};
   REQUIRE(keys(lenient(file({}))) == expected);
   const size_t system_at = 14 + 8 + 4 + 1;  // header, chunk header, the note-on, a delta time
-  const std::vector<std::vector<uint8_t>> messages = {
-      {0xF1, 0x12}, {0xF2, 0x01, 0x02}, {0xF3, 0x05}, {0xF4}, {0xF5}, {0xF6}, {0xF8},
-      {0xF9}, {0xFA}, {0xFB}, {0xFC}, {0xFD}, {0xFE}};
+  const std::vector<std::vector<uint8_t>> messages = {{0xF1, 0x12}, {0xF2, 0x01, 0x02},
+                                                      {0xF3, 0x05}, {0xF4},
+                                                      {0xF5},       {0xF6},
+                                                      {0xF8},       {0xF9},
+                                                      {0xFA},       {0xFB},
+                                                      {0xFC},       {0xFD},
+                                                      {0xFE}};
   for (const auto& m : messages) {
     const Bytes damaged = file(m);
     CAPTURE(int(m[0]));
@@ -179,7 +185,8 @@ TEST_CASE("midi salvage: a chunk length that disagrees with its end-of-track eve
     const MidiWarning w = only_warning(s);
     CHECK(w.offset == 18);
     CHECK(w.what == "track chunk length 14 runs past its end-of-track event, which ends the track at byte 33");
-    CHECK(strict_error(damaged) == "test.mid: byte 40: chunk 'k?\?\?' length 536907836 runs past the end of the file (29 bytes left)");
+    CHECK(strict_error(damaged) ==
+          "test.mid: byte 40: chunk 'k?\?\?' length 536907836 runs past the end of the file (29 bytes left)");
   }
   SUBCASE("too short: the track is read up to its end-of-track event") {
     const Bytes damaged = with_track_length(good, 0, -3);
@@ -194,7 +201,8 @@ TEST_CASE("midi salvage: a chunk length that disagrees with its end-of-track eve
     const Bytes damaged = with_track_length(good, 1, -2);
     const Score s = lenient(damaged);
     CHECK(keys(s) == kTwoTracksNotes);
-    CHECK(only_warning(s).what == "track chunk length 30 ends before its end-of-track event: read up to that event, at byte 73");
+    CHECK(only_warning(s).what ==
+          "track chunk length 30 ends before its end-of-track event: read up to that event, at byte 73");
     CHECK(strict_error(damaged) == "test.mid: byte 71: truncated: file ends inside a meta event");
   }
   SUBCASE("junk between the chunks: the reader resynchronises on the next MTrk tag") {
@@ -203,8 +211,10 @@ TEST_CASE("midi salvage: a chunk length that disagrees with its end-of-track eve
     CHECK(keys(s) == kTwoTracksNotes);
     const MidiWarning w = only_warning(s);
     CHECK(w.offset == 33);
-    CHECK(w.what == "expected a track chunk, found bytes that are not a chunk name; went on at the next track chunk, at byte 38");
-    CHECK(strict_error(damaged) == "test.mid: byte 37: chunk '?\?\?\?' length 72176754 runs past the end of the file (37 bytes left)");
+    CHECK(w.what ==
+          "expected a track chunk, found bytes that are not a chunk name; went on at the next track chunk, at byte 38");
+    CHECK(strict_error(damaged) ==
+          "test.mid: byte 37: chunk '?\?\?\?' length 72176754 runs past the end of the file (37 bytes left)");
   }
   SUBCASE("no end-of-track event where the length ends: the events inside it are kept, then the next MTrk tag") {
     Track conductor, piano;
@@ -216,8 +226,9 @@ TEST_CASE("midi salvage: a chunk length that disagrees with its end-of-track eve
     CHECK(s.tempo_map.empty());  // the tempo event was cut by the length: lost
     const MidiWarning w = only_warning(s);
     CHECK(w.offset == 18);
-    CHECK(w.what == "track chunk length 5 agrees with neither its events nor the next chunk: kept the events inside it, "
-                    "dropped the event cut off at byte 22; went on at the next track chunk, at byte 29");
+    CHECK(w.what ==
+          "track chunk length 5 agrees with neither its events nor the next chunk: kept the events inside it, "
+          "dropped the event cut off at byte 22; went on at the next track chunk, at byte 29");
     CHECK(strict_error(damaged) == "test.mid: byte 26: truncated: meta event runs past the end of its chunk");
   }
 }
@@ -284,9 +295,11 @@ TEST_CASE("midi: a folder load says in one line what it read, repaired and refus
   CHECK(r.repaired == 1);
   CHECK(r.warnings == 1);
   CHECK(r.notes == 9);
-  CHECK(log.str() == "midi: " + dir.string() + ": 3 files read, 1 repaired (1 warning), 2 refused (broken.mid: byte 5: "
-                     "truncated: 5 bytes is too short for a MIDI header; sub/worse.mid: byte 0: not a Standard MIDI "
-                     "File: expected 'MThd', found 'RIFF'), 9 notes kept\n");
+  CHECK(log.str() ==
+        "midi: " + dir.string() +
+            ": 3 files read, 1 repaired (1 warning), 2 refused (broken.mid: byte 5: "
+            "truncated: 5 bytes is too short for a MIDI header; sub/worse.mid: byte 0: not a Standard MIDI "
+            "File: expected 'MThd', found 'RIFF'), 9 notes kept\n");
   ReadOptions strict;
   strict.strict = true;
   std::ostringstream strict_log;

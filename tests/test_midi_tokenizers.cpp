@@ -40,10 +40,18 @@ std::vector<Score> event_test_scores() {
   std::vector<Score> scores;
   Track piano, strings, drums, conductor;
   conductor.tempo(0, 550000).end();
-  piano.program(0, 0, 0).on(0, 0, 48).on(0, 0, 72).off(96, 0, 48).off(0, 0, 72)  // chord over two octaves
-      .on(7, 0, 60, 33).off(3, 0, 60)                                               // off-grid, very short
-      .on(1000, 0, 61).off(2000, 0, 61)                                             // long rest, long note
-      .on(0, 0, 61).off(10, 0, 61).end();
+  piano.program(0, 0, 0)
+      .on(0, 0, 48)
+      .on(0, 0, 72)
+      .off(96, 0, 48)
+      .off(0, 0, 72)  // chord over two octaves
+      .on(7, 0, 60, 33)
+      .off(3, 0, 60)  // off-grid, very short
+      .on(1000, 0, 61)
+      .off(2000, 0, 61)  // long rest, long note
+      .on(0, 0, 61)
+      .off(10, 0, 61)
+      .end();
   strings.program(0, 1, 48).on(32, 1, 55, 120).off(64, 1, 55).on(0, 1, 57).off(64, 1, 57).end();
   drums.on(0, 9, 36).off(10, 9, 36).on(24, 9, 42).off(10, 9, 42).on(0, 9, 38).off(30, 9, 38).end();
   scores.push_back(read_midi(smf(1, 96, {conductor, piano, strings, drums}), "band.mid"));
@@ -72,16 +80,16 @@ TEST_CASE("midi: pitch names use music21's spelling") {
 }
 
 TEST_CASE("midi: chord tokens follow music21's normalOrder") {
-  CHECK(chord_name({60, 64, 67}) == "0.4.7");      // C major: 3-11B
-  CHECK(chord_name({64, 69}) == "4.9");            // E with A
-  CHECK(chord_name({60, 63, 67}) == "0.3.7");      // C minor: 3-11A
-  CHECK(chord_name({53, 57, 60}) == "5.9.0");      // F major wraps past B
+  CHECK(chord_name({60, 64, 67}) == "0.4.7");         // C major: 3-11B
+  CHECK(chord_name({64, 69}) == "4.9");               // E with A
+  CHECK(chord_name({60, 63, 67}) == "0.3.7");         // C minor: 3-11A
+  CHECK(chord_name({53, 57, 60}) == "5.9.0");         // F major wraps past B
   CHECK(chord_name({67, 71, 74, 77}) == "11.2.5.7");  // G7, 4-27B
   CHECK(chord_name({71, 74, 77, 81}) == "9.11.2.5");  // B half-diminished, 4-27A
   CHECK(chord_name({60, 64, 67, 71}) == "11.0.4.7");  // Cmaj7, 4-20: tie broken to the left
-  CHECK(chord_name({55, 67, 79}) == "7");          // one pitch class: a lone number
-  CHECK(chord_name({60, 66}) == "0.6");            // tritone, symmetric
-  CHECK(chord_name({61, 65, 69}) == "1.5.9");      // augmented, symmetric
+  CHECK(chord_name({55, 67, 79}) == "7");             // one pitch class: a lone number
+  CHECK(chord_name({60, 66}) == "0.6");               // tritone, symmetric
+  CHECK(chord_name({61, 65, 69}) == "1.5.9");         // augmented, symmetric
   // 5-20: Forte's table (and so music21) has 0 1 3 7 8 where Rahn's rule gives 0 1 5 6 8.
   CHECK(chord_name({0, 1, 5, 6, 8}) == "5.6.8.0.1");
 }
@@ -89,10 +97,22 @@ TEST_CASE("midi: chord tokens follow music21's normalOrder") {
 TEST_CASE("midi: seed scheme gives note names, chords of equal length, and quantized onsets") {
   Track t;
   t.program(0, 0, 0)
-      .on(0, 0, 60).on(0, 0, 64).on(0, 0, 67).off(96, 0, 60).off(0, 0, 64).off(0, 0, 67)  // C major
-      .on(0, 0, 64).on(3, 0, 69).off(93, 0, 64).off(3, 0, 69)  // E, A 3 ticks later (< 1/16 q): a chord
-      .on(0, 0, 66).on(0, 0, 78).off(48, 0, 66).off(48, 0, 78)  // same onset, different ends: two notes
-      .on(0, 0, 51).off(48, 0, 51)
+      .on(0, 0, 60)
+      .on(0, 0, 64)
+      .on(0, 0, 67)
+      .off(96, 0, 60)
+      .off(0, 0, 64)
+      .off(0, 0, 67)  // C major
+      .on(0, 0, 64)
+      .on(3, 0, 69)
+      .off(93, 0, 64)
+      .off(3, 0, 69)  // E, A 3 ticks later (< 1/16 q): a chord
+      .on(0, 0, 66)
+      .on(0, 0, 78)
+      .off(48, 0, 66)
+      .off(48, 0, 78)  // same onset, different ends: two notes
+      .on(0, 0, 51)
+      .off(48, 0, 51)
       .end();
   CHECK(seed_tokens({t}) == Tokens{"0.4.7", "4.9", "F#4", "F#5", "E-3"});
 }
@@ -110,7 +130,7 @@ TEST_CASE("midi: seed scheme quantizes onsets to quarters or thirds before mergi
   // quantization they start together and track order decides, though track 2 starts earlier.
   Track a, b;
   a.program(0, 0, 0).on(26, 0, 72).off(20, 0, 72).on(13, 0, 74).off(10, 0, 74).end();  // 74 at 59 -> 0.667
-  b.program(0, 1, 0).on(23, 1, 48).off(20, 1, 48).on(7, 1, 50).off(10, 1, 50).end();  // 50 at 50 -> 0.5
+  b.program(0, 1, 0).on(23, 1, 48).off(20, 1, 48).on(7, 1, 50).off(10, 1, 50).end();   // 50 at 50 -> 0.5
   CHECK(seed_tokens({a, b}) == Tokens{"C5", "C3", "D3", "D5"});
 }
 
@@ -289,8 +309,15 @@ TEST_CASE("midi: seed scheme, format 0: one part as music21 makes it, or one par
   // single part music21 makes, the piano's instrument is followed at once by the violin's, so
   // the first instrument's part holds nothing.
   Track t;
-  t.program(0, 0, 0).program(0, 1, 40).on(0, 0, 60).on(0, 1, 79).off(48, 0, 60).off(0, 1, 79)
-      .on(0, 0, 64).off(48, 0, 64).end();
+  t.program(0, 0, 0)
+      .program(0, 1, 40)
+      .on(0, 0, 60)
+      .on(0, 1, 79)
+      .off(48, 0, 60)
+      .off(0, 1, 79)
+      .on(0, 0, 64)
+      .off(48, 0, 64)
+      .end();
   const Score score = read_midi(smf(0, 96, {t}), "format0.mid");
   CHECK(make_tokenizer("seed")->tokenize(score).empty());
   const auto split = make_tokenizer("seed", {}, SeedOptions{true});

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "score_builder.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
+#include "score_builder.h"
 #include "test_midi_bytes.h"
 
 using namespace legato::midi;
@@ -22,8 +22,7 @@ Score example_score() {
   s.tempo_map = {{0, 500000, 0}, {768, 400000, 0}};
   s.time_signatures = {{0, 3, 4}, {1152, 6, 8}};
   s.key_signatures = {{0, 2, false}, {1152, -4, true}};
-  s.notes = {note(60, 0, 384), note(64, 0, 384, 0, 0, 101),
-             note(60, 192, 384),            // overlaps the first C4
+  s.notes = {note(60, 0, 384),           note(64, 0, 384, 0, 0, 101), note(60, 192, 384),  // overlaps the first C4
              note(60, 576, 0),              // zero length, right where a C4 ends
              note(36, 0, 96, 9, 0, 120),    // kick drum
              note(72, 96, 200, 1, 40),      // violin
@@ -101,7 +100,8 @@ TEST_CASE("midi: the writer makes a tempo track and one track per instrument wit
   while (pos < bytes.size()) {
     REQUIRE(pos + 8 <= bytes.size());
     CHECK(std::string(bytes.begin() + long(pos), bytes.begin() + long(pos) + 4) == "MTrk");
-    const size_t len = (size_t(bytes[pos + 4]) << 24) | (size_t(bytes[pos + 5]) << 16) | (size_t(bytes[pos + 6]) << 8) | bytes[pos + 7];
+    const size_t len = (size_t(bytes[pos + 4]) << 24) | (size_t(bytes[pos + 5]) << 16) | (size_t(bytes[pos + 6]) << 8) |
+                       bytes[pos + 7];
     pos += 8 + len;
     REQUIRE(pos <= bytes.size());
     CHECK(bytes[pos - 3] == 0xFF);
@@ -115,7 +115,14 @@ TEST_CASE("midi: the writer makes a tempo track and one track per instrument wit
 TEST_CASE("midi: read, write, read of a byte-built file keeps every note") {
   midi_test::Track conductor, a, b;
   conductor.tempo(0, 450000).meta(0, 0x58, {4, 2, 24, 8}).end();
-  a.program(0, 0, 5).raw(0, {0x90, 60, 70}).raw(0, {67, 71}).raw(48, {60, 0}).raw(0, {67, 0}).on(0, 0, 60).off(0, 0, 60).end();
+  a.program(0, 0, 5)
+      .raw(0, {0x90, 60, 70})
+      .raw(0, {67, 71})
+      .raw(48, {60, 0})
+      .raw(0, {67, 0})
+      .on(0, 0, 60)
+      .off(0, 0, 60)
+      .end();
   b.program(0, 9, 0).on(12, 9, 38).on(0, 9, 42).off(6, 9, 38).off(6, 9, 42).end();
   const Score first = read_midi(midi_test::smf(1, 120, {conductor, a, b}), "built.mid");
   const Score second = read_midi(write_midi(first), "rewritten.mid");

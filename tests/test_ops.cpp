@@ -1,6 +1,7 @@
 // Every op: a central-difference gradient check in float64, float32 against float64, and misuse.
 #include <doctest/doctest.h>
 
+#include "activations.h"
 #include "engine/ops.h"
 #include "gradcheck.h"
 #include "kernels/philox.h"
@@ -26,14 +27,16 @@ TEST_CASE("gradcheck: mul with broadcasting") {
   CHECK_GRADIENTS([](const V& in) { return V{ops::mul(in[0], in[0])}; }, (V{leaf({5}, 11)}));
 }
 
-TEST_CASE("gradcheck: scale, sigmoid, tanh, relu") {
+TEST_CASE("gradcheck: scale and every activation") {
   CHECK_GRADIENTS([](const V& in) { return V{ops::scale(in[0], -2.5)}; }, (V{leaf({4, 3}, 12)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::sigmoid(in[0])}; }, (V{leaf({4, 3}, 13, -3, 3)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::tanh(in[0])}; }, (V{leaf({4, 3}, 14, -3, 3)}));
-  // relu is not differentiable at 0: keep inputs away from it.
-  Tensor x = leaf({4, 3}, 15);
-  for (int64_t k = 0; k < x.numel(); ++k) x.data<double>()[k] += x.data<double>()[k] > 0 ? 0.1 : -0.1;
-  CHECK_GRADIENTS([](const V& in) { return V{ops::relu(in[0])}; }, (V{x}));
+  // Inputs in [-3, 3), kept away from 0, where relu is not differentiable.
+  for (const auto& activation : testing::activations()) {
+    CAPTURE(activation.name);
+    Tensor x = leaf({4, 3}, 15, -3, 3);
+    for (int64_t k = 0; k < x.numel(); ++k) x.data<double>()[k] += x.data<double>()[k] > 0 ? 0.1 : -0.1;
+    const auto f = activation.apply;
+    CHECK_GRADIENTS([f](const V& in) { return V{f(in[0])}; }, (V{x}));
+  }
 }
 
 TEST_CASE("gradcheck: matmul with every transpose") {
@@ -62,10 +65,8 @@ TEST_CASE("gradcheck: cross-entropy on probabilities (Keras) and on logits") {
   CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_probs(ops::softmax(in[0]), t)}; },
                   (V{leaf({3, 4}, 23, -2, 2)}));
   // Unnormalised probabilities: Keras renormalises rows first.
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_probs(in[0], t)}; },
-                  (V{leaf({3, 4}, 24, 0.1, 1.0)}));
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_logits(in[0], t)}; },
-                  (V{leaf({3, 4}, 25, -2, 2)}));
+  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_probs(in[0], t)}; }, (V{leaf({3, 4}, 24, 0.1, 1.0)}));
+  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_logits(in[0], t)}; }, (V{leaf({3, 4}, 25, -2, 2)}));
 }
 
 TEST_CASE("gradcheck: dropout with a fixed mask") {
@@ -82,8 +83,11 @@ TEST_CASE("gradcheck: reshape, slice and concat") {
   for (int dim : {0, 1, 2}) {
     CAPTURE(dim);
     CHECK_GRADIENTS([&](const V& in) { return V{ops::slice(in[0], dim, 1, 3)}; }, (V{leaf({3, 4, 5}, 29)}));
-    CHECK_GRADIENTS([&](const V& in) { return V{ops::concat({in[0], in[1], in[0]}, dim)}; },
-                    (V{leaf({2, 3, 4}, 30), leaf({2, 3, 4}, 31)}));
+    CHECK_GRADIENTS(
+        [&](const V& in) {
+          return V{ops::concat({in[0], in[1], in[0]}, dim)};
+        },
+        (V{leaf({2, 3, 4}, 30), leaf({2, 3, 4}, 31)}));
   }
 }
 
@@ -123,9 +127,10 @@ TEST_CASE("float32 agrees with float64 for every op") {
   check_f32_matches_f64([](const V& in) { return ops::add(in[0], in[1]); }, {a, bias});
   check_f32_matches_f64([](const V& in) { return ops::mul(in[0], in[1]); }, {a, b});
   check_f32_matches_f64([](const V& in) { return ops::scale(in[0], 0.37); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::sigmoid(in[0]); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::tanh(in[0]); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::relu(in[0]); }, {a});
+  for (const auto& activation : testing::activations()) {
+    const auto f = activation.apply;
+    check_f32_matches_f64([f](const V& in) { return f(in[0]); }, {a});
+  }
   check_f32_matches_f64([](const V& in) { return ops::matmul(in[0], in[1], false, true); }, {a, w});
   check_f32_matches_f64([](const V& in) { return ops::softmax(in[0]); }, {a});
   check_f32_matches_f64([](const V& in) { return ops::log_softmax(in[0]); }, {a});
@@ -146,8 +151,7 @@ TEST_CASE("cross_entropy_probs clips as Keras does") {
   const Tensor p = Tensor::from_values({1, 2}, {0.0, 1.0}, DType::F64);
   CHECK(ops::cross_entropy_probs(p, targets({0})).item() == doctest::Approx(-std::log(1e-7)));
   const Tensor q = Tensor::from_values({2, 3}, {0.2, 0.3, 0.5, 1.0, 1.0, 2.0}, DType::F64);
-  CHECK(ops::cross_entropy_probs(q, targets({2, 0})).item() ==
-        doctest::Approx((-std::log(0.5) - std::log(0.25)) / 2));
+  CHECK(ops::cross_entropy_probs(q, targets({2, 0})).item() == doctest::Approx((-std::log(0.5) - std::log(0.25)) / 2));
 }
 
 TEST_CASE("cross_entropy_logits equals log_softmax then negative log-likelihood") {
@@ -191,10 +195,8 @@ TEST_CASE("misuse throws naming the op and the shapes") {
                        std::out_of_range);
   CHECK_THROWS_WITH_AS(ops::cross_entropy_logits(a, targets({0, 3})), doctest::Contains("target 3 at row 1"),
                        std::out_of_range);
-  CHECK_THROWS_WITH_AS(ops::slice(a, 1, 2, 4), doctest::Contains("slice: [2, 4) along dimension 1"),
-                       std::out_of_range);
-  CHECK_THROWS_WITH_AS(ops::concat({a, b}, 0), doctest::Contains("differ outside dimension 0"),
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(ops::slice(a, 1, 2, 4), doctest::Contains("slice: [2, 4) along dimension 1"), std::out_of_range);
+  CHECK_THROWS_WITH_AS(ops::concat({a, b}, 0), doctest::Contains("differ outside dimension 0"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(ops::reshape(a, {4}), doctest::Contains("cannot reshape float32 [2, 3] to [4]"),
                        std::invalid_argument);
 }

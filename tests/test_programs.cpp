@@ -78,9 +78,9 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
     CHECK_MESSAGE(std::filesystem::exists(out / f), f);
 
   const auto mid = out / "new.mid", tokens = out / "new.txt";
-  const Run compose = run("composer", "--checkpoint " + (out / "best.safetensors").string() +
-                                          " --length 60 --seed 4 --out " + mid.string() + " --tokens-out " +
-                                          tokens.string());
+  const Run compose =
+      run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --length 60 --seed 4 --out " +
+                          mid.string() + " --tokens-out " + tokens.string());
   INFO(compose.output);
   REQUIRE(compose.status == 0);
   CHECK(compose.output.find("distinct tokens, longest run") != std::string::npos);
@@ -92,8 +92,8 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   while (in >> token) ++count;
   CHECK(count >= 2);  // BOS, then what was generated (an EOS may end the piece early)
 
-  const Run evaluate = run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --evaluate " +
-                                           data.string());
+  const Run evaluate =
+      run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --evaluate " + data.string());
   INFO(evaluate.output);
   CHECK(evaluate.status == 0);
   CHECK(evaluate.output.find("perplexity") != std::string::npos);

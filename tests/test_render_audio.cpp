@@ -83,10 +83,12 @@ TEST_CASE("render: miditool render writes a WAV of the right length that sounds 
   // 120 bpm: a quarter is 0.5 s. Piano 0.5-1.5 s, silence, violin 4-5 s, snare drum at 5.5-5.75 s.
   midi::Score score;
   score.ticks_per_quarter = 480;
-  score.notes = {note(60, 1, 2, 0, 0), note(64, 1, 2, 0, 0), note(67, 8, 2, 1, 40), note(38, 11, 0.5, midi::kDrumChannel, 0)};
+  score.notes = {note(60, 1, 2, 0, 0), note(64, 1, 2, 0, 0), note(67, 8, 2, 1, 40),
+                 note(38, 11, 0.5, midi::kDrumChannel, 0)};
   score.update_times();
   midi::write_midi_file(score, dir / "piece.mid");
-  const auto r = testing::run_process({testing::program("miditool"), "render", (dir / "piece.mid").string(), (dir / "piece.wav").string()});
+  const auto r = testing::run_process(
+      {testing::program("miditool"), "render", (dir / "piece.mid").string(), (dir / "piece.wav").string()});
   INFO(r.err);
   REQUIRE(r.code == 0);
   const Wav w = read_wav(dir / "piece.wav");
@@ -103,8 +105,8 @@ TEST_CASE("render: miditool render writes a WAV of the right length that sounds 
   CHECK(piano > 300);
   CHECK(violin > 300);
   CHECK(drum > 300);
-  CHECK(before < 5);             // nothing sounds before the first note
-  CHECK(gap < 0.05 * piano);     // 1.5 s after the piano stops it has died away
+  CHECK(before < 5);          // nothing sounds before the first note
+  CHECK(gap < 0.05 * piano);  // 1.5 s after the piano stops it has died away
   std::filesystem::remove_all(dir);
 }
 

@@ -21,9 +21,11 @@ Axes axes_of(const std::vector<SvgElement>& svg) {
   REQUIRE(lines.size() == 2);
   Axes a{1e9, -1e9, 1e9, -1e9};
   for (const SvgElement& l : lines)
-    for (const char* xk : {"x1", "x2"}) a.left = std::min(a.left, l.number(xk)), a.right = std::max(a.right, l.number(xk));
+    for (const char* xk : {"x1", "x2"})
+      a.left = std::min(a.left, l.number(xk)), a.right = std::max(a.right, l.number(xk));
   for (const SvgElement& l : lines)
-    for (const char* yk : {"y1", "y2"}) a.top = std::min(a.top, l.number(yk)), a.bottom = std::max(a.bottom, l.number(yk));
+    for (const char* yk : {"y1", "y2"})
+      a.top = std::min(a.top, l.number(yk)), a.bottom = std::max(a.bottom, l.number(yk));
   return a;
 }
 

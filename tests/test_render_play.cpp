@@ -18,12 +18,12 @@
 #include <sstream>
 #include <thread>
 
-#include "score_builder.h"
-#include "small_training.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
 #include "model/trainer.h"
+#include "score_builder.h"
+#include "small_training.h"
 #include "temp_dir.h"
 #include "test_render_process.h"
 #include "test_render_svg.h"
@@ -177,7 +177,9 @@ double check_arrivals(const std::vector<Arrival>& arrivals, const midi::Score& s
   REQUIRE(got.size() == want.size());
   for (size_t start = 0; start < want.size();) {
     size_t end = start + 1;
-    while (end < want.size() && std::abs(want[end].seconds - want[start].seconds) < 1e-9 && want[end].on == want[start].on) ++end;
+    while (end < want.size() && std::abs(want[end].seconds - want[start].seconds) < 1e-9 &&
+           want[end].on == want[start].on)
+      ++end;
     std::vector<bool> used(end - start, false);
     for (size_t k = start; k < end; ++k) {
       bool found = false;
@@ -186,7 +188,7 @@ double check_arrivals(const std::vector<Arrival>& arrivals, const midi::Score& s
       CAPTURE(k);
       CAPTURE(want[k].seconds);
       CHECK_MESSAGE(found, "event " << k << " (" << (got[k].on ? "on" : "off") << " ch " << got[k].channel << " pitch "
-                                   << got[k].pitch << ") is not among those due at " << want[start].seconds << " s");
+                                    << got[k].pitch << ") is not among those due at " << want[start].seconds << " s");
     }
     start = end;
   }
@@ -218,7 +220,8 @@ midi::Score test_piece() {
   s.notes.push_back(note(55, 960, 1920, 1, 48));
   s.notes.push_back(note(59, 960, 1920, 1, 48));
   for (int k = 0; k < 8; ++k) s.notes.push_back(note(k % 2 ? 38 : 36, 360 * k + 120, 60, midi::kDrumChannel, 0));
-  std::stable_sort(s.notes.begin(), s.notes.end(), [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
+  std::stable_sort(s.notes.begin(), s.notes.end(),
+                   [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
   s.update_times();
   return s;
 }
@@ -287,13 +290,15 @@ TEST_CASE("render: playback ports: by index, an unknown one, no MIDI system") {
     std::string index;
     std::istringstream lines(ports.out);
     for (std::string line; std::getline(lines, line);)
-      if (line.size() > receiver.port().size() && line.ends_with("\t" + receiver.port())) index = line.substr(0, line.find('\t'));
+      if (line.size() > receiver.port().size() && line.ends_with("\t" + receiver.port()))
+        index = line.substr(0, line.find('\t'));
     REQUIRE(!index.empty());
     midi::Score short_piece;
     for (int k = 0; k < 3; ++k) short_piece.notes.push_back(note(70 + k, 120 * k, 100, 2, 10));
     short_piece.update_times();
     midi::write_midi_file(short_piece, dir / "short.mid");
-    const auto by_index = testing::run_process({testing::program("miditool"), "play", (dir / "short.mid").string(), "--port", index});
+    const auto by_index =
+        testing::run_process({testing::program("miditool"), "play", (dir / "short.mid").string(), "--port", index});
     INFO(by_index.err);
     CHECK(by_index.code == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -327,18 +332,20 @@ TEST_CASE("render: composer --play sends the notes as it generates them; --wav a
   const std::string checkpoint = model::best_checkpoint(dir / "train").string();
 
   Receiver receiver;
-  const auto wrong = testing::run_process({testing::program("composer"), "--checkpoint", checkpoint, "--play", "no-such-port"});
+  const auto wrong =
+      testing::run_process({testing::program("composer"), "--checkpoint", checkpoint, "--play", "no-such-port"});
   CHECK(wrong.code == 2);
   CHECK(wrong.err.find("no-such-port") != std::string::npos);
 
-  const auto r = testing::run_process({testing::program("composer"), "--checkpoint", checkpoint, "--length", "150",
-                                       "--tempo", "240", "--seed", "5", "--play", receiver.port(), "--out",
-                                       (dir / "c.mid").string(), "--svg", (dir / "c.svg").string()
+  const auto r = testing::run_process(
+      {testing::program("composer"), "--checkpoint", checkpoint, "--length", "150", "--tempo", "240", "--seed", "5",
+       "--play", receiver.port(), "--out", (dir / "c.mid").string(), "--svg", (dir / "c.svg").string()
 #ifdef LEGATO_HAVE_FLUIDSYNTH
-                                           , "--wav", (dir / "c.wav").string()
+                                                                                  ,
+       "--wav", (dir / "c.wav").string()
 #endif
-                                      },
-                                      {}, 120);
+      },
+      {}, 120);
   INFO(r.err);
   REQUIRE(r.code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

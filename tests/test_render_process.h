@@ -37,7 +37,8 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const std
                                  double timeout_seconds = 60) {
   ProcessResult result;
   const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string tag =
+      std::to_string(::getpid()) + "_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   const auto out_path = dir / ("legato_out_" + tag), err_path = dir / ("legato_err_" + tag);
 
   std::vector<std::string> environment;

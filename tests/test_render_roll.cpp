@@ -8,10 +8,10 @@
 #include <map>
 #include <set>
 
-#include "score_builder.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "render/piano_roll.h"
+#include "score_builder.h"
 #include "temp_dir.h"
 #include "test_render_process.h"
 #include "test_render_svg.h"
@@ -35,7 +35,8 @@ midi::Score three_instruments() {
   for (int k = 0; k < 6; ++k) s.notes.push_back(note(72 + k, 3840 + 720 * k, 600, 1, 40));
   for (int k = 0; k < 8; ++k) s.notes.push_back(note(k % 2 ? 38 : 36, 480 * k, 120, midi::kDrumChannel, 0));
   s.notes.push_back(note(48, 7680, 480, 0, 0));  // the last note ends at tick 8160, in the fourth 3/4 bar
-  std::stable_sort(s.notes.begin(), s.notes.end(), [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
+  std::stable_sort(s.notes.begin(), s.notes.end(),
+                   [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
   s.update_times();
   return s;
 }
@@ -49,18 +50,22 @@ Map check_notes(const midi::Score& score, const std::vector<SvgElement>& rects) 
   REQUIRE(rects.size() == score.notes.size());
   size_t a = 0, b = 0, c = 0;
   for (size_t k = 0; k < score.notes.size(); ++k) {  // the farthest apart, so rounding matters least
-    if (std::abs(score.notes[k].start_tick - score.notes[a].start_tick) > std::abs(score.notes[b].start_tick - score.notes[a].start_tick)) b = k;
-    if (std::abs(score.notes[k].pitch - score.notes[a].pitch) > std::abs(score.notes[c].pitch - score.notes[a].pitch)) c = k;
+    if (std::abs(score.notes[k].start_tick - score.notes[a].start_tick) >
+        std::abs(score.notes[b].start_tick - score.notes[a].start_tick))
+      b = k;
+    if (std::abs(score.notes[k].pitch - score.notes[a].pitch) > std::abs(score.notes[c].pitch - score.notes[a].pitch))
+      c = k;
   }
   REQUIRE(b != a);
   REQUIRE(c != a);
   Map m{};
-  m.x_per_tick = (rects[b].number("x") - rects[a].number("x")) / double(score.notes[b].start_tick - score.notes[a].start_tick);
+  m.x_per_tick =
+      (rects[b].number("x") - rects[a].number("x")) / double(score.notes[b].start_tick - score.notes[a].start_tick);
   m.x0 = rects[a].number("x") - m.x_per_tick * double(score.notes[a].start_tick);
   m.y_per_pitch = (rects[c].number("y") - rects[a].number("y")) / double(score.notes[c].pitch - score.notes[a].pitch);
   m.y0 = rects[a].number("y") - m.y_per_pitch * score.notes[a].pitch;
-  CHECK(m.x_per_tick > 0);   // time runs to the right
-  CHECK(m.y_per_pitch < 0);  // higher pitches are drawn higher up
+  CHECK(m.x_per_tick > 0);        // time runs to the right
+  CHECK(m.y_per_pitch < 0);       // higher pitches are drawn higher up
   const double tolerance = 0.03;  // coordinates are written with two decimals
   for (size_t k = 0; k < score.notes.size(); ++k) {
     const midi::Note& n = score.notes[k];
@@ -125,7 +130,8 @@ TEST_CASE("render: miditool roll draws a MIDI file; bad input gives an error") {
   const midi::Score score = three_instruments();
   midi::write_midi_file(score, dir / "piece.mid");
   const midi::Score back = midi::read_midi_file(dir / "piece.mid");  // notes in the reader's order
-  const auto r = testing::run_process({testing::program("miditool"), "roll", (dir / "piece.mid").string(), (dir / "piece.svg").string()});
+  const auto r = testing::run_process(
+      {testing::program("miditool"), "roll", (dir / "piece.mid").string(), (dir / "piece.svg").string()});
   INFO(r.err);
   REQUIRE(r.code == 0);
   const auto svg = testing::parse_svg(testing::slurp(dir / "piece.svg"));
@@ -133,7 +139,8 @@ TEST_CASE("render: miditool roll draws a MIDI file; bad input gives an error") {
   CHECK(testing::select(svg, "line", "bar").size() == 5);
   CHECK(testing::select(svg, "rect", "legend").size() == 3);
 
-  const auto missing = testing::run_process({testing::program("miditool"), "roll", (dir / "nope.mid").string(), (dir / "x.svg").string()});
+  const auto missing = testing::run_process(
+      {testing::program("miditool"), "roll", (dir / "nope.mid").string(), (dir / "x.svg").string()});
   CHECK(missing.code != 0);
   CHECK(missing.err.find("nope.mid") != std::string::npos);
   CHECK(!std::filesystem::exists(dir / "x.svg"));

@@ -45,12 +45,18 @@ inline std::string decode_entities(const std::string& s) {
     const size_t semi = s.find(';', k);
     if (semi == std::string::npos) throw std::runtime_error("unterminated entity in '" + s + "'");
     const std::string e = s.substr(k + 1, semi - k - 1);
-    if (e == "amp") out += '&';
-    else if (e == "lt") out += '<';
-    else if (e == "gt") out += '>';
-    else if (e == "quot") out += '"';
-    else if (e == "apos") out += '\'';
-    else throw std::runtime_error("unknown entity &" + e + ";");
+    if (e == "amp")
+      out += '&';
+    else if (e == "lt")
+      out += '<';
+    else if (e == "gt")
+      out += '>';
+    else if (e == "quot")
+      out += '"';
+    else if (e == "apos")
+      out += '\'';
+    else
+      throw std::runtime_error("unknown entity &" + e + ";");
     k = semi;
   }
   return out;
@@ -66,8 +72,10 @@ inline std::vector<SvgElement> parse_svg(const std::string& xml) {
     if (xml[k] != '<') {
       const size_t next = xml.find('<', k);
       const std::string text = xml.substr(k, next == std::string::npos ? std::string::npos : next - k);
-      if (!open.empty()) elements[open.back()].text += decode_entities(text);
-      else if (text.find_first_not_of(" \n\t\r") != std::string::npos) fail("text outside the root element");
+      if (!open.empty())
+        elements[open.back()].text += decode_entities(text);
+      else if (text.find_first_not_of(" \n\t\r") != std::string::npos)
+        fail("text outside the root element");
       k = next == std::string::npos ? xml.size() : next;
       continue;
     }
@@ -109,7 +117,8 @@ inline std::vector<SvgElement> parse_svg(const std::string& xml) {
       if (k + 1 >= xml.size() || xml[k] != '=' || xml[k + 1] != '"') fail("attribute " + key + " has no quoted value");
       const size_t end = xml.find('"', k + 2);
       if (end == std::string::npos) fail("unterminated value of " + key);
-      if (!e.attributes.emplace(key, decode_entities(xml.substr(k + 2, end - k - 2))).second) fail("attribute " + key + " twice");
+      if (!e.attributes.emplace(key, decode_entities(xml.substr(k + 2, end - k - 2))).second)
+        fail("attribute " + key + " twice");
       k = end + 1;
     }
     if (open.empty() && !elements.empty()) fail("a second root element <" + e.name + ">");
@@ -122,7 +131,8 @@ inline std::vector<SvgElement> parse_svg(const std::string& xml) {
 }
 
 // The elements of one kind and class, in document order.
-inline std::vector<SvgElement> select(const std::vector<SvgElement>& all, const std::string& name, const std::string& css_class) {
+inline std::vector<SvgElement> select(const std::vector<SvgElement>& all, const std::string& name,
+                                      const std::string& css_class) {
   std::vector<SvgElement> out;
   for (const SvgElement& e : all)
     if (e.is(name, css_class)) out.push_back(e);

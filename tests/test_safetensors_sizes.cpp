@@ -57,21 +57,23 @@ TEST_CASE("safetensors: a header whose sizes overflow or exceed the file is refu
   CHECK(parse_error(file_bytes(one_tensor("F32", "[1048576,1048576]", 0, 0), 0)) ==
         "tensor 'x': shape [1048576, 1048576] needs 4398046511104 bytes but the offsets give 0");
   CHECK(parse_error(file_bytes(one_tensor("F32", "[-2,3]", 0, 24), 24)) == "tensor 'x': negative dimension -2");
-  CHECK(parse_error(file_bytes(one_tensor("F32", "[2,3]", 0, 24), 23)) == "tensor 'x': data offsets outside the 23 data bytes");
+  CHECK(parse_error(file_bytes(one_tensor("F32", "[2,3]", 0, 24), 23)) ==
+        "tensor 'x': data offsets outside the 23 data bytes");
   CHECK(parse_error(file_bytes(one_tensor("BF16", "[2]", 0, 4), 4)) == "tensor 'x': unsupported dtype BF16");
 
   const auto path = std::filesystem::temp_directory_path() / "legato_test_huge_shape.safetensors";
   std::ofstream(path, std::ios::binary) << file_bytes(one_tensor("F32", "[1099511627776,1099511627776]", 0, 0), 0);
-  CHECK_THROWS_WITH(load_safetensors(path),
-                    ("checkpoint " + path.string() + ": tensor 'x': shape has more bytes than 64 bits can count").c_str());
+  CHECK_THROWS_WITH(
+      load_safetensors(path),
+      ("checkpoint " + path.string() + ": tensor 'x': shape has more bytes than 64 bits can count").c_str());
   std::filesystem::remove(path);
 }
 
 TEST_CASE("safetensors: the parsed header describes the tensors in the file") {
-  const std::string bytes = file_bytes(
-      R"({"__metadata__":{"k":"v"},"b":{"dtype":"F64","shape":[3],"data_offsets":[24,48]},)"
-      R"("w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})",
-      48);
+  const std::string bytes =
+      file_bytes(R"({"__metadata__":{"k":"v"},"b":{"dtype":"F64","shape":[3],"data_offsets":[24,48]},)"
+                 R"("w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})",
+                 48);
   const SafetensorsHeader h = parse_safetensors_header(bytes);
   CHECK(h.metadata.at("k") == "v");
   CHECK(h.data_start == bytes.size() - 48);

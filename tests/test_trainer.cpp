@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "model/checkpoint.h"
+#include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
-#include "model/trainer.h"
 
 using namespace legato;
 using legato::testing::temp_dir;

@@ -1,20 +1,18 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
 // carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
 // notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards.
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <optional>
+#include <map>
 #include <random>
 #include <set>
-#include <span>
 #include <sstream>
 
 #include "cli_errors.h"
 #include "device.h"
+#include "live_player.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
@@ -22,10 +20,6 @@
 #include "model/evaluate.h"
 #include "model/generator.h"
 #include "model/trainer.h"
-#ifdef LEGATO_HAVE_RTMIDI
-#include "render/midi_out.h"
-#include "render/player.h"
-#endif
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif
@@ -34,6 +28,7 @@
 namespace {
 
 using namespace legato;
+using tools::LivePlayer;
 
 struct Piece {
   std::vector<int32_t> primer, generated;
@@ -82,53 +77,6 @@ midi::Score score_of(const midi::Tokenizer& tokenizer, const std::vector<std::st
   return score;
 }
 
-std::atomic<bool> g_stop{false};
-
-#ifdef LEGATO_HAVE_RTMIDI
-extern "C" void on_signal(int) { g_stop = true; }
-
-// Feeds a Player while tokens come: after each token the tokens so far become a score, and every
-// note that starts before its latest onset is final (time only moves forward in both schemes;
-// notes at the latest onset may still get duration tokens or chord partners), so it is scheduled.
-class LiveFeed {
- public:
-  LiveFeed(render::Player& player, const midi::Tokenizer& tokenizer, const std::vector<std::string>& vocab, double tempo)
-      : player_(player), tokenizer_(tokenizer), vocab_(vocab), tempo_(tempo) {}
-
-  void update(const std::vector<int32_t>& generated, bool last) {
-    const midi::Score score = score_of(tokenizer_, vocab_, generated, tempo_);
-    if (score.notes.empty()) return;
-    if (!performer_) {
-      timing_.ticks_per_quarter = score.ticks_per_quarter;
-      timing_.tempo_map = score.tempo_map;
-      performer_.emplace(timing_);
-    }
-    size_t final_count = score.notes.size();
-    if (!last) {
-      int64_t latest = 0;
-      for (const midi::Note& n : score.notes) latest = std::max(latest, n.start_tick);
-      final_count = 0;
-      while (final_count < score.notes.size() && score.notes[final_count].start_tick < latest) ++final_count;
-    }
-    if (final_count <= scheduled_) return;
-    std::vector<render::TimedMessage> messages;
-    performer_->add(std::span(score.notes).subspan(scheduled_, final_count - scheduled_), messages);
-    render::sort_messages(messages);
-    player_.schedule(std::move(messages));
-    scheduled_ = final_count;
-  }
-
- private:
-  render::Player& player_;
-  const midi::Tokenizer& tokenizer_;
-  const std::vector<std::string>& vocab_;
-  double tempo_;
-  midi::Score timing_;  // tempo map and division of the piece: turns ticks into seconds
-  std::optional<render::Performer> performer_;
-  size_t scheduled_ = 0;
-};
-#endif
-
 int64_t longest_run(const std::vector<int32_t>& tokens) {
   int64_t best = 0, run = 0;
   for (size_t k = 0; k < tokens.size(); ++k) {
@@ -143,10 +91,8 @@ std::filesystem::path numbered(const std::filesystem::path& path, int k, int cou
   return path.parent_path() / (path.stem().string() + "_" + std::to_string(k + 1) + path.extension().string());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Compose music from a trained checkpoint (or --evaluate it on MIDI files).", "composer"};
+// The command line.
+struct Options {
   std::string checkpoint, primer_file, primer_tokens, device = "cpu", out = "out/composed.mid", tokens_out;
   std::vector<std::string> evaluate;
   int64_t length = 500;
@@ -154,177 +100,215 @@ int main(int argc, char** argv) {
   double tempo = 0;
   uint64_t seed = 1;
   model::SamplingOptions sampling;
-  app.add_option("--checkpoint", checkpoint, "A .safetensors checkpoint from trainer")->required();
-  app.add_option("--length", length, "Tokens to generate")->check(CLI::Range(int64_t{1}, int64_t{1000000}))
-      ->capture_default_str();
-  app.add_option("--temperature", sampling.temperature, "Sampling temperature")->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--top-k", sampling.top_k, "Sample among the K likeliest tokens (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--top-p", sampling.top_p, "Nucleus sampling: the smallest set with this probability")
-      ->check(CLI::Range(1e-9, 1.0));
-  app.add_flag("--greedy", sampling.greedy, "Always take the likeliest token (the seed's argmax)");
-  app.add_option("--seed", seed, "Random seed");
-  auto* pf = app.add_option("--primer", primer_file, "Start from this MIDI file's tokens")->check(CLI::ExistingFile);
-  app.add_option("--primer-tokens", primer_tokens, "Start from these tokens (space separated)")->excludes(pf);
-  app.add_option("--num-outputs", num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")->check(CLI::Range(1, 1000));
-  app.add_option("--tempo", tempo, "Tempo of the output in beats per minute (default: 120)")->check(CLI::Range(1.0, 1000.0));
-  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--out", out, "Output MIDI file")->capture_default_str();
-  app.add_option("--tokens-out", tokens_out, "Also write the tokens (primer, then generated) to this file");
-  app.add_option("--evaluate", evaluate, "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
+  bool play = false;
   std::string play_port, wav_out, soundfont, svg_out;
-  auto* play_opt = app.add_option("--play", play_port,
+};
+
+// Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
+int parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"Compose music from a trained checkpoint (or --evaluate it on MIDI files).", "composer"};
+  app.add_option("--checkpoint", o.checkpoint, "A .safetensors checkpoint from trainer")->required();
+  app.add_option("--length", o.length, "Tokens to generate")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--temperature", o.sampling.temperature, "Sampling temperature")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--top-k", o.sampling.top_k, "Sample among the K likeliest tokens (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability")
+      ->check(CLI::Range(1e-9, 1.0));
+  app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
+  app.add_option("--seed", o.seed, "Random seed");
+  auto* pf = app.add_option("--primer", o.primer_file, "Start from this MIDI file's tokens")->check(CLI::ExistingFile);
+  app.add_option("--primer-tokens", o.primer_tokens, "Start from these tokens (space separated)")->excludes(pf);
+  app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
+      ->check(CLI::Range(1.0, 1000.0));
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--out", o.out, "Output MIDI file")->capture_default_str();
+  app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
+  app.add_option("--evaluate", o.evaluate,
+                 "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
+  auto* play_opt = app.add_option("--play", o.play_port,
                                   "Play the notes on a MIDI output port while they are generated: the port's index or "
                                   "(part of) its name from `miditool ports`; alone, the first port")
                        ->expected(0, 1);
-  app.add_option("--wav", wav_out, "Also render the piece to this WAV file with FluidSynth");
-  app.add_option("--soundfont", soundfont, "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
+  app.add_option("--wav", o.wav_out, "Also render the piece to this WAV file with FluidSynth");
+  app.add_option("--soundfont", o.soundfont,
+                 "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
       ->check(CLI::ExistingFile);
-  app.add_option("--svg", svg_out, "Also draw the piece as an SVG piano roll");
+  app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
-  const bool play = play_opt->count() > 0;
-#ifndef LEGATO_HAVE_RTMIDI
-  if (play) {
-    std::cerr << "composer: this build has no live MIDI playback (install librtmidi-dev and rebuild)\n";
+  o.play = play_opt->count() > 0;
+  return -1;
+}
+
+// What this build or machine cannot do is said before any input is read: returns -1 to go on, or
+// the exit code.
+int refuse_missing_features(const Options& o) {
+  if (o.play && LivePlayer::missing()) {
+    std::cerr << "composer: " << LivePlayer::missing() << "\n";
     return tools::kUsageError;
   }
-#endif
 #ifndef LEGATO_HAVE_FLUIDSYNTH
-  if (!wav_out.empty()) {
+  if (!o.wav_out.empty()) {
     std::cerr << "composer: this build has no audio rendering (install libfluidsynth-dev and rebuild)\n";
     return tools::kUsageError;
   }
 #endif
-  if (const std::string problem = tools::device_problem(device); !problem.empty()) {
+  if (const std::string problem = tools::device_problem(o.device); !problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
+  return -1;
+}
+
+// The checkpoint's model on --device.
+model::LoadedCheckpoint load_model(const Options& o) {
+  model::LoadedCheckpoint ck;
   try {
-    model::LoadedCheckpoint ck;
-    try {
-      ck = model::load_checkpoint(checkpoint);
-    } catch (const std::runtime_error& e) {  // missing, truncated or not ours: the user's input
-      throw model::InputError(e.what());
+    ck = model::load_checkpoint(o.checkpoint);
+  } catch (const std::runtime_error& e) {  // missing, truncated or not ours: the user's input
+    throw model::InputError(e.what());
+  }
+  ck.net->to(tools::parse_device(o.device));
+  return ck;
+}
+
+// --evaluate: loss, perplexity and accuracy of the checkpoint on the given MIDI files.
+int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
+  const model::CheckpointMeta& meta = ck.meta;
+  std::vector<std::filesystem::path> paths(o.evaluate.begin(), o.evaluate.end());
+  for (const auto& p : paths)
+    if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
+  const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr);
+  const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
+  if (r.predictions == 0)
+    throw model::InputError("no piece is longer than one window of " + std::to_string(meta.seq_len + 1) + " tokens");
+  std::printf("evaluated %lld predictions: loss %.4f, perplexity %.2f, accuracy %.1f%%\n",
+              static_cast<long long>(r.predictions), r.loss, r.perplexity, 100 * r.accuracy);
+  return 0;
+}
+
+// Token ids by name; -1 for a token the vocabulary lacks.
+class TokenIds {
+ public:
+  explicit TokenIds(const std::vector<std::string>& vocab) {
+    for (size_t k = 0; k < vocab.size(); ++k) ids_[vocab[k]] = static_cast<int32_t>(k);
+  }
+  int32_t operator()(const std::string& token) const {
+    const auto it = ids_.find(token);
+    return it == ids_.end() ? -1 : it->second;
+  }
+
+ private:
+  std::map<std::string, int32_t> ids_;
+};
+
+// What the music starts from: --primer-tokens, the end of --primer, one of the checkpoint's
+// windows (seed scheme; drawn with `rng`) or BOS.
+std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta& meta, const TokenIds& id_of,
+                                   std::mt19937_64& rng) {
+  std::vector<int32_t> primer;
+  if (!o.primer_tokens.empty()) {
+    std::istringstream in(o.primer_tokens);
+    for (std::string t; in >> t;) {
+      if (id_of(t) < 0) throw model::InputError("primer token '" + t + "' is not in the checkpoint's vocabulary");
+      primer.push_back(id_of(t));
     }
-    ck.net->to(tools::parse_device(device));
-    const model::CheckpointMeta& meta = ck.meta;
-    if (!evaluate.empty()) {
-      std::vector<std::filesystem::path> paths(evaluate.begin(), evaluate.end());
-      for (const auto& p : paths)
-        if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
-      const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr);
-      const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
-      if (r.predictions == 0) throw model::InputError("no piece is longer than one window of " +
-                                                      std::to_string(meta.seq_len + 1) + " tokens");
-      std::printf("evaluated %lld predictions: loss %.4f, perplexity %.2f, accuracy %.1f%%\n",
-                  static_cast<long long>(r.predictions), r.loss, r.perplexity, 100 * r.accuracy);
-      return 0;
-    }
-    const auto tokenizer = midi::make_tokenizer(meta.scheme);
-    std::map<std::string, int32_t> ids;
-    for (size_t k = 0; k < meta.vocab.size(); ++k) ids[meta.vocab[k]] = static_cast<int32_t>(k);
-    auto id_of = [&](const std::string& token) -> int32_t {
-      const auto it = ids.find(token);
-      return it == ids.end() ? -1 : it->second;
-    };
-    std::mt19937_64 rng(seed);
-    std::vector<int32_t> primer;
-    if (!primer_tokens.empty()) {
-      std::istringstream in(primer_tokens);
-      for (std::string t; in >> t;) {
-        if (id_of(t) < 0) throw model::InputError("primer token '" + t + "' is not in the checkpoint's vocabulary");
-        primer.push_back(id_of(t));
-      }
-    } else if (!primer_file.empty()) {
-      const auto pieces = model::encode_files({primer_file}, meta.scheme, meta.vocab, std::cerr);
-      if (pieces.empty() || pieces[0].empty()) throw model::InputError("primer " + primer_file + " gives no tokens");
-      primer = pieces[0];
-      if (static_cast<int64_t>(primer.size()) > meta.seq_len)  // the end of the file leads into the new music
-        primer.erase(primer.begin(), primer.end() - meta.seq_len);
-    } else if (!meta.primers.empty()) {
-      primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
-    } else if (id_of("BOS") >= 0) {
-      primer = {id_of("BOS")};
-    } else {
-      throw model::InputError("the checkpoint has no primer windows and no BOS token: give --primer or --primer-tokens");
-    }
-    const std::vector<int32_t> banned = banned_tokens(meta.vocab);
-#ifdef LEGATO_HAVE_RTMIDI
-    std::unique_ptr<render::MidiOutput> midi_out;
-    if (play) {  // before generating, so that a wrong port is said at once
-      try {
-        midi_out = std::make_unique<render::MidiOutput>(play_port, "composer");
-      } catch (const render::PlaybackError& e) {
-        std::cerr << "composer: " << e.what() << "\n";
-        return e.kind == render::PlaybackError::Kind::kUnknownPort ? tools::kUsageError : 1;
-      }
-      std::cerr << "composer: playing on " << midi_out->port().name << " as the notes are generated\n";
-      std::signal(SIGINT, on_signal);
-      std::signal(SIGTERM, on_signal);
-    }
-#endif
-    for (int k = 0; k < num_outputs && !g_stop; ++k) {
-      const auto started = std::chrono::steady_clock::now();
-      TokenListener listener;
-#ifdef LEGATO_HAVE_RTMIDI
-      std::optional<render::Player> player;
-      std::optional<LiveFeed> feed;
-      if (midi_out) {
-        player.emplace(*midi_out, &g_stop, 0.2);
-        feed.emplace(*player, *tokenizer, meta.vocab, tempo);
-        listener = [&](const std::vector<int32_t>& generated) {
-          feed->update(generated, false);
-          return !g_stop.load();
-        };
-      }
-#endif
-      const Piece piece = compose(*ck.net, primer, length, sampling, banned, id_of("EOS"), rng, listener);
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-#ifdef LEGATO_HAVE_RTMIDI
-      if (feed) feed->update(piece.generated, true);  // the notes at the last onset are final now
-#endif
-      std::vector<std::string> text;
-      for (int32_t t : piece.generated) text.push_back(meta.vocab[static_cast<size_t>(t)]);
-      const midi::Score score = score_of(*tokenizer, meta.vocab, piece.generated, tempo);
-      const std::filesystem::path path = numbered(out, k, num_outputs);
-      if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-      midi::write_midi_file(score, path);
-      if (!tokens_out.empty()) {
-        std::ofstream tf(numbered(tokens_out, k, num_outputs));
-        std::string sep;
-        for (int32_t t : piece.primer) tf << sep << meta.vocab[static_cast<size_t>(t)], sep = " ";
-        for (const auto& t : text) tf << sep << t, sep = " ";
-        tf << "\n";
-        if (!tf) throw std::runtime_error("cannot write " + numbered(tokens_out, k, num_outputs).string());
-      }
-      if (!svg_out.empty()) {
-        render::RollOptions roll;
-        roll.title = path.filename().string();
-        render::write_text_file(numbered(svg_out, k, num_outputs), render::piano_roll_svg(score, roll));
-      }
+  } else if (!o.primer_file.empty()) {
+    const auto pieces = model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr);
+    if (pieces.empty() || pieces[0].empty()) throw model::InputError("primer " + o.primer_file + " gives no tokens");
+    primer = pieces[0];
+    if (static_cast<int64_t>(primer.size()) > meta.seq_len)  // the end of the file leads into the new music
+      primer.erase(primer.begin(), primer.end() - meta.seq_len);
+  } else if (!meta.primers.empty()) {
+    primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
+  } else if (id_of("BOS") >= 0) {
+    primer = {id_of("BOS")};
+  } else {
+    throw model::InputError("the checkpoint has no primer windows and no BOS token: give --primer or --primer-tokens");
+  }
+  return primer;
+}
+
+// The primer, then the generated tokens, on one line.
+void write_tokens(const std::filesystem::path& path, const Piece& piece, const std::vector<std::string>& vocab) {
+  std::ofstream tf(path);
+  std::string sep;
+  for (int32_t t : piece.primer) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
+  for (int32_t t : piece.generated) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
+  tf << "\n";
+  if (!tf) throw std::runtime_error("cannot write " + path.string());
+}
+
+// Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file.
+std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
+                                  const std::vector<std::string>& vocab) {
+  const std::filesystem::path path = numbered(o.out, k, o.num_outputs);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  midi::write_midi_file(score, path);
+  if (!o.tokens_out.empty()) write_tokens(numbered(o.tokens_out, k, o.num_outputs), piece, vocab);
+  if (!o.svg_out.empty()) {
+    render::RollOptions roll;
+    roll.title = path.filename().string();
+    render::write_text_file(numbered(o.svg_out, k, o.num_outputs), render::piano_roll_svg(score, roll));
+  }
 #ifdef LEGATO_HAVE_FLUIDSYNTH
-      if (!wav_out.empty()) {
-        render::AudioOptions audio;
-        audio.soundfont = soundfont;
-        render::render_wav(score, numbered(wav_out, k, num_outputs), audio);
-      }
+  if (!o.wav_out.empty()) {
+    render::AudioOptions audio;
+    audio.soundfont = o.soundfont;
+    render::render_wav(score, numbered(o.wav_out, k, o.num_outputs), audio);
+  }
 #endif
-      const std::set<int32_t> distinct(piece.generated.begin(), piece.generated.end());
-      std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s\n", path.c_str(),
-                  piece.generated.size(), score.notes.size(), distinct.size(),
-                  static_cast<long long>(longest_run(piece.generated)), seconds);
-      std::fflush(stdout);
-#ifdef LEGATO_HAVE_RTMIDI
-      if (player) {  // the piece is written; let the music finish
-        const render::PlayStats stats = player->finish();
-        if (stats.shifted_seconds > 0.05)
-          std::fprintf(stderr, "composer: generation fell behind the music; it waited %.2f s in all\n",
-                       stats.shifted_seconds);
-      }
-#endif
-    }
-    if (g_stop) return 130;
-    return 0;
+  return path;
+}
+
+void print_summary(const std::filesystem::path& path, const Piece& piece, const midi::Score& score, double seconds) {
+  const std::set<int32_t> distinct(piece.generated.begin(), piece.generated.end());
+  std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s\n", path.c_str(),
+              piece.generated.size(), score.notes.size(), distinct.size(),
+              static_cast<long long>(longest_run(piece.generated)), seconds);
+  std::fflush(stdout);
+}
+
+// --num-outputs pieces from one primer, each written (and played with --play) as it is done.
+// Returns the exit code: 130 when a signal stopped the playback.
+int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
+  const model::CheckpointMeta& meta = ck.meta;
+  const auto tokenizer = midi::make_tokenizer(meta.scheme);
+  const TokenIds id_of(meta.vocab);
+  std::mt19937_64 rng(o.seed);
+  const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng);
+  const std::vector<int32_t> banned = banned_tokens(meta.vocab);
+  LivePlayer live(
+      [&](const std::vector<int32_t>& generated) { return score_of(*tokenizer, meta.vocab, generated, o.tempo); });
+  if (o.play)
+    if (const int code = live.open(o.play_port); code >= 0) return code;
+  for (int k = 0; k < o.num_outputs && !live.stopped(); ++k) {
+    const auto started = std::chrono::steady_clock::now();
+    const TokenListener listener = live.start_piece();
+    const Piece piece = compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    live.end_generation(piece.generated);
+    const midi::Score score = score_of(*tokenizer, meta.vocab, piece.generated, o.tempo);
+    print_summary(write_piece(o, k, piece, score, meta.vocab), piece, score, seconds);
+    live.finish_piece();
+  }
+  return live.stopped() ? 130 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const int code = parse_options(argc, argv, o); code >= 0) return code;
+  if (const int code = refuse_missing_features(o); code >= 0) return code;
+  try {
+    const model::LoadedCheckpoint ck = load_model(o);
+    return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";
     return tools::kUsageError;

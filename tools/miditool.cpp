@@ -159,7 +159,8 @@ extern "C" void on_signal(int) { g_stop = true; }
 int ports() {
   const auto list = legato::render::list_output_ports();
   if (list.empty()) std::fprintf(stderr, "miditool: no MIDI output ports (start a synthesizer or a JACK client)\n");
-  for (size_t k = 0; k < list.size(); ++k) std::printf("%zu\t%s\t%s\n", k, list[k].api_name.c_str(), list[k].name.c_str());
+  for (size_t k = 0; k < list.size(); ++k)
+    std::printf("%zu\t%s\t%s\n", k, list[k].api_name.c_str(), list[k].name.c_str());
   return 0;
 }
 
@@ -248,8 +249,9 @@ int main(int argc, char** argv) {
   auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
   render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(CLI::ExistingFile);
   render_cmd->add_option("OUT", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
-  render_cmd->add_option("--soundfont", soundfont,
-                         "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
+  render_cmd
+      ->add_option("--soundfont", soundfont,
+                   "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
       ->check(CLI::ExistingFile);
 
   std::string roll_file, roll_svg;

@@ -24,7 +24,8 @@ inline void check(const char* op, const Tensor& t, const char* name, DType dtype
 
 // cuBLAS takes int sizes.
 inline int as_int(const char* op, int64_t value) {
-  if (value > INT_MAX) throw std::invalid_argument(std::string(op) + ": size " + std::to_string(value) + " exceeds cuBLAS's int range");
+  if (value > INT_MAX)
+    throw std::invalid_argument(std::string(op) + ": size " + std::to_string(value) + " exceeds cuBLAS's int range");
   return static_cast<int>(value);
 }
 

@@ -4,6 +4,7 @@
 #include "engine/cuda/common.h"
 #include "engine/cuda/ops.h"
 #include "engine/ops/broadcast.h"
+#include "kernels/elementwise_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -41,7 +42,8 @@ Tensor binary(kernels::BinaryKind kind, const char* op, const Tensor& a, const T
   const kernels::BroadcastGeometry g = geometry(op, bc, false);
   Tensor out = Tensor::empty(bc.out, DType::F32, Device::CUDA);
   detail::with_context(op, {a, b}, [&] {
-    if (out.numel() > 0) kernels::broadcast_binary_launch(kind, detail::f32(a), detail::f32(b), detail::f32(out), g, cuda::stream());
+    if (out.numel() > 0)
+      kernels::broadcast_binary_launch(kind, detail::f32(a), detail::f32(b), detail::f32(out), g, cuda::stream());
   });
   const bool mul = kind == kernels::BinaryKind::Mul;
   const Tensor a_saved = mul ? a.detach() : Tensor(), b_saved = mul ? b.detach() : Tensor();

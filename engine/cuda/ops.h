@@ -9,7 +9,7 @@
 
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
-#include "kernels/tensor_ops_cuda.h"
+#include "kernels/elementwise.h"
 
 namespace legato::cuda_ops {
 

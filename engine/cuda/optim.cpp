@@ -3,6 +3,7 @@
 
 #include "engine/cuda/common.h"
 #include "engine/cuda/ops.h"
+#include "kernels/optim_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -54,8 +55,8 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
                                        cuda::stream());
   const double norm = std::sqrt(total.item());  // the one read-back: the factor is decided on the host
   if (norm > max_norm)
-    kernels::scale_grads_multi_launch(slots.data(), static_cast<int>(slots.size()),
-                                      static_cast<float>(max_norm / norm), cuda::stream());
+    kernels::scale_grads_multi_launch(slots.data(), static_cast<int>(slots.size()), static_cast<float>(max_norm / norm),
+                                      cuda::stream());
   return norm;
 }
 

@@ -7,7 +7,6 @@
 
 #include "kernels/cuda_check.h"
 #include "kernels/device_allocator.h"
-#include "kernels/lstm_cell_cuda.h"
 
 namespace legato::cuda {
 namespace {
@@ -25,10 +24,24 @@ bool g_tf32 = false;
 
 cublasMath_t math_mode() { return g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
 
+}  // namespace
+
+int device_count() {
+  int count = 0;
+  // No driver or no device is an answer here (zero), not an error.
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+
 DeviceState& current() {
   int device = 0;
-  static const int devices = kernels::cuda_device_count();  // asked once: every op comes through here
-  if (devices == 0)  // the runtime's own words here can be "driver version is insufficient"
+  static const int devices = device_count();  // asked once: every op comes through here
+  if (devices == 0)                           // the runtime's own words here can be "driver version is insufficient"
     throw std::runtime_error("CUDA: no CUDA GPU found on this machine (cudaGetDeviceCount reports none)");
   LEGATO_CUDA_CHECK(cudaGetDevice(&device));
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -12,6 +12,9 @@
 
 namespace legato::cuda {
 
+// CUDA devices this process can use: 0 when there is no GPU or no driver (not an error).
+int device_count();
+
 cudaStream_t stream();  // of the current device
 cublasHandle_t blas();  // of the current device, on stream(), with the math mode set_tf32 chose
 

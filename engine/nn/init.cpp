@@ -24,8 +24,10 @@ Tensor orthogonal(int64_t rows, int64_t cols, uint64_t seed, DType dtype) {
     if (upper(k, k) < 0) q.col(k) *= -1.0;  // a unique Q: R's diagonal positive
   Tensor out = Tensor::empty({rows, cols}, DType::F64);
   auto m = as_matrix<double>(out, rows);
-  if (tall) m = q;
-  else m = q.transpose();
+  if (tall)
+    m = q;
+  else
+    m = q.transpose();
   return out.to(dtype);
 }
 

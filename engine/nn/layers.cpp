@@ -9,8 +9,8 @@ namespace legato::nn {
 
 StackedLstm::StackedLstm(int64_t input, int64_t hidden, int num_layers, uint64_t seed, DType dtype) {
   if (input <= 0 || hidden <= 0 || num_layers <= 0)
-    throw std::invalid_argument("lstm: input, hidden and layers must be positive, got " + std::to_string(input) +
-                                ", " + std::to_string(hidden) + ", " + std::to_string(num_layers));
+    throw std::invalid_argument("lstm: input, hidden and layers must be positive, got " + std::to_string(input) + ", " +
+                                std::to_string(hidden) + ", " + std::to_string(num_layers));
   for (int k = 0; k < num_layers; ++k) {
     const int64_t in = k == 0 ? input : hidden;
     ops::LstmWeights w;

@@ -1,21 +1,16 @@
 #pragma once
-// Argument checks shared by the ops: each failure names the op and the shapes involved.
+// Argument checks shared by the ops: each failure names the op and the shapes involved. An op
+// checks what does not depend on the device first, then routes (engine/dispatch.h).
 #include <stdexcept>
 #include <string>
 
 #include "engine/tensor.h"
 
-// Sends an op to the CUDA backend (engine/cuda/ops.h) when `tensor` lives on the GPU: the
-// statement returns the CUDA op's result. Builds without the backend hold no CUDA tensors.
-#if defined(LEGATO_HAVE_CUDA)
-#include "engine/cuda/ops.h"
-#define LEGATO_ROUTE_TO_CUDA(tensor, ...) \
-  if ((tensor).defined() && (tensor).device() == ::legato::Device::CUDA) return __VA_ARGS__
-#else
-#define LEGATO_ROUTE_TO_CUDA(tensor, ...) static_cast<void>(0)
-#endif
-
 namespace legato::ops::detail {
+
+inline void check_defined(const char* op, const Tensor& t, const char* name) {
+  if (!t.defined()) throw std::invalid_argument(std::string(op) + ": " + name + " is undefined");
+}
 
 inline void check_cpu(const char* op, const Tensor& t, const char* name) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": " + name + " is undefined");
@@ -24,8 +19,7 @@ inline void check_cpu(const char* op, const Tensor& t, const char* name) {
                                 " but the op's first input is on the cpu: move them to one device first");
 }
 
-inline void check_same_dtype(const char* op, const Tensor& a, const char* name_a, const Tensor& b,
-                             const char* name_b) {
+inline void check_same_dtype(const char* op, const Tensor& a, const char* name_a, const Tensor& b, const char* name_b) {
   if (a.dtype() != b.dtype())
     throw std::invalid_argument(std::string(op) + ": " + name_a + " is " + a.describe() + " but " + name_b + " is " +
                                 b.describe());

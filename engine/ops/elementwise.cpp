@@ -9,6 +9,7 @@
 #include "engine/ops.h"
 #include "engine/ops/broadcast.h"
 #include "engine/ops/checks.h"
+#include "kernels/elementwise.h"
 
 namespace legato::ops {
 namespace {
@@ -43,40 +44,39 @@ void for_each_broadcast(const Broadcast& bc, Fn&& fn) {
   }
 }
 
-enum class Binary { Add, Mul };
+using kernels::BinaryKind;
+using kernels::UnaryKind;
 
-Tensor binary(Binary kind, const char* op, const Tensor& a, const Tensor& b) {
-  LEGATO_ROUTE_TO_CUDA(a, cuda_ops::binary(kind == Binary::Add ? kernels::BinaryKind::Add : kernels::BinaryKind::Mul,
-                                           op, a, b));
-  detail::check_cpu(op, a, "a");
-  detail::check_cpu(op, b, "b");
+Tensor binary(BinaryKind kind, const char* op, const Tensor& a, const Tensor& b) {
+  detail::check_defined(op, a, "a");
+  detail::check_defined(op, b, "b");
+  detail::check_same_device(op, b, "b", a, "a");
   detail::check_same_dtype(op, a, "a", b, "b");
   const Broadcast bc = broadcast(op, a, b);
+  LEGATO_ROUTE_TO_CUDA(a, cuda_ops::binary(kind, op, a, b));
   Tensor out = Tensor::empty(bc.out, a.dtype());
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
     if (a.shape() == b.shape()) {  // the common case: one vectorised pass
-      if (kind == Binary::Add)
-        as_array<T>(out) = as_array<T>(a) + as_array<T>(b);
-      else
-        as_array<T>(out) = as_array<T>(a) * as_array<T>(b);
-    } else if (kind == Binary::Add) {
-      for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { po[i] = pa[ia] + pb[ib]; });
+      const int64_t n = out.numel();
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) po[i] = kernels::binary_op(kind, pa[i], pb[i]);
     } else {
-      for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t ib) { po[i] = pa[ia] * pb[ib]; });
+      for_each_broadcast(bc,
+                         [&](int64_t i, int64_t ia, int64_t ib) { po[i] = kernels::binary_op(kind, pa[ia], pb[ib]); });
     }
   });
-  const Tensor a_saved = kind == Binary::Mul ? a.detach() : Tensor();
-  const Tensor b_saved = kind == Binary::Mul ? b.detach() : Tensor();
+  const Tensor a_saved = kind == BinaryKind::Mul ? a.detach() : Tensor();
+  const Tensor b_saved = kind == BinaryKind::Mul ? b.detach() : Tensor();
   record(op, {a, b}, {out}, [=](const std::vector<Tensor>& grads) {
     const Tensor& g = grads[0];
     Tensor ga = grad_buffer(a), gb = grad_buffer(b);
     dispatch_float(g.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const T* pg = g.data<T>();
-      if (kind == Binary::Add) {
+      if (kind == BinaryKind::Add) {
         if (ga.defined()) {
           T* p = ga.data<T>();
           for_each_broadcast(bc, [&](int64_t i, int64_t ia, int64_t) { p[ia] += pg[i]; });
@@ -101,39 +101,28 @@ Tensor binary(Binary kind, const char* op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-enum class Unary { Sigmoid, Tanh, Relu };
-
-// y = f(x); dx += dy * f'(x), with f' written in terms of y.
-Tensor unary(Unary kind, const char* op, const Tensor& x) {
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::unary(kind == Unary::Sigmoid ? kernels::UnaryKind::Sigmoid
-                                          : kind == Unary::Tanh  ? kernels::UnaryKind::Tanh
-                                                                 : kernels::UnaryKind::Relu,
-                                          op, x));
-  detail::check_cpu(op, x, "x");
+// y = f(x); dx += dy * f'(x), with f' written in terms of y (kernels/elementwise.h).
+Tensor unary(UnaryKind kind, const char* op, const Tensor& x) {
+  detail::check_defined(op, x, "x");
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::unary(kind, op, x));
   Tensor out = Tensor::empty(x.shape(), x.dtype());
+  const int64_t n = x.numel();
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    auto in = as_array<T>(x);
-    auto y = as_array<T>(out);
-    switch (kind) {
-      case Unary::Sigmoid: y = T(1) / (T(1) + (-in).exp()); break;
-      case Unary::Tanh: y = in.tanh(); break;
-      case Unary::Relu: y = in.max(T(0)); break;
-    }
+    const T* in = x.data<T>();
+    T* y = out.data<T>();
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = kernels::activate(kind, in[i]);
   });
   const Tensor y_saved = out.detach();
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gx = grad_buffer(x);
     dispatch_float(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      auto y = as_array<T>(y_saved);
-      auto g = as_array<T>(grads[0]);
-      auto dx = as_array<T>(gx);
-      switch (kind) {
-        case Unary::Sigmoid: dx += g * y * (T(1) - y); break;
-        case Unary::Tanh: dx += g * (T(1) - y * y); break;
-        case Unary::Relu: dx += (y > T(0)).select(g, T(0)); break;
-      }
+      const T *y = y_saved.data<T>(), *g = grads[0].data<T>();
+      T* dx = gx.data<T>();
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) dx[i] += kernels::activation_grad(kind, y[i], g[i]);
     });
   });
   return out;
@@ -141,12 +130,12 @@ Tensor unary(Unary kind, const char* op, const Tensor& x) {
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(Binary::Add, "add", a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(Binary::Mul, "mul", a, b); }
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryKind::Add, "add", a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryKind::Mul, "mul", a, b); }
 
 Tensor scale(const Tensor& x, double factor) {
+  detail::check_defined("scale", x, "x");
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::scale(x, factor));
-  detail::check_cpu("scale", x, "x");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "scale", [&](auto tag) {
     using T = decltype(tag);
@@ -162,8 +151,8 @@ Tensor scale(const Tensor& x, double factor) {
   return out;
 }
 
-Tensor sigmoid(const Tensor& x) { return unary(Unary::Sigmoid, "sigmoid", x); }
-Tensor tanh(const Tensor& x) { return unary(Unary::Tanh, "tanh", x); }
-Tensor relu(const Tensor& x) { return unary(Unary::Relu, "relu", x); }
+Tensor sigmoid(const Tensor& x) { return unary(UnaryKind::Sigmoid, "sigmoid", x); }
+Tensor tanh(const Tensor& x) { return unary(UnaryKind::Tanh, "tanh", x); }
+Tensor relu(const Tensor& x) { return unary(UnaryKind::Relu, "relu", x); }
 
 }  // namespace legato::ops

@@ -7,6 +7,7 @@
 #include "engine/eigen_maps.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
+#include "kernels/loss.h"
 
 namespace legato::ops {
 
@@ -49,10 +50,7 @@ Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
     auto p = as_matrix<T>(probs, rows);
     const int32_t* t = targets.data<int32_t>();
     T total = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const T normalised = p(r, t[r]) / p.row(r).sum();
-      total -= std::log(std::clamp(normalised, T(kKerasEpsilon), T(1 - kKerasEpsilon)));
-    }
+    for (int64_t r = 0; r < rows; ++r) total += kernels::keras_xent_loss(p(r, t[r]), p.row(r).sum(), T(kKerasEpsilon));
     out.data<T>()[0] = total / static_cast<T>(rows);
   });
   record(op, {probs}, {out}, [=](const std::vector<Tensor>& grads) {
@@ -64,12 +62,9 @@ Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
       const int32_t* t = targets.data<int32_t>();
       const T g = grads[0].data<T>()[0] / static_cast<T>(rows);
       for (int64_t r = 0; r < rows; ++r) {
-        const T total = p.row(r).sum();
-        const T q = p(r, t[r]) / total;
-        if (q < T(kKerasEpsilon) || q > T(1 - kKerasEpsilon)) continue;  // clipped: no gradient
-        // loss_r = -log(p_t / S): d/dp_j = -(delta_jt - q) / (q S) = (1/S) - delta_jt / p_t
-        dp.row(r).array() += g / total;
-        dp(r, t[r]) -= g / p(r, t[r]);
+        const T total = p.row(r).sum(), p_t = p(r, t[r]);
+        if (kernels::keras_xent_clipped(p_t, total, T(kKerasEpsilon))) continue;  // no gradient
+        for (int64_t j = 0; j < p.cols(); ++j) dp(r, j) = kernels::keras_xent_grad(dp(r, j), p_t, total, j == t[r], g);
       }
     });
   });

@@ -182,8 +182,8 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
                if (steps > 1)
                  dW.noalias() += ConstMatMap<T>(dgates.data<T>() + batch * G, (steps - 1) * batch, G).transpose() *
                                  ConstMatMap<T>(hs.data<T>(), (steps - 1) * batch, hidden);
-               if (h0.defined()) dW.noalias() += ConstMatMap<T>(dgates.data<T>(), batch, G).transpose() *
-                                                 as_matrix<T>(h0, batch);
+               if (h0.defined())
+                 dW.noalias() += ConstMatMap<T>(dgates.data<T>(), batch, G).transpose() * as_matrix<T>(h0, batch);
              }
              if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
                // Both biases enter every gate sum once: they share one gradient, summed once.

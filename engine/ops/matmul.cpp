@@ -37,10 +37,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     auto A = matrix<T>(a);
     auto B = matrix<T>(b);
     MatMap<T> C(out.data<T>(), m, n);
-    if (!transpose_a && !transpose_b) C.noalias() = A * B;
-    else if (!transpose_a) C.noalias() = A * B.transpose();
-    else if (!transpose_b) C.noalias() = A.transpose() * B;
-    else C.noalias() = A.transpose() * B.transpose();
+    if (!transpose_a && !transpose_b)
+      C.noalias() = A * B;
+    else if (!transpose_a)
+      C.noalias() = A * B.transpose();
+    else if (!transpose_b)
+      C.noalias() = A.transpose() * B;
+    else
+      C.noalias() = A.transpose() * B.transpose();
   });
   record(op, {a, b}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor ga = grad_buffer(a), gb = grad_buffer(b);
@@ -52,17 +56,25 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
       // C = op(A) op(B): d op(A) = G op(B)^T and d op(B) = op(A)^T G, mapped back through the transposes.
       if (ga.defined()) {
         MatMap<T> dA(ga.data<T>(), a.dim(0), a.dim(1));
-        if (!transpose_a && !transpose_b) dA.noalias() += G * B.transpose();
-        else if (!transpose_a) dA.noalias() += G * B;
-        else if (!transpose_b) dA.noalias() += B * G.transpose();
-        else dA.noalias() += B.transpose() * G.transpose();
+        if (!transpose_a && !transpose_b)
+          dA.noalias() += G * B.transpose();
+        else if (!transpose_a)
+          dA.noalias() += G * B;
+        else if (!transpose_b)
+          dA.noalias() += B * G.transpose();
+        else
+          dA.noalias() += B.transpose() * G.transpose();
       }
       if (gb.defined()) {
         MatMap<T> dB(gb.data<T>(), b.dim(0), b.dim(1));
-        if (!transpose_a && !transpose_b) dB.noalias() += A.transpose() * G;
-        else if (!transpose_a) dB.noalias() += G.transpose() * A;
-        else if (!transpose_b) dB.noalias() += A * G;
-        else dB.noalias() += G.transpose() * A.transpose();
+        if (!transpose_a && !transpose_b)
+          dB.noalias() += A.transpose() * G;
+        else if (!transpose_a)
+          dB.noalias() += G.transpose() * A;
+        else if (!transpose_b)
+          dB.noalias() += A * G;
+        else
+          dB.noalias() += G.transpose() * A.transpose();
       }
     });
   });

@@ -10,6 +10,7 @@ namespace {
 
 // sum(x) * factor; backward spreads the scalar gradient times factor over every element.
 Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
+  detail::check_defined(op, x, "x");
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::scaled_sum(op, x, factor));
   detail::check_cpu(op, x, "x");
   Tensor out = Tensor::empty({}, x.dtype());

@@ -49,8 +49,8 @@ void copy_block(const T* src, const Split& from, int64_t from_start, T* dst, con
 // The same move on whichever device the tensors live (float32 only on the GPU).
 void move_block(const char* op, const Tensor& src, const Split& from, int64_t from_start, Tensor& dst, const Split& to,
                 int64_t to_start, int64_t count, bool add) {
-  LEGATO_ROUTE_TO_CUDA(src, cuda_ops::copy_block(src, from.size, from_start, dst, to.size, to_start, from.outer,
-                                                 count, from.inner, add));
+  LEGATO_ROUTE_TO_CUDA(src, cuda_ops::copy_block(src, from.size, from_start, dst, to.size, to_start, from.outer, count,
+                                                 from.inner, add));
   dispatch_float(src.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     copy_block(src.data<T>(), from, from_start, dst.data<T>(), to, to_start, count, add);

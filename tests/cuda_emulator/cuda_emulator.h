@@ -33,8 +33,8 @@
 // The linker's bounds of this file's section; weak, so a file without __shared__ links (null).
 extern "C" char LEGATO_EMU_CAT(__start_, LEGATO_EMU_SECTION)[] __attribute__((weak, visibility("hidden")));
 extern "C" char LEGATO_EMU_CAT(__stop_, LEGATO_EMU_SECTION)[] __attribute__((weak, visibility("hidden")));
-#define LEGATO_EMU_UNIT_SHARED                                              \
-  ::legato::emu::SharedSection {                                            \
+#define LEGATO_EMU_UNIT_SHARED                                                                \
+  ::legato::emu::SharedSection {                                                              \
     LEGATO_EMU_CAT(__start_, LEGATO_EMU_SECTION), LEGATO_EMU_CAT(__stop_, LEGATO_EMU_SECTION) \
   }
 

@@ -54,8 +54,8 @@ struct ThreadState {
 };
 ThreadState& current_thread();
 
-void syncthreads();  // __syncthreads()
-void grid_sync();    // cooperative_groups::this_grid().sync(); only in a cooperative launch
+void syncthreads();                     // __syncthreads()
+void grid_sync();                       // cooperative_groups::this_grid().sync(); only in a cooperative launch
 void record_error(cudaError_t status);  // the runtime stand-in's last error (runtime.cpp)
 
 // A launch, type-erased: run(params) executes the kernel body once for the current thread.

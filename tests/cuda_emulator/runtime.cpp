@@ -95,8 +95,8 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t 
                               cudaMemcpyKind, cudaStream_t) {
   if (width > dpitch || width > spitch) return status(cudaErrorInvalidPitchValue);
   for (size_t row = 0; row < height; ++row)
-    if (const cudaError_t s = copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch,
-                                   width);
+    if (const cudaError_t s =
+            copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
         s != cudaSuccess)
       return s;
   return cudaSuccess;

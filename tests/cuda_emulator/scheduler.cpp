@@ -191,7 +191,10 @@ uint3 unflatten(uint64_t i, dim3 extent) {
 class Group {
  public:
   Group(const Kernel& k, dim3 grid, dim3 block, std::mt19937_64& rng)
-      : kernel_(k), grid_(grid), block_(block), rng_(rng),
+      : kernel_(k),
+        grid_(grid),
+        block_(block),
+        rng_(rng),
         threads_per_block_(static_cast<size_t>(block.x) * block.y * block.z) {}
 
   void run(const uint64_t* blocks, size_t n) {
@@ -300,8 +303,7 @@ class Group {
   [[noreturn]] void divergence(size_t first, const char* barrier, size_t waiting, size_t returned) {
     throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(at(first).state.block_idx) + ": " +
                              barrier + " reached by " + std::to_string(waiting) + " thread(s) while " +
-                             std::to_string(returned) +
-                             " had returned (every thread must reach the same barrier)");
+                             std::to_string(returned) + " had returned (every thread must reach the same barrier)");
   }
 
   [[noreturn]] void fail(const Worker& w) {

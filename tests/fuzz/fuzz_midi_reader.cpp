@@ -22,7 +22,8 @@ void check(bool ok) {
 
 auto note_keys(const Score& s) {
   std::vector<std::tuple<int64_t, int64_t, int, int, int, int>> keys;
-  for (const Note& n : s.notes) keys.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.program, n.velocity);
+  for (const Note& n : s.notes)
+    keys.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.program, n.velocity);
   std::sort(keys.begin(), keys.end());
   return keys;
 }

@@ -1,9 +1,10 @@
-// Softmax, log-softmax and the two cross-entropies on CUDA, one block per row.
+// The two cross-entropies on CUDA, one block per row (kernels/loss.cu).
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
 #include "engine/cuda/ops.h"
-#include "engine/ops/checks.h"
-#include "kernels/pointwise_cuda.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/loss_cuda.h"
+#include "kernels/reduce_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -32,32 +33,13 @@ Tensor mean_row_loss(const char* op, const Tensor& x, const Tensor& targets, Wri
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, bool log) {
-  const char* op = log ? "log_softmax" : "softmax";
-  detail::check(op, x, "x");
-  const int64_t cols = x.dim(-1), rows = x.numel() / cols;
-  Tensor out = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
-  detail::with_context(op, {x}, [&] {
-    kernels::softmax_rows_launch(detail::f32(x), detail::f32(out), rows, cols, log, cuda::stream());
-  });
-  const Tensor y_saved = out.detach();
-  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
-    Tensor gx = grad_buffer(x);
-    detail::with_context(op, {x}, [&] {
-      kernels::softmax_rows_backward_launch(detail::f32(y_saved), detail::f32(grads[0]), detail::f32(gx), rows, cols,
-                                            log, cuda::stream());
-    });
-  });
-  return out;
-}
-
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets) {
   const char* op = "cross_entropy_probs";
   check_loss_inputs(op, probs, targets);
   const int64_t rows = probs.dim(0), cols = probs.dim(1);
   Tensor out = mean_row_loss(op, probs, targets, [&](float* row_loss) {
-    kernels::xent_probs_forward_launch(detail::f32(probs), targets.data<int32_t>(), row_loss, rows, cols,
-                                       kKerasEpsilon, cuda::stream());
+    kernels::xent_probs_forward_launch(detail::f32(probs), targets.data<int32_t>(), row_loss, rows, cols, kKerasEpsilon,
+                                       cuda::stream());
   });
   record(op, {probs}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gp = grad_buffer(probs);

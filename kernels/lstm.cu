@@ -1,21 +1,18 @@
-// Fused LSTM cell kernels: one thread per (batch, unit) element, running the same per-element
-// body (lstm_cell.h) that the CPU engine runs.
-#include "cuda_check.h"
+// The LSTM's fused cell kernels (its whole-sequence orchestration on cuBLAS: lstm_sequence.cpp): one thread per (batch,
+// unit) element, running the same per-element body (lstm_cell.h) that the CPU engine runs.
+#include "grid.h"
 #include "launch.h"
 #include "lstm_cell.h"
-#include "lstm_cell_cuda.h"
+#include "lstm_cuda.h"
 
 namespace legato::kernels {
 namespace {
 
-constexpr int kThreads = 256;
-
 // gates_pre and gate_cache may be the same buffer, and so may c_prev and c (generation updates
 // the state in place): no __restrict__ on them.
 __global__ void lstm_cell_forward_kernel(const float* gates_pre, const float* __restrict__ b_ih,
-                                         const float* __restrict__ b_hh, const float* c_prev,
-                                         float* gate_cache, float* c,
-                                         float* __restrict__ h, int batch, int hidden) {
+                                         const float* __restrict__ b_hh, const float* c_prev, float* gate_cache,
+                                         float* c, float* __restrict__ h, int batch, int hidden) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden;
@@ -42,8 +39,8 @@ __global__ void lstm_cell_backward_kernel(const float* __restrict__ gate_cache, 
   const LstmGates<float> gates{cache[j], cache[hidden + j], cache[2 * hidden + j], cache[3 * hidden + j]};
   float carry;
   const float dh_total = dh[idx] + (dy ? dy[idx] : 0.0f);
-  const LstmGates<float> d = lstm_cell_backward(gates, c_prev ? c_prev[idx] : 0.0f, c[idx], dh_total,
-                                                dc_next ? dc_next[idx] : 0.0f, &carry);
+  const LstmGates<float> d =
+      lstm_cell_backward(gates, c_prev ? c_prev[idx] : 0.0f, c[idx], dh_total, dc_next ? dc_next[idx] : 0.0f, &carry);
   dc_prev[idx] = carry;
   float* out = dgates + static_cast<size_t>(b) * 4 * hidden;
   out[j] = d.i;
@@ -52,19 +49,7 @@ __global__ void lstm_cell_backward_kernel(const float* __restrict__ gate_cache, 
   out[3 * hidden + j] = d.o;
 }
 
-int blocks_for(int n) { return (n + kThreads - 1) / kThreads; }
-
 }  // namespace
-
-int cuda_device_count() {
-  int count = 0;
-  // No driver or no device is an answer here (zero), not an error.
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return count;
-}
 
 void lstm_cell_forward_launch(const float* gates_pre, const float* b_ih, const float* b_hh, const float* c_prev,
                               float* gate_cache, float* c, float* h, int batch, int hidden, cudaStream_t stream) {
@@ -77,8 +62,8 @@ void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, con
                                const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
                                int hidden, cudaStream_t stream) {
   if (batch * hidden == 0) return;
-  LEGATO_LAUNCH(lstm_cell_backward_kernel, blocks_for(batch * hidden), kThreads, 0, stream, gate_cache, c_prev, c,
-                dh, dy, dc_next, dgates, dc_prev, batch, hidden);
+  LEGATO_LAUNCH(lstm_cell_backward_kernel, blocks_for(batch * hidden), kThreads, 0, stream, gate_cache, c_prev, c, dh,
+                dy, dc_next, dgates, dc_prev, batch, hidden);
 }
 
 }  // namespace legato::kernels

@@ -1,8 +1,9 @@
-// Block copies for slice and concat, and the whole-tensor sum, on CUDA.
+// Block copies for slice and concat on CUDA (kernels/shape.cu for the gradient's adds).
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
 #include "engine/cuda/ops.h"
 #include "kernels/cuda_check.h"
+#include "kernels/shape_cuda.h"
 
 namespace legato::cuda_ops {
 
@@ -26,23 +27,6 @@ void copy_block(const Tensor& src, int64_t src_size, int64_t src_start, Tensor& 
                                           cudaMemcpyDeviceToDevice, cuda::stream()));
     }
   });
-}
-
-Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
-  detail::check(op, x, "x");
-  Tensor out = Tensor::zeros({}, DType::F32, Device::CUDA);
-  detail::with_context(op, {x}, [&] {
-    if (x.numel() > 0)
-      kernels::sum_launch(detail::f32(x), x.numel(), static_cast<float>(factor), detail::f32(out), cuda::stream());
-  });
-  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
-    Tensor gx = grad_buffer(x);
-    detail::with_context(op, {x}, [&] {
-      kernels::add_scalar_launch(detail::f32(gx), gx.numel(), static_cast<float>(factor), detail::f32(grads[0]),
-                                 cuda::stream());
-    });
-  });
-  return out;
 }
 
 }  // namespace legato::cuda_ops

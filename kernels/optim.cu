@@ -1,19 +1,20 @@
-// The fused optimiser step: one launch updates many parameters (as PyTorch's multi_tensor_apply).
-// The host cuts the slot list into batches passed to the kernel by value; each block handles a
-// fixed chunk of one slot's elements, found through the batch's prefix of block counts.
+// The optimisers' fused step (engine/optim.cpp, engine/cuda/optim.cpp): one launch updates many parameters (as
+// PyTorch's multi_tensor_apply). The host cuts the slot list into batches passed to the kernel by value; each block
+// handles a fixed chunk of one slot's elements, found through the batch's prefix of block counts.
 #include "block_reduce.cuh"
 #include "cuda_check.h"
-#include "launch.h"
 #include "device_allocator.h"
+#include "grid.h"
+#include "launch.h"
+#include "optim_cuda.h"
 #include "optim_update.h"
-#include "tensor_ops_cuda.h"
+#include "reduce_cuda.h"
 
 namespace legato::kernels {
 namespace {
 
-constexpr int kThreads = 256;        // a power of two (block_reduce)
-constexpr int64_t kChunk = 2048;     // elements per block: 8 per thread
-constexpr int kMaxSlots = 32;        // per launch: the batch stays ~1.6 KB, well inside the parameter space
+constexpr int64_t kChunk = 2048;  // elements per block: 8 per thread
+constexpr int kMaxSlots = 32;     // per launch: the batch stays ~1.6 KB, well inside the parameter space
 
 struct SlotBatch {
   OptimSlot slots[kMaxSlots];
@@ -143,8 +144,7 @@ void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* out, 
   }
   Scratch partials(blocks);
   for_each_batch(slots, count, [&](const SlotBatch& batch, int batch_blocks, int64_t first_block) {
-    LEGATO_LAUNCH(sum_of_squares_multi_kernel, batch_blocks, kThreads, 0, stream, batch,
-                  partials.data() + first_block);
+    LEGATO_LAUNCH(sum_of_squares_multi_kernel, batch_blocks, kThreads, 0, stream, batch, partials.data() + first_block);
   });
   // The partials in block order, added by sum_launch's fixed tree: the same result every run.
   sum_launch(partials.data(), blocks, 1.0f, out, stream);

@@ -1,0 +1,27 @@
+// The whole-tensor sum on CUDA (kernels/reduce.cu).
+#include "engine/autograd.h"
+#include "engine/cuda/common.h"
+#include "engine/cuda/ops.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/reduce_cuda.h"
+
+namespace legato::cuda_ops {
+
+Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
+  detail::check(op, x, "x");
+  Tensor out = Tensor::zeros({}, DType::F32, Device::CUDA);
+  detail::with_context(op, {x}, [&] {
+    if (x.numel() > 0)
+      kernels::sum_launch(detail::f32(x), x.numel(), static_cast<float>(factor), detail::f32(out), cuda::stream());
+  });
+  record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
+    Tensor gx = grad_buffer(x);
+    detail::with_context(op, {x}, [&] {
+      kernels::add_scalar_launch(detail::f32(gx), gx.numel(), static_cast<float>(factor), detail::f32(grads[0]),
+                                 cuda::stream());
+    });
+  });
+  return out;
+}
+
+}  // namespace legato::cuda_ops
