@@ -1,7 +1,8 @@
 #pragma once
 // Generation one token at a time: the LSTM state (h, c per layer) is carried between tokens, so
 // each token costs one step of the network: O(1) work, where the seed re-ran a whole 100-token
-// window for every token. No autograd graph is recorded.
+// window for every token. The model's own per-token input (embed_token) and head run around the
+// LSTM steps; no autograd graph is recorded.
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -31,10 +32,8 @@ class Generator {
 
  private:
   const MusicLSTM& net_;
-  std::vector<Tensor> h_, c_, gates_;  // per layer: [1, H], [1, H], [1, 4H]
-  Tensor x_;                           // [1, I]: the current token's input
-  Tensor hidden_;                      // [1, dense]
-  Tensor logits_;                      // [1, V]
+  std::vector<Tensor> h_, c_, gates_;  // per layer: [1, H], [1, H], [1, 4H], with the weights
+  Tensor logits_;                      // [1, V], on the host
 };
 
 }  // namespace legato::model

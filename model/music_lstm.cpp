@@ -18,6 +18,15 @@ const ModelConfig& validated(const ModelConfig& c) {
   return c;
 }
 
+// The scalar input of a token, as the seed fed Keras: its index over the vocabulary size.
+double scalar_input(int32_t token, int64_t vocab) { return token * (1.0 / static_cast<double>(vocab)); }
+
+void check_token(int32_t token, int64_t vocab) {
+  if (token < 0 || token >= vocab)
+    throw std::out_of_range("model: token " + std::to_string(token) + " outside the vocabulary of " +
+                            std::to_string(vocab));
+}
+
 Tensor apply_dropout(const Tensor& x, double p, bool training, DropoutStream& stream) {
   if (!training || p == 0) return x;
   Tensor y = ops::dropout(x, p, true, stream.seed, stream.offset);
@@ -46,15 +55,28 @@ Tensor MusicLSTM::embed(const Tensor& tokens) const {
   Tensor x = Tensor::empty({tokens.dim(0), tokens.dim(1), 1}, config_.dtype);
   const Tensor host_tokens = tokens.device() == Device::CPU ? tokens : tokens.to(Device::CPU);
   const int32_t* t = host_tokens.data<int32_t>();
-  const double scale = 1.0 / static_cast<double>(config_.vocab);
   for (int64_t k = 0; k < tokens.numel(); ++k) {
-    if (t[k] < 0 || t[k] >= config_.vocab)
-      throw std::out_of_range("model: token " + std::to_string(t[k]) + " outside the vocabulary of " +
-                              std::to_string(config_.vocab));
-    if (config_.dtype == DType::F32) x.data<float>()[k] = static_cast<float>(t[k] * scale);
-    else x.data<double>()[k] = t[k] * scale;
+    check_token(t[k], config_.vocab);
+    const double value = scalar_input(t[k], config_.vocab);
+    if (config_.dtype == DType::F32)
+      x.data<float>()[k] = static_cast<float>(value);
+    else
+      x.data<double>()[k] = value;
   }
   return device_ == Device::CPU ? x : x.to(device_);
+}
+
+Tensor MusicLSTM::embed_token(int32_t token) const {
+  check_token(token, config_.vocab);
+  if (config_.input == InputKind::Embedding) return embedding_.weight.rows(token, 1);
+  return Tensor::full({1, 1}, scalar_input(token, config_.vocab), config_.dtype, device_);
+}
+
+Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dropout) const {
+  Tensor hidden = dense1_(lstm_out);
+  if (config_.dense_relu) hidden = ops::relu(hidden);
+  hidden = apply_dropout(hidden, config_.dropout, training, dropout);
+  return dense2_(hidden);
 }
 
 Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const {
@@ -66,10 +88,7 @@ Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, D
     if (!last_layer) x = apply_dropout(x, config_.dropout, training, dropout);
   }
   if (!last_only) x = ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)});  // [T * B, H]
-  Tensor hidden = dense1_(x);
-  if (config_.dense_relu) hidden = ops::relu(hidden);
-  hidden = apply_dropout(hidden, config_.dropout, training, dropout);
-  return dense2_(hidden);
+  return head(x, training, dropout);
 }
 
 void MusicLSTM::to(Device device) {

@@ -40,9 +40,16 @@ class MusicLSTM {
 
   // tokens: int32 [T, B]. Returns logits [B, V] (last_only: the prediction after the window) or
   // [T * B, V] (a prediction at every step, row t * B + b). training enables dropout.
+  // forward = embed, the LSTM layers (dropout between them), head.
   Tensor forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const;
   // The LSTM's input for tokens [T, B]: [T, B, 1] scaled indices, or [T, B, E] embeddings.
   Tensor embed(const Tensor& tokens) const;
+  // One token's input [1, I] on this device, the row embed() gives it, for generation: no graph,
+  // and no copy for embeddings (a view of the table: read only).
+  Tensor embed_token(int32_t token) const;
+  // The layers after the LSTM: its outputs [N, H] -> dense1 (+ ReLU) -> dropout (when training)
+  // -> dense2 -> logits [N, V]. Training calls it on every step's output, generation on one.
+  Tensor head(const Tensor& lstm_out, bool training, DropoutStream& dropout) const;
 
   nn::ParameterList parameters() const;
   // Moves every parameter to `device` (new leaf tensors: build the optimiser afterwards).

@@ -1,20 +1,20 @@
 // The model layer: safetensors, checkpoints, batches, generation and sampling.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
-#include <cstring>
-#include <unistd.h>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "model/batches.h"
 #include "model/checkpoint.h"
-#include "temp_dir.h"
 #include "model/generator.h"
 #include "model/safetensors.h"
+#include "temp_dir.h"
 
 using namespace legato;
 using legato::testing::temp_dir;
@@ -147,6 +147,21 @@ TEST_CASE("generator: one token at a time gives the sequence model's logits") {
       const Tensor full = net.forward(window, true, false, unused);  // [1, V]
       for (int64_t v = 0; v < 6; ++v) CHECK(step_logits.at(v) == doctest::Approx(full.at(v)).epsilon(1e-5));
     }
+  }
+}
+
+TEST_CASE("model: one token's input is the row embed() gives, for generation") {
+  for (auto input : {model::InputKind::Scalar, model::InputKind::Embedding}) {
+    CAPTURE(input == model::InputKind::Embedding);
+    const model::MusicLSTM net(small_meta(input).config);
+    NoGradGuard guard;
+    for (int32_t token = 0; token < 6; ++token) {
+      const Tensor x = net.embed_token(token);
+      CHECK(x.shape() == Shape{1, input == model::InputKind::Embedding ? 4 : 1});
+      CHECK(x.to_vector() == net.embed(Tensor::from_indices({1, 1}, {token})).to_vector());  // bit for bit
+    }
+    CHECK_THROWS_AS(net.embed_token(6), std::out_of_range);
+    CHECK_THROWS_AS(net.embed_token(-1), std::out_of_range);
   }
 }
 
