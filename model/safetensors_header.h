@@ -49,6 +49,19 @@ inline uint64_t safetensors_byte_count(const std::vector<int64_t>& shape, uint64
 }
 
 namespace detail {
+// A list of JSON integers. A number written as a float (1e76) is refused: converting it to an
+// integer type would overflow (undefined behaviour), and a size or an offset is never fractional.
+template <class Int>
+std::vector<Int> integer_list(const nlohmann::json& list, const char* what) {
+  if (!list.is_array()) throw std::runtime_error(std::string(what) + " is not a list");
+  std::vector<Int> out;
+  for (const auto& v : list) {
+    if (!v.is_number_integer()) throw std::runtime_error(std::string(what) + " holds " + v.dump() + ", not an integer");
+    out.push_back(v.get<Int>());
+  }
+  return out;
+}
+
 inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const nlohmann::json& entry,
                                                 uint64_t data_size) {
   SafetensorsEntry e;
@@ -56,8 +69,8 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   e.dtype = entry.at("dtype").get<std::string>();
   const uint64_t element_size = safetensors_dtype_size(e.dtype);
   if (element_size == 0) throw std::runtime_error("unsupported dtype " + e.dtype);
-  e.shape = entry.at("shape").get<std::vector<int64_t>>();
-  const auto range = entry.at("data_offsets").get<std::vector<uint64_t>>();
+  e.shape = integer_list<int64_t>(entry.at("shape"), "shape");
+  const auto range = integer_list<uint64_t>(entry.at("data_offsets"), "data_offsets");
   if (range.size() != 2 || range[0] > range[1] || range[1] > data_size)
     throw std::runtime_error("data offsets outside the " + std::to_string(data_size) + " data bytes");
   e.begin = range[0];

@@ -60,6 +60,13 @@ TEST_CASE("safetensors: a header whose sizes overflow or exceed the file is refu
   CHECK(parse_error(file_bytes(one_tensor("F32", "[2,3]", 0, 24), 23)) ==
         "tensor 'x': data offsets outside the 23 data bytes");
   CHECK(parse_error(file_bytes(one_tensor("BF16", "[2]", 0, 4), 4)) == "tensor 'x': unsupported dtype BF16");
+  // A size written as a float (found by the fuzzer): converting 1e79 to an integer would overflow.
+  CHECK(parse_error(file_bytes(one_tensor("F32", "[2,1099.11627E76]", 0, 24), 24)) ==
+        "tensor 'x': shape holds 1.09911627e+79, not an integer");
+  CHECK(parse_error(file_bytes(one_tensor("F32", "[2,3.0]", 0, 24), 24)) ==
+        "tensor 'x': shape holds 3.0, not an integer");
+  CHECK(parse_error(file_bytes(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}})", 8)) ==
+        "tensor 'x': data_offsets holds 8.5, not an integer");
 
   const auto path = std::filesystem::temp_directory_path() / "legato_test_huge_shape.safetensors";
   std::ofstream(path, std::ios::binary) << file_bytes(one_tensor("F32", "[1099511627776,1099511627776]", 0, 0), 0);
