@@ -1,12 +1,12 @@
-// Benchmarks. CPU: the seed network's whole training step, its forward pass, one LSTM layer, and
-// the sgemm behind them as the machine's peak. GPU (bench_lstm_gpu.cpp, where CUDA is built and a
-// GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice.
+// Benchmarks. CPU: the seed network's whole training step (fp32, and bf16 products), its forward
+// pass, one LSTM layer, and the product behind them as the machine's peak (fp32 and bf16). GPU (bench_lstm_gpu.cpp,
+// where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 
 #include "bench/seed_network.h"
-#include "engine/eigen_maps.h"
+#include "engine/cpu/products.h"
 #include "engine/ops/lstm.h"
 
 using namespace legato;
@@ -18,7 +18,22 @@ void set_flops(benchmark::State& state, double flops_per_iteration) {
       benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The products' precision for one benchmark: bf16 where the CPU has it.
+struct ScopedPrecision {
+  ScopedPrecision(benchmark::State& state, bool bf16) {
+    if (!bf16) return;
+    std::string why;
+    if (!cpu::bf16_supported(&why))
+      state.SkipWithError(why.c_str());
+    else
+      cpu::set_products_precision(cpu::Precision::BF16);
+  }
+  ~ScopedPrecision() { cpu::set_products_precision(cpu::Precision::FP32); }
+};
+
+template <bool bf16>
 void BM_cpu_train_step_seed(benchmark::State& state) {
+  const ScopedPrecision precision(state, bf16);
   bench::SeedShape shape;
   bench::SeedTrainer trainer(shape);
   trainer.step();  // warm-up: the allocator's cache fills here
@@ -57,13 +72,15 @@ void BM_cpu_lstm_layer(benchmark::State& state) {
   set_flops(state, train ? 3 * fwd : fwd);  // backward: dh, dW_hh, dW_ih, dx = twice forward
 }
 
-// The machine's reference: a large square-ish float32 product through the same Eigen path.
-void BM_cpu_sgemm_peak(benchmark::State& state) {
+// The machine's reference: the LSTM's input projection as one product, through the same path.
+template <bool bf16>
+void BM_cpu_gemm_peak(benchmark::State& state) {
+  const ScopedPrecision precision(state, bf16);
   const int64_t m = 6400, n = 2048, k = 512;
   const Tensor a = Tensor::uniform({m, k}, -1, 1, 1), b = Tensor::uniform({n, k}, -1, 1, 2);
   Tensor c = Tensor::empty({m, n});
   for (auto _ : state) {
-    as_matrix<float>(c, m).noalias() = as_matrix<float>(a, m) * as_matrix<float>(b, n).transpose();
+    cpu::gemm(a.data<float>(), false, b.data<float>(), true, c.data<float>(), m, n, k, false);
     benchmark::ClobberMemory();
   }
   set_flops(state, 2.0 * m * n * k);
@@ -71,7 +88,14 @@ void BM_cpu_sgemm_peak(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_cpu_train_step_seed)->Name("cpu/train_step/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_train_step_seed, false)
+    ->Name("cpu/train_step/seed/B64/T100")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_train_step_seed, true)
+    ->Name("cpu/train_step_bf16/seed/B64/T100")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_cpu_forward_seed)->Name("cpu/forward/seed/B64/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_cpu_lstm_layer)
     ->Name("cpu/lstm_layer/H512/B64/T100/forward")
@@ -83,7 +107,14 @@ BENCHMARK(BM_cpu_lstm_layer)
     ->Arg(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_cpu_sgemm_peak)->Name("cpu/sgemm/6400x2048x512")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_gemm_peak, false)
+    ->Name("cpu/sgemm/6400x2048x512")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_gemm_peak, true)
+    ->Name("cpu/gemm_bf16/6400x2048x512")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 #if defined(LEGATO_BENCH_GPU)
 namespace legato::bench {
@@ -98,6 +129,8 @@ int main(int argc, char** argv) {
   // Standard error: standard output carries only the results (--benchmark_format=json).
   std::fprintf(stderr, "bench_lstm: built without CUDA and cuDNN: only the CPU benchmarks run\n");
 #endif
+  // What the numbers were measured on: the CPU, its threads and the products' kernels.
+  benchmark::AddCustomContext("cpu", legato::cpu::cpu_description().substr(5));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -4,10 +4,15 @@ cpu/train_step/seed: scalar input, LSTM(512) x3 with dropout 0.3 between layers,
 dropout 0.3, Linear(279), softmax, Keras-style categorical cross-entropy on the last step,
 RMSprop (alpha 0.9, eps 1e-7, eps outside the square root as Keras). Batch 64, 100 steps, float32.
 
-Run with Debian's python3-torch: /usr/bin/python3 bench/torch_seed_step.py [--threads 2] [--steps 5]
-Prints the median step time and GFLOP/s (same FLOP count as bench/seed_network.h).
+Run with Debian's python3-torch: /usr/bin/python3 bench/torch_seed_step.py [--threads 2] [--steps 5] [--bf16]
+--bf16 runs the step under torch.autocast("cpu", dtype=torch.bfloat16), as PyTorch users on CPUs
+with AVX512-BF16 or AMX do. Set OPENBLAS_CORETYPE in the environment to force OpenBLAS's kernels
+(bench/cpu_vs_torch.sh tries them). Prints the median step time and GFLOP/s (same FLOP count as
+bench/seed_network.h).
 """
 import argparse
+import contextlib
+import os
 import statistics
 import time
 
@@ -43,6 +48,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -53,7 +59,10 @@ def main():
     times = []
     for step in range(args.steps + 1):
         start = time.perf_counter()
-        p = model(x)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
+        with autocast:
+            p = model(x)
+        p = p.float()
         p = p / p.sum(-1, keepdim=True)
         loss = -torch.log(p.clamp(1e-7, 1 - 1e-7)).gather(1, target[:, None]).mean()
         opt.zero_grad()
@@ -62,7 +71,9 @@ def main():
         if step > 0:  # the first step warms up
             times.append(time.perf_counter() - start)
     t = statistics.median(times)
-    print(f"torch {torch.__version__} threads {args.threads}: "
+    mode = "bf16 autocast" if args.bf16 else "fp32"
+    core = os.environ.get("OPENBLAS_CORETYPE", "default")
+    print(f"torch {torch.__version__} {mode} threads {args.threads} openblas core {core}: "
           f"seed train step median {t * 1000:.0f} ms over {len(times)} steps, {train_flops() / t / 1e9:.1f} GFLOP/s")
 
 

@@ -73,7 +73,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     fail("the vocabulary has " + std::to_string(out.meta.vocab.size()) + " tokens but the config says " +
          std::to_string(out.meta.config.vocab));
   try {
-    out.net = std::make_unique<MusicLSTM>(out.meta.config);
+    out.net = std::make_unique<MusicLSTM>(out.meta.config, nn::Init::Uninitialised);  // every tensor is read below
   } catch (const std::exception& e) {
     fail(std::string("bad config: ") + e.what());
   }

@@ -44,6 +44,7 @@ Generator::Generator(const MusicLSTM& net) : net_(net) {
     h_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
     c_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
     gates_.push_back(Tensor::empty({1, 4 * c.hidden}, c.dtype, d));
+    layers_.emplace_back(net.lstm().layers[k], 1);  // the weights packed once for every token
   }
   logits_ = Tensor::empty({1, c.vocab}, c.dtype);
 }
@@ -59,7 +60,7 @@ const Tensor& Generator::feed(int32_t token) {
   NoGradGuard guard;
   Tensor x = net_.embed_token(token);
   for (size_t k = 0; k < h_.size(); ++k) {
-    ops::lstm_step(x, h_[k], c_[k], net_.lstm().layers[k], gates_[k]);
+    ops::lstm_step(x, h_[k], c_[k], layers_[k], gates_[k]);
     x = h_[k];
   }
   DropoutStream unused;  // dropout is off at generation

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/ops/lstm.h"
 #include "engine/tensor.h"
 #include "model/music_lstm.h"
 
@@ -22,6 +23,7 @@ struct SamplingOptions {
 // Picks the next token from logits [V]. Throws on options out of range.
 int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& options, std::mt19937_64& rng);
 
+// The network's weights must not change while a Generator uses them (it keeps packed copies).
 class Generator {
  public:
   explicit Generator(const MusicLSTM& net);
@@ -33,7 +35,8 @@ class Generator {
  private:
   const MusicLSTM& net_;
   std::vector<Tensor> h_, c_, gates_;  // per layer: [1, H], [1, H], [1, 4H], with the weights
-  Tensor logits_;                      // [1, V], on the host
+  std::vector<ops::LstmStepWeights> layers_;
+  Tensor logits_;  // [1, V], on the host
 };
 
 }  // namespace legato::model

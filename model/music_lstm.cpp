@@ -36,15 +36,15 @@ Tensor apply_dropout(const Tensor& x, double p, bool training, DropoutStream& st
 
 }  // namespace
 
-MusicLSTM::MusicLSTM(const ModelConfig& config)
+MusicLSTM::MusicLSTM(const ModelConfig& config, nn::Init init)
     : config_(validated(config)),
       embedding_(config.input == InputKind::Embedding
-                     ? nn::Embedding(config.vocab, config.embedding_dim, config.seed, config.dtype)
+                     ? nn::Embedding(config.vocab, config.embedding_dim, config.seed, config.dtype, init)
                      : nn::Embedding()),
       lstm_(config.input == InputKind::Embedding ? config.embedding_dim : 1, config.hidden, config.layers,
-            config.seed + 100, config.dtype),
-      dense1_(config.hidden, config.dense, config.seed + 200, config.dtype),
-      dense2_(config.dense, config.vocab, config.seed + 300, config.dtype) {}
+            config.seed + 100, config.dtype, init),
+      dense1_(config.hidden, config.dense, config.seed + 200, config.dtype, init),
+      dense2_(config.dense, config.vocab, config.seed + 300, config.dtype, init) {}
 
 Tensor MusicLSTM::embed(const Tensor& tokens) const {
   if (tokens.dtype() != DType::I32 || tokens.ndim() != 2)

@@ -35,7 +35,8 @@ struct DropoutStream {
 
 class MusicLSTM {
  public:
-  explicit MusicLSTM(const ModelConfig& config);
+  // Uninitialised: for weights a checkpoint overwrites at once (load_checkpoint, --resume).
+  explicit MusicLSTM(const ModelConfig& config, nn::Init init = nn::Init::Random);
   const ModelConfig& config() const { return config_; }
 
   // tokens: int32 [T, B]. Returns logits [B, V] (last_only: the prediction after the window) or

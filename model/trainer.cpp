@@ -252,7 +252,7 @@ Training::Training(const TrainOptions& o, std::ostream& out)
       out_(out),
       data_(load_training_data(o, out)),
       meta_(make_meta(o, data_)),
-      net_(meta_.config),
+      net_(meta_.config, o.resume ? nn::Init::Uninitialised : nn::Init::Random),  // resume() reads them all
       progress_(out, o.terminal) {
   net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
   if (o.device != Device::CPU) out << "device: " << device_description() << "\n";

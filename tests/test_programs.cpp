@@ -73,6 +73,8 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
                                        "--batch 4 --out " + out.string());
   INFO(train.output);
   REQUIRE(train.status == 0);
+  CHECK(train.output.rfind("cpu: ", 0) == 0);  // the first line says what it runs on
+  CHECK(train.output.find("products: ") != std::string::npos);
   CHECK(train.output.find("epoch 2/2: train loss") != std::string::npos);
   for (const char* f : {"best.safetensors", "last.safetensors", "metrics.csv", "loss.svg"})
     CHECK_MESSAGE(std::filesystem::exists(out / f), f);
@@ -83,6 +85,7 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
                           mid.string() + " --tokens-out " + tokens.string());
   INFO(compose.output);
   REQUIRE(compose.status == 0);
+  CHECK(compose.output.rfind("cpu: ", 0) == 0);
   CHECK(compose.output.find("distinct tokens, longest run") != std::string::npos);
   const legato::midi::Score score = legato::midi::read_midi_file(mid);  // throws if the file is not valid
   CHECK(score.notes.size() > 0);
@@ -136,8 +139,28 @@ TEST_CASE("programs: --device cuda: exit code 2 without a GPU; with one, train a
                                           " --length 60 --seed 4 --out " + mid.string());
   INFO(compose.output);
   REQUIRE(compose.status == 0);
+  CHECK(compose.output.rfind("cpu: ", 0) == 0);
   CHECK(compose.output.find("distinct tokens, longest run") != std::string::npos);
   REQUIRE(std::filesystem::exists(mid));
   CHECK_NOTHROW(legato::midi::read_midi_file(mid));  // a valid MIDI file
   std::filesystem::remove_all(data);
+}
+
+// --precision bf16 on a CPU without AVX512-BF16 or AMX (here: oneDNN capped to AVX2, as a user
+// may cap it) is refused in one line with exit code 2, before any input is read.
+TEST_CASE("programs: --precision bf16 where the CPU has no bf16: one line, exit code 2") {
+  ::setenv("DNNL_MAX_CPU_ISA", "AVX2", 1);
+  for (const auto& [program, input] :
+       {std::pair{"trainer", "--data missing-folder"}, {"composer", "--checkpoint missing.safetensors"}}) {
+    CAPTURE(program);
+    const Run r = run(program, std::string("--precision bf16 ") + input);
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find("--precision bf16: ") != std::string::npos);
+  }
+  ::unsetenv("DNNL_MAX_CPU_ISA");
+  const Run bad = run("trainer", "--precision fp16");
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("--precision") != std::string::npos);
 }

@@ -94,6 +94,7 @@ std::filesystem::path numbered(const std::filesystem::path& path, int k, int cou
 // The command line.
 struct Options {
   std::string checkpoint, primer_file, primer_tokens, device = "cpu", out = "out/composed.mid", tokens_out;
+  std::string precision = "fp32";
   std::vector<std::string> evaluate;
   int64_t length = 500;
   int num_outputs = 1;
@@ -127,6 +128,9 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
       ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   app.add_option("--out", o.out, "Output MIDI file")->capture_default_str();
   app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
   app.add_option("--evaluate", o.evaluate,
@@ -159,6 +163,11 @@ int refuse_missing_features(const Options& o) {
   }
 #endif
   if (const std::string problem = tools::device_problem(o.device); !problem.empty()) {
+    std::cerr << "composer: " << problem << "\n";
+    return tools::kUsageError;
+  }
+  if (const std::string problem = tools::apply_precision(o.precision, tools::parse_device(o.device));
+      !problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
@@ -308,6 +317,7 @@ int main(int argc, char** argv) {
   if (const int code = refuse_missing_features(o); code >= 0) return code;
   try {
     const model::LoadedCheckpoint ck = load_model(o);
+    std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // once the input is known good
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";

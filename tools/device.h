@@ -3,6 +3,7 @@
 #include <string>
 
 #include "engine/backend.h"
+#include "engine/cpu/products.h"
 #include "engine/tensor.h"
 
 namespace legato::tools {
@@ -19,6 +20,23 @@ inline std::string device_problem(const std::string& device) {
 
 inline legato::Device parse_device(const std::string& device) {
   return device == "cuda" ? legato::Device::CUDA : legato::Device::CPU;
+}
+
+// --precision fp32|bf16 on `device`: sets it and returns an empty string, or says why it cannot be.
+inline std::string apply_precision(const std::string& precision, legato::Device device) {
+  if (precision == "fp32") return "";
+  if (precision != "bf16") return "unknown precision '" + precision + "' (fp32 or bf16)";
+  if (device == legato::Device::CUDA)
+    return "--precision bf16: the CUDA path has no bf16 products yet (--tf32 gives tensor-core products)";
+  std::string why;
+  if (!legato::cpu::bf16_supported(&why)) return "--precision bf16: " + why;
+  legato::cpu::set_products_precision(legato::cpu::Precision::BF16);
+  return "";
+}
+
+// The first line of a program's output: what the work runs on.
+inline std::string runs_on(legato::Device device) {
+  return device == legato::Device::CPU ? legato::cpu::cpu_description() : "device: " + legato::device_description();
 }
 
 }  // namespace legato::tools

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev          # tensors and CPU linear algebra
-  libopenblas-openmp-dev # the sgemm that Eigen's products hand over to (EIGEN_USE_BLAS)
+  libdnnl-dev            # oneDNN: the CPU matrix products, fp32 and bf16 (engine/cpu/products.h)
   doctest-dev            # the test suite
   libboost-context-dev   # fibers: the threads of a block in the CUDA kernel emulator (tests/cuda_emulator/)
   libbenchmark-dev       # bench/

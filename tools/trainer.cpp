@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
   app.add_option("--objective", objective, "last (the seed's windows) or all (a target at every step)")
       ->check(CLI::IsMember({"last", "all"}));
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  std::string precision = "fp32";
+  app.add_option("--precision", precision,
+                 "Matrix products in fp32, or bf16 with fp32 accumulation (CPUs with AVX512-BF16 or AMX)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   bool tf32 = false;
   app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
   app.add_option("--epochs", epochs, "Epochs")->check(CLI::Range(1, 1000000));
@@ -49,6 +54,11 @@ int main(int argc, char** argv) {
     return tools::kUsageError;
   }
   options.device = tools::parse_device(device);
+  if (const std::string problem = tools::apply_precision(precision, options.device); !problem.empty()) {
+    std::cerr << "trainer: " << problem << "\n";
+    return tools::kUsageError;
+  }
+  if (options.device == Device::CPU) std::cout << tools::runs_on(options.device) << std::endl;  // the GPU's: train()
   try {
     set_cuda_tf32(tf32);
     model::Recipe& r = options.recipe;

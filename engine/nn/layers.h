@@ -15,6 +15,10 @@ struct NamedTensor {
 };
 using ParameterList = std::vector<NamedTensor>;
 
+// Random: as Keras initialises each layer. Uninitialised: storage only, for weights a checkpoint
+// overwrites at once (the orthogonal initialisation alone takes a second for the seed network).
+enum class Init { Random, Uninitialised };
+
 // A stack of LSTM layers: layer k has weight_ih_l{k} [4H, in], weight_hh_l{k} [4H, H],
 // bias_ih_l{k} and bias_hh_l{k} [4H]. Initialised as Keras: Glorot-uniform W_ih, orthogonal
 // W_hh, zero biases but the forget gate's 1 (in b_ih, so b_ih + b_hh matches Keras' one bias).
@@ -22,7 +26,8 @@ struct StackedLstm {
   std::vector<ops::LstmWeights> layers;
 
   StackedLstm() = default;
-  StackedLstm(int64_t input, int64_t hidden, int num_layers, uint64_t seed, DType dtype = DType::F32);
+  StackedLstm(int64_t input, int64_t hidden, int num_layers, uint64_t seed, DType dtype = DType::F32,
+              Init init = Init::Random);
   int64_t hidden() const { return layers.at(0).hidden(); }
   ParameterList parameters(const std::string& prefix) const;
 };
@@ -32,7 +37,7 @@ struct Linear {
   Tensor weight, bias;
 
   Linear() = default;
-  Linear(int64_t in, int64_t out, uint64_t seed, DType dtype = DType::F32);
+  Linear(int64_t in, int64_t out, uint64_t seed, DType dtype = DType::F32, Init init = Init::Random);
   Tensor operator()(const Tensor& x) const;  // x: [N, in] -> [N, out]
   ParameterList parameters(const std::string& prefix) const;
 };
@@ -42,7 +47,7 @@ struct Embedding {
   Tensor weight;
 
   Embedding() = default;
-  Embedding(int64_t vocab, int64_t width, uint64_t seed, DType dtype = DType::F32);
+  Embedding(int64_t vocab, int64_t width, uint64_t seed, DType dtype = DType::F32, Init init = Init::Random);
   Tensor operator()(const Tensor& indices) const;  // int32 [S...] -> [S..., E]
   ParameterList parameters(const std::string& prefix) const;
 };

@@ -1,11 +1,15 @@
-// The fused LSTM on the CPU. Products go through Eigen (OpenBLAS behind it when available); the
-// per-element cell arithmetic is kernels/lstm_cell.h, the same code the CUDA kernels run.
+// The fused LSTM on the CPU. Products go through detail::gemm (oneDNN for float32), with the
+// recurrent weights packed once per sequence and direction; the per-element cell arithmetic is
+// kernels/lstm_cell.h, the same code the CUDA kernels run.
 #include "engine/ops/lstm.h"
+
+#include <type_traits>
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
+#include "engine/ops/gemm.h"
 #include "kernels/lstm_cell.h"
 
 namespace legato::ops {
@@ -132,75 +136,94 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
-    auto X = as_matrix<T>(x, steps * batch);
-    auto W_ih = as_matrix<T>(w.w_ih, G);
-    auto W_hh = as_matrix<T>(w.w_hh, G);
-    auto P = as_matrix<T>(gate_cache, steps * batch);
-    P.noalias() = X * W_ih.transpose();  // the input projection of all T steps: one GEMM
+    T* P = gate_cache.data<T>();
+    // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
+    detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false);
+    // W_hhᵀ packed once for the whole sequence: P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
+    const detail::PackedOperand<T> recurrent(w.w_hh.data<T>(), true, hidden, G, batch, true);
     for (int64_t t = 0; t < steps; ++t) {
-      MatMap<T> Pt(gate_cache.data<T>() + t * batch * G, batch, G);
+      T* Pt = P + t * batch * G;
       const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
       const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-      if (h_prev) Pt.noalias() += ConstMatMap<T>(h_prev, batch, hidden) * W_hh.transpose();
-      cell_forward(Pt.data(), bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden,
-                   hs.data<T>() + t * batch * hidden, batch, hidden);
+      if (h_prev) recurrent.multiply(h_prev, Pt);
+      cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
+                   batch, hidden);
     }
   });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
-  record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
-         [=](const std::vector<Tensor>& grads) {
-           const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
-           Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
-           Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
-           Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
-           dispatch_float(x.dtype(), op, [&](auto tag) {
-             using T = decltype(tag);
-             auto W_hh = as_matrix<T>(w.w_hh, G);
-             auto dH = as_matrix<T>(dh, batch);
-             if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
-             if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
-             for (int64_t t = steps - 1; t >= 0; --t) {
-               if (gy.defined() && !last_only)
-                 dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
-               else if (gy.defined() && t == steps - 1)
-                 dH += as_matrix<T>(gy, batch);
-               const T* c_prev =
-                   t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-               T* dg = dgates.data<T>() + t * batch * G;
-               cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden,
-                             dh.data<T>(), dc.data<T>(), dg, batch, hidden);
-               if (t > 0 || h0.requires_grad()) dH.noalias() = ConstMatMap<T>(dg, batch, G) * W_hh;
-             }
-             // The weight gradients as large GEMMs over all steps at once.
-             auto D = as_matrix<T>(dgates, steps * batch);
-             if (Tensor g = grad_buffer(w.w_ih); g.defined())
-               as_matrix<T>(g, G).noalias() += D.transpose() * as_matrix<T>(x, steps * batch);
-             if (Tensor g = grad_buffer(w.w_hh); g.defined()) {
-               auto dW = as_matrix<T>(g, G);
-               if (steps > 1)
-                 dW.noalias() += ConstMatMap<T>(dgates.data<T>() + batch * G, (steps - 1) * batch, G).transpose() *
-                                 ConstMatMap<T>(hs.data<T>(), (steps - 1) * batch, hidden);
-               if (h0.defined())
-                 dW.noalias() += ConstMatMap<T>(dgates.data<T>(), batch, G).transpose() * as_matrix<T>(h0, batch);
-             }
-             if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
-               // Both biases enter every gate sum once: they share one gradient, summed once.
-               const Eigen::Matrix<T, 1, Eigen::Dynamic> db = D.colwise().sum();
-               for (const Tensor* b : {&w.b_ih, &w.b_hh})
-                 if (Tensor g = grad_buffer(*b); g.defined()) as_matrix<T>(g, 1) += db;
-             }
-             if (Tensor g = grad_buffer(x); g.defined())
-               as_matrix<T>(g, steps * batch).noalias() += D * as_matrix<T>(w.w_ih, G);
-             if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
-             if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
-           });
-         });
+  record(
+      op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
+      [=](const std::vector<Tensor>& grads) {
+        const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
+        Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
+        Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
+        Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
+        dispatch_float(x.dtype(), op, [&](auto tag) {
+          using T = decltype(tag);
+          auto dH = as_matrix<T>(dh, batch);
+          if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
+          if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
+          // W_hh packed once for the whole backward pass: dh [B, H] = dgates_t [B, 4H] · W_hh.
+          const detail::PackedOperand<T> recurrent(w.w_hh.data<T>(), false, G, hidden, batch, false);
+          for (int64_t t = steps - 1; t >= 0; --t) {
+            if (gy.defined() && !last_only)
+              dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
+            else if (gy.defined() && t == steps - 1)
+              dH += as_matrix<T>(gy, batch);
+            const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
+            T* dg = dgates.data<T>() + t * batch * G;
+            cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden, dh.data<T>(),
+                          dc.data<T>(), dg, batch, hidden);
+            if (t > 0 || h0.requires_grad()) recurrent.multiply(dg, dh.data<T>());
+          }
+          // The weight gradients as large GEMMs over all steps at once; D = dgates [T·B, 4H].
+          const T* D = dgates.data<T>();
+          if (Tensor g = grad_buffer(w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
+            detail::gemm(D, true, x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
+          if (Tensor g = grad_buffer(w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
+            detail::gemm(D + batch * G, true, hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
+            if (h0.defined()) detail::gemm(D, true, h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
+          }
+          if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
+            // Both biases enter every gate sum once: they share one gradient, summed once.
+            const Eigen::Matrix<T, 1, Eigen::Dynamic> db = as_matrix<T>(dgates, steps * batch).colwise().sum();
+            for (const Tensor* b : {&w.b_ih, &w.b_hh})
+              if (Tensor g = grad_buffer(*b); g.defined()) as_matrix<T>(g, 1) += db;
+          }
+          if (Tensor g = grad_buffer(x); g.defined())  // dX [T·B, I] += D W_ih
+            detail::gemm(D, false, w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
+          if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
+          if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
+        });
+      });
   return out;
 }
 
+struct LstmStepWeights::Packed {
+  // x [B, I] · W_ihᵀ and h [B, H] · W_hhᵀ (added to the first)
+  Packed(const LstmWeights& w, int64_t batch)
+      : input(w.w_ih.data<float>(), true, w.input(), 4 * w.hidden(), batch, false),
+        recurrent(w.w_hh.data<float>(), true, w.hidden(), 4 * w.hidden(), batch, true) {}
+  detail::PackedOperand<float> input, recurrent;
+};
+
+LstmStepWeights::LstmStepWeights(const LstmWeights& w, int64_t batch) : weights_(w), batch_(batch) {
+  check_weights("lstm_step", w, w.w_ih);
+  if (w.w_ih.device() != Device::CPU || w.w_ih.dtype() != DType::F32) return;
+  packed_ = std::make_shared<const Packed>(w, batch);
+}
+
+LstmStepWeights::~LstmStepWeights() = default;
+
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tensor& gates) {
+  if (!x.defined()) throw std::invalid_argument("lstm_step: x is undefined");
+  lstm_step(x, h, c, LstmStepWeights(w, x.ndim() == 2 ? x.dim(0) : 0), gates);
+}
+
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& sw, Tensor& gates) {
+  const LstmWeights& w = sw.weights();
   const char* op = "lstm_step";
   if (!x.defined()) throw std::invalid_argument("lstm_step: x is undefined");
   detail::check_ndim(op, x, "x", 2);
@@ -208,6 +231,9 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tens
   const int64_t batch = x.dim(0), hidden = w.hidden(), G = 4 * hidden;
   if (x.dim(1) != w.input())
     throw std::invalid_argument("lstm_step: x is " + x.describe() + " but W_ih is " + w.w_ih.describe());
+  if (batch != sw.batch())
+    throw std::invalid_argument("lstm_step: x is " + x.describe() + " but the weights were made ready for batch " +
+                                std::to_string(sw.batch()));
   if (!h.defined() || !c.defined()) throw std::invalid_argument("lstm_step: the state h and c must be given");
   check_state(op, h, "h", batch, hidden, x);
   check_state(op, c, "c", batch, hidden, x);
@@ -218,12 +244,17 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tens
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_step(x, h, c, w, gates));
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    auto P = as_matrix<T>(gates, batch);
-    P.noalias() = as_matrix<T>(x, batch) * as_matrix<T>(w.w_ih, G).transpose();
-    P.noalias() += as_matrix<T>(h, batch) * as_matrix<T>(w.w_hh, G).transpose();
-    P.rowwise() += as_matrix<T>(w.b_hh, 1).row(0);
+    T* P = gates.data<T>();  // [B, 4H] = x W_ihᵀ + h W_hhᵀ
+    if constexpr (std::is_same_v<T, float>) {
+      sw.packed()->input.multiply(x.data<float>(), P);
+      sw.packed()->recurrent.multiply(h.data<float>(), P);
+    } else {
+      detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, batch, G, w.input(), false);
+      detail::gemm(h.data<T>(), false, w.w_hh.data<T>(), true, P, batch, G, hidden, true);
+    }
+    as_matrix<T>(gates, batch).rowwise() += as_matrix<T>(w.b_hh, 1).row(0);
     // cell_forward adds b_ih; c is read (as c_prev) and written element by element in place.
-    cell_forward(P.data(), w.b_ih.data<T>(), c.data<T>(), c.data<T>(), h.data<T>(), batch, hidden);
+    cell_forward(P, w.b_ih.data<T>(), c.data<T>(), c.data<T>(), h.data<T>(), batch, hidden);
   });
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The LSTM over a whole sequence as one autograd node, and a graph-free step for generation.
 // Gate order i, f, g, o; weights in PyTorch/cuDNN layout.
+#include <memory>
+
 #include "engine/tensor.h"
 
 namespace legato::ops {
@@ -30,8 +32,29 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 // The outputs' views of a sequence's per-step states hs and cs [T, B, H] (both backends).
 LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only);
 
+// One layer's weights made ready for many lstm_step calls of `batch` rows (generation: one per
+// token): on the CPU in float32, W_ihᵀ and W_hhᵀ packed once for the products (and rounded to
+// bf16 at that precision). The weights must not change while it is in use: make a new one after
+// they do.
+class LstmStepWeights {
+ public:
+  LstmStepWeights(const LstmWeights& weights, int64_t batch);
+  ~LstmStepWeights();
+  const LstmWeights& weights() const { return weights_; }
+  int64_t batch() const { return batch_; }
+  struct Packed;
+  const Packed* packed() const { return packed_.get(); }  // null where the products read W in place
+
+ private:
+  LstmWeights weights_;
+  int64_t batch_;
+  std::shared_ptr<const Packed> packed_;
+};
+
 // Advances (h, c) by one step without recording a graph: O(1) work per token.
 // x: [B, I]; h, c: [B, H], updated in place; gates: [B, 4H] scratch owned by the caller.
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& weights, Tensor& gates);
+// The same, packing the weights for this one call.
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights, Tensor& gates);
 
 }  // namespace legato::ops

@@ -1,20 +1,11 @@
-// Matrix products on Eigen maps; with LEGATO_BLAS, Eigen hands them to OpenBLAS's sgemm/dgemm.
+// Matrix products: detail::gemm (oneDNN for float32, Eigen for float64) forward and backward.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
-#include "engine/eigen_maps.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
+#include "engine/ops/gemm.h"
 
 namespace legato::ops {
-
-namespace {
-
-template <class T>
-ConstMatMap<T> matrix(const Tensor& m) {
-  return ConstMatMap<T>(m.data<T>(), m.dim(0), m.dim(1));
-}
-
-}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   const char* op = "matmul";
@@ -34,47 +25,26 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   Tensor out = Tensor::empty({m, n}, a.dtype());
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    auto A = matrix<T>(a);
-    auto B = matrix<T>(b);
-    MatMap<T> C(out.data<T>(), m, n);
-    if (!transpose_a && !transpose_b)
-      C.noalias() = A * B;
-    else if (!transpose_a)
-      C.noalias() = A * B.transpose();
-    else if (!transpose_b)
-      C.noalias() = A.transpose() * B;
-    else
-      C.noalias() = A.transpose() * B.transpose();
+    detail::gemm(a.data<T>(), transpose_a, b.data<T>(), transpose_b, out.data<T>(), m, n, k, false);
   });
   record(op, {a, b}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor ga = grad_buffer(a), gb = grad_buffer(b);
     dispatch_float(a.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      ConstMatMap<T> G(grads[0].data<T>(), m, n);
-      auto A = matrix<T>(a);
-      auto B = matrix<T>(b);
-      // C = op(A) op(B): d op(A) = G op(B)^T and d op(B) = op(A)^T G, mapped back through the transposes.
+      const T *G = grads[0].data<T>(), *A = a.data<T>(), *B = b.data<T>();
+      // C = op(A) op(B) [m, n]: d op(A) = G op(B)^T and d op(B) = op(A)^T G, each written in the
+      // stored (untransposed) shape of A and B.
       if (ga.defined()) {
-        MatMap<T> dA(ga.data<T>(), a.dim(0), a.dim(1));
-        if (!transpose_a && !transpose_b)
-          dA.noalias() += G * B.transpose();
-        else if (!transpose_a)
-          dA.noalias() += G * B;
-        else if (!transpose_b)
-          dA.noalias() += B * G.transpose();
+        if (!transpose_a)
+          detail::gemm(G, false, B, !transpose_b, ga.data<T>(), m, k, n, true);  // dA [m, k] = G op(B)^T
         else
-          dA.noalias() += B.transpose() * G.transpose();
+          detail::gemm(B, transpose_b, G, true, ga.data<T>(), k, m, n, true);  // dA [k, m] = op(B) G^T
       }
       if (gb.defined()) {
-        MatMap<T> dB(gb.data<T>(), b.dim(0), b.dim(1));
-        if (!transpose_a && !transpose_b)
-          dB.noalias() += A.transpose() * G;
-        else if (!transpose_a)
-          dB.noalias() += G.transpose() * A;
-        else if (!transpose_b)
-          dB.noalias() += A * G;
+        if (!transpose_b)
+          detail::gemm(A, !transpose_a, G, false, gb.data<T>(), k, n, m, true);  // dB [k, n] = op(A)^T G
         else
-          dB.noalias() += G.transpose() * A.transpose();
+          detail::gemm(G, true, A, transpose_a, gb.data<T>(), n, k, m, true);  // dB [n, k] = G^T op(A)
       }
     });
   });

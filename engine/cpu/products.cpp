@@ -1,0 +1,70 @@
+// What is the same whatever library runs the products: the precision setting and the CPU's
+// description. The products themselves: products_onednn.cpp, or products_eigen.cpp where oneDNN
+// is not installed (the GPU machine, which has no Debian packages).
+#include <omp.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/cpu/products.h"
+
+namespace legato::cpu {
+namespace {
+
+Precision& current_precision() {
+  static Precision precision = Precision::FP32;
+  return precision;
+}
+
+std::string read_cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  return "";
+}
+
+}  // namespace
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? "" : line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "unknown CPU";
+}
+
+Precision products_precision() { return current_precision(); }
+
+void set_products_precision(Precision precision) {
+  std::string why;
+  if (precision == Precision::BF16 && !bf16_supported(&why)) throw std::runtime_error("--precision bf16: " + why);
+  current_precision() = precision;
+}
+
+std::string to_string(Precision precision) { return precision == Precision::BF16 ? "bf16" : "fp32"; }
+
+Precision precision_from_string(const std::string& name) {
+  if (name == "fp32") return Precision::FP32;
+  if (name == "bf16") return Precision::BF16;
+  throw std::invalid_argument("precision must be fp32 or bf16, got '" + name + "'");
+}
+
+std::string cpu_description() {
+  const std::string flags = read_cpu_flags();
+  std::string features;
+  for (const auto& [flag, name] : {std::pair{" avx2 ", "avx2"},
+                                   {" avx512f ", "avx512"},
+                                   {" avx512_bf16 ", "avx512-bf16"},
+                                   {" amx_bf16 ", "amx-bf16"}})
+    if (flags.find(flag) != std::string::npos) features += (features.empty() ? "" : ", ") + std::string(name);
+  std::ostringstream out;
+  out << "cpu: " << cpu_model() << " (" << (features.empty() ? "no avx2" : features) << "), "
+      << omp_get_max_threads() << " threads, products: " << products_description() << ", "
+      << to_string(products_precision());
+  return out.str();
+}
+
+}  // namespace legato::cpu

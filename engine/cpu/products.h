@@ -1,0 +1,68 @@
+#pragma once
+// Matrix products of float32 tensors on the CPU, through oneDNN's matmul. oneDNN picks its kernels
+// from the instruction-set features the CPU reports (AVX2, AVX-512, AVX512-BF16, AMX), not from a
+// table of CPU models, so no new processor falls back to slow kernels (Debian's OpenBLAS 0.3.21
+// runs its SSE3 kernels on an Emerald Rapids Xeon). float64 products stay with Eigen: they serve
+// the gradient checks, where speed does not matter.
+//
+// Precision: fp32 (the default) or bf16 — operands rounded to bfloat16, products accumulated
+// and written in float32, as PyTorch's CPU autocast does. The setting is process-wide (trainer
+// and composer set it once from --precision); everything around the products (cell state,
+// gradients' accumulation, loss, optimiser, master weights) stays float32.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace legato::cpu {
+
+enum class Precision { FP32, BF16 };
+
+Precision products_precision();
+// Throws std::runtime_error with a one-line reason when bf16 is asked for on a CPU that has
+// neither AVX512-BF16 nor AMX (oneDNN would emulate it, slower than fp32).
+void set_products_precision(Precision precision);
+// Whether this CPU multiplies bf16 natively; why not, when it does not.
+bool bf16_supported(std::string* why = nullptr);
+std::string to_string(Precision precision);
+Precision precision_from_string(const std::string& name);  // "fp32" or "bf16"; throws otherwise
+
+// C [M, N] = op(A) · op(B), or C += op(A) · op(B) with accumulate. Row-major and contiguous:
+// A is [M, K] ([K, M] when transpose_a), B is [K, N] ([N, K] when transpose_b). C may not alias
+// A or B. Any of M, N, K may be 0.
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
+          int64_t k, bool accumulate);
+
+// The B operand of products with a fixed number of rows M, kept in the layout oneDNN's kernel
+// for that shape reads (and in bf16 when the precision is bf16), so that a loop of products with
+// the same weights — the LSTM's recurrent product at every time step, the generator at every
+// token — packs them once instead of at every product. Holds a copy: later changes to the
+// source are not seen (make a new one after the optimiser steps).
+class PackedMatrix {
+ public:
+  // b: [K, N] row-major, or [N, K] when transposed (a weight [out, in] used as x · Wᵀ).
+  // accumulate: multiply() adds to c instead of overwriting it.
+  PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate);
+  ~PackedMatrix();
+  PackedMatrix(const PackedMatrix&) = delete;
+  PackedMatrix& operator=(const PackedMatrix&) = delete;
+  // c [M, N] = a [M, K] · B (or +=); a and c row-major and contiguous, not aliasing.
+  void multiply(const float* a, float* c) const;
+  int64_t rows() const { return m_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int64_t m_, n_, k_;
+  bool accumulate_;
+};
+
+std::string cpu_model();  // /proc/cpuinfo's model name
+
+// What the products run on, for the programs' first line and bench context:
+// "oneDNN 2.6.3 brg:avx512_core" (the kernel oneDNN picks for a seed-sized product).
+std::string products_description();
+// The whole line: "cpu: AMD EPYC 9R14 (avx2, avx512, avx512-bf16), 2 threads, products: oneDNN
+// 2.6.3 brg:avx512_core, fp32".
+std::string cpu_description();
+
+}  // namespace legato::cpu

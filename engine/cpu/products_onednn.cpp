@@ -1,0 +1,192 @@
+// The products through oneDNN's matmul primitives (see products.h).
+#include "engine/cpu/products.h"
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+namespace legato::cpu {
+namespace {
+
+using dnnl::memory;
+using Dims = memory::dims;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// One in-order stream: oneDNN's CPU primitives run synchronously on the calling thread's
+// OpenMP team, the same pool Eigen's and our pointwise loops use.
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+memory::data_type operand_type(Precision p) {
+  return p == Precision::BF16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
+// A row-major [rows, cols] matrix, or its transpose seen through strides: a [cols, rows] array
+// read as [rows, cols] (dims are the logical ones, strides say where element (i, j) lives).
+memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed, memory::data_type type) {
+  return memory::desc(Dims{rows, cols}, type, transposed ? Dims{1, rows} : Dims{cols, 1});
+}
+
+// float -> bfloat16 rounded to nearest even (what oneDNN's reorders and PyTorch do); NaN stays
+// NaN (a quiet one) instead of rounding into infinity.
+void to_bf16(const float* src, uint16_t* dst, int64_t count) {
+#pragma omp parallel for simd schedule(static) if (count >= (1 << 16))
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &src[i], sizeof bits);
+    const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    dst[i] = nan ? static_cast<uint16_t>((bits >> 16) | 0x40u)
+                 : static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  }
+}
+
+// A buffer per role, reused from product to product (the LSTM's steps all have one shape).
+uint16_t* bf16_scratch(int role, int64_t count) {
+  thread_local std::vector<uint16_t> buffers[2];
+  std::vector<uint16_t>& buffer = buffers[role];
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
+}
+
+dnnl::primitive_attr accumulate_attr(bool accumulate) {
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);  // C = 1 · C + A·B: accumulation in float32, by the kernel itself
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+dnnl::matmul::primitive_desc matmul_desc(const memory::desc& a, const memory::desc& b, const memory::desc& c,
+                                         bool accumulate) {
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), accumulate_attr(accumulate), cpu_engine());
+}
+
+// Primitives of the unpacked products, by shape: making one costs tens of microseconds, a
+// training step asks for the same few shapes thousands of times.
+struct GemmKey {
+  int64_t m, n, k;
+  bool transpose_a, transpose_b, accumulate;
+  Precision precision;
+  bool operator<(const GemmKey& o) const {
+    return std::tie(m, n, k, transpose_a, transpose_b, accumulate, precision) <
+           std::tie(o.m, o.n, o.k, o.transpose_a, o.transpose_b, o.accumulate, o.precision);
+  }
+};
+
+const dnnl::matmul& gemm_primitive(const GemmKey& key) {
+  static std::mutex mutex;
+  static std::map<GemmKey, dnnl::matmul> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() >= 512) cache.clear();  // odd shapes (a last short batch each epoch) stay few
+  const memory::data_type type = operand_type(key.precision);
+  const auto pd = matmul_desc(matrix_desc(key.m, key.k, key.transpose_a, type),
+                              matrix_desc(key.k, key.n, key.transpose_b, type),
+                              matrix_desc(key.m, key.n, false, memory::data_type::f32), key.accumulate);
+  return cache.emplace(key, dnnl::matmul(pd)).first->second;
+}
+
+void zero_or_keep(float* c, int64_t count, bool accumulate) {
+  if (!accumulate && count > 0) std::memset(c, 0, count * sizeof(float));
+}
+
+}  // namespace
+
+bool bf16_supported(std::string* why) {
+  // Bits of avx512_core_bf16 (AMX's set contains them): what oneDNN will run, which also
+  // follows DNNL_MAX_CPU_ISA when a user caps it.
+  const unsigned bf16_bits = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  if ((isa & bf16_bits) == bf16_bits) return true;
+  if (why) *why = "this CPU has neither AVX512-BF16 nor AMX (" + cpu_model() + "): bf16 would be emulated, slower than fp32";
+  return false;
+}
+
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
+          int64_t k, bool accumulate) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return zero_or_keep(c, m * n, accumulate);
+  const Precision precision = products_precision();
+  const memory::data_type type = operand_type(precision);
+  const void* a_data = a;
+  const void* b_data = b;
+  if (precision == Precision::BF16) {
+    // Same layouts, narrower elements: the strides of the descriptors still hold.
+    uint16_t* a16 = bf16_scratch(0, m * k);
+    uint16_t* b16 = bf16_scratch(1, k * n);
+    to_bf16(a, a16, m * k);
+    to_bf16(b, b16, k * n);
+    a_data = a16;
+    b_data = b16;
+  }
+  const dnnl::matmul& product = gemm_primitive({m, n, k, transpose_a, transpose_b, accumulate, precision});
+  memory a_mem(matrix_desc(m, k, transpose_a, type), cpu_engine(), const_cast<void*>(a_data));
+  memory b_mem(matrix_desc(k, n, transpose_b, type), cpu_engine(), const_cast<void*>(b_data));
+  memory c_mem(matrix_desc(m, n, false, memory::data_type::f32), cpu_engine(), c);
+  product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+}
+
+struct PackedMatrix::Impl {
+  Precision precision;
+  memory::desc a_desc, c_desc;
+  dnnl::matmul product;
+  memory weights;  // in the layout the product's kernel asked for
+};
+
+PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
+    : impl_(std::make_unique<Impl>()), m_(m), n_(n), k_(k), accumulate_(accumulate) {
+  Impl& s = *impl_;
+  s.precision = products_precision();
+  const memory::data_type type = operand_type(s.precision);
+  s.a_desc = matrix_desc(m, k, false, type);
+  s.c_desc = matrix_desc(m, n, false, memory::data_type::f32);
+  if (m == 0 || n == 0 || k == 0) return;  // multiply() does nothing or zeroes c
+  const auto pd = matmul_desc(s.a_desc, memory::desc(Dims{k, n}, type, memory::format_tag::any), s.c_desc, accumulate);
+  s.product = dnnl::matmul(pd);
+  s.weights = memory(pd.weights_desc(), cpu_engine());
+  memory user(matrix_desc(k, n, transposed, memory::data_type::f32), cpu_engine(), const_cast<float*>(b));
+  dnnl::reorder(user, s.weights).execute(cpu_stream(), user, s.weights);  // pack (and round to bf16)
+}
+
+PackedMatrix::~PackedMatrix() = default;
+
+void PackedMatrix::multiply(const float* a, float* c) const {
+  if (m_ == 0 || n_ == 0) return;
+  if (k_ == 0) return zero_or_keep(c, m_ * n_, accumulate_);
+  const Impl& s = *impl_;
+  const void* a_data = a;
+  if (s.precision == Precision::BF16) {
+    uint16_t* a16 = bf16_scratch(0, m_ * k_);
+    to_bf16(a, a16, m_ * k_);
+    a_data = a16;
+  }
+  memory a_mem(s.a_desc, cpu_engine(), const_cast<void*>(a_data));
+  memory c_mem(s.c_desc, cpu_engine(), c);
+  s.product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}});
+}
+
+std::string products_description() {
+  const dnnl_version_t* version = dnnl::version();
+  const memory::data_type type = operand_type(products_precision());
+  const auto pd = matmul_desc(memory::desc(Dims{64, 512}, type, memory::format_tag::ab),
+                              memory::desc(Dims{512, 2048}, type, memory::format_tag::any),
+                              memory::desc(Dims{64, 2048}, memory::data_type::f32, memory::format_tag::ab), false);
+  std::ostringstream out;
+  out << "oneDNN " << version->major << '.' << version->minor << '.' << version->patch << ' ' << pd.impl_info_str();
+  return out.str();
+}
+
+}  // namespace legato::cpu

@@ -1,0 +1,203 @@
+// The CPU products (engine/cpu/products.h): every transpose and accumulate case against a float64
+// reference, the packed operand, bf16 within the bound its 8-bit significand gives, and the seed
+// network's gradients in bf16 against float64 (training in bf16: test_trainer_bf16.cpp).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/products.h"
+#include "engine/ops.h"
+#include "model/music_lstm.h"
+
+using namespace legato;
+
+namespace {
+
+// bf16 keeps 8 significant bits: rounding to nearest moves a value by at most u = 2^-8 of it.
+constexpr double kBf16Unit = 1.0 / 256;
+
+// Switches the products to bf16 for one scope; false when this CPU has no bf16 (the test then
+// says so and checks nothing in bf16).
+struct Bf16Scope {
+  bool on = cpu::bf16_supported();
+  Bf16Scope() {
+    if (on) cpu::set_products_precision(cpu::Precision::BF16);
+  }
+  ~Bf16Scope() { cpu::set_products_precision(cpu::Precision::FP32); }
+};
+
+struct Product {
+  std::vector<float> a, b, c;  // A [M, K] or [K, M]; B [K, N] or [N, K]; C [M, N] (holds C0 first)
+  std::vector<double> reference, magnitude;  // C0 (when accumulating) + op(A) op(B), and Σ|a||b| per element
+};
+
+// Values in [-1, 1] from a fixed sequence, C0 included when accumulating.
+Product make_product(int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool accumulate, uint64_t seed) {
+  Product p;
+  const std::vector<double> a = Tensor::uniform({m * k}, -1, 1, seed).to_vector();
+  const std::vector<double> b = Tensor::uniform({k * n}, -1, 1, seed + 1).to_vector();
+  const std::vector<double> c = Tensor::uniform({m * n}, -1, 1, seed + 2).to_vector();
+  p.a.assign(a.begin(), a.end());
+  p.b.assign(b.begin(), b.end());
+  p.c.assign(c.begin(), c.end());
+  p.reference.assign(m * n, 0.0);
+  p.magnitude.assign(m * n, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = accumulate ? double(p.c[i * n + j]) : 0.0, size = 0;
+      for (int64_t l = 0; l < k; ++l) {
+        const double x = p.a[ta ? l * m + i : i * k + l], y = p.b[tb ? j * k + l : l * n + j];
+        sum += x * y;
+        size += std::abs(x * y);
+      }
+      p.reference[i * n + j] = sum;
+      p.magnitude[i * n + j] = size;
+    }
+  return p;
+}
+
+// The largest error as a fraction of the bound atol + rel · Σ|a||b| (above 1 fails).
+double worst_fraction(const std::vector<float>& c, const Product& p, double atol, double rel) {
+  double worst = 0;
+  for (size_t i = 0; i < c.size(); ++i)
+    worst = std::max(worst, std::abs(c[i] - p.reference[i]) / (atol + rel * p.magnitude[i]));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("products: every transpose and accumulate case, odd sizes, against float64") {
+  // fp32 products of K terms: each rounding moves a partial sum by at most 2^-24 of Σ|a||b|.
+  const int64_t m = 37, n = 29, k = 53;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool accumulate : {false, true}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        CAPTURE(accumulate);
+        Product p = make_product(m, n, k, ta, tb, accumulate, 5);
+        cpu::gemm(p.a.data(), ta, p.b.data(), tb, p.c.data(), m, n, k, accumulate);
+        CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
+      }
+}
+
+TEST_CASE("products: empty shapes: nothing to do, or C zeroed when K is 0") {
+  std::vector<float> a(6, 1.0f), b(6, 1.0f), c(4, 7.0f);
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 0, 2, 3, false);  // no rows
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 0, 3, false);  // no columns
+  CHECK(c == std::vector<float>(4, 7.0f));
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, true);  // + an empty sum
+  CHECK(c == std::vector<float>(4, 7.0f));
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, false);  // = an empty sum
+  CHECK(c == std::vector<float>(4, 0.0f));
+}
+
+TEST_CASE("products: a packed operand gives the unpacked product and keeps its own copy") {
+  const int64_t m = 3, n = 70, k = 45;
+  for (bool tb : {false, true})
+    for (bool accumulate : {false, true}) {
+      CAPTURE(tb);
+      CAPTURE(accumulate);
+      Product p = make_product(m, n, k, false, tb, accumulate, 9);
+      const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, accumulate);
+      std::fill(p.b.begin(), p.b.end(), 1e6f);  // later changes to the source are not seen
+      std::vector<float> c = p.c;
+      packed.multiply(p.a.data(), c.data());
+      CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
+      packed.multiply(p.a.data(), c.data());  // again: accumulating adds a second product
+      if (accumulate) CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
+    }
+}
+
+TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and is really bf16") {
+  const Bf16Scope bf16;
+  if (!bf16.on) {
+    MESSAGE("SKIPPED bf16 products: " << [] {
+      std::string why;
+      cpu::bf16_supported(&why);
+      return why;
+    }());
+    return;
+  }
+  // Each operand rounded to bf16 moves by at most u of itself, so each term a·b by at most
+  // (2u + u²)|a·b|; the float32 sum adds at most K · 2^-24 of Σ|a||b|.
+  const int64_t m = 64, n = 96, k = 512;
+  const double bound = 2 * kBf16Unit + kBf16Unit * kBf16Unit + (k + 2) * std::ldexp(1.0, -24);
+  for (bool tb : {false, true}) {
+    Product p = make_product(m, n, k, false, tb, true, 13);
+    std::vector<float> c = p.c;
+    cpu::gemm(p.a.data(), false, p.b.data(), tb, c.data(), m, n, k, true);
+    CHECK(worst_fraction(c, p, 1e-6, bound) <= 1.0);
+    // Rounded operands leave errors far above float32's: the bf16 kernels did run.
+    CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
+    const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, false);
+    std::vector<float> d(m * n);
+    packed.multiply(p.a.data(), d.data());
+    for (size_t i = 0; i < d.size(); ++i) d[i] += p.c[i];
+    CHECK(worst_fraction(d, p, 1e-6, bound + std::ldexp(1.0, -22)) <= 1.0);
+  }
+}
+
+TEST_CASE("products: precision names, and bf16 refused with a reason where the CPU lacks it") {
+  CHECK(cpu::precision_from_string("bf16") == cpu::Precision::BF16);
+  CHECK(cpu::to_string(cpu::Precision::FP32) == "fp32");
+  CHECK_THROWS_AS(cpu::precision_from_string("fp16"), std::invalid_argument);
+  std::string why;
+  if (!cpu::bf16_supported(&why)) {
+    CHECK(why.find("AVX512-BF16") != std::string::npos);
+    CHECK_THROWS_AS(cpu::set_products_precision(cpu::Precision::BF16), std::runtime_error);
+  }
+  CHECK(cpu::cpu_description().rfind("cpu: ", 0) == 0);
+  CHECK(cpu::cpu_description().find("products: ") != std::string::npos);
+}
+
+TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of float64") {
+  const Bf16Scope bf16;
+  if (!bf16.on) {
+    MESSAGE("SKIPPED bf16 gradients: this CPU has no bf16 products");
+    return;
+  }
+  model::ModelConfig config;  // the seed network: scalar input, 3 × LSTM(512), Dense(256), Dense(V)
+  config.vocab = 279;
+  config.hidden = 512;
+  config.layers = 3;
+  config.dense = 256;
+  config.dropout = 0;  // the same function in both precisions
+  config.dtype = DType::F64;
+  const model::MusicLSTM exact(config);
+  config.dtype = DType::F32;
+  const model::MusicLSTM rounded(config, nn::Init::Uninitialised);
+  const nn::ParameterList p64 = exact.parameters(), p32 = rounded.parameters();
+  for (size_t i = 0; i < p64.size(); ++i) Tensor(p32[i].tensor).copy_from(p64[i].tensor);
+
+  const int64_t steps = 12, batch = 4;
+  std::vector<int32_t> tokens(steps * batch), targets(batch);
+  for (int64_t i = 0; i < steps * batch; ++i) tokens[i] = static_cast<int32_t>((i * 37) % config.vocab);
+  for (int64_t b = 0; b < batch; ++b) targets[b] = static_cast<int32_t>((b * 101 + 5) % config.vocab);
+  const Tensor x = Tensor::from_indices({steps, batch}, tokens), t = Tensor::from_indices({batch}, targets);
+  for (const model::MusicLSTM* net : {&exact, &rounded}) {
+    model::DropoutStream unused;
+    ops::cross_entropy_logits(net->forward(x, true, false, unused), t).backward();
+  }
+  // A gradient is a chain of products: 5 forward (3 LSTM layers, 2 dense) and as many back. Each
+  // product's operands are rounded once (2u relative to |a||b|), so to first order the error is
+  // at most 10 · 2u = 20u of the gradient's size (measured: about 1.2u, the last bias far less).
+  const double bound = 20 * kBf16Unit;
+  double largest = 0;
+  for (size_t i = 0; i < p64.size(); ++i) {
+    const std::vector<double> g64 = p64[i].tensor.grad().to_vector(), g32 = p32[i].tensor.grad().to_vector();
+    double diff = 0, size = 0;
+    for (size_t j = 0; j < g64.size(); ++j) {
+      diff += (g32[j] - g64[j]) * (g32[j] - g64[j]);
+      size += g64[j] * g64[j];
+    }
+    CAPTURE(p64[i].name);
+    const double relative = std::sqrt(diff / std::max(size, 1e-300));
+    CAPTURE(relative);
+    CHECK(relative <= bound);
+    largest = std::max(largest, relative);
+  }
+  CHECK(largest > 1e-3);  // far above fp32's error (about 1e-6): the products were bf16
+}
