@@ -259,6 +259,14 @@ Tensor Tensor::to(Device target) const {
   return t;
 }
 
+void Tensor::share_storage_of(const Tensor& src) {
+  if (src.shape() != shape() || src.dtype() != dtype() || src.device() != device())
+    throw std::invalid_argument("share_storage_of: " + src.describe() + " on " + to_string(src.device()) + " for " +
+                                describe() + " on " + to_string(device()));
+  impl_->storage = src.impl_->storage;
+  impl_->offset = src.impl_->offset;
+}
+
 void Tensor::copy_from(const Tensor& src) {
   if (src.shape() != shape())
     throw std::invalid_argument("copy_from: source " + src.describe() + " into " + describe());

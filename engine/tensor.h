@@ -102,6 +102,9 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor to(Device device) const;
   void copy_from(const Tensor& src);  // same shape; converts dtype; any devices
+  // Takes src's storage instead of copying it (same shape, dtype and device): this tensor, and
+  // every handle to it, then views src's elements. For loading: no second copy of the weights.
+  void share_storage_of(const Tensor& src);
   void fill(double value);
   // Reading values copies them to the host (a CUDA tensor waits for its queued work).
   double item() const;                  // the value of a one-element tensor

@@ -85,7 +85,10 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
            to_string(p.tensor.shape()));
     if (t->dtype() == DType::I32) fail("tensor " + p.name + " is int32");
     Tensor target = p.tensor;
-    target.copy_from(*t);
+    if (t->dtype() == target.dtype())
+      target.share_storage_of(*t);  // the file's tensor becomes the weight: no second copy
+    else
+      target.copy_from(*t);
   }
   return out;
 }

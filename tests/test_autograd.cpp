@@ -30,6 +30,18 @@ TEST_CASE("tensor: views share storage; clone and to copy") {
   CHECK_THROWS_AS(t.view({4}), std::invalid_argument);
 }
 
+TEST_CASE("tensor: share_storage_of makes every handle view the source's elements") {
+  Tensor weight = Tensor::empty({2, 2}).set_requires_grad(true);
+  Tensor handle = weight;  // as a parameter list holds it
+  const Tensor loaded = Tensor::from_values({3, 2}, {9, 9, 1, 2, 3, 4}).rows(1, 2).view({2, 2});
+  handle.share_storage_of(loaded);
+  CHECK(weight.to_vector() == std::vector<double>{1, 2, 3, 4});
+  CHECK(weight.requires_grad());
+  CHECK(weight.raw_data() == loaded.raw_data());  // no copy
+  CHECK_THROWS_AS(weight.share_storage_of(Tensor::zeros({4})), std::invalid_argument);
+  CHECK_THROWS_AS(weight.share_storage_of(Tensor::zeros({2, 2}, DType::F64)), std::invalid_argument);
+}
+
 TEST_CASE("tensor: the host allocator reuses freed blocks") {
   host_release_cache();
   const void* first;

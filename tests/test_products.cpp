@@ -29,7 +29,7 @@ struct Bf16Scope {
 };
 
 struct Product {
-  std::vector<float> a, b, c;  // A [M, K] or [K, M]; B [K, N] or [N, K]; C [M, N] (holds C0 first)
+  std::vector<float> a, b, c;                // A [M, K] or [K, M]; B [K, N] or [N, K]; C [M, N] (holds C0 first)
   std::vector<double> reference, magnitude;  // C0 (when accumulating) + op(A) op(B), and Σ|a||b| per element
 };
 

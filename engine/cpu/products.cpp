@@ -61,9 +61,8 @@ std::string cpu_description() {
                                    {" amx_bf16 ", "amx-bf16"}})
     if (flags.find(flag) != std::string::npos) features += (features.empty() ? "" : ", ") + std::string(name);
   std::ostringstream out;
-  out << "cpu: " << cpu_model() << " (" << (features.empty() ? "no avx2" : features) << "), "
-      << omp_get_max_threads() << " threads, products: " << products_description() << ", "
-      << to_string(products_precision());
+  out << "cpu: " << cpu_model() << " (" << (features.empty() ? "no avx2" : features) << "), " << omp_get_max_threads()
+      << " threads, products: " << products_description() << ", " << to_string(products_precision());
   return out.str();
 }
 

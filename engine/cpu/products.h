@@ -29,8 +29,8 @@ Precision precision_from_string(const std::string& name);  // "fp32" or "bf16"; 
 // C [M, N] = op(A) · op(B), or C += op(A) · op(B) with accumulate. Row-major and contiguous:
 // A is [M, K] ([K, M] when transpose_a), B is [K, N] ([N, K] when transpose_b). C may not alias
 // A or B. Any of M, N, K may be 0.
-void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-          int64_t k, bool accumulate);
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
+          bool accumulate);
 
 // The B operand of products with a fixed number of rows M, kept in the layout oneDNN's kernel
 // for that shape reads (and in bf16 when the precision is bf16), so that a loop of products with

@@ -33,8 +33,8 @@ bool bf16_supported(std::string* why) {
   return false;
 }
 
-void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-          int64_t k, bool accumulate) {
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
+          bool accumulate) {
   const ConstMap B(b, transpose_b ? n : k, transpose_b ? k : n);
   product(a, transpose_a, B, transpose_b, c, m, n, k, accumulate);
 }

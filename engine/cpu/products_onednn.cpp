@@ -93,9 +93,9 @@ const dnnl::matmul& gemm_primitive(const GemmKey& key) {
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 512) cache.clear();  // odd shapes (a last short batch each epoch) stay few
   const memory::data_type type = operand_type(key.precision);
-  const auto pd = matmul_desc(matrix_desc(key.m, key.k, key.transpose_a, type),
-                              matrix_desc(key.k, key.n, key.transpose_b, type),
-                              matrix_desc(key.m, key.n, false, memory::data_type::f32), key.accumulate);
+  const auto pd =
+      matmul_desc(matrix_desc(key.m, key.k, key.transpose_a, type), matrix_desc(key.k, key.n, key.transpose_b, type),
+                  matrix_desc(key.m, key.n, false, memory::data_type::f32), key.accumulate);
   return cache.emplace(key, dnnl::matmul(pd)).first->second;
 }
 
@@ -111,12 +111,13 @@ bool bf16_supported(std::string* why) {
   const unsigned bf16_bits = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
   const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
   if ((isa & bf16_bits) == bf16_bits) return true;
-  if (why) *why = "this CPU has neither AVX512-BF16 nor AMX (" + cpu_model() + "): bf16 would be emulated, slower than fp32";
+  if (why)
+    *why = "this CPU has neither AVX512-BF16 nor AMX (" + cpu_model() + "): bf16 would be emulated, slower than fp32";
   return false;
 }
 
-void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-          int64_t k, bool accumulate) {
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
+          bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) return zero_or_keep(c, m * n, accumulate);
   const Precision precision = products_precision();

@@ -15,8 +15,8 @@ inline void gemm(const float* a, bool transpose_a, const float* b, bool transpos
   cpu::gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
-inline void gemm(const double* a, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m,
-                 int64_t n, int64_t k, bool accumulate) {
+inline void gemm(const double* a, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
+                 int64_t k, bool accumulate) {
   // A transposed operand is the other-shaped array read transposed.
   const ConstMatMap<double> A(a, transpose_a ? k : m, transpose_a ? m : k);
   const ConstMatMap<double> B(b, transpose_b ? n : k, transpose_b ? k : n);
