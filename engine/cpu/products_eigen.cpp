@@ -1,30 +1,12 @@
 // The products through Eigen's own kernels, where oneDNN is not installed (the GPU machine has no
 // Debian packages; its CPU path only checks the GPU's results). fp32 only.
-#include <Eigen/Core>
-#include <cstring>
-
+#include "engine/cpu/eigen_product.h"
 #include "engine/cpu/products.h"
 
 namespace legato::cpu {
 namespace {
 
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const Matrix>;
-
-void product(const float* a, bool transpose_a, const ConstMap& B, bool transpose_b, float* c, int64_t m, int64_t n,
-             int64_t k, bool accumulate) {
-  const ConstMap A(a, transpose_a ? k : m, transpose_a ? m : k);
-  Eigen::Map<Matrix> C(c, m, n);
-  if (!accumulate) C.setZero();
-  if (!transpose_a && !transpose_b)
-    C.noalias() += A * B;
-  else if (!transpose_a)
-    C.noalias() += A * B.transpose();
-  else if (!transpose_b)
-    C.noalias() += A.transpose() * B;
-  else
-    C.noalias() += A.transpose() * B.transpose();
-}
 
 }  // namespace
 
@@ -35,8 +17,7 @@ bool bf16_supported(std::string* why) {
 
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate) {
-  const ConstMap B(b, transpose_b ? n : k, transpose_b ? k : n);
-  product(a, transpose_a, B, transpose_b, c, m, n, k, accumulate);
+  eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
 // Eigen packs inside each product; the copy only keeps the promise that later changes to the
@@ -47,7 +28,8 @@ struct PackedMatrix::Impl {
 };
 
 PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
-    : impl_(std::make_unique<Impl>(Impl{ConstMap(b, transposed ? n : k, transposed ? k : n), transposed})),
+    : impl_(std::make_unique<Impl>(
+          Impl{Eigen::Map<const Matrix>(b, transposed ? n : k, transposed ? k : n), transposed})),
       m_(m),
       n_(n),
       k_(k),
@@ -56,8 +38,7 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
 PackedMatrix::~PackedMatrix() = default;
 
 void PackedMatrix::multiply(const float* a, float* c) const {
-  const ConstMap B(impl_->b.data(), impl_->b.rows(), impl_->b.cols());
-  product(a, false, B, impl_->transposed, c, m_, n_, k_, accumulate_);
+  eigen_product(a, false, impl_->b.data(), impl_->transposed, c, m_, n_, k_, accumulate_);
 }
 
 std::string products_description() { return "Eigen (built without oneDNN)"; }

@@ -5,8 +5,8 @@
 // Eigen's own product, for the gradient checks.
 #include <cstdint>
 
+#include "engine/cpu/eigen_product.h"
 #include "engine/cpu/products.h"
-#include "engine/eigen_maps.h"
 
 namespace legato::ops::detail {
 
@@ -17,19 +17,7 @@ inline void gemm(const float* a, bool transpose_a, const float* b, bool transpos
 
 inline void gemm(const double* a, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
                  int64_t k, bool accumulate) {
-  // A transposed operand is the other-shaped array read transposed.
-  const ConstMatMap<double> A(a, transpose_a ? k : m, transpose_a ? m : k);
-  const ConstMatMap<double> B(b, transpose_b ? n : k, transpose_b ? k : n);
-  MatMap<double> C(c, m, n);
-  if (!accumulate) C.setZero();
-  if (!transpose_a && !transpose_b)
-    C.noalias() += A * B;
-  else if (!transpose_a)
-    C.noalias() += A * B.transpose();
-  else if (!transpose_b)
-    C.noalias() += A.transpose() * B;
-  else
-    C.noalias() += A.transpose() * B.transpose();
+  cpu::eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
 // The B operand of many products with the same number of rows M and the same accumulate flag
