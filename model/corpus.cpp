@@ -84,6 +84,7 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
     if (is_val[k]) {
       val_tokens.push_back(tokenizer->tokenize(score));
       corpus.val_names.push_back(loaded.scores[k].path.filename().string());
+      corpus.val_scores.push_back(score);
       continue;
     }
     for (int shift = -options.transpose; shift <= options.transpose; ++shift) {

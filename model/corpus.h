@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "midi/score.h"
+
 namespace legato::model {
 
 struct CorpusOptions {
@@ -23,6 +25,7 @@ struct Corpus {
   std::vector<std::string> vocab;  // token strings in id order
   std::vector<std::vector<int32_t>> train, val;
   std::vector<std::string> val_names;
+  std::vector<midi::Score> val_scores;  // the held-out pieces as read: what composed music is measured against
   int files_loaded = 0, files_skipped = 0;
   int64_t train_tokens() const;
   int64_t val_tokens() const;
