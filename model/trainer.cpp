@@ -268,6 +268,11 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
   if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
     throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
+  // The held-out files, one per line: what composed pieces are to be compared with by hand too
+  // (`miditool compare ... --against $(cat validation.txt)`).
+  std::string held_out;
+  for (const std::string& name : data_.corpus.val_names) held_out += name + "\n";
+  write_file_atomically(o.out / "validation.txt", held_out);
   if (o.eval_pieces > 0) {
     for (size_t k = 0; k < data_.corpus.val_scores.size(); ++k)
       val_music_.push_back({data_.corpus.val_names[k], eval::features_of(data_.corpus.val_scores[k])});

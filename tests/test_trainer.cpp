@@ -98,6 +98,11 @@ TEST_CASE("trainer: composed pieces are measured against the validation pieces a
     ++rows;
   }
   CHECK(rows > 2);  // two epochs and at least one row every 4 steps
+  // validation.txt names the held-out files, for comparisons by hand.
+  std::ifstream held_out(out / "validation.txt");
+  int held = 0;
+  for (std::string name; std::getline(held_out, name); ++held) CHECK(std::filesystem::exists(name));
+  CHECK(held == 2);
   std::ifstream svg(out / "loss.svg");
   const std::string picture((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
   CHECK(picture.find("class=\"mean-oa\"") != std::string::npos);
