@@ -266,8 +266,6 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   std::filesystem::create_directories(o.out);
   if (o.resume) resume();
   dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
-  if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
-    throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
   // The held-out files, one per line: what composed pieces are to be compared with by hand too
   // (`miditool compare ... --against $(cat validation.txt)`).
   std::string held_out;
@@ -502,6 +500,8 @@ void request_stop() { g_stop.store(true); }
 
 int train(const TrainOptions& o, std::ostream& out) {
   check_recipe(o.recipe);
+  if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
+    throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
   const StopSignals signals;
   Training training(o, out);
   return training.run();

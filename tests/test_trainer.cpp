@@ -59,6 +59,9 @@ TEST_CASE("trainer: bad input is an InputError naming the problem") {
   CHECK_THROWS_WITH_AS(model::train(empty, log), doctest::Contains("no readable MIDI"), model::InputError);
   model::TrainOptions missing = testing::small_training(data / "nope", out);
   CHECK_THROWS_WITH_AS(model::train(missing, log), doctest::Contains("no such file or folder"), model::InputError);
+  model::TrainOptions bad_music = testing::small_training(data, out);
+  bad_music.eval_every = -1;
+  CHECK_THROWS_WITH_AS(model::train(bad_music, log), doctest::Contains("bad music-metric values"), model::InputError);
   model::TrainOptions no_state = testing::small_training(data, out);
   no_state.resume = true;
   CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("--resume: no"), model::InputError);
