@@ -83,7 +83,8 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
     const midi::Score& score = loaded.scores[k].score;
     if (is_val[k]) {
       val_tokens.push_back(tokenizer->tokenize(score));
-      corpus.val_names.push_back(loaded.scores[k].path.filename().string());
+      corpus.val_names.push_back(loaded.scores[k].path.string());
+      corpus.val_scores.push_back(score);
       continue;
     }
     for (int shift = -options.transpose; shift <= options.transpose; ++shift) {

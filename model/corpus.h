@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "midi/score.h"
+
 namespace legato::model {
 
 struct CorpusOptions {
@@ -22,7 +24,8 @@ struct CorpusOptions {
 struct Corpus {
   std::vector<std::string> vocab;  // token strings in id order
   std::vector<std::vector<int32_t>> train, val;
-  std::vector<std::string> val_names;
+  std::vector<std::string> val_names;   // the held-out files, as found under the paths given
+  std::vector<midi::Score> val_scores;  // the held-out pieces as read: what composed music is measured against
   int files_loaded = 0, files_skipped = 0;
   int64_t train_tokens() const;
   int64_t val_tokens() const;

@@ -21,19 +21,47 @@ std::string label(double v) {
   std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
+// The mean OA against epoch on its own axis at the right, 0 at the bottom and 1 at the top.
+template <class Px>
+std::string oa_curve(const std::vector<EpochMetrics>& rows, const Px& px, double x_axis, double y_top, double y_bottom,
+                     double legend_x) {
+  const char* colour = "#2ca02c";
+  auto py = [&](double oa) { return y_bottom - (y_bottom - y_top) * oa; };
+  std::ostringstream svg, points;
+  svg << "<line class=\"oa-axis\" x1=\"" << x_axis << "\" y1=\"" << y_top << "\" x2=\"" << x_axis << "\" y2=\""
+      << y_bottom << "\" stroke=\"" << colour << "\"/>\n";
+  for (int k = 0; k <= 4; ++k)
+    svg << "<text x=\"" << x_axis + 4 << "\" y=\"" << py(k / 4.0) + 4 << "\" fill=\"" << colour << "\">"
+        << label(k / 4.0) << "</text>\n";
+  int count = 0;
+  for (const auto& r : rows)
+    if (!std::isnan(r.mean_oa)) points << (count++ ? " " : "") << px(r.epoch) << "," << py(r.mean_oa);
+  svg << "<polyline class=\"mean-oa\" fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\" points=\""
+      << points.str() << "\"/>\n"
+      << "<line x1=\"" << legend_x << "\" y1=\"14\" x2=\"" << legend_x + 16 << "\" y2=\"14\" stroke=\"" << colour
+      << "\" stroke-width=\"2\"/>\n"
+      << "<text x=\"" << legend_x + 20 << "\" y=\"18\" fill=\"" << colour << "\">mean OA</text>\n";
+  return svg.str();
+}
+
 }  // namespace
 
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
   std::ostringstream out;
-  out << "epoch,step,train_loss,val_loss,val_perplexity,val_accuracy,seconds\n";
+  out << "epoch,step,train_loss,val_loss,val_perplexity,val_accuracy,seconds,mean_oa,pitch_class_entropy,"
+         "scale_consistency,polyphony,empty_beat_rate,groove_consistency\n";
   for (const auto& r : rows)
     out << number(r.epoch) << ',' << r.step << ',' << number(r.train_loss) << ',' << number(r.val_loss) << ','
-        << number(r.val_perplexity) << ',' << number(r.val_accuracy) << ',' << number(r.seconds) << '\n';
+        << number(r.val_perplexity) << ',' << number(r.val_accuracy) << ',' << number(r.seconds) << ','
+        << number(r.mean_oa) << ',' << number(r.pitch_class_entropy) << ',' << number(r.scale_consistency) << ','
+        << number(r.polyphony) << ',' << number(r.empty_beat_rate) << ',' << number(r.groove_consistency) << '\n';
   return out.str();
 }
 
 std::string loss_svg(const std::vector<EpochMetrics>& rows) {
-  const double width = 640, height = 400, left = 60, right = 20, top = 30, bottom = 50;
+  bool has_oa = false;
+  for (const auto& r : rows) has_oa = has_oa || !std::isnan(r.mean_oa);
+  const double width = 640, height = 400, left = 60, right = has_oa ? 50 : 20, top = 30, bottom = 50;
   double x_max = 1, y_max = 0, y_min = 1e300;
   for (const auto& r : rows) {
     x_max = std::max(x_max, r.epoch);
@@ -70,6 +98,7 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
     double EpochMetrics::*field;
   } curves[] = {{"train", "#1f77b4", &EpochMetrics::train_loss}, {"validation", "#d62728", &EpochMetrics::val_loss}};
   int legend = 0;
+  const double legend_left = width - right - (has_oa ? 260 : 170);
   for (const auto& c : curves) {
     std::ostringstream points;
     int count = 0;
@@ -77,7 +106,7 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
       if (!std::isnan(r.*c.field)) points << (count++ ? " " : "") << px(r.epoch) << "," << py(r.*c.field);
     if (count == 0) continue;
     // The legend sits above the plot, where no curve can run through it.
-    const double legend_x = width - right - 170 + 90 * legend;
+    const double legend_x = legend_left + 90 * legend;
     svg << "<polyline class=\"" << c.name << "\" fill=\"none\" stroke=\"" << c.colour
         << "\" stroke-width=\"2\" points=\"" << points.str() << "\"/>\n"
         << "<line x1=\"" << legend_x << "\" y1=\"14\" x2=\"" << legend_x + 16 << "\" y2=\"14\" stroke=\"" << c.colour
@@ -85,6 +114,7 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
         << "<text x=\"" << legend_x + 20 << "\" y=\"18\" fill=\"" << c.colour << "\">" << c.name << "</text>\n";
     ++legend;
   }
+  if (has_oa) svg << oa_curve(rows, px, width - right, top, height - bottom, legend_left + 90 * legend);
   svg << "</svg>\n";
   return svg.str();
 }
@@ -93,16 +123,28 @@ std::string metrics_json(const std::vector<EpochMetrics>& rows) {
   nlohmann::json j = nlohmann::json::array();
   auto v = [](double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); };
   for (const auto& r : rows)
-    j.push_back({r.epoch, r.step, v(r.train_loss), v(r.val_loss), v(r.val_perplexity), v(r.val_accuracy), r.seconds});
+    j.push_back({r.epoch, r.step, v(r.train_loss), v(r.val_loss), v(r.val_perplexity), v(r.val_accuracy), r.seconds,
+                 v(r.mean_oa), v(r.pitch_class_entropy), v(r.scale_consistency), v(r.polyphony), v(r.empty_beat_rate),
+                 v(r.groove_consistency)});
   return j.dump();
 }
 
 std::vector<EpochMetrics> metrics_from_json(const std::string& text) {
   std::vector<EpochMetrics> rows;
   auto v = [](const nlohmann::json& x) { return x.is_null() ? NAN : x.get<double>(); };
-  for (const auto& r : nlohmann::json::parse(text))
+  for (const auto& r : nlohmann::json::parse(text)) {
     rows.push_back({r.at(0).get<double>(), r.at(1).get<int64_t>(), v(r.at(2)), v(r.at(3)), v(r.at(4)), v(r.at(5)),
                     r.at(6).get<double>()});
+    if (r.size() >= 13) {  // state files written before the music metrics have 7 columns
+      EpochMetrics& m = rows.back();
+      m.mean_oa = v(r.at(7));
+      m.pitch_class_entropy = v(r.at(8));
+      m.scale_consistency = v(r.at(9));
+      m.polyphony = v(r.at(10));
+      m.empty_beat_rate = v(r.at(11));
+      m.groove_consistency = v(r.at(12));
+    }
+  }
   return rows;
 }
 

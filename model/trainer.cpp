@@ -11,8 +11,10 @@
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "eval/compare.h"
 #include "model/batches.h"
 #include "model/checkpoint.h"
+#include "model/composition.h"
 #include "model/corpus.h"
 #include "model/evaluate.h"
 #include "model/metrics.h"
@@ -226,6 +228,8 @@ class Training {
   int stop_early(Stop why);
   void end_epoch();
   EpochMetrics measure(double epoch_position);
+  void measure_music(EpochMetrics& m);
+  void music_checkpoint();
   bool close_epoch(double epoch_position);
   void write_outputs(bool improved);
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
@@ -244,6 +248,8 @@ class Training {
   std::chrono::steady_clock::time_point started_;  // when this process began training
   double seconds_before_ = 0;                      // training time of the processes before it
   int64_t batches_this_run_ = 0;                   // what TrainOptions::stop_after_batches counts
+  std::vector<eval::NamedFeatures> val_music_;     // the validation pieces' features
+  double last_mean_oa_ = NAN;                      // shown in the progress line
 };
 
 Training::Training(const TrainOptions& o, std::ostream& out)
@@ -260,6 +266,19 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   std::filesystem::create_directories(o.out);
   if (o.resume) resume();
   dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
+  // The held-out files, one per line: what composed pieces are to be compared with by hand too
+  // (`miditool compare ... --against $(cat validation.txt)`).
+  std::string held_out;
+  for (const std::string& name : data_.corpus.val_names) held_out += name + "\n";
+  write_file_atomically(o.out / "validation.txt", held_out);
+  if (o.eval_pieces > 0) {
+    for (size_t k = 0; k < data_.corpus.val_scores.size(); ++k)
+      val_music_.push_back({data_.corpus.val_names[k], eval::features_of(data_.corpus.val_scores[k])});
+    if (val_music_.size() < 2)
+      out << "music metrics: off (" << val_music_.size()
+          << " validation piece(s); the comparison needs at least 2: raise --val-split)\n";
+  }
+  if (!state_.metrics.empty()) last_mean_oa_ = state_.metrics.back().mean_oa;
 }
 
 // The weights of last.safetensors, and the optimiser's slots and the position of the state file.
@@ -293,6 +312,8 @@ int Training::run() {
     while (stop == Stop::kNone && state_.batch < data_.batches) {
       train_batch(order);
       stop = stop_requested();
+      if (stop == Stop::kNone && o_.eval_every > 0 && state_.step % o_.eval_every == 0 && state_.batch < data_.batches)
+        music_checkpoint();
     }
     if (!o_.quiet) progress_.finish();
     if (stop != Stop::kNone) return stop_early(stop);
@@ -335,7 +356,8 @@ void Training::show_progress() {
   const double tokens_per_second =
       static_cast<double>(predictions_per_batch * state_.batch) / std::max(1e-9, elapsed());
   progress_.update(state_.batch, "loss " + fixed(state_.loss_sum / static_cast<double>(state_.loss_count)) + " " +
-                                     fixed(tokens_per_second, 0) + " tok/s");
+                                     fixed(tokens_per_second, 0) + " tok/s" +
+                                     (std::isnan(last_mean_oa_) ? "" : ", mean OA " + fixed(last_mean_oa_, 3)));
 }
 
 // Asked after every batch: a signal (or stop_after_batches, which stands for one) interrupts the
@@ -385,7 +407,66 @@ EpochMetrics Training::measure(double epoch_position) {
       m.val_accuracy = v.accuracy;
     }
   }
+  measure_music(m);
   return m;
+}
+
+// Composes eval_pieces pieces from the network as it is now (the default sampling, a seed of
+// their own so that training's random streams are untouched) and compares them with the
+// validation pieces: the mean OA and the composed pieces' key features go into the row.
+void Training::measure_music(EpochMetrics& m) {
+  if (o_.eval_pieces == 0 || val_music_.size() < 2) return;
+  const std::vector<int32_t> banned = banned_tokens(meta_.vocab);
+  int32_t bos = -1, eos = -1;
+  for (size_t k = 0; k < meta_.vocab.size(); ++k) {
+    if (meta_.vocab[k] == "BOS") bos = static_cast<int32_t>(k);
+    if (meta_.vocab[k] == "EOS") eos = static_cast<int32_t>(k);
+  }
+  std::mt19937_64 rng(o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step));
+  std::vector<eval::NamedFeatures> composed;
+  for (int k = 0; k < o_.eval_pieces; ++k) {
+    // The seed scheme starts from one of the stored training windows, the event scheme from BOS.
+    const std::vector<int32_t> primer = !meta_.primers.empty()
+                                            ? meta_.primers[static_cast<size_t>(k) % meta_.primers.size()]
+                                        : bos >= 0 ? std::vector<int32_t>{bos}
+                                                   : std::vector<int32_t>{};
+    if (primer.empty()) return;  // nothing to start from
+    const std::vector<int32_t> tokens = compose(net_, primer, o_.eval_length, SamplingOptions{}, banned, eos, rng);
+    composed.push_back({"", eval::features_of(score_of(meta_.scheme, meta_.vocab, tokens))});
+  }
+  const eval::Comparison c = eval::compare_sets(composed, val_music_);
+  m.mean_oa = last_mean_oa_ = c.mean_oa;
+  // The composed pieces' means (over those that have the feature).
+  auto mean_of = [&](double eval::Features::*field) {
+    double sum = 0;
+    int count = 0;
+    for (const auto& p : composed)
+      if (!std::isnan(p.features.*field)) sum += p.features.*field, ++count;
+    return count ? sum / count : NAN;
+  };
+  m.pitch_class_entropy = mean_of(&eval::Features::pitch_class_entropy);
+  m.scale_consistency = mean_of(&eval::Features::scale_consistency);
+  m.polyphony = mean_of(&eval::Features::polyphony);
+  m.empty_beat_rate = mean_of(&eval::Features::empty_beat_rate);
+  m.groove_consistency = mean_of(&eval::Features::groove_consistency);
+}
+
+// --eval-every: a metrics row in the middle of an epoch with the training loss so far and the
+// music measured (no validation loss), its line, and metrics.csv and loss.svg rewritten.
+void Training::music_checkpoint() {
+  if (!o_.quiet) progress_.finish();  // clears the bar's line; the bar goes on below the new line
+  EpochMetrics m;
+  m.epoch = state_.epoch + static_cast<double>(state_.batch) / static_cast<double>(data_.batches);
+  m.step = state_.step;
+  m.train_loss = state_.loss_count ? state_.loss_sum / static_cast<double>(state_.loss_count) : NAN;
+  m.seconds = state_.seconds;
+  measure_music(m);
+  state_.metrics.push_back(m);
+  out_ << "step " << state_.step << " (epoch " << fixed(m.epoch, 2) << "): train loss " << fixed(m.train_loss);
+  if (!std::isnan(m.mean_oa)) out_ << ", mean OA " << fixed(m.mean_oa, 3);
+  out_ << "\n";
+  write_file_atomically(o_.out / "metrics.csv", metrics_csv(state_.metrics));
+  write_file_atomically(o_.out / "loss.svg", loss_svg(state_.metrics));
 }
 
 // Validation, a metrics row and the epoch's line; returns whether this is the best model so far.
@@ -400,6 +481,7 @@ bool Training::close_epoch(double epoch_position) {
   if (!std::isnan(m.val_loss))
     out_ << ", val loss " << fixed(m.val_loss) << ", perplexity " << fixed(m.val_perplexity, 2) << ", accuracy "
          << percent(m.val_accuracy);
+  if (!std::isnan(m.mean_oa)) out_ << ", mean OA " << fixed(m.mean_oa, 3);
   out_ << ", " << fixed(state_.seconds, 0) << " s" << (improved ? " (best)" : "") << "\n";
   return improved;
 }
@@ -418,6 +500,8 @@ void request_stop() { g_stop.store(true); }
 
 int train(const TrainOptions& o, std::ostream& out) {
   check_recipe(o.recipe);
+  if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
+    throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
   const StopSignals signals;
   Training training(o, out);
   return training.run();

@@ -1,6 +1,7 @@
 #pragma once
 // The training run behind build/bin/trainer: corpus, model, optimiser, the epoch loop with
-// progress, validation, checkpoints (last, best), metrics.csv, loss.svg, Ctrl-C and --resume.
+// progress, validation, composed pieces measured against the validation pieces, checkpoints
+// (last, best), metrics.csv, loss.svg, Ctrl-C and --resume.
 #include <cstdint>
 #include <filesystem>
 #include <ostream>
@@ -30,6 +31,12 @@ struct TrainOptions {
   // resume tests use it to interrupt at an exact point.
   int64_t stop_after_batches = 0;
   Device device = Device::CPU;  // where the model trains (checkpoints are the same either way)
+  // Music metrics: at each epoch's end (and every `eval_every` optimiser steps; 0: only then)
+  // compose `eval_pieces` pieces of `eval_length` tokens with the default sampling and compare
+  // them with the validation pieces (MGEval's mean overlapped area; eval/). 0 pieces: never.
+  int eval_pieces = 8;
+  int64_t eval_every = 0;
+  int64_t eval_length = 500;
 };
 
 // Returns the exit code: 0 when done (or stopped by --max-minutes), 130 when a SIGINT or SIGTERM

@@ -1,5 +1,5 @@
 #pragma once
-// Three small piano pieces written as MIDI files into a fresh temporary folder: arpeggios and
+// Small piano pieces (three unless told) written as MIDI files into a fresh temporary folder: arpeggios and
 // chords on a 16th-note grid, enough for a few windows of training.
 #include <algorithm>
 #include <filesystem>
@@ -11,9 +11,9 @@
 
 namespace legato::testing {
 
-inline std::filesystem::path write_small_corpus(const std::string& name) {
+inline std::filesystem::path write_small_corpus(const std::string& name, int pieces = 3) {
   const auto dir = temp_dir(name);
-  for (int piece = 0; piece < 3; ++piece) {
+  for (int piece = 0; piece < pieces; ++piece) {
     midi::Score score;
     score.ticks_per_quarter = 480;
     for (int k = 0; k < 150; ++k) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "gpu.h"
 #include "midi/reader.h"
 #include "small_corpus.h"
@@ -95,6 +97,22 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   while (in >> token) ++count;
   CHECK(count >= 2);  // BOS, then what was generated (an EOS may end the piece early)
 
+  // Several pieces measured against the corpus: the comparison table ends the output.
+  const Run compared =
+      run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --length 60 --num-outputs 2 --out " +
+                          (out / "many.mid").string() + " --compare-with " + (data / "piece0.mid").string() + " " +
+                          (data / "piece1.mid").string() + " " + (data / "piece2.mid").string());
+  INFO(compared.output);
+  CHECK(compared.status == 0);
+  CHECK(compared.output.find("2 generated pieces against 3 corpus pieces") != std::string::npos);
+  const std::string last_line = compared.output.substr(compared.output.rfind('\n', compared.output.size() - 2) + 1);
+  CHECK(last_line.rfind("mean OA ", 0) == 0);
+  const Run no_corpus = run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --compare-with " +
+                                            (data / "none").string());
+  CHECK(no_corpus.status == 2);
+  CHECK(lines(no_corpus.output) == 1);
+  CHECK(no_corpus.output.find("no such file or folder") != std::string::npos);
+
   const Run evaluate =
       run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --evaluate " + data.string());
   INFO(evaluate.output);
@@ -163,4 +181,54 @@ TEST_CASE("programs: --precision bf16 where the CPU has no bf16: one line, exit 
   const Run bad = run("trainer", "--precision fp16");
   CHECK(bad.status == 2);
   CHECK(bad.output.find("--precision") != std::string::npos);
+}
+
+TEST_CASE("programs: miditool stats and compare: table, CSV, JSON, the mean OA last, the densities drawn") {
+  const auto data = legato::testing::write_small_corpus("programs_eval", 5);
+  const std::string a = (data / "piece0.mid").string(), b = (data / "piece1.mid").string();
+  Run r = run("miditool", "stats " + a + " " + b);
+  INFO(r.output);
+  CHECK(r.status == 0);
+  for (const char* name : {"n_pitches_used", "pitch_class_entropy", "scale_consistency", "empty_beat_rate",
+                           "polyphony_rate", "groove_consistency"})
+    CHECK(r.output.find(name) != std::string::npos);
+  // run() merges stderr, where the loader says what it read, into the output: JSON lines start with {.
+  r = run("miditool", "stats --json " + a + " " + b);
+  CHECK(r.status == 0);
+  std::istringstream objects(r.output);
+  std::string line;
+  int count = 0;
+  while (std::getline(objects, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.at("file").get<std::string>() == (count == 0 ? a : b));
+    CHECK(j.at("n_pitches_used").get<int>() > 1);
+    CHECK(j.at("pitch_class_histogram").size() == 12);
+    ++count;
+  }
+  CHECK(count == 2);
+  r = run("miditool", "stats --csv " + a);
+  CHECK(r.output.find("\nfile,n_pitches_used,") != std::string::npos);
+  CHECK(r.output.find("piece0.mid,") != std::string::npos);
+
+  const std::string svg = (data / "densities.svg").string();
+  r = run("miditool", "compare " + a + " " + b + " --against " + (data / "piece2.mid").string() + " " +
+                          (data / "piece3.mid").string() + " " + (data / "piece4.mid").string() + " --svg " + svg);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("pitch_class_transition_matrix") != std::string::npos);
+  const size_t last = r.output.rfind("mean OA ");
+  REQUIRE(last != std::string::npos);
+  CHECK(r.output.find('\n', last) == r.output.size() - 1);  // the last line
+  CHECK(std::filesystem::exists(svg));
+  r = run("miditool", "compare --json " + a + " --against " + data.string());
+  CHECK(r.status == 0);
+  REQUIRE(r.output.find("\n{") != std::string::npos);
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find("\n{") + 1));
+  CHECK(j.at("mean_oa").get<double>() > 0);
+  CHECK(j.at("features").at("polyphony").contains("kl"));
+  // A corpus of one piece has no distances within it: one line, exit 2.
+  r = run("miditool", "compare " + a + " --against " + b);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("at least 2") != std::string::npos);
+  std::filesystem::remove_all(data);
 }

@@ -114,3 +114,38 @@ TEST_CASE("render: loss curves without a validation set draw the training curve 
     CHECK(y < axes.bottom);
   }
 }
+
+TEST_CASE("render: the mean OA has its own curve on a 0-1 axis at the right") {
+  std::vector<model::EpochMetrics> rows;
+  const std::vector<double> oa = {0.5, 0.75, 1.0};
+  for (int k = 0; k < 3; ++k) {
+    model::EpochMetrics r;
+    r.epoch = k + 1;
+    r.train_loss = 3.0 - 0.5 * k;
+    r.mean_oa = oa[static_cast<size_t>(k)];
+    rows.push_back(r);
+  }
+  model::EpochMetrics mid;  // a row without music metrics draws no OA point
+  mid.epoch = 3.5;
+  mid.train_loss = 1.9;
+  rows.push_back(mid);
+  const auto svg = testing::parse_svg(model::loss_svg(rows));
+  const Axes axes = axes_of(svg);
+  const auto oa_axis = testing::select(svg, "line", "oa-axis");
+  REQUIRE(oa_axis.size() == 1);
+  const double top = oa_axis[0].number("y1"), bottom = oa_axis[0].number("y2");
+  CHECK(top == doctest::Approx(axes.top));
+  CHECK(bottom == doctest::Approx(axes.bottom));
+  const auto lines = testing::select(svg, "polyline", "mean-oa");
+  REQUIRE(lines.size() == 1);
+  const auto points = testing::polyline_points(lines[0]),
+             train = testing::polyline_points(testing::select(svg, "polyline", "train")[0]);
+  REQUIRE(points.size() == 3);
+  for (size_t k = 0; k < 3; ++k) {
+    CHECK(points[k].first == doctest::Approx(train[k].first));  // the same epoch axis as the losses
+    CHECK(points[k].second == doctest::Approx(bottom - (bottom - top) * oa[k]));
+  }
+  int legend = 0;
+  for (const SvgElement& e : svg) legend += e.name == "text" && e.text == "mean OA";
+  CHECK(legend == 1);
+}

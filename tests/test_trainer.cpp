@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "model/checkpoint.h"
@@ -58,8 +59,55 @@ TEST_CASE("trainer: bad input is an InputError naming the problem") {
   CHECK_THROWS_WITH_AS(model::train(empty, log), doctest::Contains("no readable MIDI"), model::InputError);
   model::TrainOptions missing = testing::small_training(data / "nope", out);
   CHECK_THROWS_WITH_AS(model::train(missing, log), doctest::Contains("no such file or folder"), model::InputError);
+  model::TrainOptions bad_music = testing::small_training(data, out);
+  bad_music.eval_every = -1;
+  CHECK_THROWS_WITH_AS(model::train(bad_music, log), doctest::Contains("bad music-metric values"), model::InputError);
   model::TrainOptions no_state = testing::small_training(data, out);
   no_state.resume = true;
   CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("--resume: no"), model::InputError);
+  for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("trainer: composed pieces are measured against the validation pieces at epochs and every N steps") {
+  const auto data = testing::write_small_corpus("music_corpus", 6);
+  const auto out = temp_dir("music");
+  model::TrainOptions o = testing::small_training(data, out);  // 2 of the 6 pieces held out
+  o.eval_pieces = 3;
+  o.eval_length = 60;
+  o.eval_every = 4;
+  std::ostringstream log;
+  REQUIRE(model::train(o, log) == 0);
+  INFO(log.str());
+  CHECK(log.str().find("step 4 (epoch ") != std::string::npos);
+  CHECK(log.str().find("epoch 2/2: train loss") != std::string::npos);
+  const size_t last_epoch = log.str().find("epoch 2/2:");
+  CHECK(log.str().find("mean OA 0.", last_epoch) != std::string::npos);
+  // metrics.csv: the epochs' rows and the mid-epoch rows, each with a mean OA in [0, 1].
+  std::ifstream csv(out / "metrics.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  CHECK(header.find(",mean_oa,pitch_class_entropy,scale_consistency,polyphony,empty_beat_rate,groove_consistency") !=
+        std::string::npos);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    CAPTURE(line);
+    std::vector<std::string> cells;
+    std::stringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    REQUIRE(cells.size() >= 8);
+    const double oa = std::stod(cells[7]);
+    CHECK(oa >= 0);
+    CHECK(oa <= 1);
+    ++rows;
+  }
+  CHECK(rows > 2);  // two epochs and at least one row every 4 steps
+  // validation.txt names the held-out files, for comparisons by hand.
+  std::ifstream held_out(out / "validation.txt");
+  int held = 0;
+  for (std::string name; std::getline(held_out, name); ++held) CHECK(std::filesystem::exists(name));
+  CHECK(held == 2);
+  std::ifstream svg(out / "loss.svg");
+  const std::string picture((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  CHECK(picture.find("class=\"mean-oa\"") != std::string::npos);
   for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
 // carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
-// notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards.
+// notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards;
+// --compare-with measures the pieces against a corpus (MGEval's overlapped areas, eval/).
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -12,10 +13,13 @@
 
 #include "cli_errors.h"
 #include "device.h"
+#include "eval/report.h"
 #include "live_player.h"
+#include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
+#include "model/composition.h"
 #include "model/corpus.h"
 #include "model/evaluate.h"
 #include "model/generator.h"
@@ -28,54 +32,12 @@
 namespace {
 
 using namespace legato;
+using model::TokenListener;
 using tools::LivePlayer;
 
 struct Piece {
   std::vector<int32_t> primer, generated;
 };
-
-// Tokens that must never be sampled: the unknown-token marker and a second beginning.
-std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
-  std::vector<int32_t> out;
-  for (size_t k = 0; k < vocab.size(); ++k)
-    if (vocab[k] == "UNK" || vocab[k] == "BOS") out.push_back(static_cast<int32_t>(k));
-  return out;
-}
-
-// `on_token` (may be empty) sees the generated tokens after each new one; false stops early.
-using TokenListener = std::function<bool(const std::vector<int32_t>& generated)>;
-
-Piece compose(const model::MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
-              const model::SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
-              std::mt19937_64& rng, const TokenListener& on_token = {}) {
-  model::Generator gen(net);
-  Piece piece{primer, {}};
-  for (int32_t t : primer) gen.feed(t);
-  for (int64_t k = 0; k < length; ++k) {
-    Tensor logits = gen.logits();
-    float* z = logits.data<float>();
-    for (int32_t b : banned) z[b] = -1e30f;
-    const int32_t next = model::sample_token(z, logits.numel(), sampling, rng);
-    if (next == eos) break;  // the piece ends here
-    piece.generated.push_back(next);
-    if (on_token && !on_token(piece.generated)) break;
-    gen.feed(next);
-  }
-  return piece;
-}
-
-// The score of generated tokens, at the chosen tempo (0: the tokenizer's own, 120 bpm).
-midi::Score score_of(const midi::Tokenizer& tokenizer, const std::vector<std::string>& vocab,
-                     const std::vector<int32_t>& tokens, double tempo) {
-  std::vector<std::string> text;
-  for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
-  midi::Score score = tokenizer.detokenize(text);
-  if (tempo > 0) {
-    score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
-    score.update_times();
-  }
-  return score;
-}
 
 int64_t longest_run(const std::vector<int32_t>& tokens) {
   int64_t best = 0, run = 0;
@@ -95,7 +57,7 @@ std::filesystem::path numbered(const std::filesystem::path& path, int k, int cou
 struct Options {
   std::string checkpoint, primer_file, primer_tokens, device = "cpu", out = "out/composed.mid", tokens_out;
   std::string precision = "fp32";
-  std::vector<std::string> evaluate;
+  std::vector<std::string> evaluate, compare_with;
   int64_t length = 500;
   int num_outputs = 1;
   double tempo = 0;
@@ -135,6 +97,9 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
   app.add_option("--evaluate", o.evaluate,
                  "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
+  app.add_option("--compare-with", o.compare_with,
+                 "After composing, compare the pieces with these MIDI files/folders (MGEval's overlapped area per "
+                 "feature and the mean OA; use with --num-outputs)");
   auto* play_opt = app.add_option("--play", o.play_port,
                                   "Play the notes on a MIDI output port while they are generated: the port's index or "
                                   "(part of) its name from `miditool ports`; alone, the first port")
@@ -193,6 +158,7 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   for (const auto& p : paths)
     if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
   const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr);
+  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
   const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
   if (r.predictions == 0)
     throw model::InputError("no piece is longer than one window of " + std::to_string(meta.seq_len + 1) + " tokens");
@@ -283,30 +249,53 @@ void print_summary(const std::filesystem::path& path, const Piece& piece, const 
   std::fflush(stdout);
 }
 
+// --compare-with: the corpus's features, read before composing so that a bad path costs no time.
+std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>& corpus_paths) {
+  std::vector<std::filesystem::path> paths(corpus_paths.begin(), corpus_paths.end());
+  for (const auto& p : paths)
+    if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
+  std::vector<eval::NamedFeatures> corpus;
+  for (const auto& piece : midi::load_midi_files(paths, std::cerr).scores)
+    corpus.push_back({piece.path.string(), eval::features_of(piece.score)});
+  if (corpus.size() < 2)
+    throw model::InputError("--compare-with: " + std::to_string(corpus.size()) +
+                            " readable piece(s); the comparison needs at least 2");
+  return corpus;
+}
+
 // --num-outputs pieces from one primer, each written (and played with --play) as it is done.
 // Returns the exit code: 130 when a signal stopped the playback.
 int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const model::CheckpointMeta& meta = ck.meta;
-  const auto tokenizer = midi::make_tokenizer(meta.scheme);
   const TokenIds id_of(meta.vocab);
   std::mt19937_64 rng(o.seed);
   const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng);
-  const std::vector<int32_t> banned = banned_tokens(meta.vocab);
-  LivePlayer live(
-      [&](const std::vector<int32_t>& generated) { return score_of(*tokenizer, meta.vocab, generated, o.tempo); });
+  const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
+  LivePlayer live([&](const std::vector<int32_t>& generated) {
+    return model::score_of(meta.scheme, meta.vocab, generated, o.tempo);
+  });
+  const std::vector<eval::NamedFeatures> corpus =
+      o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
+  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  std::vector<eval::NamedFeatures> measured;
   if (o.play)
     if (const int code = live.open(o.play_port); code >= 0) return code;
   for (int k = 0; k < o.num_outputs && !live.stopped(); ++k) {
     const auto started = std::chrono::steady_clock::now();
     const TokenListener listener = live.start_piece();
-    const Piece piece = compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener);
+    const Piece piece{primer,
+                      model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
-    const midi::Score score = score_of(*tokenizer, meta.vocab, piece.generated, o.tempo);
-    print_summary(write_piece(o, k, piece, score, meta.vocab), piece, score, seconds);
+    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo);
+    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
+    print_summary(path, piece, score, seconds);
+    if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();
   }
-  return live.stopped() ? 130 : 0;
+  if (live.stopped()) return 130;
+  if (!corpus.empty()) std::fputs(eval::comparison_table(eval::compare_sets(measured, corpus)).c_str(), stdout);
+  return 0;
 }
 
 }  // namespace
@@ -317,7 +306,6 @@ int main(int argc, char** argv) {
   if (const int code = refuse_missing_features(o); code >= 0) return code;
   try {
     const model::LoadedCheckpoint ck = load_model(o);
-    std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // once the input is known good
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";

@@ -3,6 +3,8 @@
 //   miditool tokens --scheme seed|event PATH...
 //   miditool vocab --scheme seed|event PATH...
 //   miditool roundtrip --scheme seed|event IN.mid OUT.mid
+// measure them (MusPy's and MGEval's features, MGEval's set comparison):
+//   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS...
 // and hear and see them:
 //   miditool play FILE [--port NAME]     miditool ports
 //   miditool render FILE OUT.wav [--soundfont F]     miditool roll FILE OUT.svg
@@ -17,6 +19,7 @@
 
 #include "cli_errors.h"
 
+#include "eval/report.h"
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
@@ -146,6 +149,39 @@ int roundtrip(const TokenizerFlags& flags, const std::string& in, const std::str
   return 0;
 }
 
+// The features of every piece found under the paths; what cannot be read is named on stderr.
+std::vector<legato::eval::NamedFeatures> features_of_files(const std::vector<std::string>& paths, int& failed) {
+  const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr);
+  failed += loaded.failed;
+  std::vector<legato::eval::NamedFeatures> out;
+  for (const LoadedScore& piece : loaded.scores)
+    out.push_back({piece.path.string(), legato::eval::features_of(piece.score)});
+  return out;
+}
+
+int stats(const std::vector<std::string>& paths, bool csv, bool json) {
+  int failed = 0;
+  const auto pieces = features_of_files(paths, failed);
+  if (pieces.empty()) throw std::invalid_argument("no readable MIDI file in the given paths");
+  const std::string text = json  ? legato::eval::stats_json(pieces)
+                           : csv ? legato::eval::stats_csv(pieces)
+                                 : legato::eval::stats_table(pieces);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return failed ? 1 : 0;
+}
+
+int compare(const std::vector<std::string>& generated_paths, const std::vector<std::string>& corpus_paths, bool json,
+            const std::string& svg) {
+  int failed = 0;
+  const auto generated = features_of_files(generated_paths, failed);
+  const auto corpus = features_of_files(corpus_paths, failed);
+  const legato::eval::Comparison c = legato::eval::compare_sets(generated, corpus);
+  const std::string text = json ? legato::eval::comparison_json(c) : legato::eval::comparison_table(c);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (!svg.empty()) legato::render::write_text_file(svg, legato::eval::comparison_svg(c));
+  return failed ? 1 : 0;
+}
+
 // A feature this build left out: say so, and how to get it.
 [[maybe_unused]] int missing(const char* what, const char* package) {
   std::fprintf(stderr, "miditool: this build has no %s (install %s and rebuild)\n", what, package);
@@ -236,6 +272,28 @@ int main(int argc, char** argv) {
   rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required();
   rt_cmd->add_option("OUT", rt_out, "MIDI file to write")->required();
 
+  std::vector<std::string> stats_paths;
+  bool stats_csv = false, stats_json = false;
+  auto* stats_cmd = app.add_subcommand(
+      "stats", "Each piece's features (MusPy's and MGEval's: pitches, rhythm, tonality; drums out of pitch features)");
+  stats_cmd->add_option("PATH", stats_paths, "MIDI files or folders (searched recursively)")->required();
+  auto* csv_flag = stats_cmd->add_flag("--csv", stats_csv, "One CSV row per file (scalars and the two histograms)");
+  stats_cmd->add_flag("--json", stats_json, "One JSON object per line and file, with a \"file\" key")
+      ->excludes(csv_flag);
+
+  std::vector<std::string> generated_paths, corpus_paths;
+  bool compare_json = false;
+  std::string compare_svg;
+  auto* compare_cmd = app.add_subcommand(
+      "compare",
+      "MGEval's comparison: per feature the overlapped area (OA) and KL divergence of the distances within the corpus "
+      "and from the generated pieces to it; last line: mean OA");
+  compare_cmd->add_option("GENERATED", generated_paths, "The generated MIDI files or folders")->required();
+  compare_cmd->add_option("--against", corpus_paths, "The corpus: MIDI files or folders (at least 2 pieces)")
+      ->required();
+  compare_cmd->add_flag("--json", compare_json, "An object with mean_oa and a features map of {oa, kl}");
+  compare_cmd->add_option("--svg", compare_svg, "Also draw, per feature, the two densities over each other");
+
   std::string play_file, play_port;
   auto* play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
   play_cmd->add_option("FILE", play_file, "MIDI file")->required()->check(CLI::ExistingFile);
@@ -275,9 +333,14 @@ int main(int argc, char** argv) {
     if (*render_cmd) return render_audio(render_file, render_wav, soundfont);
     if (*roll_cmd) return roll(roll_file, roll_svg);
     if (*info_cmd) return info(info_file, info_strict);
+    if (*stats_cmd) return stats(stats_paths, stats_csv, stats_json);
+    if (*compare_cmd) return compare(generated_paths, corpus_paths, compare_json, compare_svg);
     if (*tokens_cmd) return tokens(tok_flags, tok_paths, timing);
     if (*vocab_cmd) return vocab(vocab_flags, vocab_paths, min_count, save);
     if (*rt_cmd) return roundtrip(rt_flags, rt_in, rt_out);
+  } catch (const std::invalid_argument& e) {  // the files given cannot be measured or compared
+    std::fprintf(stderr, "miditool: %s\n", e.what());
+    return legato::tools::kUsageError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "miditool: %s\n", e.what());
     return 1;

@@ -47,6 +47,13 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", options.resume, "Continue from --out's last checkpoint");
   app.add_option("--max-minutes", options.max_minutes, "Stop (with checkpoints) after this many minutes")
       ->check(CLI::PositiveNumber);
+  app.add_option("--eval-pieces", options.eval_pieces,
+                 "Pieces of 500 tokens composed at each epoch's end and compared with the validation pieces "
+                 "(mean OA in the epoch line, metrics.csv and loss.svg; 0: none)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  app.add_option("--eval-every", options.eval_every, "Also measure the composed music every N batches (0: off)")
+      ->check(CLI::NonNegativeNumber);
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {

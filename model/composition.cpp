@@ -1,0 +1,45 @@
+#include "model/composition.h"
+
+#include "midi/tokenizer.h"
+
+namespace legato::model {
+
+std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
+  std::vector<int32_t> out;
+  for (size_t k = 0; k < vocab.size(); ++k)
+    if (vocab[k] == "UNK" || vocab[k] == "BOS") out.push_back(static_cast<int32_t>(k));
+  return out;
+}
+
+std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
+                             const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
+                             std::mt19937_64& rng, const TokenListener& on_token) {
+  Generator gen(net);
+  std::vector<int32_t> generated;
+  for (int32_t t : primer) gen.feed(t);
+  for (int64_t k = 0; k < length; ++k) {
+    Tensor logits = gen.logits();
+    float* z = logits.data<float>();
+    for (int32_t b : banned) z[b] = -1e30f;
+    const int32_t next = sample_token(z, logits.numel(), sampling, rng);
+    if (next == eos) break;  // the piece ends here
+    generated.push_back(next);
+    if (on_token && !on_token(generated)) break;
+    gen.feed(next);
+  }
+  return generated;
+}
+
+midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
+                     const std::vector<int32_t>& tokens, double tempo) {
+  std::vector<std::string> text;
+  for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
+  midi::Score score = midi::make_tokenizer(scheme)->detokenize(text);
+  if (tempo > 0) {
+    score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
+    score.update_times();
+  }
+  return score;
+}
+
+}  // namespace legato::model

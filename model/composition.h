@@ -1,0 +1,31 @@
+#pragma once
+// Composing a piece from a trained network: token after token with the state carried
+// (model/generator.h), some tokens never sampled, stopping at EOS; and the tokens as a score.
+// composer writes such pieces; the trainer composes a few to measure them against the corpus.
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "midi/score.h"
+#include "model/generator.h"
+
+namespace legato::model {
+
+// Tokens that must never be sampled: the unknown-token marker and a second beginning.
+std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab);
+
+// `on_token` (may be empty) sees the generated tokens after each new one; false stops early.
+using TokenListener = std::function<bool(const std::vector<int32_t>& generated)>;
+
+// Feeds `primer`, then samples up to `length` tokens (fewer when EOS comes: `eos` < 0 for none).
+std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
+                             const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
+                             std::mt19937_64& rng, const TokenListener& on_token = {});
+
+// The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm).
+midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
+                     const std::vector<int32_t>& tokens, double tempo = 0);
+
+}  // namespace legato::model
