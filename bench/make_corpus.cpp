@@ -31,7 +31,8 @@ midi::Score composed(uint64_t seed) {
   for (int k = 0; k < 1200; ++k) {
     const int64_t t = 240 * k;
     pitch = std::clamp(pitch + static_cast<int>(rng() % 7) - 3, 40, 88);
-    score.notes.push_back({pitch, 70 + static_cast<int>(rng() % 40), 0, 0, 0, t, 240 * (1 + static_cast<int>(rng() % 2))});
+    score.notes.push_back(
+        {pitch, 70 + static_cast<int>(rng() % 40), 0, 0, 0, t, 240 * (1 + static_cast<int>(rng() % 2))});
     if (k % 2 == 0)
       for (const int step : {-12, -8, -5}) score.notes.push_back({pitch + step, 60, 1, 48, 0, t, 480});
     if (k % 4 == 0) score.notes.push_back({36, 100, midi::kDrumChannel, 0, 0, t, 120});
@@ -54,7 +55,8 @@ void splice(const midi::Score& from, size_t first, size_t count, int64_t at, int
   for (size_t k = first; k < last; ++k) {
     midi::Note n = from.notes[k];
     n.start_tick = at + static_cast<int64_t>(static_cast<double>(n.start_tick - origin) * ticks * num / den);
-    n.duration_ticks = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(n.duration_ticks) * ticks * num / den));
+    n.duration_ticks =
+        std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(n.duration_ticks) * ticks * num / den));
     if (!n.is_drum()) n.pitch = std::clamp(n.pitch + shift, 0, 127);
     into.notes.push_back(n);
   }

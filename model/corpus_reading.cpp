@@ -44,7 +44,7 @@ FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& to
     out.local_codes.reserve(t.tokens.size());
     for (size_t k = 0; k < t.tokens.size(); ++k) {
       std::string key = (t.moves[k] ? '1' : '0') + t.tokens[k];
-      const auto [it, added] = local.emplace(key, static_cast<uint32_t>(out.local_alphabet.size()));
+      const auto [it, added] = local.try_emplace(key, static_cast<uint32_t>(out.local_alphabet.size()));
       if (added) out.local_alphabet.push_back(std::move(key));
       out.local_codes.push_back(it->second);
     }
@@ -146,7 +146,7 @@ std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::
     summary.warnings += f.warnings;
     global_of.clear();
     for (auto& key : f.local_alphabet) {
-      const auto [it, added] = codes_of.emplace(key, static_cast<uint32_t>(store->alphabet.size()));
+      const auto [it, added] = codes_of.try_emplace(key, static_cast<uint32_t>(store->alphabet.size()));
       if (added) {
         store->moves.push_back(key[0] == '1');
         store->alphabet.push_back(key.substr(1));

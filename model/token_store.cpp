@@ -21,10 +21,10 @@ struct Header {
   char magic[8];
   uint64_t version;
   uint64_t key;
-  uint64_t pieces;        // records
-  uint64_t tokens;        // codes
-  uint64_t width;         // bytes per code
-  uint64_t string_bytes;  // of the strings section
+  uint64_t pieces;                    // records
+  uint64_t tokens;                    // codes
+  uint64_t width;                     // bytes per code
+  uint64_t string_bytes;              // of the strings section
   uint64_t alphabet, files, summary;  // strings in each list
   int64_t files_refused;
   uint64_t checksum;  // of every byte after the header

@@ -21,8 +21,8 @@
 namespace legato::model {
 
 struct StoredPiece {
-  uint64_t offset = 0;  // of its first token in the store
-  uint32_t length = 0;  // tokens
+  uint64_t offset = 0;                // of its first token in the store
+  uint32_t length = 0;                // tokens
   uint8_t lowest = 128, highest = 0;  // pitched notes' range (lowest > highest: none)
   uint8_t transposable = 1;
   uint8_t unused = 0;

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", options.checkpoint_every_minutes,
                  "Also write last and its state every this many minutes inside an epoch (0: off), so that a "
                  "kill loses at most that much")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
