@@ -27,6 +27,7 @@ from=()
 reference=$seed
 [ -d "$reference" ] || reference=/usr/share/games/openttd/baseset/openmsx
 mkdir -p "$work"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One trainer run: its log in $1.log, GNU time's report in $1.time.
 train() {
@@ -65,12 +66,12 @@ for n in "$@"; do
 done
 
 results=bench/results/scale.md
+[ -f "$results" ] || printf '# Corpus scale\n\nWritten by `bench/corpus_scale.sh` (see its header for what it measures).\n' >"$results"
 {
-  [ -f "$results" ] || printf '# Corpus scale\n\nWritten by `bench/corpus_scale.sh` (see its header for what it measures).\n'
   echo
   echo "## $(date -u '+%Y-%m-%d %H:%M UTC'): $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo
-  echo "Load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg). ${NOTE:-}"
+  echo "Load average before the runs: $load_before; after them: $(cut -d' ' -f1-3 /proc/loadavg). ${NOTE:-}"
   echo "Synthetic corpus from: ${from[1]:-pieces composed by make_corpus}. Trainer: tiny preset, --transpose 3,"
   echo "$minutes minutes of training per run. Reference tokens/s: $reference, same recipe: $ref_speed tok/s."
   echo "The files were just written, so the first load reads them from the page cache, not the disk."
