@@ -15,7 +15,7 @@ namespace legato::model {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'G', 'T', 'O', 'K', 'E', 'N', '1'};
-constexpr uint64_t kVersion = 1;
+constexpr uint64_t kVersion = 2;  // 2: the checksum covers the header
 
 struct Header {
   char magic[8];
@@ -27,8 +27,14 @@ struct Header {
   uint64_t string_bytes;              // of the strings section
   uint64_t alphabet, files, summary;  // strings in each list
   int64_t files_refused;
-  uint64_t checksum;  // of every byte after the header
+  uint64_t checksum;  // of the header (this field as 0) and every byte after it
 };
+
+// The checksum covers the header too, so that no field (files_refused, say) goes unchecked.
+uint64_t checksum_of(Header h, const char* body, size_t bytes) {
+  h.checksum = 0;
+  return hash_bytes(body, bytes, hash_bytes(&h, sizeof h));
+}
 
 size_t padded(size_t bytes) { return (bytes + 7) / 8 * 8; }
 
@@ -40,6 +46,7 @@ void put_string(std::string& out, const std::string& s) {
 
 // Reads `count` length-prefixed strings from [at, end); false when they do not fit.
 bool get_strings(const char*& at, const char* end, uint64_t count, std::vector<std::string>& out) {
+  if (count > static_cast<uint64_t>(end - at) / 4) return false;  // each string has a 4-byte length
   out.reserve(count);
   for (uint64_t k = 0; k < count; ++k) {
     uint32_t n = 0;
@@ -121,7 +128,7 @@ void TokenStore::save(const std::filesystem::path& path, uint64_t key) const {
   body.append(reinterpret_cast<const char*>(data_), token_bytes);
   body.resize(piece_bytes + padded(token_bytes), '\0');
   body += strings;
-  h.checksum = hash_bytes(body.data(), body.size());
+  h.checksum = checksum_of(h, body.data(), body.size());
   std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
   bytes += body;
   write_file_atomically(path, bytes);
@@ -165,7 +172,7 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
     return nullptr;
   }
   ::madvise(mapping, store->mapping_bytes_, MADV_SEQUENTIAL);
-  if (hash_bytes(base + sizeof h, body_bytes) != h.checksum) {
+  if (checksum_of(h, base + sizeof h, body_bytes) != h.checksum) {
     why = "damaged (checksum)";
     return nullptr;
   }
@@ -185,6 +192,10 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
     why = "damaged (strings)";
     return nullptr;
   }
+  if (at != end) {
+    why = "damaged (strings)";
+    return nullptr;
+  }
   for (const auto& a : alphabet) {
     if (a.empty()) {
       why = "damaged (alphabet)";
@@ -193,13 +204,22 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
     store->moves.push_back(static_cast<uint8_t>(a[0]));
     store->alphabet.push_back(a.substr(1));
   }
-  for (const StoredPiece& p : store->pieces)
-    if (p.offset > h.tokens || p.length > h.tokens - p.offset || p.file >= store->files.size()) {
+  // A file with a right checksum can still be wrong (written by another program, or forged):
+  // every field that later indexes something is checked too, so a cache is never trusted.
+  for (const StoredPiece& p : store->pieces) {
+    const bool range_ok = p.lowest <= 128 && p.highest <= 127 && (p.lowest <= p.highest || p.lowest == 128);
+    if (p.offset > h.tokens || p.length > h.tokens - p.offset || p.file >= store->files.size() || !range_ok ||
+        p.transposable > 1) {
       why = "damaged (pieces)";
       return nullptr;
     }
-  // Codes outside the alphabet cannot come from a file with the right checksum; the width check
-  // above and the batch builder's table lookups keep even those in bounds.
+  }
+  uint32_t largest = 0;
+  for (uint64_t k = 0; k < h.tokens; ++k) largest = std::max(largest, store->code(k));
+  if (h.tokens > 0 && largest >= store->alphabet.size()) {
+    why = "damaged (token codes)";
+    return nullptr;
+  }
   store->files_refused = static_cast<int>(h.files_refused);
   return store;
 }

@@ -7,7 +7,7 @@
 // The cache file (little-endian, 8-byte aligned sections):
 //   header     magic "LGTOKEN1", format version, the key (a hash of the tokenizer options and of
 //              every file's path, size and modification time), section sizes, the token width
-//              (1, 2 or 4 bytes) and a checksum of everything after the header
+//              (1, 2 or 4 bytes) and a checksum of the whole file
 //   pieces     per piece: token offset, length, pitched range, transposable flag, file index
 //   tokens     the codes, concatenated
 //   strings    the alphabet, the file names and the loader's summary lines, each length-prefixed

@@ -3,8 +3,10 @@
 // read from the files, stale and damaged caches are rebuilt, and the epoch order is a permutation.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -203,6 +205,45 @@ TEST_CASE("corpus: the cache is mapped by the next run, and stale or damaged cac
   std::ostringstream said;
   CHECK_FALSE(model::load_corpus(options, said).store->mapped());
   CHECK(said.str().find("corpus cache: wrote") != std::string::npos);
+  for (const auto& dir : {data, cache}) std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("corpus: no damage to a cache file is trusted: random flips, cuts and forged header fields") {
+  const auto data = testing::write_small_corpus("damage_corpus");
+  const auto cache = temp_dir("damage_cache");
+  model::CorpusOptions options;
+  options.paths = {data};
+  options.scheme = "event";
+  options.transpose = 2;
+  options.val_split = 0.34;
+  options.cache_dir = cache;
+  std::ostringstream log;
+  const model::Corpus read = model::load_corpus(options, log);
+  std::filesystem::path file;
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) file = entry.path();
+  const std::string good = text_of(file);
+  std::mt19937 rng(16);
+  int trusted = 0;
+  for (int k = 0; k < 120; ++k) {
+    std::string bad = good;
+    switch (k % 4) {
+      case 0: bad[rng() % bad.size()] ^= static_cast<char>(1 << (rng() % 8)); break;
+      case 1: bad.resize(rng() % bad.size()); break;
+      case 2: bad[rng() % 96] ^= static_cast<char>(1 + rng() % 255); break;  // one header byte
+      default: {  // a whole header field, huge or random (counts that would allocate terabytes)
+        const uint64_t v = k % 3 == 0 ? ~0ull : rng();
+        std::memcpy(&bad[8 * (2 + rng() % 10)], &v, 8);
+      }
+    }
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bad;
+    std::ostringstream said;
+    const model::Corpus c = model::load_corpus(options, said);  // throws nothing: rebuilt
+    CAPTURE(k);
+    CHECK(c.vocab == read.vocab);
+    CHECK(c.val == read.val);
+    trusted += said.str().find("corpus cache: mapped") != std::string::npos;
+  }
+  CHECK(trusted == 0);
   for (const auto& dir : {data, cache}) std::filesystem::remove_all(dir);
 }
 
