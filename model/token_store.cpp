@@ -92,6 +92,17 @@ TokenStore::~TokenStore() {
   if (mapping_) ::munmap(mapping_, mapping_bytes_);
 }
 
+// One loop per width, so that the compiler vectorises it (100 million codes in tens of ms).
+uint32_t TokenStore::largest_code() const {
+  const auto largest = [&](const auto* codes) {
+    return static_cast<uint32_t>(*std::max_element(codes, codes + tokens_));
+  };
+  if (tokens_ == 0) return 0;
+  if (width_ == 1) return largest(data_);
+  if (width_ == 2) return largest(reinterpret_cast<const uint16_t*>(data_));
+  return largest(reinterpret_cast<const uint32_t*>(data_));
+}
+
 void TokenStore::set_codes(const std::vector<uint32_t>& codes) {
   width_ = alphabet.size() <= 0x100 ? 1 : alphabet.size() <= 0x10000 ? 2 : 4;
   owned_.assign(codes.size() * static_cast<size_t>(width_), 0);
@@ -214,9 +225,7 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
       return nullptr;
     }
   }
-  uint32_t largest = 0;
-  for (uint64_t k = 0; k < h.tokens; ++k) largest = std::max(largest, store->code(k));
-  if (h.tokens > 0 && largest >= store->alphabet.size()) {
+  if (h.tokens > 0 && store->largest_code() >= store->alphabet.size()) {
     why = "damaged (token codes)";
     return nullptr;
   }

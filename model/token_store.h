@@ -54,6 +54,7 @@ class TokenStore {
   uint64_t token_count() const { return tokens_; }
   int width() const { return width_; }
   bool mapped() const { return mapping_ != nullptr; }
+  uint32_t largest_code() const;  // 0 when empty
 
   // Takes the codes (uint32 while building) and keeps them in the narrowest width that holds the
   // alphabet.

@@ -281,3 +281,26 @@ TEST_CASE("windows: an epoch's order is a permutation of its windows, another fo
     if (n >= 1000) CHECK(same_place < static_cast<int>(n / 50));
   }
 }
+
+TEST_CASE("corpus: a cache with a right checksum but codes or pieces outside their sections is refused") {
+  const auto dir = temp_dir("forged_cache");
+  auto forged = [&](uint32_t code, uint8_t highest) {
+    model::TokenStore store;
+    store.alphabet = {"N60", "N62"};
+    store.moves = {1, 1};
+    store.files = {"a.mid"};
+    store.pieces.push_back({});
+    store.pieces[0].length = 3;
+    store.pieces[0].lowest = 60;
+    store.pieces[0].highest = highest;
+    store.set_codes({0, 1, code});
+    store.save(dir / "forged.tokens", 7);
+    std::string why;
+    const bool mapped = model::TokenStore::map(dir / "forged.tokens", 7, why) != nullptr;
+    return mapped ? std::string("mapped") : why;
+  };
+  CHECK(forged(1, 62) == "mapped");
+  CHECK(forged(2, 62) == "damaged (token codes)");
+  CHECK(forged(1, 200) == "damaged (pieces)");  // a pitch range past 127 would make shifts negative
+  std::filesystem::remove_all(dir);
+}
