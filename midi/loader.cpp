@@ -11,29 +11,30 @@ bool is_midi_name(const std::filesystem::path& p) {
   return ext == ".mid" || ext == ".midi";
 }
 
-// What happened to the files of one path given.
-struct Summary {
-  int read = 0, repaired = 0, warnings = 0;
-  int64_t notes = 0;
-  std::vector<std::string> refusals;  // "x.mid: byte 4: ..."
+}  // namespace
 
-  std::string line(const std::filesystem::path& path) const {
-    std::string s = "midi: " + path.string() + ": " + std::to_string(read) + " file" + (read == 1 ? "" : "s") +
-                    " read, " + std::to_string(repaired) + " repaired";
-    if (warnings) s += " (" + std::to_string(warnings) + " warning" + (warnings == 1 ? "" : "s") + ")";
-    s += ", " + std::to_string(refusals.size()) + " refused";
-    for (size_t i = 0; i < refusals.size(); ++i) s += (i ? "; " : " (") + refusals[i];
-    if (!refusals.empty()) s += ")";
-    return s + ", " + std::to_string(notes) + " notes kept\n";
-  }
-};
+void LoadSummary::add(const Score& score) {
+  ++read;
+  notes += int64_t(score.notes.size());
+  if (!score.warnings.empty()) ++repaired;
+  warnings += int(score.warnings.size());
+}
 
 // A refused file as the summary names it: relative to the folder searched.
-std::string refusal(const std::filesystem::path& root, const std::filesystem::path& file, const MidiError& e) {
+void LoadSummary::refuse(const std::filesystem::path& root, const std::filesystem::path& file, const MidiError& e) {
   const std::filesystem::path shown = file == root ? file.filename() : file.lexically_relative(root);
-  return at_byte(shown.string(), e.offset(), e.fault());
+  refusals.push_back(at_byte(shown.string(), e.offset(), e.fault()));
 }
-}  // namespace
+
+std::string LoadSummary::line(const std::filesystem::path& path) const {
+  std::string s = "midi: " + path.string() + ": " + std::to_string(read) + " file" + (read == 1 ? "" : "s") +
+                  " read, " + std::to_string(repaired) + " repaired";
+  if (warnings) s += " (" + std::to_string(warnings) + " warning" + (warnings == 1 ? "" : "s") + ")";
+  s += ", " + std::to_string(refusals.size()) + " refused";
+  for (size_t i = 0; i < refusals.size(); ++i) s += (i ? "; " : " (") + refusals[i];
+  if (!refusals.empty()) s += ")";
+  return s + ", " + std::to_string(notes) + " notes kept\n";
+}
 
 std::vector<std::filesystem::path> find_midi_files(const std::vector<std::filesystem::path>& paths) {
   namespace fs = std::filesystem;
@@ -58,17 +59,14 @@ LoadResult load_midi_files(const std::vector<std::filesystem::path>& paths, std:
                            const ReadOptions& options) {
   LoadResult result;
   for (const auto& root : paths) {
-    Summary summary;
+    LoadSummary summary;
     for (const auto& path : find_midi_files({root})) {
       try {
         Score score = read_midi_file(path, options);
-        ++summary.read;
-        summary.notes += int64_t(score.notes.size());
-        if (!score.warnings.empty()) ++summary.repaired;
-        summary.warnings += int(score.warnings.size());
+        summary.add(score);
         result.scores.push_back({path, std::move(score)});
       } catch (const MidiError& e) {
-        summary.refusals.push_back(refusal(root, path, e));
+        summary.refuse(root, path, e);
       }
     }
     log << summary.line(root);

@@ -1,5 +1,6 @@
 #include "midi/tokenizer.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "midi/tokenizer_event.h"
@@ -22,6 +23,14 @@ std::optional<Score> transpose(const Score& score, int semitones) {
     if (n.pitch < 0 || n.pitch > 127) return std::nullopt;
   }
   return out;
+}
+
+void pitched_range(const Score& score, TokenizedScore& tokenized) {
+  for (const Note& n : score.notes)
+    if (!n.is_drum()) {
+      tokenized.lowest = std::min(tokenized.lowest, n.pitch);
+      tokenized.highest = std::max(tokenized.highest, n.pitch);
+    }
 }
 
 }  // namespace legato::midi

@@ -14,11 +14,27 @@
 
 namespace legato::midi {
 
+// A score's tokens with what transposing the score does to each of them, so that a corpus can
+// store each piece once and move it when batches are built: tokenize(*transpose(score, s)) is
+// `tokens` with every moving token t replaced by transpose_token(t, s), for every s that
+// transpose() allows (tests/test_corpus_cache.cpp checks this on every scheme).
+struct TokenizedScore {
+  std::vector<std::string> tokens;
+  std::vector<uint8_t> moves;  // per token, 1: its pitches move with the score (not a drum note)
+  // false when a token mixes drums and pitched notes (a seed-scheme chord in a format-0 file):
+  // no rule moves it, so the piece is not transposed at all.
+  bool transposable = true;
+  int lowest = 128, highest = -1;  // the range of the score's pitched notes (transpose() checks it)
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
   virtual std::string_view scheme() const = 0;
   virtual std::vector<std::string> tokenize(const Score& score) const = 0;
+  virtual TokenizedScore tokenize_for_transposition(const Score& score) const = 0;
+  // A moving token moved by `semitones`; nullopt when it holds no such token (a pitch outside 0..127).
+  virtual std::optional<std::string> transpose_token(std::string_view token, int semitones) const = 0;
   // Tokens the scheme does not know are skipped, so sampled sequences always give a score.
   virtual Score detokenize(std::span<const std::string> tokens) const = 0;
   // Tokens that lead every vocabulary of this scheme (UNK, BOS, EOS for `event`).
@@ -50,5 +66,8 @@ std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOp
 // Every pitched note moved by `semitones` (drums stay); nullopt when a note would leave 0..127,
 // so augmentation can simply skip that transposition.
 std::optional<Score> transpose(const Score& score, int semitones);
+
+// The lowest and highest pitch of the score's pitched (non-drum) notes, into `tokenized`.
+void pitched_range(const Score& score, TokenizedScore& tokenized);
 
 }  // namespace legato::midi

@@ -88,6 +88,26 @@ std::vector<std::string> EventTokenizer::tokenize(const Score& score) const {
   return tokens;
 }
 
+TokenizedScore EventTokenizer::tokenize_for_transposition(const Score& score) const {
+  TokenizedScore out;
+  out.tokens = tokenize(score);
+  out.moves.resize(out.tokens.size());
+  bool drums = false;
+  for (size_t k = 0; k < out.tokens.size(); ++k) {
+    const std::string& t = out.tokens[k];
+    if (t == "DRUMS" || t.front() == 'P') drums = t == "DRUMS";
+    out.moves[k] = !drums && t.front() == 'N';
+  }
+  pitched_range(score, out);
+  return out;
+}
+
+std::optional<std::string> EventTokenizer::transpose_token(std::string_view token, int semitones) const {
+  const auto pitch = number_after(token, "N", 0, 127);
+  if (!pitch || *pitch + semitones < 0 || *pitch + semitones > 127) return std::nullopt;
+  return tagged('N', *pitch + semitones);
+}
+
 Score EventTokenizer::detokenize(std::span<const std::string> tokens) const {
   Score score;
   // 40 ticks per step: every grid point is a whole tick.

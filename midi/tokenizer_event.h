@@ -18,6 +18,10 @@ class EventTokenizer final : public Tokenizer {
   explicit EventTokenizer(EventOptions options = {});
   std::string_view scheme() const override { return "event"; }
   std::vector<std::string> tokenize(const Score& score) const override;
+  // N<pitch> tokens move, except under DRUMS: notes are sorted by (onset, instrument, pitch), and
+  // moving every pitched note keeps that order, so the other tokens stay as they are.
+  TokenizedScore tokenize_for_transposition(const Score& score) const override;
+  std::optional<std::string> transpose_token(std::string_view token, int semitones) const override;
   // One track per instrument with its program; drums on channel 10.
   Score detokenize(std::span<const std::string> tokens) const override;
   std::vector<std::string> special_tokens() const override { return {"UNK", "BOS", "EOS"}; }

@@ -19,6 +19,7 @@ struct Element {
   int first_pitch;   // the token of a single note
   int size;          // notes in it: more than one makes a chord
   uint16_t pc_mask;  // a chord's pitch classes, bit k for pitch class k
+  int drums;         // how many of its notes are drum notes (which transposition leaves alone)
 };
 
 // The chord token of a pitch-class set. Worth caching: there are 4096 sets and tens of
@@ -69,7 +70,7 @@ void gather_track(const std::vector<const Note*>& notes, int tpq, int track, std
     if (gathered[i]) continue;
     const Note& first = *notes[i];
     Element e{quantize_onset12(first.start_tick, tpq), first.duration_ticks == 0, track, order++, first.pitch, 1,
-              uint16_t(1 << (first.pitch % 12))};
+              uint16_t(1 << (first.pitch % 12)),       first.is_drum() ? 1 : 0};
     // Tolerance is 1/16 quarter; 16 * difference <= tpq keeps it in integers.
     for (size_t j = i + 1; j < notes.size(); ++j) {
       const Note& other = *notes[j];
@@ -78,6 +79,7 @@ void gather_track(const std::vector<const Note*>& notes, int tpq, int track, std
       if (16 * std::llabs(other.end_tick() - first.end_tick()) > tpq) continue;
       gathered[j] = true;
       ++e.size;
+      e.drums += other.is_drum() ? 1 : 0;
       e.pc_mask |= uint16_t(1 << (other.pitch % 12));
     }
     out.push_back(std::move(e));
@@ -106,7 +108,30 @@ std::vector<int> parse_chord(std::string_view token) {
 
 }  // namespace
 
-std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
+std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const { return tokens_of(score, nullptr); }
+
+TokenizedScore SeedTokenizer::tokenize_for_transposition(const Score& score) const {
+  TokenizedScore out;
+  out.tokens = tokens_of(score, &out);
+  pitched_range(score, out);
+  return out;
+}
+
+// A note's name or a chord's pitch classes, moved: pitch classes turn around the octave, and the
+// chord's token is its moved set's normal order, as tokenize() would name it.
+std::optional<std::string> SeedTokenizer::transpose_token(std::string_view token, int semitones) const {
+  const std::vector<int> pcs = parse_chord(token);
+  if (!pcs.empty()) {
+    uint16_t mask = 0;
+    for (const int pc : pcs) mask |= uint16_t(1 << (((pc + semitones) % 12 + 12) % 12));
+    return chord_token(mask);
+  }
+  const auto pitch = parse_pitch_name(token);
+  if (!pitch || *pitch + semitones < 0 || *pitch + semitones > 127) return std::nullopt;
+  return pitch_name(*pitch + semitones);
+}
+
+std::vector<std::string> SeedTokenizer::tokens_of(const Score& score, TokenizedScore* detail) const {
   const int tpq = score.ticks_per_quarter;
   // Parts are tracks, or channels of a format-0 file when it is split (see the header).
   const bool by_channel = score.format == 0 && options_.split_format0_channels;
@@ -165,6 +190,13 @@ std::vector<std::string> SeedTokenizer::tokenize(const Score& score) const {
   std::vector<std::string> tokens;
   tokens.reserve(chosen.size());
   for (const Element* e : chosen) tokens.push_back(e->size == 1 ? pitch_name(e->first_pitch) : chord_token(e->pc_mask));
+  if (detail) {
+    detail->moves.reserve(chosen.size());
+    for (const Element* e : chosen) {
+      detail->moves.push_back(e->drums == 0);
+      if (e->drums > 0 && e->drums < e->size) detail->transposable = false;
+    }
+  }
   return tokens;
 }
 

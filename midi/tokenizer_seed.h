@@ -33,11 +33,16 @@ class SeedTokenizer final : public Tokenizer {
   std::string_view scheme() const override { return "seed"; }
   NotePairing note_pairing() const override { return NotePairing::fifo; }
   std::vector<std::string> tokenize(const Score& score) const override;
+  // Every token moves but drum notes; a chord of drums and pitched notes makes the piece fixed.
+  TokenizedScore tokenize_for_transposition(const Score& score) const override;
+  std::optional<std::string> transpose_token(std::string_view token, int semitones) const override;
   // One element every 0.5 quarter (the seed's fixed offset), each a quarter long; chords in
   // octave 4; piano (program 0) on channel 1.
   Score detokenize(std::span<const std::string> tokens) const override;
 
  private:
+  // The tokens, and with `detail` what transposition does to each.
+  std::vector<std::string> tokens_of(const Score& score, TokenizedScore* detail) const;
   SeedOptions options_;
 };
 

@@ -11,6 +11,8 @@ void Vocabulary::count(std::span<const std::string> tokens) {
   for (const std::string& t : tokens) ++counts_[t];
 }
 
+void Vocabulary::count(const std::string& token, int64_t times) { counts_[token] += times; }
+
 void Vocabulary::build(int64_t min_count, const std::vector<std::string>& specials, Order order) {
   tokens_.clear();
   ids_.clear();

@@ -23,6 +23,7 @@ class Vocabulary {
 
   // Counts tokens; call for every piece, then build().
   void count(std::span<const std::string> tokens);
+  void count(const std::string& token, int64_t times);  // `times` more of one token
   // Assigns ids: the specials first (in the given order), then every counted token seen at
   // least min_count times. Rarer tokens get no id: id() maps them to UNK when UNK is a special.
   void build(int64_t min_count = 1, const std::vector<std::string>& specials = {}, Order order = Order::by_frequency);

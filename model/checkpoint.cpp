@@ -43,14 +43,18 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
   meta.seq_len = j.value("seq_len", int64_t{100});
 }
 
-void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta) {
+SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta) {
   SafetensorsFile file;
   for (const auto& p : net.parameters()) file.tensors.push_back({p.name, p.tensor.detach()});
   file.metadata["format"] = "pt";  // what PyTorch's safetensors loader expects to find
   file.metadata["legato.config"] = config_to_json(meta);
   file.metadata["legato.vocab"] = json(meta.vocab).dump();
   if (!meta.primers.empty()) file.metadata["legato.primers"] = json(meta.primers).dump();
-  save_safetensors(path, file);
+  return file;
+}
+
+void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta) {
+  save_safetensors(path, checkpoint_file(net, meta));
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/music_lstm.h"
+#include "model/safetensors.h"
 
 namespace legato::model {
 
@@ -21,6 +22,8 @@ struct CheckpointMeta {
 };
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);
+// What save_checkpoint writes, for files that carry more (the trainer's state file).
+SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta);
 
 struct LoadedCheckpoint {
   CheckpointMeta meta;

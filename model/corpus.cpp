@@ -1,8 +1,11 @@
 #include "model/corpus.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <numeric>
-#include <optional>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
@@ -10,15 +13,13 @@
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
+#include "model/corpus_reading.h"
 
 namespace legato::model {
 namespace {
 
-int64_t total(const std::vector<std::vector<int32_t>>& pieces) {
-  int64_t n = 0;
-  for (const auto& p : pieces) n += static_cast<int64_t>(p.size());
-  return n;
-}
+// Bump when a tokenizer's output changes: caches written before then are stale.
+constexpr int kTokenizerRevision = 1;
 
 std::vector<int32_t> encode(const std::vector<std::string>& tokens, const std::unordered_map<std::string, int32_t>& ids,
                             int32_t unk) {
@@ -45,30 +46,65 @@ int32_t unk_id(const std::unordered_map<std::string, int32_t>& ids) {
   return it == ids.end() ? -1 : it->second;
 }
 
-}  // namespace
-
-int64_t Corpus::train_tokens() const { return total(train); }
-int64_t Corpus::val_tokens() const { return total(val); }
-
-std::filesystem::path default_corpus_path() { return "/usr/share/games/openttd/baseset/openmsx"; }
-
 // Files are read with the note pairing of the tool the scheme follows (music21's for seed).
-static midi::ReadOptions read_options_for(const midi::Tokenizer& tokenizer) {
+midi::ReadOptions read_options_for(const midi::Tokenizer& tokenizer) {
   midi::ReadOptions options;
   options.pairing = tokenizer.note_pairing();
   return options;
 }
 
-Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
-  const auto tokenizer = midi::make_tokenizer(options.scheme);
-  const midi::LoadResult loaded = midi::load_midi_files(options.paths, log, read_options_for(*tokenizer));
-  if (loaded.scores.empty()) throw std::runtime_error("no readable MIDI file in the given paths");
-  Corpus corpus;
-  corpus.files_loaded = static_cast<int>(loaded.scores.size());
-  corpus.files_skipped = loaded.failed;
+// What the tokens depend on besides the files: the scheme, its options and the reader's.
+std::string options_text(const std::string& scheme, const midi::ReadOptions& read) {
+  const midi::EventOptions e;
+  const midi::SeedOptions s;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "rev %d; %s; grid %d shift %d duration %d velocity %d longest %d; split0 %d; "
+                "pairing %d strict %d sustain %d",
+                kTokenizerRevision, scheme.c_str(), e.steps_per_quarter, e.max_shift_steps, e.max_duration_steps,
+                e.velocity_bins, e.max_note_quarters, s.split_format0_channels ? 1 : 0, static_cast<int>(read.pairing),
+                read.strict ? 1 : 0, read.sustain_pedal ? 1 : 0);
+  return buf;
+}
 
-  // Split by piece with a seeded shuffle; at least one training piece.
-  std::vector<size_t> order(loaded.scores.size());
+// The cache's key: the options, and every file's path, size and modification time (to the
+// nanosecond), so an added, removed, renamed or rewritten file makes the cache stale.
+uint64_t cache_key(const std::string& options, const std::vector<std::vector<std::filesystem::path>>& files) {
+  uint64_t key = hash_bytes(options.data(), options.size());
+  for (const auto& root : files)
+    for (const auto& f : root) {
+      struct stat st {};
+      ::stat(f.c_str(), &st);
+      const int64_t facts[3] = {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec),
+                                static_cast<int64_t>(st.st_mtim.tv_nsec)};
+      key = hash_bytes(f.c_str(), f.native().size(), key);
+      key = hash_bytes(facts, sizeof facts, key);
+    }
+  return key;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string hex(uint64_t x) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
+std::string cache_line(const std::string& what, const std::filesystem::path& path, const TokenStore& s,
+                       double seconds) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " (%zu pieces, %llu tokens of %d byte%s, %.1f MB) in %.2f s\n", s.pieces.size(),
+                static_cast<unsigned long long>(s.token_count()), s.width(), s.width() == 1 ? "" : "s",
+                static_cast<double>(s.token_count() * static_cast<uint64_t>(s.width())) / 1e6, seconds);
+  return "corpus cache: " + what + " " + path.string() + buf;
+}
+
+// Which stored pieces are held out: a seeded shuffle by piece, at least one training piece.
+std::vector<bool> held_out(size_t pieces, const CorpusOptions& options) {
+  std::vector<size_t> order(pieces);
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), std::mt19937_64(options.seed));
   size_t held = static_cast<size_t>(options.val_split * static_cast<double>(order.size()) + 0.5);
@@ -76,33 +112,160 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   if (options.val_split > 0 && held == 0 && order.size() > 1) held = 1;
   std::vector<bool> is_val(order.size(), false);
   for (size_t k = 0; k < held; ++k) is_val[order[k]] = true;
+  return is_val;
+}
 
-  std::vector<std::vector<std::string>> train_tokens, val_tokens;
+// The vocabulary of the training pieces and all their transpositions, counted in one pass over
+// the stored codes: a moving code adds one count to each shift of its piece's range (kept as a
+// difference array over shifts, so each token costs the same whatever --transpose is).
+midi::Vocabulary count_vocabulary(const Corpus& c, const midi::Tokenizer& tokenizer) {
+  const TokenStore& s = *c.store;
+  const size_t alphabet = s.alphabet.size(), shifts = 2 * static_cast<size_t>(c.transpose) + 1;
+  std::vector<int64_t> diff(alphabet * (shifts + 1), 0);  // [code][shift + transpose], one spare column
+  for (const TrainPiece& p : c.train) {
+    const StoredPiece& stored = s.pieces[p.piece];
+    const size_t from = static_cast<size_t>(p.lowest + c.transpose), to = static_cast<size_t>(p.highest + c.transpose);
+    for (uint64_t k = stored.offset; k < stored.offset + stored.length; ++k) {
+      const uint32_t code = s.code(k);
+      if (code >= alphabet) throw std::runtime_error("corpus cache: a token code outside the alphabet");
+      // Once per shift of the piece; below, a fixed token counts as itself at every shift.
+      ++diff[code * (shifts + 1) + from];
+      --diff[code * (shifts + 1) + to + 1];
+    }
+  }
   midi::Vocabulary vocabulary;
-  for (size_t k = 0; k < loaded.scores.size(); ++k) {
-    const midi::Score& score = loaded.scores[k].score;
+  for (size_t code = 0; code < alphabet; ++code) {
+    int64_t running = 0;
+    for (size_t col = 0; col < shifts; ++col) {
+      running += diff[code * (shifts + 1) + col];
+      if (running == 0) continue;
+      const int shift = static_cast<int>(col) - c.transpose;
+      if (!s.moves[code] || shift == 0) {
+        vocabulary.count(s.alphabet[code], running);
+      } else if (const auto moved = tokenizer.transpose_token(s.alphabet[code], shift)) {
+        vocabulary.count(*moved, running);
+      }
+    }
+  }
+  return vocabulary;
+}
+
+// The table of ids: every stored code moved by every shift.
+std::vector<int32_t> moved_ids(const Corpus& c, const midi::Tokenizer& tokenizer) {
+  const TokenStore& s = *c.store;
+  const auto ids = index_of(c.vocab);
+  const int32_t unk = unk_id(ids);
+  const size_t alphabet = s.alphabet.size();
+  std::vector<int32_t> table((2 * static_cast<size_t>(c.transpose) + 1) * alphabet, -1);
+  for (int shift = -c.transpose; shift <= c.transpose; ++shift)
+    for (size_t code = 0; code < alphabet; ++code) {
+      const std::optional<std::string> moved = !s.moves[code] || shift == 0
+                                                   ? std::optional<std::string>(s.alphabet[code])
+                                                   : tokenizer.transpose_token(s.alphabet[code], shift);
+      if (!moved) continue;  // a pitch outside 0..127: no piece allows this shift
+      const auto it = ids.find(*moved);
+      table[static_cast<size_t>(shift + c.transpose) * alphabet + code] = it != ids.end() ? it->second : unk;
+    }
+  return table;
+}
+
+}  // namespace
+
+int64_t Corpus::train_tokens() const {
+  int64_t n = 0;
+  for (const TrainPiece& p : train) n += length(p) * p.shifts();
+  return n;
+}
+
+int64_t Corpus::val_tokens() const {
+  int64_t n = 0;
+  for (const auto& p : val) n += static_cast<int64_t>(p.size());
+  return n;
+}
+
+std::filesystem::path default_corpus_path() { return "/usr/share/games/openttd/baseset/openmsx"; }
+
+std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options, std::ostream& log) {
+  const auto tokenizer = midi::make_tokenizer(options.scheme);
+  const midi::ReadOptions read = read_options_for(*tokenizer);
+  std::vector<std::vector<std::filesystem::path>> files;
+  for (const auto& root : options.paths) files.push_back(midi::find_midi_files({root}));
+  const std::string described = options_text(options.scheme, read);
+  const auto started = std::chrono::steady_clock::now();
+  std::filesystem::path path;
+  uint64_t key = 0;
+  if (!options.cache_dir.empty()) {
+    key = cache_key(described, files);
+    path = options.cache_dir /
+           ("corpus-" + options.scheme + "-" + hex(hash_bytes(described.data(), described.size())) + ".tokens");
+    std::string why;
+    if (std::unique_ptr<TokenStore> cached = TokenStore::map(path, key, why)) {
+      for (const auto& line : cached->summary) log << line;
+      log << cache_line("mapped", path, *cached, seconds_since(started));
+      return cached;
+    }
+    if (why != "none yet") log << "corpus cache: " << path.string() << " is " << why << "; rebuilding it\n";
+  }
+  std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.terminal, log);
+  for (const auto& line : store->summary) log << line;
+  if (!options.cache_dir.empty() && !store->pieces.empty()) {
+    try {
+      std::filesystem::create_directories(options.cache_dir);
+      store->save(path, key);
+      log << cache_line("wrote", path, *store, seconds_since(started));
+    } catch (const std::exception& e) {  // a read-only folder costs the next start time, not this run
+      log << "corpus cache: not written (" << e.what() << ")\n";
+    }
+  }
+  return store;
+}
+
+Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
+  const auto tokenizer = midi::make_tokenizer(options.scheme);
+  Corpus corpus;
+  corpus.store = load_token_store(options, log);
+  const TokenStore& s = *corpus.store;
+  if (s.pieces.empty()) throw std::runtime_error("no readable MIDI file in the given paths");
+  corpus.files_loaded = static_cast<int>(s.pieces.size());
+  corpus.files_skipped = s.files_refused;
+  corpus.transpose = options.transpose;
+
+  const std::vector<bool> is_val = held_out(s.pieces.size(), options);
+  std::vector<uint32_t> val_pieces;
+  for (uint32_t k = 0; k < s.pieces.size(); ++k) {
     if (is_val[k]) {
-      val_tokens.push_back(tokenizer->tokenize(score));
-      corpus.val_names.push_back(loaded.scores[k].path.string());
-      corpus.val_scores.push_back(score);
+      val_pieces.push_back(k);
       continue;
     }
-    for (int shift = -options.transpose; shift <= options.transpose; ++shift) {
-      // A transposition that would push a note out of 0..127 is skipped.
-      const auto moved = shift == 0 ? std::optional<midi::Score>(score) : midi::transpose(score, shift);
-      if (!moved) continue;
-      train_tokens.push_back(tokenizer->tokenize(*moved));
-      vocabulary.count(train_tokens.back());
-    }
+    // A transposition that would push a note out of 0..127 is skipped.
+    const StoredPiece& p = s.pieces[k];
+    corpus.train.push_back({k, static_cast<int8_t>(p.lowest_shift(options.transpose)),
+                            static_cast<int8_t>(p.highest_shift(options.transpose))});
   }
   // The vocabulary comes from the training pieces only: validation must not shape it. The seed
   // scheme orders it as the seed did (sorted token strings); others most frequent first.
+  midi::Vocabulary vocabulary = count_vocabulary(corpus, *tokenizer);
   vocabulary.build(options.min_count, tokenizer->special_tokens(),
                    options.scheme == "seed" ? midi::Vocabulary::Order::sorted : midi::Vocabulary::Order::by_frequency);
   for (size_t id = 0; id < vocabulary.size(); ++id) corpus.vocab.push_back(vocabulary.token(static_cast<int>(id)));
-  const auto ids = index_of(corpus.vocab);
-  for (const auto& t : train_tokens) corpus.train.push_back(encode(t, ids, unk_id(ids)));
-  for (const auto& t : val_tokens) corpus.val.push_back(encode(t, ids, unk_id(ids)));
+  corpus.moved = moved_ids(corpus, *tokenizer);
+  if (unk_id(index_of(corpus.vocab)) < 0 && options.min_count > 1)
+    throw std::invalid_argument("a minimum token count needs a scheme with UNK (event)");
+
+  // Validation pieces as ids, untransposed; tokens the training pieces never had become UNK.
+  const int32_t* unmoved = corpus.moved.data() + static_cast<size_t>(corpus.transpose) * s.alphabet.size();
+  for (const uint32_t k : val_pieces) {
+    const StoredPiece& p = s.pieces[k];
+    std::vector<int32_t> piece;
+    piece.reserve(p.length);
+    for (uint64_t t = p.offset; t < p.offset + p.length; ++t) {
+      const uint32_t code = s.code(t);
+      if (code >= s.alphabet.size()) throw std::runtime_error("corpus cache: a token code outside the alphabet");
+      if (unmoved[code] >= 0) piece.push_back(unmoved[code]);  // no UNK in the scheme: dropped
+    }
+    corpus.val.push_back(std::move(piece));
+    corpus.val_names.push_back(s.files[p.file]);
+  }
   return corpus;
 }
 

@@ -1,38 +1,66 @@
 #pragma once
-// A training corpus: MIDI files read, split into training and validation pieces (by piece, so
-// no piece leaks into both), tokenized, optionally transposed for augmentation, and encoded
-// with a vocabulary built from the tokens.
+// A training corpus: MIDI files read (or their tokens mapped from the cache, model/token_store.h),
+// split into training and validation pieces (by piece, so no piece leaks into both), with a
+// vocabulary built from the training pieces and their transpositions. Transpositions are not
+// stored: a training piece is kept once, with the range of shifts it is trained at, and a table
+// gives the id of every stored token moved by every shift when batches are built.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "midi/score.h"
+#include "model/token_store.h"
 
 namespace legato::model {
 
 struct CorpusOptions {
   std::vector<std::filesystem::path> paths;
   std::string scheme = "seed";
-  double val_split = 0.0;  // fraction of pieces held out
-  uint64_t seed = 1;       // the split
-  int transpose = 0;       // training pieces also appear moved by -N..+N semitones
-  int64_t min_count = 1;   // rarer tokens become UNK (schemes that have it)
+  double val_split = 0.0;           // fraction of pieces held out
+  uint64_t seed = 1;                // the split
+  int transpose = 0;                // training pieces also appear moved by -N..+N semitones
+  int64_t min_count = 1;            // rarer tokens become UNK (schemes that have it)
+  std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
+  bool terminal = false;            // a live progress line while reading files (else one every 10 s)
+};
+
+// A stored piece trained at every shift from lowest to highest (lowest <= 0 <= highest).
+struct TrainPiece {
+  uint32_t piece = 0;  // index into TokenStore::pieces
+  int8_t lowest = 0, highest = 0;
+  int shifts() const { return highest - lowest + 1; }
 };
 
 struct Corpus {
   std::vector<std::string> vocab;  // token strings in id order
-  std::vector<std::vector<int32_t>> train, val;
-  std::vector<std::string> val_names;   // the held-out files, as found under the paths given
-  std::vector<midi::Score> val_scores;  // the held-out pieces as read: what composed music is measured against
+  std::shared_ptr<const TokenStore> store;
+  std::vector<TrainPiece> train;
+  std::vector<std::vector<int32_t>> val;  // held-out pieces as ids, untransposed
+  std::vector<std::string> val_names;     // the held-out files' paths, as found under the paths given
+  int transpose = 0;
+  // [2 * transpose + 1][alphabet]: the id of stored code c moved by s is moved[(s + transpose) * A + c];
+  // -1 where no piece can need it.
+  std::vector<int32_t> moved;
   int files_loaded = 0, files_skipped = 0;
-  int64_t train_tokens() const;
+
+  int64_t length(const TrainPiece& p) const { return store->pieces[p.piece].length; }
+  // Token k of training piece p moved by `shift` semitones.
+  int32_t id(const TrainPiece& p, int shift, int64_t k) const {
+    const uint32_t code = store->code(store->pieces[p.piece].offset + static_cast<uint64_t>(k));
+    return moved[static_cast<size_t>(shift + transpose) * store->alphabet.size() + code];
+  }
+  int64_t train_tokens() const;  // every transposition counted
   int64_t val_tokens() const;
 };
 
 // Throws std::runtime_error when no file could be read.
 Corpus load_corpus(const CorpusOptions& options, std::ostream& log);
+
+// The tokens of every file under the paths: mapped from the cache in options.cache_dir when it
+// matches the files and options, otherwise read (in parallel, with progress) and cached.
+std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options, std::ostream& log);
 
 // Encodes MIDI files with an existing vocabulary (evaluation). Unknown tokens become UNK, or are
 // dropped when the vocabulary has none.

@@ -1,5 +1,6 @@
 #include "model/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/autograd.h"
@@ -9,11 +10,20 @@
 namespace legato::model {
 
 EvalResult evaluate(const MusicLSTM& net, const Pieces& pieces, int64_t seq_len, int64_t batch, int64_t max_windows) {
-  std::vector<Example> all = make_examples(pieces, seq_len, false, 1);
-  std::vector<Example> windows;
-  const int64_t n = static_cast<int64_t>(all.size());
+  // Window k * n / count of the n stride-1 windows, found by walking the pieces (a list of all n
+  // would cost 16 bytes per validation token).
+  int64_t n = 0;
+  for (const auto& p : pieces) n += std::max<int64_t>(0, static_cast<int64_t>(p.size()) - seq_len);
   const int64_t count = std::min(n, max_windows);
-  for (int64_t k = 0; k < count; ++k) windows.push_back(all[static_cast<size_t>(k * n / count)]);
+  std::vector<Example> windows;
+  size_t piece = 0;
+  int64_t before = 0;  // windows in the pieces before `piece`
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t wanted = k * n / count;
+    auto windows_of = [&](size_t p) { return std::max<int64_t>(0, static_cast<int64_t>(pieces[p].size()) - seq_len); };
+    while (wanted >= before + windows_of(piece)) before += windows_of(piece++);
+    windows.push_back({static_cast<int32_t>(piece), wanted - before});
+  }
   EvalResult result;
   if (windows.empty()) return result;
   NoGradGuard guard;

@@ -66,6 +66,12 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     throw std::runtime_error("cannot flush " + tmp.string() + ": " + std::strerror(errno));
   }
   std::filesystem::rename(tmp, path);  // atomic on POSIX: readers see the old file or the new one
+  // The rename itself lives in the folder: flushed too, so that it survives a power cut.
+  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
+  if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {

@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "eval/compare.h"
+#include "midi/reader.h"
 #include "model/batches.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
@@ -20,6 +21,7 @@
 #include "model/metrics.h"
 #include "model/progress.h"
 #include "model/safetensors.h"
+#include "model/windows.h"
 
 namespace legato::model {
 namespace {
@@ -47,8 +49,10 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Recipe& r, const nn::Para
   throw InputError("unknown optimizer '" + r.optimizer + "'");
 }
 
-void save_state(const std::filesystem::path& path, const RunState& s, const optim::Optimizer& opt) {
-  SafetensorsFile file;
+// The state file: the weights and metadata of a checkpoint, the optimiser's slots and the position.
+void save_state(const std::filesystem::path& path, const RunState& s, const optim::Optimizer& opt, const MusicLSTM& net,
+                const CheckpointMeta& meta) {
+  SafetensorsFile file = checkpoint_file(net, meta);
   const auto slots = opt.state();
   for (size_t k = 0; k < slots.size(); ++k)
     for (const auto& p : slots[k]) file.tensors.push_back({"optimizer." + std::to_string(k) + "." + p.name, p.tensor});
@@ -141,15 +145,6 @@ class StopSignals {
   struct sigaction old_term_ = {};
 };
 
-// What a run learns from: the corpus, its windows and how many make a batch and an epoch.
-struct TrainingData {
-  Corpus corpus;
-  bool all_steps = false;  // objective "all": a target at every step; "last": one after the window
-  std::vector<Example> examples;
-  int64_t batch = 0;    // examples per batch (no more than there are)
-  int64_t batches = 0;  // batches per epoch
-};
-
 // The MIDI files of --data (or the default corpus) as tokens; what cannot be read is the user's input.
 Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   CorpusOptions corpus_options;
@@ -160,6 +155,8 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.val_split = o.recipe.val_split;
   corpus_options.seed = o.seed;
   corpus_options.transpose = o.recipe.transpose;
+  corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
+  corpus_options.terminal = o.terminal && !o.quiet;
   try {
     return load_corpus(corpus_options, out);
   } catch (const std::invalid_argument& e) {
@@ -169,25 +166,43 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   }
 }
 
+bool all_steps_of(const Recipe& r) {
+  if (r.objective != "all" && r.objective != "last")
+    throw InputError("unknown objective '" + r.objective + "' (last or all)");
+  return r.objective == "all";
+}
+
+// What a run learns from: the corpus, its windows and how many make a batch and an epoch.
+struct TrainingData {
+  TrainingData(const TrainOptions& o, std::ostream& out);
+  TrainingData(const TrainingData&) = delete;  // the windows point into the corpus
+  TrainingData& operator=(const TrainingData&) = delete;
+
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  const bool all_steps;  // objective "all": a target at every step; "last": one after the window
+  const Corpus corpus;
+  const TrainingWindows windows;
+  int64_t batch = 0;    // windows per batch (no more than there are)
+  int64_t batches = 0;  // batches per epoch
+};
+
 // The corpus cut into windows for the recipe's objective, and one line saying what there is.
-TrainingData load_training_data(const TrainOptions& o, std::ostream& out) {
+TrainingData::TrainingData(const TrainOptions& o, std::ostream& out)
+    : all_steps(all_steps_of(o.recipe)),
+      corpus(load_training_corpus(o, out)),
+      windows(corpus, o.recipe.seq_len, all_steps) {
   const Recipe& r = o.recipe;
-  TrainingData d;
-  d.corpus = load_training_corpus(o, out);
-  d.all_steps = r.objective == "all";
-  if (!d.all_steps && r.objective != "last") throw InputError("unknown objective '" + r.objective + "' (last or all)");
-  d.examples = make_examples(d.corpus.train, r.seq_len, d.all_steps);
-  if (d.examples.empty())
-    throw InputError("the corpus is shorter than one window: " + std::to_string(d.corpus.train_tokens()) +
-                     " training tokens in " + std::to_string(d.corpus.train.size()) + " pieces, and a window needs " +
+  if (windows.size() == 0)
+    throw InputError("the corpus is shorter than one window: " + std::to_string(corpus.train_tokens()) +
+                     " training tokens in " + std::to_string(corpus.train.size()) + " pieces, and a window needs " +
                      std::to_string(r.seq_len + 1) + " tokens of one piece");
-  d.batch = std::min<int64_t>(r.batch, static_cast<int64_t>(d.examples.size()));
-  d.batches = static_cast<int64_t>(d.examples.size()) / d.batch;
-  out << "corpus: " << d.corpus.files_loaded << " files (" << d.corpus.train.size() << " training pieces with "
-      << d.corpus.train_tokens() << " tokens, " << d.corpus.val.size() << " validation pieces with "
-      << d.corpus.val_tokens() << " tokens), vocabulary " << d.corpus.vocab.size() << ", " << d.batches
-      << " batches of " << d.batch << " per epoch\n";
-  return d;
+  batch = std::min<int64_t>(r.batch, windows.size());
+  batches = windows.size() / batch;
+  out << "corpus: " << corpus.files_loaded << " files (" << corpus.train.size() << " training pieces with "
+      << corpus.train_tokens() << " tokens, " << corpus.val.size() << " validation pieces with " << corpus.val_tokens()
+      << " tokens), vocabulary " << corpus.vocab.size() << ", " << batches << " batches of " << batch
+      << " per epoch (ready in "
+      << fixed(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 2) << " s)\n";
 }
 
 // What every checkpoint of the run carries besides the weights.
@@ -202,10 +217,11 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
   meta.seq_len = r.seq_len;
   meta.vocab = d.corpus.vocab;
   if (r.scheme == "seed")  // a few windows to start composing from, as the seed did
-    for (size_t k = 0; k < 8 && k < d.examples.size(); ++k) {
-      const Example& e = d.examples[k * d.examples.size() / 8];
-      const auto& piece = d.corpus.train[static_cast<size_t>(e.piece)];
-      meta.primers.emplace_back(piece.begin() + e.start, piece.begin() + e.start + r.seq_len);
+    for (int64_t k = 0; k < 8 && k < d.windows.size(); ++k) {
+      const Window w = d.windows.at(static_cast<int64_t>(k) * d.windows.size() / 8);
+      std::vector<int32_t>& primer = meta.primers.emplace_back();
+      for (int64_t t = 0; t < r.seq_len; ++t)
+        primer.push_back(d.corpus.id(d.corpus.train[w.piece], w.shift, w.start + t));
     }
   return meta;
 }
@@ -221,8 +237,8 @@ class Training {
   enum class Stop { kNone, kInterrupted, kOutOfTime };
 
   void resume();
-  std::vector<Example> epoch_order() const;
-  void train_batch(const std::vector<Example>& order);
+  Permutation epoch_order() const;
+  void train_batch(const Permutation& order);
   void show_progress();
   Stop stop_requested();
   int stop_early(Stop why);
@@ -230,8 +246,10 @@ class Training {
   EpochMetrics measure(double epoch_position);
   void measure_music(EpochMetrics& m);
   void music_checkpoint();
+  void load_val_music();
   bool close_epoch(double epoch_position);
   void write_outputs(bool improved);
+  void maybe_checkpoint();
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
 
   const TrainOptions& o_;
@@ -244,19 +262,21 @@ class Training {
   RunState state_;
   Progress progress_;
   DropoutStream dropout_;
-  Tensor tokens_, targets_;                        // the batch being trained on
-  std::chrono::steady_clock::time_point started_;  // when this process began training
-  double seconds_before_ = 0;                      // training time of the processes before it
-  int64_t batches_this_run_ = 0;                   // what TrainOptions::stop_after_batches counts
-  std::vector<eval::NamedFeatures> val_music_;     // the validation pieces' features
-  double last_mean_oa_ = NAN;                      // shown in the progress line
+  std::vector<Window> windows_;                            // the batch being trained on: its windows,
+  Tensor tokens_, targets_;                                // its tokens [L, B] and targets
+  std::chrono::steady_clock::time_point started_;          // when this process began training
+  std::chrono::steady_clock::time_point last_checkpoint_;  // the last periodic (or epoch-end) checkpoint
+  double seconds_before_ = 0;                              // training time of the processes before it
+  int64_t batches_this_run_ = 0;                           // what TrainOptions::stop_after_batches counts
+  std::vector<eval::NamedFeatures> val_music_;             // the validation pieces' features
+  double last_mean_oa_ = NAN;                              // shown in the progress line
 };
 
 Training::Training(const TrainOptions& o, std::ostream& out)
     : o_(o),
       r_(o.recipe),
       out_(out),
-      data_(load_training_data(o, out)),
+      data_(o, out),
       meta_(make_meta(o, data_)),
       net_(meta_.config, o.resume ? nn::Init::Uninitialised : nn::Init::Random),  // resume() reads them all
       progress_(out, o.terminal) {
@@ -271,13 +291,10 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   std::string held_out;
   for (const std::string& name : data_.corpus.val_names) held_out += name + "\n";
   write_file_atomically(o.out / "validation.txt", held_out);
-  if (o.eval_pieces > 0) {
-    for (size_t k = 0; k < data_.corpus.val_scores.size(); ++k)
-      val_music_.push_back({data_.corpus.val_names[k], eval::features_of(data_.corpus.val_scores[k])});
-    if (val_music_.size() < 2)
-      out << "music metrics: off (" << val_music_.size()
-          << " validation piece(s); the comparison needs at least 2: raise --val-split)\n";
-  }
+  if (o.eval_pieces > 0) load_val_music();
+  if (o.eval_pieces > 0 && val_music_.size() < 2)
+    out << "music metrics: off (" << val_music_.size()
+        << " validation piece(s); the comparison needs at least 2: raise --val-split)\n";
   if (!state_.metrics.empty()) last_mean_oa_ = state_.metrics.back().mean_oa;
 }
 
@@ -286,10 +303,12 @@ void Training::resume() {
   if (!std::filesystem::exists(last_checkpoint(o_.out)) || !std::filesystem::exists(train_state_file(o_.out)))
     throw InputError("--resume: no " + last_checkpoint(o_.out).string() + " and " + train_state_file(o_.out).string() +
                      " to resume from");
-  LoadedCheckpoint saved = load_checkpoint(last_checkpoint(o_.out));
+  // State files of older versions lack the weights: then they come from last.safetensors.
+  const bool self_contained = load_safetensors(train_state_file(o_.out)).metadata.count("legato.config") > 0;
+  const std::filesystem::path weights = self_contained ? train_state_file(o_.out) : last_checkpoint(o_.out);
+  LoadedCheckpoint saved = load_checkpoint(weights);
   if (saved.meta.vocab != meta_.vocab || config_to_json(saved.meta) != config_to_json(meta_))
-    throw InputError("--resume: " + last_checkpoint(o_.out).string() +
-                     " was trained with another configuration or corpus");
+    throw InputError("--resume: " + weights.string() + " was trained with another configuration or corpus");
   // Same configuration, so the same parameters in the same order.
   const nn::ParameterList saved_params = saved.net->parameters(), params = net_.parameters();
   for (size_t k = 0; k < params.size(); ++k) {
@@ -302,10 +321,10 @@ void Training::resume() {
 
 // Epochs until the recipe's last, each batch after batch; a stop ends the run after the batch it came in.
 int Training::run() {
-  started_ = std::chrono::steady_clock::now();
+  started_ = last_checkpoint_ = std::chrono::steady_clock::now();
   seconds_before_ = state_.seconds;
   while (state_.epoch < r_.epochs) {
-    const std::vector<Example> order = epoch_order();
+    const Permutation order = epoch_order();
     if (!o_.quiet)
       progress_.start("epoch " + std::to_string(state_.epoch + 1) + "/" + std::to_string(r_.epochs), data_.batches);
     Stop stop = Stop::kNone;
@@ -314,6 +333,7 @@ int Training::run() {
       stop = stop_requested();
       if (stop == Stop::kNone && o_.eval_every > 0 && state_.step % o_.eval_every == 0 && state_.batch < data_.batches)
         music_checkpoint();
+      if (stop == Stop::kNone && state_.batch < data_.batches) maybe_checkpoint();
     }
     if (!o_.quiet) progress_.finish();
     if (stop != Stop::kNone) return stop_early(stop);
@@ -324,16 +344,18 @@ int Training::run() {
 }
 
 // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
-std::vector<Example> Training::epoch_order() const {
-  std::vector<Example> order = data_.examples;
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(o_.seed * 1000003ull + static_cast<uint64_t>(state_.epoch)));
-  return order;
+Permutation Training::epoch_order() const {
+  return Permutation(static_cast<uint64_t>(data_.windows.size()),
+                     o_.seed * 1000003ull + static_cast<uint64_t>(state_.epoch));
 }
 
 // One optimiser step on the epoch's next batch, which then counts as done.
-void Training::train_batch(const std::vector<Example>& order) {
-  fill_batch(data_.corpus.train, order.data() + state_.batch * data_.batch, data_.batch, r_.seq_len, data_.all_steps,
-             tokens_, targets_);
+void Training::train_batch(const Permutation& order) {
+  windows_.resize(static_cast<size_t>(data_.batch));
+  for (int64_t b = 0; b < data_.batch; ++b)
+    windows_[static_cast<size_t>(b)] =
+        data_.windows.at(static_cast<int64_t>(order(static_cast<uint64_t>(state_.batch * data_.batch + b))));
+  data_.windows.fill(windows_.data(), data_.batch, tokens_, targets_);
   const Tensor logits = net_.forward(tokens_, !data_.all_steps, true, dropout_);
   const Tensor batch_targets = o_.device == Device::CPU ? targets_ : targets_.to(o_.device);
   Tensor loss = r_.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), batch_targets)
@@ -453,6 +475,20 @@ void Training::measure_music(EpochMetrics& m) {
 
 // --eval-every: a metrics row in the middle of an epoch with the training loss so far and the
 // music measured (no validation loss), its line, and metrics.csv and loss.svg rewritten.
+// The validation pieces' features, read again from their files (the token store keeps tokens
+// only). At most kMusicPieces of them: the comparison's distances grow with the square of the
+// count, and a Lakh-sized corpus holds out thousands.
+void Training::load_val_music() {
+  constexpr size_t kMusicPieces = 200;
+  for (const std::string& path : data_.corpus.val_names) {
+    if (val_music_.size() == kMusicPieces) break;
+    try {
+      val_music_.push_back({path, eval::features_of(midi::read_midi_file(path))});
+    } catch (const std::exception&) {  // changed or gone since the cache was written: measured without it
+    }
+  }
+}
+
 void Training::music_checkpoint() {
   if (!o_.quiet) progress_.finish();  // clears the bar's line; the bar goes on below the new line
   EpochMetrics m;
@@ -487,11 +523,23 @@ bool Training::close_epoch(double epoch_position) {
 }
 
 void Training::write_outputs(bool improved) {
+  last_checkpoint_ = std::chrono::steady_clock::now();
   save_checkpoint(last_checkpoint(o_.out), net_, meta_);
   if (improved) save_checkpoint(best_checkpoint(o_.out), net_, meta_);
   write_file_atomically(o_.out / "metrics.csv", metrics_csv(state_.metrics));
   write_file_atomically(o_.out / "loss.svg", loss_svg(state_.metrics));
-  save_state(train_state_file(o_.out), state_, *opt_);
+  save_state(train_state_file(o_.out), state_, *opt_, net_, meta_);
+}
+
+// Every checkpoint_every_minutes, between two batches: last and the state, with where the epoch
+// stands. best is left alone: it follows the validation loss, measured at epoch ends.
+void Training::maybe_checkpoint() {
+  if (o_.checkpoint_every_minutes <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_checkpoint_).count() < o_.checkpoint_every_minutes * 60) return;
+  save_checkpoint(last_checkpoint(o_.out), net_, meta_);
+  save_state(train_state_file(o_.out), state_, *opt_, net_, meta_);
+  last_checkpoint_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace

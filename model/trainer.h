@@ -23,7 +23,13 @@ struct TrainOptions {
   std::vector<std::filesystem::path> data;  // empty: the default corpus
   std::filesystem::path out = "out/train";
   bool resume = false;
+  // The tokenized corpus is cached in this folder (empty: in `out`) and mapped by later runs.
+  std::filesystem::path cache_dir;
+  bool no_cache = false;   // read every file, write no cache
   double max_minutes = 0;  // 0: no limit; otherwise stop (with checkpoints) after this long
+  // Writes last and its state this often inside an epoch too (0: only at epoch ends), so that
+  // kill -9 or a power cut loses at most this much work; --resume then ends bit-identical.
+  double checkpoint_every_minutes = 10;
   uint64_t seed = 1;
   bool terminal = false;  // a live progress bar instead of periodic lines
   bool quiet = false;     // no progress at all (tests)
@@ -46,6 +52,9 @@ int train(const TrainOptions& options, std::ostream& out);
 // Files in the output folder.
 inline std::filesystem::path last_checkpoint(const std::filesystem::path& dir) { return dir / "last.safetensors"; }
 inline std::filesystem::path best_checkpoint(const std::filesystem::path& dir) { return dir / "best.safetensors"; }
+// The state holds the weights too (with the optimiser's slots and the position), so that it
+// alone is what --resume needs: one file, renamed into place at once, can never disagree with
+// itself, where last.safetensors and a separate state file could when killed between them.
 inline std::filesystem::path train_state_file(const std::filesystem::path& dir) {
   return dir / "last.state.safetensors";
 }

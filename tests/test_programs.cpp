@@ -57,6 +57,10 @@ TEST_CASE("programs: --help, and bad input gives one line and exit code 2") {
   r = run("trainer", "--epochs 0");
   CHECK(r.status == 2);
   CHECK(r.output.find("--epochs") != std::string::npos);
+  r = run("trainer", "--checkpoint-every -1");
+  CHECK(r.status == 2);
+  CHECK(lines(r.output) == 1);
+  CHECK(r.output.find("--checkpoint-every") != std::string::npos);
   const auto empty = legato::testing::temp_dir("no_midi");
   r = run("trainer", "--data " + empty.string() + " --out " + (empty / "out").string());
   CHECK(r.status == 2);

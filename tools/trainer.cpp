@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "Random seed (initialisation, split, order, dropout)");
   app.add_option("--out", out, "Output folder")->capture_default_str();
   app.add_flag("--resume", options.resume, "Continue from --out's last checkpoint");
+  std::string cache;
+  app.add_option("--cache", cache, "Folder of the tokenized-corpus cache (default: --out)");
+  app.add_flag("--no-cache", options.no_cache, "Read every MIDI file; neither use nor write the cache");
   app.add_option("--max-minutes", options.max_minutes, "Stop (with checkpoints) after this many minutes")
       ->check(CLI::PositiveNumber);
   app.add_option("--eval-pieces", options.eval_pieces,
@@ -54,6 +57,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--eval-every", options.eval_every, "Also measure the composed music every N batches (0: off)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--checkpoint-every", options.checkpoint_every_minutes,
+                 "Also write last and its state every this many minutes inside an epoch (0: off), so that a "
+                 "kill loses at most that much")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
     if (transpose >= 0) r.transpose = transpose;
     for (const auto& d : data) options.data.push_back(d);
     options.out = out;
+    options.cache_dir = cache;
     options.terminal = isatty(STDOUT_FILENO);
     return model::train(options, std::cout);
   } catch (const model::InputError& e) {

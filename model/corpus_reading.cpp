@@ -1,0 +1,176 @@
+// Reading a folder of MIDI files into a TokenStore: files are read and tokenized in parallel,
+// consumed in file order (so the store does not depend on thread timing), and at most a small
+// window of finished files waits in memory; the codes themselves are the only thing that grows.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "midi/loader.h"
+#include "midi/tokenizer.h"
+#include "model/corpus_reading.h"
+#include "model/progress.h"
+
+namespace legato::model {
+namespace {
+
+// One file, read and tokenized by a worker: its tokens interned locally, so that the consumer
+// looks up each distinct token of the file once instead of every token.
+struct FileTokens {
+  bool done = false;
+  std::optional<midi::MidiError> refused;
+  int notes = 0, warnings = 0;
+  std::vector<std::string> local_alphabet;  // moves flag ('0' or '1') then the token
+  std::vector<uint32_t> local_codes;
+  StoredPiece piece;
+};
+
+FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& tokenizer,
+                    const midi::ReadOptions& options) {
+  FileTokens out;
+  try {
+    const midi::Score score = midi::read_midi_file(path, options);
+    out.notes = static_cast<int>(score.notes.size());
+    out.warnings = static_cast<int>(score.warnings.size());
+    const midi::TokenizedScore t = tokenizer.tokenize_for_transposition(score);
+    std::unordered_map<std::string, uint32_t> local;
+    out.local_codes.reserve(t.tokens.size());
+    for (size_t k = 0; k < t.tokens.size(); ++k) {
+      std::string key = (t.moves[k] ? '1' : '0') + t.tokens[k];
+      const auto [it, added] = local.try_emplace(key, static_cast<uint32_t>(out.local_alphabet.size()));
+      if (added) out.local_alphabet.push_back(std::move(key));
+      out.local_codes.push_back(it->second);
+    }
+    out.piece.length = static_cast<uint32_t>(t.tokens.size());
+    out.piece.transposable = t.transposable;
+    out.piece.lowest = static_cast<uint8_t>(std::min(t.lowest, 128));
+    out.piece.highest = static_cast<uint8_t>(std::max(t.highest, 0));
+  } catch (const midi::MidiError& e) {
+    out.refused = e;
+  } catch (const std::exception& e) {  // anything else (memory, the file system) refuses the file too
+    out.refused = midi::MidiError(path.string(), 0, e.what());
+  }
+  out.done = true;
+  return out;
+}
+
+// Files handed out to workers by index; results wait in a window of `capacity` slots until the
+// consumer takes them in order.
+class OrderedResults {
+ public:
+  OrderedResults(size_t files, size_t capacity) : files_(files), capacity_(capacity), slots_(capacity) {}
+
+  // A worker's next file index, or nullopt when all are taken; waits while the window is full.
+  std::optional<size_t> next() {
+    std::unique_lock lock(mutex_);
+    if (handed_ >= files_) return std::nullopt;
+    room_.wait(lock, [&] { return handed_ < consumed_ + capacity_; });
+    return handed_++;
+  }
+  void put(size_t index, FileTokens result) {
+    std::lock_guard lock(mutex_);
+    slots_[index % capacity_] = std::move(result);
+    ready_.notify_all();
+  }
+  FileTokens take(size_t index) {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return slots_[index % capacity_].done; });
+    FileTokens out = std::move(slots_[index % capacity_]);
+    slots_[index % capacity_] = FileTokens{};
+    ++consumed_;
+    room_.notify_all();
+    return out;
+  }
+
+ private:
+  const size_t files_, capacity_;
+  std::vector<FileTokens> slots_;
+  size_t handed_ = 0, consumed_ = 0;
+  std::mutex mutex_;
+  std::condition_variable room_, ready_;
+};
+
+std::string rate_text(double files_per_second) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.0f files/s", files_per_second);
+  return buf;
+}
+
+}  // namespace
+
+std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::path>& roots,
+                                             const std::vector<std::vector<std::filesystem::path>>& files_of_root,
+                                             const midi::Tokenizer& tokenizer, const midi::ReadOptions& options,
+                                             bool terminal, std::ostream& log) {
+  std::vector<const std::filesystem::path*> files;
+  std::vector<size_t> root_of;
+  for (size_t r = 0; r < roots.size(); ++r)
+    for (const auto& f : files_of_root[r]) {
+      files.push_back(&f);
+      root_of.push_back(r);
+    }
+  const size_t threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 16));
+  OrderedResults results(files.size(), 64 * threads);
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      while (const auto k = results.next()) results.put(*k, read_one(*files[*k], tokenizer, options));
+    });
+
+  auto store = std::make_unique<TokenStore>();
+  std::unordered_map<std::string, uint32_t> codes_of;  // moves flag + token -> code
+  std::vector<uint32_t> codes;
+  std::vector<midi::LoadSummary> summaries(roots.size());
+  Progress progress(log, terminal);
+  const bool show = files.size() >= 200;  // small folders load in a blink
+  if (show) progress.start("reading MIDI", static_cast<int64_t>(files.size()));
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<uint32_t> global_of;
+  for (size_t k = 0; k < files.size(); ++k) {
+    FileTokens f = results.take(k);
+    midi::LoadSummary& summary = summaries[root_of[k]];
+    if (f.refused) {
+      summary.refuse(roots[root_of[k]], *files[k], *f.refused);
+      continue;
+    }
+    ++summary.read;
+    summary.notes += f.notes;
+    summary.repaired += f.warnings > 0;
+    summary.warnings += f.warnings;
+    global_of.clear();
+    for (auto& key : f.local_alphabet) {
+      const auto [it, added] = codes_of.try_emplace(key, static_cast<uint32_t>(store->alphabet.size()));
+      if (added) {
+        store->moves.push_back(key[0] == '1');
+        store->alphabet.push_back(key.substr(1));
+      }
+      global_of.push_back(it->second);
+    }
+    f.piece.offset = codes.size();
+    f.piece.file = static_cast<uint32_t>(store->files.size());
+    for (const uint32_t c : f.local_codes) codes.push_back(global_of[c]);
+    store->pieces.push_back(f.piece);
+    store->files.push_back(files[k]->string());
+    if (show) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      progress.update(static_cast<int64_t>(k + 1), rate_text(static_cast<double>(k + 1) / std::max(seconds, 1e-9)));
+    }
+  }
+  for (auto& w : workers) w.join();
+  if (show) progress.finish();
+  for (size_t r = 0; r < roots.size(); ++r) {
+    store->summary.push_back(summaries[r].line(roots[r]));
+    store->files_refused += static_cast<int>(summaries[r].refusals.size());
+  }
+  store->set_codes(codes);
+  return store;
+}
+
+}  // namespace legato::model
