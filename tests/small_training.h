@@ -3,7 +3,9 @@
 // per layer, 2 epochs over the small corpus with a third of it held out, no progress output.
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "model/checkpoint.h"
 #include "model/trainer.h"
 
 namespace legato::testing {
@@ -25,6 +27,13 @@ inline model::TrainOptions small_training(const std::filesystem::path& data, con
   o.quiet = true;
   o.device = device;
   return o;
+}
+
+// Every parameter of a checkpoint, in order: what "bit for bit the same run" compares.
+inline std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpoint) {
+  std::vector<std::vector<double>> out;
+  for (const auto& p : model::load_checkpoint(checkpoint).net->parameters()) out.push_back(p.tensor.to_vector());
+  return out;
 }
 
 }  // namespace legato::testing

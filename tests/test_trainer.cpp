@@ -16,16 +16,6 @@
 using namespace legato;
 using legato::testing::temp_dir;
 
-namespace {
-
-std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpoint) {
-  std::vector<std::vector<double>> out;
-  for (const auto& p : model::load_checkpoint(checkpoint).net->parameters()) out.push_back(p.tensor.to_vector());
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninterrupted one ends") {
   const auto data = testing::write_small_corpus("corpus");
   const auto straight = temp_dir("straight"), resumed = temp_dir("resumed");
@@ -43,8 +33,8 @@ TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninte
   model::TrainOptions second = testing::small_training(data, resumed);
   second.resume = true;
   REQUIRE(model::train(second, log) == 0);
-  CHECK(weights_of(straight / "last.safetensors") == weights_of(resumed / "last.safetensors"));
-  CHECK(weights_of(straight / "best.safetensors") == weights_of(resumed / "best.safetensors"));
+  CHECK(testing::weights_of(straight / "last.safetensors") == testing::weights_of(resumed / "last.safetensors"));
+  CHECK(testing::weights_of(straight / "best.safetensors") == testing::weights_of(resumed / "best.safetensors"));
   for (const auto& dir : {data, straight, resumed}) std::filesystem::remove_all(dir);
 }
 

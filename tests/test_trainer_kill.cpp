@@ -20,6 +20,7 @@
 #include "model/checkpoint.h"
 #include "model/trainer.h"
 #include "small_corpus.h"
+#include "small_training.h"
 
 extern char** environ;
 
@@ -56,12 +57,6 @@ std::string text_of(const std::filesystem::path& file) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::vector<std::vector<double>> weights_of(const std::filesystem::path& checkpoint) {
-  std::vector<std::vector<double>> out;
-  for (const auto& p : model::load_checkpoint(checkpoint).net->parameters()) out.push_back(p.tensor.to_vector());
-  return out;
 }
 
 }  // namespace
@@ -103,7 +98,7 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
   const auto t0 = std::chrono::steady_clock::now();
   REQUIRE(wait_for(start_trainer(with_out(straight, false), work / "straight.log")) == 0);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto expected = weights_of(straight / "last.safetensors");
+  const auto expected = testing::weights_of(straight / "last.safetensors");
 
   std::mt19937 rng(16);
   int mid_epoch_resumes = 0;
@@ -124,8 +119,8 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
     if (killed == -SIGKILL && said.find("resuming at epoch") != std::string::npos &&
         said.find(", batch 0\n") == std::string::npos)
       ++mid_epoch_resumes;
-    CHECK(weights_of(out / "last.safetensors") == expected);
-    CHECK(weights_of(out / "best.safetensors") == weights_of(straight / "best.safetensors"));
+    CHECK(testing::weights_of(out / "last.safetensors") == expected);
+    CHECK(testing::weights_of(out / "best.safetensors") == testing::weights_of(straight / "best.safetensors"));
   }
   // The periodic checkpoints are what made these resumes start inside an epoch.
   CHECK(mid_epoch_resumes >= 1);
