@@ -5,7 +5,7 @@
 # PyTorch at its best: fp32 with OpenBLAS's own choice of kernels and with each core type this CPU
 # can run forced (OPENBLAS_CORETYPE=SkylakeX where it has AVX-512, Haswell where AVX2), the
 # fastest kept; bf16 under torch.autocast. --previous adds an older build's bench_lstm (the
-# anchor "no slower than before"). Needs build/bin/bench_lstm and Debian's python3-torch.
+# anchor "no slower than before"). Needs ${BUILD:-build}/bin/bench_lstm and Debian's python3-torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 previous=""
@@ -14,18 +14,21 @@ case "${1:-}" in -h|--help) sed -n '2,8p' "$0"; exit 0 ;; esac
 threads="${1:-$(nproc)}"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; threads $threads"
 export OMP_NUM_THREADS="$threads"
+# As a user's machine has it: OpenBLAS chooses its own kernels unless this script forces them.
+unset OPENBLAS_CORETYPE
 
 # The time column (ms) of one benchmark in bench_lstm's console output.
-time_of() { awk -v name="$1" '$1 == name {print $2}' <<<"$2"; }
+time_of() { awk -v name="$1" '$1 == name || $1 == name "/real_time" {print $2}' <<<"$2"; }
 
 bench() {
   "$1" --benchmark_filter='train_step|sgemm|gemm_bf16' --benchmark_min_time=3 --benchmark_format=console 2>&1 |
     grep -E "^cpu/|^cpu:"
 }
-ours=$(bench build/bin/bench_lstm)
+ours=$(bench "${BUILD:-build}/bin/bench_lstm")
 echo "$ours"
 if [ -n "$previous" ]; then
-  before=$(bench "$previous" | sed 's/^/previous /')
+  before=$(OPENBLAS_VERBOSE=2 bench "$previous" | sed 's/^/previous /')
+  echo "previous build's OpenBLAS kernels: $(OPENBLAS_VERBOSE=2 "$previous" --benchmark_filter=none 2>&1 | grep -m1 Core)"
   echo "$before"
 fi
 
@@ -51,5 +54,5 @@ ratio "legato bf16 / pytorch bf16 autocast, time" "$(time_of cpu/train_step_bf16
   "$(ms_of "$bf16_line")"
 if [ -n "$previous" ]; then
   ratio "legato fp32 now / previous build, time" "$(time_of cpu/train_step/seed/B64/T100 "$ours")" \
-    "$(awk '$2 == "cpu/train_step/seed/B64/T100" {print $3}' <<<"$before")"
+    "$(time_of cpu/train_step/seed/B64/T100 "$(sed 's/^previous //' <<<"$before")")"
 fi

@@ -146,7 +146,7 @@ TEST_CASE("products: precision names, and bf16 refused with a reason where the C
   CHECK_THROWS_AS(cpu::precision_from_string("fp16"), std::invalid_argument);
   std::string why;
   if (!cpu::bf16_supported(&why)) {
-    CHECK(why.find("AVX512-BF16") != std::string::npos);
+    CHECK(why.find("bf16") != std::string::npos);  // the CPU lacks it, or the build lacks oneDNN
     CHECK_THROWS_AS(cpu::set_products_precision(cpu::Precision::BF16), std::runtime_error);
   }
   CHECK(cpu::cpu_description().rfind("cpu: ", 0) == 0);
