@@ -245,7 +245,7 @@ class Training {
   void end_epoch();
   EpochMetrics measure(double epoch_position);
   void measure_music(EpochMetrics& m);
-  void music_checkpoint();
+  void eval_checkpoint();
   void load_val_music();
   bool close_epoch(double epoch_position);
   void write_outputs(bool improved);
@@ -332,7 +332,7 @@ int Training::run() {
       train_batch(order);
       stop = stop_requested();
       if (stop == Stop::kNone && o_.eval_every > 0 && state_.step % o_.eval_every == 0 && state_.batch < data_.batches)
-        music_checkpoint();
+        eval_checkpoint();
       if (stop == Stop::kNone && state_.batch < data_.batches) maybe_checkpoint();
     }
     if (!o_.quiet) progress_.finish();
@@ -489,20 +489,11 @@ void Training::load_val_music() {
   }
 }
 
-void Training::music_checkpoint() {
+// --eval-every: the measurement of an epoch's end in the middle of one (validation loss, composed
+// music, `best` when the validation loss improved), then every output written, as at an epoch end.
+void Training::eval_checkpoint() {
   if (!o_.quiet) progress_.finish();  // clears the bar's line; the bar goes on below the new line
-  EpochMetrics m;
-  m.epoch = state_.epoch + static_cast<double>(state_.batch) / static_cast<double>(data_.batches);
-  m.step = state_.step;
-  m.train_loss = state_.loss_count ? state_.loss_sum / static_cast<double>(state_.loss_count) : NAN;
-  m.seconds = state_.seconds;
-  measure_music(m);
-  state_.metrics.push_back(m);
-  out_ << "step " << state_.step << " (epoch " << fixed(m.epoch, 2) << "): train loss " << fixed(m.train_loss);
-  if (!std::isnan(m.mean_oa)) out_ << ", mean OA " << fixed(m.mean_oa, 3);
-  out_ << "\n";
-  write_file_atomically(o_.out / "metrics.csv", metrics_csv(state_.metrics));
-  write_file_atomically(o_.out / "loss.svg", loss_svg(state_.metrics));
+  write_outputs(close_epoch(state_.epoch + static_cast<double>(state_.batch) / static_cast<double>(data_.batches)));
 }
 
 // Validation, a metrics row and the epoch's line; returns whether this is the best model so far.
