@@ -1,20 +1,14 @@
 #include "engine/allocator.h"
 
-#include <cstdlib>
-#include <new>
-
 #include "engine/block_cache.h"
+#include "engine/cpu/large_pages.h"
 
 namespace legato {
 namespace {
 
 struct HostMemory {
-  static void* allocate(size_t size) {
-    void* block = std::aligned_alloc(64, size);  // whole AVX-512 lines for Eigen and OpenBLAS
-    if (!block) throw std::bad_alloc();
-    return block;
-  }
-  static void free(void* block) { std::free(block); }
+  static void* allocate(size_t size) { return cpu::allocate_host(size); }
+  static void free(void* block) { cpu::release_host(block); }
 };
 
 BlockCache<HostMemory, 64>& cache() {

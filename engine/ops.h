@@ -2,6 +2,7 @@
 // The list of ops. Each computes its result and, when an input takes a gradient, records its
 // backward (autograd.h). Inputs must share dtype and device; misuse throws naming the op and shapes.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -22,6 +23,23 @@ Tensor relu(const Tensor& x);
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 // x: [N, in], weight: [out, in] (PyTorch layout), bias: [out] or undefined -> [N, out].
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// A linear layer made ready for many calls of `rows` rows without a graph (generation: one row
+// per token): on the CPU in float32, Wᵀ packed once for the products (and rounded to bf16 at that
+// precision), where linear() would pack it at every call. The weights must not change while it
+// is in use; elsewhere (float64, the GPU) it calls linear().
+class LinearStepWeights {
+ public:
+  LinearStepWeights(const Tensor& weight, const Tensor& bias, int64_t rows);
+  ~LinearStepWeights();
+  // x: [rows, in] -> [rows, out]; records no graph.
+  Tensor operator()(const Tensor& x) const;
+
+ private:
+  struct Packed;
+  Tensor weight_, bias_;
+  int64_t rows_;
+  std::shared_ptr<const Packed> packed_;
+};
 
 // ---- softmax and losses (ops/softmax.cpp, ops/loss.cpp); all over the last dimension ----
 Tensor softmax(const Tensor& x);

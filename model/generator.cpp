@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <stdexcept>
 
@@ -36,7 +37,10 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& 
   return order[pick(rng)];
 }
 
-Generator::Generator(const MusicLSTM& net) : net_(net) {
+Generator::Generator(const MusicLSTM& net)
+    : net_(net),
+      dense1_(net.dense1().weight, net.dense1().bias, 1),
+      dense2_(net.dense2().weight, net.dense2().bias, 1) {
   const ModelConfig& c = net.config();
   if (c.dtype != DType::F32) throw std::invalid_argument("generator: float32 models only");
   const Device d = net.device();  // the state lives with the weights
@@ -64,7 +68,7 @@ const Tensor& Generator::feed(int32_t token) {
     x = h_[k];
   }
   DropoutStream unused;  // dropout is off at generation
-  Tensor logits = net_.head(x, false, unused);
+  Tensor logits = net_.head(x, false, unused, std::cref(dense1_), std::cref(dense2_));
   logits_ = logits.device() == Device::CPU ? logits : logits.to(Device::CPU);  // sampling reads them on the host
   return logits_;
 }

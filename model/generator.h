@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/ops.h"
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
 #include "model/music_lstm.h"
@@ -36,7 +37,8 @@ class Generator {
   const MusicLSTM& net_;
   std::vector<Tensor> h_, c_, gates_;  // per layer: [1, H], [1, H], [1, 4H], with the weights
   std::vector<ops::LstmStepWeights> layers_;
-  Tensor logits_;  // [1, V], on the host
+  ops::LinearStepWeights dense1_, dense2_;  // the head's weights, packed once as the layers' are
+  Tensor logits_;                           // [1, V], on the host
 };
 
 }  // namespace legato::model

@@ -1,5 +1,6 @@
 #include "model/music_lstm.h"
 
+#include <functional>
 #include <stdexcept>
 
 #include "engine/ops.h"
@@ -73,10 +74,15 @@ Tensor MusicLSTM::embed_token(int32_t token) const {
 }
 
 Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dropout) const {
-  Tensor hidden = dense1_(lstm_out);
+  return head(lstm_out, training, dropout, std::cref(dense1_), std::cref(dense2_));
+}
+
+Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dropout, const Dense& dense1,
+                       const Dense& dense2) const {
+  Tensor hidden = dense1(lstm_out);
   if (config_.dense_relu) hidden = ops::relu(hidden);
   hidden = apply_dropout(hidden, config_.dropout, training, dropout);
-  return dense2_(hidden);
+  return dense2(hidden);
 }
 
 Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const {

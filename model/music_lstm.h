@@ -4,6 +4,7 @@
 // Parameter names follow the equivalent PyTorch module's state_dict: embedding.weight,
 // lstm.weight_ih_l{k} ..., dense1.weight, dense1.bias, dense2.weight, dense2.bias.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/nn/layers.h"
@@ -51,6 +52,11 @@ class MusicLSTM {
   // The layers after the LSTM: its outputs [N, H] -> dense1 (+ ReLU) -> dropout (when training)
   // -> dense2 -> logits [N, V]. Training calls it on every step's output, generation on one.
   Tensor head(const Tensor& lstm_out, bool training, DropoutStream& dropout) const;
+  // The same head with other forms of dense1 and dense2: generation's packed ones
+  // (ops::LinearStepWeights), which must hold this model's weights.
+  using Dense = std::function<Tensor(const Tensor&)>;
+  Tensor head(const Tensor& lstm_out, bool training, DropoutStream& dropout, const Dense& dense1,
+              const Dense& dense2) const;
 
   nn::ParameterList parameters() const;
   // Moves every parameter to `device` (new leaf tensors: build the optimiser afterwards).

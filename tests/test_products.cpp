@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 #include "engine/ops.h"
 #include "model/music_lstm.h"
@@ -200,4 +201,38 @@ TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of flo
     largest = std::max(largest, relative);
   }
   CHECK(largest > 1e-3);  // far above fp32's error (about 1e-6): the products were bf16
+}
+
+TEST_CASE("products: a linear layer made ready for one row gives linear()'s result in float64") {
+  const int64_t in = 45, out = 70;
+  const Tensor w = Tensor::uniform({out, in}, -1, 1, 21), b = Tensor::uniform({out}, -1, 1, 22);
+  const Tensor x = Tensor::uniform({1, in}, -1, 1, 23);
+  const std::vector<double> reference = ops::linear(x.to(DType::F64), w.to(DType::F64), b.to(DType::F64)).to_vector();
+  for (bool with_bias : {true, false}) {
+    CAPTURE(with_bias);
+    const ops::LinearStepWeights step(w, with_bias ? b : Tensor(), 1);
+    const std::vector<double> y = step(x).to_vector();
+    REQUIRE(y.size() == reference.size());
+    const std::vector<double> bias = b.to_vector();
+    for (size_t j = 0; j < y.size(); ++j)  // fp32: (in + 2) roundings of at most 2^-24 of Σ|x||w| <= in
+      CHECK(std::abs(y[j] - (reference[j] - (with_bias ? 0 : bias[j]))) <= 1e-6 + (in + 2) * in * std::ldexp(1.0, -24));
+  }
+  const ops::LinearStepWeights step(w, b, 1);
+  CHECK_THROWS_AS(step(Tensor::zeros({2, in})), std::invalid_argument);  // made ready for one row
+  CHECK_THROWS_AS(step(Tensor::zeros({1, in + 1})), std::invalid_argument);
+  // float64 is not packed: the same layer, computed by linear().
+  const ops::LinearStepWeights step64(w.to(DType::F64), b.to(DType::F64), 1);
+  CHECK(step64(x.to(DType::F64)).to_vector() == reference);
+}
+
+TEST_CASE("host memory: blocks from 2 MiB up are aligned to 2 MiB (for huge pages), smaller ones to 64 bytes") {
+  for (size_t bytes : {size_t{100}, size_t{4096}, size_t{2} << 20, (size_t{3} << 20) + 5}) {
+    CAPTURE(bytes);
+    void* block = cpu::allocate_host(bytes);
+    const auto address = reinterpret_cast<uintptr_t>(block);
+    CHECK(address % 64 == 0);
+    if (bytes >= (size_t{2} << 20)) CHECK(address % (size_t{2} << 20) == 0);
+    static_cast<char*>(block)[bytes - 1] = 1;  // the whole size is usable (ASan checks it)
+    cpu::release_host(block);
+  }
 }

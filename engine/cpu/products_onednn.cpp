@@ -1,4 +1,5 @@
 // The products through oneDNN's matmul primitives (see products.h).
+#include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 
 #include <cstring>
@@ -144,7 +145,10 @@ struct PackedMatrix::Impl {
   Precision precision;
   memory::desc a_desc, c_desc;
   dnnl::matmul product;
-  memory weights;  // in the layout the product's kernel asked for
+  // The packed copy, in the layout the product's kernel asked for, in our own (huge-page) block:
+  // oneDNN's would be faulted in 4 KiB at a time.
+  std::unique_ptr<void, void (*)(void*)> block{nullptr, release_host};
+  memory weights;
 };
 
 PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
@@ -157,7 +161,8 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
   if (m == 0 || n == 0 || k == 0) return;  // multiply() does nothing or zeroes c
   const auto pd = matmul_desc(s.a_desc, memory::desc(Dims{k, n}, type, memory::format_tag::any), s.c_desc, accumulate);
   s.product = dnnl::matmul(pd);
-  s.weights = memory(pd.weights_desc(), cpu_engine());
+  s.block.reset(allocate_host(pd.weights_desc().get_size()));
+  s.weights = memory(pd.weights_desc(), cpu_engine(), s.block.get());
   memory user(matrix_desc(k, n, transposed, memory::data_type::f32), cpu_engine(), const_cast<float*>(b));
   dnnl::reorder(user, s.weights).execute(cpu_stream(), user, s.weights);  // pack (and round to bf16)
 }

@@ -56,4 +56,30 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return bias.defined() ? add(y, bias) : y;
 }
 
+struct LinearStepWeights::Packed {
+  Packed(const Tensor& w, int64_t rows) : product(w.data<float>(), true, w.dim(1), w.dim(0), rows, false) {}
+  detail::PackedOperand<float> product;  // x [rows, in] · Wᵀ
+};
+
+LinearStepWeights::LinearStepWeights(const Tensor& weight, const Tensor& bias, int64_t rows)
+    : weight_(weight), bias_(bias), rows_(rows) {
+  if (!weight.defined()) throw std::invalid_argument("linear: the weight is undefined");
+  detail::check_ndim("linear", weight, "weight", 2);
+  if (weight.device() == Device::CPU && weight.dtype() == DType::F32)
+    packed_ = std::make_shared<const Packed>(weight, rows);
+}
+
+LinearStepWeights::~LinearStepWeights() = default;
+
+Tensor LinearStepWeights::operator()(const Tensor& x) const {
+  NoGradGuard no_graph;
+  if (!packed_ || x.device() != Device::CPU || x.dtype() != DType::F32) return linear(x, weight_, bias_);
+  if (x.shape() != Shape{rows_, weight_.dim(1)})
+    throw std::invalid_argument("linear: x is " + x.describe() + " but the weights were made ready for " +
+                                to_string(Shape{rows_, weight_.dim(1)}));
+  Tensor y = Tensor::empty({rows_, weight_.dim(0)}, DType::F32);
+  packed_->product.multiply(x.data<float>(), y.data<float>());
+  return bias_.defined() ? add(y, bias_) : y;
+}
+
 }  // namespace legato::ops
