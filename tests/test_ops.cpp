@@ -180,6 +180,18 @@ TEST_CASE("dropout: inverted scaling, eval identity, reproducible masks") {
   const Tensor z = ops::dropout(x, 0.3, true, 9, 7);
   for (int64_t k = 0; k < z.numel(); ++k)
     REQUIRE(z.at(k) == kernels::dropout_scale<double>(9, 7, static_cast<uint64_t>(k), 0.3));
+  // The same in float32, at every size and offset around the SIMD loop's partial ends (the ones
+  // that fit in one Philox call, too) and above the threshold where it is split across threads.
+  for (int64_t n : {1, 2, 3, 4, 5, 8, 13, 70001})
+    for (uint64_t offset : {0, 1, 2, 3, 7}) {
+      CAPTURE(n);
+      CAPTURE(offset);
+      const Tensor y32 = ops::dropout(Tensor::full({n}, 1.0), 0.3, true, 11, offset);
+      int64_t wrong = 0;
+      for (int64_t k = 0; k < n; ++k)
+        wrong += y32.at(k) != kernels::dropout_scale<float>(11, offset, static_cast<uint64_t>(k), 0.3f);
+      CHECK(wrong == 0);
+    }
   CHECK_THROWS_WITH_AS(ops::dropout(x, 1.0, true, 9, 0), doctest::Contains("p must be in [0, 1)"),
                        std::invalid_argument);
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/cpu/large_pages.h"
@@ -71,17 +72,34 @@ double worst_fraction(const std::vector<float>& c, const Product& p, double atol
 
 TEST_CASE("products: every transpose and accumulate case, odd sizes, against float64") {
   // fp32 products of K terms: each rounding moves a partial sum by at most 2^-24 of Σ|a||b|.
-  const int64_t m = 37, n = 29, k = 53;
-  for (bool ta : {false, true})
-    for (bool tb : {false, true})
-      for (bool accumulate : {false, true}) {
-        CAPTURE(ta);
-        CAPTURE(tb);
-        CAPTURE(accumulate);
-        Product p = make_product(m, n, k, ta, tb, accumulate, 5);
-        cpu::gemm(p.a.data(), ta, p.b.data(), tb, p.c.data(), m, n, k, accumulate);
-        CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
-      }
+  // K = 1 (an outer product) and N = 1 (a matrix-vector product) take their own paths.
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{37, 29, 53}, {300, 260, 1}, {37, 1, 530}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (bool accumulate : {false, true}) {
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(accumulate);
+          Product p = make_product(m, n, k, ta, tb, accumulate, 5);
+          cpu::gemm(p.a.data(), ta, p.b.data(), tb, p.c.data(), m, n, k, accumulate);
+          CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
+        }
+}
+
+TEST_CASE("products: with no depth (K = 1) or one column (N = 1), bf16 keeps float32's accuracy") {
+  // Memory-bound products gain nothing from bf16 and are computed in float32 at either precision.
+  Bf16Scope bf16;
+  if (!bf16.on) MESSAGE("SKIPPED: this CPU has no bf16");
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{300, 260, 1}, {37, 1, 530}})
+    for (bool accumulate : {false, true}) {
+      CAPTURE(k);
+      Product p = make_product(m, n, k, true, false, accumulate, 7);
+      cpu::gemm(p.a.data(), true, p.b.data(), false, p.c.data(), m, n, k, accumulate);
+      CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
+    }
 }
 
 TEST_CASE("products: empty shapes: nothing to do, or C zeroed when K is 0") {

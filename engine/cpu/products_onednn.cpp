@@ -1,4 +1,5 @@
 // The products through oneDNN's matmul primitives (see products.h).
+#include "engine/cpu/eigen_product.h"
 #include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 
@@ -104,6 +105,20 @@ void zero_or_keep(float* c, int64_t count, bool accumulate) {
   if (!accumulate && count > 0) std::memset(c, 0, count * sizeof(float));
 }
 
+// C [M, N] (+)= a [M] ⊗ b [N]: a product with K = 1, whichever way its operands are transposed
+// (a [M, 1] and [1, M] are the same array, as are b's).
+void outer_product(const float* a, const float* b, float* c, int64_t m, int64_t n, bool accumulate) {
+#pragma omp parallel for schedule(static) if (m * n >= (1 << 16))
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = c + i * n;
+    const float ai = a[i];
+    if (accumulate)
+      for (int64_t j = 0; j < n; ++j) row[j] += ai * b[j];
+    else
+      for (int64_t j = 0; j < n; ++j) row[j] = ai * b[j];
+  }
+}
+
 }  // namespace
 
 bool bf16_supported(std::string* why) {
@@ -121,6 +136,11 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
           bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) return zero_or_keep(c, m * n, accumulate);
+  // Products of no depth or one column (the scalar input's projection and its weight gradient)
+  // are bound by memory, not arithmetic: oneDNN's kernels gain nothing there and bf16 would only
+  // add the rounding of a 13-million-element operand. They stay float32 at either precision.
+  if (k == 1) return outer_product(a, b, c, m, n, accumulate);
+  if (n == 1) return eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
   const Precision precision = products_precision();
   const memory::data_type type = operand_type(precision);
   const void* a_data = a;

@@ -1,5 +1,7 @@
 // Inverted dropout with a counter-based mask (kernels/philox.h): the mask depends only on
 // (seed, offset, element index), so CPU and GPU draw the same one and a gradient check can fix it.
+#include <algorithm>
+
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
@@ -24,16 +26,28 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
     T* m = mask.data<T>();
     const int64_t n = x.numel();
     // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
-    // walk the stream by counter, not by element, and split the counters across threads.
-    const int64_t first = static_cast<int64_t>(offset >> 2), last = static_cast<int64_t>((offset + n + 3) >> 2);
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t counter = first; counter < last; ++counter) {
+    // walk the stream by counter, not by element. The counters whose four elements all lie in
+    // the tensor run as SIMD lanes (Philox is 32-bit integer arithmetic: sixteen counters per
+    // AVX-512 instruction) split across threads; the at most two counters at the ends that hold
+    // elements outside it run one by one.
+    const int64_t start = static_cast<int64_t>(offset);
+    const int64_t first = start >> 2, last = (start + n + 3) >> 2;
+    const int64_t whole_first = std::min((start + 3) >> 2, last), whole_last = std::max((start + n) >> 2, whole_first);
+    const auto draw = [&](int64_t counter, int lane, uint32_t word) {
+      m[counter * 4 + lane - start] = kernels::dropout_multiplier(kernels::uniform_from_word(word), T(p));
+    };
+#pragma omp parallel for simd schedule(simd : static) if (n >= 65536)
+    for (int64_t counter = whole_first; counter < whole_last; ++counter) {
       const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
-      for (int lane = 0; lane < 4; ++lane) {
-        const int64_t i = counter * 4 + lane - static_cast<int64_t>(offset);
-        if (i >= 0 && i < n) m[i] = kernels::dropout_multiplier(kernels::uniform_from_word(r.v[lane]), T(p));
-      }
+      for (int lane = 0; lane < 4; ++lane) draw(counter, lane, r.v[lane]);
     }
+    const auto partial = [&](int64_t counter) {
+      const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
+      for (int lane = 0; lane < 4; ++lane)
+        if (const int64_t i = counter * 4 + lane - start; i >= 0 && i < n) draw(counter, lane, r.v[lane]);
+    };
+    for (int64_t counter = first; counter < whole_first; ++counter) partial(counter);
+    for (int64_t counter = whole_last; counter < last; ++counter) partial(counter);
     as_array<T>(out) = as_array<T>(x) * as_array<T>(mask);
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
