@@ -114,20 +114,23 @@ TEST_CASE("products: empty shapes: nothing to do, or C zeroed when K is 0") {
 }
 
 TEST_CASE("products: a packed operand gives the unpacked product and keeps its own copy") {
-  const int64_t m = 3, n = 70, k = 45;
-  for (bool tb : {false, true})
-    for (bool accumulate : {false, true}) {
-      CAPTURE(tb);
-      CAPTURE(accumulate);
-      Product p = make_product(m, n, k, false, tb, accumulate, 9);
-      const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, accumulate);
-      std::fill(p.b.begin(), p.b.end(), 1e6f);  // later changes to the source are not seen
-      std::vector<float> c = p.c;
-      packed.multiply(p.a.data(), c.data());
-      CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
-      packed.multiply(p.a.data(), c.data());  // again: accumulating adds a second product
-      if (accumulate) CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
-    }
+  // K = 1 and N = 1 keep a plain copy for gemm()'s float32 path.
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{3, 70, 45}, {3, 70, 1}, {3, 1, 45}})
+    for (bool tb : {false, true})
+      for (bool accumulate : {false, true}) {
+        CAPTURE(n);
+        CAPTURE(k);
+        CAPTURE(tb);
+        CAPTURE(accumulate);
+        Product p = make_product(m, n, k, false, tb, accumulate, 9);
+        const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, accumulate);
+        std::fill(p.b.begin(), p.b.end(), 1e6f);  // later changes to the source are not seen
+        std::vector<float> c = p.c;
+        packed.multiply(p.a.data(), c.data());
+        CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
+        packed.multiply(p.a.data(), c.data());  // again: accumulating adds a second product
+        if (accumulate) CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
+      }
 }
 
 TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and is really bf16") {

@@ -53,7 +53,7 @@ class PackedMatrix {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int64_t m_, n_, k_;
-  bool accumulate_;
+  bool transposed_, accumulate_;
 };
 
 std::string cpu_model();  // /proc/cpuinfo's model name

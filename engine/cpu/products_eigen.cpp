@@ -24,21 +24,20 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
 // source are not seen.
 struct PackedMatrix::Impl {
   Matrix b;
-  bool transposed;
 };
 
 PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
-    : impl_(std::make_unique<Impl>(
-          Impl{Eigen::Map<const Matrix>(b, transposed ? n : k, transposed ? k : n), transposed})),
+    : impl_(std::make_unique<Impl>(Impl{Eigen::Map<const Matrix>(b, transposed ? n : k, transposed ? k : n)})),
       m_(m),
       n_(n),
       k_(k),
+      transposed_(transposed),
       accumulate_(accumulate) {}
 
 PackedMatrix::~PackedMatrix() = default;
 
 void PackedMatrix::multiply(const float* a, float* c) const {
-  eigen_product(a, false, impl_->b.data(), impl_->transposed, c, m_, n_, k_, accumulate_);
+  eigen_product(a, false, impl_->b.data(), transposed_, c, m_, n_, k_, accumulate_);
 }
 
 std::string products_description() { return "Eigen (built without oneDNN)"; }

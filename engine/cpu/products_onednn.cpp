@@ -163,6 +163,7 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
 
 struct PackedMatrix::Impl {
   Precision precision;
+  std::vector<float> plain;  // K = 1 or N = 1: a copy as given, for gemm()'s float32 path
   memory::desc a_desc, c_desc;
   dnnl::matmul product;
   // The packed copy, in the layout the product's kernel asked for, in our own (huge-page) block:
@@ -172,13 +173,17 @@ struct PackedMatrix::Impl {
 };
 
 PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
-    : impl_(std::make_unique<Impl>()), m_(m), n_(n), k_(k), accumulate_(accumulate) {
+    : impl_(std::make_unique<Impl>()), m_(m), n_(n), k_(k), transposed_(transposed), accumulate_(accumulate) {
   Impl& s = *impl_;
   s.precision = products_precision();
   const memory::data_type type = operand_type(s.precision);
   s.a_desc = matrix_desc(m, k, false, type);
   s.c_desc = matrix_desc(m, n, false, memory::data_type::f32);
   if (m == 0 || n == 0 || k == 0) return;  // multiply() does nothing or zeroes c
+  if (k == 1 || n == 1) {                  // gemm() keeps these in float32, unpacked
+    s.plain.assign(b, b + k * n);
+    return;
+  }
   const auto pd = matmul_desc(s.a_desc, memory::desc(Dims{k, n}, type, memory::format_tag::any), s.c_desc, accumulate);
   s.product = dnnl::matmul(pd);
   s.block.reset(allocate_host(pd.weights_desc().get_size()));
@@ -193,6 +198,7 @@ void PackedMatrix::multiply(const float* a, float* c) const {
   if (m_ == 0 || n_ == 0) return;
   if (k_ == 0) return zero_or_keep(c, m_ * n_, accumulate_);
   const Impl& s = *impl_;
+  if (!s.plain.empty()) return gemm(a, false, s.plain.data(), transposed_, c, m_, n_, k_, accumulate_);
   const void* a_data = a;
   if (s.precision == Precision::BF16) {
     uint16_t* a16 = bf16_scratch(0, m_ * k_);
