@@ -84,6 +84,18 @@ TEST_CASE("gradcheck: lstm without initial state, y only") {
       (V{leaf({T, B, I}, 7), w.w_ih, w.w_hh, w.b_ih, w.b_hh}));
 }
 
+TEST_CASE("gradcheck: lstm biases summed over more rows than one block of the column sums") {
+  // T·B = 299 rows: the bias gradient adds them in blocks of 256, the second one partial.
+  const int64_t T = 13, B = 23, I = 2, H = 3;
+  const ops::LstmWeights w = random_weights(I, H, 400);
+  const Tensor x = leaf({T, B, I}, 8).detach();
+  CHECK_GRADIENTS(
+      [&](const V& in) {
+        return V{ops::lstm(x, Tensor(), Tensor(), {w.w_ih, w.w_hh, in[0], in[1]}).y};
+      },
+      (V{w.b_ih, w.b_hh}));
+}
+
 TEST_CASE("lstm forward matches a naive per-gate reference") {
   const int64_t T = 6, B = 3, I = 4, H = 5;
   const ops::LstmWeights w = random_weights(I, H, 400);

@@ -3,7 +3,9 @@
 // kernels/lstm_cell.h, the same code the CUDA kernels run.
 #include "engine/ops/lstm.h"
 
+#include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
@@ -102,6 +104,30 @@ void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
   }
 }
 
+// out [cols] += the sums of the columns of m [rows, cols] (row-major): the bias gradient, summed
+// over every step and batch row. Eigen's colwise().sum() of a row-major map walks down each
+// column in turn (18 ms for the seed's [6400, 2048], 4% of a training step per layer); this adds
+// whole rows, vectorised, in blocks of a fixed number of rows on every thread, then the blocks'
+// sums in order: the same result whatever the number of threads.
+template <class T>
+void add_column_sums(const T* m, int64_t rows, int64_t cols, T* out) {
+  constexpr int64_t kBlockRows = 256;
+  const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  std::vector<T> partial(static_cast<size_t>(blocks * cols), T(0));
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
+  for (int64_t k = 0; k < blocks; ++k) {
+    T* sum = partial.data() + k * cols;
+    for (int64_t r = k * kBlockRows; r < std::min(rows, (k + 1) * kBlockRows); ++r) {
+      const T* row = m + r * cols;
+#pragma omp simd
+      for (int64_t j = 0; j < cols; ++j) sum[j] += row[j];
+    }
+  }
+  for (int64_t k = 0; k < blocks; ++k)
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) out[j] += partial[k * cols + j];
+}
+
 }  // namespace
 
 LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only) {
@@ -188,9 +214,10 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
           }
           if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
             // Both biases enter every gate sum once: they share one gradient, summed once.
-            const Eigen::Matrix<T, 1, Eigen::Dynamic> db = as_matrix<T>(dgates, steps * batch).colwise().sum();
+            Tensor db = Tensor::zeros({G}, x.dtype());
+            add_column_sums(D, steps * batch, G, db.data<T>());
             for (const Tensor* b : {&w.b_ih, &w.b_hh})
-              if (Tensor g = grad_buffer(*b); g.defined()) as_matrix<T>(g, 1) += db;
+              if (Tensor g = grad_buffer(*b); g.defined()) as_array<T>(g) += as_array<T>(db);
           }
           if (Tensor g = grad_buffer(x); g.defined())  // dX [T·B, I] += D W_ih
             detail::gemm(D, false, w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
