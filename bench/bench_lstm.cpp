@@ -8,6 +8,7 @@
 #include "bench/seed_network.h"
 #include "engine/cpu/products.h"
 #include "engine/ops/lstm.h"
+#include "tools/openmp_waits.h"
 
 using namespace legato;
 
@@ -123,6 +124,7 @@ void register_gpu_benchmarks();
 #endif
 
 int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
 #if defined(LEGATO_BENCH_GPU)
   legato::bench::register_gpu_benchmarks();
 #else

@@ -28,6 +28,7 @@
 #include "render/audio.h"
 #endif
 #include "render/piano_roll.h"
+#include "tools/openmp_waits.h"
 
 namespace {
 
@@ -301,6 +302,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
   Options o;
   if (const int code = parse_options(argc, argv, o); code >= 0) return code;
   if (const int code = refuse_missing_features(o); code >= 0) return code;

@@ -32,6 +32,7 @@
 #endif
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
+#include "tools/openmp_waits.h"
 #endif
 
 namespace {
@@ -238,6 +239,7 @@ int roll(const std::string& file, const std::string& svg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
   CLI::App app{"miditool: read MIDI files, tokenize them, write them back; play, render and draw them", "miditool"};
   app.require_subcommand(1);
 

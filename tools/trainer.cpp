@@ -6,8 +6,10 @@
 #include "cli_errors.h"
 #include "device.h"
 #include "model/trainer.h"
+#include "tools/openmp_waits.h"
 
 int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
   using namespace legato;
   CLI::App app{"Train an LSTM on MIDI files; checkpoints, metrics.csv and loss.svg go to --out.", "trainer"};
   std::vector<std::string> data;
