@@ -79,7 +79,8 @@ int parse_options(int argc, char** argv, Options& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--top-k", o.sampling.top_k, "Sample among the K likeliest tokens (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability")
       ->check(CLI::Range(1e-9, 1.0));
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
