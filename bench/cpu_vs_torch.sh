@@ -4,13 +4,14 @@
 #   bench/cpu_vs_torch.sh [--previous OLD_BENCH_LSTM] [THREADS]   (default: all cores)
 # PyTorch at its best: fp32 with OpenBLAS's own choice of kernels and with each core type this CPU
 # can run forced (OPENBLAS_CORETYPE=SkylakeX where it has AVX-512, Haswell where AVX2), the
-# fastest kept; bf16 under torch.autocast. --previous adds an older build's bench_lstm (the
-# anchor "no slower than before"). Needs ${BUILD:-build}/bin/bench_lstm and Debian's python3-torch.
+# fastest kept; bf16 under torch.autocast; medians on both sides. --previous adds an older
+# build's bench_lstm (the anchor "no slower than before"). Needs ${BUILD:-build}/bin/bench_lstm
+# and Debian's python3-torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 previous=""
 if [ "${1:-}" = "--previous" ]; then previous="$2"; shift 2; fi
-case "${1:-}" in -h|--help) sed -n '2,8p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; esac
 threads="${1:-$(nproc)}"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; threads $threads"
 export OMP_NUM_THREADS="$threads"
@@ -20,9 +21,12 @@ unset OPENBLAS_CORETYPE
 # The time column (ms) of one benchmark in bench_lstm's console output.
 time_of() { awk -v name="$1" '$1 == name || $1 == name "/real_time" {print $2}' <<<"$2"; }
 
+# The median of 5 repetitions (each the mean of the iterations that fill a second), as the PyTorch
+# script reports the median of 5 steps: on a shared host one slow stretch moves a mean, not a median.
 bench() {
-  "$1" --benchmark_filter='train_step|sgemm|gemm_bf16' --benchmark_min_time=3 --benchmark_format=console 2>&1 |
-    grep -E "^cpu/|^cpu:"
+  "$1" --benchmark_filter='train_step|sgemm|gemm_bf16' --benchmark_min_time=1 --benchmark_repetitions=5 \
+    --benchmark_report_aggregates_only=true --benchmark_format=console 2>&1 |
+    grep -E "^cpu/.*_median|^cpu:" | sed -E 's/_median / /'
 }
 ours=$(bench "${BUILD:-build}/bin/bench_lstm")
 echo "$ours"
