@@ -81,7 +81,7 @@ def persistent_split(layers, inp, hidden, dense, vocab, sms=SMS, threads=256):
     bytes of shared memory per block (scratch for sampling, the input vector, every layer's slice
     of W_ih | W_hh in odd row strides, biases, cell state, dense1 and dense2 rows)."""
     ceil = lambda a, b: -(-a // b)
-    blocks = sms if sms <= max(hidden, dense, vocab) else max(hidden, dense, vocab)
+    blocks = min(sms, ceil(hidden, 4))  # at least 4 units per block
     units, drows, vrows = ceil(hidden, blocks), ceil(dense, blocks), ceil(vocab, blocks)
     blocks = max(ceil(hidden, units), ceil(dense, drows), ceil(vocab, vrows))
     padded = lambda k: k if k % 2 else k + 1

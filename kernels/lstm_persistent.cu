@@ -308,33 +308,33 @@ __global__ void __launch_bounds__(1024)
       for (int i = t; i < H; i += threads) x[input + i] = step == 0 ? 0.0f : __ldcg(h_of(k, prev) + i);
       __syncthreads();
       block_matvec(at(lay.w[k]), padded(input + H), 4 * nu, input + H, x, partial, pre);
-      if (t < nu) {
+      for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
         const float* b_ih = at(lay.b_ih[k]);
         const float* b_hh = at(lay.b_hh[k]);
         float a[4];
-        for (int g = 0; g < 4; ++g) a[g] = pre[g * nu + t] + b_ih[g * nu + t] + b_hh[g * nu + t];
-        float* c = at(lay.c[k]) + t;
+        for (int g = 0; g < 4; ++g) a[g] = pre[g * nu + j] + b_ih[g * nu + j] + b_hh[g * nu + j];
+        float* c = at(lay.c[k]) + j;
         float h;
         lstm_cell_forward(a[0], a[1], a[2], a[3], *c, c, &h);
-        h_of(k, cur)[u0 + t] = h;
+        h_of(k, cur)[u0 + j] = h;
       }
       grid.sync();  // layer k's h_t is whole before layer k + 1 (or the head) reads it
     }
     for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(L - 1, cur) + i);
     __syncthreads();
     block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
-    if (t < nd) {
-      const float v = pre[t] + at(lay.d1_b)[t];
-      dense_out[d0 + t] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
+    for (int r = t; r < nd; r += threads) {
+      const float v = pre[r] + at(lay.d1_b)[r];
+      dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
     }
     grid.sync();
     for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
     __syncthreads();
     block_matvec(at(lay.d2_w), padded(net.dense), nv, net.dense, x, partial, pre);
-    if (t < nv) {
-      const float z = pre[t] + at(lay.d2_b)[t];
-      logits[v0 + t] = z;
-      if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + t] = z;
+    for (int r = t; r < nv; r += threads) {
+      const float z = pre[r] + at(lay.d2_b)[r];
+      logits[v0 + r] = z;
+      if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
     }
     grid.sync();  // the logits are whole; the next writer of them is two barriers away
     if (step + 1 < run.primer_length) {
@@ -377,15 +377,25 @@ GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_share
   if (n.vocab < 2 || n.vocab > kMaxGenerateVocab)
     return refuse("a vocabulary of " + std::to_string(n.vocab) + " (the persistent kernel takes 2 to 2048)");
   if (n.input < 1 || n.hidden < 1 || n.dense < 1 || sms < 1) return refuse("empty sizes");
-  if (threads < 32 || threads > 1024 || (threads & (threads - 1)))
+  if (threads != 0 && (threads < 32 || threads > 1024 || (threads & (threads - 1))))
     return refuse("blocks of " + std::to_string(threads) + " threads (a power of two, 32 to 1024)");
-  int blocks = sms;
-  if (blocks > n.hidden && blocks > n.dense && blocks > n.vocab)
-    blocks = std::max(n.hidden, std::max(n.dense, n.vocab));
-  plan.threads = threads;
+  // At least kMinUnits units per block (16 gate rows: work for 256 threads), so that small
+  // networks use fewer blocks: every grid barrier is cheaper with fewer blocks taking part.
+  constexpr int kMinUnits = 4;
+  const int blocks = std::min(sms, ceil_div(n.hidden, kMinUnits));
   plan.units = ceil_div(n.hidden, blocks);
   plan.dense_rows = ceil_div(n.dense, blocks);
   plan.vocab_rows = ceil_div(n.vocab, blocks);
+  if (threads == 0) {
+    // Enough threads that each adds at most ~16 products of a row, 64 to 256: the seed network
+    // gets 256; a small one fewer (its barriers then wait for fewer threads).
+    const int work =
+        std::max(4 * plan.units * ceil_div(n.input + n.hidden, 16),
+                 std::max(plan.dense_rows * ceil_div(n.hidden, 16), plan.vocab_rows * ceil_div(n.dense, 16)));
+    threads = 64;
+    while (threads < 256 && threads < work) threads *= 2;
+  }
+  plan.threads = threads;
   // As few blocks as those slices need (a block with nothing to own would only wait at barriers).
   plan.blocks = std::max(ceil_div(n.hidden, plan.units),
                          std::max(ceil_div(n.dense, plan.dense_rows), ceil_div(n.vocab, plan.vocab_rows)));

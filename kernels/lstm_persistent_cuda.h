@@ -64,11 +64,12 @@ struct GeneratePlan {
 };
 
 // The split for a device with `sms` multiprocessors and `max_shared` bytes of (opt-in) shared
-// memory per block, one block of `threads` (a power of two, 32..1024) per SM.
-GeneratePlan plan_generation(const GenerateNetwork& net, int sms, size_t max_shared, int threads = 256);
+// memory per block, at most one block per SM, at least 4 units per block; blocks of `threads`
+// (a power of two, 32..1024), or 0: chosen by the work per row (64 to 256; 256 for the seed).
+GeneratePlan plan_generation(const GenerateNetwork& net, int sms, size_t max_shared, int threads = 0);
 // The same for the current device (its SM count and opt-in shared memory per block; blocks == 0
 // also when it cannot launch cooperatively).
-GeneratePlan plan_generation_on_device(const GenerateNetwork& net, int threads = 256);
+GeneratePlan plan_generation_on_device(const GenerateNetwork& net, int threads = 0);
 
 struct GenerateRun {
   const int32_t* primer = nullptr;  // [primer_length], fed first (at least one token)

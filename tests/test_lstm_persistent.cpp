@@ -258,6 +258,7 @@ TEST_CASE("cuda: persistent generator: which networks fit on chip, and the fallb
   const kernels::GeneratePlan plan = kernels::plan_generation(seed, 132, 227 * 1024);
   CHECK(plan.blocks == 128);
   CHECK(plan.units == 4);
+  CHECK(plan.threads == 256);
   CHECK(plan.shared_bytes <= 227 * 1024);
   CHECK(plan.shared_bytes > 160 * 1024);  // the weights: 16 rows of 513 + 2 x 1024 floats
   kernels::GenerateNetwork wide = seed;
