@@ -195,6 +195,8 @@ void bench_legato(benchmark::State& state, Config c) {
 
 }  // namespace
 
+void register_generate_benchmarks();  // bench_generate_gpu.cpp
+
 // Registers the GPU benchmarks when a GPU is present; says so and registers nothing otherwise.
 void register_gpu_benchmarks() {
   if (legato::cuda_device_count() == 0) {
@@ -221,6 +223,7 @@ void register_gpu_benchmarks() {
                     ->ReportAggregatesOnly(true);
               }
             }
+  register_generate_benchmarks();
 }
 
 }  // namespace legato::bench

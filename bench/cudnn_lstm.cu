@@ -142,6 +142,13 @@ void CudnnLstm::forward(const float* x, float* y, float* hy, float* cy, bool tra
                               s.weight_bytes, s.weights, s.workspace_bytes, s.workspace, s.reserve_bytes, s.reserve));
 }
 
+void CudnnLstm::step(const float* x, const float* hx, const float* cx, float* y, float* hy, float* cy) {
+  State& s = *s_;
+  CUDNN_CHECK(cudnnRNNForward(s.handle, s.rnn, CUDNN_FWD_MODE_INFERENCE, s.dev_seq_lengths, s.x_desc, x, s.y_desc, y,
+                              s.h_desc, hx, hy, s.h_desc, cx, cy, s.weight_bytes, s.weights, s.workspace_bytes,
+                              s.workspace, s.reserve_bytes, s.reserve));
+}
+
 void CudnnLstm::backward_data(const float* y, const float* dy, float* dx, float* dhx, float* dcx) {
   State& s = *s_;
   CUDNN_CHECK(cudnnRNNBackwardData_v8(s.handle, s.rnn, s.dev_seq_lengths, s.y_desc, y, dy, s.x_desc, dx, s.h_desc,

@@ -32,6 +32,9 @@ class CudnnLstm {
 
   // x [T, B, I] -> y [T, B, H] (last layer), hy, cy [L, B, H]; training keeps the reserve space.
   void forward(const float* x, float* y, float* hy, float* cy, bool training);
+  // Inference from a given state (generation steps it with T = 1): hx, cx [L, B, H] -> hy, cy
+  // (which must not alias hx, cx).
+  void step(const float* x, const float* hx, const float* cx, float* y, float* hy, float* cy);
   // dy [T, B, H] -> dx [T, B, I]; dhx, dcx [L, B, H]; needs forward(training) first.
   void backward_data(const float* y, const float* dy, float* dx, float* dhx, float* dcx);
   // Adds the weight gradients into the gradient space (zeroed by zero_weight_gradients).

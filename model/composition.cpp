@@ -1,6 +1,7 @@
 #include "model/composition.h"
 
 #include "midi/tokenizer.h"
+#include "model/generator_persistent.h"
 
 namespace legato::model {
 
@@ -14,6 +15,10 @@ std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
 std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
                              const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
                              std::mt19937_64& rng, const TokenListener& on_token) {
+  // On the GPU the whole piece is one launch when the network fits on chip (its random numbers
+  // come from one draw of rng); otherwise, and on the CPU, the network is stepped token by token.
+  if (net.device() == Device::CUDA && !primer.empty())
+    if (auto tokens = compose_persistent(net, primer, length, sampling, banned, eos, rng(), on_token)) return *tokens;
   Generator gen(net);
   std::vector<int32_t> generated;
   for (int32_t t : primer) gen.feed(t);

@@ -20,6 +20,8 @@ std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab);
 using TokenListener = std::function<bool(const std::vector<int32_t>& generated)>;
 
 // Feeds `primer`, then samples up to `length` tokens (fewer when EOS comes: `eos` < 0 for none).
+// A network on the GPU composes in one launch of the persistent kernel when it fits on chip
+// (model/generator_persistent.h; its tokens then differ from the CPU's: Philox, not rng's stream).
 std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
                              const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
                              std::mt19937_64& rng, const TokenListener& on_token = {});

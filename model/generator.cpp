@@ -8,6 +8,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/lstm.h"
+#include "kernels/sampling.h"
 
 namespace legato::model {
 
@@ -25,11 +26,11 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& 
   std::vector<double> p(keep);
   const double top = logits[order[0]];
   double total = 0;
-  for (size_t k = 0; k < keep; ++k) total += p[k] = std::exp((logits[order[k]] - top) / o.temperature);
+  for (size_t k = 0; k < keep; ++k) total += p[k] = kernels::sampling_weight(logits[order[k]], top, o.temperature);
   if (o.top_p < 1) {
     double mass = 0;
     size_t k = 0;
-    while (k < keep && mass < o.top_p * total) mass += p[k++];
+    while (k < keep && !kernels::nucleus_reached(mass, o.top_p, total)) mass += p[k++];
     keep = std::max<size_t>(k, 1);
     p.resize(keep);
   }

@@ -5,6 +5,7 @@
 
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
+#include "kernels/sampling.h"
 
 namespace legato::model {
 namespace {
@@ -19,8 +20,8 @@ const ModelConfig& validated(const ModelConfig& c) {
   return c;
 }
 
-// The scalar input of a token, as the seed fed Keras: its index over the vocabulary size.
-double scalar_input(int32_t token, int64_t vocab) { return token * (1.0 / static_cast<double>(vocab)); }
+// The scalar input of a token, as the seed fed Keras (one formula with the persistent kernel).
+double scalar_input(int32_t token, int64_t vocab) { return kernels::scalar_token_input(token, vocab); }
 
 void check_token(int32_t token, int64_t vocab) {
   if (token < 0 || token >= vocab)

@@ -176,3 +176,43 @@ TEST_CASE("emulator: the cuBLAS stand-in refuses what cuBLAS documents as invali
   CHECK(sgemm(CUBLAS_OP_N, 0, 3, 2, nullptr, 0, 2, 1) == CUBLAS_STATUS_INVALID_VALUE);
   CHECK(sgemm(CUBLAS_OP_N, 4, 3, 0, nullptr, 4, 1, 4) == CUBLAS_STATUS_SUCCESS);
 }
+
+TEST_CASE(
+    "emulator: dynamic shared memory is the launch's bytes, per block, starting as NaN, in cooperative grids too") {
+  for (bool cooperative : {false, true}) {
+    CAPTURE(cooperative);
+    const int blocks = 3, threads = 64;
+    const size_t bytes = 1000 * sizeof(float);  // not a multiple of the block: the loop's tail too
+    DeviceBuffer first(blocks * threads), seen(blocks * threads);
+    emu::probe::dynamic_shared(blocks, threads, bytes, cooperative, first.get(), seen.get());
+    for (float v : first.download()) REQUIRE(std::isnan(v));
+    const auto got = seen.download();
+    for (int b = 0; b < blocks; ++b)
+      for (int t = 0; t < threads; ++t) REQUIRE(got[b * threads + t] == static_cast<float>(b) * 1e6f + (999 - t));
+  }
+}
+
+TEST_CASE("emulator: more than 48 KiB of dynamic shared memory only after cudaFuncSetAttribute, up to 227 KiB") {
+  const auto refused = [](size_t bytes) {
+    return error_of([&] { emu::probe::opt_in(bytes); }).find("invalid configuration argument") != std::string::npos;
+  };
+  CHECK(!refused(48 * 1024));
+  CHECK(refused(48 * 1024 + 4));  // the default limit
+  CHECK(emu::probe::raise_opt_in_limit(227 * 1024 + 1) == cudaErrorInvalidValue);
+  CHECK(cudaGetLastError() == cudaErrorInvalidValue);  // a failed call is the last error, as in the runtime
+  CHECK(emu::probe::raise_opt_in_limit(100 * 1024) == cudaSuccess);
+  CHECK(!refused(100 * 1024));
+  CHECK(refused(100 * 1024 + 4));  // beyond what was opted in to
+  CHECK(emu::probe::raise_opt_in_limit(227 * 1024) == cudaSuccess);
+  CHECK(!refused(227 * 1024));
+  CHECK(refused(227 * 1024 + 4));
+  // Other kernels keep the default.
+  CHECK(error_of([] {
+          emu::probe::empty_kernel(dim3(1), dim3(32), 48 * 1024 + 4);
+        }).find("invalid configuration argument") != std::string::npos);
+  int sms = 0, optin = 0;
+  REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
+  REQUIRE(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0) == cudaSuccess);
+  CHECK(sms == static_cast<int>(emu::kMaxCooperativeBlocks));
+  CHECK(optin == 227 * 1024);
+}

@@ -1,7 +1,8 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
 // carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
 // notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards;
-// --compare-with measures the pieces against a corpus (MGEval's overlapped areas, eval/).
+// --compare-with measures the pieces against a corpus (MGEval's overlapped areas, eval/). With
+// --device cuda a network that fits on chip composes each piece in one persistent-kernel launch.
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,7 @@
 #include "model/corpus.h"
 #include "model/evaluate.h"
 #include "model/generator.h"
+#include "model/generator_persistent.h"
 #include "model/trainer.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
@@ -279,6 +281,9 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const std::vector<eval::NamedFeatures> corpus =
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
   std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
+  if (ck.net->device() == legato::Device::CUDA)
+    std::cout << "generation: " << model::device_generation(*ck.net) << std::endl;
   std::vector<eval::NamedFeatures> measured;
   if (o.play)
     if (const int code = live.open(o.play_port); code >= 0) return code;

@@ -55,8 +55,11 @@ bench_cmake=$third/benchmark/lib/x86_64-linux-gnu/cmake/benchmark
 cuda_filter=(-tc='cuda*' -tce='*caching device allocator*')
 # bench_lstm's GPU benchmarks are named side/mode/L<layers>/H<hidden>/B<batch>/T<steps>/<math>
 # (bench/bench_lstm_gpu.cpp): the seed's training step and forward pass (3 x 512, batch 64, 100
-# steps), generation (batch 1, one step), and one large layer where cuDNN is at its best.
-bench_filter='^(cudnn|legato)/(train/L3/H512/B64/T100|forward/L3/H512/B64/T100|forward/L3/H512/B1/T1|train/L1/H1024/B128/T100)/(fp32|tf32)(/|$)'
+# steps), generation (batch 1, one step), and one large layer where cuDNN is at its best; and
+# whole pieces (bench/bench_generate_gpu.cpp): 500 tokens of the seed network by the persistent
+# kernel (legato/generate/seed/...) against cuDNN stepped with T = 1 and a host-side sample
+# (cudnn/step/seed/...).
+bench_filter='^((cudnn|legato)/(train/L3/H512/B64/T100|forward/L3/H512/B64/T100|forward/L3/H512/B1/T1|train/L1/H1024/B128/T100)/(fp32|tf32)(/|$)|(cudnn/step|legato/generate)/seed/)'
 
 find_tool() {  # PATH first, then the toolkit's bin/
   command -v "$1" 2>/dev/null && return 0

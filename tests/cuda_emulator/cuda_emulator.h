@@ -18,6 +18,7 @@
 #define __device__
 #define __host__
 #define __grid_constant__
+#define __launch_bounds__(...)
 // A __shared__ variable is one static object in the file's section, which the emulator treats as
 // the running block's shared memory (emulator.h). CUDA forbids initialisers on __shared__ and so
 // does this in effect: the emulator overwrites the section at the start of every block.
@@ -65,6 +66,15 @@ inline T atomicExch(T* address, T value) {
   const T old = *address;
   *address = value;
   return old;
+}
+
+// Fences: emulated threads switch only at barriers and share one coherent memory.
+inline void __threadfence() {}
+inline void __threadfence_system() {}
+// Loads that bypass L1 (data other blocks wrote since the last grid barrier): plain loads here.
+template <class T>
+inline T __ldcg(const T* address) {
+  return *address;
 }
 
 // The device's fast-math intrinsics, as their accurate counterparts.

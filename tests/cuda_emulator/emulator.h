@@ -11,8 +11,13 @@
 // - Static shared memory (__shared__) is a real per-block array: one linker section per kernel
 //   file, filled with 0xFF bytes (NaN as float) at the start of every block, so a read before the
 //   block wrote it shows.
-// - A launch is validated as the driver does (grid and block limits, 48 KiB of shared memory) and
-//   a bad one fails with the runtime's error (cudaGetLastError: invalid configuration argument).
+// - Dynamic shared memory (LEGATO_DYNAMIC_SHARED, kernels/dynamic_shared.cuh: extern __shared__
+//   under nvcc) is one heap array per block of exactly the launch's shared-bytes argument, also
+//   0xFF at the start, so AddressSanitizer sees a read past what the launch asked for.
+// - A launch is validated as the driver does (grid and block limits; static + dynamic shared
+//   memory at most 48 KiB, or up to kMaxSharedBytesOptIn once cudaFuncSetAttribute has raised the
+//   kernel's cudaFuncAttributeMaxDynamicSharedMemorySize) and a bad one fails with the runtime's
+//   error (cudaGetLastError: invalid configuration argument).
 // - Cooperative launches run every block of the grid together, as fibers, so that
 //   cooperative_groups::this_grid().sync() works; a grid of more than kMaxCooperativeBlocks blocks
 //   is refused with cudaErrorCooperativeLaunchTooLarge.
@@ -32,6 +37,8 @@ constexpr unsigned kMaxThreadsPerBlock = 1024;
 constexpr unsigned kMaxBlockDim[3] = {1024, 1024, 64};
 constexpr unsigned kMaxGridDim[3] = {2147483647u, 65535, 65535};
 constexpr size_t kMaxSharedBytes = 48 * 1024;  // static + dynamic, without an opt-in attribute
+// With the opt-in (cudaFuncAttributeMaxDynamicSharedMemorySize): an H100's or H200's 227 KiB.
+constexpr size_t kMaxSharedBytesOptIn = 227 * 1024;
 // Cooperative grids: every block's threads exist at once as fibers; a GPU allows SMs x blocks
 // per SM (132 x 1 or more on an H100), the emulator this many.
 constexpr unsigned kMaxCooperativeBlocks = 16;
@@ -57,10 +64,16 @@ ThreadState& current_thread();
 void syncthreads();                     // __syncthreads()
 void grid_sync();                       // cooperative_groups::this_grid().sync(); only in a cooperative launch
 void record_error(cudaError_t status);  // the runtime stand-in's last error (runtime.cpp)
+// The running block's dynamic shared memory (null when the launch asked for none).
+void* dynamic_shared();
+// cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes): the most
+// dynamic shared memory later launches of `function` may ask for.
+cudaError_t set_max_dynamic_shared(const void* function, int bytes);
 
 // A launch, type-erased: run(params) executes the kernel body once for the current thread.
 struct Kernel {
   const char* name;
+  const void* function;  // the __global__ function: the key of its attributes
   SharedSection shared;
   bool cooperative;
   void (*run)(const void* params);
@@ -84,7 +97,8 @@ void launch(const char* name, SharedSection shared, bool cooperative, void (*ker
     const Bound& b = *static_cast<const Bound*>(p);
     std::apply(b.kernel, b.params);
   };
-  launch(Kernel{name, shared, cooperative, run, &bound}, grid, block, shared_bytes, stream);
+  launch(Kernel{name, reinterpret_cast<const void*>(kernel), shared, cooperative, run, &bound}, grid, block,
+         shared_bytes, stream);
 }
 
 // The seed of the shuffled orders; every launch draws its orders from (seed, launch number).

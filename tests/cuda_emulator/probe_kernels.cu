@@ -1,6 +1,7 @@
 // The emulator's probe kernels (probe_kernels.h), written as any kernel of kernels/ is.
 #include "kernels/block_reduce.cuh"
 #include "kernels/cuda_check.h"
+#include "kernels/dynamic_shared.cuh"
 #include "kernels/launch.h"
 #include "probe_kernels.h"
 
@@ -61,6 +62,18 @@ __global__ void grid_sum_kernel(float* ids, float* sums, float* seen) {
 
 __global__ void grid_sync_kernel() { cooperative_groups::this_grid().sync(); }
 
+__global__ void dynamic_shared_kernel(float* first_read, float* seen, int floats, bool grid_barrier) {
+  LEGATO_DYNAMIC_SHARED(float, dynamic);
+  const unsigned t = threadIdx.x, threads = blockDim.x, b = blockIdx.x;
+  first_read[b * threads + t] = dynamic[t];
+  __syncthreads();  // every thread has read its element before any is written
+  for (int i = static_cast<int>(t); i < floats; i += static_cast<int>(threads))
+    dynamic[i] = static_cast<float>(b) * 1e6f + static_cast<float>(i);
+  if (grid_barrier) cooperative_groups::this_grid().sync();  // the other blocks write theirs meanwhile
+  __syncthreads();
+  seen[b * threads + t] = dynamic[floats - 1 - static_cast<int>(t)];  // another thread's element
+}
+
 // Device memory for a probe's scratch values, freed on the way out.
 template <class T>
 struct Scratch {
@@ -98,6 +111,14 @@ void read_unwritten_shared(float* out, int threads) {
 
 void grid_sum(int blocks, int threads, float* ids, float* sums, float* seen) {
   LEGATO_LAUNCH_COOPERATIVE(grid_sum_kernel, blocks, threads, 0, nullptr, ids, sums, seen);
+}
+
+void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, float* first_read, float* seen) {
+  const int floats = static_cast<int>(bytes / sizeof(float));
+  if (cooperative)
+    LEGATO_LAUNCH_COOPERATIVE(dynamic_shared_kernel, blocks, threads, bytes, nullptr, first_read, seen, floats, true);
+  else
+    LEGATO_LAUNCH(dynamic_shared_kernel, blocks, threads, bytes, nullptr, first_read, seen, floats, false);
 }
 
 void grid_sync_not_cooperative() { LEGATO_LAUNCH(grid_sync_kernel, 2, 32, 0, nullptr); }

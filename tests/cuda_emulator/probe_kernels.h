@@ -28,6 +28,15 @@ void read_unwritten_shared(float* out, int threads);
 // adds all ids into sums[block]; each block also writes its id into its shared memory before
 // the grid barrier and reads it back after (seen[block * threads + t]).
 void grid_sum(int blocks, int threads, float* ids, float* sums, float* seen);
+// blocks x threads with `bytes` of dynamic shared memory (at least threads floats): first_read
+// [blocks * threads] = what each thread read from it before anything was written; then each block
+// fills it with block * 1e6 + index (with a grid barrier when cooperative) and seen[b * threads + t]
+// = its element bytes / 4 - 1 - t.
+void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, float* first_read, float* seen);
+// cudaFuncSetAttribute(cudaFuncAttributeMaxDynamicSharedMemorySize) of opt_in's kernel.
+cudaError_t raise_opt_in_limit(int bytes);
+// One block of 32 threads with `bytes` of dynamic shared memory (at least 128).
+void opt_in(size_t bytes);
 // grid.sync() in a kernel launched without LEGATO_LAUNCH_COOPERATIVE.
 void grid_sync_not_cooperative();
 

@@ -66,7 +66,27 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
   std::strcpy(prop->name, "CPU emulator of a CUDA device");
   return cudaSuccess;
 }
+// The attributes a launcher sizes a persistent kernel by: one "SM" per block a cooperative grid
+// may have here, and an H100's or H200's opt-in shared memory per block.
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
+  if (!value) return status(cudaErrorInvalidValue);
+  switch (attr) {
+    case cudaDevAttrMultiProcessorCount: *value = static_cast<int>(legato::emu::kMaxCooperativeBlocks); break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(legato::emu::kMaxSharedBytesOptIn); break;
+    case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(legato::emu::kMaxSharedBytes); break;
+    case cudaDevAttrCooperativeLaunch: *value = 1; break;
+    case cudaDevAttrMaxThreadsPerBlock: *value = static_cast<int>(legato::emu::kMaxThreadsPerBlock); break;
+    default: return status(cudaErrorInvalidValue);
+  }
+  return cudaSuccess;
+}
+cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, int value) {
+  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return status(cudaErrorInvalidValue);
+  return status(legato::emu::set_max_dynamic_shared(function, value));
+}
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+// A launch has run to its end when it returns: the stream is always idle.
+cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamCreate(cudaStream_t* stream) {
   *stream = reinterpret_cast<cudaStream_t>(&g_stream_object);
   return cudaSuccess;
@@ -87,6 +107,14 @@ cudaError_t cudaFree(void* ptr) {
   std::free(ptr);
   return cudaSuccess;
 }
+// Pinned, mapped host memory: the device pointer is the host pointer (one address space here).
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) { return cudaMalloc(ptr, bytes); }
+cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned int flags) {
+  if (!device || !host || flags != 0) return status(cudaErrorInvalidValue);
+  *device = host;
+  return cudaSuccess;
+}
+cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { return copy(dst, src, bytes); }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
   return copy(dst, src, bytes);

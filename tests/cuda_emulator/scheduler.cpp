@@ -4,9 +4,11 @@
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -56,6 +58,7 @@ struct Worker {
 struct Run {
   const Kernel* kernel = nullptr;
   size_t threads_per_block = 0;
+  std::vector<std::vector<char>>* dynamic = nullptr;  // per block running together: its dynamic shared memory
 };
 
 struct Emulator {
@@ -65,7 +68,8 @@ struct Emulator {
   uint64_t seed = 1;
   uint64_t launch_number = 0;
   Counters counters;
-  const void* main_stack_bottom = nullptr;  // the scheduler's stack, for AddressSanitizer
+  std::map<const void*, size_t> max_dynamic_shared;  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel
+  const void* main_stack_bottom = nullptr;           // the scheduler's stack, for AddressSanitizer
   size_t main_stack_size = 0;
   bc::protected_fixedsize_stack stacks{kStackBytes};
 
@@ -164,14 +168,25 @@ cudaError_t validate(const Kernel& k, dim3 grid, dim3 block, size_t shared_bytes
     if (g[d] == 0 || b[d] == 0 || g[d] > kMaxGridDim[d] || b[d] > kMaxBlockDim[d]) return cudaErrorInvalidConfiguration;
   }
   if (static_cast<uint64_t>(block.x) * block.y * block.z > kMaxThreadsPerBlock) return cudaErrorInvalidConfiguration;
-  if (k.shared.size() + shared_bytes > kMaxSharedBytes) return cudaErrorInvalidConfiguration;
+  // The dynamic shared memory a launch may ask for is the kernel's
+  // cudaFuncAttributeMaxDynamicSharedMemorySize: 48 KiB less its static shared memory until
+  // cudaFuncSetAttribute raises it, and static + that attribute within the card's opt-in limit.
+  const auto opt_in = emulator().max_dynamic_shared.find(k.function);
+  const size_t static_bytes = k.shared.size();
+  const size_t allowed = opt_in != emulator().max_dynamic_shared.end()
+                             ? opt_in->second
+                             : kMaxSharedBytes - std::min(kMaxSharedBytes, static_bytes);
+  if (static_bytes > kMaxSharedBytes || shared_bytes > allowed || static_bytes + allowed > kMaxSharedBytesOptIn)
+    return cudaErrorInvalidConfiguration;
   if (k.cooperative && static_cast<uint64_t>(grid.x) * grid.y * grid.z > kMaxCooperativeBlocks)
     return cudaErrorCooperativeLaunchTooLarge;
   return cudaSuccess;
 }
 
 std::string triple(const uint3& v) {
-  return "(" + std::to_string(v.x) + ", " + std::to_string(v.y) + ", " + std::to_string(v.z) + ")";
+  char text[48];  // snprintf: "(" + std::string trips GCC 12's -Wrestrict
+  std::snprintf(text, sizeof text, "(%u, %u, %u)", v.x, v.y, v.z);
+  return text;
 }
 
 uint3 unflatten(uint64_t i, dim3 extent) {
@@ -190,12 +205,15 @@ uint3 unflatten(uint64_t i, dim3 extent) {
 // in images, swapped in as their threads are resumed.
 class Group {
  public:
-  Group(const Kernel& k, dim3 grid, dim3 block, std::mt19937_64& rng)
+  Group(const Kernel& k, dim3 grid, dim3 block, size_t dynamic_bytes, std::mt19937_64& rng)
       : kernel_(k),
+        dynamic_bytes_(dynamic_bytes),
         grid_(grid),
         block_(block),
         rng_(rng),
         threads_per_block_(static_cast<size_t>(block.x) * block.y * block.z) {}
+
+  std::vector<std::vector<char>>* dynamic() { return &dynamic_; }
 
   void run(const uint64_t* blocks, size_t n) {
     blocks_ = blocks;
@@ -212,12 +230,14 @@ class Group {
 
  private:
   const Kernel& kernel_;
+  size_t dynamic_bytes_;
   dim3 grid_, block_;
   std::mt19937_64& rng_;
   size_t threads_per_block_;
   const uint64_t* blocks_ = nullptr;
-  size_t count_ = 0;                       // threads running together
-  std::vector<std::vector<char>> images_;  // only when several blocks run together
+  size_t count_ = 0;                        // threads running together
+  std::vector<std::vector<char>> dynamic_;  // each block's dynamic shared memory, exactly the launch's bytes
+  std::vector<std::vector<char>> images_;   // only when several blocks run together
   size_t resident_ = 0;
   std::vector<Worker*> order_;
 
@@ -240,6 +260,7 @@ class Group {
     const size_t bytes = kernel_.shared.size();
     if (bytes) std::memset(kernel_.shared.begin, 0xFF, bytes);
     if (n > 1) images_.assign(n, std::vector<char>(bytes, static_cast<char>(0xFF)));
+    dynamic_.assign(dynamic_bytes_ ? n : 0, std::vector<char>(dynamic_bytes_, static_cast<char>(0xFF)));
     resident_ = 0;
   }
 
@@ -342,6 +363,18 @@ ThreadState& current_thread() {
 
 void syncthreads() { wait(Status::AtBarrier, "__syncthreads()"); }
 
+void* dynamic_shared() {
+  Emulator& e = emulator();
+  if (!e.running || !e.run) throw std::logic_error("dynamic shared memory used outside a kernel");
+  return e.run->dynamic->empty() ? nullptr : (*e.run->dynamic)[e.running->block].data();
+}
+
+cudaError_t set_max_dynamic_shared(const void* function, int bytes) {
+  if (!function || bytes < 0 || static_cast<size_t>(bytes) > kMaxSharedBytesOptIn) return cudaErrorInvalidValue;
+  emulator().max_dynamic_shared[function] = static_cast<size_t>(bytes);
+  return cudaSuccess;
+}
+
 void grid_sync() {
   Emulator& e = emulator();
   if (e.run && !e.run->kernel->cooperative)
@@ -359,15 +392,15 @@ void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cu
   const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
   std::seed_seq seq{e.seed, e.launch_number++};
   std::mt19937_64 rng(seq);
-  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z};
+  std::vector<uint64_t> order(blocks);
+  std::iota(order.begin(), order.end(), uint64_t{0});
+  std::shuffle(order.begin(), order.end(), rng);
+  Group group(kernel, grid, block, shared_bytes, rng);
+  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z, group.dynamic()};
   e.run = &run;
   struct Reset {
     ~Reset() { emulator().run = nullptr; }
   } reset;
-  std::vector<uint64_t> order(blocks);
-  std::iota(order.begin(), order.end(), uint64_t{0});
-  std::shuffle(order.begin(), order.end(), rng);
-  Group group(kernel, grid, block, rng);
   if (kernel.cooperative) {
     group.run(order.data(), order.size());
   } else {

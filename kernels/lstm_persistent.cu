@@ -1,0 +1,438 @@
+// The persistent generator (lstm_persistent_cuda.h): one cooperative launch composes a whole piece.
+// Version 1 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
+// a grid barrier after every layer, dense1 and dense2 (L + 2 per token), and sampling repeated by
+// every block on the same logits, so that the chosen token needs no further barrier.
+#if defined(__CUDACC__)
+#include <cooperative_groups.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "cuda_check.h"
+#include "dynamic_shared.cuh"
+#include "elementwise.h"
+#include "launch.h"
+#include "lstm_cell.h"
+#include "lstm_persistent_cuda.h"
+#include "philox.h"
+#include "sampling.h"
+
+namespace legato::kernels {
+namespace {
+
+// What each block owns: `units` units of every layer, `dense_rows` rows of dense1, `vocab_rows`
+// rows of dense2 (the last blocks may own fewer, or none).
+struct Split {
+  int units, dense_rows, vocab_rows;
+};
+
+// An odd row stride in shared memory: the threads of a warp that read one column of consecutive
+// rows then hit different banks.
+__host__ __device__ inline int padded(int cols) { return cols % 2 ? cols : cols + 1; }
+
+// Byte offsets into a block's dynamic shared memory; the host sizes the launch with the same function.
+struct Layout {
+  size_t weights, scan_a, scan_b;                          // double [sort_size], [threads], [threads]
+  size_t keys, index, partial, red_value, red_index, pre;  // float / int scratch
+  size_t x;                                                // float [max(I_0 + H, 2H, D)]: the block's input vector
+  size_t w[kMaxGenerateLayers], b_ih[kMaxGenerateLayers], b_hh[kMaxGenerateLayers], c[kMaxGenerateLayers];
+  size_t d1_w, d1_b, d2_w, d2_b;
+  size_t total;
+  int sort_size;  // the vocabulary rounded up to a power of two (the bitonic sort's size)
+};
+
+__host__ __device__ inline Layout layout_of(const GenerateNetwork& n, Split s, int threads) {
+  Layout l{};
+  size_t at = 0;
+  auto take = [&](size_t count, size_t element) {
+    const size_t offset = at;
+    at += (count * element + 15) / 16 * 16;  // every array 16-byte aligned
+    return offset;
+  };
+  l.sort_size = 1;
+  while (l.sort_size < n.vocab) l.sort_size *= 2;
+  l.weights = take(l.sort_size, sizeof(double));
+  l.scan_a = take(threads, sizeof(double));
+  l.scan_b = take(threads, sizeof(double));
+  l.keys = take(l.sort_size, sizeof(float));
+  l.index = take(l.sort_size, sizeof(int));
+  l.partial = take(threads, sizeof(float));
+  l.red_value = take(threads, sizeof(float));
+  l.red_index = take(threads, sizeof(int));
+  int rows = 4 * s.units;
+  if (s.dense_rows > rows) rows = s.dense_rows;
+  if (s.vocab_rows > rows) rows = s.vocab_rows;
+  l.pre = take(rows, sizeof(float));
+  int x = n.input + n.hidden;
+  if (2 * n.hidden > x) x = 2 * n.hidden;
+  if (n.dense > x) x = n.dense;
+  l.x = take(x, sizeof(float));
+  for (int k = 0; k < n.layers; ++k) {
+    const int input = k == 0 ? n.input : n.hidden;
+    l.w[k] = take(static_cast<size_t>(4 * s.units) * padded(input + n.hidden), sizeof(float));
+    l.b_ih[k] = take(4 * s.units, sizeof(float));
+    l.b_hh[k] = take(4 * s.units, sizeof(float));
+    l.c[k] = take(s.units, sizeof(float));
+  }
+  l.d1_w = take(static_cast<size_t>(s.dense_rows) * padded(n.hidden), sizeof(float));
+  l.d1_b = take(s.dense_rows, sizeof(float));
+  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * padded(n.dense), sizeof(float));
+  l.d2_b = take(s.vocab_rows, sizeof(float));
+  l.total = at;
+  return l;
+}
+
+__device__ inline int clamp_rows(int total, int first, int per_block) {
+  const int left = total - first;
+  return left < 0 ? 0 : (left < per_block ? left : per_block);
+}
+
+// out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory. blockDim.x / n
+// threads share a row and add their partial sums in a fixed order (deterministic). Every thread
+// of the block calls it.
+__device__ void block_matvec(const float* w, int stride, int rows, int cols, const float* x, float* partial,
+                             float* out) {
+  const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
+  for (int base = 0; base < rows; base += threads) {
+    const int n = rows - base < threads ? rows - base : threads;
+    const int share = threads / n, r = t / share, s = t % share;
+    float acc = 0.0f;
+    if (r < n) {
+      const float* row = w + static_cast<size_t>(base + r) * stride;
+      for (int k = s; k < cols; k += share) acc += row[k] * x[k];
+    }
+    partial[t] = acc;
+    __syncthreads();
+    if (t < n) {
+      float sum = 0.0f;
+      for (int i = 0; i < share; ++i) sum += partial[t * share + i];
+      out[base + t] = sum;
+    }
+    __syncthreads();
+  }
+}
+
+// True when (key a, index ia) comes before (b, ib) in descending order, ties by the lower index.
+__device__ inline bool before(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
+
+// The index of the first largest of keys [n] (std::max_element's choice); every thread gets it.
+__device__ int block_argmax(const float* keys, int n, float* red_value, int* red_index) {
+  const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
+  float best = -INFINITY;
+  int best_index = n;
+  for (int i = t; i < n; i += threads)
+    if (best_index == n || keys[i] > best) best = keys[i], best_index = i;
+  red_value[t] = best;
+  red_index[t] = best_index;
+  __syncthreads();
+  for (int stride = threads / 2; stride > 0; stride /= 2) {
+    if (t < stride && red_index[t + stride] < n &&
+        (red_index[t] == n || before(red_value[t + stride], red_index[t + stride], red_value[t], red_index[t]))) {
+      red_value[t] = red_value[t + stride];
+      red_index[t] = red_index[t + stride];
+    }
+    __syncthreads();
+  }
+  const int result = red_index[0];
+  __syncthreads();  // the scratch is reused next
+  return result;
+}
+
+// The number of threads' `count`s summed over the block; every thread gets it.
+__device__ int block_sum(int count, int* red_index) {
+  const int t = static_cast<int>(threadIdx.x);
+  red_index[t] = count;
+  __syncthreads();
+  for (int stride = static_cast<int>(blockDim.x) / 2; stride > 0; stride /= 2) {
+    if (t < stride) red_index[t] += red_index[t + stride];
+    __syncthreads();
+  }
+  const int result = red_index[0];
+  __syncthreads();
+  return result;
+}
+
+// Sorts (keys, index) [n], n a power of two, into descending order (ties: lower index first).
+__device__ void bitonic_sort_descending(float* keys, int* index, int n) {
+  const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
+  for (int k = 2; k <= n; k *= 2)
+    for (int j = k / 2; j > 0; j /= 2) {
+      for (int i = t; i < n; i += threads) {
+        const int p = i ^ j;
+        if (p <= i) continue;
+        const bool descending = (i & k) == 0;
+        if (descending == before(keys[p], index[p], keys[i], index[i])) {
+          const float key = keys[i];
+          keys[i] = keys[p];
+          keys[p] = key;
+          const int id = index[i];
+          index[i] = index[p];
+          index[p] = id;
+        }
+      }
+      __syncthreads();
+    }
+}
+
+// w [n] becomes its inclusive prefix sums: each thread adds a contiguous chunk, the chunks' totals
+// are scanned in a fixed tree (deterministic).
+__device__ void block_inclusive_scan(double* w, int n, double* scan_a, double* scan_b) {
+  const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
+  const int chunk = (n + threads - 1) / threads, begin = t * chunk, end = begin + chunk < n ? begin + chunk : n;
+  double local = 0;
+  for (int i = begin; i < end; ++i) local += w[i];
+  scan_a[t] = local;
+  __syncthreads();
+  double* src = scan_a;
+  double* dst = scan_b;
+  for (int offset = 1; offset < threads; offset *= 2) {
+    dst[t] = src[t] + (t >= offset ? src[t - offset] : 0.0);
+    __syncthreads();
+    double* swap = src;
+    src = dst;
+    dst = swap;
+  }
+  double running = t > 0 ? src[t - 1] : 0.0;
+  for (int i = begin; i < end; ++i) w[i] = running += w[i];
+  __syncthreads();
+}
+
+// The next token from the logits [V] (global memory, written by every block), by
+// model::sample_token's rules; every block computes the same one. Greedy: the first largest.
+// Otherwise the candidates in descending order (sorted only when top-k or top-p need the order:
+// for temperature alone any order gives the same distribution), weights relative to the top
+// logit, top-k, then the nucleus, then the pick with Philox uniform (seed, token number).
+__device__ int block_sample(const float* logits, const GenerateNetwork& net, const GenerateSampling& s,
+                            const GenerateRun& run, int generated, const Layout& lay, unsigned char* smem) {
+  const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x), vocab = net.vocab;
+  float* keys = reinterpret_cast<float*>(smem + lay.keys);
+  int* index = reinterpret_cast<int*>(smem + lay.index);
+  float* red_value = reinterpret_cast<float*>(smem + lay.red_value);
+  int* red_index = reinterpret_cast<int*>(smem + lay.red_index);
+  double* w = reinterpret_cast<double*>(smem + lay.weights);
+  for (int i = t; i < lay.sort_size; i += threads) {
+    // Banned tokens as model::compose bans them on the CPU; the padding sorts last.
+    keys[i] = i < vocab ? (run.banned && run.banned[i] ? -1e30f : __ldcg(logits + i)) : -INFINITY;
+    index[i] = i;
+  }
+  __syncthreads();
+  if (s.greedy) return block_argmax(keys, vocab, red_value, red_index);
+  const bool sorted = s.top_k > 0 || s.top_p < 1;
+  if (sorted) bitonic_sort_descending(keys, index, lay.sort_size);
+  const double top = keys[sorted ? 0 : block_argmax(keys, vocab, red_value, red_index)];
+  int keep = s.top_k > 0 && s.top_k < vocab ? s.top_k : vocab;
+  for (int i = t; i < keep; i += threads) w[i] = sampling_weight(keys[i], top, s.temperature);
+  __syncthreads();
+  block_inclusive_scan(w, keep, reinterpret_cast<double*>(smem + lay.scan_a),
+                       reinterpret_cast<double*>(smem + lay.scan_b));
+  if (s.top_p < 1) {
+    // model::sample_token keeps adding candidates while the nucleus is not reached: as many as
+    // prefix sums short of it, plus the one that reaches it.
+    const double total = w[keep - 1];
+    int short_of = 0;
+    for (int i = t; i < keep; i += threads) short_of += !nucleus_reached(w[i], s.top_p, total);
+    const int k = block_sum(short_of, red_index) + 1;
+    keep = k < keep ? k : keep;
+  }
+  const double target = philox_uniform(s.seed, 0, static_cast<uint64_t>(generated)) * w[keep - 1];
+  int below = 0;  // candidates whose prefix sum is <= target: the pick is the first one past it
+  for (int i = t; i < keep; i += threads) below += w[i] <= target;
+  int pick = block_sum(below, red_index);
+  if (pick > keep - 1) pick = keep - 1;
+  return index[pick];
+}
+
+// One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
+// by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
+// and the logits [V], all read by other blocks after a grid barrier (through L2: __ldcg).
+__global__ void __launch_bounds__(1024)
+    lstm_generate_kernel(GenerateNetwork net, GenerateSampling sampling, GenerateRun run, Split split) {
+  LEGATO_DYNAMIC_SHARED(unsigned char, smem);
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
+  const Layout lay = layout_of(net, split, static_cast<int>(blockDim.x));
+  auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x), b = static_cast<int>(blockIdx.x);
+  const int H = net.hidden, L = net.layers;
+  const int u0 = b * split.units, nu = clamp_rows(H, u0, split.units);
+  const int d0 = b * split.dense_rows, nd = clamp_rows(net.dense, d0, split.dense_rows);
+  const int v0 = b * split.vocab_rows, nv = clamp_rows(net.vocab, v0, split.vocab_rows);
+
+  // The block's weights, once for the whole piece. Row r of a layer's slice is gate r / nu of
+  // unit u0 + r % nu: [w_ih row | w_hh row].
+  for (int k = 0; k < L; ++k) {
+    const int input = k == 0 ? net.input : H, cols = input + H, stride = padded(cols);
+    float* w = at(lay.w[k]);
+    for (int e = t; e < 4 * nu * cols; e += threads) {
+      const int r = e / cols, col = e % cols, row = (r / nu) * H + u0 + r % nu;
+      w[r * stride + col] = col < input ? net.layer[k].w_ih[static_cast<size_t>(row) * input + col]
+                                        : net.layer[k].w_hh[static_cast<size_t>(row) * H + col - input];
+    }
+    for (int r = t; r < 4 * nu; r += threads) {
+      const int row = (r / nu) * H + u0 + r % nu;
+      at(lay.b_ih[k])[r] = net.layer[k].b_ih[row];
+      at(lay.b_hh[k])[r] = net.layer[k].b_hh[row];
+    }
+    for (int j = t; j < nu; j += threads) at(lay.c[k])[j] = 0.0f;  // the state starts at zero
+  }
+  for (int e = t; e < nd * H; e += threads)
+    at(lay.d1_w)[(e / H) * padded(H) + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
+  for (int r = t; r < nd; r += threads) at(lay.d1_b)[r] = net.dense1_b[d0 + r];
+  for (int e = t; e < nv * net.dense; e += threads)
+    at(lay.d2_w)[(e / net.dense) * padded(net.dense) + e % net.dense] =
+        net.dense2_w[static_cast<size_t>(v0) * net.dense + e];
+  for (int r = t; r < nv; r += threads) at(lay.d2_b)[r] = net.dense2_b[v0 + r];
+  __syncthreads();
+
+  float* x = at(lay.x);
+  float* pre = at(lay.pre);
+  float* partial = at(lay.partial);
+  auto h_of = [&](int layer, int parity) { return run.workspace + (static_cast<size_t>(parity) * L + layer) * H; };
+  float* dense_out = run.workspace + static_cast<size_t>(2) * L * H;
+  float* logits = dense_out + net.dense;
+
+  int token = run.primer[0], generated = 0;
+  for (int step = 0;; ++step) {
+    const int cur = step & 1, prev = cur ^ 1;
+    for (int k = 0; k < L; ++k) {
+      const int input = k == 0 ? net.input : H;
+      if (k > 0) {
+        for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(k - 1, cur) + i);
+      } else if (net.embedding) {
+        for (int i = t; i < input; i += threads) x[i] = net.embedding[static_cast<size_t>(token) * input + i];
+      } else if (t == 0) {
+        x[0] = static_cast<float>(scalar_token_input(token, net.vocab));
+      }
+      for (int i = t; i < H; i += threads) x[input + i] = step == 0 ? 0.0f : __ldcg(h_of(k, prev) + i);
+      __syncthreads();
+      block_matvec(at(lay.w[k]), padded(input + H), 4 * nu, input + H, x, partial, pre);
+      for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
+        const float* b_ih = at(lay.b_ih[k]);
+        const float* b_hh = at(lay.b_hh[k]);
+        float a[4];
+        for (int g = 0; g < 4; ++g) a[g] = pre[g * nu + j] + b_ih[g * nu + j] + b_hh[g * nu + j];
+        float* c = at(lay.c[k]) + j;
+        float h;
+        lstm_cell_forward(a[0], a[1], a[2], a[3], *c, c, &h);
+        h_of(k, cur)[u0 + j] = h;
+      }
+      grid.sync();  // layer k's h_t is whole before layer k + 1 (or the head) reads it
+    }
+    for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(L - 1, cur) + i);
+    __syncthreads();
+    block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
+    for (int r = t; r < nd; r += threads) {
+      const float v = pre[r] + at(lay.d1_b)[r];
+      dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
+    }
+    grid.sync();
+    for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
+    __syncthreads();
+    block_matvec(at(lay.d2_w), padded(net.dense), nv, net.dense, x, partial, pre);
+    for (int r = t; r < nv; r += threads) {
+      const float z = pre[r] + at(lay.d2_b)[r];
+      logits[v0 + r] = z;
+      if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
+    }
+    grid.sync();  // the logits are whole; the next writer of them is two barriers away
+    if (step + 1 < run.primer_length) {
+      token = run.primer[step + 1];
+      continue;
+    }
+    if (generated >= run.length) break;
+    const int next = block_sample(logits, net, sampling, run, generated, lay, smem);
+    if (next == run.eos) break;
+    if (b == 0 && t == 0) {
+      // The token first, then the count the host polls (mapped memory: fenced for the system).
+      *static_cast<volatile int32_t*>(run.tokens + generated) = next;
+      __threadfence_system();
+      *static_cast<volatile int*>(run.produced) = generated + 1;
+    }
+    if (++generated == run.length) break;
+    token = next;
+  }
+}
+
+Split split_of(const GeneratePlan& plan) { return Split{plan.units, plan.dense_rows, plan.vocab_rows}; }
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+size_t generate_workspace_floats(const GenerateNetwork& n) {
+  return static_cast<size_t>(2) * n.layers * n.hidden + n.dense + n.vocab;
+}
+
+GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_shared, int threads) {
+  GeneratePlan plan;
+  auto refuse = [&](const std::string& why) {
+    plan = GeneratePlan{};
+    plan.why = why;
+    return plan;
+  };
+  if (n.layers < 1 || n.layers > kMaxGenerateLayers)
+    return refuse(std::to_string(n.layers) + " layers (the persistent kernel takes 1 to 4)");
+  if (n.vocab < 2 || n.vocab > kMaxGenerateVocab)
+    return refuse("a vocabulary of " + std::to_string(n.vocab) + " (the persistent kernel takes 2 to 2048)");
+  if (n.input < 1 || n.hidden < 1 || n.dense < 1 || sms < 1) return refuse("empty sizes");
+  if (threads != 0 && (threads < 32 || threads > 1024 || (threads & (threads - 1))))
+    return refuse("blocks of " + std::to_string(threads) + " threads (a power of two, 32 to 1024)");
+  // At least kMinUnits units per block (16 gate rows: work for 256 threads), so that small
+  // networks use fewer blocks: every grid barrier is cheaper with fewer blocks taking part.
+  constexpr int kMinUnits = 4;
+  const int blocks = std::min(sms, ceil_div(n.hidden, kMinUnits));
+  plan.units = ceil_div(n.hidden, blocks);
+  plan.dense_rows = ceil_div(n.dense, blocks);
+  plan.vocab_rows = ceil_div(n.vocab, blocks);
+  if (threads == 0) {
+    // Enough threads that each adds at most ~16 products of a row, 64 to 256: the seed network
+    // gets 256; a small one fewer (its barriers then wait for fewer threads).
+    const int work =
+        std::max(4 * plan.units * ceil_div(n.input + n.hidden, 16),
+                 std::max(plan.dense_rows * ceil_div(n.hidden, 16), plan.vocab_rows * ceil_div(n.dense, 16)));
+    threads = 64;
+    while (threads < 256 && threads < work) threads *= 2;
+  }
+  plan.threads = threads;
+  // As few blocks as those slices need (a block with nothing to own would only wait at barriers).
+  plan.blocks = std::max(ceil_div(n.hidden, plan.units),
+                         std::max(ceil_div(n.dense, plan.dense_rows), ceil_div(n.vocab, plan.vocab_rows)));
+  plan.shared_bytes = layout_of(n, split_of(plan), threads).total;
+  if (plan.shared_bytes > max_shared)
+    return refuse("the weights need " + std::to_string((plan.shared_bytes + 1023) / 1024) +
+                  " KiB of shared memory per block on " + std::to_string(plan.blocks) + " blocks; the device has " +
+                  std::to_string(max_shared / 1024) + " KiB");
+  return plan;
+}
+
+GeneratePlan plan_generation_on_device(const GenerateNetwork& n, int threads) {
+  int device = 0, sms = 0, shared = 0, cooperative = 0;
+  LEGATO_CUDA_CHECK(cudaGetDevice(&device));
+  LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
+  if (!cooperative) {
+    GeneratePlan plan;
+    plan.why = "the device cannot launch cooperative kernels";
+    return plan;
+  }
+  return plan_generation(n, sms, static_cast<size_t>(shared), threads);
+}
+
+void lstm_generate_launch(const GeneratePlan& plan, const GenerateNetwork& net, const GenerateSampling& sampling,
+                          const GenerateRun& run, cudaStream_t stream) {
+  if (plan.blocks < 1) throw std::invalid_argument("lstm_generate: the network does not fit: " + plan.why);
+  if (run.primer_length < 1 || !run.primer) throw std::invalid_argument("lstm_generate: the primer is empty");
+  if (run.length < 0 || (run.length > 0 && (!run.tokens || !run.produced)) || !run.workspace)
+    throw std::invalid_argument("lstm_generate: tokens, produced and workspace must be given");
+  // More than the default 48 KiB of dynamic shared memory is an opt-in per kernel.
+  LEGATO_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(lstm_generate_kernel),
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(plan.shared_bytes)));
+  LEGATO_LAUNCH_COOPERATIVE(lstm_generate_kernel, plan.blocks, plan.threads, plan.shared_bytes, stream, net, sampling,
+                            run, split_of(plan));
+}
+
+}  // namespace legato::kernels
