@@ -20,8 +20,8 @@ struct SamplingOptions {
   // the held-out pieces scored a mean OA of 0.82 (seeds 1-20 and 21-40 alike) where sampling from
   // every token scored 0.76; k = 3, 4, 5 all did, 8 and 10 fell back (bench/results/quality.md).
   int top_k = 5;
-  double top_p = 1.0;        // nucleus: the smallest set of tokens with this much probability
-  bool greedy = false;       // the seed's argmax
+  double top_p = 1.0;   // nucleus: the smallest set of tokens with this much probability
+  bool greedy = false;  // the seed's argmax
 };
 
 // Picks the next token from logits [V]. Throws on options out of range.

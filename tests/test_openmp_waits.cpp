@@ -56,5 +56,5 @@ TEST_CASE("openmp waits: probe") {  // does something only in the child processe
 TEST_CASE("openmp waits: a program restarts once with GOMP_SPINCOUNT=1000 unless the user chose a policy") {
   CHECK(run_child(nullptr, nullptr) == "exec:1000");
   CHECK(run_child("GOMP_SPINCOUNT", "5000") == "direct:5000");  // the user's count, no restart
-  CHECK(run_child("OMP_WAIT_POLICY", "passive") == "direct:");   // the user's policy, no count added
+  CHECK(run_child("OMP_WAIT_POLICY", "passive") == "direct:");  // the user's policy, no count added
 }
