@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,7 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/checkpoint.h"
+#include "model/safetensors.h"
 #include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
@@ -59,6 +63,30 @@ std::string text_of(const std::filesystem::path& file) {
   return s.str();
 }
 
+// The batch of its epoch that the state file in `out` says a run has done (0 at an epoch's end),
+// or -1 while there is no state file.
+int64_t saved_batch(const std::filesystem::path& out) {
+  try {
+    const auto file = model::load_safetensors(model::train_state_file(out));
+    return nlohmann::json::parse(file.metadata.at("legato.train_state")).at("batch").get<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// Kills `pid` with SIGKILL as soon as its state file says it stands inside an epoch; returns how
+// the process ended (-SIGKILL, or its exit code when it finished first).
+int kill_inside_epoch(pid_t pid, const std::filesystem::path& out) {
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    if (saved_batch(out) > 0) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::kill(pid, SIGKILL);
+  return wait_for(pid);
+}
+
 }  // namespace
 
 TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted run's weights bit for bit") {
@@ -87,10 +115,13 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
                                         "0.0005",
                                         "--eval-pieces",  // the music measured at epoch ends would take
                                         "0"};             // most of the run: kills must land in training
-  auto with_out = [&](const std::filesystem::path& out, bool resume) {
+  auto with_out = [&](const std::filesystem::path& out, bool resume, bool often = false) {
     std::vector<std::string> args = run;
     args.insert(args.end(), {"--out", out.string()});
     if (resume) args.push_back("--resume");
+    // A checkpoint between almost any two batches (1.2 ms): slow (their writes take most of the
+    // run) but sure to leave one inside an epoch, however fast the machine.
+    if (often) *(std::find(args.begin(), args.end(), "--checkpoint-every") + 1) = "0.00002";
     return args;
   };
 
@@ -101,21 +132,30 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
   const auto expected = testing::weights_of(straight / "last.safetensors");
 
   std::mt19937 rng(16);
-  // At least 3 kills, and more (up to 10) until one lands mid-epoch: where a kill lands depends on
-  // the machine's load (startup, epoch ends and their fsyncs take a varying share of the run).
+  // 3 kills at random moments; then, until one lands mid-epoch (up to 10 kills in all), runs that
+  // checkpoint between almost every two batches, killed as soon as a checkpoint inside an epoch is
+  // on disk. Where a random kill lands depends on the machine (a fast one can finish its epochs
+  // between two 30 ms checkpoints: CI once saw 10 random kills and no mid-epoch resume), so the
+  // mid-epoch case is made to happen rather than hoped for.
   int mid_epoch_resumes = 0, attempt = 0;
   for (; attempt < 10 && (attempt < 3 || mid_epoch_resumes == 0); ++attempt) {
     const auto out = work / ("killed" + std::to_string(attempt));
     const auto log = work / ("killed" + std::to_string(attempt) + ".log");
-    const double kill_at = std::uniform_real_distribution<double>(0.15, 0.85)(rng) * seconds;
-    CAPTURE(kill_at);
-    const pid_t pid = start_trainer(with_out(out, false), log);
-    std::this_thread::sleep_for(std::chrono::duration<double>(kill_at));
-    ::kill(pid, SIGKILL);
-    const int killed = wait_for(pid);
+    const bool targeted = attempt >= 3;
+    const pid_t pid = start_trainer(with_out(out, false, targeted), log);
+    int killed = 0;
+    if (!targeted) {
+      const double kill_at = std::uniform_real_distribution<double>(0.15, 0.85)(rng) * seconds;
+      CAPTURE(kill_at);
+      std::this_thread::sleep_for(std::chrono::duration<double>(kill_at));
+      ::kill(pid, SIGKILL);
+      killed = wait_for(pid);
+    } else {
+      killed = kill_inside_epoch(pid, out);
+    }
     // Killed before its first checkpoint, a run starts again as a user would start it.
     const bool has_state = std::filesystem::exists(model::train_state_file(out));
-    REQUIRE(wait_for(start_trainer(with_out(out, has_state), log)) == 0);
+    REQUIRE(wait_for(start_trainer(with_out(out, has_state, targeted), log)) == 0);
     const std::string said = text_of(log);
     CAPTURE(said);
     if (killed == -SIGKILL && said.find("resuming at epoch") != std::string::npos &&
