@@ -5,6 +5,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "engine/allocator.h"
 #include "engine/autograd.h"
@@ -45,7 +46,12 @@ int64_t numel_of(const Shape& shape) {
   return n;
 }
 
-Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
+namespace {
+std::atomic<uint64_t> g_next_storage_id{1};
+}
+
+Storage::Storage(size_t bytes_, Device device_)
+    : bytes(bytes_), device(device_), id(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
   if (device == Device::CPU) {
     data = host_allocate(bytes);
     return;
@@ -193,15 +199,17 @@ std::string Tensor::describe() const {
 
 template <class T>
 T* Tensor::data() {
-  check_defined("data()");
-  if (impl_->dtype != dtype_of<T>())
-    throw std::invalid_argument("tensor: data<" + to_string(dtype_of<T>()) + ">() of a " + describe() + " tensor");
-  return static_cast<T*>(impl_->storage->data) + impl_->offset;
+  const T* elements = std::as_const(*this).data<T>();
+  impl_->storage->writes.fetch_add(1, std::memory_order_relaxed);
+  return const_cast<T*>(elements);
 }
 
 template <class T>
 const T* Tensor::data() const {
-  return const_cast<Tensor*>(this)->data<T>();
+  check_defined("data()");
+  if (impl_->dtype != dtype_of<T>())
+    throw std::invalid_argument("tensor: data<" + to_string(dtype_of<T>()) + ">() of a " + describe() + " tensor");
+  return static_cast<const T*>(impl_->storage->data) + impl_->offset;
 }
 
 template float* Tensor::data<float>();
@@ -212,11 +220,25 @@ template const double* Tensor::data<double>() const;
 template const int32_t* Tensor::data<int32_t>() const;
 
 void* Tensor::raw_data() {
-  check_defined("raw_data()");
-  return static_cast<char*>(impl_->storage->data) + impl_->offset * dtype_size(impl_->dtype);
+  const void* elements = std::as_const(*this).raw_data();
+  impl_->storage->writes.fetch_add(1, std::memory_order_relaxed);
+  return const_cast<void*>(elements);
 }
 
-const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
+const void* Tensor::raw_data() const {
+  check_defined("raw_data()");
+  return static_cast<const char*>(impl_->storage->data) + impl_->offset * dtype_size(impl_->dtype);
+}
+
+uint64_t Tensor::storage_id() const {
+  check_defined("storage_id()");
+  return impl_->storage->id;
+}
+
+uint64_t Tensor::storage_writes() const {
+  check_defined("storage_writes()");
+  return impl_->storage->writes.load(std::memory_order_relaxed);
+}
 
 Tensor Tensor::view(const Shape& shape) const {
   check_defined("view()");

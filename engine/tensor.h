@@ -2,6 +2,7 @@
 // Tensor: an N-dimensional, row-major, contiguous array over shared storage. Views (reshape,
 // rows of the first dimension such as one time step of [T, B, H]) share the storage; nothing is
 // copied unless a function says so. A tensor may take part in autograd (see autograd.h).
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,6 +41,11 @@ struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device = Device::CPU;
+  // Unique for the process's life (an address can be reused, an id is not), and a count of the
+  // times the elements were handed out for writing (Tensor's non-const data() and raw_data()):
+  // what a copy derived from the elements (the LSTM's packed weights) checks to know it is current.
+  const uint64_t id;
+  std::atomic<uint64_t> writes{0};
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -91,6 +97,9 @@ class Tensor {
   const T* data() const;
   void* raw_data();
   const void* raw_data() const;
+  // Which storage, and how many times its elements were handed out for writing (see Storage).
+  uint64_t storage_id() const;
+  uint64_t storage_writes() const;
 
   // Views sharing storage (no autograd: use ops::reshape / ops::slice inside a graph).
   Tensor view(const Shape& shape) const;

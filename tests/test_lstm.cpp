@@ -7,6 +7,7 @@
 #include "engine/nn/layers.h"
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
+#include "engine/ops/packed_weights.h"
 #include "gradcheck.h"
 #include "reference_file.h"
 
@@ -234,4 +235,46 @@ TEST_CASE("lstm: float32 agrees with float64, outputs and gradients") {
   close(w32.w_ih.grad(), w64.w_ih.grad(), "dW_ih");
   close(w32.w_hh.grad(), w64.w_hh.grad(), "dW_hh");
   close(w32.b_ih.grad(), w64.b_ih.grad(), "db_ih");
+}
+
+TEST_CASE("lstm: W_hh is packed once while it stays as it is, and packed again after every change") {
+  const int64_t T = 6, B = 3, I = 5, H = 7;
+  auto as32 = [](const Tensor& t) { return t.to(DType::F32); };
+  const ops::LstmWeights w64 = random_weights(I, H, 700);
+  ops::LstmWeights w{as32(w64.w_ih), as32(w64.w_hh), as32(w64.b_ih), as32(w64.b_hh)};
+  const Tensor x = as32(leaf({T, B, I}, 21)), h0 = as32(leaf({B, H}, 22));
+  auto run = [&](const ops::LstmWeights& weights, const Tensor& input) {
+    return ops::lstm(input, h0, Tensor(), weights).y.to(DType::F64);
+  };
+  auto same = [](const Tensor& a, const Tensor& b) {
+    for (int64_t k = 0; k < a.numel(); ++k)
+      if (a.at(k) != b.at(k)) return false;
+    return true;
+  };
+  const uint64_t before = ops::detail::packings_made();
+  const Tensor first = run(w, x);
+  CHECK(ops::detail::packings_made() == before + 1);
+  CHECK(same(run(w, x), first));  // validation's batches: the same weights, nothing packed again
+  CHECK(ops::detail::packings_made() == before + 1);
+
+  // Another batch size is another packing; the first one stays.
+  const Tensor wider = as32(leaf({T, B + 2, I}, 23));
+  ops::lstm(wider, Tensor(), Tensor(), w);
+  CHECK(ops::detail::packings_made() == before + 2);
+  CHECK(same(run(w, x), first));
+  CHECK(ops::detail::packings_made() == before + 2);
+
+  // Written in place (as the optimiser's step does): packed again, and the result is the one a
+  // fresh copy of the changed weights gives.
+  w.w_hh.data<float>()[3] += 0.5f;
+  const Tensor changed = run(w, x);
+  CHECK(ops::detail::packings_made() == before + 3);
+  const ops::LstmWeights fresh{w.w_ih, w.w_hh.clone(), w.b_ih, w.b_hh};
+  CHECK(same(changed, run(fresh, x)));
+  CHECK_FALSE(same(changed, first));
+
+  // Loaded from elsewhere (as a checkpoint is): packed again.
+  w.w_hh.copy_from(fresh.w_hh.to(DType::F64).to(DType::F32));
+  CHECK(same(run(w, x), changed));
+  CHECK(ops::detail::packings_made() == before + 5);  // the fresh copy's packing, then this one's
 }

@@ -12,6 +12,7 @@
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/gemm.h"
+#include "engine/ops/packed_weights.h"
 #include "kernels/lstm_cell.h"
 
 namespace legato::ops {
@@ -165,13 +166,14 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
     T* P = gate_cache.data<T>();
     // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
     detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false);
-    // W_hhᵀ packed once for the whole sequence: P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
-    const detail::PackedOperand<T> recurrent(w.w_hh.data<T>(), true, hidden, G, batch, true);
+    // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
+    // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
+    const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true);
     for (int64_t t = 0; t < steps; ++t) {
       T* Pt = P + t * batch * G;
       const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
       const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-      if (h_prev) recurrent.multiply(h_prev, Pt);
+      if (h_prev) recurrent->multiply(h_prev, Pt);
       cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
                    batch, hidden);
     }
@@ -191,8 +193,9 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
           auto dH = as_matrix<T>(dh, batch);
           if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
           if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
-          // W_hh packed once for the whole backward pass: dh [B, H] = dgates_t [B, 4H] · W_hh.
-          const detail::PackedOperand<T> recurrent(w.w_hh.data<T>(), false, G, hidden, batch, false);
+          // W_hh packed once for the whole backward pass (and kept while it stays as it is):
+          // dh [B, H] = dgates_t [B, 4H] · W_hh.
+          const auto recurrent = detail::packed_weights<T>(w.w_hh, false, G, hidden, batch, false);
           for (int64_t t = steps - 1; t >= 0; --t) {
             if (gy.defined() && !last_only)
               dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
@@ -202,7 +205,7 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
             T* dg = dgates.data<T>() + t * batch * G;
             cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden, dh.data<T>(),
                           dc.data<T>(), dg, batch, hidden);
-            if (t > 0 || h0.requires_grad()) recurrent.multiply(dg, dh.data<T>());
+            if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>());
           }
           // The weight gradients as large GEMMs over all steps at once; D = dgates [T·B, 4H].
           const T* D = dgates.data<T>();
