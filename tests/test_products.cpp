@@ -257,3 +257,32 @@ TEST_CASE("host memory: blocks from 2 MiB up are aligned to 2 MiB (for huge page
     cpu::release_host(block);
   }
 }
+
+TEST_CASE("products: an operand rounded once gives gemm()'s products bit for bit, from any offset, two at a time") {
+  const int64_t m = 37, n = 29, k = 45, offset = 3 * k, count = offset + m * k;
+  const std::vector<double> values = Tensor::uniform({2 * count}, -1, 1, 31).to_vector();
+  const std::vector<float> first(values.begin(), values.begin() + count), second(values.begin() + count, values.end());
+  const std::vector<double> b64 = Tensor::uniform({k * n}, -1, 1, 32).to_vector();
+  const std::vector<float> b(b64.begin(), b64.end());
+  for (bool bf16 : {false, true}) {
+    Bf16Scope scope;
+    if (!bf16) cpu::set_products_precision(cpu::Precision::FP32);
+    if (bf16 && !scope.on) continue;
+    for (bool ta : {false, true}) {
+      CAPTURE(bf16);
+      CAPTURE(ta);
+      // Two alive at once: the first has the thread's reusable buffer, the second its own.
+      const cpu::RoundedOperand one(first.data(), count), two(second.data(), count);
+      for (int64_t from : {int64_t{0}, offset}) {
+        for (const auto& [rounded, source] : {std::pair{&one, &first}, std::pair{&two, &second}}) {
+          std::vector<float> expected(m * n, 0.5f), got(m * n, 0.5f);
+          cpu::gemm(source->data() + from, ta, b.data(), false, expected.data(), m, n, k, true);
+          rounded->gemm(from, ta, b.data(), false, got.data(), m, n, k, true);
+          CHECK(got == expected);
+        }
+      }
+      std::vector<float> c(m * n);
+      CHECK_THROWS_AS(one.gemm(offset + 1, ta, b.data(), false, c.data(), m, n, k, false), std::out_of_range);
+    }
+  }
+}

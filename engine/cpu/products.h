@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace legato::cpu {
 
@@ -31,6 +32,28 @@ Precision precision_from_string(const std::string& name);  // "fp32" or "bf16"; 
 // A or B. Any of M, N, K may be 0.
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate);
+
+// An A operand that enters several products in a row, rounded to the products' precision once
+// instead of once per product: the LSTM's gate gradients D [T·B, 4H] (13 million elements in
+// the seed network) enter three, dW_ih, dW_hh and dx. At fp32 nothing is copied. The source
+// must not change while this object is used, and it is made and used on one thread.
+class RoundedOperand {
+ public:
+  RoundedOperand(const float* a, int64_t count);
+  ~RoundedOperand();
+  RoundedOperand(const RoundedOperand&) = delete;
+  RoundedOperand& operator=(const RoundedOperand&) = delete;
+  // As gemm(), with A the operand's elements from `offset` on.
+  void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
+            int64_t k, bool accumulate) const;
+
+ private:
+  const float* a_;
+  int64_t count_;
+  uint16_t* rounded_ = nullptr;  // bf16 copy [count], or null at fp32
+  bool lent_ = false;            // rounded_ is the thread's reusable buffer (else own_)
+  std::vector<uint16_t> own_;
+};
 
 // The B operand of products with a fixed number of rows M, kept in the layout oneDNN's kernel
 // for that shape reads (and in bf16 when the precision is bf16), so that a loop of products with

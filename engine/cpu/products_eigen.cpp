@@ -3,6 +3,8 @@
 #include "engine/cpu/eigen_product.h"
 #include "engine/cpu/products.h"
 
+#include <stdexcept>
+
 namespace legato::cpu {
 namespace {
 
@@ -18,6 +20,16 @@ bool bf16_supported(std::string* why) {
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate) {
   eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+}
+
+RoundedOperand::RoundedOperand(const float* a, int64_t count) : a_(a), count_(count) {}  // fp32 only: no copy
+RoundedOperand::~RoundedOperand() = default;
+
+void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
+                          int64_t n, int64_t k, bool accumulate) const {
+  if (offset < 0 || offset + m * k > count_)
+    throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
+  eigen_product(a_ + offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
 // Eigen packs inside each product; the copy only keeps the promise that later changes to the

@@ -132,8 +132,11 @@ bool bf16_supported(std::string* why) {
   return false;
 }
 
-void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
-          bool accumulate) {
+namespace {
+
+// gemm() with A perhaps already rounded: a16, when not null, is a's bf16 copy.
+void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const float* b, bool transpose_b, float* c,
+               int64_t m, int64_t n, int64_t k, bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) return zero_or_keep(c, m * n, accumulate);
   // Products of no depth or one column (the scalar input's projection and its weight gradient)
@@ -147,9 +150,12 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
   const void* b_data = b;
   if (precision == Precision::BF16) {
     // Same layouts, narrower elements: the strides of the descriptors still hold.
-    uint16_t* a16 = bf16_scratch(0, m * k);
+    if (!a16) {
+      uint16_t* scratch = bf16_scratch(0, m * k);
+      to_bf16(a, scratch, m * k);
+      a16 = scratch;
+    }
     uint16_t* b16 = bf16_scratch(1, k * n);
-    to_bf16(a, a16, m * k);
     to_bf16(b, b16, k * n);
     a_data = a16;
     b_data = b16;
@@ -159,6 +165,46 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
   memory b_mem(matrix_desc(k, n, transpose_b, type), cpu_engine(), const_cast<void*>(b_data));
   memory c_mem(matrix_desc(m, n, false, memory::data_type::f32), cpu_engine(), c);
   product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+}
+
+}  // namespace
+
+void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
+          bool accumulate) {
+  gemm_from(a, nullptr, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+}
+
+namespace {
+// One buffer per thread lent to a RoundedOperand at a time and kept for the next (a training
+// step rounds gate gradients of one size per layer): its pages are faulted in once, not per step.
+struct SpareBuffer {
+  std::vector<uint16_t> elements;
+  bool lent = false;
+};
+thread_local SpareBuffer spare;
+}  // namespace
+
+RoundedOperand::RoundedOperand(const float* a, int64_t count) : a_(a), count_(count) {
+  if (products_precision() != Precision::BF16 || count == 0) return;
+  std::vector<uint16_t>& buffer = spare.lent ? own_ : spare.elements;
+  lent_ = !spare.lent;
+  spare.lent = true;
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+  rounded_ = buffer.data();
+  to_bf16(a, rounded_, count);
+}
+
+RoundedOperand::~RoundedOperand() {
+  if (lent_) spare.lent = false;
+}
+
+void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
+                          int64_t n, int64_t k, bool accumulate) const {
+  if (offset < 0 || offset + m * k > count_)
+    throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
+  // A precision changed since construction leaves the copy unused: gemm_from rounds afresh.
+  const uint16_t* a16 = rounded_ && products_precision() == Precision::BF16 ? rounded_ + offset : nullptr;
+  gemm_from(a_ + offset, a16, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
 struct PackedMatrix::Impl {

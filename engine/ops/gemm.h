@@ -51,4 +51,36 @@ class PackedOperand<double> {
   bool accumulate_;
 };
 
+// An A operand that enters several products in a row (the LSTM's gate gradients): float32 rounds
+// it once to the products' precision (cpu::RoundedOperand), float64 reads it in place.
+// a: the elements [count]; each product reads A from `offset` on, as gemm() reads a.
+template <class T>
+class RoundedOperand;
+
+template <>
+class RoundedOperand<float> {
+ public:
+  RoundedOperand(const float* a, int64_t count) : rounded_(a, count) {}
+  void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
+            int64_t k, bool accumulate) const {
+    rounded_.gemm(offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+  }
+
+ private:
+  cpu::RoundedOperand rounded_;
+};
+
+template <>
+class RoundedOperand<double> {
+ public:
+  RoundedOperand(const double* a, int64_t) : a_(a) {}
+  void gemm(int64_t offset, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
+            int64_t k, bool accumulate) const {
+    detail::gemm(a_ + offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+  }
+
+ private:
+  const double* a_;
+};
+
 }  // namespace legato::ops::detail

@@ -181,53 +181,55 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
-  record(
-      op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
-      [=](const std::vector<Tensor>& grads) {
-        const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
-        Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
-        Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
-        Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
-        dispatch_float(x.dtype(), op, [&](auto tag) {
-          using T = decltype(tag);
-          auto dH = as_matrix<T>(dh, batch);
-          if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
-          if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
-          // W_hh packed once for the whole backward pass (and kept while it stays as it is):
-          // dh [B, H] = dgates_t [B, 4H] · W_hh.
-          const auto recurrent = detail::packed_weights<T>(w.w_hh, false, G, hidden, batch, false);
-          for (int64_t t = steps - 1; t >= 0; --t) {
-            if (gy.defined() && !last_only)
-              dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
-            else if (gy.defined() && t == steps - 1)
-              dH += as_matrix<T>(gy, batch);
-            const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-            T* dg = dgates.data<T>() + t * batch * G;
-            cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden, dh.data<T>(),
-                          dc.data<T>(), dg, batch, hidden);
-            if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>());
-          }
-          // The weight gradients as large GEMMs over all steps at once; D = dgates [T·B, 4H].
-          const T* D = dgates.data<T>();
-          if (Tensor g = grad_buffer(w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
-            detail::gemm(D, true, x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
-          if (Tensor g = grad_buffer(w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
-            detail::gemm(D + batch * G, true, hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
-            if (h0.defined()) detail::gemm(D, true, h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
-          }
-          if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
-            // Both biases enter every gate sum once: they share one gradient, summed once.
-            Tensor db = Tensor::zeros({G}, x.dtype());
-            add_column_sums(D, steps * batch, G, db.data<T>());
-            for (const Tensor* b : {&w.b_ih, &w.b_hh})
-              if (Tensor g = grad_buffer(*b); g.defined()) as_array<T>(g) += as_array<T>(db);
-          }
-          if (Tensor g = grad_buffer(x); g.defined())  // dX [T·B, I] += D W_ih
-            detail::gemm(D, false, w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
-          if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
-          if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
-        });
-      });
+  record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
+         [=](const std::vector<Tensor>& grads) {
+           const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
+           Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
+           Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
+           Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
+           dispatch_float(x.dtype(), op, [&](auto tag) {
+             using T = decltype(tag);
+             auto dH = as_matrix<T>(dh, batch);
+             if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
+             if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
+             // W_hh packed once for the whole backward pass (and kept while it stays as it is):
+             // dh [B, H] = dgates_t [B, 4H] · W_hh.
+             const auto recurrent = detail::packed_weights<T>(w.w_hh, false, G, hidden, batch, false);
+             for (int64_t t = steps - 1; t >= 0; --t) {
+               if (gy.defined() && !last_only)
+                 dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
+               else if (gy.defined() && t == steps - 1)
+                 dH += as_matrix<T>(gy, batch);
+               const T* c_prev =
+                   t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
+               T* dg = dgates.data<T>() + t * batch * G;
+               cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden,
+                             dh.data<T>(), dc.data<T>(), dg, batch, hidden);
+               if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>());
+             }
+             // The weight gradients as large GEMMs over all steps at once; D = dgates [T·B, 4H], rounded
+             // once (at bf16) for its three products.
+             const T* D = dgates.data<T>();
+             const detail::RoundedOperand<T> d(D, steps * batch * G);
+             if (Tensor g = grad_buffer(w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
+               d.gemm(0, true, x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
+             if (Tensor g = grad_buffer(w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
+               d.gemm(batch * G, true, hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
+               if (h0.defined()) d.gemm(0, true, h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
+             }
+             if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
+               // Both biases enter every gate sum once: they share one gradient, summed once.
+               Tensor db = Tensor::zeros({G}, x.dtype());
+               add_column_sums(D, steps * batch, G, db.data<T>());
+               for (const Tensor* b : {&w.b_ih, &w.b_hh})
+                 if (Tensor g = grad_buffer(*b); g.defined()) as_array<T>(g) += as_array<T>(db);
+             }
+             if (Tensor g = grad_buffer(x); g.defined())  // dX [T·B, I] += D W_ih
+               d.gemm(0, false, w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
+             if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
+             if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
+           });
+         });
   return out;
 }
 
