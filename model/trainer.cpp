@@ -115,10 +115,11 @@ std::string fixed(double x, int digits = 4) {
 // Recipe values that make no sense, refused before anything is read.
 void check_recipe(const Recipe& r) {
   if (r.seq_len < 1 || r.batch < 1 || r.epochs < 1 || r.lr <= 0 || r.val_split < 0 || r.val_split >= 1 || r.clip < 0 ||
-      r.transpose < 0 || r.transpose > 24 || r.model.hidden < 1 || r.model.layers < 1)
+      r.transpose < 0 || r.transpose > 24 || r.model.hidden < 1 || r.model.layers < 1 || !(r.model.dropout >= 0) ||
+      r.model.dropout >= 1)
     throw InputError(
         "bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
-        "0 <= val-split < 1, 0 <= transpose <= 24");
+        "0 <= val-split < 1, 0 <= transpose <= 24, 0 <= dropout < 1");
 }
 
 // While one lives, SIGINT and SIGTERM ask the run to stop after its current batch; the handlers

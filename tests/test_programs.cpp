@@ -13,6 +13,7 @@
 
 #include "gpu.h"
 #include "midi/reader.h"
+#include "model/checkpoint.h"
 #include "small_corpus.h"
 
 namespace {
@@ -57,6 +58,10 @@ TEST_CASE("programs: --help, and bad input gives one line and exit code 2") {
   r = run("trainer", "--epochs 0");
   CHECK(r.status == 2);
   CHECK(r.output.find("--epochs") != std::string::npos);
+  r = run("trainer", "--dropout 1");
+  CHECK(r.status == 2);
+  CHECK(lines(r.output) == 1);
+  CHECK(r.output.find("--dropout") != std::string::npos);
   r = run("trainer", "--checkpoint-every -1");
   CHECK(r.status == 2);
   CHECK(lines(r.output) == 1);
@@ -76,7 +81,7 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   const auto data = legato::testing::write_small_corpus("programs");
   const auto out = data / "run";
   const Run train = run("trainer", "--preset tiny --data " + data.string() + " --epochs 2 --hidden 16 --seq-len 16 " +
-                                       "--batch 4 --out " + out.string());
+                                       "--batch 4 --dropout 0.25 --out " + out.string());
   INFO(train.output);
   REQUIRE(train.status == 0);
   CHECK(train.output.rfind("cpu: ", 0) == 0);  // the first line says what it runs on
@@ -84,6 +89,7 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   CHECK(train.output.find("epoch 2/2: train loss") != std::string::npos);
   for (const char* f : {"best.safetensors", "last.safetensors", "metrics.csv", "loss.svg"})
     CHECK_MESSAGE(std::filesystem::exists(out / f), f);
+  CHECK(legato::model::load_checkpoint(out / "last.safetensors").meta.config.dropout == 0.25);  // tiny's is 0.1
 
   const auto mid = out / "new.mid", tokens = out / "new.txt";
   const Run compose =

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   std::string out = "out/train";
   int epochs = 0, layers = 0, transpose = -1;
   int64_t batch = 0, seq_len = 0, hidden = 0, embedding = 0;
-  double lr = 0, val_split = -1, clip = -1;
+  double lr = 0, val_split = -1, clip = -1, dropout = -1;
   app.add_option("--data", data, "MIDI files or folders (default: Debian's openttd-openmsx music)");
   app.add_option("--preset", preset_name, "seed (the Keras seed exactly), default (our recipe) or tiny")
       ->check(CLI::IsMember({"seed", "default", "tiny"}));
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", hidden, "LSTM units per layer")->check(CLI::Range(1, 16384));
   app.add_option("--layers", layers, "LSTM layers")->check(CLI::Range(1, 16));
   app.add_option("--embedding", embedding, "Embedding size (embedding input)")->check(CLI::Range(1, 16384));
+  app.add_option("--dropout", dropout,
+                 "Dropout rate between layers and before the last dense layer (default: the preset's)")
+      ->check(CLI::Range(0.0, 0.95));
   app.add_option("--lr", lr, "Learning rate")->check(CLI::PositiveNumber);
   app.add_option("--clip", clip, "Global gradient-norm limit (0: none)")->check(CLI::NonNegativeNumber);
   app.add_option("--val-split", val_split, "Fraction of pieces held out for validation")->check(CLI::Range(0.0, 0.9));
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
       r.model.input = model::InputKind::Embedding;
       r.model.embedding_dim = embedding;
     }
+    if (dropout >= 0) r.model.dropout = dropout;
     if (lr > 0) r.lr = lr;
     if (clip >= 0) r.clip = clip;
     if (val_split >= 0) r.val_split = val_split;
