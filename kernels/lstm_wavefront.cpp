@@ -139,8 +139,8 @@ void join(const LstmStackStreams& s, const LstmStackDims& d, const Events& ev) {
 }
 
 void check_dims(const LstmStackDims& d) {
-  if (d.steps < 1 || d.batch < 1 || d.hidden < 1 || d.layers < 1 || d.chunk < 1)
-    throw std::invalid_argument("lstm_stack: steps, batch, hidden, layers and chunk must be positive");
+  if (d.steps < 1 || d.batch < 0 || d.hidden < 1 || d.layers < 1 || d.chunk < 1)
+    throw std::invalid_argument("lstm_stack: steps, hidden, layers and chunk must be positive, batch not negative");
 }
 
 }  // namespace

@@ -14,9 +14,15 @@ namespace {
 struct DeviceState {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
-  LayerStreams layers;            // the wavefront's, created on first use
-  std::vector<void*> workspaces;  // one cuBLAS workspace per layer handle
+  LayerStreams layers;  // the wavefront's, created on first use
 };
+
+// The layer handles' cuBLAS workspaces, kept for the process: held from a pointer that is never
+// destroyed, so that they stay reachable (LeakSanitizer) after the device states are gone.
+std::vector<void*>& layer_workspaces() {
+  static auto* workspaces = new std::vector<void*>();
+  return *workspaces;
+}
 
 // cuBLAS's recommended workspace on Hopper (the cuBLAS guide, cublasSetWorkspace).
 constexpr size_t kLayerWorkspaceBytes = 32u << 20;
@@ -100,7 +106,7 @@ const LayerStreams& layer_streams(int n) {
     LEGATO_CUBLAS_CHECK(cublasSetMathMode(handle, math_mode()));
     s.layers.streams.push_back(stream);
     s.layers.blas.push_back(handle);
-    s.workspaces.push_back(workspace);
+    layer_workspaces().push_back(workspace);
   }
   return s.layers;
 }

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "tests/cuda_emulator/emulator.h"
 
@@ -145,13 +147,25 @@ cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t str
 struct cublasContext {
   cudaStream_t stream = nullptr;
 };
+namespace {
+// Every live handle, owned here: one a program never destroys (the engine's live for the process)
+// is freed at exit, not reported as a leak.
+std::vector<std::unique_ptr<cublasContext>>& handles() {
+  static std::vector<std::unique_ptr<cublasContext>> all;
+  return all;
+}
+}  // namespace
 cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
-  *handle = new cublasContext;
+  handles().push_back(std::make_unique<cublasContext>());
+  *handle = handles().back().get();
   return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
-  delete handle;
+  auto& all = handles();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const auto& h) { return h.get() == handle; });
+  if (it == all.end()) return CUBLAS_STATUS_NOT_INITIALIZED;
+  all.erase(it);
   return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream) {
