@@ -34,7 +34,8 @@ struct LstmStackDims {
   uint64_t seed, offset;  // the dropout's Philox stream
 };
 
-// One layer's weights and buffers, device memory owned by the caller. G = 4H; I_l = input width.
+// One layer's weights and buffers, device memory owned by the caller; no two buffers alias.
+// G = 4H; I_l = the layer's input width.
 struct LstmStackLayer {
   int input;                               // I_l: the stack's input width for layer 0, else H
   const float *w_ih, *w_hh, *b_ih, *b_hh;  // [G, I_l], [G, H], [G], [G]
