@@ -1,4 +1,6 @@
-// GPU benchmarks: cuDNN's LSTM and ours side by side at identical shapes and math modes.
+// GPU benchmarks: cuDNN's LSTM and ours side by side at identical shapes and math modes; for
+// training stacks also ours as the layer wavefront (wavefront/..., kernels/lstm_wavefront_cuda.h,
+// chunks of 10 steps or LEGATO_WAVEFRONT_CHUNK).
 // Before a shape is timed, both run on the same weights and inputs and their outputs and
 // gradients must agree (atol 1e-3 + rtol 1e-2 in strict FP32; 1e-2 + 5e-2 with TF32); a shape
 // that disagrees reports an error instead of a time. Timing: CUDA events, one warm-up run, L2
@@ -8,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -97,11 +100,18 @@ bool close(const std::vector<float>& a, const std::vector<float>& b, double atol
   return true;
 }
 
-// Runs both on the same data; returns an empty string when they agree.
-std::string validate(const Config& c) {
+// The wavefront's chunk (steps): 10, or LEGATO_WAVEFRONT_CHUNK.
+int wavefront_chunk() {
+  const char* env = std::getenv("LEGATO_WAVEFRONT_CHUNK");
+  return env && std::atoi(env) > 0 ? std::atoi(env) : 10;
+}
+
+// Runs both on the same data; returns an empty string when they agree. chunk > 0: ours as the
+// layer wavefront.
+std::string validate(const Config& c, int chunk = 0) {
   const auto layers = random_layers(c.shape);
   CudnnLstm cudnn(c.shape, c.tf32);
-  LegatoLstmGpu ours(c.shape, c.tf32);
+  LegatoLstmGpu ours(c.shape, c.tf32, chunk);
   cudnn.set_weights(layers);
   ours.set_weights(layers);
   Buffers a(c.shape), b(c.shape);
@@ -182,16 +192,24 @@ void bench_cudnn(benchmark::State& state, Config c) {
   });
 }
 
-void bench_legato(benchmark::State& state, Config c) {
+// Ours layer by layer (chunk 0) or as the layer wavefront; the wavefront is validated against
+// cuDNN first, as cuDNN is against ours (bench_cudnn).
+void bench_ours(benchmark::State& state, const Config& c, int chunk) {
+  if (chunk > 0)
+    if (const std::string problem = validate(c, chunk); !problem.empty())
+      return state.SkipWithError(("mismatch: " + problem).c_str());
   const auto layers = random_layers(c.shape);
-  LegatoLstmGpu ours(c.shape, c.tf32);
+  LegatoLstmGpu ours(c.shape, c.tf32, chunk);
   ours.set_weights(layers);
   Buffers b(c.shape);
   time_loop(state, c, false, [&] {
     ours.forward(b.x.get(), b.y.get(), b.hy.get(), b.cy.get());
     if (c.mode == Mode::Train) ours.backward(b.x.get(), b.dy.get(), b.dx.get(), b.dhx.get(), b.dcx.get());
   });
+  if (chunk > 0) state.counters["chunk"] = chunk;
 }
+void bench_legato(benchmark::State& state, Config c) { bench_ours(state, c, 0); }
+void bench_wavefront(benchmark::State& state, Config c) { bench_ours(state, c, wavefront_chunk()); }
 
 }  // namespace
 
@@ -213,10 +231,16 @@ void register_gpu_benchmarks() {
             for (int steps : {100, 1}) {
               if (steps == 1 && mode == Mode::Train) continue;  // a single step is generation
               const Config c{{layers, hidden, hidden, batch, steps}, mode, tf32};
-              for (const char* side : {"cudnn", "legato"}) {
-                const bool ours = side[0] == 'l';
-                benchmark::RegisterBenchmark((std::string(side) + "/" + c.key()).c_str(),
-                                             ours ? bench_legato : bench_cudnn, c)
+              // The layer wavefront where there are layers to overlap and a sequence to train on.
+              const bool wavefront = layers > 1 && mode == Mode::Train;
+              for (const char* side : {"cudnn", "legato", "wavefront"}) {
+                const std::string name = side;
+                if (name == "wavefront" && !wavefront) continue;
+                benchmark::RegisterBenchmark((name + "/" + c.key()).c_str(),
+                                             name == "cudnn"    ? bench_cudnn
+                                             : name == "legato" ? bench_legato
+                                                                : bench_wavefront,
+                                             c)
                     ->UseManualTime()
                     ->Unit(benchmark::kMicrosecond)
                     ->Repetitions(5)

@@ -1,6 +1,7 @@
 #pragma once
-// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm_cuda.h per layer, with
-// the same interface as CudnnLstm so both run on the same buffers and weights.
+// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm_cuda.h per layer, or (with a
+// chunk) the layer wavefront of kernels/lstm_wavefront_cuda.h, with the same interface as
+// CudnnLstm so both run on the same buffers and weights.
 #include <memory>
 #include <vector>
 
@@ -10,7 +11,9 @@ namespace legato::bench {
 
 class LegatoLstmGpu {
  public:
-  LegatoLstmGpu(const LstmShape& shape, bool tf32);
+  // wavefront_chunk > 0: the wavefront across layers in chunks of that many steps, one stream per
+  // layer (the backward then leaves dhx and dcx alone: the stack starts from zero states).
+  LegatoLstmGpu(const LstmShape& shape, bool tf32, int wavefront_chunk = 0);
   ~LegatoLstmGpu();
   LegatoLstmGpu(const LegatoLstmGpu&) = delete;
   LegatoLstmGpu& operator=(const LegatoLstmGpu&) = delete;

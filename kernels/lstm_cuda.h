@@ -28,6 +28,9 @@ void lstm_cell_backward_launch(const float* gate_cache, const float* c_prev, con
                                const float* dy, const float* dc_next, float* dgates, float* dc_prev, int batch,
                                int hidden, cudaStream_t stream);
 
+// db [cols] += the column sums of m [rows, cols]: the gradient of a bias broadcast over the rows.
+void add_column_sums(const float* m, float* db, int rows, int cols, cudaStream_t stream);
+
 struct LstmDims {
   int steps, batch, input, hidden;
 };

@@ -8,11 +8,9 @@
 #include "matmul_cuda.h"
 
 namespace legato::kernels {
-namespace {
 
-// db [cols] += the column sums of m [rows, cols]: the gradient of a bias broadcast over the rows,
-// so the broadcast gradient's kernel does it, with many threads per column adding partial sums
-// in a fixed tree (deterministic, no atomics, and the whole GPU busy at T*B = 6400 rows).
+// The broadcast gradient's kernel does it, with many threads per column adding partial sums in a
+// fixed tree (deterministic, no atomics, and the whole GPU busy at T*B = 6400 rows).
 void add_column_sums(const float* m, float* db, int rows, int cols, cudaStream_t stream) {
   BroadcastGeometry g;
   g.ndim = 2;
@@ -21,8 +19,6 @@ void add_column_sums(const float* m, float* db, int rows, int cols, cudaStream_t
   g.stride_a[1] = 1;  // db is read along the columns and broadcast along the rows
   broadcast_grad_launch(m, nullptr, db, cols, g, stream);
 }
-
-}  // namespace
 
 void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims& d, const float* x, const float* h0,
                        const float* c0, const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,

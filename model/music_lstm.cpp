@@ -88,12 +88,16 @@ Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dro
 
 Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, DropoutStream& dropout) const {
   Tensor x = embed(tokens);
-  const int num_layers = static_cast<int>(lstm_.layers.size());
-  for (int k = 0; k < num_layers; ++k) {
-    const bool last_layer = k + 1 == num_layers;
-    x = ops::lstm(x, Tensor(), Tensor(), lstm_.layers[k], last_layer && last_only).y;
-    if (!last_layer) x = apply_dropout(x, config_.dropout, training, dropout);
-  }
+  // The layers and the dropout between them as one op: on the GPU a wavefront across layers.
+  ops::LstmStackOptions stack;
+  stack.dropout = training ? config_.dropout : 0.0;
+  stack.seed = dropout.seed;
+  stack.offset = dropout.offset;
+  stack.last_only = last_only;
+  x = ops::lstm_stack(x, lstm_.layers, stack);
+  if (stack.dropout > 0)  // each layer below the top used T*B*H numbers of the stream
+    dropout.offset += static_cast<uint64_t>(lstm_.layers.size() - 1) * static_cast<uint64_t>(tokens.numel()) *
+                      static_cast<uint64_t>(config_.hidden);
   if (!last_only) x = ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)});  // [T * B, H]
   return head(x, training, dropout);
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -17,6 +18,8 @@
 #include "cuda_emulator/emulator.h"
 #include "cuda_emulator/probe_kernels.h"
 #include "kernels/device_buffer.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/matmul_cuda.h"
 
 using namespace legato;
 using kernels::DeviceArray;
@@ -215,4 +218,95 @@ TEST_CASE("emulator: more than 48 KiB of dynamic shared memory only after cudaFu
   REQUIRE(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0) == cudaSuccess);
   CHECK(sms == static_cast<int>(emu::kMaxCooperativeBlocks));
   CHECK(optin == 227 * 1024);
+}
+
+// ---- streams and events (emulator.h, "Streams and events") ------------------------------------
+
+namespace {
+
+// A non-blocking stream, destroyed at the end of the scope (its queued work runs first).
+struct Stream {
+  cudaStream_t s = nullptr;
+  explicit Stream(unsigned flags = cudaStreamNonBlocking) {
+    REQUIRE(cudaStreamCreateWithFlags(&s, flags) == cudaSuccess);
+  }
+  ~Stream() { cudaStreamDestroy(s); }
+};
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() { REQUIRE(cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess); }
+  ~Event() { cudaEventDestroy(e); }
+};
+
+// x = 2 (a fill, then a doubling) on stream a; y = 10 x on stream b, after an event on a when
+// `wait`; the value y ends with.
+float producer_consumer(bool wait) {
+  const Stream a, b;
+  const Event done;
+  DeviceArray<float> x(std::vector<float>(8, 0.0f)), y(std::vector<float>(8, -1.0f));
+  kernels::fill_launch(x.get(), 8, 1.0f, a.s);
+  kernels::scale_launch(x.get(), x.get(), 8, 2.0f, a.s);
+  REQUIRE(cudaEventRecord(done.e, a.s) == cudaSuccess);
+  if (wait) REQUIRE(cudaStreamWaitEvent(b.s, done.e, 0) == cudaSuccess);
+  kernels::scale_launch(x.get(), y.get(), 8, 10.0f, b.s);
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  return y.download()[0];
+}
+
+}  // namespace
+
+TEST_CASE("emulator: a non-blocking stream queues launches, copies and cuBLAS calls until the host waits") {
+  const Stream s;
+  DeviceArray<float> x(std::vector<float>(6, 0.0f)), c(std::vector<float>(4, 0.0f));
+  const size_t before = emu::pending_work();
+  kernels::fill_launch(x.get(), 6, 3.0f, s.s);
+  REQUIRE(cudaMemsetAsync(c.get(), 0, 4 * sizeof(float), s.s) == cudaSuccess);
+  cublasHandle_t blas;
+  REQUIRE(cublasCreate(&blas) == CUBLAS_STATUS_SUCCESS);
+  REQUIRE(cublasSetStream(blas, s.s) == CUBLAS_STATUS_SUCCESS);
+  // c [2, 2] = x [2, 3] x^T [3, 2], row-major: every element 3 * 3 * 3 = 27 once the fill has run.
+  kernels::gemm_rm(blas, false, true, 2, 2, 3, 1.0f, x.get(), 3, x.get(), 3, 0.0f, c.get(), 2);
+  CHECK(emu::pending_work() == before + 3);
+  float host[6];
+  std::memcpy(host, x.get(), sizeof host);  // the emulator's device memory is host memory: look without waiting
+  CHECK(host[0] == 0.0f);                   // nothing ran yet
+  REQUIRE(cudaStreamSynchronize(s.s) == cudaSuccess);
+  CHECK(emu::pending_work() == before);
+  CHECK(x.download() == std::vector<float>(6, 3.0f));
+  CHECK(c.download() == std::vector<float>(4, 27.0f));
+  cublasDestroy(blas);
+  // A blocking stream (and the legacy default stream) runs its work at once.
+  const Stream blocking(cudaStreamDefault);
+  kernels::fill_launch(x.get(), 6, 5.0f, blocking.s);
+  std::memcpy(host, x.get(), sizeof host);
+  CHECK(host[5] == 5.0f);
+}
+
+TEST_CASE("emulator: without an event between two streams some seed runs them in the wrong order; with it none") {
+  std::set<float> without;
+  for (uint64_t seed = 1; seed <= 16; ++seed) {
+    const SeedScope scope(seed);
+    CHECK_MESSAGE(producer_consumer(true) == 20.0f, "seed " << seed);
+    without.insert(producer_consumer(false));
+  }
+  // Unordered, b's product ran before a's fill (0), between the fill and the doubling (10), or after (20).
+  CHECK(without.size() >= 2);
+  CHECK(without.count(20.0f) == 1);
+}
+
+TEST_CASE("emulator: a blocking stream's wait runs the queued work it waits for; a never-recorded event is no wait") {
+  const Stream a;
+  const Event done, never;
+  DeviceArray<float> x(std::vector<float>(4, 0.0f));
+  kernels::fill_launch(x.get(), 4, 7.0f, a.s);
+  REQUIRE(cudaEventRecord(done.e, a.s) == cudaSuccess);
+  const Stream blocking(cudaStreamDefault);
+  REQUIRE(cudaStreamWaitEvent(blocking.s, never.e, 0) == cudaSuccess);  // returns at once
+  REQUIRE(cudaStreamWaitEvent(blocking.s, done.e, 0) == cudaSuccess);
+  float host[4];
+  std::memcpy(host, x.get(), sizeof host);
+  CHECK(host[3] == 7.0f);
+  REQUIRE(cudaEventSynchronize(done.e) == cudaSuccess);
+  CHECK(cudaStreamWaitEvent(blocking.s, nullptr, 0) == cudaErrorInvalidValue);
+  cudaGetLastError();
 }

@@ -8,7 +8,8 @@
 #   memcheck, racecheck, synccheck, initcheck
 #                      compute-sanitizer over the CUDA tests (legato_tests -tc='cuda*'), with the
 #                      caching device allocator switched to exact-size blocks (LEGATO_EXACT_ALLOC=1)
-#   bench              bench_lstm, ours against cuDNN at the seed's shapes (JSON next to the report)
+#   bench              bench_lstm, ours against cuDNN at the seed's shapes, the layer wavefront's
+#                      training step among them (JSON next to the report)
 #   train              the seed preset trained on the seed corpus for a few seconds on the GPU and
 #                      on the CPU (throughput from the trainer's progress lines), 500 tokens composed
 # and writes bench/results/gpu-<card>.md: per step passed / failed / timed out / skipped, seconds,
@@ -58,8 +59,10 @@ cuda_filter=(-tc='cuda*' -tce='*caching device allocator*')
 # steps), generation (batch 1, one step), and one large layer where cuDNN is at its best; and
 # whole pieces (bench/bench_generate_gpu.cpp): 500 tokens of the seed network by the persistent
 # kernel (legato/generate/seed/...) against cuDNN stepped with T = 1 and a host-side sample
-# (cudnn/step/seed/...).
-bench_filter='^((cudnn|legato)/(train/L3/H512/B64/T100|forward/L3/H512/B64/T100|forward/L3/H512/B1/T1|train/L1/H1024/B128/T100)/(fp32|tf32)(/|$)|(cudnn/step|legato/generate)/seed/)'
+# (cudnn/step/seed/...); and the layer wavefront's training step (wavefront/train/..., issue 13:
+# kernels/lstm_wavefront_cuda.h) beside cuDNN's and ours layer by layer at 3 x 512, T = 100,
+# B = 64 (FP32 and TF32) and B = 128 (FP32).
+bench_filter='^((cudnn|legato)/(train/L3/H512/B64/T100|forward/L3/H512/B64/T100|forward/L3/H512/B1/T1|train/L1/H1024/B128/T100)/(fp32|tf32)(/|$)|wavefront/train/L3/H512/B64/T100/(fp32|tf32)(/|$)|(cudnn|legato|wavefront)/train/L3/H512/B128/T100/fp32(/|$)|(cudnn/step|legato/generate)/seed/)'
 
 find_tool() {  # PATH first, then the toolkit's bin/
   command -v "$1" 2>/dev/null && return 0
@@ -172,7 +175,7 @@ seed=$(seed_corpus || true)
 # after the later steps' minimum shares), so a slow build squeezes the later steps, not the
 # deadline. The budget (450 s) leaves half a minute of the 8 for kill graces and the report.
 steps=(configure build cuobjdump tests memcheck bench train racecheck synccheck initcheck)
-declare -A step_cap=([configure]=60 [build]=240 [cuobjdump]=20 [tests]=100 [memcheck]=60 [bench]=50 [train]=70
+declare -A step_cap=([configure]=60 [build]=240 [cuobjdump]=20 [tests]=100 [memcheck]=60 [bench]=70 [train]=70
                      [racecheck]=50 [synccheck]=30 [initcheck]=40)
 declare -A step_floor=([configure]=20 [build]=90 [cuobjdump]=10 [tests]=40 [memcheck]=25 [bench]=25 [train]=40
                        [racecheck]=20 [synccheck]=15 [initcheck]=15)

@@ -34,6 +34,7 @@ void copy_block(const Tensor& src, int64_t src_size, int64_t src_start, Tensor& 
 ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const ops::LstmWeights& weights,
                       bool last_only);
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& weights, Tensor& gates);
+Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, const ops::LstmStackOptions& options);
 
 // The optimisers' fused steps: every parameter that has a gradient updated in one launch.
 // params [P] and the slot lists parallel to it (Adam's first moments m, the mean squares v).

@@ -14,7 +14,18 @@ namespace {
 struct DeviceState {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
+  LayerStreams layers;  // the wavefront's, created on first use
 };
+
+// The layer handles' cuBLAS workspaces, kept for the process: held from a pointer that is never
+// destroyed, so that they stay reachable (LeakSanitizer) after the device states are gone.
+std::vector<void*>& layer_workspaces() {
+  static auto* workspaces = new std::vector<void*>();
+  return *workspaces;
+}
+
+// cuBLAS's recommended workspace on Hopper (the cuBLAS guide, cublasSetWorkspace).
+constexpr size_t kLayerWorkspaceBytes = 32u << 20;
 
 std::mutex g_mutex;
 // By device ordinal, created on first use; held by pointer so that a reference stays valid when
@@ -72,8 +83,32 @@ cublasHandle_t blas() { return current().blas; }  // bound to stream() when it w
 void set_tf32(bool enabled) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_tf32 = enabled;
-  for (const auto& s : g_devices)
+  for (const auto& s : g_devices) {
     if (s && s->blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(s->blas, math_mode()));
+    if (s)
+      for (cublasHandle_t h : s->layers.blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(h, math_mode()));
+  }
+}
+
+const LayerStreams& layer_streams(int n) {
+  DeviceState& s = current();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  while (static_cast<int>(s.layers.streams.size()) < n) {
+    cudaStream_t stream = nullptr;
+    cublasHandle_t handle = nullptr;
+    void* workspace = nullptr;
+    // Non-blocking: the wavefront orders them against stream() with events only.
+    LEGATO_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    LEGATO_CUBLAS_CHECK(cublasCreate(&handle));
+    LEGATO_CUBLAS_CHECK(cublasSetStream(handle, stream));  // resets the workspace: set it after
+    LEGATO_CUDA_CHECK(cudaMalloc(&workspace, kLayerWorkspaceBytes));
+    LEGATO_CUBLAS_CHECK(cublasSetWorkspace(handle, workspace, kLayerWorkspaceBytes));
+    LEGATO_CUBLAS_CHECK(cublasSetMathMode(handle, math_mode()));
+    s.layers.streams.push_back(stream);
+    s.layers.blas.push_back(handle);
+    layer_workspaces().push_back(workspace);
+  }
+  return s.layers;
 }
 
 bool tf32() { return g_tf32; }

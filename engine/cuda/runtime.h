@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -17,6 +18,16 @@ int device_count();
 
 cudaStream_t stream();  // of the current device
 cublasHandle_t blas();  // of the current device, on stream(), with the math mode set_tf32 chose
+
+// The layer wavefront's streams (kernels/lstm_wavefront_cuda.h) of the current device: at least n
+// non-blocking streams, each with its own cuBLAS handle bound to it, with its own workspace (what
+// the cuBLAS guide asks for bitwise-reproducible results across concurrent streams) and the math
+// mode of blas(). Created on first use and kept for the process.
+struct LayerStreams {
+  std::vector<cudaStream_t> streams;
+  std::vector<cublasHandle_t> blas;
+};
+const LayerStreams& layer_streams(int n);
 
 // Strict FP32 by default; true lets cuBLAS use TF32 tensor cores (about 10 mantissa bits in the products).
 void set_tf32(bool enabled);

@@ -1,7 +1,9 @@
 #pragma once
 // The LSTM over a whole sequence as one autograd node, and a graph-free step for generation.
 // Gate order i, f, g, o; weights in PyTorch/cuDNN layout.
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -28,6 +30,22 @@ struct LstmOutputs {
 // large GEMMs after the loop.
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& weights,
                  bool last_only = false);
+
+// A stack of layers trained together, with inverted dropout between them, as one op: on the GPU
+// it runs as a wavefront across layers (layer l+1 on chunk c while layer l is on chunk c+1, one
+// stream per layer: kernels/lstm_wavefront_cuda.h), bit-identical to its sequential order. On the
+// CPU it is lstm() per layer with dropout() after every layer but the top, nothing more.
+struct LstmStackOptions {
+  double dropout = 0;             // p between layers; 0: none (evaluation passes 0)
+  uint64_t seed = 0, offset = 0;  // dropout's Philox stream: layer l's output [T, B, H] uses
+                                  // offset + l*T*B*H + i for element i, as dropout() per layer
+  bool last_only = false;         // the top layer's output: [B, H] at the last step
+  int chunk = 10;                 // GPU: time steps per chunk of the wavefront
+  bool sequential = false;        // GPU: the same chunks on one stream, layer after layer
+};
+// x [T, B, I]; layers[0] takes I inputs, the others H (one H for all). Zero initial states.
+// Returns the top layer's output, [T, B, H] (or [B, H] with last_only).
+Tensor lstm_stack(const Tensor& x, const std::vector<LstmWeights>& layers, const LstmStackOptions& options);
 
 // The outputs' views of a sequence's per-step states hs and cs [T, B, H] (both backends).
 LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only);

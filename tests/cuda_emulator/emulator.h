@@ -23,10 +23,29 @@
 //   is refused with cudaErrorCooperativeLaunchTooLarge.
 // - A barrier reached by some threads of a block while the others returned, or a deadlock, is an
 //   error (std::runtime_error from the launch) naming the kernel, the block and the barrier.
+//
+// Streams and events (streams.cpp). The legacy default stream (0) and every blocking stream
+// (cudaStreamCreate) run their work at once, on the calling thread, in the host's order: what the
+// engine's one stream needs. A non-blocking stream (cudaStreamCreateWithFlags(...,
+// cudaStreamNonBlocking)) queues its work (kernel launches, cuBLAS calls of a handle bound to it,
+// async copies and memsets, event records and waits) and runs it only when the host waits:
+// cudaStreamSynchronize, cudaEventSynchronize, cudaDeviceSynchronize, cudaStreamQuery (which
+// waits here), cudaFree, cudaStreamDestroy, or a blocking stream's cudaStreamWaitEvent on an event
+// recorded in such a queue. Then queued items run one at a time, each time from a stream drawn
+// among those whose next item may run (a wait may run once its event's record has), drawn from
+// the seed: two streams with no event between them run in either order, so a missing wait shows
+// as a wrong result under some seed. cudaStreamSynchronize(s) runs only what s's work needs
+// (other streams' work may run meanwhile, as on a GPU); a blocking stream never waits for a
+// non-blocking one without an event, as in CUDA. A blocking stream's work has always run when
+// a non-blocking stream's queued work runs: a missing wait of a non-blocking stream on a blocking
+// one (a fork) does not show here. A launch is validated when queued (its geometry
+// error is immediate); a barrier error throws from the call that ran it.
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -78,6 +97,7 @@ struct Kernel {
   bool cooperative;
   void (*run)(const void* params);
   const void* params;
+  std::shared_ptr<const void> keep;  // owns params while the launch is queued on a stream
 };
 // Validates, then runs every block and thread to completion. A bad geometry is recorded as the
 // runtime's last error (nothing runs); a barrier misuse throws.
@@ -92,12 +112,13 @@ void launch(const char* name, SharedSection shared, bool cooperative, void (*ker
     void (*kernel)(Params...);
     std::tuple<std::decay_t<Params>...> params;
   };
-  const Bound bound{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+  const auto bound =
+      std::make_shared<const Bound>(Bound{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)});
   auto run = [](const void* p) {
     const Bound& b = *static_cast<const Bound*>(p);
     std::apply(b.kernel, b.params);
   };
-  launch(Kernel{name, reinterpret_cast<const void*>(kernel), shared, cooperative, run, &bound}, grid, block,
+  launch(Kernel{name, reinterpret_cast<const void*>(kernel), shared, cooperative, run, bound.get(), bound}, grid, block,
          shared_bytes, stream);
 }
 
@@ -105,6 +126,12 @@ void launch(const char* name, SharedSection shared, bool cooperative, void (*ker
 // Starts from the environment variable LEGATO_EMU_SEED (default 1).
 void set_seed(uint64_t seed);
 uint64_t seed();
+
+// Queues work on a non-blocking stream and returns true; false for a stream that runs work at
+// once (the caller runs it).
+bool defer(cudaStream_t stream, std::function<void()> work);
+void synchronize_all();  // cudaDeviceSynchronize
+size_t pending_work();   // items queued on non-blocking streams, for tests
 
 // Counts for tests: launches run, blocks and threads executed, barrier phases.
 struct Counters {

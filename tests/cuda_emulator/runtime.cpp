@@ -1,6 +1,7 @@
 // The CUDA runtime and cuBLAS, as far as Legato calls them, on the CPU: "device" memory is host
-// memory, the one stream runs everything at once (a kernel launch runs to its end in the
-// emulator, emulator.h), and cublasSgemm is the column-major reference loop. Linked instead of
+// memory, blocking streams run everything at once (a kernel launch runs to its end in the
+// emulator, emulator.h), non-blocking streams queue their work (streams.cpp: streams, events and
+// synchronisation), and cublasSgemm is the column-major reference loop. Linked instead of
 // libcudart and libcublas into legato_emulated_gpu_tests. Like the real libraries, calls report
 // errors through their status (and the runtime's last error), never by throwing.
 #include <cublas_v2.h>
@@ -9,11 +10,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "tests/cuda_emulator/emulator.h"
 
 namespace {
-int g_stream_object, g_handle_object;  // their addresses are the one stream and the one handle
 cudaError_t g_last_error = cudaSuccess;
 
 // 256 bytes, as cudaMalloc aligns.
@@ -84,14 +86,6 @@ cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, i
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return status(cudaErrorInvalidValue);
   return status(legato::emu::set_max_dynamic_shared(function, value));
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
-// A launch has run to its end when it returns: the stream is always idle.
-cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaStreamCreate(cudaStream_t* stream) {
-  *stream = reinterpret_cast<cudaStream_t>(&g_stream_object);
-  return cudaSuccess;
-}
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 
 // Exactly the bytes asked for (at least 1, so that every block is distinct), 256-byte aligned:
 // AddressSanitizer then sees a kernel's overrun of its buffer.
@@ -103,7 +97,9 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   }
   return cudaSuccess;
 }
+// As in CUDA, a free waits for the device's queued work first.
 cudaError_t cudaFree(void* ptr) {
+  legato::emu::synchronize_all();
   std::free(ptr);
   return cudaSuccess;
 }
@@ -116,12 +112,17 @@ cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned int fla
 }
 cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { return copy(dst, src, bytes); }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t stream) {
+  if (bytes && (!dst || !src)) return status(cudaErrorInvalidValue);
+  if (legato::emu::defer(stream, [=] { copy(dst, src, bytes); })) return cudaSuccess;
   return copy(dst, src, bytes);
 }
 cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
-                              cudaMemcpyKind, cudaStream_t) {
+                              cudaMemcpyKind kind, cudaStream_t stream) {
   if (width > dpitch || width > spitch) return status(cudaErrorInvalidPitchValue);
+  if (height && width && (!dst || !src)) return status(cudaErrorInvalidValue);
+  if (legato::emu::defer(stream, [=] { cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, nullptr); }))
+    return cudaSuccess;
   for (size_t row = 0; row < height; ++row)
     if (const cudaError_t s =
             copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
@@ -134,19 +135,49 @@ cudaError_t cudaMemset(void* dst, int value, size_t bytes) {
   if (bytes) std::memset(dst, value, bytes);
   return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) { return cudaMemset(dst, value, bytes); }
+cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
+  if (bytes && !dst) return status(cudaErrorInvalidValue);
+  if (legato::emu::defer(stream, [=] { cudaMemset(dst, value, bytes); })) return cudaSuccess;
+  return cudaMemset(dst, value, bytes);
+}
 
 // ---- cuBLAS ---------------------------------------------------------------------------------
 
+// A handle is the stream its calls are queued on.
+struct cublasContext {
+  cudaStream_t stream = nullptr;
+};
+namespace {
+// Every live handle, owned here: one a program never destroys (the engine's live for the process)
+// is freed at exit, not reported as a leak.
+std::vector<std::unique_ptr<cublasContext>>& handles() {
+  static std::vector<std::unique_ptr<cublasContext>> all;
+  return all;
+}
+}  // namespace
 cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
-  *handle = reinterpret_cast<cublasHandle_t>(&g_handle_object);
+  handles().push_back(std::make_unique<cublasContext>());
+  *handle = handles().back().get();
   return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
-  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  auto& all = handles();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const auto& h) { return h.get() == handle; });
+  if (it == all.end()) return CUBLAS_STATUS_NOT_INITIALIZED;
+  all.erase(it);
+  return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t) {
-  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
+cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  handle->stream = stream;
+  return CUBLAS_STATUS_SUCCESS;
+}
+// The reference loop needs no workspace; the arguments are checked as cuBLAS documents them.
+cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void* workspace, size_t bytes) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (bytes && !workspace) return CUBLAS_STATUS_INVALID_VALUE;
+  return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t) {
   return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
@@ -180,13 +211,10 @@ cublasStatus_t check_sgemm(cublasHandle_t handle, cublasOperation_t transa, cubl
 }
 }  // namespace
 
+namespace {
 // Column-major C [m, n] = alpha * op(A) op(B) + beta * C, as cuBLAS defines it; beta == 0 ignores C.
-cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
-                              int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
-                              const float* beta, float* C, int ldc) {
-  if (const cublasStatus_t s = check_sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-      s != CUBLAS_STATUS_SUCCESS)
-    return s;
+void reference_sgemm(cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k, float alpha,
+                     const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   auto a = [&](int i, int l) {
     return transa == CUBLAS_OP_N ? A[i + static_cast<size_t>(l) * lda] : A[l + static_cast<size_t>(i) * lda];
   };
@@ -198,7 +226,20 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, c
       double total = 0;  // the reference sums in double: the tests' tolerances are the GPU's, not ours
       for (int l = 0; l < k; ++l) total += static_cast<double>(a(i, l)) * b(l, j);
       float& c = C[i + static_cast<size_t>(j) * ldc];
-      c = static_cast<float>(*alpha * total + (*beta == 0.0f ? 0.0 : static_cast<double>(*beta) * c));
+      c = static_cast<float>(alpha * total + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
     }
+}
+}  // namespace
+
+cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
+                              int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
+                              const float* beta, float* C, int ldc) {
+  if (const cublasStatus_t s = check_sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+      s != CUBLAS_STATUS_SUCCESS)
+    return s;
+  // On a non-blocking stream the product is queued, with alpha and beta read now (host pointer mode).
+  const float alpha_value = *alpha, beta_value = *beta;
+  auto product = [=] { reference_sgemm(transa, transb, m, n, k, alpha_value, A, lda, B, ldb, beta_value, C, ldc); };
+  if (!legato::emu::defer(handle->stream, product)) product();
   return CUBLAS_STATUS_SUCCESS;
 }

@@ -382,13 +382,9 @@ void grid_sync() {
   wait(Status::AtGridSync, "grid.sync()");
 }
 
-void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t) {
+namespace {
+void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes) {
   Emulator& e = emulator();
-  if (e.running) throw std::logic_error(std::string(kernel.name) + ": launched from inside a kernel");
-  if (const cudaError_t status = validate(kernel, grid, block, shared_bytes); status != cudaSuccess) {
-    record_error(status);
-    return;
-  }
   const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
   std::seed_seq seq{e.seed, e.launch_number++};
   std::mt19937_64 rng(seq);
@@ -409,6 +405,19 @@ void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cu
   ++e.counters.launches;
   e.counters.blocks += blocks;
   e.counters.threads += blocks * run.threads_per_block;
+}
+}  // namespace
+
+void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream) {
+  Emulator& e = emulator();
+  if (e.running) throw std::logic_error(std::string(kernel.name) + ": launched from inside a kernel");
+  if (const cudaError_t status = validate(kernel, grid, block, shared_bytes); status != cudaSuccess) {
+    record_error(status);
+    return;
+  }
+  // Queued, the launch keeps its own copy of the kernel's description and parameters.
+  if (defer(stream, [kernel, grid, block, shared_bytes] { run_launch(kernel, grid, block, shared_bytes); })) return;
+  run_launch(kernel, grid, block, shared_bytes);
 }
 
 void set_seed(uint64_t seed) {
