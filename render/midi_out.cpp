@@ -3,6 +3,7 @@
 #include <rtmidi/RtMidi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <iostream>
@@ -11,6 +12,8 @@
 
 #ifdef LEGATO_HAVE_JACK
 #include <jack/jack.h>
+#include <jack/midiport.h>
+#include <jack/ringbuffer.h>
 #endif
 #ifdef LEGATO_HAVE_ALSA
 #include <alsa/asoundlib.h>
@@ -97,6 +100,104 @@ std::vector<OutputPort> ports_of(RtMidiOut& out, RtMidi::Api api) {
 
 }  // namespace
 
+#ifdef LEGATO_HAVE_JACK
+// A JACK output port of our own rather than rtmidi's: rtmidi 5's MidiOutJack frees its ring buffer
+// before it closes its client, so a process cycle that began while the port was being closed reads
+// freed memory (`miditool play` died of SIGSEGV at exit, in jack_ringbuffer_peek under rtmidi's
+// process callback, in about 1 run of 9 on a loaded 2-core machine). Here the client is deactivated
+// before anything its process callback touches is freed; from then on JACK no longer calls it.
+class JackMidiOut {
+ public:
+  JackMidiOut(const std::string& client_name, const std::string& destination) {
+    jack_status_t status{};
+    client_ = jack_client_open(client_name.c_str(), JackNoStartServer, &status);
+    if (!client_) throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "the jack MIDI system went away");
+    ring_ = jack_ringbuffer_create(kRingBytes);
+    port_ = jack_port_register(client_, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+    if (!ring_ || !port_ || jack_set_process_callback(client_, process, this) != 0 || jack_activate(client_) != 0) {
+      close();
+      throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot open a JACK MIDI port");
+    }
+    if (!jack_port_by_name(client_, destination.c_str())) {
+      close();
+      throw PlaybackError(PlaybackError::Kind::kUnknownPort, "MIDI port '" + destination + "' went away");
+    }
+    if (jack_connect(client_, jack_port_name(port_), destination.c_str()) != 0) {
+      close();
+      throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "cannot connect to MIDI port '" + destination + "'");
+    }
+  }
+  ~JackMidiOut() {
+    // Messages leave at the next process cycle: wait until the queue is empty and one more cycle
+    // has begun (the receiver reads our port in the cycle we write it), at most a second should the
+    // server stop calling us.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    const auto wait_for = [&](auto done) {
+      while (!done() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+    wait_for([&] { return jack_ringbuffer_read_space(ring_) == 0; });
+    const uint64_t emptied = cycles_.load();
+    wait_for([&] { return cycles_.load() > emptied + 1; });
+    close();
+  }
+  JackMidiOut(const JackMidiOut&) = delete;
+  JackMidiOut& operator=(const JackMidiOut&) = delete;
+
+  // One writer (the player's thread): a size, then the bytes.
+  void send(const uint8_t* bytes, size_t size) {
+    const uint32_t n = uint32_t(size);
+    if (sizeof n + n > kRingBytes / 2) return;  // no MIDI message we send is anywhere near
+    while (jack_ringbuffer_write_space(ring_) < sizeof n + n)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the process callback drains it
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(&n), sizeof n);
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(bytes), n);
+  }
+
+ private:
+  static constexpr size_t kRingBytes = 16384;
+
+  // JACK's real-time thread: what was queued goes out at the start of this cycle.
+  static int process(jack_nframes_t frames, void* arg) {
+    auto* self = static_cast<JackMidiOut*>(arg);
+    void* buffer = jack_port_get_buffer(self->port_, frames);
+    jack_midi_clear_buffer(buffer);
+    uint32_t n = 0;
+    while (jack_ringbuffer_peek(self->ring_, reinterpret_cast<char*>(&n), sizeof n) == sizeof n &&
+           jack_ringbuffer_read_space(self->ring_) >= sizeof n + n) {
+      jack_ringbuffer_read_advance(self->ring_, sizeof n);
+      if (jack_midi_data_t* event = jack_midi_event_reserve(buffer, 0, n))
+        jack_ringbuffer_read(self->ring_, reinterpret_cast<char*>(event), n);
+      else
+        jack_ringbuffer_read_advance(self->ring_, n);  // the port's buffer is full: dropped
+    }
+    self->cycles_.fetch_add(1);
+    return 0;
+  }
+
+  // In this order: once jack_deactivate returns, process() is not running and will not run again.
+  void close() {
+    if (client_) {
+      jack_deactivate(client_);
+      jack_client_close(client_);
+    }
+    if (ring_) jack_ringbuffer_free(ring_);
+    client_ = nullptr;
+    ring_ = nullptr;
+  }
+
+  jack_client_t* client_ = nullptr;
+  jack_port_t* port_ = nullptr;
+  jack_ringbuffer_t* ring_ = nullptr;
+  std::atomic<uint64_t> cycles_{0};  // process cycles so far
+};
+#else
+class JackMidiOut {  // never made: without libjack's headers, JACK ports go through rtmidi
+ public:
+  void send(const uint8_t*, size_t) {}
+};
+#endif
+
 std::vector<OutputPort> list_output_ports() {
   std::vector<OutputPort> ports;
   bool reached = false;
@@ -155,6 +256,12 @@ MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) 
     throw PlaybackError(PlaybackError::Kind::kUnknownPort,
                         "no MIDI output port '" + port + "'; there are:" + port_list(ports));
   port_ = *chosen;
+#ifdef LEGATO_HAVE_JACK
+  if (port_.api == RtMidi::UNIX_JACK) {
+    jack_ = std::make_unique<JackMidiOut>(client_name, port_.name);
+    return;
+  }
+#endif
   out_ = open_api(RtMidi::Api(port_.api), client_name, last_warning_);
   if (!out_)
     throw PlaybackError(PlaybackError::Kind::kNoMidiSystem, "the " + port_.api_name + " MIDI system went away");
@@ -174,12 +281,17 @@ MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) 
 }
 
 MidiOutput::~MidiOutput() {
-  // Back-ends hand messages over from a queue on their own clock (JACK: the next process
-  // cycle); give the last ones time to leave before the port closes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // ALSA's sequencer hands messages over from a queue on its own clock; give the last ones time
+  // to leave before the port closes. (JACK's port waits for its queue to empty itself.)
+  if (out_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
-void MidiOutput::send(const uint8_t* bytes, size_t size) { out_->sendMessage(bytes, size); }
+void MidiOutput::send(const uint8_t* bytes, size_t size) {
+  if (jack_)
+    jack_->send(bytes, size);
+  else
+    out_->sendMessage(bytes, size);
+}
 
 void MidiOutput::silence() {
   for (uint8_t ch = 0; ch < 16; ++ch) {

@@ -11,6 +11,8 @@ class RtMidiOut;
 
 namespace legato::render {
 
+class JackMidiOut;  // midi_out.cpp: JACK output without rtmidi's
+
 // No MIDI system to talk to, no port, or a port name that matches none: the message says which
 // and lists what there is.
 class PlaybackError : public std::runtime_error {
@@ -47,8 +49,9 @@ class MidiOutput {
 
  private:
   OutputPort port_;
-  std::string last_warning_;  // outlives out_, whose error callback writes here
-  std::unique_ptr<RtMidiOut> out_;
+  std::string last_warning_;           // outlives out_, whose error callback writes here
+  std::unique_ptr<RtMidiOut> out_;     // ALSA (null on JACK)
+  std::unique_ptr<JackMidiOut> jack_;  // JACK (null on ALSA)
 };
 
 }  // namespace legato::render

@@ -83,7 +83,10 @@ void Player::run() {
     const auto now = Clock::now();
     if (due > now) {
       // Wakes early for a new, earlier message or the stop flag; otherwise right on time.
-      wake_.wait_until(lock, std::min(due, now + kPollInterval));
+      const auto until = std::min(due, now + kPollInterval);
+      wake_.wait_until(lock, until);
+      stats_.late_wakeup_seconds =
+          std::max(stats_.late_wakeup_seconds, std::chrono::duration<double>(Clock::now() - until).count());
       continue;
     }
     const TimedMessage message = first->second;

@@ -21,6 +21,9 @@ namespace legato::render {
 struct PlayStats {
   size_t sent = 0;
   double shifted_seconds = 0;  // how far the clock was pushed back because notes came late
+  // The longest the system let the player's thread sleep past the time it asked to wake up at: a
+  // delay no timing of ours can make up for (a busy machine that ignores real-time priority).
+  double late_wakeup_seconds = 0;
   bool interrupted = false;
 };
 

@@ -88,6 +88,10 @@ class LivePlayer {
     if (stats.shifted_seconds > 0.05)
       std::fprintf(stderr, "composer: generation fell behind the music; it waited %.2f s in all\n",
                    stats.shifted_seconds);
+    // Said so that late notes are not taken for the player's own timing.
+    if (stats.late_wakeup_seconds > 0.001)
+      std::fprintf(stderr, "composer: the system woke the player up to %.1f ms late\n",
+                   stats.late_wakeup_seconds * 1e3);
     player_.reset();
   }
 

@@ -209,6 +209,9 @@ int play(const std::string& file, const std::string& port) {
   std::fprintf(stderr, "miditool: playing %s (%zu notes, %.1f s) on %s\n", file.c_str(), score.notes.size(),
                score.seconds_at(score.end_tick()), out.port().name.c_str());
   const auto stats = legato::render::play(score, out, &g_stop);
+  // Said so that late notes are not taken for the player's own timing.
+  if (stats.late_wakeup_seconds > 0.001)
+    std::fprintf(stderr, "miditool: the system woke the player up to %.1f ms late\n", stats.late_wakeup_seconds * 1e3);
   return stats.interrupted ? 130 : 0;
 }
 #endif
