@@ -1,5 +1,6 @@
 #include "model/checkpoint.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -11,17 +12,18 @@ using nlohmann::json;
 
 std::string config_to_json(const CheckpointMeta& meta) {
   const ModelConfig& c = meta.config;
-  const json j = {{"vocab", c.vocab},
-                  {"input", c.input == InputKind::Embedding ? "embedding" : "scalar"},
-                  {"embedding_dim", c.embedding_dim},
-                  {"hidden", c.hidden},
-                  {"layers", c.layers},
-                  {"dropout", c.dropout},
-                  {"dense", c.dense},
-                  {"dense_relu", c.dense_relu},
-                  {"scheme", meta.scheme},
-                  {"objective", meta.objective},
-                  {"seq_len", meta.seq_len}};
+  json j = {{"vocab", c.vocab},
+            {"input", c.input == InputKind::Embedding ? "embedding" : "scalar"},
+            {"embedding_dim", c.embedding_dim},
+            {"hidden", c.hidden},
+            {"layers", c.layers},
+            {"dropout", c.dropout},
+            {"dense", c.dense},
+            {"dense_relu", c.dense_relu},
+            {"scheme", meta.scheme},
+            {"objective", meta.objective},
+            {"seq_len", meta.seq_len}};
+  if (!meta.keys.empty()) j["keys"] = meta.keys;  // only when trained in one key: other files stay as they were
   return j.dump();
 }
 
@@ -41,6 +43,11 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
   meta.scheme = j.value("scheme", std::string("seed"));
   meta.objective = j.value("objective", std::string("last"));
   meta.seq_len = j.value("seq_len", int64_t{100});
+  meta.keys = j.value("keys", std::vector<int64_t>{});
+  const bool counts = std::all_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k >= 0; }) &&
+                      std::any_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k > 0; });
+  if (!meta.keys.empty() && (meta.keys.size() != 12 || !counts))
+    throw std::runtime_error("\"keys\" must be 12 piece counts, not all zero");
 }
 
 SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta) {

@@ -19,6 +19,10 @@ struct CheckpointMeta {
   int64_t seq_len = 100;                      // window / chunk length used in training
   std::vector<std::string> vocab;             // token strings in id order
   std::vector<std::vector<int32_t>> primers;  // a few training windows (seed scheme)
+  // Trained with every piece moved to C's key signature (trainer --normalise-key): how many
+  // training pieces were in each key signature (major tonic 0..11), the keys composed music is
+  // moved back into. Empty: the network learned the pieces in their own keys.
+  std::vector<int64_t> keys;
 };
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);

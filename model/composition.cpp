@@ -1,5 +1,8 @@
 #include "model/composition.h"
 
+#include <optional>
+
+#include "midi/key.h"
 #include "midi/tokenizer.h"
 #include "model/generator_persistent.h"
 
@@ -36,15 +39,27 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
 }
 
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
-                     const std::vector<int32_t>& tokens, double tempo) {
+                     const std::vector<int32_t>& tokens, double tempo, int shift) {
   std::vector<std::string> text;
   for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
   midi::Score score = midi::make_tokenizer(scheme)->detokenize(text);
+  if (shift != 0)
+    for (const int s : {shift, shift > 0 ? shift - 12 : shift + 12})  // an octave less where notes leave 0..127
+      if (std::optional<midi::Score> moved = midi::transpose(score, s)) {
+        score = std::move(*moved);
+        break;
+      }
   if (tempo > 0) {
     score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
     score.update_times();
   }
   return score;
+}
+
+int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng) {
+  if (keys.empty()) return 0;
+  const int tonic = std::discrete_distribution<int>(keys.begin(), keys.end())(rng);
+  return -midi::shift_to_c(tonic);
 }
 
 }  // namespace legato::model

@@ -26,8 +26,14 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
                              const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
                              std::mt19937_64& rng, const TokenListener& on_token = {});
 
-// The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm).
+// The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm),
+// its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127).
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
-                     const std::vector<int32_t>& tokens, double tempo = 0);
+                     const std::vector<int32_t>& tokens, double tempo = 0, int shift = 0);
+
+// For a network trained in C's key signature (CheckpointMeta::keys, 12 piece counts): the shift,
+// in -5..+6, from C's key signature to one drawn in proportion to the training pieces in each
+// key, so that composed pieces come in the keys of the corpus. 0 (and no draw) when `keys` is empty.
+int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng);
 
 }  // namespace legato::model

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
@@ -120,11 +121,11 @@ std::vector<bool> held_out(size_t pieces, const CorpusOptions& options) {
 // difference array over shifts, so each token costs the same whatever --transpose is).
 midi::Vocabulary count_vocabulary(const Corpus& c, const midi::Tokenizer& tokenizer) {
   const TokenStore& s = *c.store;
-  const size_t alphabet = s.alphabet.size(), shifts = 2 * static_cast<size_t>(c.transpose) + 1;
+  const size_t alphabet = s.alphabet.size(), shifts = 2 * static_cast<size_t>(c.max_shift) + 1;
   std::vector<int64_t> diff(alphabet * (shifts + 1), 0);  // [code][shift + transpose], one spare column
   for (const TrainPiece& p : c.train) {
     const StoredPiece& stored = s.pieces[p.piece];
-    const size_t from = static_cast<size_t>(p.lowest + c.transpose), to = static_cast<size_t>(p.highest + c.transpose);
+    const size_t from = static_cast<size_t>(p.lowest + c.max_shift), to = static_cast<size_t>(p.highest + c.max_shift);
     for (uint64_t k = stored.offset; k < stored.offset + stored.length; ++k) {
       const uint32_t code = s.code(k);
       if (code >= alphabet) throw std::runtime_error("corpus cache: a token code outside the alphabet");
@@ -139,7 +140,7 @@ midi::Vocabulary count_vocabulary(const Corpus& c, const midi::Tokenizer& tokeni
     for (size_t col = 0; col < shifts; ++col) {
       running += diff[code * (shifts + 1) + col];
       if (running == 0) continue;
-      const int shift = static_cast<int>(col) - c.transpose;
+      const int shift = static_cast<int>(col) - c.max_shift;
       if (!s.moves[code] || shift == 0) {
         vocabulary.count(s.alphabet[code], running);
       } else if (const auto moved = tokenizer.transpose_token(s.alphabet[code], shift)) {
@@ -156,17 +157,24 @@ std::vector<int32_t> moved_ids(const Corpus& c, const midi::Tokenizer& tokenizer
   const auto ids = index_of(c.vocab);
   const int32_t unk = unk_id(ids);
   const size_t alphabet = s.alphabet.size();
-  std::vector<int32_t> table((2 * static_cast<size_t>(c.transpose) + 1) * alphabet, -1);
-  for (int shift = -c.transpose; shift <= c.transpose; ++shift)
+  std::vector<int32_t> table((2 * static_cast<size_t>(c.max_shift) + 1) * alphabet, -1);
+  for (int shift = -c.max_shift; shift <= c.max_shift; ++shift)
     for (size_t code = 0; code < alphabet; ++code) {
       const std::optional<std::string> moved = !s.moves[code] || shift == 0
                                                    ? std::optional<std::string>(s.alphabet[code])
                                                    : tokenizer.transpose_token(s.alphabet[code], shift);
       if (!moved) continue;  // a pitch outside 0..127: no piece allows this shift
       const auto it = ids.find(*moved);
-      table[static_cast<size_t>(shift + c.transpose) * alphabet + code] = it != ids.end() ? it->second : unk;
+      table[static_cast<size_t>(shift + c.max_shift) * alphabet + code] = it != ids.end() ? it->second : unk;
     }
   return table;
+}
+
+// The shift a piece is trained around: to C's key signature with normalise_key (as near as its
+// notes allow), else none.
+int home_shift(const StoredPiece& p, const CorpusOptions& options, int max_shift) {
+  if (!options.normalise_key || p.key > 11) return 0;
+  return std::clamp(midi::shift_to_c(p.key), p.lowest_shift(max_shift), p.highest_shift(max_shift));
 }
 
 }  // namespace
@@ -228,7 +236,7 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   if (s.pieces.empty()) throw std::runtime_error("no readable MIDI file in the given paths");
   corpus.files_loaded = static_cast<int>(s.pieces.size());
   corpus.files_skipped = s.files_refused;
-  corpus.transpose = options.transpose;
+  corpus.max_shift = options.transpose + (options.normalise_key ? 6 : 0);
 
   const std::vector<bool> is_val = held_out(s.pieces.size(), options);
   std::vector<uint32_t> val_pieces;
@@ -239,8 +247,11 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
     }
     // A transposition that would push a note out of 0..127 is skipped.
     const StoredPiece& p = s.pieces[k];
-    corpus.train.push_back({k, static_cast<int8_t>(p.lowest_shift(options.transpose)),
-                            static_cast<int8_t>(p.highest_shift(options.transpose))});
+    const int home = home_shift(p, options, corpus.max_shift);
+    corpus.train.push_back(
+        {k, static_cast<int8_t>(std::max(home - options.transpose, p.lowest_shift(corpus.max_shift))),
+         static_cast<int8_t>(std::min(home + options.transpose, p.highest_shift(corpus.max_shift)))});
+    if (options.normalise_key && p.key < 12) ++corpus.keys[p.key];
   }
   // The vocabulary comes from the training pieces only: validation must not shape it. The seed
   // scheme orders it as the seed did (sorted token strings); others most frequent first.
@@ -252,10 +263,12 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   if (unk_id(index_of(corpus.vocab)) < 0 && options.min_count > 1)
     throw std::invalid_argument("a minimum token count needs a scheme with UNK (event)");
 
-  // Validation pieces as ids, untransposed; tokens the training pieces never had become UNK.
-  const int32_t* unmoved = corpus.moved.data() + static_cast<size_t>(corpus.transpose) * s.alphabet.size();
+  // Validation pieces as ids, at their home shift; tokens the training pieces never had become UNK.
   for (const uint32_t k : val_pieces) {
     const StoredPiece& p = s.pieces[k];
+    const int32_t* unmoved =
+        corpus.moved.data() +
+        static_cast<size_t>(home_shift(p, options, corpus.max_shift) + corpus.max_shift) * s.alphabet.size();
     std::vector<int32_t> piece;
     piece.reserve(p.length);
     for (uint64_t t = p.offset; t < p.offset + p.length; ++t) {
@@ -271,12 +284,16 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
 
 std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem::path>& paths,
                                                const std::string& scheme, const std::vector<std::string>& vocab,
-                                               std::ostream& log) {
+                                               std::ostream& log, bool normalise_key, std::vector<int>* shifts) {
   const auto tokenizer = midi::make_tokenizer(scheme);
   const midi::LoadResult loaded = midi::load_midi_files(paths, log, read_options_for(*tokenizer));
   const auto ids = index_of(vocab);
   std::vector<std::vector<int32_t>> pieces;
-  for (const auto& s : loaded.scores) pieces.push_back(encode(tokenizer->tokenize(s.score), ids, unk_id(ids)));
+  for (const auto& s : loaded.scores) {
+    const int shift = normalise_key ? midi::shift_to_c(s.score) : 0;
+    if (shifts) shifts->push_back(shift);
+    pieces.push_back(encode(tokenizer->tokenize(shift ? *midi::transpose(s.score, shift) : s.score), ids, unk_id(ids)));
+  }
   return pieces;
 }
 

@@ -4,6 +4,7 @@
 // vocabulary built from the training pieces and their transpositions. Transpositions are not
 // stored: a training piece is kept once, with the range of shifts it is trained at, and a table
 // gives the id of every stored token moved by every shift when batches are built.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,9 +19,11 @@ namespace legato::model {
 struct CorpusOptions {
   std::vector<std::filesystem::path> paths;
   std::string scheme = "seed";
-  double val_split = 0.0;           // fraction of pieces held out
-  uint64_t seed = 1;                // the split
-  int transpose = 0;                // training pieces also appear moved by -N..+N semitones
+  double val_split = 0.0;  // fraction of pieces held out
+  uint64_t seed = 1;       // the split
+  int transpose = 0;       // training pieces also appear moved by -N..+N semitones
+  // Every piece first moved to C major's key signature (midi/key.h), and transposed around it.
+  bool normalise_key = false;
   int64_t min_count = 1;            // rarer tokens become UNK (schemes that have it)
   std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
   bool terminal = false;            // a live progress line while reading files (else one every 10 s)
@@ -37,19 +40,23 @@ struct Corpus {
   std::vector<std::string> vocab;  // token strings in id order
   std::shared_ptr<const TokenStore> store;
   std::vector<TrainPiece> train;
-  std::vector<std::vector<int32_t>> val;  // held-out pieces as ids, untransposed
+  std::vector<std::vector<int32_t>> val;  // held-out pieces as ids (in C with normalise_key, else as written)
   std::vector<std::string> val_names;     // the held-out files' paths, as found under the paths given
-  int transpose = 0;
-  // [2 * transpose + 1][alphabet]: the id of stored code c moved by s is moved[(s + transpose) * A + c];
+  // The largest shift any piece is used at: --transpose, and up to 6 more with normalise_key.
+  int max_shift = 0;
+  // [2 * max_shift + 1][alphabet]: the id of stored code c moved by s is moved[(s + max_shift) * A + c];
   // -1 where no piece can need it.
   std::vector<int32_t> moved;
+  // With normalise_key: how many training pieces are in each key signature (major tonic 0..11),
+  // the keys composer moves its music back into. All zero otherwise.
+  std::array<int64_t, 12> keys{};
   int files_loaded = 0, files_skipped = 0;
 
   int64_t length(const TrainPiece& p) const { return store->pieces[p.piece].length; }
   // Token k of training piece p moved by `shift` semitones.
   int32_t id(const TrainPiece& p, int shift, int64_t k) const {
     const uint32_t code = store->code(store->pieces[p.piece].offset + static_cast<uint64_t>(k));
-    return moved[static_cast<size_t>(shift + transpose) * store->alphabet.size() + code];
+    return moved[static_cast<size_t>(shift + max_shift) * store->alphabet.size() + code];
   }
   int64_t train_tokens() const;  // every transposition counted
   int64_t val_tokens() const;
@@ -63,10 +70,12 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log);
 std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options, std::ostream& log);
 
 // Encodes MIDI files with an existing vocabulary (evaluation). Unknown tokens become UNK, or are
-// dropped when the vocabulary has none.
+// dropped when the vocabulary has none. With `normalise_key`, each piece is moved to C's key
+// signature first (as near as its notes allow: midi/key.h), and each piece's shift is put in `shifts`.
 std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem::path>& paths,
                                                const std::string& scheme, const std::vector<std::string>& vocab,
-                                               std::ostream& log);
+                                               std::ostream& log, bool normalise_key = false,
+                                               std::vector<int>* shifts = nullptr);
 
 // The default corpus: the free music Debian ships in openttd-openmsx.
 std::filesystem::path default_corpus_path();

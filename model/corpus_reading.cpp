@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "model/corpus_reading.h"
@@ -52,6 +53,8 @@ FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& to
     out.piece.transposable = t.transposable;
     out.piece.lowest = static_cast<uint8_t>(std::min(t.lowest, 128));
     out.piece.highest = static_cast<uint8_t>(std::max(t.highest, 0));
+    const int key = midi::key_signature(score);
+    out.piece.key = static_cast<uint8_t>(key < 0 ? 255 : key);
   } catch (const midi::MidiError& e) {
     out.refused = e;
   } catch (const std::exception& e) {  // anything else (memory, the file system) refuses the file too

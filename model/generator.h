@@ -16,10 +16,11 @@ namespace legato::model {
 
 struct SamplingOptions {
   double temperature = 1.0;  // > 0; below 1 sharpens the distribution
-  // 0: no limit. Five by default: on the seed corpus, 20 pieces from the default preset against
-  // the held-out pieces scored a mean OA of 0.82 (seeds 1-20 and 21-40 alike) where sampling from
-  // every token scored 0.76; k = 3, 4, 5 all did, 8 and 10 fell back (bench/results/quality.md).
-  int top_k = 5;
+  // 0 (every token) by default: the default preset learns in one key, and from it on the seed
+  // corpus every token scored a mean OA of 0.83-0.84 on one split and 0.79-0.80 on another, where
+  // the 10 likeliest scored 0.85-0.86 and 0.71-0.72 (too few pitch classes) and the 5 likeliest,
+  // best for networks trained in every key, 0.75-0.79 (bench/results/quality.md, 2026-12-01).
+  int top_k = 0;
   double top_p = 1.0;   // nucleus: the smallest set of tokens with this much probability
   bool greedy = false;  // the seed's argmax
 };

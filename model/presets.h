@@ -18,15 +18,17 @@ struct Recipe {
   int64_t batch = 64;
   int epochs = 200;
   double val_split = 0.0;
-  int transpose = 0;       // augmentation: +-N semitones
+  int transpose = 0;  // augmentation: +-N semitones
+  // Every piece moved to C major's key signature first (model/corpus.h), --transpose around it.
+  bool normalise_key = false;
   bool keras_loss = true;  // softmax then Keras' clipped cross-entropy (the seed) vs fused logits
 };
 
 // "seed": the seed project exactly (scalar input, LSTM(512) x3, Dropout(0.3) after the first two,
 //   Dense(256), Dropout(0.3), Dense(V), softmax, categorical cross-entropy, RMSprop 0.001,
 //   windows of 100, batch 64, objective last, no validation set).
-// "default": our recipe: embedding input, objective all, transposition augmentation, Adam with
-//   gradient clipping, 10% of the pieces held out.
+// "default": our recipe: embedding input, objective all, every piece learned in C's key signature
+//   (--normalise-key), dropout 0.5, Adam with gradient clipping, 10% of the pieces held out.
 // "tiny": small and fast for the demo and the tests.
 // Throws std::invalid_argument for an unknown name.
 Recipe preset(const std::string& name);

@@ -15,7 +15,7 @@ namespace legato::model {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'G', 'T', 'O', 'K', 'E', 'N', '1'};
-constexpr uint64_t kVersion = 2;  // 2: the checksum covers the header
+constexpr uint64_t kVersion = 3;  // 2: the checksum covers the header; 3: pieces' key signatures
 
 struct Header {
   char magic[8];
@@ -220,7 +220,7 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
   for (const StoredPiece& p : store->pieces) {
     const bool range_ok = p.lowest <= 128 && p.highest <= 127 && (p.lowest <= p.highest || p.lowest == 128);
     if (p.offset > h.tokens || p.length > h.tokens - p.offset || p.file >= store->files.size() || !range_ok ||
-        p.transposable > 1) {
+        p.transposable > 1 || (p.key > 11 && p.key != 255)) {
       why = "damaged (pieces)";
       return nullptr;
     }

@@ -8,7 +8,8 @@
 //   header     magic "LGTOKEN1", format version, the key (a hash of the tokenizer options and of
 //              every file's path, size and modification time), section sizes, the token width
 //              (1, 2 or 4 bytes) and a checksum of the whole file
-//   pieces     per piece: token offset, length, pitched range, transposable flag, file index
+//   pieces     per piece: token offset, length, pitched range, transposable flag, key signature,
+//              file index
 //   tokens     the codes, concatenated
 //   strings    the alphabet, the file names and the loader's summary lines, each length-prefixed
 // A file whose magic, version, key, sizes or checksum disagree is never used: it is rebuilt.
@@ -25,7 +26,7 @@ struct StoredPiece {
   uint32_t length = 0;                // tokens
   uint8_t lowest = 128, highest = 0;  // pitched notes' range (lowest > highest: none)
   uint8_t transposable = 1;
-  uint8_t unused = 0;
+  uint8_t key = 255;  // key signature (midi/key.h): major tonic 0..11, 255 without pitched notes
   uint32_t file = 0;  // index into TokenStore::files
   uint32_t unused2 = 0;
 

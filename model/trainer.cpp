@@ -156,6 +156,7 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.val_split = o.recipe.val_split;
   corpus_options.seed = o.seed;
   corpus_options.transpose = o.recipe.transpose;
+  corpus_options.normalise_key = o.recipe.normalise_key;
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
   corpus_options.terminal = o.terminal && !o.quiet;
   try {
@@ -217,6 +218,9 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
   meta.objective = r.objective;
   meta.seq_len = r.seq_len;
   meta.vocab = d.corpus.vocab;
+  const auto& keys = d.corpus.keys;  // all zero unless normalised (and some piece has pitched notes)
+  if (std::any_of(keys.begin(), keys.end(), [](int64_t k) { return k > 0; }))
+    meta.keys.assign(keys.begin(), keys.end());
   if (r.scheme == "seed")  // a few windows to start composing from, as the seed did
     for (int64_t k = 0; k < 8 && k < d.windows.size(); ++k) {
       const Window w = d.windows.at(static_cast<int64_t>(k) * d.windows.size() / 8);
@@ -453,9 +457,10 @@ void Training::measure_music(EpochMetrics& m) {
                                             ? meta_.primers[static_cast<size_t>(k) % meta_.primers.size()]
                                         : bos >= 0 ? std::vector<int32_t>{bos}
                                                    : std::vector<int32_t>{};
-    if (primer.empty()) return;  // nothing to start from
+    if (primer.empty()) return;                         // nothing to start from
+    const int shift = draw_key_shift(meta_.keys, rng);  // into a key of the corpus, as composer does
     const std::vector<int32_t> tokens = compose(net_, primer, o_.eval_length, SamplingOptions{}, banned, eos, rng);
-    composed.push_back({"", eval::features_of(score_of(meta_.scheme, meta_.vocab, tokens))});
+    composed.push_back({"", eval::features_of(score_of(meta_.scheme, meta_.vocab, tokens, 0, shift))});
   }
   const eval::Comparison c = eval::compare_sets(composed, val_music_);
   m.mean_oa = last_mean_oa_ = c.mean_oa;

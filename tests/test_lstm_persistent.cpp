@@ -186,7 +186,7 @@ TEST_CASE("cuda: persistent generator: a seed gives the same piece under any blo
   model::MusicLSTM gpu(config_of(s));
   gpu.to(Device::CUDA);
   model::SamplingOptions hot;
-  hot.top_k = 0;  // every token (the default keeps 5)
+  hot.top_k = 0;  // every token (the default too)
   hot.temperature = 1.5;
   const std::vector<int32_t> primer = {4};
   const std::vector<int32_t> first = generate(gpu, primer, 16, hot, 7);
@@ -218,7 +218,7 @@ TEST_CASE(
   model::MusicLSTM gpu(config_of(s));
   gpu.to(Device::CUDA);
   model::SamplingOptions hot;
-  hot.top_k = 0;  // every token (the default keeps 5)
+  hot.top_k = 0;  // every token (the default too)
   hot.temperature = 4.0;
   std::vector<int32_t> banned;
   for (int32_t t = 0; t < 20; ++t) banned.push_back(t);

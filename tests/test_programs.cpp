@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -12,8 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "gpu.h"
+#include "midi/key.h"
 #include "midi/reader.h"
+#include "midi/tokenizer.h"
+#include "midi/writer.h"
 #include "model/checkpoint.h"
+#include "score_builder.h"
 #include "small_corpus.h"
 
 namespace {
@@ -128,6 +133,60 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   INFO(evaluate.output);
   CHECK(evaluate.status == 0);
   CHECK(evaluate.output.find("perplexity") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
+// --normalise-key: trained on pieces all in G's key signature, the network learns them in C's and
+// composer moves its music into G (-5 semitones), or into a --primer file's key (D: +2); the
+// tokens it writes stay in the network's key.
+TEST_CASE("programs: trained in one key, composer moves the music into the corpus's key or the primer's") {
+  namespace midi = legato::midi;
+  const auto data = legato::testing::temp_dir("programs_key");
+  for (int k = 0; k < 3; ++k)
+    midi::write_midi_file(legato::testing::scale_piece(k == 1 ? 4 : 7, k == 1, 120, k == 2 ? 36 : 48),
+                          data / ("g" + std::to_string(k) + ".mid"));  // G, E minor, G
+  midi::write_midi_file(legato::testing::scale_piece(2, false), data / "primer_in_d.mid");
+  const auto out = data / "run";
+  const Run train = run("trainer", "--preset tiny --data " + (data / "g0.mid").string() + " " +
+                                       (data / "g1.mid").string() + " " + (data / "g2.mid").string() +
+                                       " --epochs 4 --hidden 32 --seq-len 16 --batch 4 --normalise-key --transpose 1 "
+                                       "--eval-pieces 0 --out " +
+                                       out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const auto meta = legato::model::load_checkpoint(out / "best.safetensors").meta;
+  std::vector<int64_t> keys(12, 0);
+  keys[7] = 2;  // the training pieces: two of the three (one is held out), both in G's key signature
+  CHECK(meta.keys == keys);
+
+  // The generated tokens' notes, moved by `shift`, are the notes of the MIDI file.
+  auto check_moved = [&](const std::string& primer, size_t primer_length, int shift) {
+    const auto mid = out / "key.mid", tokens = out / "key.txt";
+    const Run compose =
+        run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --length 200 --seed 2 --out " +
+                            mid.string() + " --tokens-out " + tokens.string() + primer);
+    INFO(compose.output);
+    REQUIRE(compose.status == 0);
+    std::ifstream in(tokens);
+    std::vector<std::string> text;
+    for (std::string t; in >> t;) text.push_back(t);
+    REQUIRE(text.size() > primer_length);
+    const std::vector<std::string> generated(text.begin() + static_cast<std::ptrdiff_t>(primer_length), text.end());
+    std::vector<int> expected, got;
+    for (const midi::Note& n : midi::make_tokenizer("event")->detokenize(generated).notes)
+      if (!n.is_drum()) expected.push_back(n.pitch + shift);
+    for (const midi::Note& n : midi::read_midi_file(mid).notes)
+      if (!n.is_drum()) got.push_back(n.pitch);
+    std::sort(expected.begin(), expected.end());
+    std::sort(got.begin(), got.end());
+    CAPTURE(shift);
+    CHECK(!got.empty());
+    CHECK(got.size() == expected.size());
+    CHECK(got == expected);
+  };
+  check_moved("", 1, -5);                                                  // BOS
+  check_moved(" --primer " + (data / "primer_in_d.mid").string(), 16, 2);  // the file's last window
+  check_moved(" --primer-tokens \"BOS\"", 1, 0);  // given tokens are in the network's key: not moved
   std::filesystem::remove_all(data);
 }
 

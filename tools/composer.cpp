@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -161,7 +162,7 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   std::vector<std::filesystem::path> paths(o.evaluate.begin(), o.evaluate.end());
   for (const auto& p : paths)
     if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
-  const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr);
+  const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty());
   std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
   const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
   if (r.predictions == 0)
@@ -187,9 +188,11 @@ class TokenIds {
 };
 
 // What the music starts from: --primer-tokens, the end of --primer, one of the checkpoint's
-// windows (seed scheme; drawn with `rng`) or BOS.
+// windows (seed scheme; drawn with `rng`) or BOS. For a network trained in C's key signature, a
+// --primer file is moved into C, and `primer_key` is set to the shift that brings the music back
+// into the file's key.
 std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta& meta, const TokenIds& id_of,
-                                   std::mt19937_64& rng) {
+                                   std::mt19937_64& rng, std::optional<int>& primer_key) {
   std::vector<int32_t> primer;
   if (!o.primer_tokens.empty()) {
     std::istringstream in(o.primer_tokens);
@@ -198,9 +201,12 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
       primer.push_back(id_of(t));
     }
   } else if (!o.primer_file.empty()) {
-    const auto pieces = model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr);
+    std::vector<int> shifts;
+    const auto pieces =
+        model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
     if (pieces.empty() || pieces[0].empty()) throw model::InputError("primer " + o.primer_file + " gives no tokens");
     primer = pieces[0];
+    if (!meta.keys.empty()) primer_key = -shifts[0];
     if (static_cast<int64_t>(primer.size()) > meta.seq_len)  // the end of the file leads into the new music
       primer.erase(primer.begin(), primer.end() - meta.seq_len);
   } else if (!meta.primers.empty()) {
@@ -273,10 +279,12 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const model::CheckpointMeta& meta = ck.meta;
   const TokenIds id_of(meta.vocab);
   std::mt19937_64 rng(o.seed);
-  const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng);
+  std::optional<int> primer_key;
+  const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng, primer_key);
   const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
+  int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
-    return model::score_of(meta.scheme, meta.vocab, generated, o.tempo);
+    return model::score_of(meta.scheme, meta.vocab, generated, o.tempo, shift);
   });
   const std::vector<eval::NamedFeatures> corpus =
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
@@ -289,12 +297,14 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     if (const int code = live.open(o.play_port); code >= 0) return code;
   for (int k = 0; k < o.num_outputs && !live.stopped(); ++k) {
     const auto started = std::chrono::steady_clock::now();
+    // --primer-tokens are taken to be in the network's own key: the music stays there.
+    shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
     const TokenListener listener = live.start_piece();
     const Piece piece{primer,
                       model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
-    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo);
+    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift);
     const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
     print_summary(path, piece, score, seconds);
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});

@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--clip", clip, "Global gradient-norm limit (0: none)")->check(CLI::NonNegativeNumber);
   app.add_option("--val-split", val_split, "Fraction of pieces held out for validation")->check(CLI::Range(0.0, 0.9));
   app.add_option("--transpose", transpose, "Augment with transpositions of -N..+N semitones")->check(CLI::Range(0, 24));
+  bool key_c = false, key_as_written = false;
+  auto* normalise = app.add_flag("--normalise-key", key_c,
+                                 "Train every piece in C major's key signature (A minor's), --transpose around it; "
+                                 "composer moves the music into the corpus's keys (default: the preset's)");
+  app.add_flag("--no-normalise-key", key_as_written, "Train every piece in its own key")->excludes(normalise);
   app.add_option("--seed", options.seed, "Random seed (initialisation, split, order, dropout)");
   app.add_option("--out", out, "Output folder")->capture_default_str();
   app.add_flag("--resume", options.resume, "Continue from --out's last checkpoint");
@@ -99,6 +104,7 @@ int main(int argc, char** argv) {
     if (clip >= 0) r.clip = clip;
     if (val_split >= 0) r.val_split = val_split;
     if (transpose >= 0) r.transpose = transpose;
+    if (key_c || key_as_written) r.normalise_key = key_c;
     for (const auto& d : data) options.data.push_back(d);
     options.out = out;
     options.cache_dir = cache;

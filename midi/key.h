@@ -1,0 +1,23 @@
+#pragma once
+// A piece's key signature, for training every piece in one key (trainer --normalise-key): a
+// network that sees all the music in C major's scale (or A minor's, which has the same seven
+// pitch classes) learns which notes belong far sooner than one that has to keep 12 keys apart,
+// and composer moves what it composes back into a key the corpus uses.
+#include "midi/score.h"
+
+namespace legato::midi {
+
+// The major scale that holds the most pitched notes (counted as MusPy's scale_consistency counts
+// them, drums left out), as its tonic's pitch class: 0 = C (or A minor) .. 11 = B (or G# minor);
+// the lowest tonic on a tie; -1 without pitched notes.
+int key_signature(const Score& score);
+
+// The transposition, in -6..+5 semitones, that moves key signature `tonic` (0..11) onto C's.
+int shift_to_c(int tonic);
+
+// The transposition that moves `score` to C's key signature, as near as its pitched notes allow
+// (none leaves 0..127); 0 without pitched notes. model/corpus.cpp does the same from a stored
+// piece's key and pitch range.
+int shift_to_c(const Score& score);
+
+}  // namespace legato::midi
