@@ -43,7 +43,7 @@ TEST_CASE("key: a piece's key signature, and the nearer way to C's") {
   midi::Score drums;
   drums.notes.push_back(make_note(38, 0, 100, midi::kDrumChannel));
   CHECK(midi::key_signature(drums) == -1);  // drums have no key
-  midi::Score fifth;  // C and G: in the scales of C, F and G; the lowest tonic wins the tie
+  midi::Score fifth;                        // C and G: in the scales of C, F and G; the lowest tonic wins the tie
   fifth.notes = {make_note(60, 0, 100), make_note(67, 0, 100)};
   CHECK(midi::key_signature(fifth) == 0);
 
@@ -153,7 +153,6 @@ TEST_CASE("key: composed music goes into a key drawn from the corpus's, and chec
   for (const std::vector<int64_t>& bad : {std::vector<int64_t>(11, 1), std::vector<int64_t>(12, 0),
                                           std::vector<int64_t>{1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}) {
     meta.keys = bad;
-    CHECK_THROWS_WITH(model::config_from_json(model::config_to_json(meta), back),
-                      doctest::Contains("12 piece counts"));
+    CHECK_THROWS_WITH(model::config_from_json(model::config_to_json(meta), back), doctest::Contains("12 piece counts"));
   }
 }
