@@ -122,7 +122,7 @@ std::vector<bool> held_out(size_t pieces, const CorpusOptions& options) {
 midi::Vocabulary count_vocabulary(const Corpus& c, const midi::Tokenizer& tokenizer) {
   const TokenStore& s = *c.store;
   const size_t alphabet = s.alphabet.size(), shifts = 2 * static_cast<size_t>(c.max_shift) + 1;
-  std::vector<int64_t> diff(alphabet * (shifts + 1), 0);  // [code][shift + transpose], one spare column
+  std::vector<int64_t> diff(alphabet * (shifts + 1), 0);  // [code][shift + max_shift], one spare column
   for (const TrainPiece& p : c.train) {
     const StoredPiece& stored = s.pieces[p.piece];
     const size_t from = static_cast<size_t>(p.lowest + c.max_shift), to = static_cast<size_t>(p.highest + c.max_shift);
@@ -266,7 +266,7 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   // Validation pieces as ids, at their home shift; tokens the training pieces never had become UNK.
   for (const uint32_t k : val_pieces) {
     const StoredPiece& p = s.pieces[k];
-    const int32_t* unmoved =
+    const int32_t* at_home =
         corpus.moved.data() +
         static_cast<size_t>(home_shift(p, options, corpus.max_shift) + corpus.max_shift) * s.alphabet.size();
     std::vector<int32_t> piece;
@@ -274,7 +274,7 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
     for (uint64_t t = p.offset; t < p.offset + p.length; ++t) {
       const uint32_t code = s.code(t);
       if (code >= s.alphabet.size()) throw std::runtime_error("corpus cache: a token code outside the alphabet");
-      if (unmoved[code] >= 0) piece.push_back(unmoved[code]);  // no UNK in the scheme: dropped
+      if (at_home[code] >= 0) piece.push_back(at_home[code]);  // no UNK in the scheme: dropped
     }
     corpus.val.push_back(std::move(piece));
     corpus.val_names.push_back(s.files[p.file]);
