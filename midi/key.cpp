@@ -34,7 +34,9 @@ int shift_to_c(const Score& score) {
   int lowest = 127, highest = 0;
   for (const Note& n : score.notes)
     if (!n.is_drum()) lowest = std::min(lowest, n.pitch), highest = std::max(highest, n.pitch);
-  return std::clamp(shift_to_c(tonic), -lowest, 127 - highest);
+  return shift_to_c(tonic, lowest, highest);
 }
+
+int shift_to_c(int tonic, int lowest, int highest) { return std::clamp(shift_to_c(tonic), -lowest, 127 - highest); }
 
 }  // namespace legato::midi

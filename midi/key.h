@@ -15,9 +15,11 @@ int key_signature(const Score& score);
 // The transposition, in -6..+5 semitones, that moves key signature `tonic` (0..11) onto C's.
 int shift_to_c(int tonic);
 
-// The transposition that moves `score` to C's key signature, as near as its pitched notes allow
-// (none leaves 0..127); 0 without pitched notes. model/corpus.cpp does the same from a stored
-// piece's key and pitch range.
+// The same for notes from `lowest` to `highest`: as near to C's as they allow (none leaves 0..127).
+int shift_to_c(int tonic, int lowest, int highest);
+
+// The transposition that moves `score` to C's key signature, as near as its pitched notes allow;
+// 0 without pitched notes. model/corpus.cpp does the same from a stored piece's key and range.
 int shift_to_c(const Score& score);
 
 }  // namespace legato::midi

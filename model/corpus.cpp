@@ -173,8 +173,8 @@ std::vector<int32_t> moved_ids(const Corpus& c, const midi::Tokenizer& tokenizer
 // The shift a piece is trained around: to C's key signature with normalise_key (as near as its
 // notes allow), else none.
 int home_shift(const StoredPiece& p, const CorpusOptions& options, int max_shift) {
-  if (!options.normalise_key || p.key > 11) return 0;
-  return std::clamp(midi::shift_to_c(p.key), p.lowest_shift(max_shift), p.highest_shift(max_shift));
+  if (!options.normalise_key || p.key > 11 || !p.transposable) return 0;
+  return std::clamp(midi::shift_to_c(p.key, p.lowest, p.highest), -max_shift, max_shift);
 }
 
 }  // namespace
