@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "midi/hands.h"
 #include "midi/key.h"
 #include "midi/tokenizer.h"
 #include "model/generator_persistent.h"
@@ -39,7 +40,7 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
 }
 
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
-                     const std::vector<int32_t>& tokens, double tempo, int shift) {
+                     const std::vector<int32_t>& tokens, double tempo, int shift, bool two_hands) {
   std::vector<std::string> text;
   for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
   midi::Score score = midi::make_tokenizer(scheme)->detokenize(text);
@@ -49,6 +50,7 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
         score = std::move(*moved);
         break;
       }
+  if (two_hands) midi::split_hands(score);
   if (tempo > 0) {
     score.tempo_map = {midi::TempoChange{0, static_cast<int>(60e6 / tempo + 0.5), 0.0}};
     score.update_times();

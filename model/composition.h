@@ -27,9 +27,10 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
                              std::mt19937_64& rng, const TokenListener& on_token = {});
 
 // The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm),
-// its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127).
+// its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127),
+// and with `two_hands` its piano parts split into right and left hand (midi/hands.h).
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
-                     const std::vector<int32_t>& tokens, double tempo = 0, int shift = 0);
+                     const std::vector<int32_t>& tokens, double tempo = 0, int shift = 0, bool two_hands = true);
 
 // For a network trained in C's key signature (CheckpointMeta::keys, 12 piece counts): the shift,
 // in -5..+6, from C's key signature to one drawn in proportion to the training pieces in each

@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "gpu.h"
+#include "midi/hands.h"
 #include "midi/key.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
@@ -111,6 +114,24 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   int count = 0;
   while (in >> token) ++count;
   CHECK(count >= 2);  // BOS, then what was generated (an EOS may end the piece early)
+
+  // The piano in two hands by default (midi/hands.h), in one track with --one-part: the same notes.
+  const auto one = out / "one.mid";
+  const Run one_part = run("composer", "--checkpoint " + (out / "best.safetensors").string() +
+                                           " --length 60 --seed 4 --one-part --out " + one.string());
+  REQUIRE(one_part.status == 0);
+  legato::midi::Score split = legato::midi::read_midi_file(one);
+  std::set<int> channels;
+  for (const auto& n : split.notes) channels.insert(n.channel);
+  CHECK(channels.size() == 1);
+  legato::midi::split_hands(split);
+  auto notes_of = [](const legato::midi::Score& s) {
+    std::vector<std::tuple<int64_t, int, int64_t, int>> v;
+    for (const auto& n : s.notes) v.emplace_back(n.start_tick, n.pitch, n.duration_ticks, n.channel);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(notes_of(split) == notes_of(score));
 
   // Several pieces measured against the corpus: the comparison table ends the output.
   const Run compared =

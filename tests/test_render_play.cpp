@@ -456,7 +456,11 @@ TEST_CASE("render: composer --play sends the notes as it generates them; --wav a
   }
   REQUIRE(!score.notes.empty());
   CHECK(score.seconds_at(score.end_tick()) > 1.0);  // long enough for the timing to mean something
-  const double worst = check_arrivals(arrivals, score);
+  // The file has the piano in two hands (midi/hands.h); --play sends it as one part.
+  midi::Score played = score;
+  for (midi::Note& n : played.notes)
+    if (!n.is_drum()) n.channel = 0;
+  const double worst = check_arrivals(arrivals, played);
   MESSAGE("composer --play: " << score.notes.size() << " notes over " << score.seconds_at(score.end_tick())
                               << " s, largest timing error " << worst * 1e3 << " ms");
   const auto svg = testing::parse_svg(testing::slurp(dir / "c.svg"));

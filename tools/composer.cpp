@@ -68,6 +68,7 @@ struct Options {
   uint64_t seed = 1;
   model::SamplingOptions sampling;
   bool play = false;
+  bool one_part = false;  // the piano in one track instead of two hands
   std::string play_port, wav_out, soundfont, svg_out;
 };
 
@@ -92,6 +93,7 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--primer-tokens", o.primer_tokens, "Start from these tokens (space separated)")->excludes(pf);
   app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")
       ->check(CLI::Range(1, 1000));
+  app.add_flag("--one-part", o.one_part, "Write the piano as one track (default: right and left hand in two)");
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
       ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
@@ -284,7 +286,8 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
-    return model::score_of(meta.scheme, meta.vocab, generated, o.tempo, shift);
+    // Played as one part: the hands sound the same, and notes never change channel while they sound.
+    return model::score_of(meta.scheme, meta.vocab, generated, o.tempo, shift, false);
   });
   const std::vector<eval::NamedFeatures> corpus =
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
@@ -304,7 +307,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
                       model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
-    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift);
+    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift, !o.one_part);
     const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
     print_summary(path, piece, score, seconds);
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
