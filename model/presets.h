@@ -7,6 +7,8 @@
 
 namespace legato::model {
 
+inline constexpr int kBestMusicWindow = 3;
+
 struct Recipe {
   ModelConfig model;
   std::string scheme = "seed";
@@ -22,6 +24,11 @@ struct Recipe {
   // Every piece moved to C major's key signature first (model/corpus.h), --transpose around it.
   bool normalise_key = false;
   bool keras_loss = true;  // softmax then Keras' clipped cross-entropy (the seed) vs fused logits
+  // What best.safetensors keeps: "loss", the lowest validation loss (the training loss without a
+  // validation set); or "music", the composed pieces closest to the validation pieces: the highest
+  // mean OA, averaged over the last kBestMusicWindow measurements, as one measurement of a few
+  // pieces is noisy (the loss where no music is measured).
+  std::string best_by = "loss";
 };
 
 // "seed": the seed project exactly (scalar input, LSTM(512) x3, Dropout(0.3) after the first two,

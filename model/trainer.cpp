@@ -38,8 +38,9 @@ struct RunState {
   uint64_t dropout_offset = 0;
   double loss_sum = 0;  // this epoch's training loss so far
   int64_t loss_count = 0;
-  double best = INFINITY;  // best validation (or training) loss
-  double seconds = 0;      // training time before this process
+  double best = INFINITY;         // best validation (or training) loss
+  double best_music = -INFINITY;  // best mean OA over the last kBestMusicWindow measurements (best_by music)
+  double seconds = 0;             // training time before this process
   std::vector<EpochMetrics> metrics;
 };
 
@@ -63,6 +64,7 @@ void save_state(const std::filesystem::path& path, const RunState& s, const opti
                             {"loss_sum", s.loss_sum},
                             {"loss_count", s.loss_count},
                             {"best", std::isinf(s.best) ? -1.0 : s.best},
+                            {"best_music", std::isinf(s.best_music) ? -1.0 : s.best_music},
                             {"seconds", s.seconds}};
   file.metadata["legato.train_state"] = j.dump();
   file.metadata["legato.metrics"] = metrics_json(s.metrics);
@@ -82,6 +84,8 @@ RunState load_state(const std::filesystem::path& path, optim::Optimizer& opt) {
     s.loss_count = j.at("loss_count");
     const double best = j.at("best");
     s.best = best < 0 ? INFINITY : best;
+    const double best_music = j.value("best_music", -1.0);  // states of older versions have none
+    s.best_music = best_music < 0 ? -INFINITY : best_music;
     s.seconds = j.at("seconds");
     s.metrics = metrics_from_json(file.metadata.at("legato.metrics"));
   } catch (const std::exception& e) {
@@ -120,6 +124,18 @@ void check_recipe(const Recipe& r) {
     throw InputError(
         "bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
         "0 <= val-split < 1, 0 <= transpose <= 24, 0 <= dropout < 1");
+  if (r.best_by != "loss" && r.best_by != "music") throw InputError("bad best-by '" + r.best_by + "': loss or music");
+}
+
+// The mean OA of the last kBestMusicWindow measurements (fewer at the start); NaN when the latest
+// row has none (no music measured).
+double recent_mean_oa(const std::vector<EpochMetrics>& rows) {
+  if (rows.empty() || std::isnan(rows.back().mean_oa)) return NAN;
+  double sum = 0;
+  int count = 0;
+  for (auto it = rows.rbegin(); it != rows.rend() && count < kBestMusicWindow; ++it)
+    if (!std::isnan(it->mean_oa)) sum += it->mean_oa, ++count;
+  return sum / count;
 }
 
 // While one lives, SIGINT and SIGTERM ask the run to stop after its current batch; the handlers
@@ -253,6 +269,7 @@ class Training {
   void eval_checkpoint();
   void load_val_music();
   bool close_epoch(double epoch_position);
+  bool improves_best(const EpochMetrics& m);
   void write_outputs(bool improved);
   void maybe_checkpoint();
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
@@ -496,7 +513,7 @@ void Training::load_val_music() {
 }
 
 // --eval-every: the measurement of an epoch's end in the middle of one (validation loss, composed
-// music, `best` when the validation loss improved), then every output written, as at an epoch end.
+// music, `best` when it improved), then every output written, as at an epoch end.
 void Training::eval_checkpoint() {
   if (!o_.quiet) progress_.finish();  // clears the bar's line; the bar goes on below the new line
   write_outputs(close_epoch(state_.epoch + static_cast<double>(state_.batch) / static_cast<double>(data_.batches)));
@@ -506,9 +523,7 @@ void Training::eval_checkpoint() {
 bool Training::close_epoch(double epoch_position) {
   const EpochMetrics m = measure(epoch_position);
   state_.metrics.push_back(m);
-  const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
-  const bool improved = !std::isnan(score) && score < state_.best;
-  if (improved) state_.best = score;
+  const bool improved = improves_best(m);
   out_ << "epoch " << fixed(epoch_position, epoch_position == std::floor(epoch_position) ? 0 : 2) << "/" << r_.epochs
        << ": train loss " << fixed(m.train_loss);
   if (!std::isnan(m.val_loss))
@@ -517,6 +532,20 @@ bool Training::close_epoch(double epoch_position) {
   if (!std::isnan(m.mean_oa)) out_ << ", mean OA " << fixed(m.mean_oa, 3);
   out_ << ", " << fixed(state_.seconds, 0) << " s" << (improved ? " (best)" : "") << "\n";
   return improved;
+}
+
+// Whether the model as it is now is the best so far, by Recipe::best_by; records it if so.
+bool Training::improves_best(const EpochMetrics& m) {
+  if (r_.best_by == "music")
+    if (const double oa = recent_mean_oa(state_.metrics); !std::isnan(oa)) {
+      if (oa <= state_.best_music) return false;
+      state_.best_music = oa;
+      return true;
+    }
+  const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
+  if (std::isnan(score) || score >= state_.best) return false;
+  state_.best = score;
+  return true;
 }
 
 void Training::write_outputs(bool improved) {
@@ -529,7 +558,7 @@ void Training::write_outputs(bool improved) {
 }
 
 // Every checkpoint_every_minutes, between two batches: last and the state, with where the epoch
-// stands. best is left alone: it follows the validation loss, measured at epoch ends.
+// stands. best is left alone: it follows what is measured at epoch ends.
 void Training::maybe_checkpoint() {
   if (o_.checkpoint_every_minutes <= 0) return;
   const auto now = std::chrono::steady_clock::now();

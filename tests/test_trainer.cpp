@@ -4,9 +4,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "model/checkpoint.h"
 #include "model/trainer.h"
@@ -105,4 +109,77 @@ TEST_CASE("trainer: composed pieces are measured against the validation pieces a
   const std::string picture((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
   CHECK(picture.find("class=\"mean-oa\"") != std::string::npos);
   for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// metrics.csv's mean OA column (NaN where a row has none), row by row.
+std::vector<double> mean_oa_column(const std::filesystem::path& csv_path) {
+  std::ifstream csv(csv_path);
+  std::string line;
+  std::getline(csv, line);  // the header
+  std::vector<double> oa;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> cells;
+    std::stringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    oa.push_back(cells.size() > 7 && !cells[7].empty() ? std::stod(cells[7]) : NAN);
+  }
+  return oa;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: --best-by music keeps the model whose last 3 measurements of music scored highest") {
+  const auto data = testing::write_small_corpus("best_music_corpus", 6);
+  const auto straight = temp_dir("best_music"), resumed = temp_dir("best_music_resumed");
+  auto options = [&](const std::filesystem::path& out) {
+    model::TrainOptions o = testing::small_training(data, out);
+    o.recipe.best_by = "music";
+    o.recipe.epochs = 3;
+    o.eval_pieces = 3;
+    o.eval_length = 60;
+    o.eval_every = 2;
+    return o;
+  };
+  std::ostringstream log;
+  REQUIRE(model::train(options(straight), log) == 0);
+  INFO(log.str());
+  // Each epoch line is marked (best) exactly where the mean of the last three mean OAs (fewer at
+  // the start) beats every earlier such mean.
+  const std::vector<double> oa = mean_oa_column(straight / "metrics.csv");
+  std::vector<bool> expected;
+  double best = -1;
+  for (size_t k = 0; k < oa.size(); ++k) {
+    double sum = 0;
+    int count = 0;
+    for (size_t j = k + 1; j-- > 0 && count < 3;)
+      if (!std::isnan(oa[j])) sum += oa[j], ++count;
+    const bool improved = count > 0 && sum / count > best;
+    if (improved) best = sum / count;
+    expected.push_back(improved);
+  }
+  std::vector<bool> marked;
+  std::istringstream lines(log.str());
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("epoch ", 0) == 0 && line.find(": train loss") != std::string::npos)
+      marked.push_back(line.size() > 7 && line.substr(line.size() - 6) == "(best)");
+  REQUIRE(oa.size() > 3);
+  CHECK(marked == expected);
+  CHECK(std::count(expected.begin(), expected.end(), true) >= 1);
+  CHECK((testing::weights_of(straight / "best.safetensors") == testing::weights_of(straight / "last.safetensors")) ==
+        expected.back());
+  // --resume carries the record: interrupted half-way, the run keeps the same best model.
+  model::TrainOptions first = options(resumed);
+  first.stop_after_batches = 9;
+  REQUIRE(model::train(first, log) == 130);
+  model::TrainOptions second = options(resumed);
+  second.resume = true;
+  REQUIRE(model::train(second, log) == 0);
+  CHECK(testing::weights_of(straight / "best.safetensors") == testing::weights_of(resumed / "best.safetensors"));
+
+  model::TrainOptions bad = options(straight);
+  bad.recipe.best_by = "beauty";
+  CHECK_THROWS_WITH_AS(model::train(bad, log), doctest::Contains("bad best-by 'beauty'"), model::InputError);
+  for (const auto& dir : {data, straight, resumed}) std::filesystem::remove_all(dir);
 }

@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--clip", clip, "Global gradient-norm limit (0: none)")->check(CLI::NonNegativeNumber);
   app.add_option("--val-split", val_split, "Fraction of pieces held out for validation")->check(CLI::Range(0.0, 0.9));
   app.add_option("--transpose", transpose, "Augment with transpositions of -N..+N semitones")->check(CLI::Range(0, 24));
+  std::string best_by;
+  app.add_option("--best-by", best_by,
+                 "What best.safetensors keeps: the lowest validation loss, or the music closest to the validation "
+                 "pieces (mean OA of the last 3 measurements; default: the preset's)")
+      ->check(CLI::IsMember({"loss", "music"}));
   bool key_c = false, key_as_written = false;
   auto* normalise = app.add_flag("--normalise-key", key_c,
                                  "Train every piece in C major's key signature (A minor's), --transpose around it; "
@@ -105,6 +110,7 @@ int main(int argc, char** argv) {
     if (val_split >= 0) r.val_split = val_split;
     if (transpose >= 0) r.transpose = transpose;
     if (key_c || key_as_written) r.normalise_key = key_c;
+    if (!best_by.empty()) r.best_by = best_by;
     for (const auto& d : data) options.data.push_back(d);
     options.out = out;
     options.cache_dir = cache;
