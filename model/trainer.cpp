@@ -38,9 +38,8 @@ struct RunState {
   uint64_t dropout_offset = 0;
   double loss_sum = 0;  // this epoch's training loss so far
   int64_t loss_count = 0;
-  double best = INFINITY;         // best validation (or training) loss
-  double best_music = -INFINITY;  // best mean OA over the last kBestMusicWindow measurements (best_by music)
-  double seconds = 0;             // training time before this process
+  double best = INFINITY;  // best validation (or training) loss
+  double seconds = 0;      // training time before this process
   std::vector<EpochMetrics> metrics;
 };
 
@@ -64,7 +63,6 @@ void save_state(const std::filesystem::path& path, const RunState& s, const opti
                             {"loss_sum", s.loss_sum},
                             {"loss_count", s.loss_count},
                             {"best", std::isinf(s.best) ? -1.0 : s.best},
-                            {"best_music", std::isinf(s.best_music) ? -1.0 : s.best_music},
                             {"seconds", s.seconds}};
   file.metadata["legato.train_state"] = j.dump();
   file.metadata["legato.metrics"] = metrics_json(s.metrics);
@@ -84,8 +82,6 @@ RunState load_state(const std::filesystem::path& path, optim::Optimizer& opt) {
     s.loss_count = j.at("loss_count");
     const double best = j.at("best");
     s.best = best < 0 ? INFINITY : best;
-    const double best_music = j.value("best_music", -1.0);  // states of older versions have none
-    s.best_music = best_music < 0 ? -INFINITY : best_music;
     s.seconds = j.at("seconds");
     s.metrics = metrics_from_json(file.metadata.at("legato.metrics"));
   } catch (const std::exception& e) {
@@ -127,14 +123,14 @@ void check_recipe(const Recipe& r) {
   if (r.best_by != "loss" && r.best_by != "music") throw InputError("bad best-by '" + r.best_by + "': loss or music");
 }
 
-// The mean OA of the last kBestMusicWindow measurements (fewer at the start); NaN when the latest
-// row has none (no music measured).
-double recent_mean_oa(const std::vector<EpochMetrics>& rows) {
-  if (rows.empty() || std::isnan(rows.back().mean_oa)) return NAN;
+// The mean OA of the last kBestMusicWindow measurements among rows[0, end) (fewer at the start);
+// NaN when row end - 1 has none (no music measured then).
+double recent_mean_oa(const std::vector<EpochMetrics>& rows, size_t end) {
+  if (end == 0 || std::isnan(rows[end - 1].mean_oa)) return NAN;
   double sum = 0;
   int count = 0;
-  for (auto it = rows.rbegin(); it != rows.rend() && count < kBestMusicWindow; ++it)
-    if (!std::isnan(it->mean_oa)) sum += it->mean_oa, ++count;
+  for (size_t k = end; k-- > 0 && count < kBestMusicWindow;)
+    if (!std::isnan(rows[k].mean_oa)) sum += rows[k].mean_oa, ++count;
   return sum / count;
 }
 
@@ -534,12 +530,14 @@ bool Training::close_epoch(double epoch_position) {
   return improved;
 }
 
-// Whether the model as it is now is the best so far, by Recipe::best_by; records it if so.
+// Whether the model as it is now (the last metrics row, m) is the best so far, by Recipe::best_by.
+// The music's record is read from the rows themselves, which --resume restores; the loss's is kept.
 bool Training::improves_best(const EpochMetrics& m) {
+  const std::vector<EpochMetrics>& rows = state_.metrics;
   if (r_.best_by == "music")
-    if (const double oa = recent_mean_oa(state_.metrics); !std::isnan(oa)) {
-      if (oa <= state_.best_music) return false;
-      state_.best_music = oa;
+    if (const double oa = recent_mean_oa(rows, rows.size()); !std::isnan(oa)) {
+      for (size_t end = 1; end < rows.size(); ++end)
+        if (recent_mean_oa(rows, end) >= oa) return false;  // an earlier model was as close
       return true;
     }
   const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
