@@ -1,5 +1,5 @@
-// Generation benchmarks on the GPU, batch 1, the seed network (3 x 512, scalar input, Dense(256),
-// Dense(279)), 500 tokens from a one-token primer:
+// Generation benchmarks on the GPU (the second without cuDNN only where it is found), batch 1, the seed network (3 x
+// 512, scalar input, Dense(256), Dense(279)), 500 tokens from a one-token primer:
 //   legato/generate/seed/<sampling>: the persistent kernel (model::compose_persistent), one launch;
 //   cudnn/step/seed/<sampling>: cuDNN stepped with T = 1 from the carried state, the dense layers
 //     on cuBLAS, the logits copied to the host and sampled there (model::sample_token).
@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#if defined(LEGATO_BENCH_CUDNN)
 #include "bench/cudnn_lstm.h"
+#endif
 #include "bench/seed_network.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
@@ -58,6 +60,7 @@ std::string compare(const std::vector<float>& got, const std::vector<float>& ref
   return got.size() < ref.size() ? "too few logits" : "";
 }
 
+#if defined(LEGATO_BENCH_CUDNN)
 // cuDNN stepped one token at a time, with the head on cuBLAS and sampling on the host.
 class CudnnStepper {
  public:
@@ -114,6 +117,8 @@ class CudnnStepper {
   std::vector<float> host_logits_;
 };
 
+#endif
+
 struct Sampling {
   const char* name;
   model::SamplingOptions options;
@@ -152,6 +157,7 @@ void time_pieces(benchmark::State& state, const std::string& key, bool is_cudnn,
     state.counters["vs_cudnn"] = us / it->second;
 }
 
+#if defined(LEGATO_BENCH_CUDNN)
 void bench_cudnn_step(benchmark::State& state, Sampling s) {
   model::MusicLSTM cpu(seed_config(SeedShape{}));
   CudnnStepper stepper(cpu);
@@ -174,6 +180,8 @@ void bench_cudnn_step(benchmark::State& state, Sampling s) {
   time_pieces(state, s.name, true, [&] { piece(kTokens, nullptr, nullptr); });
 }
 
+#endif
+
 void bench_legato_generate(benchmark::State& state, Sampling s) {
   model::MusicLSTM cpu(seed_config(SeedShape{})), gpu(seed_config(SeedShape{}));
   gpu.to(Device::CUDA);
@@ -194,11 +202,17 @@ void bench_legato_generate(benchmark::State& state, Sampling s) {
 
 // Called by register_gpu_benchmarks (bench_lstm_gpu.cpp) when there is a GPU.
 void register_generate_benchmarks() {
+  std::vector<std::string> sides = {"legato/generate"};
+#if defined(LEGATO_BENCH_CUDNN)
+  sides.insert(sides.begin(), "cudnn/step");  // first, so that ours can report vs_cudnn
+#endif
   for (const Sampling& s : samplings())
-    for (const char* side : {"cudnn/step", "legato/generate"}) {
-      const bool ours = side[0] == 'l';
-      benchmark::RegisterBenchmark((std::string(side) + "/seed/T500/" + s.name).c_str(),
-                                   ours ? bench_legato_generate : bench_cudnn_step, s)
+    for (const std::string& side : sides) {
+      auto* fn = bench_legato_generate;
+#if defined(LEGATO_BENCH_CUDNN)
+      if (side == "cudnn/step") fn = bench_cudnn_step;
+#endif
+      benchmark::RegisterBenchmark((side + "/seed/T500/" + s.name).c_str(), fn, s)
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond)
           ->Iterations(5)

@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "bench/seed_network.h"
 #include "engine/cpu/products.h"
@@ -119,17 +120,19 @@ BENCHMARK_TEMPLATE(BM_cpu_gemm_peak, true)
 
 #if defined(LEGATO_BENCH_GPU)
 namespace legato::bench {
-void register_gpu_benchmarks();
+void register_gpu_benchmarks(bool listing);
 }
 #endif
 
 int main(int argc, char** argv) {
   legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
 #if defined(LEGATO_BENCH_GPU)
-  legato::bench::register_gpu_benchmarks();
+  bool listing = false;  // --benchmark_list_tests: the GPU benchmarks are listed even without a GPU
+  for (int k = 1; k < argc; ++k) listing |= std::string_view(argv[k]).starts_with("--benchmark_list_tests");
+  legato::bench::register_gpu_benchmarks(listing);
 #else
   // Standard error: standard output carries only the results (--benchmark_format=json).
-  std::fprintf(stderr, "bench_lstm: built without CUDA and cuDNN: only the CPU benchmarks run\n");
+  std::fprintf(stderr, "bench_lstm: built without CUDA: only the CPU benchmarks run\n");
 #endif
   // What the numbers were measured on: the CPU, its threads and the products' kernels.
   benchmark::AddCustomContext("cpu", legato::cpu::cpu_description().substr(5));

@@ -1,13 +1,16 @@
 // GPU benchmarks: cuDNN's LSTM and ours side by side at identical shapes and math modes; for
 // training stacks also ours as the layer wavefront (wavefront/..., kernels/lstm_wavefront_cuda.h,
 // chunks of 10 steps or LEGATO_WAVEFRONT_CHUNK).
-// Before a shape is timed, both run on the same weights and inputs and their outputs and
+// Before a shape is timed, both run once on the same weights and inputs and their outputs and
 // gradients must agree (atol 1e-3 + rtol 1e-2 in strict FP32; 1e-2 + 5e-2 with TF32); a shape
-// that disagrees reports an error instead of a time. Timing: CUDA events, one warm-up run, L2
-// flushed before every iteration, manual time, 5 repetitions reported as mean/median.
+// that disagrees reports an error instead of a time. Without cuDNN (built where it is not found)
+// the legato/ and wavefront/ benchmarks still run, the wavefront checked against legato/.
+// Timing: CUDA events, one warm-up run, L2 flushed before every iteration, manual time, a fixed
+// number of iterations (iterations_for) and 3 repetitions reported as mean/median/stddev.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,9 +18,13 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
-#include "bench/cudnn_lstm.h"
 #include "bench/legato_lstm_gpu.h"
+#include "bench/lstm_shape.h"
+#if defined(LEGATO_BENCH_CUDNN)
+#include "bench/cudnn_lstm.h"
+#endif
 #include "engine/backend.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
@@ -94,7 +101,7 @@ bool close(const std::vector<float>& a, const std::vector<float>& b, double atol
   if (a.size() != b.size()) return *where = "sizes differ", false;
   for (size_t k = 0; k < a.size(); ++k)
     if (std::abs(a[k] - b[k]) > atol + rtol * std::abs(b[k])) {
-      *where = "element " + std::to_string(k) + ": legato " + std::to_string(a[k]) + ", cudnn " + std::to_string(b[k]);
+      *where = "element " + std::to_string(k) + ": " + std::to_string(a[k]) + ", reference " + std::to_string(b[k]);
       return false;
     }
   return true;
@@ -106,34 +113,100 @@ int wavefront_chunk() {
   return env && std::atoi(env) > 0 ? std::atoi(env) : 10;
 }
 
-// Runs both on the same data; returns an empty string when they agree. chunk > 0: ours as the
-// layer wavefront.
-std::string validate(const Config& c, int chunk = 0) {
-  const auto layers = random_layers(c.shape);
-  CudnnLstm cudnn(c.shape, c.tf32);
-  LegatoLstmGpu ours(c.shape, c.tf32, chunk);
-  cudnn.set_weights(layers);
-  ours.set_weights(layers);
-  Buffers a(c.shape), b(c.shape);
-  cudnn.forward(a.x.get(), a.y.get(), a.hy.get(), a.cy.get(), true);
-  ours.forward(b.x.get(), b.y.get(), b.hy.get(), b.cy.get());
+// What one side computes from the shared weights and data: y, cy, and for training dx and every
+// layer's weight gradients.
+struct Results {
+  std::vector<float> y, cy, dx;
+  std::vector<HostLstmLayer> gradients;
+};
+
+Results results_of(LegatoLstmGpu& lstm, const Config& c) {
+  Buffers b(c.shape);
+  lstm.forward(b.x.get(), b.y.get(), b.hy.get(), b.cy.get());
+  Results r{b.y.download(), b.cy.download(), {}, {}};
+  if (c.mode == Mode::Forward) return r;
+  lstm.zero_weight_gradients();
+  lstm.backward(b.x.get(), b.dy.get(), b.dx.get(), b.dhx.get(), b.dcx.get());
+  r.dx = b.dx.download();
+  for (int l = 0; l < c.shape.layers; ++l) r.gradients.push_back(lstm.weight_gradients(l));
+  return r;
+}
+
+#if defined(LEGATO_BENCH_CUDNN)
+Results results_of(CudnnLstm& lstm, const Config& c) {
+  Buffers b(c.shape);
+  lstm.forward(b.x.get(), b.y.get(), b.hy.get(), b.cy.get(), c.mode == Mode::Train);
+  Results r{b.y.download(), b.cy.download(), {}, {}};
+  if (c.mode == Mode::Forward) return r;
+  lstm.zero_weight_gradients();
+  lstm.backward_data(b.y.get(), b.dy.get(), b.dx.get(), b.dhx.get(), b.dcx.get());
+  lstm.backward_weights(b.x.get(), b.y.get());
+  r.dx = b.dx.download();
+  for (int l = 0; l < c.shape.layers; ++l) r.gradients.push_back(lstm.weight_gradients(l));
+  return r;
+}
+#endif
+
+// An empty string when `got` agrees with `ref` (atol 1e-3 + rtol 1e-2 in FP32, 1e-2 + 5e-2 with
+// TF32), else the first disagreement.
+std::string compare(const Results& got, const Results& ref, const Config& c) {
   const double atol = c.tf32 ? 1e-2 : 1e-3, rtol = c.tf32 ? 5e-2 : 1e-2;
   std::string where;
-  if (!close(b.y.download(), a.y.download(), atol, rtol, &where)) return "y: " + where;
-  if (!close(b.cy.download(), a.cy.download(), atol, rtol, &where)) return "cy: " + where;
-  if (c.mode == Mode::Forward) return "";
-  cudnn.zero_weight_gradients();
-  cudnn.backward_data(a.y.get(), a.dy.get(), a.dx.get(), a.dhx.get(), a.dcx.get());
-  cudnn.backward_weights(a.x.get(), a.y.get());
-  ours.backward(b.x.get(), b.dy.get(), b.dx.get(), b.dhx.get(), b.dcx.get());
-  if (!close(b.dx.download(), a.dx.download(), atol, rtol, &where)) return "dx: " + where;
-  for (int l = 0; l < c.shape.layers; ++l) {
-    const HostLstmLayer g = ours.weight_gradients(l), r = cudnn.weight_gradients(l);
-    if (!close(g.w_ih, r.w_ih, atol, rtol, &where)) return "dW_ih layer " + std::to_string(l) + ": " + where;
-    if (!close(g.w_hh, r.w_hh, atol, rtol, &where)) return "dW_hh layer " + std::to_string(l) + ": " + where;
-    if (!close(g.b_ih, r.b_ih, atol, rtol, &where)) return "db layer " + std::to_string(l) + ": " + where;
+  if (!close(got.y, ref.y, atol, rtol, &where)) return "y: " + where;
+  if (!close(got.cy, ref.cy, atol, rtol, &where)) return "cy: " + where;
+  if (!close(got.dx, ref.dx, atol, rtol, &where)) return "dx: " + where;
+  for (size_t l = 0; l < got.gradients.size() && l < ref.gradients.size(); ++l) {
+    const HostLstmLayer &g = got.gradients[l], &r = ref.gradients[l];
+    const std::string layer = " layer " + std::to_string(l) + ": ";
+    if (!close(g.w_ih, r.w_ih, atol, rtol, &where)) return "dW_ih" + layer + where;
+    if (!close(g.w_hh, r.w_hh, atol, rtol, &where)) return "dW_hh" + layer + where;
+    if (!close(g.b_ih, r.b_ih, atol, rtol, &where)) return "db" + layer + where;
   }
-  return "";
+  return got.gradients.size() == ref.gradients.size() ? "" : "gradients of a different number of layers";
+}
+
+// How a configuration was checked before it is timed.
+struct Validation {
+  std::string problem;  // empty: they agree
+  std::string label;    // what it was checked against, for the report
+};
+
+// Ours (layer by layer with chunk 0, else the wavefront) against cuDNN on the same weights and
+// data, or where there is no cuDNN the wavefront against ours layer by layer (ours alone is then
+// left to the tests, which check every kernel against the CPU in float64). Computed once per
+// configuration and chunk: cudnn/X and legato/X share it.
+const Validation& validation(const Config& c, int chunk) {
+  static std::map<std::string, Validation> done;
+  const std::string key = c.key() + "/chunk" + std::to_string(chunk);
+  if (auto it = done.find(key); it != done.end()) return it->second;
+  const auto layers = random_layers(c.shape);
+  LegatoLstmGpu ours(c.shape, c.tf32, chunk);
+  ours.set_weights(layers);
+  const Results got = results_of(ours, c);
+  Validation v;
+#if defined(LEGATO_BENCH_CUDNN)
+  CudnnLstm cudnn(c.shape, c.tf32);
+  cudnn.set_weights(layers);
+  v.problem = compare(got, results_of(cudnn, c), c);
+  v.label = "checked against cuDNN";
+#else
+  if (chunk > 0) {
+    LegatoLstmGpu sequential(c.shape, c.tf32, 0);
+    sequential.set_weights(layers);
+    v.problem = compare(got, results_of(sequential, c), c);
+    v.label = "checked against legato/ (no cuDNN)";
+  } else {
+    v.label = "not checked here (no cuDNN; the tests check the kernels against the CPU)";
+  }
+#endif
+  return done.emplace(key, v).first->second;
+}
+
+// A fixed number of iterations per repetition, so that the run's length is known in advance:
+// about 20 ms of work at an assumed 10 TFLOP/s, at least 3 and at most 100.
+int iterations_for(const Config& c) {
+  const double n = 0.02 * 1e13 / lstm_flops(c);
+  return static_cast<int>(std::clamp(n, 3.0, 100.0));
 }
 
 // 256 MiB, written before every timed iteration so no run starts with a warm L2.
@@ -176,9 +249,10 @@ void time_loop(benchmark::State& state, const Config& c, bool is_cudnn, Run&& ru
     state.counters["vs_cudnn"] = mean / it->second;  // < 1: faster than cuDNN
 }
 
+#if defined(LEGATO_BENCH_CUDNN)
 void bench_cudnn(benchmark::State& state, Config c) {
-  if (const std::string problem = validate(c); !problem.empty())
-    return state.SkipWithError(("mismatch: " + problem).c_str());
+  const Validation& v = validation(c, 0);
+  if (!v.problem.empty()) return state.SkipWithError(("mismatch: " + v.problem).c_str());
   const auto layers = random_layers(c.shape);
   CudnnLstm cudnn(c.shape, c.tf32);
   cudnn.set_weights(layers);
@@ -191,13 +265,13 @@ void bench_cudnn(benchmark::State& state, Config c) {
     }
   });
 }
+#endif
 
-// Ours layer by layer (chunk 0) or as the layer wavefront; the wavefront is validated against
-// cuDNN first, as cuDNN is against ours (bench_cudnn).
+// Ours layer by layer (chunk 0) or as the layer wavefront.
 void bench_ours(benchmark::State& state, const Config& c, int chunk) {
-  if (chunk > 0)
-    if (const std::string problem = validate(c, chunk); !problem.empty())
-      return state.SkipWithError(("mismatch: " + problem).c_str());
+  const Validation& v = validation(c, chunk);
+  if (!v.problem.empty()) return state.SkipWithError(("mismatch: " + v.problem).c_str());
+  state.SetLabel(v.label);
   const auto layers = random_layers(c.shape);
   LegatoLstmGpu ours(c.shape, c.tf32, chunk);
   ours.set_weights(layers);
@@ -215,14 +289,21 @@ void bench_wavefront(benchmark::State& state, Config c) { bench_ours(state, c, w
 
 void register_generate_benchmarks();  // bench_generate_gpu.cpp
 
-// Registers the GPU benchmarks when a GPU is present; says so and registers nothing otherwise.
-void register_gpu_benchmarks() {
-  if (legato::cuda_device_count() == 0) {
+// Registers the GPU benchmarks when a GPU is present, or when they are only to be listed
+// (--benchmark_list_tests: tools/gpu_check.sh --emulated checks its filter against them); says so
+// and registers nothing otherwise. Whole pieces first: they are the headline, and a run cut
+// short by a time limit should have them.
+void register_gpu_benchmarks(bool listing) {
+  if (!listing && legato::cuda_device_count() == 0) {
     // Standard error: standard output carries only the results (--benchmark_format=json).
-    std::fprintf(stderr,
-                 "bench_lstm: no CUDA GPU on this machine: the cudnn/ and legato/ GPU benchmarks are skipped\n");
+    std::fprintf(stderr, "bench_lstm: no CUDA GPU on this machine: the GPU benchmarks are skipped\n");
     return;
   }
+  register_generate_benchmarks();
+  std::vector<const char*> sides = {"legato", "wavefront"};
+#if defined(LEGATO_BENCH_CUDNN)
+  sides.insert(sides.begin(), "cudnn");  // first, so that ours can report vs_cudnn
+#endif
   for (int layers : {1, 3})
     for (int hidden : {256, 512, 1024})
       for (int batch : {1, 8, 32, 64, 128})
@@ -233,21 +314,20 @@ void register_gpu_benchmarks() {
               const Config c{{layers, hidden, hidden, batch, steps}, mode, tf32};
               // The layer wavefront where there are layers to overlap and a sequence to train on.
               const bool wavefront = layers > 1 && mode == Mode::Train;
-              for (const char* side : {"cudnn", "legato", "wavefront"}) {
-                const std::string name = side;
-                if (name == "wavefront" && !wavefront) continue;
-                benchmark::RegisterBenchmark((name + "/" + c.key()).c_str(),
-                                             name == "cudnn"    ? bench_cudnn
-                                             : name == "legato" ? bench_legato
-                                                                : bench_wavefront,
-                                             c)
+              for (const std::string side : sides) {
+                if (side == "wavefront" && !wavefront) continue;
+                auto* fn = side == "legato" ? bench_legato : bench_wavefront;
+#if defined(LEGATO_BENCH_CUDNN)
+                if (side == "cudnn") fn = bench_cudnn;
+#endif
+                benchmark::RegisterBenchmark((side + "/" + c.key()).c_str(), fn, c)
                     ->UseManualTime()
                     ->Unit(benchmark::kMicrosecond)
-                    ->Repetitions(5)
+                    ->Iterations(iterations_for(c))
+                    ->Repetitions(3)
                     ->ReportAggregatesOnly(true);
               }
             }
-  register_generate_benchmarks();
 }
 
 }  // namespace legato::bench

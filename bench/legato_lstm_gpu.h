@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "bench/cudnn_lstm.h"
+#include "bench/lstm_shape.h"
 
 namespace legato::bench {
 

@@ -1,7 +1,8 @@
 // The persistent generator (lstm_persistent_cuda.h): one cooperative launch composes a whole piece.
-// Version 1 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
-// a grid barrier after every layer, dense1 and dense2 (L + 2 per token), and sampling repeated by
-// every block on the same logits, so that the chosen token needs no further barrier.
+// Version 2 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
+// a grid barrier after every layer, dense1 (unless folded into dense2) and dense2 (L + 2 per
+// token, L + 1 folded: 4 for the seed network), and sampling repeated by every block on the same
+// logits, so that the chosen token needs no further barrier.
 #if defined(__CUDACC__)
 #include <cooperative_groups.h>
 #endif
@@ -44,6 +45,9 @@ struct Layout {
   int sort_size;  // the vocabulary rounded up to a power of two (the bitonic sort's size)
 };
 
+// The size of dense2's input: dense1's output, or h of the last layer when the head is folded.
+__host__ __device__ inline int head_input(const GenerateNetwork& n) { return n.head_folded ? n.hidden : n.dense; }
+
 __host__ __device__ inline Layout layout_of(const GenerateNetwork& n, Split s, int threads) {
   Layout l{};
   size_t at = 0;
@@ -79,7 +83,7 @@ __host__ __device__ inline Layout layout_of(const GenerateNetwork& n, Split s, i
   }
   l.d1_w = take(static_cast<size_t>(s.dense_rows) * padded(n.hidden), sizeof(float));
   l.d1_b = take(s.dense_rows, sizeof(float));
-  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * padded(n.dense), sizeof(float));
+  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * padded(head_input(n)), sizeof(float));
   l.d2_b = take(s.vocab_rows, sizeof(float));
   l.total = at;
   return l;
@@ -92,7 +96,10 @@ __device__ inline int clamp_rows(int total, int first, int per_block) {
 
 // out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory. blockDim.x / n
 // threads share a row and add their partial sums in a fixed order (deterministic). Every thread
-// of the block calls it.
+// of the block calls it. Each thread keeps four independent accumulators (four loads in flight
+// instead of one dependent chain of adds); the partial sums are stored column-major
+// (partial [share, n]), so that the n threads adding them up read consecutive words: no bank
+// conflicts, where row-major had threads `share` words apart.
 __device__ void block_matvec(const float* w, int stride, int rows, int cols, const float* x, float* partial,
                              float* out) {
   const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
@@ -102,13 +109,22 @@ __device__ void block_matvec(const float* w, int stride, int rows, int cols, con
     float acc = 0.0f;
     if (r < n) {
       const float* row = w + static_cast<size_t>(base + r) * stride;
-      for (int k = s; k < cols; k += share) acc += row[k] * x[k];
+      float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+      int k = s;
+      for (; k + 3 * share < cols; k += 4 * share) {
+        a0 += row[k] * x[k];
+        a1 += row[k + share] * x[k + share];
+        a2 += row[k + 2 * share] * x[k + 2 * share];
+        a3 += row[k + 3 * share] * x[k + 3 * share];
+      }
+      for (; k < cols; k += share) a0 += row[k] * x[k];
+      acc = (a0 + a1) + (a2 + a3);
+      partial[s * n + r] = acc;
     }
-    partial[t] = acc;
     __syncthreads();
     if (t < n) {
       float sum = 0.0f;
-      for (int i = 0; i < share; ++i) sum += partial[t * share + i];
+      for (int i = 0; i < share; ++i) sum += partial[i * n + t];
       out[base + t] = sum;
     }
     __syncthreads();
@@ -248,7 +264,9 @@ __device__ int block_sample(const float* logits, const GenerateNetwork& net, con
 // One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
 // by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
 // and the logits [V], all read by other blocks after a grid barrier (through L2: __ldcg).
-__global__ void __launch_bounds__(1024)
+// At most kMaxGenerateThreads threads and one block per SM (the plan's): the compiler may then give
+// each thread up to 255 registers, where a bound of 1024 capped them at 64 and spilled the layout.
+__global__ void __launch_bounds__(kMaxGenerateThreads, 1)
     lstm_generate_kernel(GenerateNetwork net, GenerateSampling sampling, GenerateRun run, Split split) {
   LEGATO_DYNAMIC_SHARED(unsigned char, smem);
   cooperative_groups::grid_group grid = cooperative_groups::this_grid();
@@ -280,9 +298,9 @@ __global__ void __launch_bounds__(1024)
   for (int e = t; e < nd * H; e += threads)
     at(lay.d1_w)[(e / H) * padded(H) + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
   for (int r = t; r < nd; r += threads) at(lay.d1_b)[r] = net.dense1_b[d0 + r];
-  for (int e = t; e < nv * net.dense; e += threads)
-    at(lay.d2_w)[(e / net.dense) * padded(net.dense) + e % net.dense] =
-        net.dense2_w[static_cast<size_t>(v0) * net.dense + e];
+  const int head_in = head_input(net);
+  for (int e = t; e < nv * head_in; e += threads)
+    at(lay.d2_w)[(e / head_in) * padded(head_in) + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
   for (int r = t; r < nv; r += threads) at(lay.d2_b)[r] = net.dense2_b[v0 + r];
   __syncthreads();
 
@@ -322,15 +340,17 @@ __global__ void __launch_bounds__(1024)
     }
     for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(L - 1, cur) + i);
     __syncthreads();
-    block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
-    for (int r = t; r < nd; r += threads) {
-      const float v = pre[r] + at(lay.d1_b)[r];
-      dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
+    if (!net.head_folded) {  // dense1, whole before dense2 reads it; folded, dense2 reads h itself
+      block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
+      for (int r = t; r < nd; r += threads) {
+        const float v = pre[r] + at(lay.d1_b)[r];
+        dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
+      }
+      grid.sync();
+      for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
+      __syncthreads();
     }
-    grid.sync();
-    for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
-    __syncthreads();
-    block_matvec(at(lay.d2_w), padded(net.dense), nv, net.dense, x, partial, pre);
+    block_matvec(at(lay.d2_w), padded(head_in), nv, head_in, x, partial, pre);
     for (int r = t; r < nv; r += threads) {
       const float z = pre[r] + at(lay.d2_b)[r];
       logits[v0 + r] = z;
@@ -377,28 +397,32 @@ GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_share
   if (n.vocab < 2 || n.vocab > kMaxGenerateVocab)
     return refuse("a vocabulary of " + std::to_string(n.vocab) + " (the persistent kernel takes 2 to 2048)");
   if (n.input < 1 || n.hidden < 1 || n.dense < 1 || sms < 1) return refuse("empty sizes");
-  if (threads != 0 && (threads < 32 || threads > 1024 || (threads & (threads - 1))))
-    return refuse("blocks of " + std::to_string(threads) + " threads (a power of two, 32 to 1024)");
+  if (n.head_folded && n.dense_relu) return refuse("a ReLU between dense1 and dense2 (the head cannot be folded)");
+  if (threads != 0 && (threads < 32 || threads > kMaxGenerateThreads || (threads & (threads - 1))))
+    return refuse("blocks of " + std::to_string(threads) + " threads (a power of two, 32 to " +
+                  std::to_string(kMaxGenerateThreads) + ")");
   // At least kMinUnits units per block (16 gate rows: work for 256 threads), so that small
   // networks use fewer blocks: every grid barrier is cheaper with fewer blocks taking part.
   constexpr int kMinUnits = 4;
   const int blocks = std::min(sms, ceil_div(n.hidden, kMinUnits));
   plan.units = ceil_div(n.hidden, blocks);
-  plan.dense_rows = ceil_div(n.dense, blocks);
+  plan.dense_rows = n.head_folded ? 0 : ceil_div(n.dense, blocks);
   plan.vocab_rows = ceil_div(n.vocab, blocks);
+  const int head_in = head_input(n);
   if (threads == 0) {
     // Enough threads that each adds at most ~16 products of a row, 64 to 256: the seed network
     // gets 256; a small one fewer (its barriers then wait for fewer threads).
     const int work =
         std::max(4 * plan.units * ceil_div(n.input + n.hidden, 16),
-                 std::max(plan.dense_rows * ceil_div(n.hidden, 16), plan.vocab_rows * ceil_div(n.dense, 16)));
+                 std::max(plan.dense_rows * ceil_div(n.hidden, 16), plan.vocab_rows * ceil_div(head_in, 16)));
     threads = 64;
-    while (threads < 256 && threads < work) threads *= 2;
+    while (threads < kMaxGenerateThreads && threads < work) threads *= 2;
   }
   plan.threads = threads;
   // As few blocks as those slices need (a block with nothing to own would only wait at barriers).
-  plan.blocks = std::max(ceil_div(n.hidden, plan.units),
-                         std::max(ceil_div(n.dense, plan.dense_rows), ceil_div(n.vocab, plan.vocab_rows)));
+  plan.blocks =
+      std::max(ceil_div(n.hidden, plan.units),
+               std::max(plan.dense_rows ? ceil_div(n.dense, plan.dense_rows) : 0, ceil_div(n.vocab, plan.vocab_rows)));
   plan.shared_bytes = layout_of(n, split_of(plan), threads).total;
   if (plan.shared_bytes > max_shared)
     return refuse("the weights need " + std::to_string((plan.shared_bytes + 1023) / 1024) +

@@ -3,9 +3,9 @@
 // layer's weights held in shared memory for the whole piece. Each block owns a slice of the units
 // of every LSTM layer (all four gate rows of each, input and recurrent weights), of dense1's rows
 // and of dense2's rows. Per token: the layers in order with a grid barrier after each, dense1
-// (+ ReLU), dense2, then every block samples the same token from the logits (temperature, top-k,
-// top-p or greedy, model::sample_token's rules, kernels/sampling.h) with Philox random numbers,
-// and feeds it back. Only tokens leave the device, into mapped host memory as they are made.
+// (+ ReLU) and a barrier unless the head is folded into one matrix, dense2, then every block samples the same token
+// from the logits (temperature, top-k, top-p or greedy, model::sample_token's rules, kernels/sampling.h) with Philox
+// random numbers, and feeds it back. Only tokens leave the device, into mapped host memory as they are made.
 //
 // When the network does not fit on chip (plan_generation says why), callers fall back to stepping
 // the network with cuBLAS and sampling on the host (model::Generator on the GPU).
@@ -20,7 +20,8 @@ typedef struct CUstream_st* cudaStream_t;
 namespace legato::kernels {
 
 constexpr int kMaxGenerateLayers = 4;
-constexpr int kMaxGenerateVocab = 2048;  // sampling sorts the logits in one block's shared memory
+constexpr int kMaxGenerateVocab = 2048;   // sampling sorts the logits in one block's shared memory
+constexpr int kMaxGenerateThreads = 256;  // the kernel's __launch_bounds__
 
 struct GenerateLayer {
   const float* w_ih;  // [4H, I_l], gate rows i, f, g, o (I_0: the input size, I_l = H after)
@@ -36,11 +37,15 @@ struct GenerateNetwork {
   int dense = 0;   // D
   int vocab = 0;   // V, 2..kMaxGenerateVocab
   bool dense_relu = false;
+  // dense1 folded into dense2 (only where no activation lies between them: dense_relu false, as in
+  // the seed preset): dense2_w is W2 W1 [V, H], dense2_b is W2 b1 + b2, dense1_* are unused, and a
+  // token takes one grid barrier fewer.
+  bool head_folded = false;
   const float* embedding = nullptr;  // [V, E]; null: scalar input
   GenerateLayer layer[kMaxGenerateLayers] = {};
   const float* dense1_w = nullptr;  // [D, H]
   const float* dense1_b = nullptr;  // [D]
-  const float* dense2_w = nullptr;  // [V, D]
+  const float* dense2_w = nullptr;  // [V, D]; folded: [V, H]
   const float* dense2_b = nullptr;  // [V]
 };
 
@@ -57,7 +62,7 @@ struct GenerateSampling {
 struct GeneratePlan {
   int blocks = 0, threads = 0;
   int units = 0;            // LSTM units per block, each layer (all four gate rows of each)
-  int dense_rows = 0;       // dense1 rows per block
+  int dense_rows = 0;       // dense1 rows per block (0 with a folded head)
   int vocab_rows = 0;       // dense2 rows per block
   size_t shared_bytes = 0;  // dynamic shared memory per block
   std::string why;
@@ -65,7 +70,8 @@ struct GeneratePlan {
 
 // The split for a device with `sms` multiprocessors and `max_shared` bytes of (opt-in) shared
 // memory per block, at most one block per SM, at least 4 units per block; blocks of `threads`
-// (a power of two, 32..1024), or 0: chosen by the work per row (64 to 256; 256 for the seed).
+// (a power of two, 32..kMaxGenerateThreads), or 0: chosen by the work per row (64 to 256; 256 for
+// the seed).
 GeneratePlan plan_generation(const GenerateNetwork& net, int sms, size_t max_shared, int threads = 0);
 // The same for the current device (its SM count and opt-in shared memory per block; blocks == 0
 // also when it cannot launch cooperatively).

@@ -8,7 +8,9 @@
 #if defined(LEGATO_HAVE_CUDA)
 #include <cuda_runtime.h>
 
+#include "engine/autograd.h"
 #include "engine/cuda/runtime.h"
+#include "engine/ops.h"
 #include "kernels/cuda_check.h"
 #include "kernels/lstm_persistent_cuda.h"
 #endif
@@ -36,7 +38,23 @@ kernels::GenerateNetwork network_of(const MusicLSTM& net) {
   n.dense1_b = net.dense1().bias.data<float>();
   n.dense2_w = net.dense2().weight.data<float>();
   n.dense2_b = net.dense2().bias.data<float>();
+  n.head_folded = !c.dense_relu;  // the matrices come from fold_head, made for each piece
   return n;
+}
+
+// dense2 and dense1 as one layer where no activation lies between them (the seed preset):
+// weight W2 W1 [V, H], bias W2 b1 + b2 [V], on the device. Mathematically the same head in one
+// matrix-vector product, so the kernel's tokens take one grid barrier fewer.
+struct FoldedHead {
+  Tensor weight, bias;
+};
+FoldedHead fold_head(const MusicLSTM& net) {
+  NoGradGuard no_grad;
+  const Tensor& w1 = net.dense1().weight;  // [D, H]
+  const Tensor& w2 = net.dense2().weight;  // [V, D]
+  const Tensor b1 = ops::reshape(net.dense1().bias, {w1.shape()[0], 1});
+  const Tensor w2b1 = ops::reshape(ops::matmul(w2, b1), {w2.shape()[0]});
+  return {ops::matmul(w2, w1), ops::add(w2b1, net.dense2().bias)};
 }
 
 // Why the persistent kernel does not apply to `net` ("" when it does), and its plan.
@@ -93,7 +111,13 @@ std::optional<std::vector<int32_t>> compose_persistent(const MusicLSTM& net, con
   for (int32_t t : primer)
     if (t < 0 || t >= c.vocab)
       throw std::out_of_range("compose: primer token " + std::to_string(t) + " outside the vocabulary");
-  const kernels::GenerateNetwork n = network_of(net);
+  kernels::GenerateNetwork n = network_of(net);
+  FoldedHead folded;  // alive until the launch has finished (below)
+  if (n.head_folded) {
+    folded = fold_head(net);
+    n.dense2_w = folded.weight.data<float>();
+    n.dense2_b = folded.bias.data<float>();
+  }
   const int steps = static_cast<int>(primer.size() + static_cast<size_t>(length));
   std::vector<int32_t> banned_mask(static_cast<size_t>(c.vocab), 0);
   for (int32_t b : banned)

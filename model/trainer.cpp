@@ -299,7 +299,6 @@ Training::Training(const TrainOptions& o, std::ostream& out)
       net_(meta_.config, o.resume ? nn::Init::Uninitialised : nn::Init::Random),  // resume() reads them all
       progress_(out, o.terminal) {
   net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
-  if (o.device != Device::CPU) out << "device: " << device_description() << "\n";
   opt_ = make_optimizer(r_, net_.parameters());
   std::filesystem::create_directories(o.out);
   if (o.resume) resume();

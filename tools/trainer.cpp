@@ -88,9 +88,9 @@ int main(int argc, char** argv) {
     std::cerr << "trainer: " << problem << "\n";
     return tools::kUsageError;
   }
-  if (options.device == Device::CPU) std::cout << tools::runs_on(options.device) << std::endl;  // the GPU's: train()
+  set_cuda_tf32(tf32);  // before the first line, which says whether TF32 is on
+  std::cout << tools::runs_on(options.device) << std::endl;
   try {
-    set_cuda_tf32(tf32);
     model::Recipe& r = options.recipe;
     r = model::preset(preset_name);
     if (!scheme.empty()) r.scheme = scheme;
