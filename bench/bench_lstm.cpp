@@ -1,8 +1,10 @@
 // Benchmarks. CPU: the seed network's whole training step (fp32, and bf16 products), its forward
 // pass, one LSTM layer, and the product behind them as the machine's peak (fp32 and bf16). GPU (bench_lstm_gpu.cpp,
-// where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice.
+// where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice;
+// products_share and preparing_share, the shares of a CPU step inside the products and preparing their operands.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string_view>
 
@@ -18,6 +20,22 @@ namespace {
 void set_flops(benchmark::State& state, double flops_per_iteration) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Runs the benchmark's loop and reports, beside its time, the shares of it spent inside the
+// products and preparing their operands (rounding to bf16, packing), measured by the products'
+// own clocks (cpu::product_times), not computed from FLOP counts: the distance to the limit that
+// the products' speed sets.
+template <class Step>
+void run_with_shares(benchmark::State& state, Step&& step) {
+  const cpu::ProductTimes before = cpu::product_times();
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) step();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const cpu::ProductTimes after = cpu::product_times();
+  if (wall <= 0) return;
+  state.counters["products_share"] = (after.products - before.products) / wall;
+  state.counters["preparing_share"] = (after.preparing - before.preparing) / wall;
 }
 
 // The products' precision for one benchmark: bf16 where the CPU has it.
@@ -39,7 +57,7 @@ void BM_cpu_train_step_seed(benchmark::State& state) {
   bench::SeedShape shape;
   bench::SeedTrainer trainer(shape);
   trainer.step();  // warm-up: the allocator's cache fills here
-  for (auto _ : state) benchmark::DoNotOptimize(trainer.step());
+  run_with_shares(state, [&] { benchmark::DoNotOptimize(trainer.step()); });
   set_flops(state, bench::seed_train_flops(shape));
 }
 
@@ -47,7 +65,7 @@ void BM_cpu_forward_seed(benchmark::State& state) {
   bench::SeedShape shape;
   bench::SeedTrainer trainer(shape);
   trainer.forward();
-  for (auto _ : state) benchmark::DoNotOptimize(trainer.forward());
+  run_with_shares(state, [&] { benchmark::DoNotOptimize(trainer.forward()); });
   set_flops(state, bench::seed_forward_flops(shape));
 }
 
@@ -69,7 +87,7 @@ void BM_cpu_lstm_layer(benchmark::State& state) {
     x.zero_grad();
   };
   run();
-  for (auto _ : state) run();
+  run_with_shares(state, run);
   const double fwd = bench::lstm_layer_forward_flops(shape, shape.hidden);
   set_flops(state, train ? 3 * fwd : fwd);  // backward: dh, dW_hh, dW_ih, dx = twice forward
 }

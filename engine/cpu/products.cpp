@@ -9,6 +9,8 @@
 
 #include "engine/cpu/products.h"
 
+#include "engine/cpu/product_clock.h"
+
 namespace legato::cpu {
 namespace {
 
@@ -37,6 +39,16 @@ std::string cpu_model() {
 }
 
 Precision products_precision() { return current_precision(); }
+
+std::atomic<int64_t>& detail::product_nanoseconds(detail::ProductWork work) {
+  static std::atomic<int64_t> products{0}, preparing{0};
+  return work == detail::ProductWork::Products ? products : preparing;
+}
+
+ProductTimes product_times() {
+  return {1e-9 * static_cast<double>(detail::product_nanoseconds(detail::ProductWork::Products).load()),
+          1e-9 * static_cast<double>(detail::product_nanoseconds(detail::ProductWork::Preparing).load())};
+}
 
 void set_products_precision(Precision precision) {
   std::string why;

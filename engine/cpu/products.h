@@ -40,6 +40,14 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
 class RoundedOperand {
  public:
   RoundedOperand(const float* a, int64_t count);
+  // The same operand with its bf16 copy written by the operand's producer as it makes the
+  // elements (the LSTM's backward writes each step's gate gradients in float32 and bf16 in one
+  // pass, instead of a second pass rounding them): nothing is rounded here. fill() is where the
+  // producer writes bf16_bits (engine/cpu/bf16.h) of every element before the first gemm(); null
+  // at fp32, where there is nothing to write.
+  struct FilledByProducer {};
+  RoundedOperand(const float* a, int64_t count, FilledByProducer);
+  uint16_t* fill() { return rounded_; }
   ~RoundedOperand();
   RoundedOperand(const RoundedOperand&) = delete;
   RoundedOperand& operator=(const RoundedOperand&) = delete;
@@ -68,8 +76,10 @@ class PackedMatrix {
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
   PackedMatrix& operator=(const PackedMatrix&) = delete;
-  // c [M, N] = a [M, K] · B (or +=); a and c row-major and contiguous, not aliasing.
-  void multiply(const float* a, float* c) const;
+  // c [M, N] = a [M, K] · B (or +=); a and c row-major and contiguous, not aliasing. a16: a's
+  // bf16 copy where its producer wrote one (bf16_bits of every element; used at bf16, where a is
+  // otherwise rounded here), or null.
+  void multiply(const float* a, float* c, const uint16_t* a16 = nullptr) const;
   int64_t rows() const { return m_; }
 
  private:
@@ -78,6 +88,18 @@ class PackedMatrix {
   int64_t m_, n_, k_;
   bool transposed_, accumulate_;
 };
+
+// Where the time of the work around the products goes, summed over the process since it started
+// (all threads; the products are called from one thread at a time): `products`, the seconds
+// inside the products themselves (oneDNN's matmul kernels, the outer products of K = 1 and
+// Eigen's products of one column: what the machine's peak is measured on), and `preparing`, the
+// seconds rounding their operands to bf16 and packing weights. bench_lstm reports both as
+// shares of a training step, the difference of two readings over the step's wall time.
+struct ProductTimes {
+  double products = 0;
+  double preparing = 0;
+};
+ProductTimes product_times();
 
 std::string cpu_model();  // /proc/cpuinfo's model name
 

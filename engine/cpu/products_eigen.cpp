@@ -1,6 +1,7 @@
 // The products through Eigen's own kernels, where oneDNN is not installed (the GPU machine has no
 // Debian packages; its CPU path only checks the GPU's results). fp32 only.
 #include "engine/cpu/eigen_product.h"
+#include "engine/cpu/product_clock.h"
 #include "engine/cpu/products.h"
 
 #include <stdexcept>
@@ -19,16 +20,19 @@ bool bf16_supported(std::string* why) {
 
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate) {
+  const detail::ProductClock clock(detail::ProductWork::Products);
   eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
 RoundedOperand::RoundedOperand(const float* a, int64_t count) : a_(a), count_(count) {}  // fp32 only: no copy
+RoundedOperand::RoundedOperand(const float* a, int64_t count, FilledByProducer) : a_(a), count_(count) {}
 RoundedOperand::~RoundedOperand() = default;
 
 void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
                           int64_t n, int64_t k, bool accumulate) const {
   if (offset < 0 || offset + m * k > count_)
     throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
+  const detail::ProductClock clock(detail::ProductWork::Products);
   eigen_product(a_ + offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
@@ -48,7 +52,8 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
 
 PackedMatrix::~PackedMatrix() = default;
 
-void PackedMatrix::multiply(const float* a, float* c) const {
+void PackedMatrix::multiply(const float* a, float* c, const uint16_t*) const {
+  const detail::ProductClock clock(detail::ProductWork::Products);
   eigen_product(a, false, impl_->b.data(), transposed_, c, m_, n_, k_, accumulate_);
 }
 

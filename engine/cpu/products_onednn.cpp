@@ -1,6 +1,8 @@
 // The products through oneDNN's matmul primitives (see products.h).
+#include "engine/cpu/bf16.h"
 #include "engine/cpu/eigen_product.h"
 #include "engine/cpu/large_pages.h"
+#include "engine/cpu/product_clock.h"
 #include "engine/cpu/products.h"
 
 #include <cstring>
@@ -40,17 +42,11 @@ memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed, memory::da
   return memory::desc(Dims{rows, cols}, type, transposed ? Dims{1, rows} : Dims{cols, 1});
 }
 
-// float -> bfloat16 rounded to nearest even (what oneDNN's reorders and PyTorch do); NaN stays
-// NaN (a quiet one) instead of rounding into infinity.
+// float -> bfloat16 (bf16_bits) of a whole operand.
 void to_bf16(const float* src, uint16_t* dst, int64_t count) {
+  const detail::ProductClock clock(detail::ProductWork::Preparing);
 #pragma omp parallel for simd schedule(static) if (count >= (1 << 16))
-  for (int64_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &src[i], sizeof bits);
-    const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
-    dst[i] = nan ? static_cast<uint16_t>((bits >> 16) | 0x40u)
-                 : static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-  }
+  for (int64_t i = 0; i < count; ++i) dst[i] = bf16_bits(src[i]);
 }
 
 // A buffer per role, reused from product to product (the LSTM's steps all have one shape).
@@ -108,6 +104,7 @@ void zero_or_keep(float* c, int64_t count, bool accumulate) {
 // C [M, N] (+)= a [M] ⊗ b [N]: a product with K = 1, whichever way its operands are transposed
 // (a [M, 1] and [1, M] are the same array, as are b's).
 void outer_product(const float* a, const float* b, float* c, int64_t m, int64_t n, bool accumulate) {
+  const detail::ProductClock clock(detail::ProductWork::Products);
 #pragma omp parallel for schedule(static) if (m * n >= (1 << 16))
   for (int64_t i = 0; i < m; ++i) {
     float* row = c + i * n;
@@ -143,7 +140,10 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
   // are bound by memory, not arithmetic: oneDNN's kernels gain nothing there and bf16 would only
   // add the rounding of a 13-million-element operand. They stay float32 at either precision.
   if (k == 1) return outer_product(a, b, c, m, n, accumulate);
-  if (n == 1) return eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+  if (n == 1) {
+    const detail::ProductClock clock(detail::ProductWork::Products);
+    return eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+  }
   const Precision precision = products_precision();
   const memory::data_type type = operand_type(precision);
   const void* a_data = a;
@@ -164,6 +164,7 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
   memory a_mem(matrix_desc(m, k, transpose_a, type), cpu_engine(), const_cast<void*>(a_data));
   memory b_mem(matrix_desc(k, n, transpose_b, type), cpu_engine(), const_cast<void*>(b_data));
   memory c_mem(matrix_desc(m, n, false, memory::data_type::f32), cpu_engine(), c);
+  const detail::ProductClock clock(detail::ProductWork::Products);
   product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
 }
 
@@ -184,14 +185,17 @@ struct SpareBuffer {
 thread_local SpareBuffer spare;
 }  // namespace
 
-RoundedOperand::RoundedOperand(const float* a, int64_t count) : a_(a), count_(count) {
+RoundedOperand::RoundedOperand(const float* a, int64_t count, FilledByProducer) : a_(a), count_(count) {
   if (products_precision() != Precision::BF16 || count == 0) return;
   std::vector<uint16_t>& buffer = spare.lent ? own_ : spare.elements;
   lent_ = !spare.lent;
   spare.lent = true;
   if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
   rounded_ = buffer.data();
-  to_bf16(a, rounded_, count);
+}
+
+RoundedOperand::RoundedOperand(const float* a, int64_t count) : RoundedOperand(a, count, FilledByProducer{}) {
+  if (rounded_) to_bf16(a, rounded_, count);
 }
 
 RoundedOperand::~RoundedOperand() {
@@ -235,24 +239,29 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
   s.block.reset(allocate_host(pd.weights_desc().get_size()));
   s.weights = memory(pd.weights_desc(), cpu_engine(), s.block.get());
   memory user(matrix_desc(k, n, transposed, memory::data_type::f32), cpu_engine(), const_cast<float*>(b));
+  const detail::ProductClock clock(detail::ProductWork::Preparing);
   dnnl::reorder(user, s.weights).execute(cpu_stream(), user, s.weights);  // pack (and round to bf16)
 }
 
 PackedMatrix::~PackedMatrix() = default;
 
-void PackedMatrix::multiply(const float* a, float* c) const {
+void PackedMatrix::multiply(const float* a, float* c, const uint16_t* a16) const {
   if (m_ == 0 || n_ == 0) return;
   if (k_ == 0) return zero_or_keep(c, m_ * n_, accumulate_);
   const Impl& s = *impl_;
   if (!s.plain.empty()) return gemm(a, false, s.plain.data(), transposed_, c, m_, n_, k_, accumulate_);
   const void* a_data = a;
   if (s.precision == Precision::BF16) {
-    uint16_t* a16 = bf16_scratch(0, m_ * k_);
-    to_bf16(a, a16, m_ * k_);
+    if (!a16) {
+      uint16_t* scratch = bf16_scratch(0, m_ * k_);
+      to_bf16(a, scratch, m_ * k_);
+      a16 = scratch;
+    }
     a_data = a16;
   }
   memory a_mem(s.a_desc, cpu_engine(), const_cast<void*>(a_data));
   memory c_mem(s.c_desc, cpu_engine(), c);
+  const detail::ProductClock clock(detail::ProductWork::Products);
   s.product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}});
 }
 

@@ -31,7 +31,8 @@ class PackedOperand<float> {
  public:
   PackedOperand(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
       : packed_(b, transposed, k, n, m, accumulate) {}
-  void multiply(const float* a, float* c) const { packed_.multiply(a, c); }  // c [M, N] (+)= a [M, K] B
+  // c [M, N] (+)= a [M, K] B; a16: a's bf16 copy where its producer wrote one, or null.
+  void multiply(const float* a, float* c, const uint16_t* a16 = nullptr) const { packed_.multiply(a, c, a16); }
 
  private:
   cpu::PackedMatrix packed_;
@@ -42,7 +43,9 @@ class PackedOperand<double> {
  public:
   PackedOperand(const double* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
       : b_(b), transposed_(transposed), k_(k), n_(n), m_(m), accumulate_(accumulate) {}
-  void multiply(const double* a, double* c) const { gemm(a, false, b_, transposed_, c, m_, n_, k_, accumulate_); }
+  void multiply(const double* a, double* c, const uint16_t* = nullptr) const {
+    gemm(a, false, b_, transposed_, c, m_, n_, k_, accumulate_);
+  }
 
  private:
   const double* b_;
@@ -61,6 +64,9 @@ template <>
 class RoundedOperand<float> {
  public:
   RoundedOperand(const float* a, int64_t count) : rounded_(a, count) {}
+  // Its bf16 copy written by the producer (cpu::RoundedOperand::FilledByProducer): fill() is where.
+  RoundedOperand(const float* a, int64_t count, cpu::RoundedOperand::FilledByProducer tag) : rounded_(a, count, tag) {}
+  uint16_t* fill() { return rounded_.fill(); }
   void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
             int64_t k, bool accumulate) const {
     rounded_.gemm(offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
@@ -74,6 +80,8 @@ template <>
 class RoundedOperand<double> {
  public:
   RoundedOperand(const double* a, int64_t) : a_(a) {}
+  RoundedOperand(const double* a, int64_t, cpu::RoundedOperand::FilledByProducer) : a_(a) {}
+  uint16_t* fill() { return nullptr; }  // float64 is never rounded
   void gemm(int64_t offset, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
             int64_t k, bool accumulate) const {
     detail::gemm(a_ + offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);

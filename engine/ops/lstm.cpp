@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cpu/bf16.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
@@ -49,6 +50,13 @@ void check_state(const char* op, const Tensor& s, const char* name, int64_t batc
                                 to_string(dtype) + " " + to_string(Shape{batch, hidden}));
 }
 
+// Whether T's products run in bf16 (float32 at the bf16 precision): the cells then also write
+// the next products' operands in bf16.
+template <class T>
+bool bf16_products() {
+  return std::is_same_v<T, float> && cpu::products_precision() == cpu::Precision::BF16;
+}
+
 // Below this many elements a step's pointwise pass stays on one thread (generation, tests).
 constexpr int64_t kParallelElements = 16384;
 
@@ -56,8 +64,10 @@ constexpr int64_t kParallelElements = 16384;
 // the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
 // Rows are split across threads; within a row the loop over units is vectorised (this file is
 // compiled with -ffast-math so that exp and tanh map to glibc's vector math).
+// h16 [B, H], when not null (float32 at bf16 precision): h again in bf16, the next step's
+// recurrent product's operand, written here instead of rounded there.
 template <class T>
-void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, int64_t batch, int64_t hidden) {
+void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
 #pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
   for (int64_t b = 0; b < batch; ++b) {
     T* gi = gates + b * 4 * hidden;
@@ -75,13 +85,22 @@ void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, int64_t 
       gg[j] = act.g;
       go[j] = act.o;
     }
+    if constexpr (std::is_same_v<T, float>)
+      if (h16) {
+        uint16_t* h16b = h16 + b * hidden;
+#pragma omp simd
+        for (int64_t j = 0; j < hidden; ++j) h16b[j] = cpu::bf16_bits(hb[j]);
+      }
   }
 }
 
 // Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
+// dgates16 [B, 4H], when not null (float32 at bf16 precision): dgates again in bf16, the operand
+// of the products that follow (cpu::RoundedOperand::FilledByProducer), written here in the same
+// pass instead of rounded in a second one.
 template <class T>
-void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, int64_t batch,
-                   int64_t hidden) {
+void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
+                   int64_t batch, int64_t hidden) {
 #pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
   for (int64_t b = 0; b < batch; ++b) {
     const T* gi = cache + b * 4 * hidden;
@@ -102,6 +121,12 @@ void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
       dg[j] = d.g;
       dout[j] = d.o;
     }
+    if constexpr (std::is_same_v<T, float>)
+      if (dgates16) {
+        uint16_t* d16 = dgates16 + b * 4 * hidden;
+#pragma omp simd
+        for (int64_t j = 0; j < 4 * hidden; ++j) d16[j] = cpu::bf16_bits(di[j]);
+      }
   }
 }
 
@@ -169,13 +194,17 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
     // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
     // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
     const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true);
+    // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
+    std::vector<uint16_t> h16(bf16_products<T>() ? 2 * batch * hidden : 0);
     for (int64_t t = 0; t < steps; ++t) {
       T* Pt = P + t * batch * G;
       const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
       const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-      if (h_prev) recurrent->multiply(h_prev, Pt);
+      uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
+      const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
+      if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
       cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
-                   batch, hidden);
+                   h16_now, batch, hidden);
     }
   });
 
@@ -195,6 +224,11 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
              // W_hh packed once for the whole backward pass (and kept while it stays as it is):
              // dh [B, H] = dgates_t [B, 4H] · W_hh.
              const auto recurrent = detail::packed_weights<T>(w.w_hh, false, G, hidden, batch, false);
+             // D = dgates [T·B, 4H] enters the recurrent product at each step and three weight
+             // products after the loop; at bf16 the cells write its bf16 copy as they go.
+             const T* D = dgates.data<T>();
+             detail::RoundedOperand<T> d(D, steps * batch * G, cpu::RoundedOperand::FilledByProducer{});
+             uint16_t* D16 = d.fill();
              for (int64_t t = steps - 1; t >= 0; --t) {
                if (gy.defined() && !last_only)
                  dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
@@ -203,14 +237,12 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
                const T* c_prev =
                    t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
                T* dg = dgates.data<T>() + t * batch * G;
+               uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
                cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden,
-                             dh.data<T>(), dc.data<T>(), dg, batch, hidden);
-               if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>());
+                             dh.data<T>(), dc.data<T>(), dg, dg16, batch, hidden);
+               if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
              }
-             // The weight gradients as large GEMMs over all steps at once; D = dgates [T·B, 4H], rounded
-             // once (at bf16) for its three products.
-             const T* D = dgates.data<T>();
-             const detail::RoundedOperand<T> d(D, steps * batch * G);
+             // The weight gradients as large GEMMs over all steps at once, from D and its bf16 copy.
              if (Tensor g = grad_buffer(w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
                d.gemm(0, true, x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
              if (Tensor g = grad_buffer(w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
@@ -286,7 +318,7 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& sw,
     }
     as_matrix<T>(gates, batch).rowwise() += as_matrix<T>(w.b_hh, 1).row(0);
     // cell_forward adds b_ih; c is read (as c_prev) and written element by element in place.
-    cell_forward(P, w.b_ih.data<T>(), c.data<T>(), c.data<T>(), h.data<T>(), batch, hidden);
+    cell_forward(P, w.b_ih.data<T>(), c.data<T>(), c.data<T>(), h.data<T>(), nullptr, batch, hidden);
   });
 }
 

@@ -1,0 +1,19 @@
+#pragma once
+// float -> bfloat16 bits, rounded to nearest even (what oneDNN's reorders and PyTorch do); NaN
+// stays NaN (a quiet one) instead of rounding into infinity. One formula for the products' own
+// rounding of their operands (products_onednn.cpp) and for the producers that write an operand in
+// bf16 as they make it (the LSTM's cells: engine/ops/lstm.cpp).
+#include <cstdint>
+#include <cstring>
+
+namespace legato::cpu {
+
+inline uint16_t bf16_bits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+  return nan ? static_cast<uint16_t>((bits >> 16) | 0x40u)
+             : static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+}  // namespace legato::cpu
