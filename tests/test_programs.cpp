@@ -137,15 +137,15 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   // Several pieces measured against the corpus: the comparison table ends the output.
   const Run compared =
       run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --length 60 --num-outputs 2 --out " +
-                          (out / "many.mid").string() + " --compare-with " + (data / "piece0.mid").string() + " " +
+                          (out / "many.mid").string() + " --against " + (data / "piece0.mid").string() + " " +
                           (data / "piece1.mid").string() + " " + (data / "piece2.mid").string());
   INFO(compared.output);
   CHECK(compared.status == 0);
   CHECK(compared.output.find("2 generated pieces against 3 corpus pieces") != std::string::npos);
   const std::string last_line = compared.output.substr(compared.output.rfind('\n', compared.output.size() - 2) + 1);
   CHECK(last_line.rfind("mean OA ", 0) == 0);
-  const Run no_corpus = run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --compare-with " +
-                                            (data / "none").string());
+  const Run no_corpus =
+      run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --against " + (data / "none").string());
   CHECK(no_corpus.status == 2);
   CHECK(lines(no_corpus.output) == 1);
   CHECK(no_corpus.output.find("no such file or folder") != std::string::npos);
@@ -305,7 +305,8 @@ TEST_CASE("programs: miditool stats and compare: table, CSV, JSON, the mean OA l
 
   const std::string svg = (data / "densities.svg").string();
   r = run("miditool", "compare " + a + " " + b + " --against " + (data / "piece2.mid").string() + " " +
-                          (data / "piece3.mid").string() + " " + (data / "piece4.mid").string() + " --svg " + svg);
+                          (data / "piece3.mid").string() + " " + (data / "piece4.mid").string() + " --densities " +
+                          svg);
   CHECK(r.status == 0);
   CHECK(r.output.find("pitch_class_transition_matrix") != std::string::npos);
   const size_t last = r.output.rfind("mean OA ");
@@ -485,4 +486,65 @@ TEST_CASE("programs: --resume goes on with the run's own settings and cannot hur
   CHECK(legato::model::load_checkpoint(out / "best.safetensors").meta.config.hidden == 8);
   std::filesystem::remove_all(data);
   std::filesystem::remove_all(other);
+}
+
+// One dialect (docs/flags.md): every default in --help (the presets' too), a random seed by default
+// that the summary line prints and --seed reproduces, and the same names for the same things.
+TEST_CASE("programs: one dialect: defaults in --help, a printed random seed, shared flag names") {
+  const Run trainer_help = run("trainer", "--help");
+  for (const char* shown : {"seed 200, default 100, tiny 20", "seed 0.001, default 0.002, tiny 0.003",
+                            "seed 64, default 32, tiny 16", "=out/train", "=default", "validation.txt", "--overwrite"})
+    CHECK_MESSAGE(trainer_help.output.find(shown) != std::string::npos, shown);
+  const Run composer_help = run("composer", "--help");
+  for (const char* shown : {"=500", "> 0=1", "(0 - 1]=1", "=out/composed.mid", "=cpu", "a new one each run",
+                            "--against", "--no-primer-in-output"})
+    CHECK_MESSAGE(composer_help.output.find(shown) != std::string::npos, shown);
+  CHECK(run("miditool", "tokens --help").output.find("=event") != std::string::npos);
+
+  const auto data = legato::testing::write_small_corpus("programs_dialect");
+  const auto out = data / "run";
+  const Run train =
+      run("trainer", "--preset tiny --data " + data.string() +
+                         " --epochs 1 --hidden 16 --seq-len 16 --batch 4 --eval-pieces 0 --out " + out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const std::string ck = "--checkpoint " + (out / "best.safetensors").string() + " --length 80";
+  auto composed = [&](const std::string& args, std::string& summary) {
+    const auto tokens = out / "t.txt";
+    const Run r =
+        run("composer", ck + " --out " + (out / "c.mid").string() + " --tokens-out " + tokens.string() + args);
+    REQUIRE(r.status == 0);
+    summary = r.output;
+    std::ifstream in(tokens);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  std::string first_summary, second_summary, again_summary;
+  const std::string first = composed("", first_summary), second = composed("", second_summary);
+  CHECK(first != second);  // a new seed each run
+  const size_t at = first_summary.find(", seed ");
+  REQUIRE(at != std::string::npos);
+  const std::string seed = first_summary.substr(at + 7, first_summary.find('\n', at) - at - 7);
+  CAPTURE(seed);
+  CHECK(composed(" --seed " + seed, again_summary) == first);  // the printed seed composes it again
+  CHECK(again_summary.find(", seed " + seed + "\n") != std::string::npos);
+
+  // One name for one thing: the comparison's corpus is --against in both programs; old names say the new one.
+  Run r = run("composer", ck + " --compare-with " + data.string());
+  CHECK(r.status == 2);
+  CHECK(r.output == "composer: --compare-with is now --against (the same name in every Legato program); see --help\n");
+  r = run("miditool", "compare " + (data / "piece0.mid").string() + " --against " + data.string() + " --svg x.svg");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--svg is now --densities") != std::string::npos);
+  // --out names what miditool writes, as in the other two (the positional form stays).
+  const auto roll = out / "roll.svg";
+  r = run("miditool", "roll " + (data / "piece0.mid").string() + " --out " + roll.string());
+  CHECK(r.status == 0);
+  CHECK(std::filesystem::exists(roll));
+  // composer says what it rendered, as miditool roll and render do.
+  r = run("composer", ck + " --out " + (out / "c.mid").string() + " --svg " + (out / "c.svg").string());
+  CHECK(r.status == 0);
+  CHECK(r.output.find((out / "c.svg").string() + ": piano roll of ") != std::string::npos);
+  std::filesystem::remove_all(data);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -128,7 +129,16 @@ inline std::string unexpected_arguments(const CLI::App& app, int argc, char** ar
 }
 
 // Parses argv; returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
-inline int parse_command_line(CLI::App& app, int argc, char** argv) {
+// `renamed`: options of earlier versions and their names now, for the error line.
+inline int parse_command_line(CLI::App& app, int argc, char** argv,
+                              const std::map<std::string, std::string>& renamed = {}) {
+  for (int k = 1; k < argc; ++k)  // an old name: said first (its value would be taken for a positional one)
+    if (const auto it = renamed.find(std::string(argv[k]).substr(0, std::string(argv[k]).find('=')));
+        it != renamed.end()) {
+      std::cerr << app.get_name() << ": " << it->first << " is now " << it->second
+                << " (the same name in every Legato program); see --help\n";
+      return kUsageError;
+    }
   try {
     app.parse(argc, argv);
     return -1;

@@ -1,7 +1,7 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
 // carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
 // notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards;
-// --compare-with measures the pieces against a corpus (MGEval's overlapped areas, eval/). With
+// --against measures the pieces against a corpus (MGEval's overlapped areas, eval/). With
 // --device cuda a network that fits on chip composes each piece in one persistent-kernel launch.
 #include <algorithm>
 #include <chrono>
@@ -89,8 +89,9 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--top-k", o.sampling.top_k, "Sample among the K likeliest tokens (0: all)")
       ->check(tools::non_negative())
       ->capture_default_str();
-  app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability")
-      ->check(tools::number_in(0, 1, true));
+  app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability (1: all)")
+      ->check(tools::number_in(0, 1, true))
+      ->capture_default_str();
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
   auto* seed_opt = app.add_option("--seed", o.seed,
                                   "Random seed (default: a new one each run; the summary line prints it, and --seed "
@@ -102,12 +103,13 @@ int parse_options(int argc, char** argv, Options& o) {
       ->excludes(pf);
   app.add_flag("--no-primer-in-output", o.no_primer_in_output,
                "Leave the --primer / --primer-tokens notes out of the MIDI file (default: the piece starts with them)");
-  app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")
-      ->check(tools::number_in(1, 1000));
+  app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ... when more than 1)")
+      ->check(tools::number_in(1, 1000))
+      ->capture_default_str();
   app.add_flag("--one-part", o.one_part, "Write the piano as one track (default: right and left hand in two)");
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
       ->check(tools::number_in(1.0, 1000.0));
-  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
@@ -115,9 +117,10 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
   app.add_option("--evaluate", o.evaluate,
                  "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
-  app.add_option("--compare-with", o.compare_with,
-                 "After composing, compare the pieces with these MIDI files/folders (MGEval's overlapped area per "
-                 "feature and the mean OA; use with --num-outputs)");
+  app.add_option("--against", o.compare_with,
+                 "After composing, compare the pieces with this corpus: MIDI files/folders (MGEval's overlapped area "
+                 "per feature and the mean OA, as `miditool compare PIECES --against CORPUS`; use with --num-outputs)")
+      ->check(tools::existing_path());
   auto* play_opt = app.add_option("--play", o.play_port,
                                   "Play the notes on a MIDI output port while they are generated: the port's index or "
                                   "(part of) its name from `miditool ports`; alone, the first port")
@@ -127,7 +130,8 @@ int parse_options(int argc, char** argv, Options& o) {
                  "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
       ->check(tools::existing_file());
   app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
-  if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
+    return code;
   o.play = play_opt->count() > 0;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
   return -1;
@@ -259,9 +263,10 @@ void write_tokens(const std::filesystem::path& path, const Piece& piece, const s
   if (!tf) throw std::runtime_error("cannot write " + path.string());
 }
 
-// Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file.
+// Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file,
+// and in `rendered` a line for each SVG and WAV (as `miditool roll` and `render` say them).
 std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
-                                  const std::vector<std::string>& vocab) {
+                                  const std::vector<std::string>& vocab, std::vector<std::string>& rendered) {
   const std::filesystem::path path = numbered(o.out, k, o.num_outputs);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   midi::write_midi_file(score, path);
@@ -269,13 +274,20 @@ std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, c
   if (!o.svg_out.empty()) {
     render::RollOptions roll;
     roll.title = path.filename().string();
-    render::write_text_file(numbered(o.svg_out, k, o.num_outputs), render::piano_roll_svg(score, roll));
+    const std::filesystem::path svg = numbered(o.svg_out, k, o.num_outputs);
+    render::write_text_file(svg, render::piano_roll_svg(score, roll));
+    rendered.push_back(svg.string() + ": piano roll of " + std::to_string(score.notes.size()) + " notes");
   }
 #ifdef LEGATO_HAVE_FLUIDSYNTH
   if (!o.wav_out.empty()) {
     render::AudioOptions audio;
     audio.soundfont = o.soundfont;
-    render::render_wav(score, numbered(o.wav_out, k, o.num_outputs), audio);
+    const std::filesystem::path wav = numbered(o.wav_out, k, o.num_outputs);
+    const render::AudioResult result = render::render_wav(score, wav, audio);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s: %.2f s, %d Hz stereo, %zu notes, soundfont %s", wav.c_str(), result.seconds(),
+                  result.sample_rate, score.notes.size(), result.soundfont.c_str());
+    rendered.push_back(line);
   }
 #endif
   return path;
@@ -290,7 +302,7 @@ void print_summary(const std::filesystem::path& path, const Piece& piece, const 
   std::fflush(stdout);
 }
 
-// --compare-with: the corpus's features, read before composing so that a bad path costs no time.
+// --against: the corpus's features, read before composing so that a bad path costs no time.
 std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>& corpus_paths) {
   std::vector<std::filesystem::path> paths(corpus_paths.begin(), corpus_paths.end());
   for (const auto& p : paths)
@@ -299,7 +311,7 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   for (const auto& piece : midi::load_midi_files(paths, std::cerr).scores)
     corpus.push_back({piece.path.string(), eval::features_of(piece.score)});
   if (corpus.size() < 2)
-    throw model::InputError("--compare-with: " + std::to_string(corpus.size()) +
+    throw model::InputError("--against: " + std::to_string(corpus.size()) +
                             " readable piece(s); the comparison needs at least 2");
   return corpus;
 }
@@ -341,8 +353,10 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     std::vector<int32_t> heard = user_primer ? piece.primer : std::vector<int32_t>{};
     heard.insert(heard.end(), piece.generated.begin(), piece.generated.end());
     const midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
-    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
+    std::vector<std::string> rendered;
+    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
     print_summary(path, piece, score, seconds, o.seed);
+    for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();
   }

@@ -4,7 +4,7 @@
 //   miditool vocab [--scheme event|seed] PATH...
 //   miditool roundtrip [--scheme event|seed] IN.mid OUT.mid
 // measure them (MusPy's and MGEval's features, MGEval's set comparison):
-//   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS...
+//   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS... [--densities FILE.svg]
 // and hear and see them:
 //   miditool play FILE [--port NAME]     miditool ports
 //   miditool render FILE OUT.wav [--soundfont F]     miditool roll FILE OUT.svg
@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
   auto* rt_cmd = app.add_subcommand("roundtrip", "Tokenize IN.mid, detokenize, write OUT.mid");
   rt_flags.add_to(rt_cmd);
   rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required()->check(legato::tools::existing_file());
-  rt_cmd->add_option("OUT", rt_out, "MIDI file to write")->required();
+  rt_cmd->add_option("OUT,--out", rt_out, "MIDI file to write")->required();
 
   std::vector<std::string> stats_paths;
   bool stats_csv = false, stats_json = false;
@@ -310,7 +310,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(legato::tools::existing_path());
   compare_cmd->add_flag("--json", compare_json, "An object with mean_oa and a features map of {oa, kl}");
-  compare_cmd->add_option("--svg", compare_svg, "Also draw, per feature, the two densities over each other");
+  compare_cmd->add_option("--densities", compare_svg,
+                          "Also draw, per feature, the two densities over each other into this SVG file");
 
   std::string play_file, play_port;
   auto* play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
@@ -324,7 +325,7 @@ int main(int argc, char** argv) {
   std::string render_file, render_wav, soundfont;
   auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
   render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  render_cmd->add_option("OUT", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
+  render_cmd->add_option("OUT,--out", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
   render_cmd
       ->add_option("--soundfont", soundfont,
                    "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
@@ -333,15 +334,16 @@ int main(int argc, char** argv) {
   std::string roll_file, roll_svg;
   auto* roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
   roll_cmd->add_option("FILE", roll_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  roll_cmd->add_option("OUT", roll_svg, "SVG file to write")->required();
+  roll_cmd->add_option("OUT,--out", roll_svg, "SVG file to write")->required();
 
-  if (const int code = legato::tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  if (const int code = legato::tools::parse_command_line(app, argc, argv, {{"--svg", "--densities"}}); code >= 0)
+    return code;
   {  // every output can be written, before any file is read
     legato::tools::OutputCheck check{"miditool"};
-    if (*rt_cmd) check.file("OUT", rt_out, "out.mid");
-    if (*render_cmd) check.file("OUT", render_wav, "piece.wav");
-    if (*roll_cmd) check.file("OUT", roll_svg, "roll.svg");
-    if (*compare_cmd) check.file("--svg", compare_svg, "densities.svg");
+    if (*rt_cmd) check.file("--out", rt_out, "out.mid");
+    if (*render_cmd) check.file("--out", render_wav, "piece.wav");
+    if (*roll_cmd) check.file("--out", roll_svg, "roll.svg");
+    if (*compare_cmd) check.file("--densities", compare_svg, "densities.svg");
     if (*vocab_cmd) check.file("--save", save, "vocab.json");
     if (check.code >= 0) return check.code;
   }
