@@ -617,6 +617,9 @@ bool holds_run(const std::filesystem::path& dir) {
 }  // namespace
 
 bool check_outputs(const TrainOptions& o, std::ostream& out) {
+  for (const auto& p : o.data)
+    if (const std::string problem = midi::input_path_problem(p); !problem.empty())
+      throw InputError("--data " + p.string() + ": " + problem);
   if (const std::string problem = midi::output_folder_problem(o.out); !problem.empty())
     throw InputError("--out " + o.out.string() + ": " + problem + "; choose another --out");
   if (!o.no_cache && !o.cache_dir.empty())

@@ -4,6 +4,7 @@
 // range's ends with six decimals, the largest double in full, and "File is actually a directory").
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -19,12 +20,16 @@ constexpr int kUsageError = 2;
 // A number as a user writes it: 0.5, 1e-06, 1000000.
 inline std::string number_text(double x) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", x);
+  if (x == std::floor(x) && std::fabs(x) < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", x);
+  else
+    std::snprintf(buf, sizeof buf, "%g", x);
   return buf;
 }
 
 // A number in [lo, hi] (or (lo, hi] with open_low); `hint` is added to the error (e.g. what to use instead).
-inline CLI::Validator number_in(double lo, double hi, bool open_low = false, const std::string& hint = "") {
+inline CLI::Validator number_in(double lo, double hi, bool open_low = false, const std::string& hint = "",
+                                bool whole = false) {
   const std::string low_text = number_text(lo), high_text = number_text(hi);
   const std::string description =
       hi >= 1e300 ? (open_low ? "> " : ">= ") + low_text : (open_low ? "(" : "[") + low_text + " - " + high_text + "]";
@@ -38,6 +43,8 @@ inline CLI::Validator number_in(double lo, double hi, bool open_low = false, con
         } catch (const std::exception&) {
           return text + " is not a number";
         }
+        if (whole && (x != std::floor(x) || text.find_first_of(".eE") != std::string::npos))
+          return "must be a whole number, not " + text;
         const bool ok = (open_low ? x > lo : x >= lo) && x <= hi;
         if (ok) return "";
         std::string what = hi >= 1e300 ? std::string("must be ") + (open_low ? "above " : "at least ") + low_text
@@ -47,6 +54,8 @@ inline CLI::Validator number_in(double lo, double hi, bool open_low = false, con
       },
       description);
 }
+// A whole number in [lo, hi], for integer options.
+inline CLI::Validator whole_in(double lo, double hi) { return number_in(lo, hi, false, "", true); }
 inline CLI::Validator positive(const std::string& hint = "") { return number_in(0, 1e308, true, hint); }
 inline CLI::Validator non_negative(const std::string& hint = "") { return number_in(0, 1e308, false, hint); }
 
@@ -139,6 +148,21 @@ inline int parse_command_line(CLI::App& app, int argc, char** argv,
                 << " (the same name in every Legato program); see --help\n";
       return kUsageError;
     }
+  if (const auto subcommands = app.get_subcommands([](const CLI::App*) { return true; });
+      !subcommands.empty() && argc > 1 && argv[1][0] != '-') {
+    std::string names, nearest;
+    size_t best = 3;
+    for (const CLI::App* sub : subcommands) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      if (const size_t d = edit_distance(argv[1], sub->get_name()); d < best) best = d, nearest = sub->get_name();
+    }
+    if (nearest != argv[1] && std::none_of(subcommands.begin(), subcommands.end(),
+                                           [&](const CLI::App* sub) { return sub->get_name() == argv[1]; })) {
+      std::cerr << app.get_name() << ": " << argv[1] << " is not a command"
+                << (nearest.empty() ? "" : " (did you mean " + nearest + "?)") << "; the commands: " << names << "\n";
+      return kUsageError;
+    }
+  }
   try {
     app.parse(argc, argv);
     return -1;

@@ -80,14 +80,12 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--checkpoint", o.checkpoint,
                  "A .safetensors checkpoint from trainer (e.g. out/train/best.safetensors)")
       ->required();
-  app.add_option("--length", o.length, "Tokens to generate")
-      ->check(tools::number_in(1, 1000000))
-      ->capture_default_str();
+  app.add_option("--length", o.length, "Tokens to generate")->check(tools::whole_in(1, 1000000))->capture_default_str();
   app.add_option("--temperature", o.sampling.temperature, "Sampling temperature")
       ->check(tools::positive("; for the likeliest token every time use --greedy"))
       ->capture_default_str();
   app.add_option("--top-k", o.sampling.top_k, "Sample among the K likeliest tokens (0: all)")
-      ->check(tools::non_negative())
+      ->check(tools::whole_in(0, 1e9))
       ->capture_default_str();
   app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability (1: all)")
       ->check(tools::number_in(0, 1, true))
@@ -104,7 +102,7 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_flag("--no-primer-in-output", o.no_primer_in_output,
                "Leave the --primer / --primer-tokens notes out of the MIDI file (default: the piece starts with them)");
   app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ... when more than 1)")
-      ->check(tools::number_in(1, 1000))
+      ->check(tools::whole_in(1, 1000))
       ->capture_default_str();
   app.add_flag("--one-part", o.one_part, "Write the piano as one track (default: right and left hand in two)");
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")

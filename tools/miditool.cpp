@@ -51,9 +51,9 @@ struct TokenizerFlags {
         ->check(CLI::IsMember({"seed", "event"}))
         ->capture_default_str();
     app->add_option("--grid", event.steps_per_quarter, "event: grid steps per quarter note")
-        ->check(legato::tools::number_in(1, 96));
+        ->check(legato::tools::whole_in(1, 96));
     app->add_option("--velocity-bins", event.velocity_bins, "event: velocity bins (0: no velocity tokens)")
-        ->check(legato::tools::number_in(0, 127));
+        ->check(legato::tools::whole_in(0, 127));
     app->add_flag("--split-format0", seed.split_format0_channels,
                   "seed: take a format-0 file as one part per channel (music21 does not)");
     app->add_flag("--sustain", sustain, "Extend notes held by the sustain pedal (CC64)");

@@ -57,27 +57,27 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
   app.add_option("--epochs", epochs,
                  "Epochs " + by_preset([](const model::Recipe& r) { return std::to_string(r.epochs); }))
-      ->check(tools::number_in(1, 1000000));
+      ->check(tools::whole_in(1, 1000000));
   app.add_option("--batch", batch,
                  "Batch size " + by_preset([](const model::Recipe& r) { return std::to_string(r.batch); }))
-      ->check(tools::number_in(1, 65536));
+      ->check(tools::whole_in(1, 65536));
   app.add_option("--seq-len", seq_len, "Window / chunk length in tokens " + by_preset([](const model::Recipe& r) {
                                          return std::to_string(r.seq_len);
                                        }))
-      ->check(tools::number_in(1, 100000));
+      ->check(tools::whole_in(1, 100000));
   app.add_option("--hidden", hidden, "LSTM units per layer " + by_preset([](const model::Recipe& r) {
                                        return std::to_string(r.model.hidden);
                                      }))
-      ->check(tools::number_in(1, 16384));
+      ->check(tools::whole_in(1, 16384));
   app.add_option("--layers", layers,
                  "LSTM layers " + by_preset([](const model::Recipe& r) { return std::to_string(r.model.layers); }))
-      ->check(tools::number_in(1, 16));
+      ->check(tools::whole_in(1, 16));
   app.add_option("--embedding", embedding, "Embedding size (embedding input) " + by_preset([](const model::Recipe& r) {
                                              return r.model.input == model::InputKind::Embedding
                                                         ? std::to_string(r.model.embedding_dim)
                                                         : std::string("none: scalar input");
                                            }))
-      ->check(tools::number_in(1, 16384));
+      ->check(tools::whole_in(1, 16384));
   app.add_option("--dropout", dropout,
                  "Dropout rate between layers and before the last dense layer " +
                      by_preset([](const model::Recipe& r) { return tools::number_text(r.model.dropout); }))
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   app.add_option("--transpose", transpose,
                  "Augment with transpositions of -N..+N semitones " +
                      by_preset([](const model::Recipe& r) { return std::to_string(r.transpose); }))
-      ->check(tools::number_in(0, 24));
+      ->check(tools::whole_in(0, 24));
   std::string best_by;
   app.add_option("--best-by", best_by,
                  "What best.safetensors keeps: the lowest validation loss, or the music closest to the validation "
@@ -125,10 +125,10 @@ int main(int argc, char** argv) {
   app.add_option("--eval-pieces", options.eval_pieces,
                  "Pieces of 500 tokens composed at each epoch's end and compared with the validation pieces "
                  "(mean OA in the epoch line, metrics.csv and loss.svg; 0: none)")
-      ->check(tools::number_in(0, 1000))
+      ->check(tools::whole_in(0, 1000))
       ->capture_default_str();
   app.add_option("--eval-every", options.eval_every, "Also measure the composed music every N batches (0: off)")
-      ->check(tools::non_negative())
+      ->check(tools::whole_in(0, 1e15))
       ->capture_default_str();
   app.add_option("--checkpoint-every", options.checkpoint_every_minutes,
                  "Also write last and its state every this many minutes inside an epoch (0: off), so that a "
