@@ -97,7 +97,8 @@ int parse_options(int argc, char** argv, Options& o) {
   auto* pf =
       app.add_option("--primer", o.primer_file, "Start from this MIDI file's tokens")->check(tools::existing_file());
   app.add_option("--primer-tokens", o.primer_tokens,
-                 "Start from these tokens (space separated, in the checkpoint's scheme: `miditool tokens` writes them)")
+                 "Start from these tokens (space separated, in the checkpoint's scheme: `miditool tokens` writes them; "
+                 "its whole line will do)")
       ->excludes(pf);
   app.add_flag("--no-primer-in-output", o.no_primer_in_output,
                "Leave the --primer / --primer-tokens notes out of the MIDI file (default: the piece starts with them)");
@@ -222,7 +223,8 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
                                    std::mt19937_64& rng, std::optional<int>& primer_key) {
   std::vector<int32_t> primer;
   if (!o.primer_tokens.empty()) {
-    std::istringstream in(o.primer_tokens);
+    // A line of `miditool tokens` as it is: the file's name and a tab, then the tokens.
+    std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
     for (std::string t; in >> t;) {
       if (id_of(t) < 0)
         throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +

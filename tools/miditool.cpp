@@ -51,9 +51,11 @@ struct TokenizerFlags {
         ->check(CLI::IsMember({"seed", "event"}))
         ->capture_default_str();
     app->add_option("--grid", event.steps_per_quarter, "event: grid steps per quarter note")
-        ->check(legato::tools::whole_in(1, 96));
+        ->check(legato::tools::whole_in(1, 96))
+        ->capture_default_str();
     app->add_option("--velocity-bins", event.velocity_bins, "event: velocity bins (0: no velocity tokens)")
-        ->check(legato::tools::whole_in(0, 127));
+        ->check(legato::tools::whole_in(0, 127))
+        ->capture_default_str();
     app->add_flag("--split-format0", seed.split_format0_channels,
                   "seed: take a format-0 file as one part per channel (music21 does not)");
     app->add_flag("--sustain", sustain, "Extend notes held by the sustain pedal (CC64)");
@@ -275,7 +277,9 @@ int main(int argc, char** argv) {
   vocab_cmd->add_option("PATH", vocab_paths, "MIDI files or folders (searched recursively)")
       ->required()
       ->check(legato::tools::existing_path());
-  vocab_cmd->add_option("--min-count", min_count, "Tokens rarer than this map to UNK in the saved vocabulary");
+  vocab_cmd->add_option("--min-count", min_count, "Tokens rarer than this map to UNK in the saved vocabulary")
+      ->check(legato::tools::whole_in(1, 1e9))
+      ->capture_default_str();
   vocab_cmd->add_option("--save", save, "Write the vocabulary as a JSON array of tokens in id order");
 
   TokenizerFlags rt_flags;
