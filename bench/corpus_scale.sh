@@ -33,7 +33,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 train() {
   local name=$1 data=$2 out=$3
   shift 3
-  /usr/bin/time -v "$build/bin/trainer" --preset tiny --transpose 3 --data "$data" --out "$out" \
+  /usr/bin/time -v "$build/bin/trainer" --preset tiny --transpose 3 --data "$data" --out "$out" --overwrite \
     --max-minutes "$minutes" --checkpoint-every 0 "$@" >"$work/$name.log" 2>"$work/$name.time"
 }
 ready() { grep -o 'ready in [0-9.]* s' "$work/$1.log" | grep -o '[0-9.]*' | head -1; }

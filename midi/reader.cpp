@@ -1,5 +1,7 @@
 #include "midi/reader.h"
 
+#include "midi/paths.h"
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -726,6 +728,9 @@ Score read_midi(std::span<const uint8_t> bytes, const std::string& name, const R
 }
 
 Score read_midi_file(const std::filesystem::path& path, const ReadOptions& options) {
+  // A folder opens as a stream whose size is no size at all.
+  if (const std::string problem = input_file_problem(path); !problem.empty())
+    throw MidiError(path.string(), 0, problem);
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw MidiError(path.string(), 0, "cannot open the file");
   std::vector<uint8_t> bytes(size_t(f.tellg()));

@@ -1,5 +1,7 @@
 #include "midi/writer.h"
 
+#include "midi/paths.h"
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -137,9 +139,12 @@ std::vector<uint8_t> write_midi(const Score& score) {
 void write_midi_file(const Score& score, const std::filesystem::path& path) {
   const std::vector<uint8_t> bytes = write_midi(score);
   std::ofstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("write_midi_file: cannot open " + path.string() + " for writing");
+  if (!f) {
+    const std::string problem = output_file_problem(path);
+    throw std::runtime_error("cannot write " + path.string() + (problem.empty() ? "" : ": " + problem));
+  }
   f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  if (!f) throw std::runtime_error("write_midi_file: writing " + path.string() + " failed");
+  if (!f) throw std::runtime_error("cannot write " + path.string() + ": the disk may be full");
 }
 
 }  // namespace legato::midi

@@ -1,6 +1,7 @@
 #include "model/checkpoint.h"
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -62,6 +63,27 @@ SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta) {
   save_safetensors(path, checkpoint_file(net, meta));
+}
+
+std::string checkpoint_problem(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) return "no such file";
+  if (!std::filesystem::is_directory(status)) {
+    // A safetensors file: 8 bytes of header length, then the header, a JSON object.
+    std::ifstream f(path, std::ios::binary);
+    unsigned char head[9] = {};
+    f.read(reinterpret_cast<char*>(head), sizeof head);
+    uint64_t header = 0;
+    for (int k = 7; k >= 0; --k) header = header << 8 | head[k];
+    const auto size = std::filesystem::file_size(path, ec);
+    if (f.gcount() == sizeof head && head[8] == '{' && header >= 2 && !ec && header <= size - 8) return "";
+    return "is not a checkpoint (trainer writes them: OUT/best.safetensors, OUT/last.safetensors)";
+  }
+  for (const char* name : {"best.safetensors", "last.safetensors"})
+    if (std::filesystem::is_regular_file(path / name))
+      return "is a folder (did you mean " + (path / name).string() + "?)";
+  return "is a folder; give a checkpoint file, e.g. OUT/best.safetensors from `trainer --out OUT`";
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {

@@ -38,6 +38,11 @@ struct LoadedCheckpoint {
 // missing metadata, vocabulary size disagreeing with the output layer).
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 
+// "" when `path` looks like a checkpoint (a file in the safetensors format); else what is wrong and
+// what to give instead: "no such file", "is a folder (did you mean DIR/best.safetensors?)", "is not
+// a checkpoint ...". Checked before load_checkpoint, whose errors are about damaged checkpoints.
+std::string checkpoint_problem(const std::filesystem::path& path);
+
 // The config as JSON (what legato.config holds) and back.
 std::string config_to_json(const CheckpointMeta& meta);
 void config_from_json(const std::string& json, CheckpointMeta& meta);

@@ -16,6 +16,17 @@ std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
   return out;
 }
 
+std::vector<int32_t> primer_from_piece(std::vector<int32_t> tokens, const std::vector<std::string>& vocab,
+                                       int64_t max_length) {
+  auto is = [&](int32_t t, const char* name) {
+    return t >= 0 && static_cast<size_t>(t) < vocab.size() && vocab[t] == name;
+  };
+  while (!tokens.empty() && is(tokens.back(), "EOS")) tokens.pop_back();
+  if (max_length > 0 && static_cast<int64_t>(tokens.size()) > max_length)
+    tokens.erase(tokens.begin(), tokens.end() - max_length);
+  return tokens;
+}
+
 std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
                              const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
                              std::mt19937_64& rng, const TokenListener& on_token) {

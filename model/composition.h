@@ -19,6 +19,13 @@ std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab);
 // `on_token` (may be empty) sees the generated tokens after each new one; false stops early.
 using TokenListener = std::function<bool(const std::vector<int32_t>& generated)>;
 
+// A piece's tokens as the beginning of new music: its end (EOS) removed, then its last `max_length`
+// tokens (a window's worth: the network learnt no longer contexts), so that the network goes on
+// from the music instead of starting after the piece's end. A cut-off primer begins in the middle
+// of the piece, so it has no BOS either.
+std::vector<int32_t> primer_from_piece(std::vector<int32_t> tokens, const std::vector<std::string>& vocab,
+                                       int64_t max_length);
+
 // Feeds `primer`, then samples up to `length` tokens (fewer when EOS comes: `eos` < 0 for none).
 // A network on the GPU composes in one launch of the persistent kernel when it fits on chip
 // (model/generator_persistent.h; its tokens then differ from the CPU's: Philox, not rng's stream).

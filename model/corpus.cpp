@@ -216,7 +216,7 @@ std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options,
   }
   std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.terminal, log);
   for (const auto& line : store->summary) log << line;
-  if (!options.cache_dir.empty() && !store->pieces.empty()) {
+  if (!options.cache_dir.empty() && options.write_cache && !store->pieces.empty()) {
     try {
       std::filesystem::create_directories(options.cache_dir);
       store->save(path, key);

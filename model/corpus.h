@@ -26,6 +26,7 @@ struct CorpusOptions {
   bool normalise_key = false;
   int64_t min_count = 1;            // rarer tokens become UNK (schemes that have it)
   std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
+  bool write_cache = true;          // false: a cache is mapped when it matches, never written
   bool terminal = false;            // a live progress line while reading files (else one every 10 s)
 };
 

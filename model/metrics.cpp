@@ -1,6 +1,7 @@
 #include "model/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +13,24 @@ std::string number(double v) {
   if (std::isnan(v)) return "";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `raw`.
+double nice_step(double raw) {
+  if (!(raw > 0)) return 1;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (const double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * power >= raw * (1 - 1e-9)) return m * power;
+  return 10 * power;
+}
+
+// A tick's value with as many decimals as its step needs: 2.5, 0.25, 20.
+std::string tick_label(double v, double step) {
+  int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  if (std::fabs(step / std::pow(10.0, -decimals) - std::round(step / std::pow(10.0, -decimals))) > 1e-6) ++decimals;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, std::fabs(v) < 1e-12 ? 0.0 : v);
   return buf;
 }
 
@@ -61,10 +80,11 @@ std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
 std::string loss_svg(const std::vector<EpochMetrics>& rows) {
   bool has_oa = false;
   for (const auto& r : rows) has_oa = has_oa || !std::isnan(r.mean_oa);
-  const double width = 640, height = 400, left = 60, right = has_oa ? 50 : 20, top = 30, bottom = 50;
-  double x_max = 1, y_max = 0, y_min = 1e300;
+  const double width = 640, height = 400, left = 70, right = has_oa ? 50 : 20, top = 30, bottom = 50;
+  double x_max = 1, x_min = 1, y_max = 0, y_min = 1e300;
   for (const auto& r : rows) {
     x_max = std::max(x_max, r.epoch);
+    x_min = std::min(x_min, r.epoch);
     for (double v : {r.train_loss, r.val_loss})
       if (!std::isnan(v)) {
         y_max = std::max(y_max, v);
@@ -72,10 +92,19 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
       }
   }
   if (y_min > y_max) y_min = 0, y_max = 1;
-  y_min = std::max(0.0, y_min - 0.1 * (y_max - y_min + 1e-9));
-  y_max += 0.05 * (y_max - y_min + 1e-9);
-  auto px = [&](double epoch) { return left + (width - left - right) * epoch / x_max; };
-  auto py = [&](double loss) { return height - bottom - (height - top - bottom) * (loss - y_min) / (y_max - y_min); };
+  // Epochs are counted from 1 (the first row is the end of epoch 1); a run stopped inside its first
+  // epoch has rows before 1, and then the axis starts at 0.
+  x_min = x_min >= 1 ? 1 : 0;
+  if (x_max <= x_min) x_max = x_min + 1;
+  // Round ticks: a step of 1, 2, 2.5 or 5 times a power of ten, the axis from and to multiples of it.
+  const double y_step = nice_step((y_max - y_min) / 4);
+  // The lowest loss a little above the x axis, where it can be told apart from the axis.
+  const double y_low = std::max(0.0, std::floor((y_min - 0.05 * (y_max - y_min + 1e-9)) / y_step) * y_step);
+  double y_high = std::ceil(y_max / y_step) * y_step;
+  if (y_high <= y_low) y_high = y_low + y_step;
+  const double x_step = std::max(x_max - x_min >= 1 ? 1.0 : 0.0, nice_step((x_max - x_min) / 5));
+  auto px = [&](double epoch) { return left + (width - left - right) * (epoch - x_min) / (x_max - x_min); };
+  auto py = [&](double loss) { return height - bottom - (height - top - bottom) * (loss - y_low) / (y_high - y_low); };
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -85,13 +114,23 @@ std::string loss_svg(const std::vector<EpochMetrics>& rows) {
       << "\" y2=\"" << height - bottom << "\" stroke=\"black\"/>\n"
       << "<line class=\"axis\" x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\""
       << height - bottom << "\" stroke=\"black\"/>\n";
-  for (int k = 0; k <= 4; ++k) {
-    const double v = y_min + (y_max - y_min) * k / 4, e = x_max * k / 4;
-    svg << "<text x=\"" << left - 6 << "\" y=\"" << py(v) + 4 << "\" text-anchor=\"end\">" << label(v) << "</text>\n"
-        << "<text x=\"" << px(e) << "\" y=\"" << height - bottom + 16 << "\" text-anchor=\"middle\">" << label(e)
-        << "</text>\n";
+  for (int k = 0; y_low + k * y_step <= y_high + 1e-9 * y_step; ++k) {
+    const double v = y_low + k * y_step;
+    svg << "<text class=\"y-tick\" x=\"" << left - 6 << "\" y=\"" << py(v) + 4 << "\" text-anchor=\"end\">"
+        << tick_label(v, y_step) << "</text>\n";
   }
-  svg << "<text x=\"" << width / 2 << "\" y=\"" << height - 10 << "\" text-anchor=\"middle\">epoch</text>\n";
+  // The first epoch, then the multiples of the step after it.
+  for (double e = x_min; e <= x_max + 1e-9 * x_step;
+       e = e == x_min ? std::floor(x_min / x_step) * x_step + x_step : e + x_step) {
+    if (e != x_min && e - x_min < 0.5 * x_step) continue;  // too near the first label
+    svg << "<text class=\"x-tick\" x=\"" << px(e) << "\" y=\"" << height - bottom + 16 << "\" text-anchor=\"middle\">"
+        << tick_label(e, x_step) << "</text>\n";
+  }
+  svg << "<text class=\"axis-label\" x=\"" << left + (width - left - right) / 2 << "\" y=\"" << height - 10
+      << "\" text-anchor=\"middle\">epoch</text>\n"
+      << "<text class=\"axis-label\" x=\"16\" y=\"" << top + (height - top - bottom) / 2
+      << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " << top + (height - top - bottom) / 2
+      << ")\">loss (cross-entropy, nats)</text>\n";
   const struct {
     const char* name;
     const char* colour;

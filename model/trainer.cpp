@@ -1,9 +1,11 @@
 #include "model/trainer.h"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -12,6 +14,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "eval/compare.h"
+#include "midi/paths.h"
 #include "midi/reader.h"
 #include "model/batches.h"
 #include "model/checkpoint.h"
@@ -170,6 +173,7 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.transpose = o.recipe.transpose;
   corpus_options.normalise_key = o.recipe.normalise_key;
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
+  corpus_options.write_cache = !o.resume;  // a resumed run touches no file before its checks pass
   corpus_options.terminal = o.terminal && !o.quiet;
   try {
     return load_corpus(corpus_options, out);
@@ -301,7 +305,10 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
   opt_ = make_optimizer(r_, net_.parameters());
   std::filesystem::create_directories(o.out);
-  if (o.resume) resume();
+  if (o.resume)
+    resume();
+  else
+    write_file_atomically(run_settings_file(o.out), nlohmann::json(run_settings(o)).dump(1) + "\n");
   dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
   // The held-out files, one per line: what composed pieces are to be compared with by hand too
   // (`miditool compare ... --against $(cat validation.txt)`).
@@ -315,6 +322,19 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   if (!state_.metrics.empty()) last_mean_oa_ = state_.metrics.back().mean_oa;
 }
 
+// What differs between the run's checkpoint (`saved`) and this process's (`now`): "" when nothing,
+// else e.g. "hidden 16 (this run: 32)" or "a vocabulary of 90 tokens (this corpus: 120)".
+std::string config_difference(const CheckpointMeta& saved, const CheckpointMeta& now) {
+  const nlohmann::json a = nlohmann::json::parse(config_to_json(saved)), b = nlohmann::json::parse(config_to_json(now));
+  for (const auto& [key, value] : a.items())
+    if (!b.contains(key) || b.at(key) != value)
+      return key + " " + value.dump() + " (this run: " + (b.contains(key) ? b.at(key).dump() : "none") + ")";
+  if (saved.vocab != now.vocab)
+    return "another corpus: a vocabulary of " + std::to_string(saved.vocab.size()) +
+           " tokens (this corpus: " + std::to_string(now.vocab.size()) + "; the files under --data changed?)";
+  return "";
+}
+
 // The weights of last.safetensors, and the optimiser's slots and the position of the state file.
 void Training::resume() {
   if (!std::filesystem::exists(last_checkpoint(o_.out)) || !std::filesystem::exists(train_state_file(o_.out)))
@@ -324,8 +344,9 @@ void Training::resume() {
   const bool self_contained = load_safetensors(train_state_file(o_.out)).metadata.count("legato.config") > 0;
   const std::filesystem::path weights = self_contained ? train_state_file(o_.out) : last_checkpoint(o_.out);
   LoadedCheckpoint saved = load_checkpoint(weights);
-  if (saved.meta.vocab != meta_.vocab || config_to_json(saved.meta) != config_to_json(meta_))
-    throw InputError("--resume: " + weights.string() + " was trained with another configuration or corpus");
+  if (const std::string differs = config_difference(saved.meta, meta_); !differs.empty())
+    throw InputError("--resume: " + weights.string() + " was trained with " + differs +
+                     "; resume with the run's settings, or start afresh with --overwrite");
   // Same configuration, so the same parameters in the same order.
   const nn::ParameterList saved_params = saved.net->parameters(), params = net_.parameters();
   for (size_t k = 0; k < params.size(); ++k) {
@@ -357,6 +378,7 @@ int Training::run() {
     end_epoch();
   }
   out_ << "done: " << state_.step << " steps; checkpoints in " << o_.out.string() << "\n";
+  out_ << "compose from it: composer --checkpoint " << best_checkpoint(o_.out).string() << " --out piece.mid\n";
   return 0;
 }
 
@@ -413,6 +435,9 @@ int Training::stop_early(Stop why) {
   if (why == Stop::kInterrupted) {
     write_outputs(false);
     out_ << "interrupted: checkpoint written to " << last_checkpoint(o_.out).string() << "; continue with --resume\n";
+    if (!std::filesystem::exists(best_checkpoint(o_.out)))
+      out_ << "no " << best_checkpoint(o_.out).string() << " yet and no rows in metrics.csv: both come at the end of "
+           << "the first epoch (compose from " << last_checkpoint(o_.out).string() << " meanwhile)\n";
     return 130;
   }
   const bool improved =
@@ -569,10 +594,167 @@ void Training::maybe_checkpoint() {
 
 void request_stop() { g_stop.store(true); }
 
+namespace {
+
+std::string number_text(double x) {
+  char buf[64];
+  const auto end = std::to_chars(buf, buf + sizeof buf, x).ptr;  // the shortest text that reads back exactly
+  return std::string(buf, end);
+}
+
+// The files of a run in `dir` (not the token cache, which belongs to the corpus).
+std::vector<std::filesystem::path> run_files(const std::filesystem::path& dir) {
+  return {last_checkpoint(dir), best_checkpoint(dir),   train_state_file(dir), dir / "metrics.csv",
+          dir / "loss.svg",     dir / "validation.txt", run_settings_file(dir)};
+}
+
+bool holds_run(const std::filesystem::path& dir) {
+  return std::filesystem::exists(train_state_file(dir)) || std::filesystem::exists(last_checkpoint(dir)) ||
+         std::filesystem::exists(best_checkpoint(dir));
+}
+
+}  // namespace
+
+bool check_outputs(const TrainOptions& o, std::ostream& out) {
+  for (const auto& p : o.data)
+    if (const std::string problem = midi::input_path_problem(p); !problem.empty())
+      throw InputError("--data " + p.string() + ": " + problem);
+  if (const std::string problem = midi::output_folder_problem(o.out); !problem.empty())
+    throw InputError("--out " + o.out.string() + ": " + problem + "; choose another --out");
+  if (!o.no_cache && !o.cache_dir.empty())
+    if (const std::string problem = midi::output_folder_problem(o.cache_dir); !problem.empty())
+      throw InputError("--cache " + o.cache_dir.string() + ": " + problem + "; choose another --cache or --no-cache");
+  if (!o.resume) {
+    if (holds_run(o.out) && !o.overwrite)
+      throw InputError("--out " + o.out.string() + " holds a run; continue it with --resume, replace it with " +
+                       "--overwrite, or choose another --out");
+    if (o.overwrite)
+      for (const auto& f : run_files(o.out)) std::filesystem::remove(f);
+    return true;
+  }
+  if (!std::filesystem::exists(last_checkpoint(o.out)) || !std::filesystem::exists(train_state_file(o.out)))
+    throw InputError("--resume: " + o.out.string() + " holds no run to resume (no " +
+                     train_state_file(o.out).filename().string() + "); start one without --resume");
+  int epoch = 0;
+  try {
+    epoch = nlohmann::json::parse(load_safetensors(train_state_file(o.out)).metadata.at("legato.train_state"))
+                .at("epoch")
+                .get<int>();
+  } catch (const std::exception&) {
+    throw InputError("--resume: " + train_state_file(o.out).string() + " is damaged; start afresh with --overwrite");
+  }
+  if (epoch >= o.recipe.epochs) {
+    out << "the run in " << o.out.string() << " has finished its " << epoch << " epochs; to train on, raise --epochs: "
+        << "trainer --out " << o.out.string() << " --resume --epochs " << epoch + std::max(1, epoch / 2) << "\n";
+    return false;
+  }
+  return true;
+}
+
+RunSettings run_settings(const TrainOptions& o) {
+  const Recipe& r = o.recipe;
+  RunSettings s;
+  std::string data;
+  for (const auto& p : o.data) {  // one a line: a path may hold spaces
+    if (!data.empty()) data += '\n';
+    data += std::filesystem::absolute(p).lexically_normal().string();
+  }
+  s["data"] = data;  // empty: the default corpus
+  s["preset"] = o.preset;
+  s["scheme"] = r.scheme;
+  s["objective"] = r.objective;
+  s["epochs"] = std::to_string(r.epochs);
+  s["batch"] = std::to_string(r.batch);
+  s["seq-len"] = std::to_string(r.seq_len);
+  s["hidden"] = std::to_string(r.model.hidden);
+  s["layers"] = std::to_string(r.model.layers);
+  s["embedding"] = r.model.input == InputKind::Embedding ? std::to_string(r.model.embedding_dim) : "0";
+  s["dropout"] = number_text(r.model.dropout);
+  s["lr"] = number_text(r.lr);
+  s["clip"] = number_text(r.clip);
+  s["val-split"] = number_text(r.val_split);
+  s["transpose"] = std::to_string(r.transpose);
+  s["normalise-key"] = r.normalise_key ? "yes" : "no";
+  s["best-by"] = r.best_by;
+  s["seed"] = std::to_string(o.seed);
+  s["eval-pieces"] = std::to_string(o.eval_pieces);
+  s["eval-every"] = std::to_string(o.eval_every);
+  return s;
+}
+
+void apply_run_settings(const RunSettings& s, TrainOptions& o) {
+  try {
+    o.preset = s.at("preset");
+    Recipe r = preset(o.preset);
+    r.scheme = s.at("scheme");
+    r.objective = s.at("objective");
+    r.epochs = std::stoi(s.at("epochs"));
+    r.batch = std::stoll(s.at("batch"));
+    r.seq_len = std::stoll(s.at("seq-len"));
+    r.model.hidden = std::stoll(s.at("hidden"));
+    r.model.layers = std::stoi(s.at("layers"));
+    if (const int64_t e = std::stoll(s.at("embedding")); e > 0) {
+      r.model.input = InputKind::Embedding;
+      r.model.embedding_dim = e;
+    } else {
+      r.model.input = InputKind::Scalar;
+    }
+    r.model.dropout = std::stod(s.at("dropout"));
+    r.lr = std::stod(s.at("lr"));
+    r.clip = std::stod(s.at("clip"));
+    r.val_split = std::stod(s.at("val-split"));
+    r.transpose = std::stoi(s.at("transpose"));
+    r.normalise_key = s.at("normalise-key") == "yes";
+    r.best_by = s.at("best-by");
+    o.recipe = r;
+    o.data.clear();
+    std::istringstream data(s.at("data"));
+    for (std::string p; std::getline(data, p);)
+      if (!p.empty()) o.data.emplace_back(p);
+    o.seed = std::stoull(s.at("seed"));
+    o.eval_pieces = std::stoi(s.at("eval-pieces"));
+    o.eval_every = std::stoll(s.at("eval-every"));
+  } catch (const std::exception& e) {
+    throw InputError("the run's settings are incomplete or damaged (" + std::string(e.what()) +
+                     "); start afresh with --overwrite");
+  }
+}
+
+RunSettings load_run_settings(const std::filesystem::path& dir) {
+  const std::filesystem::path path = run_settings_file(dir);
+  std::ifstream in(path);
+  if (!in)
+    throw InputError("--resume: " + path.string() + " is missing (a run of an older trainer?); resume it with the " +
+                     "trainer that started it, or start afresh with --overwrite");
+  try {
+    return nlohmann::json::parse(in).get<RunSettings>();
+  } catch (const std::exception&) {
+    throw InputError("--resume: " + path.string() + " is damaged; start afresh with --overwrite");
+  }
+}
+
+std::string resume_conflict(const RunSettings& stored, const RunSettings& current, const std::set<std::string>& given,
+                            const std::filesystem::path& out) {
+  for (const auto& [name, value] : stored) {
+    if (!given.count(name) || resumable_changes().count(name)) continue;
+    const auto now = current.find(name);
+    if (now == current.end() || now->second == value) continue;
+    auto shown = [](std::string v) {
+      std::replace(v.begin(), v.end(), '\n', ' ');
+      return v.empty() ? std::string("(the default corpus)") : v;
+    };
+    return "--resume: --" + name + " " + shown(now->second) + " differs from the run's " + name + " " + shown(value) +
+           " (" + run_settings_file(out).string() + "); leave --" + name +
+           " out to resume, or start afresh with --overwrite";
+  }
+  return "";
+}
+
 int train(const TrainOptions& o, std::ostream& out) {
   check_recipe(o.recipe);
   if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
     throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
+  if (!check_outputs(o, out)) return 0;
   const StopSignals signals;
   Training training(o, out);
   return training.run();

@@ -4,8 +4,11 @@
 // (last, best), metrics.csv, loss.svg, Ctrl-C and --resume.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <ostream>
+#include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -19,10 +22,14 @@ struct InputError : std::runtime_error {
 };
 
 struct TrainOptions {
+  std::string preset = "default";  // what `recipe` was made from (run.json keeps it)
   Recipe recipe;
   std::vector<std::filesystem::path> data;  // empty: the default corpus
   std::filesystem::path out = "out/train";
   bool resume = false;
+  // A fresh run into a folder that holds a run (its checkpoints or state) is refused unless
+  // `overwrite`, which then removes that run's files (the token cache stays).
+  bool overwrite = false;
   // The tokenized corpus is cached in this folder (empty: in `out`) and mapped by later runs.
   std::filesystem::path cache_dir;
   bool no_cache = false;   // read every file, write no cache
@@ -45,6 +52,12 @@ struct TrainOptions {
   int64_t eval_length = 500;
 };
 
+// Before any file is touched: --out (and --cache) can be written, a fresh run does not replace
+// another unasked (with `overwrite` that run's files are removed), a resumed one has what it
+// resumes from. Returns false when there is nothing to do: the run to resume has finished its
+// epochs, and a line on `out` says how to go on. Throws InputError. train() calls it first.
+bool check_outputs(const TrainOptions& o, std::ostream& out);
+
 // Returns the exit code: 0 when done (or stopped by --max-minutes), 130 when a SIGINT or SIGTERM
 // stopped it after the current batch (checkpoints written). Throws InputError for bad input.
 int train(const TrainOptions& options, std::ostream& out);
@@ -58,6 +71,27 @@ inline std::filesystem::path best_checkpoint(const std::filesystem::path& dir) {
 inline std::filesystem::path train_state_file(const std::filesystem::path& dir) {
   return dir / "last.state.safetensors";
 }
+
+// The run's settings as trainer's flags name them ("data", "preset", "epochs", "lr", ...; data as
+// absolute paths, numbers as their shortest exact text): what OUT/run.json keeps, so that
+// --resume goes on with the same corpus, preset and options without being told them again.
+using RunSettings = std::map<std::string, std::string>;
+RunSettings run_settings(const TrainOptions& o);
+// The settings into `o` (its recipe, data, seed, music metrics); throws InputError for bad ones.
+void apply_run_settings(const RunSettings& settings, TrainOptions& o);
+inline std::filesystem::path run_settings_file(const std::filesystem::path& dir) { return dir / "run.json"; }
+// OUT/run.json; throws InputError when it is missing or damaged.
+RunSettings load_run_settings(const std::filesystem::path& dir);
+// The settings a resumed run may change: how long it trains and where, not what it learns.
+inline const std::set<std::string>& resumable_changes() {
+  static const std::set<std::string> names = {"epochs"};
+  return names;
+}
+// "" when the settings given on a --resume command line (`given`: the names of the flags given,
+// `current`: the settings those flags make) agree with the run's (`stored`); else the line that
+// names the first setting that differs and both values.
+std::string resume_conflict(const RunSettings& stored, const RunSettings& current, const std::set<std::string>& given,
+                            const std::filesystem::path& out);
 
 // Asks a running train() to stop after its current batch (what SIGINT and SIGTERM do).
 void request_stop();

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -87,7 +88,7 @@ TEST_CASE("programs: --help, and bad input gives one line and exit code 2") {
   r = run("composer", "--checkpoint " + (empty / "missing.safetensors").string());
   CHECK(r.status == 2);
   CHECK(lines(r.output) == 1);
-  CHECK(r.output.find("cannot be opened") != std::string::npos);
+  CHECK(r.output.find("missing.safetensors: no such file") != std::string::npos);
   std::filesystem::remove_all(empty);
 }
 
@@ -142,15 +143,15 @@ TEST_CASE("programs: train on MIDI files, then compose a valid MIDI file") {
   // Several pieces measured against the corpus: the comparison table ends the output.
   const Run compared =
       run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --length 60 --num-outputs 2 --out " +
-                          (out / "many.mid").string() + " --compare-with " + (data / "piece0.mid").string() + " " +
+                          (out / "many.mid").string() + " --against " + (data / "piece0.mid").string() + " " +
                           (data / "piece1.mid").string() + " " + (data / "piece2.mid").string());
   INFO(compared.output);
   CHECK(compared.status == 0);
   CHECK(compared.output.find("2 generated pieces against 3 corpus pieces") != std::string::npos);
   const std::string last_line = compared.output.substr(compared.output.rfind('\n', compared.output.size() - 2) + 1);
   CHECK(last_line.rfind("mean OA ", 0) == 0);
-  const Run no_corpus = run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --compare-with " +
-                                            (data / "none").string());
+  const Run no_corpus =
+      run("composer", "--checkpoint " + (out / "best.safetensors").string() + " --against " + (data / "none").string());
   CHECK(no_corpus.status == 2);
   CHECK(lines(no_corpus.output) == 1);
   CHECK(no_corpus.output.find("no such file or folder") != std::string::npos);
@@ -211,8 +212,9 @@ TEST_CASE("programs: trained in one key, composer moves the music into the corpu
     CHECK(got.size() == expected.size());
     CHECK(got == expected);
   };
-  check_moved("", 1, -5);                                                  // BOS
-  check_moved(" --primer " + (data / "primer_in_d.mid").string(), 16, 2);  // the file's last window
+  check_moved("", 1, -5);  // BOS
+  // The file's last window (its notes left out of the MIDI file to compare the generated ones).
+  check_moved(" --no-primer-in-output --primer " + (data / "primer_in_d.mid").string(), 16, 2);
   check_moved(" --primer-tokens \"BOS\"", 1, 0);  // given tokens are in the network's key: not moved
   std::filesystem::remove_all(data);
 }
@@ -312,7 +314,8 @@ TEST_CASE("programs: miditool stats and compare: table, CSV, JSON, the mean OA l
 
   const std::string svg = (data / "densities.svg").string();
   r = run("miditool", "compare " + a + " " + b + " --against " + (data / "piece2.mid").string() + " " +
-                          (data / "piece3.mid").string() + " " + (data / "piece4.mid").string() + " --svg " + svg);
+                          (data / "piece3.mid").string() + " " + (data / "piece4.mid").string() + " --densities " +
+                          svg);
   CHECK(r.status == 0);
   CHECK(r.output.find("pitch_class_transition_matrix") != std::string::npos);
   const size_t last = r.output.rfind("mean OA ");
@@ -329,5 +332,233 @@ TEST_CASE("programs: miditool stats and compare: table, CSV, JSON, the mean OA l
   r = run("miditool", "compare " + a + " --against " + b);
   CHECK(r.status == 2);
   CHECK(r.output.find("at least 2") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
+// A primer is a beginning: the network goes on from its last note (no EOS after it), the MIDI file
+// starts with the primer's notes (not with --no-primer-in-output), and `miditool tokens`, whose
+// default is the event scheme of the tiny and default presets, writes tokens --primer-tokens takes;
+// the seed scheme's are refused with a line that says which scheme to ask for.
+TEST_CASE("programs: composer continues a primer: no EOS after it, its notes first in the MIDI file") {
+  namespace midi = legato::midi;
+  const auto data = legato::testing::write_small_corpus("programs_primer");
+  const auto out = data / "run";
+  const Run train =
+      run("trainer", "--preset tiny --data " + data.string() +
+                         " --epochs 1 --hidden 16 --seq-len 16 --batch 4 --eval-pieces 0 --out " + out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const std::string checkpoint = " --checkpoint " + (out / "best.safetensors").string();
+  // The primer: piece0's first four notes.
+  midi::Score primer_score;
+  primer_score.ticks_per_quarter = 480;
+  const std::vector<int> pitches = {48, 53, 58, 63};
+  for (int k = 0; k < 4; ++k)
+    primer_score.notes.push_back(legato::testing::make_note(pitches[k], 120 * k, 120 * (1 + k % 3), 0, 0, 80));
+  primer_score.update_times();
+  const auto primer = data / "primer.mid";
+  midi::write_midi_file(primer_score, primer);
+  std::vector<std::string> primer_tokens = midi::make_tokenizer("event")->tokenize(primer_score);
+  REQUIRE(primer_tokens.back() == "EOS");
+  primer_tokens.pop_back();
+
+  auto read_tokens = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::vector<std::string> text;
+    for (std::string t; in >> t;) text.push_back(t);
+    return text;
+  };
+  auto pitches_by_onset = [](const midi::Score& s) {
+    std::vector<std::pair<int64_t, int>> v;
+    for (const auto& n : s.notes) v.emplace_back(n.start_tick, n.pitch);
+    std::sort(v.begin(), v.end());
+    std::vector<int> p;
+    for (const auto& [tick, pitch] : v) p.push_back(pitch);
+    return p;
+  };
+  const auto mid = out / "cont.mid", tokens = out / "cont.txt";
+  Run r = run("composer", checkpoint + " --length 40 --seed 3 --primer " + primer.string() + " --out " + mid.string() +
+                              " --tokens-out " + tokens.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const std::vector<std::string> text = read_tokens(tokens);
+  REQUIRE(text.size() > primer_tokens.size());
+  CHECK(std::vector<std::string>(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(primer_tokens.size())) ==
+        primer_tokens);
+  CHECK(std::find(text.begin(), text.end(), "EOS") == text.end());  // the piece goes on after the primer
+  const std::vector<int> heard = pitches_by_onset(midi::read_midi_file(mid));
+  REQUIRE(heard.size() >= pitches.size());
+  CHECK(std::vector<int>(heard.begin(), heard.begin() + 4) == pitches);  // the primer leads in
+  const std::vector<std::string> generated(text.begin() + static_cast<std::ptrdiff_t>(primer_tokens.size()),
+                                           text.end());
+  const size_t generated_notes = midi::make_tokenizer("event")->detokenize(generated).notes.size();
+  CHECK(heard.size() >= generated_notes + pitches.size());
+
+  // --no-primer-in-output: the same continuation (same seed), without the primer's notes.
+  r = run("composer", checkpoint + " --length 40 --seed 3 --no-primer-in-output --primer " + primer.string() +
+                          " --out " + mid.string() + " --tokens-out " + tokens.string());
+  REQUIRE(r.status == 0);
+  CHECK(read_tokens(tokens) == text);
+  CHECK(midi::read_midi_file(mid).notes.size() == generated_notes);
+
+  // `miditool tokens` writes the event scheme by default: its line (the file's name, a tab, the
+  // tokens; on stdout, where the loader's summary goes to stderr) is a primer as it is; its EOS is dropped.
+  auto tokens_line = [](const std::string& output) {  // the line with the tab
+    const size_t tab = output.find('\t');
+    REQUIRE(tab != std::string::npos);
+    const size_t begin = output.rfind('\n', tab) == std::string::npos ? 0 : output.rfind('\n', tab) + 1;
+    return output.substr(begin, output.find('\n', tab) - begin);
+  };
+  r = run("miditool", "tokens " + primer.string());
+  REQUIRE(r.status == 0);
+  const std::string whole_line = tokens_line(r.output);
+  CHECK(whole_line.rfind("primer.mid\tBOS ", 0) == 0);
+  r = run("composer", checkpoint + " --length 20 --seed 3 --primer-tokens \"" + whole_line + "\" --out " +
+                          mid.string() + " --tokens-out " + tokens.string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  const std::vector<std::string> from_tokens = read_tokens(tokens);
+  REQUIRE(from_tokens.size() > primer_tokens.size());
+  CHECK(std::vector<std::string>(from_tokens.begin(),
+                                 from_tokens.begin() + static_cast<std::ptrdiff_t>(primer_tokens.size())) ==
+        primer_tokens);
+  // The seed scheme one flag away; a network of the event scheme refuses it, saying what to run.
+  r = run("miditool", "tokens --scheme seed " + primer.string());
+  REQUIRE(r.status == 0);
+  const std::string seed_line = tokens_line(r.output);
+  r = run("composer", checkpoint + " --primer-tokens \"" + seed_line + "\" --out " + mid.string());
+  CHECK(r.status == 2);
+  CHECK(lines(r.output) == 1);
+  CHECK(r.output.find("miditool tokens --scheme event") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
+// --resume takes the corpus, preset and options from the run (run.json) and refuses flags that
+// contradict them before touching a file; a finished run says to raise --epochs; a fresh run into
+// a folder holding a run needs --overwrite; the last line of a run says how to compose from it.
+TEST_CASE("programs: --resume goes on with the run's own settings and cannot hurt it") {
+  const auto data = legato::testing::write_small_corpus("programs_resume");
+  const auto other = legato::testing::write_small_corpus("programs_resume_other", 4);
+  const auto out = data / "run";
+  const std::string o = " --out " + out.string();
+  const Run first = run("trainer", "--preset tiny --data " + data.string() +
+                                       " --epochs 1 --hidden 16 --seq-len 16 --batch 4 --eval-pieces 0" + o);
+  INFO(first.output);
+  REQUIRE(first.status == 0);
+  const std::string last_line = first.output.substr(first.output.rfind('\n', first.output.size() - 2) + 1);
+  CHECK(last_line ==
+        "compose from it: composer --checkpoint " + (out / "best.safetensors").string() + " --out piece.mid\n");
+  auto files = [&] {
+    std::map<std::string, std::string> bytes;
+    for (const auto& e : std::filesystem::directory_iterator(out)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      std::ostringstream s;
+      s << in.rdbuf();
+      bytes[e.path().filename().string()] = s.str();
+    }
+    return bytes;
+  };
+  const auto before = files();
+  CHECK(before.count("run.json") == 1);
+
+  // Finished: nothing to do, and the line says how to go on; no file touched.
+  Run r = run("trainer", "--resume" + o);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("has finished its 1 epochs; to train on, raise --epochs") != std::string::npos);
+  CHECK(files() == before);
+  // Another corpus (or the default one, without --data: the run's own is taken) is refused with
+  // both values before the cache or any other file is touched.
+  r = run("trainer", "--resume --epochs 2 --data " + other.string() + o);
+  CHECK(r.status == 2);
+  CHECK(lines(r.output) == 1);
+  CHECK(r.output.find("--data " + other.string() + " differs from the run's data " + data.string()) !=
+        std::string::npos);
+  r = run("trainer", "--resume --epochs 2 --preset default" + o);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--preset default differs from the run's preset tiny") != std::string::npos);
+  CHECK(files() == before);
+  // A fresh run into the folder is refused; --overwrite replaces the run.
+  r = run("trainer", "--preset tiny --data " + other.string() + " --epochs 1 --hidden 16 --seq-len 16" + o);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("holds a run") != std::string::npos);
+  CHECK(files() == before);
+
+  // Without --data or --preset: the run's corpus and recipe (hidden 16, seq-len 16 from run.json).
+  r = run("trainer", "--resume --epochs 2" + o);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("resuming at epoch 2, batch 0") != std::string::npos);
+  CHECK(r.output.find("epoch 2/2: train loss") != std::string::npos);
+  CHECK(r.output.find("corpus: 3 files") != std::string::npos);
+  CHECK(legato::model::load_checkpoint(out / "last.safetensors").meta.config.hidden == 16);
+
+  r = run("trainer", "--preset tiny --data " + other.string() +
+                         " --epochs 1 --hidden 8 --seq-len 16 --batch 4 --eval-pieces 0 --overwrite" + o);
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("corpus: 4 files") != std::string::npos);
+  CHECK(legato::model::load_checkpoint(out / "best.safetensors").meta.config.hidden == 8);
+  std::filesystem::remove_all(data);
+  std::filesystem::remove_all(other);
+}
+
+// One dialect (docs/flags.md): every default in --help (the presets' too), a random seed by default
+// that the summary line prints and --seed reproduces, and the same names for the same things.
+TEST_CASE("programs: one dialect: defaults in --help, a printed random seed, shared flag names") {
+  const Run trainer_help = run("trainer", "--help");
+  for (const char* shown : {"seed 200, default 100, tiny 20", "seed 0.001, default 0.002, tiny 0.003",
+                            "seed 64, default 32, tiny 16", "=out/train", "=default", "validation.txt", "--overwrite"})
+    CHECK_MESSAGE(trainer_help.output.find(shown) != std::string::npos, shown);
+  const Run composer_help = run("composer", "--help");
+  for (const char* shown : {"=500", "> 0=1", "(0 - 1]=1", "=out/composed.mid", "=cpu", "a new one each run",
+                            "--against", "--no-primer-in-output"})
+    CHECK_MESSAGE(composer_help.output.find(shown) != std::string::npos, shown);
+  CHECK(run("miditool", "tokens --help").output.find("=event") != std::string::npos);
+
+  const auto data = legato::testing::write_small_corpus("programs_dialect");
+  const auto out = data / "run";
+  const Run train =
+      run("trainer", "--preset tiny --data " + data.string() +
+                         " --epochs 1 --hidden 16 --seq-len 16 --batch 4 --eval-pieces 0 --out " + out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const std::string ck = "--checkpoint " + (out / "best.safetensors").string() + " --length 80";
+  auto composed = [&](const std::string& args, std::string& summary) {
+    const auto tokens = out / "t.txt";
+    const Run r =
+        run("composer", ck + " --out " + (out / "c.mid").string() + " --tokens-out " + tokens.string() + args);
+    REQUIRE(r.status == 0);
+    summary = r.output;
+    std::ifstream in(tokens);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  std::string first_summary, second_summary, again_summary;
+  const std::string first = composed("", first_summary), second = composed("", second_summary);
+  CHECK(first != second);  // a new seed each run
+  const size_t at = first_summary.find(", seed ");
+  REQUIRE(at != std::string::npos);
+  const std::string seed = first_summary.substr(at + 7, first_summary.find('\n', at) - at - 7);
+  CAPTURE(seed);
+  CHECK(composed(" --seed " + seed, again_summary) == first);  // the printed seed composes it again
+  CHECK(again_summary.find(", seed " + seed + "\n") != std::string::npos);
+
+  // One name for one thing: the comparison's corpus is --against in both programs; old names say the new one.
+  Run r = run("composer", ck + " --compare-with " + data.string());
+  CHECK(r.status == 2);
+  CHECK(r.output == "composer: --compare-with is now --against (the same name in every Legato program); see --help\n");
+  r = run("miditool", "compare " + (data / "piece0.mid").string() + " --against " + data.string() + " --svg x.svg");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--svg is now --densities") != std::string::npos);
+  // --out names what miditool writes, as in the other two (the positional form stays).
+  const auto roll = out / "roll.svg";
+  r = run("miditool", "roll " + (data / "piece0.mid").string() + " --out " + roll.string());
+  CHECK(r.status == 0);
+  CHECK(std::filesystem::exists(roll));
+  // composer says what it rendered, as miditool roll and render do.
+  r = run("composer", ck + " --out " + (out / "c.mid").string() + " --svg " + (out / "c.svg").string());
+  CHECK(r.status == 0);
+  CHECK(r.output.find((out / "c.svg").string() + ": piano roll of ") != std::string::npos);
   std::filesystem::remove_all(data);
 }

@@ -2,6 +2,7 @@
 // each polyline is checked against the epoch and loss it stands for.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/metrics.h"
@@ -148,4 +149,54 @@ TEST_CASE("render: the mean OA has its own curve on a 0-1 axis at the right") {
   int legend = 0;
   for (const SvgElement& e : svg) legend += e.name == "text" && e.text == "mean OA";
   CHECK(legend == 1);
+}
+
+// Issue 31: ticks at round values (a step of 1, 2, 2.5 or 5 times a power of ten, not 6.25, 18.8
+// and 0.397), a label on each axis, and the epoch axis starting at 1, where the first row is.
+TEST_CASE("render: loss.svg has round ticks, axis labels and epochs from 1") {
+  std::vector<model::EpochMetrics> rows;
+  for (int k = 1; k <= 20; ++k) {
+    model::EpochMetrics r;
+    r.epoch = k;
+    r.train_loss = 0.397 + 6.0 / k;
+    r.val_loss = 0.5 + 5.853 / k;
+    rows.push_back(r);
+  }
+  const auto svg = testing::parse_svg(model::loss_svg(rows));
+  const Axes axes = axes_of(svg);
+  auto is_round_step = [](double step) {
+    const double mantissa = step / std::pow(10.0, std::floor(std::log10(step)));
+    for (double m : {1.0, 2.0, 2.5, 5.0})
+      if (std::fabs(mantissa - m) < 1e-9) return true;
+    return false;
+  };
+  for (const char* axis : {"y-tick", "x-tick"}) {
+    CAPTURE(axis);
+    const auto ticks = testing::select(svg, "text", axis);
+    REQUIRE(ticks.size() >= 3);
+    std::vector<double> values;
+    for (const SvgElement& t : ticks) values.push_back(std::stod(t.text));
+    const size_t from = axis == std::string("x-tick") ? 1 : 0;  // the epoch axis: 1, then multiples of the step
+    const double step = values[from + 1] - values[from];
+    CHECK(is_round_step(step));
+    for (size_t k = from; k < values.size(); ++k) {
+      CAPTURE(values[k]);
+      CHECK(std::fabs(values[k] / step - std::round(values[k] / step)) < 1e-6);  // a multiple of the step
+      if (k > from) CHECK(values[k] - values[k - 1] == doctest::Approx(step));
+    }
+  }
+  const auto x_ticks = testing::select(svg, "text", "x-tick");
+  CHECK(x_ticks[0].text == "1");
+  CHECK(x_ticks[0].number("x") == doctest::Approx(axes.left));
+  const auto points = testing::polyline_points(testing::select(svg, "polyline", "train").at(0));
+  CHECK(points[0].first == doctest::Approx(axes.left));  // epoch 1 on the loss axis
+  // Every loss lies within the labelled range.
+  const auto y_ticks = testing::select(svg, "text", "y-tick");
+  CHECK(std::stod(y_ticks.front().text) <= 0.397 + 6.0 / 20);
+  CHECK(std::stod(y_ticks.back().text) >= 0.397 + 6.0);
+  std::vector<std::string> labels;
+  for (const SvgElement& t : testing::select(svg, "text", "axis-label")) labels.push_back(t.text);
+  CHECK(labels.size() == 2);
+  CHECK(std::find(labels.begin(), labels.end(), "epoch") != labels.end());
+  CHECK(std::count_if(labels.begin(), labels.end(), [](const std::string& l) { return l.rfind("loss", 0) == 0; }) == 1);
 }

@@ -34,6 +34,9 @@ TEST_CASE("trainer: outputs, and an interrupted run resumed ends where an uninte
   first.stop_after_batches = 5;  // mid-way through the first epoch
   REQUIRE(model::train(first, log) == 130);
   CHECK(log.str().find("interrupted: checkpoint written") != std::string::npos);
+  // Interrupted in the first epoch: no best checkpoint yet, and the line says so.
+  CHECK(log.str().find("no " + model::best_checkpoint(resumed).string() + " yet") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(model::best_checkpoint(resumed)));
   model::TrainOptions second = testing::small_training(data, resumed);
   second.resume = true;
   REQUIRE(model::train(second, log) == 0);
@@ -58,7 +61,7 @@ TEST_CASE("trainer: bad input is an InputError naming the problem") {
   CHECK_THROWS_WITH_AS(model::train(bad_music, log), doctest::Contains("bad music-metric values"), model::InputError);
   model::TrainOptions no_state = testing::small_training(data, out);
   no_state.resume = true;
-  CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("--resume: no"), model::InputError);
+  CHECK_THROWS_WITH_AS(model::train(no_state, log), doctest::Contains("holds no run to resume"), model::InputError);
   for (const auto& dir : {data, out}) std::filesystem::remove_all(dir);
 }
 

@@ -1,8 +1,9 @@
 // composer: writes new music from a trained checkpoint, one token at a time with the LSTM state
 // carried between tokens; or, with --evaluate, scores a checkpoint on MIDI files. --play sends the
 // notes to a MIDI port while they are generated; --wav and --svg render the piece afterwards;
-// --compare-with measures the pieces against a corpus (MGEval's overlapped areas, eval/). With
+// --against measures the pieces against a corpus (MGEval's overlapped areas, eval/). With
 // --device cuda a network that fits on chip composes each piece in one persistent-kernel launch.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -65,38 +66,49 @@ struct Options {
   int64_t length = 500;
   int num_outputs = 1;
   double tempo = 0;
-  uint64_t seed = 1;
+  uint64_t seed = 0;  // without --seed: a random one (parse_options)
   model::SamplingOptions sampling;
   bool play = false;
-  bool one_part = false;  // the piano in one track instead of two hands
+  bool one_part = false;             // the piano in one track instead of two hands
+  bool no_primer_in_output = false;  // the MIDI file without the --primer / --primer-tokens notes
   std::string play_port, wav_out, soundfont, svg_out;
 };
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
 int parse_options(int argc, char** argv, Options& o) {
   CLI::App app{"Compose music from a trained checkpoint (or --evaluate it on MIDI files).", "composer"};
-  app.add_option("--checkpoint", o.checkpoint, "A .safetensors checkpoint from trainer")->required();
-  app.add_option("--length", o.length, "Tokens to generate")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
-      ->capture_default_str();
+  app.add_option("--checkpoint", o.checkpoint,
+                 "A .safetensors checkpoint from trainer (e.g. out/train/best.safetensors)")
+      ->required();
+  app.add_option("--length", o.length, "Tokens to generate")->check(tools::whole_in(1, 1000000))->capture_default_str();
   app.add_option("--temperature", o.sampling.temperature, "Sampling temperature")
-      ->check(CLI::PositiveNumber)
+      ->check(tools::positive("; for the likeliest token every time use --greedy"))
       ->capture_default_str();
   app.add_option("--top-k", o.sampling.top_k, "Sample among the K likeliest tokens (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(tools::whole_in(0, 1e9))
       ->capture_default_str();
-  app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability")
-      ->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--top-p", o.sampling.top_p, "Nucleus sampling: the smallest set with this probability (1: all)")
+      ->check(tools::number_in(0, 1, true))
+      ->capture_default_str();
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
-  app.add_option("--seed", o.seed, "Random seed");
-  auto* pf = app.add_option("--primer", o.primer_file, "Start from this MIDI file's tokens")->check(CLI::ExistingFile);
-  app.add_option("--primer-tokens", o.primer_tokens, "Start from these tokens (space separated)")->excludes(pf);
-  app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")
-      ->check(CLI::Range(1, 1000));
+  auto* seed_opt = app.add_option("--seed", o.seed,
+                                  "Random seed (default: a new one each run; the summary line prints it, and --seed "
+                                  "with it composes the same piece again)");
+  auto* pf =
+      app.add_option("--primer", o.primer_file, "Start from this MIDI file's tokens")->check(tools::existing_file());
+  app.add_option("--primer-tokens", o.primer_tokens,
+                 "Start from these tokens (space separated, in the checkpoint's scheme: `miditool tokens` writes them; "
+                 "its whole line will do)")
+      ->excludes(pf);
+  app.add_flag("--no-primer-in-output", o.no_primer_in_output,
+               "Leave the --primer / --primer-tokens notes out of the MIDI file (default: the piece starts with them)");
+  app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ... when more than 1)")
+      ->check(tools::whole_in(1, 1000))
+      ->capture_default_str();
   app.add_flag("--one-part", o.one_part, "Write the piano as one track (default: right and left hand in two)");
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
-      ->check(CLI::Range(1.0, 1000.0));
-  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+      ->check(tools::number_in(1.0, 1000.0));
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
@@ -104,9 +116,10 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
   app.add_option("--evaluate", o.evaluate,
                  "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
-  app.add_option("--compare-with", o.compare_with,
-                 "After composing, compare the pieces with these MIDI files/folders (MGEval's overlapped area per "
-                 "feature and the mean OA; use with --num-outputs)");
+  app.add_option("--against", o.compare_with,
+                 "After composing, compare the pieces with this corpus: MIDI files/folders (MGEval's overlapped area "
+                 "per feature and the mean OA, as `miditool compare PIECES --against CORPUS`; use with --num-outputs)")
+      ->check(tools::existing_path());
   auto* play_opt = app.add_option("--play", o.play_port,
                                   "Play the notes on a MIDI output port while they are generated: the port's index or "
                                   "(part of) its name from `miditool ports`; alone, the first port")
@@ -114,10 +127,12 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--wav", o.wav_out, "Also render the piece to this WAV file with FluidSynth");
   app.add_option("--soundfont", o.soundfont,
                  "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
-      ->check(CLI::ExistingFile);
+      ->check(tools::existing_file());
   app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
-  if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
+    return code;
   o.play = play_opt->count() > 0;
+  if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
   return -1;
 }
 
@@ -148,6 +163,8 @@ int refuse_missing_features(const Options& o) {
 
 // The checkpoint's model on --device.
 model::LoadedCheckpoint load_model(const Options& o) {
+  if (const std::string problem = model::checkpoint_problem(o.checkpoint); !problem.empty())
+    throw model::InputError("--checkpoint " + o.checkpoint + ": " + problem);
   model::LoadedCheckpoint ck;
   try {
     ck = model::load_checkpoint(o.checkpoint);
@@ -163,12 +180,21 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   const model::CheckpointMeta& meta = ck.meta;
   std::vector<std::filesystem::path> paths(o.evaluate.begin(), o.evaluate.end());
   for (const auto& p : paths)
-    if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
-  const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty());
+    if (!std::filesystem::exists(p)) throw model::InputError("--evaluate " + p.string() + ": no such file or folder");
+  std::ostringstream log;  // what was read: shown unless nothing was, which the error line then says
+  const auto pieces = model::encode_files(paths, meta.scheme, meta.vocab, log, !meta.keys.empty());
+  if (pieces.empty()) {
+    std::string read = log.str();
+    std::replace(read.begin(), read.end(), '\n', ' ');
+    throw model::InputError("--evaluate: no MIDI file could be read (" +
+                            read.substr(0, read.find_last_not_of(' ') + 1) + ")");
+  }
+  std::cerr << log.str();
   std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
   const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
   if (r.predictions == 0)
-    throw model::InputError("no piece is longer than one window of " + std::to_string(meta.seq_len + 1) + " tokens");
+    throw model::InputError("--evaluate: no piece is longer than one window of " + std::to_string(meta.seq_len + 1) +
+                            " tokens; give longer pieces");
   std::printf("evaluated %lld predictions: loss %.4f, perplexity %.2f, accuracy %.1f%%\n",
               static_cast<long long>(r.predictions), r.loss, r.perplexity, 100 * r.accuracy);
   return 0;
@@ -197,20 +223,26 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
                                    std::mt19937_64& rng, std::optional<int>& primer_key) {
   std::vector<int32_t> primer;
   if (!o.primer_tokens.empty()) {
-    std::istringstream in(o.primer_tokens);
+    // A line of `miditool tokens` as it is: the file's name and a tab, then the tokens.
+    std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
     for (std::string t; in >> t;) {
-      if (id_of(t) < 0) throw model::InputError("primer token '" + t + "' is not in the checkpoint's vocabulary");
+      if (id_of(t) < 0)
+        throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +
+                                meta.scheme + " scheme: `miditool tokens --scheme " + meta.scheme +
+                                " FILE.mid` writes a file's tokens in it)");
       primer.push_back(id_of(t));
     }
+    primer = model::primer_from_piece(primer, meta.vocab, 0);  // a beginning: no EOS after it
+    if (primer.empty()) throw model::InputError("--primer-tokens: no token before the end (EOS): give a beginning");
   } else if (!o.primer_file.empty()) {
     std::vector<int> shifts;
     const auto pieces =
         model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
-    if (pieces.empty() || pieces[0].empty()) throw model::InputError("primer " + o.primer_file + " gives no tokens");
-    primer = pieces[0];
+    if (pieces.empty() || pieces[0].empty())
+      throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
+    // The end of the file, without its EOS, leads into the new music.
+    primer = model::primer_from_piece(pieces[0], meta.vocab, meta.seq_len);
     if (!meta.keys.empty()) primer_key = -shifts[0];
-    if (static_cast<int64_t>(primer.size()) > meta.seq_len)  // the end of the file leads into the new music
-      primer.erase(primer.begin(), primer.end() - meta.seq_len);
   } else if (!meta.primers.empty()) {
     primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
   } else if (id_of("BOS") >= 0) {
@@ -231,9 +263,10 @@ void write_tokens(const std::filesystem::path& path, const Piece& piece, const s
   if (!tf) throw std::runtime_error("cannot write " + path.string());
 }
 
-// Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file.
+// Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file,
+// and in `rendered` a line for each SVG and WAV (as `miditool roll` and `render` say them).
 std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
-                                  const std::vector<std::string>& vocab) {
+                                  const std::vector<std::string>& vocab, std::vector<std::string>& rendered) {
   const std::filesystem::path path = numbered(o.out, k, o.num_outputs);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   midi::write_midi_file(score, path);
@@ -241,27 +274,35 @@ std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, c
   if (!o.svg_out.empty()) {
     render::RollOptions roll;
     roll.title = path.filename().string();
-    render::write_text_file(numbered(o.svg_out, k, o.num_outputs), render::piano_roll_svg(score, roll));
+    const std::filesystem::path svg = numbered(o.svg_out, k, o.num_outputs);
+    render::write_text_file(svg, render::piano_roll_svg(score, roll));
+    rendered.push_back(svg.string() + ": piano roll of " + std::to_string(score.notes.size()) + " notes");
   }
 #ifdef LEGATO_HAVE_FLUIDSYNTH
   if (!o.wav_out.empty()) {
     render::AudioOptions audio;
     audio.soundfont = o.soundfont;
-    render::render_wav(score, numbered(o.wav_out, k, o.num_outputs), audio);
+    const std::filesystem::path wav = numbered(o.wav_out, k, o.num_outputs);
+    const render::AudioResult result = render::render_wav(score, wav, audio);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s: %.2f s, %d Hz stereo, %zu notes, soundfont %s", wav.c_str(), result.seconds(),
+                  result.sample_rate, score.notes.size(), result.soundfont.c_str());
+    rendered.push_back(line);
   }
 #endif
   return path;
 }
 
-void print_summary(const std::filesystem::path& path, const Piece& piece, const midi::Score& score, double seconds) {
+void print_summary(const std::filesystem::path& path, const Piece& piece, const midi::Score& score, double seconds,
+                   uint64_t seed) {
   const std::set<int32_t> distinct(piece.generated.begin(), piece.generated.end());
-  std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s\n", path.c_str(),
+  std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s, seed %llu\n", path.c_str(),
               piece.generated.size(), score.notes.size(), distinct.size(),
-              static_cast<long long>(longest_run(piece.generated)), seconds);
+              static_cast<long long>(longest_run(piece.generated)), seconds, static_cast<unsigned long long>(seed));
   std::fflush(stdout);
 }
 
-// --compare-with: the corpus's features, read before composing so that a bad path costs no time.
+// --against: the corpus's features, read before composing so that a bad path costs no time.
 std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>& corpus_paths) {
   std::vector<std::filesystem::path> paths(corpus_paths.begin(), corpus_paths.end());
   for (const auto& p : paths)
@@ -270,7 +311,7 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   for (const auto& piece : midi::load_midi_files(paths, std::cerr).scores)
     corpus.push_back({piece.path.string(), eval::features_of(piece.score)});
   if (corpus.size() < 2)
-    throw model::InputError("--compare-with: " + std::to_string(corpus.size()) +
+    throw model::InputError("--against: " + std::to_string(corpus.size()) +
                             " readable piece(s); the comparison needs at least 2");
   return corpus;
 }
@@ -283,6 +324,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::mt19937_64 rng(o.seed);
   std::optional<int> primer_key;
   const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng, primer_key);
+  const bool user_primer = (!o.primer_file.empty() || !o.primer_tokens.empty()) && !o.no_primer_in_output;
   const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
@@ -307,9 +349,14 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
                       model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
-    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift, !o.one_part);
-    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
-    print_summary(path, piece, score, seconds);
+    // The user's primer leads into the continuation (a drawn training window does not: it is not theirs).
+    std::vector<int32_t> heard = user_primer ? piece.primer : std::vector<int32_t>{};
+    heard.insert(heard.end(), piece.generated.begin(), piece.generated.end());
+    const midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
+    std::vector<std::string> rendered;
+    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
+    print_summary(path, piece, score, seconds, o.seed);
+    for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();
   }
@@ -325,6 +372,14 @@ int main(int argc, char** argv) {
   Options o;
   if (const int code = parse_options(argc, argv, o); code >= 0) return code;
   if (const int code = refuse_missing_features(o); code >= 0) return code;
+  if (o.evaluate.empty()) {  // every output can be written, before the checkpoint is read
+    tools::OutputCheck check{"composer"};
+    check.file("--out", o.out, "composed.mid");
+    check.file("--tokens-out", o.tokens_out, "tokens.txt");
+    check.file("--svg", o.svg_out, "roll.svg");
+    check.file("--wav", o.wav_out, "piece.wav");
+    if (check.code >= 0) return check.code;
+  }
   try {
     const model::LoadedCheckpoint ck = load_model(o);
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
@@ -337,7 +392,7 @@ int main(int argc, char** argv) {
     return tools::kUsageError;
 #endif
   } catch (const std::exception& e) {
-    std::cerr << "composer: " << e.what() << "\n";
+    std::cerr << "composer: " << tools::describe(e) << "\n";
     return 1;
   }
 }

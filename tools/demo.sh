@@ -22,7 +22,7 @@ if nvidia-smi -L 2>/dev/null | grep -q '^GPU' && grep -q '^LEGATO_BUILT_CUDA:INT
 fi
 mkdir -p out
 echo "demo: training the tiny preset on the default corpus for up to $minutes minutes ($device)"
-build/bin/trainer --preset tiny --device "$device" --max-minutes "$minutes" --out out/demo-train
+build/bin/trainer --preset tiny --device "$device" --max-minutes "$minutes" --out out/demo-train --overwrite
 build/bin/composer --checkpoint out/demo-train/best.safetensors --device "$device" --length 500 --temperature 0.9 --top-p 0.95 \
   --out out/demo.mid --tokens-out out/demo.tokens.txt
 # Hear it and see it: audio through FluidSynth and the General MIDI soundfont, and a piano roll.

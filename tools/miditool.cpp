@@ -1,10 +1,10 @@
 // miditool: look at MIDI files the way the model will see them.
 //   miditool info FILE [--strict]
-//   miditool tokens --scheme seed|event PATH...
-//   miditool vocab --scheme seed|event PATH...
-//   miditool roundtrip --scheme seed|event IN.mid OUT.mid
+//   miditool tokens [--scheme event|seed] PATH...
+//   miditool vocab [--scheme event|seed] PATH...
+//   miditool roundtrip [--scheme event|seed] IN.mid OUT.mid
 // measure them (MusPy's and MGEval's features, MGEval's set comparison):
-//   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS...
+//   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS... [--densities FILE.svg]
 // and hear and see them:
 //   miditool play FILE [--port NAME]     miditool ports
 //   miditool render FILE OUT.wav [--soundfont F]     miditool roll FILE OUT.svg
@@ -39,17 +39,23 @@ namespace {
 using namespace legato::midi;
 
 struct TokenizerFlags {
-  std::string scheme = "seed";
+  std::string scheme = "event";  // the scheme of the tiny and default presets' networks
   EventOptions event;
   SeedOptions seed;
   bool sustain = false;
 
   void add_to(CLI::App* app) {
-    app->add_option("--scheme", scheme, "Tokenizer: seed (the Keras seed's music21 tokens) or event")
-        ->check(CLI::IsMember({"seed", "event"}));
-    app->add_option("--grid", event.steps_per_quarter, "event: grid steps per quarter note")->check(CLI::Range(1, 96));
+    app->add_option("--scheme", scheme,
+                    "Tokenizer: event (the tiny and default presets') or seed (the seed preset's: the Keras seed's "
+                    "music21 tokens)")
+        ->check(CLI::IsMember({"seed", "event"}))
+        ->capture_default_str();
+    app->add_option("--grid", event.steps_per_quarter, "event: grid steps per quarter note")
+        ->check(legato::tools::whole_in(1, 96))
+        ->capture_default_str();
     app->add_option("--velocity-bins", event.velocity_bins, "event: velocity bins (0: no velocity tokens)")
-        ->check(CLI::Range(0, 127));
+        ->check(legato::tools::whole_in(0, 127))
+        ->capture_default_str();
     app->add_flag("--split-format0", seed.split_format0_channels,
                   "seed: take a format-0 file as one part per channel (music21 does not)");
     app->add_flag("--sustain", sustain, "Extend notes held by the sustain pedal (CC64)");
@@ -249,7 +255,7 @@ int main(int argc, char** argv) {
   std::string info_file;
   bool info_strict = false;
   auto* info_cmd = app.add_subcommand("info", "Format, tracks, division, tempo map, instruments, note counts, repairs");
-  info_cmd->add_option("FILE", info_file, "MIDI file")->required();
+  info_cmd->add_option("FILE", info_file, "MIDI file")->required()->check(legato::tools::existing_file());
   info_cmd->add_flag("--strict", info_strict, "Refuse a damaged file instead of repairing it (to validate files)");
 
   TokenizerFlags tok_flags;
@@ -257,7 +263,9 @@ int main(int argc, char** argv) {
   bool timing = false;
   auto* tokens_cmd = app.add_subcommand("tokens", "One line per file: its name, a tab, its tokens");
   tok_flags.add_to(tokens_cmd);
-  tokens_cmd->add_option("PATH", tok_paths, "MIDI files or folders (searched recursively)")->required();
+  tokens_cmd->add_option("PATH", tok_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
   tokens_cmd->add_flag("--time", timing, "Report on stderr how long reading and tokenizing took");
 
   TokenizerFlags vocab_flags;
@@ -266,22 +274,28 @@ int main(int argc, char** argv) {
   std::string save;
   auto* vocab_cmd = app.add_subcommand("vocab", "The vocabulary with counts, most frequent first");
   vocab_flags.add_to(vocab_cmd);
-  vocab_cmd->add_option("PATH", vocab_paths, "MIDI files or folders (searched recursively)")->required();
-  vocab_cmd->add_option("--min-count", min_count, "Tokens rarer than this map to UNK in the saved vocabulary");
+  vocab_cmd->add_option("PATH", vocab_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+  vocab_cmd->add_option("--min-count", min_count, "Tokens rarer than this map to UNK in the saved vocabulary")
+      ->check(legato::tools::whole_in(1, 1e9))
+      ->capture_default_str();
   vocab_cmd->add_option("--save", save, "Write the vocabulary as a JSON array of tokens in id order");
 
   TokenizerFlags rt_flags;
   std::string rt_in, rt_out;
   auto* rt_cmd = app.add_subcommand("roundtrip", "Tokenize IN.mid, detokenize, write OUT.mid");
   rt_flags.add_to(rt_cmd);
-  rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required();
-  rt_cmd->add_option("OUT", rt_out, "MIDI file to write")->required();
+  rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required()->check(legato::tools::existing_file());
+  rt_cmd->add_option("OUT,--out", rt_out, "MIDI file to write")->required();
 
   std::vector<std::string> stats_paths;
   bool stats_csv = false, stats_json = false;
   auto* stats_cmd = app.add_subcommand(
       "stats", "Each piece's features (MusPy's and MGEval's: pitches, rhythm, tonality; drums out of pitch features)");
-  stats_cmd->add_option("PATH", stats_paths, "MIDI files or folders (searched recursively)")->required();
+  stats_cmd->add_option("PATH", stats_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
   auto* csv_flag = stats_cmd->add_flag("--csv", stats_csv, "One CSV row per file (scalars and the two histograms)");
   stats_cmd->add_flag("--json", stats_json, "One JSON object per line and file, with a \"file\" key")
       ->excludes(csv_flag);
@@ -293,15 +307,19 @@ int main(int argc, char** argv) {
       "compare",
       "MGEval's comparison: per feature the overlapped area (OA) and KL divergence of the distances within the corpus "
       "and from the generated pieces to it; last line: mean OA");
-  compare_cmd->add_option("GENERATED", generated_paths, "The generated MIDI files or folders")->required();
+  compare_cmd->add_option("GENERATED", generated_paths, "The generated MIDI files or folders")
+      ->required()
+      ->check(legato::tools::existing_path());
   compare_cmd->add_option("--against", corpus_paths, "The corpus: MIDI files or folders (at least 2 pieces)")
-      ->required();
+      ->required()
+      ->check(legato::tools::existing_path());
   compare_cmd->add_flag("--json", compare_json, "An object with mean_oa and a features map of {oa, kl}");
-  compare_cmd->add_option("--svg", compare_svg, "Also draw, per feature, the two densities over each other");
+  compare_cmd->add_option("--densities", compare_svg,
+                          "Also draw, per feature, the two densities over each other into this SVG file");
 
   std::string play_file, play_port;
   auto* play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
-  play_cmd->add_option("FILE", play_file, "MIDI file")->required()->check(CLI::ExistingFile);
+  play_cmd->add_option("FILE", play_file, "MIDI file")->required()->check(legato::tools::existing_file());
   play_cmd->add_option("--port", play_port,
                        "Output port: its index or (part of) its name from `miditool ports` (default: the first "
                        "that is not Midi Through)");
@@ -310,19 +328,29 @@ int main(int argc, char** argv) {
 
   std::string render_file, render_wav, soundfont;
   auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
-  render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(CLI::ExistingFile);
-  render_cmd->add_option("OUT", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
+  render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  render_cmd->add_option("OUT,--out", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
   render_cmd
       ->add_option("--soundfont", soundfont,
                    "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
-      ->check(CLI::ExistingFile);
+      ->check(legato::tools::existing_file());
 
   std::string roll_file, roll_svg;
   auto* roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
-  roll_cmd->add_option("FILE", roll_file, "MIDI file")->required()->check(CLI::ExistingFile);
-  roll_cmd->add_option("OUT", roll_svg, "SVG file to write")->required();
+  roll_cmd->add_option("FILE", roll_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  roll_cmd->add_option("OUT,--out", roll_svg, "SVG file to write")->required();
 
-  if (const int code = legato::tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  if (const int code = legato::tools::parse_command_line(app, argc, argv, {{"--svg", "--densities"}}); code >= 0)
+    return code;
+  {  // every output can be written, before any file is read
+    legato::tools::OutputCheck check{"miditool"};
+    if (*rt_cmd) check.file("--out", rt_out, "out.mid");
+    if (*render_cmd) check.file("--out", render_wav, "piece.wav");
+    if (*roll_cmd) check.file("--out", roll_svg, "roll.svg");
+    if (*compare_cmd) check.file("--densities", compare_svg, "densities.svg");
+    if (*vocab_cmd) check.file("--save", save, "vocab.json");
+    if (check.code >= 0) return check.code;
+  }
   try {
 #ifdef LEGATO_HAVE_RTMIDI
     try {
@@ -346,8 +374,11 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // the files given cannot be measured or compared
     std::fprintf(stderr, "miditool: %s\n", e.what());
     return legato::tools::kUsageError;
-  } catch (const std::exception& e) {
+  } catch (const MidiError& e) {  // a file that is not MIDI, or too damaged: the user's input
     std::fprintf(stderr, "miditool: %s\n", e.what());
+    return legato::tools::kUsageError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "miditool: %s\n", legato::tools::describe(e).c_str());
     return 1;
   }
   return 2;
