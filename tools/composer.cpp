@@ -30,6 +30,7 @@
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif
+#include "render/instruments.h"
 #include "render/piano_roll.h"
 #include "tools/openmp_waits.h"
 
@@ -70,6 +71,8 @@ struct Options {
   bool play = false;
   bool one_part = false;  // the piano in one track instead of two hands
   std::string play_port, wav_out, soundfont, svg_out;
+  std::string instruments;       // the ensemble (event scheme): names or program numbers
+  double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
 };
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
@@ -91,6 +94,18 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--seed", o.seed, "Random seed");
   auto* pf = app.add_option("--primer", o.primer_file, "Start from this MIDI file's tokens")->check(CLI::ExistingFile);
   app.add_option("--primer-tokens", o.primer_tokens, "Start from these tokens (space separated)")->excludes(pf);
+  app.add_option("--instruments", o.instruments,
+                 "The ensemble, e.g. \"piano, acoustic bass, drums\" (General MIDI names or program numbers; "
+                 "default: a training piece's, drawn at random)")
+      ->excludes(pf)
+      ->excludes("--primer-tokens");
+  auto* bars = app.add_option("--bars", o.bars, "Compose this many bars of 4/4 instead of --length tokens")
+                   ->check(CLI::Range(0.25, 100000.0))
+                   ->excludes("--length");
+  app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
+      ->check(CLI::Range(0.5, 1e6))
+      ->excludes("--length")
+      ->excludes(bars);
   app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ...)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--one-part", o.one_part, "Write the piano as one track (default: right and left hand in two)");
@@ -209,8 +224,7 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
     if (pieces.empty() || pieces[0].empty()) throw model::InputError("primer " + o.primer_file + " gives no tokens");
     primer = pieces[0];
     if (!meta.keys.empty()) primer_key = -shifts[0];
-    if (static_cast<int64_t>(primer.size()) > meta.seq_len)  // the end of the file leads into the new music
-      primer.erase(primer.begin(), primer.end() - meta.seq_len);
+    primer = model::primer_window(meta, primer, meta.seq_len);  // the end of the file leads into the new music
   } else if (!meta.primers.empty()) {
     primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
   } else if (id_of("BOS") >= 0) {
@@ -275,6 +289,38 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   return corpus;
 }
 
+// --instruments as the ensemble's header tokens (empty without it); refused for a scheme without
+// ensembles and for an instrument the checkpoint never learned.
+std::vector<int32_t> chosen_ensemble(const Options& o, const model::CheckpointMeta& meta) {
+  if (o.instruments.empty()) return {};
+  if (meta.scheme != "event")
+    throw model::InputError("--instruments needs a checkpoint of the event scheme with ensembles (this one's is " +
+                            meta.scheme + ")");
+  try {
+    return model::ensemble_tokens(meta, render::parse_instruments(o.instruments));
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(e.what());
+  }
+}
+
+// The primer of one piece started from BOS: it gets the piece's ensemble (event scheme):
+// --instruments, or that of a training piece drawn at random.
+std::vector<int32_t> piece_primer(const model::CheckpointMeta& meta, std::vector<int32_t> primer,
+                                  const std::vector<int32_t>& chosen, std::mt19937_64& rng) {
+  if (meta.scheme != "event" || primer.size() != 1 || meta.vocab[static_cast<size_t>(primer[0])] != "BOS")
+    return primer;
+  const std::vector<int32_t> header = chosen.empty() ? model::draw_ensemble(meta, rng) : chosen;
+  primer.insert(primer.end(), header.begin(), header.end());
+  return primer;
+}
+
+// --length tokens, or --bars / --seconds of music (event scheme only: the seed scheme has no time).
+model::PieceLength piece_length(const Options& o, const model::CheckpointMeta& meta) {
+  if (o.bars <= 0 && o.seconds <= 0) return {o.length, 0};
+  if (meta.scheme == "seed") throw model::InputError("--bars and --seconds need a checkpoint of the event scheme");
+  return {1000000, o.bars > 0 ? model::steps_of_bars(o.bars) : model::steps_of_seconds(o.seconds, o.tempo)};
+}
+
 // --num-outputs pieces from one primer, each written (and played with --play) as it is done.
 // Returns the exit code: 130 when a signal stopped the playback.
 int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
@@ -283,7 +329,8 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::mt19937_64 rng(o.seed);
   std::optional<int> primer_key;
   const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng, primer_key);
-  const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
+  const std::vector<int32_t> chosen = chosen_ensemble(o, meta);
+  const model::PieceLength length = piece_length(o, meta);
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
     // Played as one part: the hands sound the same, and notes never change channel while they sound.
@@ -303,13 +350,21 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     // --primer-tokens are taken to be in the network's own key: the music stays there.
     shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
     const TokenListener listener = live.start_piece();
-    const Piece piece{primer,
-                      model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
+    const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
+    const std::vector<int32_t> started_from = from_bos ? piece_primer(meta, primer, chosen, rng) : primer;
+    const Piece piece{started_from,
+                      model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
-    const midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift, !o.one_part);
+    midi::Score score = model::score_of(meta.scheme, meta.vocab, piece.generated, o.tempo, shift, !o.one_part);
+    render::name_parts(score);  // one named track per instrument
     const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab);
     print_summary(path, piece, score, seconds);
+    if (meta.scheme == "event") {
+      std::vector<int32_t> all = piece.primer;
+      all.insert(all.end(), piece.generated.begin(), piece.generated.end());
+      std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, all)) << std::endl;
+    }
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();
   }
