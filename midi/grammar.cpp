@@ -1,5 +1,6 @@
 #include "midi/grammar.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <string_view>
@@ -57,7 +58,7 @@ void EventGrammar::feed(int32_t id) {
     mid_piece_ = false;
     in_ensemble_.reset();
     ensemble_.clear();
-    now_ = 0;
+    now_ = held_ = end_ = 0;
   } else if (t.kind == Kind::Header) {
     in_ensemble_.set(static_cast<size_t>(t.value + 1));
     ensemble_.push_back(t.value);
@@ -67,6 +68,8 @@ void EventGrammar::feed(int32_t id) {
     phase_ = Phase::Body;
     if (t.kind == Kind::Shift) now_ += t.value;
     if (t.kind == Kind::Program) instrument_ = t.value;
+    if (t.kind == Kind::Note) held_ = 0;
+    if (t.kind == Kind::Duration) end_ = std::max(end_, now_ + (held_ += t.value));
   }
   last_ = t;
 }

@@ -28,7 +28,8 @@ class EventGrammar {
 
   // EOS is forbidden until the piece's time reaches `steps` grid steps (0: no minimum).
   void set_min_steps(int64_t steps) { min_steps_ = steps; }
-  int64_t now() const { return now_; }  // grid steps advanced so far
+  int64_t now() const { return now_; }        // grid steps advanced so far
+  int64_t music_end() const { return end_; }  // the latest end of a note so far, in grid steps
   // The header's instruments in order (programs, -1 for drums); empty before or without one.
   const std::vector<int>& ensemble() const { return ensemble_; }
 
@@ -54,6 +55,7 @@ class EventGrammar {
   std::bitset<129> in_ensemble_;    // instrument + 1
   std::vector<int> ensemble_;
   int64_t now_ = 0, min_steps_ = 0;
+  int64_t held_ = 0, end_ = 0;  // the duration of the latest note so far; where the music ends
 };
 
 }  // namespace legato::midi

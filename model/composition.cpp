@@ -73,7 +73,9 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
   }
   std::vector<int32_t> generated;
   for (int64_t k = 0; k < length.tokens; ++k) {
-    if (length.steps > 0 && grammar->now() >= length.steps) break;  // long enough
+    // Long enough: the time has reached the length and the music lasts it (a rest at the end
+    // would not sound).
+    if (length.steps > 0 && grammar->now() >= length.steps && grammar->music_end() >= length.steps) break;
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (int32_t b : banned) z[b] = -1e30f;

@@ -29,7 +29,8 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
                              std::mt19937_64& rng, const TokenListener& on_token = {});
 
 // How long a piece is: at most `tokens` tokens; with `steps` > 0 (event scheme), until its time
-// reaches that many grid steps, EOS forbidden before (`tokens` is then only a safety cap).
+// has reached that many grid steps and a note sounds until then or later, EOS forbidden before
+// (`tokens` is then only a safety cap).
 struct PieceLength {
   int64_t tokens = 500;
   int64_t steps = 0;

@@ -181,12 +181,19 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
   }
   CHECK(programs == std::set<std::string>{"P0", "P32"});
   // --bars: the piece lasts its length, EOS never earlier.
-  const std::vector<int32_t> two_bars = model::compose_piece(net, meta, primer, {100000, 96}, hot, rng);
-  midi::EventGrammar g(v, midi::EventOptions{});
-  for (int32_t t : primer) g.feed(t);
-  for (int32_t t : two_bars) g.feed(t);
-  CHECK(g.now() >= 96);
-  CHECK(g.now() < 96 + 48);  // it stops at the shift that reaches the length
+  for (int piece = 0; piece < 20; ++piece) {  // enough pieces that some end in a rest
+    const std::vector<int32_t> two_bars = model::compose_piece(net, meta, primer, {100000, 96}, hot, rng);
+    midi::EventGrammar g(v, midi::EventOptions{});
+    for (int32_t t : primer) g.feed(t);
+    auto long_enough = [&] { return g.now() >= 96 && g.music_end() >= 96; };
+    REQUIRE(!two_bars.empty());
+    for (size_t k = 0; k + 1 < two_bars.size(); ++k) {
+      g.feed(two_bars[k]);
+      CHECK_FALSE(long_enough());  // it goes on while the piece is shorter
+    }
+    g.feed(two_bars.back());
+    CHECK(long_enough());  // and stops as soon as the time and the music reach the length
+  }
 }
 
 TEST_CASE("checkpoint: a config without scheme_version is event version 1 and composes as before") {

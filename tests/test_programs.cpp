@@ -256,10 +256,9 @@ TEST_CASE("programs: composer --instruments, --bars and --seconds") {
     CHECK(n.program == 0);
     last_onset = std::max(last_onset, n.start_tick);
   }
-  // 4 bars of 4 quarters: the last note starts less than one longest shift (4 quarters) before
-  // their end (EOS is forbidden before it).
-  CHECK(last_onset < 16 * piano.ticks_per_quarter);
-  CHECK(last_onset >= 12 * piano.ticks_per_quarter);
+  // 4 bars of 4 quarters: the music lasts them (EOS is forbidden before) and stops soon after.
+  CHECK(piano.end_tick() >= 16 * piano.ticks_per_quarter);
+  CHECK(last_onset < 24 * piano.ticks_per_quarter);
   // One named track per instrument, in the file's bytes (the reader keeps no names).
   std::ifstream in(mid, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
@@ -273,10 +272,13 @@ TEST_CASE("programs: composer --instruments, --bars and --seconds") {
   CHECK(seconds.output.find("ensemble: Drums, Acoustic Grand Piano\n") != std::string::npos);
   const midi::Score band = midi::read_midi_file(mid);
   REQUIRE(!band.notes.empty());
-  double end = 0;
-  for (const midi::Note& n : band.notes) end = std::max(end, n.start_seconds);
-  CHECK(end < 10.0);
-  CHECK(end >= 6.0);  // within a longest shift (4 quarters, 4 s) of the end
+  double last_onset_s = 0, end = 0;
+  for (const midi::Note& n : band.notes) {
+    last_onset_s = std::max(last_onset_s, n.start_seconds);
+    end = std::max(end, n.start_seconds + n.duration_seconds);
+  }
+  CHECK(end >= 10.0);
+  CHECK(last_onset_s < 18.0);
   std::filesystem::remove_all(data);
 }
 
