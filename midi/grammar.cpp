@@ -55,7 +55,7 @@ void EventGrammar::feed(int32_t id) {
     // A new piece: nothing chosen yet.
     phase_ = options_.version >= 2 ? Phase::Header : Phase::Body;
     instrument_ = kNoInstrument;
-    mid_piece_ = false;
+    mid_piece_ = header_closed_ = false;
     in_ensemble_.reset();
     ensemble_.clear();
     now_ = held_ = end_ = 0;
@@ -83,7 +83,7 @@ bool EventGrammar::instrument_allowed(int instrument) const {
 // After BOS: the ensemble, at least one instrument, in ascending order (drums first), so that an
 // ensemble has one spelling; then the first shift or instrument of the music.
 bool EventGrammar::allowed_in_header(const Token& t) const {
-  if (t.kind == Kind::Header) return ensemble_.empty() || t.value > ensemble_.back();
+  if (t.kind == Kind::Header) return !header_closed_ && (ensemble_.empty() || t.value > ensemble_.back());
   if (ensemble_.empty()) return false;
   return t.kind == Kind::Shift || (t.kind == Kind::Program && instrument_allowed(t.value));
 }

@@ -26,6 +26,9 @@ class EventGrammar {
   // Sets the logits of every token that cannot come next to -1e30 (never sampled).
   void mask(float* logits) const;
 
+  // The ensemble fed so far is the whole of it: no further instrument joins the header (a primer
+  // that ends with its ensemble, chosen by the user or drawn from the corpus).
+  void close_header() { header_closed_ = true; }
   // EOS is forbidden until the piece's time reaches `steps` grid steps (0: no minimum).
   void set_min_steps(int64_t steps) { min_steps_ = steps; }
   int64_t now() const { return now_; }        // grid steps advanced so far
@@ -52,7 +55,8 @@ class EventGrammar {
   static constexpr int kNoInstrument = -2;
   int instrument_ = kNoInstrument;  // the instrument the next note plays (-1: drums)
   bool mid_piece_ = false;          // fed from the middle of a piece: instrument and ensemble unknown
-  std::bitset<129> in_ensemble_;    // instrument + 1
+  bool header_closed_ = false;
+  std::bitset<129> in_ensemble_;  // instrument + 1
   std::vector<int> ensemble_;
   int64_t now_ = 0, min_steps_ = 0;
   int64_t held_ = 0, end_ = 0;  // the duration of the latest note so far; where the music ends

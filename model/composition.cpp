@@ -71,6 +71,9 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     gen.feed(t);
     grammar->feed(t);
   }
+  // A primer that ends with its ensemble (--instruments, or drawn from the corpus) gives all of
+  // it: the network may not add instruments. After BOS alone it chooses the ensemble itself.
+  if (!primer.empty() && meta.vocab[static_cast<size_t>(primer.back())].front() == 'I') grammar->close_header();
   std::vector<int32_t> generated;
   for (int64_t k = 0; k < length.tokens; ++k) {
     // Long enough: the time has reached the length and the music lasts it (a rest at the end
@@ -88,6 +91,13 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     grammar->feed(next);
   }
   return generated;
+}
+
+std::string generation_of(const MusicLSTM& net, const CheckpointMeta& meta) {
+  if (meta.scheme == "event")
+    return "stepped token by token: the event grammar masks each token (the persistent kernel takes one banned "
+           "list per piece)";
+  return device_generation(net);
 }
 
 std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int> instruments) {

@@ -51,6 +51,10 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
                                    const TokenListener& on_token = {});
 
+// How compose_piece generates with `net` on its device: as device_generation()
+// (model/generator_persistent.h) says, except in event version 2, which is always stepped.
+std::string generation_of(const MusicLSTM& net, const CheckpointMeta& meta);
+
 // Ensembles (event version 2). The header tokens of `instruments` (programs, -1 for drums), in the
 // header's order; std::invalid_argument naming an instrument the checkpoint's vocabulary lacks.
 std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int> instruments);

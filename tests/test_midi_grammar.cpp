@@ -132,6 +132,9 @@ TEST_CASE("grammar: masks what cannot come next") {
   CHECK(allowed(v, grammar_after(v, {"BOS"})) == S{"IDRUMS", "I0", "I32", "I48"});  // an ensemble first
   // The header ascends; then the music starts with a shift or an instrument of the ensemble.
   CHECK(allowed(v, grammar_after(v, {"BOS", "I0"})) == S{"I32", "I48", "P0", "T3", "T6", "T12", "T18", "T48"});
+  midi::EventGrammar closed = grammar_after(v, {"BOS", "I0"});
+  closed.close_header();  // the ensemble given is all of it
+  CHECK(allowed(v, closed) == S{"P0", "T3", "T6", "T12", "T18", "T48"});
   // A note needs an instrument, a duration a note; EOS comes after a whole note.
   const S after_shift = allowed(v, grammar_after(v, {"BOS", "I0", "I32", "T12"}));
   CHECK(after_shift == S{"P0", "P32"});
@@ -170,7 +173,7 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
   hot.temperature = 3.0;  // flatter still, so that every kind of token is tried
   std::mt19937_64 rng(7);
   std::set<std::string> programs;
-  for (int piece = 0; piece < 5; ++piece) {
+  for (int piece = 0; piece < 20; ++piece) {
     const std::vector<int32_t> out = model::compose_piece(net, meta, primer, {400, 0}, hot, rng);
     std::vector<int32_t> all = primer;
     all.insert(all.end(), out.begin(), out.end());
@@ -180,6 +183,8 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
     CHECK(model::ensemble_of(meta, all) == std::vector<int>{0, 32});
   }
   CHECK(programs == std::set<std::string>{"P0", "P32"});
+  // On the GPU too a version-2 piece is stepped, and composer says so.
+  CHECK(model::generation_of(net, meta).rfind("stepped token by token: the event grammar", 0) == 0);
   // --bars: the piece lasts its length, EOS never earlier.
   for (int piece = 0; piece < 20; ++piece) {  // enough pieces that some end in a rest
     const std::vector<int32_t> two_bars = model::compose_piece(net, meta, primer, {100000, 96}, hot, rng);

@@ -341,7 +341,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
   // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
   if (ck.net->device() == legato::Device::CUDA)
-    std::cout << "generation: " << model::device_generation(*ck.net) << std::endl;
+    std::cout << "generation: " << model::generation_of(*ck.net, meta) << std::endl;
   std::vector<eval::NamedFeatures> measured;
   if (o.play)
     if (const int code = live.open(o.play_port); code >= 0) return code;
