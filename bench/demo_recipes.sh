@@ -4,7 +4,8 @@
 # 0.9, top-p 0.95), compared with the run's held-out pieces (mean OA; the ceiling is the training
 # pieces against the same held-out pieces) and counted by bench/ensemble_stats.py.
 #   bench/demo_recipes.sh OUT [MINUTES] [RECIPE...]     (default 3 minutes; tiny default demo)
-# RECIPE is a name below; extra trainer flags go in LEGATO_TRAIN_FLAGS (e.g. --data DIR), extra
+# RECIPE is a name below; LEGATO_SEEDS="1 2 3" composes 20 pieces per seed (quality.md's runs);
+# extra trainer flags go in LEGATO_TRAIN_FLAGS (e.g. --data DIR), extra
 # composer flags in LEGATO_COMPOSE_FLAGS (e.g. --instruments piano), the corpus's folder for the
 # ceiling in LEGATO_CORPUS.
 set -euo pipefail
@@ -29,16 +30,22 @@ for r in "${recipes[@]}"; do
   build/bin/trainer $(flags_of "$r") ${LEGATO_TRAIN_FLAGS:-} --max-minutes "$minutes" --out "$run" >"$run.train.log" 2>&1
   mapfile -t held_out <"$run/validation.txt"
   best_epoch=$(grep -c . "$run/metrics.csv" || true)
-  # shellcheck disable=SC2086
-  build/bin/composer --checkpoint "$run/best.safetensors" --seconds 60 --temperature 0.9 --top-p 0.95 \
-    --num-outputs 20 --seed 1 ${LEGATO_COMPOSE_FLAGS:-} --out "$run/pieces/piece.mid" --tokens-out "$run/pieces/piece.txt" \
-    --compare-with "${held_out[@]}" >"$run.compose.log" 2>&1
+  # 20 pieces per seed (LEGATO_SEEDS, default 1): a set of 20 pieces' mean OA moves by about 0.01
+  # with the seed alone.
+  for seed in ${LEGATO_SEEDS:-1}; do
+    # shellcheck disable=SC2086
+    build/bin/composer --checkpoint "$run/best.safetensors" --seconds 60 --temperature 0.9 --top-p 0.95 \
+      --num-outputs 20 --seed "$seed" ${LEGATO_COMPOSE_FLAGS:-} --out "$run/pieces$seed/piece.mid" \
+      --tokens-out "$run/pieces$seed/piece.txt" --compare-with "${held_out[@]}" >"$run.compose$seed.log" 2>&1
+  done
   # The ceiling: the run's training pieces against its held-out pieces.
   mapfile -t training < <(find "${LEGATO_CORPUS:-/usr/share/games/openttd/baseset/openmsx}" -name '*.mid' | sort | grep -vxF -f "$run/validation.txt")
   ceiling=$(build/bin/miditool compare "${training[@]}" --against "${held_out[@]}" 2>/dev/null | tail -1)
   echo "== $r: $(tail -1 "$run.train.log")"
   echo "   ceiling (${#training[@]} training pieces vs ${#held_out[@]} held out): $ceiling"
   echo "   epochs (rows in metrics.csv): $((best_epoch - 1)); lowest val loss: $(tail -n +2 "$run/metrics.csv" | cut -d, -f4 | sort -g | head -1)"
-  echo "   composed vs held-out: $(tail -1 "$run.compose.log")"
-  python3 bench/ensemble_stats.py "$run"/pieces/piece_*.txt | sed 's/^/   /'
+  for seed in ${LEGATO_SEEDS:-1}; do
+    echo "   seed $seed: composed vs held-out: $(tail -1 "$run.compose$seed.log")"
+    python3 bench/ensemble_stats.py "$run/pieces$seed"/piece_*.txt | sed 's/^/   /'
+  done
 done

@@ -224,8 +224,11 @@ TEST_CASE("programs: trained in one key, composer moves the music into the corpu
 TEST_CASE("programs: composer --instruments, --bars and --seconds") {
   namespace midi = legato::midi;
   const auto data = legato::testing::temp_dir("programs_band");
-  for (int k = 0; k < 3; ++k)  // piano and drums
-    midi::write_midi_file(legato::testing::scale_piece(k, false, 120), data / ("p" + std::to_string(k) + ".mid"));
+  for (int k = 0; k < 3; ++k) {  // piano and drums
+    std::string name = "p";      // appended, not "p" + std::to_string(k): GCC 12 warns falsely about that
+    name += std::to_string(k) + ".mid";
+    midi::write_midi_file(legato::testing::scale_piece(k, false, 120), data / name);
+  }
   const auto out = data / "run";
   const Run train =
       run("trainer", "--preset tiny --data " + data.string() +
