@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "midi/error.h"
@@ -66,7 +68,10 @@ struct Score {
   std::vector<KeySignature> key_signatures;
   std::vector<ProgramChange> program_changes;
   std::vector<bool> track_has_notes;  // per track
-  int unreleased_notes = 0;           // note-ons with no note-off before their track ended: dropped
+  // Per channel, the name its tracks are written with (a track name event); none by default, and
+  // the reader leaves it empty.
+  std::map<int, std::string> channel_names;
+  int unreleased_notes = 0;  // note-ons with no note-off before their track ended: dropped
   // Note-ons ended by a note-off at their own tick: dropped under pretty_midi pairing, as there.
   int zero_length_notes = 0;
   std::vector<MidiWarning> warnings;  // the repairs the lenient reader made, in file order

@@ -12,7 +12,12 @@ std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOp
                                           const SeedOptions& seed_options) {
   if (scheme == "seed") return std::make_unique<SeedTokenizer>(seed_options);
   if (scheme == "event") return std::make_unique<EventTokenizer>(event_options);
-  throw std::invalid_argument("unknown tokenizer scheme '" + std::string(scheme) + "' (use seed or event)");
+  if (scheme == "event:1") {
+    EventOptions v1 = event_options;
+    v1.version = 1;
+    return std::make_unique<EventTokenizer>(v1);
+  }
+  throw std::invalid_argument("unknown tokenizer scheme '" + std::string(scheme) + "' (use seed, event or event:1)");
 }
 
 std::optional<Score> transpose(const Score& score, int semitones) {

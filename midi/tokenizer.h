@@ -51,6 +51,10 @@ struct EventOptions {
   // Notes are held at most this long: a hung note (a note-on never released) would otherwise
   // flood the sequence with duration tokens. 64 quarters is 32 s at 120 bpm.
   int max_note_quarters = 64;
+  // 2: each piece begins with its ensemble (I<program>/IDRUMS after BOS; midi/grammar.h keeps the
+  // notes inside it). 1: no ensemble, as checkpoints trained before it was added were (their
+  // config has no scheme_version).
+  int version = 2;
 };
 
 // Options of the seed scheme (midi/tokenizer_seed.h).
@@ -59,7 +63,8 @@ struct SeedOptions {
   bool split_format0_channels = false;
 };
 
-// "seed" or "event"; throws std::invalid_argument for anything else.
+// "seed" or "event" (the event scheme's current version), or "event:1" (its version 1, which
+// checkpoints without a scheme_version use); throws std::invalid_argument for anything else.
 std::unique_ptr<Tokenizer> make_tokenizer(std::string_view scheme, const EventOptions& event_options = {},
                                           const SeedOptions& seed_options = {});
 

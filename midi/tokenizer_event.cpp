@@ -37,10 +37,10 @@ std::string tagged(char tag, int64_t value) {
 EventTokenizer::EventTokenizer(EventOptions options) : options_(options) {
   if (options_.steps_per_quarter < 1 || options_.steps_per_quarter > 96 || options_.max_shift_steps < 1 ||
       options_.max_duration_steps < 1 || options_.velocity_bins < 0 || options_.velocity_bins > 127 ||
-      options_.max_note_quarters < 1)
+      options_.max_note_quarters < 1 || options_.version < 1 || options_.version > 2)
     throw std::invalid_argument(
         "event tokenizer: grid 1..96 steps per quarter, positive shift, duration and note-length limits, 0..127 "
-        "velocity bins");
+        "velocity bins, version 1 or 2");
 }
 
 int64_t EventTokenizer::to_steps(int64_t ticks, int tpq) const {
@@ -66,6 +66,13 @@ std::vector<std::string> EventTokenizer::tokenize(const Score& score) const {
   std::vector<std::string> tokens;
   tokens.reserve(events.size() * 3 + 2);
   tokens.emplace_back("BOS");
+  if (options_.version >= 2) {
+    std::vector<int> ensemble;  // sorted: drums (-1) first, then programs ascending
+    for (const GridNote& e : events) ensemble.push_back(e.instrument);
+    std::sort(ensemble.begin(), ensemble.end());
+    ensemble.erase(std::unique(ensemble.begin(), ensemble.end()), ensemble.end());
+    for (int i : ensemble) tokens.push_back(i == kDrums ? std::string("IDRUMS") : tagged('I', i));
+  }
   int64_t now = 0;
   int instrument = kDrums - 1, velocity_bin = -1;  // nothing emitted yet
   for (const GridNote& e : events) {

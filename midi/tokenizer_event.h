@@ -8,6 +8,8 @@ namespace legato::midi {
 
 // Tokens, in time order:
 //   BOS ... EOS           the piece's ends
+//   I<program>... IDRUMS  right after BOS (version 2): the piece's ensemble, every instrument its
+//                         notes use, drums first then programs ascending
 //   T<n>                  advance the time by n grid steps (1 <= n <= max_shift_steps)
 //   P<program> | DRUMS    the instrument of the notes that follow (program 0..127, channel 10)
 //   V<bin>                the velocity bin of the notes that follow (only with velocity_bins > 0)
@@ -16,7 +18,7 @@ namespace legato::midi {
 class EventTokenizer final : public Tokenizer {
  public:
   explicit EventTokenizer(EventOptions options = {});
-  std::string_view scheme() const override { return "event"; }
+  std::string_view scheme() const override { return options_.version >= 2 ? "event" : "event:1"; }
   std::vector<std::string> tokenize(const Score& score) const override;
   // N<pitch> tokens move, except under DRUMS: notes are sorted by (onset, instrument, pitch), and
   // moving every pitched note keeps that order, so the other tokens stay as they are.

@@ -121,8 +121,15 @@ std::vector<uint8_t> write_midi(const Score& score) {
   put_track(file, std::move(tempo_track));
 
   std::vector<std::vector<Event>> tracks(tracks_out.size());
-  for (size_t i = 0; i < tracks_out.size(); ++i)
+  for (size_t i = 0; i < tracks_out.size(); ++i) {
+    if (const auto name = score.channel_names.find(tracks_out[i].channel); name != score.channel_names.end()) {
+      const std::string text = name->second.substr(0, 127);  // its length in one byte of the meta event
+      std::vector<uint8_t> meta = {0xFF, 0x03, uint8_t(text.size())};
+      meta.insert(meta.end(), text.begin(), text.end());
+      tracks[i].push_back({0, -2, 0, std::move(meta)});  // before the program change
+    }
     tracks[i].push_back({0, -1, 0, {uint8_t(0xC0 | tracks_out[i].channel), uint8_t(tracks_out[i].program)}});
+  }
   // At one tick: note-offs of sounding notes first, then note-ons, then the offs of zero-length
   // notes, so that the reader gives back the same notes.
   for (size_t i = 0; i < score.notes.size(); ++i) {

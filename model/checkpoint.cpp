@@ -21,9 +21,10 @@ std::string config_to_json(const CheckpointMeta& meta) {
             {"dropout", c.dropout},
             {"dense", c.dense},
             {"dense_relu", c.dense_relu},
-            {"scheme", meta.scheme},
+            {"scheme", meta.scheme == "event:1" ? std::string("event") : meta.scheme},
             {"objective", meta.objective},
             {"seq_len", meta.seq_len}};
+  if (meta.scheme == "event" || meta.scheme == "event:1") j["scheme_version"] = meta.scheme == "event" ? 2 : 1;
   if (!meta.keys.empty()) j["keys"] = meta.keys;  // only when trained in one key: other files stay as they were
   return j.dump();
 }
@@ -42,6 +43,13 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
   c.dense = j.at("dense").get<int64_t>();
   c.dense_relu = j.value("dense_relu", false);
   meta.scheme = j.value("scheme", std::string("seed"));
+  if (meta.scheme == "event") {
+    // Files written before the ensemble header have no scheme_version: they are version 1.
+    const int version = j.value("scheme_version", 1);
+    if (version != 1 && version != 2)
+      throw std::runtime_error("unknown event scheme_version " + std::to_string(version));
+    if (version == 1) meta.scheme = "event:1";
+  }
   meta.objective = j.value("objective", std::string("last"));
   meta.seq_len = j.value("seq_len", int64_t{100});
   meta.keys = j.value("keys", std::vector<int64_t>{});
@@ -58,6 +66,7 @@ SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta
   file.metadata["legato.config"] = config_to_json(meta);
   file.metadata["legato.vocab"] = json(meta.vocab).dump();
   if (!meta.primers.empty()) file.metadata["legato.primers"] = json(meta.primers).dump();
+  if (!meta.ensembles.empty()) file.metadata["legato.ensembles"] = json(meta.ensembles).dump();
   return file;
 }
 
@@ -99,6 +108,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
     out.meta.vocab = json::parse(vocab->second).get<std::vector<std::string>>();
     if (const auto primers = file.metadata.find("legato.primers"); primers != file.metadata.end())
       out.meta.primers = json::parse(primers->second).get<std::vector<std::vector<int32_t>>>();
+    if (const auto e = file.metadata.find("legato.ensembles"); e != file.metadata.end())
+      out.meta.ensembles = json::parse(e->second).get<std::vector<std::vector<int32_t>>>();
   } catch (const std::exception& e) {
     fail(std::string("bad metadata: ") + e.what());
   }

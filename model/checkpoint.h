@@ -14,7 +14,9 @@ namespace legato::model {
 
 struct CheckpointMeta {
   ModelConfig config;
-  std::string scheme = "seed";                // the tokenizer scheme of the vocabulary
+  // The tokenizer scheme of the vocabulary: "seed", "event" (its current version, with the
+  // ensemble header) or "event:1" (before it). In legato.config: "scheme" and "scheme_version".
+  std::string scheme = "seed";
   std::string objective = "last";             // "last" (the seed's windows) or "all"
   int64_t seq_len = 100;                      // window / chunk length used in training
   std::vector<std::string> vocab;             // token strings in id order
@@ -23,6 +25,9 @@ struct CheckpointMeta {
   // training pieces were in each key signature (major tonic 0..11), the keys composed music is
   // moved back into. Empty: the network learned the pieces in their own keys.
   std::vector<int64_t> keys;
+  // Event scheme version 2: the ensemble header (token ids after BOS) of every training piece,
+  // to draw a piece's ensemble from in proportion to the corpus (legato.ensembles).
+  std::vector<std::vector<int32_t>> ensembles;
 };
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);

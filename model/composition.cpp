@@ -1,6 +1,9 @@
 #include "model/composition.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
+#include <stdexcept>
 
 #include "midi/hands.h"
 #include "midi/key.h"
@@ -48,6 +51,113 @@ std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& p
     gen.feed(next);
   }
   return generated;
+}
+
+int64_t steps_of_bars(double bars) { return std::llround(bars * 4 * midi::EventOptions{}.steps_per_quarter); }
+
+int64_t steps_of_seconds(double seconds, double tempo) {
+  return std::llround(seconds * (tempo > 0 ? tempo : 120.0) / 60.0 * midi::EventOptions{}.steps_per_quarter);
+}
+
+std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta) {
+  if (meta.scheme != "event" && meta.scheme != "event:1") return std::nullopt;
+  midi::EventOptions options;
+  options.version = meta.scheme == "event" ? 2 : 1;
+  return midi::EventGrammar(meta.vocab, options);
+}
+
+std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
+                                   const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
+                                   const TokenListener& on_token) {
+  const std::vector<int32_t> banned = banned_tokens(meta.vocab);
+  const auto eos_at = std::find(meta.vocab.begin(), meta.vocab.end(), "EOS");
+  const int32_t eos = eos_at == meta.vocab.end() ? -1 : static_cast<int32_t>(eos_at - meta.vocab.begin());
+  std::optional<midi::EventGrammar> grammar = grammar_for(meta);
+  const bool masks = meta.scheme == "event";
+  if (!grammar || (!masks && length.steps <= 0))
+    return compose(net, primer, length.tokens, sampling, banned, eos, rng, on_token);  // as before the grammar
+  grammar->set_min_steps(masks ? length.steps : 0);
+  Generator gen(net);
+  for (int32_t t : primer) {
+    gen.feed(t);
+    grammar->feed(t);
+  }
+  // A primer that ends with its ensemble (--instruments, or drawn from the corpus) gives all of
+  // it: the network may not add instruments. After BOS alone it chooses the ensemble itself.
+  if (!primer.empty() && meta.vocab[static_cast<size_t>(primer.back())].front() == 'I') grammar->close_header();
+  std::vector<int32_t> generated;
+  for (int64_t k = 0; k < length.tokens; ++k) {
+    // Long enough: the time has reached the length and the music lasts it (a rest at the end
+    // would not sound).
+    if (length.steps > 0 && grammar->now() >= length.steps && grammar->music_end() >= length.steps) break;
+    Tensor logits = gen.logits();
+    float* z = logits.data<float>();
+    for (int32_t b : banned) z[b] = -1e30f;
+    if (masks) grammar->mask(z);
+    const int32_t next = sample_token(z, logits.numel(), sampling, rng);
+    if (next == eos) break;
+    generated.push_back(next);
+    if (on_token && !on_token(generated)) break;
+    gen.feed(next);
+    grammar->feed(next);
+  }
+  return generated;
+}
+
+std::string generation_of(const MusicLSTM& net, const CheckpointMeta& meta) {
+  if (meta.scheme == "event")
+    return "stepped token by token: the event grammar masks each token (the persistent kernel takes one banned "
+           "list per piece)";
+  return device_generation(net);
+}
+
+std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int> instruments) {
+  std::sort(instruments.begin(), instruments.end());
+  instruments.erase(std::unique(instruments.begin(), instruments.end()), instruments.end());
+  std::vector<int32_t> ids;
+  for (int i : instruments) {
+    std::string token = "I";  // appended, not "I" + std::to_string(i): GCC 12 warns falsely about that
+    token += i < 0 ? std::string("DRUMS") : std::to_string(i);
+    const auto at = std::find(meta.vocab.begin(), meta.vocab.end(), token);
+    if (at == meta.vocab.end())
+      throw std::invalid_argument((i < 0 ? std::string("drums") : "program " + std::to_string(i)) +
+                                  " never plays in the checkpoint's training pieces (its vocabulary has no " + token +
+                                  ")");
+    ids.push_back(static_cast<int32_t>(at - meta.vocab.begin()));
+  }
+  return ids;
+}
+
+std::vector<int32_t> draw_ensemble(const CheckpointMeta& meta, std::mt19937_64& rng) {
+  if (meta.ensembles.empty()) return {};
+  return meta.ensembles[std::uniform_int_distribution<size_t>(0, meta.ensembles.size() - 1)(rng)];
+}
+
+namespace {
+// Where the ensemble header of `tokens` ends (1 past its last token); 0 without BOS.
+size_t header_end(const CheckpointMeta& meta, const std::vector<int32_t>& tokens) {
+  if (tokens.empty() || meta.vocab[static_cast<size_t>(tokens[0])] != "BOS") return 0;
+  size_t k = 1;
+  while (k < tokens.size() && meta.vocab[static_cast<size_t>(tokens[k])].front() == 'I') ++k;
+  return k;
+}
+}  // namespace
+
+std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32_t>& tokens) {
+  std::vector<int> out;
+  for (size_t k = 1; k < header_end(meta, tokens); ++k) {
+    const std::string& t = meta.vocab[static_cast<size_t>(tokens[k])];
+    out.push_back(t == "IDRUMS" ? -1 : std::stoi(t.substr(1)));
+  }
+  return out;
+}
+
+std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len) {
+  if (static_cast<int64_t>(piece.size()) <= seq_len) return piece;
+  const size_t head = meta.scheme == "event" ? std::min<size_t>(header_end(meta, piece), size_t(seq_len)) : 0;
+  std::vector<int32_t> out(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(head));
+  out.insert(out.end(), piece.end() - (seq_len - static_cast<int64_t>(head)), piece.end());
+  return out;
 }
 
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "midi/grammar.h"
 #include "midi/score.h"
+#include "model/checkpoint.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -32,6 +34,45 @@ std::vector<int32_t> primer_from_piece(std::vector<int32_t> tokens, const std::v
 std::vector<int32_t> compose(const MusicLSTM& net, const std::vector<int32_t>& primer, int64_t length,
                              const SamplingOptions& sampling, const std::vector<int32_t>& banned, int32_t eos,
                              std::mt19937_64& rng, const TokenListener& on_token = {});
+
+// How long a piece is: at most `tokens` tokens; with `steps` > 0 (event scheme), until its time
+// has reached that many grid steps and a note sounds until then or later, EOS forbidden before
+// (`tokens` is then only a safety cap).
+struct PieceLength {
+  int64_t tokens = 500;
+  int64_t steps = 0;
+};
+// Grid steps of `bars` bars of 4/4 (the event scheme keeps no metre) and of `seconds` at `tempo`
+// beats per minute (0: 120), on the checkpoint's grid.
+int64_t steps_of_bars(double bars);
+int64_t steps_of_seconds(double seconds, double tempo);
+
+// The grammar of an event-scheme checkpoint (of its version), or nullopt for the seed scheme.
+std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta);
+
+// compose() in the checkpoint's scheme. In event version 2 every sampled token obeys the grammar
+// (midi/grammar.h): stepped token by token on the GPU too, since the persistent kernel takes one
+// banned list per piece, not a mask per step. Version 1 and seed checkpoints are not masked (they
+// compose as before the grammar); without `length.steps` they go through compose() unchanged.
+std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
+                                   const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
+                                   const TokenListener& on_token = {});
+
+// How compose_piece generates with `net` on its device: as device_generation()
+// (model/generator_persistent.h) says, except in event version 2, which is always stepped.
+std::string generation_of(const MusicLSTM& net, const CheckpointMeta& meta);
+
+// Ensembles (event version 2). The header tokens of `instruments` (programs, -1 for drums), in the
+// header's order; std::invalid_argument naming an instrument the checkpoint's vocabulary lacks.
+std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int> instruments);
+// The ensemble of a training piece drawn at random (each piece equally likely, so each ensemble in
+// proportion to its pieces); empty when the checkpoint lists none.
+std::vector<int32_t> draw_ensemble(const CheckpointMeta& meta, std::mt19937_64& rng);
+// The instruments named by the header at the start of `tokens` (after BOS).
+std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32_t>& tokens);
+// The last `seq_len` tokens of a piece as a primer, keeping BOS and its ensemble header in front
+// so that the music goes on in the piece's ensemble.
+std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len);
 
 // The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm),
 // its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127),

@@ -20,7 +20,7 @@ namespace legato::model {
 namespace {
 
 // Bump when a tokenizer's output changes: caches written before then are stale.
-constexpr int kTokenizerRevision = 1;
+constexpr int kTokenizerRevision = 2;  // 2: the event scheme's ensemble header (version 2)
 
 std::vector<int32_t> encode(const std::vector<std::string>& tokens, const std::unordered_map<std::string, int32_t>& ids,
                             int32_t unk) {

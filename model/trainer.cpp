@@ -237,6 +237,15 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
   const auto& keys = d.corpus.keys;  // all zero unless normalised (and some piece has pitched notes)
   if (std::any_of(keys.begin(), keys.end(), [](int64_t k) { return k > 0; }))
     meta.keys.assign(keys.begin(), keys.end());
+  if (r.scheme == "event")  // every training piece's ensemble, for composer to draw from
+    for (const TrainPiece& piece : d.corpus.train) {
+      std::vector<int32_t>& header = meta.ensembles.emplace_back();
+      for (int64_t k = 1; k < d.corpus.length(piece); ++k) {
+        const int32_t id = d.corpus.id(piece, 0, k);
+        if (meta.vocab[static_cast<size_t>(id)].front() != 'I') break;
+        header.push_back(id);
+      }
+    }
   if (r.scheme == "seed")  // a few windows to start composing from, as the seed did
     for (int64_t k = 0; k < 8 && k < d.windows.size(); ++k) {
       const Window w = d.windows.at(static_cast<int64_t>(k) * d.windows.size() / 8);
@@ -480,23 +489,23 @@ EpochMetrics Training::measure(double epoch_position) {
 // validation pieces: the mean OA and the composed pieces' key features go into the row.
 void Training::measure_music(EpochMetrics& m) {
   if (o_.eval_pieces == 0 || val_music_.size() < 2) return;
-  const std::vector<int32_t> banned = banned_tokens(meta_.vocab);
-  int32_t bos = -1, eos = -1;
-  for (size_t k = 0; k < meta_.vocab.size(); ++k) {
+  int32_t bos = -1;
+  for (size_t k = 0; k < meta_.vocab.size(); ++k)
     if (meta_.vocab[k] == "BOS") bos = static_cast<int32_t>(k);
-    if (meta_.vocab[k] == "EOS") eos = static_cast<int32_t>(k);
-  }
   std::mt19937_64 rng(o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step));
   std::vector<eval::NamedFeatures> composed;
   for (int k = 0; k < o_.eval_pieces; ++k) {
     // The seed scheme starts from one of the stored training windows, the event scheme from BOS.
-    const std::vector<int32_t> primer = !meta_.primers.empty()
-                                            ? meta_.primers[static_cast<size_t>(k) % meta_.primers.size()]
-                                        : bos >= 0 ? std::vector<int32_t>{bos}
-                                                   : std::vector<int32_t>{};
-    if (primer.empty()) return;                         // nothing to start from
+    std::vector<int32_t> primer = !meta_.primers.empty() ? meta_.primers[static_cast<size_t>(k) % meta_.primers.size()]
+                                  : bos >= 0             ? std::vector<int32_t>{bos}
+                                                         : std::vector<int32_t>{};
+    if (primer.empty()) return;  // nothing to start from
+    if (meta_.primers.empty()) {
+      const std::vector<int32_t> ensemble = draw_ensemble(meta_, rng);  // as composer does by default
+      primer.insert(primer.end(), ensemble.begin(), ensemble.end());
+    }
     const int shift = draw_key_shift(meta_.keys, rng);  // into a key of the corpus, as composer does
-    const std::vector<int32_t> tokens = compose(net_, primer, o_.eval_length, SamplingOptions{}, banned, eos, rng);
+    const std::vector<int32_t> tokens = compose_piece(net_, meta_, primer, {o_.eval_length, 0}, SamplingOptions{}, rng);
     composed.push_back({"", eval::features_of(score_of(meta_.scheme, meta_.vocab, tokens, 0, shift))});
   }
   const eval::Comparison c = eval::compare_sets(composed, val_music_);

@@ -1,6 +1,10 @@
 #include "render/instruments.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <stdexcept>
 
 namespace legato::render {
 
@@ -141,5 +145,87 @@ const char* const kProgramNames[128] = {
 const char* gm_program_name(int program) { return kProgramNames[std::clamp(program, 0, 127)]; }
 
 std::string instrument_name(int program, bool drums) { return drums ? "Drums" : gm_program_name(program); }
+
+namespace {
+
+// The short names a musician says, for the usual member of each family.
+struct Alias {
+  const char* name;
+  int program;
+};
+constexpr Alias kAliases[] = {{"piano", 0}, {"organ", 16},   {"guitar", 24},
+                              {"bass", 32}, {"strings", 48}, {"drums", -1}};
+
+std::string lower_trimmed(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+int parse_instrument(std::string_view text) {
+  const std::string name = lower_trimmed(text);
+  int number = 0;
+  const auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
+  if (!name.empty() && ec == std::errc() && ptr == name.data() + name.size() && number >= 0 && number <= 127)
+    return number;
+  for (const Alias& a : kAliases)
+    if (name == a.name) return a.program;
+  for (int p = 0; p < 128; ++p)
+    if (name == lower_trimmed(kProgramNames[p])) return p;
+  std::string known = "unknown instrument '" + name + "' (known: program numbers 0-127";
+  for (const Alias& a : kAliases) known += std::string(", ") + a.name;
+  for (const char* n : kProgramNames) known += std::string(", ") + n;
+  throw std::invalid_argument(known + ")");
+}
+
+}  // namespace
+
+std::vector<int> parse_instruments(std::string_view list) {
+  std::vector<int> out;
+  while (true) {
+    const size_t comma = list.find(',');
+    out.push_back(parse_instrument(list.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+void name_parts(midi::Score& score) {
+  struct Part {
+    int program = 0;
+    bool drums = false;
+    double pitch_sum = 0;
+    int notes = 0;
+  };
+  std::map<int, Part> parts;  // by channel
+  for (const midi::Note& n : score.notes) {
+    Part& p = parts[n.channel];
+    p.program = n.program;
+    p.drums = n.is_drum();
+    p.pitch_sum += n.pitch;
+    ++p.notes;
+  }
+  std::map<int, std::vector<int>> channels_of;  // pitched program -> its channels
+  for (const auto& [channel, p] : parts) {
+    score.channel_names[channel] = instrument_name(p.program, p.drums);
+    if (!p.drums) channels_of[p.program].push_back(channel);
+  }
+  for (const auto& [program, channels] : channels_of) {
+    if (program > 7 || channels.size() != 2) continue;  // two hands are pianos' only
+    const auto mean = [&](int c) { return parts[c].pitch_sum / parts[c].notes; };
+    const bool first_higher = mean(channels[0]) >= mean(channels[1]);
+    score.channel_names[channels[first_higher ? 0 : 1]] += " (right hand)";
+    score.channel_names[channels[first_higher ? 1 : 0]] += " (left hand)";
+  }
+}
+
+std::string ensemble_names(const std::vector<int>& instruments) {
+  std::string out;
+  for (int i : instruments) out += (out.empty() ? "" : ", ") + instrument_name(i, i < 0);
+  return out;
+}
 
 }  // namespace legato::render

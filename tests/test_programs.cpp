@@ -212,10 +212,78 @@ TEST_CASE("programs: trained in one key, composer moves the music into the corpu
     CHECK(got.size() == expected.size());
     CHECK(got == expected);
   };
-  check_moved("", 1, -5);  // BOS
+  // The pieces have drums too; an ensemble of the piano alone keeps every note pitched (a network
+  // this little trained may play drums only).
+  check_moved(" --instruments piano", 2, -5);                              // BOS and the ensemble, I0
   // The file's last window (its notes left out of the MIDI file to compare the generated ones).
   check_moved(" --no-primer-in-output --primer " + (data / "primer_in_d.mid").string(), 16, 2);
-  check_moved(" --primer-tokens \"BOS\"", 1, 0);  // given tokens are in the network's key: not moved
+  check_moved(" --primer-tokens \"BOS I0\"", 2, 0);  // given tokens are in the network's key: not moved
+  std::filesystem::remove_all(data);
+}
+
+// The ensemble: --instruments (refused in one line, exit code 2, when unknown or never trained),
+// one named track per instrument, the ensemble printed; --bars and --seconds give the piece's length.
+TEST_CASE("programs: composer --instruments, --bars and --seconds") {
+  namespace midi = legato::midi;
+  const auto data = legato::testing::temp_dir("programs_band");
+  for (int k = 0; k < 3; ++k) {  // piano and drums
+    std::string name = "p";      // appended, not "p" + std::to_string(k): GCC 12 warns falsely about that
+    name += std::to_string(k) + ".mid";
+    midi::write_midi_file(legato::testing::scale_piece(k, false, 120), data / name);
+  }
+  const auto out = data / "run";
+  const Run train =
+      run("trainer", "--preset tiny --data " + data.string() +
+                         " --epochs 2 --hidden 16 --seq-len 16 --batch 4 --eval-pieces 0 --out " + out.string());
+  INFO(train.output);
+  REQUIRE(train.status == 0);
+  const std::string ck = " --checkpoint " + (out / "best.safetensors").string();
+  const Run unknown = run("composer", ck + " --instruments \"piano, kazoo\"");
+  CHECK(unknown.status == 2);
+  CHECK(lines(unknown.output) == 1);
+  CHECK(unknown.output.find("unknown instrument 'kazoo' (known: program numbers 0-127, piano") != std::string::npos);
+  const Run untrained = run("composer", ck + " --instruments \"piano, acoustic bass\"");
+  CHECK(untrained.status == 2);
+  CHECK(lines(untrained.output) == 1);
+  CHECK(untrained.output.find("program 32 never plays in the checkpoint's training pieces") != std::string::npos);
+  CHECK(run("composer", ck + " --bars 4 --length 100").status == 2);  // one length at a time
+
+  const auto mid = out / "bars.mid";
+  const Run bars = run("composer", ck + " --instruments 0 --bars 4 --seed 3 --out " + mid.string());
+  INFO(bars.output);
+  REQUIRE(bars.status == 0);
+  CHECK(bars.output.find("ensemble: Acoustic Grand Piano\n") != std::string::npos);
+  const midi::Score piano = midi::read_midi_file(mid);
+  REQUIRE(!piano.notes.empty());
+  int64_t last_onset = 0;
+  for (const midi::Note& n : piano.notes) {
+    CHECK(!n.is_drum());
+    CHECK(n.program == 0);
+    last_onset = std::max(last_onset, n.start_tick);
+  }
+  // 4 bars of 4 quarters: the music lasts them (EOS is forbidden before) and stops soon after.
+  CHECK(piano.end_tick() >= 16 * piano.ticks_per_quarter);
+  CHECK(last_onset < 24 * piano.ticks_per_quarter);
+  // One named track per instrument, in the file's bytes (the reader keeps no names).
+  std::ifstream in(mid, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  CHECK(bytes.find("Acoustic Grand Piano") != std::string::npos);
+
+  // 10 seconds at 60 bpm: 10 quarters.
+  const Run seconds =
+      run("composer", ck + " --instruments \"drums, piano\" --seconds 10 --tempo 60 --seed 3 --out " + mid.string());
+  INFO(seconds.output);
+  REQUIRE(seconds.status == 0);
+  CHECK(seconds.output.find("ensemble: Drums, Acoustic Grand Piano\n") != std::string::npos);
+  const midi::Score band = midi::read_midi_file(mid);
+  REQUIRE(!band.notes.empty());
+  double last_onset_s = 0, end = 0;
+  for (const midi::Note& n : band.notes) {
+    last_onset_s = std::max(last_onset_s, n.start_seconds);
+    end = std::max(end, n.start_seconds + n.duration_seconds);
+  }
+  CHECK(end >= 10.0);
+  CHECK(last_onset_s < 18.0);
   std::filesystem::remove_all(data);
 }
 

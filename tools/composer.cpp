@@ -31,6 +31,7 @@
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif
+#include "render/instruments.h"
 #include "render/piano_roll.h"
 #include "tools/openmp_waits.h"
 
@@ -72,6 +73,8 @@ struct Options {
   bool one_part = false;             // the piano in one track instead of two hands
   bool no_primer_in_output = false;  // the MIDI file without the --primer / --primer-tokens notes
   std::string play_port, wav_out, soundfont, svg_out;
+  std::string instruments;       // the ensemble (event scheme): names or program numbers
+  double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
 };
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
@@ -102,6 +105,18 @@ int parse_options(int argc, char** argv, Options& o) {
       ->excludes(pf);
   app.add_flag("--no-primer-in-output", o.no_primer_in_output,
                "Leave the --primer / --primer-tokens notes out of the MIDI file (default: the piece starts with them)");
+  app.add_option("--instruments", o.instruments,
+                 "The ensemble, e.g. \"piano, acoustic bass, drums\" (General MIDI names or program numbers; "
+                 "default: a training piece's, drawn at random)")
+      ->excludes(pf)
+      ->excludes("--primer-tokens");
+  auto* bars = app.add_option("--bars", o.bars, "Compose this many bars of 4/4 instead of --length tokens")
+                   ->check(tools::number_in(0.25, 100000))
+                   ->excludes("--length");
+  app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
+      ->check(tools::number_in(0.5, 1e6))
+      ->excludes("--length")
+      ->excludes(bars);
   app.add_option("--num-outputs", o.num_outputs, "Pieces to write (FILE_1.mid, FILE_2.mid, ... when more than 1)")
       ->check(tools::whole_in(1, 1000))
       ->capture_default_str();
@@ -240,8 +255,9 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
         model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
     if (pieces.empty() || pieces[0].empty())
       throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
-    // The end of the file, without its EOS, leads into the new music.
-    primer = model::primer_from_piece(pieces[0], meta.vocab, meta.seq_len);
+    // The end of the file, without its EOS, leads into the new music (in event version 2 with the
+    // file's ensemble header kept in front, so that the music goes on in its ensemble).
+    primer = model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
     if (!meta.keys.empty()) primer_key = -shifts[0];
   } else if (!meta.primers.empty()) {
     primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
@@ -316,6 +332,38 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   return corpus;
 }
 
+// --instruments as the ensemble's header tokens (empty without it); refused for a scheme without
+// ensembles and for an instrument the checkpoint never learned.
+std::vector<int32_t> chosen_ensemble(const Options& o, const model::CheckpointMeta& meta) {
+  if (o.instruments.empty()) return {};
+  if (meta.scheme != "event")
+    throw model::InputError("--instruments needs a checkpoint of the event scheme with ensembles (this one's is " +
+                            meta.scheme + ")");
+  try {
+    return model::ensemble_tokens(meta, render::parse_instruments(o.instruments));
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(e.what());
+  }
+}
+
+// The primer of one piece started from BOS: it gets the piece's ensemble (event scheme):
+// --instruments, or that of a training piece drawn at random.
+std::vector<int32_t> piece_primer(const model::CheckpointMeta& meta, std::vector<int32_t> primer,
+                                  const std::vector<int32_t>& chosen, std::mt19937_64& rng) {
+  if (meta.scheme != "event" || primer.size() != 1 || meta.vocab[static_cast<size_t>(primer[0])] != "BOS")
+    return primer;
+  const std::vector<int32_t> header = chosen.empty() ? model::draw_ensemble(meta, rng) : chosen;
+  primer.insert(primer.end(), header.begin(), header.end());
+  return primer;
+}
+
+// --length tokens, or --bars / --seconds of music (event scheme only: the seed scheme has no time).
+model::PieceLength piece_length(const Options& o, const model::CheckpointMeta& meta) {
+  if (o.bars <= 0 && o.seconds <= 0) return {o.length, 0};
+  if (meta.scheme == "seed") throw model::InputError("--bars and --seconds need a checkpoint of the event scheme");
+  return {1000000, o.bars > 0 ? model::steps_of_bars(o.bars) : model::steps_of_seconds(o.seconds, o.tempo)};
+}
+
 // --num-outputs pieces from one primer, each written (and played with --play) as it is done.
 // Returns the exit code: 130 when a signal stopped the playback.
 int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
@@ -325,7 +373,8 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::optional<int> primer_key;
   const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng, primer_key);
   const bool user_primer = (!o.primer_file.empty() || !o.primer_tokens.empty()) && !o.no_primer_in_output;
-  const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
+  const std::vector<int32_t> chosen = chosen_ensemble(o, meta);
+  const model::PieceLength length = piece_length(o, meta);
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
     // Played as one part: the hands sound the same, and notes never change channel while they sound.
@@ -336,7 +385,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
   // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
   if (ck.net->device() == legato::Device::CUDA)
-    std::cout << "generation: " << model::device_generation(*ck.net) << std::endl;
+    std::cout << "generation: " << model::generation_of(*ck.net, meta) << std::endl;
   std::vector<eval::NamedFeatures> measured;
   if (o.play)
     if (const int code = live.open(o.play_port); code >= 0) return code;
@@ -345,17 +394,25 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     // --primer-tokens are taken to be in the network's own key: the music stays there.
     shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
     const TokenListener listener = live.start_piece();
-    const Piece piece{primer,
-                      model::compose(*ck.net, primer, o.length, o.sampling, banned, id_of("EOS"), rng, listener)};
+    const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
+    const std::vector<int32_t> started_from = from_bos ? piece_primer(meta, primer, chosen, rng) : primer;
+    const Piece piece{started_from,
+                      model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
     // The user's primer leads into the continuation (a drawn training window does not: it is not theirs).
     std::vector<int32_t> heard = user_primer ? piece.primer : std::vector<int32_t>{};
     heard.insert(heard.end(), piece.generated.begin(), piece.generated.end());
-    const midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
+    midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
+    render::name_parts(score);  // one named track per instrument
     std::vector<std::string> rendered;
     const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
     print_summary(path, piece, score, seconds, o.seed);
+    if (meta.scheme == "event") {
+      std::vector<int32_t> all = piece.primer;
+      all.insert(all.end(), piece.generated.begin(), piece.generated.end());
+      std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, all)) << std::endl;
+    }
     for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();

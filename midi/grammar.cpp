@@ -1,0 +1,128 @@
+#include "midi/grammar.h"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <string_view>
+
+namespace legato::midi {
+namespace {
+
+std::optional<int> number_after(std::string_view token, std::string_view prefix) {
+  if (token.size() <= prefix.size() || token.substr(0, prefix.size()) != prefix) return std::nullopt;
+  int v = 0;
+  const auto [ptr, ec] = std::from_chars(token.data() + prefix.size(), token.data() + token.size(), v);
+  if (ec != std::errc() || ptr != token.data() + token.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+EventGrammar::EventGrammar(const std::vector<std::string>& vocab, const EventOptions& options) : options_(options) {
+  tokens_.reserve(vocab.size());
+  for (const std::string& s : vocab) {
+    Token t;
+    if (s == "BOS") {
+      t.kind = Kind::Bos;
+    } else if (s == "EOS") {
+      t.kind = Kind::Eos;
+    } else if (s == "DRUMS") {
+      t = {Kind::Program, -1};
+    } else if (s == "IDRUMS") {
+      t = {Kind::Header, -1};
+    } else if (auto v = number_after(s, "T")) {
+      t = {Kind::Shift, *v};
+    } else if (auto p = number_after(s, "P")) {
+      t = {Kind::Program, *p};
+    } else if (auto i = number_after(s, "I")) {
+      t = {Kind::Header, *i};
+    } else if (auto b = number_after(s, "V")) {
+      t = {Kind::Velocity, *b};
+    } else if (auto n = number_after(s, "N")) {
+      t = {Kind::Note, *n};
+    } else if (auto d = number_after(s, "D")) {
+      t = {Kind::Duration, *d};
+    }
+    if (t.kind == Kind::Header && options_.version < 2) t.kind = Kind::Other;  // no header before version 2
+    tokens_.push_back(t);
+  }
+}
+
+void EventGrammar::feed(int32_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= tokens_.size()) return;
+  const Token t = tokens_[static_cast<size_t>(id)];
+  if (t.kind == Kind::Bos) {
+    // A new piece: nothing chosen yet.
+    phase_ = options_.version >= 2 ? Phase::Header : Phase::Body;
+    instrument_ = kNoInstrument;
+    mid_piece_ = header_closed_ = false;
+    in_ensemble_.reset();
+    ensemble_.clear();
+    now_ = held_ = end_ = 0;
+  } else if (t.kind == Kind::Header) {
+    in_ensemble_.set(static_cast<size_t>(t.value + 1));
+    ensemble_.push_back(t.value);
+  } else {
+    // The first token of a primer cut mid-piece: no ensemble known, so none is enforced.
+    if (phase_ == Phase::Start) mid_piece_ = true;
+    phase_ = Phase::Body;
+    if (t.kind == Kind::Shift) now_ += t.value;
+    if (t.kind == Kind::Program) instrument_ = t.value;
+    if (t.kind == Kind::Note) held_ = 0;
+    if (t.kind == Kind::Duration) end_ = std::max(end_, now_ + (held_ += t.value));
+  }
+  last_ = t;
+}
+
+bool EventGrammar::instrument_allowed(int instrument) const {
+  if (instrument == instrument_) return false;  // the tokenizer names an instrument only when it changes
+  if (options_.version < 2 || mid_piece_ || ensemble_.empty()) return true;
+  return in_ensemble_.test(static_cast<size_t>(instrument + 1));
+}
+
+// After BOS: the ensemble, at least one instrument, in ascending order (drums first), so that an
+// ensemble has one spelling; then the first shift or instrument of the music.
+bool EventGrammar::allowed_in_header(const Token& t) const {
+  if (t.kind == Kind::Header) return !header_closed_ && (ensemble_.empty() || t.value > ensemble_.back());
+  if (ensemble_.empty()) return false;
+  return t.kind == Kind::Shift || (t.kind == Kind::Program && instrument_allowed(t.value));
+}
+
+// The music, as tokenize() writes it: [T...] [P|DRUMS] [V] N D [D...], EOS after a whole note.
+bool EventGrammar::allowed_in_body(const Token& t) const {
+  const bool note_done = last_.kind == Kind::Duration || last_.kind == Kind::Other || last_.kind == Kind::Bos ||
+                         last_.kind == Kind::Header;
+  switch (t.kind) {
+    case Kind::Duration:
+      // A duration follows its note, or a longest duration it continues.
+      return last_.kind == Kind::Note || (last_.kind == Kind::Duration && last_.value == options_.max_duration_steps);
+    case Kind::Shift: return note_done || (last_.kind == Kind::Shift && last_.value == options_.max_shift_steps);
+    case Kind::Program: return (note_done || last_.kind == Kind::Shift) && instrument_allowed(t.value);
+    case Kind::Velocity:
+      return options_.velocity_bins > 0 && (note_done || last_.kind == Kind::Shift || last_.kind == Kind::Program);
+    case Kind::Note:
+      // A note needs an instrument (unknown, and so taken as given, in a primer cut mid-piece).
+      return (instrument_ != kNoInstrument || mid_piece_) &&
+             (note_done || last_.kind == Kind::Shift || last_.kind == Kind::Program || last_.kind == Kind::Velocity);
+    case Kind::Eos: return last_.kind == Kind::Duration && now_ >= min_steps_;
+    default: return false;  // BOS, UNK, a header token in the music
+  }
+}
+
+bool EventGrammar::allows(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= tokens_.size()) return false;
+  const Token& t = tokens_[static_cast<size_t>(id)];
+  switch (phase_) {
+    case Phase::Start: return t.kind == Kind::Bos;
+    case Phase::Header: return allowed_in_header(t);
+    case Phase::Body: return allowed_in_body(t);
+  }
+  return false;
+}
+
+void EventGrammar::mask(float* logits) const {
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (!allows(static_cast<int32_t>(k))) logits[k] = -1e30f;
+}
+
+}  // namespace legato::midi
