@@ -214,7 +214,7 @@ TEST_CASE("programs: trained in one key, composer moves the music into the corpu
   };
   // The pieces have drums too; an ensemble of the piano alone keeps every note pitched (a network
   // this little trained may play drums only).
-  check_moved(" --instruments piano", 2, -5);                              // BOS and the ensemble, I0
+  check_moved(" --instruments piano", 2, -5);  // BOS and the ensemble, I0
   // The file's last window (its notes left out of the MIDI file to compare the generated ones).
   check_moved(" --no-primer-in-output --primer " + (data / "primer_in_d.mid").string(), 16, 2);
   check_moved(" --primer-tokens \"BOS I0\"", 2, 0);  // given tokens are in the network's key: not moved
