@@ -34,6 +34,13 @@ struct SeedScope {
   ~SeedScope() { emu::set_seed(saved); }
 };
 
+// Sets the emulated device's SM count for a test, and puts the suite's own back afterwards.
+struct SmsScope {
+  unsigned saved = emu::sms();
+  explicit SmsScope(unsigned sms) { REQUIRE(emu::set_sms(sms)); }
+  ~SmsScope() { emu::set_sms(saved); }
+};
+
 // The message of the exception that f throws ("" when it throws none).
 template <class F>
 std::string error_of(F&& f) {
@@ -148,12 +155,38 @@ TEST_CASE("emulator: a cooperative grid synchronises, each block keeps its own s
     for (int b = 0; b < blocks; ++b)
       for (int t = 0; t < threads; ++t) REQUIRE(got[b * threads + t] == static_cast<float>(b));
   }
-  const int too_many = static_cast<int>(emu::kMaxCooperativeBlocks) + 1;
+  const int too_many = static_cast<int>(emu::sms()) + 1;
   DeviceBuffer ids(too_many), sums(too_many), seen(too_many * 32);
   const std::string error = error_of([&] { emu::probe::grid_sum(too_many, 32, ids.get(), sums.get(), seen.get()); });
   CHECK(error.find("too many blocks in cooperative launch") != std::string::npos);
   CHECK(error_of([] { emu::probe::grid_sync_not_cooperative(); }).find("not launched cooperatively") !=
         std::string::npos);
+}
+
+TEST_CASE(
+    "emulator: the SM count is the device's (132 as an H100's), and a cooperative grid may have one block per SM") {
+  const SmsScope h100(132);
+  int sms = 0;
+  REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
+  CHECK(sms == 132);
+  cudaDeviceProp prop;
+  REQUIRE(cudaGetDeviceProperties(&prop, 0) == cudaSuccess);
+  CHECK(prop.multiProcessorCount == 132);
+  CHECK(!emu::set_sms(0));  // refused, and nothing changed
+  CHECK(emu::sms() == 132);
+  // The seed network's grid (128 blocks of 256 threads: 32768 fibers at once) runs and synchronises.
+  const int blocks = 128, threads = 256;
+  DeviceBuffer ids(blocks), sums(blocks), seen(blocks * threads);
+  emu::probe::grid_sum(blocks, threads, ids.get(), sums.get(), seen.get());
+  for (float s : sums.download()) REQUIRE(s == 127.0f * 128.0f / 2.0f);
+  const auto got = seen.download();
+  for (int b = 0; b < blocks; ++b)
+    REQUIRE(got[static_cast<size_t>(b) * threads + threads - 1] == static_cast<float>(b));
+  DeviceBuffer many(133), many_sums(133), many_seen(133 * 32);
+  CHECK(error_of([&] { emu::probe::grid_sum(132, 32, many.get(), many_sums.get(), many_seen.get()); }) == "");
+  CHECK(error_of([&] {
+          emu::probe::grid_sum(133, 32, many.get(), many_sums.get(), many_seen.get());
+        }).find("too many blocks in cooperative launch") != std::string::npos);
 }
 
 TEST_CASE("emulator: the cuBLAS stand-in refuses what cuBLAS documents as invalid values") {
@@ -216,7 +249,7 @@ TEST_CASE("emulator: more than 48 KiB of dynamic shared memory only after cudaFu
   int sms = 0, optin = 0;
   REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
   REQUIRE(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0) == cudaSuccess);
-  CHECK(sms == static_cast<int>(emu::kMaxCooperativeBlocks));
+  CHECK(sms == static_cast<int>(emu::sms()));
   CHECK(optin == 227 * 1024);
 }
 

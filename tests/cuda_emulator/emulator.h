@@ -19,8 +19,15 @@
 //   kernel's cudaFuncAttributeMaxDynamicSharedMemorySize) and a bad one fails with the runtime's
 //   error (cudaGetLastError: invalid configuration argument).
 // - Cooperative launches run every block of the grid together, as fibers, so that
-//   cooperative_groups::this_grid().sync() works; a grid of more than kMaxCooperativeBlocks blocks
-//   is refused with cudaErrorCooperativeLaunchTooLarge.
+//   cooperative_groups::this_grid().sync() works; a grid of more blocks than the device has SMs
+//   (one block per SM: stricter than a GPU, which may fit several) is refused with
+//   cudaErrorCooperativeLaunchTooLarge.
+// - The device has sms() SMs: 16 (kDefaultSms), or LEGATO_EMU_SMS, or set_sms() (132 for an
+//   H100); cudaDeviceGetAttribute(cudaDevAttrMultiProcessorCount) and cudaGetDeviceProperties
+//   report it. An H100-sized cooperative grid (128 blocks of 256 threads: 32768 fibers) fits in
+//   memory because fiber stacks are touched only as deep as a kernel's frames go; the first
+//   kGuardedFibers fibers' stacks have a guard page (an overflow faults), those beyond it have none
+//   (each guard page is a mapping of its own, and Linux allows a process ~65530 mappings).
 // - A barrier reached by some threads of a block while the others returned, or a deadlock, is an
 //   error (std::runtime_error from the launch) naming the kernel, the block and the barrier.
 //
@@ -58,9 +65,12 @@ constexpr unsigned kMaxGridDim[3] = {2147483647u, 65535, 65535};
 constexpr size_t kMaxSharedBytes = 48 * 1024;  // static + dynamic, without an opt-in attribute
 // With the opt-in (cudaFuncAttributeMaxDynamicSharedMemorySize): an H100's or H200's 227 KiB.
 constexpr size_t kMaxSharedBytesOptIn = 227 * 1024;
-// Cooperative grids: every block's threads exist at once as fibers; a GPU allows SMs x blocks
-// per SM (132 x 1 or more on an H100), the emulator this many.
-constexpr unsigned kMaxCooperativeBlocks = 16;
+// The SMs of the emulated device unless LEGATO_EMU_SMS or set_sms() says otherwise. A cooperative
+// grid may have one block per SM (a GPU allows SMs x blocks per SM: 132 x 1 or more on an H100).
+constexpr unsigned kDefaultSms = 16;
+constexpr unsigned kMaxSms = 1024;
+// Fibers (emulated threads existing at once) whose stacks have a guard page: 16 blocks of 1024.
+constexpr size_t kGuardedFibers = 16 * 1024;
 
 // A kernel file's static shared memory: the linker section its __shared__ variables live in.
 // Both ends are null when the file has none. Its size counts against kMaxSharedBytes for every
@@ -121,6 +131,12 @@ void launch(const char* name, SharedSection shared, bool cooperative, void (*ker
   launch(Kernel{name, reinterpret_cast<const void*>(kernel), shared, cooperative, run, bound.get(), bound}, grid, block,
          shared_bytes, stream);
 }
+
+// The device's SM count (1 to kMaxSms; false and unchanged otherwise), process-wide: the launch
+// limit of cooperative grids and what the runtime reports. Starts from LEGATO_EMU_SMS (default
+// kDefaultSms).
+bool set_sms(unsigned count);
+unsigned sms();
 
 // The seed of the shuffled orders; every launch draws its orders from (seed, launch number).
 // Starts from the environment variable LEGATO_EMU_SEED (default 1).

@@ -66,14 +66,19 @@ cudaError_t cudaGetDevice(int* device) {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
   *prop = cudaDeviceProp{};
   std::strcpy(prop->name, "CPU emulator of a CUDA device");
+  prop->multiProcessorCount = static_cast<int>(legato::emu::sms());
+  prop->sharedMemPerBlock = legato::emu::kMaxSharedBytes;
+  prop->sharedMemPerBlockOptin = legato::emu::kMaxSharedBytesOptIn;
+  prop->maxThreadsPerBlock = static_cast<int>(legato::emu::kMaxThreadsPerBlock);
+  prop->cooperativeLaunch = 1;
   return cudaSuccess;
 }
-// The attributes a launcher sizes a persistent kernel by: one "SM" per block a cooperative grid
-// may have here, and an H100's or H200's opt-in shared memory per block.
+// The attributes a launcher sizes a persistent kernel by: the emulated device's SMs (emulator.h:
+// one block per SM in a cooperative grid), and an H100's or H200's opt-in shared memory per block.
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
   if (!value) return status(cudaErrorInvalidValue);
   switch (attr) {
-    case cudaDevAttrMultiProcessorCount: *value = static_cast<int>(legato::emu::kMaxCooperativeBlocks); break;
+    case cudaDevAttrMultiProcessorCount: *value = static_cast<int>(legato::emu::sms()); break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(legato::emu::kMaxSharedBytesOptIn); break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(legato::emu::kMaxSharedBytes); break;
     case cudaDevAttrCooperativeLaunch: *value = 1; break;

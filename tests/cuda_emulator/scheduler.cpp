@@ -1,6 +1,7 @@
 // The emulator's launch (emulator.h): validation as the driver does it, then the blocks in a
 // shuffled order, each block's threads as fibers that meet at barriers.
 #include <boost/context/fiber.hpp>
+#include <boost/context/fixedsize_stack.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include <algorithm>
@@ -71,7 +72,8 @@ struct Emulator {
   std::map<const void*, size_t> max_dynamic_shared;  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel
   const void* main_stack_bottom = nullptr;           // the scheduler's stack, for AddressSanitizer
   size_t main_stack_size = 0;
-  bc::protected_fixedsize_stack stacks{kStackBytes};
+  bc::protected_fixedsize_stack stacks{kStackBytes};  // the first kGuardedFibers workers' (emulator.h)
+  bc::fixedsize_stack unguarded_stacks{kStackBytes};  // the others': plain heap, no guard page
 
   Emulator() {
     if (const char* env = std::getenv("LEGATO_EMU_SEED")) seed = std::strtoull(env, nullptr, 10);
@@ -134,7 +136,9 @@ Worker& worker(size_t index) {
   while (e.pool.size() <= index) {
     auto w = std::make_unique<Worker>();
     Worker* raw = w.get();
-    raw->stack = e.stacks.allocate();
+    const bool guarded = e.pool.size() < kGuardedFibers;
+    raw->stack = guarded ? e.stacks.allocate() : e.unguarded_stacks.allocate();
+    // The allocator given to the fiber would free its stack; workers are never destroyed (emulator()).
     raw->fiber = bc::fiber(std::allocator_arg, bc::preallocated(raw->stack.sp, raw->stack.size, raw->stack), e.stacks,
                            [raw](bc::fiber&& sink) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -178,7 +182,7 @@ cudaError_t validate(const Kernel& k, dim3 grid, dim3 block, size_t shared_bytes
                              : kMaxSharedBytes - std::min(kMaxSharedBytes, static_bytes);
   if (static_bytes > kMaxSharedBytes || shared_bytes > allowed || static_bytes + allowed > kMaxSharedBytesOptIn)
     return cudaErrorInvalidConfiguration;
-  if (k.cooperative && static_cast<uint64_t>(grid.x) * grid.y * grid.z > kMaxCooperativeBlocks)
+  if (k.cooperative && static_cast<uint64_t>(grid.x) * grid.y * grid.z > sms())
     return cudaErrorCooperativeLaunchTooLarge;
   return cudaSuccess;
 }
@@ -419,6 +423,26 @@ void launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes, cu
   if (defer(stream, [kernel, grid, block, shared_bytes] { run_launch(kernel, grid, block, shared_bytes); })) return;
   run_launch(kernel, grid, block, shared_bytes);
 }
+
+namespace {
+// The device's SMs: one process-wide setting, as a device's properties are.
+unsigned& sm_count() {
+  static unsigned count = [] {
+    const char* env = std::getenv("LEGATO_EMU_SMS");
+    const unsigned long n = env ? std::strtoul(env, nullptr, 10) : kDefaultSms;
+    if (n < 1 || n > kMaxSms) throw std::invalid_argument("LEGATO_EMU_SMS: 1 to " + std::to_string(kMaxSms));
+    return static_cast<unsigned>(n);
+  }();
+  return count;
+}
+}  // namespace
+
+bool set_sms(unsigned count) {
+  if (count < 1 || count > kMaxSms) return false;
+  sm_count() = count;
+  return true;
+}
+unsigned sms() { return sm_count(); }
 
 void set_seed(uint64_t seed) {
   emulator().seed = seed;
