@@ -17,9 +17,14 @@
 
 #include "cuda_emulator/emulator.h"
 #include "cuda_emulator/probe_kernels.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
 #include "kernels/elementwise_cuda.h"
 #include "kernels/matmul_cuda.h"
+#include "model/generator_persistent.h"
+#include "model/music_lstm.h"
 
 using namespace legato;
 using kernels::DeviceArray;
@@ -33,6 +38,20 @@ struct SeedScope {
   explicit SeedScope(uint64_t seed) { emu::set_seed(seed); }
   ~SeedScope() { emu::set_seed(saved); }
 };
+
+// Sets the emulator's fill byte for a test, and puts the suite's own back afterwards.
+struct FillScope {
+  uint8_t saved = emu::fill();
+  explicit FillScope(uint8_t byte) { emu::set_fill(byte); }
+  ~FillScope() { emu::set_fill(saved); }
+};
+
+// Whether every float's bytes are the fill byte's.
+bool all_fill(const std::vector<float>& values, uint8_t byte) {
+  std::vector<unsigned char> bytes(values.size() * sizeof(float));
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return std::all_of(bytes.begin(), bytes.end(), [&](unsigned char b) { return b == byte; });
+}
 
 // Sets the emulated device's SM count for a test, and puts the suite's own back afterwards.
 struct SmsScope {
@@ -109,9 +128,23 @@ TEST_CASE("emulator: a __syncthreads() that some threads of the block never reac
   CHECK(out.download()[15] == 1e6f + 7);
 }
 
-TEST_CASE("emulator: shared memory starts as NaN, not as zeros a real GPU would not give") {
-  DeviceBuffer out(64);
-  emu::probe::read_unwritten_shared(out.get(), 64);
+TEST_CASE("emulator: shared memory and fresh device memory start as the fill byte, not as zeros") {
+  for (uint8_t byte : {0xFF, 0x7F}) {
+    CAPTURE(int(byte));
+    const FillScope scope(byte);
+    DeviceBuffer out(64);
+    emu::probe::read_unwritten_shared(out.get(), 64);
+    CHECK(all_fill(out.download(), byte));
+    void* fresh = nullptr;
+    REQUIRE(cudaMalloc(&fresh, 100) == cudaSuccess);
+    std::vector<float> first(25);
+    std::memcpy(first.data(), fresh, 100);
+    CHECK(all_fill(first, byte));
+    cudaFree(fresh);
+  }
+  const FillScope nan(0xFF);  // the default: NaN as float
+  DeviceBuffer out(8);
+  emu::probe::read_unwritten_shared(out.get(), 8);
   for (float v : out.download()) CHECK(std::isnan(v));
 }
 
@@ -189,6 +222,87 @@ TEST_CASE(
         }).find("too many blocks in cooperative launch") != std::string::npos);
 }
 
+namespace {
+
+model::ModelConfig fill_config(model::InputKind input) {
+  model::ModelConfig c;
+  c.vocab = 23;
+  c.input = input;
+  c.embedding_dim = 6;
+  c.hidden = 19;
+  c.layers = 2;
+  c.dropout = 0.25;
+  c.dense = 11;
+  c.dense_relu = true;
+  c.seed = 4;
+  return c;
+}
+
+// Two training steps (forward with dropout, loss, backward, RMSprop) and a persistent composition
+// of a small network on the device, from fresh device memory (the cache given back first, so
+// every buffer is a new cudaMalloc's, filled with the fill byte) and the same block orders: every
+// loss, parameter and logit, to be compared bit for bit.
+std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input) {
+  const FillScope fill(byte);
+  const SeedScope order(3);
+  kernels::device_release_cache();
+  model::MusicLSTM net(fill_config(input));
+  net.to(Device::CUDA);
+  optim::Rmsprop opt(net.parameters(), {0.01, 0.9, 1e-3});
+  model::DropoutStream dropout{5, 0};
+  std::vector<float> out;
+  for (int step = 0; step < 2; ++step) {
+    std::vector<int32_t> tokens(7 * 3), targets(7 * 3);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      tokens[i] = static_cast<int32_t>((i * 7 + step) % 23);
+      targets[i] = static_cast<int32_t>((i * 5 + 3) % 23);
+    }
+    const Tensor logits = net.forward(Tensor::from_indices({7, 3}, tokens), false, true, dropout);
+    Tensor loss = ops::cross_entropy_logits(logits, Tensor::from_indices({21}, targets).to(Device::CUDA));
+    out.push_back(static_cast<float>(loss.item()));
+    loss.backward();
+    opt.step();
+    opt.zero_grad();
+  }
+  for (const auto& p : net.parameters())
+    for (double v : p.tensor.to_vector()) out.push_back(static_cast<float>(v));
+  std::vector<float> logits;
+  model::SamplingOptions sampling;
+  sampling.temperature = 1.2;
+  const auto made = model::compose_persistent(net, {1, 2}, 5, sampling, {}, -1, 9, {}, &logits);
+  REQUIRE(made.has_value());
+  for (int32_t t : *made) out.push_back(static_cast<float>(t));
+  out.insert(out.end(), logits.begin(), logits.begin() + 6 * 23);  // the steps that ran (the last is never fed)
+  return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("emulator: a kernel that reads shared memory nobody wrote gives other bits under another fill byte") {
+  // The planted bug the comparison below exists to catch.
+  auto run = [](uint8_t byte) {
+    const FillScope fill(byte);
+    DeviceBuffer out(32);
+    emu::probe::read_unwritten_shared(out.get(), 32);
+    return out.download();
+  };
+  CHECK(!same_bits(run(0xFF), run(0x00)));
+}
+
+TEST_CASE("emulator: the kernels give bit-identical results whatever uninitialised memory holds") {
+  for (auto input : {model::InputKind::Scalar, model::InputKind::Embedding}) {
+    CAPTURE(input == model::InputKind::Embedding);
+    const std::vector<float> nan = kernels_under_fill(0xFF, input), zero = kernels_under_fill(0x00, input);
+    CHECK(nan.size() > 1000);
+    CHECK(std::none_of(nan.begin(), nan.end(), [](float v) { return std::isnan(v); }));
+    CHECK(same_bits(nan, zero));
+  }
+}
+
 TEST_CASE("emulator: the cuBLAS stand-in refuses what cuBLAS documents as invalid values") {
   cublasHandle_t handle;
   REQUIRE(cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS);
@@ -221,7 +335,7 @@ TEST_CASE(
     const size_t bytes = 1000 * sizeof(float);  // not a multiple of the block: the loop's tail too
     DeviceBuffer first(blocks * threads), seen(blocks * threads);
     emu::probe::dynamic_shared(blocks, threads, bytes, cooperative, first.get(), seen.get());
-    for (float v : first.download()) REQUIRE(std::isnan(v));
+    CHECK(all_fill(first.download(), emu::fill()));
     const auto got = seen.download();
     for (int b = 0; b < blocks; ++b)
       for (int t = 0; t < threads; ++t) REQUIRE(got[b * threads + t] == static_cast<float>(b) * 1e6f + (999 - t));

@@ -9,11 +9,16 @@
 //   both drawn from a seed (LEGATO_EMU_SEED, or set_seed()). A kernel that depends on an order (a
 //   missing barrier, a race on shared memory) gives different results under different seeds.
 // - Static shared memory (__shared__) is a real per-block array: one linker section per kernel
-//   file, filled with 0xFF bytes (NaN as float) at the start of every block, so a read before the
-//   block wrote it shows.
+//   file, filled with the fill byte at the start of every block, so a read before the block wrote
+//   it shows.
 // - Dynamic shared memory (LEGATO_DYNAMIC_SHARED, kernels/dynamic_shared.cuh: extern __shared__
 //   under nvcc) is one heap array per block of exactly the launch's shared-bytes argument, also
-//   0xFF at the start, so AddressSanitizer sees a read past what the launch asked for.
+//   filled at the start, so AddressSanitizer sees a read past what the launch asked for.
+// - The fill byte (fill(): LEGATO_EMU_FILL, or set_fill(); 0xFF by default, NaN as float) also
+//   fills every fresh cudaMalloc and cudaHostAlloc block (runtime.cpp). A kernel that reads memory
+//   nobody wrote gives results that depend on it: the suite runs under two fill bytes (0xFF and
+//   0x7F, tests/CMakeLists.txt), and test_emulator.cpp runs kernels under 0xFF and 0x00 and
+//   requires bit-identical results.
 // - A launch is validated as the driver does (grid and block limits; static + dynamic shared
 //   memory at most 48 KiB, or up to kMaxSharedBytesOptIn once cudaFuncSetAttribute has raised the
 //   kernel's cudaFuncAttributeMaxDynamicSharedMemorySize) and a bad one fails with the runtime's
@@ -137,6 +142,11 @@ void launch(const char* name, SharedSection shared, bool cooperative, void (*ker
 // kDefaultSms).
 bool set_sms(unsigned count);
 unsigned sms();
+
+// The byte that fills shared memory at the start of every block and every fresh device allocation,
+// process-wide. Starts from LEGATO_EMU_FILL (C syntax: 0xFF, 0x7F, 0; default 0xFF).
+void set_fill(uint8_t byte);
+uint8_t fill();
 
 // The seed of the shuffled orders; every launch draws its orders from (seed, launch number).
 // Starts from the environment variable LEGATO_EMU_SEED (default 1).

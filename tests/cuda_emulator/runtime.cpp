@@ -93,13 +93,15 @@ cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, i
 }
 
 // Exactly the bytes asked for (at least 1, so that every block is distinct), 256-byte aligned:
-// AddressSanitizer then sees a kernel's overrun of its buffer.
+// AddressSanitizer then sees a kernel's overrun of its buffer. Filled with the emulator's fill
+// byte (emulator.h): a GPU's fresh memory holds whatever was there.
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
   if (posix_memalign(ptr, kAlignment, std::max<size_t>(bytes, 1)) != 0) {
     *ptr = nullptr;
     return status(cudaErrorMemoryAllocation);
   }
+  std::memset(*ptr, legato::emu::fill(), std::max<size_t>(bytes, 1));
   return cudaSuccess;
 }
 // As in CUDA, a free waits for the device's queued work first.

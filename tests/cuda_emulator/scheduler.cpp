@@ -262,9 +262,10 @@ class Group {
         w.error = nullptr;
       }
     const size_t bytes = kernel_.shared.size();
-    if (bytes) std::memset(kernel_.shared.begin, 0xFF, bytes);
-    if (n > 1) images_.assign(n, std::vector<char>(bytes, static_cast<char>(0xFF)));
-    dynamic_.assign(dynamic_bytes_ ? n : 0, std::vector<char>(dynamic_bytes_, static_cast<char>(0xFF)));
+    const char byte = static_cast<char>(fill());
+    if (bytes) std::memset(kernel_.shared.begin, byte, bytes);
+    if (n > 1) images_.assign(n, std::vector<char>(bytes, byte));
+    dynamic_.assign(dynamic_bytes_ ? n : 0, std::vector<char>(dynamic_bytes_, byte));
     resident_ = 0;
   }
 
@@ -436,6 +437,22 @@ unsigned& sm_count() {
   return count;
 }
 }  // namespace
+
+namespace {
+// The fill byte, process-wide like the SM count.
+uint8_t& fill_byte() {
+  static uint8_t byte = [] {
+    const char* env = std::getenv("LEGATO_EMU_FILL");
+    const unsigned long b = env ? std::strtoul(env, nullptr, 0) : 0xFF;
+    if (b > 0xFF) throw std::invalid_argument("LEGATO_EMU_FILL: a byte, 0 to 0xFF");
+    return static_cast<uint8_t>(b);
+  }();
+  return byte;
+}
+}  // namespace
+
+void set_fill(uint8_t byte) { fill_byte() = byte; }
+uint8_t fill() { return fill_byte(); }
 
 bool set_sms(unsigned count) {
   if (count < 1 || count > kMaxSms) return false;
