@@ -53,6 +53,20 @@ bool all_fill(const std::vector<float>& values, uint8_t byte) {
   return std::all_of(bytes.begin(), bytes.end(), [&](unsigned char b) { return b == byte; });
 }
 
+// Turns the cross-block check on or off for a test, with the caching allocator's blocks given
+// back on the way in and out (the check sees only allocations made while it is on).
+struct CrossBlockScope {
+  bool saved = emu::cross_block_check();
+  explicit CrossBlockScope(bool on) {
+    kernels::device_release_cache();
+    emu::set_cross_block_check(on);
+  }
+  ~CrossBlockScope() {
+    kernels::device_release_cache();
+    emu::set_cross_block_check(saved);
+  }
+};
+
 // Sets the emulated device's SM count for a test, and puts the suite's own back afterwards.
 struct SmsScope {
   unsigned saved = emu::sms();
@@ -300,6 +314,39 @@ TEST_CASE("emulator: the kernels give bit-identical results whatever uninitialis
     CHECK(nan.size() > 1000);
     CHECK(std::none_of(nan.begin(), nan.end(), [](float v) { return std::isnan(v); }));
     CHECK(same_bits(nan, zero));
+  }
+}
+
+TEST_CASE("emulator: with the cross-block check, a block that reads another block's write of the launch is an error") {
+  const CrossBlockScope check(true);
+  DeviceBuffer data(4), out(4);  // allocated under the check: checked
+  CHECK(error_of([&] { emu::probe::cross_block_read(4, false, data.get(), out.get()); }) == "");
+  CHECK(out.download() == std::vector<float>{0, 1, 2, 3});
+  for (uint64_t seed : {1, 2, 3}) {  // whichever block runs first, the read or the write is caught
+    const SeedScope order(seed);
+    const std::string error = error_of([&] { emu::probe::cross_block_read(4, true, data.get(), out.get()); });
+    CAPTURE(error);
+    CHECK(error.find("cross_block_read_kernel: block (") == 0);
+    CHECK(error.find("of the device buffer of 16 bytes at 0x") != std::string::npos);
+    CHECK(error.find("that block (") != std::string::npos);
+    CHECK(error.find("in the same launch") != std::string::npos);
+  }
+  // Atomics of different blocks on one address are what atomics are for.
+  DeviceArray<int> counter(std::vector<int>{0});
+  CHECK(error_of([&] { emu::probe::count_blocks(5, counter.get()); }) == "");
+  CHECK(counter.download()[0] == 5);
+}
+
+TEST_CASE("emulator: training steps' kernels read no other block's writes, and give the same bits under the check") {
+  for (auto input : {model::InputKind::Scalar, model::InputKind::Embedding}) {
+    CAPTURE(input == model::InputKind::Embedding);
+    const std::vector<float> unchecked = kernels_under_fill(0xFF, input);
+    const CrossBlockScope check(true);
+    const uint64_t before = emu::cross_block_accesses();
+    std::vector<float> checked;
+    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input); }) == "");
+    CHECK(same_bits(checked, unchecked));
+    CHECK(emu::cross_block_accesses() - before > 10000);  // the kernels' accesses were checked
   }
 }
 

@@ -48,21 +48,25 @@ extern "C" char LEGATO_EMU_CAT(__stop_, LEGATO_EMU_SECTION)[] __attribute__((wea
 
 inline void __syncthreads() { ::legato::emu::syncthreads(); }
 
-// Atomics: emulated threads switch only at barriers, so a plain read-modify-write is atomic.
+// Atomics: emulated threads switch only at barriers, so a plain read-modify-write is atomic. The
+// scope exempts it from the cross-block check (emulator.h).
 template <class T>
 inline T atomicAdd(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   *address = old + value;
   return old;
 }
 template <class T>
 inline T atomicMax(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   if (value > old) *address = value;
   return old;
 }
 template <class T>
 inline T atomicExch(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   *address = value;
   return old;

@@ -36,6 +36,22 @@
 // - A barrier reached by some threads of a block while the others returned, or a deadlock, is an
 //   error (std::runtime_error from the launch) naming the kernel, the block and the barrier.
 //
+// Cross-block reads (cross_block.cpp). On a GPU the blocks of an ordinary launch run in any order
+// and at once: a block that reads what another block of the same launch wrote (or writes what
+// another read) gets either value. With the check on (set_cross_block_check, or
+// LEGATO_EMU_CROSS_BLOCK=1), every device allocation made meanwhile is pages of its own (not
+// exactly sized: AddressSanitizer does not see an overrun into the last page's tail), inaccessible
+// while an ordinary launch runs; every access of a kernel to it faults, is recorded in a shadow of
+// the buffer (per byte: the block that wrote it, the first two that read it, in this launch), and
+// is single-stepped with the CPU's trap flag. A read of a byte another block wrote, or a write of
+// one another block read, is an error (std::runtime_error from the launch) naming the kernel, the
+// buffer (its address and size), the byte and both blocks. Its limits: opt-in, as every access
+// costs two signals (micro-seconds), for the tests that turn it on; x86-64 Linux; accesses are
+// matched by their first byte (a vectorised wide access meets only accesses that start where it
+// does); atomics (atomicAdd...) are exempt; cooperative launches are not checked (grid.sync()
+// orders their blocks), nor memory allocated while the check was off (the caching allocator's
+// blocks: give them back first, kernels::device_release_cache()).
+//
 // Streams and events (streams.cpp). The legacy default stream (0) and every blocking stream
 // (cudaStreamCreate) run their work at once, on the calling thread, in the host's order: what the
 // engine's one stream needs. A non-blocking stream (cudaStreamCreateWithFlags(...,
@@ -147,6 +163,20 @@ unsigned sms();
 // process-wide. Starts from LEGATO_EMU_FILL (C syntax: 0xFF, 0x7F, 0; default 0xFF).
 void set_fill(uint8_t byte);
 uint8_t fill();
+
+// The cross-block check (cross_block.cpp; "Cross-block reads" above), process-wide. Starts from
+// LEGATO_EMU_CROSS_BLOCK (1: on; default off). Only device memory allocated while it is on is
+// checked.
+void set_cross_block_check(bool on);
+bool cross_block_check();
+uint64_t cross_block_accesses();  // the accesses it has recorded so far (atomics' not), for tests
+// Held by an emulated atomic while it reads and writes: atomics of different blocks may meet.
+struct AtomicScope {
+  AtomicScope();
+  ~AtomicScope();
+  AtomicScope(const AtomicScope&) = delete;
+  AtomicScope& operator=(const AtomicScope&) = delete;
+};
 
 // The seed of the shuffled orders; every launch draws its orders from (seed, launch number).
 // Starts from the environment variable LEGATO_EMU_SEED (default 1).

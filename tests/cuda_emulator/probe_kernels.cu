@@ -74,6 +74,17 @@ __global__ void dynamic_shared_kernel(float* first_read, float* seen, int floats
   seen[b * threads + t] = dynamic[floats - 1 - static_cast<int>(t)];  // another thread's element
 }
 
+__global__ void cross_block_read_kernel(float* data, float* out, bool neighbour) {
+  if (threadIdx.x == 0) data[blockIdx.x] = static_cast<float>(blockIdx.x);
+  __syncthreads();  // orders the block's own threads, not the blocks
+  const unsigned from = neighbour ? (blockIdx.x + 1) % gridDim.x : blockIdx.x;
+  if (threadIdx.x == 1) out[blockIdx.x] = data[from];
+}
+
+__global__ void count_blocks_kernel(int* counter) {
+  if (threadIdx.x == 0) atomicAdd(counter, 1);
+}
+
 // Device memory for a probe's scratch values, freed on the way out.
 template <class T>
 struct Scratch {
@@ -120,6 +131,12 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
   else
     LEGATO_LAUNCH(dynamic_shared_kernel, blocks, threads, bytes, nullptr, first_read, seen, floats, false);
 }
+
+void cross_block_read(int blocks, bool neighbour, float* data, float* out) {
+  LEGATO_LAUNCH(cross_block_read_kernel, blocks, 32, 0, nullptr, data, out, neighbour);
+}
+
+void count_blocks(int blocks, int* counter) { LEGATO_LAUNCH(count_blocks_kernel, blocks, 32, 0, nullptr, counter); }
 
 void grid_sync_not_cooperative() { LEGATO_LAUNCH(grid_sync_kernel, 2, 32, 0, nullptr); }
 

@@ -37,6 +37,11 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
 cudaError_t raise_opt_in_limit(int bytes);
 // One block of 32 threads with `bytes` of dynamic shared memory (at least 128).
 void opt_in(size_t bytes);
+// blocks x 32 threads: block b writes data[b] = b, then reads out[b] = data[b + 1 mod blocks] when
+// `neighbour` (another block's write, unordered: the bug the cross-block check finds), else data[b].
+void cross_block_read(int blocks, bool neighbour, float* data, float* out);
+// blocks x 32 threads: thread 0 of every block adds 1 to *counter with atomicAdd.
+void count_blocks(int blocks, int* counter);
 // grid.sync() in a kernel launched without LEGATO_LAUNCH_COOPERATIVE.
 void grid_sync_not_cooperative();
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "tests/cuda_emulator/cross_block.h"
 #include "tests/cuda_emulator/emulator.h"
 
 namespace {
@@ -97,6 +98,10 @@ cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, i
 // byte (emulator.h): a GPU's fresh memory holds whatever was there.
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
+  if (legato::emu::cross_block::enabled()) {  // pages of its own, for the check (emulator.h)
+    *ptr = legato::emu::cross_block::allocate(bytes, legato::emu::fill());
+    return *ptr ? cudaSuccess : status(cudaErrorMemoryAllocation);
+  }
   if (posix_memalign(ptr, kAlignment, std::max<size_t>(bytes, 1)) != 0) {
     *ptr = nullptr;
     return status(cudaErrorMemoryAllocation);
@@ -107,7 +112,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 // As in CUDA, a free waits for the device's queued work first.
 cudaError_t cudaFree(void* ptr) {
   legato::emu::synchronize_all();
-  std::free(ptr);
+  if (!legato::emu::cross_block::release(ptr)) std::free(ptr);
   return cudaSuccess;
 }
 // Pinned, mapped host memory: the device pointer is the host pointer (one address space here).

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/cuda_emulator/cross_block.h"
 #include "tests/cuda_emulator/emulator.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -388,6 +389,34 @@ void grid_sync() {
 }
 
 namespace {
+[[noreturn]] void cross_block_error(const Kernel& kernel, dim3 grid, const cross_block::Violation& v) {
+  char buffer[96];
+  std::snprintf(buffer, sizeof buffer, "byte %zu of the device buffer of %zu bytes at %p", v.offset, v.bytes,
+                reinterpret_cast<void*>(v.base));
+  const std::string writer = "block " + triple(unflatten(static_cast<uint64_t>(v.writer), grid));
+  const std::string reader = "block " + triple(unflatten(static_cast<uint64_t>(v.reader), grid));
+  throw std::runtime_error(std::string(kernel.name) + ": " +
+                           (v.write_last ? writer + " wrote " + buffer + " that " + reader + " read"
+                                         : reader + " read " + buffer + " that " + writer + " wrote") +
+                           " in the same launch (blocks are not ordered: only a kernel boundary orders them)");
+}
+
+// The blocks of an ordinary launch one after the other, under the cross-block check when it is on.
+void run_blocks_checked(const Kernel& kernel, dim3 grid, Group& group, const std::vector<uint64_t>& order) {
+  if (!cross_block::begin_launch()) {
+    for (const uint64_t& b : order) group.run(&b, 1);
+    return;
+  }
+  struct End {
+    ~End() { cross_block::end_launch(); }
+  } end;
+  for (const uint64_t& b : order) {
+    cross_block::set_block(static_cast<int64_t>(b));
+    group.run(&b, 1);
+    if (const auto v = cross_block::violation()) cross_block_error(kernel, grid, *v);
+  }
+}
+
 void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes) {
   Emulator& e = emulator();
   const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
@@ -405,7 +434,7 @@ void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes
   if (kernel.cooperative) {
     group.run(order.data(), order.size());
   } else {
-    for (const uint64_t& b : order) group.run(&b, 1);
+    run_blocks_checked(kernel, grid, group, order);
   }
   ++e.counters.launches;
   e.counters.blocks += blocks;
@@ -460,6 +489,10 @@ bool set_sms(unsigned count) {
   return true;
 }
 unsigned sms() { return sm_count(); }
+
+void set_cross_block_check(bool on) { cross_block::set_enabled(on); }
+bool cross_block_check() { return cross_block::enabled(); }
+uint64_t cross_block_accesses() { return cross_block::accesses(); }
 
 void set_seed(uint64_t seed) {
   emulator().seed = seed;
