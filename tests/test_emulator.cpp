@@ -67,6 +67,13 @@ struct CrossBlockScope {
   }
 };
 
+// Turns the shared-memory race check on or off for a test, and back afterwards.
+struct RaceScope {
+  bool saved = emu::shared_race_check();
+  explicit RaceScope(bool on) { emu::set_shared_race_check(on); }
+  ~RaceScope() { emu::set_shared_race_check(saved); }
+};
+
 // Sets the emulated device's SM count for a test, and puts the suite's own back afterwards.
 struct SmsScope {
   unsigned saved = emu::sms();
@@ -338,8 +345,8 @@ TEST_CASE("emulator: with the cross-block check, a block that reads another bloc
 }
 
 TEST_CASE("emulator: training steps' kernels read no other block's writes, and give the same bits under the check") {
-  for (auto input : {model::InputKind::Scalar, model::InputKind::Embedding}) {
-    CAPTURE(input == model::InputKind::Embedding);
+  // Embedding input (its backward's atomics included); every access costs signals: one input kind.
+  for (auto input : {model::InputKind::Embedding}) {
     const std::vector<float> unchecked = kernels_under_fill(0xFF, input);
     const CrossBlockScope check(true);
     const uint64_t before = emu::cross_block_accesses();
@@ -347,6 +354,48 @@ TEST_CASE("emulator: training steps' kernels read no other block's writes, and g
     CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input); }) == "");
     CHECK(same_bits(checked, unchecked));
     CHECK(emu::cross_block_accesses() - before > 10000);  // the kernels' accesses were checked
+  }
+}
+
+TEST_CASE("emulator: with the race check, two threads on one shared byte with no barrier between is an error") {
+  const RaceScope check(true);
+  DeviceBuffer x(std::vector<float>(256, 1.0f)), out(1);
+  CHECK(error_of([&] { emu::probe::tree_sum(x.get(), out.get(), true); }) == "");
+  CHECK(out.download()[0] == 256.0f);
+  for (uint64_t seed : {1, 2, 3}) {  // whichever thread runs first
+    const SeedScope order(seed);
+    const std::string error = error_of([&] { emu::probe::tree_sum(x.get(), out.get(), false); });
+    CAPTURE(error);
+    CHECK(error.find("tree_sum_kernel: block (0, 0, 0): threads (") == 0);
+    CHECK(error.find("of its static __shared__ memory: a write and a read with no __syncthreads()") !=
+          std::string::npos);
+    const std::string dynamic = error_of([&] { emu::probe::dynamic_race(out.get()); });
+    CAPTURE(dynamic);
+    CHECK(dynamic.find("dynamic_race_kernel: block (0, 0, 0): threads (") == 0);
+    CHECK((dynamic.find("(1, 0, 0) and (5, 0, 0)") != std::string::npos ||
+           dynamic.find("(5, 0, 0) and (1, 0, 0)") != std::string::npos));
+    CHECK(dynamic.find("race on byte 4 of its dynamic shared memory: two writes") != std::string::npos);
+  }
+  // Dynamic shared memory with its barriers, alone and in a cooperative grid: no race.
+  for (bool cooperative : {false, true}) {
+    DeviceBuffer first(3 * 64), seen(3 * 64);
+    CHECK(error_of([&] {
+            emu::probe::dynamic_shared(3, 64, 1000 * sizeof(float), cooperative, first.get(), seen.get());
+          }) == "");
+    CHECK(seen.download()[0] == 999.0f);
+  }
+}
+
+TEST_CASE("emulator: training steps' kernels have no shared-memory race, and give the same bits under the check") {
+  // Scalar input (the other kind is the cross-block test's); every access costs signals: one kind.
+  for (auto input : {model::InputKind::Scalar}) {
+    const std::vector<float> unchecked = kernels_under_fill(0xFF, input);
+    const RaceScope check(true);
+    const uint64_t before = emu::counters().shared_accesses;
+    std::vector<float> checked;
+    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input); }) == "");
+    CHECK(same_bits(checked, unchecked));
+    CHECK(emu::counters().shared_accesses - before > 10000);  // the kernels' shared accesses were checked
   }
 }
 

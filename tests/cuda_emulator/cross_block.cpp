@@ -43,22 +43,28 @@ struct State {
   uint64_t launch = 0;
   int64_t block = -1;
   int atomic_depth = 0;
-  uint64_t accesses = 0;  // recorded, ever
+  uint64_t accesses = 0;         // recorded, ever
   uintptr_t open_pages[4] = {};  // opened for the instruction being single-stepped
   int open_count = 0;
   Violation first{};
+  SharedRegion shared[2] = {};  // armed while a kernel thread runs (the race check)
+  int shared_count = 0;
+  SharedRecorder record_shared = nullptr;
+  bool buffers_checked = false;  // this launch's device buffers are protected
   bool violated = false;
-  struct sigaction old_segv{}, old_trap{};
+  struct sigaction old_segv {
+  }, old_trap{};
 };
 
+// Never destroyed: a cudaFree at exit (a static allocator's cache given back) still looks here.
 State& state() {
-  static State s = [] {
-    State init;
+  static State* s = [] {
+    auto* init = new State;
     const char* env = std::getenv("LEGATO_EMU_CROSS_BLOCK");
-    init.enabled = env && *env && std::strcmp(env, "0") != 0;
+    init->enabled = env && *env && std::strcmp(env, "0") != 0;
     return init;
   }();
-  return s;
+  return *s;
 }
 
 size_t page_size() {
@@ -121,14 +127,34 @@ void chain(int signal, siginfo_t* info, void* context, const struct sigaction& o
   sigaction(signal, &old, nullptr);  // default: returning faults again, now fatal
 }
 
+uintptr_t page_floor(uintptr_t a) { return a & ~(page_size() - 1); }
+uintptr_t page_ceil(uintptr_t a) { return page_floor(a + page_size() - 1); }
+
+// An armed shared region's pages hold `address`: records it if it is the region's own byte.
+bool on_shared(uintptr_t address, bool write) {
+  State& s = state();
+  for (int r = 0; r < s.shared_count; ++r) {
+    const SharedRegion& region = s.shared[r];
+    if (address < page_floor(region.begin) || address >= page_ceil(region.end)) continue;
+    if (address >= region.begin && address < region.end && s.atomic_depth == 0)
+      s.record_shared(r, address - region.begin, write);
+    return true;
+  }
+  return false;
+}
+
 void on_fault(int signal, siginfo_t* info, void* context) {
   State& s = state();
   const uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
-  auto* hit = s.active ? find(address) : nullptr;
-  if (!hit || s.open_count == static_cast<int>(std::size(s.open_pages))) return chain(signal, info, context, s.old_segv);
   auto* uc = static_cast<ucontext_t*>(context);
   const bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;  // the page-fault error code's W bit
-  record(hit->first, hit->second, address, write);
+  if (!s.active || s.open_count == static_cast<int>(std::size(s.open_pages)))
+    return chain(signal, info, context, s.old_segv);
+  if (!on_shared(address, write)) {
+    auto* hit = s.buffers_checked ? find(address) : nullptr;
+    if (!hit) return chain(signal, info, context, s.old_segv);
+    record(hit->first, hit->second, address, write);
+  }
   const uintptr_t page = address & ~(page_size() - 1);
   mprotect(reinterpret_cast<void*>(page), page_size(), PROT_READ | PROT_WRITE);
   s.open_pages[s.open_count++] = page;
@@ -174,13 +200,15 @@ bool release(void* p) {
   return true;
 }
 
-bool begin_launch() {
+bool begin_launch(bool check_buffers, bool check_shared) {
   State& s = state();
-  if (!s.enabled || s.buffers.empty()) return false;
+  s.buffers_checked = check_buffers && s.enabled && !s.buffers.empty();
+  if (!s.buffers_checked && !check_shared) return false;
   ++s.launch;
   s.violated = false;
   s.block = -1;
-  struct sigaction fault{}, trap{};
+  struct sigaction fault {
+  }, trap{};
   fault.sa_sigaction = on_fault;
   fault.sa_flags = SA_SIGINFO;
   sigemptyset(&fault.sa_mask);
@@ -189,8 +217,31 @@ bool begin_launch() {
   sigaction(SIGSEGV, &fault, &s.old_segv);
   sigaction(SIGTRAP, &trap, &s.old_trap);
   s.active = true;
-  protect_all(PROT_NONE);
+  if (s.buffers_checked) protect_all(PROT_NONE);
   return true;
+}
+
+bool buffers_checked() { return state().active && state().buffers_checked; }
+
+void arm_shared(const SharedRegion* regions, int count, SharedRecorder record) {
+  State& s = state();
+  s.record_shared = record;
+  s.shared_count = std::min(count, 2);
+  for (int r = 0; r < s.shared_count; ++r) {
+    s.shared[r] = regions[r];  // an empty one matches no address
+    if (regions[r].begin == regions[r].end) continue;
+    mprotect(reinterpret_cast<void*>(page_floor(regions[r].begin)),
+             page_ceil(regions[r].end) - page_floor(regions[r].begin), PROT_NONE);
+  }
+}
+
+void disarm_shared() {
+  State& s = state();
+  for (int r = 0; r < s.shared_count; ++r)
+    if (s.shared[r].begin != s.shared[r].end)
+      mprotect(reinterpret_cast<void*>(page_floor(s.shared[r].begin)),
+               page_ceil(s.shared[r].end) - page_floor(s.shared[r].begin), PROT_READ | PROT_WRITE);
+  s.shared_count = 0;
 }
 
 void set_block(int64_t block) { state().block = block; }
@@ -205,7 +256,8 @@ std::optional<Violation> violation() {
 void end_launch() {
   State& s = state();
   if (!s.active) return;
-  protect_all(PROT_READ | PROT_WRITE);
+  if (s.buffers_checked) protect_all(PROT_READ | PROT_WRITE);
+  s.buffers_checked = false;
   s.active = false;
   sigaction(SIGSEGV, &s.old_segv, nullptr);
   sigaction(SIGTRAP, &s.old_trap, nullptr);

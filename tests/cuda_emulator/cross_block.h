@@ -24,13 +24,25 @@ struct Violation {
   bool write_last;
 };
 
-// Around an ordinary launch: begin_launch() makes the checked buffers inaccessible (false: the
-// check is off or there is nothing to check), set_block() names the block that runs from now on,
-// violation() is the first one since begin_launch(), end_launch() makes the buffers accessible.
-bool begin_launch();
+// Around a launch: begin_launch() installs the fault handlers and, when check_buffers and the
+// check is on, makes the checked buffers inaccessible (false: neither check applies);
+// set_block() names the block that runs from now on, violation() is the first one since
+// begin_launch(), end_launch() makes the buffers accessible and removes the handlers.
+bool begin_launch(bool check_buffers, bool check_shared);
+bool buffers_checked();  // this launch's device buffers are
 void set_block(int64_t block);
 std::optional<Violation> violation();
 void end_launch();
-uint64_t accesses();  // recorded so far (atomics' not), for tests
+uint64_t accesses();
+// The shared-memory race check's part: between arm_shared() and disarm_shared() (around each run
+// of a kernel thread, within begin_launch() and end_launch()) the pages of the regions are
+// inaccessible, and every access to a region's own bytes (not an atomic's) goes to `record`.
+// The regions' pages must hold nothing else the emulator touches meanwhile (emulator.h).
+struct SharedRegion {
+  uintptr_t begin, end;
+};
+using SharedRecorder = void (*)(int region, size_t offset, bool write);
+void arm_shared(const SharedRegion* regions, int count, SharedRecorder record);
+void disarm_shared();  // recorded so far (atomics' not), for tests
 
 }  // namespace legato::emu::cross_block

@@ -52,6 +52,20 @@
 // orders their blocks), nor memory allocated while the check was off (the caching allocator's
 // blocks: give them back first, kernels::device_release_cache()).
 //
+// Shared-memory races (shared_race.h, cross_block.cpp). Two accesses to one shared byte, at least
+// one a write, by different threads of a block with no __syncthreads() or grid.sync() between are
+// a race: a GPU runs them in any order. With the check on (set_shared_race_check, or
+// LEGATO_EMU_SHARED_RACE=1) a block's shared memory (its static section and its dynamic array)
+// is made inaccessible while one of its threads runs; every access faults, is recorded in a shadow
+// (per byte: the barrier phase, the thread that wrote it, the first two that read it) and is
+// single-stepped, as the cross-block check does. A race is an error (std::runtime_error from the
+// launch) naming the kernel, the block, the byte of static or dynamic shared memory and both
+// threads. Each unit's static section lies on pages of its own (the linker script in
+// tests/CMakeLists.txt), and dynamic shared memory is then two pages larger, to start on a page.
+// Its limits: opt-in (micro-seconds an access), x86-64 Linux, accesses matched by their first
+// byte (as above), atomics exempt; the section of a unit is shared by its kernels, so a byte is
+// one shadow whichever variable it belongs to.
+//
 // Streams and events (streams.cpp). The legacy default stream (0) and every blocking stream
 // (cudaStreamCreate) run their work at once, on the calling thread, in the host's order: what the
 // engine's one stream needs. A non-blocking stream (cudaStreamCreateWithFlags(...,
@@ -170,6 +184,10 @@ uint8_t fill();
 void set_cross_block_check(bool on);
 bool cross_block_check();
 uint64_t cross_block_accesses();  // the accesses it has recorded so far (atomics' not), for tests
+// The shared-memory race check ("Shared-memory races" above), for this OS thread's launches.
+// Starts from LEGATO_EMU_SHARED_RACE (1: on; default off).
+void set_shared_race_check(bool on);
+bool shared_race_check();
 // Held by an emulated atomic while it reads and writes: atomics of different blocks may meet.
 struct AtomicScope {
   AtomicScope();
@@ -189,9 +207,10 @@ bool defer(cudaStream_t stream, std::function<void()> work);
 void synchronize_all();  // cudaDeviceSynchronize
 size_t pending_work();   // items queued on non-blocking streams, for tests
 
-// Counts for tests: launches run, blocks and threads executed, barrier phases.
+// Counts for tests: launches run, blocks and threads executed, barrier phases, shared-memory
+// accesses the race check recorded.
 struct Counters {
-  uint64_t launches = 0, blocks = 0, threads = 0, phases = 0;
+  uint64_t launches = 0, blocks = 0, threads = 0, phases = 0, shared_accesses = 0;
 };
 Counters counters();
 

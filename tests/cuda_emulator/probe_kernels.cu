@@ -81,6 +81,15 @@ __global__ void cross_block_read_kernel(float* data, float* out, bool neighbour)
   if (threadIdx.x == 1) out[blockIdx.x] = data[from];
 }
 
+__global__ void dynamic_race_kernel(float* out) {
+  LEGATO_DYNAMIC_SHARED(float, dynamic);
+  dynamic[threadIdx.x] = static_cast<float>(threadIdx.x);
+  if (threadIdx.x == 0) dynamic[0] = 0.0f;   // every thread's own element: no race
+  if (threadIdx.x == 5) dynamic[1] = -1.0f;  // thread 1's element, no barrier between: a race
+  __syncthreads();
+  out[threadIdx.x] = dynamic[threadIdx.x];
+}
+
 __global__ void count_blocks_kernel(int* counter) {
   if (threadIdx.x == 0) atomicAdd(counter, 1);
 }
@@ -135,6 +144,8 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
 void cross_block_read(int blocks, bool neighbour, float* data, float* out) {
   LEGATO_LAUNCH(cross_block_read_kernel, blocks, 32, 0, nullptr, data, out, neighbour);
 }
+
+void dynamic_race(float* out) { LEGATO_LAUNCH(dynamic_race_kernel, 1, 32, 32 * sizeof(float), nullptr, out); }
 
 void count_blocks(int blocks, int* counter) { LEGATO_LAUNCH(count_blocks_kernel, blocks, 32, 0, nullptr, counter); }
 

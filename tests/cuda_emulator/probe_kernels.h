@@ -40,6 +40,9 @@ void opt_in(size_t bytes);
 // blocks x 32 threads: block b writes data[b] = b, then reads out[b] = data[b + 1 mod blocks] when
 // `neighbour` (another block's write, unordered: the bug the cross-block check finds), else data[b].
 void cross_block_read(int blocks, bool neighbour, float* data, float* out);
+// One block of 32 threads: each writes its own element of dynamic shared memory, and thread 5
+// also thread 1's, with no barrier between (a race); out[32] = what each then reads back.
+void dynamic_race(float* out);
 // blocks x 32 threads: thread 0 of every block adds 1 to *counter with atomicAdd.
 void count_blocks(int blocks, int* counter);
 // grid.sync() in a kernel launched without LEGATO_LAUNCH_COOPERATIVE.

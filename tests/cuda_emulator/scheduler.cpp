@@ -19,6 +19,7 @@
 
 #include "tests/cuda_emulator/cross_block.h"
 #include "tests/cuda_emulator/emulator.h"
+#include "tests/cuda_emulator/shared_race.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -48,7 +49,8 @@ struct Worker {
   bc::fiber sink;   // inside the fiber: the scheduler to return to
   ThreadState state;
   Status status = Status::Done;
-  size_t block = 0;  // among the blocks running together
+  size_t block = 0;     // among the blocks running together
+  uint32_t thread = 0;  // linear index in its block
   bool abort = false;
   bool in_kernel = false;  // suspended inside the kernel (not merely assigned to a thread)
   std::exception_ptr error;
@@ -60,7 +62,8 @@ struct Worker {
 struct Run {
   const Kernel* kernel = nullptr;
   size_t threads_per_block = 0;
-  std::vector<std::vector<char>>* dynamic = nullptr;  // per block running together: its dynamic shared memory
+  std::vector<char*>* dynamic = nullptr;  // per block running together: its dynamic shared memory
+  SharedRace* race = nullptr;             // the shared-memory race check's shadow, when it is on
 };
 
 struct Emulator {
@@ -70,6 +73,7 @@ struct Emulator {
   uint64_t seed = 1;
   uint64_t launch_number = 0;
   Counters counters;
+  bool shared_race = false;                          // the shared-memory race check (emulator.h)
   std::map<const void*, size_t> max_dynamic_shared;  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel
   const void* main_stack_bottom = nullptr;           // the scheduler's stack, for AddressSanitizer
   size_t main_stack_size = 0;
@@ -78,6 +82,8 @@ struct Emulator {
 
   Emulator() {
     if (const char* env = std::getenv("LEGATO_EMU_SEED")) seed = std::strtoull(env, nullptr, 10);
+    const char* race = std::getenv("LEGATO_EMU_SHARED_RACE");
+    shared_race = race && *race && std::strcmp(race, "0") != 0;
   }
 };
 
@@ -210,15 +216,17 @@ uint3 unflatten(uint64_t i, dim3 extent) {
 // in images, swapped in as their threads are resumed.
 class Group {
  public:
-  Group(const Kernel& k, dim3 grid, dim3 block, size_t dynamic_bytes, std::mt19937_64& rng)
-      : kernel_(k),
+  Group(const Kernel& k, dim3 grid, dim3 block, size_t dynamic_bytes, std::mt19937_64& rng, bool racing)
+      : racing_(racing),
+        kernel_(k),
         dynamic_bytes_(dynamic_bytes),
         grid_(grid),
         block_(block),
         rng_(rng),
         threads_per_block_(static_cast<size_t>(block.x) * block.y * block.z) {}
 
-  std::vector<std::vector<char>>* dynamic() { return &dynamic_; }
+  std::vector<char*>* dynamic() { return &dynamic_base_; }
+  SharedRace* race() { return racing_ ? &race_ : nullptr; }
 
   void run(const uint64_t* blocks, size_t n) {
     blocks_ = blocks;
@@ -234,6 +242,8 @@ class Group {
   }
 
  private:
+  bool racing_;  // the shared-memory race check is on
+  SharedRace race_;
   const Kernel& kernel_;
   size_t dynamic_bytes_;
   dim3 grid_, block_;
@@ -242,6 +252,7 @@ class Group {
   const uint64_t* blocks_ = nullptr;
   size_t count_ = 0;                        // threads running together
   std::vector<std::vector<char>> dynamic_;  // each block's dynamic shared memory, exactly the launch's bytes
+  std::vector<char*> dynamic_base_;         // where each starts: page-aligned inside it under the race check
   std::vector<std::vector<char>> images_;   // only when several blocks run together
   size_t resident_ = 0;
   std::vector<Worker*> order_;
@@ -259,6 +270,7 @@ class Group {
         w.state.grid_dim = grid_;
         w.status = Status::Runnable;
         w.block = b;
+        w.thread = static_cast<uint32_t>(t);
         w.in_kernel = false;
         w.error = nullptr;
       }
@@ -266,7 +278,15 @@ class Group {
     const char byte = static_cast<char>(fill());
     if (bytes) std::memset(kernel_.shared.begin, byte, bytes);
     if (n > 1) images_.assign(n, std::vector<char>(bytes, byte));
-    dynamic_.assign(dynamic_bytes_ ? n : 0, std::vector<char>(dynamic_bytes_, byte));
+    // Under the race check its pages are its own (they become inaccessible): two pages more.
+    const size_t page = 4096, extra = racing_ ? 2 * page : 0;
+    dynamic_.assign(dynamic_bytes_ ? n : 0, std::vector<char>(dynamic_bytes_ + extra, byte));
+    dynamic_base_.clear();
+    for (auto& d : dynamic_) {
+      const uintptr_t at = reinterpret_cast<uintptr_t>(d.data());
+      dynamic_base_.push_back(d.data() + (racing_ ? (page - at % page) % page : 0));
+    }
+    if (racing_) race_.start(n, bytes, dynamic_bytes_);
     resident_ = 0;
   }
 
@@ -284,8 +304,24 @@ class Group {
     Emulator& e = emulator();
     make_resident(w.block);
     e.running = &w;
+    if (racing_) arm(w.block);
     enter_fiber(w);
+    if (racing_) cross_block::disarm_shared();
     e.running = nullptr;
+  }
+
+  // The block's shared memory becomes inaccessible: the kernel thread's accesses go to the race check.
+  void arm(size_t block) {
+    const uintptr_t s = reinterpret_cast<uintptr_t>(kernel_.shared.begin);
+    const uintptr_t d = dynamic_base_.empty() ? 0 : reinterpret_cast<uintptr_t>(dynamic_base_[block]);
+    const cross_block::SharedRegion regions[2] = {{s, s + kernel_.shared.size()}, {d, d + (d ? dynamic_bytes_ : 0)}};
+    cross_block::arm_shared(regions, 2, [](int region, size_t offset, bool write) {
+      Emulator& e = emulator();
+      ++e.counters.shared_accesses;
+      if (e.running && e.run && e.run->race)
+        e.run->race->access(e.running->block, e.running->thread, static_cast<SharedRace::Region>(region), offset,
+                            write);
+    });
   }
 
   // Runs every runnable thread, in a shuffled order, to its next barrier or its end; then opens
@@ -299,6 +335,7 @@ class Group {
     for (Worker* w : order_) {
       resume(*w);
       if (w->error) fail(*w);
+      if (racing_ && race_.race()) race_error(*race_.race());
     }
     return open_barriers();
   }
@@ -318,12 +355,15 @@ class Group {
       if (at_barrier == 0) continue;
       if (at_barrier != threads_per_block_) divergence(first, "__syncthreads()", at_barrier, block_done);
       for (size_t i = first; i < first + threads_per_block_; ++i) at(i).status = Status::Runnable;
+      if (racing_) race_.barrier(first / threads_per_block_);
       opened = true;
     }
     if (opened) return true;
     if (done == count_) return false;
     if (at_grid != count_) divergence(0, "grid.sync()", at_grid, done);
     for (size_t i = 0; i < count_; ++i) at(i).status = Status::Runnable;
+    if (racing_)
+      for (size_t b = 0; b < count_ / threads_per_block_; ++b) race_.barrier(b);
     return true;
   }
 
@@ -331,6 +371,16 @@ class Group {
     throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(at(first).state.block_idx) + ": " +
                              barrier + " reached by " + std::to_string(waiting) + " thread(s) while " +
                              std::to_string(returned) + " had returned (every thread must reach the same barrier)");
+  }
+
+  [[noreturn]] void race_error(const SharedRace::Race& r) {
+    const Worker& w = at(r.block * threads_per_block_);
+    throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(w.state.block_idx) + ": threads " +
+                             triple(unflatten(r.first, block_)) + " and " + triple(unflatten(r.second, block_)) +
+                             " race on byte " + std::to_string(r.offset) + " of its " +
+                             (r.region == SharedRace::kStatic ? "static __shared__ memory" : "dynamic shared memory") +
+                             ": " + (r.two_writes ? "two writes" : "a write and a read") +
+                             " with no __syncthreads() or grid.sync() between (their order is not defined)");
   }
 
   [[noreturn]] void fail(const Worker& w) {
@@ -347,6 +397,7 @@ class Group {
 
   // Unwinds every thread suspended inside the kernel, so the workers are free for the next launch.
   void abort_all() {
+    racing_ = false;  // unwinding is not the kernel's work
     for (size_t i = 0; i < count_; ++i) {
       Worker& w = at(i);
       if (w.in_kernel) {
@@ -372,7 +423,7 @@ void syncthreads() { wait(Status::AtBarrier, "__syncthreads()"); }
 void* dynamic_shared() {
   Emulator& e = emulator();
   if (!e.running || !e.run) throw std::logic_error("dynamic shared memory used outside a kernel");
-  return e.run->dynamic->empty() ? nullptr : (*e.run->dynamic)[e.running->block].data();
+  return e.run->dynamic->empty() ? nullptr : (*e.run->dynamic)[e.running->block];
 }
 
 cudaError_t set_max_dynamic_shared(const void* function, int bytes) {
@@ -403,17 +454,11 @@ namespace {
 
 // The blocks of an ordinary launch one after the other, under the cross-block check when it is on.
 void run_blocks_checked(const Kernel& kernel, dim3 grid, Group& group, const std::vector<uint64_t>& order) {
-  if (!cross_block::begin_launch()) {
-    for (const uint64_t& b : order) group.run(&b, 1);
-    return;
-  }
-  struct End {
-    ~End() { cross_block::end_launch(); }
-  } end;
+  const bool checked = cross_block::buffers_checked();
   for (const uint64_t& b : order) {
-    cross_block::set_block(static_cast<int64_t>(b));
+    if (checked) cross_block::set_block(static_cast<int64_t>(b));
     group.run(&b, 1);
-    if (const auto v = cross_block::violation()) cross_block_error(kernel, grid, *v);
+    if (const auto v = checked ? cross_block::violation() : std::nullopt) cross_block_error(kernel, grid, *v);
   }
 }
 
@@ -425,12 +470,18 @@ void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes
   std::vector<uint64_t> order(blocks);
   std::iota(order.begin(), order.end(), uint64_t{0});
   std::shuffle(order.begin(), order.end(), rng);
-  Group group(kernel, grid, block, shared_bytes, rng);
-  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z, group.dynamic()};
+  const bool racing = e.shared_race && (kernel.shared.size() > 0 || shared_bytes > 0);
+  Group group(kernel, grid, block, shared_bytes, rng, racing);
+  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z, group.dynamic(), group.race()};
   e.run = &run;
+  const bool watching = cross_block::begin_launch(!kernel.cooperative, racing);
   struct Reset {
-    ~Reset() { emulator().run = nullptr; }
-  } reset;
+    bool watching;
+    ~Reset() {
+      emulator().run = nullptr;
+      if (watching) cross_block::end_launch();
+    }
+  } reset{watching};
   if (kernel.cooperative) {
     group.run(order.data(), order.size());
   } else {
@@ -492,6 +543,8 @@ unsigned sms() { return sm_count(); }
 
 void set_cross_block_check(bool on) { cross_block::set_enabled(on); }
 bool cross_block_check() { return cross_block::enabled(); }
+void set_shared_race_check(bool on) { emulator().shared_race = on; }
+bool shared_race_check() { return emulator().shared_race; }
 uint64_t cross_block_accesses() { return cross_block::accesses(); }
 
 void set_seed(uint64_t seed) {

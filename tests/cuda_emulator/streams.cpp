@@ -47,9 +47,10 @@ struct Streams {
   uint64_t picks = 0;                // draws so far, for the interleaving's random numbers
   std::vector<std::unique_ptr<CUstream_st>> owned;
 };
+// Never destroyed: a cudaFree at exit (a static allocator's cache given back) still synchronises.
 Streams& streams() {
-  static Streams s;
-  return s;
+  static Streams* s = new Streams;
+  return *s;
 }
 
 CUstream_st* resolve(cudaStream_t stream) { return stream ? stream : &streams().blocking; }
