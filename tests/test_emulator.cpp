@@ -399,6 +399,44 @@ TEST_CASE("emulator: training steps' kernels have no shared-memory race, and giv
   }
 }
 
+TEST_CASE("emulator: warp shuffles, ballots and __syncwarp exchange the lanes' values") {
+  for (uint64_t seed : {1, 2}) {
+    const SeedScope order(seed);
+    const int threads = 64;
+    DeviceBuffer sums(threads), down(threads), broadcast(threads);
+    DeviceArray<unsigned> ballots(threads);
+    emu::probe::warp_primitives(threads, sums.get(), down.get(), broadcast.get(), ballots.get());
+    const auto s = sums.download(), d = down.download(), b = broadcast.download();
+    const auto votes = ballots.download();
+    unsigned every_third = 0, even_low = 0;
+    for (unsigned l = 0; l < 32; ++l) {
+      every_third |= (l % 3 == 0 ? 1u : 0u) << l;
+      even_low |= (l < 16 && l % 2 == 0 ? 1u : 0u) << l;
+    }
+    for (int t = 0; t < threads; ++t) {
+      CAPTURE(t);
+      const int warp = t / 32, lane = t % 32;
+      CHECK(s[t] == static_cast<float>(32 * 31 / 2 + 32 * 32 * warp));
+      CHECK(d[t] == static_cast<float>(lane < 29 ? t + 3 : t));
+      CHECK(b[t] == static_cast<float>(32 * warp + 5));
+      CHECK(votes[t] == (lane < 16 ? every_third ^ even_low : every_third));
+    }
+  }
+}
+
+TEST_CASE("emulator: a warp primitive whose mask lacks the caller, or names a lane that never comes, is an error") {
+  const std::string without_caller = error_of([] { emu::probe::bad_warp_mask(0); });
+  CAPTURE(without_caller);
+  CHECK(without_caller.find("bad_warp_mask_kernel: block (0, 0, 0), thread (") == 0);
+  CHECK(without_caller.find("__shfl_xor_sync with mask 0x0000ffff: the mask does not hold the calling lane") !=
+        std::string::npos);
+  const std::string missing = error_of([] { emu::probe::bad_warp_mask(1); });
+  CAPTURE(missing);
+  CHECK(missing.find("bad_warp_mask_kernel: block (0, 0, 0), thread (") == 0);
+  CHECK(missing.find("__shfl_xor_sync with mask 0xffffffff: lane 16 named in the mask has returned") !=
+        std::string::npos);
+}
+
 TEST_CASE("emulator: the cuBLAS stand-in refuses what cuBLAS documents as invalid values") {
   cublasHandle_t handle;
   REQUIRE(cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS);

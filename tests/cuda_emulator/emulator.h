@@ -35,6 +35,17 @@
 //   (each guard page is a mapping of its own, and Linux allows a process ~65530 mappings).
 // - A barrier reached by some threads of a block while the others returned, or a deadlock, is an
 //   error (std::runtime_error from the launch) naming the kernel, the block and the barrier.
+// - Warp-level primitives (__syncwarp, __shfl_sync, __shfl_up/down/xor_sync, __ballot_sync,
+//   __any_sync, __all_sync) are rendezvous points of the lanes their mask names (a warp: 32
+//   consecutive linear thread indices of a block): a lane waits there, as at a barrier, until
+//   every other thread of the block has run to a rendezvous, a barrier or its end; then each group
+//   of lanes at the same primitive with the same mask gets its results and runs on, in a shuffled
+//   order as always. A mask without the calling lane, a lane named in the mask that is not at the
+//   same primitive with the same mask (it returned, waits at a barrier or elsewhere, or does not
+//   exist in a partial warp), or a shuffle from a lane outside the mask, is an error naming the
+//   kernel, the block, the thread and the mask (stricter than CUDA, which lets a named lane have
+//   exited). Independent thread scheduling is the model: the lanes of a warp run in no fixed
+//   order between rendezvous.
 //
 // Cross-block reads (cross_block.cpp). On a GPU the blocks of an ordinary launch run in any order
 // and at once: a block that reads what another block of the same launch wrote (or writes what
@@ -125,7 +136,13 @@ struct ThreadState {
 };
 ThreadState& current_thread();
 
-void syncthreads();                     // __syncthreads()
+void syncthreads();  // __syncthreads()
+// The warp-level primitives (cuda_emulator.h): a rendezvous of the lanes named in `mask`, which
+// must hold the calling lane. Sync: __syncwarp; Shfl (arg: the source lane), ShflUp, ShflDown
+// (arg: delta), ShflXor (arg: the lane mask) within segments of `width` lanes, `value` the
+// variable's bytes; Ballot, Any, All of `value` != 0. Returns the lane's result.
+enum class WarpOp { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
+uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int arg, int width);
 void grid_sync();                       // cooperative_groups::this_grid().sync(); only in a cooperative launch
 void record_error(cudaError_t status);  // the runtime stand-in's last error (runtime.cpp)
 // The running block's dynamic shared memory (null when the launch asked for none).

@@ -90,6 +90,34 @@ __global__ void dynamic_race_kernel(float* out) {
   out[threadIdx.x] = dynamic[threadIdx.x];
 }
 
+__global__ void warp_primitives_kernel(float* sums, float* down, float* broadcast, unsigned* ballots) {
+  const unsigned t = threadIdx.x, lane = t % 32;
+  float v = static_cast<float>(t);
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  sums[t] = v;  // every lane: its warp's sum
+  down[t] = __shfl_down_sync(0xffffffffu, static_cast<float>(t), 3);
+  broadcast[t] = __shfl_sync(0xffffffffu, static_cast<float>(t), 5);
+  __syncwarp();
+  const unsigned ballot = __ballot_sync(0xffffffffu, lane % 3 == 0);
+  if (lane < 16) {  // half the warp, with the mask that names exactly that half
+    const unsigned half = __ballot_sync(0x0000ffffu, lane % 2 == 0);
+    ballots[t] = ballot ^ half;
+  } else {
+    ballots[t] = ballot;
+  }
+}
+
+__global__ void bad_warp_mask_kernel(float* out, int variant) {
+  const unsigned lane = threadIdx.x % 32;
+  float v = static_cast<float>(lane);
+  if (variant == 0) {
+    v = __shfl_xor_sync(0x0000ffffu, v, 1);  // every lane calls it: lanes 16..31 are not in the mask
+  } else if (lane < 16) {
+    v = __shfl_xor_sync(0xffffffffu, v, 1);  // the mask names lanes 16..31, which never call it
+  }
+  out[threadIdx.x] = v;
+}
+
 __global__ void count_blocks_kernel(int* counter) {
   if (threadIdx.x == 0) atomicAdd(counter, 1);
 }
@@ -146,6 +174,15 @@ void cross_block_read(int blocks, bool neighbour, float* data, float* out) {
 }
 
 void dynamic_race(float* out) { LEGATO_LAUNCH(dynamic_race_kernel, 1, 32, 32 * sizeof(float), nullptr, out); }
+
+void warp_primitives(int threads, float* sums, float* down, float* broadcast, unsigned* ballots) {
+  LEGATO_LAUNCH(warp_primitives_kernel, 1, threads, 0, nullptr, sums, down, broadcast, ballots);
+}
+
+void bad_warp_mask(int variant) {
+  Scratch<float> out(32);
+  LEGATO_LAUNCH(bad_warp_mask_kernel, 1, 32, 0, nullptr, out.ptr, variant);
+}
 
 void count_blocks(int blocks, int* counter) { LEGATO_LAUNCH(count_blocks_kernel, blocks, 32, 0, nullptr, counter); }
 

@@ -37,7 +37,30 @@ constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kStackBytes = 64 * 1024;
 #endif
 
-enum class Status { Runnable, AtBarrier, AtGridSync, Done };
+enum class Status { Runnable, AtBarrier, AtGridSync, AtWarp, Done };
+
+// A lane's call of a warp-level primitive, and what it gets back.
+struct WarpCall {
+  WarpOp op = WarpOp::Sync;
+  unsigned mask = 0;
+  uint64_t value = 0;
+  int arg = 0, width = 32;
+  uint64_t result = 0;
+};
+
+const char* name_of(WarpOp op) {
+  switch (op) {
+    case WarpOp::Sync: return "__syncwarp";
+    case WarpOp::Shfl: return "__shfl_sync";
+    case WarpOp::ShflUp: return "__shfl_up_sync";
+    case WarpOp::ShflDown: return "__shfl_down_sync";
+    case WarpOp::ShflXor: return "__shfl_xor_sync";
+    case WarpOp::Ballot: return "__ballot_sync";
+    case WarpOp::Any: return "__any_sync";
+    case WarpOp::All: return "__all_sync";
+  }
+  return "?";
+}
 
 // Thrown into a suspended thread to unwind it when its launch fails.
 struct Aborted {};
@@ -51,6 +74,7 @@ struct Worker {
   Status status = Status::Done;
   size_t block = 0;     // among the blocks running together
   uint32_t thread = 0;  // linear index in its block
+  WarpCall warp;        // its last warp-level primitive
   bool abort = false;
   bool in_kernel = false;  // suspended inside the kernel (not merely assigned to a thread)
   std::exception_ptr error;
@@ -340,7 +364,87 @@ class Group {
     return open_barriers();
   }
 
+  // Every group of lanes at a warp-level primitive gets its results and runs on (true if any did).
+  // Called when no thread can run: a lane whose partners are not all there never will be.
+  bool open_warps() {
+    bool opened = false;
+    for (size_t first = 0; first < count_; first += threads_per_block_)
+      for (size_t warp = first; warp < first + threads_per_block_; warp += 32) {
+        const size_t lanes = std::min<size_t>(32, first + threads_per_block_ - warp);
+        for (size_t l = 0; l < lanes; ++l)
+          if (at(warp + l).status == Status::AtWarp) {
+            open_warp(warp, lanes, l);
+            opened = true;
+          }
+      }
+    return opened;
+  }
+
+  // Lane `lane` (of the warp whose lane 0 is at(warp)) waits: its mask's lanes must all be at the
+  // same primitive with the same mask; they get their results and become runnable.
+  void open_warp(size_t warp, size_t lanes, size_t lane) {
+    const WarpCall call = at(warp + lane).warp;
+    for (unsigned l = 0; l < 32; ++l) {
+      if (!(call.mask >> l & 1)) continue;
+      if (l >= lanes) warp_error(at(warp + lane), "lane " + std::to_string(l) + " does not exist (a partial warp)");
+      const Worker& other = at(warp + l);
+      if (other.status != Status::AtWarp || other.warp.op != call.op || other.warp.mask != call.mask)
+        warp_error(at(warp + lane), "lane " + std::to_string(l) + " named in the mask " + where(other));
+    }
+    uint64_t ballot = 0;
+    for (unsigned l = 0; l < 32; ++l)
+      if ((call.mask >> l & 1) && at(warp + l).warp.value) ballot |= uint64_t{1} << l;
+    for (unsigned l = 0; l < 32; ++l) {
+      if (!(call.mask >> l & 1)) continue;
+      Worker& w = at(warp + l);
+      w.warp.result = result(warp, l, w.warp, ballot);
+      w.status = Status::Runnable;
+    }
+  }
+
+  uint64_t result(size_t warp, unsigned lane, const WarpCall& c, uint64_t ballot) {
+    const unsigned width = static_cast<unsigned>(c.width), base = lane / width * width;
+    unsigned source = lane;
+    switch (c.op) {
+      case WarpOp::Sync: return 0;
+      case WarpOp::Ballot: return ballot;
+      case WarpOp::Any: return ballot != 0;
+      case WarpOp::All: return ballot == (c.mask & 0xffffffffull);
+      case WarpOp::Shfl: source = base + static_cast<unsigned>(c.arg) % width; break;
+      case WarpOp::ShflUp: source = lane - base >= static_cast<unsigned>(c.arg) ? lane - c.arg : lane; break;
+      case WarpOp::ShflDown: source = lane + c.arg < base + width ? lane + c.arg : lane; break;
+      case WarpOp::ShflXor: source = (lane ^ static_cast<unsigned>(c.arg)) < base + width ? lane ^ c.arg : lane; break;
+    }
+    if (source >= 32 || !(c.mask >> source & 1))
+      warp_error(at(warp + lane), "the source lane " + std::to_string(source) + " is not in the mask");
+    return at(warp + source).warp.value;
+  }
+
+  static std::string where(const Worker& w) {
+    switch (w.status) {
+      case Status::Done: return "has returned";
+      case Status::AtBarrier: return "waits at __syncthreads()";
+      case Status::AtGridSync: return "waits at grid.sync()";
+      case Status::AtWarp: {
+        char text[64];
+        std::snprintf(text, sizeof text, "is at %s with mask 0x%08x", name_of(w.warp.op), w.warp.mask);
+        return text;
+      }
+      case Status::Runnable: break;
+    }
+    return "is running";
+  }
+
+  [[noreturn]] void warp_error(const Worker& w, const std::string& what) {
+    char mask[16];
+    std::snprintf(mask, sizeof mask, "0x%08x", w.warp.mask);
+    throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(w.state.block_idx) + ", thread " +
+                             triple(w.state.thread_idx) + ": " + name_of(w.warp.op) + " with mask " + mask + ": " +
+                             what + " (every lane the mask names must reach it with the same mask)");
+  }
+
   bool open_barriers() {
+    if (open_warps()) return true;  // barriers wait until the warps' rendezvous have run on
     size_t done = 0, at_grid = 0;
     bool opened = false;
     for (size_t first = 0; first < count_; first += threads_per_block_) {
@@ -419,6 +523,26 @@ ThreadState& current_thread() {
 }
 
 void syncthreads() { wait(Status::AtBarrier, "__syncthreads()"); }
+
+uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int arg, int width) {
+  Emulator& e = emulator();
+  if (!e.running) throw std::logic_error(std::string(name_of(op)) + " called outside a kernel");
+  Worker& w = *e.running;
+  const unsigned lane = w.thread % 32;
+  char text[128];
+  if (!(mask >> lane & 1)) {
+    std::snprintf(text, sizeof text, "%s with mask 0x%08x: the mask does not hold the calling lane %u", name_of(op),
+                  mask, lane);
+    throw std::runtime_error(text);
+  }
+  if (width < 1 || width > 32 || (width & (width - 1))) {
+    std::snprintf(text, sizeof text, "%s: width %d (a power of two, 1 to 32)", name_of(op), width);
+    throw std::runtime_error(text);
+  }
+  w.warp = WarpCall{op, mask, value, arg, width, 0};
+  wait(Status::AtWarp, name_of(op));
+  return w.warp.result;
+}
 
 void* dynamic_shared() {
   Emulator& e = emulator();

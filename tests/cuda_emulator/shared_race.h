@@ -55,7 +55,7 @@ class SharedRace {
 
  private:
   struct Shadow {
-    uint32_t epoch;                // 0: never touched (the shadow starts zeroed)
+    uint32_t epoch;                 // 0: never touched (the shadow starts zeroed)
     int16_t writer, reader, other;  // threads of a block (< 1024), -1: none
   };
   struct Free {
@@ -64,7 +64,9 @@ class SharedRace {
   using Memory = std::unique_ptr<Shadow, Free>;
 
   // calloc: large shadows are zero pages until touched.
-  static Memory zeroed(size_t bytes) { return Memory(static_cast<Shadow*>(std::calloc(bytes ? bytes : 1, sizeof(Shadow)))); }
+  static Memory zeroed(size_t bytes) {
+    return Memory(static_cast<Shadow*>(std::calloc(bytes ? bytes : 1, sizeof(Shadow))));
+  }
 
   void found(size_t block, Region region, size_t offset, int16_t earlier, uint32_t later, bool two_writes) {
     if (!race_) race_ = Race{block, region, offset, static_cast<uint32_t>(earlier), later, two_writes};
