@@ -520,9 +520,9 @@ struct Event {
 };
 
 // x = 2 (a fill, then a doubling) on stream a; y = 10 x on stream b, after an event on a when
-// `wait`; the value y ends with.
-float producer_consumer(bool wait) {
-  const Stream a, b;
+// `wait`; the value y ends with. Either stream blocking (the engine's kind) or not.
+float producer_consumer(bool wait, unsigned a_flags = cudaStreamNonBlocking, unsigned b_flags = cudaStreamNonBlocking) {
+  const Stream a(a_flags), b(b_flags);
   const Event done;
   DeviceArray<float> x(std::vector<float>(8, 0.0f)), y(std::vector<float>(8, -1.0f));
   kernels::fill_launch(x.get(), 8, 1.0f, a.s);
@@ -556,11 +556,15 @@ TEST_CASE("emulator: a non-blocking stream queues launches, copies and cuBLAS ca
   CHECK(x.download() == std::vector<float>(6, 3.0f));
   CHECK(c.download() == std::vector<float>(4, 27.0f));
   cublasDestroy(blas);
-  // A blocking stream (and the legacy default stream) runs its work at once.
+  // A blocking stream queues too; the legacy default stream runs its work at once, after the
+  // blocking streams' queued work.
   const Stream blocking(cudaStreamDefault);
   kernels::fill_launch(x.get(), 6, 5.0f, blocking.s);
   std::memcpy(host, x.get(), sizeof host);
-  CHECK(host[5] == 5.0f);
+  CHECK(host[5] == 3.0f);  // not yet
+  kernels::scale_launch(x.get(), x.get(), 6, 2.0f, nullptr);
+  std::memcpy(host, x.get(), sizeof host);
+  CHECK(host[5] == 10.0f);  // the blocking stream's fill, then the legacy stream's doubling
 }
 
 TEST_CASE("emulator: without an event between two streams some seed runs them in the wrong order; with it none") {
@@ -575,19 +579,33 @@ TEST_CASE("emulator: without an event between two streams some seed runs them in
   CHECK(without.count(20.0f) == 1);
 }
 
-TEST_CASE("emulator: a blocking stream's wait runs the queued work it waits for; a never-recorded event is no wait") {
+TEST_CASE("emulator: a fork or a join without an event shows under some seed, blocking streams included") {
+  std::set<float> fork, join;
+  for (uint64_t seed = 1; seed <= 16; ++seed) {
+    const SeedScope scope(seed);
+    // Fork: the engine's kind of stream (blocking) makes x; a non-blocking stream reads it.
+    CHECK_MESSAGE(producer_consumer(true, cudaStreamDefault, cudaStreamNonBlocking) == 20.0f, "seed " << seed);
+    fork.insert(producer_consumer(false, cudaStreamDefault, cudaStreamNonBlocking));
+    // Join: a non-blocking stream makes x; a blocking stream reads it.
+    CHECK_MESSAGE(producer_consumer(true, cudaStreamNonBlocking, cudaStreamDefault) == 20.0f, "seed " << seed);
+    join.insert(producer_consumer(false, cudaStreamNonBlocking, cudaStreamDefault));
+  }
+  CHECK(fork.size() >= 2);
+  CHECK(join.size() >= 2);
+}
+
+TEST_CASE("emulator: the legacy stream's wait runs the queued work it waits for; a never-recorded event is no wait") {
   const Stream a;
   const Event done, never;
   DeviceArray<float> x(std::vector<float>(4, 0.0f));
   kernels::fill_launch(x.get(), 4, 7.0f, a.s);
   REQUIRE(cudaEventRecord(done.e, a.s) == cudaSuccess);
-  const Stream blocking(cudaStreamDefault);
-  REQUIRE(cudaStreamWaitEvent(blocking.s, never.e, 0) == cudaSuccess);  // returns at once
-  REQUIRE(cudaStreamWaitEvent(blocking.s, done.e, 0) == cudaSuccess);
+  REQUIRE(cudaStreamWaitEvent(nullptr, never.e, 0) == cudaSuccess);  // returns at once
+  REQUIRE(cudaStreamWaitEvent(nullptr, done.e, 0) == cudaSuccess);
   float host[4];
   std::memcpy(host, x.get(), sizeof host);
   CHECK(host[3] == 7.0f);
   REQUIRE(cudaEventSynchronize(done.e) == cudaSuccess);
-  CHECK(cudaStreamWaitEvent(blocking.s, nullptr, 0) == cudaErrorInvalidValue);
+  CHECK(cudaStreamWaitEvent(nullptr, nullptr, 0) == cudaErrorInvalidValue);
   cudaGetLastError();
 }

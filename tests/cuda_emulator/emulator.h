@@ -77,21 +77,21 @@
 // byte (as above), atomics exempt; the section of a unit is shared by its kernels, so a byte is
 // one shadow whichever variable it belongs to.
 //
-// Streams and events (streams.cpp). The legacy default stream (0) and every blocking stream
-// (cudaStreamCreate) run their work at once, on the calling thread, in the host's order: what the
-// engine's one stream needs. A non-blocking stream (cudaStreamCreateWithFlags(...,
-// cudaStreamNonBlocking)) queues its work (kernel launches, cuBLAS calls of a handle bound to it,
-// async copies and memsets, event records and waits) and runs it only when the host waits:
-// cudaStreamSynchronize, cudaEventSynchronize, cudaDeviceSynchronize, cudaStreamQuery (which
-// waits here), cudaFree, cudaStreamDestroy, or a blocking stream's cudaStreamWaitEvent on an event
-// recorded in such a queue. Then queued items run one at a time, each time from a stream drawn
-// among those whose next item may run (a wait may run once its event's record has), drawn from
-// the seed: two streams with no event between them run in either order, so a missing wait shows
-// as a wrong result under some seed. cudaStreamSynchronize(s) runs only what s's work needs
-// (other streams' work may run meanwhile, as on a GPU); a blocking stream never waits for a
-// non-blocking one without an event, as in CUDA. A blocking stream's work has always run when
-// a non-blocking stream's queued work runs: a missing wait of a non-blocking stream on a blocking
-// one (a fork) does not show here. A launch is validated when queued (its geometry
+// Streams and events (streams.cpp). Every created stream, blocking (cudaStreamCreate, the
+// engine's one stream) or not (cudaStreamCreateWithFlags(..., cudaStreamNonBlocking)), queues its
+// work (kernel launches, cuBLAS calls of a handle bound to it, async copies and memsets, event
+// records and waits) and runs it only when the host waits: cudaStreamSynchronize,
+// cudaEventSynchronize, cudaDeviceSynchronize, cudaStreamQuery (which waits here), cudaFree,
+// cudaStreamDestroy, or a call on the legacy default stream (0). The legacy stream runs its work
+// at once, on the calling thread, after every blocking stream's queued work (CUDA's implicit
+// synchronisation: a legacy-stream launch, cudaMemcpy, cudaMemset, an event record or a wait
+// there), and never waits for a non-blocking stream without an event. Queued items run one at a
+// time, each time from a stream drawn among those whose next item may run (a wait may run once
+// its event's record has), drawn from the seed: two streams with no event between them run in
+// either order, so a missing wait shows as a wrong result under some seed, whether it is a join
+// (the engine's stream reading what a layer stream made) or a fork (a layer stream reading what
+// the engine's stream made). cudaStreamSynchronize(s) runs only what s's work needs (other
+// streams' work may run meanwhile, as on a GPU). A launch is validated when queued (its geometry
 // error is immediate); a barrier error throws from the call that ran it.
 #include <cuda_runtime.h>
 
@@ -218,11 +218,12 @@ struct AtomicScope {
 void set_seed(uint64_t seed);
 uint64_t seed();
 
-// Queues work on a non-blocking stream and returns true; false for a stream that runs work at
-// once (the caller runs it).
+// Queues work on a created stream and returns true; false for the legacy stream, which runs work
+// at once (the caller runs it, after this has run the blocking streams' queued work).
 bool defer(cudaStream_t stream, std::function<void()> work);
-void synchronize_all();  // cudaDeviceSynchronize
-size_t pending_work();   // items queued on non-blocking streams, for tests
+void synchronize_all();     // cudaDeviceSynchronize
+void synchronize_legacy();  // what a legacy-stream call waits for first: the blocking streams' work
+size_t pending_work();      // items queued on non-blocking streams, for tests
 
 // Counts for tests: launches run, blocks and threads executed, barrier phases, shared-memory
 // accesses the race check recorded.

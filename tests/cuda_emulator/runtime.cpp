@@ -123,7 +123,11 @@ cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned int fla
   return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { return copy(dst, src, bytes); }
+// Synchronous, on the legacy stream: after the blocking streams' queued work.
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  legato::emu::synchronize_legacy();
+  return copy(dst, src, bytes);
+}
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t stream) {
   if (bytes && (!dst || !src)) return status(cudaErrorInvalidValue);
   if (legato::emu::defer(stream, [=] { copy(dst, src, bytes); })) return cudaSuccess;
@@ -133,24 +137,22 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t 
                               cudaMemcpyKind kind, cudaStream_t stream) {
   if (width > dpitch || width > spitch) return status(cudaErrorInvalidPitchValue);
   if (height && width && (!dst || !src)) return status(cudaErrorInvalidValue);
-  if (legato::emu::defer(stream, [=] { cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, nullptr); }))
-    return cudaSuccess;
-  for (size_t row = 0; row < height; ++row)
-    if (const cudaError_t s =
-            copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
-        s != cudaSuccess)
-      return s;
+  (void)kind;
+  auto rows = [=] {
+    for (size_t row = 0; row < height; ++row)
+      copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
+  };
+  if (!legato::emu::defer(stream, rows)) rows();
   return cudaSuccess;
 }
-cudaError_t cudaMemset(void* dst, int value, size_t bytes) {
-  if (bytes && !dst) return status(cudaErrorInvalidValue);
-  if (bytes) std::memset(dst, value, bytes);
-  return cudaSuccess;
-}
+cudaError_t cudaMemset(void* dst, int value, size_t bytes) { return cudaMemsetAsync(dst, value, bytes, nullptr); }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
   if (bytes && !dst) return status(cudaErrorInvalidValue);
-  if (legato::emu::defer(stream, [=] { cudaMemset(dst, value, bytes); })) return cudaSuccess;
-  return cudaMemset(dst, value, bytes);
+  auto fill = [=] {
+    if (bytes) std::memset(dst, value, bytes);
+  };
+  if (!legato::emu::defer(stream, fill)) fill();
+  return cudaSuccess;
 }
 
 // ---- cuBLAS ---------------------------------------------------------------------------------
