@@ -259,11 +259,11 @@ model::ModelConfig fill_config(model::InputKind input) {
   return c;
 }
 
-// Two training steps (forward with dropout, loss, backward, RMSprop) and a persistent composition
+// `steps` training steps (forward with dropout, loss, backward, RMSprop) and a persistent composition
 // of a small network on the device, from fresh device memory (the cache given back first, so
 // every buffer is a new cudaMalloc's, filled with the fill byte) and the same block orders: every
 // loss, parameter and logit, to be compared bit for bit.
-std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input) {
+std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input, int steps = 2) {
   const FillScope fill(byte);
   const SeedScope order(3);
   kernels::device_release_cache();
@@ -272,7 +272,7 @@ std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input) {
   optim::Rmsprop opt(net.parameters(), {0.01, 0.9, 1e-3});
   model::DropoutStream dropout{5, 0};
   std::vector<float> out;
-  for (int step = 0; step < 2; ++step) {
+  for (int step = 0; step < steps; ++step) {
     std::vector<int32_t> tokens(7 * 3), targets(7 * 3);
     for (size_t i = 0; i < tokens.size(); ++i) {
       tokens[i] = static_cast<int32_t>((i * 7 + step) % 23);
@@ -344,14 +344,14 @@ TEST_CASE("emulator: with the cross-block check, a block that reads another bloc
   CHECK(counter.download()[0] == 5);
 }
 
-TEST_CASE("emulator: training steps' kernels read no other block's writes, and give the same bits under the check") {
+TEST_CASE("emulator: a training step's kernels read no other block's writes, and give the same bits under the check") {
   // Embedding input (its backward's atomics included); every access costs signals: one input kind.
   for (auto input : {model::InputKind::Embedding}) {
-    const std::vector<float> unchecked = kernels_under_fill(0xFF, input);
+    const std::vector<float> unchecked = kernels_under_fill(0xFF, input, 1);
     const CrossBlockScope check(true);
     const uint64_t before = emu::cross_block_accesses();
     std::vector<float> checked;
-    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input); }) == "");
+    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input, 1); }) == "");
     CHECK(same_bits(checked, unchecked));
     CHECK(emu::cross_block_accesses() - before > 10000);  // the kernels' accesses were checked
   }
@@ -386,14 +386,14 @@ TEST_CASE("emulator: with the race check, two threads on one shared byte with no
   }
 }
 
-TEST_CASE("emulator: training steps' kernels have no shared-memory race, and give the same bits under the check") {
+TEST_CASE("emulator: a training step's kernels have no shared-memory race, and give the same bits under the check") {
   // Scalar input (the other kind is the cross-block test's); every access costs signals: one kind.
   for (auto input : {model::InputKind::Scalar}) {
-    const std::vector<float> unchecked = kernels_under_fill(0xFF, input);
+    const std::vector<float> unchecked = kernels_under_fill(0xFF, input, 1);
     const RaceScope check(true);
     const uint64_t before = emu::counters().shared_accesses;
     std::vector<float> checked;
-    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input); }) == "");
+    CHECK(error_of([&] { checked = kernels_under_fill(0xFF, input, 1); }) == "");
     CHECK(same_bits(checked, unchecked));
     CHECK(emu::counters().shared_accesses - before > 10000);  // the kernels' shared accesses were checked
   }
