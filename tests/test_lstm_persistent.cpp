@@ -1,7 +1,8 @@
 // The persistent generator (kernels/lstm_persistent.cu through model::compose_persistent): every
 // step's logits against a float64 CPU reference fed the same tokens, greedy tokens against the CPU
 // generator's, sampling's rules (top-k, banned tokens, EOS, the listener), reproducibility under
-// other block orders, and which networks fit on chip. Sizes are not multiples of 32; 1 to 4
+// other block orders, and which networks fit on chip; the seed network itself (3 x 512) on an
+// H100's grid of 128 blocks. Small sizes are not multiples of 32; 1 to 4
 // layers; scalar and embedding input; vocabularies 2 to 2000. Skipped, visibly, without a GPU;
 // run on the CPU emulator of the kernels in legato_emulated_gpu_tests.
 #include <doctest/doctest.h>
@@ -97,6 +98,29 @@ std::vector<double> reference_logits(const model::MusicLSTM& net, const std::vec
     }
   }
   return out;
+}
+
+#if defined(LEGATO_EMULATED_GPU)
+// The emulated device's SM count for a test, and the suite's own back afterwards.
+struct SmsScope {
+  unsigned saved = emu::sms();
+  explicit SmsScope(unsigned sms) { REQUIRE(emu::set_sms(sms)); }
+  ~SmsScope() { emu::set_sms(saved); }
+};
+#endif
+
+// The smallest power-of-two hidden size (from 64) of a 2-layer scalar-input network that the
+// persistent kernel cannot fit on this device (its SM count and opt-in shared memory).
+int hidden_too_large_for_device() {
+  kernels::GenerateNetwork n;
+  n.layers = 2;
+  n.input = 1;
+  n.dense = 8;
+  n.vocab = 30;
+  for (n.hidden = 64; n.hidden <= (1 << 16); n.hidden *= 2)
+    if (kernels::plan_generation_on_device(n).blocks == 0) return n.hidden;
+  FAIL("every hidden size up to 65536 fits this device");
+  return 0;
 }
 
 // compose_persistent with nothing banned and no EOS; fails the test where it does not apply.
@@ -248,6 +272,40 @@ TEST_CASE(
   CHECK(seen == std::vector<size_t>{1, 2, 3, 4, 5, 6, 7});
 }
 
+TEST_CASE("cuda: persistent generator: the seed network on an H100's grid (128 blocks of 256) agrees with float64") {
+  SKIP_WITHOUT_GPU();
+#if defined(LEGATO_EMULATED_GPU)
+  const SmsScope h100(132);  // the plan an H100 gets: 128 blocks of 256 threads run together as fibers
+#endif
+  // The seed network: 3 layers of 512, scalar input, dense 256, a vocabulary of 360.
+  const NetShape s{3, 512, 0, 360, 256, false};
+  model::MusicLSTM cpu(config_of(s)), gpu(config_of(s));
+  // dense2 scaled up 1000 times: logits of ~1 (~2e-3 as initialised, below the tolerance's atol).
+  for (model::MusicLSTM* net : {&cpu, &gpu}) {
+    Tensor w = net->dense2().weight;
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] *= 1000.0f;
+  }
+  gpu.to(Device::CUDA);
+#if defined(LEGATO_EMULATED_GPU)
+  // The emulated H100's plan (on a real GPU its own; "which networks fit" checks the H100's).
+  CHECK(model::device_generation(gpu).find("persistent kernel: 128 blocks x 256 threads") == 0);
+#endif
+  model::SamplingOptions sampling;
+  sampling.temperature = 1.3;
+  sampling.top_k = 5;
+  const std::vector<int32_t> primer = {180};
+  std::vector<float> logits;
+  const std::vector<int32_t> made = generate(gpu, primer, 3, sampling, 11, &logits);
+  REQUIRE(made.size() == 3);
+  std::vector<int32_t> fed = primer;
+  fed.insert(fed.end(), made.begin(), made.end() - 1);  // 3 steps: the primer, then the first 2 tokens made
+  const std::vector<double> ref = reference_logits(cpu, fed);
+  const std::vector<double> got(logits.begin(), logits.begin() + static_cast<std::ptrdiff_t>(ref.size()));
+  // float32 dot products of 2H + 1 = 1025 terms over 3 steps of recurrence, logits of ~1: the
+  // tolerance of the small networks above, atol 2e-5 + rtol 2e-4 (the emulator's run: 0.022 of it).
+  check_close("logits", got, ref, Tolerance{2e-5, 2e-4});
+}
+
 TEST_CASE("cuda: persistent generator: which networks fit on chip, and the fallback for those that do not") {
   // The seed network (3 x 512, scalar input, dense 256, a vocabulary of ~360) on an H100's or
   // H200's 132 SMs with 227 KiB each: 4 units of every layer per block, 128 blocks.
@@ -273,8 +331,9 @@ TEST_CASE("cuda: persistent generator: which networks fit on chip, and the fallb
   CHECK(kernels::plan_generation(big_vocab, 132, 227 * 1024).why.find("vocabulary of 5000") != std::string::npos);
 
   SKIP_WITHOUT_GPU();
-  // Too large for this device (the emulator: 16 "SMs"): compose steps it instead.
-  model::MusicLSTM large(config_of(NetShape{2, 320, 0, 30, 8, false}));
+  // Too large for this device (its own SM count and shared memory: 16 SMs in the emulator by
+  // default, 132 on an H100): compose steps it instead.
+  model::MusicLSTM large(config_of(NetShape{2, hidden_too_large_for_device(), 0, 30, 8, false}));
   large.to(Device::CUDA);
   CHECK(model::device_generation(large).find("stepped token by token") == 0);
   CHECK(!model::compose_persistent(large, {1}, 3, model::SamplingOptions{}, {}, -1, 1).has_value());

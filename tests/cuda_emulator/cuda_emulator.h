@@ -48,21 +48,75 @@ extern "C" char LEGATO_EMU_CAT(__stop_, LEGATO_EMU_SECTION)[] __attribute__((wea
 
 inline void __syncthreads() { ::legato::emu::syncthreads(); }
 
-// Atomics: emulated threads switch only at barriers, so a plain read-modify-write is atomic.
+// Warp-level primitives: rendezvous of the lanes in the mask (emulator.h).
+namespace legato::emu::detail {
+template <class T>
+inline uint64_t bits_of(T value) {
+  static_assert(sizeof(T) <= sizeof(uint64_t), "a shuffle moves at most 8 bytes");
+  uint64_t bits = 0;
+  __builtin_memcpy(&bits, &value, sizeof(T));
+  return bits;
+}
+template <class T>
+inline T value_of(uint64_t bits) {
+  T value;
+  __builtin_memcpy(&value, &bits, sizeof(T));
+  return value;
+}
+template <class T>
+inline T shuffle(WarpOp op, unsigned mask, T var, int arg, int width) {
+  return value_of<T>(warp_exchange(op, mask, bits_of(var), arg, width));
+}
+}  // namespace legato::emu::detail
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  ::legato::emu::warp_exchange(::legato::emu::WarpOp::Sync, mask, 0, 0, 32);
+}
+template <class T>
+inline T __shfl_sync(unsigned mask, T var, int src_lane, int width = 32) {
+  return ::legato::emu::detail::shuffle(::legato::emu::WarpOp::Shfl, mask, var, src_lane, width);
+}
+template <class T>
+inline T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  return ::legato::emu::detail::shuffle(::legato::emu::WarpOp::ShflUp, mask, var, static_cast<int>(delta), width);
+}
+template <class T>
+inline T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  return ::legato::emu::detail::shuffle(::legato::emu::WarpOp::ShflDown, mask, var, static_cast<int>(delta), width);
+}
+template <class T>
+inline T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32) {
+  return ::legato::emu::detail::shuffle(::legato::emu::WarpOp::ShflXor, mask, var, lane_mask, width);
+}
+inline unsigned __ballot_sync(unsigned mask, int predicate) {
+  return static_cast<unsigned>(
+      ::legato::emu::warp_exchange(::legato::emu::WarpOp::Ballot, mask, predicate != 0, 0, 32));
+}
+inline int __any_sync(unsigned mask, int predicate) {
+  return static_cast<int>(::legato::emu::warp_exchange(::legato::emu::WarpOp::Any, mask, predicate != 0, 0, 32));
+}
+inline int __all_sync(unsigned mask, int predicate) {
+  return static_cast<int>(::legato::emu::warp_exchange(::legato::emu::WarpOp::All, mask, predicate != 0, 0, 32));
+}
+
+// Atomics: emulated threads switch only at barriers, so a plain read-modify-write is atomic. The
+// scope exempts it from the cross-block check (emulator.h).
 template <class T>
 inline T atomicAdd(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   *address = old + value;
   return old;
 }
 template <class T>
 inline T atomicMax(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   if (value > old) *address = value;
   return old;
 }
 template <class T>
 inline T atomicExch(T* address, T value) {
+  const ::legato::emu::AtomicScope atomic;
   const T old = *address;
   *address = value;
   return old;

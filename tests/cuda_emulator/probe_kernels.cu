@@ -74,6 +74,54 @@ __global__ void dynamic_shared_kernel(float* first_read, float* seen, int floats
   seen[b * threads + t] = dynamic[floats - 1 - static_cast<int>(t)];  // another thread's element
 }
 
+__global__ void cross_block_read_kernel(float* data, float* out, bool neighbour) {
+  if (threadIdx.x == 0) data[blockIdx.x] = static_cast<float>(blockIdx.x);
+  __syncthreads();  // orders the block's own threads, not the blocks
+  const unsigned from = neighbour ? (blockIdx.x + 1) % gridDim.x : blockIdx.x;
+  if (threadIdx.x == 1) out[blockIdx.x] = data[from];
+}
+
+__global__ void dynamic_race_kernel(float* out) {
+  LEGATO_DYNAMIC_SHARED(float, dynamic);
+  dynamic[threadIdx.x] = static_cast<float>(threadIdx.x);
+  if (threadIdx.x == 0) dynamic[0] = 0.0f;   // every thread's own element: no race
+  if (threadIdx.x == 5) dynamic[1] = -1.0f;  // thread 1's element, no barrier between: a race
+  __syncthreads();
+  out[threadIdx.x] = dynamic[threadIdx.x];
+}
+
+__global__ void warp_primitives_kernel(float* sums, float* down, float* broadcast, unsigned* ballots) {
+  const unsigned t = threadIdx.x, lane = t % 32;
+  float v = static_cast<float>(t);
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  sums[t] = v;  // every lane: its warp's sum
+  down[t] = __shfl_down_sync(0xffffffffu, static_cast<float>(t), 3);
+  broadcast[t] = __shfl_sync(0xffffffffu, static_cast<float>(t), 5);
+  __syncwarp();
+  const unsigned ballot = __ballot_sync(0xffffffffu, lane % 3 == 0);
+  if (lane < 16) {  // half the warp, with the mask that names exactly that half
+    const unsigned half = __ballot_sync(0x0000ffffu, lane % 2 == 0);
+    ballots[t] = ballot ^ half;
+  } else {
+    ballots[t] = ballot;
+  }
+}
+
+__global__ void bad_warp_mask_kernel(float* out, int variant) {
+  const unsigned lane = threadIdx.x % 32;
+  float v = static_cast<float>(lane);
+  if (variant == 0) {
+    v = __shfl_xor_sync(0x0000ffffu, v, 1);  // every lane calls it: lanes 16..31 are not in the mask
+  } else if (lane < 16) {
+    v = __shfl_xor_sync(0xffffffffu, v, 1);  // the mask names lanes 16..31, which never call it
+  }
+  out[threadIdx.x] = v;
+}
+
+__global__ void count_blocks_kernel(int* counter) {
+  if (threadIdx.x == 0) atomicAdd(counter, 1);
+}
+
 // Device memory for a probe's scratch values, freed on the way out.
 template <class T>
 struct Scratch {
@@ -120,6 +168,23 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
   else
     LEGATO_LAUNCH(dynamic_shared_kernel, blocks, threads, bytes, nullptr, first_read, seen, floats, false);
 }
+
+void cross_block_read(int blocks, bool neighbour, float* data, float* out) {
+  LEGATO_LAUNCH(cross_block_read_kernel, blocks, 32, 0, nullptr, data, out, neighbour);
+}
+
+void dynamic_race(float* out) { LEGATO_LAUNCH(dynamic_race_kernel, 1, 32, 32 * sizeof(float), nullptr, out); }
+
+void warp_primitives(int threads, float* sums, float* down, float* broadcast, unsigned* ballots) {
+  LEGATO_LAUNCH(warp_primitives_kernel, 1, threads, 0, nullptr, sums, down, broadcast, ballots);
+}
+
+void bad_warp_mask(int variant) {
+  Scratch<float> out(32);
+  LEGATO_LAUNCH(bad_warp_mask_kernel, 1, 32, 0, nullptr, out.ptr, variant);
+}
+
+void count_blocks(int blocks, int* counter) { LEGATO_LAUNCH(count_blocks_kernel, blocks, 32, 0, nullptr, counter); }
 
 void grid_sync_not_cooperative() { LEGATO_LAUNCH(grid_sync_kernel, 2, 32, 0, nullptr); }
 

@@ -37,6 +37,22 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
 cudaError_t raise_opt_in_limit(int bytes);
 // One block of 32 threads with `bytes` of dynamic shared memory (at least 128).
 void opt_in(size_t bytes);
+// blocks x 32 threads: block b writes data[b] = b, then reads out[b] = data[b + 1 mod blocks] when
+// `neighbour` (another block's write, unordered: the bug the cross-block check finds), else data[b].
+void cross_block_read(int blocks, bool neighbour, float* data, float* out);
+// One block of 32 threads: each writes its own element of dynamic shared memory, and thread 5
+// also thread 1's, with no barrier between (a race); out[32] = what each then reads back.
+void dynamic_race(float* out);
+// One block of `threads` (a multiple of 32): sums[t] = the sum of t's warp's thread indices (an
+// xor butterfly of shuffles), down[t] = t + 3 (or t for the last 3 lanes), broadcast[t] = the
+// index of lane 5 of t's warp, ballots[t] = the warp's ballot of lane % 3 == 0, xor (for lanes
+// 0..15) their own half-warp ballot of lane % 2 == 0.
+void warp_primitives(int threads, float* sums, float* down, float* broadcast, unsigned* ballots);
+// A shuffle with a wrong mask in one warp: variant 0, a mask without the calling lanes 16..31;
+// variant 1, a full mask while lanes 16..31 never call it.
+void bad_warp_mask(int variant);
+// blocks x 32 threads: thread 0 of every block adds 1 to *counter with atomicAdd.
+void count_blocks(int blocks, int* counter);
 // grid.sync() in a kernel launched without LEGATO_LAUNCH_COOPERATIVE.
 void grid_sync_not_cooperative();
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "tests/cuda_emulator/cross_block.h"
 #include "tests/cuda_emulator/emulator.h"
 
 namespace {
@@ -66,14 +67,19 @@ cudaError_t cudaGetDevice(int* device) {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
   *prop = cudaDeviceProp{};
   std::strcpy(prop->name, "CPU emulator of a CUDA device");
+  prop->multiProcessorCount = static_cast<int>(legato::emu::sms());
+  prop->sharedMemPerBlock = legato::emu::kMaxSharedBytes;
+  prop->sharedMemPerBlockOptin = legato::emu::kMaxSharedBytesOptIn;
+  prop->maxThreadsPerBlock = static_cast<int>(legato::emu::kMaxThreadsPerBlock);
+  prop->cooperativeLaunch = 1;
   return cudaSuccess;
 }
-// The attributes a launcher sizes a persistent kernel by: one "SM" per block a cooperative grid
-// may have here, and an H100's or H200's opt-in shared memory per block.
+// The attributes a launcher sizes a persistent kernel by: the emulated device's SMs (emulator.h:
+// one block per SM in a cooperative grid), and an H100's or H200's opt-in shared memory per block.
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
   if (!value) return status(cudaErrorInvalidValue);
   switch (attr) {
-    case cudaDevAttrMultiProcessorCount: *value = static_cast<int>(legato::emu::kMaxCooperativeBlocks); break;
+    case cudaDevAttrMultiProcessorCount: *value = static_cast<int>(legato::emu::sms()); break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(legato::emu::kMaxSharedBytesOptIn); break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(legato::emu::kMaxSharedBytes); break;
     case cudaDevAttrCooperativeLaunch: *value = 1; break;
@@ -88,19 +94,25 @@ cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, i
 }
 
 // Exactly the bytes asked for (at least 1, so that every block is distinct), 256-byte aligned:
-// AddressSanitizer then sees a kernel's overrun of its buffer.
+// AddressSanitizer then sees a kernel's overrun of its buffer. Filled with the emulator's fill
+// byte (emulator.h): a GPU's fresh memory holds whatever was there.
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return status(cudaErrorInvalidValue);
+  if (legato::emu::cross_block::enabled()) {  // pages of its own, for the check (emulator.h)
+    *ptr = legato::emu::cross_block::allocate(bytes, legato::emu::fill());
+    return *ptr ? cudaSuccess : status(cudaErrorMemoryAllocation);
+  }
   if (posix_memalign(ptr, kAlignment, std::max<size_t>(bytes, 1)) != 0) {
     *ptr = nullptr;
     return status(cudaErrorMemoryAllocation);
   }
+  std::memset(*ptr, legato::emu::fill(), std::max<size_t>(bytes, 1));
   return cudaSuccess;
 }
 // As in CUDA, a free waits for the device's queued work first.
 cudaError_t cudaFree(void* ptr) {
   legato::emu::synchronize_all();
-  std::free(ptr);
+  if (!legato::emu::cross_block::release(ptr)) std::free(ptr);
   return cudaSuccess;
 }
 // Pinned, mapped host memory: the device pointer is the host pointer (one address space here).
@@ -111,7 +123,11 @@ cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned int fla
   return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* ptr) { return cudaFree(ptr); }
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) { return copy(dst, src, bytes); }
+// Synchronous, on the legacy stream: after the blocking streams' queued work.
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  legato::emu::synchronize_legacy();
+  return copy(dst, src, bytes);
+}
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t stream) {
   if (bytes && (!dst || !src)) return status(cudaErrorInvalidValue);
   if (legato::emu::defer(stream, [=] { copy(dst, src, bytes); })) return cudaSuccess;
@@ -121,24 +137,22 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t 
                               cudaMemcpyKind kind, cudaStream_t stream) {
   if (width > dpitch || width > spitch) return status(cudaErrorInvalidPitchValue);
   if (height && width && (!dst || !src)) return status(cudaErrorInvalidValue);
-  if (legato::emu::defer(stream, [=] { cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, nullptr); }))
-    return cudaSuccess;
-  for (size_t row = 0; row < height; ++row)
-    if (const cudaError_t s =
-            copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
-        s != cudaSuccess)
-      return s;
+  (void)kind;
+  auto rows = [=] {
+    for (size_t row = 0; row < height; ++row)
+      copy(static_cast<char*>(dst) + row * dpitch, static_cast<const char*>(src) + row * spitch, width);
+  };
+  if (!legato::emu::defer(stream, rows)) rows();
   return cudaSuccess;
 }
-cudaError_t cudaMemset(void* dst, int value, size_t bytes) {
-  if (bytes && !dst) return status(cudaErrorInvalidValue);
-  if (bytes) std::memset(dst, value, bytes);
-  return cudaSuccess;
-}
+cudaError_t cudaMemset(void* dst, int value, size_t bytes) { return cudaMemsetAsync(dst, value, bytes, nullptr); }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream) {
   if (bytes && !dst) return status(cudaErrorInvalidValue);
-  if (legato::emu::defer(stream, [=] { cudaMemset(dst, value, bytes); })) return cudaSuccess;
-  return cudaMemset(dst, value, bytes);
+  auto fill = [=] {
+    if (bytes) std::memset(dst, value, bytes);
+  };
+  if (!legato::emu::defer(stream, fill)) fill();
+  return cudaSuccess;
 }
 
 // ---- cuBLAS ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-// The emulator's streams and events (emulator.h, "Streams and events"): non-blocking streams queue
-// their work and run it later, interleaved across streams in an order drawn from the seed, so a
-// missing cudaStreamWaitEvent gives a wrong result under some seed, as it would on a GPU.
+// The emulator's streams and events (emulator.h, "Streams and events"): created streams, blocking
+// or not, queue their work and run it later, interleaved across streams in an order drawn from the
+// seed, so a missing cudaStreamWaitEvent (a fork or a join) gives a wrong result under some seed,
+// as it would on a GPU. The legacy default stream runs its work at once, after the blocking
+// streams' queued work (CUDA's implicit synchronisation of the legacy stream).
 #include <cuda_runtime.h>
 
 #include <deque>
@@ -32,7 +34,8 @@ struct Work {
 
 // The opaque types of the CUDA headers, defined here.
 struct CUstream_st {
-  bool deferred = false;  // created non-blocking: its work is queued
+  bool deferred = false;  // a created stream: its work is queued (the legacy stream's runs at once)
+  bool blocking = false;  // created without cudaStreamNonBlocking: the legacy stream waits for it
   std::deque<Work> queue;
 };
 struct CUevent_st {
@@ -42,17 +45,18 @@ struct CUevent_st {
 namespace {
 
 struct Streams {
-  CUstream_st blocking;              // every blocking stream and the legacy default stream: run now
-  std::list<CUstream_st*> deferred;  // the live non-blocking streams
+  CUstream_st legacy;                // the legacy default stream (0): runs now
+  std::list<CUstream_st*> deferred;  // the live created streams
   uint64_t picks = 0;                // draws so far, for the interleaving's random numbers
   std::vector<std::unique_ptr<CUstream_st>> owned;
 };
+// Never destroyed: a cudaFree at exit (a static allocator's cache given back) still synchronises.
 Streams& streams() {
-  static Streams s;
-  return s;
+  static Streams* s = new Streams;
+  return *s;
 }
 
-CUstream_st* resolve(cudaStream_t stream) { return stream ? stream : &streams().blocking; }
+CUstream_st* resolve(cudaStream_t stream) { return stream ? stream : &streams().legacy; }
 
 // A failing call is also the runtime's last error.
 cudaError_t invalid() {
@@ -85,6 +89,15 @@ void drain_stream(CUstream_st* q) {
   drain_until([q] { return q->queue.empty(); });
 }
 
+// What the legacy stream waits for before its own work: every blocking stream's queued work.
+void drain_blocking() {
+  drain_until([] {
+    for (CUstream_st* q : streams().deferred)
+      if (q->blocking && !q->queue.empty()) return false;
+    return true;
+  });
+}
+
 void drain_all() {
   drain_until([] {
     for (CUstream_st* q : streams().deferred)
@@ -99,12 +112,16 @@ namespace legato::emu {
 
 bool defer(cudaStream_t stream, std::function<void()> work) {
   CUstream_st* q = resolve(stream);
-  if (!q->deferred) return false;
+  if (!q->deferred) {
+    drain_blocking();  // the legacy stream's work follows the blocking streams'
+    return false;
+  }
   q->queue.push_back(Work{std::move(work), nullptr, 0});
   return true;
 }
 
 void synchronize_all() { drain_all(); }
+void synchronize_legacy() { drain_blocking(); }
 
 size_t pending_work() {
   size_t n = 0;
@@ -119,8 +136,9 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) 
   if (!stream || (flags & ~cudaStreamNonBlocking)) return invalid();
   Streams& s = streams();
   auto q = std::make_unique<CUstream_st>();
-  q->deferred = (flags & cudaStreamNonBlocking) != 0;
-  if (q->deferred) s.deferred.push_back(q.get());
+  q->deferred = true;
+  q->blocking = (flags & cudaStreamNonBlocking) == 0;
+  s.deferred.push_back(q.get());
   *stream = q.get();
   s.owned.push_back(std::move(q));
   return cudaSuccess;
@@ -136,7 +154,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
-  drain_stream(resolve(stream));
+  if (stream)
+    drain_stream(stream);
+  else
+    drain_blocking();  // the legacy stream's work has run, after the blocking streams' before it
   return cudaSuccess;
 }
 // The emulator's GPU makes progress only while the host waits: a query waits.
@@ -174,7 +195,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   if (q->deferred)
     q->queue.push_back(Work{nullptr, state, target});
   else
-    drain_until([&] { return state->completed >= target; });  // a blocking stream runs in host order
+    drain_until([&] { return state->completed >= target; });  // the legacy stream runs in host order
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
