@@ -431,18 +431,39 @@ GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_share
   return plan;
 }
 
+std::string residency_problem(const GeneratePlan& plan, int blocks_per_sm, int sms) {
+  if (plan.blocks < 1 || static_cast<int64_t>(blocks_per_sm) * sms >= plan.blocks) return "";
+  return std::to_string(plan.blocks) + " blocks of " + std::to_string(plan.threads) + " threads and " +
+         std::to_string((plan.shared_bytes + 1023) / 1024) + " KiB cannot all run at once (" +
+         std::to_string(blocks_per_sm) + " per SM on " + std::to_string(sms) + " SMs)";
+}
+
 GeneratePlan plan_generation_on_device(const GenerateNetwork& n, int threads) {
   int device = 0, sms = 0, shared = 0, cooperative = 0;
   LEGATO_CUDA_CHECK(cudaGetDevice(&device));
   LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   LEGATO_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
+  GeneratePlan plan;
   if (!cooperative) {
-    GeneratePlan plan;
     plan.why = "the device cannot launch cooperative kernels";
     return plan;
   }
-  return plan_generation(n, sms, static_cast<size_t>(shared), threads);
+  plan = plan_generation(n, sms, static_cast<size_t>(shared), threads);
+  if (plan.blocks < 1) return plan;
+  // A cooperative launch needs every block resident at once: asked of the driver (registers, the
+  // kernel's own shared memory and its limits included), not assumed from the SM count, so that a
+  // plan the card cannot hold is stepped instead of failing at launch.
+  const void* kernel = reinterpret_cast<const void*>(lstm_generate_kernel);
+  LEGATO_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(plan.shared_bytes)));
+  int per_sm = 0;
+  LEGATO_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, plan.threads, plan.shared_bytes));
+  if (std::string why = residency_problem(plan, per_sm, sms); !why.empty()) {
+    plan = GeneratePlan{};
+    plan.why = why;
+  }
+  return plan;
 }
 
 void lstm_generate_launch(const GeneratePlan& plan, const GenerateNetwork& net, const GenerateSampling& sampling,

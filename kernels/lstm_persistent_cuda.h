@@ -74,8 +74,12 @@ struct GeneratePlan {
 // the seed).
 GeneratePlan plan_generation(const GenerateNetwork& net, int sms, size_t max_shared, int threads = 0);
 // The same for the current device (its SM count and opt-in shared memory per block; blocks == 0
-// also when it cannot launch cooperatively).
+// also when it cannot launch cooperatively, or when the driver's occupancy says the plan's blocks
+// cannot all be resident at once: residency_problem's line).
 GeneratePlan plan_generation_on_device(const GenerateNetwork& net, int threads = 0);
+// Why `plan` cannot run as one cooperative grid with `blocks_per_sm` of its blocks per SM on `sms`
+// SMs ("" when it can).
+std::string residency_problem(const GeneratePlan& plan, int blocks_per_sm, int sms);
 
 struct GenerateRun {
   const int32_t* primer = nullptr;  // [primer_length], fed first (at least one token)

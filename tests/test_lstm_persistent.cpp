@@ -329,6 +329,14 @@ TEST_CASE("cuda: persistent generator: which networks fit on chip, and the fallb
   kernels::GenerateNetwork big_vocab = seed;
   big_vocab.vocab = 5000;
   CHECK(kernels::plan_generation(big_vocab, 132, 227 * 1024).why.find("vocabulary of 5000") != std::string::npos);
+  // Every block must be resident at once (a cooperative launch): the driver's occupancy decides,
+  // and a plan it cannot hold is stepped with this line.
+  CHECK(kernels::residency_problem(plan, 1, 132).empty());
+  CHECK(kernels::residency_problem(plan, 1, 128).empty());
+  CHECK(kernels::residency_problem(plan, 1, 100) == "128 blocks of 256 threads and " +
+                                                        std::to_string((plan.shared_bytes + 1023) / 1024) +
+                                                        " KiB cannot all run at once (1 per SM on 100 SMs)");
+  CHECK(kernels::residency_problem(plan, 0, 132).find("(0 per SM on 132 SMs)") != std::string::npos);
 
   SKIP_WITHOUT_GPU();
   // Too large for this device (its own SM count and shared memory: 16 SMs in the emulator by

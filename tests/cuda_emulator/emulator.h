@@ -150,6 +150,11 @@ void* dynamic_shared();
 // cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes): the most
 // dynamic shared memory later launches of `function` may ask for.
 cudaError_t set_max_dynamic_shared(const void* function, int bytes);
+// cudaOccupancyMaxActiveBlocksPerMultiprocessor: the blocks of `function` one SM runs at once.
+// One (a cooperative grid's rule here) when a launch of that many threads and dynamic shared
+// memory would be accepted (the kernel's own static shared memory is not counted: it is known only
+// at launch), else 0.
+int blocks_per_sm(const void* function, int block_size, size_t dynamic_bytes);
 
 // A launch, type-erased: run(params) executes the kernel body once for the current thread.
 struct Kernel {

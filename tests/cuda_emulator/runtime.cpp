@@ -92,6 +92,12 @@ cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attr, i
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return status(cudaErrorInvalidValue);
   return status(legato::emu::set_max_dynamic_shared(function, value));
 }
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, const void* function, int block_size,
+                                                          size_t dynamic_bytes) {
+  if (!blocks || !function) return status(cudaErrorInvalidValue);
+  *blocks = legato::emu::blocks_per_sm(function, block_size, dynamic_bytes);
+  return cudaSuccess;
+}
 
 // Exactly the bytes asked for (at least 1, so that every block is distinct), 256-byte aligned:
 // AddressSanitizer then sees a kernel's overrun of its buffer. Filled with the emulator's fill

@@ -556,6 +556,13 @@ cudaError_t set_max_dynamic_shared(const void* function, int bytes) {
   return cudaSuccess;
 }
 
+int blocks_per_sm(const void* function, int block_size, size_t dynamic_bytes) {
+  if (block_size < 1 || static_cast<unsigned>(block_size) > kMaxThreadsPerBlock) return 0;
+  const auto opt_in = emulator().max_dynamic_shared.find(function);
+  const size_t allowed = opt_in != emulator().max_dynamic_shared.end() ? opt_in->second : kMaxSharedBytes;
+  return dynamic_bytes <= allowed ? 1 : 0;
+}
+
 void grid_sync() {
   Emulator& e = emulator();
   if (e.run && !e.run->kernel->cooperative)
