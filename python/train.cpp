@@ -17,7 +17,7 @@ namespace {
 class LineBuffer : public std::stringbuf {
  public:
   std::string take() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     std::string s = str();
     str("");
     return s;
@@ -26,16 +26,16 @@ class LineBuffer : public std::stringbuf {
  protected:
   int sync() override { return 0; }
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     return std::stringbuf::xsputn(s, n);
   }
   int_type overflow(int_type c) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     return std::stringbuf::overflow(c);
   }
 
  private:
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;  // recursive: stringbuf's xsputn calls overflow
 };
 
 struct Event {
@@ -189,7 +189,7 @@ py::dict train(const py::object& data, const std::string& preset, const std::fil
         model::request_stop();  // again and again: a run not yet started clears the request
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      worker.join();
+      if (worker.joinable()) worker.join();
     }
   } stopper{worker, finished};
   auto flush = [&] {
