@@ -165,3 +165,14 @@ def test_tokenize_bad_input(corpus):
         legato.tokenize(s, scheme="seed", vocab=["C4"])
     with pytest.raises(TypeError):
         legato.tokenize("not a score")
+
+
+def test_stub_names_every_function_and_help_works():
+    import pathlib
+
+    stub = (pathlib.Path(legato.__file__).parent / "__init__.pyi").read_text()
+    for name in legato.__all__:
+        assert f"def {name}(" in stub or f"class {name}" in stub or f"{name}:" in stub, name
+    for f in (legato.read_midi, legato.load, legato.train, legato.Model.compose, legato.compare):
+        assert len(f.__doc__) > 80
+    assert "strict" in legato.read_midi.__doc__
