@@ -284,6 +284,8 @@ py::list read_folder(const std::filesystem::path& path, bool strict, bool sustai
   const unsigned count =
       std::max(1u, std::min<unsigned>(threads > 0 ? threads : std::thread::hardware_concurrency(), unsigned(n)));
   std::vector<std::thread> pool;
+  std::mutex mutex;
+  std::condition_variable all_done;  // wakes the reporting thread at once when the last file is read
   auto work = [&] {
     for (size_t k; !cancel && (k = next++) < n;) {
       try {
@@ -291,7 +293,10 @@ py::list read_folder(const std::filesystem::path& path, bool strict, bool sustai
       } catch (const std::exception& e) {
         errors[k] = e.what();
       }
-      ++done;
+      if (++done == n) {
+        std::lock_guard<std::mutex> lock(mutex);
+        all_done.notify_all();
+      }
     }
   };
   const bool print = progress.is(py::bool_(true));
@@ -323,7 +328,8 @@ py::list read_folder(const std::filesystem::path& path, bool strict, bool sustai
     if (d == n) break;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     py::gil_scoped_release release;
-    std::this_thread::sleep_for(std::chrono::milliseconds(d + 64 > n ? 5 : 100));
+    std::unique_lock<std::mutex> lock(mutex);
+    all_done.wait_for(lock, std::chrono::milliseconds(100), [&] { return done.load() == n; });
   }
   if (print) std::fprintf(stderr, "\n");
   py::list out;
