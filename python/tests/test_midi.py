@@ -102,6 +102,8 @@ def test_damaged_files(tmp_path):
         legato.read_midi(tmp_path / "missing.mid")
     with pytest.raises(OSError, match="folder"):
         legato.read_midi(tmp_path)
+    with pytest.raises(OSError, match="cannot be written"):
+        s.write(tmp_path / "no" / "such" / "folder.mid")
     with pytest.raises(ValueError, match="pairing"):
         legato.read_midi(tmp_path / "tail.mid", pairing="lifo")
     # every truncation of a good file: a score or MidiError, never a crash
@@ -113,11 +115,15 @@ def test_damaged_files(tmp_path):
             pass
 
 
-def test_read_folder(tmp_path, corpus):
+def test_read_folder(tmp_path, corpus, capfd):
     seen = []
     scores = legato.read_folder(corpus, progress=lambda done, total: seen.append((done, total)))
     assert [s.path.rsplit("/", 1)[1] for s in scores] == [f"piece{k}.mid" for k in range(4)]
     assert seen[-1] == (4, 4)
+    legato.read_folder(corpus, progress=True)
+    assert "read 4/4 files" in capfd.readouterr().err
+    with pytest.raises(ValueError, match="progress"):
+        legato.read_folder(corpus, progress="yes")
     for s in scores:  # the same scores as one at a time
         assert np.array_equal(s.notes, legato.read_midi(s.path).notes)
     (tmp_path / "ok.mid").write_bytes(piece(2))

@@ -30,7 +30,7 @@ def test_train_writes_the_trainers_files(corpus, tmp_path):
     assert m.config["hidden"] == 8 and len(m.compose(length=10, seed=1)[0].tokens) > 1
 
 
-def test_ctrl_c_checkpoints_then_raises(corpus, tmp_path):
+def test_ctrl_c_checkpoints_then_raises(corpus, tmp_path, capsys):
     out = tmp_path / "run"
 
     seen = []
@@ -52,8 +52,11 @@ def test_ctrl_c_checkpoints_then_raises(corpus, tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     # and the run goes on from there
     seen.clear()
-    legato.train(data=corpus, preset="tiny", out=out, resume=True, callback=seen.append, verbose=False)
+    capsys.readouterr()
+    legato.train(data=corpus, preset="tiny", out=out, resume=True, callback=seen.append)
     assert (out / "best.safetensors").exists() and seen[0]["step"] == stopped + 1
+    # verbose: the trainer's own lines on sys.stdout
+    assert f"resuming at epoch 1, batch {stopped}" in capsys.readouterr().out
 
 
 def test_a_raising_callback_stops_the_run(corpus, tmp_path):
