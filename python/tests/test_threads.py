@@ -29,10 +29,14 @@ def test_two_threads_compose_at_once(checkpoint):
             t.join()
 
     one()  # warm up
-    alone = best_of(5, one)
-    together = best_of(5, two)
+    # With the GIL held the two would take 2x one's time every time; on 2 cores, released, about
+    # 1x. Up to three tries: other work on a shared machine can slow one measurement.
+    for _ in range(3):
+        alone = best_of(5, one)
+        together = best_of(5, two)
+        if together < 1.5 * alone:
+            break
     assert alone > 0.05, "too short to time"
-    # with the GIL held the two would take 2x one's time; on 2 cores, released, about 1x
     assert together < 1.5 * alone, (alone, together)
     # the pieces of concurrent threads are the same as composed alone
     out = [None, None]
