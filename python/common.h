@@ -46,6 +46,10 @@ struct NoteRecord {
   bool is_drum;
 };
 
+// Token ids from a Python sequence or array: one-dimensional integers, each below `vocab`; the
+// message names `what` and says whose ids they must be (`whose`: "this model", ...).
+std::vector<int32_t> ids_of(const py::handle& obj, size_t vocab, const std::string& what, const std::string& whose);
+
 // Seconds -> ticks through the score's tempo map (the inverse of Score::seconds_at).
 int64_t tick_at(const midi::Score& score, double seconds);
 

@@ -30,6 +30,27 @@ void require_file(const std::filesystem::path& path, const std::string& what) {
   if (std::filesystem::is_directory(path, ec)) throw FileError(what + path.string() + ": is a folder, not a file");
 }
 
+std::vector<int32_t> ids_of(const py::handle& obj, size_t vocab, const std::string& what, const std::string& whose) {
+  const py::array a = py::array::ensure(obj);
+  if (!a || a.ndim() != 1)
+    throw std::invalid_argument(what + " must be a one-dimensional sequence of token ids" +
+                                (a ? ", not of shape " + py::str(a.attr("shape")).cast<std::string>() : ""));
+  const char kind = a.dtype().kind();
+  if (a.size() > 0 && kind != 'i' && kind != 'u')
+    throw std::invalid_argument(what + " must hold integers, not " + py::str(a.dtype()).cast<std::string>());
+  const auto v = py::array_t<int64_t, py::array::forcecast>::ensure(a);
+  std::vector<int32_t> ids;
+  ids.reserve(static_cast<size_t>(v.size()));
+  for (py::ssize_t k = 0; k < v.size(); ++k) {
+    const int64_t id = v.data()[k];
+    if (id < 0 || static_cast<size_t>(id) >= vocab)
+      throw std::invalid_argument(what + "[" + std::to_string(k) + "] = " + std::to_string(id) +
+                                  " is not a token id of " + whose + " (vocabulary of " + std::to_string(vocab) + ")");
+    ids.push_back(static_cast<int32_t>(id));
+  }
+  return ids;
+}
+
 int64_t tick_at(const midi::Score& s, double seconds) {
   if (s.smpte) return std::llround(seconds * s.smpte_ticks_per_second);
   auto after = std::upper_bound(s.tempo_map.begin(), s.tempo_map.end(), seconds,
@@ -195,30 +216,6 @@ py::array meter_array(const midi::Score& s) {
   return a;
 }
 
-// Token ids from a Python sequence or array: one-dimensional integers, each a valid id.
-std::vector<int32_t> ids_of(const py::handle& obj, size_t vocab, const char* what) {
-  const py::array a = py::array::ensure(obj);
-  if (!a) throw std::invalid_argument(std::string(what) + " must be a sequence of token ids");
-  if (a.ndim() != 1)
-    throw std::invalid_argument(std::string(what) + " must be one-dimensional, not of shape " +
-                                py::str(a.attr("shape")).cast<std::string>());
-  const char kind = a.dtype().kind();
-  if (a.size() > 0 && kind != 'i' && kind != 'u')
-    throw std::invalid_argument(std::string(what) + " must hold integers, not " +
-                                py::str(a.dtype()).cast<std::string>());
-  const auto v = py::array_t<int64_t, py::array::forcecast>::ensure(a);
-  std::vector<int32_t> ids;
-  ids.reserve(static_cast<size_t>(v.size()));
-  for (py::ssize_t k = 0; k < v.size(); ++k) {
-    const int64_t id = v.data()[k];
-    if (id < 0 || static_cast<size_t>(id) >= vocab)
-      throw std::invalid_argument(std::string(what) + "[" + std::to_string(k) + "] = " + std::to_string(id) +
-                                  " is not a token id of a vocabulary of " + std::to_string(vocab));
-    ids.push_back(static_cast<int32_t>(id));
-  }
-  return ids;
-}
-
 py::tuple tokenize(const PyScore& s, const std::string& scheme, const std::optional<std::vector<std::string>>& vocab) {
   const auto tokenizer = midi::make_tokenizer(scheme);
   std::vector<std::string> tokens;
@@ -253,7 +250,7 @@ py::tuple tokenize(const PyScore& s, const std::string& scheme, const std::optio
 
 PyScore detokenize(const py::handle& ids_obj, const std::vector<std::string>& vocab, const std::string& scheme) {
   const auto tokenizer = midi::make_tokenizer(scheme);
-  const std::vector<int32_t> ids = ids_of(ids_obj, vocab.size(), "ids");
+  const std::vector<int32_t> ids = ids_of(ids_obj, vocab.size(), "ids", "the vocabulary");
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) tokens.push_back(vocab[static_cast<size_t>(id)]);

@@ -46,26 +46,6 @@ Model load(const std::filesystem::path& path) {
   return Model{ck, path.string()};
 }
 
-std::vector<int32_t> ids_of(const py::handle& obj, size_t vocab, const char* what) {
-  // The same checks as legato.detokenize's (midi.cpp), through Python to keep one definition.
-  const py::array a = py::array::ensure(obj);
-  if (!a || a.ndim() != 1)
-    throw std::invalid_argument(std::string(what) + " must be a one-dimensional sequence of token ids");
-  if (a.size() > 0 && a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
-    throw std::invalid_argument(std::string(what) + " must hold integers, not " +
-                                py::str(a.dtype()).cast<std::string>());
-  const auto v = py::array_t<int64_t, py::array::forcecast>::ensure(a);
-  std::vector<int32_t> ids;
-  for (py::ssize_t k = 0; k < v.size(); ++k) {
-    const int64_t id = v.data()[k];
-    if (id < 0 || static_cast<size_t>(id) >= vocab)
-      throw std::invalid_argument(std::string(what) + "[" + std::to_string(k) + "] = " + std::to_string(id) +
-                                  " is not a token id of this model (vocabulary of " + std::to_string(vocab) + ")");
-    ids.push_back(static_cast<int32_t>(id));
-  }
-  return ids;
-}
-
 int32_t id_of(const std::vector<std::string>& vocab, const std::string& token) {
   for (size_t k = 0; k < vocab.size(); ++k)
     if (vocab[k] == token) return static_cast<int32_t>(k);
@@ -123,7 +103,7 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
     if (!meta.keys.empty()) primer_key = -shift;
   } else {
     primer_ids = true;
-    primer = model::primer_from_piece(ids_of(primer_arg, meta.vocab.size(), "primer"), meta.vocab, 0);
+    primer = model::primer_from_piece(ids_of(primer_arg, meta.vocab.size(), "primer", "this model"), meta.vocab, 0);
     if (primer.empty()) throw std::invalid_argument("primer: no token before the end (EOS): give a beginning");
   }
 
@@ -156,7 +136,7 @@ py::array_t<float> logits_row(const Tensor& logits) {
 }
 
 py::array_t<float> logits(const Model& m, const py::handle& tokens) {
-  const std::vector<int32_t> ids = ids_of(tokens, m.ck->meta.vocab.size(), "tokens");
+  const std::vector<int32_t> ids = ids_of(tokens, m.ck->meta.vocab.size(), "tokens", "this model");
   const int64_t v = static_cast<int64_t>(m.ck->meta.vocab.size());
   py::array_t<float> out({static_cast<py::ssize_t>(ids.size()), static_cast<py::ssize_t>(v)});
   float* dst = out.mutable_data();

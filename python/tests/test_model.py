@@ -79,6 +79,8 @@ def test_bad_inputs(checkpoint, other_checkpoint, tmp_path):
     big = np.arange(len(m.vocab), len(m.vocab) + 3)
     with pytest.raises(ValueError, match="not a token id of this model"):
         m.compose(length=5, primer=big)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        m.compose(length=5, primer=other)  # the other model itself is no primer either
     with pytest.raises(ValueError, match="integers"):
         m.compose(length=5, primer=np.array([1.5, 2.5]))
     with pytest.raises(ValueError, match="one-dimensional"):
