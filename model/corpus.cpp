@@ -287,14 +287,22 @@ std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem
                                                std::ostream& log, bool normalise_key, std::vector<int>* shifts) {
   const auto tokenizer = midi::make_tokenizer(scheme);
   const midi::LoadResult loaded = midi::load_midi_files(paths, log, read_options_for(*tokenizer));
-  const auto ids = index_of(vocab);
   std::vector<std::vector<int32_t>> pieces;
   for (const auto& s : loaded.scores) {
-    const int shift = normalise_key ? midi::shift_to_c(s.score) : 0;
+    int shift = 0;
+    pieces.push_back(encode_score(s.score, scheme, vocab, normalise_key, &shift));
     if (shifts) shifts->push_back(shift);
-    pieces.push_back(encode(tokenizer->tokenize(shift ? *midi::transpose(s.score, shift) : s.score), ids, unk_id(ids)));
   }
   return pieces;
+}
+
+std::vector<int32_t> encode_score(const midi::Score& score, const std::string& scheme,
+                                  const std::vector<std::string>& vocab, bool normalise_key, int* shift_out) {
+  const auto tokenizer = midi::make_tokenizer(scheme);
+  const auto ids = index_of(vocab);
+  const int shift = normalise_key ? midi::shift_to_c(score) : 0;
+  if (shift_out) *shift_out = shift;
+  return encode(tokenizer->tokenize(shift ? *midi::transpose(score, shift) : score), ids, unk_id(ids));
 }
 
 }  // namespace legato::model

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "midi/score.h"
 #include "model/token_store.h"
 
 namespace legato::model {
@@ -77,6 +78,12 @@ std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem
                                                const std::string& scheme, const std::vector<std::string>& vocab,
                                                std::ostream& log, bool normalise_key = false,
                                                std::vector<int>* shifts = nullptr);
+
+// One score encoded as encode_files encodes each file (the module's primers; the score read with
+// the scheme's note pairing, as encode_files reads it, gives the same ids); its shift in `shift`.
+std::vector<int32_t> encode_score(const midi::Score& score, const std::string& scheme,
+                                  const std::vector<std::string>& vocab, bool normalise_key = false,
+                                  int* shift = nullptr);
 
 // The default corpus: the free music Debian ships in openttd-openmsx.
 std::filesystem::path default_corpus_path();

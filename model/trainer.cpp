@@ -419,6 +419,9 @@ void Training::train_batch(const Permutation& order) {
   state_.seconds = seconds_before_ + elapsed();
   ++state_.batch;
   if (!o_.quiet) show_progress();
+  if (o_.on_progress)
+    o_.on_progress({state_.epoch + 1, state_.batch, data_.batches, state_.step,
+                    state_.loss_sum / static_cast<double>(state_.loss_count), nullptr});
 }
 
 void Training::show_progress() {
@@ -552,6 +555,7 @@ void Training::eval_checkpoint() {
 bool Training::close_epoch(double epoch_position) {
   const EpochMetrics m = measure(epoch_position);
   state_.metrics.push_back(m);
+  if (o_.on_progress) o_.on_progress({state_.epoch + 1, state_.batch, data_.batches, state_.step, m.train_loss, &m});
   const bool improved = improves_best(m);
   out_ << "epoch " << fixed(epoch_position, epoch_position == std::floor(epoch_position) ? 0 : 2) << "/" << r_.epochs
        << ": train loss " << fixed(m.train_loss);

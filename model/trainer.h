@@ -4,6 +4,7 @@
 // (last, best), metrics.csv, loss.svg, Ctrl-C and --resume.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <ostream>
 #include <set>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "model/metrics.h"
 #include "model/presets.h"
 
 namespace legato::model {
@@ -19,6 +21,14 @@ namespace legato::model {
 // Bad input from the user (no MIDI, corpus too short, bad values): the programs exit with 2.
 struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// Where a run stands, for a caller's own progress display (the Python module's callback).
+struct TrainProgress {
+  int epoch = 0;  // the epoch in progress, from 1
+  int64_t batch = 0, batches = 0, step = 0;
+  double loss = 0;                        // the epoch's mean training loss so far
+  const EpochMetrics* metrics = nullptr;  // at an epoch's end (or an --eval-every point): its row
 };
 
 struct TrainOptions {
@@ -50,6 +60,8 @@ struct TrainOptions {
   int eval_pieces = 8;
   int64_t eval_every = 0;
   int64_t eval_length = 500;
+  // Called on the training thread after every batch and with every metrics row (may be empty).
+  std::function<void(const TrainProgress&)> on_progress;
 };
 
 // Before any file is touched: --out (and --cache) can be written, a fresh run does not replace

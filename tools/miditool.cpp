@@ -1,5 +1,6 @@
 // miditool: look at MIDI files the way the model will see them.
 //   miditool info FILE [--strict]
+//   miditool notes PATH...   (one line per note: what the reader made, exactly)
 //   miditool tokens [--scheme event|seed] PATH...
 //   miditool vocab [--scheme event|seed] PATH...
 //   miditool roundtrip [--scheme event|seed] IN.mid OUT.mid
@@ -104,6 +105,22 @@ int info(const std::string& file, bool strict) {
   std::printf("\n");
   for (const MidiWarning& w : s.warnings) std::printf("repaired    byte %zu: %s\n", w.offset, w.what.c_str());
   return 0;
+}
+
+// Every note of every file as the reader makes it, one tab-separated line each, times as exact
+// decimal text (%.17g): what the Python module's notes are checked against.
+int notes(const std::vector<std::string>& paths) {
+  const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr);
+  std::printf(
+      "file\tpitch\tstart\tend\tstart_beat\tend_beat\tstart_tick\tend_tick\tvelocity\tprogram\tchannel\ttrack\tis_"
+      "drum\n");
+  for (const LoadedScore& piece : loaded.scores)
+    for (const Note& n : piece.score.notes)
+      std::printf("%s\t%d\t%.17g\t%.17g\t%.17g\t%.17g\t%lld\t%lld\t%d\t%d\t%d\t%d\t%d\n", piece.path.filename().c_str(),
+                  n.pitch, n.start_seconds, n.start_seconds + n.duration_seconds, n.start_quarters,
+                  n.start_quarters + n.duration_quarters, (long long)n.start_tick, (long long)n.end_tick(), n.velocity,
+                  n.program, n.channel, n.track, n.is_drum() ? 1 : 0);
+  return loaded.failed ? 1 : 0;
 }
 
 int tokens(const TokenizerFlags& flags, const std::vector<std::string>& paths, bool timing) {
@@ -258,6 +275,12 @@ int main(int argc, char** argv) {
   info_cmd->add_option("FILE", info_file, "MIDI file")->required()->check(legato::tools::existing_file());
   info_cmd->add_flag("--strict", info_strict, "Refuse a damaged file instead of repairing it (to validate files)");
 
+  std::vector<std::string> notes_paths;
+  auto* notes_cmd = app.add_subcommand("notes", "One line per note: pitch, times (s, beats, ticks), velocity, ...");
+  notes_cmd->add_option("PATH", notes_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+
   TokenizerFlags tok_flags;
   std::vector<std::string> tok_paths;
   bool timing = false;
@@ -369,6 +392,7 @@ int main(int argc, char** argv) {
     if (*stats_cmd) return stats(stats_paths, stats_csv, stats_json);
     if (*compare_cmd) return compare(generated_paths, corpus_paths, compare_json, compare_svg);
     if (*tokens_cmd) return tokens(tok_flags, tok_paths, timing);
+    if (*notes_cmd) return notes(notes_paths);
     if (*vocab_cmd) return vocab(vocab_flags, vocab_paths, min_count, save);
     if (*rt_cmd) return roundtrip(rt_flags, rt_in, rt_out);
   } catch (const std::invalid_argument& e) {  // the files given cannot be measured or compared

@@ -22,6 +22,8 @@ packages=(
   librtmidi-dev          # live MIDI playback (ALSA sequencer and JACK back-ends)
   libfluidsynth-dev      # WAV rendering
   timgm6mb-soundfont     # a small (6 MB) General MIDI soundfont for it; fluid-soundfont-gm sounds better
+  # The Python module (python/) and its tests
+  pybind11-dev python3-pytest python3-numpy
   "$@"
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds everything in build/ (Release, warnings on)
-# and runs the whole suite through ctest. Ends with "N passed, N failed" (doctest test cases).
+# and runs the whole suite through ctest. Ends with "N passed, N failed" (doctest test cases, and
+# the Python module's pytest tests where it is built).
 #   tools/test.sh             build/ (with the CUDA code whenever nvcc is found)
 #   tools/test.sh --sanitize  build-asan/ with AddressSanitizer and UndefinedBehaviorSanitizer
 set -euo pipefail
@@ -34,6 +35,14 @@ log="$build/Testing/Temporary/LastTest.log"
 summary=$(grep -h "test cases:" "$log" || true)
 passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$summary" | awk '{ n += $1 } END { print n + 0 }')
 failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$summary" | awk '{ n += $1 } END { print n + 0 }')
+# pytest's summary (legato_python_tests, where the Python module is built): "2 failed, 40 passed,
+# 1 skipped in 9.81s"; counted with doctest's, so the total is every test case of both.
+pysummary=$(grep -hE "^(=+ )?[0-9]+ (passed|failed|skipped|error)[^=]* in [0-9.]+s" "$log" || true)
+if [ -n "$pysummary" ]; then
+  pypassed=$(grep -oE "[0-9]+ passed" <<<"$pysummary" | awk '{ n += $1 } END { print n + 0 }')
+  pyfailed=$(grep -oE "[0-9]+ (failed|errors?)" <<<"$pysummary" | awk '{ n += $1 } END { print n + 0 }')
+  passed=$((passed + pypassed)) failed=$((failed + pyfailed))
+fi
 if [ -z "$summary" ]; then
   echo "test.sh: no doctest summary found in $log" >&2
   passed=0 failed=1 status=1

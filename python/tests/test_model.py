@@ -1,0 +1,100 @@
+"""legato.load and Model: compose (as composer does), logits, step, state_dict; bad inputs."""
+import numpy as np
+import pytest
+
+import legato
+from conftest import run
+
+
+def test_load(checkpoint):
+    m = legato.load(checkpoint)
+    assert m.scheme == "event" and m.vocab[:3] == ["UNK", "BOS", "EOS"]
+    c = m.config
+    assert c["hidden"] == 8 and c["layers"] == 2 and c["vocab"] == len(m.vocab) and m.seq_len == 12
+    assert "hidden 8 x 2" in repr(m)
+
+
+def test_compose_by_seed_and_as_composer(checkpoint, tmp_path):
+    m = legato.load(checkpoint)
+    a = m.compose(length=60, seed=7)[0]
+    b = m.compose(length=60, seed=7)[0]
+    c = m.compose(length=60, seed=8)[0]
+    assert np.array_equal(a.tokens, b.tokens) and not np.array_equal(a.tokens, c.tokens)
+    assert np.array_equal(a.notes, b.notes) and a.primer_length >= 1
+    # composer with the same seed writes the same tokens (primer, then generated)
+    run("composer", "--checkpoint", checkpoint, "--seed", 7, "--length", 60, "--out", tmp_path / "c.mid",
+        "--tokens-out", tmp_path / "c.txt")
+    assert (tmp_path / "c.txt").read_text().split() == [m.vocab[i] for i in a.tokens]
+    order = ["start_tick", "pitch", "channel"]
+    theirs, ours = np.sort(legato.read_midi(tmp_path / "c.mid").notes, order=order), np.sort(a.notes, order=order)
+    assert len(ours) > 0 and np.array_equal(theirs["pitch"], ours["pitch"])
+    assert np.array_equal(theirs["start_tick"], ours["start_tick"])
+    pieces = m.compose(length=30, seed=3, n=3, temperature=0.8, top_k=5, top_p=0.9)
+    assert len(pieces) == 3 and len({tuple(p.tokens) for p in pieces}) > 1
+
+
+def test_compose_primers(checkpoint, corpus):
+    m = legato.load(checkpoint)
+    ids, _ = legato.tokenize(legato.read_midi(corpus / "piece0.mid"), vocab=m.vocab)
+    p = m.compose(length=20, seed=1, primer=ids[:30])[0]
+    assert p.primer_length == 30 and np.array_equal(p.tokens[:30], ids[:30])
+    from_score = m.compose(length=20, seed=1, primer=legato.read_midi(corpus / "piece0.mid"))[0]
+    from_path = m.compose(length=20, seed=1, primer=str(corpus / "piece0.mid"))[0]
+    assert np.array_equal(from_score.tokens, from_path.tokens)
+    assert from_path.primer_length == m.seq_len  # the end of the file: one window
+
+
+def test_logits_and_step_agree(checkpoint):
+    m = legato.load(checkpoint)
+    tokens = np.array([1, 5, 9, 5, 7], np.int64)
+    full = m.logits(tokens)
+    assert full.shape == (5, len(m.vocab)) and full.dtype == np.float32
+    state = None
+    for t, tok in enumerate(tokens):
+        row, state = m.step(int(tok), state)
+        np.testing.assert_allclose(row, full[t], rtol=1e-5, atol=1e-5)
+    assert state.steps == 5
+    # the row depends on the context: the state is carried
+    assert not np.allclose(full[1], full[3])
+
+
+def test_state_dict(checkpoint):
+    sd = legato.load(checkpoint).state_dict()
+    assert sd["lstm.weight_ih_l0"].shape == (32, 4) and sd["embedding.weight"].shape[1] == 4
+    assert all(a.dtype == np.float32 for a in sd.values()) and "dense2.bias" in sd
+
+
+def test_bad_inputs(checkpoint, other_checkpoint, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        legato.load(tmp_path / "missing.safetensors")
+    with pytest.raises(OSError, match="folder"):
+        legato.load(tmp_path)
+    (tmp_path / "junk.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}garbage")
+    with pytest.raises(ValueError):
+        legato.load(tmp_path / "junk.safetensors")
+    m = legato.load(checkpoint)
+    other = legato.load(other_checkpoint)
+    assert len(other.vocab) != len(m.vocab)
+    # a primer from a checkpoint of another vocabulary: ids that are not this model's
+    big = np.arange(len(m.vocab), len(m.vocab) + 3)
+    with pytest.raises(ValueError, match="not a token id of this model"):
+        m.compose(length=5, primer=big)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        m.compose(length=5, primer=other)  # the other model itself is no primer either
+    with pytest.raises(ValueError, match="integers"):
+        m.compose(length=5, primer=np.array([1.5, 2.5]))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        m.compose(length=5, primer=np.ones((2, 2), np.int32))
+    with pytest.raises(FileNotFoundError):
+        m.compose(length=5, primer=str(tmp_path / "none.mid"))
+    for bad in (dict(length=0), dict(temperature=0), dict(temperature=float("nan")), dict(top_k=-1),
+                dict(top_p=0), dict(top_p=1.5), dict(n=0), dict(tempo=-3)):
+        with pytest.raises(ValueError):
+            m.compose(**bad)
+    with pytest.raises(ValueError):
+        m.logits(np.array([len(m.vocab)]))
+    with pytest.raises(ValueError):
+        m.step(-1)
+    _, state = other.step(0)
+    with pytest.raises(ValueError, match="another model"):
+        m.step(0, state)
