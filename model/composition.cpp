@@ -152,6 +152,15 @@ std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32
   return out;
 }
 
+std::vector<int32_t> piece_primer(const CheckpointMeta& meta, std::vector<int32_t> primer,
+                                  const std::vector<int32_t>& chosen, std::mt19937_64& rng) {
+  if (meta.scheme != "event" || primer.size() != 1 || meta.vocab[static_cast<size_t>(primer[0])] != "BOS")
+    return primer;
+  const std::vector<int32_t> header = chosen.empty() ? draw_ensemble(meta, rng) : chosen;
+  primer.insert(primer.end(), header.begin(), header.end());
+  return primer;
+}
+
 std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len) {
   if (static_cast<int64_t>(piece.size()) <= seq_len) return piece;
   const size_t head = meta.scheme == "event" ? std::min<size_t>(header_end(meta, piece), size_t(seq_len)) : 0;

@@ -70,6 +70,11 @@ std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int
 std::vector<int32_t> draw_ensemble(const CheckpointMeta& meta, std::mt19937_64& rng);
 // The instruments named by the header at the start of `tokens` (after BOS).
 std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32_t>& tokens);
+// The primer of one piece started from BOS alone: in event version 2 it gets the piece's ensemble,
+// `chosen` (header tokens: ensemble_tokens), or when empty that of a training piece drawn with
+// rng (draw_ensemble). Any other primer is returned as it is.
+std::vector<int32_t> piece_primer(const CheckpointMeta& meta, std::vector<int32_t> primer,
+                                  const std::vector<int32_t>& chosen, std::mt19937_64& rng);
 // The last `seq_len` tokens of a piece as a primer, keeping BOS and its ensemble header in front
 // so that the music goes on in the piece's ensemble.
 std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len);

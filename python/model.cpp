@@ -99,7 +99,8 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
       ids = pieces[0], shift = shifts[0];
     }
     if (ids.empty()) throw std::invalid_argument("primer: no notes (a primer needs music to go on from)");
-    primer = model::primer_from_piece(ids, meta.vocab, meta.seq_len);
+    // The end of the music, without its EOS (in event version 2 with its ensemble header in front).
+    primer = model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
     if (!meta.keys.empty()) primer_key = -shift;
   } else {
     primer_ids = true;
@@ -107,21 +108,22 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
     if (primer.empty()) throw std::invalid_argument("primer: no token before the end (EOS): give a beginning");
   }
 
-  const std::vector<int32_t> banned = model::banned_tokens(meta.vocab);
-  const int32_t eos = id_of(meta.vocab, "EOS");
   std::vector<PyScore> pieces;
   {
     py::gil_scoped_release release;  // composing is long: other threads run meanwhile
     for (int k = 0; k < n; ++k) {
+      // As composer: the key first, then (from BOS) the piece's ensemble, then the piece, all from rng.
       const int shift = primer_key ? *primer_key : primer_ids ? 0 : model::draw_key_shift(meta.keys, rng);
-      const std::vector<int32_t> generated = model::compose(*m.ck->net, primer, length, sampling, banned, eos, rng);
+      const std::vector<int32_t> started_from = user_primer ? primer : model::piece_primer(meta, primer, {}, rng);
+      const std::vector<int32_t> generated =
+          model::compose_piece(*m.ck->net, meta, started_from, model::PieceLength{length, 0}, sampling, rng);
       PyScore piece;
-      std::vector<int32_t> heard = user_primer ? primer : std::vector<int32_t>{};
+      std::vector<int32_t> heard = user_primer ? started_from : std::vector<int32_t>{};
       heard.insert(heard.end(), generated.begin(), generated.end());
       piece.score = model::score_of(meta.scheme, meta.vocab, heard, tempo, shift, two_hands);
-      piece.tokens = primer;
+      piece.tokens = started_from;
       piece.tokens->insert(piece.tokens->end(), generated.begin(), generated.end());
-      piece.primer_length = static_cast<int64_t>(primer.size());
+      piece.primer_length = static_cast<int64_t>(started_from.size());
       pieces.push_back(std::move(piece));
     }
   }

@@ -346,17 +346,6 @@ std::vector<int32_t> chosen_ensemble(const Options& o, const model::CheckpointMe
   }
 }
 
-// The primer of one piece started from BOS: it gets the piece's ensemble (event scheme):
-// --instruments, or that of a training piece drawn at random.
-std::vector<int32_t> piece_primer(const model::CheckpointMeta& meta, std::vector<int32_t> primer,
-                                  const std::vector<int32_t>& chosen, std::mt19937_64& rng) {
-  if (meta.scheme != "event" || primer.size() != 1 || meta.vocab[static_cast<size_t>(primer[0])] != "BOS")
-    return primer;
-  const std::vector<int32_t> header = chosen.empty() ? model::draw_ensemble(meta, rng) : chosen;
-  primer.insert(primer.end(), header.begin(), header.end());
-  return primer;
-}
-
 // --length tokens, or --bars / --seconds of music (event scheme only: the seed scheme has no time).
 model::PieceLength piece_length(const Options& o, const model::CheckpointMeta& meta) {
   if (o.bars <= 0 && o.seconds <= 0) return {o.length, 0};
@@ -395,7 +384,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
     const TokenListener listener = live.start_piece();
     const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
-    const std::vector<int32_t> started_from = from_bos ? piece_primer(meta, primer, chosen, rng) : primer;
+    const std::vector<int32_t> started_from = from_bos ? model::piece_primer(meta, primer, chosen, rng) : primer;
     const Piece piece{started_from,
                       model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
