@@ -39,8 +39,10 @@ failed=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$summary" | awk '{ n += $1 }
 # 1 skipped in 9.81s"; counted with doctest's, so the total is every test case of both.
 pysummary=$(grep -hE "^(=+ )?[0-9]+ (passed|failed|skipped|error)[^=]* in [0-9.]+s" "$log" || true)
 if [ -n "$pysummary" ]; then
-  pypassed=$(grep -oE "[0-9]+ passed" <<<"$pysummary" | awk '{ n += $1 } END { print n + 0 }')
-  pyfailed=$(grep -oE "[0-9]+ (failed|errors?)" <<<"$pysummary" | awk '{ n += $1 } END { print n + 0 }')
+  # awk alone: grep finding nothing (no failures) would end the script under pipefail.
+  pypassed=$(awk '{ for (i = 2; i <= NF; ++i) if ($i ~ /^passed/) n += $(i - 1) } END { print n + 0 }' <<<"$pysummary")
+  pyfailed=$(awk '{ for (i = 2; i <= NF; ++i) if ($i ~ /^(failed|errors?)/) n += $(i - 1) } END { print n + 0 }' \
+    <<<"$pysummary")
   passed=$((passed + pypassed)) failed=$((failed + pyfailed))
 fi
 if [ -z "$summary" ]; then
