@@ -155,7 +155,11 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
     }
     // Killed before its first checkpoint, a run starts again as a user would start it.
     const bool has_state = std::filesystem::exists(model::train_state_file(out));
-    REQUIRE(wait_for(start_trainer(with_out(out, has_state, targeted), log)) == 0);
+    std::vector<std::string> again = with_out(out, has_state, targeted);
+    // Without a state file the killed run may still have left its settings and cache: a fresh run
+    // into that folder is refused unless told to replace it, as the trainer tells the user.
+    if (!has_state) again.push_back("--overwrite");
+    REQUIRE(wait_for(start_trainer(again, log)) == 0);
     const std::string said = text_of(log);
     CAPTURE(said);
     if (killed == -SIGKILL && said.find("resuming at epoch") != std::string::npos &&
