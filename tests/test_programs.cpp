@@ -23,32 +23,20 @@
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
+#include "run_program.h"
 #include "score_builder.h"
 #include "small_corpus.h"
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Run = legato::testing::ProgramRun;
 
 // The programs built against the CUDA emulator (bin/emulated/, ctest's legato_emulated_programs):
 // their --device cuda sees the emulator's device. Null: the build's own programs.
 const char* emulated_programs() { return std::getenv("LEGATO_EMULATED_PROGRAMS"); }
 
 Run run(const std::string& program, const std::string& args) {
-  const std::string dir = emulated_programs() ? emulated_programs() : LEGATO_BIN_DIR;
-  const std::string command = dir + "/" + program + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "cannot run " << command);
-  Run r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return legato::testing::run_program(program, args, emulated_programs() ? emulated_programs() : LEGATO_BIN_DIR);
 }
 
 int lines(const std::string& s) {

@@ -16,27 +16,13 @@
 #include <vector>
 
 #include "midi/paths.h"
+#include "run_program.h"
 #include "small_corpus.h"
 
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome run_program(const std::string& program, const std::string& args) {
-  const std::string command = std::string(LEGATO_BIN_DIR) + "/" + program + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "cannot run " << command);
-  Outcome r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Outcome = legato::testing::ProgramRun;
+using legato::testing::run_program;
 
 // Every file under `dir` with its bytes: what a refused command must leave as it was.
 std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
