@@ -162,6 +162,26 @@ class XrunCounter {
           return 0;
         },
         this);
+    // Each cycle's start as JACK reckons it against the moment this client runs in it: a cycle the
+    // system woke late delivers its MIDI late (the receiver notes the time in its own callback of
+    // that cycle) even when JACK counts no xrun.
+    jack_set_process_callback(
+        client_,
+        [](jack_nframes_t, void* arg) {
+          auto* self = static_cast<XrunCounter*>(arg);
+          jack_nframes_t frames = 0;
+          jack_time_t start = 0, next = 0;
+          float period = 0;
+          if (jack_get_cycle_times(self->client_, &frames, &start, &next, &period) == 0) {
+            const jack_time_t now = jack_get_time();
+            const int late = now > start ? int(std::min<jack_time_t>(now - start, 1000000)) : 0;
+            int latest = self->latest_cycle_us_.load();
+            while (late > latest && !self->latest_cycle_us_.compare_exchange_weak(latest, late)) {
+            }
+          }
+          return 0;
+        },
+        this);
     jack_activate(client_);
   }
   ~XrunCounter() {
@@ -172,15 +192,19 @@ class XrunCounter {
 
   struct Late {
     int xruns;
-    double longest_seconds;
+    double longest_seconds;       // the longest delay JACK measured on an xrun
+    double latest_cycle_seconds;  // the latest a cycle ran after its start
   };
   // Since the last call.
-  Late take() { return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6}; }
+  Late take() {
+    return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6, latest_cycle_us_.exchange(0) * 1e-6};
+  }
 
  private:
   jack_client_t* client_ = nullptr;
   std::atomic<int> xruns_{0};
   std::atomic<int> longest_us_{0};
+  std::atomic<int> latest_cycle_us_{0};
 };
 
 struct NoteEvent {
@@ -210,6 +234,15 @@ std::vector<NoteEvent> expected_events(const midi::Score& score) {
 // with real-time scheduling, idle or with both cores busy: 1.2 to 3.9 ms at worst. 10 ms leaves
 // the player about 7 ms beyond JACK's own period; misses are retried only as miss_explained says.
 constexpr double kTolerance = 0.010;
+
+// The timing is checked in the plain build. Under AddressSanitizer the player and the receiving
+// test run instrumented, several times slower and with the sanitizer's own pauses, which a user's
+// player never has; that run checks what arrives and in what order, and reports the timing.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kTimed = false;
+#else
+constexpr bool kTimed = true;
+#endif
 
 std::vector<NoteEvent> notes_of(const std::vector<Arrival>& arrivals) {
   std::vector<NoteEvent> got;
@@ -264,7 +297,7 @@ double check_arrivals(const std::vector<Arrival>& arrivals, const midi::Score& s
     const double error = got[k].seconds - zero - want[k].seconds;
     worst = std::max(worst, std::abs(error));
     CAPTURE(k);
-    CHECK(std::abs(error) <= kTolerance);
+    if (kTimed) CHECK(std::abs(error) <= kTolerance);
   }
   return worst;
 }
@@ -284,8 +317,9 @@ bool miss_explained(double error, const std::string& program_err, const XrunCoun
     late_wakeup = std::stod(program_err.substr(at + woke.size())) * 1e-3;
   MESSAGE("largest timing error " << error * 1e3 << " ms; the player woke up to " << late_wakeup * 1e3
                                   << " ms late, and JACK had " << late.xruns << " xruns, the longest "
-                                  << late.longest_seconds * 1e3 << " ms late");
-  return error - kTolerance <= late_wakeup + late.longest_seconds;
+                                  << late.longest_seconds * 1e3 << " ms late; its latest cycle ran "
+                                  << late.latest_cycle_seconds * 1e3 << " ms after its start");
+  return error - kTolerance <= late_wakeup + std::max(late.longest_seconds, late.latest_cycle_seconds);
 }
 
 midi::Note note(int pitch, int64_t start, int64_t duration, int channel, int program) {
