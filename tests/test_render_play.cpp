@@ -196,9 +196,7 @@ class XrunCounter {
     double latest_cycle_seconds;  // the latest a cycle ran after its start
   };
   // Since the last call.
-  Late take() {
-    return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6, latest_cycle_us_.exchange(0) * 1e-6};
-  }
+  Late take() { return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6, latest_cycle_us_.exchange(0) * 1e-6}; }
 
  private:
   jack_client_t* client_ = nullptr;
