@@ -1,6 +1,7 @@
 #include "model/composition.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <stdexcept>
@@ -68,7 +69,7 @@ std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta) {
 
 std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
-                                   const TokenListener& on_token) {
+                                   const TokenListener& on_token, const std::vector<int32_t>& context) {
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
   const auto eos_at = std::find(meta.vocab.begin(), meta.vocab.end(), "EOS");
   const int32_t eos = eos_at == meta.vocab.end() ? -1 : static_cast<int32_t>(eos_at - meta.vocab.begin());
@@ -78,13 +79,16 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     return compose(net, primer, length.tokens, sampling, banned, eos, rng, on_token);  // as before the grammar
   grammar->set_min_steps(masks ? length.steps : 0);
   Generator gen(net);
+  for (int32_t t : context) grammar->feed(t);
   for (int32_t t : primer) {
     gen.feed(t);
     grammar->feed(t);
   }
   // A primer that ends with its ensemble (--instruments, or drawn from the corpus) gives all of
   // it: the network may not add instruments. After BOS alone it chooses the ensemble itself.
-  if (!primer.empty() && meta.vocab[static_cast<size_t>(primer.back())].front() == 'I') grammar->close_header();
+  // A context gives the ensemble of the piece the primer was cut from.
+  if (!context.empty() || (!primer.empty() && meta.vocab[static_cast<size_t>(primer.back())].front() == 'I'))
+    grammar->close_header();
   std::vector<int32_t> generated;
   for (int64_t k = 0; k < length.tokens; ++k) {
     // Long enough: the time has reached the length and the music lasts it (a rest at the end
@@ -161,12 +165,22 @@ std::vector<int32_t> piece_primer(const CheckpointMeta& meta, std::vector<int32_
   return primer;
 }
 
-std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len) {
-  if (static_cast<int64_t>(piece.size()) <= seq_len) return piece;
-  const size_t head = meta.scheme == "event" ? std::min<size_t>(header_end(meta, piece), size_t(seq_len)) : 0;
-  std::vector<int32_t> out(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(head));
-  out.insert(out.end(), piece.end() - (seq_len - static_cast<int64_t>(head)), piece.end());
-  return out;
+PrimerWindow primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len) {
+  if (static_cast<int64_t>(piece.size()) <= seq_len) return {{}, piece};
+  const auto cut = piece.end() - seq_len;
+  PrimerWindow w{{}, std::vector<int32_t>(cut, piece.end())};
+  const size_t head = meta.scheme == "event" ? header_end(meta, piece) : 0;
+  if (head == 0) return w;
+  w.context.assign(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(head));
+  // The instrument playing at the cut: the last program token before it (the tokenizer names an
+  // instrument only when it changes, so the tokens after the cut may not).
+  for (auto at = cut; at != piece.begin() + static_cast<std::ptrdiff_t>(head);)
+    if (const std::string& t = meta.vocab[static_cast<size_t>(*--at)];
+        t == "DRUMS" || (t.size() > 1 && t[0] == 'P' && std::isdigit(static_cast<unsigned char>(t[1])))) {
+      w.context.push_back(*at);
+      break;
+    }
+  return w;
 }
 
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,

@@ -54,9 +54,10 @@ std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta);
 // (midi/grammar.h): stepped token by token on the GPU too, since the persistent kernel takes one
 // banned list per piece, not a mask per step. Version 1 and seed checkpoints are not masked (they
 // compose as before the grammar); without `length.steps` they go through compose() unchanged.
+// `context` (PrimerWindow::context) is fed to the grammar before the primer, not to the network.
 std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
-                                   const TokenListener& on_token = {});
+                                   const TokenListener& on_token = {}, const std::vector<int32_t>& context = {});
 
 // How compose_piece generates with `net` on its device: as device_generation()
 // (model/generator_persistent.h) says, except in event version 2, which is always stepped.
@@ -75,9 +76,15 @@ std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32
 // rng (draw_ensemble). Any other primer is returned as it is.
 std::vector<int32_t> piece_primer(const CheckpointMeta& meta, std::vector<int32_t> primer,
                                   const std::vector<int32_t>& chosen, std::mt19937_64& rng);
-// The last `seq_len` tokens of a piece as a primer, keeping BOS and its ensemble header in front
-// so that the music goes on in the piece's ensemble.
-std::vector<int32_t> primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len);
+// The end of a piece as a primer: `tokens`, its last `seq_len` tokens (the network learnt no longer
+// contexts, and windows cut from the middle of pieces, with no BOS or header in front), and, in
+// event version 2 when they begin mid-piece, `context`: BOS, the piece's ensemble header and the
+// program token of the instrument playing at the cut. compose_piece gives the context to the
+// grammar alone, so that the music goes on in the piece's ensemble and instrument.
+struct PrimerWindow {
+  std::vector<int32_t> context, tokens;
+};
+PrimerWindow primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len);
 
 // The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm),
 // its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127),

@@ -71,8 +71,8 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
 
   // The primer, as composer chooses it: the user's (ids, a Score, a MIDI file), else one of the
   // checkpoint's windows (drawn with rng), else BOS.
-  std::vector<int32_t> primer;
-  std::optional<int> primer_key;  // a MIDI primer moved into C: the shift back into its key
+  std::vector<int32_t> primer, context;  // context: PrimerWindow's, for the grammar alone
+  std::optional<int> primer_key;         // a MIDI primer moved into C: the shift back into its key
   bool user_primer = true, primer_ids = false;
   if (primer_arg.is_none()) {
     user_primer = false;
@@ -99,8 +99,9 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
       ids = pieces[0], shift = shifts[0];
     }
     if (ids.empty()) throw std::invalid_argument("primer: no notes (a primer needs music to go on from)");
-    // The end of the music, without its EOS (in event version 2 with its ensemble header in front).
-    primer = model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
+    // The end of the music, without its EOS (in event version 2 with its ensemble known to the grammar).
+    model::PrimerWindow window = model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
+    primer = std::move(window.tokens), context = std::move(window.context);
     if (!meta.keys.empty()) primer_key = -shift;
   } else {
     primer_ids = true;
@@ -115,10 +116,12 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
       // As composer: the key first, then (from BOS) the piece's ensemble, then the piece, all from rng.
       const int shift = primer_key ? *primer_key : primer_ids ? 0 : model::draw_key_shift(meta.keys, rng);
       const std::vector<int32_t> started_from = user_primer ? primer : model::piece_primer(meta, primer, {}, rng);
-      const std::vector<int32_t> generated =
-          model::compose_piece(*m.ck->net, meta, started_from, model::PieceLength{length, 0}, sampling, rng);
+      const std::vector<int32_t> generated = model::compose_piece(
+          *m.ck->net, meta, started_from, model::PieceLength{length, 0}, sampling, rng, {}, context);
       PyScore piece;
-      std::vector<int32_t> heard = user_primer ? started_from : std::vector<int32_t>{};
+      // The context names the instruments of the primer's notes and sounds nothing itself.
+      std::vector<int32_t> heard = context;
+      if (user_primer) heard.insert(heard.end(), started_from.begin(), started_from.end());
       heard.insert(heard.end(), generated.begin(), generated.end());
       piece.score = model::score_of(meta.scheme, meta.vocab, heard, tempo, shift, two_hands);
       piece.tokens = started_from;

@@ -183,6 +183,21 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
     CHECK(model::ensemble_of(meta, all) == std::vector<int>{0, 32});
   }
   CHECK(programs == std::set<std::string>{"P0", "P32"});
+  // A primer cut from the middle of a piece of piano and strings: given its context, the music
+  // stays in that ensemble, and the network is fed the window alone.
+  std::vector<int32_t> long_piece = {id(v, "BOS"), id(v, "I0"), id(v, "I48"), id(v, "P48")};
+  for (int k = 0; k < 40; ++k) long_piece.push_back(id(v, "N60")), long_piece.push_back(id(v, "D12"));
+  const model::PrimerWindow cut = model::primer_window(meta, long_piece, 16);
+  REQUIRE(cut.tokens.front() != id(v, "BOS"));
+  programs.clear();
+  for (int piece = 0; piece < 20; ++piece) {
+    std::vector<std::string> named;  // the program tokens in order
+    for (int32_t t : model::compose_piece(net, meta, cut.tokens, {400, 0}, hot, rng, {}, cut.context))
+      if (v[size_t(t)].front() == 'P' || v[size_t(t)] == "DRUMS") named.push_back(v[size_t(t)]);
+    if (!named.empty()) CHECK(named[0] == "P0");  // the strings play at the cut: a change is to the piano
+    programs.insert(named.begin(), named.end());
+  }
+  CHECK(programs == std::set<std::string>{"P0", "P48"});
   // On the GPU too a version-2 piece is stepped, and composer says so.
   CHECK(model::generation_of(net, meta).rfind("stepped token by token: the event grammar", 0) == 0);
   // --bars: the piece lasts its length, EOS never earlier.
@@ -238,13 +253,16 @@ TEST_CASE("ensembles: names, header tokens, primers that keep the header, length
   CHECK(model::ensemble_tokens(meta, {32, -1, 0, 32}) ==
         std::vector<int32_t>{id(v, "IDRUMS"), id(v, "I0"), id(v, "I32")});
   CHECK_THROWS_WITH(model::ensemble_tokens(meta, {40}), doctest::Contains("no I40"));
-  // A primer from a long file keeps BOS and the header before the file's last tokens.
-  std::vector<int32_t> piece = {id(v, "BOS"), id(v, "I0"), id(v, "P0")};
+  // A primer from a long file is its last tokens, as a training window cut from the middle; the
+  // grammar's context is BOS, the header and the instrument playing at the cut.
+  std::vector<int32_t> piece = {id(v, "BOS"), id(v, "I0"), id(v, "I32"), id(v, "P32")};
   for (int k = 0; k < 20; ++k) piece.push_back(id(v, "N60")), piece.push_back(id(v, "D12"));
-  const std::vector<int32_t> window = model::primer_window(meta, piece, 10);
-  REQUIRE(window.size() == 10);
-  CHECK(std::vector<int32_t>(window.begin(), window.begin() + 2) == std::vector<int32_t>{id(v, "BOS"), id(v, "I0")});
-  CHECK(std::vector<int32_t>(window.begin() + 2, window.end()) == std::vector<int32_t>(piece.end() - 8, piece.end()));
+  const model::PrimerWindow window = model::primer_window(meta, piece, 10);
+  CHECK(window.tokens == std::vector<int32_t>(piece.end() - 10, piece.end()));
+  CHECK(window.context == std::vector<int32_t>{id(v, "BOS"), id(v, "I0"), id(v, "I32"), id(v, "P32")});
+  const model::PrimerWindow whole = model::primer_window(meta, piece, 100);  // a short piece is its own primer
+  CHECK(whole.tokens == piece);
+  CHECK(whole.context.empty());
   CHECK(model::steps_of_bars(2) == 96);           // 2 bars of 4 quarters, 12 steps each
   CHECK(model::steps_of_seconds(60, 0) == 1440);  // 120 quarters at 120 bpm
   CHECK(model::steps_of_seconds(60, 90) == 1080);

@@ -234,8 +234,8 @@ class TokenIds {
 // windows (seed scheme; drawn with `rng`) or BOS. For a network trained in C's key signature, a
 // --primer file is moved into C, and `primer_key` is set to the shift that brings the music back
 // into the file's key.
-std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta& meta, const TokenIds& id_of,
-                                   std::mt19937_64& rng, std::optional<int>& primer_key) {
+model::PrimerWindow choose_primer(const Options& o, const model::CheckpointMeta& meta, const TokenIds& id_of,
+                                  std::mt19937_64& rng, std::optional<int>& primer_key) {
   std::vector<int32_t> primer;
   if (!o.primer_tokens.empty()) {
     // A line of `miditool tokens` as it is: the file's name and a tab, then the tokens.
@@ -256,9 +256,9 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
     if (pieces.empty() || pieces[0].empty())
       throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
     // The end of the file, without its EOS, leads into the new music (in event version 2 with the
-    // file's ensemble header kept in front, so that the music goes on in its ensemble).
-    primer = model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
+    // file's ensemble and instrument known to the grammar, so that the music goes on in them).
     if (!meta.keys.empty()) primer_key = -shifts[0];
+    return model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
   } else if (!meta.primers.empty()) {
     primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
   } else if (id_of("BOS") >= 0) {
@@ -266,7 +266,7 @@ std::vector<int32_t> choose_primer(const Options& o, const model::CheckpointMeta
   } else {
     throw model::InputError("the checkpoint has no primer windows and no BOS token: give --primer or --primer-tokens");
   }
-  return primer;
+  return {{}, primer};
 }
 
 // The primer, then the generated tokens, on one line.
@@ -360,7 +360,7 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const TokenIds id_of(meta.vocab);
   std::mt19937_64 rng(o.seed);
   std::optional<int> primer_key;
-  const std::vector<int32_t> primer = choose_primer(o, meta, id_of, rng, primer_key);
+  const model::PrimerWindow primer = choose_primer(o, meta, id_of, rng, primer_key);
   const bool user_primer = (!o.primer_file.empty() || !o.primer_tokens.empty()) && !o.no_primer_in_output;
   const std::vector<int32_t> chosen = chosen_ensemble(o, meta);
   const model::PieceLength length = piece_length(o, meta);
@@ -384,13 +384,16 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
     const TokenListener listener = live.start_piece();
     const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
-    const std::vector<int32_t> started_from = from_bos ? model::piece_primer(meta, primer, chosen, rng) : primer;
-    const Piece piece{started_from,
-                      model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener)};
+    const std::vector<int32_t> started_from =
+        from_bos ? model::piece_primer(meta, primer.tokens, chosen, rng) : primer.tokens;
+    const Piece piece{started_from, model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener,
+                                                         primer.context)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
     // The user's primer leads into the continuation (a drawn training window does not: it is not theirs).
-    std::vector<int32_t> heard = user_primer ? piece.primer : std::vector<int32_t>{};
+    // (after the context, which sounds nothing but names the instruments of the primer's notes).
+    std::vector<int32_t> heard = primer.context;
+    if (user_primer) heard.insert(heard.end(), piece.primer.begin(), piece.primer.end());
     heard.insert(heard.end(), piece.generated.begin(), piece.generated.end());
     midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
     render::name_parts(score);  // one named track per instrument
@@ -398,7 +401,8 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
     print_summary(path, piece, score, seconds, o.seed);
     if (meta.scheme == "event") {
-      std::vector<int32_t> all = piece.primer;
+      std::vector<int32_t> all = primer.context;
+      all.insert(all.end(), piece.primer.begin(), piece.primer.end());
       all.insert(all.end(), piece.generated.begin(), piece.generated.end());
       std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, all)) << std::endl;
     }
