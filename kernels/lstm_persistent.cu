@@ -2,7 +2,8 @@
 // Version 2 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
 // a grid barrier after every layer, dense1 (unless folded into dense2) and dense2 (L + 2 per
 // token, L + 1 folded: 4 for the seed network), and sampling repeated by every block on the same
-// logits, so that the chosen token needs no further barrier.
+// logits, so that the chosen token needs no further barrier. Version 3: each layer's h_{t-1} is
+// read while the grid gathers at the barrier before the layer, not after it.
 #if defined(__CUDACC__)
 #include <cooperative_groups.h>
 #endif
@@ -129,6 +130,13 @@ __device__ void block_matvec(const float* w, int stride, int rows, int cols, con
     }
     __syncthreads();
   }
+}
+
+// to [H] = from [H] (another block's h, through L2: __ldcg), or zeros when `from` is null (the
+// state before the first step). Every thread of the block calls it.
+__device__ inline void prefetch_h(float* to, const float* from, int H) {
+  for (int i = static_cast<int>(threadIdx.x); i < H; i += static_cast<int>(blockDim.x))
+    to[i] = from ? __ldcg(from + i) : 0.0f;
 }
 
 // True when (key a, index ia) comes before (b, ib) in descending order, ties by the lower index.
@@ -323,7 +331,10 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
       } else if (t == 0) {
         x[0] = static_cast<float>(scalar_token_input(token, net.vocab));
       }
-      for (int i = t; i < H; i += threads) x[input + i] = step == 0 ? 0.0f : __ldcg(h_of(k, prev) + i);
+      // x [input, input + H): the layer's h_{t-1}, fetched before the previous barrier (below) but
+      // for the first layer's first step, when it is zero.
+      if (k == 0 && step == 0)
+        for (int i = t; i < H; i += threads) x[input + i] = 0.0f;
       __syncthreads();
       block_matvec(at(lay.w[k]), padded(input + H), 4 * nu, input + H, x, partial, pre);
       for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
@@ -336,6 +347,9 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
         lstm_cell_forward(a[0], a[1], a[2], a[3], *c, c, &h);
         h_of(k, cur)[u0 + j] = h;
       }
+      // The next layer's h_{t-1} (whole since the last step) is read while the grid gathers, not
+      // after: its L2 latency leaves the path between barriers. block_matvec is done with x.
+      if (k + 1 < L) prefetch_h(x + H, step == 0 ? nullptr : h_of(k + 1, prev), H);
       grid.sync();  // layer k's h_t is whole before layer k + 1 (or the head) reads it
     }
     for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(L - 1, cur) + i);
@@ -356,6 +370,8 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
       logits[v0 + r] = z;
       if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
     }
+    // The first layer's h_{t-1} for the next step (sampling does not touch x).
+    prefetch_h(x + net.input, h_of(0, cur), H);
     grid.sync();  // the logits are whole; the next writer of them is two barriers away
     if (step + 1 < run.primer_length) {
       token = run.primer[step + 1];

@@ -272,6 +272,29 @@ TEST_CASE(
   CHECK(seen == std::vector<size_t>{1, 2, 3, 4, 5, 6, 7});
 }
 
+#if defined(LEGATO_EMULATED_GPU)
+// The emulator's shared-memory race check (tests/cuda_emulator/emulator.h) on small networks:
+// every access to shared memory single-stepped, so a thread that writes what another reads with
+// no barrier between (the h_{t-1} read ahead of the grid barrier, the partial sums, the sort) fails
+// the launch. Small, as each access costs two signals.
+TEST_CASE("cuda: persistent generator: no shared-memory race in the emulator's check") {
+  SKIP_WITHOUT_GPU();
+  const bool saved = emu::shared_race_check();
+  emu::set_shared_race_check(true);
+  model::SamplingOptions sampling;  // top-k: the sorted path
+  sampling.top_k = 3;
+  for (const NetShape& s : {NetShape{2, 6, 0, 7, 5, false}, NetShape{3, 5, 3, 9, 4, true}}) {
+    CAPTURE(s.layers);
+    model::MusicLSTM gpu(config_of(s));
+    gpu.to(Device::CUDA);
+    std::vector<int32_t> made;
+    CHECK_NOTHROW(made = generate(gpu, {1, 2}, 3, sampling, 5));
+    CHECK(made.size() == 3);
+  }
+  emu::set_shared_race_check(saved);
+}
+#endif
+
 TEST_CASE("cuda: persistent generator: the seed network on an H100's grid (128 blocks of 256) agrees with float64") {
   SKIP_WITHOUT_GPU();
 #if defined(LEGATO_EMULATED_GPU)
