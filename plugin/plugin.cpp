@@ -12,6 +12,8 @@
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
 
+#include <omp.h>
+
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -157,6 +159,9 @@ void compose(Plugin& p, const ComposeJob& job, ComposeDone& done) {
 LV2_Worker_Status work(LV2_Handle handle, LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle target,
                        uint32_t size, const void* data) {
   Plugin& p = *static_cast<Plugin*>(handle);
+  // One thread: OpenMP's team would spin on the cores the host's audio threads need, and a
+  // network of one step a token gains little from more.
+  omp_set_num_threads(1);
   Job type;
   std::memcpy(&type, data, sizeof type);
   try {

@@ -111,11 +111,11 @@ void Lv2Host::begin_block() {
   lv2_atom_forge_key(&forge_, map(LV2_TIME__frame));
   lv2_atom_forge_long(&forge_, now_);
   lv2_atom_forge_key(&forge_, map(LV2_TIME__speed));
-  lv2_atom_forge_float(&forge_, 1);
+  lv2_atom_forge_float(&forge_, rolling_ ? 1 : 0);
   lv2_atom_forge_key(&forge_, map(LV2_TIME__beatsPerMinute));
   lv2_atom_forge_float(&forge_, static_cast<float>(beats_per_minute_));
   lv2_atom_forge_key(&forge_, map(LV2_TIME__beat));
-  lv2_atom_forge_double(&forge_, static_cast<double>(now_) / kRate * beats_per_minute_ / 60);
+  lv2_atom_forge_double(&forge_, beat_);
   lv2_atom_forge_pop(&forge_, &object);
 }
 
@@ -142,6 +142,8 @@ void Lv2Host::set_float(const std::string& key, float value) {
 void Lv2Host::set_int(const std::string& key, int32_t value) {
   patch_set(key, map(LV2_ATOM__Int), &value, sizeof value);
 }
+
+void Lv2Host::set_rolling(bool rolling) { rolling_ = rolling; }
 
 void Lv2Host::play(const std::vector<MidiEvent>& input, int64_t frames) {
   const int64_t end = now_ + frames;
@@ -182,6 +184,7 @@ void Lv2Host::run_block(uint32_t frames) {
     output_.push_back({now_ + event->time.frames, {bytes[0], bytes[1], bytes[2]}});
   }
   now_ += frames;
+  if (rolling_) beat_ += frames / kRate * beats_per_minute_ / 60;
   do_work();
 }
 

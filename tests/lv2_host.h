@@ -37,12 +37,15 @@ class Lv2Host {
   void set_path(const std::string& key, const std::string& path);  // patch:Set of an atom:Path
   void set_float(const std::string& key, float value);
   void set_int(const std::string& key, int32_t value);
+  // The host's transport: stopped, its position stays where it stopped.
+  void set_rolling(bool rolling);
   // Runs blocks until `frames` have passed, the MIDI of `input` (by frame) fed at its frames.
   void play(const std::vector<MidiEvent>& input, int64_t frames);
 
   std::string save_state();  // the plugin's state as Turtle
   void restore_state(const std::string& turtle);
 
+  int64_t now() const { return now_; }
   const std::vector<MidiEvent>& output() const { return output_; }
   const std::vector<std::string>& log() const { return log_; }
   std::vector<double> run_seconds() const { return run_seconds_; }
@@ -77,6 +80,8 @@ class Lv2Host {
   std::vector<std::vector<uint8_t>> replies_;
   double beats_per_minute_;
   int64_t now_ = 0;  // frames since the start
+  bool rolling_ = true;
+  double beat_ = 0;  // the transport's position at the block's start
   std::vector<MidiEvent> output_;
   std::vector<std::string> log_;
   std::vector<double> run_seconds_;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -65,6 +66,20 @@ std::vector<MidiEvent> answer_of(const Lv2Host& host, const std::vector<MidiEven
   for (const MidiEvent& e : host.output())
     if (std::find(input.begin(), input.end(), e) == input.end()) answer.push_back(e);
   return answer;
+}
+
+int64_t note_ons(const std::vector<MidiEvent>& events, int64_t from, int64_t to) {
+  return std::count_if(events.begin(), events.end(), [&](const MidiEvent& e) {
+    return (e.bytes[0] & 0xF0) == 0x90 && e.frame >= from && e.frame < to;
+  });
+}
+
+// Every note-on of `events` ended by a note-off of its pitch at or before `by`.
+bool all_ended(const std::vector<MidiEvent>& events, int64_t by) {
+  std::array<int, 128> sounding{};
+  for (const MidiEvent& e : events)
+    if (e.frame <= by) sounding[e.bytes[1]] += (e.bytes[0] & 0xF0) == 0x90 ? 1 : -1;
+  return std::all_of(sounding.begin(), sounding.end(), [](int n) { return n <= 0; });
 }
 
 }  // namespace
@@ -155,6 +170,49 @@ TEST_CASE("lv2: a damaged or missing checkpoint is logged and MIDI passes throug
     const auto input = phrase(120);
     host.play(input, 20 * frames_per_beat(120));
     CHECK(host.output() == input);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lv2: answer mode answers once; continue mode goes on, answer after answer") {
+  const auto dir = testing::temp_dir("lv2_mode");
+  const auto checkpoint = write_checkpoint(dir);
+  const int64_t beat = frames_per_beat(120);
+  const auto input = phrase(120);
+  for (const int mode : {0, 1}) {
+    CAPTURE(mode);
+    Lv2Host host;
+    host.set_path("checkpoint", checkpoint.string());
+    host.set_int("bars", 1);
+    host.set_int("mode", mode);
+    host.play(input, 24 * beat);
+    const auto answer = answer_of(host, input);
+    CHECK(note_ons(answer, 8 * beat, 12 * beat) > 0);  // one bar from beat 8
+    if (mode == 0) CHECK(answer.back().frame <= 12 * beat);
+    if (mode == 1) CHECK(note_ons(answer, 12 * beat, 24 * beat) > 0);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lv2: the player playing again, or the transport stopping, ends the answer at once") {
+  const auto dir = testing::temp_dir("lv2_stop");
+  const auto checkpoint = write_checkpoint(dir);
+  const int64_t beat = frames_per_beat(120);
+  for (const bool by_player : {true, false}) {
+    CAPTURE(by_player);
+    Lv2Host host;
+    host.set_path("checkpoint", checkpoint.string());
+    auto input = phrase(120);
+    const int64_t stop = 14 * beat;  // the answer began at beat 8
+    if (by_player) input.push_back({stop, {0x90, 48, 80}});
+    if (by_player) input.push_back({stop + beat / 2, {0x80, 48, 0}});
+    host.play(input, stop - host.now());  // to the frame of the stop
+    if (!by_player) host.set_rolling(false);
+    host.play(input, 4 * beat);
+    const auto answer = answer_of(host, input);
+    REQUIRE(note_ons(answer, 8 * beat, stop) > 0);
+    CHECK(note_ons(answer, stop, 18 * beat) == 0);
+    CHECK(all_ended(answer, stop));
   }
   std::filesystem::remove_all(dir);
 }
