@@ -121,7 +121,8 @@ TEST_CASE("lv2: a phrase is answered after its silence, each note on the host's 
     std::vector<double> seconds = host.run_seconds();
     std::sort(seconds.begin(), seconds.end());
     const double p99 = seconds[seconds.size() * 99 / 100], block = Lv2Host::kBlock / Lv2Host::kRate;
-    MESSAGE("run(): p99 " << p99 * 1e6 << " us over " << seconds.size() << " blocks, " << 100 * p99 / block
+    MESSAGE("run(): p99 " << p99 * 1e6 << " us, max " << seconds.back() * 1e6 << " us over " << seconds.size()
+                          << " blocks; p99 " << 100 * p99 / block
                           << "% of a 256-frame block at 48 kHz (goal: under 1%)");
     CHECK(p99 < 0.1 * block);  // generous: a busy test machine must not fail it; the figure is reported
   }
