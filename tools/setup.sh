@@ -22,6 +22,9 @@ packages=(
   librtmidi-dev          # live MIDI playback (ALSA sequencer and JACK back-ends)
   libfluidsynth-dev      # WAV rendering
   timgm6mb-soundfont     # a small (6 MB) General MIDI soundfont for it; fluid-soundfont-gm sounds better
+  # The LV2 plugin (plugin/): its SDK, lilv for the tests' host, sord_validate (sordi) for its
+  # Turtle, lilv-utils (lv2ls, lv2info) and jalv to load it by hand
+  lv2-dev liblilv-dev lilv-utils sordi jalv
   # The Python module (python/) and its tests
   pybind11-dev python3-pytest python3-numpy
   "$@"
