@@ -38,8 +38,7 @@ class InfillLayout {
   // crosses a or b is split there, so the prefix ends at a and the middle at b (where the sequence
   // lasts so long). The middle and the suffix name the instrument (and velocity bin) of their first
   // note again; `instrument`, `velocity`: those tokens in force before ids[0] (-1: none known).
-  Parts split(std::span<const int32_t> ids, int64_t a, int64_t b, int32_t instrument = -1,
-              int32_t velocity = -1) const;
+  Parts split(std::span<const int32_t> ids, int64_t a, int64_t b, int32_t instrument = -1, int32_t velocity = -1) const;
   // SUFFIX suffix PREFIX prefix MIDDLE middle.
   std::vector<int32_t> arrange(const Parts& parts) const;
 
@@ -54,8 +53,8 @@ class InfillLayout {
 
  private:
   enum class Kind : uint8_t { Other, Lead, End, Shift, Program, Velocity, Note };
-  std::vector<Kind> kinds_;       // per id
-  std::vector<int64_t> value_;    // per id: a shift's steps
+  std::vector<Kind> kinds_;         // per id
+  std::vector<int64_t> value_;      // per id: a shift's steps
   std::vector<int32_t> shift_ids_;  // [steps]: the id of T<steps>, 1..max_shift_steps
   int32_t suffix_ = -1, prefix_ = -1, middle_ = -1;
 };

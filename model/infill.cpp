@@ -73,7 +73,8 @@ std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::stri
       !whole_number(std::string_view(text).substr(dash + 1), last))
     throw std::invalid_argument(flag + " " + text + ": give a range FIRST-LAST of whole numbers, e.g. 9-12");
   if (first < 1 || last < first)
-    throw std::invalid_argument(flag + " " + text + ": the range counts from 1 and its first number is at most its last");
+    throw std::invalid_argument(flag + " " + text +
+                                ": the range counts from 1 and its first number is at most its last");
   if (last > 100000) throw std::invalid_argument(flag + " " + text + ": at most 100000");
   return {first, last};
 }

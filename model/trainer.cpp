@@ -637,6 +637,7 @@ bool holds_run(const std::filesystem::path& dir) {
 }  // namespace
 
 bool check_outputs(const TrainOptions& o, std::ostream& out) {
+  check_recipe(o.recipe);  // a recipe that cannot train is one line before any other
   for (const auto& p : o.data)
     if (const std::string problem = midi::input_path_problem(p); !problem.empty())
       throw InputError("--data " + p.string() + ": " + problem);

@@ -107,7 +107,7 @@ TEST_CASE("infill layout: the parts together are the piece, each part spans its 
     const midi::InfillLayout::Parts parts = layout.split(ids, a, b);
     CAPTURE(a);
     CAPTURE(b);
-    CHECK(steps_in(vocab, parts.prefix) == a);  // shifts split at the cuts: the prefix ends at a,
+    CHECK(steps_in(vocab, parts.prefix) == a);      // shifts split at the cuts: the prefix ends at a,
     CHECK(steps_in(vocab, parts.middle) == b - a);  // the middle at b
     std::vector<int32_t> joined = parts.prefix;
     joined.insert(joined.end(), parts.middle.begin(), parts.middle.end());
@@ -132,7 +132,8 @@ TEST_CASE("infill layout: the parts together are the piece, each part spans its 
   for (const std::string& t : midi::InfillLayout::needed_tokens())
     if (std::find(v.begin(), v.end(), t) == v.end()) with_shifts.push_back(t);
   const midi::InfillLayout small(with_shifts);
-  const auto parts = small.split(ids_of(with_shifts, {"BOS", "I0", "P0", "N60", "D3", "T40", "N62", "D3", "EOS"}), 10, 30);
+  const auto parts =
+      small.split(ids_of(with_shifts, {"BOS", "I0", "P0", "N60", "D3", "T40", "N62", "D3", "EOS"}), 10, 30);
   CHECK(text_of(with_shifts, parts.prefix) == Tokens{"BOS", "I0", "P0", "N60", "D3", "T10"});
   CHECK(text_of(with_shifts, parts.middle) == Tokens{"T20"});
   CHECK(text_of(with_shifts, parts.suffix) == Tokens{"T10", "P0", "N62", "D3", "EOS"});
@@ -228,7 +229,7 @@ TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays 
     for (int k = 0; k < 10; ++k) {
       const std::vector<int32_t> middle = model::compose_middle(net, meta, c, hot, rng);
       CHECK(steps_in(meta.vocab, middle) == gap.to - gap.from);  // ends at the gap's end, never past it
-      int64_t now = 0;  // no shift past the end at any point
+      int64_t now = 0;                                           // no shift past the end at any point
       for (int32_t t : middle) {
         if (meta.vocab[size_t(t)][0] == 'T') now += std::stoll(meta.vocab[size_t(t)].substr(1));
         CHECK(now <= gap.to - gap.from);
