@@ -146,7 +146,6 @@ TEST_CASE("infill training: sentinels in the vocabulary and the config; a share 
   for (int k = 0; k < 3; ++k) midi::write_midi_file(band_piece(), dir / ("p" + std::to_string(k) + ".mid"));
   model::TrainOptions o = testing::small_training(dir, dir / "run");
   o.recipe.seq_len = 32;
-  o.recipe.epochs = 1;
   o.recipe.infill_rate = 0.5;
   std::ostringstream log;
   REQUIRE(model::train(o, log) == 0);
@@ -154,6 +153,17 @@ TEST_CASE("infill training: sentinels in the vocabulary and the config; a share 
   CHECK(meta.infill_rate == 0.5);
   for (const std::string& t : midi::InfillLayout::needed_tokens())
     CHECK(std::count(meta.vocab.begin(), meta.vocab.end(), t) == 1);
+  // The arrangement is drawn from the run's seed, epoch and position: interrupted and resumed, the
+  // run ends with the uninterrupted one's weights, bit for bit.
+  model::TrainOptions first = o;
+  first.out = dir / "resumed";
+  first.stop_after_batches = 2;
+  REQUIRE(model::train(first, log) == 130);
+  first.stop_after_batches = 0;
+  first.resume = true;
+  REQUIRE(model::train(first, log) == 0);
+  CHECK(testing::weights_of(dir / "run" / "last.safetensors") ==
+        testing::weights_of(dir / "resumed" / "last.safetensors"));
   // A run without it: no sentinels, and no infill_rate in its config (its files stay as before).
   o.recipe.infill_rate = 0;
   o.out = dir / "plain";

@@ -44,14 +44,15 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
     name += std::to_string(k) + ".mid";
     midi::write_midi_file(legato::testing::scale_piece(k, false, 120), data / name);
   }
-  const std::string common = "--preset tiny --data " + data.string() +
-                             " --epochs 1 --hidden 16 --seq-len 24 --batch 4 --eval-pieces 0 --out ";
+  const std::string common =
+      "--preset tiny --data " + data.string() + " --epochs 1 --hidden 16 --seq-len 24 --batch 4 --eval-pieces 0 --out ";
   const auto fim = run_program("trainer", common + (data / "fim").string() + " --infill-rate 0.5");
   INFO(fim.output);
   REQUIRE(fim.status == 0);
   const auto plain = run_program("trainer", common + (data / "plain").string());
   REQUIRE(plain.status == 0);
-  const auto seed_scheme = run_program("trainer", common + (data / "seed").string() + " --infill-rate 0.5 --scheme seed");
+  const auto seed_scheme =
+      run_program("trainer", common + (data / "seed").string() + " --infill-rate 0.5 --scheme seed");
   CHECK(seed_scheme.status == 2);
   CHECK(lines_of(seed_scheme.output) == 1);
   CHECK(seed_scheme.output.find("--infill-rate needs the event scheme") != std::string::npos);
@@ -79,8 +80,8 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
   for (const std::string& args :
        {plain_ck + " --infill " + file + " --bars 3-4", ck + " --infill " + file + " --bars 4-3",
         ck + " --infill " + file + " --bars 0-2", ck + " --infill " + file + " --bars 3-x",
-        ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4",
-        ck + " --beats 1-2", ck + " --infill " + file + " --bars 300-301",
+        ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4", ck + " --beats 1-2",
+        ck + " --infill " + file + " --bars 300-301",
         ck + " --infill " + (data / "none.mid").string() + " --bars 1-2"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
@@ -88,8 +89,9 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
     CHECK(lines_of(r.output) == 1);
   }
   const auto refused = run_program("composer", plain_ck + " --infill " + file + " --bars 3-4");
-  CHECK(refused.output == "composer: --infill needs a checkpoint trained for infilling (trainer --infill-rate, event "
-                          "scheme); this one was not\n");
+  CHECK(refused.output ==
+        "composer: --infill needs a checkpoint trained for infilling (trainer --infill-rate, event "
+        "scheme); this one was not\n");
   CHECK(run_program("composer", "--help").output.find("--infill") != std::string::npos);
   CHECK(run_program("trainer", "--help").output.find("--infill-rate") != std::string::npos);
 }
