@@ -95,6 +95,8 @@ int check_infill_options(Options& o) {
   std::string problem;
   if (o.infill.empty() && range) problem = "--bars " + o.bars_text + ": a range of bars needs --infill FILE";
   if (o.infill.empty() && !o.beats_text.empty()) problem = "--beats needs --infill FILE";
+  if (!o.infill.empty() && (o.play || o.seconds > 0))
+    problem = std::string(o.play ? "--play" : "--seconds") + " does not go with --infill (the gap sets the length)";
   if (!o.infill.empty() && !range && o.beats_text.empty())
     problem = "--infill needs the bars or beats to fill: --bars FIRST-LAST or --beats FIRST-LAST (e.g. --bars 9-12)";
   try {
