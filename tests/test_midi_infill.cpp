@@ -276,6 +276,31 @@ TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays 
         }) == 1);
 }
 
+TEST_CASE("infill: new notes come back into the file's key, on its instrument's channel, track and velocity") {
+  const midi::Score piece = testing::scale_piece(2, false);  // in D major
+  model::CheckpointMeta meta = infill_meta(vocab_for(band_piece()));
+  meta.keys.assign(12, 1);  // trained in C's key signature: the file is moved there, the middle back
+  const model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 2));
+  CHECK(c.shift == -2);
+  const std::vector<int32_t> middle = ids_of(meta.vocab, {"P0", "N60", "D5", "T24", "DRUMS", "N37", "D2", "T24"});
+  const midi::Score out = model::with_middle(piece, meta, c, middle);
+  int64_t velocity_sum = 0, count = 0;
+  for (const auto& n : piece.notes)
+    if (n.channel == 0) velocity_sum += n.velocity, ++count;
+  auto at = [&](int64_t tick, int channel) {
+    return std::find_if(out.notes.begin(), out.notes.end(),
+                        [&](const midi::Note& n) { return n.start_tick == tick && n.channel == channel; });
+  };
+  const auto melody = at(1920, 0), drum = at(1920 + 960, midi::kDrumChannel);
+  REQUIRE(melody != out.notes.end());
+  CHECK(melody->pitch == 62);  // C's 60 back in D
+  CHECK(melody->duration_ticks == 200);
+  CHECK(melody->velocity == velocity_sum / count);
+  REQUIRE(drum != out.notes.end());
+  CHECK(drum->pitch == 37);  // drums do not move
+  CHECK(out.notes.size() + c.replaced == piece.notes.size() + 2);
+}
+
 TEST_CASE("infill: refusals and ranges") {
   const midi::Score piece = band_piece();
   model::CheckpointMeta meta = infill_meta(vocab_for(piece));
