@@ -74,6 +74,13 @@ void EventGrammar::feed(int32_t id) {
   last_ = t;
 }
 
+void EventGrammar::begin_middle(int64_t end) {
+  max_steps_ = end;
+  instrument_ = kNoInstrument;
+  mid_piece_ = false;
+  phase_ = Phase::Body;
+}
+
 bool EventGrammar::instrument_allowed(int instrument) const {
   if (instrument == instrument_) return false;  // the tokenizer names an instrument only when it changes
   if (options_.version < 2 || mid_piece_ || ensemble_.empty()) return true;
@@ -92,6 +99,7 @@ bool EventGrammar::allowed_in_header(const Token& t) const {
 bool EventGrammar::allowed_in_body(const Token& t) const {
   const bool note_done = last_.kind == Kind::Duration || last_.kind == Kind::Other || last_.kind == Kind::Bos ||
                          last_.kind == Kind::Header;
+  if (max_steps_ > 0 && !within_middle(t)) return false;
   switch (t.kind) {
     case Kind::Duration:
       // A duration follows its note, or a longest duration it continues.
@@ -106,6 +114,18 @@ bool EventGrammar::allowed_in_body(const Token& t) const {
              (note_done || last_.kind == Kind::Shift || last_.kind == Kind::Program || last_.kind == Kind::Velocity);
     case Kind::Eos: return last_.kind == Kind::Duration && now_ >= min_steps_;
     default: return false;  // BOS, UNK, a header token in the music
+  }
+}
+
+// Inside an infilling's middle: time up to its end and no further, notes only before it.
+bool EventGrammar::within_middle(const Token& t) const {
+  switch (t.kind) {
+    case Kind::Shift: return now_ + t.value <= max_steps_;
+    case Kind::Program:
+    case Kind::Velocity:
+    case Kind::Note: return now_ < max_steps_;
+    case Kind::Eos: return false;
+    default: return true;
   }
 }
 

@@ -31,6 +31,12 @@ class EventGrammar {
   void close_header() { header_closed_ = true; }
   // EOS is forbidden until the piece's time reaches `steps` grid steps (0: no minimum).
   void set_min_steps(int64_t steps) { min_steps_ = steps; }
+  // The middle of an infilling (midi/infill.h) starts here and must end at grid step `end`: no
+  // shift may pass it, no note start at it, no EOS come (the rest of the piece follows); the
+  // middle names its first instrument again, as training's middles do. finished() says when the
+  // time has reached `end` with the last note whole.
+  void begin_middle(int64_t end);
+  bool finished() const { return max_steps_ > 0 && now_ >= max_steps_ && last_.kind != Kind::Note; }
   int64_t now() const { return now_; }        // grid steps advanced so far
   int64_t music_end() const { return end_; }  // the latest end of a note so far, in grid steps
   // The header's instruments in order (programs, -1 for drums); empty before or without one.
@@ -47,6 +53,7 @@ class EventGrammar {
   bool allowed_in_header(const Token& t) const;
   bool allowed_in_body(const Token& t) const;
   bool instrument_allowed(int instrument) const;
+  bool within_middle(const Token& t) const;
 
   std::vector<Token> tokens_;  // per vocabulary id
   EventOptions options_;
@@ -58,8 +65,8 @@ class EventGrammar {
   bool header_closed_ = false;
   std::bitset<129> in_ensemble_;  // instrument + 1
   std::vector<int> ensemble_;
-  int64_t now_ = 0, min_steps_ = 0;
-  int64_t held_ = 0, end_ = 0;  // the duration of the latest note so far; where the music ends
+  int64_t now_ = 0, min_steps_ = 0, max_steps_ = 0;  // max 0: no limit
+  int64_t held_ = 0, end_ = 0;                       // the duration of the latest note so far; where the music ends
 };
 
 }  // namespace legato::midi

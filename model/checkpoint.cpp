@@ -26,6 +26,7 @@ std::string config_to_json(const CheckpointMeta& meta) {
             {"seq_len", meta.seq_len}};
   if (meta.scheme == "event" || meta.scheme == "event:1") j["scheme_version"] = meta.scheme == "event" ? 2 : 1;
   if (!meta.keys.empty()) j["keys"] = meta.keys;  // only when trained in one key: other files stay as they were
+  if (meta.infill_rate > 0) j["infill_rate"] = meta.infill_rate;  // likewise only when trained so
   return j.dump();
 }
 
@@ -53,6 +54,8 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
   meta.objective = j.value("objective", std::string("last"));
   meta.seq_len = j.value("seq_len", int64_t{100});
   meta.keys = j.value("keys", std::vector<int64_t>{});
+  meta.infill_rate = j.value("infill_rate", 0.0);
+  if (!(meta.infill_rate >= 0 && meta.infill_rate <= 1)) throw std::runtime_error("\"infill_rate\" must be in 0..1");
   const bool counts = std::all_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k >= 0; }) &&
                       std::any_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k > 0; });
   if (!meta.keys.empty() && (meta.keys.size() != 12 || !counts))

@@ -28,6 +28,9 @@ struct CheckpointMeta {
   // Event scheme version 2: the ensemble header (token ids after BOS) of every training piece,
   // to draw a piece's ensemble from in proportion to the corpus (legato.ensembles).
   std::vector<std::vector<int32_t>> ensembles;
+  // The share of training windows arranged for infilling (trainer --infill-rate; "infill_rate" in
+  // legato.config, written only when above 0): composer --infill needs it above 0.
+  double infill_rate = 0;
 };
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);

@@ -259,6 +259,8 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   vocabulary.build(options.min_count, tokenizer->special_tokens(),
                    options.scheme == "seed" ? midi::Vocabulary::Order::sorted : midi::Vocabulary::Order::by_frequency);
   for (size_t id = 0; id < vocabulary.size(); ++id) corpus.vocab.push_back(vocabulary.token(static_cast<int>(id)));
+  for (const std::string& extra : options.extra_tokens)
+    if (std::find(corpus.vocab.begin(), corpus.vocab.end(), extra) == corpus.vocab.end()) corpus.vocab.push_back(extra);
   corpus.moved = moved_ids(corpus, *tokenizer);
   if (unk_id(index_of(corpus.vocab)) < 0 && options.min_count > 1)
     throw std::invalid_argument("a minimum token count needs a scheme with UNK (event)");

@@ -29,6 +29,9 @@ struct CorpusOptions {
   std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
   bool write_cache = true;          // false: a cache is mapped when it matches, never written
   bool terminal = false;            // a live progress line while reading files (else one every 10 s)
+  // Tokens the vocabulary ends with when the pieces lack them (infilling's sentinels and shifts,
+  // midi/infill.h), after those of the pieces, whose ids stay as without them.
+  std::vector<std::string> extra_tokens;
 };
 
 // A stored piece trained at every shift from lowest to highest (lowest <= 0 <= highest).

@@ -29,6 +29,9 @@ struct Recipe {
   // mean OA, averaged over the last kBestMusicWindow measurements, as one measurement of a few
   // pieces is noisy (the loss where no music is measured).
   std::string best_by = "loss";
+  // The share of training windows arranged suffix, prefix, middle for infilling (event scheme,
+  // objective all; midi/infill.h, docs/infill.md); 0: every window plain.
+  double infill_rate = 0;
 };
 
 // "seed": the seed project exactly (scalar input, LSTM(512) x3, Dropout(0.3) after the first two,

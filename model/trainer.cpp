@@ -124,6 +124,10 @@ void check_recipe(const Recipe& r) {
         "bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
         "0 <= val-split < 1, 0 <= transpose <= 24, 0 <= dropout < 1");
   if (r.best_by != "loss" && r.best_by != "music") throw InputError("bad best-by '" + r.best_by + "': loss or music");
+  if (!(r.infill_rate >= 0 && r.infill_rate <= 1)) throw InputError("bad infill-rate: need 0 <= infill-rate <= 1");
+  if (r.infill_rate > 0 && (r.scheme != "event" || r.objective != "all"))
+    throw InputError("--infill-rate needs the event scheme and the objective all (this run: " + r.scheme + ", " +
+                     r.objective + ")");
 }
 
 // The mean OA of the last kBestMusicWindow measurements among rows[0, end) (fewer at the start);
@@ -175,6 +179,7 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
   corpus_options.write_cache = !o.resume;  // a resumed run touches no file before its checks pass
   corpus_options.terminal = o.terminal && !o.quiet;
+  if (o.recipe.infill_rate > 0) corpus_options.extra_tokens = midi::InfillLayout::needed_tokens();
   try {
     return load_corpus(corpus_options, out);
   } catch (const std::invalid_argument& e) {
@@ -208,7 +213,7 @@ struct TrainingData {
 TrainingData::TrainingData(const TrainOptions& o, std::ostream& out)
     : all_steps(all_steps_of(o.recipe)),
       corpus(load_training_corpus(o, out)),
-      windows(corpus, o.recipe.seq_len, all_steps) {
+      windows(corpus, o.recipe.seq_len, all_steps, o.recipe.infill_rate) {
   const Recipe& r = o.recipe;
   if (windows.size() == 0)
     throw InputError("the corpus is shorter than one window: " + std::to_string(corpus.train_tokens()) +
@@ -234,6 +239,7 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
   meta.objective = r.objective;
   meta.seq_len = r.seq_len;
   meta.vocab = d.corpus.vocab;
+  meta.infill_rate = r.infill_rate;
   const auto& keys = d.corpus.keys;  // all zero unless normalised (and some piece has pitched notes)
   if (std::any_of(keys.begin(), keys.end(), [](int64_t k) { return k > 0; }))
     meta.keys.assign(keys.begin(), keys.end());
@@ -400,9 +406,11 @@ Permutation Training::epoch_order() const {
 // One optimiser step on the epoch's next batch, which then counts as done.
 void Training::train_batch(const Permutation& order) {
   windows_.resize(static_cast<size_t>(data_.batch));
-  for (int64_t b = 0; b < data_.batch; ++b)
-    windows_[static_cast<size_t>(b)] =
-        data_.windows.at(static_cast<int64_t>(order(static_cast<uint64_t>(state_.batch * data_.batch + b))));
+  for (int64_t b = 0; b < data_.batch; ++b) {
+    const auto position = static_cast<uint64_t>(state_.batch * data_.batch + b);
+    Window& w = windows_[static_cast<size_t>(b)] = data_.windows.at(static_cast<int64_t>(order(position)));
+    w.draw = TrainingWindows::draw_for(o_.seed * 1000003ull + static_cast<uint64_t>(state_.epoch), position);
+  }
   data_.windows.fill(windows_.data(), data_.batch, tokens_, targets_);
   const Tensor logits = net_.forward(tokens_, !data_.all_steps, true, dropout_);
   const Tensor batch_targets = o_.device == Device::CPU ? targets_ : targets_.to(o_.device);
@@ -629,6 +637,7 @@ bool holds_run(const std::filesystem::path& dir) {
 }  // namespace
 
 bool check_outputs(const TrainOptions& o, std::ostream& out) {
+  check_recipe(o.recipe);  // a recipe that cannot train is one line before any other
   for (const auto& p : o.data)
     if (const std::string problem = midi::input_path_problem(p); !problem.empty())
       throw InputError("--data " + p.string() + ": " + problem);
@@ -689,6 +698,7 @@ RunSettings run_settings(const TrainOptions& o) {
   s["transpose"] = std::to_string(r.transpose);
   s["normalise-key"] = r.normalise_key ? "yes" : "no";
   s["best-by"] = r.best_by;
+  s["infill-rate"] = number_text(r.infill_rate);
   s["seed"] = std::to_string(o.seed);
   s["eval-pieces"] = std::to_string(o.eval_pieces);
   s["eval-every"] = std::to_string(o.eval_every);
@@ -719,6 +729,8 @@ void apply_run_settings(const RunSettings& s, TrainOptions& o) {
     r.transpose = std::stoi(s.at("transpose"));
     r.normalise_key = s.at("normalise-key") == "yes";
     r.best_by = s.at("best-by");
+    // Runs started before infilling have no infill-rate: they trained without it.
+    if (const auto rate = s.find("infill-rate"); rate != s.end()) r.infill_rate = std::stod(rate->second);
     o.recipe = r;
     o.data.clear();
     std::istringstream data(s.at("data"));

@@ -36,9 +36,13 @@ uint64_t Permutation::operator()(uint64_t i) const {
   return x;
 }
 
-TrainingWindows::TrainingWindows(const Corpus& corpus, int64_t seq_len, bool all_steps)
-    : corpus_(&corpus), seq_len_(seq_len), all_steps_(all_steps) {
+TrainingWindows::TrainingWindows(const Corpus& corpus, int64_t seq_len, bool all_steps, double infill_rate)
+    : corpus_(&corpus), seq_len_(seq_len), all_steps_(all_steps), infill_rate_(infill_rate) {
   if (seq_len <= 0) throw std::invalid_argument("windows: the sequence length must be positive");
+  if (infill_rate > 0) {
+    if (!all_steps) throw std::invalid_argument("windows: infilling needs the objective all");
+    infill_.emplace(corpus.vocab);
+  }
   first_.reserve(corpus.train.size() + 1);
   first_.push_back(0);
   for (const TrainPiece& p : corpus.train) first_.push_back(first_.back() + per_shift(p) * p.shifts());
@@ -59,6 +63,43 @@ Window TrainingWindows::at(int64_t k) const {
   return {static_cast<uint32_t>(piece), p.lowest + static_cast<int>(r / per), all_steps_ ? w * seq_len_ : w};
 }
 
+uint64_t TrainingWindows::draw_for(uint64_t key, uint64_t position) { return mix(mix(key) ^ position); }
+
+std::pair<int32_t, int32_t> TrainingWindows::state_before(const TrainPiece& p, int shift, int64_t start) const {
+  int32_t instrument = -1, velocity = -1;
+  for (int64_t k = start - 1; k >= 0 && (instrument < 0 || velocity < 0); --k) {
+    const int32_t id = corpus_->id(p, shift, k);
+    if (instrument < 0 && infill_->is_instrument(id)) instrument = id;
+    if (velocity < 0 && infill_->is_velocity(id)) velocity = id;
+  }
+  return {instrument, velocity};
+}
+
+std::vector<int32_t> TrainingWindows::infill_window(const Window& w) const {
+  if (!infill_ || static_cast<double>(w.draw >> 11) * 0x1p-53 >= infill_rate_) return {};
+  const TrainPiece& p = corpus_->train[w.piece];
+  const int64_t total = seq_len_ + 1, n = corpus_->length(p);
+  // The prefix and middle come from the window's first `limit` tokens; the suffix, at least a
+  // quarter of the window, follows them (3 sentinels and up to 4 repeated or split tokens besides).
+  const int64_t limit = total - 3 - 4 - std::max<int64_t>(2, total / 4);
+  if (limit < 2) return {};
+  std::vector<int32_t> raw;
+  for (int64_t k = w.start; k < std::min(n, w.start + 2 * total); ++k) raw.push_back(corpus_->id(p, w.shift, k));
+  int64_t span = 0;
+  for (int64_t k = 0; k < limit && k < static_cast<int64_t>(raw.size()); ++k) span += infill_->shift_of(raw[k]);
+  const uint64_t r1 = mix(w.draw), r2 = mix(r1 ^ 0x5851F42D4C957F2Dull);
+  const auto x = static_cast<int64_t>(r1 % static_cast<uint64_t>(span + 1));
+  const auto y = static_cast<int64_t>(r2 % static_cast<uint64_t>(span + 1));
+  if (x == y) return {};
+  const auto [instrument, velocity] = state_before(p, w.shift, w.start);
+  midi::InfillLayout::Parts parts = infill_->split(raw, std::min(x, y), std::max(x, y), instrument, velocity);
+  const int64_t keep =
+      total - 3 - static_cast<int64_t>(parts.prefix.size()) - static_cast<int64_t>(parts.middle.size());
+  if (keep < 1 || static_cast<int64_t>(parts.suffix.size()) < keep) return {};
+  parts.suffix.resize(static_cast<size_t>(keep));
+  return infill_->arrange(parts);
+}
+
 void TrainingWindows::fill(const Window* windows, int64_t batch, Tensor& tokens, Tensor& targets) const {
   if (!tokens.defined() || tokens.shape() != Shape{seq_len_, batch} || tokens.dtype() != DType::I32)
     tokens = Tensor::empty({seq_len_, batch}, DType::I32);
@@ -70,7 +111,9 @@ void TrainingWindows::fill(const Window* windows, int64_t batch, Tensor& tokens,
   for (int64_t b = 0; b < batch; ++b) {
     const Window& w = windows[b];
     const TrainPiece& p = corpus_->train[w.piece];
+    const std::vector<int32_t> arranged = infill_window(w);
     auto id = [&](int64_t t) {
+      if (!arranged.empty()) return arranged[static_cast<size_t>(t)];
       const int32_t v = corpus_->id(p, w.shift, w.start + t);
       if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
       return v;

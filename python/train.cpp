@@ -45,7 +45,7 @@ struct Event {
 
 const std::set<std::string> kIntegers = {"epochs",    "batch",     "seq-len", "hidden",      "layers",
                                          "embedding", "transpose", "seed",    "eval-pieces", "eval-every"};
-const std::set<std::string> kNumbers = {"dropout", "lr", "clip", "val-split"};
+const std::set<std::string> kNumbers = {"dropout", "lr", "clip", "val-split", "infill-rate"};
 const std::set<std::string> kWords = {"scheme", "objective", "best-by"};
 
 std::string option_text(const std::string& key, const py::handle& v) {
@@ -133,10 +133,11 @@ py::dict train(const py::object& data, const std::string& preset, const std::fil
       if (d != "cpu" && d != "cuda") throw std::invalid_argument("device must be 'cpu' or 'cuda'");
       o.device = d == "cuda" ? Device::CUDA : Device::CPU;
     } else if (key == "data" || key == "preset" || !settings.count(key)) {
-      throw std::invalid_argument("unknown training option '" + std::string(py::str(k)) +
-                                  "' (trainer's options: epochs, batch, seq_len, hidden, layers, embedding, dropout, "
-                                  "lr, clip, val_split, transpose, normalise_key, scheme, objective, best_by, seed, "
-                                  "eval_pieces, eval_every, checkpoint_every, cache, no_cache, device)");
+      throw std::invalid_argument(
+          "unknown training option '" + std::string(py::str(k)) +
+          "' (trainer's options: epochs, batch, seq_len, hidden, layers, embedding, dropout, "
+          "lr, clip, val_split, transpose, normalise_key, scheme, objective, best_by, infill_rate, seed, "
+          "eval_pieces, eval_every, checkpoint_every, cache, no_cache, device)");
     } else {
       settings[key] = option_text(key, v);
     }

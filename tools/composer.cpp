@@ -19,6 +19,7 @@
 #include "eval/report.h"
 #include "live_player.h"
 #include "midi/loader.h"
+#include "midi/reader.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
@@ -27,6 +28,7 @@
 #include "model/evaluate.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
+#include "model/infill.h"
 #include "model/trainer.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
@@ -75,7 +77,41 @@ struct Options {
   std::string play_port, wav_out, soundfont, svg_out;
   std::string instruments;       // the ensemble (event scheme): names or program numbers
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
+  std::string infill;            // --infill FILE: compose its --bars / --beats anew (model/infill.h)
+  std::string bars_text, beats_text;
 };
+
+// --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
+CLI::Validator bars_or_range() {
+  const CLI::Validator number = tools::number_in(0.25, 100000);
+  return CLI::Validator(
+      [number](std::string& text) { return text.find('-', 1) != std::string::npos ? std::string() : number(text); },
+      number.get_description());
+}
+
+// --infill's range in --bars or --beats; returns -1 to go on, or the exit code after one line.
+int check_infill_options(Options& o) {
+  const bool range = o.bars_text.find('-', 1) != std::string::npos;
+  std::string problem;
+  if (o.infill.empty() && range) problem = "--bars " + o.bars_text + ": a range of bars needs --infill FILE";
+  if (o.infill.empty() && !o.beats_text.empty()) problem = "--beats needs --infill FILE";
+  if (!o.infill.empty() && (o.play || o.seconds > 0))
+    problem = std::string(o.play ? "--play" : "--seconds") + " does not go with --infill (the gap sets the length)";
+  if (!o.infill.empty() && !range && o.beats_text.empty())
+    problem = "--infill needs the bars or beats to fill: --bars FIRST-LAST or --beats FIRST-LAST (e.g. --bars 9-12)";
+  try {
+    if (!o.infill.empty() && range) model::parse_range(o.bars_text, "--bars");
+    if (!o.infill.empty() && !o.beats_text.empty()) model::parse_range(o.beats_text, "--beats");
+  } catch (const std::invalid_argument& e) {
+    problem = e.what();
+  }
+  if (!problem.empty()) {
+    std::cerr << "composer: " << problem << "\n";
+    return tools::kUsageError;
+  }
+  if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
+  return -1;
+}
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
 int parse_options(int argc, char** argv, Options& o) {
@@ -110,9 +146,20 @@ int parse_options(int argc, char** argv, Options& o) {
                  "default: a training piece's, drawn at random)")
       ->excludes(pf)
       ->excludes("--primer-tokens");
-  auto* bars = app.add_option("--bars", o.bars, "Compose this many bars of 4/4 instead of --length tokens")
-                   ->check(tools::number_in(0.25, 100000))
+  auto* bars = app.add_option("--bars", o.bars_text,
+                              "Compose this many bars of 4/4 instead of --length tokens; with --infill, the bars "
+                              "to compose anew, FIRST-LAST (from 1, both included)")
+                   ->check(bars_or_range())
                    ->excludes("--length");
+  app.add_option("--infill", o.infill,
+                 "Compose the --bars (or --beats) of this MIDI file anew, keeping the rest note for note (a "
+                 "checkpoint trained with --infill-rate; docs/infill.md)")
+      ->check(tools::existing_file())
+      ->excludes(pf)
+      ->excludes("--primer-tokens")
+      ->excludes("--instruments");
+  app.add_option("--beats", o.beats_text, "With --infill: the beats (quarter notes) to compose anew, FIRST-LAST")
+      ->excludes(bars);
   app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
       ->check(tools::number_in(0.5, 1e6))
       ->excludes("--length")
@@ -147,6 +194,7 @@ int parse_options(int argc, char** argv, Options& o) {
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
   o.play = play_opt->count() > 0;
+  if (const int code = check_infill_options(o); code >= 0) return code;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
   return -1;
 }
@@ -415,6 +463,47 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   return 0;
 }
 
+// --infill: the file with its --bars or --beats composed anew, --num-outputs times.
+int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
+  const model::CheckpointMeta& meta = ck.meta;
+  midi::Score original;
+  try {
+    original = midi::read_midi_file(o.infill);  // the event scheme's note pairing (pretty_midi's), as training's
+  } catch (const std::exception& e) {
+    throw model::InputError("--infill " + o.infill + ": " + e.what());
+  }
+  model::InfillContext context;
+  try {
+    const bool bars = !o.bars_text.empty();
+    const auto [first, last] = model::parse_range(bars ? o.bars_text : o.beats_text, bars ? "--bars" : "--beats");
+    context = model::infill_context(
+        meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last));
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(e.what());
+  }
+  const std::vector<eval::NamedFeatures> corpus =
+      o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
+  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  std::mt19937_64 rng(o.seed);
+  std::vector<eval::NamedFeatures> measured;
+  for (int k = 0; k < o.num_outputs; ++k) {
+    const auto started = std::chrono::steady_clock::now();
+    const Piece piece{context.prompt, model::compose_middle(*ck.net, meta, context, o.sampling, rng)};
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const midi::Score score = model::with_middle(original, meta, context, piece.generated);
+    std::vector<std::string> rendered;
+    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
+    print_summary(path, piece, score, seconds, o.seed);
+    std::printf("  infilled grid steps %lld-%lld: %zu notes replaced by %zu\n",
+                static_cast<long long>(context.gap.from), static_cast<long long>(context.gap.to), context.replaced,
+                score.notes.size() + context.replaced - original.notes.size());
+    for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
+    if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
+  }
+  if (!corpus.empty()) std::fputs(eval::comparison_table(eval::compare_sets(measured, corpus)).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -432,6 +521,7 @@ int main(int argc, char** argv) {
   }
   try {
     const model::LoadedCheckpoint ck = load_model(o);
+    if (!o.infill.empty()) return infill_pieces(ck, o);
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";

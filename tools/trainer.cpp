@@ -103,6 +103,12 @@ int main(int argc, char** argv) {
                  "pieces (mean OA of the last 3 measurements) " +
                      by_preset([](const model::Recipe& r) { return r.best_by; }))
       ->check(CLI::IsMember({"loss", "music"}));
+  double infill_rate = -1;
+  app.add_option("--infill-rate", infill_rate,
+                 "Share of windows arranged suffix, prefix, middle so that composer --infill can fill bars in "
+                 "(event scheme, objective all; docs/infill.md) " +
+                     by_preset([](const model::Recipe& r) { return tools::number_text(r.infill_rate); }))
+      ->check(tools::number_in(0.0, 1.0));
   bool key_c = false, key_as_written = false;
   auto* normalise = app.add_flag("--normalise-key", key_c,
                                  "Train every piece in C major's key signature (A minor's), --transpose around it; "
@@ -168,6 +174,7 @@ int main(int argc, char** argv) {
     if (transpose >= 0) r.transpose = transpose;
     if (key_c || key_as_written) r.normalise_key = key_c;
     if (!best_by.empty()) r.best_by = best_by;
+    if (infill_rate >= 0) r.infill_rate = infill_rate;
     for (const auto& d : data) options.data.push_back(d);
     options.preset = preset_name;
     if (options.resume && std::filesystem::exists(model::run_settings_file(out))) {

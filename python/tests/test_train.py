@@ -30,6 +30,16 @@ def test_train_writes_the_trainers_files(corpus, tmp_path):
     assert m.config["hidden"] == 8 and len(m.compose(length=10, seed=1)[0].tokens) > 1
 
 
+def test_infill_rate_trains_for_infilling(corpus, tmp_path):
+    result = legato.train(data=corpus, preset="tiny", out=tmp_path / "run", verbose=False,
+                          **{**OPTIONS, "seq_len": 24, "infill_rate": 0.5})
+    m = legato.load(result["best"])
+    assert m.config["infill_rate"] == 0.5
+    assert {"<suffix>", "<prefix>", "<middle>"} <= set(m.vocab)
+    with pytest.raises(ValueError, match="number"):
+        legato.train(data=corpus, preset="tiny", out=tmp_path / "bad", infill_rate="half")
+
+
 def test_ctrl_c_checkpoints_then_raises(corpus, tmp_path, capsys):
     out = tmp_path / "run"
 

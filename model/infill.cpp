@@ -1,0 +1,176 @@
+#include "model/infill.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <stdexcept>
+
+#include "midi/infill.h"
+#include "midi/tokenizer_event.h"
+#include "model/composition.h"
+#include "model/corpus.h"
+
+namespace legato::model {
+namespace {
+
+const midi::EventTokenizer kGrid;  // the event scheme's grid: what a grid step is in ticks
+
+bool whole_number(std::string_view text, int64_t& value) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+// The tick bar `bar` (from 1) starts at, by the score's time signatures.
+int64_t bar_start(const midi::Score& score, int64_t bar) {
+  int64_t tick = 0;
+  int numerator = 4, denominator = 4;
+  size_t next = 0;
+  for (int64_t k = 1; k < bar; ++k) {
+    for (; next < score.time_signatures.size() && score.time_signatures[next].tick <= tick; ++next)
+      numerator = score.time_signatures[next].numerator, denominator = score.time_signatures[next].denominator;
+    tick += int64_t(score.ticks_per_quarter) * 4 * numerator / denominator;
+  }
+  return tick;
+}
+
+int64_t step_of(const midi::Note& n, const midi::Score& score) {
+  return kGrid.to_steps(n.start_tick, score.ticks_per_quarter);
+}
+
+bool inside(const midi::Note& n, const midi::Score& score, const Gap& gap) {
+  const int64_t step = step_of(n, score);
+  return step >= gap.from && step < gap.to;
+}
+
+// Grid steps as ticks of the file (exact when its resolution is a multiple of the grid's).
+int64_t ticks_of(int64_t steps, const midi::Score& score) {
+  const int64_t per_quarter = midi::EventOptions{}.steps_per_quarter;
+  return (steps * score.ticks_per_quarter + per_quarter / 2) / per_quarter;
+}
+
+// What a new note of an instrument (program, -1 for drums) takes from the file: the channel, track
+// and program of its first note there, the mean velocity of all of them.
+struct Voice {
+  midi::Note like;
+  int64_t velocity_sum = 0, count = 0;
+};
+std::map<int, Voice> voices_of(const midi::Score& score) {
+  std::map<int, Voice> voices;
+  for (const midi::Note& n : score.notes) {
+    Voice& v = voices[n.is_drum() ? -1 : n.program];
+    if (v.count++ == 0) v.like = n;
+    v.velocity_sum += n.velocity;
+  }
+  return voices;
+}
+
+}  // namespace
+
+std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag) {
+  const size_t dash = text.find('-');
+  int64_t first = 0, last = 0;
+  if (dash == std::string::npos || !whole_number(std::string_view(text).substr(0, dash), first) ||
+      !whole_number(std::string_view(text).substr(dash + 1), last))
+    throw std::invalid_argument(flag + " " + text + ": give a range FIRST-LAST of whole numbers, e.g. 9-12");
+  if (first < 1 || last < first)
+    throw std::invalid_argument(flag + " " + text +
+                                ": the range counts from 1 and its first number is at most its last");
+  if (last > 100000) throw std::invalid_argument(flag + " " + text + ": at most 100000");
+  return {first, last};
+}
+
+Gap gap_of_bars(const midi::Score& score, int64_t first, int64_t last) {
+  return {kGrid.to_steps(bar_start(score, first), score.ticks_per_quarter),
+          kGrid.to_steps(bar_start(score, last + 1), score.ticks_per_quarter)};
+}
+
+Gap gap_of_beats(int64_t first, int64_t last) {
+  const int64_t per_quarter = midi::EventOptions{}.steps_per_quarter;
+  return {(first - 1) * per_quarter, last * per_quarter};
+}
+
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap) {
+  if (meta.scheme != "event" || meta.infill_rate <= 0)
+    throw std::invalid_argument(
+        "--infill needs a checkpoint trained for infilling (trainer --infill-rate, event scheme); this one was not");
+  int64_t last_onset = -1;
+  for (const midi::Note& n : score.notes) last_onset = std::max(last_onset, step_of(n, score));
+  if (gap.from > last_onset)
+    throw std::invalid_argument("the gap starts after the file's last note: choose bars or beats inside the music");
+  InfillContext c;
+  c.gap = gap;
+  for (const midi::Note& n : score.notes) c.replaced += inside(n, score, gap) ? 1 : 0;
+  const std::vector<int32_t> ids = encode_score(score, meta.scheme, meta.vocab, !meta.keys.empty(), &c.shift);
+  const midi::InfillLayout layout(meta.vocab);
+  midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
+  c.prefix = parts.prefix;
+  const auto budget = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len / 3));
+  if (parts.prefix.size() > budget) parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - budget);
+  if (parts.suffix.size() > budget) parts.suffix.resize(budget);
+  parts.middle.clear();
+  c.prompt = layout.arrange(parts);
+  return c;
+}
+
+std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                    const SamplingOptions& sampling, std::mt19937_64& rng) {
+  midi::EventGrammar grammar = *grammar_for(meta);
+  for (const int32_t t : context.prefix) grammar.feed(t);
+  grammar.begin_middle(context.gap.to);
+  Generator gen(net);
+  for (const int32_t t : context.prompt) gen.feed(t);
+  const std::vector<int32_t> banned = banned_tokens(meta.vocab);
+  const auto cap = static_cast<size_t>(64 + 16 * (context.gap.to - context.gap.from));
+  std::vector<int32_t> middle;
+  while (!grammar.finished() && middle.size() < cap) {
+    Tensor logits = gen.logits();
+    float* z = logits.data<float>();
+    for (const int32_t b : banned) z[b] = -1e30f;
+    grammar.mask(z);
+    const int32_t next = sample_token(z, logits.numel(), sampling, rng);
+    middle.push_back(next);
+    gen.feed(next);
+    grammar.feed(next);
+  }
+  // Capped before the end: rests up to it (a note left without a duration lasts one step).
+  const midi::InfillLayout layout(meta.vocab);
+  const int64_t longest = midi::EventOptions{}.max_shift_steps;
+  for (int64_t now = grammar.now(); now < context.gap.to; now += std::min(longest, context.gap.to - now))
+    middle.push_back(layout.shift_token(std::min(longest, context.gap.to - now)));
+  return middle;
+}
+
+midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
+                        const std::vector<int32_t>& middle) {
+  std::vector<std::string> text;
+  for (const int32_t t : middle) text.push_back(meta.vocab[static_cast<size_t>(t)]);
+  const midi::Score fresh = kGrid.detokenize(text);  // from step 0 = the gap's start
+  const int64_t ticks_per_step = fresh.ticks_per_quarter / midi::EventOptions{}.steps_per_quarter;
+  std::map<int, Voice> voices = voices_of(score);
+  midi::Score out = score;
+  out.notes.clear();
+  for (const midi::Note& n : score.notes)
+    if (!inside(n, score, context.gap)) out.notes.push_back(n);
+  for (const midi::Note& f : fresh.notes) {
+    const int instrument = f.is_drum() ? -1 : f.program;
+    const auto voice = voices.find(instrument);
+    midi::Note n = voice != voices.end() ? voice->second.like : f;
+    if (voice != voices.end()) n.velocity = static_cast<int>(voice->second.velocity_sum / voice->second.count);
+    n.pitch = f.pitch;
+    if (!f.is_drum() && context.shift != 0) {  // back into the file's key, an octave nearer where it must
+      n.pitch -= context.shift;
+      n.pitch += n.pitch < 0 ? 12 : n.pitch > 127 ? -12 : 0;
+    }
+    const int64_t onset = context.gap.from + f.start_tick / ticks_per_step;
+    const int64_t end = std::min(context.gap.to, onset + std::max<int64_t>(1, f.duration_ticks / ticks_per_step));
+    n.start_tick = ticks_of(onset, score);
+    n.duration_ticks = std::max<int64_t>(1, ticks_of(end, score) - n.start_tick);
+    out.notes.push_back(n);
+  }
+  std::stable_sort(out.notes.begin(), out.notes.end(),
+                   [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
+  out.update_times();
+  return out;
+}
+
+}  // namespace legato::model

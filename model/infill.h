@@ -1,0 +1,61 @@
+#pragma once
+// Infilling (composer --infill FILE --bars A-B, docs/infill.md): the notes of a stretch of a file
+// replaced by new ones that a network trained with --infill-rate writes after reading what follows
+// the stretch and what precedes it (midi/infill.h), while the rest of the file stays note for note.
+//
+// Edges, as stated in docs/infill.md: a note belongs to the gap when its onset, on the event
+// scheme's grid, falls inside it. A note that starts before the gap and sounds into it is kept as
+// it is (it is the music before the gap, and the network hears it in the prefix). A new note that
+// would sound past the gap's end is cut there, so that nothing after the gap changes.
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "midi/score.h"
+#include "model/checkpoint.h"
+#include "model/generator.h"
+
+namespace legato::model {
+
+// A stretch of a piece in grid steps of the event scheme: [from, to).
+struct Gap {
+  int64_t from = 0, to = 0;
+};
+
+// "9-12" as {9, 12}: whole numbers from 1, the first no later than the second; otherwise
+// std::invalid_argument with one line that names `flag`.
+std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag);
+// Bars first..last of `score` (from 1, both included), by its time signatures (4/4 without one).
+Gap gap_of_bars(const midi::Score& score, int64_t first, int64_t last);
+// Beats (quarter notes) first..last, from 1, both included.
+Gap gap_of_beats(int64_t first, int64_t last);
+
+// What an infilling starts from.
+struct InfillContext {
+  Gap gap;
+  int shift = 0;                // semitones the file was moved by into the network's key (0 unless trained in C)
+  std::vector<int32_t> prompt;  // SUFFIX suffix PREFIX prefix MIDDLE: what the network reads first
+  std::vector<int32_t> prefix;  // the whole prefix from BOS, ending at the gap: what the grammar reads
+  size_t replaced = 0;          // the file's notes inside the gap
+};
+
+// The file's tokens cut at `gap`: the suffix's first seq_len / 3 tokens and the prefix's last
+// seq_len / 3. std::invalid_argument when the checkpoint was not trained for infilling, or the gap
+// starts after the file's last note.
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap);
+
+// One middle: sampled under the event grammar with its time held inside the gap (no shift past its
+// end), ending exactly at it. A network that has not reached the end after 16 tokens per grid
+// step of the gap (and 64 more) is ended there with rests.
+std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                    const SamplingOptions& sampling, std::mt19937_64& rng);
+
+// `score` with the notes inside the gap replaced by the middle's: on the file's ticks, moved back
+// into its key, each on the channel, track and program of the file's first note of its instrument
+// with the mean velocity of that instrument's notes, cut at the gap's end.
+midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
+                        const std::vector<int32_t>& middle);
+
+}  // namespace legato::model
