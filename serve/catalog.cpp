@@ -36,8 +36,7 @@ std::string preset_of(const fs::path& run_json) {
   std::ifstream in(run_json);
   if (!in) return "";
   const json run = json::parse(in, nullptr, false);
-  return run.is_object() && run.contains("preset") && run["preset"].is_string() ? run["preset"].get<std::string>()
-                                                                                   : "";
+  return run.is_object() && run.contains("preset") && run["preset"].is_string() ? run["preset"].get<std::string>() : "";
 }
 
 // validation.txt: the held-out pieces of the run, one path a line.
@@ -86,8 +85,12 @@ bool is_checkpoint_name(const fs::path& file) {
 }  // namespace
 
 json to_json(const ModelEntry& m) {
-  return {{"name", m.name},       {"preset", m.preset},   {"vocabulary", m.vocabulary},
-          {"scheme", m.scheme},   {"trained", m.trained}, {"mean_oa", m.mean_oa < 0 ? json(nullptr) : json(m.mean_oa)},
+  return {{"name", m.name},
+          {"preset", m.preset},
+          {"vocabulary", m.vocabulary},
+          {"scheme", m.scheme},
+          {"trained", m.trained},
+          {"mean_oa", m.mean_oa < 0 ? json(nullptr) : json(m.mean_oa)},
           {"corpus_known", !m.corpus.empty()}};
 }
 

@@ -17,13 +17,13 @@
 namespace legato::serve {
 
 struct ModelEntry {
-  std::string name;              // "run/best.safetensors": the path under the models folder
-  std::filesystem::path path;    // the file itself
-  std::string preset;            // from run.json beside it ("" when unknown)
-  int64_t vocabulary = 0;        // tokens in its vocabulary
-  std::string scheme;            // "seed", "event", "event:1"
-  std::string trained;           // the file's modification time, UTC, ISO 8601
-  double mean_oa = -1;           // the last mean OA in metrics.csv beside it; -1 when none
+  std::string name;                           // "run/best.safetensors": the path under the models folder
+  std::filesystem::path path;                 // the file itself
+  std::string preset;                         // from run.json beside it ("" when unknown)
+  int64_t vocabulary = 0;                     // tokens in its vocabulary
+  std::string scheme;                         // "seed", "event", "event:1"
+  std::string trained;                        // the file's modification time, UTC, ISO 8601
+  double mean_oa = -1;                        // the last mean OA in metrics.csv beside it; -1 when none
   std::vector<std::filesystem::path> corpus;  // validation.txt's pieces beside it, where listed
 };
 

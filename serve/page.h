@@ -7,7 +7,7 @@
 namespace legato::serve {
 
 struct PageFile {
-  const char* route;         // "/", "/app.js", "/style.css"
+  const char* route;  // "/", "/app.js", "/style.css"
   std::string_view text;
   const char* content_type;  // with its charset
 };

@@ -26,8 +26,8 @@ struct Job {
   std::atomic<bool> cancel{false};
   // Guarded by the pool's mutex (read them through Pool::snapshot).
   State state = State::queued;
-  uint64_t started = 0;  // 1 for the first job any worker took, 2 for the next...
-  int64_t tokens = 0;    // generated so far
+  uint64_t started = 0;   // 1 for the first job any worker took, 2 for the next...
+  int64_t tokens = 0;     // generated so far
   nlohmann::json result;  // the piece's summary when done
   std::string error;      // one line when failed
   int error_status = 500;

@@ -52,6 +52,10 @@ void read_field(const std::string& name, const json& v, ComposeRequest& r) {
     r.model = v.get<std::string>();
   } else if (name == "length") {
     r.length = whole_field(v, "length", 1, kMaxLength);
+  } else if (name == "seconds") {
+    const double s = number_field(v, "seconds");
+    if (!(s >= 0 && s <= kMaxSeconds)) throw bad("seconds must be from 0 to 3600, not " + shown(v));
+    r.seconds = s;
   } else if (name == "temperature") {
     const double t = number_field(v, "temperature");
     if (!(t > 0 && t <= 10)) throw bad("temperature must be above 0 and at most 10, not " + shown(v));
@@ -73,7 +77,7 @@ void read_field(const std::string& name, const json& v, ComposeRequest& r) {
     read_primer(v, r);
   } else {
     throw bad("unknown field " + shown(json(name)) +
-              " (known: model, length, temperature, top_k, top_p, seed, key, one_part, primer)");
+              " (known: model, length, seconds, temperature, top_k, top_p, seed, key, one_part, primer)");
   }
 }
 

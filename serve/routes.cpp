@@ -68,7 +68,10 @@ std::string event_line(const Job& job, const JobView& v) {
   json e = {{"job", job.id}};
   switch (v.state) {
     case Job::State::queued: e["event"] = "queued", e["place"] = v.place; break;
-    case Job::State::running: e["event"] = "running", e["tokens"] = v.tokens, e["length"] = job.request.length; break;
+    case Job::State::running:
+      e["event"] = "running", e["tokens"] = v.tokens, e["length"] = job.request.length;
+      if (job.request.seconds > 0) e["seconds"] = job.request.seconds;
+      break;
     case Job::State::done: e["event"] = "done", e["piece"] = v.result; break;
     case Job::State::failed: e["event"] = "error", e["status"] = v.error_status, e["message"] = v.error; break;
     case Job::State::cancelled: e["event"] = "cancelled", e["message"] = "the composition was cancelled"; break;
@@ -86,7 +89,7 @@ void compose(Studio& studio, Pool& pool, const httplib::Request& req, httplib::R
   res.set_chunked_content_provider(
       "application/x-ndjson",
       [&pool, job, seen, last](size_t, httplib::DataSink& sink) mutable {
-        const JobView v = pool.wait(job, seen, 250);
+        const JobView v = pool.wait(job, seen, 100);  // also how soon a hang-up is noticed
         seen = v.version;
         const std::string line = event_line(*job, v);
         if (line != last && !sink.write(line.data(), line.size())) return false;

@@ -2,7 +2,12 @@
 
 #include <httplib.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include <stdexcept>
 #include <thread>
@@ -22,6 +27,24 @@ std::string message_for(int status, const httplib::Request& req, const ServerOpt
       return "the request is larger than the limit of " + std::to_string(options.max_upload >> 20) +
              " MB (MIDI files are far smaller)";
     default: return "the request could not be handled (HTTP " + std::to_string(status) + ")";
+  }
+}
+
+// cpp-httplib 0.11 listens with a backlog of 5 connections: a burst of clients (32 pressing Compose at
+// once) overflows it, and the kernel drops the connections it cannot queue. Calling listen() again
+// on the bound socket raises the backlog; the socket is found among ours by its port.
+void raise_backlog(int port) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    sockaddr_storage address{};
+    socklen_t address_size = sizeof address;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_size) != 0) continue;
+    const int bound = address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port)
+                                                    : ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    if (bound == port) ::listen(fd, SOMAXCONN);
   }
 }
 
@@ -72,12 +95,13 @@ Server::~Server() { stop(); }
 
 int Server::bind() {
   const ServerOptions& o = impl_->options;
-  const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : impl_->http.bind_to_port(o.host, o.port)
-                                                                          ? o.port
-                                                                          : -1;
+  const int port = o.port == 0                                ? impl_->http.bind_to_any_port(o.host)
+                   : impl_->http.bind_to_port(o.host, o.port) ? o.port
+                                                              : -1;
   if (port < 0)
     throw std::runtime_error("cannot listen on " + o.host + " port " + std::to_string(o.port) +
                              " (in use, or not an address of this machine)");
+  raise_backlog(port);
   return port;
 }
 

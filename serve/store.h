@@ -40,7 +40,7 @@ class FileStore {
  private:
   std::filesystem::path folder_;
   mutable std::mutex mutex_;
-  std::map<std::string, int64_t> next_;           // by prefix
+  std::map<std::string, int64_t> next_;                 // by prefix
   std::map<std::string, std::filesystem::path> files_;  // by file name
   std::vector<nlohmann::json> pieces_;
 };

@@ -55,6 +55,13 @@ json write_files(FileStore& store, const std::string& name, const midi::Score& s
   return files;
 }
 
+// Tokens, or seconds of music at 120 bpm (as composer --seconds), at most kMaxLength tokens either way:
+// a network that plays many notes at once would take hours to fill an hour.
+model::PieceLength piece_length(const ComposeRequest& r) {
+  if (r.seconds <= 0) return {r.length, 0};
+  return {kMaxLength, model::steps_of_seconds(r.seconds, 0)};
+}
+
 }  // namespace
 
 Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio)
@@ -67,7 +74,8 @@ const ModelEntry& Studio::model(const std::string& name) const {
 }
 
 void Studio::check(const ComposeRequest& r) const {
-  model(r.model);
+  if (model(r.model).scheme == "seed" && r.seconds > 0)
+    throw RequestError(400, "seconds needs a checkpoint of the event scheme (this one's is seed): give length");
   if (!r.primer_upload.empty() && !store_.written(r.primer_upload + ".mid"))
     throw RequestError(404, "primer.upload: no upload named " + r.primer_upload + " in this session");
   if (!r.primer_piece.empty() && !store_.written(r.primer_piece + ".mid"))
@@ -83,8 +91,8 @@ std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEnt
 
 // As composer chooses: the end of a MIDI file (upload or earlier piece), moved into C for a
 // network trained there; else a training window (seed scheme) or BOS.
-std::vector<int32_t> Studio::primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta,
-                                       std::mt19937_64& rng, std::optional<int>& primer_key) {
+std::vector<int32_t> Studio::primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
+                                       std::optional<int>& primer_key) {
   const std::string file = !r.primer_upload.empty() ? r.primer_upload : r.primer_piece;
   if (!file.empty()) {
     std::vector<int> shifts;
@@ -115,7 +123,7 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
   const auto started = std::chrono::steady_clock::now();
   bool stopped = false;
   const auto generated = model::compose_piece(
-      *ck->net, meta, start, {r.length, 0}, r.sampling, rng,
+      *ck->net, meta, start, piece_length(r), r.sampling, rng,
       [&](const std::vector<int32_t>& tokens) { return !(stopped = !progress(int64_t(tokens.size()))); });
   if (stopped) throw Cancelled();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
