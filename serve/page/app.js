@@ -60,6 +60,7 @@ function request() {
   const r = { model: $("model").value, length: Number($("length").value),
               temperature: Number($("temperature").value), top_k: Number($("top-k").value),
               top_p: Number($("top-p").value), one_part: $("one-part").checked };
+  if (Number($("seconds").value) > 0) r.seconds = Number($("seconds").value);
   if ($("seed").value !== "") r.seed = Number($("seed").value);
   if ($("key").value !== "") r.key = Number($("key").value);
   const primer = document.querySelector("input[name=primer]:checked").value;
@@ -74,7 +75,10 @@ function request() {
 // One line of the compose stream.
 function onEvent(e) {
   if (e.event === "queued") $("status").textContent = `waiting: place ${e.place} in the queue`;
-  if (e.event === "running") $("status").textContent = `composing: ${e.tokens} of ${e.length} tokens`;
+  if (e.event === "running") {
+    const of = e.seconds ? `until ${e.seconds} s of music` : `of ${e.length}`;
+    $("status").textContent = `composing: ${e.tokens} tokens ${of}`;
+  }
   if (e.event === "done") {
     $("status").textContent = `composed ${e.piece.name}`;
     addPiece(e.piece);
