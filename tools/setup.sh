@@ -24,6 +24,8 @@ packages=(
   timgm6mb-soundfont     # a small (6 MB) General MIDI soundfont for it; fluid-soundfont-gm sounds better
   # The Python module (python/) and its tests
   pybind11-dev python3-pytest python3-numpy
+  # legato-serve (serve/): its HTTP server, and the headless browser its page is tested in
+  libcpp-httplib-dev chromium chromium-driver python3-selenium
   "$@"
 )
 
