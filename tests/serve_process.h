@@ -9,12 +9,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -141,7 +141,8 @@ inline int compose(const ServeProcess& server, const nlohmann::json& request,
 inline nlohmann::json compose_to_end(const ServeProcess& server, const nlohmann::json& request) {
   nlohmann::json last;
   std::string body;
-  const int status = compose(server, request, [&](const nlohmann::json& e) { return last = e, true; }, &body);
+  const int status = compose(
+      server, request, [&](const nlohmann::json& e) { return last = e, true; }, &body);
   if (status != 200) return {{"status", status}, {"body", body}};
   return last;
 }

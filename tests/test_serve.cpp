@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "midi/reader.h"
+#include "run_program.h"
 #include "serve_process.h"
 
 using namespace legato;
@@ -116,7 +117,8 @@ TEST_CASE("serve: names from a request are never paths") {
 TEST_CASE("serve: uploads: a 100 MB body, a file that is not MIDI, a damaged one salvaged") {
   ServeProcess server("--workers 1");
   httplib::Client c = server.client();
-  check_refused(c.Post("/api/uploads", std::string(100 << 20, 'M'), "audio/midi"), 413, "larger than the limit of 4 MB");
+  check_refused(c.Post("/api/uploads", std::string(100 << 20, 'M'), "audio/midi"), 413,
+                "larger than the limit of 4 MB");
   check_refused(c.Post("/api/uploads", "<html><script>alert(1)</script></html>", "audio/midi"), 400, "upload");
   // A real piece cut short: the lenient reader keeps what it can, and the piece continues it.
   const auto done = compose_to_end(server, {{"model", kModel}, {"length", 80}, {"seed", 1}});
@@ -128,8 +130,8 @@ TEST_CASE("serve: uploads: a 100 MB body, a file that is not MIDI, a damaged one
   const json uploaded = json::parse(upload->body);
   CHECK(uploaded["notes"].get<int>() > 0);
   CHECK(!uploaded["warnings"].empty());
-  const json continued = compose_to_end(
-      server, {{"model", kModel}, {"length", 40}, {"primer", {{"upload", uploaded["upload"]}}}});
+  const json continued =
+      compose_to_end(server, {{"model", kModel}, {"length", 40}, {"primer", {{"upload", uploaded["upload"]}}}});
   REQUIRE_MESSAGE(continued["event"] == "done", continued.dump());
   CHECK(continued["piece"]["notes"].get<int>() >= uploaded["notes"].get<int>());  // the primer leads in
   // The server is still there after all that.
@@ -161,9 +163,8 @@ TEST_CASE("serve: 32 clients at once are all answered, in the order they were qu
 TEST_CASE("serve: a client that goes away cancels its composition") {
   ServeProcess server("--workers 1");
   // An hour of music (a few seconds' work for this network), given up as soon as it runs.
-  const int status = compose(server, {{"model", kModel}, {"seconds", 3600}}, [](const json& e) {
-    return e["event"] != "running";
-  });
+  const int status =
+      compose(server, {{"model", kModel}, {"seconds", 3600}}, [](const json& e) { return e["event"] != "running"; });
   CHECK(status == 0);
   const auto started = std::chrono::steady_clock::now();
   const json next = compose_to_end(server, {{"model", kModel}, {"length", 20}});
@@ -206,4 +207,18 @@ TEST_CASE("serve: Ctrl-C stops it cleanly with the pieces on disk; it answers on
   CHECK(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(5));
   CHECK(server.log().find("stopped; the pieces stay in") != std::string::npos);
   CHECK(std::filesystem::file_size(server.out() / done["piece"]["files"]["mid"].get<std::string>()) > 0);
+}
+
+TEST_CASE("serve: --help, and one line with exit code 2 for a bad command line") {
+  const auto help = testing::run_program("legato-serve", "--help");
+  CHECK(help.status == 0);
+  CHECK(help.output.find("--models") != std::string::npos);
+  CHECK(help.output.find("--host") != std::string::npos);
+  for (const std::string args :
+       {"--port 70000", "--models /no/such/folder", "--workers 0", "--max-upload-mb -1", "--hots 0.0.0.0"}) {
+    const auto r = testing::run_program("legato-serve", args);
+    CHECK_MESSAGE(r.status == 2, args << ": " << r.output);
+    CHECK_MESSAGE(std::count(r.output.begin(), r.output.end(), '\n') == 1, r.output);
+    CHECK(r.output.rfind("legato-serve: ", 0) == 0);
+  }
 }
