@@ -77,6 +77,11 @@ TEST_CASE("serve: the page, the checkpoints and a composition with its files") {
   const json again = compose_to_end(server, {{"model", kModel}, {"length", 60}, {"seed", 5}});
   CHECK(again["piece"]["notes"] == piece["notes"]);
   CHECK(again["piece"]["name"] != piece["name"]);
+  // The last piece continued, in a key chosen on the page: its notes lead into the new ones.
+  const json continued =
+      compose_to_end(server, {{"model", kModel}, {"length", 30}, {"key", 7}, {"primer", {{"piece", piece["name"]}}}});
+  REQUIRE_MESSAGE(continued["event"] == "done", continued.dump());
+  CHECK(continued["piece"]["notes"].get<int>() > 0);
 }
 
 TEST_CASE("serve: bad parameters each get a 4xx with one line saying what is wrong") {
@@ -86,6 +91,9 @@ TEST_CASE("serve: bad parameters each get a 4xx with one line saying what is wro
                 "temperature must be above 0");
   check_refused(post_json(server, "/api/compose", {{"model", kModel}, {"top_p", 1.5}}), 400, "top_p");
   check_refused(post_json(server, "/api/compose", {{"model", kModel}, {"seconds", 1e6}}), 400, "seconds must be");
+  check_refused(post_json(server, "/api/compose", {{"model", kModel}, {"key", 12}}), 400, "key must be");
+  check_refused(post_json(server, "/api/compose", {{"model", kModel}, {"length", "long"}}), 400,
+                "length must be a number");
   check_refused(post_json(server, "/api/compose", {{"model", kModel}, {"tempreature", 1}}), 400, "unknown field");
   check_refused(post_json(server, "/api/compose", {{"model", "nothing.safetensors"}}), 404, "no checkpoint named");
   check_refused(server.client().Post("/api/compose", "{not json", "application/json"), 400, "JSON object");
@@ -144,7 +152,7 @@ TEST_CASE("serve: 32 clients at once are all answered, in the order they were qu
   std::vector<std::thread> clients;
   for (int k = 0; k < 32; ++k)
     clients.emplace_back([&, k] {
-      last[k] = compose_to_end(server, {{"model", kModel}, {"length", 300}, {"seed", k}});
+      last[k] = compose_to_end(server, {{"model", kModel}, {"length", 300}, {"seed", k % 16}});
     });
   for (auto& t : clients) t.join();
   std::vector<std::pair<int64_t, int64_t>> order;  // (place in the queue, place in starting)
@@ -152,6 +160,8 @@ TEST_CASE("serve: 32 clients at once are all answered, in the order they were qu
     REQUIRE_MESSAGE(e["event"] == "done", e.dump());
     order.emplace_back(e["job"].get<int64_t>(), e["started"].get<int64_t>());
   }
+  // Two workers share one network: pieces of the same seed, composed side by side, are the same.
+  for (int k = 0; k < 16; ++k) CHECK(last[k]["piece"]["notes"] == last[k + 16]["piece"]["notes"]);
   std::sort(order.begin(), order.end());
   for (size_t k = 0; k < order.size(); ++k) {
     CHECK(order[k].first == int64_t(k + 1));   // none lost
