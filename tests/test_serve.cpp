@@ -198,7 +198,13 @@ TEST_CASE("serve: memory after 200 compositions is within 20 MB of memory after 
   const int64_t after_200 = server.memory();
   MESSAGE("resident memory after 10 compositions " << after_10 / 1e6 << " MB, after 200 " << after_200 / 1e6 << " MB");
   REQUIRE(after_10 > 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer freed memory is held in quarantine (up to 256 MB) by design, so resident
+  // memory says nothing there; LeakSanitizer checks instead, and a leak changes the exit status.
+  CHECK(server.stop() == 0);
+#else
   CHECK(after_200 - after_10 < (20 << 20));
+#endif
 }
 
 TEST_CASE("serve: Ctrl-C stops it cleanly with the pieces on disk; it answers only where it was told") {
