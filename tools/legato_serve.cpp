@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
                 << ": anyone who reaches this machine can compose on it and fetch its pieces\n";
     std::cout << "legato-serve: " << server.model_count() << " checkpoint(s) in " << o.models.string()
               << ", pieces written to " << o.out.string() << "\n"
-              << "open http://" << (loopback(o.host) ? "127.0.0.1" : o.host) << ":" << port
+              << "open http://" << (o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host) << ":" << port
               << "/ in a browser (Ctrl-C stops)" << std::endl;
     std::thread([&server, stop_signals] {
       int signal_number = 0;
