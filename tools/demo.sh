@@ -45,3 +45,11 @@ demo: done.
   out/demo-train/best.safetensors the checkpoint (safetensors, loadable in PyTorch: see README)
   out/demo-train/metrics.csv      per-epoch losses;  out/demo-train/loss.svg  the loss curves
 TXT
+if [ -x build/bin/legato-serve ]; then
+  cat <<TXT
+
+Compose more in the browser, from the checkpoint it trained (Ctrl-C stops the server):
+  build/bin/legato-serve --models out/demo-train --out out/serve
+  then open http://127.0.0.1:8080/ and choose best.safetensors
+TXT
+fi

@@ -27,6 +27,8 @@ packages=(
   lv2-dev liblilv-dev lilv-utils sordi jalv
   # The Python module (python/) and its tests
   pybind11-dev python3-pytest python3-numpy
+  # legato-serve (serve/): its HTTP server, and the headless browser its page is tested in
+  libcpp-httplib-dev chromium chromium-driver python3-selenium
   "$@"
 )
 

@@ -1,0 +1,61 @@
+#pragma once
+// What every composition of a server shares: the checkpoints offered (each loaded once, on first
+// use), the output folder, the corpus features, and how one piece is composed and written.
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/checkpoint.h"
+#include "serve/catalog.h"
+#include "serve/request.h"
+#include "serve/store.h"
+
+namespace legato::serve {
+
+// Thrown out of compose() when its progress callback said stop (the client went away).
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "cancelled"; }
+};
+
+// Tokens generated so far of the request's length; false stops the composition.
+using Progress = std::function<bool(int64_t tokens)>;
+
+class Studio {
+ public:
+  Studio(std::vector<ModelEntry> models, FileStore& store, bool audio);
+
+  const std::vector<ModelEntry>& models() const { return models_; }
+  FileStore& store() { return store_; }
+  bool audio() const { return audio_; }
+
+  // RequestError (404) for an unknown checkpoint or primer: checked before the request is queued.
+  const ModelEntry& model(const std::string& name) const;
+  void check(const ComposeRequest& request) const;
+
+  // Composes, writes piece-N.mid (.svg, and .wav with audio) and returns the piece's summary:
+  // {name, model, tokens, notes, distinct, longest_run, seconds, seed, ensemble, files, features,
+  // corpus_features}. Throws Cancelled, RequestError for a primer with no notes, or what failed.
+  nlohmann::json compose(const ComposeRequest& request, const Progress& progress);
+
+ private:
+  std::shared_ptr<const model::LoadedCheckpoint> checkpoint(const ModelEntry& entry);
+  std::vector<int32_t> primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
+                                 std::optional<int>& primer_key);
+
+  std::vector<ModelEntry> models_;
+  FileStore& store_;
+  bool audio_;
+  CorpusFeatures corpus_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const model::LoadedCheckpoint>> loaded_;
+};
+
+}  // namespace legato::serve
