@@ -91,8 +91,8 @@ std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEnt
 
 // As composer chooses: the end of a MIDI file (upload or earlier piece), moved into C for a
 // network trained there; else a training window (seed scheme) or BOS.
-std::vector<int32_t> Studio::primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
-                                       std::optional<int>& primer_key) {
+model::PrimerWindow Studio::primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
+                                      std::optional<int>& primer_key) {
   const std::string file = !r.primer_upload.empty() ? r.primer_upload : r.primer_piece;
   if (!file.empty()) {
     std::vector<int> shifts;
@@ -104,10 +104,10 @@ std::vector<int32_t> Studio::primer_of(const ComposeRequest& r, const model::Che
     return model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
   }
   if (!meta.primers.empty())
-    return meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
+    return {{}, meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)]};
   const auto bos = std::find(meta.vocab.begin(), meta.vocab.end(), "BOS");
   if (bos == meta.vocab.end()) throw RequestError(400, "the checkpoint has no primer windows and no BOS token");
-  return {static_cast<int32_t>(bos - meta.vocab.begin())};
+  return {{}, {static_cast<int32_t>(bos - meta.vocab.begin())}};
 }
 
 json Studio::compose(const ComposeRequest& r, const Progress& progress) {
@@ -116,23 +116,27 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
   const model::CheckpointMeta& meta = ck->meta;
   std::mt19937_64 rng(r.seed);
   std::optional<int> primer_key;
-  const std::vector<int32_t> primer = primer_of(r, meta, rng, primer_key);
+  const model::PrimerWindow primer = primer_of(r, meta, rng, primer_key);
   const bool user_primer = !r.primer_upload.empty() || !r.primer_piece.empty();
   const int shift = r.key ? shift_to(*r.key) : primer_key ? *primer_key : model::draw_key_shift(meta.keys, rng);
-  const std::vector<int32_t> start = user_primer ? primer : model::piece_primer(meta, primer, {}, rng);
+  const std::vector<int32_t> start = user_primer ? primer.tokens : model::piece_primer(meta, primer.tokens, {}, rng);
   const auto started = std::chrono::steady_clock::now();
   bool stopped = false;
   const auto generated = model::compose_piece(
       *ck->net, meta, start, piece_length(r), r.sampling, rng,
-      [&](const std::vector<int32_t>& tokens) { return !(stopped = !progress(int64_t(tokens.size()))); });
+      [&](const std::vector<int32_t>& tokens) { return !(stopped = !progress(int64_t(tokens.size()))); },
+      primer.context);
   if (stopped) throw Cancelled();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::vector<int32_t> heard = user_primer ? start : std::vector<int32_t>{};  // the user's primer leads in
+  // The user's primer leads in, after its context (which names its instruments and sounds nothing).
+  std::vector<int32_t> heard = primer.context;
+  if (user_primer) heard.insert(heard.end(), start.begin(), start.end());
   heard.insert(heard.end(), generated.begin(), generated.end());
   midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, 0, shift, !r.one_part);
   render::name_parts(score);
   const std::string name = store_.reserve("piece");
-  std::vector<int32_t> all = start;
+  std::vector<int32_t> all = primer.context;
+  all.insert(all.end(), start.begin(), start.end());
   all.insert(all.end(), generated.begin(), generated.end());
   json summary = {{"name", name},
                   {"model", entry.name},

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/checkpoint.h"
+#include "model/composition.h"
 #include "serve/catalog.h"
 #include "serve/request.h"
 #include "serve/store.h"
@@ -47,8 +48,8 @@ class Studio {
 
  private:
   std::shared_ptr<const model::LoadedCheckpoint> checkpoint(const ModelEntry& entry);
-  std::vector<int32_t> primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
-                                 std::optional<int>& primer_key);
+  model::PrimerWindow primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
+                                std::optional<int>& primer_key);
 
   std::vector<ModelEntry> models_;
   FileStore& store_;
