@@ -1,5 +1,6 @@
 #include "midi/reader.h"
 
+#include "midi/note_pairing.h"
 #include "midi/paths.h"
 
 #include <algorithm>
@@ -142,69 +143,14 @@ std::optional<size_t> find_end_of_track(std::span<const uint8_t> b, size_t from,
   return std::nullopt;
 }
 
-struct OpenNote {
-  int64_t tick;
-  int velocity, program;
-  size_t order;  // position among the track's note-ons, so notes keep their file order
-};
-
 struct PedalEvent {
   int64_t tick;
   bool down;
 };
 using Pedals = std::array<std::vector<PedalEvent>, 16>;
 
-struct TrackNotes {
-  std::vector<Note> notes;
-  std::vector<size_t> order;
-};
-
-// Notes sounding, per (channel, pitch) key, oldest first. Reused across tracks.
-class OpenNotes {
- public:
-  explicit OpenNotes(NotePairing pairing) : pairing_(pairing) {}
-
-  void push(int key, const OpenNote& n) {
-    if (sounding_[size_t(key)].empty()) used_.push_back(key);
-    sounding_[size_t(key)].push_back(n);
-  }
-  // Moves the notes a note-off at `tick` ends into `ended`, oldest first; counts in `dropped` the
-  // zero-length notes pretty_midi's rule drops.
-  void end(int key, int64_t tick, std::vector<OpenNote>& ended, int& dropped) {
-    auto& q = sounding_[size_t(key)];
-    ended.clear();
-    if (q.empty()) return;  // a stray note-off: nothing to end
-    if (pairing_ == NotePairing::fifo) {
-      ended.push_back(q.front());
-      q.erase(q.begin());
-      return;
-    }
-    // Tracks are in time order, so notes of this tick are the newest: they stay at the back.
-    const auto same_tick = std::find_if(q.begin(), q.end(), [&](const OpenNote& n) { return n.tick == tick; });
-    ended.assign(q.begin(), same_tick);
-    if (ended.empty()) {
-      dropped += int(q.size());  // began at the note-off's own tick and ended nothing earlier
-      q.clear();
-    } else {
-      q.erase(q.begin(), same_tick);  // a re-strike at the tick of the note-off: it sounds on
-    }
-  }
-  // Every note still sounding, in key order, and forgets them.
-  std::vector<std::pair<int, OpenNote>> take_all() {
-    std::vector<std::pair<int, OpenNote>> all;
-    for (const int key : used_) {
-      for (const OpenNote& n : sounding_[size_t(key)]) all.push_back({key, n});
-      sounding_[size_t(key)].clear();
-    }
-    used_.clear();
-    return all;
-  }
-
- private:
-  NotePairing pairing_;
-  std::vector<std::vector<OpenNote>> sounding_ = std::vector<std::vector<OpenNote>>(16 * 128);
-  std::vector<int> used_;  // keys with notes sounding, to find leftovers without scanning all 2048
-};
+using detail::NoteSlots;
+using detail::OpenNotes;
 
 // How a track's events ended.
 struct TrackEnd {
@@ -217,7 +163,7 @@ struct TrackEnd {
 class TrackReader {
  public:
   TrackReader(Cursor& in, const std::string& name, const ReadOptions& options, int track, int64_t max_tick,
-              Score& score, TrackNotes& out, OpenNotes& open, Pedals& pedals)
+              Score& score, NoteSlots& out, OpenNotes& open, Pedals& pedals)
       : in_(in),
         name_(name),
         options_(options),
@@ -331,14 +277,12 @@ class TrackReader {
     switch (kind) {
       case 0x90:
         if (d[1] > 0) {
-          open_.push(channel * 128 + d[0], {tick_, d[1], program_[size_t(channel)], note_ons_++});
+          open_.push(channel * 128 + d[0], tick_, uint32_t(out_.slots.size()));
+          out_.slots.push_back({tick_, -1, d[0], d[1], uint8_t(channel), uint8_t(program_[size_t(channel)])});
           break;
         }
         [[fallthrough]];  // note-on with velocity 0 is a note-off
-      case 0x80:
-        open_.end(channel * 128 + d[0], tick_, ended_notes_, score_.zero_length_notes);
-        for (const OpenNote& o : ended_notes_) emit(channel * 128 + d[0], o, tick_);
-        break;
+      case 0x80: open_.end(channel * 128 + d[0], tick_, out_, score_.zero_length_notes); break;
       case 0xB0:
         if (d[0] == 64) pedals_[size_t(channel)].push_back({tick_, d[1] >= 64});
         break;
@@ -350,37 +294,27 @@ class TrackReader {
     }
   }
 
-  void emit(int key, const OpenNote& o, int64_t end_tick) {
-    Note n;
-    n.pitch = key % 128;
-    n.velocity = o.velocity;
-    n.channel = key / 128;
-    n.program = o.program;
-    n.track = track_;
-    n.start_tick = o.tick;
-    n.duration_ticks = end_tick - o.tick;
-    out_.notes.push_back(n);
-    out_.order.push_back(o.order);
-  }
-
   // A track cut short by damage: what a player sounded until the end sounds until the end. Notes
   // that began at the very end would have no length and stay dropped.
   int close_sounding() {
     int closed = 0;
-    for (const auto& [key, o] : open_.take_all()) {
-      if (o.tick < tick_) {
-        emit(key, o, tick_);
+    open_.take_all([&](int64_t start, uint32_t slot) {
+      if (start < tick_) {
+        out_.slots[slot].duration_ticks = tick_ - start;
+        ++out_.ended;
         ++closed;
       } else {
         ++score_.unreleased_notes;
       }
-    }
+    });
     return closed;
   }
 
   // Notes never released are dropped, as music21 and pretty_midi do (the seed tokens depend on
   // it); they are counted so `miditool info` can show them.
-  void drop_unreleased() { score_.unreleased_notes += int(open_.take_all().size()); }
+  void drop_unreleased() {
+    open_.take_all([&](int64_t, uint32_t) { ++score_.unreleased_notes; });
+  }
 
   void report_system_messages() {
     if (system_messages_ == 0) return;
@@ -396,16 +330,14 @@ class TrackReader {
   int track_;
   int64_t max_tick_;
   Score& score_;
-  TrackNotes& out_;
+  NoteSlots& out_;
   OpenNotes& open_;
   Pedals& pedals_;
   std::array<int, 16> program_{};  // program in force per channel (0 until a change)
   int64_t tick_ = 0, tick_before_event_ = 0;
   size_t event_at_ = 0;
   uint8_t running_ = 0;
-  size_t note_ons_ = 0;
   bool ended_ = false;
-  std::vector<OpenNote> ended_notes_;
   int system_messages_ = 0;
   size_t first_system_at_ = 0;
   uint8_t first_system_status_ = 0;
@@ -487,7 +419,6 @@ class FileReader {
     max_tick_ = kMaxQuarters * score_.ticks_per_quarter;
     score_.track_count = int(ntracks_);
     score_.track_has_notes.assign(ntracks_, false);
-    tracks_.resize(ntracks_);
   }
 
   void read_division(uint32_t division) {
@@ -548,9 +479,11 @@ class FileReader {
   // Reads the next track's events from `body` up to `limit`.
   TrackEnd read_events(size_t body, size_t limit, bool damaged_end) {
     in_.seek(body);
-    TrackReader track(in_, name_, options_, int(found_), max_tick_, score_, tracks_[found_], open_, pedals_);
+    notes_.track_begin.push_back(notes_.slots.size());
+    const size_t ended_before = notes_.ended;
+    TrackReader track(in_, name_, options_, int(found_), max_tick_, score_, notes_, open_, pedals_);
     const TrackEnd end = track.read(limit, damaged_end);
-    score_.track_has_notes[found_] = !tracks_[found_].notes.empty();
+    score_.track_has_notes[found_] = notes_.ended > ended_before;
     ++found_;
     return end;
   }
@@ -686,16 +619,6 @@ class FileReader {
     // Tracks the header declared but the file does not hold are not counted.
     score_.track_count = int(found_);
     score_.track_has_notes.resize(found_);
-    // Notes in start order; ties keep track order, then the order of note-ons in the track.
-    for (auto& t : tracks_) {
-      std::vector<size_t> perm(t.notes.size());
-      for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
-      std::sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return t.order[a] < t.order[b]; });
-      for (size_t i : perm) score_.notes.push_back(t.notes[i]);
-    }
-    if (options_.sustain_pedal) apply_sustain(score_.notes, pedals_);
-    std::stable_sort(score_.notes.begin(), score_.notes.end(),
-                     [](const Note& a, const Note& b) { return a.start_tick < b.start_tick; });
     auto by_tick = [](const auto& a, const auto& b) { return a.tick < b.tick; };
     std::stable_sort(score_.tempo_map.begin(), score_.tempo_map.end(), by_tick);
     std::stable_sort(score_.time_signatures.begin(), score_.time_signatures.end(), by_tick);
@@ -703,7 +626,13 @@ class FileReader {
     std::stable_sort(score_.program_changes.begin(), score_.program_changes.end(), by_tick);
     std::stable_sort(score_.warnings.begin(), score_.warnings.end(),
                      [](const MidiWarning& a, const MidiWarning& b) { return a.offset < b.offset; });
-    score_.update_times();
+    score_.update_tempo_seconds();
+    // Notes in start order; ties keep track order, then the order of note-ons in the track.
+    detail::assemble_notes(notes_, score_);
+    if (options_.sustain_pedal) {
+      apply_sustain(score_.notes, pedals_);  // changes lengths, not starts: the order stands
+      score_.update_times();
+    }
     return std::move(score_);
   }
 
@@ -716,7 +645,7 @@ class FileReader {
   uint32_t ntracks_ = 0, found_ = 0;
   bool stopped_ = false;  // a repair ended the reading of tracks (the file is over or unreadable)
   int64_t max_tick_ = 0;
-  std::vector<TrackNotes> tracks_;
+  NoteSlots notes_;
   Pedals pedals_;
   OpenNotes open_;
 };

@@ -80,7 +80,31 @@ struct Score {
   double quarters_at(int64_t tick) const { return double(tick) / ticks_per_quarter; }
   // Recomputes seconds in the tempo map and every note's quarter and second fields from ticks.
   void update_times();
+  // Recomputes the seconds of the tempo map's changes only.
+  void update_tempo_seconds();
   int64_t end_tick() const;
+};
+
+// Score::seconds_at, to the bit, for ticks asked in mostly rising order (notes by start): it
+// walks the tempo map from the last answer instead of searching it every time.
+class SecondsAt {
+ public:
+  explicit SecondsAt(const Score& score) : score_(score) {}
+  double operator()(int64_t tick) {
+    if (score_.smpte) return double(tick) / score_.smpte_ticks_per_second;
+    const auto& map = score_.tempo_map;
+    // after_: how many changes lie at or before the tick last asked (upper_bound's index).
+    if (after_ > 0 && map[after_ - 1].tick > tick) return score_.seconds_at(tick);
+    for (int steps = 0; after_ < map.size() && map[after_].tick <= tick; ++after_)
+      if (++steps == 16) return score_.seconds_at(tick);  // far ahead: a search is cheaper
+    if (after_ == 0) return 0 + double(tick) * kDefaultMicrosPerQuarter * 1e-6 / score_.ticks_per_quarter;
+    const TempoChange& c = map[after_ - 1];
+    return c.seconds + double(tick - c.tick) * c.micros_per_quarter * 1e-6 / score_.ticks_per_quarter;
+  }
+
+ private:
+  const Score& score_;
+  size_t after_ = 0;
 };
 
 }  // namespace legato::midi
