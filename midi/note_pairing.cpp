@@ -1,114 +1,114 @@
 #include "midi/note_pairing.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace legato::midi::detail {
 
-void OpenNotes::push(int key, int64_t tick, uint32_t slot) {
-  int32_t i = free_;
-  if (i >= 0) {
-    free_ = pool_[size_t(i)].next;
-    pool_[size_t(i)] = {tick, slot, -1};
-  } else {
-    i = int32_t(pool_.size());
-    pool_.push_back({tick, slot, -1});
-  }
-  int32_t& head = head_[size_t(key)];
-  if (head < 0) {
-    head = i;
-    used_.push_back(key);
-  } else {
-    pool_[size_t(tail_[size_t(key)])].next = i;
-  }
-  tail_[size_t(key)] = i;
-}
-
-void OpenNotes::end(int key, int64_t tick, NoteSlots& notes, int& dropped) {
-  int32_t& head = head_[size_t(key)];
-  if (head < 0) return;  // a stray note-off: nothing to end
-  auto close = [&](int32_t i) {
-    notes.slots[pool_[size_t(i)].slot].duration_ticks = tick - pool_[size_t(i)].tick;
-    ++notes.ended;
-    return release(i);
-  };
-  if (pairing_ == NotePairing::fifo) {
-    head = close(head);
-    return;
-  }
-  // Tracks are in time order, so a key's list rises in tick and notes of this tick are at its back.
-  if (pool_[size_t(head)].tick == tick) {
-    // Every note sounding began at the note-off's own tick and it ended nothing earlier: dropped.
-    for (int32_t i = head; i >= 0; i = release(i)) ++dropped;
-    head = -1;
-    return;
-  }
-  // Ends every earlier note; a re-strike at the tick of the note-off sounds on.
-  while (head >= 0 && pool_[size_t(head)].tick < tick) head = close(head);
-}
-
 namespace {
 
-// Writes the note of a slot with its times.
-Note make_note(const NoteSlot& s, int track, const Score& score, SecondsAt& start_seconds, SecondsAt& end_seconds) {
-  Note n;
-  n.pitch = s.pitch;
-  n.velocity = s.velocity;
-  n.channel = s.channel;
-  n.program = s.program;
-  n.track = track;
-  n.start_tick = s.start_tick;
-  n.duration_ticks = s.duration_ticks;
-  // The same expressions as Score::update_times, so the times agree to the bit.
-  n.start_quarters = score.quarters_at(n.start_tick);
-  n.duration_quarters = double(n.duration_ticks) / score.ticks_per_quarter;
-  n.start_seconds = start_seconds(n.start_tick);
-  n.duration_seconds = end_seconds(n.end_tick()) - n.start_seconds;
-  return n;
-}
+// Makes notes from slots with their times, by the same expressions as Score::update_times, so
+// they agree to the bit. Notes come by start, so chords share a start and often a length:
+// each time is computed once per distinct tick (a division costs more than the rest of a note).
+class NoteMaker {
+ public:
+  explicit NoteMaker(const Score& score) : score_(score), start_seconds_(score), end_seconds_(score) {}
 
-// Where a track's next note is: its slot, and the start tick the merge orders by.
-struct TrackHead {
-  int64_t tick;
-  uint32_t track;
-  size_t at, end;
+  void make(const NoteSlot& s, int track, Note& n) {
+    n.pitch = s.pitch;
+    n.velocity = s.velocity;
+    n.channel = s.channel;
+    n.program = s.program;
+    n.track = track;
+    n.start_tick = s.start_tick;
+    n.duration_ticks = s.duration_ticks;
+    if (s.start_tick != start_tick_) {
+      start_tick_ = s.start_tick;
+      start_quarters_ = score_.quarters_at(start_tick_);
+      start_seconds_at_ = start_seconds_(start_tick_);
+    }
+    if (s.duration_ticks != duration_ticks_) {
+      duration_ticks_ = s.duration_ticks;
+      duration_quarters_ = double(duration_ticks_) / score_.ticks_per_quarter;
+    }
+    if (n.end_tick() != end_tick_) {
+      end_tick_ = n.end_tick();
+      end_seconds_at_ = end_seconds_(end_tick_);
+    }
+    n.start_quarters = start_quarters_;
+    n.duration_quarters = duration_quarters_;
+    n.start_seconds = start_seconds_at_;
+    n.duration_seconds = end_seconds_at_ - start_seconds_at_;
+  }
+
+ private:
+  const Score& score_;
+  SecondsAt start_seconds_, end_seconds_;
+  int64_t start_tick_ = -1, duration_ticks_ = -1, end_tick_ = -1;  // ticks are never negative
+  double start_quarters_ = 0, start_seconds_at_ = 0, duration_quarters_ = 0, end_seconds_at_ = 0;
 };
 
-// Moves `h` to the track's next ended slot; false when the track has no more.
-bool advance(const std::vector<NoteSlot>& slots, TrackHead& h) {
-  while (h.at < h.end && slots[h.at].duration_ticks < 0) ++h.at;
-  if (h.at == h.end) return false;
-  h.tick = slots[h.at].start_tick;
-  return true;
+// The next ended slot of a track from `at`, or `end`.
+size_t next_ended(const std::vector<NoteSlot>& slots, size_t at, size_t end) {
+  while (at < end && slots[at].duration_ticks < 0) ++at;
+  return at;
 }
+
+// A min-heap of the tracks' next notes, each keyed by start tick and then track in one integer
+// (ticks stay below 2^47 by kMaxQuarters, tracks below 2^16 by the header's 16 bits), so a
+// comparison is one instruction. The root is replaced in place as its track moves on.
+class TrackHeap {
+ public:
+  static uint64_t key(int64_t tick, size_t track) { return uint64_t(tick) << 16 | track; }
+  void push(uint64_t k) { keys_.push_back(k); }
+  void build() { std::make_heap(keys_.begin(), keys_.end(), std::greater<>()); }
+  bool empty() const { return keys_.empty(); }
+  uint64_t top() const { return keys_[0]; }
+  void pop() {
+    const uint64_t last = keys_.back();
+    keys_.pop_back();
+    if (!keys_.empty()) replace_top(last);
+  }
+  void replace_top(uint64_t k) {
+    const size_t n = keys_.size();
+    size_t i = 0;
+    for (size_t child = 1; child < n; child = 2 * i + 1) {
+      if (child + 1 < n && keys_[child + 1] < keys_[child]) ++child;
+      if (k <= keys_[child]) break;
+      keys_[i] = keys_[child];
+      i = child;
+    }
+    keys_[i] = k;
+  }
+
+ private:
+  std::vector<uint64_t> keys_;
+};
 
 }  // namespace
 
 void assemble_notes(const NoteSlots& notes, Score& score) {
-  const std::vector<NoteSlot>& slots = notes.slots;
-  const size_t tracks = notes.track_begin.size();
-  // A min-heap of the tracks' next notes by (start tick, track): a k-way merge of sorted tracks.
-  std::vector<TrackHead> heap;
+  const std::vector<NoteSlot>& slots = notes.slots();
+  const size_t tracks = notes.track_begin().size();
+  std::vector<size_t> at(tracks), end(tracks);
+  TrackHeap heap;
   for (size_t t = 0; t < tracks; ++t) {
-    TrackHead h{0, uint32_t(t), notes.track_begin[t], t + 1 < tracks ? notes.track_begin[t + 1] : slots.size()};
-    if (advance(slots, h)) heap.push_back(h);
+    end[t] = t + 1 < tracks ? notes.track_begin()[t + 1] : slots.size();
+    at[t] = next_ended(slots, notes.track_begin()[t], end[t]);
+    if (at[t] < end[t]) heap.push(TrackHeap::key(slots[at[t]].start_tick, t));
   }
-  auto later = [](const TrackHead& a, const TrackHead& b) {
-    return a.tick != b.tick ? a.tick > b.tick : a.track > b.track;
-  };
-  std::make_heap(heap.begin(), heap.end(), later);
-  score.notes.reserve(score.notes.size() + notes.ended);
-  SecondsAt start_seconds(score), end_seconds(score);
+  heap.build();
+  score.notes.reserve(score.notes.size() + notes.ended());
+  NoteMaker maker(score);
+  // A k-way merge of tracks already in start order: ties go to the lower track.
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), later);
-    TrackHead& h = heap.back();
-    // The same track goes on while its notes come first: no heap work for runs of one track.
-    do {
-      score.notes.push_back(make_note(slots[h.at++], int(h.track), score, start_seconds, end_seconds));
-    } while (advance(slots, h) && (heap.size() == 1 || !later(h, heap.front())));
-    if (h.at < h.end)
-      std::push_heap(heap.begin(), heap.end(), later);
+    const size_t t = size_t(heap.top() & 0xFFFF);
+    maker.make(slots[at[t]], int(t), score.notes.emplace_back());
+    at[t] = next_ended(slots, at[t] + 1, end[t]);
+    if (at[t] < end[t])
+      heap.replace_top(TrackHeap::key(slots[at[t]].start_tick, t));
     else
-      heap.pop_back();
+      heap.pop();
   }
 }
 
