@@ -46,6 +46,14 @@ void Score::update_times() {
   }
 }
 
+const TempoChange* SecondsAt::search(int64_t tick) {
+  const auto& map = score_.tempo_map;
+  after_ = size_t(
+      std::upper_bound(map.begin(), map.end(), tick, [](int64_t t, const TempoChange& c) { return t < c.tick; }) -
+      map.begin());
+  return after_ ? &map[after_ - 1] : nullptr;
+}
+
 int64_t Score::end_tick() const {
   int64_t end = 0;
   for (const Note& n : notes) end = std::max(end, n.end_tick());
