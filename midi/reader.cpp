@@ -333,8 +333,8 @@ class TrackReader {
         }
         [[fallthrough]];  // note-on with velocity 0 is a note-off
       case 0x80: notes_.note_off(channel, d0, tick, score_.zero_length_notes); break;
-      case 0xB0:
-        if (d0 == 64) pedals_[size_t(channel)].push_back({tick, d1 >= 64});
+      case 0xB0:  // the sustain pedal's moves, kept only where they will be applied
+        if (d0 == 64 && options_.sustain_pedal) pedals_[size_t(channel)].push_back({tick, d1 >= 64});
         break;
       case 0xC0:
         program_[size_t(channel)] = d0;
