@@ -24,6 +24,7 @@ packages=(
   timgm6mb-soundfont     # a small (6 MB) General MIDI soundfont for it; fluid-soundfont-gm sounds better
   # The Python module (python/) and its tests
   pybind11-dev python3-pytest python3-numpy
+  python3-mido           # bench/midi_python.py: the pure-Python reader legato.read_folder is measured against
   "$@"
 )
 
