@@ -1,9 +1,11 @@
 #include "midi/reader.h"
 
+#include "midi/note_pairing.h"
 #include "midi/paths.h"
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <optional>
 
@@ -23,12 +25,18 @@ class Cursor {
   Cursor(std::span<const uint8_t> bytes, const std::string& name) : bytes_(bytes), name_(name) {}
 
   size_t pos() const { return pos_; }
+  const uint8_t* data() const { return bytes_.data(); }
   bool at_end(size_t limit) const { return pos_ >= limit; }
   void seek(size_t pos) { pos_ = pos; }
 
   [[noreturn]] void fail(size_t offset, const std::string& what) const { throw MidiError(name_, offset, what); }
+  // Out of line and cold, so the byte readers inline into the event loop.
+  [[noreturn, gnu::noinline, gnu::cold]] void cut_off(const char* before, const char* what, const char* after) const {
+    throw CutOff(name_, pos_, std::string(before) + what + after);
+  }
   uint8_t u8(size_t limit, const char* what) {
-    if (pos_ >= limit) throw CutOff(name_, pos_, std::string("truncated: file ends inside ") + what);
+    if (pos_ >= limit) [[unlikely]]
+      cut_off("truncated: file ends inside ", what, "");
     return bytes_[pos_++];
   }
   // True if a data byte (top bit clear) comes next before `limit`.
@@ -50,8 +58,8 @@ class Cursor {
     fail(start, std::string("bad variable-length quantity in ") + what + " (longer than 4 bytes)");
   }
   void skip(size_t n, size_t limit, const char* what) {
-    if (n > limit - pos_)
-      throw CutOff(name_, pos_, std::string("truncated: ") + what + " runs past the end of its chunk");
+    if (n > limit - pos_) [[unlikely]]
+      cut_off("truncated: ", what, " runs past the end of its chunk");
     pos_ += n;
   }
   std::span<const uint8_t> take(size_t n, size_t limit, const char* what) {
@@ -72,6 +80,8 @@ std::string four_cc(std::span<const uint8_t> b) {
   for (uint8_t c : b) s += (c >= 32 && c < 127) ? char(c) : '?';
   return s;
 }
+
+bool is_track_tag(std::span<const uint8_t> id) { return std::memcmp(id.data(), "MTrk", 4) == 0; }
 
 bool is_chunk_name(std::span<const uint8_t> id) {
   return std::all_of(id.begin(), id.end(), [](uint8_t c) { return c >= 32 && c < 127; });
@@ -142,69 +152,14 @@ std::optional<size_t> find_end_of_track(std::span<const uint8_t> b, size_t from,
   return std::nullopt;
 }
 
-struct OpenNote {
-  int64_t tick;
-  int velocity, program;
-  size_t order;  // position among the track's note-ons, so notes keep their file order
-};
-
 struct PedalEvent {
   int64_t tick;
   bool down;
 };
 using Pedals = std::array<std::vector<PedalEvent>, 16>;
 
-struct TrackNotes {
-  std::vector<Note> notes;
-  std::vector<size_t> order;
-};
-
-// Notes sounding, per (channel, pitch) key, oldest first. Reused across tracks.
-class OpenNotes {
- public:
-  explicit OpenNotes(NotePairing pairing) : pairing_(pairing) {}
-
-  void push(int key, const OpenNote& n) {
-    if (sounding_[size_t(key)].empty()) used_.push_back(key);
-    sounding_[size_t(key)].push_back(n);
-  }
-  // Moves the notes a note-off at `tick` ends into `ended`, oldest first; counts in `dropped` the
-  // zero-length notes pretty_midi's rule drops.
-  void end(int key, int64_t tick, std::vector<OpenNote>& ended, int& dropped) {
-    auto& q = sounding_[size_t(key)];
-    ended.clear();
-    if (q.empty()) return;  // a stray note-off: nothing to end
-    if (pairing_ == NotePairing::fifo) {
-      ended.push_back(q.front());
-      q.erase(q.begin());
-      return;
-    }
-    // Tracks are in time order, so notes of this tick are the newest: they stay at the back.
-    const auto same_tick = std::find_if(q.begin(), q.end(), [&](const OpenNote& n) { return n.tick == tick; });
-    ended.assign(q.begin(), same_tick);
-    if (ended.empty()) {
-      dropped += int(q.size());  // began at the note-off's own tick and ended nothing earlier
-      q.clear();
-    } else {
-      q.erase(q.begin(), same_tick);  // a re-strike at the tick of the note-off: it sounds on
-    }
-  }
-  // Every note still sounding, in key order, and forgets them.
-  std::vector<std::pair<int, OpenNote>> take_all() {
-    std::vector<std::pair<int, OpenNote>> all;
-    for (const int key : used_) {
-      for (const OpenNote& n : sounding_[size_t(key)]) all.push_back({key, n});
-      sounding_[size_t(key)].clear();
-    }
-    used_.clear();
-    return all;
-  }
-
- private:
-  NotePairing pairing_;
-  std::vector<std::vector<OpenNote>> sounding_ = std::vector<std::vector<OpenNote>>(16 * 128);
-  std::vector<int> used_;  // keys with notes sounding, to find leftovers without scanning all 2048
-};
+using detail::NoteSlot;
+using detail::NoteSlots;
 
 // How a track's events ended.
 struct TrackEnd {
@@ -217,15 +172,14 @@ struct TrackEnd {
 class TrackReader {
  public:
   TrackReader(Cursor& in, const std::string& name, const ReadOptions& options, int track, int64_t max_tick,
-              Score& score, TrackNotes& out, OpenNotes& open, Pedals& pedals)
+              Score& score, NoteSlots& notes, Pedals& pedals)
       : in_(in),
         name_(name),
         options_(options),
         track_(track),
         max_tick_(max_tick),
         score_(score),
-        out_(out),
-        open_(open),
+        notes_(notes),
         pedals_(pedals) {}
 
   // Reads up to `limit`. Lenient reading drops an event cut off by the limit; notes still sounding
@@ -249,6 +203,8 @@ class TrackReader {
  private:
   void read_events(size_t limit) {
     while (!ended_ && !in_.at_end(limit)) {
+      read_channel_events_fast(limit);
+      if (in_.at_end(limit)) break;
       event_at_ = in_.pos();
       tick_before_event_ = tick_;
       const uint32_t delta = in_.vlq(limit, "a delta time");
@@ -320,67 +276,94 @@ class TrackReader {
     for (int n = system_data_bytes(status); n > 0 && in_.data_byte_next(limit); --n) in_.u8(limit, "an event");
   }
 
+  // Most of a file is channel events well inside their chunk: this reads them with no bounds
+  // checks and the cursor in a register while at least one whole event's worth of bytes (a 4-byte
+  // delta, a status, 2 data bytes) is left. It stops before the first event of another kind and
+  // before anything the checked path must report (a bad byte, a tick past the limit), and leaves
+  // that event to the checked path, which reads it as it always has.
+  void read_channel_events_fast(size_t limit) {
+    const uint8_t* const bytes = in_.data();
+    size_t p = in_.pos();
+    int64_t tick = tick_;
+    uint8_t running = running_;
+    while (limit - p >= 8) {
+      size_t q = p;
+      uint32_t delta = 0;
+      uint8_t b;
+      int i = 0;
+      do {
+        b = bytes[q++];
+        delta = (delta << 7) | (b & 0x7F);
+      } while ((b & 0x80) && ++i < 4);
+      uint8_t status = bytes[q];
+      if ((b & 0x80) || tick + delta > max_tick_ || status >= 0xF0 || (status < 0x80 && !running)) break;
+      if (status >= 0x80) ++q;
+      if (status < 0x80) status = running;
+      const bool two = channel_data_bytes(status) == 2;
+      const uint8_t d0 = bytes[q], d1 = two ? bytes[q + 1] : 0;
+      if ((d0 | d1) & 0x80) break;
+      p = q + (two ? 2 : 1);
+      tick += delta;
+      running = status;
+      channel_event(status, d0, d1, tick);
+    }
+    in_.seek(p);
+    tick_ = tick;
+    running_ = running;
+  }
+
   void read_channel_event(uint8_t status, size_t limit) {
-    const int kind = status & 0xF0, channel = status & 0x0F;
     uint8_t d[2] = {0, 0};
     for (int i = 0; i < channel_data_bytes(status); ++i) {
       const size_t at = in_.pos();
       d[i] = in_.u8(limit, "a channel event");
       if (d[i] & 0x80) in_.fail(at, "data byte with its top bit set inside a channel event");
     }
+    channel_event(status, d[0], d[1], tick_);
+  }
+
+  // What a channel event with data bytes d0, d1 (0 where it has one) at `tick` does to the score.
+  void channel_event(uint8_t status, uint8_t d0, uint8_t d1, int64_t tick) {
+    const int kind = status & 0xF0, channel = status & 0x0F;
     switch (kind) {
       case 0x90:
-        if (d[1] > 0) {
-          open_.push(channel * 128 + d[0], {tick_, d[1], program_[size_t(channel)], note_ons_++});
+        if (d1 > 0) {
+          notes_.note_on(channel, d0, d1, program_[size_t(channel)], tick);
           break;
         }
         [[fallthrough]];  // note-on with velocity 0 is a note-off
-      case 0x80:
-        open_.end(channel * 128 + d[0], tick_, ended_notes_, score_.zero_length_notes);
-        for (const OpenNote& o : ended_notes_) emit(channel * 128 + d[0], o, tick_);
-        break;
-      case 0xB0:
-        if (d[0] == 64) pedals_[size_t(channel)].push_back({tick_, d[1] >= 64});
+      case 0x80: notes_.note_off(channel, d0, tick, score_.zero_length_notes); break;
+      case 0xB0:  // the sustain pedal's moves, kept only where they will be applied
+        if (d0 == 64 && options_.sustain_pedal) pedals_[size_t(channel)].push_back({tick, d1 >= 64});
         break;
       case 0xC0:
-        program_[size_t(channel)] = d[0];
-        score_.program_changes.push_back({tick_, track_, channel, d[0]});
+        program_[size_t(channel)] = d0;
+        score_.program_changes.push_back({tick, track_, channel, d0});
         break;
       default: break;  // aftertouch, pitch bend: not part of the score
     }
-  }
-
-  void emit(int key, const OpenNote& o, int64_t end_tick) {
-    Note n;
-    n.pitch = key % 128;
-    n.velocity = o.velocity;
-    n.channel = key / 128;
-    n.program = o.program;
-    n.track = track_;
-    n.start_tick = o.tick;
-    n.duration_ticks = end_tick - o.tick;
-    out_.notes.push_back(n);
-    out_.order.push_back(o.order);
   }
 
   // A track cut short by damage: what a player sounded until the end sounds until the end. Notes
   // that began at the very end would have no length and stay dropped.
   int close_sounding() {
     int closed = 0;
-    for (const auto& [key, o] : open_.take_all()) {
-      if (o.tick < tick_) {
-        emit(key, o, tick_);
+    notes_.take_sounding([&](NoteSlot& s) {
+      if (s.start_tick < tick_) {
+        notes_.end_at(s, tick_);
         ++closed;
       } else {
         ++score_.unreleased_notes;
       }
-    }
+    });
     return closed;
   }
 
   // Notes never released are dropped, as music21 and pretty_midi do (the seed tokens depend on
   // it); they are counted so `miditool info` can show them.
-  void drop_unreleased() { score_.unreleased_notes += int(open_.take_all().size()); }
+  void drop_unreleased() {
+    notes_.take_sounding([&](NoteSlot&) { ++score_.unreleased_notes; });
+  }
 
   void report_system_messages() {
     if (system_messages_ == 0) return;
@@ -396,16 +379,13 @@ class TrackReader {
   int track_;
   int64_t max_tick_;
   Score& score_;
-  TrackNotes& out_;
-  OpenNotes& open_;
+  NoteSlots& notes_;
   Pedals& pedals_;
   std::array<int, 16> program_{};  // program in force per channel (0 until a change)
   int64_t tick_ = 0, tick_before_event_ = 0;
   size_t event_at_ = 0;
   uint8_t running_ = 0;
-  size_t note_ons_ = 0;
   bool ended_ = false;
-  std::vector<OpenNote> ended_notes_;
   int system_messages_ = 0;
   size_t first_system_at_ = 0;
   uint8_t first_system_status_ = 0;
@@ -452,7 +432,12 @@ void apply_sustain(std::vector<Note>& notes, Pedals& pedals) {
 class FileReader {
  public:
   FileReader(std::span<const uint8_t> bytes, const std::string& name, const ReadOptions& options)
-      : bytes_(bytes), name_(name), options_(options), in_(bytes, name), size_(bytes.size()), open_(options.pairing) {}
+      : bytes_(bytes),
+        name_(name),
+        options_(options),
+        in_(bytes, name),
+        size_(bytes.size()),
+        notes_(options.pairing, bytes.size()) {}
 
   Score read() {
     read_header();
@@ -487,7 +472,6 @@ class FileReader {
     max_tick_ = kMaxQuarters * score_.ticks_per_quarter;
     score_.track_count = int(ntracks_);
     score_.track_has_notes.assign(ntracks_, false);
-    tracks_.resize(ntracks_);
   }
 
   void read_division(uint32_t division) {
@@ -522,19 +506,22 @@ class FileReader {
       const auto id = in_.take(4, size_, "chunk header");
       const uint32_t len = in_.be(4, size_, "chunk header");
       const size_t body = in_.pos();
-      const std::string overrun =
-          "chunk '" + four_cc(id) + "' length " + std::to_string(len) + " runs past the end of the file";
+      // The messages are made only when needed: a file has a chunk per track, and most are whole.
+      auto overrun = [&] {
+        return "chunk '" + four_cc(id) + "' length " + std::to_string(len) + " runs past the end of the file";
+      };
       const std::string not_a_chunk = "expected a track chunk, found bytes that are not a chunk name";
       if (options_.strict) {
-        if (len > size_ - body) in_.fail(chunk_at + 4, overrun + " (" + std::to_string(size_ - body) + " bytes left)");
+        if (len > size_ - body)
+          in_.fail(chunk_at + 4, overrun() + " (" + std::to_string(size_ - body) + " bytes left)");
         if (!is_chunk_name(id)) in_.fail(chunk_at, not_a_chunk);
       }
       if (!is_chunk_name(id)) {
         resynchronise(chunk_at + 1, chunk_at, not_a_chunk, not_a_chunk);
-      } else if (four_cc(id) != "MTrk") {
+      } else if (!is_track_tag(id)) {
         // Unknown chunk types are skipped, as the specification asks.
         if (len > size_ - body)
-          resynchronise(body, chunk_at + 4, overrun, overrun);
+          resynchronise(body, chunk_at + 4, overrun(), overrun());
         else
           in_.seek(body + len);
       } else if (len > size_ - body) {
@@ -548,17 +535,19 @@ class FileReader {
   // Reads the next track's events from `body` up to `limit`.
   TrackEnd read_events(size_t body, size_t limit, bool damaged_end) {
     in_.seek(body);
-    TrackReader track(in_, name_, options_, int(found_), max_tick_, score_, tracks_[found_], open_, pedals_);
+    notes_.begin_track();
+    const size_t ended_before = notes_.ended();
+    TrackReader track(in_, name_, options_, int(found_), max_tick_, score_, notes_, pedals_);
     const TrackEnd end = track.read(limit, damaged_end);
-    score_.track_has_notes[found_] = !tracks_[found_].notes.empty();
+    score_.track_has_notes[found_] = notes_.ended() > ended_before;
     ++found_;
     return end;
   }
 
-  // A track chunk whose declared length fits in the file. Its length is trusted where the
-  // end-of-track event agrees or the next chunk starts right after it; otherwise the end-of-track
-  // event is trusted where a chunk starts after it, and failing that the reader resynchronises on
-  // the next MTrk tag.
+  // A track chunk whose declared length fits in the file. Its length is trusted where the next
+  // chunk starts right after it or the end-of-track event agrees; otherwise the end-of-track event
+  // is trusted where a chunk starts after it, and failing that the reader resynchronises on the
+  // next MTrk tag.
   void read_track_chunk(size_t chunk_at, size_t end) {
     const size_t body = chunk_at + 8;
     if (options_.strict) {
@@ -566,22 +555,25 @@ class FileReader {
       in_.seek(end);
       return;
     }
+    if (starts_chunk(end)) {
+      // The chunk's end ends the track, as it always has, whether an end-of-track event comes
+      // first (what follows it is padding) or not; only an event cut in half by it is damage. No
+      // walk ahead for the end-of-track event is needed: the common case costs one reading.
+      const TrackEnd r = read_events(body, end, false);
+      if (r.cut_at) warn(*r.cut_at, "the track ends inside an event: dropped it" + closed_text(r));
+      in_.seek(end);
+      return;
+    }
     const std::string declared = "track chunk length " + std::to_string(end - body);
     const auto eot = find_end_of_track(bytes_, body, end);
-    if (eot && (*eot == end || starts_chunk(end))) {
-      read_events(body, end, false);  // bytes after the end-of-track event are padding
+    if (eot && *eot == end) {
+      read_events(body, end, false);
       in_.seek(end);
     } else if (eot) {
       read_events(body, *eot, false);
       const std::string what =
           declared + " runs past its end-of-track event, which ends the track at byte " + std::to_string(*eot);
       continue_at(*eot, chunk_at + 4, what);
-    } else if (starts_chunk(end)) {
-      // No end-of-track event, but the next chunk starts where the length says: the chunk's end
-      // ends the track, as it always has; only an event cut in half by it is damage.
-      const TrackEnd r = read_events(body, end, false);
-      if (r.cut_at) warn(*r.cut_at, "the track ends inside an event: dropped it" + closed_text(r));
-      in_.seek(end);
     } else if (const auto later = find_end_of_track(bytes_, body, size_); later && starts_chunk(*later)) {
       read_events(body, *later, false);
       warn(chunk_at + 4,
@@ -657,7 +649,7 @@ class FileReader {
     if (p == size_) return true;
     if (p > size_ || size_ - p < 8) return false;
     const auto id = bytes_.subspan(p, 4);
-    if (four_cc(id) == "MTrk") return true;
+    if (is_track_tag(id)) return true;
     return is_chunk_name(id) && read_be32(p + 4) <= size_ - p - 8;
   }
 
@@ -686,16 +678,6 @@ class FileReader {
     // Tracks the header declared but the file does not hold are not counted.
     score_.track_count = int(found_);
     score_.track_has_notes.resize(found_);
-    // Notes in start order; ties keep track order, then the order of note-ons in the track.
-    for (auto& t : tracks_) {
-      std::vector<size_t> perm(t.notes.size());
-      for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
-      std::sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return t.order[a] < t.order[b]; });
-      for (size_t i : perm) score_.notes.push_back(t.notes[i]);
-    }
-    if (options_.sustain_pedal) apply_sustain(score_.notes, pedals_);
-    std::stable_sort(score_.notes.begin(), score_.notes.end(),
-                     [](const Note& a, const Note& b) { return a.start_tick < b.start_tick; });
     auto by_tick = [](const auto& a, const auto& b) { return a.tick < b.tick; };
     std::stable_sort(score_.tempo_map.begin(), score_.tempo_map.end(), by_tick);
     std::stable_sort(score_.time_signatures.begin(), score_.time_signatures.end(), by_tick);
@@ -703,7 +685,13 @@ class FileReader {
     std::stable_sort(score_.program_changes.begin(), score_.program_changes.end(), by_tick);
     std::stable_sort(score_.warnings.begin(), score_.warnings.end(),
                      [](const MidiWarning& a, const MidiWarning& b) { return a.offset < b.offset; });
-    score_.update_times();
+    score_.update_tempo_seconds();
+    // Notes in start order; ties keep track order, then the order of note-ons in the track.
+    detail::assemble_notes(notes_, score_);
+    if (options_.sustain_pedal) {
+      apply_sustain(score_.notes, pedals_);  // changes lengths, not starts: the order stands
+      score_.update_times();
+    }
     return std::move(score_);
   }
 
@@ -716,9 +704,8 @@ class FileReader {
   uint32_t ntracks_ = 0, found_ = 0;
   bool stopped_ = false;  // a repair ended the reading of tracks (the file is over or unreadable)
   int64_t max_tick_ = 0;
-  std::vector<TrackNotes> tracks_;
   Pedals pedals_;
-  OpenNotes open_;
+  NoteSlots notes_;
 };
 
 }  // namespace

@@ -21,7 +21,7 @@ double Score::seconds_at(int64_t tick) const {
   return base_seconds + double(tick - base_tick) * micros * 1e-6 / ticks_per_quarter;
 }
 
-void Score::update_times() {
+void Score::update_tempo_seconds() {
   int64_t tick = 0;
   double seconds = 0;
   int micros = kDefaultMicrosPerQuarter;
@@ -32,12 +32,26 @@ void Score::update_times() {
     micros = c.micros_per_quarter;
     c.seconds = seconds;
   }
+}
+
+void Score::update_times() {
+  update_tempo_seconds();
+  // Starts rise (notes are by start) and ends mostly do: each has its own walk of the tempo map.
+  SecondsAt start_seconds(*this), end_seconds(*this);
   for (Note& n : notes) {
     n.start_quarters = quarters_at(n.start_tick);
     n.duration_quarters = double(n.duration_ticks) / ticks_per_quarter;
-    n.start_seconds = seconds_at(n.start_tick);
-    n.duration_seconds = seconds_at(n.end_tick()) - n.start_seconds;
+    n.start_seconds = start_seconds(n.start_tick);
+    n.duration_seconds = end_seconds(n.end_tick()) - n.start_seconds;
   }
+}
+
+const TempoChange* SecondsAt::search(int64_t tick) {
+  const auto& map = score_.tempo_map;
+  after_ = size_t(
+      std::upper_bound(map.begin(), map.end(), tick, [](int64_t t, const TempoChange& c) { return t < c.tick; }) -
+      map.begin());
+  return after_ ? &map[after_ - 1] : nullptr;
 }
 
 int64_t Score::end_tick() const {

@@ -80,7 +80,50 @@ struct Score {
   double quarters_at(int64_t tick) const { return double(tick) / ticks_per_quarter; }
   // Recomputes seconds in the tempo map and every note's quarter and second fields from ticks.
   void update_times();
+  // Recomputes the seconds of the tempo map's changes only.
+  void update_tempo_seconds();
   int64_t end_tick() const;
+};
+
+// Score::seconds_at, to the bit, for ticks asked in mostly rising order (notes by start): it
+// walks the tempo map from the last answer instead of searching it every time. parts() leaves
+// the division to the caller, which may do two at once.
+class SecondsAt {
+ public:
+  explicit SecondsAt(const Score& score)
+      : score_(score), divisor_(score.smpte ? score.smpte_ticks_per_second : score.ticks_per_quarter) {}
+
+  // Score::seconds_at(tick) is base + numerator / divisor().
+  struct Parts {
+    double base, numerator;
+  };
+  Parts parts(int64_t tick) {
+    if (score_.smpte) return {0, double(tick)};
+    const TempoChange* c = change_at(tick);
+    if (!c) return {0, double(tick) * kDefaultMicrosPerQuarter * 1e-6};
+    return {c->seconds, double(tick - c->tick) * c->micros_per_quarter * 1e-6};
+  }
+  double divisor() const { return divisor_; }
+  double operator()(int64_t tick) {
+    const Parts p = parts(tick);
+    return p.base + p.numerator / divisor_;
+  }
+
+ private:
+  // The last tempo change at or before `tick`, or nullptr if none.
+  const TempoChange* change_at(int64_t tick) {
+    const auto& map = score_.tempo_map;
+    // after_: how many changes lie at or before the tick last asked (upper_bound's index).
+    if (after_ > 0 && map[after_ - 1].tick > tick) return search(tick);
+    for (int steps = 0; after_ < map.size() && map[after_].tick <= tick; ++after_)
+      if (++steps == 16) return search(tick);  // far ahead: a search is cheaper
+    return after_ ? &map[after_ - 1] : nullptr;
+  }
+  const TempoChange* search(int64_t tick);
+
+  const Score& score_;
+  double divisor_;
+  size_t after_ = 0;
 };
 
 }  // namespace legato::midi

@@ -29,6 +29,7 @@ packages=(
   pybind11-dev python3-pytest python3-numpy
   # legato-serve (serve/): its HTTP server, and the headless browser its page is tested in
   libcpp-httplib-dev chromium chromium-driver python3-selenium
+  python3-mido           # bench/midi_python.py: the pure-Python reader legato.read_folder is measured against
   "$@"
 )
 
