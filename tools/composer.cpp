@@ -17,6 +17,7 @@
 #include "cli_errors.h"
 #include "device.h"
 #include "eval/report.h"
+#include "listen_command.h"
 #include "live_player.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
@@ -75,7 +76,37 @@ struct Options {
   std::string play_port, wav_out, soundfont, svg_out;
   std::string instruments;       // the ensemble (event scheme): names or program numbers
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
+  bool listen = false;           // call and response (live/session.h) instead of composing a piece
+  live::ListenOptions live;
 };
+
+// --listen and its options (docs/live.md): call and response with a player at a MIDI keyboard.
+void add_listen_options(CLI::App& app, Options& o) {
+  auto* listen = app.add_option("--listen", o.live.input_port,
+                                "Listen to a MIDI input port and answer the player (call and response; output on "
+                                "--play's port): the port's index or (part of) its name from `miditool ports`; "
+                                "alone, the first input")
+                     ->expected(0, 1)
+                     ->excludes("--evaluate");
+  const std::map<std::string, live::Mode> modes = {
+      {"answer", live::Mode::Answer}, {"continue", live::Mode::Continue}, {"accompany", live::Mode::Accompany}};
+  app.add_option("--mode", o.live.session.mode,
+                 "With --listen: answer (up to --answer-bars after each silence), continue (until the player plays "
+                 "again) or accompany (a part under the player's lowest note, from the first silence on)")
+      ->transform(CLI::CheckedTransformer(modes))
+      ->needs(listen);
+  app.add_option("--answer-after", o.live.session.answer_after, "With --listen: beats of silence before answering")
+      ->check(tools::number_in(0.25, 64))
+      ->needs(listen)
+      ->capture_default_str();
+  app.add_option("--answer-bars", o.live.session.answer_bars, "With --listen: bars of 4/4 in an answer")
+      ->check(tools::number_in(0.25, 1000))
+      ->needs(listen)
+      ->capture_default_str();
+  app.add_flag("--follow-tempo", o.live.session.follow_tempo,
+               "With --listen: follow the tempo the player's onsets imply (from --tempo at first)")
+      ->needs(listen);
+}
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
 int parse_options(int argc, char** argv, Options& o) {
@@ -144,16 +175,26 @@ int parse_options(int argc, char** argv, Options& o) {
                  "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
       ->check(tools::existing_file());
   app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
+  add_listen_options(app, o);
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
   o.play = play_opt->count() > 0;
+  o.listen = app.get_option("--listen")->count() > 0;
+  o.live.output_port = o.play_port;
+  o.live.session.tempo = o.tempo > 0 ? o.tempo : 120;
+  o.live.session.sampling = o.sampling;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
+  o.live.session.seed = o.seed;
   return -1;
 }
 
 // What this build or machine cannot do is said before any input is read: returns -1 to go on, or
 // the exit code.
 int refuse_missing_features(const Options& o) {
+  if (o.listen && tools::listen_missing()) {
+    std::cerr << "composer: " << tools::listen_missing() << "\n";
+    return tools::kUsageError;
+  }
   if (o.play && LivePlayer::missing()) {
     std::cerr << "composer: " << LivePlayer::missing() << "\n";
     return tools::kUsageError;
@@ -428,6 +469,7 @@ int main(int argc, char** argv) {
   }
   try {
     const model::LoadedCheckpoint ck = load_model(o);
+    if (o.listen) return tools::listen_and_answer(ck, o.live);
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";
