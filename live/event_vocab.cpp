@@ -47,9 +47,15 @@ EventVocab::EventVocab(const std::vector<std::string>& vocab)
     const auto k = static_cast<int32_t>(id);
     switch (t.kind) {
       case TokenKind::Bos: bos_ = k; break;
-      case TokenKind::Note: if (t.value < 128) note_[t.value] = k; break;
-      case TokenKind::Program: if (t.value < 128) program_[t.value + 1] = k; break;
-      case TokenKind::Header: if (t.value < 128) header_[t.value + 1] = k; break;
+      case TokenKind::Note:
+        if (t.value < 128) note_[t.value] = k;
+        break;
+      case TokenKind::Program:
+        if (t.value < 128) program_[t.value + 1] = k;
+        break;
+      case TokenKind::Header:
+        if (t.value < 128) header_[t.value + 1] = k;
+        break;
       case TokenKind::Velocity: put(velocity_, t.value, k); break;
       case TokenKind::Shift: put(shift_, t.value, k); break;
       case TokenKind::Duration: put(duration_, t.value, k); break;

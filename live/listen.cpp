@@ -56,13 +56,15 @@ int listen(const model::MusicLSTM& net, const model::CheckpointMeta& meta, const
            const std::atomic<bool>& stop, std::ostream& log) {
   render::MidiOutput output(options.output_port, "composer");
   Session session(net, meta, options.session);
-  render::MidiInput input(options.input_port, "composer_listen",
-                          [&session](const uint8_t* bytes, size_t size) { session.midi_in(bytes, size, seconds_now()); });
+  render::MidiInput input(options.input_port, "composer_listen", [&session](const uint8_t* bytes, size_t size) {
+    session.midi_in(bytes, size, seconds_now());
+  });
   const SessionOptions& s = options.session;
   log << "composer: listening on " << input.port().name << ", playing on " << output.port().name << " ("
       << mode_name(s.mode) << ", " << (s.follow_tempo ? "following the tempo from " : "") << s.tempo << " bpm, after "
-      << s.answer_after << " beats of silence" << (s.mode == Mode::Answer ? ", " + std::to_string(int(s.answer_bars)) + " bars" : "")
-      << "); Ctrl-C ends" << std::endl;
+      << s.answer_after << " beats of silence"
+      << (s.mode == Mode::Answer ? ", " + std::to_string(int(s.answer_bars)) + " bars" : "") << "); Ctrl-C ends"
+      << std::endl;
   PortSink sink(output);
   std::atomic<bool> done{false};
   std::thread sender([&] { send_loop(session, sink, done); });

@@ -43,8 +43,8 @@ void OutputQueue::tick(double now, MidiSink& out) {
   if (const uint32_t cut = cut_.load(std::memory_order_acquire); cut > applied_cut_) {
     applied_cut_ = cut;
     // Notes of the cut answers leave the heap; the ones sounding stop now.
-    const auto end = std::remove_if(heap_.begin(), heap_.begin() + heap_size_,
-                                    [&](const TimedNote& n) { return dropped(n); });
+    const auto end =
+        std::remove_if(heap_.begin(), heap_.begin() + heap_size_, [&](const TimedNote& n) { return dropped(n); });
     heap_size_ = static_cast<size_t>(end - heap_.begin());
     std::make_heap(heap_.begin(), heap_.begin() + heap_size_, later);
     silence(now, out);

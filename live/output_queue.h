@@ -13,8 +13,8 @@
 namespace legato::live {
 
 struct TimedNote {
-  double seconds = 0;    // when to send it, on the real-time side's clock
-  uint32_t answer = 0;   // which answer it belongs to (cut() drops an answer's remaining notes)
+  double seconds = 0;     // when to send it, on the real-time side's clock
+  uint32_t answer = 0;    // which answer it belongs to (cut() drops an answer's remaining notes)
   uint8_t bytes[3] = {};  // a note-on or note-off
   uint64_t sequence = 0;  // set by schedule(): notes due at one instant go out in the order scheduled
 };

@@ -51,12 +51,12 @@ class PhraseTokenizer {
   double beat_;
   bool follow_tempo_;
   int steps_per_quarter_;
-  std::vector<Pending> pending_;      // by onset, then arrival
-  std::vector<double> intervals_;     // between the player's recent onsets, for follow_tempo
-  int64_t step_ = 0;                  // where the token stream is, in grid steps
-  int64_t anchor_step_ = 0;           // the grid step of the last onset...
-  double anchor_seconds_ = -1;        // ...and when it was played (< 0: nothing yet)
-  double last_onset_seconds_ = -1;    // the player's last onset, for follow_tempo
+  std::vector<Pending> pending_;             // by onset, then arrival
+  std::vector<double> intervals_;            // between the player's recent onsets, for follow_tempo
+  int64_t step_ = 0;                         // where the token stream is, in grid steps
+  int64_t anchor_step_ = 0;                  // the grid step of the last onset...
+  double anchor_seconds_ = -1;               // ...and when it was played (< 0: nothing yet)
+  double last_onset_seconds_ = -1;           // the player's last onset, for follow_tempo
   int instrument_ = -2, velocity_bin_ = -1;  // as the stream last named them (-2, -1: not yet)
 };
 

@@ -47,7 +47,7 @@ struct SessionOptions {
 // What happened, for the program's log and the benchmark.
 struct SessionStats {
   std::atomic<uint64_t> phrases{0}, answers{0}, notes_scheduled{0}, tokens_fed{0}, queue_full{0};
-  std::atomic<double> last_silence_end{-1};  // when the latest answer's silence ended
+  std::atomic<double> last_silence_end{-1};   // when the latest answer's silence ended
   std::atomic<double> last_answer_start{-1};  // when its first note was scheduled to sound
 };
 
@@ -116,15 +116,15 @@ class Session {
 
   // The engine's own.
   bool answering_ = false, accompanying_ = false;
-  int64_t phrase_notes_ = 0;     // notes of the phrase being played
-  double last_event_ = 0;        // the player's last note-on or note-off
-  int64_t answer_start_ = 0;     // grid step where the answer began
-  int64_t answer_end_ = 0;       // grid step where it ends (answer mode)
-  int64_t first_onset_ = -1;     // the answer's first note, in grid steps (-1: none yet)
-  double origin_ = 0;            // when that note sounds
+  int64_t phrase_notes_ = 0;  // notes of the phrase being played
+  double last_event_ = 0;     // the player's last note-on or note-off
+  int64_t answer_start_ = 0;  // grid step where the answer began
+  int64_t answer_end_ = 0;    // grid step where it ends (answer mode)
+  int64_t first_onset_ = -1;  // the answer's first note, in grid steps (-1: none yet)
+  double origin_ = 0;         // when that note sounds
   double silence_end_ = 0;
-  int ceiling_ = 128;            // accompany: answered pitches stay below this
-  double ceiling_until_ = 0;     // ...until then (a beat after the player's lowest note ends)
+  int ceiling_ = 128;         // accompany: answered pitches stay below this
+  double ceiling_until_ = 0;  // ...until then (a beat after the player's lowest note ends)
   std::string failure_;
   std::atomic<bool> failed_{false};
   std::thread thread_;

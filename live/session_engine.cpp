@@ -127,11 +127,13 @@ bool Session::write_answer(double now) {
     return true;
   }
   if (first_onset_ >= 0 && origin_ + double(notes_.now() - first_onset_) * step > now + options_.lookahead)
-    return false;  // far enough ahead of the music
+    return false;       // far enough ahead of the music
   if (accompanying_) {  // the register follows the player's lowest held note, and a beat after it
     const int held = tokenizer_.lowest_held_pitch();
-    if (held < 128) ceiling_ = std::max(held, kLowestCeiling), ceiling_until_ = now + tokenizer_.beat_seconds();
-    else if (now > ceiling_until_) ceiling_ = 128;
+    if (held < 128)
+      ceiling_ = std::max(held, kLowestCeiling), ceiling_until_ = now + tokenizer_.beat_seconds();
+    else if (now > ceiling_until_)
+      ceiling_ = 128;
   }
   feed(sample());
   return true;

@@ -105,11 +105,9 @@ MidiInput::MidiInput(const std::string& port, const std::string& client_name, On
 #endif
   try {
     in_ = std::make_unique<RtMidiIn>(RtMidi::Api(port_.api), client_name);
-    in_->setCallback(
-        [](double, std::vector<unsigned char>* message, void* self) {
-          static_cast<MidiInput*>(self)->on_bytes_(message->data(), message->size());
-        },
-        this);
+    in_->setCallback([](double, std::vector<unsigned char>* message,
+                        void* self) { static_cast<MidiInput*>(self)->on_bytes_(message->data(), message->size()); },
+                     this);
     // Indices can shift when clients come and go: find the port by name again.
     for (unsigned k = 0; k < in_->getPortCount(); ++k)
       if (in_->getPortName(k) == port_.name) {

@@ -163,6 +163,7 @@ class Sender {
   Sender& operator=(const Sender&) = delete;
 
   const std::string& port() const { return name_; }
+  bool connected() const { return jack_port_connected(port_) > 0; }
   void send(std::vector<uint8_t> bytes) {
     const uint32_t n = uint32_t(bytes.size());
     REQUIRE(jack_ringbuffer_write_space(ring_) >= sizeof n + n);
@@ -198,6 +199,5 @@ inline bool skip_without_jack() {
   MESSAGE("SKIPPED: JACK cannot start here: " << JackServer::get().problem());
   return true;
 }
-
 
 }  // namespace legato::testing

@@ -15,7 +15,9 @@ inline model::CheckpointMeta live_meta() {
   meta.seq_len = 32;
   meta.vocab = {"UNK", "BOS", "EOS", "I0", "IDRUMS", "P0", "DRUMS"};
   // Appended, not "N" + std::to_string(p): GCC 12 warns falsely about that.
-  const auto add = [&](char kind, int value) { meta.vocab.push_back(std::string(1, kind).append(std::to_string(value))); };
+  const auto add = [&](char kind, int value) {
+    meta.vocab.push_back(std::string(1, kind).append(std::to_string(value)));
+  };
   for (int p = 36; p <= 84; ++p) add('N', p);
   for (int d = 1; d <= 24; ++d) add('D', d);
   for (int t = 1; t <= 12; ++t) add('T', t);

@@ -45,8 +45,9 @@ using Bytes = std::vector<uint8_t>;
 
 std::vector<Bytes> parse_all(live::MidiParser& parser, const Bytes& bytes) {
   std::vector<Bytes> out;
-  parser.parse(bytes.data(), bytes.size(),
-               [&](const live::ChannelMessage& m) { out.push_back({m.status, m.data1, m.data2}); });
+  parser.parse(bytes.data(), bytes.size(), [&](const live::ChannelMessage& m) {
+    out.push_back({m.status, m.data1, m.data2});
+  });
   return out;
 }
 
@@ -145,8 +146,8 @@ TEST_CASE("live: the output queue sends in time order, and a cut silences only w
   queue.tick(5, out);
   CHECK(out.sent.size() == 4);
   // A repeated note: at one instant the note-off goes before the note-on.
-  for (const auto& n : {timed(7.0, 2, 0x90, 70), timed(8.0, 2, 0x80, 70), timed(6.0, 2, 0x90, 70),
-                        timed(7.0, 2, 0x80, 70)})
+  for (const auto& n :
+       {timed(7.0, 2, 0x90, 70), timed(8.0, 2, 0x80, 70), timed(6.0, 2, 0x90, 70), timed(7.0, 2, 0x80, 70)})
     REQUIRE(queue.schedule(n));
   queue.tick(7.5, out);
   REQUIRE(out.sent.size() == 7);

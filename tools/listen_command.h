@@ -7,8 +7,8 @@
 #include <stdexcept>
 
 #include "cli_errors.h"
-#include "model/checkpoint.h"
 #include "live/listen.h"  // declarations only: live::listen is called where the build has rtmidi
+#include "model/checkpoint.h"
 #include "render/midi_out.h"
 
 namespace legato::tools {
@@ -34,9 +34,7 @@ inline int listen_and_answer(const model::LoadedCheckpoint& ck, const live::List
 inline const char* listen_missing() { return nullptr; }
 #else
 inline int listen_and_answer(const model::LoadedCheckpoint&, const live::ListenOptions&) { return kUsageError; }
-inline const char* listen_missing() {
-  return "this build has no live MIDI input (install librtmidi-dev and rebuild)";
-}
+inline const char* listen_missing() { return "this build has no live MIDI input (install librtmidi-dev and rebuild)"; }
 #endif
 
 }  // namespace legato::tools
