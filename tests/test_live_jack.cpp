@@ -129,8 +129,21 @@ std::vector<int> pitches(const Heard& h) {
 
 std::vector<std::string> listen_args(const std::string& checkpoint, const Sender& sender, const Receiver& receiver,
                                      const std::string& seed) {
-  return {testing::program("composer"), "--checkpoint", checkpoint, "--listen", sender.port(), "--play",
-          receiver.port(), "--tempo", "120", "--answer-after", "1", "--answer-bars", "1", "--seed", seed};
+  return {testing::program("composer"),
+          "--checkpoint",
+          checkpoint,
+          "--listen",
+          sender.port(),
+          "--play",
+          receiver.port(),
+          "--tempo",
+          "120",
+          "--answer-after",
+          "1",
+          "--answer-bars",
+          "1",
+          "--seed",
+          seed};
 }
 
 }  // namespace
@@ -173,5 +186,94 @@ TEST_CASE("live: composer --listen answers after the silence; the same seed and 
   for (size_t k = 0; k < std::min(answers[0].note_ons.size(), answers[2].note_ons.size()); ++k)
     CHECK(std::abs(answers[0].note_ons[k].second - answers[2].note_ons[k].second) < 0.01);
   CHECK(pitches(answers[0]) != pitches(answers[3]));  // another phrase, another answer
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("live: bad input never stops composer --listen; its port comes back; Ctrl-C silences every note") {
+  if (testing::skip_without_jack()) return;
+  const auto dir = testing::temp_dir("live_bad_input");
+  const std::string checkpoint = testing::write_live_checkpoint(dir).string();
+  Receiver receiver;
+  const std::string keys = "legato_keys_" + std::to_string(::getpid());
+  auto sender = std::make_unique<Sender>(keys);
+  Composer composer(listen_args(checkpoint, *sender, receiver, "4"));
+  REQUIRE(wait_connected(*sender));
+  receiver.take();
+  // Two notes in one event by running status, another channel, SysEx, a note-off of no note,
+  // drums, a stray data byte, note-offs by running status and by velocity 0; MIDI clock and
+  // active sensing all the while, through the silence and the answer.
+  const std::vector<std::pair<double, Bytes>> messy = {{0.0, {0x90, 60, 100, 64, 100}},
+                                                       {0.0, {0x91, 48, 90}},
+                                                       {0.1, {0xF0, 0x7E, 0x7F, 0x09, 0x01, 0xF7}},
+                                                       {0.2, {0x82, 70, 0}},
+                                                       {0.25, {0x99, 36, 100}},
+                                                       {0.3, {0x89, 36, 0}},
+                                                       {0.4, {0x42}},
+                                                       {0.5, {0x80, 60, 0, 64, 0}},
+                                                       {0.5, {0x91, 48, 0}},
+                                                       {0.75, {0x90, 67, 100}},
+                                                       {1.0, {0x80, 67, 64}}};
+  play(*sender, messy, true, 1.0 + kAnswerSeconds);
+  const Heard first = heard(receiver.take());
+  CHECK(!first.note_ons.empty());
+  CHECK(first.all_released);
+
+  // The keyboard goes away and comes back: composer connects to it again.
+  sender.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  sender = std::make_unique<Sender>(keys);
+  REQUIRE(wait_connected(*sender));
+  const double last = play(*sender, kRising);
+  // Ctrl-C a moment into the answer: what sounds stops, and every channel hears all notes off.
+  sleep_until_seconds(last + 0.5 + 0.4);
+  const auto r = composer.stop();
+  INFO(r.err);
+  CHECK(r.code == 130);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const Heard second = heard(receiver.take());
+  CHECK(!second.note_ons.empty());
+  CHECK(second.all_released);
+  CHECK(second.all_notes_off == 16);
+  CHECK(r.err.find("composer: answer 2") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("live: composer --listen refuses a port it cannot find and a checkpoint without time") {
+  if (testing::skip_without_jack()) return;
+  const auto dir = testing::temp_dir("live_errors");
+  const std::string checkpoint = testing::write_live_checkpoint(dir).string();
+  model::CheckpointMeta seed_meta = testing::live_meta();
+  seed_meta.scheme = "seed";
+  model::save_checkpoint(dir / "seed.safetensors", model::MusicLSTM(seed_meta.config), seed_meta);
+  Receiver receiver;
+  Sender sender("legato_keys_" + std::to_string(::getpid()));
+
+  // miditool ports lists the inputs too, after the outputs.
+  const auto ports = testing::run_process({testing::program("miditool"), "ports"});
+  CHECK(ports.code == 0);
+  const size_t inputs = ports.out.find("inputs:\n");
+  REQUIRE(inputs != std::string::npos);
+  CHECK(ports.out.find(sender.port(), inputs) != std::string::npos);
+  CHECK(ports.out.find(receiver.port()) < inputs);
+
+  const std::string composer = testing::program("composer");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{composer, "--checkpoint", checkpoint, "--listen", "no-such-port", "--play", receiver.port()},
+       "no MIDI input port 'no-such-port'"},
+      {{composer, "--checkpoint", (dir / "seed.safetensors").string(), "--listen", sender.port(), "--play",
+        receiver.port()},
+       "needs a checkpoint of the event scheme"},
+      {{composer, "--checkpoint", checkpoint, "--mode", "answer"}, "--mode requires --listen"},
+      {{composer, "--checkpoint", checkpoint, "--listen", sender.port(), "--mode", "sing"}, "--mode"},
+      {{composer, "--checkpoint", checkpoint, "--listen", sender.port(), "--answer-after", "0"}, "--answer-after"}};
+  for (const auto& [args, said] : bad) {
+    const auto r = testing::run_process(args);
+    CAPTURE(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(said) != std::string::npos);
+    // One line, but for the ports there are, listed after it as --play lists them.
+    if (said.find("port") == std::string::npos) CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.rfind("composer: ", 0) == 0);
+  }
   std::filesystem::remove_all(dir);
 }
