@@ -38,6 +38,7 @@ Session::Session(const model::MusicLSTM& net, const model::CheckpointMeta& meta,
       banned_.push_back(id);
   }
   tokens_.reserve(1024);
+  waiting_.reserve(128);
   begin_stream();
   thread_ = std::thread([this] { run(); });
 }

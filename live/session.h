@@ -92,6 +92,8 @@ class Session {
   bool write_answer(double now);  // true when it wrote a token
   int32_t sample();
   void schedule(const LiveNote& note);
+  void start_clock();  // the answer's first onset is complete: it sounds from now
+  void send_note(const LiveNote& note);
   double step_seconds() const { return tokenizer_.step_seconds(); }
 
   const model::MusicLSTM& net_;
@@ -116,12 +118,13 @@ class Session {
 
   // The engine's own.
   bool answering_ = false, accompanying_ = false;
-  int64_t phrase_notes_ = 0;  // notes of the phrase being played
-  double last_event_ = 0;     // the player's last note-on or note-off
-  int64_t answer_start_ = 0;  // grid step where the answer began
-  int64_t answer_end_ = 0;    // grid step where it ends (answer mode)
-  int64_t first_onset_ = -1;  // the answer's first note, in grid steps (-1: none yet)
-  double origin_ = 0;         // when that note sounds
+  int64_t phrase_notes_ = 0;       // notes of the phrase being played
+  double last_event_ = 0;          // the player's last note-on or note-off
+  int64_t answer_start_ = 0;       // grid step where the answer began
+  int64_t answer_end_ = 0;         // grid step where it ends (answer mode)
+  int64_t first_onset_ = -1;       // the answer's first onset, in grid steps (-1: not complete yet)
+  std::vector<LiveNote> waiting_;  // the notes at that onset until it is complete
+  double origin_ = 0;              // when that note sounds
   double silence_end_ = 0;
   int ceiling_ = 128;         // accompany: answered pitches stay below this
   double ceiling_until_ = 0;  // ...until then (a beat after the player's lowest note ends)

@@ -51,6 +51,7 @@ void Session::feed(int32_t token) {
   grammar_.feed(token);
   LiveNote note;
   if (notes_.feed(token, note) && answering_ && note.onset >= answer_start_) schedule(note);
+  if (answering_ && first_onset_ < 0 && !waiting_.empty() && notes_.now() > waiting_.front().onset) start_clock();
   stats_.tokens_fed.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -106,6 +107,7 @@ void Session::start_answer(double silence_end) {
   const auto steps = std::llround(options_.answer_bars * 4 * midi::EventOptions{}.steps_per_quarter);
   answer_end_ = options_.mode == Mode::Answer ? answer_start_ + std::max<int64_t>(1, steps) : INT64_MAX;
   first_onset_ = -1;
+  waiting_.clear();
   answer_.fetch_add(1, std::memory_order_acq_rel);
   stats_.answers.fetch_add(1);
   stats_.last_silence_end = silence_end;
@@ -122,6 +124,7 @@ bool Session::write_answer(double now) {
   if (notes_.now() >= answer_end_) {  // long enough: the last note is final, and Legato listens
     LiveNote last;
     if (notes_.flush(last) && last.onset >= answer_start_) schedule(last);
+    if (first_onset_ < 0 && !waiting_.empty()) start_clock();
     answering_ = false;
     tokenizer_.sync(notes_.now(), first_onset_ >= 0 ? origin_ + double(notes_.now() - first_onset_) * step : now);
     return true;
@@ -150,13 +153,25 @@ int32_t Session::sample() {
   return model::sample_token(logits_.data(), int64_t(logits_.size()), options_.sampling, rng_);
 }
 
+// Notes at the answer's first onset wait until it is complete (a time shift follows them): a chord
+// then starts together, on time, rather than its first note at once and the others late.
 void Session::schedule(const LiveNote& note) {
+  if (first_onset_ < 0)
+    waiting_.push_back(note);
+  else
+    send_note(note);
+}
+
+void Session::start_clock() {
+  first_onset_ = waiting_.front().onset;
+  origin_ = std::max(now_.load(), silence_end_) + kLead;
+  stats_.last_answer_start = origin_;
+  for (const LiveNote& n : waiting_) send_note(n);
+  waiting_.clear();
+}
+
+void Session::send_note(const LiveNote& note) {
   const double step = step_seconds();
-  if (first_onset_ < 0) {  // the answer's clock starts with its first note
-    first_onset_ = note.onset;
-    origin_ = std::max(now_.load(), silence_end_) + kLead;
-    stats_.last_answer_start = origin_;
-  }
   const double on = origin_ + double(note.onset - first_onset_) * step;
   const double off = on + double(std::max<int64_t>(1, note.duration)) * step;
   const uint8_t channel = note.instrument < 0 ? 9 : 0;

@@ -216,7 +216,8 @@ Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed) {
   }
   t_allocations = 0;
   const double silence_end = events.back().first + beat;
-  std::this_thread::sleep_for(std::chrono::duration<double>(beat + 4 * beat + 0.3));  // the silence, the answer
+  // The silence, the answer and its last note (at most 24 steps, half a second).
+  std::this_thread::sleep_for(std::chrono::duration<double>(beat + 4 * beat + 0.8));
   done = true;
   ticker.join();
   CHECK(session.failure().empty());
