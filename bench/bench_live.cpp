@@ -5,8 +5,8 @@
 // answer, which cuts it, --answers times. It prints the delay from the end of each silence to
 // the answer's first note, and the lateness of every answered note-on and note-off against its
 // scheduled time, p50, p99 and max.
-#include <CLI/CLI.hpp>
 #include <omp.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -30,7 +30,9 @@ model::CheckpointMeta full_event_meta() {
   model::CheckpointMeta meta;
   meta.scheme = "event";
   meta.vocab = {"UNK", "BOS", "EOS", "IDRUMS", "DRUMS"};
-  const auto add = [&](char kind, int value) { meta.vocab.push_back(std::string(1, kind).append(std::to_string(value))); };
+  const auto add = [&](char kind, int value) {
+    meta.vocab.push_back(std::string(1, kind).append(std::to_string(value)));
+  };
   for (int p = 0; p < 128; ++p) add('I', p), add('P', p), add('N', p);
   for (int d = 1; d <= 96; ++d) add('D', d);
   for (int t = 1; t <= 48; ++t) add('T', t);
@@ -101,7 +103,9 @@ int main(int argc, char** argv) {
   double tempo = 240, answer_after = 2, cut_after = 0.6;
   app.add_option("--answers", answers, "Phrases to answer")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--tempo", tempo, "Beats per minute")->check(CLI::Range(30.0, 400.0))->capture_default_str();
-  app.add_option("--answer-after", answer_after, "Beats of silence")->check(CLI::Range(0.25, 16.0))->capture_default_str();
+  app.add_option("--answer-after", answer_after, "Beats of silence")
+      ->check(CLI::Range(0.25, 16.0))
+      ->capture_default_str();
   app.add_option("--cut-after", cut_after, "Seconds of each answer before the next phrase")
       ->check(CLI::Range(0.05, 60.0))
       ->capture_default_str();
@@ -119,9 +123,10 @@ int main(int argc, char** argv) {
     live::SendThread sender(session, timing);
     play_rounds(session, answers, 60.0 / tempo, answer_after, cut_after);
   }
-  std::printf("bench_live: %s, %d threads for the network; the default preset's network (%lld x %lld, vocabulary %lld)\n",
-              cpu_name().c_str(), omp_get_max_threads(), (long long)meta.config.layers, (long long)meta.config.hidden,
-              (long long)meta.config.vocab);
+  std::printf(
+      "bench_live: %s, %d threads for the network; the default preset's network (%lld x %lld, vocabulary %lld)\n",
+      cpu_name().c_str(), omp_get_max_threads(), (long long)meta.config.layers, (long long)meta.config.hidden,
+      (long long)meta.config.vocab);
   std::printf("  %llu answers at %.0f bpm after %.2g beats of silence\n",
               (unsigned long long)session.stats().answers.load(), tempo, answer_after);
   std::printf("  silence end to first answered note: %s\n", percentiles(timing.delays).c_str());

@@ -129,8 +129,9 @@ bool Session::write_answer(double now) {
     tokenizer_.sync(notes_.now(), first_onset_ >= 0 ? origin_ + double(notes_.now() - first_onset_) * step : now);
     return true;
   }
-  if (first_onset_ >= 0 && origin_ + double(notes_.now() - first_onset_) * step > now + options_.lookahead)
-    return false;       // far enough ahead of the music
+  // Far enough ahead of the music; an accompaniment only a beat, so that it follows the player soon.
+  const double ahead = accompanying_ ? std::min(options_.lookahead, tokenizer_.beat_seconds()) : options_.lookahead;
+  if (first_onset_ >= 0 && origin_ + double(notes_.now() - first_onset_) * step > now + ahead) return false;
   if (accompanying_) {  // the register follows the player's lowest held note, and a beat after it
     const int held = tokenizer_.lowest_held_pitch();
     if (held < 128)

@@ -174,9 +174,12 @@ struct Answer {
   std::vector<Recorder::Sent> sent;
   double silence_end = 0;  // when the phrase's silence (1 beat after its last note-off) ended
   long allocations = 0;    // on the real-time side
+  double start = 0;        // when the phrase began
 };
 
-Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed) {
+// `tail`: seconds to listen after the last event played.
+Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed, live::Mode mode = live::Mode::Answer,
+                 double tail = 0.25 + 1.0 + 0.8) {
   const model::CheckpointMeta meta = testing::live_meta();
   const model::MusicLSTM net(meta.config);
   live::SessionOptions options;
@@ -184,6 +187,7 @@ Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed) {
   options.answer_after = 1;
   options.answer_bars = 1;
   options.seed = seed;
+  options.mode = mode;
   live::Session session(net, meta, options);
   Recorder out;
   std::atomic<bool> done{false};
@@ -216,12 +220,11 @@ Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed) {
   }
   t_allocations = 0;
   const double silence_end = events.back().first + beat;
-  // The silence, the answer and its last note (at most 24 steps, half a second).
-  std::this_thread::sleep_for(std::chrono::duration<double>(beat + 4 * beat + 0.8));
+  std::this_thread::sleep_for(std::chrono::duration<double>(tail));
   done = true;
   ticker.join();
   CHECK(session.failure().empty());
-  return {out.sent, silence_end, rt_allocations + input_allocations};
+  return {out.sent, silence_end, rt_allocations + input_allocations, start};
 }
 
 std::vector<std::pair<int, double>> note_ons(const Answer& a) {  // pitch, due time from the first
@@ -236,6 +239,7 @@ std::vector<std::pair<int, double>> note_ons(const Answer& a) {  // pitch, due t
 TEST_CASE("live: a session answers after the silence, the same phrase the same way, without allocating in real time") {
   const std::vector<PlayedNote> rising = {{60, 0, 1}, {64, 1, 1}, {67, 2, 0.5}, {72, 2.5, 1.5}};
   const std::vector<PlayedNote> falling = {{72, 0, 0.5}, {67, 0.5, 0.5}, {64, 1, 1}, {48, 2, 2}};
+  // The silence, the answer and its last note (at most 24 steps, half a second).
   const Answer first = answer_to(rising, 11), again = answer_to(rising, 11), other = answer_to(falling, 11);
   for (const Answer* a : {&first, &again, &other}) {
     REQUIRE(!note_ons(*a).empty());
@@ -254,4 +258,34 @@ TEST_CASE("live: a session answers after the silence, the same phrase the same w
   }
   CHECK(note_ons(first) == note_ons(again));
   CHECK(note_ons(first) != note_ons(other));
+}
+
+TEST_CASE("live: continue goes on past the answer's length until the player plays; accompany keeps below the player") {
+  const double beat = 0.25;  // 240 bpm; the phrase ends at beat 4 and the silence at beat 5
+  // Continue: the player comes back at beat 16 for one beat; Legato had gone on for 11 beats.
+  const Answer going_on = answer_to({{60, 0, 1}, {64, 1, 1}, {67, 2, 2}, {50, 16, 1}}, 5, live::Mode::Continue, 0.2);
+  const double back = going_on.start + 16 * beat;
+  int past_a_bar = 0, after_back = 0, sounding = 0;
+  for (const auto& s : going_on.sent) {
+    if (s.bytes[0] == 0x90) {
+      past_a_bar += s.due > going_on.start + 5 * beat + 4 * beat + 0.1;  // answer_bars is 1
+      after_back += s.at > back + 0.005;
+    }
+    sounding += s.bytes[0] == 0x90 ? 1 : -1;
+  }
+  CHECK(past_a_bar > 0);
+  CHECK(after_back == 0);  // it stopped when the player played again...
+  CHECK(sounding == 0);    // ...with a note-off for every note
+
+  // Accompany: the player holds E4 from beat 8 to beat 16; from a beat after it began (what was
+  // written before it stands) the part stays below it, and it goes on through the player's note.
+  const Answer under = answer_to({{60, 0, 1}, {64, 1, 1}, {67, 2, 2}, {64, 8, 8}}, 5, live::Mode::Accompany, 0.5);
+  int below = 0, during = 0;
+  for (const auto& s : under.sent)
+    if (s.bytes[0] == 0x90 && s.due > under.start + 9 * beat + 0.05 && s.due < under.start + 16 * beat) {
+      ++during;
+      below += s.bytes[1] < 64;
+    }
+  CHECK(during > 0);
+  CHECK(below == during);
 }
