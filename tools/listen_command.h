@@ -1,6 +1,9 @@
 #pragma once
 // composer --listen: the program's side of live/listen.h (signals, one-line errors, exit codes).
 // The one place besides live_player.h that knows whether the build has rtmidi.
+#include <omp.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -19,6 +22,8 @@ extern "C" inline void on_listen_signal(int) { g_listen_stop = true; }
 
 // Returns the exit code: 130 after Ctrl-C, 2 for a bad port or checkpoint, 1 when the engine failed.
 inline int listen_and_answer(const model::LoadedCheckpoint& ck, const live::ListenOptions& options) {
+  // The sending thread's timing needs a core of its own, as composer --play's player does.
+  omp_set_num_threads(std::max(1, omp_get_max_threads() - 1));
   std::signal(SIGINT, on_listen_signal);
   std::signal(SIGTERM, on_listen_signal);
   try {
