@@ -77,6 +77,7 @@ struct Options {
   std::string instruments;       // the ensemble (event scheme): names or program numbers
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
   bool listen = false;           // call and response (live/session.h) instead of composing a piece
+  std::string listen_mode = "answer";
   live::ListenOptions live;
 };
 
@@ -88,13 +89,12 @@ void add_listen_options(CLI::App& app, Options& o) {
                                 "alone, the first input")
                      ->expected(0, 1)
                      ->excludes("--evaluate");
-  const std::map<std::string, live::Mode> modes = {
-      {"answer", live::Mode::Answer}, {"continue", live::Mode::Continue}, {"accompany", live::Mode::Accompany}};
-  app.add_option("--mode", o.live.session.mode,
+  app.add_option("--mode", o.listen_mode,
                  "With --listen: answer (up to --answer-bars after each silence), continue (until the player plays "
                  "again) or accompany (a part under the player's lowest note, from the first silence on)")
-      ->transform(CLI::CheckedTransformer(modes))
-      ->needs(listen);
+      ->check(CLI::IsMember({"answer", "continue", "accompany"}))
+      ->needs(listen)
+      ->capture_default_str();
   app.add_option("--answer-after", o.live.session.answer_after, "With --listen: beats of silence before answering")
       ->check(tools::number_in(0.25, 64))
       ->needs(listen)
@@ -183,6 +183,9 @@ int parse_options(int argc, char** argv, Options& o) {
   o.live.output_port = o.play_port;
   o.live.session.tempo = o.tempo > 0 ? o.tempo : 120;
   o.live.session.sampling = o.sampling;
+  o.live.session.mode = o.listen_mode == "continue"    ? live::Mode::Continue
+                        : o.listen_mode == "accompany" ? live::Mode::Accompany
+                                                       : live::Mode::Answer;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
   o.live.session.seed = o.seed;
   return -1;
