@@ -44,6 +44,14 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
+// How soon is checked in the plain build; under AddressSanitizer, several times slower, only what
+// is sent and in what order (as tests/test_render_play.cpp does).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kTimed = false;
+#else
+constexpr bool kTimed = true;
+#endif
+
 using Bytes = std::vector<uint8_t>;
 
 std::vector<Bytes> parse_all(live::MidiParser& parser, const Bytes& bytes) {
@@ -252,12 +260,12 @@ TEST_CASE("live: a session answers after the silence, the same phrase the same w
     CHECK(a->allocations == 0);
     // It starts after the silence, and soon (bench/bench_live.cpp measures how soon).
     CHECK(a->sent.front().due >= a->silence_end);
-    CHECK(a->sent.front().due <= a->silence_end + 0.1);
+    if (kTimed) CHECK(a->sent.front().due <= a->silence_end + 0.1);
     // Every note-on has its note-off, and nothing sounds beyond the bar (1 s) and its last note.
     int sounding[16 * 128] = {};
     for (const auto& s : a->sent) {
       sounding[(s.bytes[0] & 15) * 128 + s.bytes[1]] += s.bytes[0] >= 0x90 ? 1 : -1;
-      CHECK(s.at - s.due < 0.05);  // sent on time (the timing itself is measured by bench/bench_live)
+      if (kTimed) CHECK(s.at - s.due < 0.05);  // sent on time (the timing itself is measured by bench/bench_live)
     }
     CHECK(std::count(std::begin(sounding), std::end(sounding), 0) == 16 * 128);
     for (const auto& [pitch, at] : note_ons(*a)) CHECK(at < 1.0);

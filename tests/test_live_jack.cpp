@@ -23,6 +23,14 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
+// How soon is checked in the plain build; under AddressSanitizer, several times slower, only what
+// arrives and in what order (as tests/test_render_play.cpp does).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kTimed = false;
+#else
+constexpr bool kTimed = true;
+#endif
+
 double seconds_now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 void sleep_until_seconds(double at) {
@@ -172,7 +180,7 @@ TEST_CASE("live: composer --listen answers after the silence; the same seed and 
       // After the silence (1 beat, 0.5 s, from the last note-off; JACK hands our note-off over up
       // to a period, 2.7 ms, later), and soon after it (how soon: bench/bench_live.cpp).
       CHECK(h.first >= last + 0.5 - 0.003);
-      CHECK(h.first <= last + 0.5 + 0.25);
+      if (kTimed) CHECK(h.first <= last + 0.5 + 0.25);
       for (const auto& [pitch, at] : h.note_ons) CHECK(at < 2.0 + 0.01);  // within its bar
       answers.push_back(h);
     }
@@ -184,7 +192,9 @@ TEST_CASE("live: composer --listen answers after the silence; the same seed and 
   REQUIRE(answers.size() == 4);
   CHECK(pitches(answers[0]) == pitches(answers[2]));  // the same seed, the same phrase
   for (size_t k = 0; k < std::min(answers[0].note_ons.size(), answers[2].note_ons.size()); ++k)
-    CHECK(std::abs(answers[0].note_ons[k].second - answers[2].note_ons[k].second) < 0.03);  // as due, give or take JACK
+    if (kTimed)
+      CHECK(std::abs(answers[0].note_ons[k].second - answers[2].note_ons[k].second) <
+            0.03);                                    // as due, give or take JACK
   CHECK(pitches(answers[0]) != pitches(answers[3]));  // another phrase, another answer
   std::filesystem::remove_all(dir);
 }
