@@ -19,6 +19,7 @@
 #include "live/send_thread.h"
 #include "live/session.h"
 #include "model/presets.h"
+#include "tools/cli_errors.h"
 
 namespace {
 
@@ -101,15 +102,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Measure composer --listen's answer delay and note lateness (docs/live.md).", "bench_live"};
   int answers = 200;
   double tempo = 240, answer_after = 2, cut_after = 0.6;
-  app.add_option("--answers", answers, "Phrases to answer")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--tempo", tempo, "Beats per minute")->check(CLI::Range(30.0, 400.0))->capture_default_str();
+  app.add_option("--answers", answers, "Phrases to answer")->check(tools::whole_in(1, 100000))->capture_default_str();
+  app.add_option("--tempo", tempo, "Beats per minute")->check(tools::number_in(30, 400))->capture_default_str();
   app.add_option("--answer-after", answer_after, "Beats of silence")
-      ->check(CLI::Range(0.25, 16.0))
+      ->check(tools::number_in(0.25, 16))
       ->capture_default_str();
   app.add_option("--cut-after", cut_after, "Seconds of each answer before the next phrase")
-      ->check(CLI::Range(0.05, 60.0))
+      ->check(tools::number_in(0.05, 60))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;  // 2: one line
   // As composer --listen: the network leaves a core to the sending thread.
   omp_set_num_threads(std::max(1, omp_get_max_threads() - 1));
   const model::CheckpointMeta meta = full_event_meta();
