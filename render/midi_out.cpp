@@ -55,14 +55,16 @@ void quiet_backends() {
   (void)once;
 }
 
-std::unique_ptr<RtMidiOut> open_api(RtMidi::Api api, const std::string& client_name, std::string& last_warning) {
+// Port: RtMidiOut, or RtMidiIn for the listing of inputs.
+template <class Port = RtMidiOut>
+std::unique_ptr<Port> open_api(RtMidi::Api api, const std::string& client_name, std::string& last_warning) {
   quiet_backends();
   // rtmidi's constructors report on std::cerr before an error callback can be set.
   std::ostringstream said;
   std::streambuf* const cerr_buffer = std::cerr.rdbuf(said.rdbuf());
-  std::unique_ptr<RtMidiOut> out;
+  std::unique_ptr<Port> out;
   try {
-    out = std::make_unique<RtMidiOut>(api, client_name);
+    out = std::make_unique<Port>(api, client_name);
     out->setErrorCallback(note_warning, &last_warning);
   } catch (const RtMidiError&) {
     out = nullptr;  // this back-end is not there (ALSA without a sequencer device, say)
@@ -91,7 +93,7 @@ std::string port_list(const std::vector<OutputPort>& ports) {
   return out;
 }
 
-std::vector<OutputPort> ports_of(RtMidiOut& out, RtMidi::Api api) {
+std::vector<OutputPort> ports_of(RtMidi& out, RtMidi::Api api) {
   std::vector<OutputPort> ports;
   const unsigned count = out.getPortCount();
   for (unsigned k = 0; k < count; ++k) ports.push_back({int(api), RtMidi::getApiName(api), k, out.getPortName(k)});
@@ -198,14 +200,18 @@ class JackMidiOut {  // never made: without libjack's headers, JACK ports go thr
 };
 #endif
 
-std::vector<OutputPort> list_output_ports() {
+namespace {
+
+// Every port of one direction (Port: RtMidiOut or RtMidiIn) of every back-end that answers.
+template <class Port>
+std::vector<OutputPort> list_ports() {
   std::vector<OutputPort> ports;
   bool reached = false;
   std::string tried;
   for (RtMidi::Api api : output_apis()) {
     tried += (tried.empty() ? "" : ", ") + RtMidi::getApiDisplayName(api);
     std::string warning;
-    auto out = open_api(api, "legato", warning);
+    auto out = open_api<Port>(api, "legato", warning);
     if (!out) continue;
     // JACK's back-end opens fine without a server, warns, and then has no ports.
     auto found = ports_of(*out, api);
@@ -221,12 +227,12 @@ std::vector<OutputPort> list_output_ports() {
   return ports;
 }
 
-MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) {
-  const std::vector<OutputPort> ports = list_output_ports();
-  if (ports.empty())
-    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
-                        "no MIDI output port: start a synthesizer (for example `fluidsynth -a jack -m jack "
-                        "FILE.sf2`, or `-m alsa_seq`) and try again");
+}  // namespace
+
+std::vector<OutputPort> list_output_ports() { return list_ports<RtMidiOut>(); }
+std::vector<OutputPort> list_input_ports() { return list_ports<RtMidiIn>(); }
+
+const OutputPort& choose_port(const std::vector<OutputPort>& ports, const std::string& port, const char* direction) {
   const OutputPort* chosen = nullptr;
   if (port.empty()) {
     for (const OutputPort& p : ports)
@@ -254,8 +260,17 @@ MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) 
   }
   if (!chosen)
     throw PlaybackError(PlaybackError::Kind::kUnknownPort,
-                        "no MIDI output port '" + port + "'; there are:" + port_list(ports));
-  port_ = *chosen;
+                        "no MIDI " + std::string(direction) + " port '" + port + "'; there are:" + port_list(ports));
+  return *chosen;
+}
+
+MidiOutput::MidiOutput(const std::string& port, const std::string& client_name) {
+  const std::vector<OutputPort> ports = list_output_ports();
+  if (ports.empty())
+    throw PlaybackError(PlaybackError::Kind::kNoMidiSystem,
+                        "no MIDI output port: start a synthesizer (for example `fluidsynth -a jack -m jack "
+                        "FILE.sf2`, or `-m alsa_seq`) and try again");
+  port_ = choose_port(ports, port, "output");
 #ifdef LEGATO_HAVE_JACK
   if (port_.api == RtMidi::UNIX_JACK) {
     jack_ = std::make_unique<JackMidiOut>(client_name, port_.name);

@@ -22,6 +22,7 @@ class PlaybackError : public std::runtime_error {
   Kind kind;
 };
 
+// A MIDI port of either direction (list_input_ports gives inputs in the same form).
 struct OutputPort {
   int api = 0;           // RtMidi::Api
   std::string api_name;  // "alsa", "jack"
@@ -32,6 +33,11 @@ struct OutputPort {
 // Every output port of every back-end that answers. Throws PlaybackError (kNoMidiSystem) when
 // no back-end can be reached at all: no ALSA sequencer and no JACK server.
 std::vector<OutputPort> list_output_ports();
+// The same for the ports one can listen to (a keyboard's, a sequencer's output).
+std::vector<OutputPort> list_input_ports();
+// The port `port` names among `ports`, as MidiOutput chooses it; PlaybackError (kUnknownPort)
+// naming the `direction` ("output", "input") and listing the ports when none or several match.
+const OutputPort& choose_port(const std::vector<OutputPort>& ports, const std::string& port, const char* direction);
 
 // One open output port. `port` is an index into list_output_ports(), a port's full name, or a
 // piece of one name (case-insensitive); empty picks the first port that is not ALSA's "Midi Through".

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "jack_clients.h"
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
@@ -32,115 +33,12 @@
 
 using namespace legato;
 using Clock = std::chrono::steady_clock;
+using testing::Arrival;
+using testing::JackServer;
+using testing::Receiver;
+using testing::skip_without_jack;
 
 namespace {
-
-// One JACK server for the whole run (`jackd -n NAME -d dummy`), ended when the tests end.
-class JackServer {
- public:
-  static JackServer& get() {
-    static JackServer server;
-    return server;
-  }
-  bool running() const { return problem_.empty(); }
-  const std::string& problem() const { return problem_; }
-  const std::string& name() const { return name_; }
-
-  ~JackServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int k = 0; k < 200 && ::waitpid(pid_, &status, WNOHANG) == 0; ++k)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (::waitpid(pid_, &status, WNOHANG) == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-      }
-    }
-    std::filesystem::remove(log_);
-  }
-
- private:
-  JackServer() : name_("legato_test_" + std::to_string(::getpid())) {
-    log_ = std::filesystem::temp_directory_path() / (name_ + ".log");
-    // Our clients (and the programs we start) talk to this server and never start one themselves.
-    ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
-    ::setenv("JACK_NO_START_SERVER", "1", 1);
-    // A 128-frame period at 48 kHz: JACK hands MIDI over every 2.7 ms.
-    std::vector<std::string> argv = {"jackd", "-n", name_, "-d", "dummy", "-r", "48000", "-p", "128"};
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int spawned = posix_spawnp(&pid_, "jackd", &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-      pid_ = 0;
-      problem_ = "cannot run jackd (install jackd2)";
-      return;
-    }
-    // libjack says "cannot connect" on stderr for every probe before the server is up.
-    jack_set_error_function([](const char*) {});
-    jack_set_info_function([](const char*) {});
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        problem_ = "jackd exited at once: " + testing::slurp(log_);
-        return;
-      }
-      jack_status_t jack_status{};
-      if (jack_client_t* probe = jack_client_open("legato_probe", JackNoStartServer, &jack_status)) {
-        jack_client_close(probe);
-        return;  // the server answers
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    problem_ = "jackd did not answer within 10 s: " + testing::slurp(log_);
-  }
-
-  std::string name_, problem_;
-  std::filesystem::path log_;
-  pid_t pid_ = 0;
-};
-
-struct Arrival {
-  double seconds;  // on the steady clock
-  std::vector<unsigned char> bytes;
-};
-
-// A JACK MIDI input port, through rtmidi, that notes when each message arrives.
-class Receiver {
- public:
-  Receiver() : client_("legato_receiver_" + std::to_string(::getpid())), in_(RtMidi::UNIX_JACK, client_) {
-    in_.ignoreTypes(true, true, true);
-    in_.setCallback(
-        [](double, std::vector<unsigned char>* message, void* self) {
-          const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-          auto* r = static_cast<Receiver*>(self);
-          std::lock_guard lock(r->mutex_);
-          r->arrivals_.push_back({now, *message});
-        },
-        this);
-    in_.openVirtualPort("in");
-  }
-  std::string port() const { return client_ + ":in"; }
-  std::vector<Arrival> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(arrivals_, {});
-  }
-
- private:
-  std::mutex mutex_;  // these two outlive in_, whose JACK thread calls the callback until it closes
-  std::vector<Arrival> arrivals_;
-  std::string client_;
-  RtMidiIn in_;
-};
 
 // The xruns JACK reports, from any client of the server (cycles of the graph that ran late or did
 // not finish, the receiving test client's included: MIDI then comes late or not at all whatever the
@@ -341,12 +239,6 @@ midi::Score test_piece() {
                    [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
   s.update_times();
   return s;
-}
-
-bool skip_without_jack() {
-  if (JackServer::get().running()) return false;
-  MESSAGE("SKIPPED: JACK cannot start here: " << JackServer::get().problem());
-  return true;
 }
 
 }  // namespace

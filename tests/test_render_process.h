@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -32,9 +33,10 @@ inline std::string slurp(const std::filesystem::path& path) {
   return s.str();
 }
 
-// `env` entries ("NAME=value") replace or add to this process's environment.
+// `env` entries ("NAME=value") replace or add to this process's environment. `started` (may be
+// null) gets the child's pid once it runs, for a test that signals it from another thread.
 inline ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-                                 double timeout_seconds = 60) {
+                                 double timeout_seconds = 60, std::atomic<int>* started = nullptr) {
   ProcessResult result;
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag =
@@ -69,6 +71,7 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const std
     result.err = "cannot start " + argv[0];
     return result;
   }
+  if (started) *started = pid;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   int status = 0;
   while (::waitpid(pid, &status, WNOHANG) == 0) {

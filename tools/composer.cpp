@@ -17,6 +17,7 @@
 #include "cli_errors.h"
 #include "device.h"
 #include "eval/report.h"
+#include "listen_command.h"
 #include "live_player.h"
 #include "midi/loader.h"
 #include "midi/reader.h"
@@ -79,6 +80,9 @@ struct Options {
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
   std::string infill;            // --infill FILE: compose its --bars / --beats anew (model/infill.h)
   std::string bars_text, beats_text;
+  bool listen = false;  // call and response (live/session.h) instead of composing a piece
+  std::string listen_mode = "answer";
+  live::ListenOptions live;
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -111,6 +115,33 @@ int check_infill_options(Options& o) {
   }
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
+}
+
+// --listen and its options (docs/live.md): call and response with a player at a MIDI keyboard.
+void add_listen_options(CLI::App& app, Options& o) {
+  auto* listen = app.add_option("--listen", o.live.input_port,
+                                "Listen to a MIDI input port and answer the player (call and response; output on "
+                                "--play's port): the port's index or (part of) its name from `miditool ports`; "
+                                "alone, the first input")
+                     ->expected(0, 1)
+                     ->excludes("--evaluate");
+  app.add_option("--mode", o.listen_mode,
+                 "With --listen: answer (up to --answer-bars after each silence), continue (until the player plays "
+                 "again) or accompany (a part under the player's lowest note, from the first silence on)")
+      ->check(CLI::IsMember({"answer", "continue", "accompany"}))
+      ->needs(listen)
+      ->capture_default_str();
+  app.add_option("--answer-after", o.live.session.answer_after, "With --listen: beats of silence before answering")
+      ->check(tools::number_in(0.25, 64))
+      ->needs(listen)
+      ->capture_default_str();
+  app.add_option("--answer-bars", o.live.session.answer_bars, "With --listen: bars of 4/4 in an answer")
+      ->check(tools::number_in(0.25, 1000))
+      ->needs(listen)
+      ->capture_default_str();
+  app.add_flag("--follow-tempo", o.live.session.follow_tempo,
+               "With --listen: follow the tempo the player's onsets imply (from --tempo at first)")
+      ->needs(listen);
 }
 
 // Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
@@ -191,17 +222,30 @@ int parse_options(int argc, char** argv, Options& o) {
                  "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
       ->check(tools::existing_file());
   app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
+  add_listen_options(app, o);
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
   o.play = play_opt->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
+  o.listen = app.get_option("--listen")->count() > 0;
+  o.live.output_port = o.play_port;
+  o.live.session.tempo = o.tempo > 0 ? o.tempo : 120;
+  o.live.session.sampling = o.sampling;
+  o.live.session.mode = o.listen_mode == "continue"    ? live::Mode::Continue
+                        : o.listen_mode == "accompany" ? live::Mode::Accompany
+                                                       : live::Mode::Answer;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
+  o.live.session.seed = o.seed;
   return -1;
 }
 
 // What this build or machine cannot do is said before any input is read: returns -1 to go on, or
 // the exit code.
 int refuse_missing_features(const Options& o) {
+  if (o.listen && tools::listen_missing()) {
+    std::cerr << "composer: " << tools::listen_missing() << "\n";
+    return tools::kUsageError;
+  }
   if (o.play && LivePlayer::missing()) {
     std::cerr << "composer: " << LivePlayer::missing() << "\n";
     return tools::kUsageError;
@@ -521,6 +565,7 @@ int main(int argc, char** argv) {
   }
   try {
     const model::LoadedCheckpoint ck = load_model(o);
+    if (o.listen) return tools::listen_and_answer(ck, o.live);
     if (!o.infill.empty()) return infill_pieces(ck, o);
     return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {

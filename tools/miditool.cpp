@@ -216,11 +216,17 @@ int compare(const std::vector<std::string>& generated_paths, const std::vector<s
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
 
+// The output ports (--play, miditool play) as "INDEX<tab>API<tab>NAME" lines, then the input ports
+// (composer --listen) under a line "inputs:", numbered on their own.
 int ports() {
-  const auto list = legato::render::list_output_ports();
-  if (list.empty()) std::fprintf(stderr, "miditool: no MIDI output ports (start a synthesizer or a JACK client)\n");
-  for (size_t k = 0; k < list.size(); ++k)
-    std::printf("%zu\t%s\t%s\n", k, list[k].api_name.c_str(), list[k].name.c_str());
+  const auto outputs = legato::render::list_output_ports();
+  const auto inputs = legato::render::list_input_ports();
+  if (outputs.empty()) std::fprintf(stderr, "miditool: no MIDI output ports (start a synthesizer or a JACK client)\n");
+  for (size_t k = 0; k < outputs.size(); ++k)
+    std::printf("%zu\t%s\t%s\n", k, outputs[k].api_name.c_str(), outputs[k].name.c_str());
+  std::printf("inputs:\n");
+  for (size_t k = 0; k < inputs.size(); ++k)
+    std::printf("%zu\t%s\t%s\n", k, inputs[k].api_name.c_str(), inputs[k].name.c_str());
   return 0;
 }
 
@@ -347,7 +353,8 @@ int main(int argc, char** argv) {
                        "Output port: its index or (part of) its name from `miditool ports` (default: the first "
                        "that is not Midi Through)");
 
-  auto* ports_cmd = app.add_subcommand("ports", "List the MIDI output ports (ALSA sequencer and JACK)");
+  auto* ports_cmd =
+      app.add_subcommand("ports", "List the MIDI output ports, then the input ports (ALSA sequencer and JACK)");
 
   std::string render_file, render_wav, soundfont;
   auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");

@@ -1,0 +1,136 @@
+// bench_live: how soon composer --listen answers and how late its notes go out, measured through
+// the live engine's own sending thread (live/send_thread.h) with the `default` preset's network
+// (untrained: the cost of a token does not depend on the weights). A player plays a short
+// phrase, falls silent for --answer-after beats, and plays the next phrase a moment into the
+// answer, which cuts it, --answers times. It prints the delay from the end of each silence to
+// the answer's first note, and the lateness of every answered note-on and note-off against its
+// scheduled time, p50, p99 and max.
+#include <omp.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "live/send_thread.h"
+#include "live/session.h"
+#include "model/presets.h"
+#include "tools/cli_errors.h"
+
+namespace {
+
+using namespace legato;
+
+// Every token the event scheme (version 2) can write: a vocabulary at least as large as a
+// trained checkpoint's, so the head's product is no cheaper than in use.
+model::CheckpointMeta full_event_meta() {
+  model::CheckpointMeta meta;
+  meta.scheme = "event";
+  meta.vocab = {"UNK", "BOS", "EOS", "IDRUMS", "DRUMS"};
+  const auto add = [&](char kind, int value) {
+    meta.vocab.push_back(std::string(1, kind).append(std::to_string(value)));
+  };
+  for (int p = 0; p < 128; ++p) add('I', p), add('P', p), add('N', p);
+  for (int d = 1; d <= 96; ++d) add('D', d);
+  for (int t = 1; t <= 48; ++t) add('T', t);
+  meta.config = model::preset("default").model;
+  meta.config.vocab = int64_t(meta.vocab.size());
+  return meta;
+}
+
+// Notes when each answered message went out against when it was due (on the sending thread:
+// preallocated, no allocation).
+struct Timing final : live::MidiSink {
+  explicit Timing(const live::SessionStats& stats) : stats(stats) {
+    lateness.reserve(1 << 20);
+    delays.reserve(1 << 14);
+  }
+  void send(const uint8_t* bytes, size_t, double due) override {
+    const double now = live::steady_seconds();
+    if (lateness.size() < lateness.capacity()) lateness.push_back(now - due);
+    const uint64_t answer = stats.answers.load();
+    if ((bytes[0] & 0xF0) == 0x90 && answer != answered && delays.size() < delays.capacity()) {
+      answered = answer;  // the first note of a new answer
+      delays.push_back(now - stats.last_silence_end.load());
+    }
+  }
+  const live::SessionStats& stats;
+  std::vector<double> lateness, delays;
+  uint64_t answered = 0;
+};
+
+std::string percentiles(std::vector<double> seconds) {
+  if (seconds.empty()) return "none";
+  std::sort(seconds.begin(), seconds.end());
+  const auto at = [&](double q) { return seconds[size_t(q * double(seconds.size() - 1) + 0.5)] * 1e3; };
+  char line[160];
+  std::snprintf(line, sizeof line, "p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu)", at(0.5), at(0.99),
+                seconds.back() * 1e3, seconds.size());
+  return line;
+}
+
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+// One phrase of four eighth notes, then the silence, then the next phrase `cut_after` seconds into
+// the answer.
+void play_rounds(live::Session& session, int answers, double beat, double answer_after, double cut_after) {
+  const int pitches[] = {60, 62, 64, 65, 67, 69, 71, 72};
+  for (int round = 0; round < answers; ++round) {
+    for (int k = 0; k < 4; ++k) {
+      const uint8_t pitch = uint8_t(pitches[(round * 3 + k * 5) % 8]);
+      const uint8_t on[3] = {0x90, pitch, 100}, off[3] = {0x80, pitch, 0};
+      session.midi_in(on, 3, live::steady_seconds());
+      std::this_thread::sleep_for(std::chrono::duration<double>(beat / 2));
+      session.midi_in(off, 3, live::steady_seconds());
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(answer_after * beat + cut_after));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Measure composer --listen's answer delay and note lateness (docs/live.md).", "bench_live"};
+  int answers = 200;
+  double tempo = 240, answer_after = 2, cut_after = 0.6;
+  app.add_option("--answers", answers, "Phrases to answer")->check(tools::whole_in(1, 100000))->capture_default_str();
+  app.add_option("--tempo", tempo, "Beats per minute")->check(tools::number_in(30, 400))->capture_default_str();
+  app.add_option("--answer-after", answer_after, "Beats of silence")
+      ->check(tools::number_in(0.25, 16))
+      ->capture_default_str();
+  app.add_option("--cut-after", cut_after, "Seconds of each answer before the next phrase")
+      ->check(tools::number_in(0.05, 60))
+      ->capture_default_str();
+  if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;  // 2: one line
+  // As composer --listen: the network leaves a core to the sending thread.
+  omp_set_num_threads(std::max(1, omp_get_max_threads() - 1));
+  const model::CheckpointMeta meta = full_event_meta();
+  const model::MusicLSTM net(meta.config);
+  live::SessionOptions options;
+  options.tempo = tempo;
+  options.answer_after = answer_after;
+  live::Session session(net, meta, options);
+  Timing timing(session.stats());
+  {
+    live::SendThread sender(session, timing);
+    play_rounds(session, answers, 60.0 / tempo, answer_after, cut_after);
+  }
+  std::printf(
+      "bench_live: %s, %d threads for the network; the default preset's network (%lld x %lld, vocabulary %lld)\n",
+      cpu_name().c_str(), omp_get_max_threads(), (long long)meta.config.layers, (long long)meta.config.hidden,
+      (long long)meta.config.vocab);
+  std::printf("  %llu answers at %.0f bpm after %.2g beats of silence\n",
+              (unsigned long long)session.stats().answers.load(), tempo, answer_after);
+  std::printf("  silence end to first answered note: %s\n", percentiles(timing.delays).c_str());
+  std::printf("  lateness of answered notes:         %s\n", percentiles(timing.lateness).c_str());
+  return session.failure().empty() ? 0 : 1;
+}

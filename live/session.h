@@ -1,0 +1,136 @@
+#pragma once
+// Call and response: a player plays, Legato listens, and when the player falls silent it answers.
+// Two sides. The real-time side (a MIDI callback and a sending thread in the program; run() in
+// an LV2 plugin) calls midi_in() with what arrives and tick() to send what is due: no locks, no
+// allocation, no waiting on the network. The engine's own thread turns the notes played into
+// tokens as they are played, feeds them through the network so that its state follows the
+// player, notices the silence and writes the answer token by token into the timed queue, a
+// second or so ahead of the music. The core knows no MIDI system: bytes in, MidiSink out, and
+// time as the real-time side reports it (seconds on any steady clock).
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "live/event_vocab.h"
+#include "live/midi_parser.h"
+#include "live/midi_sink.h"
+#include "live/output_queue.h"
+#include "live/phrase_tokenizer.h"
+#include "live/spsc_ring.h"
+#include "live/token_notes.h"
+#include "midi/grammar.h"
+#include "model/checkpoint.h"
+#include "model/generator.h"
+
+namespace legato::live {
+
+// answer: up to answer_bars bars after each silence. continue: goes on where the player stopped
+// until the player plays again. accompany: from the first silence on, a part under the player
+// that never stops: its notes stay below the lowest note the player holds (a left hand under the
+// melody), and the player's notes shape only that register, not the network's state.
+enum class Mode { Answer, Continue, Accompany };
+
+struct SessionOptions {
+  Mode mode = Mode::Answer;
+  double tempo = 120;         // beats per minute: the grid of the player's notes and of the answer
+  bool follow_tempo = false;  // the tempo the player's onsets imply instead
+  double answer_after = 2;    // beats of silence (no key down, no note-on or note-off) before Legato answers
+  double answer_bars = 4;     // bars of 4/4 in an answer (answer mode)
+  model::SamplingOptions sampling;
+  uint64_t seed = 1;
+  double lookahead = 1.0;  // seconds the engine writes ahead of the music (continue, accompany)
+};
+
+// What happened, for the program's log and the benchmark.
+struct SessionStats {
+  std::atomic<uint64_t> phrases{0}, answers{0}, notes_scheduled{0}, tokens_fed{0}, queue_full{0};
+  std::atomic<double> last_silence_end{-1};   // when the latest answer's silence ended
+  std::atomic<double> last_answer_start{-1};  // when its first note was scheduled to sound
+};
+
+class Session {
+ public:
+  // `meta` must be of the event scheme (std::invalid_argument otherwise); `net` must outlive the
+  // session and not change. The engine's thread starts at once.
+  Session(const model::MusicLSTM& net, const model::CheckpointMeta& meta, const SessionOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Real-time side. `bytes`: raw MIDI as it arrived (running status, SysEx and real-time bytes
+  // allowed), `now`: when, in seconds on the caller's steady clock.
+  void midi_in(const uint8_t* bytes, size_t size, double now);
+  // Real-time side: sends every answered note due by `now`; also tells the engine the time.
+  void tick(double now, MidiSink& out);
+  // Real-time side, once at the end: note-offs for every sounding note, then the engine stops.
+  void silence(double now, MidiSink& out);
+  double next_due() const { return output_.next_due(); }
+
+  const SessionStats& stats() const { return stats_; }
+  // Why the engine's thread stopped (empty while it runs or after a clean stop).
+  std::string failure() const;
+
+ private:
+  struct NoteEvent {
+    double seconds = 0;
+    bool on = false;
+    uint8_t channel = 0, pitch = 0, velocity = 0;
+  };
+
+  void run();  // the engine's thread (session_engine.cpp from here on)
+  void begin_stream();
+  bool take_input();  // true when anything arrived
+  void on_note(const NoteEvent& e);
+  void feed(int32_t token);
+  void feed_played();
+  bool check_silence(double now);
+  void start_answer(double silence_end);
+  void stop_answer(double now);
+  bool write_answer(double now);  // true when it wrote a token
+  int32_t sample();
+  void schedule(const LiveNote& note);
+  void start_clock();  // the answer's first onset is complete: it sounds from now
+  void send_note(const LiveNote& note);
+  double step_seconds() const { return tokenizer_.step_seconds(); }
+
+  const model::MusicLSTM& net_;
+  SessionOptions options_;
+  EventVocab vocab_;
+  midi::EventGrammar grammar_;
+  model::Generator generator_;
+  PhraseTokenizer tokenizer_;
+  TokenNotes notes_;
+  std::mt19937_64 rng_;
+  std::vector<int32_t> banned_, tokens_;
+  std::vector<float> logits_;
+
+  // Shared between the sides.
+  SpscRing<NoteEvent, 1024> input_;
+  OutputQueue output_;
+  std::atomic<double> now_{0};
+  std::atomic<uint32_t> answer_{0};  // the latest answer begun (0: none yet)
+  std::atomic<bool> stop_{false};
+  SessionStats stats_;
+  MidiParser parser_;  // the real-time side's
+
+  // The engine's own.
+  bool answering_ = false, accompanying_ = false;
+  int64_t phrase_notes_ = 0;       // notes of the phrase being played
+  double last_event_ = 0;          // the player's last note-on or note-off
+  int64_t answer_start_ = 0;       // grid step where the answer began
+  int64_t answer_end_ = 0;         // grid step where it ends (answer mode)
+  int64_t first_onset_ = -1;       // the answer's first onset, in grid steps (-1: not complete yet)
+  std::vector<LiveNote> waiting_;  // the notes at that onset until it is complete
+  double origin_ = 0;              // when that note sounds
+  double silence_end_ = 0;
+  int ceiling_ = 128;         // accompany: answered pitches stay below this
+  double ceiling_until_ = 0;  // ...until then (a beat after the player's lowest note ends)
+  std::string failure_;
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
+}  // namespace legato::live

@@ -1,0 +1,194 @@
+// The engine's thread: the player's notes into the network, the silence noticed, the answer
+// written into the timed queue (live/session.h).
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "live/session.h"
+#include "midi/tokenizer.h"
+
+namespace legato::live {
+
+namespace {
+// The first answered note sounds this long after it is written: the real-time side's clock, as
+// the engine last heard it, may be a tick old.
+constexpr double kLead = 0.002;
+// Idle, the engine looks for input this often: the delay it adds to noticing a silence.
+constexpr auto kIdle = std::chrono::microseconds(500);
+constexpr int kLowestCeiling = 36;  // accompany: the part keeps at least the two lowest octaves
+// A key held this many beats with nothing else played is taken for a lost note-off, and the
+// silence begins after all.
+constexpr double kHungBeats = 16;
+}  // namespace
+
+void Session::run() {
+  // Real-time priority where the system allows it, below the sending thread's: a busy machine then
+  // cannot hold the first answered note back. The thread sleeps whenever it is a second ahead.
+  sched_param priority{};
+  priority.sched_priority = std::min(10, sched_get_priority_max(SCHED_FIFO));
+  pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority);  // without the right it stays normal
+  try {
+    while (!stop_.load()) {
+      const double now = now_.load(std::memory_order_acquire);
+      bool busy = take_input();
+      if (!answering_) busy |= check_silence(now);
+      if (answering_) busy |= write_answer(now);
+      if (!busy) std::this_thread::sleep_for(kIdle);
+    }
+  } catch (const std::exception& e) {
+    failure_ = e.what();
+    failed_ = true;
+  }
+}
+
+// BOS and, in version 2, an ensemble of the player's instrument alone: the answer stays in it.
+void Session::begin_stream() {
+  feed(vocab_.bos());
+  if (const int32_t header = vocab_.header(vocab_.voice()); header >= 0 && grammar_.ensemble().empty()) {
+    feed(header);
+    grammar_.close_header();
+  }
+}
+
+void Session::feed(int32_t token) {
+  if (token < 0) return;
+  generator_.feed(token);
+  grammar_.feed(token);
+  LiveNote note;
+  if (notes_.feed(token, note) && answering_ && note.onset >= answer_start_) schedule(note);
+  if (answering_ && first_onset_ < 0 && !waiting_.empty() && notes_.now() > waiting_.front().onset) start_clock();
+  stats_.tokens_fed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Session::feed_played() {
+  tokens_.clear();
+  tokenizer_.take_tokens(tokens_);
+  if (accompanying_) return;  // the accompaniment's state follows its own part
+  for (int32_t t : tokens_) feed(t);
+}
+
+bool Session::take_input() {
+  NoteEvent e;
+  bool any = false;
+  while (input_.pop(e)) {
+    on_note(e);
+    any = true;
+  }
+  if (any) feed_played();
+  return any;
+}
+
+void Session::on_note(const NoteEvent& e) {
+  last_event_ = e.seconds;
+  if (!e.on) {
+    tokenizer_.note_off(e.channel, e.pitch, e.seconds);
+    return;
+  }
+  if (answering_ && !accompanying_) stop_answer(e.seconds);
+  tokenizer_.note_on(e.channel, e.pitch, e.velocity, e.seconds);
+  if (phrase_notes_++ == 0) stats_.phrases.fetch_add(1);
+}
+
+bool Session::check_silence(double now) {
+  if (phrase_notes_ == 0) return false;
+  const double beats = options_.answer_after + (tokenizer_.sounding() ? kHungBeats : 0);
+  const double silence_end = last_event_ + beats * tokenizer_.beat_seconds();
+  if (now < silence_end) return false;
+  tokenizer_.release_all(silence_end);  // a key still down is taken to have ended with the silence
+  feed_played();
+  tokens_.clear();
+  tokenizer_.rest_until(silence_end, tokens_);
+  for (int32_t t : tokens_) feed(t);
+  start_answer(silence_end);
+  return true;
+}
+
+void Session::start_answer(double silence_end) {
+  answering_ = true;
+  accompanying_ = options_.mode == Mode::Accompany;
+  phrase_notes_ = 0;
+  silence_end_ = silence_end;
+  answer_start_ = notes_.now();
+  const auto steps = std::llround(options_.answer_bars * 4 * midi::EventOptions{}.steps_per_quarter);
+  answer_end_ = options_.mode == Mode::Answer ? answer_start_ + std::max<int64_t>(1, steps) : INT64_MAX;
+  first_onset_ = -1;
+  waiting_.clear();
+  answer_.fetch_add(1, std::memory_order_acq_rel);
+  stats_.answers.fetch_add(1);
+  stats_.last_silence_end = silence_end;
+}
+
+void Session::stop_answer(double now) {
+  output_.cut(answer_.load());
+  answering_ = false;
+  tokenizer_.sync(notes_.now(), now);  // the player's note comes right after what was written
+}
+
+bool Session::write_answer(double now) {
+  const double step = step_seconds();
+  if (notes_.now() >= answer_end_) {  // long enough: the last note is final, and Legato listens
+    LiveNote last;
+    if (notes_.flush(last) && last.onset >= answer_start_) schedule(last);
+    if (first_onset_ < 0 && !waiting_.empty()) start_clock();
+    answering_ = false;
+    tokenizer_.sync(notes_.now(), first_onset_ >= 0 ? origin_ + double(notes_.now() - first_onset_) * step : now);
+    return true;
+  }
+  // Far enough ahead of the music; an accompaniment only a beat, so that it follows the player soon.
+  const double ahead = accompanying_ ? std::min(options_.lookahead, tokenizer_.beat_seconds()) : options_.lookahead;
+  if (first_onset_ >= 0 && origin_ + double(notes_.now() - first_onset_) * step > now + ahead) return false;
+  if (accompanying_) {  // the register follows the player's lowest held note, and a beat after it
+    const int held = tokenizer_.lowest_held_pitch();
+    if (held < 128)
+      ceiling_ = std::max(held, kLowestCeiling), ceiling_until_ = now + tokenizer_.beat_seconds();
+    else if (now > ceiling_until_)
+      ceiling_ = 128;
+  }
+  feed(sample());
+  return true;
+}
+
+int32_t Session::sample() {
+  Tensor logits = generator_.logits();
+  const float* z = logits.data<float>();
+  std::copy(z, z + logits_.size(), logits_.begin());
+  for (int32_t b : banned_) logits_[static_cast<size_t>(b)] = -1e30f;
+  grammar_.mask(logits_.data());
+  for (int pitch = ceiling_; pitch < 128 && accompanying_; ++pitch)
+    if (vocab_.note(pitch) >= 0) logits_[static_cast<size_t>(vocab_.note(pitch))] = -1e30f;
+  return model::sample_token(logits_.data(), int64_t(logits_.size()), options_.sampling, rng_);
+}
+
+// Notes at the answer's first onset wait until it is complete (a time shift follows them): a chord
+// then starts together, on time, rather than its first note at once and the others late.
+void Session::schedule(const LiveNote& note) {
+  if (first_onset_ < 0)
+    waiting_.push_back(note);
+  else
+    send_note(note);
+}
+
+void Session::start_clock() {
+  first_onset_ = waiting_.front().onset;
+  origin_ = std::max(now_.load(), silence_end_) + kLead;
+  stats_.last_answer_start = origin_;
+  for (const LiveNote& n : waiting_) send_note(n);
+  waiting_.clear();
+}
+
+void Session::send_note(const LiveNote& note) {
+  const double step = step_seconds();
+  const double on = origin_ + double(note.onset - first_onset_) * step;
+  const double off = on + double(std::max<int64_t>(1, note.duration)) * step;
+  const uint8_t channel = note.instrument < 0 ? 9 : 0;
+  const uint32_t answer = answer_.load();
+  const TimedNote note_on{on, answer, {uint8_t(0x90 | channel), uint8_t(note.pitch), uint8_t(note.velocity)}};
+  const TimedNote note_off{off, answer, {uint8_t(0x80 | channel), uint8_t(note.pitch), 0}};
+  if (!output_.schedule(note_on) || !output_.schedule(note_off)) stats_.queue_full.fetch_add(1);
+  stats_.notes_scheduled.fetch_add(1);
+}
+
+}  // namespace legato::live

@@ -1,0 +1,203 @@
+#pragma once
+// Real JACK for the tests that play and listen: one server with the dummy driver for the whole
+// run, a receiving client that notes when each message arrives, and a sending client that plays
+// raw MIDI bytes into a port, as a keyboard would. Skipped, visibly, only where JACK cannot start.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <jack/jack.h>
+#include <jack/midiport.h>
+#include <jack/ringbuffer.h>
+#include <rtmidi/RtMidi.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "test_render_process.h"
+
+namespace legato::testing {
+
+using Clock = std::chrono::steady_clock;
+
+// One JACK server for the whole run (`jackd -n NAME -d dummy`), ended when the tests end.
+class JackServer {
+ public:
+  static JackServer& get() {
+    static JackServer server;
+    return server;
+  }
+  bool running() const { return problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+  const std::string& name() const { return name_; }
+
+  ~JackServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      for (int k = 0; k < 200 && ::waitpid(pid_, &status, WNOHANG) == 0; ++k)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+    }
+    std::filesystem::remove(log_);
+  }
+
+ private:
+  JackServer() : name_("legato_test_" + std::to_string(::getpid())) {
+    log_ = std::filesystem::temp_directory_path() / (name_ + ".log");
+    // Our clients (and the programs we start) talk to this server and never start one themselves.
+    ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+    ::setenv("JACK_NO_START_SERVER", "1", 1);
+    // A 128-frame period at 48 kHz: JACK hands MIDI over every 2.7 ms.
+    std::vector<std::string> argv = {"jackd", "-n", name_, "-d", "dummy", "-r", "48000", "-p", "128"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int spawned = posix_spawnp(&pid_, "jackd", &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+      pid_ = 0;
+      problem_ = "cannot run jackd (install jackd2)";
+      return;
+    }
+    // libjack says "cannot connect" on stderr for every probe before the server is up.
+    jack_set_error_function([](const char*) {});
+    jack_set_info_function([](const char*) {});
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        problem_ = "jackd exited at once: " + slurp(log_);
+        return;
+      }
+      jack_status_t jack_status{};
+      if (jack_client_t* probe = jack_client_open("legato_probe", JackNoStartServer, &jack_status)) {
+        jack_client_close(probe);
+        return;  // the server answers
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    problem_ = "jackd did not answer within 10 s: " + slurp(log_);
+  }
+
+  std::string name_, problem_;
+  std::filesystem::path log_;
+  pid_t pid_ = 0;
+};
+
+struct Arrival {
+  double seconds;  // on the steady clock
+  std::vector<unsigned char> bytes;
+};
+
+// A JACK MIDI input port, through rtmidi, that notes when each message arrives.
+class Receiver {
+ public:
+  Receiver() : client_("legato_receiver_" + std::to_string(::getpid())), in_(RtMidi::UNIX_JACK, client_) {
+    in_.ignoreTypes(true, true, true);
+    in_.setCallback(
+        [](double, std::vector<unsigned char>* message, void* self) {
+          const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+          auto* r = static_cast<Receiver*>(self);
+          std::lock_guard lock(r->mutex_);
+          r->arrivals_.push_back({now, *message});
+        },
+        this);
+    in_.openVirtualPort("in");
+  }
+  std::string port() const { return client_ + ":in"; }
+  std::vector<Arrival> take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(arrivals_, {});
+  }
+
+ private:
+  std::mutex mutex_;  // these two outlive in_, whose JACK thread calls the callback until it closes
+  std::vector<Arrival> arrivals_;
+  std::string client_;
+  RtMidiIn in_;
+};
+
+// A JACK client with a MIDI output port that sends raw bytes, each send() one JACK event of
+// exactly those bytes (running status and SysEx as a keyboard would send them).
+class Sender {
+ public:
+  explicit Sender(const std::string& client) {
+    client_ = jack_client_open(client.c_str(), JackNoStartServer, nullptr);
+    REQUIRE(client_ != nullptr);
+    ring_ = jack_ringbuffer_create(1 << 16);
+    port_ = jack_port_register(client_, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+    REQUIRE(port_ != nullptr);
+    jack_set_process_callback(client_, process, this);
+    REQUIRE(jack_activate(client_) == 0);
+    name_ = jack_port_name(port_);
+  }
+  ~Sender() {
+    // What was queued leaves in the next cycles before the client closes.
+    for (int k = 0; k < 200 && jack_ringbuffer_read_space(ring_) > 0; ++k)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    jack_deactivate(client_);
+    jack_client_close(client_);
+    jack_ringbuffer_free(ring_);
+  }
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  const std::string& port() const { return name_; }
+  bool connected() const { return jack_port_connected(port_) > 0; }
+  void send(std::vector<uint8_t> bytes) {
+    const uint32_t n = uint32_t(bytes.size());
+    REQUIRE(jack_ringbuffer_write_space(ring_) >= sizeof n + n);
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(&n), sizeof n);
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(bytes.data()), n);
+  }
+
+ private:
+  static int process(jack_nframes_t frames, void* arg) {
+    auto* self = static_cast<Sender*>(arg);
+    void* buffer = jack_port_get_buffer(self->port_, frames);
+    jack_midi_clear_buffer(buffer);
+    uint32_t n = 0;
+    while (jack_ringbuffer_peek(self->ring_, reinterpret_cast<char*>(&n), sizeof n) == sizeof n &&
+           jack_ringbuffer_read_space(self->ring_) >= sizeof n + n) {
+      jack_ringbuffer_read_advance(self->ring_, sizeof n);
+      if (jack_midi_data_t* event = jack_midi_event_reserve(buffer, 0, n))
+        jack_ringbuffer_read(self->ring_, reinterpret_cast<char*>(event), n);
+      else
+        jack_ringbuffer_read_advance(self->ring_, n);
+    }
+    return 0;
+  }
+
+  jack_client_t* client_ = nullptr;
+  jack_port_t* port_ = nullptr;
+  jack_ringbuffer_t* ring_ = nullptr;
+  std::string name_;
+};
+
+inline bool skip_without_jack() {
+  if (JackServer::get().running()) return false;
+  MESSAGE("SKIPPED: JACK cannot start here: " << JackServer::get().problem());
+  return true;
+}
+
+}  // namespace legato::testing
