@@ -82,7 +82,8 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
         ck + " --infill " + file + " --bars 0-2", ck + " --infill " + file + " --bars 3-x",
         ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4", ck + " --beats 1-2",
         ck + " --infill " + file + " --bars 300-301", ck + " --infill " + file + " --bars 3-4 --seconds 4",
-        ck + " --infill " + (data / "none.mid").string() + " --bars 1-2"}) {
+        ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
+        ck + " --infill " + file + " --bars 3-4 --listen"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);

@@ -223,6 +223,7 @@ int parse_options(int argc, char** argv, Options& o) {
       ->check(tools::existing_file());
   app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
   add_listen_options(app, o);
+  app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
   o.play = play_opt->count() > 0;
