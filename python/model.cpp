@@ -5,11 +5,11 @@
 #include <sstream>
 
 #include "common.h"
+#include "corpus/corpus.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
 #include "model/generator.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 namespace legato::python {
 namespace {

@@ -1,4 +1,4 @@
-// legato.train: the trainer's run (model/trainer.h, the same options and files), on a thread of
+// legato.train: the trainer's run (train/trainer.h, the same options and files), on a thread of
 // its own while the calling thread reports progress to Python and passes on Ctrl-C.
 #include <chrono>
 #include <condition_variable>
@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "common.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 namespace legato::python {
 namespace {

@@ -15,19 +15,19 @@
 #include <sstream>
 
 #include "cli_errors.h"
+#include "corpus/corpus.h"
 #include "device.h"
 #include "eval/report.h"
-#include "live_player.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
-#include "model/evaluate.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
-#include "model/trainer.h"
+#include "render/live_player.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif

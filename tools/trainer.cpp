@@ -8,8 +8,8 @@
 
 #include "cli_errors.h"
 #include "device.h"
-#include "model/trainer.h"
 #include "tools/openmp_waits.h"
+#include "train/trainer.h"
 
 namespace {
 

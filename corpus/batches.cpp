@@ -1,4 +1,4 @@
-#include "model/batches.h"
+#include "corpus/batches.h"
 
 #include <stdexcept>
 

@@ -1,5 +1,5 @@
 #pragma once
-// A training corpus: MIDI files read (or their tokens mapped from the cache, model/token_store.h),
+// A training corpus: MIDI files read (or their tokens mapped from the cache, corpus/token_store.h),
 // split into training and validation pieces (by piece, so no piece leaks into both), with a
 // vocabulary built from the training pieces and their transpositions. Transpositions are not
 // stored: a training piece is kept once, with the range of shifts it is trained at, and a table
@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "corpus/corpus_reading.h"
+#include "corpus/token_store.h"
 #include "midi/score.h"
-#include "model/token_store.h"
 
 namespace legato::model {
 
@@ -28,7 +29,7 @@ struct CorpusOptions {
   int64_t min_count = 1;            // rarer tokens become UNK (schemes that have it)
   std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
   bool write_cache = true;          // false: a cache is mapped when it matches, never written
-  bool terminal = false;            // a live progress line while reading files (else one every 10 s)
+  ReadingProgress progress;         // told how reading files goes (empty: nothing is shown)
 };
 
 // A stored piece trained at every shift from lowest to highest (lowest <= 0 <= highest).

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "corpus/corpus.h"
 #include "engine/tensor.h"
-#include "model/corpus.h"
 
 namespace legato::model {
 

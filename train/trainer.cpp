@@ -1,4 +1,4 @@
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 #include <atomic>
 #include <charconv>
@@ -10,21 +10,21 @@
 #include <random>
 #include <sstream>
 
+#include "corpus/batches.h"
+#include "corpus/corpus.h"
+#include "corpus/windows.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "eval/compare.h"
 #include "midi/paths.h"
 #include "midi/reader.h"
-#include "model/batches.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
-#include "model/evaluate.h"
-#include "model/metrics.h"
-#include "model/progress.h"
 #include "model/safetensors.h"
-#include "model/windows.h"
+#include "train/evaluate.h"
+#include "train/metrics.h"
+#include "train/progress.h"
 
 namespace legato::model {
 namespace {
@@ -174,7 +174,13 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.normalise_key = o.recipe.normalise_key;
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
   corpus_options.write_cache = !o.resume;  // a resumed run touches no file before its checks pass
-  corpus_options.terminal = o.terminal && !o.quiet;
+  // Reading's progress on train/progress.h's bar (plain lines every 10 s off a terminal).
+  auto bar = std::make_shared<Progress>(out, o.terminal && !o.quiet);
+  corpus_options.progress = [bar](int64_t done, int64_t total, const std::string& status) {
+    if (done == 0) return bar->start("reading MIDI", total);
+    bar->update(done, status);
+    if (done == total) bar->finish();
+  };
   try {
     return load_corpus(corpus_options, out);
   } catch (const std::invalid_argument& e) {

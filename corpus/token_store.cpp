@@ -1,4 +1,4 @@
-#include "model/token_store.h"
+#include "corpus/token_store.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "model/windows.h"
+#include "corpus/windows.h"
 
 #include <algorithm>
 #include <stdexcept>

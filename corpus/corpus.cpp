@@ -1,4 +1,4 @@
-#include "model/corpus.h"
+#include "corpus/corpus.h"
 
 #include <sys/stat.h>
 
@@ -10,11 +10,11 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "corpus/corpus_reading.h"
 #include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
-#include "model/corpus_reading.h"
 
 namespace legato::model {
 namespace {
@@ -214,7 +214,7 @@ std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options,
     }
     if (why != "none yet") log << "corpus cache: " << path.string() << " is " << why << "; rebuilding it\n";
   }
-  std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.terminal, log);
+  std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.progress);
   for (const auto& line : store->summary) log << line;
   if (!options.cache_dir.empty() && options.write_cache && !store->pieces.empty()) {
     try {
