@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/atomic_file.h"
 #include "model/safetensors.h"
 
 namespace legato::model {

@@ -323,9 +323,7 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   std::vector<std::filesystem::path> paths(corpus_paths.begin(), corpus_paths.end());
   for (const auto& p : paths)
     if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
-  std::vector<eval::NamedFeatures> corpus;
-  for (const auto& piece : midi::load_midi_files(paths, std::cerr).scores)
-    corpus.push_back({piece.path.string(), eval::features_of(piece.score)});
+  std::vector<eval::NamedFeatures> corpus = eval::features_of_files(paths, std::cerr);
   if (corpus.size() < 2)
     throw model::InputError("--against: " + std::to_string(corpus.size()) +
                             " readable piece(s); the comparison needs at least 2");

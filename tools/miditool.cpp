@@ -175,12 +175,7 @@ int roundtrip(const TokenizerFlags& flags, const std::string& in, const std::str
 
 // The features of every piece found under the paths; what cannot be read is named on stderr.
 std::vector<legato::eval::NamedFeatures> features_of_files(const std::vector<std::string>& paths, int& failed) {
-  const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr);
-  failed += loaded.failed;
-  std::vector<legato::eval::NamedFeatures> out;
-  for (const LoadedScore& piece : loaded.scores)
-    out.push_back({piece.path.string(), legato::eval::features_of(piece.score)});
-  return out;
+  return legato::eval::features_of_files({paths.begin(), paths.end()}, std::cerr, &failed);
 }
 
 int stats(const std::vector<std::string>& paths, bool csv, bool json) {

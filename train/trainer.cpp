@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "base/atomic_file.h"
 #include "corpus/batches.h"
 #include "corpus/corpus.h"
 #include "corpus/windows.h"
@@ -415,9 +416,7 @@ EpochMetrics Training::measure(double epoch_position) {
 // validation pieces: the mean OA and the composed pieces' key features go into the row.
 void Training::measure_music(EpochMetrics& m) {
   if (o_.eval_pieces == 0 || val_music_.size() < 2) return;
-  int32_t bos = -1;
-  for (size_t k = 0; k < meta_.vocab.size(); ++k)
-    if (meta_.vocab[k] == "BOS") bos = static_cast<int32_t>(k);
+  const int32_t bos = special_ids(meta_.vocab).bos;
   std::mt19937_64 rng(o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step));
   std::vector<eval::NamedFeatures> composed;
   for (int k = 0; k < o_.eval_pieces; ++k) {
@@ -456,13 +455,11 @@ void Training::measure_music(EpochMetrics& m) {
 // count, and a Lakh-sized corpus holds out thousands.
 void Training::load_val_music() {
   constexpr size_t kMusicPieces = 200;
-  for (const std::string& path : data_.corpus.val_names) {
-    if (val_music_.size() == kMusicPieces) break;
-    try {
-      val_music_.push_back({path, eval::features_of(midi::read_midi_file(path))});
-    } catch (const std::exception&) {  // changed or gone since the cache was written: measured without it
-    }
-  }
+  std::vector<std::filesystem::path> paths;
+  for (const std::string& path : data_.corpus.val_names)
+    if (paths.size() < kMusicPieces && std::filesystem::is_regular_file(path)) paths.emplace_back(path);
+  std::ostringstream unread;  // changed or gone since the cache was written: measured without them
+  val_music_ = eval::features_of_files(paths, unread);
 }
 
 // --eval-every: the measurement of an epoch's end in the middle of one (validation loss, composed
