@@ -17,21 +17,8 @@ std::vector<Example> make_examples(const Pieces& pieces, int64_t seq_len, bool a
 
 void fill_batch(const Pieces& pieces, const Example* examples, int64_t batch, int64_t seq_len, bool all_steps,
                 Tensor& tokens, Tensor& targets) {
-  if (!tokens.defined() || tokens.shape() != Shape{seq_len, batch} || tokens.dtype() != DType::I32)
-    tokens = Tensor::empty({seq_len, batch}, DType::I32);
-  const Shape target_shape = all_steps ? Shape{seq_len * batch} : Shape{batch};
-  if (!targets.defined() || targets.shape() != target_shape || targets.dtype() != DType::I32)
-    targets = Tensor::empty(target_shape, DType::I32);
-  int32_t* x = tokens.data<int32_t>();
-  int32_t* y = targets.data<int32_t>();
-  for (int64_t b = 0; b < batch; ++b) {
-    const int32_t* ids = pieces[examples[b].piece].data() + examples[b].start;
-    for (int64_t t = 0; t < seq_len; ++t) {
-      x[t * batch + b] = ids[t];
-      if (all_steps) y[t * batch + b] = ids[t + 1];
-    }
-    if (!all_steps) y[b] = ids[seq_len];
-  }
+  write_batch(batch, seq_len, all_steps, tokens, targets,
+              [&](int64_t b, int64_t t) { return pieces[examples[b].piece][examples[b].start + t]; });
 }
 
 }  // namespace legato::model

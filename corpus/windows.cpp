@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "corpus/batches.h"
+
 namespace legato::model {
 namespace {
 
@@ -60,27 +62,12 @@ Window TrainingWindows::at(int64_t k) const {
 }
 
 void TrainingWindows::fill(const Window* windows, int64_t batch, Tensor& tokens, Tensor& targets) const {
-  if (!tokens.defined() || tokens.shape() != Shape{seq_len_, batch} || tokens.dtype() != DType::I32)
-    tokens = Tensor::empty({seq_len_, batch}, DType::I32);
-  const Shape target_shape = all_steps_ ? Shape{seq_len_ * batch} : Shape{batch};
-  if (!targets.defined() || targets.shape() != target_shape || targets.dtype() != DType::I32)
-    targets = Tensor::empty(target_shape, DType::I32);
-  int32_t* x = tokens.data<int32_t>();
-  int32_t* y = targets.data<int32_t>();
-  for (int64_t b = 0; b < batch; ++b) {
+  write_batch(batch, seq_len_, all_steps_, tokens, targets, [&](int64_t b, int64_t t) {
     const Window& w = windows[b];
-    const TrainPiece& p = corpus_->train[w.piece];
-    auto id = [&](int64_t t) {
-      const int32_t v = corpus_->id(p, w.shift, w.start + t);
-      if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
-      return v;
-    };
-    for (int64_t t = 0; t < seq_len_; ++t) {
-      x[t * batch + b] = id(t);
-      if (all_steps_) y[t * batch + b] = id(t + 1);
-    }
-    if (!all_steps_) y[b] = id(seq_len_);
-  }
+    const int32_t v = corpus_->id(corpus_->train[w.piece], w.shift, w.start + t);
+    if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
+    return v;
+  });
 }
 
 }  // namespace legato::model
