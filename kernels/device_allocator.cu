@@ -3,7 +3,7 @@
 
 #include "cuda_check.h"
 #include "device_allocator.h"
-#include "engine/block_cache.h"
+#include "base/block_cache.h"
 
 namespace legato::kernels {
 namespace {
