@@ -1,6 +1,6 @@
 #include "engine/allocator.h"
 
-#include "engine/block_cache.h"
+#include "base/block_cache.h"
 #include "engine/cpu/large_pages.h"
 
 namespace legato {

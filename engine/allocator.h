@@ -1,5 +1,5 @@
 #pragma once
-// The caching host allocator behind CPU tensors (engine/block_cache.h): blocks freed by tensors
+// The caching host allocator behind CPU tensors (base/block_cache.h): blocks freed by tensors
 // are handed out again, so a training step that repeats the same shapes allocates nothing from
 // the system after its first run (no page faults, no mmap/munmap per op).
 #include <cstddef>

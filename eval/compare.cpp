@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "eval/kde.h"
+#include "midi/loader.h"
 
 namespace legato::eval {
 namespace {
@@ -68,6 +69,15 @@ const std::vector<FeatureDef>& feature_defs() {
       {"polyphony_rate", scalar<&F::polyphony_rate>, true, false},
   };
   return defs;
+}
+
+std::vector<NamedFeatures> features_of_files(const std::vector<std::filesystem::path>& paths, std::ostream& log,
+                                             int* refused) {
+  const midi::LoadResult loaded = midi::load_midi_files(paths, log);
+  if (refused) *refused += loaded.failed;
+  std::vector<NamedFeatures> out;
+  for (const midi::LoadedScore& piece : loaded.scores) out.push_back({piece.path.string(), features_of(piece.score)});
+  return out;
 }
 
 Comparison compare_sets(const std::vector<NamedFeatures>& generated, const std::vector<NamedFeatures>& corpus) {

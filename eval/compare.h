@@ -5,6 +5,8 @@
 // itself; the mean OA over the features sums a set up in one number.
 #pragma once
 
+#include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,13 @@ struct Comparison {
   double mean_oa = 0;                       // over the features with an OA
   size_t generated = 0, corpus = 0;         // pieces in each set
 };
+
+// The features of every piece read from `paths` (MIDI files, or folders searched recursively), in
+// midi::load_midi_files's order and named by file; the files it refuses are left out, named on
+// `log` and counted in *refused. The one reading of a file set's features: miditool's stats and
+// compare, composer --against, the trainer's validation pieces and the Python module.
+std::vector<NamedFeatures> features_of_files(const std::vector<std::filesystem::path>& paths, std::ostream& log,
+                                             int* refused = nullptr);
 
 // Euclidean distance of each pair (MGEval's c_dist), pieces where the feature is NaN left out.
 // Throws std::invalid_argument for no generated piece or fewer than two corpus pieces.

@@ -1,9 +1,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/block_cache.h"
 #include "cuda_check.h"
 #include "device_allocator.h"
-#include "engine/block_cache.h"
 
 namespace legato::kernels {
 namespace {

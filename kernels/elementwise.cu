@@ -1,5 +1,5 @@
 // The elementwise kernels: binary ops with NumPy broadcasting and the gradients of their
-// operands, the activations (activation.h), and the small updates autograd needs (scale, axpy,
+// operands, the activations (elementwise.h's UnaryKind), and the small updates autograd needs (scale, axpy,
 // add a scalar, fill). One thread per element, int64 indices.
 #include <stdexcept>
 #include <string>

@@ -1,6 +1,9 @@
 #pragma once
-// The cross-entropies' per-element arithmetic, shared by the CPU ops (engine/ops/loss.cpp) and the
-// kernels (loss.cu). Softmax cross-entropy on logits:
+// The cross-entropies' per-element arithmetic. Keras' on probabilities is shared by the CPU op
+// (engine/ops/loss.cpp) and the kernel (loss.cu); of the softmax cross-entropy on logits the CPU
+// shares the loss (softmax_xent_loss) and keeps its own gradient over Eigen's rows (the softmax it
+// computes with Eigen's vectorised exp, then g * p - g at the target), which the kernel's
+// softmax_xent_grad equals up to rounding:
 // for a row with maximum m and sum of exponentials s, p_j = exp(z_j - m) / s and
 //   loss = log(s) + m - z_target,   dloss/dz_j = (p_j - [j == target]) * scale
 // (scale = the upstream gradient divided by the number of rows, for a mean over rows).

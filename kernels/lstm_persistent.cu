@@ -269,25 +269,14 @@ __device__ int block_sample(const float* logits, const GenerateNetwork& net, con
   return index[pick];
 }
 
-// One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
-// by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
-// and the logits [V], all read by other blocks after a grid barrier (through L2: __ldcg).
-// At most kMaxGenerateThreads threads and one block per SM (the plan's): the compiler may then give
-// each thread up to 255 registers, where a bound of 1024 capped them at 64 and spilled the layout.
-__global__ void __launch_bounds__(kMaxGenerateThreads, 1)
-    lstm_generate_kernel(GenerateNetwork net, GenerateSampling sampling, GenerateRun run, Split split) {
-  LEGATO_DYNAMIC_SHARED(unsigned char, smem);
-  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
-  const Layout lay = layout_of(net, split, static_cast<int>(blockDim.x));
+// The block's weights into shared memory, once for the whole piece: its units [u0, u0 + nu) of
+// every layer, its rows [d0, d0 + nd) of dense1 and [v0, v0 + nv) of dense2; the cell state at zero.
+__device__ void load_weights(const GenerateNetwork& net, const Layout& lay, unsigned char* smem, int u0, int nu, int d0,
+                             int nd, int v0, int nv) {
   auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
-  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x), b = static_cast<int>(blockIdx.x);
-  const int H = net.hidden, L = net.layers;
-  const int u0 = b * split.units, nu = clamp_rows(H, u0, split.units);
-  const int d0 = b * split.dense_rows, nd = clamp_rows(net.dense, d0, split.dense_rows);
-  const int v0 = b * split.vocab_rows, nv = clamp_rows(net.vocab, v0, split.vocab_rows);
-
-  // The block's weights, once for the whole piece. Row r of a layer's slice is gate r / nu of
-  // unit u0 + r % nu: [w_ih row | w_hh row].
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x);
+  const int H = net.hidden, L = net.layers, head_in = head_input(net);
+  // Row r of a layer's slice is gate r / nu of unit u0 + r % nu: [w_ih row | w_hh row].
   for (int k = 0; k < L; ++k) {
     const int input = k == 0 ? net.input : H, cols = input + H, stride = padded(cols);
     float* w = at(lay.w[k]);
@@ -306,10 +295,61 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
   for (int e = t; e < nd * H; e += threads)
     at(lay.d1_w)[(e / H) * padded(H) + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
   for (int r = t; r < nd; r += threads) at(lay.d1_b)[r] = net.dense1_b[d0 + r];
-  const int head_in = head_input(net);
   for (int e = t; e < nv * head_in; e += threads)
     at(lay.d2_w)[(e / head_in) * padded(head_in) + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
   for (int r = t; r < nv; r += threads) at(lay.d2_b)[r] = net.dense2_b[v0 + r];
+}
+
+// The head on the top layer's h_t (h_top [H], whole after the last layer's barrier): dense1 into
+// dense_out [D] (unless folded into dense2), then the block's rows of the logits [V] (and of
+// run.logits at `step`). The caller's barrier makes the logits whole.
+__device__ void head_forward(const GenerateNetwork& net, const Layout& lay, unsigned char* smem,
+                             cooperative_groups::grid_group& grid, const float* h_top, float* dense_out, float* logits,
+                             const GenerateRun& run, int step, int d0, int nd, int v0, int nv) {
+  auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x);
+  const int H = net.hidden, head_in = head_input(net);
+  float* x = at(lay.x);
+  float* pre = at(lay.pre);
+  float* partial = at(lay.partial);
+  for (int i = t; i < H; i += threads) x[i] = __ldcg(h_top + i);
+  __syncthreads();
+  if (!net.head_folded) {  // dense1, whole before dense2 reads it; folded, dense2 reads h itself
+    block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
+    for (int r = t; r < nd; r += threads) {
+      const float v = pre[r] + at(lay.d1_b)[r];
+      dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
+    }
+    grid.sync();
+    for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
+    __syncthreads();
+  }
+  block_matvec(at(lay.d2_w), padded(head_in), nv, head_in, x, partial, pre);
+  for (int r = t; r < nv; r += threads) {
+    const float z = pre[r] + at(lay.d2_b)[r];
+    logits[v0 + r] = z;
+    if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
+  }
+}
+
+// One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
+// by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
+// and the logits [V], all read by other blocks after a grid barrier (through L2: __ldcg).
+// At most kMaxGenerateThreads threads and one block per SM (the plan's): the compiler may then give
+// each thread up to 255 registers, where a bound of 1024 capped them at 64 and spilled the layout.
+__global__ void __launch_bounds__(kMaxGenerateThreads, 1)
+    lstm_generate_kernel(GenerateNetwork net, GenerateSampling sampling, GenerateRun run, Split split) {
+  LEGATO_DYNAMIC_SHARED(unsigned char, smem);
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
+  const Layout lay = layout_of(net, split, static_cast<int>(blockDim.x));
+  auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x), b = static_cast<int>(blockIdx.x);
+  const int H = net.hidden, L = net.layers;
+  const int u0 = b * split.units, nu = clamp_rows(H, u0, split.units);
+  const int d0 = b * split.dense_rows, nd = clamp_rows(net.dense, d0, split.dense_rows);
+  const int v0 = b * split.vocab_rows, nv = clamp_rows(net.vocab, v0, split.vocab_rows);
+
+  load_weights(net, lay, smem, u0, nu, d0, nd, v0, nv);
   __syncthreads();
 
   float* x = at(lay.x);
@@ -352,25 +392,9 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
       if (k + 1 < L) prefetch_h(x + H, step == 0 ? nullptr : h_of(k + 1, prev), H);
       grid.sync();  // layer k's h_t is whole before layer k + 1 (or the head) reads it
     }
-    for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(L - 1, cur) + i);
-    __syncthreads();
-    if (!net.head_folded) {  // dense1, whole before dense2 reads it; folded, dense2 reads h itself
-      block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
-      for (int r = t; r < nd; r += threads) {
-        const float v = pre[r] + at(lay.d1_b)[r];
-        dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
-      }
-      grid.sync();
-      for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
-      __syncthreads();
-    }
-    block_matvec(at(lay.d2_w), padded(head_in), nv, head_in, x, partial, pre);
-    for (int r = t; r < nv; r += threads) {
-      const float z = pre[r] + at(lay.d2_b)[r];
-      logits[v0 + r] = z;
-      if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
-    }
-    // The first layer's h_{t-1} for the next step (sampling does not touch x).
+    head_forward(net, lay, smem, grid, h_of(L - 1, cur), dense_out, logits, run, step, d0, nd, v0, nv);
+    // The first layer's h_{t-1} for the next step (head_forward is done with x; sampling does not
+    // touch it).
     prefetch_h(x + net.input, h_of(0, cur), H);
     grid.sync();  // the logits are whole; the next writer of them is two barriers away
     if (step + 1 < run.primer_length) {

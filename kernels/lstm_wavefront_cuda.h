@@ -2,8 +2,8 @@
 // A stack of LSTM layers on the GPU in chunks of time steps (lstm_wavefront.cpp), in one of two
 // orders that issue exactly the same cuBLAS calls and kernel launches on the same data:
 //
-// - Sequential: everything on one stream, layer after layer (today's order, but with the input
-//   projection of every layer done per chunk of C steps, a GEMM of C*B rows).
+// - Sequential: everything on one stream, layer after layer (as a stack of single-layer LSTMs runs,
+//   but with the input projection of every layer done per chunk of C steps, a GEMM of C*B rows).
 // - Wavefront: one stream and one cuBLAS handle (with its own workspace) per layer; layer l+1's
 //   chunk c waits (an event) for layer l's chunk c, so layer l+1 runs chunk c while layer l runs
 //   chunk c+1. Backward runs the same wavefront from the top layer and the last chunk down.

@@ -3,7 +3,7 @@
 // [a, b)) and a suffix (from b on), and laid out as
 //     <suffix> SUFFIX <prefix> PREFIX <middle> MIDDLE
 // so that a left-to-right network, having read what comes after the gap and what comes before it,
-// writes the middle last. Training arranges a share of its windows so (model/windows.h); composer
+// writes the middle last. Training arranges a share of its windows so (corpus/windows.h); composer
 // --infill lays out a file so and samples the middle (model/infill.h). One function serves both,
 // so the network composes in exactly the layout it learnt.
 #pragma once

@@ -19,7 +19,7 @@ int shift_to_c(int tonic);
 int shift_to_c(int tonic, int lowest, int highest);
 
 // The transposition that moves `score` to C's key signature, as near as its pitched notes allow;
-// 0 without pitched notes. model/corpus.cpp does the same from a stored piece's key and range.
+// 0 without pitched notes. corpus/corpus.cpp does the same from a stored piece's key and range.
 int shift_to_c(const Score& score);
 
 }  // namespace legato::midi

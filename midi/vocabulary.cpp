@@ -164,6 +164,13 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
   return v;
 }
 
+Vocabulary Vocabulary::in_id_order(const std::vector<std::string>& tokens) {
+  Vocabulary v;
+  v.tokens_ = tokens;
+  for (size_t k = 0; k < tokens.size(); ++k) v.ids_.emplace(tokens[k], int(k));
+  return v;
+}
+
 void Vocabulary::save(const std::filesystem::path& path) const {
   std::ofstream f(path);
   f << to_json();

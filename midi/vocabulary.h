@@ -13,6 +13,8 @@
 namespace legato::midi {
 
 inline constexpr std::string_view kUnk = "UNK";
+inline constexpr std::string_view kBos = "BOS";  // a piece's beginning (the event scheme's)
+inline constexpr std::string_view kEos = "EOS";  // its end
 
 class Vocabulary {
  public:
@@ -43,7 +45,9 @@ class Vocabulary {
   std::vector<std::string> decode(std::span<const int> ids) const;
 
   std::string to_json() const;
-  static Vocabulary from_json(std::string_view json);  // throws std::runtime_error when malformed
+  static Vocabulary from_json(std::string_view json);
+  // The vocabulary whose ids are the positions in `tokens` (a checkpoint's; a repeated token keeps its first id).
+  static Vocabulary in_id_order(const std::vector<std::string>& tokens);  // throws std::runtime_error when malformed
   void save(const std::filesystem::path& path) const;
   static Vocabulary load(const std::filesystem::path& path);
 

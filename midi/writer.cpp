@@ -56,25 +56,23 @@ void put_track(std::vector<uint8_t>& file, std::vector<Event> events) {
 
 uint8_t clamp7(int v, int lo) { return uint8_t(std::clamp(v, lo, 127)); }
 
-}  // namespace
+// A track of the file: one instrument's notes (or some of them, see assign_tracks).
+struct Track {
+  int channel, program;
+  std::array<int64_t, 128> last_end;  // per pitch, the end of the latest note placed here
+};
 
-std::vector<uint8_t> write_midi(const Score& score) {
-  if (score.smpte) throw std::invalid_argument("write_midi: SMPTE division is not supported; use ticks per quarter");
-  if (score.ticks_per_quarter <= 0 || score.ticks_per_quarter > 0x7FFF)
-    throw std::invalid_argument("write_midi: ticks_per_quarter " + std::to_string(score.ticks_per_quarter) +
-                                " does not fit the header");
-  // One track per instrument (channel, program), in the order instruments first sound. Notes of
-  // one pitch share a track only where both note pairings read them back the same: one after the
-  // other, or ending together. A note that starts while another of its pitch sounds and ends at
-  // another time (possible when the score merged several tracks) goes to a further track of the
-  // same instrument, since pretty_midi's pairing would end both at the first note-off.
-  struct Track {
-    int channel, program;
-    std::array<int64_t, 128> last_end;  // per pitch, the end of the latest note placed here
-  };
+// One track per instrument (channel, program), in the order instruments first sound. Notes of
+// one pitch share a track only where both note pairings read them back the same: one after the
+// other, or ending together. A note that starts while another of its pitch sounds and ends at
+// another time (possible when the score merged several tracks) goes to a further track of the
+// same instrument, since pretty_midi's pairing would end both at the first note-off.
+// track_of_note[i]: the track of score.notes[i].
+std::vector<Track> assign_tracks(const Score& score, std::vector<size_t>& track_of_note) {
   std::vector<Track> tracks_out;
   std::map<std::pair<int, int>, std::vector<size_t>> tracks_of;  // instrument -> its tracks
-  std::vector<size_t> order(score.notes.size()), track_of_note(score.notes.size());
+  std::vector<size_t> order(score.notes.size());
+  track_of_note.assign(score.notes.size(), 0);
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     const Note &x = score.notes[a], &y = score.notes[b];
@@ -98,14 +96,11 @@ std::vector<uint8_t> write_midi(const Score& score) {
     tracks_out[chosen].last_end[size_t(pitch)] = n.end_tick();
     track_of_note[i] = chosen;
   }
+  return tracks_out;
+}
 
-  std::vector<uint8_t> file = {'M', 'T', 'h', 'd'};
-  put_be(file, 6, 4);
-  put_be(file, 1, 2);
-  if (tracks_out.size() + 1 > 0xFFFF) throw std::invalid_argument("write_midi: more than 65535 tracks needed");
-  put_be(file, uint32_t(tracks_out.size() + 1), 2);
-  put_be(file, uint32_t(score.ticks_per_quarter), 2);
-
+// The tempo map, time signatures and key signatures: the file's first track.
+void put_tempo_track(std::vector<uint8_t>& file, const Score& score) {
   std::vector<Event> tempo_track;
   for (const TempoChange& t : score.tempo_map) {
     const uint32_t m = uint32_t(std::clamp(t.micros_per_quarter, 1, 0xFFFFFF));
@@ -119,6 +114,26 @@ std::vector<uint8_t> write_midi(const Score& score) {
   for (const KeySignature& k : score.key_signatures)
     tempo_track.push_back({k.tick, 0, 0, {0xFF, 0x59, 0x02, uint8_t(int8_t(k.sharps)), uint8_t(k.minor)}});
   put_track(file, std::move(tempo_track));
+}
+
+}  // namespace
+
+std::vector<uint8_t> write_midi(const Score& score) {
+  if (score.smpte) throw std::invalid_argument("write_midi: SMPTE division is not supported; use ticks per quarter");
+  if (score.ticks_per_quarter <= 0 || score.ticks_per_quarter > 0x7FFF)
+    throw std::invalid_argument("write_midi: ticks_per_quarter " + std::to_string(score.ticks_per_quarter) +
+                                " does not fit the header");
+  std::vector<size_t> track_of_note;
+  const std::vector<Track> tracks_out = assign_tracks(score, track_of_note);
+
+  std::vector<uint8_t> file = {'M', 'T', 'h', 'd'};
+  put_be(file, 6, 4);
+  put_be(file, 1, 2);
+  if (tracks_out.size() + 1 > 0xFFFF) throw std::invalid_argument("write_midi: more than 65535 tracks needed");
+  put_be(file, uint32_t(tracks_out.size() + 1), 2);
+  put_be(file, uint32_t(score.ticks_per_quarter), 2);
+
+  put_tempo_track(file, score);
 
   std::vector<std::vector<Event>> tracks(tracks_out.size());
   for (size_t i = 0; i < tracks_out.size(); ++i) {

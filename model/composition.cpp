@@ -9,23 +9,30 @@
 #include "midi/hands.h"
 #include "midi/key.h"
 #include "midi/tokenizer.h"
+#include "midi/vocabulary.h"
 #include "model/generator_persistent.h"
 
 namespace legato::model {
 
+SpecialIds special_ids(const std::vector<std::string>& vocab) {
+  const midi::Vocabulary v = midi::Vocabulary::in_id_order(vocab);
+  auto id = [&](std::string_view token) { return v.contains(token) ? static_cast<int32_t>(v.id(token)) : -1; };
+  return {id(midi::kUnk), id(midi::kBos), id(midi::kEos)};
+}
+
 std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab) {
+  const SpecialIds special = special_ids(vocab);
   std::vector<int32_t> out;
-  for (size_t k = 0; k < vocab.size(); ++k)
-    if (vocab[k] == "UNK" || vocab[k] == "BOS") out.push_back(static_cast<int32_t>(k));
+  for (const int32_t id : {special.unk, special.bos})  // in id order, as the vocabulary lists them
+    if (id >= 0) out.push_back(id);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 std::vector<int32_t> primer_from_piece(std::vector<int32_t> tokens, const std::vector<std::string>& vocab,
                                        int64_t max_length) {
-  auto is = [&](int32_t t, const char* name) {
-    return t >= 0 && static_cast<size_t>(t) < vocab.size() && vocab[t] == name;
-  };
-  while (!tokens.empty() && is(tokens.back(), "EOS")) tokens.pop_back();
+  const int32_t eos = special_ids(vocab).eos;
+  while (!tokens.empty() && eos >= 0 && tokens.back() == eos) tokens.pop_back();
   if (max_length > 0 && static_cast<int64_t>(tokens.size()) > max_length)
     tokens.erase(tokens.begin(), tokens.end() - max_length);
   return tokens;
@@ -71,8 +78,7 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
                                    const TokenListener& on_token, const std::vector<int32_t>& context) {
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
-  const auto eos_at = std::find(meta.vocab.begin(), meta.vocab.end(), "EOS");
-  const int32_t eos = eos_at == meta.vocab.end() ? -1 : static_cast<int32_t>(eos_at - meta.vocab.begin());
+  const int32_t eos = special_ids(meta.vocab).eos;
   std::optional<midi::EventGrammar> grammar = grammar_for(meta);
   const bool masks = meta.scheme == "event";
   if (!grammar || (!masks && length.steps <= 0))
@@ -140,7 +146,7 @@ std::vector<int32_t> draw_ensemble(const CheckpointMeta& meta, std::mt19937_64& 
 namespace {
 // Where the ensemble header of `tokens` ends (1 past its last token); 0 without BOS.
 size_t header_end(const CheckpointMeta& meta, const std::vector<int32_t>& tokens) {
-  if (tokens.empty() || meta.vocab[static_cast<size_t>(tokens[0])] != "BOS") return 0;
+  if (tokens.empty() || tokens[0] != special_ids(meta.vocab).bos) return 0;
   size_t k = 1;
   while (k < tokens.size() && meta.vocab[static_cast<size_t>(tokens[k])].front() == 'I') ++k;
   return k;
@@ -158,8 +164,7 @@ std::vector<int> ensemble_of(const CheckpointMeta& meta, const std::vector<int32
 
 std::vector<int32_t> piece_primer(const CheckpointMeta& meta, std::vector<int32_t> primer,
                                   const std::vector<int32_t>& chosen, std::mt19937_64& rng) {
-  if (meta.scheme != "event" || primer.size() != 1 || meta.vocab[static_cast<size_t>(primer[0])] != "BOS")
-    return primer;
+  if (meta.scheme != "event" || primer.size() != 1 || primer[0] != special_ids(meta.vocab).bos) return primer;
   const std::vector<int32_t> header = chosen.empty() ? draw_ensemble(meta, rng) : chosen;
   primer.insert(primer.end(), header.begin(), header.end());
   return primer;

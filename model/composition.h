@@ -15,6 +15,13 @@
 
 namespace legato::model {
 
+// The special tokens' ids in a checkpoint's vocabulary, -1 where it has none; found through
+// midi::Vocabulary::id(), the one place that maps tokens to ids.
+struct SpecialIds {
+  int32_t unk = -1, bos = -1, eos = -1;
+};
+SpecialIds special_ids(const std::vector<std::string>& vocab);
+
 // Tokens that must never be sampled: the unknown-token marker and a second beginning.
 std::vector<int32_t> banned_tokens(const std::vector<std::string>& vocab);
 

@@ -12,12 +12,17 @@
 
 namespace legato::model {
 
-int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& o, std::mt19937_64& rng) {
-  if (vocab <= 0) throw std::invalid_argument("sample: empty vocabulary");
-  if (o.greedy) return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+void check_sampling(const SamplingOptions& o) {
+  if (o.greedy) return;  // argmax needs none of them
   if (!(o.temperature > 0)) throw std::invalid_argument("sample: temperature must be positive");
   if (o.top_k < 0) throw std::invalid_argument("sample: top-k must be >= 0");
   if (!(o.top_p > 0 && o.top_p <= 1)) throw std::invalid_argument("sample: top-p must be in (0, 1]");
+}
+
+int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& o, std::mt19937_64& rng) {
+  if (vocab <= 0) throw std::invalid_argument("sample: empty vocabulary");
+  if (o.greedy) return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+  check_sampling(o);
   // Candidates by descending logit; softmax at the temperature over the kept ones.
   std::vector<int32_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);

@@ -25,6 +25,10 @@ struct SamplingOptions {
   bool greedy = false;  // the seed's argmax
 };
 
+// Throws std::invalid_argument naming the first option out of range (none are checked with
+// `greedy`): the one check of sampling options, on the CPU and before a GPU kernel runs alike.
+void check_sampling(const SamplingOptions& options);
+
 // Picks the next token from logits [V]. Throws on options out of range.
 int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& options, std::mt19937_64& rng);
 

@@ -84,6 +84,44 @@ struct Mapped {
   Mapped& operator=(const Mapped&) = delete;
 };
 
+kernels::GenerateSampling sampling_of(const SamplingOptions& sampling, uint64_t seed) {
+  kernels::GenerateSampling s;
+  s.temperature = sampling.temperature;
+  s.top_k = sampling.top_k;
+  s.top_p = sampling.top_p;
+  s.greedy = sampling.greedy;
+  s.seed = seed;
+  return s;
+}
+
+// Hands each token over as the device makes it, until the kernel on `stream` has finished; a
+// listener that says stop stops the handing over (the kernel finishes its few milliseconds
+// regardless) and the piece ends there, as on the CPU.
+std::vector<int32_t> hand_over(cudaStream_t stream, const Mapped<int32_t>& tokens, const Mapped<int>& produced,
+                               int64_t length, const std::function<bool(const std::vector<int32_t>&)>& on_token) {
+  std::vector<int32_t> generated;
+  size_t stopped_at = static_cast<size_t>(length);  // where a listener said stop: the piece ends there, as on the CPU
+  auto take_new = [&] {
+    const int now = *static_cast<volatile int*>(produced.host);
+    while (static_cast<int>(generated.size()) < now) {
+      generated.push_back(static_cast<int32_t>(static_cast<volatile int32_t*>(tokens.host)[generated.size()]));
+      if (on_token && generated.size() <= stopped_at && !on_token(generated)) stopped_at = generated.size();
+    }
+  };
+  for (;;) {
+    const cudaError_t state = cudaStreamQuery(stream);
+    if (state != cudaErrorNotReady) {
+      LEGATO_CUDA_CHECK(state);
+      break;
+    }
+    take_new();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  take_new();
+  if (generated.size() > stopped_at) generated.resize(stopped_at);
+  return generated;
+}
+
 }  // namespace
 
 std::string device_generation(const MusicLSTM& net) {
@@ -103,11 +141,7 @@ std::optional<std::vector<int32_t>> compose_persistent(const MusicLSTM& net, con
   const ModelConfig& c = net.config();
   if (primer.empty()) throw std::invalid_argument("compose: the primer is empty");
   if (length < 0 || length > (1 << 30)) throw std::invalid_argument("compose: length out of range");
-  if (!sampling.greedy) {  // the CPU's checks (model::sample_token), before anything runs
-    if (!(sampling.temperature > 0)) throw std::invalid_argument("sample: temperature must be positive");
-    if (sampling.top_k < 0) throw std::invalid_argument("sample: top-k must be >= 0");
-    if (!(sampling.top_p > 0 && sampling.top_p <= 1)) throw std::invalid_argument("sample: top-p must be in (0, 1]");
-  }
+  check_sampling(sampling);  // the CPU's checks (model::sample_token), before anything runs
   for (int32_t t : primer)
     if (t < 0 || t >= c.vocab)
       throw std::out_of_range("compose: primer token " + std::to_string(t) + " outside the vocabulary");
@@ -136,12 +170,6 @@ std::optional<std::vector<int32_t>> compose_persistent(const MusicLSTM& net, con
   Mapped<int> produced(1);
   *static_cast<volatile int*>(produced.host) = 0;
 
-  kernels::GenerateSampling s;
-  s.temperature = sampling.temperature;
-  s.top_k = sampling.top_k;
-  s.top_p = sampling.top_p;
-  s.greedy = sampling.greedy;
-  s.seed = seed;
   kernels::GenerateRun run;
   run.primer = d_primer.data<int32_t>();
   run.primer_length = static_cast<int>(primer.size());
@@ -152,34 +180,13 @@ std::optional<std::vector<int32_t>> compose_persistent(const MusicLSTM& net, con
   run.produced = produced.device;
   run.logits = logits ? d_logits.data<float>() : nullptr;
   run.workspace = workspace.data<float>();
-  kernels::lstm_generate_launch(plan, n, s, run, stream);
+  kernels::lstm_generate_launch(plan, n, sampling_of(sampling, seed), run, stream);
 
-  // Hand each token over as the device makes it; a listener that says stop stops the handing
-  // over (the kernel finishes its few milliseconds regardless).
-  std::vector<int32_t> generated;
-  size_t stopped_at = static_cast<size_t>(length);  // where a listener said stop: the piece ends there, as on the CPU
-  auto take_new = [&] {
-    const int now = *static_cast<volatile int*>(produced.host);
-    while (static_cast<int>(generated.size()) < now) {
-      generated.push_back(static_cast<int32_t>(static_cast<volatile int32_t*>(tokens.host)[generated.size()]));
-      if (on_token && generated.size() <= stopped_at && !on_token(generated)) stopped_at = generated.size();
-    }
-  };
-  for (;;) {
-    const cudaError_t state = cudaStreamQuery(stream);
-    if (state != cudaErrorNotReady) {
-      LEGATO_CUDA_CHECK(state);
-      break;
-    }
-    take_new();
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-  take_new();
+  std::vector<int32_t> generated = hand_over(stream, tokens, produced, length, on_token);
   if (logits) {
     logits->resize(static_cast<size_t>(steps) * static_cast<size_t>(c.vocab));
     cuda::copy_bytes(logits->data(), Device::CPU, d_logits.raw_data(), Device::CUDA, logits->size() * sizeof(float));
   }
-  if (generated.size() > stopped_at) generated.resize(stopped_at);
   return generated;
 }
 

@@ -8,7 +8,7 @@
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
-#include "model/corpus.h"
+#include "model/encoding.h"
 
 namespace legato::model {
 namespace {

@@ -21,7 +21,7 @@ struct Recipe {
   int epochs = 200;
   double val_split = 0.0;
   int transpose = 0;  // augmentation: +-N semitones
-  // Every piece moved to C major's key signature first (model/corpus.h), --transpose around it.
+  // Every piece moved to C major's key signature first (corpus/corpus.h), --transpose around it.
   bool normalise_key = false;
   bool keras_loss = true;  // softmax then Keras' clipped cross-entropy (the seed) vs fused logits
   // What best.safetensors keeps: "loss", the lowest validation loss (the training loss without a

@@ -1,5 +1,6 @@
 #include "model/safetensors.h"
 
+#include "base/atomic_file.h"
 #include "model/safetensors_header.h"
 
 #include <fcntl.h>
@@ -43,35 +44,6 @@ const Tensor* SafetensorsFile::find(const std::string& name) const {
   for (const auto& [n, t] : tensors)
     if (n == name) return &t;
   return nullptr;
-}
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes) {
-  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;  // a signal (Ctrl-C) arrived: keep writing, the trainer stops after
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw std::runtime_error("cannot write " + tmp.string() + ": " + why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error("cannot flush " + tmp.string() + ": " + std::strerror(errno));
-  }
-  std::filesystem::rename(tmp, path);  // atomic on POSIX: readers see the old file or the new one
-  // The rename itself lives in the folder: flushed too, so that it survives a power cut.
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
-  if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
 }
 
 void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {

@@ -25,7 +25,4 @@ void save_safetensors(const std::filesystem::path& path, const SafetensorsFile& 
 // outside the data, unknown dtype, shape and size disagreeing).
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
 
-// Writes bytes to path atomically (temporary file, fsync, rename).
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
-
 }  // namespace legato::model

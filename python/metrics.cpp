@@ -47,8 +47,7 @@ std::vector<eval::NamedFeatures> pieces_of(const py::handle& arg, const char* wh
   for (size_t k = 0; k < scores.size(); ++k) out.push_back({names[k], eval::features_of(*scores[k])});
   if (!paths.empty()) {
     std::ostringstream log;  // files that cannot be read are left out, as miditool does
-    for (const auto& piece : midi::load_midi_files(paths, log).scores)
-      out.push_back({piece.path.string(), eval::features_of(piece.score)});
+    for (eval::NamedFeatures& piece : eval::features_of_files(paths, log)) out.push_back(std::move(piece));
   }
   return out;
 }

@@ -261,6 +261,32 @@ PyScore detokenize(const py::handle& ids_obj, const std::vector<std::string>& vo
   return s;
 }
 
+// The scores read (scores[k] of files[k]; errors[k] says why one is missing) as PyScores; the files
+// that could not be read are named in one Python warning (the first five of them).
+py::list read_scores(const std::vector<std::filesystem::path>& files, std::vector<std::optional<midi::Score>>& scores,
+                     const std::vector<std::string>& errors) {
+  const size_t n = files.size();
+  py::list out;
+  std::string refused;
+  int failed = 0;
+  for (size_t k = 0; k < n; ++k) {
+    if (scores[k]) {
+      PyScore s;
+      s.score = std::move(*scores[k]);
+      s.path = files[k].string();
+      out.append(py::cast(std::move(s)));
+    } else {
+      if (failed++ < 5) refused += (refused.empty() ? "" : "; ") + errors[k];
+    }
+  }
+  if (failed > 0) {
+    const std::string message = std::to_string(failed) + " of " + std::to_string(n) +
+                                " files could not be read and are left out: " + refused + (failed > 5 ? "; ..." : "");
+    if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) != 0) throw py::error_already_set();
+  }
+  return out;
+}
+
 // Every MIDI file under `path`, read on `threads` threads while this thread reports progress and
 // watches for Ctrl-C. Files that cannot be read are left out, with one Python warning naming them.
 py::list read_folder(const std::filesystem::path& path, bool strict, bool sustain, const std::string& pairing,
@@ -329,25 +355,7 @@ py::list read_folder(const std::filesystem::path& path, bool strict, bool sustai
     all_done.wait_for(lock, std::chrono::milliseconds(100), [&] { return done.load() == n; });
   }
   if (print) std::fprintf(stderr, "\n");
-  py::list out;
-  std::string refused;
-  int failed = 0;
-  for (size_t k = 0; k < n; ++k) {
-    if (scores[k]) {
-      PyScore s;
-      s.score = std::move(*scores[k]);
-      s.path = files[k].string();
-      out.append(py::cast(std::move(s)));
-    } else {
-      if (failed++ < 5) refused += (refused.empty() ? "" : "; ") + errors[k];
-    }
-  }
-  if (failed > 0) {
-    const std::string message = std::to_string(failed) + " of " + std::to_string(n) +
-                                " files could not be read and are left out: " + refused + (failed > 5 ? "; ..." : "");
-    if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 1) != 0) throw py::error_already_set();
-  }
-  return out;
+  return read_scores(files, scores, errors);
 }
 
 std::string score_repr(const PyScore& s) {

@@ -5,11 +5,12 @@
 #include <sstream>
 
 #include "common.h"
+#include "corpus/corpus.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
+#include "model/encoding.h"
 #include "model/generator.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 namespace legato::python {
 namespace {
@@ -46,12 +47,6 @@ Model load(const std::filesystem::path& path) {
   return Model{ck, path.string()};
 }
 
-int32_t id_of(const std::vector<std::string>& vocab, const std::string& token) {
-  for (size_t k = 0; k < vocab.size(); ++k)
-    if (vocab[k] == token) return static_cast<int32_t>(k);
-  return -1;
-}
-
 py::list compose(const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
                  const std::optional<uint64_t>& seed_arg, const py::object& primer_arg, int n, bool greedy,
                  double tempo, bool two_hands) {
@@ -78,7 +73,7 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
     user_primer = false;
     if (!meta.primers.empty())
       primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
-    else if (const int32_t bos = id_of(meta.vocab, "BOS"); bos >= 0)
+    else if (const int32_t bos = model::special_ids(meta.vocab).bos; bos >= 0)
       primer = {bos};
     else
       throw std::invalid_argument("the checkpoint has no primer windows and no BOS token: give a primer");

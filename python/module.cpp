@@ -3,7 +3,7 @@
 // OSError for files, ValueError for bad arguments (std::invalid_argument and model::InputError).
 #include "common.h"
 #include "midi/error.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 PYBIND11_MODULE(_legato, m) {
   namespace py = pybind11;

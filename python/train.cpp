@@ -1,4 +1,4 @@
-// legato.train: the trainer's run (model/trainer.h, the same options and files), on a thread of
+// legato.train: the trainer's run (train/trainer.h, the same options and files), on a thread of
 // its own while the calling thread reports progress to Python and passes on Ctrl-C.
 #include <chrono>
 #include <condition_variable>
@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "common.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 namespace legato::python {
 namespace {
@@ -87,37 +87,28 @@ py::dict metrics_dict(const model::EpochMetrics& m) {
   return d;
 }
 
-py::dict train(const py::object& data, const std::string& preset, const std::filesystem::path& out, double max_minutes,
-               const py::object& callback, bool resume, bool overwrite, bool verbose, const py::kwargs& kwargs) {
-  model::TrainOptions o;
-  try {
-    o.recipe = model::preset(preset);
-  } catch (const std::invalid_argument&) {
-    throw std::invalid_argument("preset must be 'seed', 'default' or 'tiny', not '" + preset + "'");
-  }
-  o.preset = preset;
-  if (!data.is_none()) {
-    std::vector<py::handle> items;
-    if (py::isinstance<py::str>(data) || py::isinstance(data, py::module_::import("pathlib").attr("PurePath")))
-      items.push_back(data);
-    else
-      for (const py::handle& h : py::iter(data)) items.push_back(h);
-    for (const py::handle& h : items) {
-      const std::string p = py::str(h);
-      if (!std::filesystem::exists(p)) {
-        FileError e("data " + p + ": no such file or folder");
-        e.missing = true;
-        throw e;
-      }
-      o.data.emplace_back(p);
+// `data` (None, a path, or an iterable of paths) into o.data; a path that is not there is a FileError.
+void take_data(const py::object& data, model::TrainOptions& o) {
+  if (data.is_none()) return;
+  std::vector<py::handle> items;
+  if (py::isinstance<py::str>(data) || py::isinstance(data, py::module_::import("pathlib").attr("PurePath")))
+    items.push_back(data);
+  else
+    for (const py::handle& h : py::iter(data)) items.push_back(h);
+  for (const py::handle& h : items) {
+    const std::string p = py::str(h);
+    if (!std::filesystem::exists(p)) {
+      FileError e("data " + p + ": no such file or folder");
+      e.missing = true;
+      throw e;
     }
+    o.data.emplace_back(p);
   }
-  if (!(max_minutes >= 0)) throw std::invalid_argument("max_minutes must be 0 (no limit) or more");
-  o.max_minutes = max_minutes, o.out = out, o.resume = resume, o.overwrite = overwrite;
-  if (!callback.is_none() && !PyCallable_Check(callback.ptr()))
-    throw std::invalid_argument("callback must be callable");
-  // The recipe's options by the trainer's names (seq_len for --seq-len), as run.json keeps them.
-  model::RunSettings settings = model::run_settings(o);
+}
+
+// The keyword options by the trainer's names (seq_len for --seq-len) into `settings`, as run.json
+// keeps them, and the ones run.json does not keep (how and where the run goes) into `o`.
+void take_options(const py::kwargs& kwargs, model::RunSettings& settings, model::TrainOptions& o) {
   for (const auto& [k, v] : kwargs) {
     std::string key = py::str(k);
     for (char& c : key)
@@ -142,28 +133,46 @@ py::dict train(const py::object& data, const std::string& preset, const std::fil
       settings[key] = option_text(key, v);
     }
   }
-  const model::Recipe before = o.recipe;
-  model::apply_run_settings(settings, o);
-  // run.json keeps the run's settings: resume with nothing given takes them (as trainer --resume).
-  if (resume && kwargs.empty()) {
-    try {
-      model::apply_run_settings(model::load_run_settings(o.out), o);
-    } catch (const model::InputError&) {  // no run to resume: train() says so
-    }
-  }
-  o.quiet = !verbose;
+}
 
+// The trainer's lines and progress events, handed from the training thread to Python's.
+struct Relay {
   std::mutex mutex;
   std::deque<Event> events;
+  LineBuffer lines;
+
+  // The lines to Python's stdout (when verbose) and the events to the callback.
+  void flush(const py::object& callback, bool verbose) {
+    if (const std::string text = lines.take(); !text.empty() && verbose) {
+      py::module_::import("sys").attr("stdout").attr("write")(text);
+      py::module_::import("sys").attr("stdout").attr("flush")();
+    }
+    std::deque<Event> now;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      now.swap(events);
+    }
+    for (const Event& e : now) {
+      py::dict d;
+      d["epoch"] = e.p.epoch, d["batch"] = e.p.batch, d["batches"] = e.p.batches, d["step"] = e.p.step;
+      d["loss"] = e.p.loss;
+      d["metrics"] = e.metrics ? py::object(metrics_dict(*e.metrics)) : py::none();
+      callback(d);
+    }
+  }
+};
+
+// Runs train(o) on a thread of its own while this one relays its lines and events; returns its code.
+int run_training(model::TrainOptions o, const py::object& callback, bool verbose) {
+  Relay relay;
   if (!callback.is_none())
     o.on_progress = [&](const model::TrainProgress& p) {
-      std::lock_guard<std::mutex> lock(mutex);
+      std::lock_guard<std::mutex> lock(relay.mutex);
       Event e{p, std::nullopt};
       if (p.metrics) e.metrics = *p.metrics, e.p.metrics = nullptr;
-      if (events.size() < 10000) events.push_back(e);
+      if (relay.events.size() < 10000) relay.events.push_back(e);
     };
-  LineBuffer lines;
-  std::ostream log(&lines);
+  std::ostream log(&relay.lines);
   std::atomic<bool> finished{false};
   int code = 0;
   std::exception_ptr error;
@@ -193,26 +202,8 @@ py::dict train(const py::object& data, const std::string& preset, const std::fil
       if (worker.joinable()) worker.join();
     }
   } stopper{worker, finished};
-  auto flush = [&] {
-    if (const std::string text = lines.take(); !text.empty() && verbose) {
-      py::module_::import("sys").attr("stdout").attr("write")(text);
-      py::module_::import("sys").attr("stdout").attr("flush")();
-    }
-    std::deque<Event> now;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      now.swap(events);
-    }
-    for (const Event& e : now) {
-      py::dict d;
-      d["epoch"] = e.p.epoch, d["batch"] = e.p.batch, d["batches"] = e.p.batches, d["step"] = e.p.step;
-      d["loss"] = e.p.loss;
-      d["metrics"] = e.metrics ? py::object(metrics_dict(*e.metrics)) : py::none();
-      callback(d);
-    }
-  };
   while (!finished) {
-    flush();
+    relay.flush(callback, verbose);
     // Ctrl-C before the trainer's own handler is installed, or after it is gone: Python's.
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     py::gil_scoped_release release;
@@ -224,8 +215,38 @@ py::dict train(const py::object& data, const std::string& preset, const std::fil
   }
   worker = std::thread();  // joined: the Stopper has nothing left to do
   finished = true;
-  flush();
+  relay.flush(callback, verbose);
   if (error) std::rethrow_exception(error);
+  return code;
+}
+
+py::dict train(const py::object& data, const std::string& preset, const std::filesystem::path& out, double max_minutes,
+               const py::object& callback, bool resume, bool overwrite, bool verbose, const py::kwargs& kwargs) {
+  model::TrainOptions o;
+  try {
+    o.recipe = model::preset(preset);
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("preset must be 'seed', 'default' or 'tiny', not '" + preset + "'");
+  }
+  o.preset = preset;
+  take_data(data, o);
+  if (!(max_minutes >= 0)) throw std::invalid_argument("max_minutes must be 0 (no limit) or more");
+  o.max_minutes = max_minutes, o.out = out, o.resume = resume, o.overwrite = overwrite;
+  if (!callback.is_none() && !PyCallable_Check(callback.ptr()))
+    throw std::invalid_argument("callback must be callable");
+  // The recipe's options by the trainer's names (seq_len for --seq-len), as run.json keeps them.
+  model::RunSettings settings = model::run_settings(o);
+  take_options(kwargs, settings, o);
+  model::apply_run_settings(settings, o);
+  // run.json keeps the run's settings: resume with nothing given takes them (as trainer --resume).
+  if (resume && kwargs.empty()) {
+    try {
+      model::apply_run_settings(model::load_run_settings(o.out), o);
+    } catch (const model::InputError&) {  // no run to resume: train() says so
+    }
+  }
+  o.quiet = !verbose;
+  const int code = run_training(o, callback, verbose);
   if (code == 130) {  // SIGINT (or SIGTERM) during the run: stopped after a batch, checkpoint written
     PyErr_SetString(PyExc_KeyboardInterrupt, ("training interrupted: checkpoint written to " +
                                               model::last_checkpoint(o.out).string() + "; continue with resume=True")

@@ -4,10 +4,12 @@
 
 #include <bit>
 #include <cmath>
-#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "render/performance.h"
 
 namespace legato::render {
@@ -88,10 +90,15 @@ AudioResult render_wav(const midi::Score& score, const std::filesystem::path& ou
   if (fluid_synth_sfload(synth.get(), result.soundfont.c_str(), 1) == FLUID_FAILED)
     throw AudioError("FluidSynth cannot load the soundfont " + result.soundfont.string());
 
-  const std::filesystem::path temporary = out.string() + ".part";
-  std::ofstream file(temporary, std::ios::binary);
-  if (!file) throw AudioError("cannot write " + out.string());
-  write_wav_header(file, options.sample_rate, result.frames);
+  std::optional<AtomicFile> file;
+  try {
+    file.emplace(out);
+  } catch (const std::runtime_error& e) {
+    throw AudioError(e.what());
+  }
+  std::ostringstream header;
+  write_wav_header(header, options.sample_rate, result.frames);
+  file->write(header.str());
 
   std::vector<int16_t> buffer;
   int64_t written = 0;
@@ -101,7 +108,7 @@ AudioResult render_wav(const midi::Score& score, const std::filesystem::path& ou
       const int count = int(std::min<int64_t>(frame - written, 4096));
       buffer.resize(size_t(count) * 2);
       fluid_synth_write_s16(synth.get(), count, buffer.data(), 0, 2, buffer.data(), 1, 2);
-      file.write(reinterpret_cast<const char*>(buffer.data()), std::streamsize(buffer.size() * 2));
+      file->write(buffer.data(), buffer.size() * sizeof(int16_t));
       written += count;
     }
   };
@@ -116,12 +123,7 @@ AudioResult render_wav(const midi::Score& score, const std::filesystem::path& ou
       fluid_synth_program_change(synth.get(), ch, m.bytes[1]);
   }
   render_until(result.frames);
-  file.close();
-  if (!file) {
-    std::filesystem::remove(temporary);
-    throw AudioError("cannot write " + out.string());
-  }
-  std::filesystem::rename(temporary, out);
+  file->commit();
   return result;
 }
 

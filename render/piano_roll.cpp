@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/atomic_file.h"
 #include "render/instruments.h"
 
 namespace legato::render {
@@ -138,17 +139,6 @@ std::string piano_roll_svg(const midi::Score& score, const RollOptions& options)
   return svg.str();
 }
 
-void write_text_file(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path temporary = path.string() + ".part";
-  {
-    std::ofstream out(temporary, std::ios::binary);
-    out << text;
-    if (!out) {
-      std::filesystem::remove(temporary);
-      throw std::runtime_error("cannot write " + path.string());
-    }
-  }
-  std::filesystem::rename(temporary, path);
-}
+void write_text_file(const std::filesystem::path& path, const std::string& text) { write_file_atomically(path, text); }
 
 }  // namespace legato::render

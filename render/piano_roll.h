@@ -25,7 +25,7 @@ std::vector<double> bar_ticks(const midi::Score& score);
 // instrument, in order of first appearance), rect "background".
 std::string piano_roll_svg(const midi::Score& score, const RollOptions& options = {});
 
-// Writes text to a file atomically (aside, then renamed); throws std::runtime_error naming the file.
+// Writes text to a file atomically (base/atomic_file.h); throws std::runtime_error naming the file.
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace legato::render

@@ -5,10 +5,11 @@
 #include <set>
 #include <sstream>
 
+#include "corpus/corpus.h"
 #include "eval/features.h"
 #include "midi/writer.h"
 #include "model/composition.h"
-#include "model/corpus.h"
+#include "model/encoding.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "model/checkpoint.h"
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 namespace legato::testing {
 

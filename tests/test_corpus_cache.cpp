@@ -10,12 +10,12 @@
 #include <set>
 #include <sstream>
 
+#include "corpus/corpus.h"
+#include "corpus/windows.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
 #include "midi/writer.h"
-#include "model/corpus.h"
-#include "model/windows.h"
 #include "score_builder.h"
 #include "small_corpus.h"
 

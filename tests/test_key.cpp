@@ -8,12 +8,13 @@
 #include <random>
 #include <sstream>
 
+#include "corpus/corpus.h"
 #include "midi/key.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
+#include "model/encoding.h"
 #include "score_builder.h"
 #include "temp_dir.h"
 

@@ -7,14 +7,14 @@
 #include <random>
 #include <set>
 
+#include "corpus/corpus.h"
+#include "corpus/windows.h"
 #include "midi/grammar.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
-#include "model/corpus.h"
 #include "model/infill.h"
-#include "model/windows.h"
 #include "score_builder.h"
 #include "small_training.h"
 #include "temp_dir.h"

@@ -8,9 +8,9 @@
 #include <random>
 #include <set>
 
+#include "corpus/batches.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "model/batches.h"
 #include "model/checkpoint.h"
 #include "model/generator.h"
 #include "model/safetensors.h"

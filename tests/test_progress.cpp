@@ -1,11 +1,11 @@
-// The trainer's progress bar (model/progress.h): its line fits the terminal's width, so it never
+// The trainer's progress bar (train/progress.h): its line fits the terminal's width, so it never
 // wraps into a stale line per redraw; a terminal narrower than the bar needs gets plain lines.
 #include <doctest/doctest.h>
 
 #include <sstream>
 #include <string>
 
-#include "model/progress.h"
+#include "train/progress.h"
 
 using legato::model::Progress;
 

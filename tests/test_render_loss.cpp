@@ -1,12 +1,12 @@
-// The trainer's loss curves (model/metrics.cpp) as drawn: the SVG is parsed and every point of
+// The trainer's loss curves (train/metrics.cpp) as drawn: the SVG is parsed and every point of
 // each polyline is checked against the epoch and loss it stands for.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "model/metrics.h"
 #include "test_render_svg.h"
+#include "train/metrics.h"
 
 using namespace legato;
 using legato::testing::SvgElement;

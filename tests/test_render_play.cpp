@@ -24,12 +24,12 @@
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
-#include "model/trainer.h"
 #include "score_builder.h"
 #include "small_training.h"
 #include "temp_dir.h"
 #include "test_render_process.h"
 #include "test_render_svg.h"
+#include "train/trainer.h"
 
 using namespace legato;
 using Clock = std::chrono::steady_clock;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "model/checkpoint.h"
-#include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "train/trainer.h"
 
 using namespace legato;
 using legato::testing::temp_dir;

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "engine/cpu/products.h"
-#include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "train/trainer.h"
 
 using namespace legato;
 

@@ -11,9 +11,9 @@
 #include "gpu.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
-#include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "train/trainer.h"
 
 using namespace legato;
 

@@ -22,9 +22,9 @@
 
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
-#include "model/trainer.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "train/trainer.h"
 
 extern char** environ;
 

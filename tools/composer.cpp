@@ -15,22 +15,23 @@
 #include <sstream>
 
 #include "cli_errors.h"
+#include "corpus/corpus.h"
 #include "device.h"
 #include "eval/report.h"
 #include "listen_command.h"
-#include "live_player.h"
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
-#include "model/evaluate.h"
+#include "model/encoding.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
 #include "model/infill.h"
-#include "model/trainer.h"
+#include "render/live_player.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
 #include "render/audio.h"
 #endif
@@ -416,9 +417,7 @@ std::vector<eval::NamedFeatures> corpus_features(const std::vector<std::string>&
   std::vector<std::filesystem::path> paths(corpus_paths.begin(), corpus_paths.end());
   for (const auto& p : paths)
     if (!std::filesystem::exists(p)) throw model::InputError("no such file or folder: " + p.string());
-  std::vector<eval::NamedFeatures> corpus;
-  for (const auto& piece : midi::load_midi_files(paths, std::cerr).scores)
-    corpus.push_back({piece.path.string(), eval::features_of(piece.score)});
+  std::vector<eval::NamedFeatures> corpus = eval::features_of_files(paths, std::cerr);
   if (corpus.size() < 2)
     throw model::InputError("--against: " + std::to_string(corpus.size()) +
                             " readable piece(s); the comparison needs at least 2");

@@ -42,7 +42,7 @@ demo: done.
   out/demo.tokens.txt             its tokens
   out/demo.wav                    the piece as audio (FluidSynth, General MIDI soundfont)
   out/demo.svg                    its piano roll (time across, pitch up, one colour per instrument)
-  out/demo-train/best.safetensors the checkpoint (safetensors, loadable in PyTorch: see README)
+  out/demo-train/best.safetensors the checkpoint (safetensors, loadable in PyTorch: see docs/checkpoints.md)
   out/demo-train/metrics.csv      per-epoch losses;  out/demo-train/loss.svg  the loss curves
 TXT
 if [ -x build/bin/legato-serve ]; then

@@ -175,12 +175,7 @@ int roundtrip(const TokenizerFlags& flags, const std::string& in, const std::str
 
 // The features of every piece found under the paths; what cannot be read is named on stderr.
 std::vector<legato::eval::NamedFeatures> features_of_files(const std::vector<std::string>& paths, int& failed) {
-  const LoadResult loaded = load_midi_files({paths.begin(), paths.end()}, std::cerr);
-  failed += loaded.failed;
-  std::vector<legato::eval::NamedFeatures> out;
-  for (const LoadedScore& piece : loaded.scores)
-    out.push_back({piece.path.string(), legato::eval::features_of(piece.score)});
-  return out;
+  return legato::eval::features_of_files({paths.begin(), paths.end()}, std::cerr, &failed);
 }
 
 int stats(const std::vector<std::string>& paths, bool csv, bool json) {
@@ -268,140 +263,150 @@ int roll(const std::string& file, const std::string& svg) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
-  CLI::App app{"miditool: read MIDI files, tokenize them, write them back; play, render and draw them", "miditool"};
-  app.require_subcommand(1);
-
+// Every subcommand's flags and arguments, and the subcommands themselves (the one given is true).
+struct Flags {
   std::string info_file;
   bool info_strict = false;
-  auto* info_cmd = app.add_subcommand("info", "Format, tracks, division, tempo map, instruments, note counts, repairs");
-  info_cmd->add_option("FILE", info_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  info_cmd->add_flag("--strict", info_strict, "Refuse a damaged file instead of repairing it (to validate files)");
-
   std::vector<std::string> notes_paths;
-  auto* notes_cmd = app.add_subcommand("notes", "One line per note: pitch, times (s, beats, ticks), velocity, ...");
-  notes_cmd->add_option("PATH", notes_paths, "MIDI files or folders (searched recursively)")
-      ->required()
-      ->check(legato::tools::existing_path());
-
   TokenizerFlags tok_flags;
   std::vector<std::string> tok_paths;
   bool timing = false;
-  auto* tokens_cmd = app.add_subcommand("tokens", "One line per file: its name, a tab, its tokens");
-  tok_flags.add_to(tokens_cmd);
-  tokens_cmd->add_option("PATH", tok_paths, "MIDI files or folders (searched recursively)")
-      ->required()
-      ->check(legato::tools::existing_path());
-  tokens_cmd->add_flag("--time", timing, "Report on stderr how long reading and tokenizing took");
-
   TokenizerFlags vocab_flags;
   std::vector<std::string> vocab_paths;
   int min_count = 1;
   std::string save;
-  auto* vocab_cmd = app.add_subcommand("vocab", "The vocabulary with counts, most frequent first");
-  vocab_flags.add_to(vocab_cmd);
-  vocab_cmd->add_option("PATH", vocab_paths, "MIDI files or folders (searched recursively)")
-      ->required()
-      ->check(legato::tools::existing_path());
-  vocab_cmd->add_option("--min-count", min_count, "Tokens rarer than this map to UNK in the saved vocabulary")
-      ->check(legato::tools::whole_in(1, 1e9))
-      ->capture_default_str();
-  vocab_cmd->add_option("--save", save, "Write the vocabulary as a JSON array of tokens in id order");
-
   TokenizerFlags rt_flags;
   std::string rt_in, rt_out;
-  auto* rt_cmd = app.add_subcommand("roundtrip", "Tokenize IN.mid, detokenize, write OUT.mid");
-  rt_flags.add_to(rt_cmd);
-  rt_cmd->add_option("IN", rt_in, "MIDI file to read")->required()->check(legato::tools::existing_file());
-  rt_cmd->add_option("OUT,--out", rt_out, "MIDI file to write")->required();
-
   std::vector<std::string> stats_paths;
   bool stats_csv = false, stats_json = false;
-  auto* stats_cmd = app.add_subcommand(
-      "stats", "Each piece's features (MusPy's and MGEval's: pitches, rhythm, tonality; drums out of pitch features)");
-  stats_cmd->add_option("PATH", stats_paths, "MIDI files or folders (searched recursively)")
-      ->required()
-      ->check(legato::tools::existing_path());
-  auto* csv_flag = stats_cmd->add_flag("--csv", stats_csv, "One CSV row per file (scalars and the two histograms)");
-  stats_cmd->add_flag("--json", stats_json, "One JSON object per line and file, with a \"file\" key")
-      ->excludes(csv_flag);
-
   std::vector<std::string> generated_paths, corpus_paths;
   bool compare_json = false;
   std::string compare_svg;
-  auto* compare_cmd = app.add_subcommand(
+  std::string play_file, play_port;
+  std::string render_file, render_wav, soundfont;
+  std::string roll_file, roll_svg;
+  CLI::App *info_cmd, *notes_cmd, *tokens_cmd, *vocab_cmd, *rt_cmd, *stats_cmd, *compare_cmd, *play_cmd, *ports_cmd,
+      *render_cmd, *roll_cmd;
+};
+
+// Reading, tokenizing and writing back: info, notes, tokens, vocab, roundtrip.
+void add_reading_commands(CLI::App& app, Flags& f) {
+  f.info_cmd = app.add_subcommand("info", "Format, tracks, division, tempo map, instruments, note counts, repairs");
+  f.info_cmd->add_option("FILE", f.info_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  f.info_cmd->add_flag("--strict", f.info_strict, "Refuse a damaged file instead of repairing it (to validate files)");
+
+  f.notes_cmd = app.add_subcommand("notes", "One line per note: pitch, times (s, beats, ticks), velocity, ...");
+  f.notes_cmd->add_option("PATH", f.notes_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+
+  f.tokens_cmd = app.add_subcommand("tokens", "One line per file: its name, a tab, its tokens");
+  f.tok_flags.add_to(f.tokens_cmd);
+  f.tokens_cmd->add_option("PATH", f.tok_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+  f.tokens_cmd->add_flag("--time", f.timing, "Report on stderr how long reading and tokenizing took");
+
+  f.vocab_cmd = app.add_subcommand("vocab", "The vocabulary with counts, most frequent first");
+  f.vocab_flags.add_to(f.vocab_cmd);
+  f.vocab_cmd->add_option("PATH", f.vocab_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+  f.vocab_cmd->add_option("--min-count", f.min_count, "Tokens rarer than this map to UNK in the saved vocabulary")
+      ->check(legato::tools::whole_in(1, 1e9))
+      ->capture_default_str();
+  f.vocab_cmd->add_option("--save", f.save, "Write the vocabulary as a JSON array of tokens in id order");
+
+  f.rt_cmd = app.add_subcommand("roundtrip", "Tokenize IN.mid, detokenize, write OUT.mid");
+  f.rt_flags.add_to(f.rt_cmd);
+  f.rt_cmd->add_option("IN", f.rt_in, "MIDI file to read")->required()->check(legato::tools::existing_file());
+  f.rt_cmd->add_option("OUT,--out", f.rt_out, "MIDI file to write")->required();
+}
+
+// Measuring pieces and sets of them: stats, compare.
+void add_measuring_commands(CLI::App& app, Flags& f) {
+  f.stats_cmd = app.add_subcommand(
+      "stats", "Each piece's features (MusPy's and MGEval's: pitches, rhythm, tonality; drums out of pitch features)");
+  f.stats_cmd->add_option("PATH", f.stats_paths, "MIDI files or folders (searched recursively)")
+      ->required()
+      ->check(legato::tools::existing_path());
+  auto* csv_flag = f.stats_cmd->add_flag("--csv", f.stats_csv, "One CSV row per file (scalars and the two histograms)");
+  f.stats_cmd->add_flag("--json", f.stats_json, "One JSON object per line and file, with a \"file\" key")
+      ->excludes(csv_flag);
+
+  f.compare_cmd = app.add_subcommand(
       "compare",
       "MGEval's comparison: per feature the overlapped area (OA) and KL divergence of the distances within the corpus "
       "and from the generated pieces to it; last line: mean OA");
-  compare_cmd->add_option("GENERATED", generated_paths, "The generated MIDI files or folders")
+  f.compare_cmd->add_option("GENERATED", f.generated_paths, "The generated MIDI files or folders")
       ->required()
       ->check(legato::tools::existing_path());
-  compare_cmd->add_option("--against", corpus_paths, "The corpus: MIDI files or folders (at least 2 pieces)")
+  f.compare_cmd->add_option("--against", f.corpus_paths, "The corpus: MIDI files or folders (at least 2 pieces)")
       ->required()
       ->check(legato::tools::existing_path());
-  compare_cmd->add_flag("--json", compare_json, "An object with mean_oa and a features map of {oa, kl}");
-  compare_cmd->add_option("--densities", compare_svg,
-                          "Also draw, per feature, the two densities over each other into this SVG file");
+  f.compare_cmd->add_flag("--json", f.compare_json, "An object with mean_oa and a features map of {oa, kl}");
+  f.compare_cmd->add_option("--densities", f.compare_svg,
+                            "Also draw, per feature, the two densities over each other into this SVG file");
+}
 
-  std::string play_file, play_port;
-  auto* play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
-  play_cmd->add_option("FILE", play_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  play_cmd->add_option("--port", play_port,
-                       "Output port: its index or (part of) its name from `miditool ports` (default: the first "
-                       "that is not Midi Through)");
+// Hearing and seeing: play, ports, render, roll.
+void add_hearing_commands(CLI::App& app, Flags& f) {
+  f.play_cmd = app.add_subcommand("play", "Play FILE on a MIDI output port in real time (Ctrl-C stops)");
+  f.play_cmd->add_option("FILE", f.play_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  f.play_cmd->add_option("--port", f.play_port,
+                         "Output port: its index or (part of) its name from `miditool ports` (default: the first "
+                         "that is not Midi Through)");
 
-  auto* ports_cmd =
+  f.ports_cmd =
       app.add_subcommand("ports", "List the MIDI output ports, then the input ports (ALSA sequencer and JACK)");
 
-  std::string render_file, render_wav, soundfont;
-  auto* render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
-  render_cmd->add_option("FILE", render_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  render_cmd->add_option("OUT,--out", render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
-  render_cmd
-      ->add_option("--soundfont", soundfont,
+  f.render_cmd = app.add_subcommand("render", "Render FILE to a WAV file with FluidSynth");
+  f.render_cmd->add_option("FILE", f.render_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  f.render_cmd->add_option("OUT,--out", f.render_wav, "WAV file to write (44.1 kHz, 16-bit stereo)")->required();
+  f.render_cmd
+      ->add_option("--soundfont", f.soundfont,
                    "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
       ->check(legato::tools::existing_file());
 
-  std::string roll_file, roll_svg;
-  auto* roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
-  roll_cmd->add_option("FILE", roll_file, "MIDI file")->required()->check(legato::tools::existing_file());
-  roll_cmd->add_option("OUT,--out", roll_svg, "SVG file to write")->required();
+  f.roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
+  f.roll_cmd->add_option("FILE", f.roll_file, "MIDI file")->required()->check(legato::tools::existing_file());
+  f.roll_cmd->add_option("OUT,--out", f.roll_svg, "SVG file to write")->required();
+}
 
-  if (const int code = legato::tools::parse_command_line(app, argc, argv, {{"--svg", "--densities"}}); code >= 0)
-    return code;
-  {  // every output can be written, before any file is read
-    legato::tools::OutputCheck check{"miditool"};
-    if (*rt_cmd) check.file("--out", rt_out, "out.mid");
-    if (*render_cmd) check.file("--out", render_wav, "piece.wav");
-    if (*roll_cmd) check.file("--out", roll_svg, "roll.svg");
-    if (*compare_cmd) check.file("--densities", compare_svg, "densities.svg");
-    if (*vocab_cmd) check.file("--save", save, "vocab.json");
-    if (check.code >= 0) return check.code;
-  }
+// Every output of the subcommand given can be written: -1, else the exit code after saying why not.
+int check_outputs(const Flags& f) {
+  legato::tools::OutputCheck check{"miditool"};
+  if (*f.rt_cmd) check.file("--out", f.rt_out, "out.mid");
+  if (*f.render_cmd) check.file("--out", f.render_wav, "piece.wav");
+  if (*f.roll_cmd) check.file("--out", f.roll_svg, "roll.svg");
+  if (*f.compare_cmd) check.file("--densities", f.compare_svg, "densities.svg");
+  if (*f.vocab_cmd) check.file("--save", f.save, "vocab.json");
+  return check.code;
+}
+
+// The subcommand given; returns the exit code.
+int run(const Flags& f) {
   try {
 #ifdef LEGATO_HAVE_RTMIDI
     try {
-      if (*play_cmd) return play(play_file, play_port);
-      if (*ports_cmd) return ports();
+      if (*f.play_cmd) return play(f.play_file, f.play_port);
+      if (*f.ports_cmd) return ports();
     } catch (const legato::render::PlaybackError& e) {
       std::fprintf(stderr, "miditool: %s\n", e.what());
       return e.kind == legato::render::PlaybackError::Kind::kUnknownPort ? legato::tools::kUsageError : 1;
     }
 #else
-    if (*play_cmd || *ports_cmd) return missing("live MIDI playback", "librtmidi-dev");
+    if (*f.play_cmd || *f.ports_cmd) return missing("live MIDI playback", "librtmidi-dev");
 #endif
-    if (*render_cmd) return render_audio(render_file, render_wav, soundfont);
-    if (*roll_cmd) return roll(roll_file, roll_svg);
-    if (*info_cmd) return info(info_file, info_strict);
-    if (*stats_cmd) return stats(stats_paths, stats_csv, stats_json);
-    if (*compare_cmd) return compare(generated_paths, corpus_paths, compare_json, compare_svg);
-    if (*tokens_cmd) return tokens(tok_flags, tok_paths, timing);
-    if (*notes_cmd) return notes(notes_paths);
-    if (*vocab_cmd) return vocab(vocab_flags, vocab_paths, min_count, save);
-    if (*rt_cmd) return roundtrip(rt_flags, rt_in, rt_out);
+    if (*f.render_cmd) return render_audio(f.render_file, f.render_wav, f.soundfont);
+    if (*f.roll_cmd) return roll(f.roll_file, f.roll_svg);
+    if (*f.info_cmd) return info(f.info_file, f.info_strict);
+    if (*f.stats_cmd) return stats(f.stats_paths, f.stats_csv, f.stats_json);
+    if (*f.compare_cmd) return compare(f.generated_paths, f.corpus_paths, f.compare_json, f.compare_svg);
+    if (*f.tokens_cmd) return tokens(f.tok_flags, f.tok_paths, f.timing);
+    if (*f.notes_cmd) return notes(f.notes_paths);
+    if (*f.vocab_cmd) return vocab(f.vocab_flags, f.vocab_paths, f.min_count, f.save);
+    if (*f.rt_cmd) return roundtrip(f.rt_flags, f.rt_in, f.rt_out);
   } catch (const std::invalid_argument& e) {  // the files given cannot be measured or compared
     std::fprintf(stderr, "miditool: %s\n", e.what());
     return legato::tools::kUsageError;
@@ -413,4 +418,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
+  CLI::App app{"miditool: read MIDI files, tokenize them, write them back; play, render and draw them", "miditool"};
+  app.require_subcommand(1);
+  Flags f;
+  add_reading_commands(app, f);
+  add_measuring_commands(app, f);
+  add_hearing_commands(app, f);
+  if (const int code = legato::tools::parse_command_line(app, argc, argv, {{"--svg", "--densities"}}); code >= 0)
+    return code;
+  if (const int code = check_outputs(f); code >= 0) return code;  // before any file is read
+  return run(f);
 }

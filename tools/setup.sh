@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   ccache                 # compiler cache: CI's builds and rebuilds of unchanged sources
+  universal-ctags        # tools/function_lengths.sh: no function over 80 lines (a ctest)
   libeigen3-dev          # tensors and CPU linear algebra
   libdnnl-dev            # oneDNN: the CPU matrix products, fp32 and bf16 (engine/cpu/products.h)
   doctest-dev            # the test suite

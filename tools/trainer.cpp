@@ -8,8 +8,8 @@
 
 #include "cli_errors.h"
 #include "device.h"
-#include "model/trainer.h"
 #include "tools/openmp_waits.h"
+#include "train/trainer.h"
 
 namespace {
 
@@ -21,100 +21,127 @@ std::string by_preset(const std::function<std::string(const legato::model::Recip
   return "(default: the preset's: " + text + ")";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
-  using namespace legato;
-  CLI::App app{"Train an LSTM on MIDI files; checkpoints, metrics.csv and loss.svg go to --out.", "trainer"};
-  std::vector<std::string> data;
-  std::string preset_name = "default", device = "cpu", scheme, objective;
-  model::TrainOptions options;
-  std::string out = "out/train";
+// The recipe's flags as given (0, -1 or empty: not given, the preset's value stands).
+struct RecipeFlags {
+  std::string preset = "default", scheme, objective, best_by;
   int epochs = 0, layers = 0, transpose = -1;
   int64_t batch = 0, seq_len = 0, hidden = 0, embedding = 0;
-  double lr = 0, val_split = -1, clip = -1, dropout = -1;
-  app.add_option("--data", data, "MIDI files or folders (default: Debian's openttd-openmsx music)");
-  app.add_option("--preset", preset_name,
+  double lr = 0, val_split = -1, clip = -1, dropout = -1, infill_rate = -1;
+  bool key_c = false, key_as_written = false;
+  CLI::Option* normalise = nullptr;  // --normalise-key, whose count says whether it was given
+};
+
+// What the run learns from: the preset (whose values the flags below default to), tokens, objective.
+void add_preset_flags(CLI::App& app, RecipeFlags& f) {
+  using legato::model::Recipe;
+  using namespace legato;
+  app.add_option("--preset", f.preset,
                  "seed (the Keras seed exactly), default (our recipe) or tiny; the settings below default to its "
                  "values")
       ->check(CLI::IsMember({"seed", "default", "tiny"}))
       ->capture_default_str();
-  app.add_option("--scheme", scheme,
-                 "Tokenizer: seed or event " + by_preset([](const model::Recipe& r) { return r.scheme; }))
+  app.add_option("--scheme", f.scheme,
+                 "Tokenizer: seed or event " + by_preset([](const Recipe& r) { return r.scheme; }))
       ->check(CLI::IsMember({"seed", "event"}));
-  app.add_option("--objective", objective,
+  app.add_option("--objective", f.objective,
                  "last (the seed's windows) or all (a target at every step) " +
-                     by_preset([](const model::Recipe& r) { return r.objective; }))
+                     by_preset([](const Recipe& r) { return r.objective; }))
       ->check(CLI::IsMember({"last", "all"}));
-  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  std::string precision = "fp32";
-  app.add_option("--precision", precision,
-                 "Matrix products in fp32, or bf16 with fp32 accumulation (CPUs with AVX512-BF16 or AMX)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
-      ->capture_default_str();
-  bool tf32 = false;
-  app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
-  app.add_option("--epochs", epochs,
-                 "Epochs " + by_preset([](const model::Recipe& r) { return std::to_string(r.epochs); }))
+}
+
+// The run's size and the network's shape.
+void add_model_flags(CLI::App& app, RecipeFlags& f) {
+  using legato::model::Recipe;
+  using namespace legato;
+  app.add_option("--epochs", f.epochs, "Epochs " + by_preset([](const Recipe& r) { return std::to_string(r.epochs); }))
       ->check(tools::whole_in(1, 1000000));
-  app.add_option("--batch", batch,
-                 "Batch size " + by_preset([](const model::Recipe& r) { return std::to_string(r.batch); }))
+  app.add_option("--batch", f.batch, "Batch size " + by_preset([](const Recipe& r) { return std::to_string(r.batch); }))
       ->check(tools::whole_in(1, 65536));
-  app.add_option("--seq-len", seq_len, "Window / chunk length in tokens " + by_preset([](const model::Recipe& r) {
-                                         return std::to_string(r.seq_len);
-                                       }))
+  app.add_option("--seq-len", f.seq_len, "Window / chunk length in tokens " + by_preset([](const Recipe& r) {
+                                           return std::to_string(r.seq_len);
+                                         }))
       ->check(tools::whole_in(1, 100000));
-  app.add_option("--hidden", hidden, "LSTM units per layer " + by_preset([](const model::Recipe& r) {
-                                       return std::to_string(r.model.hidden);
-                                     }))
+  app.add_option("--hidden", f.hidden,
+                 "LSTM units per layer " + by_preset([](const Recipe& r) { return std::to_string(r.model.hidden); }))
       ->check(tools::whole_in(1, 16384));
-  app.add_option("--layers", layers,
-                 "LSTM layers " + by_preset([](const model::Recipe& r) { return std::to_string(r.model.layers); }))
+  app.add_option("--layers", f.layers,
+                 "LSTM layers " + by_preset([](const Recipe& r) { return std::to_string(r.model.layers); }))
       ->check(tools::whole_in(1, 16));
-  app.add_option("--embedding", embedding, "Embedding size (embedding input) " + by_preset([](const model::Recipe& r) {
-                                             return r.model.input == model::InputKind::Embedding
-                                                        ? std::to_string(r.model.embedding_dim)
-                                                        : std::string("none: scalar input");
-                                           }))
+  app.add_option("--embedding", f.embedding, "Embedding size (embedding input) " + by_preset([](const Recipe& r) {
+                                               return r.model.input == model::InputKind::Embedding
+                                                          ? std::to_string(r.model.embedding_dim)
+                                                          : std::string("none: scalar input");
+                                             }))
       ->check(tools::whole_in(1, 16384));
-  app.add_option("--dropout", dropout,
+  app.add_option("--dropout", f.dropout,
                  "Dropout rate between layers and before the last dense layer " +
-                     by_preset([](const model::Recipe& r) { return tools::number_text(r.model.dropout); }))
+                     by_preset([](const Recipe& r) { return tools::number_text(r.model.dropout); }))
       ->check(tools::number_in(0.0, 0.95));
-  app.add_option("--lr", lr,
-                 "Learning rate " + by_preset([](const model::Recipe& r) { return tools::number_text(r.lr); }))
+}
+
+// How the network learns from the corpus: the optimiser, the split, transpositions and the keys.
+void add_learning_flags(CLI::App& app, RecipeFlags& f) {
+  using legato::model::Recipe;
+  using namespace legato;
+  app.add_option("--lr", f.lr, "Learning rate " + by_preset([](const Recipe& r) { return tools::number_text(r.lr); }))
       ->check(tools::positive());
-  app.add_option("--clip", clip, "Global gradient-norm limit (0: none) " + by_preset([](const model::Recipe& r) {
-                                   return tools::number_text(r.clip);
-                                 }))
+  app.add_option("--clip", f.clip, "Global gradient-norm limit (0: none) " + by_preset([](const Recipe& r) {
+                                     return tools::number_text(r.clip);
+                                   }))
       ->check(tools::non_negative());
-  app.add_option("--val-split", val_split,
+  app.add_option("--val-split", f.val_split,
                  "Fraction of pieces held out for validation (their names: validation.txt in --out) " +
-                     by_preset([](const model::Recipe& r) { return tools::number_text(r.val_split); }))
+                     by_preset([](const Recipe& r) { return tools::number_text(r.val_split); }))
       ->check(tools::number_in(0.0, 0.9));
-  app.add_option("--transpose", transpose,
+  app.add_option("--transpose", f.transpose,
                  "Augment with transpositions of -N..+N semitones " +
-                     by_preset([](const model::Recipe& r) { return std::to_string(r.transpose); }))
+                     by_preset([](const Recipe& r) { return std::to_string(r.transpose); }))
       ->check(tools::whole_in(0, 24));
-  std::string best_by;
-  app.add_option("--best-by", best_by,
+  app.add_option("--best-by", f.best_by,
                  "What best.safetensors keeps: the lowest validation loss, or the music closest to the validation "
                  "pieces (mean OA of the last 3 measurements) " +
-                     by_preset([](const model::Recipe& r) { return r.best_by; }))
+                     by_preset([](const Recipe& r) { return r.best_by; }))
       ->check(CLI::IsMember({"loss", "music"}));
-  double infill_rate = -1;
-  app.add_option("--infill-rate", infill_rate,
+  app.add_option("--infill-rate", f.infill_rate,
                  "Share of windows arranged suffix, prefix, middle so that composer --infill can fill bars in "
                  "(event scheme, objective all; docs/infill.md) " +
-                     by_preset([](const model::Recipe& r) { return tools::number_text(r.infill_rate); }))
-      ->check(tools::number_in(0.0, 1.0));
-  bool key_c = false, key_as_written = false;
-  auto* normalise = app.add_flag("--normalise-key", key_c,
-                                 "Train every piece in C major's key signature (A minor's), --transpose around it; "
-                                 "composer moves the music into the corpus's keys " +
-                                     by_preset([](const model::Recipe& r) { return r.normalise_key ? "on" : "off"; }));
-  app.add_flag("--no-normalise-key", key_as_written, "Train every piece in its own key")->excludes(normalise);
+                     by_preset([](const Recipe& r) { return legato::tools::number_text(r.infill_rate); }))
+      ->check(legato::tools::number_in(0.0, 1.0));
+  f.normalise = app.add_flag("--normalise-key", f.key_c,
+                             "Train every piece in C major's key signature (A minor's), --transpose around it; "
+                             "composer moves the music into the corpus's keys " +
+                                 by_preset([](const Recipe& r) { return r.normalise_key ? "on" : "off"; }));
+  app.add_flag("--no-normalise-key", f.key_as_written, "Train every piece in its own key")->excludes(f.normalise);
+}
+
+// The recipe: the preset's, with every flag given put over it.
+legato::model::Recipe recipe_of(const RecipeFlags& f) {
+  legato::model::Recipe r = legato::model::preset(f.preset);
+  if (!f.scheme.empty()) r.scheme = f.scheme;
+  if (!f.objective.empty()) r.objective = f.objective;
+  if (f.epochs) r.epochs = f.epochs;
+  if (f.batch) r.batch = f.batch;
+  if (f.seq_len) r.seq_len = f.seq_len;
+  if (f.hidden) r.model.hidden = f.hidden;
+  if (f.layers) r.model.layers = f.layers;
+  if (f.embedding) {
+    r.model.input = legato::model::InputKind::Embedding;
+    r.model.embedding_dim = f.embedding;
+  }
+  if (f.dropout >= 0) r.model.dropout = f.dropout;
+  if (f.lr > 0) r.lr = f.lr;
+  if (f.clip >= 0) r.clip = f.clip;
+  if (f.val_split >= 0) r.val_split = f.val_split;
+  if (f.transpose >= 0) r.transpose = f.transpose;
+  if (f.key_c || f.key_as_written) r.normalise_key = f.key_c;
+  if (!f.best_by.empty()) r.best_by = f.best_by;
+  if (f.infill_rate >= 0) r.infill_rate = f.infill_rate;
+  return r;
+}
+
+// Where the run goes and how it runs: output, resuming, the cache, time limits and music metrics.
+void add_run_flags(CLI::App& app, legato::model::TrainOptions& options, std::string& out, std::string& cache) {
+  using namespace legato;
   app.add_option("--seed", options.seed, "Random seed (initialisation, split, order, dropout)")->capture_default_str();
   app.add_option("--out", out, "Output folder")->capture_default_str();
   auto* resume_flag = app.add_flag("--resume", options.resume,
@@ -122,7 +149,6 @@ int main(int argc, char** argv) {
                                    "options (run.json); only --epochs may change");
   app.add_flag("--overwrite", options.overwrite, "Replace the run in --out (a fresh run into one is refused without)")
       ->excludes(resume_flag);
-  std::string cache;
   app.add_option("--cache", cache, "Folder of the tokenized-corpus cache (default: --out)");
   app.add_flag("--no-cache", options.no_cache, "Read every MIDI file; neither use nor write the cache");
   app.add_option("--max-minutes", options.max_minutes,
@@ -141,6 +167,63 @@ int main(int argc, char** argv) {
                  "kill loses at most that much")
       ->check(tools::number_in(0.0, 1e6))
       ->capture_default_str();
+}
+
+// --resume: the run's own settings (run.json) into `options`; a flag given now must agree with
+// them (but --epochs, to train on). Throws InputError naming the first that does not.
+void take_run_settings(const CLI::App& app, const RecipeFlags& f, const std::string& out,
+                       legato::model::TrainOptions& options) {
+  using namespace legato;
+  const model::RunSettings stored = model::load_run_settings(out);
+  std::set<std::string> given;
+  for (const auto& [name, value] : stored)
+    if (const CLI::Option* opt = app.get_option_no_throw("--" + name); opt && opt->count() > 0) given.insert(name);
+  if (f.normalise->count() > 0 || app.get_option("--no-normalise-key")->count() > 0) given.insert("normalise-key");
+  if (const std::string conflict = model::resume_conflict(stored, model::run_settings(options), given, out);
+      !conflict.empty())
+    throw model::InputError(conflict);
+  model::apply_run_settings(stored, options);
+  if (f.epochs) options.recipe.epochs = f.epochs;
+}
+
+// The run as the flags ask for it, then trained; returns the exit code.
+int run(const CLI::App& app, const RecipeFlags& f, const std::vector<std::string>& data, const std::string& out,
+        const std::string& cache, legato::model::TrainOptions& options) {
+  using namespace legato;
+  options.recipe = recipe_of(f);
+  for (const auto& d : data) options.data.push_back(d);
+  options.preset = f.preset;
+  if (options.resume && std::filesystem::exists(model::run_settings_file(out))) take_run_settings(app, f, out, options);
+  options.out = out;
+  options.cache_dir = cache;
+  options.terminal = isatty(STDOUT_FILENO);
+  if (!model::check_outputs(options, std::cout)) return 0;  // before the first line: nothing to do
+  std::cout << tools::runs_on(options.device) << std::endl;
+  return model::train(options, std::cout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  legato::tools::shorten_openmp_waits(argv);  // before any OpenMP work (tools/openmp_waits.h)
+  using namespace legato;
+  CLI::App app{"Train an LSTM on MIDI files; checkpoints, metrics.csv and loss.svg go to --out.", "trainer"};
+  std::vector<std::string> data;
+  std::string device = "cpu", precision = "fp32", out = "out/train", cache;
+  bool tf32 = false;
+  RecipeFlags flags;
+  model::TrainOptions options;
+  app.add_option("--data", data, "MIDI files or folders (default: Debian's openttd-openmsx music)");
+  add_preset_flags(app, flags);
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_option("--precision", precision,
+                 "Matrix products in fp32, or bf16 with fp32 accumulation (CPUs with AVX512-BF16 or AMX)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
+  add_model_flags(app, flags);
+  add_learning_flags(app, flags);
+  add_run_flags(app, options, out, cache);
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {
@@ -154,48 +237,7 @@ int main(int argc, char** argv) {
   }
   set_cuda_tf32(tf32);  // before the first line, which says whether TF32 is on
   try {
-    model::Recipe& r = options.recipe;
-    r = model::preset(preset_name);
-    if (!scheme.empty()) r.scheme = scheme;
-    if (!objective.empty()) r.objective = objective;
-    if (epochs) r.epochs = epochs;
-    if (batch) r.batch = batch;
-    if (seq_len) r.seq_len = seq_len;
-    if (hidden) r.model.hidden = hidden;
-    if (layers) r.model.layers = layers;
-    if (embedding) {
-      r.model.input = model::InputKind::Embedding;
-      r.model.embedding_dim = embedding;
-    }
-    if (dropout >= 0) r.model.dropout = dropout;
-    if (lr > 0) r.lr = lr;
-    if (clip >= 0) r.clip = clip;
-    if (val_split >= 0) r.val_split = val_split;
-    if (transpose >= 0) r.transpose = transpose;
-    if (key_c || key_as_written) r.normalise_key = key_c;
-    if (!best_by.empty()) r.best_by = best_by;
-    if (infill_rate >= 0) r.infill_rate = infill_rate;
-    for (const auto& d : data) options.data.push_back(d);
-    options.preset = preset_name;
-    if (options.resume && std::filesystem::exists(model::run_settings_file(out))) {
-      // The run's own settings; a flag given now must agree with them (but --epochs, to train on).
-      const model::RunSettings stored = model::load_run_settings(out);
-      std::set<std::string> given;
-      for (const auto& [name, value] : stored)
-        if (const CLI::Option* opt = app.get_option_no_throw("--" + name); opt && opt->count() > 0) given.insert(name);
-      if (normalise->count() > 0 || app.get_option("--no-normalise-key")->count() > 0) given.insert("normalise-key");
-      if (const std::string conflict = model::resume_conflict(stored, model::run_settings(options), given, out);
-          !conflict.empty())
-        throw model::InputError(conflict);
-      model::apply_run_settings(stored, options);
-      if (epochs) options.recipe.epochs = epochs;
-    }
-    options.out = out;
-    options.cache_dir = cache;
-    options.terminal = isatty(STDOUT_FILENO);
-    if (!model::check_outputs(options, std::cout)) return 0;  // before the first line: nothing to do
-    std::cout << tools::runs_on(options.device) << std::endl;
-    return model::train(options, std::cout);
+    return run(app, flags, data, out, cache, options);
   } catch (const model::InputError& e) {
     std::cerr << "trainer: " << e.what() << "\n";
     return tools::kUsageError;

@@ -57,13 +57,10 @@ struct Streams {
   }
 };
 
-}  // namespace
-
-Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, const ops::LstmStackOptions& options) {
+// Every layer's weights on the device, float32, shaped for x [T, B, I] and the first layer's hidden size.
+void check_layers(const Tensor& x, const std::vector<ops::LstmWeights>& layers) {
   const char* op = "lstm_stack";
-  detail::check(op, x, "x");
-  const int num_layers = detail::as_int(op, static_cast<int64_t>(layers.size()));
-  const int64_t steps = x.dim(0), batch = x.dim(1), hidden = layers[0].hidden(), G = 4 * hidden;
+  const int64_t hidden = layers[0].hidden(), G = 4 * hidden;
   for (size_t l = 0; l < layers.size(); ++l) {
     const ops::LstmWeights& w = layers[l];
     for (const Tensor* t : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh}) detail::check(op, *t, "a layer's weight");
@@ -74,6 +71,33 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
                                   w.w_ih.describe() + ", W_hh " + w.w_hh.describe() + " where x is " + x.describe() +
                                   " and the first layer's hidden size " + std::to_string(hidden));
   }
+}
+
+// The forward pass's buffers of each layer (the dropout's only where dropout follows the layer).
+std::vector<LayerState> forward_state(int64_t steps, int64_t batch, int64_t hidden, int num_layers, bool dropout) {
+  const int64_t G = 4 * hidden;
+  std::vector<LayerState> state(static_cast<size_t>(num_layers));
+  for (int l = 0; l < num_layers; ++l) {
+    LayerState& s = state[static_cast<size_t>(l)];
+    s.gate_cache = empty_f32({steps, batch, G});  // activated i, f, g, o
+    s.hs = empty_f32({steps, batch, hidden});     // h_t
+    s.cs = empty_f32({steps, batch, hidden});     // c_t
+    if (dropout && l + 1 < num_layers) {
+      s.dropped = empty_f32({steps, batch, hidden});  // h_t after dropout: the next layer's input
+      s.mask = empty_f32({steps, batch, hidden});     // scaled by 1/(1-p)
+    }
+  }
+  return state;
+}
+
+}  // namespace
+
+Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, const ops::LstmStackOptions& options) {
+  const char* op = "lstm_stack";
+  detail::check(op, x, "x");
+  const int num_layers = detail::as_int(op, static_cast<int64_t>(layers.size()));
+  const int64_t steps = x.dim(0), batch = x.dim(1), hidden = layers[0].hidden(), G = 4 * hidden;
+  check_layers(x, layers);
   if (steps == 0) throw std::invalid_argument("lstm_stack: x has no time steps: " + x.describe());
   detail::as_int(op, steps * batch * G);  // the cuBLAS products index a whole gate cache
   const kernels::LstmStackDims dims{detail::as_int(op, steps),
@@ -88,17 +112,7 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
       options.sequential ? kernels::LstmStackOrder::Sequential : kernels::LstmStackOrder::Wavefront;
   const Streams streams{cuda::layer_streams(num_layers)};
 
-  std::vector<LayerState> state(layers.size());
-  for (int l = 0; l < num_layers; ++l) {
-    LayerState& s = state[static_cast<size_t>(l)];
-    s.gate_cache = empty_f32({steps, batch, G});  // activated i, f, g, o
-    s.hs = empty_f32({steps, batch, hidden});     // h_t
-    s.cs = empty_f32({steps, batch, hidden});     // c_t
-    if (options.dropout > 0 && l + 1 < num_layers) {
-      s.dropped = empty_f32({steps, batch, hidden});  // h_t after dropout: the next layer's input
-      s.mask = empty_f32({steps, batch, hidden});     // scaled by 1/(1-p)
-    }
-  }
+  std::vector<LayerState> state = forward_state(steps, batch, hidden, num_layers, options.dropout > 0);
   std::vector<kernels::LstmStackLayer> bufs = describe(layers, state);
   detail::with_context(op, {x, layers[0].w_ih}, [&] {
     kernels::lstm_stack_forward_cuda(streams.get(), order, dims, detail::f32(x), bufs.data());

@@ -90,7 +90,7 @@ Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
       s.row(r) = (z.row(r).array() - max).exp();
       const T sum = s.row(r).sum();
       s.row(r) /= sum;
-      total += std::log(sum) + max - z(r, t[r]);
+      total += kernels::softmax_xent_loss(z(r, t[r]), max, sum);
     }
     out.data<T>()[0] = total / static_cast<T>(rows);
   });

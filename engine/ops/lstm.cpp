@@ -166,6 +166,37 @@ LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only)
   return out;
 }
 
+namespace {
+
+// The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
+// [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
+template <class T>
+void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Tensor& bias,
+                      Tensor& gate_cache, Tensor& hs, Tensor& cs) {
+  const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
+  as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
+  T* P = gate_cache.data<T>();
+  // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
+  detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false);
+  // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
+  // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
+  const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true);
+  // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
+  std::vector<uint16_t> h16(bf16_products<T>() ? 2 * batch * hidden : 0);
+  for (int64_t t = 0; t < steps; ++t) {
+    T* Pt = P + t * batch * G;
+    const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
+    const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
+    uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
+    const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
+    if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
+    cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
+                 h16_now, batch, hidden);
+  }
+}
+
+}  // namespace
+
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only) {
   const char* op = "lstm";
   if (!x.defined()) throw std::invalid_argument("lstm: x is undefined");
@@ -185,28 +216,8 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   Tensor hs = Tensor::empty({steps, batch, hidden}, x.dtype());  // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
   Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
-    T* P = gate_cache.data<T>();
-    // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
-    detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false);
-    // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
-    // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
-    const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true);
-    // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
-    std::vector<uint16_t> h16(bf16_products<T>() ? 2 * batch * hidden : 0);
-    for (int64_t t = 0; t < steps; ++t) {
-      T* Pt = P + t * batch * G;
-      const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
-      const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-      uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
-      const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
-      if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
-      cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
-                   h16_now, batch, hidden);
-    }
-  });
+  dispatch_float(x.dtype(), op,
+                 [&](auto tag) { forward_sequence<decltype(tag)>(x, h0, c0, w, bias, gate_cache, hs, cs); });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 

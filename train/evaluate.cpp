@@ -1,4 +1,4 @@
-#include "model/evaluate.h"
+#include "train/evaluate.h"
 
 #include <algorithm>
 #include <cmath>

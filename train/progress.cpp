@@ -1,4 +1,4 @@
-#include "model/progress.h"
+#include "train/progress.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>

@@ -8,9 +8,9 @@
 
 #include <optional>
 
+#include "corpus/corpus.h"
 #include "engine/tensor.h"
 #include "midi/infill.h"
-#include "model/corpus.h"
 
 namespace legato::model {
 

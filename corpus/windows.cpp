@@ -1,7 +1,9 @@
-#include "model/windows.h"
+#include "corpus/windows.h"
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "corpus/batches.h"
 
 namespace legato::model {
 namespace {
@@ -101,29 +103,16 @@ std::vector<int32_t> TrainingWindows::infill_window(const Window& w) const {
 }
 
 void TrainingWindows::fill(const Window* windows, int64_t batch, Tensor& tokens, Tensor& targets) const {
-  if (!tokens.defined() || tokens.shape() != Shape{seq_len_, batch} || tokens.dtype() != DType::I32)
-    tokens = Tensor::empty({seq_len_, batch}, DType::I32);
-  const Shape target_shape = all_steps_ ? Shape{seq_len_ * batch} : Shape{batch};
-  if (!targets.defined() || targets.shape() != target_shape || targets.dtype() != DType::I32)
-    targets = Tensor::empty(target_shape, DType::I32);
-  int32_t* x = tokens.data<int32_t>();
-  int32_t* y = targets.data<int32_t>();
-  for (int64_t b = 0; b < batch; ++b) {
+  std::vector<int32_t> arranged;  // example arranged_for's window as infilling arranges it (empty: plain)
+  int64_t arranged_for = -1;
+  write_batch(batch, seq_len_, all_steps_, tokens, targets, [&](int64_t b, int64_t t) {
     const Window& w = windows[b];
-    const TrainPiece& p = corpus_->train[w.piece];
-    const std::vector<int32_t> arranged = infill_window(w);
-    auto id = [&](int64_t t) {
-      if (!arranged.empty()) return arranged[static_cast<size_t>(t)];
-      const int32_t v = corpus_->id(p, w.shift, w.start + t);
-      if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
-      return v;
-    };
-    for (int64_t t = 0; t < seq_len_; ++t) {
-      x[t * batch + b] = id(t);
-      if (all_steps_) y[t * batch + b] = id(t + 1);
-    }
-    if (!all_steps_) y[b] = id(seq_len_);
-  }
+    if (b != arranged_for) arranged = infill_window(w), arranged_for = b;  // write_batch goes example by example
+    if (!arranged.empty()) return arranged[static_cast<size_t>(t)];
+    const int32_t v = corpus_->id(corpus_->train[w.piece], w.shift, w.start + t);
+    if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
+    return v;
+  });
 }
 
 }  // namespace legato::model

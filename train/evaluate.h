@@ -3,7 +3,7 @@
 // seq_len tokens, the prediction after each window scored by exact cross-entropy on the logits.
 #include <cstdint>
 
-#include "model/batches.h"
+#include "corpus/batches.h"
 #include "model/music_lstm.h"
 
 namespace legato::model {

@@ -1,4 +1,4 @@
-#include "model/token_store.h"
+#include "corpus/token_store.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/atomic_file.h"
 #include "model/safetensors.h"
 
 namespace legato::model {
@@ -37,6 +38,28 @@ uint64_t checksum_of(Header h, const char* body, size_t bytes) {
 }
 
 size_t padded(size_t bytes) { return (bytes + 7) / 8 * 8; }
+
+// Why a header cannot describe a body of body_bytes (nullptr: it can): another format or version,
+// another key (stale), or sizes that disagree with the file.
+const char* header_problem(const Header& h, uint64_t key, size_t body_bytes) {
+  if (std::memcmp(h.magic, kMagic, 8) != 0 || h.version != kVersion)
+    return "damaged (not a token cache of this version)";
+  if (h.key != key) return "stale (the files or the tokenizer options changed)";
+  const bool sane_width = h.width == 1 || h.width == 2 || h.width == 4;
+  // Each size is checked against the file before it is multiplied, so nothing can overflow.
+  if (!sane_width || h.pieces > body_bytes / sizeof(StoredPiece) || h.tokens > body_bytes / h.width ||
+      h.string_bytes > body_bytes ||
+      h.pieces * sizeof(StoredPiece) + padded(h.tokens * h.width) + h.string_bytes != body_bytes)
+    return "damaged (sizes disagree with the file)";
+  return nullptr;
+}
+
+// Whether a stored piece indexes only inside a store of `tokens` codes and `files` files.
+bool piece_fits(const StoredPiece& p, uint64_t tokens, size_t files) {
+  const bool range_ok = p.lowest <= 128 && p.highest <= 127 && (p.lowest <= p.highest || p.lowest == 128);
+  return p.offset <= tokens && p.length <= tokens - p.offset && p.file < files && range_ok && p.transposable <= 1 &&
+         (p.key <= 11 || p.key == 255);
+}
 
 void put_string(std::string& out, const std::string& s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
@@ -165,21 +188,9 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
   const auto* base = static_cast<const char*>(mapping);
   Header h;
   std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, kMagic, 8) != 0 || h.version != kVersion) {
-    why = "damaged (not a token cache of this version)";
-    return nullptr;
-  }
-  if (h.key != key) {
-    why = "stale (the files or the tokenizer options changed)";
-    return nullptr;
-  }
   const size_t body_bytes = store->mapping_bytes_ - sizeof h;
-  const bool sane_width = h.width == 1 || h.width == 2 || h.width == 4;
-  // Each size is checked against the file before it is multiplied, so nothing can overflow.
-  if (!sane_width || h.pieces > body_bytes / sizeof(StoredPiece) || h.tokens > body_bytes / h.width ||
-      h.string_bytes > body_bytes ||
-      h.pieces * sizeof(StoredPiece) + padded(h.tokens * h.width) + h.string_bytes != body_bytes) {
-    why = "damaged (sizes disagree with the file)";
+  if (const char* problem = header_problem(h, key, body_bytes)) {
+    why = problem;
     return nullptr;
   }
   ::madvise(mapping, store->mapping_bytes_, MADV_SEQUENTIAL);
@@ -217,14 +228,11 @@ std::unique_ptr<TokenStore> TokenStore::map(const std::filesystem::path& path, u
   }
   // A file with a right checksum can still be wrong (written by another program, or forged):
   // every field that later indexes something is checked too, so a cache is never trusted.
-  for (const StoredPiece& p : store->pieces) {
-    const bool range_ok = p.lowest <= 128 && p.highest <= 127 && (p.lowest <= p.highest || p.lowest == 128);
-    if (p.offset > h.tokens || p.length > h.tokens - p.offset || p.file >= store->files.size() || !range_ok ||
-        p.transposable > 1 || (p.key > 11 && p.key != 255)) {
+  for (const StoredPiece& p : store->pieces)
+    if (!piece_fits(p, h.tokens, store->files.size())) {
       why = "damaged (pieces)";
       return nullptr;
     }
-  }
   if (h.tokens > 0 && store->largest_code() >= store->alphabet.size()) {
     why = "damaged (token codes)";
     return nullptr;

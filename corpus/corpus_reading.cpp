@@ -13,11 +13,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "corpus/corpus_reading.h"
 #include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
-#include "model/corpus_reading.h"
-#include "model/progress.h"
 
 namespace legato::model {
 namespace {
@@ -111,7 +110,7 @@ std::string rate_text(double files_per_second) {
 std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::path>& roots,
                                              const std::vector<std::vector<std::filesystem::path>>& files_of_root,
                                              const midi::Tokenizer& tokenizer, const midi::ReadOptions& options,
-                                             bool terminal, std::ostream& log) {
+                                             const ReadingProgress& progress) {
   std::vector<const std::filesystem::path*> files;
   std::vector<size_t> root_of;
   for (size_t r = 0; r < roots.size(); ++r)
@@ -131,9 +130,9 @@ std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::
   std::unordered_map<std::string, uint32_t> codes_of;  // moves flag + token -> code
   std::vector<uint32_t> codes;
   std::vector<midi::LoadSummary> summaries(roots.size());
-  Progress progress(log, terminal);
-  const bool show = files.size() >= 200;  // small folders load in a blink
-  if (show) progress.start("reading MIDI", static_cast<int64_t>(files.size()));
+  const int64_t total = static_cast<int64_t>(files.size());
+  const bool show = progress && total >= 200;  // small folders load in a blink
+  if (show) progress(0, total, "");
   const auto started = std::chrono::steady_clock::now();
   std::vector<uint32_t> global_of;
   for (size_t k = 0; k < files.size(); ++k) {
@@ -163,11 +162,10 @@ std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::
     store->files.push_back(files[k]->string());
     if (show) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      progress.update(static_cast<int64_t>(k + 1), rate_text(static_cast<double>(k + 1) / std::max(seconds, 1e-9)));
+      progress(static_cast<int64_t>(k + 1), total, rate_text(static_cast<double>(k + 1) / std::max(seconds, 1e-9)));
     }
   }
   for (auto& w : workers) w.join();
-  if (show) progress.finish();
   for (size_t r = 0; r < roots.size(); ++r) {
     store->summary.push_back(summaries[r].line(roots[r]));
     store->files_refused += static_cast<int>(summaries[r].refusals.size());

@@ -1,5 +1,5 @@
 #pragma once
-// A training corpus: MIDI files read (or their tokens mapped from the cache, model/token_store.h),
+// A training corpus: MIDI files read (or their tokens mapped from the cache, corpus/token_store.h),
 // split into training and validation pieces (by piece, so no piece leaks into both), with a
 // vocabulary built from the training pieces and their transpositions. Transpositions are not
 // stored: a training piece is kept once, with the range of shifts it is trained at, and a table
@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "corpus/corpus_reading.h"
+#include "corpus/token_store.h"
 #include "midi/score.h"
-#include "model/token_store.h"
 
 namespace legato::model {
 
@@ -28,7 +29,7 @@ struct CorpusOptions {
   int64_t min_count = 1;            // rarer tokens become UNK (schemes that have it)
   std::filesystem::path cache_dir;  // where the token cache lives; empty: none (every file is read)
   bool write_cache = true;          // false: a cache is mapped when it matches, never written
-  bool terminal = false;            // a live progress line while reading files (else one every 10 s)
+  ReadingProgress progress;         // told how reading files goes (empty: nothing is shown)
   // Tokens the vocabulary ends with when the pieces lack them (infilling's sentinels and shifts,
   // midi/infill.h), after those of the pieces, whose ids stay as without them.
   std::vector<std::string> extra_tokens;
@@ -73,20 +74,6 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log);
 // The tokens of every file under the paths: mapped from the cache in options.cache_dir when it
 // matches the files and options, otherwise read (in parallel, with progress) and cached.
 std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options, std::ostream& log);
-
-// Encodes MIDI files with an existing vocabulary (evaluation). Unknown tokens become UNK, or are
-// dropped when the vocabulary has none. With `normalise_key`, each piece is moved to C's key
-// signature first (as near as its notes allow: midi/key.h), and each piece's shift is put in `shifts`.
-std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem::path>& paths,
-                                               const std::string& scheme, const std::vector<std::string>& vocab,
-                                               std::ostream& log, bool normalise_key = false,
-                                               std::vector<int>* shifts = nullptr);
-
-// One score encoded as encode_files encodes each file (the module's primers; the score read with
-// the scheme's note pairing, as encode_files reads it, gives the same ids); its shift in `shift`.
-std::vector<int32_t> encode_score(const midi::Score& score, const std::string& scheme,
-                                  const std::vector<std::string>& vocab, bool normalise_key = false,
-                                  int* shift = nullptr);
 
 // The default corpus: the free music Debian ships in openttd-openmsx.
 std::filesystem::path default_corpus_path();

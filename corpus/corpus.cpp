@@ -1,4 +1,4 @@
-#include "model/corpus.h"
+#include "corpus/corpus.h"
 
 #include <sys/stat.h>
 
@@ -10,49 +10,18 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "corpus/corpus_reading.h"
 #include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
-#include "model/corpus_reading.h"
+#include "model/encoding.h"
 
 namespace legato::model {
 namespace {
 
 // Bump when a tokenizer's output changes: caches written before then are stale.
 constexpr int kTokenizerRevision = 2;  // 2: the event scheme's ensemble header (version 2)
-
-std::vector<int32_t> encode(const std::vector<std::string>& tokens, const std::unordered_map<std::string, int32_t>& ids,
-                            int32_t unk) {
-  std::vector<int32_t> out;
-  out.reserve(tokens.size());
-  for (const std::string& t : tokens) {
-    const auto it = ids.find(t);
-    if (it != ids.end())
-      out.push_back(it->second);
-    else if (unk >= 0)
-      out.push_back(unk);
-  }
-  return out;
-}
-
-std::unordered_map<std::string, int32_t> index_of(const std::vector<std::string>& vocab) {
-  std::unordered_map<std::string, int32_t> ids;
-  for (size_t k = 0; k < vocab.size(); ++k) ids.emplace(vocab[k], static_cast<int32_t>(k));
-  return ids;
-}
-
-int32_t unk_id(const std::unordered_map<std::string, int32_t>& ids) {
-  const auto it = ids.find(std::string(midi::kUnk));
-  return it == ids.end() ? -1 : it->second;
-}
-
-// Files are read with the note pairing of the tool the scheme follows (music21's for seed).
-midi::ReadOptions read_options_for(const midi::Tokenizer& tokenizer) {
-  midi::ReadOptions options;
-  options.pairing = tokenizer.note_pairing();
-  return options;
-}
 
 // What the tokens depend on besides the files: the scheme, its options and the reader's.
 std::string options_text(const std::string& scheme, const midi::ReadOptions& read) {
@@ -214,7 +183,7 @@ std::shared_ptr<const TokenStore> load_token_store(const CorpusOptions& options,
     }
     if (why != "none yet") log << "corpus cache: " << path.string() << " is " << why << "; rebuilding it\n";
   }
-  std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.terminal, log);
+  std::unique_ptr<TokenStore> store = read_token_store(options.paths, files, *tokenizer, read, options.progress);
   for (const auto& line : store->summary) log << line;
   if (!options.cache_dir.empty() && options.write_cache && !store->pieces.empty()) {
     try {
@@ -282,29 +251,6 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
     corpus.val_names.push_back(s.files[p.file]);
   }
   return corpus;
-}
-
-std::vector<std::vector<int32_t>> encode_files(const std::vector<std::filesystem::path>& paths,
-                                               const std::string& scheme, const std::vector<std::string>& vocab,
-                                               std::ostream& log, bool normalise_key, std::vector<int>* shifts) {
-  const auto tokenizer = midi::make_tokenizer(scheme);
-  const midi::LoadResult loaded = midi::load_midi_files(paths, log, read_options_for(*tokenizer));
-  std::vector<std::vector<int32_t>> pieces;
-  for (const auto& s : loaded.scores) {
-    int shift = 0;
-    pieces.push_back(encode_score(s.score, scheme, vocab, normalise_key, &shift));
-    if (shifts) shifts->push_back(shift);
-  }
-  return pieces;
-}
-
-std::vector<int32_t> encode_score(const midi::Score& score, const std::string& scheme,
-                                  const std::vector<std::string>& vocab, bool normalise_key, int* shift_out) {
-  const auto tokenizer = midi::make_tokenizer(scheme);
-  const auto ids = index_of(vocab);
-  const int shift = normalise_key ? midi::shift_to_c(score) : 0;
-  if (shift_out) *shift_out = shift;
-  return encode(tokenizer->tokenize(shift ? *midi::transpose(score, shift) : score), ids, unk_id(ids));
 }
 
 }  // namespace legato::model

@@ -15,13 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "cli_errors.h"
 #include "midi/score.h"
 #include "render/midi_out.h"  // declarations only: used where the build has rtmidi
 #include "render/performance.h"
 #include "render/player.h"
 
 namespace legato::tools {
+
+// A port that does not exist is bad input: exit code 2, as tools/cli_errors.h's kUsageError.
+constexpr int kUnknownPortExit = 2;
 
 // The score of the tokens generated so far (the composer knows the tokenizer and the tempo).
 using ScoreOf = std::function<midi::Score(const std::vector<int32_t>& generated)>;
@@ -50,7 +52,7 @@ class LivePlayer {
       out_ = std::make_unique<render::MidiOutput>(port, "composer");
     } catch (const render::PlaybackError& e) {
       std::cerr << "composer: " << e.what() << "\n";
-      return e.kind == render::PlaybackError::Kind::kUnknownPort ? kUsageError : 1;
+      return e.kind == render::PlaybackError::Kind::kUnknownPort ? kUnknownPortExit : 1;
     }
     std::cerr << "composer: playing on " << out_->port().name << " as the notes are generated\n";
     // The performer's timing needs a core of its own: generation, far faster than the music,
@@ -133,7 +135,7 @@ class LivePlayer {
   static const char* missing() { return "this build has no live MIDI playback (install librtmidi-dev and rebuild)"; }
   int open(const std::string&) {
     std::cerr << "composer: " << missing() << "\n";
-    return kUsageError;
+    return kUnknownPortExit;
   }
   bool stopped() const { return false; }
   std::function<bool(const std::vector<int32_t>& generated)> start_piece() { return {}; }

@@ -1,30 +1,29 @@
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
+#include "base/atomic_file.h"
+#include "corpus/batches.h"
+#include "corpus/corpus.h"
+#include "corpus/windows.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "eval/compare.h"
-#include "midi/paths.h"
 #include "midi/reader.h"
-#include "model/batches.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
-#include "model/corpus.h"
-#include "model/evaluate.h"
-#include "model/metrics.h"
-#include "model/progress.h"
 #include "model/safetensors.h"
-#include "model/windows.h"
+#include "train/evaluate.h"
+#include "train/metrics.h"
+#include "train/progress.h"
+#include "train/recipe_checks.h"
+#include "train/run_state.h"
 
 namespace legato::model {
 namespace {
@@ -33,74 +32,10 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
-// Where a run stands: everything --resume needs beyond the weights and the optimiser's slots.
-struct RunState {
-  int epoch = 0;      // the epoch in progress
-  int64_t batch = 0;  // batches of it already done
-  int64_t step = 0;   // optimiser steps in all
-  uint64_t dropout_offset = 0;
-  double loss_sum = 0;  // this epoch's training loss so far
-  int64_t loss_count = 0;
-  double best = INFINITY;  // best validation (or training) loss
-  double seconds = 0;      // training time before this process
-  std::vector<EpochMetrics> metrics;
-};
-
 std::unique_ptr<optim::Optimizer> make_optimizer(const Recipe& r, const nn::ParameterList& params) {
   if (r.optimizer == "rmsprop") return std::make_unique<optim::Rmsprop>(params, optim::RmspropOptions{r.lr});
   if (r.optimizer == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{r.lr});
   throw InputError("unknown optimizer '" + r.optimizer + "'");
-}
-
-// The state file: the weights and metadata of a checkpoint, the optimiser's slots and the position.
-void save_state(const std::filesystem::path& path, const RunState& s, const optim::Optimizer& opt, const MusicLSTM& net,
-                const CheckpointMeta& meta) {
-  SafetensorsFile file = checkpoint_file(net, meta);
-  const auto slots = opt.state();
-  for (size_t k = 0; k < slots.size(); ++k)
-    for (const auto& p : slots[k]) file.tensors.push_back({"optimizer." + std::to_string(k) + "." + p.name, p.tensor});
-  const nlohmann::json j = {{"epoch", s.epoch},
-                            {"batch", s.batch},
-                            {"step", s.step},
-                            {"dropout_offset", s.dropout_offset},
-                            {"loss_sum", s.loss_sum},
-                            {"loss_count", s.loss_count},
-                            {"best", std::isinf(s.best) ? -1.0 : s.best},
-                            {"seconds", s.seconds}};
-  file.metadata["legato.train_state"] = j.dump();
-  file.metadata["legato.metrics"] = metrics_json(s.metrics);
-  save_safetensors(path, file);
-}
-
-RunState load_state(const std::filesystem::path& path, optim::Optimizer& opt) {
-  const SafetensorsFile file = load_safetensors(path);
-  RunState s;
-  try {
-    const auto j = nlohmann::json::parse(file.metadata.at("legato.train_state"));
-    s.epoch = j.at("epoch");
-    s.batch = j.at("batch");
-    s.step = j.at("step");
-    s.dropout_offset = j.at("dropout_offset");
-    s.loss_sum = j.at("loss_sum");
-    s.loss_count = j.at("loss_count");
-    const double best = j.at("best");
-    s.best = best < 0 ? INFINITY : best;
-    s.seconds = j.at("seconds");
-    s.metrics = metrics_from_json(file.metadata.at("legato.metrics"));
-  } catch (const std::exception& e) {
-    throw std::runtime_error("training state " + path.string() + " is damaged: " + e.what());
-  }
-  const auto slots = opt.state();
-  for (size_t k = 0; k < slots.size(); ++k)
-    for (const auto& p : slots[k]) {
-      const Tensor* saved = file.find("optimizer." + std::to_string(k) + "." + p.name);
-      if (!saved || saved->shape() != p.tensor.shape())
-        throw std::runtime_error("training state " + path.string() + " lacks optimizer slot for " + p.name);
-      Tensor slot = p.tensor;
-      slot.copy_from(*saved);
-    }
-  opt.set_steps_taken(static_cast<long>(s.step));
-  return s;
 }
 
 std::string percent(double x) {
@@ -113,21 +48,6 @@ std::string fixed(double x, int digits = 4) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", digits, x);
   return buf;
-}
-
-// Recipe values that make no sense, refused before anything is read.
-void check_recipe(const Recipe& r) {
-  if (r.seq_len < 1 || r.batch < 1 || r.epochs < 1 || r.lr <= 0 || r.val_split < 0 || r.val_split >= 1 || r.clip < 0 ||
-      r.transpose < 0 || r.transpose > 24 || r.model.hidden < 1 || r.model.layers < 1 || !(r.model.dropout >= 0) ||
-      r.model.dropout >= 1)
-    throw InputError(
-        "bad training values: need seq-len, batch, epochs, hidden, layers >= 1, lr > 0, "
-        "0 <= val-split < 1, 0 <= transpose <= 24, 0 <= dropout < 1");
-  if (r.best_by != "loss" && r.best_by != "music") throw InputError("bad best-by '" + r.best_by + "': loss or music");
-  if (!(r.infill_rate >= 0 && r.infill_rate <= 1)) throw InputError("bad infill-rate: need 0 <= infill-rate <= 1");
-  if (r.infill_rate > 0 && (r.scheme != "event" || r.objective != "all"))
-    throw InputError("--infill-rate needs the event scheme and the objective all (this run: " + r.scheme + ", " +
-                     r.objective + ")");
 }
 
 // The mean OA of the last kBestMusicWindow measurements among rows[0, end) (fewer at the start);
@@ -178,7 +98,13 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.normalise_key = o.recipe.normalise_key;
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
   corpus_options.write_cache = !o.resume;  // a resumed run touches no file before its checks pass
-  corpus_options.terminal = o.terminal && !o.quiet;
+  // Reading's progress on train/progress.h's bar (plain lines every 10 s off a terminal).
+  auto bar = std::make_shared<Progress>(out, o.terminal && !o.quiet);
+  corpus_options.progress = [bar](int64_t done, int64_t total, const std::string& status) {
+    if (done == 0) return bar->start("reading MIDI", total);
+    bar->update(done, status);
+    if (done == total) bar->finish();
+  };
   if (o.recipe.infill_rate > 0) corpus_options.extra_tokens = midi::InfillLayout::needed_tokens();
   try {
     return load_corpus(corpus_options, out);
@@ -187,12 +113,6 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   } catch (const std::runtime_error& e) {
     throw InputError(e.what());
   }
-}
-
-bool all_steps_of(const Recipe& r) {
-  if (r.objective != "all" && r.objective != "last")
-    throw InputError("unknown objective '" + r.objective + "' (last or all)");
-  return r.objective == "all";
 }
 
 // What a run learns from: the corpus, its windows and how many make a batch and an epoch.
@@ -500,9 +420,7 @@ EpochMetrics Training::measure(double epoch_position) {
 // validation pieces: the mean OA and the composed pieces' key features go into the row.
 void Training::measure_music(EpochMetrics& m) {
   if (o_.eval_pieces == 0 || val_music_.size() < 2) return;
-  int32_t bos = -1;
-  for (size_t k = 0; k < meta_.vocab.size(); ++k)
-    if (meta_.vocab[k] == "BOS") bos = static_cast<int32_t>(k);
+  const int32_t bos = special_ids(meta_.vocab).bos;
   std::mt19937_64 rng(o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step));
   std::vector<eval::NamedFeatures> composed;
   for (int k = 0; k < o_.eval_pieces; ++k) {
@@ -536,20 +454,16 @@ void Training::measure_music(EpochMetrics& m) {
   m.groove_consistency = mean_of(&eval::Features::groove_consistency);
 }
 
-// --eval-every: a metrics row in the middle of an epoch with the training loss so far and the
-// music measured (no validation loss), its line, and metrics.csv and loss.svg rewritten.
 // The validation pieces' features, read again from their files (the token store keeps tokens
 // only). At most kMusicPieces of them: the comparison's distances grow with the square of the
 // count, and a Lakh-sized corpus holds out thousands.
 void Training::load_val_music() {
   constexpr size_t kMusicPieces = 200;
-  for (const std::string& path : data_.corpus.val_names) {
-    if (val_music_.size() == kMusicPieces) break;
-    try {
-      val_music_.push_back({path, eval::features_of(midi::read_midi_file(path))});
-    } catch (const std::exception&) {  // changed or gone since the cache was written: measured without it
-    }
-  }
+  std::vector<std::filesystem::path> paths;
+  for (const std::string& path : data_.corpus.val_names)
+    if (paths.size() < kMusicPieces && std::filesystem::is_regular_file(path)) paths.emplace_back(path);
+  std::ostringstream unread;  // changed or gone since the cache was written: measured without them
+  val_music_ = eval::features_of_files(paths, unread);
 }
 
 // --eval-every: the measurement of an epoch's end in the middle of one (validation loss, composed
@@ -615,170 +529,9 @@ void Training::maybe_checkpoint() {
 
 void request_stop() { g_stop.store(true); }
 
-namespace {
-
-std::string number_text(double x) {
-  char buf[64];
-  const auto end = std::to_chars(buf, buf + sizeof buf, x).ptr;  // the shortest text that reads back exactly
-  return std::string(buf, end);
-}
-
-// The files of a run in `dir` (not the token cache, which belongs to the corpus).
-std::vector<std::filesystem::path> run_files(const std::filesystem::path& dir) {
-  return {last_checkpoint(dir), best_checkpoint(dir),   train_state_file(dir), dir / "metrics.csv",
-          dir / "loss.svg",     dir / "validation.txt", run_settings_file(dir)};
-}
-
-bool holds_run(const std::filesystem::path& dir) {
-  return std::filesystem::exists(train_state_file(dir)) || std::filesystem::exists(last_checkpoint(dir)) ||
-         std::filesystem::exists(best_checkpoint(dir));
-}
-
-}  // namespace
-
-bool check_outputs(const TrainOptions& o, std::ostream& out) {
-  check_recipe(o.recipe);  // a recipe that cannot train is one line before any other
-  for (const auto& p : o.data)
-    if (const std::string problem = midi::input_path_problem(p); !problem.empty())
-      throw InputError("--data " + p.string() + ": " + problem);
-  if (const std::string problem = midi::output_folder_problem(o.out); !problem.empty())
-    throw InputError("--out " + o.out.string() + ": " + problem + "; choose another --out");
-  if (!o.no_cache && !o.cache_dir.empty())
-    if (const std::string problem = midi::output_folder_problem(o.cache_dir); !problem.empty())
-      throw InputError("--cache " + o.cache_dir.string() + ": " + problem + "; choose another --cache or --no-cache");
-  if (!o.resume) {
-    if (holds_run(o.out) && !o.overwrite)
-      throw InputError("--out " + o.out.string() + " holds a run; continue it with --resume, replace it with " +
-                       "--overwrite, or choose another --out");
-    if (o.overwrite)
-      for (const auto& f : run_files(o.out)) std::filesystem::remove(f);
-    return true;
-  }
-  if (!std::filesystem::exists(last_checkpoint(o.out)) || !std::filesystem::exists(train_state_file(o.out)))
-    throw InputError("--resume: " + o.out.string() + " holds no run to resume (no " +
-                     train_state_file(o.out).filename().string() + "); start one without --resume");
-  int epoch = 0;
-  try {
-    epoch = nlohmann::json::parse(load_safetensors(train_state_file(o.out)).metadata.at("legato.train_state"))
-                .at("epoch")
-                .get<int>();
-  } catch (const std::exception&) {
-    throw InputError("--resume: " + train_state_file(o.out).string() + " is damaged; start afresh with --overwrite");
-  }
-  if (epoch >= o.recipe.epochs) {
-    out << "the run in " << o.out.string() << " has finished its " << epoch << " epochs; to train on, raise --epochs: "
-        << "trainer --out " << o.out.string() << " --resume --epochs " << epoch + std::max(1, epoch / 2) << "\n";
-    return false;
-  }
-  return true;
-}
-
-RunSettings run_settings(const TrainOptions& o) {
-  const Recipe& r = o.recipe;
-  RunSettings s;
-  std::string data;
-  for (const auto& p : o.data) {  // one a line: a path may hold spaces
-    if (!data.empty()) data += '\n';
-    data += std::filesystem::absolute(p).lexically_normal().string();
-  }
-  s["data"] = data;  // empty: the default corpus
-  s["preset"] = o.preset;
-  s["scheme"] = r.scheme;
-  s["objective"] = r.objective;
-  s["epochs"] = std::to_string(r.epochs);
-  s["batch"] = std::to_string(r.batch);
-  s["seq-len"] = std::to_string(r.seq_len);
-  s["hidden"] = std::to_string(r.model.hidden);
-  s["layers"] = std::to_string(r.model.layers);
-  s["embedding"] = r.model.input == InputKind::Embedding ? std::to_string(r.model.embedding_dim) : "0";
-  s["dropout"] = number_text(r.model.dropout);
-  s["lr"] = number_text(r.lr);
-  s["clip"] = number_text(r.clip);
-  s["val-split"] = number_text(r.val_split);
-  s["transpose"] = std::to_string(r.transpose);
-  s["normalise-key"] = r.normalise_key ? "yes" : "no";
-  s["best-by"] = r.best_by;
-  s["infill-rate"] = number_text(r.infill_rate);
-  s["seed"] = std::to_string(o.seed);
-  s["eval-pieces"] = std::to_string(o.eval_pieces);
-  s["eval-every"] = std::to_string(o.eval_every);
-  return s;
-}
-
-void apply_run_settings(const RunSettings& s, TrainOptions& o) {
-  try {
-    o.preset = s.at("preset");
-    Recipe r = preset(o.preset);
-    r.scheme = s.at("scheme");
-    r.objective = s.at("objective");
-    r.epochs = std::stoi(s.at("epochs"));
-    r.batch = std::stoll(s.at("batch"));
-    r.seq_len = std::stoll(s.at("seq-len"));
-    r.model.hidden = std::stoll(s.at("hidden"));
-    r.model.layers = std::stoi(s.at("layers"));
-    if (const int64_t e = std::stoll(s.at("embedding")); e > 0) {
-      r.model.input = InputKind::Embedding;
-      r.model.embedding_dim = e;
-    } else {
-      r.model.input = InputKind::Scalar;
-    }
-    r.model.dropout = std::stod(s.at("dropout"));
-    r.lr = std::stod(s.at("lr"));
-    r.clip = std::stod(s.at("clip"));
-    r.val_split = std::stod(s.at("val-split"));
-    r.transpose = std::stoi(s.at("transpose"));
-    r.normalise_key = s.at("normalise-key") == "yes";
-    r.best_by = s.at("best-by");
-    // Runs started before infilling have no infill-rate: they trained without it.
-    if (const auto rate = s.find("infill-rate"); rate != s.end()) r.infill_rate = std::stod(rate->second);
-    o.recipe = r;
-    o.data.clear();
-    std::istringstream data(s.at("data"));
-    for (std::string p; std::getline(data, p);)
-      if (!p.empty()) o.data.emplace_back(p);
-    o.seed = std::stoull(s.at("seed"));
-    o.eval_pieces = std::stoi(s.at("eval-pieces"));
-    o.eval_every = std::stoll(s.at("eval-every"));
-  } catch (const std::exception& e) {
-    throw InputError("the run's settings are incomplete or damaged (" + std::string(e.what()) +
-                     "); start afresh with --overwrite");
-  }
-}
-
-RunSettings load_run_settings(const std::filesystem::path& dir) {
-  const std::filesystem::path path = run_settings_file(dir);
-  std::ifstream in(path);
-  if (!in)
-    throw InputError("--resume: " + path.string() + " is missing (a run of an older trainer?); resume it with the " +
-                     "trainer that started it, or start afresh with --overwrite");
-  try {
-    return nlohmann::json::parse(in).get<RunSettings>();
-  } catch (const std::exception&) {
-    throw InputError("--resume: " + path.string() + " is damaged; start afresh with --overwrite");
-  }
-}
-
-std::string resume_conflict(const RunSettings& stored, const RunSettings& current, const std::set<std::string>& given,
-                            const std::filesystem::path& out) {
-  for (const auto& [name, value] : stored) {
-    if (!given.count(name) || resumable_changes().count(name)) continue;
-    const auto now = current.find(name);
-    if (now == current.end() || now->second == value) continue;
-    auto shown = [](std::string v) {
-      std::replace(v.begin(), v.end(), '\n', ' ');
-      return v.empty() ? std::string("(the default corpus)") : v;
-    };
-    return "--resume: --" + name + " " + shown(now->second) + " differs from the run's " + name + " " + shown(value) +
-           " (" + run_settings_file(out).string() + "); leave --" + name +
-           " out to resume, or start afresh with --overwrite";
-  }
-  return "";
-}
-
 int train(const TrainOptions& o, std::ostream& out) {
   check_recipe(o.recipe);
-  if (o.eval_pieces < 0 || o.eval_every < 0 || o.eval_length < 1)
-    throw InputError("bad music-metric values: need eval-pieces >= 0, eval-every >= 0, eval-length >= 1");
+  check_music_options(o);
   if (!check_outputs(o, out)) return 0;
   const StopSignals signals;
   Training training(o, out);

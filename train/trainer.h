@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "engine/tensor.h"
-#include "model/metrics.h"
 #include "model/presets.h"
+#include "train/metrics.h"
 
 namespace legato::model {
 

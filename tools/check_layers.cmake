@@ -1,0 +1,64 @@
+# Fails when a library folder includes a header of a folder above it in the design: the table
+# below (docs/layers.md explains it) lists what each folder may include besides itself. Programs,
+# benchmarks, tests and the Python module (tools/, bench/, tests/, python/) sit on top and are free.
+# Run by the build (target check_layers, in ALL and before the tests):
+#   cmake -DROOT=<source dir> [-DSTAMP=<file written when it passes>] -P tools/check_layers.cmake
+cmake_minimum_required(VERSION 3.24)
+# base/ (the atomic file write, the block cache) is below everything: every folder may include it.
+set(everyone_may_include base)
+set(may_include_base "")
+set(may_include_kernels "")
+set(may_include_engine kernels)
+set(may_include_midi "")
+set(may_include_eval midi)
+set(may_include_render midi)
+set(may_include_model engine kernels midi)
+set(may_include_corpus model engine midi)
+set(may_include_train corpus model engine midi eval)
+# The doors over the library: call and response, the LV2 plugin, the web server.
+set(may_include_live model engine midi render)
+set(may_include_plugin model engine midi)
+set(may_include_serve corpus model engine midi eval render)
+# None may run back up; an arrow listed here ("folder/file -> folder/header") would be let through.
+set(known_exceptions "")
+
+set(failures "")
+foreach(folder base kernels engine midi eval render model corpus train live plugin serve)
+  file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${folder}/*.h ${ROOT}/${folder}/*.cpp ${ROOT}/${folder}/*.cu
+       ${ROOT}/${folder}/*.cuh)
+  foreach(file ${files})
+    file(STRINGS ${ROOT}/${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*" "\\1" header "${line}")
+      if(header MATCHES "^\\.\\./")
+        list(APPEND failures "${file} -> ${header} (name the folder, not ..)")
+        continue()
+      endif()
+      # "name.h" and "sub/name.h" below the file's own folder are the folder's own.
+      set(target "")
+      if(header MATCHES "^([^/]+)/")
+        set(target ${CMAKE_MATCH_1})
+      endif()
+      if(target STREQUAL "" OR NOT IS_DIRECTORY ${ROOT}/${target})
+        continue()
+      endif()
+      if(target STREQUAL folder OR target IN_LIST may_include_${folder} OR target IN_LIST everyone_may_include
+         OR "${file} -> ${header}" IN_LIST known_exceptions)
+        continue()
+      endif()
+      list(JOIN may_include_${folder} ", " allowed)
+      if(allowed STREQUAL "")
+        set(allowed "no other folder")
+      endif()
+      list(APPEND failures "${file} -> ${header} (${folder}/ may include ${allowed})")
+    endforeach()
+  endforeach()
+endforeach()
+
+if(failures)
+  list(JOIN failures "\n  " text)
+  message(FATAL_ERROR "an include runs back up the layers (docs/layers.md):\n  ${text}")
+endif()
+if(STAMP)
+  file(TOUCH ${STAMP})
+endif()
