@@ -47,6 +47,27 @@ Model load(const std::filesystem::path& path) {
   return Model{ck, path.string()};
 }
 
+// A primer from music (a Score, or a MIDI file's path): its end as composer takes it, and in
+// `shift` the semitones it was moved by into C (0 unless the network was trained there).
+model::PrimerWindow midi_primer(const model::CheckpointMeta& meta, const py::object& primer_arg, int& shift) {
+  std::vector<int32_t> ids;
+  if (py::isinstance<PyScore>(primer_arg)) {
+    ids = model::encode_score(primer_arg.cast<const PyScore&>().score, meta.scheme, meta.vocab, !meta.keys.empty(),
+                              &shift);
+  } else {
+    const std::string path = py::str(primer_arg);
+    require_file(path, "primer ");
+    std::ostringstream log;
+    std::vector<int> shifts;
+    const auto pieces = model::encode_files({path}, meta.scheme, meta.vocab, log, !meta.keys.empty(), &shifts);
+    if (pieces.empty()) throw midi::MidiError(path, 0, "cannot be read as a primer (" + log.str() + ")");
+    ids = pieces[0], shift = shifts[0];
+  }
+  if (ids.empty()) throw std::invalid_argument("primer: no notes (a primer needs music to go on from)");
+  // The end of the music, without its EOS (in event version 2 with its ensemble known to the grammar).
+  return model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
+}
+
 py::list compose(const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
                  const std::optional<uint64_t>& seed_arg, const py::object& primer_arg, int n, bool greedy,
                  double tempo, bool two_hands) {
@@ -79,23 +100,8 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
       throw std::invalid_argument("the checkpoint has no primer windows and no BOS token: give a primer");
   } else if (py::isinstance<PyScore>(primer_arg) || py::isinstance<py::str>(primer_arg) ||
              py::isinstance(primer_arg, py::module_::import("pathlib").attr("PurePath"))) {
-    std::vector<int32_t> ids;
     int shift = 0;
-    if (py::isinstance<PyScore>(primer_arg)) {
-      ids = model::encode_score(primer_arg.cast<const PyScore&>().score, meta.scheme, meta.vocab, !meta.keys.empty(),
-                                &shift);
-    } else {
-      const std::string path = py::str(primer_arg);
-      require_file(path, "primer ");
-      std::ostringstream log;
-      std::vector<int> shifts;
-      const auto pieces = model::encode_files({path}, meta.scheme, meta.vocab, log, !meta.keys.empty(), &shifts);
-      if (pieces.empty()) throw midi::MidiError(path, 0, "cannot be read as a primer (" + log.str() + ")");
-      ids = pieces[0], shift = shifts[0];
-    }
-    if (ids.empty()) throw std::invalid_argument("primer: no notes (a primer needs music to go on from)");
-    // The end of the music, without its EOS (in event version 2 with its ensemble known to the grammar).
-    model::PrimerWindow window = model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
+    model::PrimerWindow window = midi_primer(meta, primer_arg, shift);
     primer = std::move(window.tokens), context = std::move(window.context);
     if (!meta.keys.empty()) primer_key = -shift;
   } else {

@@ -145,12 +145,8 @@ void add_listen_options(CLI::App& app, Options& o) {
       ->needs(listen);
 }
 
-// Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
-int parse_options(int argc, char** argv, Options& o) {
-  CLI::App app{"Compose music from a trained checkpoint (or --evaluate it on MIDI files).", "composer"};
-  app.add_option("--checkpoint", o.checkpoint,
-                 "A .safetensors checkpoint from trainer (e.g. out/train/best.safetensors)")
-      ->required();
+// How tokens are drawn: --length and the sampling rules.
+void add_sampling_options(CLI::App& app, Options& o) {
   app.add_option("--length", o.length, "Tokens to generate")->check(tools::whole_in(1, 1000000))->capture_default_str();
   app.add_option("--temperature", o.sampling.temperature, "Sampling temperature")
       ->check(tools::positive("; for the likeliest token every time use --greedy"))
@@ -162,6 +158,38 @@ int parse_options(int argc, char** argv, Options& o) {
       ->check(tools::number_in(0, 1, true))
       ->capture_default_str();
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
+}
+
+// Where the piece goes: files, the comparison, --evaluate instead, and --play (returned: its count
+// says whether it was given, with or without a port).
+CLI::Option* add_output_options(CLI::App& app, Options& o) {
+  app.add_option("--out", o.out, "Output MIDI file")->capture_default_str();
+  app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
+  app.add_option("--evaluate", o.evaluate,
+                 "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
+  app.add_option("--against", o.compare_with,
+                 "After composing, compare the pieces with this corpus: MIDI files/folders (MGEval's overlapped area "
+                 "per feature and the mean OA, as `miditool compare PIECES --against CORPUS`; use with --num-outputs)")
+      ->check(tools::existing_path());
+  app.add_option("--wav", o.wav_out, "Also render the piece to this WAV file with FluidSynth");
+  app.add_option("--soundfont", o.soundfont,
+                 "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
+      ->check(tools::existing_file());
+  app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
+  return app
+      .add_option("--play", o.play_port,
+                  "Play the notes on a MIDI output port while they are generated: the port's index or "
+                  "(part of) its name from `miditool ports`; alone, the first port")
+      ->expected(0, 1);
+}
+
+// Returns -1 to go on, or the exit code (0 after --help, 2 after a bad command line).
+int parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"Compose music from a trained checkpoint (or --evaluate it on MIDI files).", "composer"};
+  app.add_option("--checkpoint", o.checkpoint,
+                 "A .safetensors checkpoint from trainer (e.g. out/train/best.safetensors)")
+      ->required();
+  add_sampling_options(app, o);
   auto* seed_opt = app.add_option("--seed", o.seed,
                                   "Random seed (default: a new one each run; the summary line prints it, and --seed "
                                   "with it composes the same piece again)");
@@ -206,23 +234,7 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
-  app.add_option("--out", o.out, "Output MIDI file")->capture_default_str();
-  app.add_option("--tokens-out", o.tokens_out, "Also write the tokens (primer, then generated) to this file");
-  app.add_option("--evaluate", o.evaluate,
-                 "Instead of composing: loss, perplexity and accuracy on these MIDI files/folders");
-  app.add_option("--against", o.compare_with,
-                 "After composing, compare the pieces with this corpus: MIDI files/folders (MGEval's overlapped area "
-                 "per feature and the mean OA, as `miditool compare PIECES --against CORPUS`; use with --num-outputs)")
-      ->check(tools::existing_path());
-  auto* play_opt = app.add_option("--play", o.play_port,
-                                  "Play the notes on a MIDI output port while they are generated: the port's index or "
-                                  "(part of) its name from `miditool ports`; alone, the first port")
-                       ->expected(0, 1);
-  app.add_option("--wav", o.wav_out, "Also render the piece to this WAV file with FluidSynth");
-  app.add_option("--soundfont", o.soundfont,
-                 "General MIDI soundfont for --wav (default: FluidR3_GM.sf2, else TimGM6mb.sf2)")
-      ->check(tools::existing_file());
-  app.add_option("--svg", o.svg_out, "Also draw the piece as an SVG piano roll");
+  CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
