@@ -277,7 +277,7 @@ TEST_CASE(
 // every access to shared memory single-stepped, so a thread that writes what another reads with
 // no barrier between (the h_{t-1} read ahead of the grid barrier, the partial sums, the sort) fails
 // the launch. Small, as each access costs two signals.
-TEST_CASE("cuda: persistent generator: no shared-memory race in the emulator's check") {
+TEST_CASE("emulator: the persistent generator has no shared-memory race (the emulator's check)") {
   SKIP_WITHOUT_GPU();
   const bool saved = emu::shared_race_check();
   emu::set_shared_race_check(true);
