@@ -185,7 +185,10 @@ TEST_CASE("serve: a client that goes away cancels its composition") {
   CHECK(next["started"] == 2);
   const json pieces = json::parse(server.client().Get("/api/pieces")->body)["pieces"];
   REQUIRE(pieces.size() == 1);  // the abandoned piece was never finished
-  CHECK(pieces[0]["tokens"] == 20);
+  // The second request's piece: at most its 20 tokens (fewer when the network ends it with EOS; the
+  // seed is drawn at random), far from the hour the abandoned one asked for.
+  CHECK(pieces[0]["tokens"].get<int>() >= 1);
+  CHECK(pieces[0]["tokens"].get<int>() <= 20);
   MESSAGE("the next composition waited " << waited << " s");
 }
 
