@@ -188,6 +188,15 @@ PrimerWindow primer_window(const CheckpointMeta& meta, const std::vector<int32_t
   return w;
 }
 
+int64_t longest_run(const std::vector<int32_t>& tokens) {
+  int64_t best = 0, run = 0;
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    run = k > 0 && tokens[k] == tokens[k - 1] ? run + 1 : 1;
+    best = std::max(best, run);
+  }
+  return best;
+}
+
 midi::Score score_of(const std::string& scheme, const std::vector<std::string>& vocab,
                      const std::vector<int32_t>& tokens, double tempo, int shift, bool two_hands) {
   std::vector<std::string> text;

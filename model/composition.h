@@ -93,6 +93,9 @@ struct PrimerWindow {
 };
 PrimerWindow primer_window(const CheckpointMeta& meta, const std::vector<int32_t>& piece, int64_t seq_len);
 
+// The longest run of one token repeated (the seed's users' complaint: a piece stuck on one note).
+int64_t longest_run(const std::vector<int32_t>& tokens);
+
 // The score of tokens of `scheme`, at `tempo` beats per minute (0: the tokenizer's own, 120 bpm),
 // its pitched notes moved by `shift` semitones (an octave less where a note would leave 0..127),
 // and with `two_hands` its piano parts split into right and left hand (midi/hands.h).

@@ -22,15 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t longest_run(const std::vector<int32_t>& tokens) {
-  int64_t best = 0, run = 0;
-  for (size_t k = 0; k < tokens.size(); ++k) {
-    run = k > 0 && tokens[k] == tokens[k - 1] ? run + 1 : 1;
-    best = std::max(best, run);
-  }
-  return best;
-}
-
 // The shift from C's key signature to major tonic `key` (0..11), the nearer way (-5..+6), as
 // model::draw_key_shift moves pieces.
 int shift_to(int key) { return key <= 6 ? key : key - 12; }
@@ -144,7 +135,7 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
                   {"tokens", generated.size()},
                   {"notes", score.notes.size()},
                   {"distinct", std::set<int32_t>(generated.begin(), generated.end()).size()},
-                  {"longest_run", longest_run(generated)},
+                  {"longest_run", model::longest_run(generated)},
                   {"seconds", seconds},
                   {"seed", r.seed},
                   {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, all)) : ""},

@@ -49,15 +49,6 @@ struct Piece {
   std::vector<int32_t> primer, generated;
 };
 
-int64_t longest_run(const std::vector<int32_t>& tokens) {
-  int64_t best = 0, run = 0;
-  for (size_t k = 0; k < tokens.size(); ++k) {
-    run = k > 0 && tokens[k] == tokens[k - 1] ? run + 1 : 1;
-    best = std::max(best, run);
-  }
-  return best;
-}
-
 std::filesystem::path numbered(const std::filesystem::path& path, int k, int count) {
   if (count == 1) return path;
   return path.parent_path() / (path.stem().string() + "_" + std::to_string(k + 1) + path.extension().string());
@@ -420,7 +411,8 @@ void print_summary(const std::filesystem::path& path, const Piece& piece, const 
   const std::set<int32_t> distinct(piece.generated.begin(), piece.generated.end());
   std::printf("%s: %zu tokens, %zu notes, %zu distinct tokens, longest run %lld, %.3f s, seed %llu\n", path.c_str(),
               piece.generated.size(), score.notes.size(), distinct.size(),
-              static_cast<long long>(longest_run(piece.generated)), seconds, static_cast<unsigned long long>(seed));
+              static_cast<long long>(model::longest_run(piece.generated)), seconds,
+              static_cast<unsigned long long>(seed));
   std::fflush(stdout);
 }
 
