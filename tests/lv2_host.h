@@ -40,6 +40,9 @@ class Lv2Host {
   void set_int(const std::string& key, int32_t value);
   // The host's transport: stopped, its position stays where it stopped.
   void set_rolling(bool rolling);
+  // The host's tempo from the next block on (its beat goes on from where it is).
+  void set_tempo(double beats_per_minute) { beats_per_minute_ = beats_per_minute; }
+  double beat() const { return beat_; }  // the transport's position at the next block's start
   // Runs blocks until `frames` have passed, the MIDI of `input` (by frame) fed at its frames.
   void play(const std::vector<MidiEvent>& input, int64_t frames);
 

@@ -138,6 +138,33 @@ TEST_CASE("lv2: a phrase is answered after its silence, each note on the host's 
   std::filesystem::remove_all(dir);
 }
 
+// The session changes tempo after the plugin has its engine (built at 120 bpm): the answer
+// follows time:Position, on the new tempo's grid from where the host's beats now fall.
+TEST_CASE("lv2: a tempo change in the host moves the answer onto the new tempo's grid") {
+  const auto dir = testing::temp_dir("lv2_tempo");
+  const auto checkpoint = write_checkpoint(dir);
+  Lv2Host host(120);
+  host.set_path("checkpoint", checkpoint.string());
+  host.play({}, frames_per_beat(120) * 2);
+  host.set_tempo(90);
+  const int64_t changed = host.now(), beat = frames_per_beat(90);
+  // Beat 0 of the host's count at 90 bpm: where the grid of the answer is anchored.
+  const double origin = static_cast<double>(changed) - host.beat() * static_cast<double>(beat);
+  std::vector<MidiEvent> input = phrase(90);
+  for (MidiEvent& e : input) e.frame += changed;
+  host.play(input, 34 * beat);
+  const auto answer = answer_of(host, input);
+  REQUIRE(answer.size() >= 2);
+  CHECK(answer.front().frame >= changed + silence_end(90));
+  const double step = static_cast<double>(beat) / 12;
+  for (const MidiEvent& e : answer) {
+    const double steps = std::floor((static_cast<double>(e.frame) - origin) / step + 1e-9);
+    CHECK(static_cast<double>(e.frame) - origin - steps * step < 1.0);
+  }
+  CHECK(host.run_allocations() == 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("lv2: the state keeps the settings and the checkpoint; restored, the same phrase gets the same answer") {
   const auto dir = testing::temp_dir("lv2_state");
   const auto checkpoint = write_checkpoint(dir);
