@@ -121,23 +121,9 @@ void set_position(Plugin& p, const LV2_Atom_Object* object, uint32_t frame) {
   p.engine->session->set_beat_origin(p.beat_origin);
 }
 
-void on_object(Plugin& p, const LV2_Atom_Object* object, uint32_t frame) {
-  const Uris& u = p.uris;
-  if (object->body.otype == u.patch_set) {
-    const LV2_Atom *property = nullptr, *value = nullptr;
-    lv2_atom_object_get(object, u.patch_property, &property, u.patch_value, &value, 0);
-    if (property && value && property->type == u.urid)
-      set_property(p, reinterpret_cast<const LV2_Atom_URID*>(property)->body, value);
-  } else if (object->body.otype == u.patch_get) {
-    p.announce = true;  // a host's UI asks for the values
-  } else if (object->body.otype == u.time_position) {
-    set_position(p, object, frame);
-  }
-}
-
-void announce_one(Plugin& p, LV2_URID key, LV2_URID type, const void* body, uint32_t size) {
+void announce_one(Plugin& p, uint32_t frame, LV2_URID key, LV2_URID type, const void* body, uint32_t size) {
   LV2_Atom_Forge_Frame object;
-  lv2_atom_forge_frame_time(&p.forge, 0);
+  lv2_atom_forge_frame_time(&p.forge, frame);
   lv2_atom_forge_object(&p.forge, &object, 0, p.uris.patch_set);
   lv2_atom_forge_key(&p.forge, p.uris.patch_property);
   lv2_atom_forge_urid(&p.forge, key);
@@ -147,19 +133,33 @@ void announce_one(Plugin& p, LV2_URID key, LV2_URID type, const void* body, uint
   lv2_atom_forge_pop(&p.forge, &object);
 }
 
-// patch:Set of every parameter on the output (a notify port: lv2:control), at frame 0, so that
-// the host shows what the plugin holds: after restore() and whenever asked by patch:Get.
-void announce(Plugin& p) {
+// patch:Set of every parameter on the output (a notify port: lv2:control), so that the host shows
+// what the plugin holds: at the first run() after restore(), and whenever asked by patch:Get.
+void announce(Plugin& p, uint32_t frame) {
   const Uris& u = p.uris;
   const Settings& s = p.settings;
   if (p.build.path[0] != '\0')
-    announce_one(p, u.checkpoint, u.path, p.build.path, static_cast<uint32_t>(std::strlen(p.build.path) + 1));
-  announce_one(p, u.temperature, u.number_float, &s.temperature, sizeof s.temperature);
-  announce_one(p, u.top_p, u.number_float, &s.top_p, sizeof s.top_p);
-  announce_one(p, u.bars, u.number_int, &s.bars, sizeof s.bars);
-  announce_one(p, u.seed, u.number_int, &s.seed, sizeof s.seed);
-  announce_one(p, u.mode, u.number_int, &s.mode, sizeof s.mode);
+    announce_one(p, frame, u.checkpoint, u.path, p.build.path, static_cast<uint32_t>(std::strlen(p.build.path) + 1));
+  announce_one(p, frame, u.temperature, u.number_float, &s.temperature, sizeof s.temperature);
+  announce_one(p, frame, u.top_p, u.number_float, &s.top_p, sizeof s.top_p);
+  announce_one(p, frame, u.bars, u.number_int, &s.bars, sizeof s.bars);
+  announce_one(p, frame, u.seed, u.number_int, &s.seed, sizeof s.seed);
+  announce_one(p, frame, u.mode, u.number_int, &s.mode, sizeof s.mode);
   p.announce = false;
+}
+
+void on_object(Plugin& p, const LV2_Atom_Object* object, uint32_t frame) {
+  const Uris& u = p.uris;
+  if (object->body.otype == u.patch_set) {
+    const LV2_Atom *property = nullptr, *value = nullptr;
+    lv2_atom_object_get(object, u.patch_property, &property, u.patch_value, &value, 0);
+    if (property && value && property->type == u.urid)
+      set_property(p, reinterpret_cast<const LV2_Atom_URID*>(property)->body, value);
+  } else if (object->body.otype == u.patch_get) {
+    announce(p, frame);  // a host's UI asks for the values
+  } else if (object->body.otype == u.time_position) {
+    set_position(p, object, frame);
+  }
 }
 
 // After the block: a replaced engine to free, the next engine to build, the engine to step.
@@ -185,7 +185,7 @@ void run(LV2_Handle handle, uint32_t frames) {
   lv2_atom_forge_sequence_head(&p.forge, &sequence, 0);
   ForgeSink sink(p, frames);
   p.last_frame = 0;
-  if (p.announce) announce(p);
+  if (p.announce) announce(p, 0);
   if (p.retiring) p.retiring->session->silence(seconds_at(p, 0), sink);  // note-offs for what it left sounding
   const uint32_t last = frames > 0 ? frames - 1 : 0;
   LV2_ATOM_SEQUENCE_FOREACH(p.in, event) {

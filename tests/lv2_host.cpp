@@ -143,6 +143,15 @@ void Lv2Host::set_int(const std::string& key, int32_t value) {
   patch_set(key, map(LV2_ATOM__Int), &value, sizeof value);
 }
 
+void Lv2Host::ask_settings() {
+  begin_block();
+  lv2_atom_forge_frame_time(&forge_, 0);
+  LV2_Atom_Forge_Frame object;
+  lv2_atom_forge_object(&forge_, &object, 0, map(LV2_PATCH__Get));
+  lv2_atom_forge_pop(&forge_, &object);
+  run_block(kBlock);
+}
+
 void Lv2Host::set_rolling(bool rolling) { rolling_ = rolling; }
 
 void Lv2Host::play(const std::vector<MidiEvent>& input, int64_t frames) {

@@ -38,6 +38,7 @@ class Lv2Host {
   void set_path(const std::string& key, const std::string& path);  // patch:Set of an atom:Path
   void set_float(const std::string& key, float value);
   void set_int(const std::string& key, int32_t value);
+  void ask_settings();  // patch:Get, as a host's UI asks when it opens
   // The host's transport: stopped, its position stays where it stopped.
   void set_rolling(bool rolling);
   // The host's tempo from the next block on (its beat goes on from where it is).

@@ -191,7 +191,9 @@ TEST_CASE("lv2: the state keeps the settings and the checkpoint; restored, the s
                                                                  {"seed", "7"},
                                                                  {"mode", "0"}};
   CHECK(second.announced() == told);
-  CHECK(first.announced().empty());  // nobody asked the first
+  CHECK(first.announced().empty());  // nobody asked the first...
+  first.ask_settings();
+  CHECK(first.announced() == told);  // ...until its UI asks (patch:Get)
 
   const int64_t beat = frames_per_beat(120);
   first.play(input, 24 * beat);
