@@ -213,7 +213,11 @@ void Session::start_clock() {
 void Session::send_note(const LiveNote& note) {
   const double step = step_seconds();
   const double on = origin_ + double(note.onset - first_onset_) * step;
-  const double off = on + double(std::max<int64_t>(1, note.duration)) * step;
+  double off = on + double(std::max<int64_t>(1, note.duration)) * step;
+  // An answer lasts its bars: a note held past their end (a longest duration repeated) is released
+  // there, so that nothing of it sounds on while Legato listens again.
+  if (answer_end_ != INT64_MAX)
+    off = std::min(off, std::max(on + step, origin_ + double(answer_end_ - first_onset_) * step));
   const uint8_t channel = note.instrument < 0 ? 9 : 0;
   const uint32_t answer = answer_.load();
   const TimedNote note_on{on, answer, {uint8_t(0x90 | channel), uint8_t(note.pitch), uint8_t(note.velocity)}};
