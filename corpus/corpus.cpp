@@ -184,7 +184,7 @@ void add_controls(Corpus& c, const CorpusOptions& options) {
   for (size_t k = 0; k < c.train.size(); ++k) {
     const StoredPiece& p = s.pieces[c.train[k].piece];
     PieceControls& pc = c.train_controls.emplace_back();
-    if (p.key < 12) pc.key = p.minor ? (p.key + 9) % 12 + 12 : p.key;
+    if (p.key < 12) pc.key = midi::key_in(p.key, p.minor).tonic + (p.minor ? 12 : 0);
     pc.density = midi::density_class(densities[k], c.density_bounds);
     pc.style = static_cast<int>(std::lower_bound(c.styles.begin(), c.styles.end(), styles[k]) - c.styles.begin());
   }

@@ -73,10 +73,14 @@ std::optional<Key> detect_key(const Score& score) {
   std::array<double, 12> counts{};
   for (const Note& n : score.notes)
     if (!n.is_drum()) counts[static_cast<size_t>(n.pitch % 12)] += 1;
-  const int relative_minor = (signature + 9) % 12;
+  const int relative_minor = key_in(signature, true).tonic;
   const bool minor = correlation(counts, kMinorProfile, relative_minor) > correlation(counts, kMajorProfile, signature);
-  return Key{minor ? relative_minor : signature, minor};
+  return key_in(signature, minor);
 }
+
+int signature_of(const Key& key) { return key.minor ? (key.tonic + 3) % 12 : key.tonic; }
+
+Key key_in(int signature, bool minor) { return {minor ? (signature + 9) % 12 : signature, minor}; }
 
 std::string key_name(const Key& key) {
   return std::string(kTonicNames[((key.tonic % 12) + 12) % 12]) + (key.minor ? " minor" : " major");

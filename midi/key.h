@@ -41,6 +41,10 @@ struct Key {
 // with the signature that --normalise-key moves. nullopt without pitched notes.
 std::optional<Key> detect_key(const Score& score);
 
+// The key signature's major tonic (a minor key's relative major: 3 semitones up), and back.
+int signature_of(const Key& key);
+Key key_in(int signature, bool minor);
+
 // "D minor", "F# major" (sharps, as MIDI tools spell them).
 std::string key_name(const Key& key);
 // The inverse, also with flats and short forms: "D minor", "d min", "Dm", "Bb major", "Eb", "C#m";

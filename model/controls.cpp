@@ -5,6 +5,7 @@
 
 #include "midi/controls.h"
 #include "midi/key.h"
+#include "model/composition.h"
 
 namespace legato::model {
 namespace {
@@ -22,8 +23,7 @@ bool trained_with(const CheckpointMeta& meta, const std::string& control) {
 // shift draw_key_shift would make to that signature; 0 for a network that learnt keys as written.
 int shift_into(const CheckpointMeta& meta, const midi::Key& key) {
   if (meta.keys.empty()) return 0;
-  const int signature = key.minor ? (key.tonic + 3) % 12 : key.tonic;  // a minor key's relative major
-  return -midi::shift_to_c(signature);
+  return key_shift_to(midi::signature_of(key));
 }
 
 // The network's token for `key` (moved into C's key signature when it learnt in it); -1 without one.
