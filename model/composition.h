@@ -106,5 +106,7 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
 // in -5..+6, from C's key signature to one drawn in proportion to the training pieces in each
 // key, so that composed pieces come in the keys of the corpus. 0 (and no draw) when `keys` is empty.
 int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng);
+// That shift for key signature `tonic` (0..11): what composer --key moves its music by.
+int key_shift_to(int tonic);
 
 }  // namespace legato::model

@@ -25,6 +25,7 @@
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
+#include "model/controls.h"
 #include "model/encoding.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
@@ -75,6 +76,7 @@ struct Options {
   bool listen = false;  // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
+  model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -107,6 +109,21 @@ int check_infill_options(Options& o) {
   }
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
+}
+
+// --key, --density and --style: control tokens for a checkpoint trained with them (model/controls.h).
+void add_control_options(CLI::App& app, Options& o) {
+  auto* key = app.add_option("--key", o.controls.key,
+                             "Compose in this key, e.g. \"D minor\", \"Bb major\" (a checkpoint trained with "
+                             "--controls key; default: drawn from the corpus)");
+  auto* density = app.add_option("--density", o.controls.density,
+                                 "Notes per beat in the corpus's lower, middle or upper third: low, mid or high "
+                                 "(--controls density; default: drawn from the corpus)");
+  auto* style = app.add_option("--style", o.controls.style,
+                               "The style of a top-level folder of the training data (--style-from-folders; "
+                               "default: drawn from the corpus)");
+  key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
+  for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
 }
 
 // --listen and its options (docs/live.md): call and response with a player at a MIDI keyboard.
@@ -227,6 +244,7 @@ int parse_options(int argc, char** argv, Options& o) {
       ->capture_default_str();
   CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);
+  add_control_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -460,6 +478,11 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const bool user_primer = (!o.primer_file.empty() || !o.primer_tokens.empty()) && !o.no_primer_in_output;
   const std::vector<int32_t> chosen = chosen_ensemble(o, meta);
   const model::PieceLength length = piece_length(o, meta);
+  try {
+    model::check_controls(meta, o.controls);
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(e.what());
+  }
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
     // Played as one part: the hands sound the same, and notes never change channel while they sound.
@@ -482,8 +505,13 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
     const std::vector<int32_t> started_from =
         from_bos ? model::piece_primer(meta, primer.tokens, chosen, rng) : primer.tokens;
-    const Piece piece{started_from, model::compose_piece(*ck.net, meta, started_from, length, o.sampling, rng, listener,
-                                                         primer.context)};
+    // The network reads the control tokens first, as its training windows began (none without them).
+    const model::ChosenControls controls = model::choose_controls(meta, o.controls, rng);
+    if (controls.key_shift) shift = *controls.key_shift;
+    std::vector<int32_t> fed = controls.tokens;
+    fed.insert(fed.end(), started_from.begin(), started_from.end());
+    const Piece piece{started_from,
+                      model::compose_piece(*ck.net, meta, fed, length, o.sampling, rng, listener, primer.context)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     live.end_generation(piece.generated);
     // The user's primer leads into the continuation (a drawn training window does not: it is not theirs).
@@ -502,6 +530,8 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
       all.insert(all.end(), piece.generated.begin(), piece.generated.end());
       std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, all)) << std::endl;
     }
+    if (!controls.tokens.empty())
+      std::cout << "  controls: " << model::describe_controls(meta, controls.tokens, shift) << std::endl;
     for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
     if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
     live.finish_piece();
