@@ -31,9 +31,25 @@ struct Split {
   int units, dense_rows, vocab_rows;
 };
 
-// An odd row stride in shared memory: the threads of a warp that read one column of consecutive
-// rows then hit different banks.
-__host__ __device__ inline int padded(int cols) { return cols % 2 ? cols : cols + 1; }
+// The threads that share one row in block_matvec, for `rows` rows on `threads` threads: the
+// largest power of two that gives every row as many (1 when there are more rows than threads).
+__host__ __device__ inline int row_share(int rows, int threads) {
+  const int per_pass = rows < 1 ? 1 : (rows < threads ? rows : threads);
+  int share = 1;
+  while (2 * share * per_pass <= threads) share *= 2;
+  return share;
+}
+
+// A row stride (in floats, at least `cols`) without bank conflicts for block_matvec's reads: the
+// `share` lanes of a row read consecutive columns and a warp covers 32 / share rows, so rows that
+// start `share` banks apart (stride = share mod 32) put the warp's 32 reads on 32 different banks
+// (share 1: 32 rows, one column, stride odd; share 32 or more: one row, any stride).
+__host__ __device__ inline int row_stride(int cols, int rows, int threads) {
+  const int want = row_share(rows, threads) % 32;
+  int stride = cols;
+  while (stride % 32 != want) ++stride;
+  return stride;
+}
 
 // Byte offsets into a block's dynamic shared memory; the host sizes the launch with the same function.
 struct Layout {
@@ -42,6 +58,7 @@ struct Layout {
   size_t x;                                                // float [max(I_0 + H, 2H, D)]: the block's input vector
   size_t w[kMaxGenerateLayers], b_ih[kMaxGenerateLayers], b_hh[kMaxGenerateLayers], c[kMaxGenerateLayers];
   size_t d1_w, d1_b, d2_w, d2_b;
+  int stride_w[kMaxGenerateLayers], stride_d1, stride_d2;  // row strides (row_stride) of w, d1_w, d2_w
   size_t total;
   int sort_size;  // the vocabulary rounded up to a power of two (the bitonic sort's size)
 };
@@ -77,14 +94,17 @@ __host__ __device__ inline Layout layout_of(const GenerateNetwork& n, Split s, i
   l.x = take(x, sizeof(float));
   for (int k = 0; k < n.layers; ++k) {
     const int input = k == 0 ? n.input : n.hidden;
-    l.w[k] = take(static_cast<size_t>(4 * s.units) * padded(input + n.hidden), sizeof(float));
+    l.stride_w[k] = row_stride(input + n.hidden, 4 * s.units, threads);
+    l.w[k] = take(static_cast<size_t>(4 * s.units) * l.stride_w[k], sizeof(float));
     l.b_ih[k] = take(4 * s.units, sizeof(float));
     l.b_hh[k] = take(4 * s.units, sizeof(float));
     l.c[k] = take(s.units, sizeof(float));
   }
-  l.d1_w = take(static_cast<size_t>(s.dense_rows) * padded(n.hidden), sizeof(float));
+  l.stride_d1 = row_stride(n.hidden, s.dense_rows, threads);
+  l.stride_d2 = row_stride(head_input(n), s.vocab_rows, threads);
+  l.d1_w = take(static_cast<size_t>(s.dense_rows) * l.stride_d1, sizeof(float));
   l.d1_b = take(s.dense_rows, sizeof(float));
-  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * padded(head_input(n)), sizeof(float));
+  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * l.stride_d2, sizeof(float));
   l.d2_b = take(s.vocab_rows, sizeof(float));
   l.total = at;
   return l;
@@ -95,20 +115,21 @@ __device__ inline int clamp_rows(int total, int first, int per_block) {
   return left < 0 ? 0 : (left < per_block ? left : per_block);
 }
 
-// out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory. blockDim.x / n
-// threads share a row and add their partial sums in a fixed order (deterministic). Every thread
-// of the block calls it. Each thread keeps four independent accumulators (four loads in flight
-// instead of one dependent chain of adds); the partial sums are stored column-major
-// (partial [share, n]), so that the n threads adding them up read consecutive words: no bank
-// conflicts, where row-major had threads `share` words apart.
+// out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory; partial
+// [blockDim.x / 32] is scratch. row_share(rows) consecutive lanes share a row: each adds every
+// share-th product on four independent accumulators (four loads in flight instead of one chain
+// of dependent adds), then the lanes of a row add their sums by a butterfly of warp shuffles (a
+// fixed tree: deterministic, and every lane ends with the same bits); rows shared by more than a
+// warp add the warps' sums in warp order. Every thread of the block calls it.
 __device__ void block_matvec(const float* w, int stride, int rows, int cols, const float* x, float* partial,
                              float* out) {
   const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
-  for (int base = 0; base < rows; base += threads) {
-    const int n = rows - base < threads ? rows - base : threads;
-    const int share = threads / n, r = t / share, s = t % share;
+  const int share = row_share(rows, threads), per_pass = threads / share, r = t / share, s = t % share;
+  const int width = share < 32 ? share : 32, warps_per_row = share / width;
+  for (int base = 0; base < rows; base += per_pass) {
+    const bool mine = base + r < rows;
     float acc = 0.0f;
-    if (r < n) {
+    if (mine) {
       const float* row = w + static_cast<size_t>(base + r) * stride;
       float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
       int k = s;
@@ -120,13 +141,19 @@ __device__ void block_matvec(const float* w, int stride, int rows, int cols, con
       }
       for (; k < cols; k += share) a0 += row[k] * x[k];
       acc = (a0 + a1) + (a2 + a3);
-      partial[s * n + r] = acc;
     }
-    __syncthreads();
-    if (t < n) {
-      float sum = 0.0f;
-      for (int i = 0; i < share; ++i) sum += partial[i * n + t];
-      out[base + t] = sum;
+    // Every lane takes part (a full mask), those without a row with zeros.
+    for (int offset = width / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, offset, width);
+    if (warps_per_row == 1) {
+      if (mine && s == 0) out[base + r] = acc;
+    } else {
+      if (t % 32 == 0) partial[t / 32] = acc;
+      __syncthreads();
+      if (mine && s == 0) {
+        float sum = 0.0f;
+        for (int i = 0; i < warps_per_row; ++i) sum += partial[t / 32 + i];
+        out[base + r] = sum;
+      }
     }
     __syncthreads();
   }
@@ -278,7 +305,7 @@ __device__ void load_weights(const GenerateNetwork& net, const Layout& lay, unsi
   const int H = net.hidden, L = net.layers, head_in = head_input(net);
   // Row r of a layer's slice is gate r / nu of unit u0 + r % nu: [w_ih row | w_hh row].
   for (int k = 0; k < L; ++k) {
-    const int input = k == 0 ? net.input : H, cols = input + H, stride = padded(cols);
+    const int input = k == 0 ? net.input : H, cols = input + H, stride = lay.stride_w[k];
     float* w = at(lay.w[k]);
     for (int e = t; e < 4 * nu * cols; e += threads) {
       const int r = e / cols, col = e % cols, row = (r / nu) * H + u0 + r % nu;
@@ -293,10 +320,10 @@ __device__ void load_weights(const GenerateNetwork& net, const Layout& lay, unsi
     for (int j = t; j < nu; j += threads) at(lay.c[k])[j] = 0.0f;  // the state starts at zero
   }
   for (int e = t; e < nd * H; e += threads)
-    at(lay.d1_w)[(e / H) * padded(H) + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
+    at(lay.d1_w)[(e / H) * lay.stride_d1 + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
   for (int r = t; r < nd; r += threads) at(lay.d1_b)[r] = net.dense1_b[d0 + r];
   for (int e = t; e < nv * head_in; e += threads)
-    at(lay.d2_w)[(e / head_in) * padded(head_in) + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
+    at(lay.d2_w)[(e / head_in) * lay.stride_d2 + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
   for (int r = t; r < nv; r += threads) at(lay.d2_b)[r] = net.dense2_b[v0 + r];
 }
 
@@ -315,7 +342,7 @@ __device__ void head_forward(const GenerateNetwork& net, const Layout& lay, unsi
   for (int i = t; i < H; i += threads) x[i] = __ldcg(h_top + i);
   __syncthreads();
   if (!net.head_folded) {  // dense1, whole before dense2 reads it; folded, dense2 reads h itself
-    block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
+    block_matvec(at(lay.d1_w), lay.stride_d1, nd, H, x, partial, pre);
     for (int r = t; r < nd; r += threads) {
       const float v = pre[r] + at(lay.d1_b)[r];
       dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
@@ -324,7 +351,7 @@ __device__ void head_forward(const GenerateNetwork& net, const Layout& lay, unsi
     for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
     __syncthreads();
   }
-  block_matvec(at(lay.d2_w), padded(head_in), nv, head_in, x, partial, pre);
+  block_matvec(at(lay.d2_w), lay.stride_d2, nv, head_in, x, partial, pre);
   for (int r = t; r < nv; r += threads) {
     const float z = pre[r] + at(lay.d2_b)[r];
     logits[v0 + r] = z;
@@ -376,7 +403,7 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
       if (k == 0 && step == 0)
         for (int i = t; i < H; i += threads) x[input + i] = 0.0f;
       __syncthreads();
-      block_matvec(at(lay.w[k]), padded(input + H), 4 * nu, input + H, x, partial, pre);
+      block_matvec(at(lay.w[k]), lay.stride_w[k], 4 * nu, input + H, x, partial, pre);
       for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
         const float* b_ih = at(lay.b_ih[k]);
         const float* b_hh = at(lay.b_hh[k]);
