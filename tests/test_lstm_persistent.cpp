@@ -20,6 +20,7 @@
 #endif
 
 #include "gpu.h"
+#include "kernels/device_allocator.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_persistent_cuda.h"
 #include "kernels/sampling.h"
@@ -292,6 +293,40 @@ TEST_CASE("emulator: the persistent generator has no shared-memory race (the emu
     CHECK(made.size() == 3);
   }
   emu::set_shared_race_check(saved);
+}
+#endif
+
+#if defined(LEGATO_EMULATED_GPU)
+// The emulator's order check of cooperative launches (tests/cuda_emulator/emulator.h): every read
+// of another block's h, dense1 output or logits must come after that block's ready flag, and
+// every write after the flags that say the other blocks are done reading what it overwrites
+// (the double buffers two steps back). Networks of 2 to 5 blocks, folded and unfolded heads, 1 to
+// 3 layers, the primer and sampling; checked against the same run without the check.
+TEST_CASE("emulator: the persistent generator's blocks meet only through its ready flags, in order") {
+  SKIP_WITHOUT_GPU();
+  kernels::device_release_cache();  // blocks cached before the check are not checked
+  const bool saved = emu::cross_block_check();
+  for (const NetShape& s :
+       {NetShape{2, 13, 0, 11, 5, false}, NetShape{3, 9, 3, 9, 4, true}, NetShape{1, 17, 0, 23, 6, true}}) {
+    CAPTURE(s.layers);
+    model::SamplingOptions sampling;
+    sampling.top_k = 3;
+    emu::set_cross_block_check(false);
+    model::MusicLSTM plain(config_of(s));
+    plain.to(Device::CUDA);
+    const std::vector<int32_t> expected = generate(plain, {1, 2}, 4, sampling, 5);
+    kernels::device_release_cache();  // the workspace of the run above, so that the next one is checked
+    emu::set_cross_block_check(true);
+    const uint64_t before = emu::cross_block_accesses();
+    model::MusicLSTM gpu(config_of(s));
+    gpu.to(Device::CUDA);
+    std::vector<int32_t> made;
+    CHECK_NOTHROW(made = generate(gpu, {1, 2}, 4, sampling, 5));
+    CHECK(made == expected);
+    CHECK(emu::cross_block_accesses() - before > 1000);  // the kernel's accesses were checked
+    kernels::device_release_cache();
+  }
+  emu::set_cross_block_check(saved);
 }
 #endif
 
