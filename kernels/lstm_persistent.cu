@@ -1,9 +1,11 @@
 // The persistent generator (lstm_persistent_cuda.h): one cooperative launch composes a whole piece.
-// Version 2 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
-// a grid barrier after every layer, dense1 (unless folded into dense2) and dense2 (L + 2 per
-// token, L + 1 folded: 4 for the seed network), and sampling repeated by every block on the same
-// logits, so that the chosen token needs no further barrier. Version 3: each layer's h_{t-1} is
-// read while the grid gathers at the barrier before the layer, not after it.
+// Version 4 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows
+// (strides without bank conflicts), the lanes of a row adding their sums by warp shuffles; each
+// block publishes its part of every layer's h, of dense1's output (unless folded into dense2) and
+// of the logits with a ready flag (ready_flags.cuh) that only the consumers wait for: L + 1 waits
+// per token folded (4 for the seed network), L + 2 unfolded, no grid barrier; each layer's
+// h_{t-1} is read between its release and its wait; sampling is repeated by every block on the
+// same logits, so that the chosen token needs no further wait.
 #if defined(__CUDACC__)
 #include <cooperative_groups.h>
 #endif
