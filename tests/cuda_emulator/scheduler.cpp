@@ -37,7 +37,7 @@ constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kStackBytes = 64 * 1024;
 #endif
 
-// Spinning: waits at a ready flag (wait_flag), resumed at every phase to look at it again.
+// Spinning: waits at a ready flag (wait_flag), resumed in a phase that finds the flag reached.
 enum class Status { Runnable, AtBarrier, AtGridSync, AtWarp, Spinning, Done };
 
 // A lane's call of a warp-level primitive, and what it gets back.
@@ -359,20 +359,31 @@ class Group {
   bool phase() {
     order_.clear();
     for (size_t i = 0; i < count_; ++i)
-      if (at(i).status == Status::Runnable || at(i).status == Status::Spinning) order_.push_back(&at(i));
+      if (at(i).status == Status::Runnable || reached(at(i))) order_.push_back(&at(i));
     std::shuffle(order_.begin(), order_.end(), rng_);
     ++emulator().counters.phases;
-    bool progress = false;  // a thread did more than find its flag still short
     for (Worker* w : order_) {
-      const bool was_spinning = w->status == Status::Spinning;
       resume(*w);
-      progress = progress || !was_spinning || w->status != Status::Spinning;
       if (w->error) fail(*w);
       if (racing_ && race_.race()) race_error(*race_.race());
     }
     const bool more = open_barriers();
-    if (more && !progress && !order_.empty() && spinner()) deadlock(*spinner());
+    if (more && spinner() && !can_move()) deadlock(*spinner());
     return more;
+  }
+
+  // A spinning thread is resumed only once its flag holds what it waits for (it then looks again
+  // itself): the others' spinning costs no switch.
+  static bool reached(const Worker& w) { return w.status == Status::Spinning && flag_now(w) >= w.flag_value; }
+  static int flag_now(const Worker& w) {
+    const AtomicScope atomic;  // the flag's own read: not a cross-block access
+    return *static_cast<const volatile int*>(w.flag);
+  }
+
+  bool can_move() const {
+    for (size_t i = 0; i < count_; ++i)
+      if (at(i).status == Status::Runnable || reached(at(i))) return true;
+    return false;
   }
 
   const Worker* spinner() const {
@@ -384,7 +395,7 @@ class Group {
   [[noreturn]] void deadlock(const Worker& w) {
     throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(w.state.block_idx) + ", thread " +
                              triple(w.state.thread_idx) + ": waits for a ready flag to reach " +
-                             std::to_string(w.flag_value) + " (it holds " + std::to_string(*w.flag) +
+                             std::to_string(w.flag_value) + " (it holds " + std::to_string(flag_now(w)) +
                              ") while no other thread can move: it never will");
   }
 
