@@ -2,19 +2,26 @@
 // 512, scalar input, Dense(256), Dense(279)), 500 tokens from a one-token primer:
 //   legato/generate/seed/<sampling>: the persistent kernel (model::compose_persistent), one launch;
 //   cudnn/step/seed/<sampling>: cuDNN stepped with T = 1 from the carried state, the dense layers
-//     on cuBLAS, the logits copied to the host and sampled there (model::sample_token).
+//     on cuBLAS, the logits copied to the host and sampled there (model::sample_token); cuDNN's
+//     standard and persistent algorithms are each validated and timed on 50 tokens, the fastest is
+//     kept (the label says each one's time or why cuDNN refused it);
+//   cudnn/graph/seed/<sampling>: the same step with the fastest algorithm, sampling on the device
+//     (kernels::sample_token_launch, the persistent kernel's rules), captured once as a CUDA
+//     graph and replayed per token: cuDNN's time without the host's round trips.
 // Before timing, each is validated against the CPU: its logits at every one of the first 40 steps,
 // fed the tokens it chose, against model::Generator on the CPU (atol 1e-3 + rtol 1e-2, strict
 // FP32); a mismatch reports an error instead of a time. Wall-clock time per piece (the host's
-// share is part of what is compared), one warm-up, 5 repetitions; counter us_per_token, and
-// vs_cudnn (< 1: faster) on ours.
+// share is part of what is compared), one warm-up, 5 repetitions; counter us_per_token, and on
+// ours vs_cudnn and vs_cudnn_graph (< 1: faster than cuDNN stepped, than cuDNN in a graph).
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,6 +32,7 @@
 #include "bench/seed_network.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
+#include "kernels/lstm_persistent_cuda.h"
 #include "kernels/matmul_cuda.h"
 #include "kernels/sampling.h"
 #include "model/generator.h"
@@ -61,12 +69,13 @@ std::string compare(const std::vector<float>& got, const std::vector<float>& ref
 }
 
 #if defined(LEGATO_BENCH_CUDNN)
-// cuDNN stepped one token at a time, with the head on cuBLAS and sampling on the host.
+// cuDNN stepped one token at a time, with the head on cuBLAS and sampling on the host (feed), or
+// everything on `stream` from the device's token (step_on_device, for a graph).
 class CudnnStepper {
  public:
-  explicit CudnnStepper(const model::MusicLSTM& net)
+  CudnnStepper(const model::MusicLSTM& net, CudnnAlgo algo)
       : config_(net.config()),
-        lstm_({config_.layers, 1, static_cast<int>(config_.hidden), 1, 1}, false),
+        lstm_({config_.layers, 1, static_cast<int>(config_.hidden), 1, 1}, false, algo),
         x_(1),
         y_(config_.hidden),
         h_{DeviceBuffer(config_.layers * config_.hidden), DeviceBuffer(config_.layers * config_.hidden)},
@@ -90,25 +99,40 @@ class CudnnStepper {
     c_[0].zero();
     current_ = 0;
   }
+  float* x() { return x_.get(); }
+  const float* logits() const { return logits_.get(); }
+  // One step on `stream` from x (device) and the state in buffer `from` (0 or 1) into the other:
+  // what a graph captures (one per parity, so that no copy carries the state). The logits stay on
+  // the device.
+  void step_on_device(cudaStream_t stream, int from) {
+    lstm_.set_stream(stream);
+    lstm_.step(x_.get(), h_[from].get(), c_[from].get(), y_.get(), h_[from ^ 1].get(), c_[from ^ 1].get());
+    LEGATO_CUBLAS_CHECK(cublasSetStream(blas_, stream));
+    head(stream);
+    LEGATO_CUBLAS_CHECK(cublasSetStream(blas_, nullptr));
+    lstm_.set_stream(nullptr);
+  }
   // Feeds one token; returns the logits on the host.
   const std::vector<float>& feed(int32_t token) {
-    const int H = static_cast<int>(config_.hidden), D = static_cast<int>(config_.dense),
-              V = static_cast<int>(config_.vocab);
     const float x = static_cast<float>(kernels::scalar_token_input(token, config_.vocab));
     LEGATO_CUDA_CHECK(cudaMemcpy(x_.get(), &x, sizeof x, cudaMemcpyHostToDevice));
-    const int next = current_ ^ 1;
-    lstm_.step(x_.get(), h_[current_].get(), c_[current_].get(), y_.get(), h_[next].get(), c_[next].get());
-    current_ = next;
-    // hidden = y W1^T + b1, logits = hidden W2^T + b2 (the seed network has no ReLU).
-    LEGATO_CUDA_CHECK(cudaMemcpy(hidden_.get(), b1_.get(), D * sizeof(float), cudaMemcpyDeviceToDevice));
-    kernels::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
-    LEGATO_CUDA_CHECK(cudaMemcpy(logits_.get(), b2_.get(), V * sizeof(float), cudaMemcpyDeviceToDevice));
-    kernels::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
+    step_on_device(nullptr, current_);
+    current_ ^= 1;
     host_logits_ = logits_.download();
     return host_logits_;
   }
 
  private:
+  // hidden = y W1^T + b1, logits = hidden W2^T + b2 (the seed network has no ReLU), on `stream`.
+  void head(cudaStream_t stream) {
+    const int H = static_cast<int>(config_.hidden), D = static_cast<int>(config_.dense),
+              V = static_cast<int>(config_.vocab);
+    LEGATO_CUDA_CHECK(cudaMemcpyAsync(hidden_.get(), b1_.get(), D * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+    kernels::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
+    LEGATO_CUDA_CHECK(cudaMemcpyAsync(logits_.get(), b2_.get(), V * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+    kernels::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
+  }
+
   model::ModelConfig config_;
   CudnnLstm lstm_;
   DeviceBuffer x_, y_, h_[2], c_[2], w1_, b1_, w2_, b2_, hidden_, logits_;
@@ -138,8 +162,11 @@ std::map<std::string, double>& cudnn_us() {
   return times;
 }
 
+// Times `piece` (one warm-up first): us_per_token; an anchor (cuDNN's, `anchor` its key) keeps
+// its time, ours (anchor "") reports its ratio to each anchor of its sampling: vs_cudnn (stepped,
+// host sampling) and vs_cudnn_graph (the graph).
 template <class Piece>
-void time_pieces(benchmark::State& state, const std::string& key, bool is_cudnn, Piece&& piece) {
+void time_pieces(benchmark::State& state, const std::string& name, const std::string& anchor, Piece&& piece) {
   piece();  // warm-up
   double total = 0;
   for (auto _ : state) {
@@ -151,33 +178,185 @@ void time_pieces(benchmark::State& state, const std::string& key, bool is_cudnn,
   }
   const double us = total / static_cast<double>(state.iterations()) * 1e6 / kTokens;
   state.counters["us_per_token"] = us;
-  if (is_cudnn)
-    cudnn_us()[key] = us;
-  else if (auto it = cudnn_us().find(key); it != cudnn_us().end())
-    state.counters["vs_cudnn"] = us / it->second;
+  if (!anchor.empty()) {
+    cudnn_us()[anchor + "/" + name] = us;
+    return;
+  }
+  for (const auto& [key, counter] :
+       {std::pair<std::string, const char*>{"step", "vs_cudnn"}, {"graph", "vs_cudnn_graph"}})
+    if (auto it = cudnn_us().find(key + "/" + name); it != cudnn_us().end()) state.counters[counter] = us / it->second;
 }
 
 #if defined(LEGATO_BENCH_CUDNN)
+// A piece of `tokens` from token 0 stepped with host sampling; the tokens fed and the logits
+// recorded when asked.
+void host_piece(CudnnStepper& stepper, const model::SamplingOptions& options, std::mt19937_64& rng, int tokens,
+                std::vector<int32_t>* fed, std::vector<float>* logits) {
+  stepper.reset();
+  int32_t token = 0;
+  for (int k = 0; k < tokens; ++k) {
+    if (fed) fed->push_back(token);
+    const std::vector<float>& z = stepper.feed(token);
+    if (logits) logits->insert(logits->end(), z.begin(), z.end());
+    token = model::sample_token(z.data(), static_cast<int64_t>(z.size()), options, rng);
+  }
+}
+
+// cuDNN's algorithm for the stepped baseline: each one validated on kChecked steps against the
+// CPU, then timed on 50 tokens; the fastest kept. `label` says each one's time or why it was not
+// used (cuDNN's status for an unsupported one: reported, not fatal). Chosen once per sampling.
+struct Choice {
+  CudnnAlgo algo = CudnnAlgo::Standard;
+  bool found = false;
+  std::string label;
+};
+
+std::string try_algorithm(const model::MusicLSTM& cpu, CudnnAlgo algo, const Sampling& s, double* us) {
+  try {
+    CudnnStepper stepper(cpu, algo);
+    std::mt19937_64 rng(1);
+    std::vector<int32_t> fed;
+    std::vector<float> logits;
+    host_piece(stepper, s.options, rng, kChecked, &fed, &logits);
+    if (const std::string problem = compare(logits, cpu_logits(cpu, fed)); !problem.empty())
+      return "mismatch (" + problem + ")";
+    constexpr int kTimed = 50;
+    const auto start = std::chrono::steady_clock::now();
+    host_piece(stepper, s.options, rng, kTimed, nullptr, nullptr);
+    *us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / kTimed;
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f us", *us);
+    return text;
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return "refused (" + what.substr(what.rfind(": ") == std::string::npos ? 0 : what.rfind(": ") + 2) + ")";
+  }
+}
+
+const Choice& fastest_cudnn(const model::MusicLSTM& cpu, const Sampling& s) {
+  static std::map<std::string, Choice> chosen;
+  if (auto it = chosen.find(s.name); it != chosen.end()) return it->second;
+  Choice c;
+  double best = 0;
+  for (CudnnAlgo algo : kCudnnAlgos) {
+    double us = 0;
+    const std::string what = try_algorithm(cpu, algo, s, &us);
+    c.label += std::string(c.label.empty() ? "" : "; ") + algo_name(algo) + " " + what;
+    if (us > 0 && (!c.found || us < best)) c.algo = algo, c.found = true, best = us;
+  }
+  c.label = std::string("kept ") + algo_name(c.algo) + ": " + c.label;
+  return chosen[s.name] = c;
+}
+
 void bench_cudnn_step(benchmark::State& state, Sampling s) {
   model::MusicLSTM cpu(seed_config(SeedShape{}));
-  CudnnStepper stepper(cpu);
+  const Choice& choice = fastest_cudnn(cpu, s);
+  if (!choice.found) return state.SkipWithError(("no cuDNN algorithm ran: " + choice.label).c_str());
+  state.SetLabel(choice.label);
+  CudnnStepper stepper(cpu, choice.algo);
   std::mt19937_64 rng(1);
-  auto piece = [&](int tokens, std::vector<int32_t>* fed, std::vector<float>* logits) {
-    stepper.reset();
-    int32_t token = 0;
-    for (int k = 0; k < tokens; ++k) {
-      if (fed) fed->push_back(token);
-      const std::vector<float>& z = stepper.feed(token);
-      if (logits) logits->insert(logits->end(), z.begin(), z.end());
-      token = model::sample_token(z.data(), static_cast<int64_t>(z.size()), s.options, rng);
+  time_pieces(state, s.name, "step", [&] { host_piece(stepper, s.options, rng, kTokens, nullptr, nullptr); });
+}
+
+kernels::GenerateSampling device_sampling(const model::SamplingOptions& o) {
+  kernels::GenerateSampling g;
+  g.temperature = o.temperature;
+  g.top_k = o.top_k;
+  g.top_p = o.top_p;
+  g.greedy = o.greedy;
+  g.seed = 1;
+  return g;
+}
+
+// The stepped baseline as two CUDA graphs (one per parity of the carried state): cuDNN's step,
+// the head on cuBLAS and sampling on the device, all on `stream`; a piece is kTokens launches.
+class GraphStepper {
+ public:
+  GraphStepper(CudnnStepper& stepper, const model::ModelConfig& config, const model::SamplingOptions& options)
+      : stepper_(stepper), counter_(1), tokens_(kTokens) {
+    LEGATO_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    const kernels::GenerateSampling sampling = device_sampling(options);
+    auto step = [&](int from) {
+      stepper_.step_on_device(stream_, from);
+      kernels::sample_token_launch(stepper_.logits(), static_cast<int>(config.vocab), sampling, counter_.get(),
+                                   tokens_.get(), stepper_.x(), stream_);
+    };
+    reset();
+    step(0);  // once outside the capture: cuBLAS and cuDNN set up what they need on this stream
+    LEGATO_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    for (int from : {0, 1}) {
+      cudaGraph_t graph = nullptr;
+      LEGATO_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      step(from);
+      LEGATO_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+      LEGATO_CUDA_CHECK(cudaGraphInstantiate(&exec_[from], graph, 0));
+      LEGATO_CUDA_CHECK(cudaGraphDestroy(graph));
     }
-  };
-  std::vector<int32_t> fed;
+  }
+  ~GraphStepper() {
+    for (cudaGraphExec_t e : exec_)
+      if (e) cudaGraphExecDestroy(e);
+    cudaStreamDestroy(stream_);
+  }
+  GraphStepper(const GraphStepper&) = delete;
+  GraphStepper& operator=(const GraphStepper&) = delete;
+
+  // From token 0 and a zero state; after_each (may be null) runs after each token's graph.
+  template <class AfterEach>
+  void piece(int tokens, AfterEach&& after_each) {
+    reset();
+    for (int k = 0; k < tokens; ++k) {
+      LEGATO_CUDA_CHECK(cudaGraphLaunch(exec_[k & 1], stream_));
+      after_each(k);
+    }
+    LEGATO_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+  std::vector<int32_t> tokens() const { return tokens_.download(); }
+  cudaStream_t stream() const { return stream_; }
+
+ private:
+  void reset() {
+    LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
+    stepper_.reset();
+    counter_.zero();
+    const float x0 = 0.0f;  // token 0's scalar input
+    LEGATO_CUDA_CHECK(cudaMemcpy(stepper_.x(), &x0, sizeof x0, cudaMemcpyHostToDevice));
+    LEGATO_CUDA_CHECK(cudaDeviceSynchronize());  // the memsets above, before the graph's stream reads
+  }
+
+  CudnnStepper& stepper_;
+  kernels::DeviceArray<int> counter_;
+  kernels::DeviceArray<int32_t> tokens_;
+  cudaStream_t stream_ = nullptr;
+  cudaGraphExec_t exec_[2] = {nullptr, nullptr};
+};
+
+void bench_cudnn_graph(benchmark::State& state, Sampling s) {
+  model::MusicLSTM cpu(seed_config(SeedShape{}));
+  const Choice& choice = fastest_cudnn(cpu, s);
+  if (!choice.found) return state.SkipWithError(("no cuDNN algorithm ran: " + choice.label).c_str());
+  state.SetLabel(std::string("cuDNN ") + algo_name(choice.algo));
+  CudnnStepper stepper(cpu, choice.algo);
+  std::optional<GraphStepper> graph;
+  try {
+    graph.emplace(stepper, cpu.config(), s.options);
+  } catch (const std::exception& e) {
+    return state.SkipWithError((std::string("graph capture: ") + e.what()).c_str());
+  }
+  // Validation: every step's logits, fed the tokens the device chose, against the CPU.
   std::vector<float> logits;
-  piece(kChecked, &fed, &logits);
+  graph->piece(kChecked, [&](int) {
+    LEGATO_CUDA_CHECK(cudaStreamSynchronize(graph->stream()));
+    std::vector<float> z(static_cast<size_t>(cpu.config().vocab));
+    LEGATO_CUDA_CHECK(cudaMemcpy(z.data(), stepper.logits(), z.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    logits.insert(logits.end(), z.begin(), z.end());
+  });
+  const std::vector<int32_t> made = graph->tokens();
+  std::vector<int32_t> fed = {0};
+  fed.insert(fed.end(), made.begin(), made.begin() + (kChecked - 1));
   if (const std::string problem = compare(logits, cpu_logits(cpu, fed)); !problem.empty())
     return state.SkipWithError(("mismatch: " + problem).c_str());
-  time_pieces(state, s.name, true, [&] { piece(kTokens, nullptr, nullptr); });
+  time_pieces(state, s.name, "graph", [&] { graph->piece(kTokens, [](int) {}); });
 }
 
 #endif
@@ -193,7 +372,7 @@ void bench_legato_generate(benchmark::State& state, Sampling s) {
   logits.resize(fed.size() * static_cast<size_t>(gpu.config().vocab));  // the last token made is not fed
   if (const std::string problem = compare(logits, cpu_logits(cpu, fed)); !problem.empty())
     return state.SkipWithError(("mismatch: " + problem).c_str());
-  time_pieces(state, s.name, false, [&] {
+  time_pieces(state, s.name, "", [&] {
     if (!model::compose_persistent(gpu, {0}, kTokens, s.options, {}, -1, 1)) state.SkipWithError("not run");
   });
 }
@@ -204,13 +383,14 @@ void bench_legato_generate(benchmark::State& state, Sampling s) {
 void register_generate_benchmarks() {
   std::vector<std::string> sides = {"legato/generate"};
 #if defined(LEGATO_BENCH_CUDNN)
-  sides.insert(sides.begin(), "cudnn/step");  // first, so that ours can report vs_cudnn
+  sides.insert(sides.begin(), {"cudnn/step", "cudnn/graph"});  // first, so that ours can report its ratios
 #endif
   for (const Sampling& s : samplings())
     for (const std::string& side : sides) {
       auto* fn = bench_legato_generate;
 #if defined(LEGATO_BENCH_CUDNN)
       if (side == "cudnn/step") fn = bench_cudnn_step;
+      if (side == "cudnn/graph") fn = bench_cudnn_graph;
 #endif
       benchmark::RegisterBenchmark((side + "/seed/T500/" + s.name).c_str(), fn, s)
           ->UseManualTime()

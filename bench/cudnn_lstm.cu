@@ -28,6 +28,7 @@ struct CudnnLstm::State {
   int32_t* dev_seq_lengths = nullptr;
   void *weights = nullptr, *dweights = nullptr, *workspace = nullptr, *reserve = nullptr;
   size_t weight_bytes = 0, workspace_bytes = 0, reserve_bytes = 0;
+  ~State();
 
   // The device address of one gate's matrix (lin_layer 0-3: W_ih's i, f, g, o; 4-7: W_hh's) or
   // bias in `space`, with its element count.
@@ -46,7 +47,29 @@ struct CudnnLstm::State {
   }
 };
 
-CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32) : s_(std::make_unique<State>()) {
+const char* algo_name(CudnnAlgo algo) {
+  switch (algo) {
+    case CudnnAlgo::Standard: return "standard";
+    case CudnnAlgo::PersistStatic: return "persist_static";
+    case CudnnAlgo::PersistStaticSmallH: return "persist_static_small_h";
+    case CudnnAlgo::PersistDynamic: return "persist_dynamic";
+  }
+  return "?";
+}
+
+namespace {
+cudnnRNNAlgo_t cudnn_algo(CudnnAlgo algo) {
+  switch (algo) {
+    case CudnnAlgo::Standard: return CUDNN_RNN_ALGO_STANDARD;
+    case CudnnAlgo::PersistStatic: return CUDNN_RNN_ALGO_PERSIST_STATIC;
+    case CudnnAlgo::PersistStaticSmallH: return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
+    case CudnnAlgo::PersistDynamic: return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
+  }
+  return CUDNN_RNN_ALGO_STANDARD;
+}
+}  // namespace
+
+CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32, CudnnAlgo algo) : s_(std::make_unique<State>()) {
   State& s = *s_;
   s.shape = shape;
   CUDNN_CHECK(cudnnCreate(&s.handle));
@@ -56,10 +79,12 @@ CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32) : s_(std::make_unique<St
   LEGATO_CUDA_CHECK(cudaMalloc(&s.dropout_states, state_bytes));
   CUDNN_CHECK(cudnnSetDropoutDescriptor(s.dropout, s.handle, 0.0f, s.dropout_states, state_bytes, 1));
   CUDNN_CHECK(cudnnCreateRNNDescriptor(&s.rnn));
-  CUDNN_CHECK(cudnnSetRNNDescriptor_v8(s.rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS,
-                                       CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
+  CUDNN_CHECK(cudnnSetRNNDescriptor_v8(s.rnn, cudnn_algo(algo), CUDNN_LSTM, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL,
+                                       CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
                                        tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, shape.input, shape.hidden,
                                        shape.hidden, shape.layers, s.dropout, 0));
+  // The dynamic persistent kernel is compiled for the batch size before any other call.
+  if (algo == CudnnAlgo::PersistDynamic) CUDNN_CHECK(cudnnBuildRNNDynamic(s.handle, s.rnn, shape.batch));
   std::vector<int32_t> lengths(shape.batch, shape.steps);
   LEGATO_CUDA_CHECK(cudaMalloc(&s.dev_seq_lengths, sizeof(int32_t) * lengths.size()));
   LEGATO_CUDA_CHECK(
@@ -84,17 +109,18 @@ CudnnLstm::CudnnLstm(const LstmShape& shape, bool tf32) : s_(std::make_unique<St
   LEGATO_CUDA_CHECK(cudaMalloc(&s.reserve, std::max<size_t>(s.reserve_bytes, 1)));
 }
 
-CudnnLstm::~CudnnLstm() {
-  State& s = *s_;
-  for (void* p :
-       {s.weights, s.dweights, s.workspace, s.reserve, s.dropout_states, static_cast<void*>(s.dev_seq_lengths)})
-    cudaFree(p);
-  cudnnDestroyTensorDescriptor(s.h_desc);
-  cudnnDestroyRNNDataDescriptor(s.x_desc);
-  cudnnDestroyRNNDataDescriptor(s.y_desc);
-  cudnnDestroyRNNDescriptor(s.rnn);
-  cudnnDestroyDropoutDescriptor(s.dropout);
-  cudnnDestroy(s.handle);
+CudnnLstm::~CudnnLstm() = default;
+
+// Also when the constructor throws part way (an algorithm cuDNN does not support): what exists.
+CudnnLstm::State::~State() {
+  for (void* p : {weights, dweights, workspace, reserve, dropout_states, static_cast<void*>(dev_seq_lengths)})
+    if (p) cudaFree(p);
+  if (h_desc) cudnnDestroyTensorDescriptor(h_desc);
+  if (x_desc) cudnnDestroyRNNDataDescriptor(x_desc);
+  if (y_desc) cudnnDestroyRNNDataDescriptor(y_desc);
+  if (rnn) cudnnDestroyRNNDescriptor(rnn);
+  if (dropout) cudnnDestroyDropoutDescriptor(dropout);
+  if (handle) cudnnDestroy(handle);
 }
 
 void CudnnLstm::set_weights(const std::vector<HostLstmLayer>& layers) {
@@ -162,6 +188,8 @@ void CudnnLstm::backward_weights(const float* x, const float* y) {
                                          s.h_desc, nullptr, s.y_desc, y, s.weight_bytes, s.dweights, s.workspace_bytes,
                                          s.workspace, s.reserve_bytes, s.reserve));
 }
+
+void CudnnLstm::set_stream(cudaStream_t stream) { CUDNN_CHECK(cudnnSetStream(s_->handle, stream)); }
 
 void CudnnLstm::zero_weight_gradients() { LEGATO_CUDA_CHECK(cudaMemset(s_->dweights, 0, s_->weight_bytes)); }
 

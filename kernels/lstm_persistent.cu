@@ -1,9 +1,11 @@
 // The persistent generator (lstm_persistent_cuda.h): one cooperative launch composes a whole piece.
-// Version 2 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows,
-// a grid barrier after every layer, dense1 (unless folded into dense2) and dense2 (L + 2 per
-// token, L + 1 folded: 4 for the seed network), and sampling repeated by every block on the same
-// logits, so that the chosen token needs no further barrier. Version 3: each layer's h_{t-1} is
-// read while the grid gathers at the barrier before the layer, not after it.
+// Version 4 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows
+// (strides without bank conflicts), the lanes of a row adding their sums by warp shuffles; each
+// block publishes its part of every layer's h, of dense1's output (unless folded into dense2) and
+// of the logits with a ready flag (ready_flags.cuh) that only the consumers wait for: L + 1 waits
+// per token folded (4 for the seed network), L + 2 unfolded, no grid barrier; each layer's
+// h_{t-1} is read between its release and its wait; sampling is repeated by every block on the
+// same logits, so that the chosen token needs no further wait.
 #if defined(__CUDACC__)
 #include <cooperative_groups.h>
 #endif
@@ -20,6 +22,7 @@
 #include "lstm_cell.h"
 #include "lstm_persistent_cuda.h"
 #include "philox.h"
+#include "ready_flags.cuh"
 #include "sampling.h"
 
 namespace legato::kernels {
@@ -31,9 +34,25 @@ struct Split {
   int units, dense_rows, vocab_rows;
 };
 
-// An odd row stride in shared memory: the threads of a warp that read one column of consecutive
-// rows then hit different banks.
-__host__ __device__ inline int padded(int cols) { return cols % 2 ? cols : cols + 1; }
+// The threads that share one row in block_matvec, for `rows` rows on `threads` threads: the
+// largest power of two that gives every row as many (1 when there are more rows than threads).
+__host__ __device__ inline int row_share(int rows, int threads) {
+  const int per_pass = rows < 1 ? 1 : (rows < threads ? rows : threads);
+  int share = 1;
+  while (2 * share * per_pass <= threads) share *= 2;
+  return share;
+}
+
+// A row stride (in floats, at least `cols`) without bank conflicts for block_matvec's reads: the
+// `share` lanes of a row read consecutive columns and a warp covers 32 / share rows, so rows that
+// start `share` banks apart (stride = share mod 32) put the warp's 32 reads on 32 different banks
+// (share 1: 32 rows, one column, stride odd; share 32 or more: one row, any stride).
+__host__ __device__ inline int row_stride(int cols, int rows, int threads) {
+  const int want = row_share(rows, threads) % 32;
+  int stride = cols;
+  while (stride % 32 != want) ++stride;
+  return stride;
+}
 
 // Byte offsets into a block's dynamic shared memory; the host sizes the launch with the same function.
 struct Layout {
@@ -42,6 +61,7 @@ struct Layout {
   size_t x;                                                // float [max(I_0 + H, 2H, D)]: the block's input vector
   size_t w[kMaxGenerateLayers], b_ih[kMaxGenerateLayers], b_hh[kMaxGenerateLayers], c[kMaxGenerateLayers];
   size_t d1_w, d1_b, d2_w, d2_b;
+  int stride_w[kMaxGenerateLayers], stride_d1, stride_d2;  // row strides (row_stride) of w, d1_w, d2_w
   size_t total;
   int sort_size;  // the vocabulary rounded up to a power of two (the bitonic sort's size)
 };
@@ -77,14 +97,17 @@ __host__ __device__ inline Layout layout_of(const GenerateNetwork& n, Split s, i
   l.x = take(x, sizeof(float));
   for (int k = 0; k < n.layers; ++k) {
     const int input = k == 0 ? n.input : n.hidden;
-    l.w[k] = take(static_cast<size_t>(4 * s.units) * padded(input + n.hidden), sizeof(float));
+    l.stride_w[k] = row_stride(input + n.hidden, 4 * s.units, threads);
+    l.w[k] = take(static_cast<size_t>(4 * s.units) * l.stride_w[k], sizeof(float));
     l.b_ih[k] = take(4 * s.units, sizeof(float));
     l.b_hh[k] = take(4 * s.units, sizeof(float));
     l.c[k] = take(s.units, sizeof(float));
   }
-  l.d1_w = take(static_cast<size_t>(s.dense_rows) * padded(n.hidden), sizeof(float));
+  l.stride_d1 = row_stride(n.hidden, s.dense_rows, threads);
+  l.stride_d2 = row_stride(head_input(n), s.vocab_rows, threads);
+  l.d1_w = take(static_cast<size_t>(s.dense_rows) * l.stride_d1, sizeof(float));
   l.d1_b = take(s.dense_rows, sizeof(float));
-  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * padded(head_input(n)), sizeof(float));
+  l.d2_w = take(static_cast<size_t>(s.vocab_rows) * l.stride_d2, sizeof(float));
   l.d2_b = take(s.vocab_rows, sizeof(float));
   l.total = at;
   return l;
@@ -95,20 +118,21 @@ __device__ inline int clamp_rows(int total, int first, int per_block) {
   return left < 0 ? 0 : (left < per_block ? left : per_block);
 }
 
-// out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory. blockDim.x / n
-// threads share a row and add their partial sums in a fixed order (deterministic). Every thread
-// of the block calls it. Each thread keeps four independent accumulators (four loads in flight
-// instead of one dependent chain of adds); the partial sums are stored column-major
-// (partial [share, n]), so that the n threads adding them up read consecutive words: no bank
-// conflicts, where row-major had threads `share` words apart.
+// out [rows] = W [rows, cols] (row stride `stride`) x [cols], all in shared memory; partial
+// [blockDim.x / 32] is scratch. row_share(rows) consecutive lanes share a row: each adds every
+// share-th product on four independent accumulators (four loads in flight instead of one chain
+// of dependent adds), then the lanes of a row add their sums by a butterfly of warp shuffles (a
+// fixed tree: deterministic, and every lane ends with the same bits); rows shared by more than a
+// warp add the warps' sums in warp order. Every thread of the block calls it.
 __device__ void block_matvec(const float* w, int stride, int rows, int cols, const float* x, float* partial,
                              float* out) {
   const int threads = static_cast<int>(blockDim.x), t = static_cast<int>(threadIdx.x);
-  for (int base = 0; base < rows; base += threads) {
-    const int n = rows - base < threads ? rows - base : threads;
-    const int share = threads / n, r = t / share, s = t % share;
+  const int share = row_share(rows, threads), per_pass = threads / share, r = t / share, s = t % share;
+  const int width = share < 32 ? share : 32, warps_per_row = share / width;
+  for (int base = 0; base < rows; base += per_pass) {
+    const bool mine = base + r < rows;
     float acc = 0.0f;
-    if (r < n) {
+    if (mine) {
       const float* row = w + static_cast<size_t>(base + r) * stride;
       float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
       int k = s;
@@ -120,13 +144,19 @@ __device__ void block_matvec(const float* w, int stride, int rows, int cols, con
       }
       for (; k < cols; k += share) a0 += row[k] * x[k];
       acc = (a0 + a1) + (a2 + a3);
-      partial[s * n + r] = acc;
     }
-    __syncthreads();
-    if (t < n) {
-      float sum = 0.0f;
-      for (int i = 0; i < share; ++i) sum += partial[i * n + t];
-      out[base + t] = sum;
+    // Every lane takes part (a full mask), those without a row with zeros.
+    for (int offset = width / 2; offset > 0; offset /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, offset, width);
+    if (warps_per_row == 1) {
+      if (mine && s == 0) out[base + r] = acc;
+    } else {
+      if (t % 32 == 0) partial[t / 32] = acc;
+      __syncthreads();
+      if (mine && s == 0) {
+        float sum = 0.0f;
+        for (int i = 0; i < warps_per_row; ++i) sum += partial[t / 32 + i];
+        out[base + r] = sum;
+      }
     }
     __syncthreads();
   }
@@ -278,7 +308,7 @@ __device__ void load_weights(const GenerateNetwork& net, const Layout& lay, unsi
   const int H = net.hidden, L = net.layers, head_in = head_input(net);
   // Row r of a layer's slice is gate r / nu of unit u0 + r % nu: [w_ih row | w_hh row].
   for (int k = 0; k < L; ++k) {
-    const int input = k == 0 ? net.input : H, cols = input + H, stride = padded(cols);
+    const int input = k == 0 ? net.input : H, cols = input + H, stride = lay.stride_w[k];
     float* w = at(lay.w[k]);
     for (int e = t; e < 4 * nu * cols; e += threads) {
       const int r = e / cols, col = e % cols, row = (r / nu) * H + u0 + r % nu;
@@ -293,115 +323,156 @@ __device__ void load_weights(const GenerateNetwork& net, const Layout& lay, unsi
     for (int j = t; j < nu; j += threads) at(lay.c[k])[j] = 0.0f;  // the state starts at zero
   }
   for (int e = t; e < nd * H; e += threads)
-    at(lay.d1_w)[(e / H) * padded(H) + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
+    at(lay.d1_w)[(e / H) * lay.stride_d1 + e % H] = net.dense1_w[static_cast<size_t>(d0) * H + e];
   for (int r = t; r < nd; r += threads) at(lay.d1_b)[r] = net.dense1_b[d0 + r];
   for (int e = t; e < nv * head_in; e += threads)
-    at(lay.d2_w)[(e / head_in) * padded(head_in) + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
+    at(lay.d2_w)[(e / head_in) * lay.stride_d2 + e % head_in] = net.dense2_w[static_cast<size_t>(v0) * head_in + e];
   for (int r = t; r < nv; r += threads) at(lay.d2_b)[r] = net.dense2_b[v0 + r];
 }
 
-// The head on the top layer's h_t (h_top [H], whole after the last layer's barrier): dense1 into
-// dense_out [D] (unless folded into dense2), then the block's rows of the logits [V] (and of
-// run.logits at `step`). The caller's barrier makes the logits whole.
-__device__ void head_forward(const GenerateNetwork& net, const Layout& lay, unsigned char* smem,
-                             cooperative_groups::grid_group& grid, const float* h_top, float* dense_out, float* logits,
-                             const GenerateRun& run, int step, int d0, int nd, int v0, int nv) {
+// The ready flags in the workspace: int [L + 2][kMaxGenerateBlocks], row k < L for layer k's
+// h, row L for dense1's output, row L + 1 for the logits; block b's flag of a row holds the
+// number of steps whose part of it b has written (kernels/ready_flags.cuh). Every block owns
+// units of every layer (plan_generation), so each one publishes every layer and every block
+// waits for all of them each step: what a block read at step t - 1 is behind a flag the writer of
+// step t + 1 has acquired (the double buffers' write-after-read order, without a grid barrier).
+struct Flags {
+  int* rows;
+  int dense_blocks, vocab_blocks;  // the blocks that own dense1 rows, vocab rows
+
+  __device__ int* row(int r) const { return rows + static_cast<size_t>(r) * kMaxGenerateBlocks; }
+  // Every thread of the block, after writing its part of row r for `step`: marks it ready.
+  __device__ void publish(int r, int step) const {
+    __syncthreads();
+    if (threadIdx.x == 0) flag_release(row(r) + blockIdx.x, step + 1);
+  }
+  // Every thread of the block: waits until the first `producers` blocks have published `step` of
+  // row r (one thread per producer, then the block's barrier shares what they acquired).
+  __device__ void await(int r, int producers, int step) const {
+    for (int p = static_cast<int>(threadIdx.x); p < producers; p += static_cast<int>(blockDim.x))
+      flag_wait(row(r) + p, step + 1);
+    __syncthreads();
+  }
+};
+
+// The head on the top layer's h_t (h_top [H], awaited here): dense1 into dense_out [D] (unless
+// folded into dense2) and its flag, then the block's rows of the logits [V] (and of run.logits
+// at `step`), published.
+__device__ void head_forward(const GenerateNetwork& net, const Layout& lay, unsigned char* smem, const Flags& flags,
+                             const float* h_top, float* dense_out, float* logits, const GenerateRun& run, int step,
+                             int d0, int nd, int v0, int nv) {
   auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
   const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x);
-  const int H = net.hidden, head_in = head_input(net);
+  const int H = net.hidden, head_in = head_input(net), L = net.layers;
   float* x = at(lay.x);
   float* pre = at(lay.pre);
   float* partial = at(lay.partial);
+  flags.await(L - 1, static_cast<int>(gridDim.x), step);
   for (int i = t; i < H; i += threads) x[i] = __ldcg(h_top + i);
   __syncthreads();
   if (!net.head_folded) {  // dense1, whole before dense2 reads it; folded, dense2 reads h itself
-    block_matvec(at(lay.d1_w), padded(H), nd, H, x, partial, pre);
+    block_matvec(at(lay.d1_w), lay.stride_d1, nd, H, x, partial, pre);
     for (int r = t; r < nd; r += threads) {
       const float v = pre[r] + at(lay.d1_b)[r];
       dense_out[d0 + r] = net.dense_relu ? activate(UnaryKind::Relu, v) : v;
     }
-    grid.sync();
+    flags.publish(L, step);
+    flags.await(L, flags.dense_blocks, step);
     for (int i = t; i < net.dense; i += threads) x[i] = __ldcg(dense_out + i);
     __syncthreads();
   }
-  block_matvec(at(lay.d2_w), padded(head_in), nv, head_in, x, partial, pre);
+  block_matvec(at(lay.d2_w), lay.stride_d2, nv, head_in, x, partial, pre);
   for (int r = t; r < nv; r += threads) {
     const float z = pre[r] + at(lay.d2_b)[r];
     logits[v0 + r] = z;
     if (run.logits) run.logits[static_cast<size_t>(step) * net.vocab + v0 + r] = z;
   }
+  flags.publish(L + 1, step);
+}
+
+// Layer k's step for the block's units: [x | h_{t-1}] (x [input + H], h_{t-1} already in place
+// but for the first layer's first step) through its rows, the cell, h_t into h_out [H] (its units),
+// published; then the next layer's h_{t-1} (h_next_prev [H], null: zeros) read into x + H while
+// the other blocks finish (block_matvec is done with x), before the wait for this layer's h_t.
+__device__ void layer_forward(const GenerateNetwork& net, const Layout& lay, unsigned char* smem, const Flags& flags,
+                              int k, int step, int u0, int nu, float* h_out, const float* h_next_prev) {
+  auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x);
+  const int H = net.hidden, input = k == 0 ? net.input : H;
+  float* x = at(lay.x);
+  float* pre = at(lay.pre);
+  block_matvec(at(lay.w[k]), lay.stride_w[k], 4 * nu, input + H, x, at(lay.partial), pre);
+  for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
+    const float* b_ih = at(lay.b_ih[k]);
+    const float* b_hh = at(lay.b_hh[k]);
+    float a[4];
+    for (int g = 0; g < 4; ++g) a[g] = pre[g * nu + j] + b_ih[g * nu + j] + b_hh[g * nu + j];
+    float* c = at(lay.c[k]) + j;
+    float h;
+    lstm_cell_forward(a[0], a[1], a[2], a[3], *c, c, &h);
+    h_out[u0 + j] = h;
+  }
+  flags.publish(k, step);
+  if (k + 1 < net.layers) prefetch_h(x + H, h_next_prev, H);
 }
 
 // One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
 // by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
-// and the logits [V], all read by other blocks after a grid barrier (through L2: __ldcg).
+// and the logits [V], read by other blocks after their ready flags (through L2: __ldcg), then
+// the flags (Flags). One grid barrier, after the flags are zeroed; none per token.
 // At most kMaxGenerateThreads threads and one block per SM (the plan's): the compiler may then give
 // each thread up to 255 registers, where a bound of 1024 capped them at 64 and spilled the layout.
 __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
     lstm_generate_kernel(GenerateNetwork net, GenerateSampling sampling, GenerateRun run, Split split) {
   LEGATO_DYNAMIC_SHARED(unsigned char, smem);
-  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   const Layout lay = layout_of(net, split, static_cast<int>(blockDim.x));
-  auto at = [&](size_t offset) { return reinterpret_cast<float*>(smem + offset); };
   const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x), b = static_cast<int>(blockIdx.x);
   const int H = net.hidden, L = net.layers;
   const int u0 = b * split.units, nu = clamp_rows(H, u0, split.units);
   const int d0 = b * split.dense_rows, nd = clamp_rows(net.dense, d0, split.dense_rows);
   const int v0 = b * split.vocab_rows, nv = clamp_rows(net.vocab, v0, split.vocab_rows);
-
-  load_weights(net, lay, smem, u0, nu, d0, nd, v0, nv);
-  __syncthreads();
-
-  float* x = at(lay.x);
-  float* pre = at(lay.pre);
-  float* partial = at(lay.partial);
   auto h_of = [&](int layer, int parity) { return run.workspace + (static_cast<size_t>(parity) * L + layer) * H; };
   float* dense_out = run.workspace + static_cast<size_t>(2) * L * H;
   float* logits = dense_out + net.dense;
+  const Flags flags{reinterpret_cast<int*>(logits + net.vocab),
+                    split.dense_rows ? (net.dense + split.dense_rows - 1) / split.dense_rows : 0,
+                    (net.vocab + split.vocab_rows - 1) / split.vocab_rows};
 
+  load_weights(net, lay, smem, u0, nu, d0, nd, v0, nv);
+  for (int r = t; r < L + 2; r += threads) flags.row(r)[b] = 0;  // a reused workspace holds old counts
+  cooperative_groups::this_grid().sync();
+
+  float* x = reinterpret_cast<float*>(smem + lay.x);
   int token = run.primer[0], generated = 0;
   for (int step = 0;; ++step) {
     const int cur = step & 1, prev = cur ^ 1;
     for (int k = 0; k < L; ++k) {
       const int input = k == 0 ? net.input : H;
       if (k > 0) {
+        flags.await(k - 1, static_cast<int>(gridDim.x), step);  // layer k - 1's h_t, from every block
         for (int i = t; i < H; i += threads) x[i] = __ldcg(h_of(k - 1, cur) + i);
       } else if (net.embedding) {
         for (int i = t; i < input; i += threads) x[i] = net.embedding[static_cast<size_t>(token) * input + i];
       } else if (t == 0) {
         x[0] = static_cast<float>(scalar_token_input(token, net.vocab));
       }
-      // x [input, input + H): the layer's h_{t-1}, fetched before the previous barrier (below) but
-      // for the first layer's first step, when it is zero.
+      // x [input, input + H): the layer's h_{t-1}, read ahead (layer_forward) but for the first
+      // layer's first step, when it is zero.
       if (k == 0 && step == 0)
         for (int i = t; i < H; i += threads) x[input + i] = 0.0f;
       __syncthreads();
-      block_matvec(at(lay.w[k]), padded(input + H), 4 * nu, input + H, x, partial, pre);
-      for (int j = t; j < nu; j += threads) {  // a block may own more units, or rows below, than threads
-        const float* b_ih = at(lay.b_ih[k]);
-        const float* b_hh = at(lay.b_hh[k]);
-        float a[4];
-        for (int g = 0; g < 4; ++g) a[g] = pre[g * nu + j] + b_ih[g * nu + j] + b_hh[g * nu + j];
-        float* c = at(lay.c[k]) + j;
-        float h;
-        lstm_cell_forward(a[0], a[1], a[2], a[3], *c, c, &h);
-        h_of(k, cur)[u0 + j] = h;
-      }
-      // The next layer's h_{t-1} (whole since the last step) is read while the grid gathers, not
-      // after: its L2 latency leaves the path between barriers. block_matvec is done with x.
-      if (k + 1 < L) prefetch_h(x + H, step == 0 ? nullptr : h_of(k + 1, prev), H);
-      grid.sync();  // layer k's h_t is whole before layer k + 1 (or the head) reads it
+      layer_forward(net, lay, smem, flags, k, step, u0, nu, h_of(k, cur), step == 0 ? nullptr : h_of(k + 1, prev));
     }
-    head_forward(net, lay, smem, grid, h_of(L - 1, cur), dense_out, logits, run, step, d0, nd, v0, nv);
-    // The first layer's h_{t-1} for the next step (head_forward is done with x; sampling does not
-    // touch it).
+    head_forward(net, lay, smem, flags, h_of(L - 1, cur), dense_out, logits, run, step, d0, nd, v0, nv);
+    // The first layer's h_t for the next step, read while the logits' producers finish (head_forward
+    // is done with x; sampling does not touch it). Every block waited for it in this step.
     prefetch_h(x + net.input, h_of(0, cur), H);
-    grid.sync();  // the logits are whole; the next writer of them is two barriers away
-    if (step + 1 < run.primer_length) {
+    if (step + 1 < run.primer_length) {  // the primer's next token: the logits are not read
       token = run.primer[step + 1];
       continue;
     }
     if (generated >= run.length) break;
+    flags.await(L + 1, flags.vocab_blocks, step);
     const int next = block_sample(logits, net, sampling, run, generated, lay, smem);
     if (next == run.eos) break;
     if (b == 0 && t == 0) {
@@ -415,6 +486,26 @@ __global__ void __launch_bounds__(kMaxGenerateThreads, 1)
   }
 }
 
+// One block: the next token from logits [V] by block_sample (the persistent kernel's rules and
+// random numbers), numbered *counter (then raised); tokens [*counter] and x [1] (the scalar
+// input of that token, for the next step) written. Its parameters never change, so that a CUDA
+// graph replays it token after token.
+__global__ void __launch_bounds__(kMaxGenerateThreads, 1)
+    sample_kernel(const float* logits, int vocab, GenerateSampling sampling, int* counter, int32_t* tokens, float* x) {
+  LEGATO_DYNAMIC_SHARED(unsigned char, smem);
+  GenerateNetwork net;
+  net.vocab = vocab;
+  const GenerateRun run;  // nothing banned
+  const Layout lay = layout_of(net, Split{0, 0, 0}, static_cast<int>(blockDim.x));
+  const int generated = *counter;  // read by every thread before thread 0 raises it, barriers later
+  const int next = block_sample(logits, net, sampling, run, generated, lay, smem);
+  if (threadIdx.x == 0) {
+    tokens[generated] = next;
+    *x = static_cast<float>(scalar_token_input(next, vocab));
+    *counter = generated + 1;
+  }
+}
+
 Split split_of(const GeneratePlan& plan) { return Split{plan.units, plan.dense_rows, plan.vocab_rows}; }
 
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -422,7 +513,9 @@ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 }  // namespace
 
 size_t generate_workspace_floats(const GenerateNetwork& n) {
-  return static_cast<size_t>(2) * n.layers * n.hidden + n.dense + n.vocab;
+  // h [2][L][H], dense1's output [D], the logits [V], then the ready flags (int [L + 2][blocks]).
+  return static_cast<size_t>(2) * n.layers * n.hidden + n.dense + n.vocab +
+         static_cast<size_t>(n.layers + 2) * kMaxGenerateBlocks;
 }
 
 GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_shared, int threads) {
@@ -442,12 +535,15 @@ GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_share
     return refuse("blocks of " + std::to_string(threads) + " threads (a power of two, 32 to " +
                   std::to_string(kMaxGenerateThreads) + ")");
   // At least kMinUnits units per block (16 gate rows: work for 256 threads), so that small
-  // networks use fewer blocks: every grid barrier is cheaper with fewer blocks taking part.
+  // networks use fewer blocks: every wait for a layer's flags polls fewer of them.
   constexpr int kMinUnits = 4;
-  const int blocks = std::min(sms, ceil_div(n.hidden, kMinUnits));
-  plan.units = ceil_div(n.hidden, blocks);
-  plan.dense_rows = n.head_folded ? 0 : ceil_div(n.dense, blocks);
-  plan.vocab_rows = ceil_div(n.vocab, blocks);
+  const int most = std::min(std::min(sms, kMaxGenerateBlocks), ceil_div(n.hidden, kMinUnits));
+  plan.units = ceil_div(n.hidden, most);
+  // Every block owns units of every layer (the ready flags' order needs it: Flags), so as many
+  // blocks as the units need; dense1's and dense2's rows are spread over those.
+  plan.blocks = ceil_div(n.hidden, plan.units);
+  plan.dense_rows = n.head_folded ? 0 : ceil_div(n.dense, plan.blocks);
+  plan.vocab_rows = ceil_div(n.vocab, plan.blocks);
   const int head_in = head_input(n);
   if (threads == 0) {
     // Enough threads that each adds at most ~16 products of a row, 64 to 256: the seed network
@@ -459,10 +555,6 @@ GeneratePlan plan_generation(const GenerateNetwork& n, int sms, size_t max_share
     while (threads < kMaxGenerateThreads && threads < work) threads *= 2;
   }
   plan.threads = threads;
-  // As few blocks as those slices need (a block with nothing to own would only wait at barriers).
-  plan.blocks =
-      std::max(ceil_div(n.hidden, plan.units),
-               std::max(plan.dense_rows ? ceil_div(n.dense, plan.dense_rows) : 0, ceil_div(n.vocab, plan.vocab_rows)));
   plan.shared_bytes = layout_of(n, split_of(plan), threads).total;
   if (plan.shared_bytes > max_shared)
     return refuse("the weights need " + std::to_string((plan.shared_bytes + 1023) / 1024) +
@@ -504,6 +596,18 @@ GeneratePlan plan_generation_on_device(const GenerateNetwork& n, int threads) {
     plan.why = why;
   }
   return plan;
+}
+
+void sample_token_launch(const float* logits, int vocab, const GenerateSampling& sampling, int* counter,
+                         int32_t* tokens, float* x, cudaStream_t stream) {
+  if (vocab < 2 || vocab > kMaxGenerateVocab)
+    throw std::invalid_argument("sample_token: a vocabulary of " + std::to_string(vocab) + " (2 to 2048)");
+  GenerateNetwork net;
+  net.vocab = vocab;
+  const size_t shared = layout_of(net, Split{0, 0, 0}, kMaxGenerateThreads).total;
+  LEGATO_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(sample_kernel),
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
+  LEGATO_LAUNCH(sample_kernel, 1, kMaxGenerateThreads, shared, stream, logits, vocab, sampling, counter, tokens, x);
 }
 
 void lstm_generate_launch(const GeneratePlan& plan, const GenerateNetwork& net, const GenerateSampling& sampling,

@@ -2,10 +2,12 @@
 // A whole piece in one cooperative launch (lstm_persistent.cu): batch-1 generation with every
 // layer's weights held in shared memory for the whole piece. Each block owns a slice of the units
 // of every LSTM layer (all four gate rows of each, input and recurrent weights), of dense1's rows
-// and of dense2's rows. Per token: the layers in order with a grid barrier after each, dense1
-// (+ ReLU) and a barrier unless the head is folded into one matrix, dense2, then every block samples the same token
-// from the logits (temperature, top-k, top-p or greedy, model::sample_token's rules, kernels/sampling.h) with Philox
-// random numbers, and feeds it back. Only tokens leave the device, into mapped host memory as they are made.
+// and of dense2's rows. Per token: the layers in order, each block publishing its part of each
+// layer's h with a ready flag that the next layer waits for (no grid barrier), dense1 (+ ReLU)
+// and its flags unless the head is folded into one matrix, dense2 and its flags, then every block
+// samples the same token from the logits (temperature, top-k, top-p or greedy, model::sample_token's rules,
+// kernels/sampling.h) with Philox random numbers, and feeds it back. Only tokens leave the device, into mapped host
+// memory as they are made.
 //
 // When the network does not fit on chip (plan_generation says why), callers fall back to stepping
 // the network with cuBLAS and sampling on the host (model::Generator on the GPU).
@@ -22,6 +24,7 @@ namespace legato::kernels {
 constexpr int kMaxGenerateLayers = 4;
 constexpr int kMaxGenerateVocab = 2048;   // sampling sorts the logits in one block's shared memory
 constexpr int kMaxGenerateThreads = 256;  // the kernel's __launch_bounds__
+constexpr int kMaxGenerateBlocks = 1024;  // the workspace's ready flags per row (one per block)
 
 struct GenerateLayer {
   const float* w_ih;  // [4H, I_l], gate rows i, f, g, o (I_0: the input size, I_l = H after)
@@ -69,7 +72,8 @@ struct GeneratePlan {
 };
 
 // The split for a device with `sms` multiprocessors and `max_shared` bytes of (opt-in) shared
-// memory per block, at most one block per SM, at least 4 units per block; blocks of `threads`
+// memory per block, at most one block per SM (and kMaxGenerateBlocks), at least 4 units per
+// block, every block owning units; blocks of `threads`
 // (a power of two, 32..kMaxGenerateThreads), or 0: chosen by the work per row (64 to 256; 256 for
 // the seed).
 GeneratePlan plan_generation(const GenerateNetwork& net, int sms, size_t max_shared, int threads = 0);
@@ -98,5 +102,12 @@ size_t generate_workspace_floats(const GenerateNetwork& net);
 // Runs the whole piece on `stream` (asynchronous: poll *produced, then synchronise).
 void lstm_generate_launch(const GeneratePlan& plan, const GenerateNetwork& net, const GenerateSampling& sampling,
                           const GenerateRun& run, cudaStream_t stream);
+
+// The persistent kernel's sampling alone, in one block on `stream`, for the stepped baseline in
+// bench (captured in a CUDA graph): the token numbered *counter (device int, then raised) from
+// logits [V] (device), into tokens [*counter] (device), and its scalar input (scalar_token_input)
+// into x [1] (device) for the next step. Nothing banned.
+void sample_token_launch(const float* logits, int vocab, const GenerateSampling& sampling, int* counter,
+                         int32_t* tokens, float* x, cudaStream_t stream);
 
 }  // namespace legato::kernels

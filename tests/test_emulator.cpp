@@ -344,6 +344,35 @@ TEST_CASE("emulator: with the cross-block check, a block that reads another bloc
   CHECK(counter.download()[0] == 5);
 }
 
+TEST_CASE(
+    "emulator: in a cooperative grid, a read of another block's write needs a ready flag or grid.sync() between") {
+  const CrossBlockScope check(true);
+  DeviceBuffer data(4 * 32), out(4 * 32);  // allocated under the check: checked
+  DeviceArray<int> flags(std::vector<int>(4, 0));
+  std::vector<float> expected(4 * 32);
+  for (int b = 0; b < 4; ++b)
+    for (int t = 0; t < 32; ++t) expected[b * 32 + t] = static_cast<float>((b + 1) % 4 * 100 + t);
+  for (uint64_t seed : {1, 2, 3}) {  // whichever block runs first
+    const SeedScope order(seed);
+    CHECK(error_of([&] { emu::probe::ready_flag_pass(4, 0, data.get(), flags.get(), out.get()); }) == "");
+    CHECK(out.download() == expected);
+    for (int variant : {1, 2}) {  // a release before the block's barrier, a missing wait
+      CAPTURE(variant);
+      const std::string error =
+          error_of([&] { emu::probe::ready_flag_pass(4, variant, data.get(), flags.get(), out.get()); });
+      CAPTURE(error);
+      CHECK(error.find("ready_flag_kernel: block (") == 0);
+      CHECK(error.find("of the device buffer of 512 bytes at 0x") != std::string::npos);
+      CHECK(error.find("with no grid.sync() or ready flag between") != std::string::npos);
+    }
+    const std::string deadlock =
+        error_of([&] { emu::probe::ready_flag_pass(4, 3, data.get(), flags.get(), out.get()); });
+    CAPTURE(deadlock);
+    CHECK(deadlock.find("waits for a ready flag to reach 2 (it holds 1) while no other thread can move") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("emulator: a training step's kernels read no other block's writes, and give the same bits under the check") {
   // Embedding input (its backward's atomics included); every access costs signals: one input kind.
   for (auto input : {model::InputKind::Embedding}) {

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@
 #endif
 
 #include "gpu.h"
+#include "kernels/device_allocator.h"
+#include "kernels/device_buffer.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_persistent_cuda.h"
 #include "kernels/sampling.h"
@@ -295,6 +298,40 @@ TEST_CASE("emulator: the persistent generator has no shared-memory race (the emu
 }
 #endif
 
+#if defined(LEGATO_EMULATED_GPU)
+// The emulator's order check of cooperative launches (tests/cuda_emulator/emulator.h): every read
+// of another block's h, dense1 output or logits must come after that block's ready flag, and
+// every write after the flags that say the other blocks are done reading what it overwrites
+// (the double buffers two steps back). Networks of 2 to 5 blocks, folded and unfolded heads, 1 to
+// 3 layers, the primer and sampling; checked against the same run without the check.
+TEST_CASE("emulator: the persistent generator's blocks meet only through its ready flags, in order") {
+  SKIP_WITHOUT_GPU();
+  kernels::device_release_cache();  // blocks cached before the check are not checked
+  const bool saved = emu::cross_block_check();
+  for (const NetShape& s :
+       {NetShape{2, 13, 0, 11, 5, false}, NetShape{3, 9, 3, 9, 4, true}, NetShape{1, 17, 0, 23, 6, true}}) {
+    CAPTURE(s.layers);
+    model::SamplingOptions sampling;
+    sampling.top_k = 3;
+    emu::set_cross_block_check(false);
+    model::MusicLSTM plain(config_of(s));
+    plain.to(Device::CUDA);
+    const std::vector<int32_t> expected = generate(plain, {1, 2}, 4, sampling, 5);
+    kernels::device_release_cache();  // the workspace of the run above, so that the next one is checked
+    emu::set_cross_block_check(true);
+    const uint64_t before = emu::cross_block_accesses();
+    model::MusicLSTM gpu(config_of(s));
+    gpu.to(Device::CUDA);
+    std::vector<int32_t> made;
+    CHECK_NOTHROW(made = generate(gpu, {1, 2}, 4, sampling, 5));
+    CHECK(made == expected);
+    CHECK(emu::cross_block_accesses() - before > 1000);  // the kernel's accesses were checked
+    kernels::device_release_cache();
+  }
+  emu::set_cross_block_check(saved);
+}
+#endif
+
 TEST_CASE("cuda: persistent generator: the seed network on an H100's grid (128 blocks of 256) agrees with float64") {
   SKIP_WITHOUT_GPU();
 #if defined(LEGATO_EMULATED_GPU)
@@ -327,6 +364,29 @@ TEST_CASE("cuda: persistent generator: the seed network on an H100's grid (128 b
   // float32 dot products of 2H + 1 = 1025 terms over 3 steps of recurrence, logits of ~1: the
   // tolerance of the small networks above, atol 2e-5 + rtol 2e-4 (the emulator's run: 0.022 of it).
   check_close("logits", got, ref, Tolerance{2e-5, 2e-4});
+}
+
+TEST_CASE("cuda: persistent generator: its sampling alone (bench's graph baseline) takes the first largest logit") {
+  SKIP_WITHOUT_GPU();
+  // logits [23] with two equal largest (index 7 first, then 15): greedy and top-k 1 take 7.
+  std::vector<float> z(23);
+  for (size_t i = 0; i < z.size(); ++i) z[i] = std::sin(static_cast<float>(i));
+  z[7] = z[15] = 3.0f;
+  kernels::DeviceArray<float> logits(z), x(std::vector<float>{-1.0f});
+  kernels::DeviceArray<int> counter(std::vector<int>{0});
+  kernels::DeviceArray<int32_t> tokens(std::vector<int32_t>{-1, -1});
+  kernels::GenerateSampling greedy, top1;
+  greedy.greedy = true;
+  top1.top_k = 1;
+  top1.temperature = 2.0;
+  kernels::sample_token_launch(logits.get(), 23, greedy, counter.get(), tokens.get(), x.get(), nullptr);
+  kernels::sample_token_launch(logits.get(), 23, top1, counter.get(), tokens.get(), x.get(), nullptr);
+  CHECK(counter.download() == std::vector<int>{2});  // each call numbers its token and raises the count
+  CHECK(tokens.download() == std::vector<int32_t>{7, 7});
+  CHECK(x.download()[0] == static_cast<float>(kernels::scalar_token_input(7, 23)));  // the next step's input
+  CHECK_THROWS_WITH_AS(
+      kernels::sample_token_launch(logits.get(), 1, greedy, counter.get(), tokens.get(), x.get(), nullptr),
+      "sample_token: a vocabulary of 1 (2 to 2048)", std::invalid_argument);
 }
 
 TEST_CASE("cuda: persistent generator: which networks fit on chip, and the fallback for those that do not") {

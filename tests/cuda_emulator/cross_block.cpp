@@ -18,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 #include "tests/cuda_emulator/emulator.h"
 
@@ -31,9 +32,31 @@ struct Shadow {
   int64_t reader, other;  // the first two distinct blocks that read it (-1: none)
 };
 
+// The same in a cooperative launch, where barriers and ready flags order the blocks: the block
+// that wrote the byte last and its phase, and the last read of each of up to kReaders blocks
+// since (more readers are not recorded: a limit of the check, emulator.h).
+constexpr int kReaders = 8;
+struct Ordered {
+  uint64_t launch;  // 0: not touched in any checked cooperative launch
+  int32_t writer;   // -1: not written in that launch
+  uint32_t write_phase;
+  int32_t reader[kReaders];  // -1: a free slot
+  uint32_t read_phase[kReaders];
+};
+
 struct Buffer {
-  size_t bytes, mapped;  // asked for, and mapped (whole pages)
-  Shadow* shadow;        // [bytes], mapped lazily (zero pages: launch 0)
+  size_t bytes, mapped;        // asked for, and mapped (whole pages)
+  Shadow* shadow;              // [bytes], mapped lazily (zero pages: launch 0)
+  Ordered* ordered = nullptr;  // [bytes], mapped at its first cooperative launch
+};
+
+// What each block of a checked cooperative launch knows of the others (emulator.h, "Cooperative
+// launches"). A block's phase counts the barriers it has passed; known[c * n + p] = k: every
+// access of block p in a phase below k happens before what block c does now.
+struct Order {
+  int64_t blocks = 0;                                   // 0: no checked cooperative launch
+  std::vector<uint32_t> phase, known, pending;          // [n], [n, n], [n, n] (acquired, joined at c's next barrier)
+  std::map<uintptr_t, std::vector<uint32_t>> released;  // per flag: the releasing block's knowledge [n]
 };
 
 struct State {
@@ -52,6 +75,7 @@ struct State {
   SharedRecorder record_shared = nullptr;
   bool buffers_checked = false;  // this launch's device buffers are protected
   bool violated = false;
+  Order order;
   struct sigaction old_segv {
   }, old_trap{};
 };
@@ -92,6 +116,53 @@ void violation(uintptr_t base, const Buffer& b, uintptr_t address, int64_t write
   s.first = Violation{base, b.bytes, static_cast<size_t>(address - base), writer, reader, writer == s.block};
 }
 
+void ordered_violation(uintptr_t base, const Buffer& b, uintptr_t address, int64_t writer, int64_t other,
+                       bool write_last, bool two_writes) {
+  State& s = state();
+  if (s.violated) return;
+  s.violated = true;
+  s.first = Violation{base, b.bytes, static_cast<size_t>(address - base), writer, other, write_last, true, two_writes};
+}
+
+// An access in a checked cooperative launch: it must be ordered after the other blocks' accesses
+// to the byte (a write after every read and write, a read after the write) by a grid.sync() or
+// a ready flag. Accesses of one block are not checked against each other here.
+void record_ordered(uintptr_t base, Buffer& b, uintptr_t address, bool write) {
+  State& s = state();
+  Order& o = s.order;
+  if (!b.ordered) {
+    void* shadow = mmap(nullptr, std::max<size_t>(b.bytes, 1) * sizeof(Ordered), PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (shadow == MAP_FAILED) return;
+    b.ordered = static_cast<Ordered*>(shadow);
+  }
+  const int64_t c = s.block, n = o.blocks;
+  if (c < 0 || c >= n) return;
+  Ordered& sh = b.ordered[address - base];
+  if (sh.launch != s.launch) {
+    sh.launch = s.launch;
+    sh.writer = -1;
+    for (int i = 0; i < kReaders; ++i) sh.reader[i] = -1;
+  }
+  const auto ordered = [&](int32_t p, uint32_t phase) { return p == c || o.known[c * n + p] > phase; };
+  const uint32_t now = o.phase[c];
+  if (sh.writer >= 0 && !ordered(sh.writer, sh.write_phase))
+    ordered_violation(base, b, address, sh.writer, c, write, write);
+  if (!write) {
+    int slot = -1;
+    for (int i = 0; i < kReaders && slot < 0; ++i)
+      if (sh.reader[i] == c || sh.reader[i] < 0) slot = i;
+    if (slot >= 0) sh.reader[slot] = static_cast<int32_t>(c), sh.read_phase[slot] = now;
+    return;
+  }
+  for (int i = 0; i < kReaders; ++i)
+    if (sh.reader[i] >= 0 && !ordered(sh.reader[i], sh.read_phase[i]))
+      ordered_violation(base, b, address, c, sh.reader[i], true, false);
+  sh.writer = static_cast<int32_t>(c);
+  sh.write_phase = now;
+  for (int i = 0; i < kReaders; ++i) sh.reader[i] = -1;
+}
+
 // One access, by its first byte (the fault's address): the size of an access is not known, so
 // accesses meet only where they start at the same byte.
 void record(uintptr_t base, Buffer& b, uintptr_t address, bool write) {
@@ -99,6 +170,7 @@ void record(uintptr_t base, Buffer& b, uintptr_t address, bool write) {
   const size_t offset = address - base;
   if (offset >= b.bytes || s.atomic_depth > 0) return;  // the page's tail past the buffer; atomics may meet
   ++s.accesses;
+  if (s.order.blocks > 0) return record_ordered(base, b, address, write);
   Shadow& sh = b.shadow[offset];
   if (sh.launch != s.launch) sh = Shadow{s.launch, -1, -1, -1};
   if (write) {
@@ -195,18 +267,26 @@ bool release(void* p) {
   const auto it = buffers.find(reinterpret_cast<uintptr_t>(p));
   if (it == buffers.end()) return false;
   munmap(it->second.shadow, std::max<size_t>(it->second.bytes, 1) * sizeof(Shadow));
+  if (it->second.ordered) munmap(it->second.ordered, std::max<size_t>(it->second.bytes, 1) * sizeof(Ordered));
   munmap(p, it->second.mapped);
   buffers.erase(it);
   return true;
 }
 
-bool begin_launch(bool check_buffers, bool check_shared) {
+bool begin_launch(bool check_buffers, bool check_shared, int64_t cooperative_blocks) {
   State& s = state();
   s.buffers_checked = check_buffers && s.enabled && !s.buffers.empty();
   if (!s.buffers_checked && !check_shared) return false;
   ++s.launch;
   s.violated = false;
   s.block = -1;
+  Order& o = s.order;
+  o.blocks = s.buffers_checked ? cooperative_blocks : 0;
+  const size_t n = static_cast<size_t>(o.blocks);
+  o.phase.assign(n, 1);
+  o.known.assign(n * n, 0);
+  o.pending.assign(n * n, 0);
+  o.released.clear();
   struct sigaction fault {
   }, trap{};
   fault.sa_sigaction = on_fault;
@@ -248,6 +328,45 @@ void set_block(int64_t block) { state().block = block; }
 
 uint64_t accesses() { return state().accesses; }
 
+void ordered_block_barrier(int64_t block) {
+  Order& o = state().order;
+  if (block < 0 || block >= o.blocks) return;
+  const int64_t n = o.blocks;
+  ++o.phase[block];
+  for (int64_t p = 0; p < n; ++p) {
+    uint32_t& k = o.known[block * n + p];
+    k = std::max(k, o.pending[block * n + p]);
+    o.pending[block * n + p] = 0;
+  }
+}
+
+void ordered_grid_barrier() {
+  Order& o = state().order;
+  const int64_t n = o.blocks;
+  for (int64_t b = 0; b < n; ++b) ++o.phase[b];
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t p = 0; p < n; ++p) o.known[c * n + p] = o.phase[p], o.pending[c * n + p] = 0;
+}
+
+void ordered_release(const void* flag) {
+  State& s = state();
+  Order& o = s.order;
+  const int64_t c = s.block, n = o.blocks;
+  if (c < 0 || c >= n) return;
+  std::vector<uint32_t>& knowledge = o.released[reinterpret_cast<uintptr_t>(flag)];
+  knowledge.assign(o.known.begin() + c * n, o.known.begin() + (c + 1) * n);
+  knowledge[c] = o.phase[c];  // its own accesses before its last __syncthreads()
+}
+
+void ordered_acquire(const void* flag) {
+  State& s = state();
+  Order& o = s.order;
+  const int64_t c = s.block, n = o.blocks;
+  const auto it = o.released.find(reinterpret_cast<uintptr_t>(flag));
+  if (c < 0 || c >= n || it == o.released.end()) return;
+  for (int64_t p = 0; p < n; ++p) o.pending[c * n + p] = std::max(o.pending[c * n + p], it->second[p]);
+}
+
 std::optional<Violation> violation() {
   const State& s = state();
   return s.violated ? std::optional<Violation>(s.first) : std::nullopt;
@@ -258,6 +377,7 @@ void end_launch() {
   if (!s.active) return;
   if (s.buffers_checked) protect_all(PROT_READ | PROT_WRITE);
   s.buffers_checked = false;
+  s.order.blocks = 0;
   s.active = false;
   sigaction(SIGSEGV, &s.old_segv, nullptr);
   sigaction(SIGTRAP, &s.old_trap, nullptr);

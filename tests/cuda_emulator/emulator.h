@@ -63,6 +63,21 @@
 // orders their blocks), nor memory allocated while the check was off (the caching allocator's
 // blocks: give them back first, kernels::device_release_cache()).
 //
+// Cooperative launches under the cross-block check (cross_block.cpp): blocks run together and
+// meet at grid.sync() and at ready flags (kernels/ready_flags.cuh: a block releases a flag, others
+// wait for it and acquire). Each block counts its barriers (its phase); a release publishes what
+// its block knows, its own accesses before its last __syncthreads() included; an acquire adds
+// that to its block's knowledge at the block's next __syncthreads(); grid.sync() makes everything
+// before it known to all. An access to a checked byte must be ordered so after the other blocks'
+// accesses to it (a read after the last write, a write after every read and write since):
+// otherwise the launch fails naming the kernel, the buffer, the byte and both blocks. Stricter
+// than CUDA in one way: a thread's release covers none of its own accesses since the last
+// __syncthreads(), and an acquire orders not even its own thread before the next one (the kernels
+// always pair them with a barrier). Its limits: the last reads of at most 8 blocks per byte are
+// kept; accesses of one block are not checked against each other; flags are exempt (atomics). A
+// thread that waits for a flag yields until it is reached; when no thread of the grid can move, the
+// launch fails naming the waiting thread and its flag (a deadlock).
+//
 // Shared-memory races (shared_race.h, cross_block.cpp). Two accesses to one shared byte, at least
 // one a write, by different threads of a block with no __syncthreads() or grid.sync() between are
 // a race: a GPU runs them in any order. With the check on (set_shared_race_check, or
@@ -143,7 +158,11 @@ void syncthreads();  // __syncthreads()
 // variable's bytes; Ballot, Any, All of `value` != 0. Returns the lane's result.
 enum class WarpOp { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
 uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int arg, int width);
-void grid_sync();                       // cooperative_groups::this_grid().sync(); only in a cooperative launch
+void grid_sync();  // cooperative_groups::this_grid().sync(); only in a cooperative launch
+// Ready flags (kernels/ready_flags.cuh): wait_flag yields until *flag >= value (a thread that
+// spins), then acquires; release_flag stores value with release ("Cooperative launches" above).
+void wait_flag(const int* flag, int value);
+void release_flag(int* flag, int value);
 void record_error(cudaError_t status);  // the runtime stand-in's last error (runtime.cpp)
 // The running block's dynamic shared memory (null when the launch asked for none).
 void* dynamic_shared();

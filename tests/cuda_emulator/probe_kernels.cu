@@ -3,6 +3,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/dynamic_shared.cuh"
 #include "kernels/launch.h"
+#include "kernels/ready_flags.cuh"
 #include "probe_kernels.h"
 
 namespace legato::emu::probe {
@@ -79,6 +80,20 @@ __global__ void cross_block_read_kernel(float* data, float* out, bool neighbour)
   __syncthreads();  // orders the block's own threads, not the blocks
   const unsigned from = neighbour ? (blockIdx.x + 1) % gridDim.x : blockIdx.x;
   if (threadIdx.x == 1) out[blockIdx.x] = data[from];
+}
+
+// Cooperative, 32 threads a block: each block writes its row of data, publishes it with its flag,
+// and reads the next block's row after that block's flag (the protocol of kernels/ready_flags.cuh),
+// or with one of the variant's planted bugs.
+__global__ void ready_flag_kernel(float* data, int* flags, float* out, int variant) {
+  const unsigned b = blockIdx.x, t = threadIdx.x, next = (b + 1) % gridDim.x;
+  data[b * 32 + t] = static_cast<float>(b * 100 + t);
+  if (variant == 1 && t == 0) flag_release(flags + b, 1);  // the bug: before the block's barrier
+  __syncthreads();
+  if (variant != 1 && t == 0) flag_release(flags + b, 1);
+  if (variant != 2 && t == 0) flag_wait(flags + next, variant == 3 ? 2 : 1);  // 2: the bug, no wait; 3: never reached
+  __syncthreads();
+  out[b * 32 + t] = __ldcg(data + next * 32 + t);
 }
 
 __global__ void dynamic_race_kernel(float* out) {
@@ -171,6 +186,11 @@ void dynamic_shared(int blocks, int threads, size_t bytes, bool cooperative, flo
 
 void cross_block_read(int blocks, bool neighbour, float* data, float* out) {
   LEGATO_LAUNCH(cross_block_read_kernel, blocks, 32, 0, nullptr, data, out, neighbour);
+}
+
+void ready_flag_pass(int blocks, int variant, float* data, int* flags, float* out) {
+  LEGATO_CUDA_CHECK(cudaMemset(flags, 0, static_cast<size_t>(blocks) * sizeof(int)));
+  LEGATO_LAUNCH_COOPERATIVE(ready_flag_kernel, blocks, 32, 0, nullptr, data, flags, out, variant);
 }
 
 void dynamic_race(float* out) { LEGATO_LAUNCH(dynamic_race_kernel, 1, 32, 32 * sizeof(float), nullptr, out); }

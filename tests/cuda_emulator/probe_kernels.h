@@ -40,6 +40,11 @@ void opt_in(size_t bytes);
 // blocks x 32 threads: block b writes data[b] = b, then reads out[b] = data[b + 1 mod blocks] when
 // `neighbour` (another block's write, unordered: the bug the cross-block check finds), else data[b].
 void cross_block_read(int blocks, bool neighbour, float* data, float* out);
+// Cooperative, blocks x 32 threads: block b writes data [b * 32, b * 32 + 32), releases flags[b]
+// (zeroed first) and waits for flags[b + 1 mod blocks], then out[b * 32 + t] = data[(b + 1 mod
+// blocks) * 32 + t]. variant 0: the protocol of kernels/ready_flags.cuh; 1: the release before
+// the block's __syncthreads(); 2: no wait; 3: a wait for a value no block releases (a deadlock).
+void ready_flag_pass(int blocks, int variant, float* data, int* flags, float* out);
 // One block of 32 threads: each writes its own element of dynamic shared memory, and thread 5
 // also thread 1's, with no barrier between (a race); out[32] = what each then reads back.
 void dynamic_race(float* out);

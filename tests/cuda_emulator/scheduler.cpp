@@ -37,7 +37,8 @@ constexpr size_t kStackBytes = 256 * 1024;
 constexpr size_t kStackBytes = 64 * 1024;
 #endif
 
-enum class Status { Runnable, AtBarrier, AtGridSync, AtWarp, Done };
+// Spinning: waits at a ready flag (wait_flag), resumed in a phase that finds the flag reached.
+enum class Status { Runnable, AtBarrier, AtGridSync, AtWarp, Spinning, Done };
 
 // A lane's call of a warp-level primitive, and what it gets back.
 struct WarpCall {
@@ -72,9 +73,11 @@ struct Worker {
   bc::fiber sink;   // inside the fiber: the scheduler to return to
   ThreadState state;
   Status status = Status::Done;
-  size_t block = 0;     // among the blocks running together
-  uint32_t thread = 0;  // linear index in its block
-  WarpCall warp;        // its last warp-level primitive
+  size_t block = 0;           // among the blocks running together
+  uint32_t thread = 0;        // linear index in its block
+  WarpCall warp;              // its last warp-level primitive
+  const int* flag = nullptr;  // the ready flag it spins on (Spinning), and the value it waits for
+  int flag_value = 0;
   bool abort = false;
   bool in_kernel = false;  // suspended inside the kernel (not merely assigned to a thread)
   std::exception_ptr error;
@@ -241,7 +244,8 @@ uint3 unflatten(uint64_t i, dim3 extent) {
 class Group {
  public:
   Group(const Kernel& k, dim3 grid, dim3 block, size_t dynamic_bytes, std::mt19937_64& rng, bool racing)
-      : racing_(racing),
+      : ordered_(k.cooperative && cross_block::buffers_checked()),
+        racing_(racing),
         kernel_(k),
         dynamic_bytes_(dynamic_bytes),
         grid_(grid),
@@ -266,7 +270,8 @@ class Group {
   }
 
  private:
-  bool racing_;  // the shared-memory race check is on
+  bool ordered_;  // a cooperative launch under the cross-block check: barriers and flags order blocks
+  bool racing_;   // the shared-memory race check is on
   SharedRace race_;
   const Kernel& kernel_;
   size_t dynamic_bytes_;
@@ -328,6 +333,7 @@ class Group {
     Emulator& e = emulator();
     make_resident(w.block);
     e.running = &w;
+    if (ordered_) cross_block::set_block(static_cast<int64_t>(blocks_[w.block]));
     if (racing_) arm(w.block);
     enter_fiber(w);
     if (racing_) cross_block::disarm_shared();
@@ -353,7 +359,7 @@ class Group {
   bool phase() {
     order_.clear();
     for (size_t i = 0; i < count_; ++i)
-      if (at(i).status == Status::Runnable) order_.push_back(&at(i));
+      if (at(i).status == Status::Runnable || reached(at(i))) order_.push_back(&at(i));
     std::shuffle(order_.begin(), order_.end(), rng_);
     ++emulator().counters.phases;
     for (Worker* w : order_) {
@@ -361,7 +367,36 @@ class Group {
       if (w->error) fail(*w);
       if (racing_ && race_.race()) race_error(*race_.race());
     }
-    return open_barriers();
+    const bool more = open_barriers();
+    if (more && spinner() && !can_move()) deadlock(*spinner());
+    return more;
+  }
+
+  // A spinning thread is resumed only once its flag holds what it waits for (it then looks again
+  // itself): the others' spinning costs no switch.
+  static bool reached(const Worker& w) { return w.status == Status::Spinning && flag_now(w) >= w.flag_value; }
+  static int flag_now(const Worker& w) {
+    const AtomicScope atomic;  // the flag's own read: not a cross-block access
+    return *static_cast<const volatile int*>(w.flag);
+  }
+
+  bool can_move() const {
+    for (size_t i = 0; i < count_; ++i)
+      if (at(i).status == Status::Runnable || reached(at(i))) return true;
+    return false;
+  }
+
+  const Worker* spinner() const {
+    for (size_t i = 0; i < count_; ++i)
+      if (at(i).status == Status::Spinning) return &at(i);
+    return nullptr;
+  }
+
+  [[noreturn]] void deadlock(const Worker& w) {
+    throw std::runtime_error(std::string(kernel_.name) + ": block " + triple(w.state.block_idx) + ", thread " +
+                             triple(w.state.thread_idx) + ": waits for a ready flag to reach " +
+                             std::to_string(w.flag_value) + " (it holds " + std::to_string(flag_now(w)) +
+                             ") while no other thread can move: it never will");
   }
 
   // Every group of lanes at a warp-level primitive gets its results and runs on (true if any did).
@@ -371,6 +406,9 @@ class Group {
     for (size_t first = 0; first < count_; first += threads_per_block_)
       for (size_t warp = first; warp < first + threads_per_block_; warp += 32) {
         const size_t lanes = std::min<size_t>(32, first + threads_per_block_ - warp);
+        bool spinning = false;  // a lane that spins may still come to the rendezvous
+        for (size_t l = 0; l < lanes; ++l) spinning = spinning || at(warp + l).status == Status::Spinning;
+        if (spinning) continue;
         for (size_t l = 0; l < lanes; ++l)
           if (at(warp + l).status == Status::AtWarp) {
             open_warp(warp, lanes, l);
@@ -425,6 +463,7 @@ class Group {
       case Status::Done: return "has returned";
       case Status::AtBarrier: return "waits at __syncthreads()";
       case Status::AtGridSync: return "waits at grid.sync()";
+      case Status::Spinning: return "waits for a ready flag";
       case Status::AtWarp: {
         char text[64];
         std::snprintf(text, sizeof text, "is at %s with mask 0x%08x", name_of(w.warp.op), w.warp.mask);
@@ -443,31 +482,37 @@ class Group {
                              what + " (every lane the mask names must reach it with the same mask)");
   }
 
+  // A block's __syncthreads() opens when all its threads are there, the grid's grid.sync() when
+  // all threads of the grid are; a thread that spins on a flag holds both (true: phases go on).
   bool open_barriers() {
     if (open_warps()) return true;  // barriers wait until the warps' rendezvous have run on
-    size_t done = 0, at_grid = 0;
+    size_t done = 0, at_grid = 0, spinning = 0;
     bool opened = false;
     for (size_t first = 0; first < count_; first += threads_per_block_) {
-      size_t block_done = 0, at_barrier = 0;
+      size_t block_done = 0, at_barrier = 0, block_spinning = 0;
       for (size_t i = first; i < first + threads_per_block_; ++i) {
         const Status s = at(i).status;
         block_done += s == Status::Done;
         at_barrier += s == Status::AtBarrier;
         at_grid += s == Status::AtGridSync;
+        block_spinning += s == Status::Spinning;
       }
       done += block_done;
-      if (at_barrier == 0) continue;
+      spinning += block_spinning;
+      if (at_barrier == 0 || block_spinning > 0) continue;
       if (at_barrier != threads_per_block_) divergence(first, "__syncthreads()", at_barrier, block_done);
       for (size_t i = first; i < first + threads_per_block_; ++i) at(i).status = Status::Runnable;
       if (racing_) race_.barrier(first / threads_per_block_);
+      if (ordered_) cross_block::ordered_block_barrier(static_cast<int64_t>(blocks_[first / threads_per_block_]));
       opened = true;
     }
-    if (opened) return true;
+    if (opened || spinning > 0) return true;
     if (done == count_) return false;
     if (at_grid != count_) divergence(0, "grid.sync()", at_grid, done);
     for (size_t i = 0; i < count_; ++i) at(i).status = Status::Runnable;
     if (racing_)
       for (size_t b = 0; b < count_ / threads_per_block_; ++b) race_.barrier(b);
+    if (ordered_) cross_block::ordered_grid_barrier();
     return true;
   }
 
@@ -544,6 +589,32 @@ uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int arg, int wi
   return w.warp.result;
 }
 
+void wait_flag(const int* flag, int value) {
+  Emulator& e = emulator();
+  if (!e.running) throw std::logic_error("a ready flag waited for outside a kernel");
+  for (;;) {
+    int now;
+    {
+      const AtomicScope atomic;  // the flag's own accesses are the point: not a cross-block read
+      now = *static_cast<const volatile int*>(flag);
+    }
+    if (now >= value) break;
+    e.running->flag = flag;
+    e.running->flag_value = value;
+    wait(Status::Spinning, "a ready flag's wait");
+  }
+  cross_block::ordered_acquire(flag);
+}
+
+void release_flag(int* flag, int value) {
+  if (!emulator().running) throw std::logic_error("a ready flag released outside a kernel");
+  {
+    const AtomicScope atomic;
+    *static_cast<volatile int*>(flag) = value;
+  }
+  cross_block::ordered_release(flag);
+}
+
 void* dynamic_shared() {
   Emulator& e = emulator();
   if (!e.running || !e.run) throw std::logic_error("dynamic shared memory used outside a kernel");
@@ -577,6 +648,15 @@ namespace {
                 reinterpret_cast<void*>(v.base));
   const std::string writer = "block " + triple(unflatten(static_cast<uint64_t>(v.writer), grid));
   const std::string reader = "block " + triple(unflatten(static_cast<uint64_t>(v.reader), grid));
+  if (v.ordered) {
+    const std::string first = v.two_writes ? writer + " wrote " : v.write_last ? reader + " read " : writer + " wrote ";
+    const std::string second = v.two_writes   ? reader + " wrote it"
+                               : v.write_last ? writer + " wrote it"
+                                              : reader + " read it";
+    throw std::runtime_error(std::string(kernel.name) + ": " + first + buffer + " and " + second +
+                             " with no grid.sync() or ready flag between (a flag released after the writer's "
+                             "__syncthreads(), acquired before the reader's): their order is not defined");
+  }
   throw std::runtime_error(std::string(kernel.name) + ": " +
                            (v.write_last ? writer + " wrote " + buffer + " that " + reader + " read"
                                          : reader + " read " + buffer + " that " + writer + " wrote") +
@@ -602,10 +682,8 @@ void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes
   std::iota(order.begin(), order.end(), uint64_t{0});
   std::shuffle(order.begin(), order.end(), rng);
   const bool racing = e.shared_race && (kernel.shared.size() > 0 || shared_bytes > 0);
-  Group group(kernel, grid, block, shared_bytes, rng, racing);
-  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z, group.dynamic(), group.race()};
-  e.run = &run;
-  const bool watching = cross_block::begin_launch(!kernel.cooperative, racing);
+  // Before the group, which asks whether its blocks' order is checked.
+  const bool watching = cross_block::begin_launch(true, racing, kernel.cooperative ? static_cast<int64_t>(blocks) : 0);
   struct Reset {
     bool watching;
     ~Reset() {
@@ -613,8 +691,13 @@ void run_launch(const Kernel& kernel, dim3 grid, dim3 block, size_t shared_bytes
       if (watching) cross_block::end_launch();
     }
   } reset{watching};
+  Group group(kernel, grid, block, shared_bytes, rng, racing);
+  const Run run{&kernel, static_cast<size_t>(block.x) * block.y * block.z, group.dynamic(), group.race()};
+  e.run = &run;
   if (kernel.cooperative) {
     group.run(order.data(), order.size());
+    if (const auto v = cross_block::buffers_checked() ? cross_block::violation() : std::nullopt)
+      cross_block_error(kernel, grid, *v);
   } else {
     run_blocks_checked(kernel, grid, group, order);
   }
