@@ -23,9 +23,9 @@
 #include "bench/cudnn_lstm.h"
 #endif
 #include "bench/seed_network.h"
+#include "engine/cuda/gemm.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/matmul_cuda.h"
 #include "kernels/sampling.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
@@ -101,9 +101,9 @@ class CudnnStepper {
     current_ = next;
     // hidden = y W1^T + b1, logits = hidden W2^T + b2 (the seed network has no ReLU).
     LEGATO_CUDA_CHECK(cudaMemcpy(hidden_.get(), b1_.get(), D * sizeof(float), cudaMemcpyDeviceToDevice));
-    kernels::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
+    cuda::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
     LEGATO_CUDA_CHECK(cudaMemcpy(logits_.get(), b2_.get(), V * sizeof(float), cudaMemcpyDeviceToDevice));
-    kernels::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
+    cuda::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
     host_logits_ = logits_.download();
     return host_logits_;
   }
