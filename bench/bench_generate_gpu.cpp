@@ -30,10 +30,10 @@
 #include "bench/cudnn_lstm.h"
 #endif
 #include "bench/seed_network.h"
+#include "engine/cuda/gemm.h"
 #include "kernels/cuda_check.h"
-#include "kernels/device_buffer.h"
 #include "kernels/lstm_persistent_cuda.h"
-#include "kernels/matmul_cuda.h"
+#include "kernels/device_buffer.h"
 #include "kernels/sampling.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
@@ -128,9 +128,9 @@ class CudnnStepper {
     const int H = static_cast<int>(config_.hidden), D = static_cast<int>(config_.dense),
               V = static_cast<int>(config_.vocab);
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(hidden_.get(), b1_.get(), D * sizeof(float), cudaMemcpyDeviceToDevice, stream));
-    kernels::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
+    cuda::gemm_rm(blas_, false, true, 1, D, H, 1.0f, y_.get(), H, w1_.get(), H, 1.0f, hidden_.get(), D);
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(logits_.get(), b2_.get(), V * sizeof(float), cudaMemcpyDeviceToDevice, stream));
-    kernels::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
+    cuda::gemm_rm(blas_, false, true, 1, V, D, 1.0f, hidden_.get(), D, w2_.get(), D, 1.0f, logits_.get(), V);
   }
 
   model::ModelConfig config_;

@@ -1,5 +1,5 @@
 // GPU benchmarks: cuDNN's LSTM and ours side by side at identical shapes and math modes; for
-// training stacks also ours as the layer wavefront (wavefront/..., kernels/lstm_wavefront_cuda.h,
+// training stacks also ours as the layer wavefront (wavefront/..., engine/cuda/lstm_wavefront.h,
 // chunks of 10 steps or LEGATO_WAVEFRONT_CHUNK).
 // Before a shape is timed, both run once on the same weights and inputs and their outputs and
 // gradients must agree (atol 1e-3 + rtol 1e-2 in strict FP32; 1e-2 + 5e-2 with TF32); a shape

@@ -2,10 +2,11 @@
 
 #include <cublas_v2.h>
 
+#include "engine/cuda/lstm_sequence.h"
+#include "engine/cuda/lstm_wavefront.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
 #include "kernels/lstm_cuda.h"
-#include "kernels/lstm_wavefront_cuda.h"
 
 namespace legato::bench {
 
@@ -26,11 +27,9 @@ struct LegatoLstmGpu::State {
   std::vector<cudaStream_t> streams;
   std::vector<cublasHandle_t> handles;
   std::vector<std::unique_ptr<DeviceBuffer>> workspaces, dhs, dcs;
-  std::vector<kernels::LstmStackLayer> stack;
-  kernels::LstmStackDims dims() const {
-    return {shape.steps, shape.batch, shape.hidden, shape.layers, chunk, 0.0f, 0, 0};
-  }
-  kernels::LstmStackStreams stack_streams() const { return {nullptr, blas, streams.data(), handles.data()}; }
+  std::vector<cuda::LstmStackLayer> stack;
+  cuda::LstmStackDims dims() const { return {shape.steps, shape.batch, shape.hidden, shape.layers, chunk, 0.0f, 0, 0}; }
+  cuda::LstmStackStreams stack_streams() const { return {nullptr, blas, streams.data(), handles.data()}; }
 };
 
 LegatoLstmGpu::LegatoLstmGpu(const LstmShape& shape, bool tf32, int wavefront_chunk) : s_(std::make_unique<State>()) {
@@ -75,7 +74,7 @@ LegatoLstmGpu::LegatoLstmGpu(const LstmShape& shape, bool tf32, int wavefront_ch
       s.dhs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(shape.batch) * H));
       s.dcs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(shape.batch) * H));
       State::Layer& L = s.layers[static_cast<size_t>(l)];
-      kernels::LstmStackLayer b{};
+      cuda::LstmStackLayer b{};
       b.input = l == 0 ? shape.input : shape.hidden;
       b.w_ih = L.w_ih->get();
       b.w_hh = L.w_hh->get();
@@ -130,8 +129,7 @@ void LegatoLstmGpu::forward(const float* x, float* y, float* hy, float* cy) {
   State& s = *s_;
   const size_t BH = static_cast<size_t>(s.shape.batch) * s.shape.hidden, last = (s.shape.steps - 1) * BH;
   if (s.chunk > 0) {  // the wavefront, joined back into the legacy default stream
-    kernels::lstm_stack_forward_cuda(s.stack_streams(), kernels::LstmStackOrder::Wavefront, s.dims(), x,
-                                     s.stack.data());
+    cuda::lstm_stack_forward_cuda(s.stack_streams(), cuda::LstmStackOrder::Wavefront, s.dims(), x, s.stack.data());
     for (int l = 0; l < s.shape.layers; ++l) {
       State::Layer& L = s.layers[l];
       LEGATO_CUDA_CHECK(cudaMemcpyAsync(hy + l * BH, L.hs->get() + last, BH * sizeof(float), cudaMemcpyDeviceToDevice));
@@ -145,9 +143,9 @@ void LegatoLstmGpu::forward(const float* x, float* y, float* hy, float* cy) {
   const float* input = x;
   for (int l = 0; l < s.shape.layers; ++l) {
     State::Layer& L = s.layers[l];
-    const kernels::LstmDims d{s.shape.steps, s.shape.batch, l == 0 ? s.shape.input : s.shape.hidden, s.shape.hidden};
-    kernels::lstm_forward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(), L.b_ih->get(),
-                               L.b_hh->get(), L.gate_cache->get(), L.hs->get(), L.cs->get());
+    const cuda::LstmDims d{s.shape.steps, s.shape.batch, l == 0 ? s.shape.input : s.shape.hidden, s.shape.hidden};
+    cuda::lstm_forward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(), L.b_ih->get(),
+                            L.b_hh->get(), L.gate_cache->get(), L.hs->get(), L.cs->get());
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(hy + l * BH, L.hs->get() + last, BH * sizeof(float), cudaMemcpyDeviceToDevice));
     LEGATO_CUDA_CHECK(cudaMemcpyAsync(cy + l * BH, L.cs->get() + last, BH * sizeof(float), cudaMemcpyDeviceToDevice));
     input = L.hs->get();
@@ -160,19 +158,19 @@ void LegatoLstmGpu::backward(const float* x, const float* dy, float* dx, float* 
   State& s = *s_;
   const size_t BH = static_cast<size_t>(s.shape.batch) * s.shape.hidden;
   if (s.chunk > 0) {
-    kernels::lstm_stack_backward_cuda(s.stack_streams(), kernels::LstmStackOrder::Wavefront, s.dims(), x, dy, nullptr,
-                                      dx, s.stack.data());
+    cuda::lstm_stack_backward_cuda(s.stack_streams(), cuda::LstmStackOrder::Wavefront, s.dims(), x, dy, nullptr, dx,
+                                   s.stack.data());
     return;
   }
   const float* grad_out = dy;  // the gradient reaching this layer's outputs
   for (int l = s.shape.layers - 1; l >= 0; --l) {
     State::Layer& L = s.layers[l];
-    const kernels::LstmDims d{s.shape.steps, s.shape.batch, l == 0 ? s.shape.input : s.shape.hidden, s.shape.hidden};
+    const cuda::LstmDims d{s.shape.steps, s.shape.batch, l == 0 ? s.shape.input : s.shape.hidden, s.shape.hidden};
     const float* input = l == 0 ? x : s.layers[l - 1].hs->get();
-    kernels::lstm_backward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(),
-                                L.gate_cache->get(), L.hs->get(), L.cs->get(), grad_out, nullptr, nullptr,
-                                l == 0 ? dx : L.dx->get(), dhx + l * BH, dcx + l * BH, L.dw_ih->get(), L.dw_hh->get(),
-                                L.db->get(), L.dgates->get(), s.dh->get(), s.dc->get());
+    cuda::lstm_backward_cuda(s.blas, nullptr, d, input, nullptr, nullptr, L.w_ih->get(), L.w_hh->get(),
+                             L.gate_cache->get(), L.hs->get(), L.cs->get(), grad_out, nullptr, nullptr,
+                             l == 0 ? dx : L.dx->get(), dhx + l * BH, dcx + l * BH, L.dw_ih->get(), L.dw_hh->get(),
+                             L.db->get(), L.dgates->get(), s.dh->get(), s.dc->get());
     grad_out = L.dx->get();
   }
 }

@@ -7,12 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "engine/allocator.h"
 #include "engine/autograd.h"
-#if defined(LEGATO_HAVE_CUDA)
-#include "engine/cuda/runtime.h"
-#include "kernels/elementwise_cuda.h"
-#endif
+#include "engine/device.h"
 
 namespace legato {
 
@@ -52,38 +48,16 @@ std::atomic<uint64_t> g_next_storage_id{1};
 
 Storage::Storage(size_t bytes_, Device device_)
     : bytes(bytes_), device(device_), id(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
-  if (device == Device::CPU) {
-    data = host_allocate(bytes);
-    return;
-  }
-#if defined(LEGATO_HAVE_CUDA)
-  data = cuda::allocate(bytes);
-#else
-  throw std::invalid_argument(
-      "tensor: this build has no CUDA backend (configure with -DLEGATO_CUDA=ON where nvcc exists)");
-#endif
+  data = device_interface(device).allocate(bytes);
 }
 
-Storage::~Storage() {
-#if defined(LEGATO_HAVE_CUDA)
-  if (device == Device::CUDA) {
-    cuda::release(data, bytes);
-    return;
-  }
-#endif
-  host_release(data, bytes);
-}
+Storage::~Storage() { device_interface(device).release(data, bytes); }
 
 namespace {
-// Moves bytes between any two devices (a plain memmove on the host).
+// Moves bytes between any two devices: the host's memmove, or the other device's copy.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
-  if (dst_device == Device::CPU && src_device == Device::CPU) {
-    std::memmove(dst, src, bytes);
-    return;
-  }
-#if defined(LEGATO_HAVE_CUDA)
-  cuda::copy_bytes(dst, dst_device, src, src_device, bytes);
-#endif
+  device_interface(dst_device == Device::CPU ? src_device : dst_device)
+      .copy_bytes(dst, dst_device, src, src_device, bytes);
 }
 }  // namespace
 
@@ -114,14 +88,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  const size_t bytes = static_cast<size_t>(t.numel()) * dtype_size(dtype);
-#if defined(LEGATO_HAVE_CUDA)
-  if (device == Device::CUDA) {
-    cuda::zero_bytes(t.raw_data(), bytes);
-    return t;
-  }
-#endif
-  std::memset(t.raw_data(), 0, bytes);
+  device_interface(device).zero_bytes(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(dtype));
   return t;
 }
 
@@ -309,13 +276,11 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::fill(double value) {
   const int64_t n = numel();
-#if defined(LEGATO_HAVE_CUDA)
-  if (device() == Device::CUDA) {
-    if (dtype() == DType::F32) return kernels::fill_launch(data<float>(), n, static_cast<float>(value), cuda::stream());
+  if (device() != Device::CPU) {
+    if (dtype() == DType::F32) return device_interface(device()).fill_f32(data<float>(), n, static_cast<float>(value));
     copy_from(Tensor::full(shape(), value, dtype()));  // float64 or int32 on the GPU: rare, through the host
     return;
   }
-#endif
   for_each_typed(*this, [&](auto* p) {
     using T = std::remove_pointer_t<decltype(p)>;
     std::fill(p, p + n, static_cast<T>(value));

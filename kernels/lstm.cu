@@ -1,5 +1,5 @@
-// The LSTM's fused cell kernels (its whole-sequence orchestration on cuBLAS: lstm_sequence.cpp): one thread per (batch,
-// unit) element, running the same per-element body (lstm_cell.h) that the CPU engine runs.
+// The LSTM's fused cell kernels (its whole-sequence orchestration on cuBLAS: engine/cuda/lstm_sequence.cpp): one thread
+// per (batch, unit) element, running the same per-element body (lstm_cell.h) that the CPU engine runs.
 #include "grid.h"
 #include "launch.h"
 #include "lstm_cell.h"

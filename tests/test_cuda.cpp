@@ -13,6 +13,7 @@
 #if defined(LEGATO_HAVE_CUDA)
 #include <cuda_runtime.h>
 
+#include "engine/cuda/lstm_sequence.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
@@ -123,13 +124,12 @@ TEST_CASE("cuda: the sequence LSTM (cuBLAS + fused cells) matches the CPU float6
         dc(BH);
     DeviceBuffer dwih(std::vector<float>(static_cast<size_t>(G) * s.I, 0.0f)),
         dwhh(std::vector<float>(static_cast<size_t>(G) * s.H, 0.0f)), db(std::vector<float>(G, 0.0f));
-    const kernels::LstmDims dims{s.T, s.B, s.I, s.H};
-    kernels::lstm_forward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(),
-                               d_bih.get(), d_bhh.get(), cache.get(), hs.get(), cs.get());
-    kernels::lstm_backward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(),
-                                cache.get(), hs.get(), cs.get(), d_dy.get(), d_dhn.get(), d_dcn.get(), dx.get(),
-                                dh0.get(), dc0.get(), dwih.get(), dwhh.get(), db.get(), dgates.get(), dh.get(),
-                                dc.get());
+    const cuda::LstmDims dims{s.T, s.B, s.I, s.H};
+    cuda::lstm_forward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(),
+                            d_bih.get(), d_bhh.get(), cache.get(), hs.get(), cs.get());
+    cuda::lstm_backward_cuda(blas, nullptr, dims, d_x.get(), d_h0.get(), d_c0.get(), d_wih.get(), d_whh.get(),
+                             cache.get(), hs.get(), cs.get(), d_dy.get(), d_dhn.get(), d_dcn.get(), dx.get(), dh0.get(),
+                             dc0.get(), dwih.get(), dwhh.get(), db.get(), dgates.get(), dh.get(), dc.get());
     LEGATO_CUDA_CHECK(cudaDeviceSynchronize());
     // Tolerance atol + rtol * |ref|: outputs 1e-5 + 1e-4 (float32 cells), gradients 1e-4 + 1e-3
     // (float32 sums over T * B rows and the recurrence).

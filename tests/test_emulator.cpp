@@ -17,12 +17,12 @@
 
 #include "cuda_emulator/emulator.h"
 #include "cuda_emulator/probe_kernels.h"
+#include "engine/cuda/gemm.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
 #include "kernels/elementwise_cuda.h"
-#include "kernels/matmul_cuda.h"
 #include "model/generator_persistent.h"
 #include "model/music_lstm.h"
 
@@ -575,7 +575,7 @@ TEST_CASE("emulator: a non-blocking stream queues launches, copies and cuBLAS ca
   REQUIRE(cublasCreate(&blas) == CUBLAS_STATUS_SUCCESS);
   REQUIRE(cublasSetStream(blas, s.s) == CUBLAS_STATUS_SUCCESS);
   // c [2, 2] = x [2, 3] x^T [3, 2], row-major: every element 3 * 3 * 3 = 27 once the fill has run.
-  kernels::gemm_rm(blas, false, true, 2, 2, 3, 1.0f, x.get(), 3, x.get(), 3, 0.0f, c.get(), 2);
+  cuda::gemm_rm(blas, false, true, 2, 2, 3, 1.0f, x.get(), 3, x.get(), 3, 0.0f, c.get(), 2);
   CHECK(emu::pending_work() == before + 3);
   float host[6];
   std::memcpy(host, x.get(), sizeof host);  // the emulator's device memory is host memory: look without waiting

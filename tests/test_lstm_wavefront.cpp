@@ -1,5 +1,5 @@
 // The LSTM stack (ops::lstm_stack) on CUDA tensors: the wavefront across layers (one stream per
-// layer, events between them; kernels/lstm_wavefront_cuda.h) against the same chunks in
+// layer, events between them; engine/cuda/lstm_wavefront.h) against the same chunks in
 // sequential order on one stream, bit for bit, for the output and every gradient (x, and every
 // layer's weights and biases); and both against the CPU op in float64. On the emulator the layer
 // streams run their queued work in an interleaving drawn from the seed (tests/cuda_emulator/

@@ -11,6 +11,7 @@
 #include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 #include "engine/ops.h"
+#include "engine/precision.h"
 #include "model/music_lstm.h"
 
 using namespace legato;
@@ -162,15 +163,34 @@ TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and i
   }
 }
 
-TEST_CASE("products: precision names, and bf16 refused with a reason where the CPU lacks it") {
-  CHECK(cpu::precision_from_string("bf16") == cpu::Precision::BF16);
-  CHECK(cpu::to_string(cpu::Precision::FP32) == "fp32");
-  CHECK_THROWS_AS(cpu::precision_from_string("fp16"), std::invalid_argument);
+TEST_CASE("products: one precision for either device, refused with a reason where it cannot run") {
+  CHECK(parse_precision("bf16") == Precision::BF16);
+  CHECK(parse_precision("tf32") == Precision::TF32);
+  CHECK(to_string(Precision::FP32) == "fp32");
+  CHECK(!parse_precision("fp16"));
+  // fp32 runs everywhere; tf32 only on the GPU; bf16 only on a CPU that multiplies it natively.
+  CHECK(precision_problem(Precision::FP32, Device::CPU).empty());
+  CHECK(precision_problem(Precision::FP32, Device::CUDA).empty());
+  CHECK(precision_problem(Precision::TF32, Device::CUDA).empty());
+  CHECK(precision_problem(Precision::TF32, Device::CPU).rfind("tf32", 0) == 0);
+  CHECK(precision_problem(Precision::BF16, Device::CUDA).find("no bf16") != std::string::npos);
+  CHECK_THROWS_AS(use_precision(Precision::TF32, Device::CPU), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::set_products_precision(Precision::TF32), std::runtime_error);
+  CHECK(cpu::products_precision() == Precision::FP32);  // a refusal changes nothing
   std::string why;
-  if (!cpu::bf16_supported(&why)) {
+  const bool bf16 = cpu::bf16_supported(&why);
+  CHECK(precision_problem(Precision::BF16, Device::CPU) == (bf16 ? "" : why));
+  if (!bf16) {
     CHECK(why.find("bf16") != std::string::npos);  // the CPU lacks it, or the build lacks oneDNN
-    CHECK_THROWS_AS(cpu::set_products_precision(cpu::Precision::BF16), std::runtime_error);
+    CHECK_THROWS_AS(cpu::set_products_precision(Precision::BF16), std::runtime_error);
   }
+  // The engine's reasons are one line each and name no program's flag (the programs add theirs).
+  for (Precision p : {Precision::TF32, Precision::BF16})
+    for (Device d : {Device::CPU, Device::CUDA}) {
+      const std::string problem = precision_problem(p, d);
+      CHECK(problem.find("--") == std::string::npos);
+      CHECK(problem.find('\n') == std::string::npos);
+    }
   CHECK(cpu::cpu_description().rfind("cpu: ", 0) == 0);
   CHECK(cpu::cpu_description().find("products: ") != std::string::npos);
 }

@@ -332,7 +332,8 @@ TEST_CASE("programs: --device cuda: exit code 2 without a GPU; with one, train a
 
 // --precision bf16 on a CPU without AVX512-BF16 or AMX (here: oneDNN capped to AVX2, as a user
 // may cap it) is refused in one line with exit code 2, before any input is read.
-TEST_CASE("programs: --precision bf16 where the CPU has no bf16: one line, exit code 2") {
+TEST_CASE(
+    "programs: a --precision the device cannot run (bf16 on a CPU without it, tf32 on a CPU): one line, exit code 2") {
   ::setenv("DNNL_MAX_CPU_ISA", "AVX2", 1);
   for (const auto& [program, input] :
        {std::pair{"trainer", "--data missing-folder"}, {"composer", "--checkpoint missing.safetensors"}}) {
@@ -347,6 +348,19 @@ TEST_CASE("programs: --precision bf16 where the CPU has no bf16: one line, exit 
   const Run bad = run("trainer", "--precision fp16");
   CHECK(bad.status == 2);
   CHECK(bad.output.find("--precision") != std::string::npos);
+  // tf32 is the GPU's mode: on the CPU it is refused the same way, naming the flag once.
+  for (const auto& [program, input] :
+       {std::pair{"trainer", "--data missing-folder"}, {"composer", "--checkpoint missing.safetensors"}}) {
+    CAPTURE(program);
+    const Run r = run(program, std::string("--precision tf32 ") + input);
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(lines(r.output) == 1);
+    CHECK(r.output.find("--precision tf32: tf32 is the GPU's") != std::string::npos);
+  }
+  const Run gone = run("trainer", "--tf32 --data missing-folder");  // --precision tf32 took its place
+  CHECK(gone.status == 2);
+  CHECK(gone.output.find("--tf32 is not an option") != std::string::npos);
 }
 
 TEST_CASE("programs: miditool stats and compare: table, CSV, JSON, the mean OA last, the densities drawn") {

@@ -21,12 +21,23 @@ set(may_include_plugin live model engine midi)
 set(may_include_serve corpus model engine midi eval render)
 # None may run back up; an arrow listed here ("folder/file -> folder/header") would be let through.
 set(known_exceptions "")
+# The device seam: the GPU's host code (engine/cuda/) is reached from the rest of the library only
+# through engine/device.h, engine/backend.h and engine/generate.h, and by the op routing below;
+# which side answers them (engine/cuda/ or engine/without_cuda.cpp) is the build's choice, so no
+# library file outside engine/cuda/ tests LEGATO_HAVE_CUDA either.
+set(cuda_doors engine/dispatch.h)
 
 set(failures "")
 foreach(folder base kernels engine midi eval render model corpus train live plugin serve)
   file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${folder}/*.h ${ROOT}/${folder}/*.cpp ${ROOT}/${folder}/*.cu
        ${ROOT}/${folder}/*.cuh)
   foreach(file ${files})
+    if(NOT file MATCHES "^engine/cuda/" AND NOT file IN_LIST cuda_doors)
+      file(STRINGS ${ROOT}/${file} cuda_lines REGEX "LEGATO_HAVE_CUDA|#[ \t]*include[ \t]*\"engine/cuda/")
+      if(cuda_lines)
+        list(APPEND failures "${file}: reaches the GPU's host code past the device seam (engine/device.h, backend.h, generate.h), or tests LEGATO_HAVE_CUDA")
+      endif()
+    endif()
     file(STRINGS ${ROOT}/${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
     foreach(line ${lines})
       string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*" "\\1" header "${line}")

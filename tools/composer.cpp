@@ -239,8 +239,9 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tempo", o.tempo, "Tempo of the output in beats per minute (default: 120)")
       ->check(tools::number_in(1.0, 1000.0));
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+  app.add_option("--precision", o.precision,
+                 "Matrix products in fp32; tf32 on the GPU's tensor cores; or bf16 with fp32 accumulation (CPUs)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}))
       ->capture_default_str();
   CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);

@@ -1,9 +1,11 @@
 #pragma once
 // --device for the programs: "cpu" always works; "cuda" needs a build with the CUDA backend and a GPU.
+#include <optional>
 #include <string>
 
 #include "engine/backend.h"
 #include "engine/cpu/products.h"
+#include "engine/precision.h"
 #include "engine/tensor.h"
 
 namespace legato::tools {
@@ -22,15 +24,13 @@ inline legato::Device parse_device(const std::string& device) {
   return device == "cuda" ? legato::Device::CUDA : legato::Device::CPU;
 }
 
-// --precision fp32|bf16 on `device`: sets it and returns an empty string, or says why it cannot be.
-inline std::string apply_precision(const std::string& precision, legato::Device device) {
-  if (precision == "fp32") return "";
-  if (precision != "bf16") return "unknown precision '" + precision + "' (fp32 or bf16)";
-  if (device == legato::Device::CUDA)
-    return "--precision bf16: the CUDA path has no bf16 products yet (--tf32 gives tensor-core products)";
-  std::string why;
-  if (!legato::cpu::bf16_supported(&why)) return "--precision bf16: " + why;
-  legato::cpu::set_products_precision(legato::cpu::Precision::BF16);
+// --precision fp32|tf32|bf16 on `device`: sets it and returns an empty string, or says why it cannot be.
+inline std::string apply_precision(const std::string& name, legato::Device device) {
+  const std::optional<legato::Precision> precision = legato::parse_precision(name);
+  if (!precision) return "unknown precision '" + name + "' (fp32, tf32 or bf16)";
+  if (const std::string problem = legato::precision_problem(*precision, device); !problem.empty())
+    return "--precision " + name + ": " + problem;
+  legato::use_precision(*precision, device);
   return "";
 }
 

@@ -80,7 +80,7 @@ cuda_filter=(-tc='cuda*' -tce='*caching device allocator*')
 # kernel (legato/generate/seed/...) against cuDNN stepped with T = 1 and a host-side sample
 # (cudnn/step/seed/..., the fastest of its algorithms) and the same step in a CUDA graph with
 # sampling on the device (cudnn/graph/seed/...); and the layer wavefront's training step (wavefront/train/..., issue 13:
-# kernels/lstm_wavefront_cuda.h) beside cuDNN's and ours layer by layer at 3 x 512, T = 100,
+# engine/cuda/lstm_wavefront.h) beside cuDNN's and ours layer by layer at 3 x 512, T = 100,
 # B = 64 (FP32 and TF32) and B = 128 (FP32). Whole pieces run first (bench_lstm registers them first).
 bench_filter='^((cudnn|legato)/(train/L3/H512/B64/T100|forward/L3/H512/B64/T100|forward/L3/H512/B1/T1|train/L1/H1024/B128/T100)/(fp32|tf32)(/|$)|wavefront/train/L3/H512/B64/T100/(fp32|tf32)(/|$)|(cudnn|legato|wavefront)/train/L3/H512/B128/T100/fp32(/|$)|(cudnn/step|cudnn/graph|legato/generate)/seed/)'
 find_tool() {  # PATH first, then the toolkit's bin/

@@ -244,17 +244,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on MIDI files; checkpoints, metrics.csv and loss.svg go to --out.", "trainer"};
   std::vector<std::string> data;
   std::string device = "cpu", precision = "fp32", out = "out/train", cache;
-  bool tf32 = false;
   RecipeFlags flags;
   model::TrainOptions options;
   app.add_option("--data", data, "MIDI files or folders (default: Debian's openttd-openmsx music)");
   add_preset_flags(app, flags);
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--precision", precision,
-                 "Matrix products in fp32, or bf16 with fp32 accumulation (CPUs with AVX512-BF16 or AMX)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+                 "Matrix products in fp32; tf32 on the GPU's tensor cores (faster, about 3 fewer digits); or bf16 "
+                 "with fp32 accumulation (CPUs with AVX512-BF16 or AMX)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}))
       ->capture_default_str();
-  app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
   add_model_flags(app, flags);
   add_learning_flags(app, flags);
   add_control_flags(app, flags);
@@ -266,11 +265,11 @@ int main(int argc, char** argv) {
     return tools::kUsageError;
   }
   options.device = tools::parse_device(device);
+  // Before the first line, which says the precision.
   if (const std::string problem = tools::apply_precision(precision, options.device); !problem.empty()) {
     std::cerr << "trainer: " << problem << "\n";
     return tools::kUsageError;
   }
-  set_cuda_tf32(tf32);  // before the first line, which says whether TF32 is on
   try {
     return run(app, flags, data, out, cache, options);
   } catch (const model::InputError& e) {

@@ -52,16 +52,9 @@ ProductTimes product_times() {
 
 void set_products_precision(Precision precision) {
   std::string why;
-  if (precision == Precision::BF16 && !bf16_supported(&why)) throw std::runtime_error("--precision bf16: " + why);
+  if (precision == Precision::TF32) throw std::runtime_error("tf32 is the GPU's tensor-core mode; the CPU has none");
+  if (precision == Precision::BF16 && !bf16_supported(&why)) throw std::runtime_error("bf16: " + why);
   current_precision() = precision;
-}
-
-std::string to_string(Precision precision) { return precision == Precision::BF16 ? "bf16" : "fp32"; }
-
-Precision precision_from_string(const std::string& name) {
-  if (name == "fp32") return Precision::FP32;
-  if (name == "bf16") return Precision::BF16;
-  throw std::invalid_argument("precision must be fp32 or bf16, got '" + name + "'");
 }
 
 std::string cpu_description() {

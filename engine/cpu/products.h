@@ -5,27 +5,29 @@
 // runs its SSE3 kernels on an Emerald Rapids Xeon). float64 products stay with Eigen: they serve
 // the gradient checks, where speed does not matter.
 //
-// Precision: fp32 (the default) or bf16 — operands rounded to bfloat16, products accumulated
-// and written in float32, as PyTorch's CPU autocast does. The setting is process-wide (trainer
-// and composer set it once from --precision); everything around the products (cell state,
-// gradients' accumulation, loss, optimiser, master weights) stays float32.
+// Precision (engine/precision.h): fp32 (the default) or bf16 — operands rounded to bfloat16,
+// products accumulated and written in float32, as PyTorch's CPU autocast does. The setting is
+// process-wide (legato::use_precision sets it once, from the programs' --precision); everything
+// around the products (cell state, gradients' accumulation, loss, optimiser, master weights)
+// stays float32.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/precision.h"
+
 namespace legato::cpu {
 
-enum class Precision { FP32, BF16 };
+using legato::Precision;
 
 Precision products_precision();
 // Throws std::runtime_error with a one-line reason when bf16 is asked for on a CPU that has
-// neither AVX512-BF16 nor AMX (oneDNN would emulate it, slower than fp32).
+// neither AVX512-BF16 nor AMX (oneDNN would emulate it, slower than fp32), and for tf32 (the
+// GPU's mode).
 void set_products_precision(Precision precision);
 // Whether this CPU multiplies bf16 natively; why not, when it does not.
 bool bf16_supported(std::string* why = nullptr);
-std::string to_string(Precision precision);
-Precision precision_from_string(const std::string& name);  // "fp32" or "bf16"; throws otherwise
 
 // C [M, N] = op(A) · op(B), or C += op(A) · op(B) with accumulate. Row-major and contiguous:
 // A is [M, K] ([K, M] when transpose_a), B is [K, N] ([N, K] when transpose_b). C may not alias

@@ -1,11 +1,12 @@
-// The LSTM on CUDA: the whole sequence as one autograd node over kernels/lstm_sequence.cpp
+// The LSTM on CUDA: the whole sequence as one autograd node over engine/cuda/lstm_sequence.cpp
 // (cuBLAS products and the fused cell kernels), and the graph-free step of generation.
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
+#include "engine/cuda/gemm.h"
+#include "engine/cuda/lstm_sequence.h"
 #include "engine/cuda/ops.h"
 #include "kernels/elementwise_cuda.h"
 #include "kernels/lstm_cuda.h"
-#include "kernels/matmul_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -33,16 +34,16 @@ ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   const char* op = "lstm";
   check_all(op, x, h0, c0, w);
   const int64_t steps = x.dim(0), batch = x.dim(1), hidden = w.hidden(), G = 4 * hidden;
-  const kernels::LstmDims dims{detail::as_int(op, steps), detail::as_int(op, batch), detail::as_int(op, x.dim(2)),
-                               detail::as_int(op, hidden)};
+  const cuda::LstmDims dims{detail::as_int(op, steps), detail::as_int(op, batch), detail::as_int(op, x.dim(2)),
+                            detail::as_int(op, hidden)};
   detail::as_int(op, steps * batch * G);  // the cuBLAS products index the whole gate cache
   Tensor gate_cache = Tensor::empty({steps, batch, G}, DType::F32, Device::CUDA);  // activated i, f, g, o
   Tensor hs = Tensor::empty({steps, batch, hidden}, DType::F32, Device::CUDA);     // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, DType::F32, Device::CUDA);     // c_t for every step
   detail::with_context(op, {x, w.w_ih, w.w_hh}, [&] {
-    kernels::lstm_forward_cuda(cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
-                               detail::f32_or_null(c0), detail::f32(w.w_ih), detail::f32(w.w_hh), detail::f32(w.b_ih),
-                               detail::f32(w.b_hh), detail::f32(gate_cache), detail::f32(hs), detail::f32(cs));
+    cuda::lstm_forward_cuda(cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
+                            detail::f32_or_null(c0), detail::f32(w.w_ih), detail::f32(w.w_hh), detail::f32(w.b_ih),
+                            detail::f32(w.b_hh), detail::f32(gate_cache), detail::f32(hs), detail::f32(cs));
   });
 
   const ops::LstmOutputs out = ops::sequence_outputs(hs, cs, last_only);
@@ -69,12 +70,12 @@ ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const
              Tensor dw_ih = grad_or_scratch(w.w_ih), dw_hh = grad_or_scratch(w.w_hh);
              Tensor db = Tensor::zeros({G}, DType::F32, Device::CUDA);  // shared by b_ih and b_hh
              auto ptr = [](Tensor& t) { return t.defined() ? detail::f32(t) : nullptr; };
-             kernels::lstm_backward_cuda(
-                 cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0), detail::f32_or_null(c0),
-                 detail::f32(w.w_ih), detail::f32(w.w_hh), detail::f32(gate_cache), detail::f32(hs), detail::f32(cs),
-                 detail::f32_or_null(dy), detail::f32_or_null(dh_last), detail::f32_or_null(gc_n), ptr(dx), ptr(dh0),
-                 ptr(dc0), detail::f32(dw_ih), detail::f32(dw_hh), detail::f32(db), detail::f32(dgates),
-                 detail::f32(dh), detail::f32(dc));
+             cuda::lstm_backward_cuda(cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
+                                      detail::f32_or_null(c0), detail::f32(w.w_ih), detail::f32(w.w_hh),
+                                      detail::f32(gate_cache), detail::f32(hs), detail::f32(cs),
+                                      detail::f32_or_null(dy), detail::f32_or_null(dh_last), detail::f32_or_null(gc_n),
+                                      ptr(dx), ptr(dh0), ptr(dc0), detail::f32(dw_ih), detail::f32(dw_hh),
+                                      detail::f32(db), detail::f32(dgates), detail::f32(dh), detail::f32(dc));
              for (const Tensor* b : {&w.b_ih, &w.b_hh})
                if (Tensor g = grad_buffer(*b); g.defined()) legato::accumulate(g, db);
              if (Tensor g = grad_buffer(x); g.defined()) legato::accumulate(g, dx);
@@ -93,10 +94,10 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& w,
             hidden = detail::as_int(op, w.hidden()), G = 4 * hidden;
   detail::with_context(op, {x, h, w.w_ih}, [&] {
     // gates [B, 4H] = x W_ih^T + h W_hh^T; the cell kernel adds both biases and updates c and h in place.
-    kernels::gemm_rm(cuda::blas(), false, true, batch, G, input, 1.0f, detail::f32(x), input, detail::f32(w.w_ih),
-                     input, 0.0f, detail::f32(gates), G);
-    kernels::gemm_rm(cuda::blas(), false, true, batch, G, hidden, 1.0f, detail::f32(h), hidden, detail::f32(w.w_hh),
-                     hidden, 1.0f, detail::f32(gates), G);
+    cuda::gemm_rm(cuda::blas(), false, true, batch, G, input, 1.0f, detail::f32(x), input, detail::f32(w.w_ih), input,
+                  0.0f, detail::f32(gates), G);
+    cuda::gemm_rm(cuda::blas(), false, true, batch, G, hidden, 1.0f, detail::f32(h), hidden, detail::f32(w.w_hh),
+                  hidden, 1.0f, detail::f32(gates), G);
     kernels::lstm_cell_forward_launch(detail::f32(gates), detail::f32(w.b_ih), detail::f32(w.b_hh), detail::f32(c),
                                       detail::f32(gates), detail::f32(c), detail::f32(h), batch, hidden,
                                       cuda::stream());

@@ -1,12 +1,12 @@
 // The LSTM stack on CUDA (engine/ops/lstm.h, lstm_stack): one autograd node over
-// kernels/lstm_wavefront.cpp, the layers as a wavefront on their own streams (or, when asked, in
+// engine/cuda/lstm_wavefront.cpp, the layers as a wavefront on their own streams (or, when asked, in
 // sequential order on the engine's stream; the same result bit for bit).
 #include <string>
 
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
+#include "engine/cuda/lstm_wavefront.h"
 #include "engine/cuda/ops.h"
-#include "kernels/lstm_wavefront_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -28,13 +28,13 @@ struct LayerState {
 };
 
 // The layers' pointers: the weights' and the forward's (the backward adds its own).
-std::vector<kernels::LstmStackLayer> describe(const std::vector<ops::LstmWeights>& layers,
-                                              std::vector<LayerState>& state) {
-  std::vector<kernels::LstmStackLayer> out(layers.size());
+std::vector<cuda::LstmStackLayer> describe(const std::vector<ops::LstmWeights>& layers,
+                                           std::vector<LayerState>& state) {
+  std::vector<cuda::LstmStackLayer> out(layers.size());
   for (size_t l = 0; l < layers.size(); ++l) {
     const ops::LstmWeights& w = layers[l];
     LayerState& s = state[l];
-    kernels::LstmStackLayer& b = out[l];
+    cuda::LstmStackLayer& b = out[l];
     b.input = detail::as_int("lstm_stack", w.input());
     b.w_ih = detail::f32(w.w_ih);
     b.w_hh = detail::f32(w.w_hh);
@@ -52,9 +52,7 @@ std::vector<kernels::LstmStackLayer> describe(const std::vector<ops::LstmWeights
 // The engine's stream and the layers' (copied: the pool may grow later).
 struct Streams {
   cuda::LayerStreams side;
-  kernels::LstmStackStreams get() const {
-    return {cuda::stream(), cuda::blas(), side.streams.data(), side.blas.data()};
-  }
+  cuda::LstmStackStreams get() const { return {cuda::stream(), cuda::blas(), side.streams.data(), side.blas.data()}; }
 };
 
 // Every layer's weights on the device, float32, shaped for x [T, B, I] and the first layer's hidden size.
@@ -100,23 +98,22 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
   check_layers(x, layers);
   if (steps == 0) throw std::invalid_argument("lstm_stack: x has no time steps: " + x.describe());
   detail::as_int(op, steps * batch * G);  // the cuBLAS products index a whole gate cache
-  const kernels::LstmStackDims dims{detail::as_int(op, steps),
-                                    detail::as_int(op, batch),
-                                    detail::as_int(op, hidden),
-                                    num_layers,
-                                    options.chunk,
-                                    static_cast<float>(options.dropout),
-                                    options.seed,
-                                    options.offset};
-  const kernels::LstmStackOrder order =
-      options.sequential ? kernels::LstmStackOrder::Sequential : kernels::LstmStackOrder::Wavefront;
+  const cuda::LstmStackDims dims{detail::as_int(op, steps),
+                                 detail::as_int(op, batch),
+                                 detail::as_int(op, hidden),
+                                 num_layers,
+                                 options.chunk,
+                                 static_cast<float>(options.dropout),
+                                 options.seed,
+                                 options.offset};
+  const cuda::LstmStackOrder order =
+      options.sequential ? cuda::LstmStackOrder::Sequential : cuda::LstmStackOrder::Wavefront;
   const Streams streams{cuda::layer_streams(num_layers)};
 
   std::vector<LayerState> state = forward_state(steps, batch, hidden, num_layers, options.dropout > 0);
-  std::vector<kernels::LstmStackLayer> bufs = describe(layers, state);
-  detail::with_context(op, {x, layers[0].w_ih}, [&] {
-    kernels::lstm_stack_forward_cuda(streams.get(), order, dims, detail::f32(x), bufs.data());
-  });
+  std::vector<cuda::LstmStackLayer> bufs = describe(layers, state);
+  detail::with_context(op, {x, layers[0].w_ih},
+                       [&] { cuda::lstm_stack_forward_cuda(streams.get(), order, dims, detail::f32(x), bufs.data()); });
   const LayerState& top = state.back();
   const Tensor y = ops::sequence_outputs(top.hs, top.cs, options.last_only).y;
 
@@ -130,12 +127,12 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
       // With last_only the output is the top layer's last h: its gradient is the carry into the last step.
       const Tensor dy = last_only ? Tensor() : gy;  // [T, B, H] or none
       const Tensor dh_n = last_only ? gy : Tensor();
-      std::vector<kernels::LstmStackLayer> b = describe(layers, state);
+      std::vector<cuda::LstmStackLayer> b = describe(layers, state);
       std::vector<Tensor> keep;  // the workspaces, alive until the backward's work is queued
       std::vector<Tensor> dbs;
       for (int l = 0; l < num_layers; ++l) {
         const ops::LstmWeights& w = layers[static_cast<size_t>(l)];
-        kernels::LstmStackLayer& bl = b[static_cast<size_t>(l)];
+        cuda::LstmStackLayer& bl = b[static_cast<size_t>(l)];
         Tensor dw_ih = grad_or_scratch(w.w_ih), dw_hh = grad_or_scratch(w.w_hh);
         Tensor db = Tensor::zeros({G}, DType::F32, Device::CUDA);  // shared by b_ih and b_hh
         Tensor dgates = empty_f32({steps, batch, G}), dh = empty_f32({batch, hidden}), dc = empty_f32({batch, hidden});
@@ -154,8 +151,8 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
       }
       // Written by the kernels, then added: the engine's rule is to accumulate.
       Tensor dx = x.requires_grad() ? Tensor::empty(x.shape(), DType::F32, Device::CUDA) : Tensor();
-      kernels::lstm_stack_backward_cuda(streams.get(), order, dims, detail::f32(x), detail::f32_or_null(dy),
-                                        detail::f32_or_null(dh_n), ptr(dx), b.data());
+      cuda::lstm_stack_backward_cuda(streams.get(), order, dims, detail::f32(x), detail::f32_or_null(dy),
+                                     detail::f32_or_null(dh_n), ptr(dx), b.data());
       for (int l = 0; l < num_layers; ++l)
         for (const Tensor* bias : {&layers[static_cast<size_t>(l)].b_ih, &layers[static_cast<size_t>(l)].b_hh})
           if (Tensor g = grad_buffer(*bias); g.defined()) legato::accumulate(g, dbs[static_cast<size_t>(l)]);

@@ -1,8 +1,8 @@
-// Matrix products on cuBLAS (kernels/matmul_cuda.h), strict FP32 unless TF32 was asked for.
+// Matrix products on cuBLAS (engine/cuda/gemm.h), strict FP32 unless TF32 was asked for.
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
+#include "engine/cuda/gemm.h"
 #include "engine/cuda/ops.h"
-#include "kernels/matmul_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {
@@ -13,8 +13,8 @@ void gemm(bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, Tensor& 
   const int m = detail::as_int(op, trans_a ? a.dim(1) : a.dim(0)),
             k = detail::as_int(op, trans_a ? a.dim(0) : a.dim(1));
   const int n = detail::as_int(op, trans_b ? b.dim(0) : b.dim(1));
-  kernels::gemm_rm(cuda::blas(), trans_a, trans_b, m, n, k, 1.0f, detail::f32(a), detail::as_int(op, a.dim(1)),
-                   detail::f32(b), detail::as_int(op, b.dim(1)), beta, detail::f32(c), detail::as_int(op, c.dim(1)));
+  cuda::gemm_rm(cuda::blas(), trans_a, trans_b, m, n, k, 1.0f, detail::f32(a), detail::as_int(op, a.dim(1)),
+                detail::f32(b), detail::as_int(op, b.dim(1)), beta, detail::f32(c), detail::as_int(op, c.dim(1)));
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ int device_count();
 cudaStream_t stream();  // of the current device
 cublasHandle_t blas();  // of the current device, on stream(), with the math mode set_tf32 chose
 
-// The layer wavefront's streams (kernels/lstm_wavefront_cuda.h) of the current device: at least n
+// The layer wavefront's streams (engine/cuda/lstm_wavefront.h) of the current device: at least n
 // non-blocking streams, each with its own cuBLAS handle bound to it, with its own workspace (what
 // the cuBLAS guide asks for bitwise-reproducible results across concurrent streams) and the math
 // mode of blas(). Created on first use and kept for the process.

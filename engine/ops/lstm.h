@@ -33,7 +33,7 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 
 // A stack of layers trained together, with inverted dropout between them, as one op: on the GPU
 // it runs as a wavefront across layers (layer l+1 on chunk c while layer l is on chunk c+1, one
-// stream per layer: kernels/lstm_wavefront_cuda.h), bit-identical to its sequential order. On the
+// stream per layer: engine/cuda/lstm_wavefront.h), bit-identical to its sequential order. On the
 // CPU it is lstm() per layer with dropout() after every layer but the top, nothing more.
 struct LstmStackOptions {
   double dropout = 0;             // p between layers; 0: none (evaluation passes 0)

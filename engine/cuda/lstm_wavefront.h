@@ -23,7 +23,7 @@
 typedef struct CUstream_st* cudaStream_t;
 typedef struct cublasContext* cublasHandle_t;
 
-namespace legato::kernels {
+namespace legato::cuda {
 
 enum class LstmStackOrder { Sequential, Wavefront };
 
@@ -74,4 +74,4 @@ void lstm_stack_forward_cuda(const LstmStackStreams& s, LstmStackOrder order, co
 void lstm_stack_backward_cuda(const LstmStackStreams& s, LstmStackOrder order, const LstmStackDims& d, const float* x,
                               const float* dy, const float* dh_n, float* dx, LstmStackLayer* layers);
 
-}  // namespace legato::kernels
+}  // namespace legato::cuda

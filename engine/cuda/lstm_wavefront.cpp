@@ -1,7 +1,9 @@
-// The stacked LSTM in chunks, sequential or as a wavefront across layers (lstm_wavefront_cuda.h).
+// The stacked LSTM in chunks, sequential or as a wavefront across layers (lstm_wavefront.h).
 // Host code only: it orders the same calls in two ways. One function issues a layer's chunk of
 // work on a given stream and handle; the two orders differ only in which stream, and in the
 // events between streams.
+#include "engine/cuda/lstm_wavefront.h"
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -9,14 +11,14 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cuda_check.h"
-#include "dropout_cuda.h"
-#include "elementwise_cuda.h"
-#include "lstm_cuda.h"
-#include "lstm_wavefront_cuda.h"
-#include "matmul_cuda.h"
+#include "engine/cuda/gemm.h"
+#include "engine/cuda/lstm_sequence.h"
+#include "kernels/cuda_check.h"
+#include "kernels/dropout_cuda.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/lstm_cuda.h"
 
-namespace legato::kernels {
+namespace legato::cuda {
 namespace {
 
 struct Chunk {
@@ -48,13 +50,13 @@ void forward_chunk(cudaStream_t stream, cublasHandle_t blas, const LstmStackDims
     float* gates = ly.gate_cache + at(t, B, G);
     if (t > 0)  // gates [B, G] += h_{t-1} [B, H] w_hh^T
       gemm_rm(blas, false, true, B, G, H, 1.0f, ly.hs + at(t - 1, B, H), H, ly.w_hh, H, 1.0f, gates, G);
-    lstm_cell_forward_launch(gates, ly.b_ih, ly.b_hh, t > 0 ? ly.cs + at(t - 1, B, H) : nullptr, gates,
-                             ly.cs + at(t, B, H), ly.hs + at(t, B, H), B, H, stream);
+    kernels::lstm_cell_forward_launch(gates, ly.b_ih, ly.b_hh, t > 0 ? ly.cs + at(t - 1, B, H) : nullptr, gates,
+                                      ly.cs + at(t, B, H), ly.hs + at(t, B, H), B, H, stream);
   }
   if (dropped_below(d, l)) {  // the Philox counter of element i of layer l's output: offset + l*T*B*H + i
     const size_t first = at(k.t0, B, H);
-    dropout_launch(ly.hs + first, ly.dropped + first, ly.mask + first, static_cast<int64_t>(k.steps) * B * H, d.dropout,
-                   d.seed, d.offset + static_cast<uint64_t>(l) * d.steps * B * H + first, stream);
+    kernels::dropout_launch(ly.hs + first, ly.dropped + first, ly.mask + first, static_cast<int64_t>(k.steps) * B * H,
+                            d.dropout, d.seed, d.offset + static_cast<uint64_t>(l) * d.steps * B * H + first, stream);
   }
 }
 
@@ -77,9 +79,9 @@ void backward_chunk(cudaStream_t stream, cublasHandle_t blas, const LstmStackDim
   const float* dy_l = l + 1 == d.layers ? dy : (dropped_below(d, l) ? ly.dy_in : layers[l + 1].dx);
   for (int t = k.t0 + k.steps - 1; t >= k.t0; --t) {
     float* dg = ly.dgates + at(t, B, G);
-    lstm_cell_backward_launch(ly.gate_cache + at(t, B, G), t > 0 ? ly.cs + at(t - 1, B, H) : nullptr,
-                              ly.cs + at(t, B, H), ly.dh, dy_l ? dy_l + at(t, B, H) : nullptr, ly.dc, dg, ly.dc, B, H,
-                              stream);
+    kernels::lstm_cell_backward_launch(ly.gate_cache + at(t, B, G), t > 0 ? ly.cs + at(t - 1, B, H) : nullptr,
+                                       ly.cs + at(t, B, H), ly.dh, dy_l ? dy_l + at(t, B, H) : nullptr, ly.dc, dg,
+                                       ly.dc, B, H, stream);
     if (t > 0)  // dh [B, H] = dgates_t [B, G] w_hh [G, H]
       gemm_rm(blas, false, false, B, H, G, 1.0f, dg, G, ly.w_hh, H, 0.0f, ly.dh, H);
   }
@@ -89,12 +91,12 @@ void backward_chunk(cudaStream_t stream, cublasHandle_t blas, const LstmStackDim
   gemm_rm(blas, false, false, k.steps * B, H, G, 1.0f, ly.dgates + at(k.t0, B, G), G, ly.w_ih, H, 0.0f, ly.dx + first,
           H);
   if (dropped_below(d, l - 1)) {  // through the dropout: dy_in = dx * mask, elementwise
-    BroadcastGeometry g;
+    kernels::BroadcastGeometry g;
     g.ndim = 1;
     g.out_shape[0] = static_cast<int64_t>(k.steps) * B * H;
     g.stride_a[0] = g.stride_b[0] = 1;
-    broadcast_binary_launch(BinaryKind::Mul, ly.dx + first, layers[l - 1].mask + first, layers[l - 1].dy_in + first, g,
-                            stream);
+    kernels::broadcast_binary_launch(kernels::BinaryKind::Mul, ly.dx + first, layers[l - 1].mask + first,
+                                     layers[l - 1].dy_in + first, g, stream);
   }
 }
 
@@ -197,4 +199,4 @@ void lstm_stack_backward_cuda(const LstmStackStreams& s, LstmStackOrder order, c
   join(s, d, ev);
 }
 
-}  // namespace legato::kernels
+}  // namespace legato::cuda

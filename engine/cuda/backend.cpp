@@ -1,12 +1,10 @@
 #include "engine/backend.h"
 
-#if defined(LEGATO_HAVE_CUDA)
+// engine/backend.h where the CUDA backend is built (engine/without_cuda.cpp elsewhere).
 #include "engine/cuda/runtime.h"
-#endif
 
 namespace legato {
 
-#if defined(LEGATO_HAVE_CUDA)
 bool cuda_built() { return true; }
 int cuda_device_count() { return cuda::device_count(); }
 void set_cuda_tf32(bool enabled) { cuda::set_tf32(enabled); }
@@ -22,12 +20,5 @@ std::string device_description() {
 void synchronize_device() {
   if (cuda_device_count() > 0) cuda::synchronize();
 }
-#else
-bool cuda_built() { return false; }
-int cuda_device_count() { return 0; }
-void set_cuda_tf32(bool) {}
-std::string device_description() { return "cpu"; }
-void synchronize_device() {}
-#endif
 
 }  // namespace legato

@@ -1,23 +1,25 @@
-// The sequence-level LSTM on the GPU (see lstm_cuda.h): cuBLAS for the products, the
-// fused cell kernels (lstm.cu) for the pointwise work. Host code only: it orders the calls.
+// The sequence-level LSTM on the GPU (see lstm_sequence.h): cuBLAS for the products, the
+// fused cell kernels (kernels/lstm.cu) for the pointwise work. Host code only: it orders the calls.
+#include "engine/cuda/lstm_sequence.h"
+
 #include <cublas_v2.h>
 
-#include "cuda_check.h"
-#include "elementwise_cuda.h"
-#include "lstm_cuda.h"
-#include "matmul_cuda.h"
+#include "engine/cuda/gemm.h"
+#include "kernels/cuda_check.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/lstm_cuda.h"
 
-namespace legato::kernels {
+namespace legato::cuda {
 
 // The broadcast gradient's kernel does it, with many threads per column adding partial sums in a
 // fixed tree (deterministic, no atomics, and the whole GPU busy at T*B = 6400 rows).
 void add_column_sums(const float* m, float* db, int rows, int cols, cudaStream_t stream) {
-  BroadcastGeometry g;
+  kernels::BroadcastGeometry g;
   g.ndim = 2;
   g.out_shape[0] = rows;
   g.out_shape[1] = cols;
   g.stride_a[1] = 1;  // db is read along the columns and broadcast along the rows
-  broadcast_grad_launch(m, nullptr, db, cols, g, stream);
+  kernels::broadcast_grad_launch(m, nullptr, db, cols, g, stream);
 }
 
 void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims& d, const float* x, const float* h0,
@@ -33,8 +35,8 @@ void lstm_forward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims&
     const float* c_prev = t > 0 ? cs + static_cast<size_t>(t - 1) * BH : c0;
     if (h_prev)
       gemm_rm(blas, false, true, d.batch, G, d.hidden, 1.0f, h_prev, d.hidden, w_hh, d.hidden, 1.0f, gates, G);
-    lstm_cell_forward_launch(gates, b_ih, b_hh, c_prev, gates, cs + static_cast<size_t>(t) * BH,
-                             hs + static_cast<size_t>(t) * BH, d.batch, d.hidden, stream);
+    kernels::lstm_cell_forward_launch(gates, b_ih, b_hh, c_prev, gates, cs + static_cast<size_t>(t) * BH,
+                                      hs + static_cast<size_t>(t) * BH, d.batch, d.hidden, stream);
   }
 }
 
@@ -56,9 +58,9 @@ void lstm_backward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims
   for (int t = d.steps - 1; t >= 0; --t) {
     float* dg = dgates + static_cast<size_t>(t) * d.batch * G;
     const float* c_prev = t > 0 ? cs + static_cast<size_t>(t - 1) * BH : c0;
-    lstm_cell_backward_launch(gate_cache + static_cast<size_t>(t) * d.batch * G, c_prev,
-                              cs + static_cast<size_t>(t) * BH, dh, dy ? dy + static_cast<size_t>(t) * BH : nullptr, dc,
-                              dg, dc, d.batch, d.hidden, stream);
+    kernels::lstm_cell_backward_launch(
+        gate_cache + static_cast<size_t>(t) * d.batch * G, c_prev, cs + static_cast<size_t>(t) * BH, dh,
+        dy ? dy + static_cast<size_t>(t) * BH : nullptr, dc, dg, dc, d.batch, d.hidden, stream);
     // The gradient reaching h_{t-1}: dgates_t [B, 4H] w_hh [4H, H].
     if (t > 0 || dh0)
       gemm_rm(blas, false, false, d.batch, d.hidden, G, 1.0f, dg, G, w_hh, d.hidden, 0.0f, dh, d.hidden);
@@ -75,4 +77,4 @@ void lstm_backward_cuda(cublasHandle_t blas, cudaStream_t stream, const LstmDims
   if (dc0) LEGATO_CUDA_CHECK(cudaMemcpyAsync(dc0, dc, state_bytes, cudaMemcpyDeviceToDevice, stream));
 }
 
-}  // namespace legato::kernels
+}  // namespace legato::cuda

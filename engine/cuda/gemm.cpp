@@ -1,4 +1,4 @@
-#include "kernels/matmul_cuda.h"
+#include "engine/cuda/gemm.h"
 
 #include <cublas_v2.h>
 
@@ -8,7 +8,7 @@
 
 #include "kernels/cuda_check.h"
 
-namespace legato::kernels {
+namespace legato::cuda {
 
 // A row-major matrix is its transpose in column-major, so C^T = op(B)^T op(A)^T is computed.
 void gemm_rm(cublasHandle_t blas, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
@@ -27,4 +27,4 @@ void gemm_rm(cublasHandle_t blas, bool trans_a, bool trans_b, int m, int n, int 
                              (trans_b ? ", B transposed" : "") + ") failed: " + cublasGetStatusString(status));
 }
 
-}  // namespace legato::kernels
+}  // namespace legato::cuda
