@@ -152,16 +152,22 @@ std::vector<int> World::gone_ranks() const {
 }
 
 void World::give_up(const char* waiting_for) const {
-  std::string why;
+  std::string gone;
   for (int r : gone_ranks())
-    why += (why.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r) + " (pid " +
-           std::to_string(pids_[static_cast<size_t>(r)]) + " on " + hosts_[static_cast<size_t>(r)] + ") is gone";
-  if (why.empty()) why = "no rank on this host is gone: a rank on another host or the network failed";
+    gone += (gone.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r) + " (pid " +
+            std::to_string(pids_[static_cast<size_t>(r)]) + " on " + hosts_[static_cast<size_t>(r)] + ")";
+  const std::string why = !gone.empty() ? gone + " is gone"
+                                        : "no answer within " + std::to_string(static_cast<int>(timeout_seconds_)) +
+                                              " s and no rank on this host is gone (one on another host, or the "
+                                              "network, failed)";
   std::fprintf(stderr,
-               "trainer: rank %d: no answer from the other ranks within %g s while %s: %s; stopping (resume "
-               "from the last checkpoint with --resume)\n",
-               rank_, timeout_seconds_, waiting_for, why.c_str());
+               "\ntrainer: rank %d: stopped waiting for the other ranks while %s: %s; resume from the last "
+               "checkpoint with --resume\n",
+               rank_, waiting_for, why.c_str());
   std::fflush(stderr);
+  // mpirun forwards a rank's output through a pipe it stops reading once the rank is gone: give
+  // it a moment to pass the line on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   std::_Exit(kLostRankExit);  // no MPI_Finalize: it would wait for the lost rank
 }
 
