@@ -259,6 +259,20 @@ TEST_CASE("mpi: bad setups: one line from rank 0, a non-zero exit on every rank"
     const std::string rank0 = trainer() + " " + tiny_run(data, work / "b");
     refused(shell(mpirun(1) + rank0 + " : -np 1 " + rank0 + " --seed 7"), "trainer: rank 1 was given other options");
   }
+  // --device cuda needs a device: the trainer built against the CUDA emulator (no NCCL) has one.
+  const std::string emulated = std::string(LEGATO_BIN_DIR) + "/emulated/trainer";
+  SUBCASE("--device cuda without NCCL, and mixed devices") {
+    const std::string args = tiny_run(data, work / "d");
+    if (!std::filesystem::exists(emulated)) {
+      MESSAGE("skipped: no emulated trainer (it needs the CUDA toolkit's headers and Boost.Context)");
+    } else {
+      refused(shell(mpirun(2) + emulated + " " + args + " --device cuda"),
+              "trainer: --device cuda over 2 ranks needs NCCL");
+      refused(shell(mpirun(1) + emulated + " " + args + " --device cpu : -np 1 " + emulated + " " + args +
+                    " --device cuda"),
+              "trainer: mixed devices: rank 1 trains on cuda, rank 0 on cpu");
+    }
+  }
   SUBCASE("ranks that read other corpora") {
     // The same --data text, /proc/self/cwd/corpus, names each rank's own folder.
     std::filesystem::create_directories(work / "r0");
