@@ -1,6 +1,8 @@
 // The all-reduce of a data-parallel step (dist/): the seed network's gradients (its parameter
 // count, float32) summed over the ranks of an MPI job, as the trainer does once per step.
-//   mpirun -np 2 build/bin/bench_allreduce [--values N] [--reps R]
+//   mpirun -np 2 build/bin/bench_allreduce [--values N] [--reps R] [--blocking]
+// --blocking times MPI_Allreduce itself instead of the trainer's polled MPI_Iallreduce (what the
+// watchdog costs).
 // Rank 0 prints the median, fastest and slowest time of R sums and the bus bandwidth
 // (2 (N - 1) / N * bytes / time, as NCCL's tests report it).
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include <mpi.h>
 #include <CLI/CLI.hpp>
 
 #include "dist/world.h"
@@ -21,6 +24,8 @@ int main(int argc, char** argv) {
   int reps = 20;
   app.add_option("--values", values, "Floats to sum (default: the seed network's parameters)");
   app.add_option("--reps", reps, "Sums timed (after 3 untimed)")->check(CLI::Range(1, 100000));
+  bool blocking = false;
+  app.add_flag("--blocking", blocking, "Time MPI_Allreduce itself, not the trainer's polled sum");
   CLI11_PARSE(app, argc, argv);
   using namespace legato;
   dist::World& world = dist::World::get();
@@ -34,7 +39,10 @@ int main(int argc, char** argv) {
   for (int k = 0; k < reps + 3; ++k) {
     world.barrier(world.timeout(), "starting a sum");
     const auto t0 = std::chrono::steady_clock::now();
-    world.sum(buffer.data(), values);
+    if (blocking)
+      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(values), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    else
+      world.sum(buffer.data(), values);
     if (k >= 3) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
@@ -42,9 +50,9 @@ int main(int argc, char** argv) {
   const double n = world.size();
   if (world.root())
     std::printf(
-        "%s\nall-reduce of %lld floats (%.1f MB): median %.2f ms (fastest %.2f, slowest %.2f) over %d; "
+        "%s\n%s all-reduce of %lld floats (%.1f MB): median %.2f ms (fastest %.2f, slowest %.2f) over %d; "
         "bus bandwidth %.2f GB/s\n",
-        world.describe().c_str(), static_cast<long long>(values), bytes / 1e6, 1e3 * median, 1e3 * seconds[0],
-        1e3 * seconds.back(), reps, 2 * (n - 1) / n * bytes / median / 1e9);
+        world.describe().c_str(), blocking ? "blocking" : "polled", static_cast<long long>(values), bytes / 1e6,
+        1e3 * median, 1e3 * seconds[0], 1e3 * seconds.back(), reps, 2 * (n - 1) / n * bytes / median / 1e9);
   return world.finish(0);
 }
