@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/batch_slice.h"
 #include "engine/tensor.h"
 
 namespace legato::ops {
@@ -51,9 +52,9 @@ Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
 Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets);
 
 // ---- regularisation and lookup (ops/dropout.cpp, ops/embedding.cpp) ----
-// Inverted dropout with probability p; element i of the mask comes from Philox(seed, offset + i),
-// the same on every device. Identity when !training or p == 0.
-Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset);
+// Inverted dropout with probability p; element i of the mask comes from Philox(seed, offset + i)
+// (i counted in the whole batch: `slice`), the same on every device. Identity when !training or p == 0.
+Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset, const BatchSlice& slice = {});
 // weight: [V, E], indices: int32 of any shape S -> [S..., E].
 Tensor embedding(const Tensor& weight, const Tensor& indices);
 

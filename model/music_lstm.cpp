@@ -31,8 +31,8 @@ void check_token(int32_t token, int64_t vocab) {
 
 Tensor apply_dropout(const Tensor& x, double p, bool training, DropoutStream& stream) {
   if (!training || p == 0) return x;
-  Tensor y = ops::dropout(x, p, true, stream.seed, stream.offset);
-  stream.offset += static_cast<uint64_t>(x.numel());
+  Tensor y = ops::dropout(x, p, true, stream.seed, stream.offset, stream.slice);
+  stream.offset += stream.slice.whole_numel(x.numel());
   return y;
 }
 
@@ -93,10 +93,11 @@ Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, D
   stack.dropout = training ? config_.dropout : 0.0;
   stack.seed = dropout.seed;
   stack.offset = dropout.offset;
+  stack.slice = dropout.slice;
   stack.last_only = last_only;
   x = ops::lstm_stack(x, lstm_.layers, stack);
   if (stack.dropout > 0)  // each layer below the top used T*B*H numbers of the stream
-    dropout.offset += static_cast<uint64_t>(lstm_.layers.size() - 1) * static_cast<uint64_t>(tokens.numel()) *
+    dropout.offset += static_cast<uint64_t>(lstm_.layers.size() - 1) * dropout.slice.whole_numel(tokens.numel()) *
                       static_cast<uint64_t>(config_.hidden);
   if (!last_only) x = ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)});  // [T * B, H]
   return head(x, training, dropout);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "engine/batch_slice.h"
 #include "engine/nn/layers.h"
 #include "engine/tensor.h"
 
@@ -29,9 +30,12 @@ struct ModelConfig {
 
 // Where dropout masks come from: Philox stream `seed`, advanced by every mask drawn, so a step's
 // masks are reproducible (and resumable) from (seed, offset).
+// With `slice`, the batch is a part of one other ranks share (dist/): the offset then advances,
+// and each mask is drawn, as for the whole batch, so a window's masks do not depend on the split.
 struct DropoutStream {
   uint64_t seed = 0;
   uint64_t offset = 0;
+  ops::BatchSlice slice;
 };
 
 class MusicLSTM {

@@ -168,7 +168,7 @@ model::ModelConfig small_config(model::InputKind input) {
 // 0.02 with eps 1e-3.)
 std::vector<double> train_three_steps(model::MusicLSTM& net, bool last_only) {
   optim::Rmsprop opt(net.parameters(), {0.01, 0.9, 1e-3});
-  model::DropoutStream dropout{11, 3};
+  model::DropoutStream dropout{11, 3, {}};
   std::mt19937_64 rng(17);
   std::uniform_int_distribution<int32_t> token(0, 19);
   const int64_t T = 12, B = 3;

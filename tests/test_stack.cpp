@@ -41,7 +41,7 @@ TEST_CASE("gradcheck: whole stack, scalar input, last step, softmax + Keras cros
   const Tensor tokens = Tensor::from_indices({5, 2}, {0, 3, 6, 1, 2, 2, 5, 4, 1, 0});  // [T, B]
   const Tensor targets = Tensor::from_indices({2}, {4, 6});
   const auto loss = [&](const V&) {
-    model::DropoutStream masks{99, 0};  // the same masks at every evaluation
+    model::DropoutStream masks{99, 0, {}};  // the same masks at every evaluation
     return V{ops::cross_entropy_probs(ops::softmax(net.forward(tokens, true, true, masks)), targets)};
   };
   CHECK_GRADIENTS(loss, tensors_of(net.parameters()));
@@ -54,7 +54,7 @@ TEST_CASE("gradcheck: whole stack, embedding input, every step, fused cross-entr
   const Tensor tokens = Tensor::from_indices({3, 2}, {0, 3, 6, 1, 2, 2});
   const Tensor targets = Tensor::from_indices({6}, {3, 6, 1, 2, 2, 5});
   const auto loss = [&](const V&) {
-    model::DropoutStream masks{7, 0};
+    model::DropoutStream masks{7, 0, {}};
     return V{ops::cross_entropy_logits(net.forward(tokens, false, true, masks), targets)};
   };
   CHECK_GRADIENTS(loss, tensors_of(net.parameters()));
@@ -78,7 +78,7 @@ TEST_CASE("model: a repeated training step allocates nothing from the system") {
   config.dtype = DType::F32;
   const model::MusicLSTM net(config);
   optim::Rmsprop opt(net.parameters());
-  model::DropoutStream masks{3, 0};
+  model::DropoutStream masks{3, 0, {}};
   const Tensor tokens = Tensor::from_indices({5, 2}, {0, 3, 6, 1, 2, 2, 5, 4, 1, 0});
   const Tensor targets = Tensor::from_indices({2}, {4, 6});
   auto step = [&] {

@@ -14,7 +14,8 @@ set(may_include_eval midi)
 set(may_include_render midi)
 set(may_include_model engine kernels midi)
 set(may_include_corpus model engine midi)
-set(may_include_train corpus model engine midi eval)
+set(may_include_dist engine)
+set(may_include_train dist corpus model engine midi eval)
 # The doors over the library: call and response, the LV2 plugin, the web server.
 set(may_include_live model engine midi render)
 set(may_include_plugin live model engine midi)
@@ -28,7 +29,7 @@ set(known_exceptions "")
 set(cuda_doors engine/dispatch.h)
 
 set(failures "")
-foreach(folder base kernels engine midi eval render model corpus train live plugin serve)
+foreach(folder base kernels engine midi eval render model corpus dist train live plugin serve)
   file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${folder}/*.h ${ROOT}/${folder}/*.cpp ${ROOT}/${folder}/*.cu
        ${ROOT}/${folder}/*.cuh)
   foreach(file ${files})

@@ -16,6 +16,7 @@ packages=(
   libcli11-dev           # the programs' command lines
   nlohmann-json3-dev     # safetensors headers and checkpoint metadata
   openttd-openmsx        # the default corpus: 31 free (GPL-2) MIDI files
+  libopenmpi-dev openmpi-bin # trainer under mpirun: data parallelism over ranks (dist/; Open MPI 4.1)
   clang libclang-rt-14-dev # tools/fuzz.sh: libFuzzer with the sanitizers
   # Hearing and seeing (render/): JACK 2 first, so that librtmidi-dev's JACK dependency is met by
   # JACK 2 and not JACK 1; jackd2 is the server the playback tests start with its dummy driver.

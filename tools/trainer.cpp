@@ -10,6 +10,7 @@
 
 #include "cli_errors.h"
 #include "device.h"
+#include "dist/world.h"
 #include "tools/openmp_waits.h"
 #include "train/trainer.h"
 
@@ -232,8 +233,40 @@ int run(const CLI::App& app, const RecipeFlags& f, const std::vector<std::string
   options.cache_dir = cache;
   options.terminal = isatty(STDOUT_FILENO);
   if (!model::check_outputs(options, std::cout)) return 0;  // before the first line: nothing to do
-  std::cout << tools::runs_on(options.device) << std::endl;
+  const dist::World& world = dist::World::get();
+  if (world.distributed() && world.root()) std::cout << world.describe() << std::endl;
+  if (world.root()) std::cout << tools::runs_on(options.device) << std::endl;
   return model::train(options, std::cout);
+}
+
+// Joins the MPI job a launcher started this process in (else a world of one); false, with the
+// line printed, when this build cannot.
+bool join_world(double rank_timeout) {
+  try {
+    legato::dist::World::get().set_timeout(rank_timeout);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "trainer: " << e.what() << "\n";
+    return false;
+  }
+}
+
+// Trains; of several ranks, rank 0 alone reports bad input (every rank meets it alike), each rank
+// its own failures. Returns the exit code, the MPI job left.
+int train_and_report(const CLI::App& app, const RecipeFlags& f, const std::vector<std::string>& data,
+                     const std::string& out, const std::string& cache, legato::model::TrainOptions& options) {
+  using namespace legato;
+  dist::World& world = dist::World::get();
+  const std::string rank = world.distributed() ? "rank " + std::to_string(world.rank()) + ": " : "";
+  try {
+    return world.finish(run(app, f, data, out, cache, options));
+  } catch (const model::InputError& e) {
+    if (world.root()) std::cerr << "trainer: " << e.what() << "\n";
+    return world.finish(tools::kUsageError);
+  } catch (const std::exception& e) {
+    std::cerr << "trainer: " << rank << tools::describe(e) << "\n";
+    return world.finish(1);
+  }
 }
 
 }  // namespace
@@ -258,6 +291,12 @@ int main(int argc, char** argv) {
   add_learning_flags(app, flags);
   add_control_flags(app, flags);
   add_run_flags(app, options, out, cache);
+  double rank_timeout = 20;
+  app.add_option("--rank-timeout", rank_timeout,
+                 "Under mpirun: seconds a rank waits for the others before it takes one for lost and exits "
+                 "(a rank on this host that dies is seen at once)")
+      ->check(tools::positive("; the default is 20"))
+      ->capture_default_str();
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {
@@ -270,13 +309,6 @@ int main(int argc, char** argv) {
     std::cerr << "trainer: " << problem << "\n";
     return tools::kUsageError;
   }
-  try {
-    return run(app, flags, data, out, cache, options);
-  } catch (const model::InputError& e) {
-    std::cerr << "trainer: " << e.what() << "\n";
-    return tools::kUsageError;
-  } catch (const std::exception& e) {
-    std::cerr << "trainer: " << tools::describe(e) << "\n";
-    return 1;
-  }
+  if (!join_world(rank_timeout)) return 1;
+  return train_and_report(app, flags, data, out, cache, options);
 }

@@ -11,6 +11,7 @@
 #include "corpus/batches.h"
 #include "corpus/corpus.h"
 #include "corpus/windows.h"
+#include "dist/gradients.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -19,6 +20,7 @@
 #include "model/checkpoint.h"
 #include "model/composition.h"
 #include "model/safetensors.h"
+#include "train/distributed.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train/progress.h"
@@ -97,7 +99,8 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   corpus_options.transpose = o.recipe.transpose;
   corpus_options.normalise_key = o.recipe.normalise_key;
   corpus_options.cache_dir = o.no_cache ? std::filesystem::path() : o.cache_dir.empty() ? o.out : o.cache_dir;
-  corpus_options.write_cache = !o.resume;  // a resumed run touches no file before its checks pass
+  // A resumed run touches no file before its checks pass; of several ranks, rank 0 writes it.
+  corpus_options.write_cache = !o.resume && dist::World::get().root();
   // Reading's progress on train/progress.h's bar (plain lines every 10 s off a terminal).
   auto bar = std::make_shared<Progress>(out, o.terminal && !o.quiet);
   corpus_options.progress = [bar](int64_t done, int64_t total, const std::string& status) {
@@ -116,6 +119,19 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
   }
 }
 
+// Of several ranks, rank 0 reads the corpus first and writes the token cache; the others then map
+// it (or, where --out is not shared, read the files themselves): no two processes write one cache.
+Corpus load_in_turn(const TrainOptions& o, std::ostream& out) {
+  const dist::World& world = dist::World::get();
+  if (!world.distributed()) return load_training_corpus(o, out);
+  constexpr double kNoLimit = 1e9;  // reading a large corpus takes hours; a rank that dies is still seen
+  if (!world.root()) world.barrier(kNoLimit, "rank 0 read the corpus");
+  Corpus corpus = load_training_corpus(o, out);
+  if (world.root()) world.barrier(kNoLimit, "rank 0 read the corpus");
+  check_same_corpus(world, corpus);
+  return corpus;
+}
+
 // What a run learns from: the corpus, its windows and how many make a batch and an epoch.
 struct TrainingData {
   TrainingData(const TrainOptions& o, std::ostream& out);
@@ -126,14 +142,15 @@ struct TrainingData {
   const bool all_steps;  // objective "all": a target at every step; "last": one after the window
   const Corpus corpus;
   const TrainingWindows windows;
-  int64_t batch = 0;    // windows per batch (no more than there are)
+  int64_t batch = 0;    // windows per batch (no more than there are): the global batch of all ranks
   int64_t batches = 0;  // batches per epoch
+  BatchShare share;     // this rank's windows of each batch (all of them in one process)
 };
 
 // The corpus cut into windows for the recipe's objective, and one line saying what there is.
 TrainingData::TrainingData(const TrainOptions& o, std::ostream& out)
     : all_steps(all_steps_of(o.recipe)),
-      corpus(load_training_corpus(o, out)),
+      corpus(load_in_turn(o, out)),
       windows(corpus, o.recipe.seq_len, all_steps, o.recipe.infill_rate) {
   const Recipe& r = o.recipe;
   if (windows.size() == 0)
@@ -142,6 +159,7 @@ TrainingData::TrainingData(const TrainOptions& o, std::ostream& out)
                      std::to_string(r.seq_len + 1) + " tokens of one piece");
   batch = std::min<int64_t>(r.batch, windows.size());
   batches = windows.size() / batch;
+  share = share_of(dist::World::get(), batch);
   out << "corpus: " << corpus.files_loaded << " files (" << corpus.train.size() << " training pieces with "
       << corpus.train_tokens() << " tokens, " << corpus.val.size() << " validation pieces with " << corpus.val_tokens()
       << " tokens), vocabulary " << corpus.vocab.size() << ", " << batches << " batches of " << batch
@@ -205,8 +223,10 @@ class Training {
   void resume();
   Permutation epoch_order() const;
   void train_batch(const Permutation& order);
+  double sum_over_ranks(double loss);
   void show_progress();
   Stop stop_requested();
+  Stop stop_asked();
   int stop_early(Stop why);
   void end_epoch();
   EpochMetrics measure(double epoch_position);
@@ -220,6 +240,7 @@ class Training {
   double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(); }
 
   const TrainOptions& o_;
+  const dist::World& world_;  // the ranks training this model (one without MPI); rank 0 writes
   const Recipe& r_;
   std::ostream& out_;
   const TrainingData data_;
@@ -237,10 +258,13 @@ class Training {
   int64_t batches_this_run_ = 0;                           // what TrainOptions::stop_after_batches counts
   std::vector<eval::NamedFeatures> val_music_;             // the validation pieces' features
   double last_mean_oa_ = NAN;                              // shown in the progress line
+  std::unique_ptr<dist::GradientSum> gradient_sum_;        // of several ranks: their gradients' sum
+  Stop agreed_stop_ = Stop::kNone;                         // of several ranks: what they agreed on
 };
 
 Training::Training(const TrainOptions& o, std::ostream& out)
     : o_(o),
+      world_(dist::World::get()),
       r_(o.recipe),
       out_(out),
       data_(o, out),
@@ -249,17 +273,20 @@ Training::Training(const TrainOptions& o, std::ostream& out)
       progress_(out, o.terminal) {
   net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
   opt_ = make_optimizer(r_, net_.parameters());
+  if (world_.distributed()) gradient_sum_ = std::make_unique<dist::GradientSum>(world_, opt_->parameters());
   std::filesystem::create_directories(o.out);
   if (o.resume)
     resume();
-  else
+  else if (world_.root())
     write_file_atomically(run_settings_file(o.out), nlohmann::json(run_settings(o)).dump(1) + "\n");
-  dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset};
+  // Masks are drawn where each window lies in the global batch: the same whatever the ranks.
+  dropout_ = DropoutStream{o.seed * 0x9E3779B97F4A7C15ull + 1, state_.dropout_offset,
+                           ops::BatchSlice{data_.batch, data_.share.first, data_.share.local}};
   // The held-out files, one per line: what composed pieces are to be compared with by hand too
   // (`miditool compare ... --against $(cat validation.txt)`).
   std::string held_out;
   for (const std::string& name : data_.corpus.val_names) held_out += name + "\n";
-  write_file_atomically(o.out / "validation.txt", held_out);
+  if (world_.root()) write_file_atomically(o.out / "validation.txt", held_out);
   if (o.eval_pieces > 0) load_val_music();
   if (o.eval_pieces > 0 && val_music_.size() < 2)
     out << "music metrics: off (" << val_music_.size()
@@ -335,23 +362,25 @@ Permutation Training::epoch_order() const {
 
 // One optimiser step on the epoch's next batch, which then counts as done.
 void Training::train_batch(const Permutation& order) {
-  windows_.resize(static_cast<size_t>(data_.batch));
-  for (int64_t b = 0; b < data_.batch; ++b) {
-    const auto position = static_cast<uint64_t>(state_.batch * data_.batch + b);
+  // This rank's windows of the batch: the positions a single process would give them.
+  windows_.resize(static_cast<size_t>(data_.share.local));
+  for (int64_t b = 0; b < data_.share.local; ++b) {
+    const auto position = static_cast<uint64_t>(state_.batch * data_.batch + data_.share.first + b);
     Window& w = windows_[static_cast<size_t>(b)] = data_.windows.at(static_cast<int64_t>(order(position)));
     w.draw = TrainingWindows::draw_for(o_.seed * 1000003ull + static_cast<uint64_t>(state_.epoch), position);
   }
-  data_.windows.fill(windows_.data(), data_.batch, tokens_, targets_);
+  data_.windows.fill(windows_.data(), data_.share.local, tokens_, targets_);
   const Tensor logits = net_.forward(tokens_, !data_.all_steps, true, dropout_);
   const Tensor batch_targets = o_.device == Device::CPU ? targets_ : targets_.to(o_.device);
   Tensor loss = r_.keras_loss ? ops::cross_entropy_probs(ops::softmax(logits), batch_targets)
                               : ops::cross_entropy_logits(logits, batch_targets);
   loss.backward();
+  const double batch_loss = world_.distributed() ? sum_over_ranks(loss.item()) : loss.item();
   if (r_.clip > 0) optim::clip_grad_norm(opt_->parameters(), r_.clip);
   opt_->step();
   opt_->zero_grad();
   ++state_.step;
-  state_.loss_sum += loss.item();
+  state_.loss_sum += batch_loss;
   ++state_.loss_count;
   state_.dropout_offset = dropout_.offset;
   state_.seconds = seconds_before_ + elapsed();
@@ -360,6 +389,19 @@ void Training::train_batch(const Permutation& order) {
   if (o_.on_progress)
     o_.on_progress({state_.epoch + 1, state_.batch, data_.batches, state_.step,
                     state_.loss_sum / static_cast<double>(state_.loss_count), nullptr});
+}
+
+// Of several ranks: every gradient becomes the batch's (each rank's weighted by its share of the
+// batch, its loss being the mean over its windows), summed in one flat buffer with the batch's
+// loss and the ranks' stop requests, so that all ranks step and stop alike. Returns the loss.
+double Training::sum_over_ranks(double loss) {
+  const float weight = static_cast<float>(data_.share.local) / static_cast<float>(data_.batch);
+  const Stop mine = stop_asked();
+  std::vector<float> extra = {weight * static_cast<float>(loss), mine == Stop::kInterrupted ? 1.0f : 0.0f,
+                              mine == Stop::kOutOfTime ? 1.0f : 0.0f};
+  gradient_sum_->sum(weight, extra);
+  agreed_stop_ = extra[1] > 0 ? Stop::kInterrupted : extra[2] > 0 ? Stop::kOutOfTime : Stop::kNone;
+  return extra[0];
 }
 
 void Training::show_progress() {
@@ -372,8 +414,12 @@ void Training::show_progress() {
 }
 
 // Asked after every batch: a signal (or stop_after_batches, which stands for one) interrupts the
-// run; --max-minutes ends it as if the epoch ended there.
-Training::Stop Training::stop_requested() {
+// run; --max-minutes ends it as if the epoch ended there. Several ranks stop when any asks,
+// after the same batch (the request travelled with its gradients).
+Training::Stop Training::stop_requested() { return world_.distributed() ? agreed_stop_ : stop_asked(); }
+
+// What this process was asked: by a signal, stop_after_batches, or the clock.
+Training::Stop Training::stop_asked() {
   const bool out_of_time = o_.max_minutes > 0 && elapsed() >= o_.max_minutes * 60;
   if (o_.stop_after_batches > 0 && ++batches_this_run_ == o_.stop_after_batches) g_stop.store(true);
   if (g_stop.load()) return Stop::kInterrupted;
@@ -517,6 +563,7 @@ bool Training::improves_best(const EpochMetrics& m) {
 
 void Training::write_outputs(bool improved) {
   last_checkpoint_ = std::chrono::steady_clock::now();
+  if (!world_.root()) return;  // the others hold the same weights
   save_checkpoint(last_checkpoint(o_.out), net_, meta_);
   if (improved) save_checkpoint(best_checkpoint(o_.out), net_, meta_);
   write_file_atomically(o_.out / "metrics.csv", metrics_csv(state_.metrics));
@@ -530,6 +577,7 @@ void Training::maybe_checkpoint() {
   if (o_.checkpoint_every_minutes <= 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_checkpoint_).count() < o_.checkpoint_every_minutes * 60) return;
+  if (!world_.root()) return;
   save_checkpoint(last_checkpoint(o_.out), net_, meta_);
   save_state(train_state_file(o_.out), state_, *opt_, net_, meta_);
   last_checkpoint_ = std::chrono::steady_clock::now();
@@ -539,7 +587,14 @@ void Training::maybe_checkpoint() {
 
 void request_stop() { g_stop.store(true); }
 
-int train(const TrainOptions& o, std::ostream& out) {
+int train(const TrainOptions& given, std::ostream& shown) {
+  const dist::World& world = dist::World::get();
+  check_same_setup(world, given);  // before anything that could fail on one rank only
+  // Of several ranks, rank 0 alone speaks and writes; the others train quietly.
+  TrainOptions o = given;
+  std::ostream silent(nullptr);
+  if (!world.root()) o.quiet = true, o.terminal = false, o.on_progress = nullptr;
+  std::ostream& out = world.root() ? shown : silent;
   check_recipe(o.recipe);
   check_music_options(o);
   if (!check_outputs(o, out)) return 0;

@@ -10,12 +10,63 @@
 #include "kernels/philox.h"
 
 namespace legato::ops {
+namespace {
 
-Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset) {
+// Mask elements m[0, n) from the stream's elements [start, start + n), already scaled by 1/(1-p).
+template <class T>
+void draw_mask(T* m, int64_t n, int64_t start, uint64_t seed, T p) {
+  // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
+  // walk the stream by counter, not by element. The counters whose four elements all lie in
+  // the tensor run as SIMD lanes (Philox is 32-bit integer arithmetic: sixteen counters per
+  // AVX-512 instruction) split across threads; the at most two counters at the ends that hold
+  // elements outside it run one by one.
+  const int64_t first = start >> 2, last = (start + n + 3) >> 2;
+  const int64_t whole_first = std::min((start + 3) >> 2, last), whole_last = std::max((start + n) >> 2, whole_first);
+  const auto draw = [&](int64_t counter, int lane, uint32_t word) {
+    m[counter * 4 + lane - start] = kernels::dropout_multiplier(kernels::uniform_from_word(word), p);
+  };
+#pragma omp parallel for simd schedule(simd : static) if (n >= 65536)
+  for (int64_t counter = whole_first; counter < whole_last; ++counter) {
+    const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
+    for (int lane = 0; lane < 4; ++lane) draw(counter, lane, r.v[lane]);
+  }
+  const auto partial = [&](int64_t counter) {
+    const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
+    for (int lane = 0; lane < 4; ++lane)
+      if (const int64_t i = counter * 4 + lane - start; i >= 0 && i < n) draw(counter, lane, r.v[lane]);
+  };
+  for (int64_t counter = first; counter < whole_first; ++counter) partial(counter);
+  for (int64_t counter = whole_last; counter < last; ++counter) partial(counter);
+}
+
+// The mask of x [..., local, F] (slice: which part of the batch), each run of local * F elements
+// drawn where it lies in the whole batch's stream: one run when x is the whole batch.
+template <class T>
+void draw_sliced_mask(T* m, const Tensor& x, int64_t offset, uint64_t seed, T p, const BatchSlice& slice) {
+  if (slice.whole()) return draw_mask(m, x.numel(), offset, seed, p);
+  const int64_t inner = x.dim(x.ndim() - 1), span = slice.local * inner;
+  for (int64_t row = 0; row * span < x.numel(); ++row)
+    draw_mask(m + row * span, span, offset + (row * slice.global + slice.first) * inner, seed, p);
+}
+
+void check_slice(const Tensor& x, const BatchSlice& slice) {
+  const bool fits = slice.local > 0 && slice.first >= 0 && slice.first + slice.local <= slice.global;
+  if (!fits || (!slice.whole() && (x.ndim() == 0 || x.numel() % (slice.local * x.dim(x.ndim() - 1)) != 0)))
+    throw std::invalid_argument("dropout: x " + x.describe() + " is not windows [" + std::to_string(slice.first) +
+                                ", " + std::to_string(slice.first + slice.local) + ") of a batch of " +
+                                std::to_string(slice.global));
+}
+
+}  // namespace
+
+Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t offset, const BatchSlice& slice) {
   const char* op = "dropout";
   if (!(p >= 0.0 && p < 1.0)) throw std::invalid_argument("dropout: p must be in [0, 1), got " + std::to_string(p));
   if (!x.defined()) throw std::invalid_argument("dropout: x is undefined");
   if (!training || p == 0.0) return x;
+  check_slice(x, slice);
+  if (!slice.whole() && x.device() != Device::CPU)  // the kernels index the whole batch only
+    throw std::invalid_argument("dropout: a part of a batch on " + x.describe() + " (CUDA draws whole batches only)");
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::dropout(x, p, seed, offset));
   detail::check_cpu(op, x, "x");
   // The mask, already scaled by 1/(1-p): backward multiplies by the same values.
@@ -23,31 +74,7 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    T* m = mask.data<T>();
-    const int64_t n = x.numel();
-    // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
-    // walk the stream by counter, not by element. The counters whose four elements all lie in
-    // the tensor run as SIMD lanes (Philox is 32-bit integer arithmetic: sixteen counters per
-    // AVX-512 instruction) split across threads; the at most two counters at the ends that hold
-    // elements outside it run one by one.
-    const int64_t start = static_cast<int64_t>(offset);
-    const int64_t first = start >> 2, last = (start + n + 3) >> 2;
-    const int64_t whole_first = std::min((start + 3) >> 2, last), whole_last = std::max((start + n) >> 2, whole_first);
-    const auto draw = [&](int64_t counter, int lane, uint32_t word) {
-      m[counter * 4 + lane - start] = kernels::dropout_multiplier(kernels::uniform_from_word(word), T(p));
-    };
-#pragma omp parallel for simd schedule(simd : static) if (n >= 65536)
-    for (int64_t counter = whole_first; counter < whole_last; ++counter) {
-      const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
-      for (int lane = 0; lane < 4; ++lane) draw(counter, lane, r.v[lane]);
-    }
-    const auto partial = [&](int64_t counter) {
-      const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
-      for (int lane = 0; lane < 4; ++lane)
-        if (const int64_t i = counter * 4 + lane - start; i >= 0 && i < n) draw(counter, lane, r.v[lane]);
-    };
-    for (int64_t counter = first; counter < whole_first; ++counter) partial(counter);
-    for (int64_t counter = whole_last; counter < last; ++counter) partial(counter);
+    draw_sliced_mask(mask.data<T>(), x, static_cast<int64_t>(offset), seed, T(p), slice);
     as_array<T>(out) = as_array<T>(x) * as_array<T>(mask);
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/batch_slice.h"
 #include "engine/tensor.h"
 
 namespace legato::ops {
@@ -39,6 +40,7 @@ struct LstmStackOptions {
   double dropout = 0;             // p between layers; 0: none (evaluation passes 0)
   uint64_t seed = 0, offset = 0;  // dropout's Philox stream: layer l's output [T, B, H] uses
                                   // offset + l*T*B*H + i for element i, as dropout() per layer
+  BatchSlice slice;               // the part of the batch x holds (i and B counted in the whole)
   bool last_only = false;         // the top layer's output: [B, H] at the last step
   int chunk = 10;                 // GPU: time steps per chunk of the wavefront
   bool sequential = false;        // GPU: the same chunks on one stream, layer after layer

@@ -21,6 +21,10 @@ Tensor lstm_stack(const Tensor& x, const std::vector<LstmWeights>& layers, const
     if (layers[l].input() != layers[l - 1].hidden())
       throw std::invalid_argument("lstm_stack: layer " + std::to_string(l) + "'s W_ih is " + layers[l].w_ih.describe() +
                                   " but the layer below has hidden size " + std::to_string(layers[l - 1].hidden()));
+  if (!options.slice.whole() && options.dropout > 0 && x.device() != Device::CPU)  // the wavefront's masks
+    throw std::invalid_argument(
+        "lstm_stack: dropout on a part of a batch is CPU only (the CUDA wavefront draws "
+        "whole batches)");
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_stack(x, layers, options));
   Tensor y = x;
   const int num_layers = static_cast<int>(layers.size());
@@ -29,8 +33,8 @@ Tensor lstm_stack(const Tensor& x, const std::vector<LstmWeights>& layers, const
     const bool top = l + 1 == num_layers;
     y = lstm(y, Tensor(), Tensor(), layers[static_cast<size_t>(l)], top && options.last_only).y;
     if (!top && options.dropout > 0) {
-      y = dropout(y, options.dropout, true, options.seed, offset);
-      offset += static_cast<uint64_t>(y.numel());
+      y = dropout(y, options.dropout, true, options.seed, offset, options.slice);
+      offset += options.slice.whole_numel(y.numel());
     }
   }
   return y;
