@@ -130,29 +130,56 @@ void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
   }
 }
 
-// out [cols] += the sums of the columns of m [rows, cols] (row-major): the bias gradient, summed
-// over every step and batch row. Eigen's colwise().sum() of a row-major map walks down each
-// column in turn (18 ms for the seed's [6400, 2048], 4% of a training step per layer); this adds
-// whole rows, vectorised, in blocks of a fixed number of rows on every thread, then the blocks'
-// sums in order: the same result whatever the number of threads.
+// The bias gradient: the column sums of the gate gradients D [T·B, 4H] over every step and
+// batch row, made while the backward makes D's rows (the last step's first), so that each block
+// of rows is summed while it is still in cache instead of D being read back from memory after the
+// loop (52 MB per layer in the seed network). Rows go in blocks of a fixed number: each block is
+// summed over its rows in order once the backward has made all of them, then add_to() adds the
+// blocks' sums in order: the same result whatever the number of threads.
 template <class T>
-void add_column_sums(const T* m, int64_t rows, int64_t cols, T* out) {
-  constexpr int64_t kBlockRows = 256;
-  const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
-  std::vector<T> partial(static_cast<size_t>(blocks * cols), T(0));
-#pragma omp parallel for schedule(static) if (rows * cols >= kParallelElements)
-  for (int64_t k = 0; k < blocks; ++k) {
-    T* sum = partial.data() + k * cols;
-    for (int64_t r = k * kBlockRows; r < std::min(rows, (k + 1) * kBlockRows); ++r) {
-      const T* row = m + r * cols;
-#pragma omp simd
-      for (int64_t j = 0; j < cols; ++j) sum[j] += row[j];
+class GateGradientSums {
+ public:
+  static constexpr int64_t kBlockRows = 256;
+  GateGradientSums(int64_t rows, int64_t cols)
+      : rows_(rows),
+        cols_(cols),
+        next_block_((rows + kBlockRows - 1) / kBlockRows),
+        partial_(static_cast<size_t>(next_block_ * cols), T(0)) {}
+  // The backward has made rows [first, rows): sums every block that is now whole. row(r): where
+  // row r's cols elements are.
+  template <class Row>
+  void made_from(int64_t first, Row row) {
+    while (next_block_ > 0 && (next_block_ - 1) * kBlockRows >= first) {
+      --next_block_;
+      sum_block(next_block_, row);
     }
   }
-  for (int64_t k = 0; k < blocks; ++k)
+  void add_to(T* out) const {  // out [cols] += the sums
+    for (int64_t k = 0; k * cols_ < static_cast<int64_t>(partial_.size()); ++k)
 #pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) out[j] += partial[k * cols + j];
-}
+      for (int64_t j = 0; j < cols_; ++j) out[j] += partial_[k * cols_ + j];
+  }
+
+ private:
+  // Columns split across threads, each summed over the block's rows in order.
+  template <class Row>
+  void sum_block(int64_t k, Row row) {
+    constexpr int64_t kColumns = 256;  // per task: 1 KiB of sums
+    const int64_t first = k * kBlockRows, last = std::min(rows_, first + kBlockRows);
+    T* sum = partial_.data() + k * cols_;
+#pragma omp parallel for schedule(static) if ((last - first) * cols_ >= kParallelElements)
+    for (int64_t j0 = 0; j0 < cols_; j0 += kColumns) {
+      const int64_t j1 = std::min(cols_, j0 + kColumns);
+      for (int64_t r = first; r < last; ++r) {
+        const T* m = row(r);
+#pragma omp simd
+        for (int64_t j = j0; j < j1; ++j) sum[j] += m[j];
+      }
+    }
+  }
+  int64_t rows_, cols_, next_block_;  // blocks from next_block_ on are summed
+  std::vector<T> partial_;            // [blocks, cols]: each block's sums
+};
 
 }  // namespace
 
@@ -195,6 +222,105 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   }
 }
 
+// What the backward keeps of the forward: its inputs, weights, gate cache [T, B, 4H] and states
+// hs and cs [T, B, H].
+struct LstmSaved {
+  Tensor x, h0, c0;
+  LstmWeights w;
+  Tensor gate_cache, hs, cs;
+  bool last_only;
+};
+
+// Where the backward writes the gate gradients D [T·B, 4H] in float32: into D itself, or, where
+// no product reads D's float32 elements (at bf16 the products read the cells' bf16 copy), into a
+// ring of the few steps whose rows the bias gradient's block sums (GateGradientSums) still need:
+// D's 52 MB per layer in the seed network are then neither written to memory nor read back.
+template <class T>
+class GateGradients {
+ public:
+  // D: [T, B, 4H]; ring: whether its float32 elements go to the ring instead.
+  GateGradients(const Tensor& D, bool ring)
+      : batch_(D.dim(1)),
+        gates_(D.dim(2)),
+        slots_(ring ? std::min(D.dim(0), (GateGradientSums<T>::kBlockRows + batch_ - 1) / batch_ + 1) : D.dim(0)),
+        store_(ring ? Tensor::empty({slots_, batch_, gates_}, D.dtype()) : D) {}
+  T* step(int64_t t) { return store_.data<T>() + (t % slots_) * batch_ * gates_; }  // [B, 4H]
+  const T* row(int64_t r) { return step(r / batch_) + (r % batch_) * gates_; }      // [4H]
+
+ private:
+  // A block of rows spans at most ceil(kBlockRows / B) + 1 steps: the ring holds as many.
+  int64_t batch_, gates_, slots_;
+  Tensor store_;  // [slots, B, 4H]
+};
+
+// Whether D's float32 elements stay unread by its products: at bf16, which reads the cells' bf16
+// copy, unless a product has a dimension of 1 (those stay float32: products_onednn.cpp). The
+// precision must not change during a backward pass.
+template <class T>
+bool products_read_only_bf16(int64_t batch, int64_t input, int64_t hidden) {
+  return bf16_products<T>() && batch > 1 && input > 1 && hidden > 1;
+}
+
+// The weight gradients as large GEMMs over all steps at once, from D (d: its float32 elements
+// and bf16 copy), after the backward's loop.
+template <class T>
+void weight_gradients(const LstmSaved& s, const detail::RoundedOperand<T>& d) {
+  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
+  if (Tensor g = grad_buffer(s.w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
+    d.gemm(0, true, s.x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
+  if (Tensor g = grad_buffer(s.w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
+    d.gemm(batch * G, true, s.hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
+    if (s.h0.defined()) d.gemm(0, true, s.h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
+  }
+  if (Tensor g = grad_buffer(s.x); g.defined())  // dX [T·B, I] += D W_ih
+    d.gemm(0, false, s.w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
+}
+
+// The backward pass (BPTT, the last step first) given the gradients reaching y [T, B, H] (or
+// [B, H] when last_only), h_n and c_n [B, H], each perhaps undefined.
+template <class T>
+void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n, const Tensor& gc_n) {
+  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
+  Tensor dh = Tensor::zeros({batch, hidden}, s.x.dtype());  // gradient reaching h_t
+  Tensor dc = Tensor::zeros({batch, hidden}, s.x.dtype());  // carry of the cell state
+  auto dH = as_matrix<T>(dh, batch);
+  if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
+  if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
+  // W_hh packed once for the whole backward pass (and kept while it stays as it is):
+  // dh [B, H] = dgates_t [B, 4H] · W_hh.
+  const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false);
+  // D enters the recurrent product at each step and three weight products after the loop; at
+  // bf16 the cells write its bf16 copy as they go (D16), and its float32 rows only into a ring.
+  const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
+  detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, cpu::RoundedOperand::FilledByProducer{});
+  uint16_t* D16 = d.fill();
+  GateGradients<T> D(dgates, products_read_only_bf16<T>(batch, input, hidden));
+  GateGradientSums<T> bias_sums(steps * batch, G);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    if (gy.defined() && !s.last_only)
+      dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
+    else if (gy.defined() && t == steps - 1)
+      dH += as_matrix<T>(gy, batch);
+    const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
+    T* dg = D.step(t);
+    uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
+    cell_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
+                  dc.data<T>(), dg, dg16, batch, hidden);
+    bias_sums.made_from(t * batch, [&](int64_t r) { return D.row(r); });
+    if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
+  }
+  weight_gradients(s, d);
+  if (s.w.b_ih.requires_grad() || s.w.b_hh.requires_grad()) {
+    // Both biases enter every gate sum once: they share one gradient, summed once.
+    Tensor db = Tensor::zeros({G}, s.x.dtype());
+    bias_sums.add_to(db.data<T>());
+    for (const Tensor* b : {&s.w.b_ih, &s.w.b_hh})
+      if (Tensor g = grad_buffer(*b); g.defined()) as_array<T>(g) += as_array<T>(db);
+  }
+  if (Tensor g = grad_buffer(s.h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
+  if (Tensor g = grad_buffer(s.c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
+}
+
 }  // namespace
 
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only) {
@@ -221,57 +347,11 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
+  const LstmSaved saved{x, h0, c0, w, gate_cache, hs, cs, last_only};
   record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
-         [=](const std::vector<Tensor>& grads) {
-           const Tensor &gy = grads[0], &gh_n = grads[1], &gc_n = grads[2];
-           Tensor dgates = Tensor::empty({steps, batch, G}, x.dtype());
-           Tensor dh = Tensor::zeros({batch, hidden}, x.dtype());  // gradient reaching h_t
-           Tensor dc = Tensor::zeros({batch, hidden}, x.dtype());  // carry of the cell state
-           dispatch_float(x.dtype(), op, [&](auto tag) {
-             using T = decltype(tag);
-             auto dH = as_matrix<T>(dh, batch);
-             if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
-             if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
-             // W_hh packed once for the whole backward pass (and kept while it stays as it is):
-             // dh [B, H] = dgates_t [B, 4H] · W_hh.
-             const auto recurrent = detail::packed_weights<T>(w.w_hh, false, G, hidden, batch, false);
-             // D = dgates [T·B, 4H] enters the recurrent product at each step and three weight
-             // products after the loop; at bf16 the cells write its bf16 copy as they go.
-             const T* D = dgates.data<T>();
-             detail::RoundedOperand<T> d(D, steps * batch * G, cpu::RoundedOperand::FilledByProducer{});
-             uint16_t* D16 = d.fill();
-             for (int64_t t = steps - 1; t >= 0; --t) {
-               if (gy.defined() && !last_only)
-                 dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
-               else if (gy.defined() && t == steps - 1)
-                 dH += as_matrix<T>(gy, batch);
-               const T* c_prev =
-                   t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-               T* dg = dgates.data<T>() + t * batch * G;
-               uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-               cell_backward(gate_cache.data<T>() + t * batch * G, c_prev, cs.data<T>() + t * batch * hidden,
-                             dh.data<T>(), dc.data<T>(), dg, dg16, batch, hidden);
-               if (t > 0 || h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
-             }
-             // The weight gradients as large GEMMs over all steps at once, from D and its bf16 copy.
-             if (Tensor g = grad_buffer(w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
-               d.gemm(0, true, x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
-             if (Tensor g = grad_buffer(w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
-               d.gemm(batch * G, true, hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
-               if (h0.defined()) d.gemm(0, true, h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
-             }
-             if (w.b_ih.requires_grad() || w.b_hh.requires_grad()) {
-               // Both biases enter every gate sum once: they share one gradient, summed once.
-               Tensor db = Tensor::zeros({G}, x.dtype());
-               add_column_sums(D, steps * batch, G, db.data<T>());
-               for (const Tensor* b : {&w.b_ih, &w.b_hh})
-                 if (Tensor g = grad_buffer(*b); g.defined()) as_array<T>(g) += as_array<T>(db);
-             }
-             if (Tensor g = grad_buffer(x); g.defined())  // dX [T·B, I] += D W_ih
-               d.gemm(0, false, w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
-             if (Tensor g = grad_buffer(h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
-             if (Tensor g = grad_buffer(c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
-           });
+         [saved](const std::vector<Tensor>& grads) {
+           dispatch_float(saved.x.dtype(), "lstm",
+                          [&](auto tag) { backward_sequence<decltype(tag)>(saved, grads[0], grads[1], grads[2]); });
          });
   return out;
 }
