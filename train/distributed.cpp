@@ -60,7 +60,7 @@ void check_same_setup(const dist::World& world, const TrainOptions& o) {
                      device_name(static_cast<Device>(devices[static_cast<size_t>(r)])) + ", rank 0 on " +
                      device_name(static_cast<Device>(devices[0])) + "; give every rank the same --device");
   const std::string settings = nlohmann::json(run_settings(o)).dump() +
-                               " precision=" + cpu::to_string(cpu::products_precision()) + " out=" + o.out.string() +
+                               " precision=" + legato::to_string(cpu::products_precision()) + " out=" + o.out.string() +
                                " resume=" + std::to_string(o.resume);
   if (const int r = first_differing(world.gather(hash_of(settings))))
     throw InputError("rank " + std::to_string(r) + " was given other options than rank 0 (" +
