@@ -2,7 +2,7 @@
 // Composing a piece from a trained network: token after token with the state carried
 // (model/generator.h), some tokens never sampled, stopping at EOS; and the tokens as a score.
 // compose_pieces (at the end) is the one pipeline every user composes through: composer, legato-serve,
-// the Python module, the LV2 plugin's answers and the trainer's music measurement.
+// the Python module and the trainer's music measurement.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -109,8 +109,8 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
 // key, so that composed pieces come in the keys of the corpus. 0 (and no draw) when `keys` is empty.
 int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng);
 
-// ---- The composition pipeline: composer, legato-serve, the Python module, the plugin and the
-// trainer's music measurement all compose through compose_pieces, so that each policy (where the
+// ---- The composition pipeline: composer, legato-serve, the Python module and the trainer's music
+// measurement all compose through compose_pieces, so that each policy (where the
 // music starts, its key, its ensemble, what the score holds) is written here once. A new choice
 // (control tokens, say) is a field of CompositionRequest, applied where each piece's start is made
 // (start_of in model/composition_pipeline.cpp), so that every caller gets it; a draw it needs is made
@@ -146,8 +146,6 @@ struct CompositionRequest {
   double tempo = 0;                  // the scores' beats per minute (0: the tokenizer's 120)
   bool two_hands = true;             // piano parts split into right and left hand (score_of)
   bool ensemble_before_key = false;  // the trainer's draw order (its metrics.csv stays as it was)
-  bool steps_after_primer = false;   // length.steps counted from the primer's end (the plugin's answers),
-                                     // not from the start of what the network is fed (compose_piece's)
 };
 
 // One composed piece.

@@ -49,16 +49,6 @@ std::vector<int32_t> start_of(const CheckpointMeta& meta, const CompositionReque
   return piece_primer(meta, window.tokens, r.ensemble, rng);
 }
 
-// The grid steps the network is fed before it samples (where compose_piece counts the length from):
-// the time the grammar has reached, 0 in the seed scheme, which has no time.
-int64_t steps_fed(const CheckpointMeta& meta, const std::vector<int32_t>& context, const std::vector<int32_t>& primer) {
-  std::optional<midi::EventGrammar> grammar = grammar_for(meta);
-  if (!grammar) return 0;
-  for (const int32_t t : context) grammar->feed(t);
-  for (const int32_t t : primer) grammar->feed(t);
-  return grammar->now();
-}
-
 // Piece k: its key and start (in the request's draw order), its tokens, and its score.
 ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, const CompositionRequest& r,
                           const PrimerWindow& window, int k, const CompositionHooks& hooks, std::mt19937_64& rng) {
@@ -74,9 +64,7 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
     piece.primer = start_of(meta, r, window, rng);
   }
   const TokenListener listener = hooks.start ? hooks.start(k, piece.shift) : TokenListener{};
-  PieceLength length = r.length;
-  if (r.steps_after_primer && length.steps > 0) length.steps += steps_fed(meta, piece.context, piece.primer);
-  piece.generated = compose_piece(net, meta, piece.primer, length, r.sampling, rng, listener, piece.context);
+  piece.generated = compose_piece(net, meta, piece.primer, r.length, r.sampling, rng, listener, piece.context);
   piece.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // What sounds: a user's primer leads into the new music (a drawn training window is not theirs),
   // after the context, which names the instruments of the primer's notes and sounds nothing itself.

@@ -84,6 +84,15 @@ Answer Answerer::answer(const std::vector<GridNote>& phrase, int64_t start, cons
   return compose(settings);
 }
 
+int64_t Answerer::steps_in(const std::vector<int32_t>& tokens) const {
+  int64_t steps = 0;
+  for (int32_t id : tokens) {
+    const std::string& token = checkpoint_.meta.vocab[static_cast<size_t>(id)];
+    if (token.size() > 1 && token[0] == 'T') steps += std::stoi(token.substr(1));
+  }
+  return steps;
+}
+
 Answer Answerer::go_on(const AnswerSettings& settings) {
   if (stream_.empty()) return {};
   return compose(settings);
@@ -91,17 +100,16 @@ Answer Answerer::go_on(const AnswerSettings& settings) {
 
 Answer Answerer::compose(const AnswerSettings& settings) {
   const int64_t limit = model::steps_of_bars(settings.bars);
-  // The stream's end leads into the answer (model::compose_pieces: its last window, with its context).
-  model::CompositionRequest request;
-  request.primer.source = model::PrimerSource::Music;
-  request.primer.tokens = stream_;
-  request.length = {limit * 8, limit};  // tokens: a cap well above a dense bar's
-  request.steps_after_primer = true;
-  request.sampling.temperature = settings.temperature;
-  request.sampling.top_p = settings.top_p;
-  request.seed = settings.seed;
-  const std::vector<int32_t> tokens =
-      model::compose_pieces(*checkpoint_.net, checkpoint_.meta, request).at(0).generated;
+  model::SamplingOptions sampling;
+  sampling.temperature = settings.temperature;
+  sampling.top_p = settings.top_p;
+  std::mt19937_64 rng(settings.seed);
+  const model::PrimerWindow window = model::primer_window(checkpoint_.meta, stream_, checkpoint_.meta.seq_len);
+  // compose_piece counts the length from the start of what it is fed, the window included.
+  const int64_t fed = steps_in(window.context) + steps_in(window.tokens);
+  const model::PieceLength length{limit * 8, fed + limit};  // tokens: a cap well above a dense bar's
+  const std::vector<int32_t> tokens = model::compose_piece(*checkpoint_.net, checkpoint_.meta, window.tokens, length,
+                                                           sampling, rng, {}, window.context);
   stream_.insert(stream_.end(), tokens.begin(), tokens.end());
   Answer answer = notes_of(tokens, limit);
   // The stream rests to the answer's end, so that a next answer starts there.

@@ -43,7 +43,9 @@ class Answerer {
 
  private:
   std::vector<int32_t> header_tokens() const;
-  void rest(int64_t steps);  // time shifts appended to the stream
+  void rest(int64_t steps);
+  int64_t steps_in(
+      const std::vector<int32_t>& tokens) const;  // the time its shifts advance  // time shifts appended to the stream
   Answer compose(const AnswerSettings& settings);
   Answer notes_of(const std::vector<int32_t>& tokens, int64_t limit) const;
 

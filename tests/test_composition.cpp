@@ -1,5 +1,5 @@
 // The composition pipeline (model::compose_pieces, model/composition.h): where the music starts,
-// its key and ensemble drawn in the documented order, the length after a primer, and the hooks.
+// its key and ensemble drawn in the documented order, and the hooks.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "live_checkpoint.h"
-#include "midi/grammar.h"
 #include "model/composition.h"
 
 using namespace legato;
@@ -35,13 +34,6 @@ std::vector<int32_t> ids(const model::CheckpointMeta& meta, const std::vector<st
   std::vector<int32_t> out;
   for (const auto& t : tokens) out.push_back(id(meta, t));
   return out;
-}
-
-// The grid steps `tokens` advance, as the event grammar counts them.
-int64_t steps_of(const model::CheckpointMeta& meta, const std::vector<int32_t>& tokens) {
-  midi::EventGrammar g(meta.vocab, midi::EventOptions{});
-  for (int32_t t : tokens) g.feed(t);
-  return g.now();
 }
 
 }  // namespace
@@ -149,34 +141,12 @@ TEST_CASE("composition pipeline: training windows, drawn once or piece by piece;
   CHECK(model::composition_problem(meta, r) == "the checkpoint has no primer windows and no BOS token");
 }
 
-TEST_CASE("composition pipeline: a length after the primer, and the hooks") {
+TEST_CASE("composition pipeline: the hooks see each piece's key first and may stop early") {
   const model::CheckpointMeta meta = keyed_meta();
   const model::MusicLSTM net(meta.config);
   model::CompositionRequest r;
-  r.primer.source = model::PrimerSource::Music;  // 120 steps of music, as the plugin's stream
-  r.primer.tokens = ids(meta, {"BOS", "I0", "P0"});
-  for (int k = 0; k < 12; ++k)
-    for (const char* t : {"N60", "D4", "T10"}) r.primer.tokens.push_back(id(meta, t));
-  r.length = {1000, 24};
-  r.seed = 5;
-  // Counted from the start of what is fed, 24 steps are over before the answer begins.
-  CHECK(model::compose_pieces(net, meta, r).at(0).generated.empty());
-  r.steps_after_primer = true;
-  const model::ComposedPiece answer = model::compose_pieces(net, meta, r).at(0);
-  CHECK(steps_of(meta, answer.generated) >= 24);
-  // As the plugin composed its answers before the pipeline: the stream's last window with its
-  // context, the length counted on from the window's time shifts.
-  const model::PrimerWindow window = model::primer_window(meta, r.primer.tokens, meta.seq_len);
-  REQUIRE(!window.context.empty());
-  int64_t fed = 0;
-  for (const int32_t t : window.tokens)
-    if (meta.vocab[size_t(t)][0] == 'T') fed += std::stoi(meta.vocab[size_t(t)].substr(1));
-  std::mt19937_64 rng(5);
-  CHECK(answer.generated ==
-        model::compose_piece(net, meta, window.tokens, {1000, fed + 24}, r.sampling, rng, {}, window.context));
   // start sees each piece's key before it is composed; its listener and done may stop early.
   r.count = 3;
-  r.steps_after_primer = false;
   r.length = {50, 0};
   std::vector<int> started;
   model::CompositionHooks hooks;
