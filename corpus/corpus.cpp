@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "corpus/corpus_reading.h"
+#include "midi/controls.h"
 #include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
@@ -21,7 +22,7 @@ namespace legato::model {
 namespace {
 
 // Bump when a tokenizer's output changes: caches written before then are stale.
-constexpr int kTokenizerRevision = 2;  // 2: the event scheme's ensemble header (version 2)
+constexpr int kTokenizerRevision = 3;  // 2: the event scheme's ensemble header (version 2); 3: mode, density
 
 // What the tokens depend on besides the files: the scheme, its options and the reader's.
 std::string options_text(const std::string& scheme, const midi::ReadOptions& read) {
@@ -146,7 +147,85 @@ int home_shift(const StoredPiece& p, const CorpusOptions& options, int max_shift
   return std::clamp(midi::shift_to_c(p.key, p.lowest, p.highest), -max_shift, max_shift);
 }
 
+// The style of a file: the first folder under the path it was found in, or that path's own name
+// for a file directly in it (or given itself).
+std::string style_of(const std::filesystem::path& file, const std::vector<std::filesystem::path>& roots) {
+  for (const auto& root : roots) {
+    const std::filesystem::path rel = file.lexically_relative(root);
+    if (rel.empty() || *rel.begin() == "..") continue;
+    if (std::distance(rel.begin(), rel.end()) > 1) return rel.begin()->string();
+    const std::filesystem::path named = root.filename().empty() ? root.parent_path() : root;
+    return (rel == "." ? named.parent_path() : named).filename().string();
+  }
+  return file.parent_path().filename().string();
+}
+
+// Every training piece's controls, the density thirds and the styles; their tokens (each key at
+// every shift some piece is trained at) end the vocabulary.
+void add_controls(Corpus& c, const CorpusOptions& options) {
+  for (const std::string& name : options.controls)
+    if (std::find(midi::kControlNames.begin(), midi::kControlNames.end(), name) == midi::kControlNames.end())
+      throw std::invalid_argument("unknown control '" + name + "' (key, density or style)");
+  for (const std::string_view name : midi::kControlNames)  // in window order, whatever order they were given in
+    if (std::find(options.controls.begin(), options.controls.end(), name) != options.controls.end())
+      c.controls.emplace_back(name);
+  if (c.controls.empty()) return;
+  const TokenStore& s = *c.store;
+  std::vector<double> densities;
+  std::vector<std::string> styles;
+  for (const TrainPiece& p : c.train) {
+    densities.push_back(s.pieces[p.piece].centinotes_per_beat / 100.0);
+    styles.push_back(style_of(s.files[s.pieces[p.piece].file], options.paths));
+  }
+  c.density_bounds = midi::tertiles(densities);
+  c.styles = styles;
+  std::sort(c.styles.begin(), c.styles.end());
+  c.styles.erase(std::unique(c.styles.begin(), c.styles.end()), c.styles.end());
+  for (size_t k = 0; k < c.train.size(); ++k) {
+    const StoredPiece& p = s.pieces[c.train[k].piece];
+    PieceControls& pc = c.train_controls.emplace_back();
+    if (p.key < 12) pc.key = midi::key_in(p.key, p.minor).tonic + (p.minor ? 12 : 0);
+    pc.density = midi::density_class(densities[k], c.density_bounds);
+    pc.style = static_cast<int>(std::lower_bound(c.styles.begin(), c.styles.end(), styles[k]) - c.styles.begin());
+  }
+}
+
+// The token of one control of a piece at `shift`.
+std::string control_token(const Corpus& c, const std::string& name, const PieceControls& pc, int shift) {
+  if (name == "key")
+    return pc.key < 0 ? std::string(midi::kNoKeyToken)
+                      : midi::key_token(midi::Key{pc.key % 12, pc.key >= 12}.moved(shift));
+  if (name == "density") return midi::density_token(pc.density);
+  return midi::style_token(c.styles[static_cast<size_t>(pc.style)]);
+}
+
+// The control tokens every training piece can need, after the vocabulary's others, and the table
+// of their ids.
+void add_control_tokens(Corpus& c) {
+  if (c.controls.empty()) return;
+  std::unordered_map<std::string, int32_t> ids;
+  for (size_t id = 0; id < c.vocab.size(); ++id) ids.emplace(c.vocab[id], static_cast<int32_t>(id));
+  const size_t shifts = 2 * static_cast<size_t>(c.max_shift) + 1;
+  c.control_table.assign(c.train.size() * shifts * c.controls.size(), -1);
+  for (size_t k = 0; k < c.train.size(); ++k)
+    for (int shift = c.train[k].lowest; shift <= c.train[k].highest; ++shift)
+      for (size_t n = 0; n < c.controls.size(); ++n) {
+        const std::string token = control_token(c, c.controls[n], c.train_controls[k], shift);
+        const auto [it, added] = ids.emplace(token, static_cast<int32_t>(c.vocab.size()));
+        if (added) c.vocab.push_back(token);
+        c.control_table[(k * shifts + static_cast<size_t>(shift + c.max_shift)) * c.controls.size() + n] = it->second;
+      }
+}
+
 }  // namespace
+
+std::vector<int32_t> Corpus::control_ids(size_t train_piece, int shift) const {
+  const size_t n = controls.size(),
+               at = (train_piece * (2 * static_cast<size_t>(max_shift) + 1) + static_cast<size_t>(shift + max_shift)) *
+                    n;
+  return {control_table.begin() + static_cast<std::ptrdiff_t>(at),
+          control_table.begin() + static_cast<std::ptrdiff_t>(at + n)};
+}
 
 int64_t Corpus::train_tokens() const {
   int64_t n = 0;
@@ -230,6 +309,8 @@ Corpus load_corpus(const CorpusOptions& options, std::ostream& log) {
   for (size_t id = 0; id < vocabulary.size(); ++id) corpus.vocab.push_back(vocabulary.token(static_cast<int>(id)));
   for (const std::string& extra : options.extra_tokens)
     if (std::find(corpus.vocab.begin(), corpus.vocab.end(), extra) == corpus.vocab.end()) corpus.vocab.push_back(extra);
+  add_controls(corpus, options);
+  add_control_tokens(corpus);
   corpus.moved = moved_ids(corpus, *tokenizer);
   if (unk_id(index_of(corpus.vocab)) < 0 && options.min_count > 1)
     throw std::invalid_argument("a minimum token count needs a scheme with UNK (event)");

@@ -33,6 +33,16 @@ struct CorpusOptions {
   // Tokens the vocabulary ends with when the pieces lack them (infilling's sentinels and shifts,
   // midi/infill.h), after those of the pieces, whose ids stay as without them.
   std::vector<std::string> extra_tokens;
+  // Control tokens (midi/controls.h) to put in front of training windows: any of "key",
+  // "density", "style" (the style of a file: the top-level folder under its path in `paths`).
+  std::vector<std::string> controls;
+};
+
+// A training piece's controls at shift 0 (midi/controls.h).
+struct PieceControls {
+  int key = -1;     // tonic + 12 when minor (midi::Key); -1 without pitched notes
+  int density = 0;  // 0 low, 1 mid, 2 high, by Corpus::density_bounds
+  int style = -1;   // index into Corpus::styles
 };
 
 // A stored piece trained at every shift from lowest to highest (lowest <= 0 <= highest).
@@ -57,6 +67,13 @@ struct Corpus {
   // the keys composer moves its music back into. All zero otherwise.
   std::array<int64_t, 12> keys{};
   int files_loaded = 0, files_skipped = 0;
+  // Control tokens (CorpusOptions::controls): their names in window order, the notes per beat
+  // between the training pieces' density thirds, the styles, and each training piece's values.
+  std::vector<std::string> controls;
+  std::array<double, 2> density_bounds{};
+  std::vector<std::string> styles;
+  std::vector<PieceControls> train_controls;  // [train pieces]
+  std::vector<int32_t> control_table;         // [train pieces][2 * max_shift + 1][controls]: control_ids()
 
   int64_t length(const TrainPiece& p) const { return store->pieces[p.piece].length; }
   // Token k of training piece p moved by `shift` semitones.
@@ -64,6 +81,9 @@ struct Corpus {
     const uint32_t code = store->code(store->pieces[p.piece].offset + static_cast<uint64_t>(k));
     return moved[static_cast<size_t>(shift + max_shift) * store->alphabet.size() + code];
   }
+  // The control tokens' ids in front of a window of training piece p at `shift` (key moved with it);
+  // empty without controls.
+  std::vector<int32_t> control_ids(size_t train_piece, int shift) const;
   int64_t train_tokens() const;  // every transposition counted
   int64_t val_tokens() const;
 };

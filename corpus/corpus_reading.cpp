@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 
 #include "corpus/corpus_reading.h"
+#include "midi/controls.h"
 #include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
@@ -54,6 +56,10 @@ FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& to
     out.piece.highest = static_cast<uint8_t>(std::max(t.highest, 0));
     const int key = midi::key_signature(score);
     out.piece.key = static_cast<uint8_t>(key < 0 ? 255 : key);
+    const std::optional<midi::Key> full_key = midi::detect_key(score);
+    out.piece.minor = full_key && full_key->minor ? 1 : 0;
+    out.piece.centinotes_per_beat =
+        static_cast<uint16_t>(std::min(65535.0, std::round(100 * midi::notes_per_beat(score))));
   } catch (const midi::MidiError& e) {
     out.refused = e;
   } catch (const std::exception& e) {  // anything else (memory, the file system) refuses the file too

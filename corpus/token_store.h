@@ -9,7 +9,7 @@
 //              every file's path, size and modification time), section sizes, the token width
 //              (1, 2 or 4 bytes) and a checksum of the whole file
 //   pieces     per piece: token offset, length, pitched range, transposable flag, key signature,
-//              file index
+//              file index, mode, notes per beat
 //   tokens     the codes, concatenated
 //   strings    the alphabet, the file names and the loader's summary lines, each length-prefixed
 // A file whose magic, version, key, sizes or checksum disagree is never used: it is rebuilt.
@@ -28,7 +28,11 @@ struct StoredPiece {
   uint8_t transposable = 1;
   uint8_t key = 255;  // key signature (midi/key.h): major tonic 0..11, 255 without pitched notes
   uint32_t file = 0;  // index into TokenStore::files
-  uint32_t unused2 = 0;
+  // For control tokens (midi/controls.h): 1 when detect_key finds the key minor (its tonic is then
+  // the signature's + 9), and the notes per beat in hundredths (saturating).
+  uint8_t minor = 0;
+  uint8_t unused2 = 0;
+  uint16_t centinotes_per_beat = 0;
 
   // The shifts transpose() allows, limited to +-limit: [down, up] with down <= 0 <= up.
   int lowest_shift(int limit) const;

@@ -102,14 +102,24 @@ std::vector<int32_t> TrainingWindows::infill_window(const Window& w) const {
   return infill_->arrange(parts);
 }
 
+bool TrainingWindows::with_controls(const Window& w) const {
+  return !corpus_->controls.empty() && mix(w.draw ^ 0xC0A7C0A7C0A7C0A7ull) % 4 != 0;
+}
+
 void TrainingWindows::fill(const Window* windows, int64_t batch, Tensor& tokens, Tensor& targets) const {
   std::vector<int32_t> arranged;  // example arranged_for's window as infilling arranges it (empty: plain)
+  std::vector<int32_t> controls;  // its control tokens (empty: none)
   int64_t arranged_for = -1;
   write_batch(batch, seq_len_, all_steps_, tokens, targets, [&](int64_t b, int64_t t) {
     const Window& w = windows[b];
-    if (b != arranged_for) arranged = infill_window(w), arranged_for = b;  // write_batch goes example by example
+    if (b != arranged_for) {  // write_batch goes example by example
+      arranged = infill_window(w), arranged_for = b;
+      controls = arranged.empty() && with_controls(w) ? corpus_->control_ids(w.piece, w.shift) : std::vector<int32_t>{};
+    }
     if (!arranged.empty()) return arranged[static_cast<size_t>(t)];
-    const int32_t v = corpus_->id(corpus_->train[w.piece], w.shift, w.start + t);
+    const auto c = static_cast<int64_t>(controls.size());
+    if (t < c) return controls[static_cast<size_t>(t)];
+    const int32_t v = corpus_->id(corpus_->train[w.piece], w.shift, w.start + t - c);
     if (v < 0) throw std::logic_error("windows: a token has no id at this shift");
     return v;
   });

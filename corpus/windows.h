@@ -53,6 +53,11 @@ class TrainingWindows {
   // The L + 1 tokens of window w arranged suffix, prefix, middle; empty when it is to stay plain
   // (not drawn, or too near its piece's end for a suffix).
   std::vector<int32_t> infill_window(const Window& w) const;
+  // Whether a window that is not arranged for infilling begins with its piece's control tokens
+  // (Corpus::controls; then its first L + 1 - controls tokens follow them). Three windows in four
+  // do; the fourth stays plain, so that the network still composes from BOS alone (where no one
+  // names controls) and its validation loss, on plain windows, stays comparable with a run's without.
+  bool with_controls(const Window& w) const;
 
  private:
   int64_t per_shift(const TrainPiece& p) const;  // windows of the piece at one shift

@@ -2,8 +2,8 @@
 // The elementwise ops' per-element arithmetic, each formula once: the CPU ops
 // (engine/ops/elementwise.cpp) and the kernels (elementwise.cu) both call these, with one enum per
 // op kind shared by host and device code. Adding an activation: its case here, its name in
-// engine/ops.h and engine/ops/elementwise.cpp, and its row in tests/activations.h (which the
-// gradient checks, the float32 check and the GPU tests loop over).
+// engine/ops.h and engine/ops/elementwise.cpp, and its row in tests/op_table.h (which the
+// gradient checks, the float32 check and the GPU tests loop over: docs/ops.md).
 #include <cmath>
 
 #include "hd.h"

@@ -1,13 +1,14 @@
 // The two cross-entropies, one block per row: Keras' on probabilities and the fused softmax
 // cross-entropy on logits. Each element's arithmetic comes from loss.h, which the CPU op runs too.
-#include <cfloat>
 #include <cmath>
 
 #include "block_reduce.cuh"
+#include "block_row.cuh"
 #include "grid.h"
 #include "launch.h"
 #include "loss.h"
 #include "loss_cuda.h"
+#include "softmax.h"
 
 namespace legato::kernels {
 namespace {
@@ -48,25 +49,22 @@ __global__ void xent_probs_backward_kernel(const float* __restrict__ probs, cons
     dprobs[base + j] = keras_xent_grad(dprobs[base + j], p_t, total, j == t, g);
 }
 
+// row_loss = softmax_xent_loss and dlogits = softmax_xent_grad (loss.h) of softmax.h's row.
 __global__ void softmax_xent_kernel(const float* __restrict__ logits, const int32_t* __restrict__ targets,
                                     float* __restrict__ row_loss, float* __restrict__ dlogits, int64_t vocab,
                                     float scale) {
   __shared__ float shared[kThreads];
-  const int64_t row = blockIdx.x;
-  const float* z = logits + row * vocab;
-  float local_max = -FLT_MAX;
-  for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) local_max = fmaxf(local_max, z[j]);
-  const float row_max = block_reduce<true>(local_max, shared);
-  float local_sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) local_sum += expf(z[j] - row_max);
-  const float row_sum = block_reduce<false>(local_sum, shared);
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * vocab;
+  BlockRow row{logits + base, dlogits + base, vocab, shared};
+  const SoftmaxStats<float> stats = softmax_row(row, false);  // dlogits' row holds the softmax
   // The host checks the targets; a target outside [0, vocab) still reads nothing here: its row's
   // loss is NaN, visible in the mean, and its gradient 0.
-  const int32_t target = targets[row];
+  const int32_t target = targets[blockIdx.x];
   const bool valid = valid_target(target, vocab);
-  if (threadIdx.x == 0) row_loss[row] = valid ? softmax_xent_loss(z[target], row_max, row_sum) : NAN;
+  if (threadIdx.x == 0) row_loss[blockIdx.x] = valid ? softmax_xent_loss(row.x[target], stats.max, stats.sum) : NAN;
+  // Each thread turns the columns it wrote into their gradient: no barrier needed.
   for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x)
-    dlogits[row * vocab + j] = valid ? softmax_xent_grad(z[j], row_max, row_sum, j == target, scale) : 0.0f;
+    row.y[j] = valid ? softmax_xent_grad(0.0f, row.y[j], j == target, scale) : 0.0f;
 }
 
 }  // namespace

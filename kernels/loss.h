@@ -1,9 +1,6 @@
 #pragma once
-// The cross-entropies' per-element arithmetic. Keras' on probabilities is shared by the CPU op
-// (engine/ops/loss.cpp) and the kernel (loss.cu); of the softmax cross-entropy on logits the CPU
-// shares the loss (softmax_xent_loss) and keeps its own gradient over Eigen's rows (the softmax it
-// computes with Eigen's vectorised exp, then g * p - g at the target), which the kernel's
-// softmax_xent_grad equals up to rounding:
+// The cross-entropies' per-element arithmetic, shared by the CPU ops (engine/ops/loss.cpp) and the
+// kernels (loss.cu). The softmax cross-entropy on logits takes its softmax from softmax.h's body:
 // for a row with maximum m and sum of exponentials s, p_j = exp(z_j - m) / s and
 //   loss = log(s) + m - z_target,   dloss/dz_j = (p_j - [j == target]) * scale
 // (scale = the upstream gradient divided by the number of rows, for a mean over rows).
@@ -13,10 +10,12 @@
 
 namespace legato::kernels {
 
+// The gradient added to dz: dz + p * scale, then - scale at the target (this order of additions
+// on both devices).
 template <class T>
-LEGATO_HD T softmax_xent_grad(T z, T row_max, T row_sum, bool is_target, T scale) {
-  using std::exp;
-  return (exp(z - row_max) / row_sum - (is_target ? T(1) : T(0))) * scale;
+LEGATO_HD T softmax_xent_grad(T dz, T p, bool is_target, T scale) {
+  const T d = dz + p * scale;
+  return is_target ? d - scale : d;
 }
 
 template <class T>

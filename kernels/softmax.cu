@@ -3,31 +3,22 @@
 #include <cmath>
 
 #include "block_reduce.cuh"
+#include "block_row.cuh"
 #include "grid.h"
 #include "launch.h"
+#include "softmax.h"
 #include "softmax_cuda.h"
 
 namespace legato::kernels {
 namespace {
 
-// y may alias x: each thread writes only the columns it reads last, after both reductions (whose
-// barriers keep every read of the row before any write).
+// y [rows, cols] = softmax(x) or log_softmax(x) [rows, cols], one block per row: softmax.h's body.
+// y may alias x (block_row.cuh).
 __global__ void softmax_rows_kernel(const float* x, float* y, int64_t cols, bool log) {
   __shared__ float shared[kThreads];
-  const float* xr = x + static_cast<int64_t>(blockIdx.x) * cols;
-  float* yr = y + static_cast<int64_t>(blockIdx.x) * cols;
-  float local_max = -INFINITY;  // as the CPU's maxCoeff: a row of -inf gives NaN, not a number
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) local_max = fmaxf(local_max, xr[j]);
-  const float row_max = block_reduce<true>(local_max, shared);
-  float local_sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) local_sum += expf(xr[j] - row_max);
-  const float total = block_reduce<false>(local_sum, shared);
-  if (log) {
-    const float log_total = logf(total);
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = xr[j] - row_max - log_total;
-  } else {
-    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = expf(xr[j] - row_max) / total;
-  }
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  BlockRow row{x + base, y + base, cols, shared};
+  softmax_row(row, log);
 }
 
 // softmax: dx += y * (dy - <dy, y>);  log_softmax (y = x - logsumexp): dx += dy - exp(y) * sum(dy).

@@ -28,6 +28,10 @@ int64_t PhraseTokenizer::grid_step(double seconds) const {
   return std::max(step_, anchor_step_ + std::clamp<int64_t>(after, 0, 4 * steps_per_quarter_));
 }
 
+void PhraseTokenizer::set_beat_seconds(double beat_seconds) {
+  if (!follow_tempo_ && beat_seconds > 0) beat_ = beat_seconds;
+}
+
 void PhraseTokenizer::follow(double seconds) {
   const double interval = seconds - last_onset_seconds_;
   if (last_onset_seconds_ >= 0 && interval > 0.08 && interval < 2.0) {  // not a chord, not a pause

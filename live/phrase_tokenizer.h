@@ -28,6 +28,10 @@ class PhraseTokenizer {
   // would have been) heard at `seconds`. The next note names its instrument again.
   void sync(int64_t step, double seconds);
 
+  // The tempo changed (a host's transport): later onsets are placed at this length of a beat.
+  // Ignored while following the player's tempo.
+  void set_beat_seconds(double beat_seconds);
+
   bool holding() const;   // notes sounding or waiting to be written
   bool sounding() const;  // keys held down
   int64_t step() const { return step_; }

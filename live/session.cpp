@@ -40,7 +40,7 @@ Session::Session(const model::MusicLSTM& net, const model::CheckpointMeta& meta,
   tokens_.reserve(1024);
   waiting_.reserve(128);
   begin_stream();
-  thread_ = std::thread([this] { run(); });
+  if (options.own_thread) thread_ = std::thread([this] { run(); });
 }
 
 Session::~Session() {
@@ -61,6 +61,12 @@ void Session::midi_in(const uint8_t* bytes, size_t size, double now) {
 void Session::tick(double now, MidiSink& out) {
   now_.store(now, std::memory_order_release);
   output_.tick(now, out);
+}
+
+void Session::cut() {
+  const uint32_t answer = answer_.load(std::memory_order_acquire);
+  output_.cut(answer);
+  cut_request_.store(answer, std::memory_order_release);
 }
 
 void Session::silence(double now, MidiSink& out) {

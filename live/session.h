@@ -42,6 +42,9 @@ struct SessionOptions {
   model::SamplingOptions sampling;
   uint64_t seed = 1;
   double lookahead = 1.0;  // seconds the engine writes ahead of the music (continue, accompany)
+  // false: no thread of the session's own; the caller steps the engine with step() (an LV2
+  // plugin, from its host's worker thread).
+  bool own_thread = true;
 };
 
 // What happened, for the program's log and the benchmark.
@@ -68,6 +71,19 @@ class Session {
   // Real-time side, once at the end: note-offs for every sounding note, then the engine stops.
   void silence(double now, MidiSink& out);
   double next_due() const { return output_.next_due(); }
+  // Real-time side, for a host with a transport (the LV2 plugin). Its tempo, in beats per minute,
+  // replaces options.tempo (not while following the player's tempo); `seconds` is when its beat 0
+  // falls, so that an answer's notes fall on the host's grid of steps rather than where the
+  // silence happened to end; cut() stops the answer sounding (the transport stopped) and the
+  // engine listens again, as when the player plays.
+  void set_tempo(double beats_per_minute) { tempo_.store(beats_per_minute, std::memory_order_release); }
+  void set_beat_origin(double seconds) { beat_origin_.store(seconds, std::memory_order_release); }
+  void cut();
+
+  // Engine side, without a thread of the session's own (options.own_thread false): does what is
+  // due at the time tick() last reported; false when nothing was. The caller repeats it until
+  // false, and again soon (an LV2 plugin once a block). A failure stops it, as it stops the thread.
+  bool step();
 
   const SessionStats& stats() const { return stats_; }
   // Why the engine's thread stopped (empty while it runs or after a clean stop).
@@ -80,7 +96,10 @@ class Session {
     uint8_t channel = 0, pitch = 0, velocity = 0;
   };
 
-  void run();  // the engine's thread (session_engine.cpp from here on)
+  void run();   // the engine's thread (session_engine.cpp from here on)
+  bool turn();  // one pass of the engine: true when it did anything
+  void follow_host_tempo();
+  double on_host_grid(double seconds) const;
   void begin_stream();
   bool take_input();  // true when anything arrived
   void on_note(const NoteEvent& e);
@@ -113,6 +132,9 @@ class Session {
   std::atomic<double> now_{0};
   std::atomic<uint32_t> answer_{0};  // the latest answer begun (0: none yet)
   std::atomic<bool> stop_{false};
+  std::atomic<double> tempo_{0};             // the host's tempo (0: none told)
+  std::atomic<double> beat_origin_{-1e300};  // when the host's beat 0 falls (-1e300: no host grid)
+  std::atomic<uint32_t> cut_request_{0};     // cut(): the latest answer to stop
   SessionStats stats_;
   MidiParser parser_;  // the real-time side's
 

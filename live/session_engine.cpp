@@ -30,18 +30,49 @@ void Session::run() {
   sched_param priority{};
   priority.sched_priority = std::min(10, sched_get_priority_max(SCHED_FIFO));
   pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority);  // without the right it stays normal
+  while (!stop_.load() && !failed_.load())
+    if (!step()) std::this_thread::sleep_for(kIdle);
+}
+
+bool Session::step() {
+  if (failed_.load()) return false;
   try {
-    while (!stop_.load()) {
-      const double now = now_.load(std::memory_order_acquire);
-      bool busy = take_input();
-      if (!answering_) busy |= check_silence(now);
-      if (answering_) busy |= write_answer(now);
-      if (!busy) std::this_thread::sleep_for(kIdle);
-    }
+    return turn();
   } catch (const std::exception& e) {
     failure_ = e.what();
     failed_ = true;
+    return false;
   }
+}
+
+bool Session::turn() {
+  const double now = now_.load(std::memory_order_acquire);
+  follow_host_tempo();
+  bool busy = take_input();
+  if (answering_ && cut_request_.load(std::memory_order_acquire) >= answer_.load()) {
+    stop_answer(now);  // the host's transport stopped
+    busy = true;
+  }
+  if (!answering_) busy |= check_silence(now);
+  if (answering_) busy |= write_answer(now);
+  return busy;
+}
+
+// A tempo the host changed: an answer under way goes on from the step written so far, at the new
+// tempo (the notes already in the queue keep their times).
+void Session::follow_host_tempo() {
+  const double tempo = tempo_.load(std::memory_order_acquire);
+  if (tempo <= 0 || options_.follow_tempo || std::abs(60.0 / tempo - tokenizer_.beat_seconds()) < 1e-12) return;
+  const double old_step = step_seconds();
+  tokenizer_.set_beat_seconds(60.0 / tempo);
+  if (answering_ && first_onset_ >= 0) origin_ += double(notes_.now() - first_onset_) * (old_step - step_seconds());
+}
+
+// The first step of the host's grid at or after `seconds` (`seconds` itself without a host grid).
+double Session::on_host_grid(double seconds) const {
+  const double origin = beat_origin_.load(std::memory_order_acquire), step = step_seconds();
+  if (origin < -1e299) return seconds;
+  return origin + std::ceil((seconds - origin) / step - 1e-9) * step;
 }
 
 // BOS and, in version 2, an ensemble of the player's instrument alone: the answer stays in it.
@@ -173,7 +204,7 @@ void Session::schedule(const LiveNote& note) {
 
 void Session::start_clock() {
   first_onset_ = waiting_.front().onset;
-  origin_ = std::max(now_.load(), silence_end_) + kLead;
+  origin_ = on_host_grid(std::max(now_.load(), silence_end_) + kLead);
   stats_.last_answer_start = origin_;
   for (const LiveNote& n : waiting_) send_note(n);
   waiting_.clear();
@@ -182,7 +213,11 @@ void Session::start_clock() {
 void Session::send_note(const LiveNote& note) {
   const double step = step_seconds();
   const double on = origin_ + double(note.onset - first_onset_) * step;
-  const double off = on + double(std::max<int64_t>(1, note.duration)) * step;
+  double off = on + double(std::max<int64_t>(1, note.duration)) * step;
+  // An answer lasts its bars: a note held past their end (a longest duration repeated) is released
+  // there, so that nothing of it sounds on while Legato listens again.
+  if (answer_end_ != INT64_MAX)
+    off = std::min(off, std::max(on + step, origin_ + double(answer_end_ - first_onset_) * step));
   const uint8_t channel = note.instrument < 0 ? 9 : 0;
   const uint32_t answer = answer_.load();
   const TimedNote note_on{on, answer, {uint8_t(0x90 | channel), uint8_t(note.pitch), uint8_t(note.velocity)}};

@@ -27,6 +27,7 @@ std::string config_to_json(const CheckpointMeta& meta) {
   if (meta.scheme == "event" || meta.scheme == "event:1") j["scheme_version"] = meta.scheme == "event" ? 2 : 1;
   if (!meta.keys.empty()) j["keys"] = meta.keys;  // only when trained in one key: other files stay as they were
   if (meta.infill_rate > 0) j["infill_rate"] = meta.infill_rate;  // likewise only when trained so
+  if (!meta.controls.empty()) j["controls"] = meta.controls, j["density_bounds"] = meta.density_bounds;
   return j.dump();
 }
 
@@ -55,6 +56,10 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
   meta.seq_len = j.value("seq_len", int64_t{100});
   meta.keys = j.value("keys", std::vector<int64_t>{});
   meta.infill_rate = j.value("infill_rate", 0.0);
+  meta.controls = j.value("controls", std::vector<std::string>{});
+  meta.density_bounds = j.value("density_bounds", std::vector<double>{});
+  if (!meta.controls.empty() && meta.density_bounds.size() != 2)
+    throw std::runtime_error("\"density_bounds\" must be two numbers with \"controls\"");
   if (!(meta.infill_rate >= 0 && meta.infill_rate <= 1)) throw std::runtime_error("\"infill_rate\" must be in 0..1");
   const bool counts = std::all_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k >= 0; }) &&
                       std::any_of(meta.keys.begin(), meta.keys.end(), [](int64_t k) { return k > 0; });
@@ -70,6 +75,7 @@ SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta
   file.metadata["legato.vocab"] = json(meta.vocab).dump();
   if (!meta.primers.empty()) file.metadata["legato.primers"] = json(meta.primers).dump();
   if (!meta.ensembles.empty()) file.metadata["legato.ensembles"] = json(meta.ensembles).dump();
+  if (!meta.piece_controls.empty()) file.metadata["legato.controls"] = json(meta.piece_controls).dump();
   return file;
 }
 
@@ -113,6 +119,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
       out.meta.primers = json::parse(primers->second).get<std::vector<std::vector<int32_t>>>();
     if (const auto e = file.metadata.find("legato.ensembles"); e != file.metadata.end())
       out.meta.ensembles = json::parse(e->second).get<std::vector<std::vector<int32_t>>>();
+    if (const auto c = file.metadata.find("legato.controls"); c != file.metadata.end())
+      out.meta.piece_controls = json::parse(c->second).get<std::vector<std::vector<int32_t>>>();
   } catch (const std::exception& e) {
     fail(std::string("bad metadata: ") + e.what());
   }

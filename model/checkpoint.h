@@ -31,6 +31,13 @@ struct CheckpointMeta {
   // The share of training windows arranged for infilling (trainer --infill-rate; "infill_rate" in
   // legato.config, written only when above 0): composer --infill needs it above 0.
   double infill_rate = 0;
+  // Control tokens (trainer --controls, midi/controls.h): the controls its windows began with, in
+  // their order ("controls" in legato.config, written only when there are some); the notes per
+  // beat between the corpus's density thirds ("density_bounds"); and every training piece's
+  // control tokens (legato.controls), which composer draws the controls not asked for from.
+  std::vector<std::string> controls;
+  std::vector<double> density_bounds;
+  std::vector<std::vector<int32_t>> piece_controls;
 };
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);

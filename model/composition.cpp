@@ -218,8 +218,9 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
 
 int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng) {
   if (keys.empty()) return 0;
-  const int tonic = std::discrete_distribution<int>(keys.begin(), keys.end())(rng);
-  return -midi::shift_to_c(tonic);
+  return key_shift_to(std::discrete_distribution<int>(keys.begin(), keys.end())(rng));
 }
+
+int key_shift_to(int tonic) { return -midi::shift_to_c(tonic); }
 
 }  // namespace legato::model

@@ -13,6 +13,7 @@
 #include "midi/grammar.h"
 #include "midi/score.h"
 #include "model/checkpoint.h"
+#include "model/controls.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -108,6 +109,8 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
 // in -5..+6, from C's key signature to one drawn in proportion to the training pieces in each
 // key, so that composed pieces come in the keys of the corpus. 0 (and no draw) when `keys` is empty.
 int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng);
+// That shift for key signature `tonic` (0..11): what composer --key moves its music by.
+int key_shift_to(int tonic);
 
 // ---- The composition pipeline: composer, legato-serve, the Python module and the trainer's music
 // measurement all compose through compose_pieces, so that each policy (where the
@@ -133,7 +136,8 @@ struct Primer {
 
 // What to compose. Every random draw comes from one std::mt19937_64 seeded with `seed`, in this
 // order: a Default primer's window (once); then per piece its key (unless given or the primer's),
-// its ensemble (a piece from BOS in event version 2 without `ensemble`) and its tokens.
+// its ensemble (a piece from BOS in event version 2 without `ensemble`), its controls (a checkpoint
+// trained with them: choose_controls, whose key replaces the key drawn) and its tokens.
 struct CompositionRequest {
   Primer primer;
   PieceLength length;                // tokens, or grid steps (steps_of_bars, steps_of_seconds)
@@ -146,13 +150,17 @@ struct CompositionRequest {
   double tempo = 0;                  // the scores' beats per minute (0: the tokenizer's 120)
   bool two_hands = true;             // piano parts split into right and left hand (score_of)
   bool ensemble_before_key = false;  // the trainer's draw order (its metrics.csv stays as it was)
+  ControlRequest controls;           // control tokens asked for (model/controls.h); the others drawn
+  bool with_controls = false;        // composer's: control tokens read first (checkpoints trained with them);
+                                     // the other callers compose without, as before controls came
 };
 
 // One composed piece.
 struct ComposedPiece {
   int index = 0;                     // 0..count-1
   std::vector<int32_t> context;      // PrimerWindow::context: names the primer's instruments, sounds nothing
-  std::vector<int32_t> primer;       // what the network was fed before it sampled
+  std::vector<int32_t> controls;     // the control tokens the network read first (none without them)
+  std::vector<int32_t> primer;       // what the network was fed after them, before it sampled
   std::vector<int32_t> generated;    // the sampled tokens (EOS not among them)
   int shift = 0;                     // semitones from the network's key to the score's
   midi::Score score;                 // the context, the primer (a user's, Primer::in_output) and the generated

@@ -63,8 +63,15 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
     piece.shift = key_of(meta, r, rng);
     piece.primer = start_of(meta, r, window, rng);
   }
+  if (r.with_controls) {  // the network reads them first, as its training windows began
+    ChosenControls controls = choose_controls(meta, r.controls, rng);
+    if (controls.key_shift) piece.shift = *controls.key_shift;
+    piece.controls = std::move(controls.tokens);
+  }
+  std::vector<int32_t> fed = piece.controls;
+  fed.insert(fed.end(), piece.primer.begin(), piece.primer.end());
   const TokenListener listener = hooks.start ? hooks.start(k, piece.shift) : TokenListener{};
-  piece.generated = compose_piece(net, meta, piece.primer, r.length, r.sampling, rng, listener, piece.context);
+  piece.generated = compose_piece(net, meta, fed, r.length, r.sampling, rng, listener, piece.context);
   piece.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // What sounds: a user's primer leads into the new music (a drawn training window is not theirs),
   // after the context, which names the instruments of the primer's notes and sounds nothing itself.

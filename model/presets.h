@@ -2,6 +2,7 @@
 // Training recipes. Every field can be overridden from the trainer's command line.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/music_lstm.h"
 
@@ -32,6 +33,9 @@ struct Recipe {
   // The share of training windows arranged suffix, prefix, middle for infilling (event scheme,
   // objective all; midi/infill.h, docs/infill.md); 0: every window plain.
   double infill_rate = 0;
+  // Control tokens in front of training windows (midi/controls.h, docs/controls.md): any of "key",
+  // "density", "style" (event scheme); empty: none.
+  std::vector<std::string> controls;
 };
 
 // "seed": the seed project exactly (scalar input, LSTM(512) x3, Dropout(0.3) after the first two,

@@ -1,6 +1,7 @@
-// The LV2 glue of legato.lv2: ports, the host's messages (MIDI, patch:Set, time:Position), the
-// worker that loads checkpoints and composes, and the state a session keeps. run() hands every
-// slow thing to the worker through the host's lock-free queue (LV2 worker extension).
+// The LV2 glue of legato.lv2: ports, the host's messages (MIDI, patch:Set, patch:Get,
+// time:Position) and run(), the real-time side of live/'s Session (plugin/instance.h). run()
+// allocates nothing, takes no lock and touches no file: what is slow goes to the worker
+// (worker.cpp) through the host's lock-free queue.
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
 #include <lv2/core/lv2.h>
@@ -12,11 +13,11 @@
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
 
-#include <omp.h>
-
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "plugin/instance.h"
@@ -26,26 +27,45 @@ namespace legato::plugin {
 Uris map_uris(LV2_URID_Map* map) {
   auto m = [map](const std::string& uri) { return map->map(map->handle, uri.c_str()); };
   const std::string own = std::string(kUri) + "#";
-  return {m(LV2_MIDI__MidiEvent), m(LV2_ATOM__Object), m(LV2_ATOM__Path),     m(LV2_ATOM__Float),
-          m(LV2_ATOM__Int),       m(LV2_ATOM__Double), m(LV2_ATOM__Long),     m(LV2_PATCH__Set),
-          m(LV2_PATCH__property), m(LV2_PATCH__value), m(LV2_TIME__Position), m(LV2_TIME__beatsPerMinute),
-          m(LV2_TIME__speed),     m(LV2_TIME__beat),   m(own + "checkpoint"), m(own + "temperature"),
-          m(own + "top_p"),       m(own + "bars"),     m(own + "seed"),       m(own + "mode")};
+  return {m(LV2_MIDI__MidiEvent),   m(LV2_ATOM__Object),
+          m(LV2_ATOM__Path),        m(LV2_ATOM__Float),
+          m(LV2_ATOM__Int),         m(LV2_ATOM__Double),
+          m(LV2_ATOM__Long),        m(LV2_ATOM__URID),
+          m(LV2_PATCH__Set),        m(LV2_PATCH__Get),
+          m(LV2_PATCH__property),   m(LV2_PATCH__value),
+          m(LV2_TIME__Position),    m(LV2_TIME__beatsPerMinute),
+          m(LV2_TIME__speed),       m(LV2_TIME__beat),
+          m(LV2_TIME__bar),         m(LV2_TIME__barBeat),
+          m(LV2_TIME__beatsPerBar), m(own + "checkpoint"),
+          m(own + "temperature"),   m(own + "top_p"),
+          m(own + "bars"),          m(own + "seed"),
+          m(own + "mode")};
 }
 
 namespace {
 
-struct ForgeSink final : MidiSink {
-  LV2_Atom_Forge* forge;
-  LV2_URID midi_event;
-  ForgeSink(LV2_Atom_Forge* f, LV2_URID m) : forge(f), midi_event(m) {}
-  void send(uint32_t frame, uint8_t status, uint8_t data1, uint8_t data2) override {
-    const uint8_t bytes[3] = {status, data1, data2};
-    lv2_atom_forge_frame_time(forge, frame);
-    lv2_atom_forge_atom(forge, 3, midi_event);
-    lv2_atom_forge_write(forge, bytes, 3);
+double seconds_at(const Plugin& p, uint32_t frame) { return double(p.frame + frame) / p.sample_rate; }
+
+// The session's messages into the block's output, each at the first frame at or after the moment
+// it is due (1e-6: the rounding of the seconds' sums), and never before an event already written.
+struct ForgeSink final : live::MidiSink {
+  Plugin& p;
+  uint32_t frames;
+  ForgeSink(Plugin& plugin, uint32_t block) : p(plugin), frames(block) {}
+  void send(const uint8_t* bytes, size_t size, double due_seconds) override {
+    const double at = std::ceil(due_seconds * p.sample_rate - 1e-6) - double(p.frame);
+    const auto frame = static_cast<uint32_t>(std::clamp<double>(at, p.last_frame, std::max(p.last_frame, frames - 1)));
+    p.last_frame = frame;
+    lv2_atom_forge_frame_time(&p.forge, frame);
+    lv2_atom_forge_atom(&p.forge, static_cast<uint32_t>(size), p.uris.midi_event);
+    lv2_atom_forge_write(&p.forge, bytes, static_cast<uint32_t>(size));
   }
 };
+
+// Sends what is due before `frame` of the block (the frame's own events go after its input).
+void tick_until(Plugin& p, uint32_t frame, ForgeSink& sink) {
+  if (p.engine && frame > 0) p.engine->session->tick((double(p.frame + frame - 1) + 1e-6) / p.sample_rate, sink);
+}
 
 double number(const Uris& u, const LV2_Atom* atom) {
   if (atom->type == u.number_float) return reinterpret_cast<const LV2_Atom_Float*>(atom)->body;
@@ -55,40 +75,107 @@ double number(const Uris& u, const LV2_Atom* atom) {
   return 0;
 }
 
-// A setting from patch:Set; the checkpoint path goes to the worker to be loaded.
+bool is_number(const Uris& u, const LV2_Atom* atom) {
+  return atom->type == u.number_float || atom->type == u.number_int || atom->type == u.number_double ||
+         atom->type == u.number_long;
+}
+
+// A setting from patch:Set; the worker builds the engine it asks for (a path: loads it first).
 void set_property(Plugin& p, LV2_URID key, const LV2_Atom* value) {
   const Uris& u = p.uris;
   if (key == u.checkpoint && value->type == u.path && value->size < kMaxPath) {
-    std::memcpy(p.load.path, LV2_ATOM_BODY_CONST(value), value->size);
-    p.load.path[value->size] = '\0';
-    p.schedule->schedule_work(p.schedule->handle, static_cast<uint32_t>(sizeof(Job) + value->size + 1), &p.load);
+    std::memcpy(p.build.path, LV2_ATOM_BODY_CONST(value), value->size);
+    p.build.path[value->size] = '\0';
+    p.build.reload = p.engine_wanted = true;
     return;
   }
-  if (value->type != u.number_float && value->type != u.number_int && value->type != u.number_double &&
-      value->type != u.number_long)
-    return;
+  if (!is_number(u, value)) return;
   const double x = number(u, value);
-  if (key == u.temperature) p.settings.temperature = static_cast<float>(std::clamp(x, 0.05, 2.0));
-  if (key == u.top_p) p.settings.top_p = static_cast<float>(std::clamp(x, 0.05, 1.0));
-  if (key == u.bars) p.settings.bars = static_cast<int32_t>(std::clamp(x, 1.0, 16.0));
-  if (key == u.seed) p.settings.seed = static_cast<int32_t>(std::clamp(x, 0.0, 1e6));
-  if (key == u.mode) p.settings.mode = x >= 0.5 ? 1 : 0;
-  p.performer.set_continue(p.settings.mode == 1);
+  Settings& s = p.settings;
+  if (key == u.temperature) s.temperature = static_cast<float>(std::clamp(x, 0.05, 2.0));
+  if (key == u.top_p) s.top_p = static_cast<float>(std::clamp(x, 0.05, 1.0));
+  if (key == u.bars) s.bars = static_cast<int32_t>(std::clamp(x, 1.0, 16.0));
+  if (key == u.seed) s.seed = static_cast<int32_t>(std::clamp(x, 0.0, 1e6));
+  if (key == u.mode) s.mode = static_cast<int32_t>(std::clamp(std::round(x), 0.0, 2.0));
+  p.engine_wanted = true;
 }
 
-void on_object(Plugin& p, const LV2_Atom_Object* object, uint32_t frame, MidiSink& sink) {
+// time:Position: the tempo, the transport, and where the host's beats fall (time:beat, or the
+// bar and the beat in it, as jalv sends them).
+void set_position(Plugin& p, const LV2_Atom_Object* object, uint32_t frame) {
+  const Uris& u = p.uris;
+  const LV2_Atom *bpm = nullptr, *speed = nullptr, *beat = nullptr, *bar = nullptr, *bar_beat = nullptr,
+                 *per_bar = nullptr;
+  lv2_atom_object_get(object, u.time_bpm, &bpm, u.time_speed, &speed, u.time_beat, &beat, u.time_bar, &bar,
+                      u.time_bar_beat, &bar_beat, u.time_beats_per_bar, &per_bar, 0);
+  if (bpm && is_number(u, bpm) && number(u, bpm) > 0) p.tempo = number(u, bpm);
+  const bool rolling = speed && is_number(u, speed) && number(u, speed) != 0;
+  if (speed && p.rolling && !rolling && p.engine) p.engine->session->cut();  // the transport stopped
+  if (speed) p.rolling = rolling;
+  double beats = -1;
+  if (beat && is_number(u, beat)) beats = number(u, beat);
+  if (!beat && bar && bar_beat && per_bar) beats = number(u, bar) * number(u, per_bar) + number(u, bar_beat);
+  if (beats >= 0) p.beat_origin = seconds_at(p, frame) - beats * 60 / p.tempo;
+  if (!p.engine) return;
+  p.engine->session->set_tempo(p.tempo);
+  p.engine->session->set_beat_origin(p.beat_origin);
+}
+
+void announce_one(Plugin& p, uint32_t frame, LV2_URID key, LV2_URID type, const void* body, uint32_t size) {
+  LV2_Atom_Forge_Frame object;
+  lv2_atom_forge_frame_time(&p.forge, frame);
+  lv2_atom_forge_object(&p.forge, &object, 0, p.uris.patch_set);
+  lv2_atom_forge_key(&p.forge, p.uris.patch_property);
+  lv2_atom_forge_urid(&p.forge, key);
+  lv2_atom_forge_key(&p.forge, p.uris.patch_value);
+  lv2_atom_forge_atom(&p.forge, size, type);
+  lv2_atom_forge_write(&p.forge, body, size);
+  lv2_atom_forge_pop(&p.forge, &object);
+}
+
+// patch:Set of every parameter on the output (a notify port: lv2:control), so that the host shows
+// what the plugin holds: at the first run() after restore(), and whenever asked by patch:Get.
+void announce(Plugin& p, uint32_t frame) {
+  const Uris& u = p.uris;
+  const Settings& s = p.settings;
+  if (p.build.path[0] != '\0')
+    announce_one(p, frame, u.checkpoint, u.path, p.build.path, static_cast<uint32_t>(std::strlen(p.build.path) + 1));
+  announce_one(p, frame, u.temperature, u.number_float, &s.temperature, sizeof s.temperature);
+  announce_one(p, frame, u.top_p, u.number_float, &s.top_p, sizeof s.top_p);
+  announce_one(p, frame, u.bars, u.number_int, &s.bars, sizeof s.bars);
+  announce_one(p, frame, u.seed, u.number_int, &s.seed, sizeof s.seed);
+  announce_one(p, frame, u.mode, u.number_int, &s.mode, sizeof s.mode);
+  p.announce = false;
+}
+
+void on_object(Plugin& p, const LV2_Atom_Object* object, uint32_t frame) {
   const Uris& u = p.uris;
   if (object->body.otype == u.patch_set) {
     const LV2_Atom *property = nullptr, *value = nullptr;
     lv2_atom_object_get(object, u.patch_property, &property, u.patch_value, &value, 0);
-    if (property && value && property->type == p.forge.URID)
+    if (property && value && property->type == u.urid)
       set_property(p, reinterpret_cast<const LV2_Atom_URID*>(property)->body, value);
+  } else if (object->body.otype == u.patch_get) {
+    announce(p, frame);  // a host's UI asks for the values
   } else if (object->body.otype == u.time_position) {
-    const LV2_Atom *bpm = nullptr, *speed = nullptr, *beat = nullptr;
-    lv2_atom_object_get(object, u.time_bpm, &bpm, u.time_speed, &speed, u.time_beat, &beat, 0);
-    if (bpm) p.performer.set_tempo(number(u, bpm), p.sample_rate);
-    if (speed && beat) p.performer.set_transport(number(u, speed) != 0, number(u, beat), frame, sink);
+    set_position(p, object, frame);
   }
+}
+
+// After the block: a replaced engine to free, the next engine to build, the engine to step.
+void ask_worker(Plugin& p) {
+  auto ask = [&p](const void* job, size_t size) {
+    return p.schedule->schedule_work(p.schedule->handle, static_cast<uint32_t>(size), job) == LV2_WORKER_SUCCESS;
+  };
+  if (const EngineJob job{Job::free, p.retiring}; p.retiring && ask(&job, sizeof job)) p.retiring = nullptr;
+  if (p.engine_wanted && !p.building && !p.retiring) {
+    p.build.settings = p.settings;
+    p.build.tempo = p.tempo;
+    // Only the path's bytes travel.
+    p.building = ask(&p.build, offsetof(BuildJob, path) + std::strlen(p.build.path) + 1);
+    if (p.building) p.engine_wanted = p.build.reload = false;
+  }
+  if (const EngineJob job{Job::step, p.engine}; p.engine && !p.stepping) p.stepping = ask(&job, sizeof job);
 }
 
 void run(LV2_Handle handle, uint32_t frames) {
@@ -96,109 +183,30 @@ void run(LV2_Handle handle, uint32_t frames) {
   lv2_atom_forge_set_buffer(&p.forge, reinterpret_cast<uint8_t*>(p.out), p.out->atom.size);
   LV2_Atom_Forge_Frame sequence;
   lv2_atom_forge_sequence_head(&p.forge, &sequence, 0);
-  ForgeSink sink(&p.forge, p.uris.midi_event);
-  uint32_t now = 0;
+  ForgeSink sink(p, frames);
+  p.last_frame = 0;
+  if (p.announce) announce(p, 0);
+  if (p.retiring) p.retiring->session->silence(seconds_at(p, 0), sink);  // note-offs for what it left sounding
+  const uint32_t last = frames > 0 ? frames - 1 : 0;
   LV2_ATOM_SEQUENCE_FOREACH(p.in, event) {
-    const auto frame = static_cast<uint32_t>(std::clamp<int64_t>(event->time.frames, now, frames));
-    p.performer.advance(now, frame, sink);
-    now = frame;
+    const auto frame = static_cast<uint32_t>(std::clamp<int64_t>(event->time.frames, p.last_frame, last));
+    tick_until(p, frame, sink);
+    p.last_frame = frame;
     if (event->body.type == p.uris.midi_event) {
       lv2_atom_forge_frame_time(&p.forge, frame);  // the player's MIDI passes through unchanged
       lv2_atom_forge_write(&p.forge, &event->body, sizeof(LV2_Atom) + event->body.size);
-      if (p.model_ready)
-        p.performer.heard(static_cast<const uint8_t*>(LV2_ATOM_BODY_CONST(&event->body)), event->body.size, frame,
-                          sink);
+      if (p.engine)
+        p.engine->session->midi_in(static_cast<const uint8_t*>(LV2_ATOM_BODY_CONST(&event->body)), event->body.size,
+                                   seconds_at(p, frame));
     } else if (event->body.type == p.uris.object) {
-      on_object(p, reinterpret_cast<const LV2_Atom_Object*>(&event->body), frame, sink);
+      on_object(p, reinterpret_cast<const LV2_Atom_Object*>(&event->body), frame);
     }
+    tick_until(p, frame + 1, sink);  // an answer cut by this event ends at its frame
   }
-  p.performer.advance(now, frames, sink);
+  tick_until(p, frames, sink);
   lv2_atom_forge_pop(&p.forge, &sequence);
-  if (p.performer.take_request(p.job.request)) {
-    p.job.settings = p.settings;
-    p.schedule->schedule_work(p.schedule->handle, sizeof(ComposeJob), &p.job);
-  }
-}
-
-}  // namespace
-
-void log_error(Plugin& p, const std::string& message) {
-  if (p.logger.log) lv2_log_error(&p.logger, "legato: %s\n", message.c_str());
-}
-
-bool load_checkpoint(Plugin& p, const std::string& path) {
-  std::lock_guard lock(p.worker_mutex);
-  p.checkpoint_path = path;  // kept even when bad: the session names the file the user chose
-  try {
-    p.answerer = std::make_unique<Answerer>(path);
-    return true;
-  } catch (const std::exception& e) {
-    p.answerer.reset();
-    log_error(p, std::string(e.what()) + "; MIDI passes through unanswered");
-    return false;
-  }
-}
-
-namespace {
-
-void compose(Plugin& p, const ComposeJob& job, ComposeDone& done) {
-  std::lock_guard lock(p.worker_mutex);
-  if (!p.answerer) return;
-  const AnswerSettings settings{job.settings.temperature, job.settings.top_p, job.settings.bars,
-                                static_cast<uint64_t>(job.settings.seed)};
-  const PhraseRequest& r = job.request;
-  const Answer answer = r.more ? p.answerer->go_on(settings)
-                               : p.answerer->answer({r.notes.begin(), r.notes.begin() + r.count}, r.start, settings);
-  done.reply.generation = r.generation;
-  done.reply.start = r.at;
-  done.reply.length = answer.length;
-  done.reply.count = static_cast<int32_t>(std::min<size_t>(answer.notes.size(), kMaxAnswerNotes));
-  std::copy_n(answer.notes.begin(), done.reply.count, done.reply.notes.begin());
-}
-
-LV2_Worker_Status work(LV2_Handle handle, LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle target,
-                       uint32_t size, const void* data) {
-  Plugin& p = *static_cast<Plugin*>(handle);
-  // One thread: OpenMP's team would spin on the cores the host's audio threads need, and a
-  // network of one step a token gains little from more.
-  omp_set_num_threads(1);
-  Job type;
-  std::memcpy(&type, data, sizeof type);
-  try {
-    if (type == Job::load) {
-      LoadJob job;
-      std::memcpy(&job, data, std::min<size_t>(size, sizeof job));
-      job.path[kMaxPath - 1] = '\0';
-      LoadDone done;
-      done.ok = load_checkpoint(p, job.path);
-      return respond(target, sizeof done, &done);
-    }
-    auto job = std::make_unique<ComposeJob>();
-    std::memcpy(job.get(), data, std::min<size_t>(size, sizeof(ComposeJob)));
-    auto done = std::make_unique<ComposeDone>();
-    compose(p, *job, *done);
-    // An empty answer is not sent: in continue mode it ends the chain of answers.
-    return done->reply.count > 0 ? respond(target, sizeof(ComposeDone), done.get()) : LV2_WORKER_SUCCESS;
-  } catch (const std::exception& e) {  // never into the host
-    log_error(p, std::string("composing failed: ") + e.what());
-    return LV2_WORKER_ERR_UNKNOWN;
-  }
-}
-
-// In the audio thread, between runs: a reply copied into the plugin's own aligned buffer.
-LV2_Worker_Status work_response(LV2_Handle handle, uint32_t size, const void* data) {
-  Plugin& p = *static_cast<Plugin*>(handle);
-  Job type;
-  std::memcpy(&type, data, sizeof type);
-  if (type == Job::load) {
-    LoadDone done;
-    std::memcpy(&done, data, std::min<size_t>(size, sizeof done));
-    p.model_ready = done.ok;
-  } else {
-    std::memcpy(&p.done, data, std::min<size_t>(size, sizeof p.done));
-    p.performer.accept(p.done.reply);
-  }
-  return LV2_WORKER_SUCCESS;
+  p.frame += frames;
+  ask_worker(p);
 }
 
 LV2_Handle instantiate(const LV2_Descriptor*, double sample_rate, const char*, const LV2_Feature* const* features) {
@@ -224,7 +232,13 @@ void connect_port(LV2_Handle handle, uint32_t port, void* data) {
   if (port == 1) p.out = static_cast<LV2_Atom_Sequence*>(data);
 }
 
-void cleanup(LV2_Handle handle) { delete static_cast<Plugin*>(handle); }
+// Jobs still with the worker are the host's to finish first; what is left here is ours.
+void cleanup(LV2_Handle handle) {
+  Plugin* p = static_cast<Plugin*>(handle);
+  delete p->engine;
+  delete p->retiring;
+  delete p;
+}
 
 const void* extension_data(const char* uri) {
   static const LV2_Worker_Interface worker{work, work_response, nullptr};

@@ -1,9 +1,10 @@
 // What a host's session keeps of the plugin (LV2 state): every setting and the checkpoint's path,
-// which restore() loads again (restore runs outside the audio thread, so it may read the file).
+// which restore() hands to the next run(): the worker loads it, as it loads a path the host sets.
 #include <lv2/atom/atom.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "plugin/instance.h"
 
@@ -74,7 +75,7 @@ LV2_State_Status restore(LV2_Handle handle, LV2_State_Retrieve_Function retrieve
   retrieve_number(retrieve, state, u.bars, u.number_int, p.settings.bars);
   retrieve_number(retrieve, state, u.seed, u.number_int, p.settings.seed);
   retrieve_number(retrieve, state, u.mode, u.number_int, p.settings.mode);
-  p.performer.set_continue(p.settings.mode == 1);
+  p.engine_wanted = p.announce = true;  // the next run() asks the worker for the engine, and tells the host
   size_t size = 0;
   uint32_t type = 0, flags = 0;
   const auto* path = static_cast<const char*>(retrieve(state, u.checkpoint, &size, &type, &flags));
@@ -82,8 +83,16 @@ LV2_State_Status restore(LV2_Handle handle, LV2_State_Retrieve_Function retrieve
   const LV2_Feature* map_feature = feature(features, LV2_STATE__mapPath);
   auto* map_path = map_feature ? static_cast<LV2_State_Map_Path*>(map_feature->data) : nullptr;
   char* absolute = map_path ? map_path->absolute_path(map_path->handle, path) : nullptr;
-  p.model_ready = load_checkpoint(p, absolute ? absolute : path);
+  const std::string chosen = absolute ? absolute : path;
   std::free(absolute);
+  if (chosen.size() >= kMaxPath) {
+    log_error(p, chosen.substr(0, 80) + "...: the checkpoint's path is too long; MIDI passes through unanswered");
+    return LV2_STATE_SUCCESS;
+  }
+  std::memcpy(p.build.path, chosen.c_str(), chosen.size() + 1);
+  p.build.reload = true;
+  std::lock_guard lock(p.worker_mutex);
+  p.checkpoint_path = chosen;  // what save() keeps, before the worker has loaded it
   return LV2_STATE_SUCCESS;
 }
 

@@ -8,12 +8,14 @@
 #include <jack/jack.h>
 #include <jack/midiport.h>
 #include <jack/ringbuffer.h>
+#include <jack/statistics.h>
 #include <rtmidi/RtMidi.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -101,6 +103,69 @@ class JackServer {
   std::string name_, problem_;
   std::filesystem::path log_;
   pid_t pid_ = 0;
+};
+
+// The xruns JACK reports, from any client of the server (cycles of the graph that ran late or did
+// not finish, the receiving test client's included: MIDI then comes late or not at all whatever the
+// player did), and the longest delay JACK measured on them.
+class XrunCounter {
+ public:
+  XrunCounter() {
+    client_ = jack_client_open(("legato_xruns_" + std::to_string(::getpid())).c_str(), JackNoStartServer, nullptr);
+    if (!client_) return;
+    jack_set_xrun_callback(
+        client_,
+        [](void* arg) {
+          auto* self = static_cast<XrunCounter*>(arg);
+          self->xruns_.fetch_add(1);
+          const int delayed = int(jack_get_xrun_delayed_usecs(self->client_));
+          int longest = self->longest_us_.load();
+          while (delayed > longest && !self->longest_us_.compare_exchange_weak(longest, delayed)) {
+          }
+          return 0;
+        },
+        this);
+    // Each cycle's start as JACK reckons it against the moment this client runs in it: a cycle the
+    // system woke late delivers its MIDI late (the receiver notes the time in its own callback of
+    // that cycle) even when JACK counts no xrun.
+    jack_set_process_callback(
+        client_,
+        [](jack_nframes_t, void* arg) {
+          auto* self = static_cast<XrunCounter*>(arg);
+          jack_nframes_t frames = 0;
+          jack_time_t start = 0, next = 0;
+          float period = 0;
+          if (jack_get_cycle_times(self->client_, &frames, &start, &next, &period) == 0) {
+            const jack_time_t now = jack_get_time();
+            const int late = now > start ? int(std::min<jack_time_t>(now - start, 1000000)) : 0;
+            int latest = self->latest_cycle_us_.load();
+            while (late > latest && !self->latest_cycle_us_.compare_exchange_weak(latest, late)) {
+            }
+          }
+          return 0;
+        },
+        this);
+    jack_activate(client_);
+  }
+  ~XrunCounter() {
+    if (client_) jack_client_close(client_);
+  }
+  XrunCounter(const XrunCounter&) = delete;
+  XrunCounter& operator=(const XrunCounter&) = delete;
+
+  struct Late {
+    int xruns;
+    double longest_seconds;       // the longest delay JACK measured on an xrun
+    double latest_cycle_seconds;  // the latest a cycle ran after its start
+  };
+  // Since the last call.
+  Late take() { return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6, latest_cycle_us_.exchange(0) * 1e-6}; }
+
+ private:
+  jack_client_t* client_ = nullptr;
+  std::atomic<int> xruns_{0};
+  std::atomic<int> longest_us_{0};
+  std::atomic<int> latest_cycle_us_{0};
 };
 
 struct Arrival {

@@ -143,6 +143,15 @@ void Lv2Host::set_int(const std::string& key, int32_t value) {
   patch_set(key, map(LV2_ATOM__Int), &value, sizeof value);
 }
 
+void Lv2Host::ask_settings() {
+  begin_block();
+  lv2_atom_forge_frame_time(&forge_, 0);
+  LV2_Atom_Forge_Frame object;
+  lv2_atom_forge_object(&forge_, &object, 0, map(LV2_PATCH__Get));
+  lv2_atom_forge_pop(&forge_, &object);
+  run_block(kBlock);
+}
+
 void Lv2Host::set_rolling(bool rolling) { rolling_ = rolling; }
 
 void Lv2Host::play(const std::vector<MidiEvent>& input, int64_t frames) {
@@ -178,14 +187,30 @@ void Lv2Host::run_block(uint32_t frames) {
   count_allocations(false);
   replies_.clear();
   run_seconds_.push_back(std::chrono::duration<double>(stop - start).count());
-  LV2_ATOM_SEQUENCE_FOREACH(out, event) {
-    if (event->body.type != map(LV2_MIDI__MidiEvent) || event->body.size != 3) continue;
-    const auto* bytes = static_cast<const uint8_t*>(LV2_ATOM_BODY_CONST(&event->body));
-    output_.push_back({now_ + event->time.frames, {bytes[0], bytes[1], bytes[2]}});
-  }
+  LV2_ATOM_SEQUENCE_FOREACH(out, event) collect(*event);
   now_ += frames;
   if (rolling_) beat_ += frames / kRate * beats_per_minute_ / 60;
   do_work();
+}
+
+// An output event: a 3-byte MIDI message, or a patch:Set the plugin tells the host.
+void Lv2Host::collect(const LV2_Atom_Event& event) {
+  if (event.body.type == map(LV2_MIDI__MidiEvent) && event.body.size == 3) {
+    const auto* bytes = static_cast<const uint8_t*>(LV2_ATOM_BODY_CONST(&event.body));
+    output_.push_back({now_ + event.time.frames, {bytes[0], bytes[1], bytes[2]}});
+    return;
+  }
+  if (event.body.type != map(LV2_ATOM__Object)) return;
+  const auto* object = reinterpret_cast<const LV2_Atom_Object*>(&event.body);
+  const LV2_Atom *property = nullptr, *value = nullptr;
+  lv2_atom_object_get(object, map(LV2_PATCH__property), &property, map(LV2_PATCH__value), &value, 0);
+  if (object->body.otype != map(LV2_PATCH__Set) || !property || !value) return;
+  const std::string key = unmap(reinterpret_cast<const LV2_Atom_URID*>(property)->body);
+  std::string text;
+  if (value->type == map(LV2_ATOM__Path)) text = static_cast<const char*>(LV2_ATOM_BODY_CONST(value));
+  if (value->type == map(LV2_ATOM__Float)) text = std::to_string(reinterpret_cast<const LV2_Atom_Float*>(value)->body);
+  if (value->type == map(LV2_ATOM__Int)) text = std::to_string(reinterpret_cast<const LV2_Atom_Int*>(value)->body);
+  announced_.emplace_back(key.substr(key.find('#') + 1), text);
 }
 
 void Lv2Host::do_work() {
@@ -207,6 +232,14 @@ std::string Lv2Host::save_state() {
   lilv_free(turtle);
   lilv_state_free(state);
   return text;
+}
+
+void Lv2Host::save_state_dir(const std::string& dir) {
+  LilvState* state = lilv_state_new_from_instance(plugin_, instance_, &map_, nullptr, nullptr, nullptr, dir.c_str(),
+                                                  Lv2HostCallbacks::no_port_value, nullptr, 0, feature_list_);
+  const int failed = lilv_state_save(world_, &map_, &unmap_, state, nullptr, dir.c_str(), "state.ttl");
+  lilv_state_free(state);
+  if (failed) throw std::runtime_error("lv2 host: cannot save the state into " + dir);
 }
 
 void Lv2Host::restore_state(const std::string& turtle) {

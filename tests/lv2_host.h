@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace legato::testing {
@@ -37,16 +38,26 @@ class Lv2Host {
   void set_path(const std::string& key, const std::string& path);  // patch:Set of an atom:Path
   void set_float(const std::string& key, float value);
   void set_int(const std::string& key, int32_t value);
+  void ask_settings();  // patch:Get, as a host's UI asks when it opens
   // The host's transport: stopped, its position stays where it stopped.
   void set_rolling(bool rolling);
+  // The host's tempo from the next block on (its beat goes on from where it is).
+  void set_tempo(double beats_per_minute) { beats_per_minute_ = beats_per_minute; }
+  double beat() const { return beat_; }  // the transport's position at the next block's start
   // Runs blocks until `frames` have passed, the MIDI of `input` (by frame) fed at its frames.
   void play(const std::vector<MidiEvent>& input, int64_t frames);
 
   std::string save_state();  // the plugin's state as Turtle
+  // The plugin's state saved as a host saves it: `dir`/state.ttl and its manifest (jalv -l DIR).
+  // A file the state names belongs inside `dir` (lilv replaces one outside it by a link there).
+  void save_state_dir(const std::string& dir);
   void restore_state(const std::string& turtle);
 
   int64_t now() const { return now_; }
   const std::vector<MidiEvent>& output() const { return output_; }
+  // The patch:Set messages the plugin sent (its parameters told to the host): the property's URI
+  // fragment after '#' and the value as text ("0.75", "2", a path).
+  const std::vector<std::pair<std::string, std::string>>& announced() const { return announced_; }
   const std::vector<std::string>& log() const { return log_; }
   std::vector<double> run_seconds() const { return run_seconds_; }
   int64_t run_allocations() const { return allocations_; }
@@ -56,6 +67,7 @@ class Lv2Host {
  private:
   void begin_block();
   void run_block(uint32_t frames);
+  void collect(const LV2_Atom_Event& event);
   void do_work();
   void patch_set(const std::string& key, LV2_URID type, const void* body, uint32_t size);
   friend struct Lv2HostCallbacks;
@@ -83,6 +95,7 @@ class Lv2Host {
   bool rolling_ = true;
   double beat_ = 0;  // the transport's position at the block's start
   std::vector<MidiEvent> output_;
+  std::vector<std::pair<std::string, std::string>> announced_;
   std::vector<std::string> log_;
   std::vector<double> run_seconds_;
   int64_t allocations_ = 0;

@@ -1,13 +1,8 @@
-// Every engine op on CUDA tensors against the same op on the CPU in float64: outputs and the
-// gradients of every input, backward from the same random seed gradient. Also the errors of mixed
-// devices, and what creating a CUDA tensor does on a machine without a GPU (that test runs
-// everywhere). The rest skips, visibly, without a GPU.
-//
-// Tolerances are |cuda - cpu| <= atol + rtol * |cpu|, written next to each check. The CUDA backend
-// computes in float32 (unit roundoff u = 2^-24 = 6e-8) from inputs rounded to float32, so even an
-// exact op differs from float64 by about u * |value|; a sum of n terms of size ~1 adds roughly
-// u * sqrt(n) * sqrt(n) (partial sums grow as sqrt(n)). Each tolerance is at least ten times the
-// error expected that way, and far below what a wrong index, stride or formula gives (~|value|).
+// Every engine op on CUDA tensors against the same op on the CPU in float64: the op table's rows
+// (tests/op_table.h, whose tolerances say why each is what it is), outputs and the gradients of
+// every input, backward from the same random seed gradient; then dropout's mask bit for bit, empty
+// tensors, the errors of mixed devices, and what creating a CUDA tensor does on a machine without
+// a GPU (that test runs everywhere). The rest skips, visibly, without a GPU.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -18,14 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "activations.h"
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
 #include "engine/tensor.h"
 #include "gpu.h"
+#include "op_table.h"
 
 using namespace legato;
 using legato::testing::check_close;
+using legato::testing::kRounding;
+using legato::testing::op_leaf;
 using legato::testing::to_gpu;
 using legato::testing::Tolerance;
 using V = std::vector<Tensor>;
@@ -33,13 +30,6 @@ using V = std::vector<Tensor>;
 namespace {
 
 using OpFn = std::function<Tensor(const V&)>;
-
-// A float64 CPU leaf taking a gradient, uniform in [low, high).
-Tensor leaf(const Shape& shape, uint64_t seed, double low = -1.0, double high = 1.0) {
-  return Tensor::uniform(shape, low, high, seed, DType::F64).set_requires_grad(true);
-}
-
-Tensor indices(const Shape& shape, const std::vector<int32_t>& values) { return Tensor::from_indices(shape, values); }
 
 // Runs f on the CPU inputs (float64 leaves, or int32 indices) and on their float32 copies on the
 // GPU, backward from the same seed gradient (uniform in [-1, 1), float32 on the GPU), and compares
@@ -73,132 +63,14 @@ void check_op(const std::string& what, const OpFn& f, V cpu_inputs, Tolerance ou
   }
 }
 
-// Elementwise results: a few roundings of float32 (and device expf/tanhf, within 2 ulp), ~3e-7
-// relative at most: atol 1e-6 + rtol 1e-5.
-constexpr Tolerance kElementwise{1e-6, 1e-5};
-// Sums of up to ~60 terms of size <= 1 (broadcast gradients, products with K <= 45): expected
-// error ~ u * n ~ 4e-6 at worst realistic: atol 1e-5 + rtol 1e-4.
-constexpr Tolerance kShortSums{1e-5, 1e-4};
-// Pure data movement (reshape, slice, concat): the only difference is the float32 rounding of the
-// inputs and of the seed gradient, <= 2^-24 relative (6e-8): rtol 1e-7, nothing absolute.
-constexpr Tolerance kRounding{0.0, 1e-7};
-
 }  // namespace
 
-TEST_CASE("cuda: add and mul with broadcasting, outputs and gradients") {
-  SKIP_WITHOUT_GPU();
-  const OpFn add = [](const V& in) { return ops::add(in[0], in[1]); };
-  const OpFn mul = [](const V& in) { return ops::mul(in[0], in[1]); };
-  // Gradients of broadcast operands sum over the broadcast axes: up to 60 terms ([3, 4, 5] + [1]).
-  check_op("add [3,4,5] + [5]", add, {leaf({3, 4, 5}, 1), leaf({5}, 2)}, kElementwise, kShortSums);
-  check_op("add [5] + [3,4,5]", add, {leaf({5}, 3), leaf({3, 4, 5}, 4)}, kElementwise, kShortSums);
-  check_op("add same shapes [7,33]", add, {leaf({7, 33}, 5), leaf({7, 33}, 6)}, kElementwise, kShortSums);
-  check_op("add [3,4,5] + [1]", add, {leaf({3, 4, 5}, 7), leaf({1}, 8)}, kElementwise, kShortSums);
-  check_op("add [2,3,1,4] + [3,5,1]", add, {leaf({2, 3, 1, 4}, 9), leaf({3, 5, 1}, 10)}, kElementwise, kShortSums);
-  check_op("mul [3,1,5] * [4,1]", mul, {leaf({3, 1, 5}, 11), leaf({4, 1}, 12)}, kElementwise, kShortSums);
-  check_op("mul same shapes [7,33]", mul, {leaf({7, 33}, 13), leaf({7, 33}, 14)}, kElementwise, kShortSums);
-  check_op("mul [3,4,5] * [1]", mul, {leaf({3, 4, 5}, 15), leaf({1}, 16)}, kElementwise, kShortSums);
-  check_op("mul [1] * [3,4,5]", mul, {leaf({1}, 17), leaf({3, 4, 5}, 18)}, kElementwise, kShortSums);
-  check_op("mul [2,3,1,4] * [3,5,1]", mul, {leaf({2, 3, 1, 4}, 19), leaf({3, 5, 1}, 20)}, kElementwise, kShortSums);
-  // The same tensor as both operands: both contributions reach one gradient (d(x*x) = 2x).
-  check_op(
-      "mul x * x", [](const V& in) { return ops::mul(in[0], in[0]); }, {leaf({5, 37}, 21)}, kElementwise, kElementwise);
-  // Only one operand takes a gradient.
-  V one_grad{leaf({4, 6}, 22), Tensor::uniform({6}, -1, 1, 23, DType::F64)};
-  check_op("mul [4,6] * constant [6]", mul, one_grad, kElementwise, kElementwise);
-}
-
-TEST_CASE("cuda: scale and every activation, outputs and gradients") {
-  SKIP_WITHOUT_GPU();
-  // Inputs in [-3, 3) so that sigmoid and tanh are neither linear nor saturated; relu's kink at 0
-  // is not hit (rounding to float32 keeps every input's sign). All elementwise: kElementwise.
-  check_op(
-      "scale by -2.5", [](const V& in) { return ops::scale(in[0], -2.5); }, {leaf({37, 129}, 30, -3, 3)}, kElementwise,
-      kElementwise);
-  uint64_t seed = 31;
-  for (const auto& activation : testing::activations()) {
-    const auto f = activation.apply;
-    check_op(
-        activation.name, [f](const V& in) { return f(in[0]); }, {leaf({37, 129}, seed++, -3, 3)}, kElementwise,
-        kElementwise);
-  }
-}
-
-TEST_CASE("cuda: matmul with every transpose, and linear with bias") {
+// Every row of the op table (tests/op_table.h) on its wide inputs, with the row's tolerances.
+TEST_CASE("cuda: every op of the table against the CPU's float64, outputs and gradients") {
   SKIP_WITHOUT_GPU();
   set_cuda_tf32(false);  // strict FP32 products (the default; TF32 would need ~1e-3)
-  // [7, 33] x [33, 45]: each output sums K = 33 products, dA sums N = 45, dB sums M = 7:
-  // kShortSums (atol 1e-5 + rtol 1e-4) against an expected error of ~1e-6.
-  const int64_t M = 7, K = 33, N = 45;
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      const Shape a_shape = ta ? Shape{K, M} : Shape{M, K}, b_shape = tb ? Shape{N, K} : Shape{K, N};
-      check_op(
-          std::string("matmul") + (ta ? " A^T" : " A") + (tb ? " B^T" : " B"),
-          [ta, tb](const V& in) { return ops::matmul(in[0], in[1], ta, tb); },
-          {leaf(a_shape, 40 + 2 * ta + tb), leaf(b_shape, 50 + 2 * ta + tb)}, kShortSums, kShortSums);
-    }
-  // x [9, 33], weight [17, 33], bias [17]: the bias gradient sums 9 rows.
-  check_op(
-      "linear with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
-      {leaf({9, 33}, 60), leaf({17, 33}, 61), leaf({17}, 62)}, kShortSums, kShortSums);
-  check_op(
-      "linear without bias", [](const V& in) { return ops::linear(in[0], in[1], Tensor()); },
-      {leaf({1, 33}, 63), leaf({17, 33}, 64)}, kShortSums, kShortSums);
-}
-
-TEST_CASE("cuda: softmax and log_softmax, outputs and gradients") {
-  SKIP_WITHOUT_GPU();
-  // Rows of 37 logits in [-3, 3); 300 columns for rows longer than the 256 threads of a block.
-  // softmax: p ~ 1/37 with relative error ~ 5e-7 (rounded inputs, expf, a 37-term sum); its
-  // gradient y * (g - <g, y>) is O(0.03) with absolute error ~ 1e-8: kElementwise. log_softmax is
-  // O(4) with absolute error ~ 1e-6 (rtol covers it); its gradient g - exp(y) * sum(g):
-  // kElementwise (sum(g) ~ 4 with error ~ 1e-6, times exp(y) ~ 0.03).
-  for (int64_t cols : {37, 300}) {
-    CAPTURE(cols);
-    check_op(
-        "softmax", [](const V& in) { return ops::softmax(in[0]); }, {leaf({5, cols}, 70, -3, 3)}, kElementwise,
-        kElementwise);
-    check_op(
-        "log_softmax", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({5, cols}, 71, -3, 3)}, kElementwise,
-        kElementwise);
-  }
-  // Softmax over the last axis of a 3-D tensor (rows = the product of the others).
-  check_op(
-      "softmax [2,3,37]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({2, 3, 37}, 72, -3, 3)}, kElementwise,
-      kElementwise);
-}
-
-TEST_CASE("cuda: cross-entropy on probabilities (Keras) and on logits, losses and gradients") {
-  SKIP_WITHOUT_GPU();
-  const int64_t rows = 6, cols = 37;
-  const std::vector<int32_t> t = {3, 36, 0, 17, 5, 9};
-  // cross_entropy_probs fed softmax(logits), as the seed's recipe does. Row 4's target logit is
-  // -30 (p_t ~ 3e-15: clipped to 1e-7, no gradient) and row 5's +30 (p_t rounds to 1 in float32
-  // and is within 1e-12 of it in float64: clipped to 1 - 1e-7, no gradient) on both devices.
-  Tensor logits = Tensor::uniform({rows, cols}, -3, 3, 80, DType::F64);
-  logits.data<double>()[4 * cols + t[4]] = -30;
-  logits.data<double>()[5 * cols + t[5]] = 30;
-  logits.set_requires_grad(true);
-  // The loss is a mean over 6 rows of terms ~ 3.6 (16.1 for the clipped row): relative error ~ 1e-6;
-  // atol 1e-5 + rtol 1e-5. The gradient reaches the logits through 1/p_t (up to ~500) and the
-  // softmax backward, where those terms cancel back to O(0.1): absolute error ~ 1e-7, atol 1e-6
-  // + rtol 1e-4.
-  check_op(
-      "cross_entropy_probs(softmax(z))",
-      [](const V& in) { return ops::cross_entropy_probs(ops::softmax(in[0]), in[1]); }, {logits, indices({rows}, t)},
-      Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
-  // Probabilities that are not normalised (the loss renormalises each row).
-  check_op(
-      "cross_entropy_probs(unnormalised)", [](const V& in) { return ops::cross_entropy_probs(in[0], in[1]); },
-      {leaf({rows, cols}, 81, 0.1, 1.0), indices({rows}, t)}, Tolerance{1e-5, 1e-5}, Tolerance{1e-6, 1e-4});
-  // The fused loss on logits: loss ~ 4 (row 4 ~ 33), gradient (softmax - onehot) * g / rows.
-  check_op(
-      "cross_entropy_logits", [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
-      {logits, indices({rows}, t)}, Tolerance{1e-5, 1e-5}, kElementwise);
-  check_op(
-      "cross_entropy_logits, 300 classes", [](const V& in) { return ops::cross_entropy_logits(in[0], in[1]); },
-      {leaf({3, 300}, 82, -3, 3), indices({3}, {299, 0, 256})}, Tolerance{1e-5, 1e-5}, kElementwise);
+  for (const testing::OpCase& row : testing::op_table())
+    check_op(row.name, row.apply, row.inputs(true), row.out, row.grad);
 }
 
 TEST_CASE("cuda: dropout draws the CPU's float32 mask bit for bit") {
@@ -230,76 +102,6 @@ TEST_CASE("cuda: dropout draws the CPU's float32 mask bit for bit") {
   CHECK(ops::dropout(gpu_x, 0.0, true, 77, 0).impl() == gpu_x.impl());
 }
 
-TEST_CASE("cuda: embedding, with repeated indices whose gradients add up") {
-  SKIP_WITHOUT_GPU();
-  // Row 3 is looked up four times and row 10 twice: their gradients are sums of 4 and 2 rows
-  // (float32 atomics in any order): kElementwise. The lookup itself is a copy.
-  const std::vector<int32_t> ids = {3, 10, 3, 0, 7, 3, 10, 3};
-  check_op(
-      "embedding [2,4] of [11,5]", [](const V& in) { return ops::embedding(in[0], in[1]); },
-      {leaf({11, 5}, 100), indices({2, 4}, ids)}, kRounding, kElementwise);
-  check_op(
-      "embedding [8] of [11,37]", [](const V& in) { return ops::embedding(in[0], in[1]); },
-      {leaf({11, 37}, 101), indices({8}, ids)}, kRounding, kElementwise);
-}
-
-TEST_CASE("cuda: reshape, slice along every dimension, and concat, outputs and gradients") {
-  SKIP_WITHOUT_GPU();
-  // Pure copies: kRounding.
-  check_op(
-      "reshape [3,4,5] -> [5,12]",
-      [](const V& in) {
-        return ops::reshape(in[0], {5, 12});
-      },
-      {leaf({3, 4, 5}, 110)}, kRounding, kRounding);
-  for (int dim = 0; dim < 3; ++dim) {
-    CAPTURE(dim);
-    check_op(
-        "slice [1, 3)", [dim](const V& in) { return ops::slice(in[0], dim, 1, 3); }, {leaf({4, 5, 6}, 111)}, kRounding,
-        kRounding);
-    check_op(
-        "slice, whole dimension", [dim](const V& in) { return ops::slice(in[0], dim, 0, in[0].dim(dim)); },
-        {leaf({4, 5, 6}, 112)}, kRounding, kRounding);
-    Shape a{4, 5, 6}, b{4, 5, 6}, c{4, 5, 6};
-    a[dim] = 2;
-    b[dim] = 3;
-    c[dim] = 1;
-    check_op(
-        "concat of three parts", [dim](const V& in) { return ops::concat(in, dim); },
-        {leaf(a, 113), leaf(b, 114), leaf(c, 115)}, kRounding, kRounding);
-    // Overlapping slices concatenated: the overlap's gradient adds two rounded seeds (each <= 1):
-    // the sum differs from float64 by up to ~3 * 6e-8 in absolute terms: atol 1e-6.
-    check_op(
-        "concat of overlapping slices",
-        [dim](const V& in) {
-          return ops::concat({ops::slice(in[0], dim, 0, 3), ops::slice(in[0], dim, 1, 4)}, dim);
-        },
-        {leaf({4, 5, 6}, 116)}, kRounding, Tolerance{1e-6, 0});
-  }
-  // A part that takes no gradient (a constant) beside one that does.
-  check_op(
-      "concat with a constant part", [](const V& in) { return ops::concat(in, 1); },
-      {leaf({3, 2}, 117), Tensor::uniform({3, 4}, -1, 1, 118, DType::F64)}, kRounding, kRounding);
-}
-
-TEST_CASE("cuda: sum and mean, outputs and gradients") {
-  SKIP_WITHOUT_GPU();
-  // [7, 33]: 231 terms in [-1, 1), sum ~ 9, rounding error ~ u * sqrt(n * depth) ~ 2e-6: atol 2e-5
-  // + rtol 1e-5. [37, 129]: 4773 terms (more than the 1024 threads), error ~ 1e-5: atol 2e-4.
-  // Means divide both by n. The gradients are factor * g in every element: a few roundings,
-  // rtol 1e-6.
-  for (const Shape& shape : {Shape{7, 33}, Shape{37, 129}}) {
-    CAPTURE(to_string(shape));
-    const double n = static_cast<double>(numel_of(shape)), atol = n > 1000 ? 2e-4 : 2e-5;
-    check_op(
-        "sum", [](const V& in) { return ops::sum(in[0]); }, {leaf(shape, 120)}, Tolerance{atol, 1e-5},
-        Tolerance{0, 1e-6});
-    check_op(
-        "mean", [](const V& in) { return ops::mean(in[0]); }, {leaf(shape, 121)}, Tolerance{atol / n, 1e-5},
-        Tolerance{0, 1e-6});
-  }
-}
-
 TEST_CASE("cuda: empty tensors (a batch of 0, a width of 0) are nothing to do, as on the CPU") {
   SKIP_WITHOUT_GPU();
   // No element to compare: what is checked is that nothing fails (no grid of 0 blocks, no
@@ -307,45 +109,45 @@ TEST_CASE("cuda: empty tensors (a batch of 0, a width of 0) are nothing to do, a
   // the CPU; k = 0 products give zeros.
   const Tolerance exact{0.0, 0.0};
   check_op(
-      "add [0,5] + [5]", [](const V& in) { return ops::add(in[0], in[1]); }, {leaf({0, 5}, 1), leaf({5}, 2)}, exact,
-      exact);
-  check_op(
-      "mul [4,0] * [4,1]", [](const V& in) { return ops::mul(in[0], in[1]); }, {leaf({4, 0}, 3), leaf({4, 1}, 4)},
+      "add [0,5] + [5]", [](const V& in) { return ops::add(in[0], in[1]); }, {op_leaf({0, 5}, 1), op_leaf({5}, 2)},
       exact, exact);
   check_op(
-      "sigmoid [0,7]", [](const V& in) { return ops::sigmoid(in[0]); }, {leaf({0, 7}, 5)}, exact, exact);
-  check_op(
-      "matmul [0,5] x [5,3]", [](const V& in) { return ops::matmul(in[0], in[1]); }, {leaf({0, 5}, 6), leaf({5, 3}, 7)},
+      "mul [4,0] * [4,1]", [](const V& in) { return ops::mul(in[0], in[1]); }, {op_leaf({4, 0}, 3), op_leaf({4, 1}, 4)},
       exact, exact);
+  check_op(
+      "sigmoid [0,7]", [](const V& in) { return ops::sigmoid(in[0]); }, {op_leaf({0, 7}, 5)}, exact, exact);
+  check_op(
+      "matmul [0,5] x [5,3]", [](const V& in) { return ops::matmul(in[0], in[1]); },
+      {op_leaf({0, 5}, 6), op_leaf({5, 3}, 7)}, exact, exact);
   check_op(
       "matmul [4,0] x [0,3] (k = 0: zeros)", [](const V& in) { return ops::matmul(in[0], in[1]); },
-      {leaf({4, 0}, 8), leaf({0, 3}, 9)}, exact, exact);
+      {op_leaf({4, 0}, 8), op_leaf({0, 3}, 9)}, exact, exact);
   check_op(
       "linear [0,6] with bias", [](const V& in) { return ops::linear(in[0], in[1], in[2]); },
-      {leaf({0, 6}, 10), leaf({3, 6}, 11), leaf({3}, 12)}, exact, exact);
+      {op_leaf({0, 6}, 10), op_leaf({3, 6}, 11), op_leaf({3}, 12)}, exact, exact);
   check_op(
-      "softmax [0,6]", [](const V& in) { return ops::softmax(in[0]); }, {leaf({0, 6}, 13)}, exact, exact);
+      "softmax [0,6]", [](const V& in) { return ops::softmax(in[0]); }, {op_leaf({0, 6}, 13)}, exact, exact);
   check_op(
-      "log_softmax [0,6]", [](const V& in) { return ops::log_softmax(in[0]); }, {leaf({0, 6}, 14)}, exact, exact);
+      "log_softmax [0,6]", [](const V& in) { return ops::log_softmax(in[0]); }, {op_leaf({0, 6}, 14)}, exact, exact);
   check_op(
-      "dropout [0,6]", [](const V& in) { return ops::dropout(in[0], 0.5, true, 7, 0); }, {leaf({0, 6}, 15)}, exact,
+      "dropout [0,6]", [](const V& in) { return ops::dropout(in[0], 0.5, true, 7, 0); }, {op_leaf({0, 6}, 15)}, exact,
       exact);
   check_op(
-      "sum [0,3]", [](const V& in) { return ops::sum(in[0]); }, {leaf({0, 3}, 16)}, exact, exact);
+      "sum [0,3]", [](const V& in) { return ops::sum(in[0]); }, {op_leaf({0, 3}, 16)}, exact, exact);
   check_op(
       "concat [0,3] and [2,3]",
       [](const V& in) {
         return ops::concat({in[0], in[1]}, 0);
       },
-      {leaf({0, 3}, 17), leaf({2, 3}, 18)}, kRounding, kRounding);
+      {op_leaf({0, 3}, 17), op_leaf({2, 3}, 18)}, kRounding, kRounding);
   // The LSTM with a batch of 0: outputs [T, 0, H], every gradient of the weights zero.
-  ops::LstmWeights w{leaf({4 * 3, 2}, 19), leaf({4 * 3, 3}, 20), leaf({4 * 3}, 21), leaf({4 * 3}, 22)};
+  ops::LstmWeights w{op_leaf({4 * 3, 2}, 19), op_leaf({4 * 3, 3}, 20), op_leaf({4 * 3}, 21), op_leaf({4 * 3}, 22)};
   check_op(
       "lstm with a batch of 0",
       [](const V& in) {
         return ops::lstm(in[0], Tensor(), Tensor(), {in[1], in[2], in[3], in[4]}).y;
       },
-      {leaf({5, 0, 2}, 23), w.w_ih, w.w_hh, w.b_ih, w.b_hh}, exact, exact);
+      {op_leaf({5, 0, 2}, 23), w.w_ih, w.w_hh, w.b_ih, w.b_hh}, exact, exact);
 }
 
 TEST_CASE("cuda: mixing CPU and CUDA tensors throws naming the op") {

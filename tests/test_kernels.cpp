@@ -1,13 +1,16 @@
 // The per-element bodies that the CUDA kernels run, checked on the CPU.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/ops.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/philox.h"
+#include "kernels/softmax.h"
 
 using namespace legato::kernels;
 
@@ -73,6 +76,57 @@ TEST_CASE("lstm cell body: float32 agrees with float64, backward matches central
   CHECK(carry == doctest::Approx((wh * (hu - hd) + wc * (cu - cd)) / (2 * eps)).epsilon(1e-7));
 }
 
+namespace {
+// softmax.h's Row as a third device would write it: one element at a time, std::exp, nothing kept
+// between the sum and the write (f evaluated again, as the GPU's BlockRow does).
+struct ScalarRow {
+  using Scalar = double;
+  const double* x;
+  double* y;
+  int64_t cols;
+  double max() const {
+    double m = x[0];
+    for (int64_t j = 1; j < cols; ++j) m = std::max(m, x[j]);
+    return m;
+  }
+  template <class F>
+  double sum(F f) const {
+    double s = 0;
+    for (int64_t j = 0; j < cols; ++j) s += f(x[j]);
+    return s;
+  }
+  template <class F, class G>
+  void write(F f, G g) const {
+    for (int64_t j = 0; j < cols; ++j) y[j] = g(x[j], f(x[j]));
+  }
+  static double exp(double v) { return std::exp(v); }
+  static double log(double v) { return std::log(v); }
+};
+}  // namespace
+
+TEST_CASE("softmax body: element by element it gives the CPU ops' softmax and log-softmax (Eigen's rows)") {
+  const int64_t rows = 3, cols = 9;
+  // Large logits: without the maximum subtracted, exp(800) overflows to inf.
+  legato::Tensor z = legato::Tensor::uniform({rows, cols}, -3, 3, 23, legato::DType::F64);
+  z.data<double>()[4] = 800;
+  const legato::Tensor p = legato::ops::softmax(z), lp = legato::ops::log_softmax(z);
+  std::vector<double> y(cols), ly(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    ScalarRow row{z.data<double>() + r * cols, y.data(), cols}, log_row{row.x, ly.data(), cols};
+    const SoftmaxStats<double> stats = softmax_row(row, false);
+    softmax_row(log_row, true);
+    double total = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      total += y[j];
+      CHECK(y[j] == doctest::Approx(p.at(r * cols + j)).epsilon(1e-14));
+      CHECK(ly[j] == doctest::Approx(lp.at(r * cols + j)).epsilon(1e-14));
+    }
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-14));
+    CHECK(stats.max == *std::max_element(row.x, row.x + cols));
+  }
+  CHECK(p.at(4) == doctest::Approx(1.0));
+}
+
 TEST_CASE("softmax cross-entropy body matches the engine's fused op, loss and gradient") {
   const int64_t rows = 3, vocab = 7;
   const legato::Tensor z =
@@ -81,13 +135,13 @@ TEST_CASE("softmax cross-entropy body matches the engine's fused op, loss and gr
   legato::Tensor loss = legato::ops::cross_entropy_logits(z, legato::Tensor::from_indices({rows}, t));
   loss.backward();
   double total = 0;
+  std::vector<double> p(vocab);
   for (int64_t r = 0; r < rows; ++r) {
-    double m = -1e300, s = 0;
-    for (int64_t j = 0; j < vocab; ++j) m = std::max(m, z.at(r * vocab + j));
-    for (int64_t j = 0; j < vocab; ++j) s += std::exp(z.at(r * vocab + j) - m);
-    total += softmax_xent_loss(z.at(r * vocab + t[r]), m, s);
+    ScalarRow row{z.data<double>() + r * vocab, p.data(), vocab};
+    const SoftmaxStats<double> stats = softmax_row(row, false);
+    total += softmax_xent_loss(z.at(r * vocab + t[r]), stats.max, stats.sum);
     for (int64_t j = 0; j < vocab; ++j)
-      CHECK(softmax_xent_grad(z.at(r * vocab + j), m, s, j == t[r], 1.0 / rows) ==
+      CHECK(softmax_xent_grad(0.0, p[j], j == t[r], 1.0 / rows) ==
             doctest::Approx(z.grad().at(r * vocab + j)).epsilon(1e-12));
   }
   CHECK(total / rows == doctest::Approx(loss.item()).epsilon(1e-12));

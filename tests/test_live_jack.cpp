@@ -18,6 +18,7 @@ using namespace legato;
 using testing::Arrival;
 using testing::Receiver;
 using testing::Sender;
+using testing::XrunCounter;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<uint8_t>;
 
@@ -90,11 +91,12 @@ double play(Sender& sender, std::vector<std::pair<double, Bytes>> events, bool f
 }
 
 // A phrase at 120 bpm: (pitch, start beat, length in beats).
-std::vector<std::pair<double, Bytes>> phrase(const std::vector<std::tuple<int, double, double>>& notes) {
+std::vector<std::pair<double, Bytes>> phrase(const std::vector<std::tuple<int, double, double>>& notes,
+                                             double beat_seconds = 0.5) {
   std::vector<std::pair<double, Bytes>> events;
   for (const auto& [pitch, start, length] : notes) {
-    events.push_back({start * 0.5, {0x90, uint8_t(pitch), 100}});
-    events.push_back({(start + length) * 0.5, {0x80, uint8_t(pitch), 0}});
+    events.push_back({start * beat_seconds, {0x90, uint8_t(pitch), 100}});
+    events.push_back({(start + length) * beat_seconds, {0x80, uint8_t(pitch), 0}});
   }
   return events;
 }
@@ -107,6 +109,7 @@ struct Heard {
   std::vector<std::pair<int, double>> note_ons;  // pitch, seconds from the first note-on
   double first = 0;                              // when the first note-on arrived
   bool all_released = true;                      // every note-on has its note-off
+  std::vector<int> unreleased;                   // channel * 128 + pitch of those that have not
   int all_notes_off = 0;                         // control change 123 messages
 };
 
@@ -125,7 +128,9 @@ Heard heard(const std::vector<Arrival>& arrivals) {
       --sounding[key];
     }
   }
-  for (const auto& [key, count] : sounding) h.all_released &= count == 0;
+  for (const auto& [key, count] : sounding)
+    if (count != 0) h.unreleased.push_back(key);
+  h.all_released = h.unreleased.empty();
   return h;
 }
 
@@ -142,12 +147,18 @@ std::vector<Arrival> answer_arrivals(Receiver& receiver) {
   return got;
 }
 
-// Every note-on of an answer has its note-off: checked in the plain build. Under AddressSanitizer
-// an answer has twice been seen with a note still sounding 10 s after it (not in the plain build,
-// nor in test_live_core under the sanitizers): reported there, not checked, until it is understood.
-void check_released(const Heard& h) {
-  if (kTimed) CHECK(h.all_released);
-  if (!kTimed && !h.all_released) MESSAGE("under AddressSanitizer: an answer note without its note-off");
+// Every note-on of an answer has its note-off. JACK loses the MIDI of a cycle that a client did
+// not finish in time (an xrun): under AddressSanitizer, whose instrumented receiver and composer
+// run several times slower, a missing note-off is accepted only when JACK reported an xrun during
+// the answer (said so in the log); without one it fails there too, as always in the plain build.
+void check_released(const Heard& h, const XrunCounter::Late& late) {
+  if (h.all_released) return;
+  std::string keys;
+  for (int key : h.unreleased) keys += " " + std::to_string(key / 128) + ":" + std::to_string(key % 128);
+  MESSAGE("notes without their note-off (channel:pitch)" << keys << " among " << h.note_ons.size()
+                                                         << " note-ons; JACK had " << late.xruns
+                                                         << " xruns during the answer");
+  if (kTimed || late.xruns == 0) CHECK(h.all_released);
 }
 
 std::vector<int> pitches(const Heard& h) {
@@ -184,6 +195,7 @@ TEST_CASE("live: composer --listen answers after the silence; the same seed and 
   Receiver receiver;
   Sender sender("legato_keys_" + std::to_string(::getpid()));
   std::vector<Heard> answers;
+  XrunCounter xruns;
   // Three runs with one seed: two phrases one after the other (it listens again after answering),
   // then each phrase alone.
   const std::vector<std::vector<const std::vector<std::pair<double, Bytes>>*>> runs = {
@@ -193,11 +205,12 @@ TEST_CASE("live: composer --listen answers after the silence; the same seed and 
     REQUIRE(wait_connected(sender));
     receiver.take();
     for (const auto* played : run) {
+      xruns.take();
       const double last = play(sender, *played);
       std::this_thread::sleep_for(std::chrono::duration<double>(kAnswerSeconds));
       const Heard h = heard(answer_arrivals(receiver));
       REQUIRE(!h.note_ons.empty());
-      check_released(h);
+      check_released(h, xruns.take());
       // After the silence (1 beat, 0.5 s, from the last note-off; JACK hands our note-off over up
       // to a period, 2.7 ms, later), and soon after it (how soon: bench/bench_live.cpp).
       CHECK(h.first >= last + 0.5 - 0.003);
@@ -230,6 +243,7 @@ TEST_CASE("live: bad input never stops composer --listen; its port comes back; C
   Composer composer(listen_args(checkpoint, *sender, receiver, "4"));
   REQUIRE(wait_connected(*sender));
   receiver.take();
+  XrunCounter xruns;
   // Two notes in one event by running status, another channel, SysEx, a note-off of no note,
   // drums, a stray data byte, note-offs by running status and by velocity 0; MIDI clock and
   // active sensing all the while, through the silence and the answer.
@@ -247,7 +261,7 @@ TEST_CASE("live: bad input never stops composer --listen; its port comes back; C
   play(*sender, messy, true, 1.0 + kAnswerSeconds);
   const Heard first = heard(answer_arrivals(receiver));
   CHECK(!first.note_ons.empty());
-  check_released(first);
+  check_released(first, xruns.take());
 
   // The keyboard goes away and comes back: composer connects to it again.
   sender.reset();
@@ -306,5 +320,35 @@ TEST_CASE("live: composer --listen refuses a port it cannot find and a checkpoin
     if (said.find("port") == std::string::npos) CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK(r.err.rfind("composer: ", 0) == 0);
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("live: composer --listen --follow-tempo takes the tempo the player plays at") {
+  if (testing::skip_without_jack()) return;
+  const auto dir = testing::temp_dir("live_follow");
+  const std::string checkpoint = testing::write_live_checkpoint(dir).string();
+  Receiver receiver;
+  Sender sender("legato_keys_" + std::to_string(::getpid()));
+  std::vector<std::string> args = listen_args(checkpoint, sender, receiver, "5");
+  args.push_back("--follow-tempo");  // from --tempo 120; the player plays at 90
+  Composer composer(args);
+  REQUIRE(wait_connected(sender));
+  receiver.take();
+  XrunCounter xruns;
+  constexpr double beat = 60.0 / 90;
+  const double last = play(sender, phrase({{60, 0, 1}, {62, 1, 1}, {64, 2, 1}, {65, 3, 1}, {67, 4, 1}}, beat));
+  std::this_thread::sleep_for(std::chrono::duration<double>(beat + 4 * beat + 1.5));
+  const Heard h = heard(answer_arrivals(receiver));
+  REQUIRE(!h.note_ons.empty());
+  check_released(h, xruns.take());
+  // The silence is one beat at 90 bpm (0.67 s), not at 120 (0.5 s)...
+  CHECK(h.first >= last + beat - 0.003);
+  if (kTimed) CHECK(h.first <= last + beat + 0.25);
+  // ...and the answer's bar lasts 4 beats at 90 bpm (2.67 s).
+  for (const auto& [pitch, at] : h.note_ons) CHECK(at < 4 * beat + 0.01);
+  const auto r = composer.stop();
+  INFO(r.err);
+  CHECK(r.code == 130);
+  CHECK(r.err.find("following the tempo from 120 bpm") != std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -1,99 +1,26 @@
-// Every op: a central-difference gradient check in float64, float32 against float64, and misuse.
+// Every op of the table (tests/op_table.h): a central-difference gradient check in float64 and
+// float32 against float64; then values and misuse, op by op.
 #include <doctest/doctest.h>
 
-#include "activations.h"
 #include "engine/ops.h"
 #include "gradcheck.h"
 #include "kernels/philox.h"
+#include "op_table.h"
 
 using namespace legato;
-using legato::testing::leaf;
 using V = std::vector<Tensor>;
 
 namespace {
 Tensor targets(std::vector<int32_t> t) { return Tensor::from_indices({static_cast<int64_t>(t.size())}, t); }
 }  // namespace
 
-TEST_CASE("gradcheck: add with broadcasting") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::add(in[0], in[1])}; }, (V{leaf({3, 4}, 1), leaf({3, 4}, 2)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::add(in[0], in[1])}; }, (V{leaf({2, 3, 4}, 3), leaf({4}, 4)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::add(in[0], in[1])}; }, (V{leaf({3, 1}, 5), leaf({1, 4}, 6)}));
-}
-
-TEST_CASE("gradcheck: mul with broadcasting") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::mul(in[0], in[1])}; }, (V{leaf({3, 4}, 7), leaf({3, 4}, 8)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::mul(in[0], in[1])}; }, (V{leaf({2, 1, 4}, 9), leaf({3, 1}, 10)}));
-  // The same tensor twice: both contributions must accumulate (d(x*x) = 2x).
-  CHECK_GRADIENTS([](const V& in) { return V{ops::mul(in[0], in[0])}; }, (V{leaf({5}, 11)}));
-}
-
-TEST_CASE("gradcheck: scale and every activation") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::scale(in[0], -2.5)}; }, (V{leaf({4, 3}, 12)}));
-  // Inputs in [-3, 3), kept away from 0, where relu is not differentiable.
-  for (const auto& activation : testing::activations()) {
-    CAPTURE(activation.name);
-    Tensor x = leaf({4, 3}, 15, -3, 3);
-    for (int64_t k = 0; k < x.numel(); ++k) x.data<double>()[k] += x.data<double>()[k] > 0 ? 0.1 : -0.1;
-    const auto f = activation.apply;
-    CHECK_GRADIENTS([f](const V& in) { return V{f(in[0])}; }, (V{x}));
+// Every row of the op table (tests/op_table.h) on its small inputs; relative error at most 1e-6.
+TEST_CASE("gradcheck: every op of the table") {
+  for (const testing::OpCase& row : testing::op_table()) {
+    CAPTURE(row.name);
+    const auto& apply = row.apply;
+    CHECK_GRADIENTS([&apply](const V& in) { return V{apply(in)}; }, row.inputs(false));
   }
-}
-
-TEST_CASE("gradcheck: matmul with every transpose") {
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      CAPTURE(ta);
-      CAPTURE(tb);
-      const Tensor a = ta ? leaf({4, 3}, 16) : leaf({3, 4}, 16);
-      const Tensor b = tb ? leaf({5, 4}, 17) : leaf({4, 5}, 17);
-      CHECK_GRADIENTS([&](const V& in) { return V{ops::matmul(in[0], in[1], ta, tb)}; }, (V{a, b}));
-    }
-}
-
-TEST_CASE("gradcheck: linear") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::linear(in[0], in[1], in[2])}; },
-                  (V{leaf({3, 4}, 18), leaf({5, 4}, 19), leaf({5}, 20)}));
-}
-
-TEST_CASE("gradcheck: softmax and log_softmax") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::softmax(in[0])}; }, (V{leaf({3, 5}, 21, -2, 2)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::log_softmax(in[0])}; }, (V{leaf({2, 3, 5}, 22, -2, 2)}));
-}
-
-TEST_CASE("gradcheck: cross-entropy on probabilities (Keras) and on logits") {
-  const Tensor t = targets({0, 3, 2});
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_probs(ops::softmax(in[0]), t)}; },
-                  (V{leaf({3, 4}, 23, -2, 2)}));
-  // Unnormalised probabilities: Keras renormalises rows first.
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_probs(in[0], t)}; }, (V{leaf({3, 4}, 24, 0.1, 1.0)}));
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::cross_entropy_logits(in[0], t)}; }, (V{leaf({3, 4}, 25, -2, 2)}));
-}
-
-TEST_CASE("gradcheck: dropout with a fixed mask") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::dropout(in[0], 0.3, true, 42, 7)}; }, (V{leaf({6, 5}, 26)}));
-}
-
-TEST_CASE("gradcheck: embedding") {
-  const Tensor idx = Tensor::from_indices({2, 3}, {0, 4, 2, 4, 4, 1});
-  CHECK_GRADIENTS([&](const V& in) { return V{ops::embedding(in[0], idx)}; }, (V{leaf({5, 3}, 27)}));
-}
-
-TEST_CASE("gradcheck: reshape, slice and concat") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::reshape(in[0], {3, 4})}; }, (V{leaf({2, 6}, 28)}));
-  for (int dim : {0, 1, 2}) {
-    CAPTURE(dim);
-    CHECK_GRADIENTS([&](const V& in) { return V{ops::slice(in[0], dim, 1, 3)}; }, (V{leaf({3, 4, 5}, 29)}));
-    CHECK_GRADIENTS(
-        [&](const V& in) {
-          return V{ops::concat({in[0], in[1], in[0]}, dim)};
-        },
-        (V{leaf({2, 3, 4}, 30), leaf({2, 3, 4}, 31)}));
-  }
-}
-
-TEST_CASE("gradcheck: sum and mean") {
-  CHECK_GRADIENTS([](const V& in) { return V{ops::sum(in[0])}; }, (V{leaf({3, 4}, 32)}));
-  CHECK_GRADIENTS([](const V& in) { return V{ops::mean(in[0])}; }, (V{leaf({3, 4}, 33)}));
 }
 
 // ---- float32 against float64 -------------------------------------------------------------
@@ -121,27 +48,11 @@ void check_f32_matches_f64(const std::function<Tensor(const V&)>& f, const V& in
 Tensor f64(const Shape& s, uint64_t seed) { return Tensor::uniform(s, -1, 1, seed, DType::F64); }
 }  // namespace
 
-TEST_CASE("float32 agrees with float64 for every op") {
-  const Tensor a = f64({4, 6}, 40), b = f64({4, 6}, 41), bias = f64({6}, 42), w = f64({5, 6}, 43);
-  const Tensor t = targets({1, 0, 5, 2});
-  check_f32_matches_f64([](const V& in) { return ops::add(in[0], in[1]); }, {a, bias});
-  check_f32_matches_f64([](const V& in) { return ops::mul(in[0], in[1]); }, {a, b});
-  check_f32_matches_f64([](const V& in) { return ops::scale(in[0], 0.37); }, {a});
-  for (const auto& activation : testing::activations()) {
-    const auto f = activation.apply;
-    check_f32_matches_f64([f](const V& in) { return f(in[0]); }, {a});
+TEST_CASE("float32 agrees with float64 for every op of the table") {
+  for (const testing::OpCase& row : testing::op_table()) {
+    CAPTURE(row.name);
+    check_f32_matches_f64(row.apply, row.inputs(false));
   }
-  check_f32_matches_f64([](const V& in) { return ops::matmul(in[0], in[1], false, true); }, {a, w});
-  check_f32_matches_f64([](const V& in) { return ops::softmax(in[0]); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::log_softmax(in[0]); }, {a});
-  check_f32_matches_f64([&](const V& in) { return ops::cross_entropy_probs(ops::softmax(in[0]), t); }, {a});
-  check_f32_matches_f64([&](const V& in) { return ops::cross_entropy_logits(in[0], t); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::dropout(in[0], 0.5, true, 3, 0); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::embedding(in[0], Tensor::from_indices({2}, {3, 1})); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::slice(in[0], 1, 2, 5); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::concat({in[0], in[1]}, 0); }, {a, b});
-  check_f32_matches_f64([](const V& in) { return ops::sum(in[0]); }, {a});
-  check_f32_matches_f64([](const V& in) { return ops::mean(in[0]); }, {a});
 }
 
 // ---- values and misuse ----------------------------------------------------------------------

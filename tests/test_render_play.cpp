@@ -24,6 +24,7 @@
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/presets.h"
+#include "render/midi_out.h"
 #include "score_builder.h"
 #include "small_training.h"
 #include "temp_dir.h"
@@ -37,71 +38,9 @@ using testing::Arrival;
 using testing::JackServer;
 using testing::Receiver;
 using testing::skip_without_jack;
+using testing::XrunCounter;
 
 namespace {
-
-// The xruns JACK reports, from any client of the server (cycles of the graph that ran late or did
-// not finish, the receiving test client's included: MIDI then comes late or not at all whatever the
-// player did), and the longest delay JACK measured on them.
-class XrunCounter {
- public:
-  XrunCounter() {
-    client_ = jack_client_open(("legato_xruns_" + std::to_string(::getpid())).c_str(), JackNoStartServer, nullptr);
-    if (!client_) return;
-    jack_set_xrun_callback(
-        client_,
-        [](void* arg) {
-          auto* self = static_cast<XrunCounter*>(arg);
-          self->xruns_.fetch_add(1);
-          const int delayed = int(jack_get_xrun_delayed_usecs(self->client_));
-          int longest = self->longest_us_.load();
-          while (delayed > longest && !self->longest_us_.compare_exchange_weak(longest, delayed)) {
-          }
-          return 0;
-        },
-        this);
-    // Each cycle's start as JACK reckons it against the moment this client runs in it: a cycle the
-    // system woke late delivers its MIDI late (the receiver notes the time in its own callback of
-    // that cycle) even when JACK counts no xrun.
-    jack_set_process_callback(
-        client_,
-        [](jack_nframes_t, void* arg) {
-          auto* self = static_cast<XrunCounter*>(arg);
-          jack_nframes_t frames = 0;
-          jack_time_t start = 0, next = 0;
-          float period = 0;
-          if (jack_get_cycle_times(self->client_, &frames, &start, &next, &period) == 0) {
-            const jack_time_t now = jack_get_time();
-            const int late = now > start ? int(std::min<jack_time_t>(now - start, 1000000)) : 0;
-            int latest = self->latest_cycle_us_.load();
-            while (late > latest && !self->latest_cycle_us_.compare_exchange_weak(latest, late)) {
-            }
-          }
-          return 0;
-        },
-        this);
-    jack_activate(client_);
-  }
-  ~XrunCounter() {
-    if (client_) jack_client_close(client_);
-  }
-  XrunCounter(const XrunCounter&) = delete;
-  XrunCounter& operator=(const XrunCounter&) = delete;
-
-  struct Late {
-    int xruns;
-    double longest_seconds;       // the longest delay JACK measured on an xrun
-    double latest_cycle_seconds;  // the latest a cycle ran after its start
-  };
-  // Since the last call.
-  Late take() { return {xruns_.exchange(0), longest_us_.exchange(0) * 1e-6, latest_cycle_us_.exchange(0) * 1e-6}; }
-
- private:
-  jack_client_t* client_ = nullptr;
-  std::atomic<int> xruns_{0};
-  std::atomic<int> longest_us_{0};
-  std::atomic<int> latest_cycle_us_{0};
-};
 
 struct NoteEvent {
   double seconds;
@@ -395,4 +334,36 @@ TEST_CASE("render: composer --play sends the notes as it generates them; --wav a
   CHECK(int64_t(wav.size() - 44) == 4 * std::llround((score.seconds_at(score.end_tick()) + 1.0) * 44100));
 #endif
   std::filesystem::remove_all(dir);
+}
+
+// A JACK MIDI port holds only so many events per cycle (about 40 at a 128-frame period); a burst
+// larger than that, such as the 32 controller messages of silence() after the note-offs of a cut
+// answer, must wait for the next cycles rather than lose its tail.
+TEST_CASE("render: a burst of messages larger than one JACK cycle holds arrives whole and in order") {
+  if (skip_without_jack()) return;
+  Receiver receiver;
+  std::vector<std::vector<unsigned char>> sent;
+  {
+    render::MidiOutput out(receiver.port(), "legato_burst_" + std::to_string(::getpid()));
+    for (int k = 0; k < 150; ++k) {
+      const uint8_t on[3] = {uint8_t(0x90 | (k % 16)), uint8_t(30 + k % 60), 100};
+      const uint8_t off[3] = {uint8_t(0x80 | (k % 16)), uint8_t(30 + k % 60), 0};
+      out.send(on, 3);
+      out.send(off, 3);
+      sent.push_back({on[0], on[1], on[2]});
+      sent.push_back({off[0], off[1], off[2]});
+    }
+    out.silence();  // the last 32 messages
+    for (int c = 0; c < 16; ++c) {
+      sent.push_back({uint8_t(0xB0 | c), 123, 0});
+      sent.push_back({uint8_t(0xB0 | c), 120, 0});
+    }
+  }  // closing waits until what was queued has left
+  std::vector<std::vector<unsigned char>> got;
+  for (int k = 0; k < 100 && got.size() < sent.size(); ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (Arrival& a : receiver.take()) got.push_back(std::move(a.bytes));
+  }
+  CHECK(got.size() == sent.size());
+  CHECK(got == sent);
 }

@@ -17,7 +17,7 @@ set(may_include_corpus model engine midi)
 set(may_include_train corpus model engine midi eval)
 # The doors over the library: call and response, the LV2 plugin, the web server.
 set(may_include_live model engine midi render)
-set(may_include_plugin model engine midi)
+set(may_include_plugin live model engine midi)
 set(may_include_serve corpus model engine midi eval render)
 # None may run back up; an arrow listed here ("folder/file -> folder/header") would be let through.
 set(known_exceptions "")

@@ -25,6 +25,7 @@
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
+#include "model/controls.h"
 #include "model/encoding.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"
@@ -74,6 +75,7 @@ struct Options {
   bool listen = false;  // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
+  model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -106,6 +108,21 @@ int check_infill_options(Options& o) {
   }
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
+}
+
+// --key, --density and --style: control tokens for a checkpoint trained with them (model/controls.h).
+void add_control_options(CLI::App& app, Options& o) {
+  auto* key = app.add_option("--key", o.controls.key,
+                             "Compose in this key, e.g. \"D minor\", \"Bb major\" (a checkpoint trained with "
+                             "--controls key; default: drawn from the corpus)");
+  auto* density = app.add_option("--density", o.controls.density,
+                                 "Notes per beat in the corpus's lower, middle or upper third: low, mid or high "
+                                 "(--controls density; default: drawn from the corpus)");
+  auto* style = app.add_option("--style", o.controls.style,
+                               "The style of a top-level folder of the training data (--style-from-folders; "
+                               "default: drawn from the corpus)");
+  key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
+  for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
 }
 
 // --listen and its options (docs/live.md): call and response with a player at a MIDI keyboard.
@@ -226,6 +243,7 @@ int parse_options(int argc, char** argv, Options& o) {
       ->capture_default_str();
   CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);
+  add_control_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -442,6 +460,13 @@ model::CompositionRequest request_of(const Options& o, const model::CheckpointMe
                                 : problem + ": give --primer or --primer-tokens");
   request.ensemble = chosen_ensemble(o, meta);
   request.length = piece_length(o, meta);
+  try {
+    model::check_controls(meta, o.controls);
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(e.what());
+  }
+  request.controls = o.controls;
+  request.with_controls = true;
   request.count = o.num_outputs;
   request.seed = o.seed;
   request.sampling = o.sampling;
@@ -460,6 +485,8 @@ void write_composed(const Options& o, const model::CheckpointMeta& meta, model::
   print_summary(path, piece, composed.score, composed.seconds, o.seed);
   if (meta.scheme == "event")
     std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, composed.all())) << std::endl;
+  if (!composed.controls.empty())
+    std::cout << "  controls: " << model::describe_controls(meta, composed.controls, composed.shift) << std::endl;
   for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
   if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(composed.score)});
 }

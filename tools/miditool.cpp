@@ -17,10 +17,13 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "cli_errors.h"
 
 #include "eval/report.h"
+#include "midi/controls.h"
+#include "midi/key.h"
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
@@ -103,6 +106,10 @@ int info(const std::string& file, bool strict) {
   if (s.unreleased_notes) std::printf(" (and %d never released, dropped)", s.unreleased_notes);
   if (s.zero_length_notes) std::printf(" (and %d of zero length, dropped)", s.zero_length_notes);
   std::printf("\n");
+  // What control tokens would call it (docs/controls.md): the key its notes make and their density.
+  const std::optional<legato::midi::Key> key = legato::midi::detect_key(s);
+  std::printf("detected    %s, %.2f notes per beat\n", key ? legato::midi::key_name(*key).c_str() : "no key",
+              legato::midi::notes_per_beat(s));
   for (const MidiWarning& w : s.warnings) std::printf("repaired    byte %zu: %s\n", w.offset, w.what.c_str());
   return 0;
 }

@@ -1,10 +1,12 @@
 // trainer: trains a MusicLSTM on a folder of MIDI files (the default corpus without --data).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "cli_errors.h"
 #include "device.h"
@@ -28,6 +30,8 @@ struct RecipeFlags {
   int64_t batch = 0, seq_len = 0, hidden = 0, embedding = 0;
   double lr = 0, val_split = -1, clip = -1, dropout = -1, infill_rate = -1;
   bool key_c = false, key_as_written = false;
+  std::string controls;  // "key,density,style", "none"; empty: the preset's
+  bool style_from_folders = false;
   CLI::Option* normalise = nullptr;  // --normalise-key, whose count says whether it was given
 };
 
@@ -114,6 +118,28 @@ void add_learning_flags(CLI::App& app, RecipeFlags& f) {
   app.add_flag("--no-normalise-key", f.key_as_written, "Train every piece in its own key")->excludes(f.normalise);
 }
 
+// Control tokens (docs/controls.md): what composer --key, --density and --style can then ask for.
+void add_control_flags(CLI::App& app, RecipeFlags& f) {
+  using legato::model::Recipe;
+  app.add_option("--controls", f.controls,
+                 "Control tokens in front of training windows, comma separated: key, density, style; or none "
+                 "(event scheme; docs/controls.md) " +
+                     by_preset([](const Recipe& r) {
+                       std::string text;
+                       for (const std::string& c : r.controls) text += (text.empty() ? "" : ",") + c;
+                       return text.empty() ? std::string("none") : text;
+                     }))
+      ->check([](const std::string& text) {
+        std::istringstream in(text);
+        for (std::string c; std::getline(in, c, ',');)
+          if (c != "key" && c != "density" && c != "style" && !(c == "none" && text == "none"))
+            return "'" + c + "' is not a control (key, density, style, or none alone)";
+        return std::string();
+      });
+  app.add_flag("--style-from-folders", f.style_from_folders,
+               "Add the style control: each file's style is the top-level folder of --data it is in");
+}
+
 // The recipe: the preset's, with every flag given put over it.
 legato::model::Recipe recipe_of(const RecipeFlags& f) {
   legato::model::Recipe r = legato::model::preset(f.preset);
@@ -136,6 +162,14 @@ legato::model::Recipe recipe_of(const RecipeFlags& f) {
   if (f.key_c || f.key_as_written) r.normalise_key = f.key_c;
   if (!f.best_by.empty()) r.best_by = f.best_by;
   if (f.infill_rate >= 0) r.infill_rate = f.infill_rate;
+  if (!f.controls.empty()) {
+    r.controls.clear();
+    std::istringstream in(f.controls == "none" ? "" : f.controls);
+    for (std::string c; std::getline(in, c, ',');)
+      if (std::find(r.controls.begin(), r.controls.end(), c) == r.controls.end()) r.controls.push_back(c);
+  }
+  if (f.style_from_folders && std::find(r.controls.begin(), r.controls.end(), "style") == r.controls.end())
+    r.controls.push_back("style");
   return r;
 }
 
@@ -223,6 +257,7 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", tf32, "With --device cuda: TF32 tensor-core products (faster, about 3 fewer digits)");
   add_model_flags(app, flags);
   add_learning_flags(app, flags);
+  add_control_flags(app, flags);
   add_run_flags(app, options, out, cache);
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 

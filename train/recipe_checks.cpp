@@ -33,6 +33,11 @@ void check_recipe(const Recipe& r) {
   if (r.infill_rate > 0 && (r.scheme != "event" || r.objective != "all"))
     throw InputError("--infill-rate needs the event scheme and the objective all (this run: " + r.scheme + ", " +
                      r.objective + ")");
+  for (const std::string& c : r.controls)
+    if (c != "key" && c != "density" && c != "style")
+      throw InputError("bad control '" + c + "': key, density or style");
+  if (!r.controls.empty() && r.scheme != "event")
+    throw InputError("--controls needs the event scheme (this run: " + r.scheme + ")");
 }
 
 void check_music_options(const TrainOptions& o) {

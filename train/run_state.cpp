@@ -12,6 +12,15 @@
 namespace legato::model {
 namespace {
 
+// "key,density" as {"key", "density"}; "" as none.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 std::string number_text(double x) {
   char buf[64];
   const auto end = std::to_chars(buf, buf + sizeof buf, x).ptr;  // the shortest text that reads back exactly
@@ -96,6 +105,9 @@ RunSettings run_settings(const TrainOptions& o) {
   s["normalise-key"] = r.normalise_key ? "yes" : "no";
   s["best-by"] = r.best_by;
   s["infill-rate"] = number_text(r.infill_rate);
+  std::string controls;
+  for (const std::string& c : r.controls) controls += (controls.empty() ? "" : ",") + c;
+  s["controls"] = controls;
   s["seed"] = std::to_string(o.seed);
   s["eval-pieces"] = std::to_string(o.eval_pieces);
   s["eval-every"] = std::to_string(o.eval_every);
@@ -128,6 +140,8 @@ void apply_run_settings(const RunSettings& s, TrainOptions& o) {
     r.best_by = s.at("best-by");
     // Runs started before infilling have no infill-rate: they trained without it.
     if (const auto rate = s.find("infill-rate"); rate != s.end()) r.infill_rate = std::stod(rate->second);
+    // Likewise runs started before control tokens have none.
+    if (const auto controls = s.find("controls"); controls != s.end()) r.controls = split_list(controls->second);
     o.recipe = r;
     o.data.clear();
     std::istringstream data(s.at("data"));

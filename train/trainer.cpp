@@ -106,6 +106,7 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
     if (done == total) bar->finish();
   };
   if (o.recipe.infill_rate > 0) corpus_options.extra_tokens = midi::InfillLayout::needed_tokens();
+  corpus_options.controls = o.recipe.controls;
   try {
     return load_corpus(corpus_options, out);
   } catch (const std::invalid_argument& e) {
@@ -160,6 +161,15 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
   meta.seq_len = r.seq_len;
   meta.vocab = d.corpus.vocab;
   meta.infill_rate = r.infill_rate;
+  meta.controls = d.corpus.controls;
+  if (!meta.controls.empty()) {
+    meta.density_bounds.assign(d.corpus.density_bounds.begin(), d.corpus.density_bounds.end());
+    // Each training piece's, for composer to draw from: at the middle of its shifts (with
+    // --normalise-key its home, in C's key signature).
+    for (size_t k = 0; k < d.corpus.train.size(); ++k)
+      meta.piece_controls.push_back(
+          d.corpus.control_ids(k, (d.corpus.train[k].lowest + d.corpus.train[k].highest) / 2));
+  }
   const auto& keys = d.corpus.keys;  // all zero unless normalised (and some piece has pitched notes)
   if (std::any_of(keys.begin(), keys.end(), [](int64_t k) { return k > 0; }))
     meta.keys.assign(keys.begin(), keys.end());

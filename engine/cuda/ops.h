@@ -17,12 +17,14 @@ Tensor binary(kernels::BinaryKind kind, const char* op, const Tensor& a, const T
 Tensor unary(kernels::UnaryKind kind, const char* op, const Tensor& x);
 Tensor scale(const Tensor& x, double factor);
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
-Tensor softmax(const Tensor& x, bool log);
+Tensor softmax(const Tensor& x);
+Tensor log_softmax(const Tensor& x);
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
 Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets);
 Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
 Tensor embedding(const Tensor& weight, const Tensor& indices);
-Tensor scaled_sum(const char* op, const Tensor& x, double factor);
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
 
 // The block [outer, count, inner] of src (seen as [outer, src_size, inner], from src_start along
 // the middle axis) copied into dst (seen as [outer, dst_size, inner], from dst_start), or added

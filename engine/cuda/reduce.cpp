@@ -6,7 +6,9 @@
 #include "kernels/reduce_cuda.h"
 
 namespace legato::cuda_ops {
+namespace {
 
+// sum(x) * factor; backward adds the scalar gradient times factor to every element.
 Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
   detail::check(op, x, "x");
   Tensor out = Tensor::zeros({}, DType::F32, Device::CUDA);
@@ -23,5 +25,11 @@ Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
   });
   return out;
 }
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return scaled_sum("sum", x, 1.0); }
+// engine/ops/reduce.cpp has refused an empty x.
+Tensor mean(const Tensor& x) { return scaled_sum("mean", x, 1.0 / static_cast<double>(x.numel())); }
 
 }  // namespace legato::cuda_ops

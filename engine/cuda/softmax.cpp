@@ -5,8 +5,9 @@
 #include "kernels/softmax_cuda.h"
 
 namespace legato::cuda_ops {
+namespace {
 
-Tensor softmax(const Tensor& x, bool log) {
+Tensor softmax_impl(const Tensor& x, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
   detail::check(op, x, "x");
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
@@ -24,5 +25,10 @@ Tensor softmax(const Tensor& x, bool log) {
   });
   return out;
 }
+
+}  // namespace
+
+Tensor softmax(const Tensor& x) { return softmax_impl(x, false); }
+Tensor log_softmax(const Tensor& x) { return softmax_impl(x, true); }
 
 }  // namespace legato::cuda_ops

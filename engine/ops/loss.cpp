@@ -7,6 +7,7 @@
 #include "engine/eigen_maps.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
+#include "engine/ops/softmax_row.h"
 #include "kernels/loss.h"
 
 namespace legato::ops {
@@ -86,11 +87,8 @@ Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
     const int32_t* t = targets.data<int32_t>();
     T total = 0;
     for (int64_t r = 0; r < rows; ++r) {
-      const T max = z.row(r).maxCoeff();
-      s.row(r) = (z.row(r).array() - max).exp();
-      const T sum = s.row(r).sum();
-      s.row(r) /= sum;
-      total += kernels::softmax_xent_loss(z(r, t[r]), max, sum);
+      const auto row = detail::softmax_row(z.row(r), s.row(r), false);
+      total += kernels::softmax_xent_loss(z(r, t[r]), row.max, row.sum);
     }
     out.data<T>()[0] = total / static_cast<T>(rows);
   });
@@ -102,8 +100,8 @@ Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets) {
       auto dz = as_matrix<T>(gz, rows);
       const int32_t* t = targets.data<int32_t>();
       const T g = grads[0].data<T>()[0] / static_cast<T>(rows);
-      dz += g * s;
-      for (int64_t r = 0; r < rows; ++r) dz(r, t[r]) -= g;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < s.cols(); ++j) dz(r, j) = kernels::softmax_xent_grad(dz(r, j), s(r, j), j == t[r], g);
     });
   });
   return out;

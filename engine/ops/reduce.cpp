@@ -10,8 +10,6 @@ namespace {
 
 // sum(x) * factor; backward spreads the scalar gradient times factor over every element.
 Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
-  detail::check_defined(op, x, "x");
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::scaled_sum(op, x, factor));
   detail::check_cpu(op, x, "x");
   Tensor out = Tensor::empty({}, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -30,11 +28,17 @@ Tensor scaled_sum(const char* op, const Tensor& x, double factor) {
 
 }  // namespace
 
-Tensor sum(const Tensor& x) { return scaled_sum("sum", x, 1.0); }
+Tensor sum(const Tensor& x) {
+  detail::check_defined("sum", x, "x");
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::sum(x));
+  return scaled_sum("sum", x, 1.0);
+}
 
 Tensor mean(const Tensor& x) {
-  if (x.defined() && x.numel() == 0) throw std::invalid_argument("mean: x is empty: " + x.describe());
-  return scaled_sum("mean", x, x.defined() ? 1.0 / static_cast<double>(x.numel()) : 1.0);
+  detail::check_defined("mean", x, "x");
+  if (x.numel() == 0) throw std::invalid_argument("mean: x is empty: " + x.describe());
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::mean(x));
+  return scaled_sum("mean", x, 1.0 / static_cast<double>(x.numel()));
 }
 
 }  // namespace legato::ops

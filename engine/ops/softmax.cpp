@@ -1,11 +1,11 @@
-// Softmax and log-softmax over the last dimension, max-subtracted for stability.
-#include <cmath>
-
+// Softmax and log-softmax over the last dimension: the formula is kernels/softmax.h's, which the
+// kernels run too.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
+#include "engine/ops/softmax_row.h"
 
 namespace legato::ops {
 namespace {
@@ -14,7 +14,7 @@ Tensor softmax_impl(const Tensor& x, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
   if (!x.defined() || x.ndim() == 0 || x.dim(-1) == 0)
     throw std::invalid_argument(std::string(op) + ": x is " + x.describe());
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::softmax(x, log));
+  LEGATO_ROUTE_TO_CUDA(x, log ? cuda_ops::log_softmax(x) : cuda_ops::softmax(x));
   detail::check_cpu(op, x, "x");
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -22,15 +22,7 @@ Tensor softmax_impl(const Tensor& x, bool log) {
     using T = decltype(tag);
     auto in = as_matrix<T>(x, rows);
     auto y = as_matrix<T>(out, rows);
-    for (int64_t r = 0; r < rows; ++r) {
-      const T max = in.row(r).maxCoeff();
-      y.row(r) = (in.row(r).array() - max).exp();
-      const T total = y.row(r).sum();
-      if (log)
-        y.row(r) = in.row(r).array() - max - std::log(total);
-      else
-        y.row(r) /= total;
-    }
+    for (int64_t r = 0; r < rows; ++r) detail::softmax_row(in.row(r), y.row(r), log);
   });
   const Tensor y_saved = out.detach();
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {

@@ -1,0 +1,42 @@
+#pragma once
+// The softmax of one row, written once for the CPU ops (engine/ops/softmax.cpp, engine/ops/loss.cpp)
+// and the kernels (softmax.cu, loss.cu). For a row x with maximum m and s = sum_j exp(x_j - m):
+//   softmax_j = exp(x_j - m) / s,   log_softmax_j = x_j - m - log(s)
+// (subtracting m keeps exp from overflowing; the cross-entropy's loss follows from m and s: loss.h).
+//
+// The body walks the row through a Row, the device's view of one row, whose values are what it
+// applies a formula to at once: on the CPU an Eigen array holding the whole row (so that Eigen's
+// vectorised exp, and with it every CPU result, stays as it was), on the GPU the elements of one
+// thread, its reductions block-wide (kernels/block_row.cuh). A Row provides
+//   Scalar        the element type
+//   max()         max_j x_j
+//   sum(f)        sum_j f(x_j); the Row may keep the values f(x_j) (the CPU keeps them in the output)
+//   write(f, g)   y_j = g(x_j, f(x_j)), f(x_j) taken from what sum(f) kept where it kept them
+//   exp(v)        the device's exp of a value; log(s) its log of a scalar
+#include "hd.h"
+
+namespace legato::kernels {
+
+template <class T>
+struct SoftmaxStats {
+  T max;  // the row's maximum m
+  T sum;  // sum_j exp(x_j - m)
+};
+
+// Writes softmax(x) (log: log_softmax(x)) of the Row's input into its output; returns m and s.
+template <class Row>
+LEGATO_HD SoftmaxStats<typename Row::Scalar> softmax_row(Row& row, bool log) {
+  using T = typename Row::Scalar;
+  const T max = row.max();
+  const auto shifted_exp = [max](const auto& x) { return Row::exp(x - max); };
+  const T sum = row.sum(shifted_exp);
+  if (log) {
+    const T log_sum = Row::log(sum);
+    row.write(shifted_exp, [max, log_sum](const auto& x, const auto&) { return x - max - log_sum; });
+  } else {
+    row.write(shifted_exp, [sum](const auto&, const auto& e) { return e / sum; });
+  }
+  return {max, sum};
+}
+
+}  // namespace legato::kernels

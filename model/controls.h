@@ -1,0 +1,47 @@
+#pragma once
+// Composing under control tokens (midi/controls.h, docs/controls.md): composer --key "D minor"
+// --density low --style NAME become the tokens a network trained with trainer --controls read in
+// front of its windows. The controls not asked for are drawn from the corpus: those of a training
+// piece drawn at random among the pieces that agree with the ones asked for (all pieces when none
+// does), so that they come in the corpus's proportions and go together as they did there.
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+
+namespace legato::model {
+
+// What a composition asks for; an empty field is not asked for.
+struct ControlRequest {
+  std::string key;      // "D minor", "Bb major", "F#m" (midi::parse_key)
+  std::string density;  // low, mid or high
+  std::string style;    // a top-level folder of the training data
+  bool empty() const { return key.empty() && density.empty() && style.empty(); }
+};
+
+// The values a checkpoint knows for a control ("key", "density", "style"), as composer takes them;
+// empty when it was trained without it.
+std::vector<std::string> known_values(const CheckpointMeta& meta, const std::string& control);
+
+// std::invalid_argument with one line when the checkpoint was trained without a control asked for,
+// or a value is malformed or unknown (the line lists the known ones).
+void check_controls(const CheckpointMeta& meta, const ControlRequest& request);
+
+struct ChosenControls {
+  std::vector<int32_t> tokens;  // the control tokens in the checkpoint's order: the network reads them first
+  // With a key asked of a network trained in C's key signature: the semitones that move its music
+  // into that key (instead of draw_key_shift's).
+  std::optional<int> key_shift;
+};
+// The controls asked for, the others drawn with `rng`; nothing (and no draw) for a checkpoint
+// without controls. Checks the request as check_controls does.
+ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest& request, std::mt19937_64& rng);
+
+// "key D minor, density low, style NAME": the controls of `tokens`, the key moved by `shift` into
+// the music's; "" without any.
+std::string describe_controls(const CheckpointMeta& meta, const std::vector<int32_t>& tokens, int shift);
+
+}  // namespace legato::model
