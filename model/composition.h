@@ -1,9 +1,11 @@
 #pragma once
 // Composing a piece from a trained network: token after token with the state carried
 // (model/generator.h), some tokens never sampled, stopping at EOS; and the tokens as a score.
-// composer writes such pieces; the trainer composes a few to measure them against the corpus.
+// compose_pieces (at the end) is the one pipeline every user composes through: composer, legato-serve,
+// the Python module and the trainer's music measurement.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "midi/grammar.h"
 #include "midi/score.h"
 #include "model/checkpoint.h"
+#include "model/controls.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -108,5 +111,81 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
 int draw_key_shift(const std::vector<int64_t>& keys, std::mt19937_64& rng);
 // That shift for key signature `tonic` (0..11): what composer --key moves its music by.
 int key_shift_to(int tonic);
+
+// ---- The composition pipeline: composer, legato-serve, the Python module and the trainer's music
+// measurement all compose through compose_pieces, so that each policy (where the
+// music starts, its key, its ensemble, what the score holds) is written here once. A new choice
+// (control tokens, say) is a field of CompositionRequest, applied where each piece's start is made
+// (start_of in model/composition_pipeline.cpp), so that every caller gets it; a draw it needs is made
+// only when it is asked for, so that requests without it keep giving the same pieces.
+
+// Where the music starts.
+enum class PrimerSource {
+  Default,  // none given: one of the checkpoint's windows (seed scheme), drawn once for all the pieces, else BOS
+  Corpus,   // as Default, but piece k starts from window corpus_piece + k (cycled), not drawn: the trainer's
+  Music,    // Primer::tokens encode music (a MIDI file, a score): its end leads into the new music, in its key
+  Tokens,   // Primer::tokens as given (a trailing EOS dropped), taken to be in the network's own key
+};
+struct Primer {
+  PrimerSource source = PrimerSource::Default;
+  std::vector<int32_t> tokens;  // Music, Tokens: token ids (Music: encode_files' or encode_score's)
+  int encoded_shift = 0;        // Music: the semitones its encoding moved it by into C (0 unless keys are)
+  size_t corpus_piece = 0;      // Corpus: the first piece's window
+  bool in_output = true;        // Music, Tokens: its notes begin each piece's score
+};
+
+// What to compose. Every random draw comes from one std::mt19937_64 seeded with `seed`, in this
+// order: a Default primer's window (once); then per piece its key (unless given or the primer's),
+// its ensemble (a piece from BOS in event version 2 without `ensemble`), its controls (a checkpoint
+// trained with them: choose_controls, whose key replaces the key drawn) and its tokens.
+struct CompositionRequest {
+  Primer primer;
+  PieceLength length;                // tokens, or grid steps (steps_of_bars, steps_of_seconds)
+  std::optional<int> key_shift;      // semitones from the network's key to the pieces' (legato-serve's key);
+                                     // else a Music primer's own key, Tokens' none, or one of the corpus's drawn
+  std::vector<int32_t> ensemble;     // header tokens (ensemble_tokens) for pieces from BOS; empty: drawn
+  int count = 1;                     // pieces, each from the same primer
+  uint64_t seed = 0;                 // the same seed and request give the same pieces
+  SamplingOptions sampling;          // how each token is drawn
+  double tempo = 0;                  // the scores' beats per minute (0: the tokenizer's 120)
+  bool two_hands = true;             // piano parts split into right and left hand (score_of)
+  bool ensemble_before_key = false;  // the trainer's draw order (its metrics.csv stays as it was)
+  ControlRequest controls;           // control tokens asked for (model/controls.h); the others drawn
+  bool with_controls = false;        // composer's: control tokens read first (checkpoints trained with them);
+                                     // the other callers compose without, as before controls came
+};
+
+// One composed piece.
+struct ComposedPiece {
+  int index = 0;                     // 0..count-1
+  std::vector<int32_t> context;      // PrimerWindow::context: names the primer's instruments, sounds nothing
+  std::vector<int32_t> controls;     // the control tokens the network read first (none without them)
+  std::vector<int32_t> primer;       // what the network was fed after them, before it sampled
+  std::vector<int32_t> generated;    // the sampled tokens (EOS not among them)
+  int shift = 0;                     // semitones from the network's key to the score's
+  midi::Score score;                 // the context, the primer (a user's, Primer::in_output) and the generated
+  double seconds = 0;                // time spent composing it
+  std::vector<int32_t> all() const;  // context, primer and generated: ensemble_of reads its header
+};
+
+// What the caller does around each piece: `start` (may be empty) is told piece k's key shift before
+// it is composed and returns the listener of its tokens (compose()'s); `done` (may be empty) gets the
+// piece once composed and returns false to compose no more.
+struct CompositionHooks {
+  std::function<TokenListener(int index, int shift)> start;
+  std::function<bool(ComposedPiece& piece)> done;
+};
+
+// Why `request` cannot be composed with `meta` (a primer of nothing but EOS, nothing to start from,
+// no pieces), in a line without the caller's names; empty when it can. compose_pieces throws it
+// as std::invalid_argument.
+std::string composition_problem(const CheckpointMeta& meta, const CompositionRequest& request);
+
+// Composes request.count pieces with `net` (on its device), one after another, each handed to hooks.
+void compose_pieces(const MusicLSTM& net, const CheckpointMeta& meta, const CompositionRequest& request,
+                    const CompositionHooks& hooks);
+// The same, the pieces returned.
+std::vector<ComposedPiece> compose_pieces(const MusicLSTM& net, const CheckpointMeta& meta,
+                                          const CompositionRequest& request);
 
 }  // namespace legato::model

@@ -47,13 +47,14 @@ Model load(const std::filesystem::path& path) {
   return Model{ck, path.string()};
 }
 
-// A primer from music (a Score, or a MIDI file's path): its end as composer takes it, and in
-// `shift` the semitones it was moved by into C (0 unless the network was trained there).
-model::PrimerWindow midi_primer(const model::CheckpointMeta& meta, const py::object& primer_arg, int& shift) {
-  std::vector<int32_t> ids;
+// A primer from music (a Score, or a MIDI file's path): its tokens, and the semitones they were
+// moved by into C (0 unless the network was trained there).
+model::Primer music_primer(const model::CheckpointMeta& meta, const py::object& primer_arg) {
+  model::Primer primer;
+  primer.source = model::PrimerSource::Music;
   if (py::isinstance<PyScore>(primer_arg)) {
-    ids = model::encode_score(primer_arg.cast<const PyScore&>().score, meta.scheme, meta.vocab, !meta.keys.empty(),
-                              &shift);
+    primer.tokens = model::encode_score(primer_arg.cast<const PyScore&>().score, meta.scheme, meta.vocab,
+                                        !meta.keys.empty(), &primer.encoded_shift);
   } else {
     const std::string path = py::str(primer_arg);
     require_file(path, "primer ");
@@ -61,11 +62,34 @@ model::PrimerWindow midi_primer(const model::CheckpointMeta& meta, const py::obj
     std::vector<int> shifts;
     const auto pieces = model::encode_files({path}, meta.scheme, meta.vocab, log, !meta.keys.empty(), &shifts);
     if (pieces.empty()) throw midi::MidiError(path, 0, "cannot be read as a primer (" + log.str() + ")");
-    ids = pieces[0], shift = shifts[0];
+    primer.tokens = pieces[0], primer.encoded_shift = shifts[0];
   }
-  if (ids.empty()) throw std::invalid_argument("primer: no notes (a primer needs music to go on from)");
-  // The end of the music, without its EOS (in event version 2 with its ensemble known to the grammar).
-  return model::primer_window(meta, model::primer_from_piece(ids, meta.vocab, 0), meta.seq_len);
+  return primer;
+}
+
+// compose's primer argument: None (the pipeline's default: a checkpoint window or BOS), music (a
+// Score, a MIDI file's path) or token ids.
+model::Primer primer_of(const model::CheckpointMeta& meta, const py::object& primer_arg) {
+  if (primer_arg.is_none()) return {};
+  if (py::isinstance<PyScore>(primer_arg) || py::isinstance<py::str>(primer_arg) ||
+      py::isinstance(primer_arg, py::module_::import("pathlib").attr("PurePath")))
+    return music_primer(meta, primer_arg);
+  model::Primer primer;
+  primer.source = model::PrimerSource::Tokens;
+  primer.tokens = ids_of(primer_arg, meta.vocab.size(), "primer", "this model");
+  return primer;
+}
+
+// compose's sampling arguments, checked.
+model::SamplingOptions sampling_of(double temperature, int top_k, const std::optional<double>& top_p, bool greedy) {
+  if (!(temperature > 0) || !std::isfinite(temperature))
+    throw std::invalid_argument("temperature must be a positive number (for the likeliest token use greedy=True)");
+  if (top_k < 0) throw std::invalid_argument("top_k must be 0 (every token) or more");
+  if (top_p && !(*top_p > 0 && *top_p <= 1)) throw std::invalid_argument("top_p must be in (0, 1]");
+  model::SamplingOptions sampling;
+  sampling.temperature = temperature, sampling.top_k = top_k, sampling.top_p = top_p.value_or(1.0);
+  sampling.greedy = greedy;
+  return sampling;
 }
 
 py::list compose(const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
@@ -74,65 +98,30 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
   const model::CheckpointMeta& meta = m.ck->meta;
   if (length < 1 || length > 1000000) throw std::invalid_argument("length must be 1..1000000");
   if (n < 1 || n > 1000) throw std::invalid_argument("n must be 1..1000");
-  if (!(temperature > 0) || !std::isfinite(temperature))
-    throw std::invalid_argument("temperature must be a positive number (for the likeliest token use greedy=True)");
-  if (top_k < 0) throw std::invalid_argument("top_k must be 0 (every token) or more");
-  if (top_p && !(*top_p > 0 && *top_p <= 1)) throw std::invalid_argument("top_p must be in (0, 1]");
+  model::CompositionRequest request;
+  request.sampling = sampling_of(temperature, top_k, top_p, greedy);
   if (tempo != 0 && !(tempo >= 1 && tempo <= 1000)) throw std::invalid_argument("tempo must be 1..1000 bpm (0: 120)");
-  model::SamplingOptions sampling;
-  sampling.temperature = temperature, sampling.top_k = top_k, sampling.top_p = top_p.value_or(1.0);
-  sampling.greedy = greedy;
-  const uint64_t seed = seed_arg ? *seed_arg : std::random_device{}() % 1000000;
-  std::mt19937_64 rng(seed);
-
-  // The primer, as composer chooses it: the user's (ids, a Score, a MIDI file), else one of the
-  // checkpoint's windows (drawn with rng), else BOS.
-  std::vector<int32_t> primer, context;  // context: PrimerWindow's, for the grammar alone
-  std::optional<int> primer_key;         // a MIDI primer moved into C: the shift back into its key
-  bool user_primer = true, primer_ids = false;
-  if (primer_arg.is_none()) {
-    user_primer = false;
-    if (!meta.primers.empty())
-      primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
-    else if (const int32_t bos = model::special_ids(meta.vocab).bos; bos >= 0)
-      primer = {bos};
-    else
-      throw std::invalid_argument("the checkpoint has no primer windows and no BOS token: give a primer");
-  } else if (py::isinstance<PyScore>(primer_arg) || py::isinstance<py::str>(primer_arg) ||
-             py::isinstance(primer_arg, py::module_::import("pathlib").attr("PurePath"))) {
-    int shift = 0;
-    model::PrimerWindow window = midi_primer(meta, primer_arg, shift);
-    primer = std::move(window.tokens), context = std::move(window.context);
-    if (!meta.keys.empty()) primer_key = -shift;
-  } else {
-    primer_ids = true;
-    primer = model::primer_from_piece(ids_of(primer_arg, meta.vocab.size(), "primer", "this model"), meta.vocab, 0);
-    if (primer.empty()) throw std::invalid_argument("primer: no token before the end (EOS): give a beginning");
-  }
-
-  std::vector<PyScore> pieces;
+  request.seed = seed_arg ? *seed_arg : std::random_device{}() % 1000000;
+  request.primer = primer_of(meta, primer_arg);
+  if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
+    throw std::invalid_argument(request.primer.source == model::PrimerSource::Default ? problem + ": give a primer"
+                                                                                      : "primer: " + problem);
+  request.length = model::PieceLength{length, 0};
+  request.count = n, request.tempo = tempo, request.two_hands = two_hands;
+  std::vector<model::ComposedPiece> composed;
   {
     py::gil_scoped_release release;  // composing is long: other threads run meanwhile
-    for (int k = 0; k < n; ++k) {
-      // As composer: the key first, then (from BOS) the piece's ensemble, then the piece, all from rng.
-      const int shift = primer_key ? *primer_key : primer_ids ? 0 : model::draw_key_shift(meta.keys, rng);
-      const std::vector<int32_t> started_from = user_primer ? primer : model::piece_primer(meta, primer, {}, rng);
-      const std::vector<int32_t> generated = model::compose_piece(
-          *m.ck->net, meta, started_from, model::PieceLength{length, 0}, sampling, rng, {}, context);
-      PyScore piece;
-      // The context names the instruments of the primer's notes and sounds nothing itself.
-      std::vector<int32_t> heard = context;
-      if (user_primer) heard.insert(heard.end(), started_from.begin(), started_from.end());
-      heard.insert(heard.end(), generated.begin(), generated.end());
-      piece.score = model::score_of(meta.scheme, meta.vocab, heard, tempo, shift, two_hands);
-      piece.tokens = started_from;
-      piece.tokens->insert(piece.tokens->end(), generated.begin(), generated.end());
-      piece.primer_length = static_cast<int64_t>(started_from.size());
-      pieces.push_back(std::move(piece));
-    }
+    composed = model::compose_pieces(*m.ck->net, meta, request);
   }
   py::list out;
-  for (auto& p : pieces) out.append(py::cast(std::move(p)));
+  for (model::ComposedPiece& c : composed) {
+    PyScore piece;
+    piece.score = std::move(c.score);
+    piece.tokens = c.primer;  // what the network was fed, then what it composed
+    piece.tokens->insert(piece.tokens->end(), c.generated.begin(), c.generated.end());
+    piece.primer_length = static_cast<int64_t>(c.primer.size());
+    out.append(py::cast(std::move(piece)));
+  }
   return out;
 }
 

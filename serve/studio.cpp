@@ -81,10 +81,10 @@ std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEnt
   return slot;
 }
 
-// As composer chooses: the end of a MIDI file (upload or earlier piece), moved into C for a
-// network trained there; else a training window (seed scheme) or BOS.
-model::PrimerWindow Studio::primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
-                                      std::optional<int>& primer_key) {
+// The request as the composition pipeline's: the end of a MIDI file (upload or earlier piece) as
+// the primer, else the pipeline's default (a training window or BOS); the key where one is asked for.
+model::CompositionRequest Studio::request_of(const ComposeRequest& r, const model::CheckpointMeta& meta) {
+  model::CompositionRequest request;
   const std::string file = !r.primer_upload.empty() ? r.primer_upload : r.primer_piece;
   if (!file.empty()) {
     std::vector<int> shifts;
@@ -92,55 +92,53 @@ model::PrimerWindow Studio::primer_of(const ComposeRequest& r, const model::Chec
     const auto pieces = model::encode_files({*store_.written(file + ".mid")}, meta.scheme, meta.vocab, log,
                                             !meta.keys.empty(), &shifts);
     if (pieces.empty() || pieces[0].empty()) throw RequestError(400, "primer " + file + ": no notes to continue");
-    if (!meta.keys.empty()) primer_key = -shifts[0];
-    return model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
+    request.primer.source = model::PrimerSource::Music;
+    request.primer.tokens = pieces[0];
+    request.primer.encoded_shift = shifts[0];
   }
-  if (!meta.primers.empty())
-    return {{}, meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)]};
-  const auto bos = std::find(meta.vocab.begin(), meta.vocab.end(), "BOS");
-  if (bos == meta.vocab.end()) throw RequestError(400, "the checkpoint has no primer windows and no BOS token");
-  return {{}, {static_cast<int32_t>(bos - meta.vocab.begin())}};
+  if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
+    throw RequestError(400, file.empty() ? problem : "primer " + file + ": " + problem);
+  if (r.key) request.key_shift = shift_to(*r.key);
+  request.length = piece_length(r);
+  request.seed = r.seed;
+  request.sampling = r.sampling;
+  request.two_hands = !r.one_part;
+  return request;
 }
 
 json Studio::compose(const ComposeRequest& r, const Progress& progress) {
   const ModelEntry& entry = model(r.model);
   const auto ck = checkpoint(entry);
   const model::CheckpointMeta& meta = ck->meta;
-  std::mt19937_64 rng(r.seed);
-  std::optional<int> primer_key;
-  const model::PrimerWindow primer = primer_of(r, meta, rng, primer_key);
-  const bool user_primer = !r.primer_upload.empty() || !r.primer_piece.empty();
-  const int shift = r.key ? shift_to(*r.key) : primer_key ? *primer_key : model::draw_key_shift(meta.keys, rng);
-  const std::vector<int32_t> start = user_primer ? primer.tokens : model::piece_primer(meta, primer.tokens, {}, rng);
-  const auto started = std::chrono::steady_clock::now();
   bool stopped = false;
-  const auto generated = model::compose_piece(
-      *ck->net, meta, start, piece_length(r), r.sampling, rng,
-      [&](const std::vector<int32_t>& tokens) { return !(stopped = !progress(int64_t(tokens.size()))); },
-      primer.context);
+  model::CompositionHooks hooks;
+  hooks.start = [&](int, int) -> model::TokenListener {
+    return [&](const std::vector<int32_t>& tokens) { return !(stopped = !progress(int64_t(tokens.size()))); };
+  };
+  std::vector<model::ComposedPiece> pieces;
+  hooks.done = [&](model::ComposedPiece& piece) {
+    pieces.push_back(std::move(piece));
+    return true;
+  };
+  model::compose_pieces(*ck->net, meta, request_of(r, meta), hooks);
   if (stopped) throw Cancelled();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  // The user's primer leads in, after its context (which names its instruments and sounds nothing).
-  std::vector<int32_t> heard = primer.context;
-  if (user_primer) heard.insert(heard.end(), start.begin(), start.end());
-  heard.insert(heard.end(), generated.begin(), generated.end());
-  midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, 0, shift, !r.one_part);
+  model::ComposedPiece& piece = pieces.at(0);
+  const std::vector<int32_t>& generated = piece.generated;
+  midi::Score& score = piece.score;
   render::name_parts(score);
   const std::string name = store_.reserve("piece");
-  std::vector<int32_t> all = primer.context;
-  all.insert(all.end(), start.begin(), start.end());
-  all.insert(all.end(), generated.begin(), generated.end());
-  json summary = {{"name", name},
-                  {"model", entry.name},
-                  {"tokens", generated.size()},
-                  {"notes", score.notes.size()},
-                  {"distinct", std::set<int32_t>(generated.begin(), generated.end()).size()},
-                  {"longest_run", model::longest_run(generated)},
-                  {"seconds", seconds},
-                  {"seed", r.seed},
-                  {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, all)) : ""},
-                  {"features", piece_features(eval::features_of(score))},
-                  {"corpus_features", corpus_.of(entry)}};
+  json summary = {
+      {"name", name},
+      {"model", entry.name},
+      {"tokens", generated.size()},
+      {"notes", score.notes.size()},
+      {"distinct", std::set<int32_t>(generated.begin(), generated.end()).size()},
+      {"longest_run", model::longest_run(generated)},
+      {"seconds", piece.seconds},
+      {"seed", r.seed},
+      {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, piece.all())) : ""},
+      {"features", piece_features(eval::features_of(score))},
+      {"corpus_features", corpus_.of(entry)}};
   summary["files"] = write_files(store_, name, score, audio_);
   store_.add_piece(summary);
   return summary;

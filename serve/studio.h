@@ -48,8 +48,7 @@ class Studio {
 
  private:
   std::shared_ptr<const model::LoadedCheckpoint> checkpoint(const ModelEntry& entry);
-  model::PrimerWindow primer_of(const ComposeRequest& r, const model::CheckpointMeta& meta, std::mt19937_64& rng,
-                                std::optional<int>& primer_key);
+  model::CompositionRequest request_of(const ComposeRequest& r, const model::CheckpointMeta& meta);
 
   std::vector<ModelEntry> models_;
   FileStore& store_;

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -22,6 +21,7 @@
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
+#include "midi/vocabulary.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
@@ -43,7 +43,6 @@
 namespace {
 
 using namespace legato;
-using model::TokenListener;
 using tools::LivePlayer;
 
 struct Piece {
@@ -331,58 +330,41 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   return 0;
 }
 
-// Token ids by name; -1 for a token the vocabulary lacks.
-class TokenIds {
- public:
-  explicit TokenIds(const std::vector<std::string>& vocab) {
-    for (size_t k = 0; k < vocab.size(); ++k) ids_[vocab[k]] = static_cast<int32_t>(k);
+// --primer-tokens as token ids: a line of `miditool tokens` as it is (the file's name and a tab,
+// then the tokens).
+std::vector<int32_t> primer_token_ids(const Options& o, const model::CheckpointMeta& meta) {
+  const midi::Vocabulary vocab = midi::Vocabulary::in_id_order(meta.vocab);
+  std::vector<int32_t> ids;
+  std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
+  for (std::string t; in >> t;) {
+    if (!vocab.contains(t))
+      throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +
+                              meta.scheme + " scheme: `miditool tokens --scheme " + meta.scheme +
+                              " FILE.mid` writes a file's tokens in it)");
+    ids.push_back(static_cast<int32_t>(vocab.id(t)));
   }
-  int32_t operator()(const std::string& token) const {
-    const auto it = ids_.find(token);
-    return it == ids_.end() ? -1 : it->second;
-  }
+  return ids;
+}
 
- private:
-  std::map<std::string, int32_t> ids_;
-};
-
-// What the music starts from: --primer-tokens, the end of --primer, one of the checkpoint's
-// windows (seed scheme; drawn with `rng`) or BOS. For a network trained in C's key signature, a
-// --primer file is moved into C, and `primer_key` is set to the shift that brings the music back
-// into the file's key.
-model::PrimerWindow choose_primer(const Options& o, const model::CheckpointMeta& meta, const TokenIds& id_of,
-                                  std::mt19937_64& rng, std::optional<int>& primer_key) {
-  std::vector<int32_t> primer;
+// What the music starts from (model::Primer): --primer-tokens, --primer's music, or without either
+// the pipeline's default (a checkpoint window or BOS).
+model::Primer primer_of(const Options& o, const model::CheckpointMeta& meta) {
+  model::Primer primer;
+  primer.in_output = !o.no_primer_in_output;
   if (!o.primer_tokens.empty()) {
-    // A line of `miditool tokens` as it is: the file's name and a tab, then the tokens.
-    std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
-    for (std::string t; in >> t;) {
-      if (id_of(t) < 0)
-        throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +
-                                meta.scheme + " scheme: `miditool tokens --scheme " + meta.scheme +
-                                " FILE.mid` writes a file's tokens in it)");
-      primer.push_back(id_of(t));
-    }
-    primer = model::primer_from_piece(primer, meta.vocab, 0);  // a beginning: no EOS after it
-    if (primer.empty()) throw model::InputError("--primer-tokens: no token before the end (EOS): give a beginning");
+    primer.source = model::PrimerSource::Tokens;
+    primer.tokens = primer_token_ids(o, meta);
   } else if (!o.primer_file.empty()) {
     std::vector<int> shifts;
     const auto pieces =
         model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
     if (pieces.empty() || pieces[0].empty())
       throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
-    // The end of the file, without its EOS, leads into the new music (in event version 2 with the
-    // file's ensemble and instrument known to the grammar, so that the music goes on in them).
-    if (!meta.keys.empty()) primer_key = -shifts[0];
-    return model::primer_window(meta, model::primer_from_piece(pieces[0], meta.vocab, 0), meta.seq_len);
-  } else if (!meta.primers.empty()) {
-    primer = meta.primers[std::uniform_int_distribution<size_t>(0, meta.primers.size() - 1)(rng)];
-  } else if (id_of("BOS") >= 0) {
-    primer = {id_of("BOS")};
-  } else {
-    throw model::InputError("the checkpoint has no primer windows and no BOS token: give --primer or --primer-tokens");
+    primer.source = model::PrimerSource::Music;
+    primer.tokens = pieces[0];
+    primer.encoded_shift = shifts[0];
   }
-  return {{}, primer};
+  return primer;
 }
 
 // The primer, then the generated tokens, on one line.
@@ -468,22 +450,53 @@ model::PieceLength piece_length(const Options& o, const model::CheckpointMeta& m
   return {1000000, o.bars > 0 ? model::steps_of_bars(o.bars) : model::steps_of_seconds(o.seconds, o.tempo)};
 }
 
-// --num-outputs pieces from one primer, each written (and played with --play) as it is done.
-// Returns the exit code: 130 when a signal stopped the playback.
-int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
-  const model::CheckpointMeta& meta = ck.meta;
-  const TokenIds id_of(meta.vocab);
-  std::mt19937_64 rng(o.seed);
-  std::optional<int> primer_key;
-  const model::PrimerWindow primer = choose_primer(o, meta, id_of, rng, primer_key);
-  const bool user_primer = (!o.primer_file.empty() || !o.primer_tokens.empty()) && !o.no_primer_in_output;
-  const std::vector<int32_t> chosen = chosen_ensemble(o, meta);
-  const model::PieceLength length = piece_length(o, meta);
+// The command line as the pipeline's request; model::InputError for what the checkpoint cannot do.
+model::CompositionRequest request_of(const Options& o, const model::CheckpointMeta& meta) {
+  model::CompositionRequest request;
+  request.primer = primer_of(o, meta);
+  if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
+    throw model::InputError(request.primer.source == model::PrimerSource::Tokens ? "--primer-tokens: " + problem
+                            : request.primer.source == model::PrimerSource::Music
+                                ? "--primer " + o.primer_file + ": " + problem
+                                : problem + ": give --primer or --primer-tokens");
+  request.ensemble = chosen_ensemble(o, meta);
+  request.length = piece_length(o, meta);
   try {
     model::check_controls(meta, o.controls);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
+  request.controls = o.controls;
+  request.with_controls = true;
+  request.count = o.num_outputs;
+  request.seed = o.seed;
+  request.sampling = o.sampling;
+  request.tempo = o.tempo;
+  request.two_hands = !o.one_part;
+  return request;
+}
+
+// A composed piece written, and said on stdout; its features kept for --against.
+void write_composed(const Options& o, const model::CheckpointMeta& meta, model::ComposedPiece& composed,
+                    std::vector<eval::NamedFeatures>& measured) {
+  render::name_parts(composed.score);  // one named track per instrument
+  const Piece piece{composed.primer, composed.generated};
+  std::vector<std::string> rendered;
+  const std::filesystem::path path = write_piece(o, composed.index, piece, composed.score, meta.vocab, rendered);
+  print_summary(path, piece, composed.score, composed.seconds, o.seed);
+  if (meta.scheme == "event")
+    std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, composed.all())) << std::endl;
+  if (!composed.controls.empty())
+    std::cout << "  controls: " << model::describe_controls(meta, composed.controls, composed.shift) << std::endl;
+  for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
+  if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(composed.score)});
+}
+
+// --num-outputs pieces from one primer (model::compose_pieces), each written (and played with
+// --play) as it is done. Returns the exit code: 130 when a signal stopped the playback.
+int compose_to_files(const model::LoadedCheckpoint& ck, const Options& o) {
+  const model::CheckpointMeta& meta = ck.meta;
+  const model::CompositionRequest request = request_of(o, meta);
   int shift = 0;  // semitones from the network's key to the piece's (a network trained in C's)
   LivePlayer live([&](const std::vector<int32_t>& generated) {
     // Played as one part: the hands sound the same, and notes never change channel while they sound.
@@ -495,48 +508,21 @@ int compose_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
   if (ck.net->device() == legato::Device::CUDA)
     std::cout << "generation: " << model::generation_of(*ck.net, meta) << std::endl;
-  std::vector<eval::NamedFeatures> measured;
   if (o.play)
     if (const int code = live.open(o.play_port); code >= 0) return code;
-  for (int k = 0; k < o.num_outputs && !live.stopped(); ++k) {
-    const auto started = std::chrono::steady_clock::now();
-    // --primer-tokens are taken to be in the network's own key: the music stays there.
-    shift = primer_key ? *primer_key : o.primer_tokens.empty() ? model::draw_key_shift(meta.keys, rng) : 0;
-    const TokenListener listener = live.start_piece();
-    const bool from_bos = o.primer_tokens.empty() && o.primer_file.empty();  // given tokens are kept as given
-    const std::vector<int32_t> started_from =
-        from_bos ? model::piece_primer(meta, primer.tokens, chosen, rng) : primer.tokens;
-    // The network reads the control tokens first, as its training windows began (none without them).
-    const model::ChosenControls controls = model::choose_controls(meta, o.controls, rng);
-    if (controls.key_shift) shift = *controls.key_shift;
-    std::vector<int32_t> fed = controls.tokens;
-    fed.insert(fed.end(), started_from.begin(), started_from.end());
-    const Piece piece{started_from,
-                      model::compose_piece(*ck.net, meta, fed, length, o.sampling, rng, listener, primer.context)};
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::vector<eval::NamedFeatures> measured;
+  model::CompositionHooks hooks;
+  hooks.start = [&](int, int piece_shift) {
+    shift = piece_shift;
+    return live.start_piece();
+  };
+  hooks.done = [&](model::ComposedPiece& piece) {
     live.end_generation(piece.generated);
-    // The user's primer leads into the continuation (a drawn training window does not: it is not theirs).
-    // (after the context, which sounds nothing but names the instruments of the primer's notes).
-    std::vector<int32_t> heard = primer.context;
-    if (user_primer) heard.insert(heard.end(), piece.primer.begin(), piece.primer.end());
-    heard.insert(heard.end(), piece.generated.begin(), piece.generated.end());
-    midi::Score score = model::score_of(meta.scheme, meta.vocab, heard, o.tempo, shift, !o.one_part);
-    render::name_parts(score);  // one named track per instrument
-    std::vector<std::string> rendered;
-    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
-    print_summary(path, piece, score, seconds, o.seed);
-    if (meta.scheme == "event") {
-      std::vector<int32_t> all = primer.context;
-      all.insert(all.end(), piece.primer.begin(), piece.primer.end());
-      all.insert(all.end(), piece.generated.begin(), piece.generated.end());
-      std::cout << "  ensemble: " << render::ensemble_names(model::ensemble_of(meta, all)) << std::endl;
-    }
-    if (!controls.tokens.empty())
-      std::cout << "  controls: " << model::describe_controls(meta, controls.tokens, shift) << std::endl;
-    for (const std::string& line : rendered) std::printf("%s\n", line.c_str());
-    if (!o.compare_with.empty()) measured.push_back({path.string(), eval::features_of(score)});
+    write_composed(o, meta, piece, measured);
     live.finish_piece();
-  }
+    return !live.stopped();
+  };
+  if (!live.stopped()) model::compose_pieces(*ck.net, meta, request, hooks);
   if (live.stopped()) return 130;
   if (!corpus.empty()) std::fputs(eval::comparison_table(eval::compare_sets(measured, corpus)).c_str(), stdout);
   return 0;
@@ -602,7 +588,7 @@ int main(int argc, char** argv) {
     const model::LoadedCheckpoint ck = load_model(o);
     if (o.listen) return tools::listen_and_answer(ck, o.live);
     if (!o.infill.empty()) return infill_pieces(ck, o);
-    return o.evaluate.empty() ? compose_pieces(ck, o) : evaluate_model(ck, o);
+    return o.evaluate.empty() ? compose_to_files(ck, o) : evaluate_model(ck, o);
   } catch (const model::InputError& e) {
     std::cerr << "composer: " << e.what() << "\n";
     return tools::kUsageError;

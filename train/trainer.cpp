@@ -476,23 +476,18 @@ EpochMetrics Training::measure(double epoch_position) {
 // validation pieces: the mean OA and the composed pieces' key features go into the row.
 void Training::measure_music(EpochMetrics& m) {
   if (o_.eval_pieces == 0 || val_music_.size() < 2) return;
-  const int32_t bos = special_ids(meta_.vocab).bos;
-  std::mt19937_64 rng(o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step));
+  // As composer composes by default, but the seed scheme starts piece k from stored training
+  // window k rather than a drawn one.
+  CompositionRequest request;
+  request.primer.source = PrimerSource::Corpus;
+  request.length = {o_.eval_length, 0};
+  request.count = o_.eval_pieces;
+  request.seed = o_.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(state_.step);
+  request.ensemble_before_key = true;
+  if (!composition_problem(meta_, request).empty()) return;  // nothing to start from
   std::vector<eval::NamedFeatures> composed;
-  for (int k = 0; k < o_.eval_pieces; ++k) {
-    // The seed scheme starts from one of the stored training windows, the event scheme from BOS.
-    std::vector<int32_t> primer = !meta_.primers.empty() ? meta_.primers[static_cast<size_t>(k) % meta_.primers.size()]
-                                  : bos >= 0             ? std::vector<int32_t>{bos}
-                                                         : std::vector<int32_t>{};
-    if (primer.empty()) return;  // nothing to start from
-    if (meta_.primers.empty()) {
-      const std::vector<int32_t> ensemble = draw_ensemble(meta_, rng);  // as composer does by default
-      primer.insert(primer.end(), ensemble.begin(), ensemble.end());
-    }
-    const int shift = draw_key_shift(meta_.keys, rng);  // into a key of the corpus, as composer does
-    const std::vector<int32_t> tokens = compose_piece(net_, meta_, primer, {o_.eval_length, 0}, SamplingOptions{}, rng);
-    composed.push_back({"", eval::features_of(score_of(meta_.scheme, meta_.vocab, tokens, 0, shift))});
-  }
+  for (const ComposedPiece& piece : compose_pieces(net_, meta_, request))
+    composed.push_back({"", eval::features_of(piece.score)});
   const eval::Comparison c = eval::compare_sets(composed, val_music_);
   m.mean_oa = last_mean_oa_ = c.mean_oa;
   // The composed pieces' means (over those that have the feature).
