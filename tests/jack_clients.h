@@ -43,16 +43,7 @@ class JackServer {
   const std::string& name() const { return name_; }
 
   ~JackServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int k = 0; k < 200 && ::waitpid(pid_, &status, WNOHANG) == 0; ++k)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (::waitpid(pid_, &status, WNOHANG) == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-      }
-    }
+    if (pid_ > 0) end_process(pid_);
     std::filesystem::remove(log_);
   }
 

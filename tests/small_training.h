@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/checkpoint.h"
+#include "model/safetensors.h"
 #include "train/trainer.h"
 
 namespace legato::testing {
@@ -34,6 +37,17 @@ inline std::vector<std::vector<double>> weights_of(const std::filesystem::path& 
   std::vector<std::vector<double>> out;
   for (const auto& p : model::load_checkpoint(checkpoint).net->parameters()) out.push_back(p.tensor.to_vector());
   return out;
+}
+
+// The batch of its epoch that the state file in `out` says a run has done (0 at an epoch's end),
+// or -1 while there is no state file (for the tests that kill a run mid-epoch).
+inline int64_t saved_batch(const std::filesystem::path& out) {
+  try {
+    const auto file = model::load_safetensors(model::train_state_file(out));
+    return nlohmann::json::parse(file.metadata.at("legato.train_state")).at("batch").get<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 }  // namespace legato::testing

@@ -63,14 +63,7 @@ class Jalv {
     REQUIRE(spawned == 0);
   }
   ~Jalv() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int k = 0; k < 300 && ::waitpid(pid_, &status, WNOHANG) == 0; ++k)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (::waitpid(pid_, &status, WNOHANG) == 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
+    testing::end_process(pid_, 3000);
     ::close(stdin_[1]);
   }
   bool running() const {

@@ -26,6 +26,18 @@ struct ProcessResult {
   bool timed_out = false;
 };
 
+// Ends a child this test started: SIGTERM, up to `grace_ms` for it to go, then SIGKILL.
+inline void end_process(pid_t pid, int grace_ms = 2000) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  for (int k = 0; k < grace_ms / 10 && ::waitpid(pid, &status, WNOHANG) == 0; ++k)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (::waitpid(pid, &status, WNOHANG) == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+}
+
 inline std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;

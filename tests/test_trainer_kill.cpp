@@ -24,6 +24,7 @@
 #include "model/safetensors.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "test_render_process.h"
 #include "train/trainer.h"
 
 extern char** environ;
@@ -56,31 +57,13 @@ int wait_for(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-std::string text_of(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The batch of its epoch that the state file in `out` says a run has done (0 at an epoch's end),
-// or -1 while there is no state file.
-int64_t saved_batch(const std::filesystem::path& out) {
-  try {
-    const auto file = model::load_safetensors(model::train_state_file(out));
-    return nlohmann::json::parse(file.metadata.at("legato.train_state")).at("batch").get<int64_t>();
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 // Kills `pid` with SIGKILL as soon as its state file says it stands inside an epoch; returns how
 // the process ended (-SIGKILL, or its exit code when it finished first).
 int kill_inside_epoch(pid_t pid, const std::filesystem::path& out) {
   for (;;) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (saved_batch(out) > 0) break;
+    if (testing::saved_batch(out) > 0) break;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ::kill(pid, SIGKILL);
@@ -160,7 +143,7 @@ TEST_CASE("trainer: kill -9 at random moments, then --resume: the uninterrupted 
     // into that folder is refused unless told to replace it, as the trainer tells the user.
     if (!has_state) again.push_back("--overwrite");
     REQUIRE(wait_for(start_trainer(again, log)) == 0);
-    const std::string said = text_of(log);
+    const std::string said = testing::slurp(log);
     CAPTURE(said);
     if (killed == -SIGKILL && said.find("resuming at epoch") != std::string::npos &&
         said.find(", batch 0\n") == std::string::npos)

@@ -25,6 +25,7 @@
 #include "model/safetensors.h"
 #include "small_corpus.h"
 #include "small_training.h"
+#include "test_render_process.h"
 #include "train/trainer.h"
 
 extern char** environ;
@@ -146,23 +147,6 @@ pid_t rank_process(pid_t parent, int rank) {
   return -1;
 }
 
-// The batch of its epoch the state file in `out` says a run has done (-1 while there is none).
-int64_t saved_batch(const std::filesystem::path& out) {
-  try {
-    const auto file = model::load_safetensors(model::train_state_file(out));
-    return nlohmann::json::parse(file.metadata.at("legato.train_state")).at("batch").get<int64_t>();
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
-std::string text_of(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("dropout: a part of a batch draws the whole batch's mask at its windows' places") {
@@ -217,9 +201,9 @@ TEST_CASE("mpi: kill -9 one rank mid-epoch: the other exits within 30 s naming i
   // More epochs than the other cases, and a checkpoint between almost every two batches.
   const std::string run = tiny_run(data, work / "killed", 6) + " --checkpoint-every 0.00002";
   const pid_t job = start(mpirun(2) + trainer() + " " + run, work / "killed.log");
-  while (saved_batch(work / "killed") <= 0) {
+  while (testing::saved_batch(work / "killed") <= 0) {
     int status = 0;
-    REQUIRE_MESSAGE(::waitpid(job, &status, WNOHANG) == 0, text_of(work / "killed.log"));
+    REQUIRE_MESSAGE(::waitpid(job, &status, WNOHANG) == 0, testing::slurp(work / "killed.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const pid_t victim = rank_process(job, 1);
@@ -229,7 +213,7 @@ TEST_CASE("mpi: kill -9 one rank mid-epoch: the other exits within 30 s naming i
   int status = 0;
   ::waitpid(job, &status, 0);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
-  const std::string log = text_of(work / "killed.log");
+  const std::string log = testing::slurp(work / "killed.log");
   INFO(log);
   CHECK(seconds < 30);
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
