@@ -21,16 +21,13 @@ __global__ void softmax_rows_kernel(const float* x, float* y, int64_t cols, bool
   softmax_row(row, log);
 }
 
-// softmax: dx += y * (dy - <dy, y>);  log_softmax (y = x - logsumexp): dx += dy - exp(y) * sum(dy).
-__global__ void softmax_rows_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
-                                             float* __restrict__ dx, int64_t cols, bool log) {
+// dx [rows, cols] += the gradient of softmax (log: log_softmax) from y and dy [rows, cols], one
+// block per row: softmax.h's backward body.
+__global__ void softmax_rows_backward_kernel(const float* y, const float* dy, float* dx, int64_t cols, bool log) {
   __shared__ float shared[kThreads];
   const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
-  float local = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) local += log ? dy[base + j] : dy[base + j] * y[base + j];
-  const float s = block_reduce<false>(local, shared);
-  for (int64_t j = base + threadIdx.x; j < base + cols; j += blockDim.x)
-    dx[j] += log ? dy[j] - expf(y[j]) * s : y[j] * (dy[j] - s);
+  BlockBackwardRow row{y + base, dy + base, dx + base, cols, shared};
+  softmax_backward_row(row, log);
 }
 
 }  // namespace

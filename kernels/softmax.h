@@ -13,6 +13,13 @@
 //   sum(f)        sum_j f(x_j); the Row may keep the values f(x_j) (the CPU keeps them in the output)
 //   write(f, g)   y_j = g(x_j, f(x_j)), f(x_j) taken from what sum(f) kept where it kept them
 //   exp(v)        the device's exp of a value; log(s) its log of a scalar
+//
+// The backward, written once the same way, walks a *backward Row*: the output y, the gradient
+// reaching it dy and the input's gradient dx of one row (dx accumulates, as every gradient does):
+//   Scalar        the element type
+//   sum(f)        sum_j f(y_j, dy_j)
+//   add(f)        dx_j += f(y_j, dy_j)
+//   exp(v)        as above
 #include "hd.h"
 
 namespace legato::kernels {
@@ -37,6 +44,21 @@ LEGATO_HD SoftmaxStats<typename Row::Scalar> softmax_row(Row& row, bool log) {
     row.write(shifted_exp, [sum](const auto&, const auto& e) { return e / sum; });
   }
   return {max, sum};
+}
+
+// Adds the gradient of softmax (log: log_softmax) to the Row's dx, from its output y and dy:
+//   softmax:      dx_j += y_j (dy_j - <dy, y>)
+//   log_softmax:  dx_j += dy_j - exp(y_j) sum(dy)      (y = x - logsumexp(x), so exp(y) = softmax)
+template <class Row>
+LEGATO_HD void softmax_backward_row(Row& row, bool log) {
+  using T = typename Row::Scalar;
+  if (log) {
+    const T s = row.sum([](const auto&, const auto& dy) { return dy; });
+    row.add([s](const auto& y, const auto& dy) { return dy - Row::exp(y) * s; });
+  } else {
+    const T s = row.sum([](const auto& y, const auto& dy) { return dy * y; });
+    row.add([s](const auto& y, const auto& dy) { return y * (dy - s); });
+  }
 }
 
 }  // namespace legato::kernels

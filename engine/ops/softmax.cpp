@@ -1,5 +1,5 @@
-// Softmax and log-softmax over the last dimension: the formula is kernels/softmax.h's, which the
-// kernels run too.
+// Softmax and log-softmax over the last dimension: the formulas, forward and backward, are
+// kernels/softmax.h's, which the kernels run too.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
@@ -32,12 +32,7 @@ Tensor softmax_impl(const Tensor& x, bool log) {
       auto y = as_matrix<T>(y_saved, rows);
       auto g = as_matrix<T>(grads[0], rows);
       auto dx = as_matrix<T>(gx, rows);
-      for (int64_t r = 0; r < rows; ++r) {
-        if (log)  // y = x - logsumexp(x): dx = g - softmax * sum(g)
-          dx.row(r).array() += g.row(r).array() - y.row(r).array().exp() * g.row(r).sum();
-        else  // dx = y * (g - <g, y>)
-          dx.row(r).array() += y.row(r).array() * (g.row(r).array() - g.row(r).dot(y.row(r)));
-      }
+      for (int64_t r = 0; r < rows; ++r) detail::softmax_backward_row(y.row(r), g.row(r), dx.row(r), log);
     });
   });
   return out;

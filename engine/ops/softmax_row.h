@@ -1,6 +1,6 @@
 #pragma once
-// The CPU's Row for kernels/softmax.h's body, shared by the softmax ops and the softmax
-// cross-entropy: the whole row at once as Eigen arrays, so that Eigen's vectorised exp computes
+// The CPU's Rows for kernels/softmax.h's bodies, forward (shared by the softmax ops and the
+// softmax cross-entropy) and backward: the whole row at once as Eigen arrays, so that Eigen's vectorised exp computes
 // it. The exponentials are kept in the output between the sum and the write.
 #include <cmath>
 
@@ -40,6 +40,36 @@ template <class In, class Out>
 kernels::SoftmaxStats<typename Out::Scalar> softmax_row(const In& x, Out y, bool log) {
   EigenSoftmaxRow<In, Out> row{x, y};
   return kernels::softmax_row(row, log);
+}
+
+// The CPU's backward Row: the whole row at once as Eigen arrays. Y, Dy, Dx: Eigen row blocks of
+// one length (the output y, the gradient reaching it, the input's gradient, added to).
+template <class Y, class Dy, class Dx>
+struct EigenSoftmaxBackwardRow {
+  using Scalar = typename Dx::Scalar;
+  Y y;
+  Dy dy;
+  Dx dx;
+
+  template <class F>
+  Scalar sum(F f) const {
+    return f(y.array(), dy.array()).sum();
+  }
+  template <class F>
+  void add(F f) {
+    dx.array() += f(y.array(), dy.array());
+  }
+  template <class V>
+  static auto exp(const Eigen::ArrayBase<V>& v) {
+    return v.derived().exp();
+  }
+};
+
+// dx += the gradient of softmax (log: log-softmax) of one row, from its output y and dy.
+template <class Y, class Dy, class Dx>
+void softmax_backward_row(const Y& y, const Dy& dy, Dx dx, bool log) {
+  EigenSoftmaxBackwardRow<Y, Dy, Dx> row{y, dy, dx};
+  kernels::softmax_backward_row(row, log);
 }
 
 }  // namespace legato::ops::detail
