@@ -3,7 +3,6 @@
 // handles a fixed chunk of one slot's elements, found through the batch's prefix of block counts.
 #include "block_reduce.cuh"
 #include "cuda_check.h"
-#include "device_allocator.h"
 #include "grid.h"
 #include "launch.h"
 #include "optim_cuda.h"
@@ -103,25 +102,9 @@ int64_t total_blocks(const OptimSlot* slots, int count) {
   return blocks;
 }
 
-// Scratch device memory from the caching allocator, handed back when the launcher returns (or
-// throws). Handing it back while the kernels may still run is safe: a later allocation can get
-// it only for later work, and all of Legato's work runs in order on one stream.
-class Scratch {
- public:
-  explicit Scratch(int64_t count) : bytes_(static_cast<size_t>(count) * sizeof(float)) {
-    data_ = static_cast<float*>(device_allocate(bytes_));
-  }
-  ~Scratch() { device_release(data_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  float* data() const { return data_; }
-
- private:
-  size_t bytes_;
-  float* data_ = nullptr;
-};
-
 }  // namespace
+
+int64_t sum_of_squares_partials(const OptimSlot* slots, int count) { return total_blocks(slots, count); }
 
 void rmsprop_multi_launch(const OptimSlot* slots, int count, float lr, float rho, float eps, cudaStream_t stream) {
   for_each_batch(slots, count, [&](const SlotBatch& batch, int blocks, int64_t) {
@@ -136,18 +119,17 @@ void adam_multi_launch(const OptimSlot* slots, int count, float lr_t, float beta
   });
 }
 
-void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* out, cudaStream_t stream) {
+void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* partials, float* out, cudaStream_t stream) {
   const int64_t blocks = total_blocks(slots, count);
   if (blocks == 0) {  // no elements at all: the sum is 0
     sum_launch(nullptr, 0, 1.0f, out, stream);
     return;
   }
-  Scratch partials(blocks);
   for_each_batch(slots, count, [&](const SlotBatch& batch, int batch_blocks, int64_t first_block) {
-    LEGATO_LAUNCH(sum_of_squares_multi_kernel, batch_blocks, kThreads, 0, stream, batch, partials.data() + first_block);
+    LEGATO_LAUNCH(sum_of_squares_multi_kernel, batch_blocks, kThreads, 0, stream, batch, partials + first_block);
   });
   // The partials in block order, added by sum_launch's fixed tree: the same result every run.
-  sum_launch(partials.data(), blocks, 1.0f, out, stream);
+  sum_launch(partials, blocks, 1.0f, out, stream);
 }
 
 void scale_grads_multi_launch(const OptimSlot* slots, int count, float factor, cudaStream_t stream) {

@@ -23,7 +23,10 @@ void rmsprop_multi_launch(const OptimSlot* slots, int count, float lr, float rho
 void adam_multi_launch(const OptimSlot* slots, int count, float lr_t, float beta1, float beta2, float eps,
                        cudaStream_t stream);
 // *out = sum over all slots of sum(g^2) (writes), in one launch and a fixed-order final sum.
-void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* out, cudaStream_t stream);
+// partials: device scratch [sum_of_squares_partials(slots, count)] (the caller's: kernels/ holds
+// no allocator), one sum per block, read by the final sum.
+int64_t sum_of_squares_partials(const OptimSlot* slots, int count);
+void sum_of_squares_multi_launch(const OptimSlot* slots, int count, float* partials, float* out, cudaStream_t stream);
 // g *= factor for every slot's gradient (the clipping of a global norm).
 void scale_grads_multi_launch(const OptimSlot* slots, int count, float factor, cudaStream_t stream);
 

@@ -13,9 +13,9 @@
 #if defined(LEGATO_HAVE_CUDA)
 #include <cuda_runtime.h>
 
+#include "engine/cuda/device_allocator.h"
 #include "engine/cuda/lstm_sequence.h"
 #include "kernels/cuda_check.h"
-#include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
 #include "kernels/dropout_cuda.h"
 #include "kernels/embedding_cuda.h"
@@ -245,18 +245,18 @@ TEST_CASE("cuda: the fused softmax cross-entropy reads nothing outside a row for
 TEST_CASE("cuda: the caching device allocator reuses freed blocks") {
   SKIP_WITHOUT_GPU();
 #if defined(LEGATO_HAVE_CUDA)
-  kernels::device_release_cache();
-  void* first = kernels::device_allocate(1000);
-  const size_t before = kernels::device_system_allocations();
-  kernels::device_release(first, 1000);
-  CHECK(kernels::device_cached_bytes() >= 1000);
-  void* again = kernels::device_allocate(1000);  // the same size: from the cache, no cudaMalloc
+  cuda::device_release_cache();
+  void* first = cuda::device_allocate(1000);
+  const size_t before = cuda::device_system_allocations();
+  cuda::device_release(first, 1000);
+  CHECK(cuda::device_cached_bytes() >= 1000);
+  void* again = cuda::device_allocate(1000);  // the same size: from the cache, no cudaMalloc
   CHECK(again == first);
-  CHECK(kernels::device_system_allocations() == before);
+  CHECK(cuda::device_system_allocations() == before);
   CHECK(reinterpret_cast<uintptr_t>(again) % 256 == 0);
   LEGATO_CUDA_CHECK(cudaMemset(again, 0, 1000));  // and it is real device memory
-  kernels::device_release(again, 1000);
-  kernels::device_release_cache();
-  CHECK(kernels::device_cached_bytes() == 0);
+  cuda::device_release(again, 1000);
+  cuda::device_release_cache();
+  CHECK(cuda::device_cached_bytes() == 0);
 #endif
 }

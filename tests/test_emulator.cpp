@@ -17,10 +17,10 @@
 
 #include "cuda_emulator/emulator.h"
 #include "cuda_emulator/probe_kernels.h"
+#include "engine/cuda/device_allocator.h"
 #include "engine/cuda/gemm.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
-#include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
 #include "kernels/elementwise_cuda.h"
 #include "model/generator_persistent.h"
@@ -58,11 +58,11 @@ bool all_fill(const std::vector<float>& values, uint8_t byte) {
 struct CrossBlockScope {
   bool saved = emu::cross_block_check();
   explicit CrossBlockScope(bool on) {
-    kernels::device_release_cache();
+    cuda::device_release_cache();
     emu::set_cross_block_check(on);
   }
   ~CrossBlockScope() {
-    kernels::device_release_cache();
+    cuda::device_release_cache();
     emu::set_cross_block_check(saved);
   }
 };
@@ -266,7 +266,7 @@ model::ModelConfig fill_config(model::InputKind input) {
 std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input, int steps = 2) {
   const FillScope fill(byte);
   const SeedScope order(3);
-  kernels::device_release_cache();
+  cuda::device_release_cache();
   model::MusicLSTM net(fill_config(input));
   net.to(Device::CUDA);
   optim::Rmsprop opt(net.parameters(), {0.01, 0.9, 1e-3});

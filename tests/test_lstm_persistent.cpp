@@ -20,8 +20,8 @@
 #include "cuda_emulator/emulator.h"
 #endif
 
+#include "engine/cuda/device_allocator.h"
 #include "gpu.h"
-#include "kernels/device_allocator.h"
 #include "kernels/device_buffer.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_persistent_cuda.h"
@@ -306,7 +306,7 @@ TEST_CASE("emulator: the persistent generator has no shared-memory race (the emu
 // 3 layers, the primer and sampling; checked against the same run without the check.
 TEST_CASE("emulator: the persistent generator's blocks meet only through its ready flags, in order") {
   SKIP_WITHOUT_GPU();
-  kernels::device_release_cache();  // blocks cached before the check are not checked
+  cuda::device_release_cache();  // blocks cached before the check are not checked
   const bool saved = emu::cross_block_check();
   for (const NetShape& s :
        {NetShape{2, 13, 0, 11, 5, false}, NetShape{3, 9, 3, 9, 4, true}, NetShape{1, 17, 0, 23, 6, true}}) {
@@ -317,7 +317,7 @@ TEST_CASE("emulator: the persistent generator's blocks meet only through its rea
     model::MusicLSTM plain(config_of(s));
     plain.to(Device::CUDA);
     const std::vector<int32_t> expected = generate(plain, {1, 2}, 4, sampling, 5);
-    kernels::device_release_cache();  // the workspace of the run above, so that the next one is checked
+    cuda::device_release_cache();  // the workspace of the run above, so that the next one is checked
     emu::set_cross_block_check(true);
     const uint64_t before = emu::cross_block_accesses();
     model::MusicLSTM gpu(config_of(s));
@@ -326,7 +326,7 @@ TEST_CASE("emulator: the persistent generator's blocks meet only through its rea
     CHECK_NOTHROW(made = generate(gpu, {1, 2}, 4, sampling, 5));
     CHECK(made == expected);
     CHECK(emu::cross_block_accesses() - before > 1000);  // the kernel's accesses were checked
-    kernels::device_release_cache();
+    cuda::device_release_cache();
   }
   emu::set_cross_block_check(saved);
 }

@@ -1,4 +1,5 @@
 // The fused multi-tensor optimiser steps and the global gradient norm on CUDA.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/cuda/common.h"
@@ -50,9 +51,13 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& m, 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   const auto slots = slots_of("clip_grad_norm", params, {}, {});
   if (slots.empty()) return 0.0;
+  const int count = static_cast<int>(slots.size());
   Tensor total = Tensor::empty({}, DType::F32, Device::CUDA);
-  kernels::sum_of_squares_multi_launch(slots.data(), static_cast<int>(slots.size()), detail::f32(total),
-                                       cuda::stream());
+  // From the caching allocator; released while the kernels may still run, which is safe: all
+  // work is queued in order on one stream, so a later user of the block comes after them.
+  Tensor partials = Tensor::empty({std::max<int64_t>(kernels::sum_of_squares_partials(slots.data(), count), 1)},
+                                  DType::F32, Device::CUDA);
+  kernels::sum_of_squares_multi_launch(slots.data(), count, detail::f32(partials), detail::f32(total), cuda::stream());
   const double norm = std::sqrt(total.item());  // the one read-back: the factor is decided on the host
   if (norm > max_norm)
     kernels::scale_grads_multi_launch(slots.data(), static_cast<int>(slots.size()), static_cast<float>(max_norm / norm),

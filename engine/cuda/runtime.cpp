@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "engine/cuda/device_allocator.h"
 #include "kernels/cuda_check.h"
-#include "kernels/device_allocator.h"
 
 namespace legato::cuda {
 namespace {
@@ -115,10 +115,10 @@ bool tf32() { return g_tf32; }
 
 void* allocate(size_t bytes) {
   current();  // the stream exists before the first block is used on it
-  return kernels::device_allocate(bytes);
+  return device_allocate(bytes);
 }
 
-void release(void* block, size_t bytes) { kernels::device_release(block, bytes); }
+void release(void* block, size_t bytes) { device_release(block, bytes); }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;

@@ -33,7 +33,7 @@ const LayerStreams& layer_streams(int n);
 void set_tf32(bool enabled);
 bool tf32();
 
-// Storage: the caching device allocator (kernels/device_allocator.h); no cudaMalloc or cudaFree
+// Storage: the caching device allocator (engine/cuda/device_allocator.h); no cudaMalloc or cudaFree
 // once a training loop's shapes have been seen. Release is safe while queued work still reads the
 // block: every later use of it is queued on the same stream.
 void* allocate(size_t bytes);

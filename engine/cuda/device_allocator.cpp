@@ -1,11 +1,14 @@
+#include "engine/cuda/device_allocator.h"
+
+#include <cuda_runtime.h>
+
 #include <cstdlib>
 #include <cstring>
 
 #include "base/block_cache.h"
-#include "cuda_check.h"
-#include "device_allocator.h"
+#include "kernels/cuda_check.h"
 
-namespace legato::kernels {
+namespace legato::cuda {
 namespace {
 
 struct DeviceMemory {
@@ -42,4 +45,4 @@ void device_release_cache() { cache().release_all(); }
 size_t device_cached_bytes() { return cache().cached_bytes(); }
 size_t device_system_allocations() { return cache().system_allocations(); }
 
-}  // namespace legato::kernels
+}  // namespace legato::cuda
