@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 
 #include "bench/seed_network.h"
@@ -38,24 +39,22 @@ void run_with_shares(benchmark::State& state, Step&& step) {
   state.counters["preparing_share"] = (after.preparing - before.preparing) / wall;
 }
 
-// The products' precision for one benchmark: bf16 where the CPU has it.
-struct ScopedPrecision {
-  ScopedPrecision(benchmark::State& state, bool bf16) {
-    if (!bf16) return;
-    std::string why;
-    if (!cpu::bf16_supported(&why))
-      state.SkipWithError(why.c_str());
-    else
-      cpu::set_products_precision(cpu::Precision::BF16);
-  }
-  ~ScopedPrecision() { cpu::set_products_precision(cpu::Precision::FP32); }
-};
+// The products' precision for one benchmark: bf16 where the CPU has it; nothing (the benchmark
+// marked skipped, with the reason) where it has not.
+std::optional<Precision> precision_for(benchmark::State& state, bool bf16) {
+  if (!bf16) return Precision::FP32;
+  std::string why;
+  if (cpu::bf16_supported(&why)) return Precision::BF16;
+  state.SkipWithError(why.c_str());
+  return std::nullopt;
+}
 
 template <bool bf16>
 void BM_cpu_train_step_seed(benchmark::State& state) {
-  const ScopedPrecision precision(state, bf16);
+  const std::optional<Precision> precision = precision_for(state, bf16);
+  if (!precision) return;
   bench::SeedShape shape;
-  bench::SeedTrainer trainer(shape);
+  bench::SeedTrainer trainer(shape, *precision);
   trainer.step();  // warm-up: the allocator's cache fills here
   run_with_shares(state, [&] { benchmark::DoNotOptimize(trainer.step()); });
   set_flops(state, bench::seed_train_flops(shape));
@@ -95,12 +94,13 @@ void BM_cpu_lstm_layer(benchmark::State& state) {
 // The machine's reference: the LSTM's input projection as one product, through the same path.
 template <bool bf16>
 void BM_cpu_gemm_peak(benchmark::State& state) {
-  const ScopedPrecision precision(state, bf16);
+  const std::optional<Precision> precision = precision_for(state, bf16);
+  if (!precision) return;
   const int64_t m = 6400, n = 2048, k = 512;
   const Tensor a = Tensor::uniform({m, k}, -1, 1, 1), b = Tensor::uniform({n, k}, -1, 1, 2);
   Tensor c = Tensor::empty({m, n});
   for (auto _ : state) {
-    cpu::gemm(a.data<float>(), false, b.data<float>(), true, c.data<float>(), m, n, k, false);
+    cpu::gemm(a.data<float>(), false, b.data<float>(), true, c.data<float>(), m, n, k, false, *precision);
     benchmark::ClobberMemory();
   }
   set_flops(state, 2.0 * m * n * k);
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "bench_lstm: built without CUDA: only the CPU benchmarks run\n");
 #endif
   // What the numbers were measured on: the CPU, its threads and the products' kernels.
-  benchmark::AddCustomContext("cpu", legato::cpu::cpu_description().substr(5));
+  benchmark::AddCustomContext("cpu", legato::cpu::cpu_description(legato::Precision::FP32).substr(5));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

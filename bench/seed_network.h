@@ -50,10 +50,13 @@ inline double seed_train_flops(const SeedShape& s) {
   return f + 2 * 2.0 * s.batch * (s.hidden * s.dense + s.dense * s.vocab);
 }
 
-// Holds the network, optimiser and a fixed batch; step() is one whole training step.
+// Holds the network (its products at `precision`), optimiser and a fixed batch; step() is one
+// whole training step.
 class SeedTrainer {
  public:
-  explicit SeedTrainer(const SeedShape& s) : shape_(s), net_(seed_config(s)), opt_(net_.parameters()) {
+  explicit SeedTrainer(const SeedShape& s, Precision precision = Precision::FP32)
+      : shape_(s), net_(seed_config(s)), opt_(net_.parameters()) {
+    net_.set_precision(precision);
     std::vector<int32_t> tokens(static_cast<size_t>(s.steps * s.batch)), targets(static_cast<size_t>(s.batch));
     for (size_t k = 0; k < tokens.size(); ++k) tokens[k] = static_cast<int32_t>((k * 7919) % s.vocab);
     for (size_t k = 0; k < targets.size(); ++k) targets[k] = static_cast<int32_t>((k * 104729) % s.vocab);

@@ -7,12 +7,9 @@ namespace legato {
 
 bool cuda_built();        // this build has the CUDA backend
 int cuda_device_count();  // GPUs this process can use: 0 without one, a driver, or the backend
-// "NVIDIA H100 80GB HBM3 (sm_90), TF32 off" for logs and reports; "cpu" without a GPU.
+// "NVIDIA H100 80GB HBM3 (sm_90)" for logs and reports; "cpu" without a GPU. The products'
+// precision is the caller's (engine/precision.h), not the device's.
 std::string device_description();
-// cuBLAS's TF32 tensor-core math for float32 products (opt-in: Precision::TF32 through use_precision,
-// engine/precision.h). Off by default:
-// strict FP32. No effect without the CUDA backend.
-void set_cuda_tf32(bool enabled);
 // Waits until queued GPU work is done (timings); nothing to do on the CPU.
 void synchronize_device();
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/batch_slice.h"
+#include "engine/precision.h"
 #include "engine/tensor.h"
 
 namespace legato::ops {
@@ -21,16 +22,18 @@ Tensor relu(const Tensor& x);
 
 // ---- linear algebra (ops/matmul.cpp) ----
 // a: [M, K] ([K, M] when transpose_a), b: [K, N] ([N, K] when transpose_b) -> [M, N].
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+// precision: of the product and of its backward's products (engine/precision.h; fp32 by default).
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false,
+              Precision precision = Precision::FP32);
 // x: [N, in], weight: [out, in] (PyTorch layout), bias: [out] or undefined -> [N, out].
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Precision precision = Precision::FP32);
 // A linear layer made ready for many calls of `rows` rows without a graph (generation: one row
 // per token): on the CPU in float32, Wᵀ packed once for the products (and rounded to bf16 at that
 // precision), where linear() would pack it at every call. The weights must not change while it
 // is in use; elsewhere (float64, the GPU) it calls linear().
 class LinearStepWeights {
  public:
-  LinearStepWeights(const Tensor& weight, const Tensor& bias, int64_t rows);
+  LinearStepWeights(const Tensor& weight, const Tensor& bias, int64_t rows, Precision precision = Precision::FP32);
   ~LinearStepWeights();
   // x: [rows, in] -> [rows, out]; records no graph.
   Tensor operator()(const Tensor& x) const;
@@ -39,6 +42,7 @@ class LinearStepWeights {
   struct Packed;
   Tensor weight_, bias_;
   int64_t rows_;
+  Precision precision_;
   std::shared_ptr<const Packed> packed_;
 };
 

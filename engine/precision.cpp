@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 
-#include "engine/backend.h"
 #include "engine/cpu/products.h"
 
 namespace legato {
@@ -18,13 +17,9 @@ std::string precision_problem(Precision precision, Device device) {
   return "";
 }
 
-void use_precision(Precision precision, Device device) {
+void check_precision(Precision precision, Device device) {
   if (const std::string problem = precision_problem(precision, device); !problem.empty())
     throw std::invalid_argument("precision " + to_string(precision) + ": " + problem);
-  if (device == Device::CPU)
-    cpu::set_products_precision(precision);
-  else
-    set_cuda_tf32(precision == Precision::TF32);
 }
 
 }  // namespace legato

@@ -5,8 +5,12 @@
 // - bf16: operands rounded to bfloat16, products accumulated and written in float32 (PyTorch's
 //   CPU autocast), where the device multiplies bf16 natively.
 // Everything around the products (cell state, gradients' accumulation, loss, optimiser, master
-// weights) stays float32 in each. Header-only below precision_problem and use_precision, so that
-// the CPU products (engine/cpu/, a library of their own) name the same type.
+// weights) stays float32 in each. A precision is a value, never a process-wide setting: a model
+// keeps its own (model::MusicLSTM::set_precision) and hands it to the ops that multiply (matmul,
+// linear, lstm and their step forms), which hand it to the CPU products or to cuBLAS's math mode
+// call by call, so two models at different precisions run side by side in one process.
+// Header-only below precision_problem and check_precision, so that the CPU products (engine/cpu/,
+// a library of their own) name the same type.
 #include <optional>
 #include <string>
 
@@ -37,8 +41,8 @@ inline std::optional<Precision> parse_precision(const std::string& name) {
 // it natively.
 std::string precision_problem(Precision precision, Device device);
 
-// Makes the products on `device` run at `precision` (checked with precision_problem first:
-// throws std::invalid_argument with its line).
-void use_precision(Precision precision, Device device);
+// Throws std::invalid_argument with precision_problem's line ("precision bf16: ...") when the
+// products on `device` cannot run at `precision`; the owner of a precision checks it once, here.
+void check_precision(Precision precision, Device device);
 
 }  // namespace legato

@@ -30,7 +30,6 @@ DeviceInterface& cuda_device_interface() {
 
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
-void set_cuda_tf32(bool) {}
 std::string device_description() { return "cpu"; }
 void synchronize_device() {}
 

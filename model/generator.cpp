@@ -45,8 +45,8 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& 
 
 Generator::Generator(const MusicLSTM& net)
     : net_(net),
-      dense1_(net.dense1().weight, net.dense1().bias, 1),
-      dense2_(net.dense2().weight, net.dense2().bias, 1) {
+      dense1_(net.dense1().weight, net.dense1().bias, 1, net.precision()),
+      dense2_(net.dense2().weight, net.dense2().bias, 1, net.precision()) {
   const ModelConfig& c = net.config();
   if (c.dtype != DType::F32) throw std::invalid_argument("generator: float32 models only");
   const Device d = net.device();  // the state lives with the weights
@@ -54,7 +54,8 @@ Generator::Generator(const MusicLSTM& net)
     h_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
     c_.push_back(Tensor::zeros({1, c.hidden}, c.dtype, d));
     gates_.push_back(Tensor::empty({1, 4 * c.hidden}, c.dtype, d));
-    layers_.emplace_back(net.lstm().layers[k], 1);  // the weights packed once for every token
+    layers_.emplace_back(net.lstm().layers[k], 1,
+                         net.precision());  // packed once for every token, at the model's precision
   }
   logits_ = Tensor::empty({1, c.vocab}, c.dtype);
 }

@@ -32,8 +32,9 @@ void fold_head(const MusicLSTM& net, GenerateWeights& w) {
   const Tensor& w1 = net.dense1().weight;  // [D, H]
   const Tensor& w2 = net.dense2().weight;  // [V, D]
   const Tensor b1 = ops::reshape(net.dense1().bias, {w1.shape()[0], 1});
-  const Tensor w2b1 = ops::reshape(ops::matmul(w2, b1), {w2.shape()[0]});
-  w.dense2_w = ops::matmul(w2, w1);
+  // At the model's precision, as every product of its head (tf32 on a GPU that was asked for it).
+  const Tensor w2b1 = ops::reshape(ops::matmul(w2, b1, false, false, net.precision()), {w2.shape()[0]});
+  w.dense2_w = ops::matmul(w2, w1, false, false, net.precision());
   w.dense2_b = ops::add(w2b1, net.dense2().bias);
 }
 

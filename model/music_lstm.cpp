@@ -74,8 +74,15 @@ Tensor MusicLSTM::embed_token(int32_t token) const {
   return Tensor::full({1, 1}, scalar_input(token, config_.vocab), config_.dtype, device_);
 }
 
+void MusicLSTM::set_precision(Precision precision) {
+  check_precision(precision, device_);
+  precision_ = precision;
+}
+
 Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dropout) const {
-  return head(lstm_out, training, dropout, std::cref(dense1_), std::cref(dense2_));
+  return head(
+      lstm_out, training, dropout, [&](const Tensor& x) { return dense1_(x, precision_); },
+      [&](const Tensor& x) { return dense2_(x, precision_); });
 }
 
 Tensor MusicLSTM::head(const Tensor& lstm_out, bool training, DropoutStream& dropout, const Dense& dense1,
@@ -95,6 +102,7 @@ Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, D
   stack.offset = dropout.offset;
   stack.slice = dropout.slice;
   stack.last_only = last_only;
+  stack.precision = precision_;
   x = ops::lstm_stack(x, lstm_.layers, stack);
   if (stack.dropout > 0)  // each layer below the top used T*B*H numbers of the stream
     dropout.offset += static_cast<uint64_t>(lstm_.layers.size() - 1) * dropout.slice.whole_numel(tokens.numel()) *
@@ -104,6 +112,7 @@ Tensor MusicLSTM::forward(const Tensor& tokens, bool last_only, bool training, D
 }
 
 void MusicLSTM::to(Device device) {
+  check_precision(precision_, device);  // before anything moves: a refusal changes nothing
   auto move = [&](Tensor& t) {
     if (!t.defined() || t.device() == device) return;
     Tensor moved = t.to(device);

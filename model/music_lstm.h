@@ -9,6 +9,7 @@
 
 #include "engine/batch_slice.h"
 #include "engine/nn/layers.h"
+#include "engine/precision.h"
 #include "engine/tensor.h"
 
 namespace legato::model {
@@ -43,6 +44,11 @@ class MusicLSTM {
   // Uninitialised: for weights a checkpoint overwrites at once (load_checkpoint, --resume).
   explicit MusicLSTM(const ModelConfig& config, nn::Init init = nn::Init::Random);
   const ModelConfig& config() const { return config_; }
+  // The precision of this model's matrix products (engine/precision.h), training and generating:
+  // its own, so that models at different precisions run side by side. fp32 until set; a
+  // precision its device cannot run is refused (std::invalid_argument, one line), here and in to().
+  void set_precision(Precision precision);
+  Precision precision() const { return precision_; }
 
   // tokens: int32 [T, B]. Returns logits [B, V] (last_only: the prediction after the window) or
   // [T * B, V] (a prediction at every step, row t * B + b). training enables dropout.
@@ -75,6 +81,7 @@ class MusicLSTM {
  private:
   ModelConfig config_;
   Device device_ = Device::CPU;
+  Precision precision_ = Precision::FP32;
   nn::Embedding embedding_;
   nn::StackedLstm lstm_;
   nn::Linear dense1_, dense2_;

@@ -86,7 +86,6 @@ const char* const kInputNames[] = {"x", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_h
 
 TEST_CASE("cuda: lstm matches the CPU float64 op: y, h_n, c_n and every gradient") {
   SKIP_WITHOUT_GPU();
-  set_cuda_tf32(false);  // strict FP32 products (the default)
   uint64_t seed = 1000;
   for (const Dims d : {Dims{1, 1, 1, 1}, Dims{5, 1, 3, 7}, Dims{7, 3, 33, 45}, Dims{20, 4, 16, 64}})
     for (State state : {State::None, State::Both, State::HiddenConstant})

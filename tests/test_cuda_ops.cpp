@@ -68,7 +68,6 @@ void check_op(const std::string& what, const OpFn& f, V cpu_inputs, Tolerance ou
 // Every row of the op table (tests/op_table.h) on its wide inputs, with the row's tolerances.
 TEST_CASE("cuda: every op of the table against the CPU's float64, outputs and gradients") {
   SKIP_WITHOUT_GPU();
-  set_cuda_tf32(false);  // strict FP32 products (the default; TF32 would need ~1e-3)
   for (const testing::OpCase& row : testing::op_table())
     check_op(row.name, row.apply, row.inputs(true), row.out, row.grad);
 }

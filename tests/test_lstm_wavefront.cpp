@@ -120,7 +120,6 @@ const Case kCases[] = {
 
 TEST_CASE("cuda: lstm_stack's wavefront equals its sequential order bit for bit, and the CPU float64 op") {
   SKIP_WITHOUT_GPU();
-  set_cuda_tf32(false);
   uint64_t seed = 500;
   for (const Case& c : kCases) {
     CAPTURE(c.T);

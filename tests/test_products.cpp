@@ -6,12 +6,15 @@
 #include <cmath>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "engine/autograd.h"
 #include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 #include "engine/ops.h"
 #include "engine/precision.h"
+#include "model/generator.h"
 #include "model/music_lstm.h"
 
 using namespace legato;
@@ -21,15 +24,10 @@ namespace {
 // bf16 keeps 8 significant bits: rounding to nearest moves a value by at most u = 2^-8 of it.
 constexpr double kBf16Unit = 1.0 / 256;
 
-// Switches the products to bf16 for one scope; false when this CPU has no bf16 (the test then
-// says so and checks nothing in bf16).
-struct Bf16Scope {
-  bool on = cpu::bf16_supported();
-  Bf16Scope() {
-    if (on) cpu::set_products_precision(cpu::Precision::BF16);
-  }
-  ~Bf16Scope() { cpu::set_products_precision(cpu::Precision::FP32); }
-};
+// Whether the products can run in bf16 on this CPU; where not, the test says so and checks
+// nothing in bf16.
+bool bf16_here() { return cpu::bf16_supported(); }
+constexpr Precision kFp32 = Precision::FP32, kBf16 = Precision::BF16;
 
 struct Product {
   std::vector<float> a, b, c;                // A [M, K] or [K, M]; B [K, N] or [N, K]; C [M, N] (holds C0 first)
@@ -85,32 +83,32 @@ TEST_CASE("products: every transpose and accumulate case, odd sizes, against flo
           CAPTURE(tb);
           CAPTURE(accumulate);
           Product p = make_product(m, n, k, ta, tb, accumulate, 5);
-          cpu::gemm(p.a.data(), ta, p.b.data(), tb, p.c.data(), m, n, k, accumulate);
+          cpu::gemm(p.a.data(), ta, p.b.data(), tb, p.c.data(), m, n, k, accumulate, kFp32);
           CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
         }
 }
 
 TEST_CASE("products: with no depth (K = 1) or one column (N = 1), bf16 keeps float32's accuracy") {
   // Memory-bound products gain nothing from bf16 and are computed in float32 at either precision.
-  Bf16Scope bf16;
-  if (!bf16.on) MESSAGE("SKIPPED: this CPU has no bf16");
+  if (!bf16_here()) MESSAGE("SKIPPED: this CPU has no bf16");
+  const Precision precision = bf16_here() ? kBf16 : kFp32;
   for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{300, 260, 1}, {37, 1, 530}})
     for (bool accumulate : {false, true}) {
       CAPTURE(k);
       Product p = make_product(m, n, k, true, false, accumulate, 7);
-      cpu::gemm(p.a.data(), true, p.b.data(), false, p.c.data(), m, n, k, accumulate);
+      cpu::gemm(p.a.data(), true, p.b.data(), false, p.c.data(), m, n, k, accumulate, precision);
       CHECK(worst_fraction(p.c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) <= 1.0);
     }
 }
 
 TEST_CASE("products: empty shapes: nothing to do, or C zeroed when K is 0") {
   std::vector<float> a(6, 1.0f), b(6, 1.0f), c(4, 7.0f);
-  cpu::gemm(a.data(), false, b.data(), false, c.data(), 0, 2, 3, false);  // no rows
-  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 0, 3, false);  // no columns
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 0, 2, 3, false, kFp32);  // no rows
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 0, 3, false, kFp32);  // no columns
   CHECK(c == std::vector<float>(4, 7.0f));
-  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, true);  // + an empty sum
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, true, kFp32);  // + an empty sum
   CHECK(c == std::vector<float>(4, 7.0f));
-  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, false);  // = an empty sum
+  cpu::gemm(a.data(), false, b.data(), false, c.data(), 2, 2, 0, false, kFp32);  // = an empty sum
   CHECK(c == std::vector<float>(4, 0.0f));
 }
 
@@ -124,7 +122,7 @@ TEST_CASE("products: a packed operand gives the unpacked product and keeps its o
         CAPTURE(tb);
         CAPTURE(accumulate);
         Product p = make_product(m, n, k, false, tb, accumulate, 9);
-        const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, accumulate);
+        const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, accumulate, kFp32);
         std::fill(p.b.begin(), p.b.end(), 1e6f);  // later changes to the source are not seen
         std::vector<float> c = p.c;
         packed.multiply(p.a.data(), c.data());
@@ -135,8 +133,7 @@ TEST_CASE("products: a packed operand gives the unpacked product and keeps its o
 }
 
 TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and is really bf16") {
-  const Bf16Scope bf16;
-  if (!bf16.on) {
+  if (!bf16_here()) {
     MESSAGE("SKIPPED bf16 products: " << [] {
       std::string why;
       cpu::bf16_supported(&why);
@@ -151,11 +148,11 @@ TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and i
   for (bool tb : {false, true}) {
     Product p = make_product(m, n, k, false, tb, true, 13);
     std::vector<float> c = p.c;
-    cpu::gemm(p.a.data(), false, p.b.data(), tb, c.data(), m, n, k, true);
+    cpu::gemm(p.a.data(), false, p.b.data(), tb, c.data(), m, n, k, true, kBf16);
     CHECK(worst_fraction(c, p, 1e-6, bound) <= 1.0);
     // Rounded operands leave errors far above float32's: the bf16 kernels did run.
     CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
-    const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, false);
+    const cpu::PackedMatrix packed(p.b.data(), tb, k, n, m, false, kBf16);
     std::vector<float> d(m * n);
     packed.multiply(p.a.data(), d.data());
     for (size_t i = 0; i < d.size(); ++i) d[i] += p.c[i];
@@ -174,15 +171,14 @@ TEST_CASE("products: one precision for either device, refused with a reason wher
   CHECK(precision_problem(Precision::TF32, Device::CUDA).empty());
   CHECK(precision_problem(Precision::TF32, Device::CPU).rfind("tf32", 0) == 0);
   CHECK(precision_problem(Precision::BF16, Device::CUDA).find("no bf16") != std::string::npos);
-  CHECK_THROWS_AS(use_precision(Precision::TF32, Device::CPU), std::invalid_argument);
-  CHECK_THROWS_AS(cpu::set_products_precision(Precision::TF32), std::runtime_error);
-  CHECK(cpu::products_precision() == Precision::FP32);  // a refusal changes nothing
+  CHECK_THROWS_AS(check_precision(Precision::TF32, Device::CPU), std::invalid_argument);
+  CHECK_NOTHROW(check_precision(Precision::TF32, Device::CUDA));  // whether a GPU is there is --device's question
   std::string why;
   const bool bf16 = cpu::bf16_supported(&why);
   CHECK(precision_problem(Precision::BF16, Device::CPU) == (bf16 ? "" : why));
   if (!bf16) {
     CHECK(why.find("bf16") != std::string::npos);  // the CPU lacks it, or the build lacks oneDNN
-    CHECK_THROWS_AS(cpu::set_products_precision(Precision::BF16), std::runtime_error);
+    CHECK_THROWS_AS(check_precision(Precision::BF16, Device::CPU), std::invalid_argument);
   }
   // The engine's reasons are one line each and name no program's flag (the programs add theirs).
   for (Precision p : {Precision::TF32, Precision::BF16})
@@ -191,13 +187,13 @@ TEST_CASE("products: one precision for either device, refused with a reason wher
       CHECK(problem.find("--") == std::string::npos);
       CHECK(problem.find('\n') == std::string::npos);
     }
-  CHECK(cpu::cpu_description().rfind("cpu: ", 0) == 0);
-  CHECK(cpu::cpu_description().find("products: ") != std::string::npos);
+  CHECK(cpu::cpu_description(kFp32).rfind("cpu: ", 0) == 0);
+  CHECK(cpu::cpu_description(kFp32).find("products: ") != std::string::npos);
+  CHECK(cpu::cpu_description(kFp32).find(", fp32") != std::string::npos);  // the line names the precision asked
 }
 
 TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of float64") {
-  const Bf16Scope bf16;
-  if (!bf16.on) {
+  if (!bf16_here()) {
     MESSAGE("SKIPPED bf16 gradients: this CPU has no bf16 products");
     return;
   }
@@ -210,7 +206,8 @@ TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of flo
   config.dtype = DType::F64;
   const model::MusicLSTM exact(config);
   config.dtype = DType::F32;
-  const model::MusicLSTM rounded(config, nn::Init::Uninitialised);
+  model::MusicLSTM rounded(config, nn::Init::Uninitialised);
+  rounded.set_precision(kBf16);
   const nn::ParameterList p64 = exact.parameters(), p32 = rounded.parameters();
   for (size_t i = 0; i < p64.size(); ++i) Tensor(p32[i].tensor).copy_from(p64[i].tensor);
 
@@ -219,7 +216,7 @@ TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of flo
   for (int64_t i = 0; i < steps * batch; ++i) tokens[i] = static_cast<int32_t>((i * 37) % config.vocab);
   for (int64_t b = 0; b < batch; ++b) targets[b] = static_cast<int32_t>((b * 101 + 5) % config.vocab);
   const Tensor x = Tensor::from_indices({steps, batch}, tokens), t = Tensor::from_indices({batch}, targets);
-  for (const model::MusicLSTM* net : {&exact, &rounded}) {
+  for (const model::MusicLSTM* net : {&exact, static_cast<const model::MusicLSTM*>(&rounded)}) {
     model::DropoutStream unused;
     ops::cross_entropy_logits(net->forward(x, true, false, unused), t).backward();
   }
@@ -245,8 +242,7 @@ TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of flo
 }
 
 TEST_CASE("bf16: the LSTM's bias gradient, summed from a ring of the gate gradients, is whole") {
-  const Bf16Scope bf16;
-  if (!bf16.on) {
+  if (!bf16_here()) {
     MESSAGE("SKIPPED bf16 bias gradient: this CPU has no bf16 products");
     return;
   }
@@ -262,7 +258,7 @@ TEST_CASE("bf16: the LSTM's bias gradient, summed from a ring of the gate gradie
   // Every input 1: each column of dW_ih = Dᵀ X is the bias gradient's sum again, made by a bf16
   // product from the cells' bf16 copy of D, so the two agree to bf16's rounding of D.
   const Tensor x = Tensor::full({steps, batch, input}, 1.0);
-  ops::lstm(x, Tensor(), Tensor(), w).y.backward(Tensor::uniform({steps, batch, hidden}, -1, 1, 45));
+  ops::lstm(x, Tensor(), Tensor(), w, false, kBf16).y.backward(Tensor::uniform({steps, batch, hidden}, -1, 1, 45));
   const std::vector<double> db = w.b_ih.grad().to_vector(), dw = w.w_ih.grad().to_vector();
   for (int64_t column = 0; column < input; ++column) {
     double diff = 0, size = 0;
@@ -319,18 +315,17 @@ TEST_CASE("products: an operand rounded once gives gemm()'s products bit for bit
   const std::vector<double> b64 = Tensor::uniform({k * n}, -1, 1, 32).to_vector();
   const std::vector<float> b(b64.begin(), b64.end());
   for (bool bf16 : {false, true}) {
-    Bf16Scope scope;
-    if (!bf16) cpu::set_products_precision(cpu::Precision::FP32);
-    if (bf16 && !scope.on) continue;
+    if (bf16 && !bf16_here()) continue;
+    const Precision precision = bf16 ? kBf16 : kFp32;
     for (bool ta : {false, true}) {
       CAPTURE(bf16);
       CAPTURE(ta);
       // Two alive at once: the first has the thread's reusable buffer, the second its own.
-      const cpu::RoundedOperand one(first.data(), count), two(second.data(), count);
+      const cpu::RoundedOperand one(first.data(), count, precision), two(second.data(), count, precision);
       for (int64_t from : {int64_t{0}, offset}) {
         for (const auto& [rounded, source] : {std::pair{&one, &first}, std::pair{&two, &second}}) {
           std::vector<float> expected(m * n, 0.5f), got(m * n, 0.5f);
-          cpu::gemm(source->data() + from, ta, b.data(), false, expected.data(), m, n, k, true);
+          cpu::gemm(source->data() + from, ta, b.data(), false, expected.data(), m, n, k, true, precision);
           rounded->gemm(from, ta, b.data(), false, got.data(), m, n, k, true);
           CHECK(got == expected);
         }
@@ -338,5 +333,87 @@ TEST_CASE("products: an operand rounded once gives gemm()'s products bit for bit
       std::vector<float> c(m * n);
       CHECK_THROWS_AS(one.gemm(offset + 1, ta, b.data(), false, c.data(), m, n, k, false), std::out_of_range);
     }
+  }
+}
+
+namespace {
+
+// The largest |got - exact| over the largest |exact|: float32's products stay near 1e-6, bf16's
+// near 1e-2.
+double relative_error(const std::vector<double>& got, const std::vector<double>& exact) {
+  REQUIRE(got.size() == exact.size());
+  double diff = 0, size = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    diff = std::max(diff, std::abs(got[i] - exact[i]));
+    size = std::max(size, std::abs(exact[i]));
+  }
+  return diff / size;
+}
+
+// Logits [T·B, V] of tokens [T, B], and the gradient of the first layer's W_hh that their loss gives.
+std::pair<std::vector<double>, std::vector<double>> logits_and_gradient(const model::MusicLSTM& net, const Tensor& x,
+                                                                        const Tensor& targets) {
+  model::DropoutStream unused;
+  const Tensor logits = net.forward(x, false, false, unused);
+  ops::cross_entropy_logits(logits, targets).backward();
+  const Tensor& w_hh = net.lstm().layers[0].w_hh;
+  std::vector<double> gradient = w_hh.grad().to_vector();
+  for (const auto& p : net.parameters()) Tensor(p.tensor).zero_grad();
+  return {logits.to_vector(), gradient};
+}
+
+}  // namespace
+
+TEST_CASE("precision: two models at fp32 and bf16 in one process, used in turn, each keep their own") {
+  if (!bf16_here()) {
+    MESSAGE("SKIPPED two precisions side by side: this CPU has no bf16 products");
+    return;
+  }
+  model::ModelConfig config;  // embeddings, so that every product has depth (K = 1 stays float32)
+  config.vocab = 40;
+  config.input = model::InputKind::Embedding;
+  config.embedding_dim = 24;
+  config.hidden = 48;
+  config.layers = 2;
+  config.dense = 32;
+  config.dropout = 0;
+  config.dtype = DType::F64;
+  const model::MusicLSTM exact(config);
+  config.dtype = DType::F32;
+  model::MusicLSTM fp32(config, nn::Init::Uninitialised), bf16(config, nn::Init::Uninitialised);
+  for (const model::MusicLSTM* net : {&fp32, &bf16})
+    for (size_t i = 0; i < exact.parameters().size(); ++i)
+      Tensor(net->parameters()[i].tensor).copy_from(exact.parameters()[i].tensor);
+  bf16.set_precision(kBf16);  // a process-wide setting would now hold for fp32 too
+  CHECK(fp32.precision() == kFp32);
+
+  const int64_t steps = 9, batch = 3;
+  std::vector<int32_t> tokens(steps * batch), next(steps * batch);
+  for (int64_t i = 0; i < steps * batch; ++i) tokens[i] = static_cast<int32_t>((i * 17 + 3) % config.vocab);
+  for (int64_t i = 0; i < steps * batch; ++i) next[i] = static_cast<int32_t>((i * 29 + 1) % config.vocab);
+  const Tensor x = Tensor::from_indices({steps, batch}, tokens), t = Tensor::from_indices({steps * batch}, next);
+  // In turn: fp32, bf16, fp32 again; the float64 model is the truth for both.
+  const auto first = logits_and_gradient(fp32, x, t), rounded = logits_and_gradient(bf16, x, t),
+             again = logits_and_gradient(fp32, x, t), truth = logits_and_gradient(exact, x, t);
+  CHECK(first == again);                                     // bit for bit: nothing of bf16 stayed behind
+  CHECK(relative_error(first.first, truth.first) < 1e-5);    // fp32's logits (measured: about 1e-7)
+  CHECK(relative_error(first.second, truth.second) < 1e-5);  // and its backward's products
+  CHECK(relative_error(rounded.first, truth.first) > 1e-4);  // bf16's really were bf16 (about 1e-3)
+  CHECK(relative_error(rounded.second, truth.second) > 1e-4);
+
+  // Generation packs each model's weights at its own precision: two generators fed in turn.
+  NoGradGuard no_graph;
+  model::Generator fp32_steps(fp32), bf16_steps(bf16);
+  std::vector<int32_t> prefix;  // the first sequence of the batch
+  for (int64_t i = 0; i < steps; ++i) {
+    prefix.push_back(tokens[i * batch]);
+    const std::vector<double> a = fp32_steps.feed(prefix.back()).to_vector();
+    const std::vector<double> b = bf16_steps.feed(prefix.back()).to_vector();
+    model::DropoutStream unused;
+    const std::vector<double> last =
+        exact.forward(Tensor::from_indices({i + 1, 1}, prefix), true, false, unused).to_vector();
+    CAPTURE(i);
+    CHECK(relative_error(a, last) < 1e-5);
+    CHECK(relative_error(b, last) > 1e-4);
   }
 }

@@ -2,7 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -23,11 +22,6 @@ double final_val_loss(const std::string& log) {
   return last;
 }
 
-struct Bf16Scope {
-  Bf16Scope() { cpu::set_products_precision(cpu::Precision::BF16); }
-  ~Bf16Scope() { cpu::set_products_precision(cpu::Precision::FP32); }
-};
-
 }  // namespace
 
 TEST_CASE("bf16: the tiny preset trains as well as fp32 (validation loss within 1%)") {
@@ -44,8 +38,7 @@ TEST_CASE("bf16: the tiny preset trains as well as fp32 (validation loss within 
     o.recipe.model.hidden = 32;  // products of some size, still a fast test
     o.recipe.model.dense = 16;
     o.recipe.epochs = 3;
-    std::optional<Bf16Scope> scope;
-    if (bf16) scope.emplace();
+    o.precision = bf16 ? Precision::BF16 : Precision::FP32;
     std::ostringstream log;
     REQUIRE(model::train(o, log) == 0);
     loss[bf16] = final_val_loss(log.str());

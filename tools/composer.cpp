@@ -283,7 +283,7 @@ int refuse_missing_features(const Options& o) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
-  if (const std::string problem = tools::apply_precision(o.precision, tools::parse_device(o.device));
+  if (const std::string problem = tools::precision_flag_problem(o.precision, tools::parse_device(o.device));
       !problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
@@ -302,6 +302,7 @@ model::LoadedCheckpoint load_model(const Options& o) {
     throw model::InputError(e.what());
   }
   ck.net->to(tools::parse_device(o.device));
+  ck.net->set_precision(tools::precision_of(o.precision));  // checked with the other flags
   return ck;
 }
 
@@ -320,7 +321,8 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
                             read.substr(0, read.find_last_not_of(' ') + 1) + ")");
   }
   std::cerr << log.str();
-  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  std::cout << tools::runs_on(tools::parse_device(o.device), tools::precision_of(o.precision))
+            << std::endl;  // the input is known good now
   const model::EvalResult r = model::evaluate(*ck.net, pieces, meta.seq_len, 64, 1 << 30);
   if (r.predictions == 0)
     throw model::InputError("--evaluate: no piece is longer than one window of " + std::to_string(meta.seq_len + 1) +
@@ -504,7 +506,8 @@ int compose_to_files(const model::LoadedCheckpoint& ck, const Options& o) {
   });
   const std::vector<eval::NamedFeatures> corpus =
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
-  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  std::cout << tools::runs_on(tools::parse_device(o.device), tools::precision_of(o.precision))
+            << std::endl;  // the input is known good now
   // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
   if (ck.net->device() == legato::Device::CUDA)
     std::cout << "generation: " << model::generation_of(*ck.net, meta) << std::endl;
@@ -548,7 +551,8 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   }
   const std::vector<eval::NamedFeatures> corpus =
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
-  std::cout << tools::runs_on(tools::parse_device(o.device)) << std::endl;  // the input is known good now
+  std::cout << tools::runs_on(tools::parse_device(o.device), tools::precision_of(o.precision))
+            << std::endl;  // the input is known good now
   std::mt19937_64 rng(o.seed);
   std::vector<eval::NamedFeatures> measured;
   for (int k = 0; k < o.num_outputs; ++k) {

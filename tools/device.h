@@ -24,19 +24,26 @@ inline legato::Device parse_device(const std::string& device) {
   return device == "cuda" ? legato::Device::CUDA : legato::Device::CPU;
 }
 
-// --precision fp32|tf32|bf16 on `device`: sets it and returns an empty string, or says why it cannot be.
-inline std::string apply_precision(const std::string& name, legato::Device device) {
+// --precision fp32|tf32|bf16 on `device`: an empty string when the products can run at it there,
+// otherwise why not. The program then hands precision_of(name) to the model it runs.
+inline std::string precision_flag_problem(const std::string& name, legato::Device device) {
   const std::optional<legato::Precision> precision = legato::parse_precision(name);
   if (!precision) return "unknown precision '" + name + "' (fp32, tf32 or bf16)";
   if (const std::string problem = legato::precision_problem(*precision, device); !problem.empty())
     return "--precision " + name + ": " + problem;
-  legato::use_precision(*precision, device);
   return "";
 }
 
-// The first line of a program's output: what the work runs on.
-inline std::string runs_on(legato::Device device) {
-  return device == legato::Device::CPU ? legato::cpu::cpu_description() : "device: " + legato::device_description();
+// The precision --precision names, once precision_flag_problem has found it known (fp32 otherwise).
+inline legato::Precision precision_of(const std::string& name) {
+  return legato::parse_precision(name).value_or(legato::Precision::FP32);
+}
+
+// The first line of a program's output: what the work runs on, and its products' precision.
+inline std::string runs_on(legato::Device device, legato::Precision precision) {
+  return device == legato::Device::CPU
+             ? legato::cpu::cpu_description(precision)
+             : "device: " + legato::device_description() + ", products: " + legato::to_string(precision);
 }
 
 }  // namespace legato::tools

@@ -235,7 +235,7 @@ int run(const CLI::App& app, const RecipeFlags& f, const std::vector<std::string
   if (!model::check_outputs(options, std::cout)) return 0;  // before the first line: nothing to do
   const dist::World& world = dist::World::get();
   if (world.distributed() && world.root()) std::cout << world.describe() << std::endl;
-  if (world.root()) std::cout << tools::runs_on(options.device) << std::endl;
+  if (world.root()) std::cout << tools::runs_on(options.device, options.precision) << std::endl;
   return model::train(options, std::cout);
 }
 
@@ -305,10 +305,11 @@ int main(int argc, char** argv) {
   }
   options.device = tools::parse_device(device);
   // Before the first line, which says the precision.
-  if (const std::string problem = tools::apply_precision(precision, options.device); !problem.empty()) {
+  if (const std::string problem = tools::precision_flag_problem(precision, options.device); !problem.empty()) {
     std::cerr << "trainer: " << problem << "\n";
     return tools::kUsageError;
   }
+  options.precision = tools::precision_of(precision);
   if (!join_world(rank_timeout)) return 1;
   return train_and_report(app, flags, data, out, cache, options);
 }

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/cpu/products.h"
-
 namespace legato::model {
 namespace {
 
@@ -59,9 +57,8 @@ void check_same_setup(const dist::World& world, const TrainOptions& o) {
     throw InputError("mixed devices: rank " + std::to_string(r) + " trains on " +
                      device_name(static_cast<Device>(devices[static_cast<size_t>(r)])) + ", rank 0 on " +
                      device_name(static_cast<Device>(devices[0])) + "; give every rank the same --device");
-  const std::string settings = nlohmann::json(run_settings(o)).dump() +
-                               " precision=" + legato::to_string(cpu::products_precision()) + " out=" + o.out.string() +
-                               " resume=" + std::to_string(o.resume);
+  const std::string settings = nlohmann::json(run_settings(o)).dump() + " precision=" + legato::to_string(o.precision) +
+                               " out=" + o.out.string() + " resume=" + std::to_string(o.resume);
   if (const int r = first_differing(world.gather(hash_of(settings))))
     throw InputError("rank " + std::to_string(r) + " was given other options than rank 0 (" +
                      std::string(o.resume ? "the run.json it read, " : "") +

@@ -53,6 +53,8 @@ bool all_steps_of(const Recipe& r) {
 
 bool check_outputs(const TrainOptions& o, std::ostream& out) {
   check_recipe(o.recipe);  // a recipe that cannot train is one line before any other
+  if (const std::string problem = precision_problem(o.precision, o.device); !problem.empty())
+    throw InputError("--precision " + to_string(o.precision) + ": " + problem);
   for (const auto& p : o.data)
     if (const std::string problem = midi::input_path_problem(p); !problem.empty())
       throw InputError("--data " + p.string() + ": " + problem);

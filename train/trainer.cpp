@@ -271,7 +271,8 @@ Training::Training(const TrainOptions& o, std::ostream& out)
       meta_(make_meta(o, data_)),
       net_(meta_.config, o.resume ? nn::Init::Uninitialised : nn::Init::Random),  // resume() reads them all
       progress_(out, o.terminal) {
-  net_.to(o.device);  // before the optimiser, which keeps the parameters it was given
+  net_.to(o.device);                // before the optimiser, which keeps the parameters it was given
+  net_.set_precision(o.precision);  // checked by the caller (check_outputs)
   opt_ = make_optimizer(r_, net_.parameters());
   if (world_.distributed()) gradient_sum_ = std::make_unique<dist::GradientSum>(world_, opt_->parameters());
   std::filesystem::create_directories(o.out);

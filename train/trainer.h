@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/precision.h"
 #include "engine/tensor.h"
 #include "model/presets.h"
 #include "train/metrics.h"
@@ -54,6 +55,9 @@ struct TrainOptions {
   // resume tests use it to interrupt at an exact point.
   int64_t stop_after_batches = 0;
   Device device = Device::CPU;  // where the model trains (checkpoints are the same either way)
+  // Of the model's matrix products (engine/precision.h); refused with InputError where `device`
+  // cannot run it.
+  Precision precision = Precision::FP32;
   // Music metrics: at each epoch's end (and every `eval_every` optimiser steps; 0: only then)
   // compose `eval_pieces` pieces of `eval_length` tokens with the default sampling and compare
   // them with the validation pieces (MGEval's mean overlapped area; eval/). 0 pieces: never.

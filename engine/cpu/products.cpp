@@ -1,11 +1,10 @@
-// What is the same whatever library runs the products: the precision setting and the CPU's
-// description. The products themselves: products_onednn.cpp, or products_eigen.cpp where oneDNN
-// is not installed (the GPU machine, which has no Debian packages).
+// What is the same whatever library runs the products: the CPU's description. The products
+// themselves: products_onednn.cpp, or products_eigen.cpp where oneDNN is not installed (the GPU
+// machine, which has no Debian packages).
 #include <omp.h>
 
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include "engine/cpu/products.h"
 
@@ -13,11 +12,6 @@
 
 namespace legato::cpu {
 namespace {
-
-Precision& current_precision() {
-  static Precision precision = Precision::FP32;
-  return precision;
-}
 
 std::string read_cpu_flags() {
   std::ifstream in("/proc/cpuinfo");
@@ -38,8 +32,6 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-Precision products_precision() { return current_precision(); }
-
 std::atomic<int64_t>& detail::product_nanoseconds(detail::ProductWork work) {
   static std::atomic<int64_t> products{0}, preparing{0};
   return work == detail::ProductWork::Products ? products : preparing;
@@ -50,14 +42,7 @@ ProductTimes product_times() {
           1e-9 * static_cast<double>(detail::product_nanoseconds(detail::ProductWork::Preparing).load())};
 }
 
-void set_products_precision(Precision precision) {
-  std::string why;
-  if (precision == Precision::TF32) throw std::runtime_error("tf32 is the GPU's tensor-core mode; the CPU has none");
-  if (precision == Precision::BF16 && !bf16_supported(&why)) throw std::runtime_error("bf16: " + why);
-  current_precision() = precision;
-}
-
-std::string cpu_description() {
+std::string cpu_description(Precision precision) {
   const std::string flags = read_cpu_flags();
   std::string features;
   for (const auto& [flag, name] : {std::pair{" avx2 ", "avx2"},
@@ -67,7 +52,7 @@ std::string cpu_description() {
     if (flags.find(flag) != std::string::npos) features += (features.empty() ? "" : ", ") + std::string(name);
   std::ostringstream out;
   out << "cpu: " << cpu_model() << " (" << (features.empty() ? "no avx2" : features) << "), " << omp_get_max_threads()
-      << " threads, products: " << products_description() << ", " << to_string(products_precision());
+      << " threads, products: " << products_description(precision) << ", " << to_string(precision);
   return out.str();
 }
 

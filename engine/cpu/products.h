@@ -6,10 +6,11 @@
 // the gradient checks, where speed does not matter.
 //
 // Precision (engine/precision.h): fp32 (the default) or bf16 — operands rounded to bfloat16,
-// products accumulated and written in float32, as PyTorch's CPU autocast does. The setting is
-// process-wide (legato::use_precision sets it once, from the programs' --precision); everything
-// around the products (cell state, gradients' accumulation, loss, optimiser, master weights)
-// stays float32.
+// products accumulated and written in float32, as PyTorch's CPU autocast does. Every product is
+// told its precision by its caller (the op, told by the model that owns it), so two models at
+// different precisions run side by side in one process; everything around the products (cell
+// state, gradients' accumulation, loss, optimiser, master weights) stays float32. A precision the
+// CPU cannot run is refused before it gets here (legato::check_precision).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,19 +22,15 @@ namespace legato::cpu {
 
 using legato::Precision;
 
-Precision products_precision();
-// Throws std::runtime_error with a one-line reason when bf16 is asked for on a CPU that has
-// neither AVX512-BF16 nor AMX (oneDNN would emulate it, slower than fp32), and for tf32 (the
-// GPU's mode).
-void set_products_precision(Precision precision);
-// Whether this CPU multiplies bf16 natively; why not, when it does not.
+// Whether this CPU multiplies bf16 natively (neither AVX512-BF16 nor AMX: oneDNN would emulate
+// it, slower than fp32); why not, when it does not.
 bool bf16_supported(std::string* why = nullptr);
 
 // C [M, N] = op(A) · op(B), or C += op(A) · op(B) with accumulate. Row-major and contiguous:
 // A is [M, K] ([K, M] when transpose_a), B is [K, N] ([N, K] when transpose_b). C may not alias
-// A or B. Any of M, N, K may be 0.
+// A or B. Any of M, N, K may be 0. precision: fp32 or bf16 (tf32 is the GPU's; here it is fp32).
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
-          bool accumulate);
+          bool accumulate, Precision precision);
 
 // An A operand that enters several products in a row, rounded to the products' precision once
 // instead of once per product: the LSTM's gate gradients D [T·B, 4H] (13 million elements in
@@ -41,14 +38,14 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
 // must not change while this object is used, and it is made and used on one thread.
 class RoundedOperand {
  public:
-  RoundedOperand(const float* a, int64_t count);
+  RoundedOperand(const float* a, int64_t count, Precision precision);
   // The same operand with its bf16 copy written by the operand's producer as it makes the
   // elements (the LSTM's backward writes each step's gate gradients in float32 and bf16 in one
   // pass, instead of a second pass rounding them): nothing is rounded here. fill() is where the
   // producer writes bf16_bits (engine/cpu/bf16.h) of every element before the first gemm(); null
   // at fp32, where there is nothing to write.
   struct FilledByProducer {};
-  RoundedOperand(const float* a, int64_t count, FilledByProducer);
+  RoundedOperand(const float* a, int64_t count, Precision precision, FilledByProducer);
   uint16_t* fill() { return rounded_; }
   ~RoundedOperand();
   RoundedOperand(const RoundedOperand&) = delete;
@@ -60,6 +57,7 @@ class RoundedOperand {
  private:
   const float* a_;
   int64_t count_;
+  Precision precision_;
   uint16_t* rounded_ = nullptr;  // bf16 copy [count], or null at fp32
   bool lent_ = false;            // rounded_ is the thread's reusable buffer (else own_)
   std::vector<uint16_t> own_;
@@ -73,8 +71,8 @@ class RoundedOperand {
 class PackedMatrix {
  public:
   // b: [K, N] row-major, or [N, K] when transposed (a weight [out, in] used as x · Wᵀ).
-  // accumulate: multiply() adds to c instead of overwriting it.
-  PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate);
+  // accumulate: multiply() adds to c instead of overwriting it. precision: as gemm()'s, kept.
+  PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision precision);
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
   PackedMatrix& operator=(const PackedMatrix&) = delete;
@@ -105,11 +103,11 @@ ProductTimes product_times();
 
 std::string cpu_model();  // /proc/cpuinfo's model name
 
-// What the products run on, for the programs' first line and bench context:
+// What the products at `precision` run on, for the programs' first line and bench context:
 // "oneDNN 2.6.3 brg:avx512_core" (the kernel oneDNN picks for a seed-sized product).
-std::string products_description();
+std::string products_description(Precision precision);
 // The whole line: "cpu: AMD EPYC 9R14 (avx2, avx512, avx512-bf16), 2 threads, products: oneDNN
 // 2.6.3 brg:avx512_core, fp32".
-std::string cpu_description();
+std::string cpu_description(Precision precision);
 
 }  // namespace legato::cpu

@@ -19,13 +19,16 @@ bool bf16_supported(std::string* why) {
 }
 
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
-          bool accumulate) {
+          bool accumulate, Precision) {
   const detail::ProductClock clock(detail::ProductWork::Products);
   eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
-RoundedOperand::RoundedOperand(const float* a, int64_t count) : a_(a), count_(count) {}  // fp32 only: no copy
-RoundedOperand::RoundedOperand(const float* a, int64_t count, FilledByProducer) : a_(a), count_(count) {}
+// fp32 only (check_precision refuses bf16 here): no copy.
+RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precision)
+    : a_(a), count_(count), precision_(precision) {}
+RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precision, FilledByProducer)
+    : a_(a), count_(count), precision_(precision) {}
 RoundedOperand::~RoundedOperand() = default;
 
 void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
@@ -42,7 +45,7 @@ struct PackedMatrix::Impl {
   Matrix b;
 };
 
-PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
+PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision)
     : impl_(std::make_unique<Impl>(Impl{Eigen::Map<const Matrix>(b, transposed ? n : k, transposed ? k : n)})),
       m_(m),
       n_(n),
@@ -57,6 +60,6 @@ void PackedMatrix::multiply(const float* a, float* c, const uint16_t*) const {
   eigen_product(a, false, impl_->b.data(), transposed_, c, m_, n_, k_, accumulate_);
 }
 
-std::string products_description() { return "Eigen (built without oneDNN)"; }
+std::string products_description(Precision) { return "Eigen (built without oneDNN)"; }
 
 }  // namespace legato::cpu

@@ -133,7 +133,7 @@ namespace {
 
 // gemm() with A perhaps already rounded: a16, when not null, is a's bf16 copy.
 void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const float* b, bool transpose_b, float* c,
-               int64_t m, int64_t n, int64_t k, bool accumulate) {
+               int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
   if (m == 0 || n == 0) return;
   if (k == 0) return zero_or_keep(c, m * n, accumulate);
   // Products of no depth or one column (the scalar input's projection and its weight gradient)
@@ -144,7 +144,6 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
     const detail::ProductClock clock(detail::ProductWork::Products);
     return eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
   }
-  const Precision precision = products_precision();
   const memory::data_type type = operand_type(precision);
   const void* a_data = a;
   const void* b_data = b;
@@ -171,8 +170,8 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
 }  // namespace
 
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
-          bool accumulate) {
-  gemm_from(a, nullptr, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+          bool accumulate, Precision precision) {
+  gemm_from(a, nullptr, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
 }
 
 namespace {
@@ -185,8 +184,9 @@ struct SpareBuffer {
 thread_local SpareBuffer spare;
 }  // namespace
 
-RoundedOperand::RoundedOperand(const float* a, int64_t count, FilledByProducer) : a_(a), count_(count) {
-  if (products_precision() != Precision::BF16 || count == 0) return;
+RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precision, FilledByProducer)
+    : a_(a), count_(count), precision_(precision) {
+  if (precision != Precision::BF16 || count == 0) return;
   std::vector<uint16_t>& buffer = spare.lent ? own_ : spare.elements;
   lent_ = !spare.lent;
   spare.lent = true;
@@ -194,7 +194,8 @@ RoundedOperand::RoundedOperand(const float* a, int64_t count, FilledByProducer) 
   rounded_ = buffer.data();
 }
 
-RoundedOperand::RoundedOperand(const float* a, int64_t count) : RoundedOperand(a, count, FilledByProducer{}) {
+RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precision)
+    : RoundedOperand(a, count, precision, FilledByProducer{}) {
   if (rounded_) to_bf16(a, rounded_, count);
 }
 
@@ -206,9 +207,8 @@ void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool
                           int64_t n, int64_t k, bool accumulate) const {
   if (offset < 0 || offset + m * k > count_)
     throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
-  // A precision changed since construction leaves the copy unused: gemm_from rounds afresh.
-  const uint16_t* a16 = rounded_ && products_precision() == Precision::BF16 ? rounded_ + offset : nullptr;
-  gemm_from(a_ + offset, a16, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+  const uint16_t* a16 = rounded_ ? rounded_ + offset : nullptr;  // made at bf16 only
+  gemm_from(a_ + offset, a16, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision_);
 }
 
 struct PackedMatrix::Impl {
@@ -222,10 +222,11 @@ struct PackedMatrix::Impl {
   memory weights;
 };
 
-PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
+PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate,
+                           Precision precision)
     : impl_(std::make_unique<Impl>()), m_(m), n_(n), k_(k), transposed_(transposed), accumulate_(accumulate) {
   Impl& s = *impl_;
-  s.precision = products_precision();
+  s.precision = precision;
   const memory::data_type type = operand_type(s.precision);
   s.a_desc = matrix_desc(m, k, false, type);
   s.c_desc = matrix_desc(m, n, false, memory::data_type::f32);
@@ -249,7 +250,7 @@ void PackedMatrix::multiply(const float* a, float* c, const uint16_t* a16) const
   if (m_ == 0 || n_ == 0) return;
   if (k_ == 0) return zero_or_keep(c, m_ * n_, accumulate_);
   const Impl& s = *impl_;
-  if (!s.plain.empty()) return gemm(a, false, s.plain.data(), transposed_, c, m_, n_, k_, accumulate_);
+  if (!s.plain.empty()) return gemm(a, false, s.plain.data(), transposed_, c, m_, n_, k_, accumulate_, s.precision);
   const void* a_data = a;
   if (s.precision == Precision::BF16) {
     if (!a16) {
@@ -265,9 +266,9 @@ void PackedMatrix::multiply(const float* a, float* c, const uint16_t* a16) const
   s.product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}});
 }
 
-std::string products_description() {
+std::string products_description(Precision precision) {
   const dnnl_version_t* version = dnnl::version();
-  const memory::data_type type = operand_type(products_precision());
+  const memory::data_type type = operand_type(precision);
   const auto pd = matmul_desc(memory::desc(Dims{64, 512}, type, memory::format_tag::ab),
                               memory::desc(Dims{512, 2048}, type, memory::format_tag::any),
                               memory::desc(Dims{64, 2048}, memory::data_type::f32, memory::format_tag::ab), false);

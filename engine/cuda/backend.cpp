@@ -7,15 +7,13 @@ namespace legato {
 
 bool cuda_built() { return true; }
 int cuda_device_count() { return cuda::device_count(); }
-void set_cuda_tf32(bool enabled) { cuda::set_tf32(enabled); }
 std::string device_description() {
   if (cuda_device_count() == 0) return "cpu";
   int device = 0;
   cudaDeviceProp prop{};
   if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
     return "cuda (properties unavailable)";
-  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + "), TF32 " +
-         (cuda::tf32() ? "on" : "off");
+  return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
 }
 void synchronize_device() {
   if (cuda_device_count() > 0) cuda::synchronize();

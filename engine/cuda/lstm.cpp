@@ -30,7 +30,8 @@ Tensor grad_or_scratch(const Tensor& input) {
 
 }  // namespace
 
-ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const ops::LstmWeights& w, bool last_only) {
+ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const ops::LstmWeights& w, bool last_only,
+                      Precision precision) {
   const char* op = "lstm";
   check_all(op, x, h0, c0, w);
   const int64_t steps = x.dim(0), batch = x.dim(1), hidden = w.hidden(), G = 4 * hidden;
@@ -41,7 +42,7 @@ ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   Tensor hs = Tensor::empty({steps, batch, hidden}, DType::F32, Device::CUDA);     // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, DType::F32, Device::CUDA);     // c_t for every step
   detail::with_context(op, {x, w.w_ih, w.w_hh}, [&] {
-    cuda::lstm_forward_cuda(cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
+    cuda::lstm_forward_cuda(cuda::blas(precision), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
                             detail::f32_or_null(c0), detail::f32(w.w_ih), detail::f32(w.w_hh), detail::f32(w.b_ih),
                             detail::f32(w.b_hh), detail::f32(gate_cache), detail::f32(hs), detail::f32(cs));
   });
@@ -70,9 +71,9 @@ ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const
              Tensor dw_ih = grad_or_scratch(w.w_ih), dw_hh = grad_or_scratch(w.w_hh);
              Tensor db = Tensor::zeros({G}, DType::F32, Device::CUDA);  // shared by b_ih and b_hh
              auto ptr = [](Tensor& t) { return t.defined() ? detail::f32(t) : nullptr; };
-             cuda::lstm_backward_cuda(cuda::blas(), cuda::stream(), dims, detail::f32(x), detail::f32_or_null(h0),
-                                      detail::f32_or_null(c0), detail::f32(w.w_ih), detail::f32(w.w_hh),
-                                      detail::f32(gate_cache), detail::f32(hs), detail::f32(cs),
+             cuda::lstm_backward_cuda(cuda::blas(precision), cuda::stream(), dims, detail::f32(x),
+                                      detail::f32_or_null(h0), detail::f32_or_null(c0), detail::f32(w.w_ih),
+                                      detail::f32(w.w_hh), detail::f32(gate_cache), detail::f32(hs), detail::f32(cs),
                                       detail::f32_or_null(dy), detail::f32_or_null(dh_last), detail::f32_or_null(gc_n),
                                       ptr(dx), ptr(dh0), ptr(dc0), detail::f32(dw_ih), detail::f32(dw_hh),
                                       detail::f32(db), detail::f32(dgates), detail::f32(dh), detail::f32(dc));
@@ -86,7 +87,7 @@ ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   return out;
 }
 
-void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& w, Tensor& gates) {
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& w, Tensor& gates, Precision precision) {
   const char* op = "lstm_step";
   check_all(op, x, h, c, w);
   detail::check(op, gates, "gates");
@@ -94,10 +95,10 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& w,
             hidden = detail::as_int(op, w.hidden()), G = 4 * hidden;
   detail::with_context(op, {x, h, w.w_ih}, [&] {
     // gates [B, 4H] = x W_ih^T + h W_hh^T; the cell kernel adds both biases and updates c and h in place.
-    cuda::gemm_rm(cuda::blas(), false, true, batch, G, input, 1.0f, detail::f32(x), input, detail::f32(w.w_ih), input,
-                  0.0f, detail::f32(gates), G);
-    cuda::gemm_rm(cuda::blas(), false, true, batch, G, hidden, 1.0f, detail::f32(h), hidden, detail::f32(w.w_hh),
-                  hidden, 1.0f, detail::f32(gates), G);
+    cuda::gemm_rm(cuda::blas(precision), false, true, batch, G, input, 1.0f, detail::f32(x), input, detail::f32(w.w_ih),
+                  input, 0.0f, detail::f32(gates), G);
+    cuda::gemm_rm(cuda::blas(precision), false, true, batch, G, hidden, 1.0f, detail::f32(h), hidden,
+                  detail::f32(w.w_hh), hidden, 1.0f, detail::f32(gates), G);
     kernels::lstm_cell_forward_launch(detail::f32(gates), detail::f32(w.b_ih), detail::f32(w.b_hh), detail::f32(c),
                                       detail::f32(gates), detail::f32(c), detail::f32(h), batch, hidden,
                                       cuda::stream());

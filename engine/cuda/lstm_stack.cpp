@@ -49,10 +49,15 @@ std::vector<cuda::LstmStackLayer> describe(const std::vector<ops::LstmWeights>& 
   return out;
 }
 
-// The engine's stream and the layers' (copied: the pool may grow later).
+// The engine's stream and the layers', their handles set for the op's precision as each pass is
+// queued (another model may have asked for another precision between the forward and the backward).
 struct Streams {
-  cuda::LayerStreams side;
-  cuda::LstmStackStreams get() const { return {cuda::stream(), cuda::blas(), side.streams.data(), side.blas.data()}; }
+  int layers;
+  Precision precision;
+  cuda::LstmStackStreams get() const {
+    const cuda::LayerStreams& side = cuda::layer_streams(layers, precision);
+    return {cuda::stream(), cuda::blas(precision), side.streams.data(), side.blas.data()};
+  }
 };
 
 // Every layer's weights on the device, float32, shaped for x [T, B, I] and the first layer's hidden size.
@@ -108,7 +113,7 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
                                  options.offset};
   const cuda::LstmStackOrder order =
       options.sequential ? cuda::LstmStackOrder::Sequential : cuda::LstmStackOrder::Wavefront;
-  const Streams streams{cuda::layer_streams(num_layers)};
+  const Streams streams{num_layers, options.precision};
 
   std::vector<LayerState> state = forward_state(steps, batch, hidden, num_layers, options.dropout > 0);
   std::vector<cuda::LstmStackLayer> bufs = describe(layers, state);

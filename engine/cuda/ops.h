@@ -16,7 +16,7 @@ namespace legato::cuda_ops {
 Tensor binary(kernels::BinaryKind kind, const char* op, const Tensor& a, const Tensor& b);
 Tensor unary(kernels::UnaryKind kind, const char* op, const Tensor& x);
 Tensor scale(const Tensor& x, double factor);
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Precision precision);
 Tensor softmax(const Tensor& x);
 Tensor log_softmax(const Tensor& x);
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
@@ -34,8 +34,9 @@ void copy_block(const Tensor& src, int64_t src_size, int64_t src_start, Tensor& 
 
 // Arguments already checked by engine/ops/lstm.cpp (shapes, one device, one dtype).
 ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const ops::LstmWeights& weights,
-                      bool last_only);
-void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& weights, Tensor& gates);
+                      bool last_only, Precision precision);
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& weights, Tensor& gates,
+               Precision precision);
 Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, const ops::LstmStackOptions& options);
 
 // The optimisers' fused steps: every parameter that has a gradient updated in one launch.

@@ -31,9 +31,9 @@ std::mutex g_mutex;
 // By device ordinal, created on first use; held by pointer so that a reference stays valid when
 // another thread adds a device.
 std::vector<std::unique_ptr<DeviceState>> g_devices;
-bool g_tf32 = false;
-
-cublasMath_t math_mode() { return g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
+cublasMath_t math_mode(Precision precision) {
+  return precision == Precision::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+}
 
 }  // namespace
 
@@ -64,7 +64,6 @@ DeviceState& current() {
     LEGATO_CUDA_CHECK(cudaStreamCreate(&s.stream));
     LEGATO_CUBLAS_CHECK(cublasCreate(&s.blas));
     LEGATO_CUBLAS_CHECK(cublasSetStream(s.blas, s.stream));
-    LEGATO_CUBLAS_CHECK(cublasSetMathMode(s.blas, math_mode()));
   }
   return s;
 }
@@ -78,19 +77,13 @@ cudaMemcpyKind kind_of(Device dst, Device src) {
 
 cudaStream_t stream() { return current().stream; }
 
-cublasHandle_t blas() { return current().blas; }  // bound to stream() when it was created
-
-void set_tf32(bool enabled) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  g_tf32 = enabled;
-  for (const auto& s : g_devices) {
-    if (s && s->blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(s->blas, math_mode()));
-    if (s)
-      for (cublasHandle_t h : s->layers.blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(h, math_mode()));
-  }
+cublasHandle_t blas(Precision precision) {
+  cublasHandle_t handle = current().blas;  // bound to stream() when it was created
+  LEGATO_CUBLAS_CHECK(cublasSetMathMode(handle, math_mode(precision)));
+  return handle;
 }
 
-const LayerStreams& layer_streams(int n) {
+const LayerStreams& layer_streams(int n, Precision precision) {
   DeviceState& s = current();
   std::lock_guard<std::mutex> lock(g_mutex);
   while (static_cast<int>(s.layers.streams.size()) < n) {
@@ -103,15 +96,13 @@ const LayerStreams& layer_streams(int n) {
     LEGATO_CUBLAS_CHECK(cublasSetStream(handle, stream));  // resets the workspace: set it after
     LEGATO_CUDA_CHECK(cudaMalloc(&workspace, kLayerWorkspaceBytes));
     LEGATO_CUBLAS_CHECK(cublasSetWorkspace(handle, workspace, kLayerWorkspaceBytes));
-    LEGATO_CUBLAS_CHECK(cublasSetMathMode(handle, math_mode()));
     s.layers.streams.push_back(stream);
     s.layers.blas.push_back(handle);
     layer_workspaces().push_back(workspace);
   }
+  for (cublasHandle_t handle : s.layers.blas) LEGATO_CUBLAS_CHECK(cublasSetMathMode(handle, math_mode(precision)));
   return s.layers;
 }
-
-bool tf32() { return g_tf32; }
 
 void* allocate(size_t bytes) {
   current();  // the stream exists before the first block is used on it

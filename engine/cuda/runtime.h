@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "engine/precision.h"
 #include "engine/tensor.h"
 
 namespace legato::cuda {
@@ -17,21 +18,20 @@ namespace legato::cuda {
 int device_count();
 
 cudaStream_t stream();  // of the current device
-cublasHandle_t blas();  // of the current device, on stream(), with the math mode set_tf32 chose
+// The cuBLAS handle of the current device, on stream(), its math mode set for `precision` (tf32:
+// TF32 tensor cores, about 10 mantissa bits in the products; otherwise strict FP32). The mode is
+// the handle's and read as each call is queued, so every product asks for the handle afresh.
+cublasHandle_t blas(Precision precision);
 
 // The layer wavefront's streams (engine/cuda/lstm_wavefront.h) of the current device: at least n
 // non-blocking streams, each with its own cuBLAS handle bound to it, with its own workspace (what
 // the cuBLAS guide asks for bitwise-reproducible results across concurrent streams) and the math
-// mode of blas(). Created on first use and kept for the process.
+// mode of blas(precision). Created on first use and kept for the process.
 struct LayerStreams {
   std::vector<cudaStream_t> streams;
   std::vector<cublasHandle_t> blas;
 };
-const LayerStreams& layer_streams(int n);
-
-// Strict FP32 by default; true lets cuBLAS use TF32 tensor cores (about 10 mantissa bits in the products).
-void set_tf32(bool enabled);
-bool tf32();
+const LayerStreams& layer_streams(int n, Precision precision);
 
 // Storage: the caching device allocator (engine/cuda/device_allocator.h); no cudaMalloc or cudaFree
 // once a training loop's shapes have been seen. Release is safe while queued work still reads the

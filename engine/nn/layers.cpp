@@ -53,7 +53,9 @@ Linear::Linear(int64_t in, int64_t out, uint64_t seed, DType dtype, Init init)
     : weight(parameter(init, {out, in}, dtype, [&] { return glorot_uniform(out, in, seed, dtype); })),
       bias(parameter(init, {out}, dtype, [&] { return Tensor::zeros({out}, dtype); })) {}
 
-Tensor Linear::operator()(const Tensor& x) const { return ops::linear(x, weight, bias); }
+Tensor Linear::operator()(const Tensor& x, Precision precision) const {
+  return ops::linear(x, weight, bias, precision);
+}
 
 ParameterList Linear::parameters(const std::string& prefix) const {
   return {{prefix + "weight", weight}, {prefix + "bias", bias}};

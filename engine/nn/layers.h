@@ -38,7 +38,8 @@ struct Linear {
 
   Linear() = default;
   Linear(int64_t in, int64_t out, uint64_t seed, DType dtype = DType::F32, Init init = Init::Random);
-  Tensor operator()(const Tensor& x) const;  // x: [N, in] -> [N, out]
+  // x: [N, in] -> [N, out]; precision: of the product (engine/precision.h).
+  Tensor operator()(const Tensor& x, Precision precision = Precision::FP32) const;
   ParameterList parameters(const std::string& prefix) const;
 };
 

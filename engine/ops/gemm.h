@@ -1,8 +1,8 @@
 #pragma once
 // The one product every CPU op calls: C [M, N] = op(A) · op(B), or += with accumulate; row-major
 // contiguous operands, A [M, K] ([K, M] when transpose_a), B [K, N] ([N, K] when transpose_b).
-// float goes to oneDNN (engine/cpu/products.h, at the process's fp32/bf16 precision); double to
-// Eigen's own product, for the gradient checks.
+// float goes to oneDNN (engine/cpu/products.h, at the caller's fp32/bf16 precision); double to
+// Eigen's own product, for the gradient checks, which ignores the precision (float64 is exact enough).
 #include <cstdint>
 
 #include "engine/cpu/eigen_product.h"
@@ -11,12 +11,12 @@
 namespace legato::ops::detail {
 
 inline void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-                 int64_t k, bool accumulate) {
-  cpu::gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+                 int64_t k, bool accumulate, Precision precision) {
+  cpu::gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
 }
 
 inline void gemm(const double* a, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
-                 int64_t k, bool accumulate) {
+                 int64_t k, bool accumulate, Precision = Precision::FP32) {
   cpu::eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
@@ -29,8 +29,8 @@ class PackedOperand;
 template <>
 class PackedOperand<float> {
  public:
-  PackedOperand(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
-      : packed_(b, transposed, k, n, m, accumulate) {}
+  PackedOperand(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision precision)
+      : packed_(b, transposed, k, n, m, accumulate, precision) {}
   // c [M, N] (+)= a [M, K] B; a16: a's bf16 copy where its producer wrote one, or null.
   void multiply(const float* a, float* c, const uint16_t* a16 = nullptr) const { packed_.multiply(a, c, a16); }
 
@@ -41,7 +41,7 @@ class PackedOperand<float> {
 template <>
 class PackedOperand<double> {
  public:
-  PackedOperand(const double* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate)
+  PackedOperand(const double* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision)
       : b_(b), transposed_(transposed), k_(k), n_(n), m_(m), accumulate_(accumulate) {}
   void multiply(const double* a, double* c, const uint16_t* = nullptr) const {
     gemm(a, false, b_, transposed_, c, m_, n_, k_, accumulate_);
@@ -63,9 +63,10 @@ class RoundedOperand;
 template <>
 class RoundedOperand<float> {
  public:
-  RoundedOperand(const float* a, int64_t count) : rounded_(a, count) {}
+  RoundedOperand(const float* a, int64_t count, Precision precision) : rounded_(a, count, precision) {}
   // Its bf16 copy written by the producer (cpu::RoundedOperand::FilledByProducer): fill() is where.
-  RoundedOperand(const float* a, int64_t count, cpu::RoundedOperand::FilledByProducer tag) : rounded_(a, count, tag) {}
+  RoundedOperand(const float* a, int64_t count, Precision precision, cpu::RoundedOperand::FilledByProducer tag)
+      : rounded_(a, count, precision, tag) {}
   uint16_t* fill() { return rounded_.fill(); }
   void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
             int64_t k, bool accumulate) const {
@@ -79,8 +80,8 @@ class RoundedOperand<float> {
 template <>
 class RoundedOperand<double> {
  public:
-  RoundedOperand(const double* a, int64_t) : a_(a) {}
-  RoundedOperand(const double* a, int64_t, cpu::RoundedOperand::FilledByProducer) : a_(a) {}
+  RoundedOperand(const double* a, int64_t, Precision) : a_(a) {}
+  RoundedOperand(const double* a, int64_t, Precision, cpu::RoundedOperand::FilledByProducer) : a_(a) {}
   uint16_t* fill() { return nullptr; }  // float64 is never rounded
   void gemm(int64_t offset, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
             int64_t k, bool accumulate) const {

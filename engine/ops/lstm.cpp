@@ -53,8 +53,8 @@ void check_state(const char* op, const Tensor& s, const char* name, int64_t batc
 // Whether T's products run in bf16 (float32 at the bf16 precision): the cells then also write
 // the next products' operands in bf16.
 template <class T>
-bool bf16_products() {
-  return std::is_same_v<T, float> && cpu::products_precision() == cpu::Precision::BF16;
+bool bf16_products(Precision precision) {
+  return std::is_same_v<T, float> && precision == Precision::BF16;
 }
 
 // Below this many elements a step's pointwise pass stays on one thread (generation, tests).
@@ -198,18 +198,18 @@ namespace {
 // The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
 // [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
 template <class T>
-void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Tensor& bias,
-                      Tensor& gate_cache, Tensor& hs, Tensor& cs) {
+void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Precision precision,
+                      Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
   const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
   as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
   T* P = gate_cache.data<T>();
   // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
-  detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false);
+  detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false, precision);
   // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
   // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
-  const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true);
+  const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true, precision);
   // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
-  std::vector<uint16_t> h16(bf16_products<T>() ? 2 * batch * hidden : 0);
+  std::vector<uint16_t> h16(bf16_products<T>(precision) ? 2 * batch * hidden : 0);
   for (int64_t t = 0; t < steps; ++t) {
     T* Pt = P + t * batch * G;
     const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
@@ -229,6 +229,7 @@ struct LstmSaved {
   LstmWeights w;
   Tensor gate_cache, hs, cs;
   bool last_only;
+  Precision precision;  // of the forward's products, and so of the backward's
 };
 
 // Where the backward writes the gate gradients D [T·B, 4H] in float32: into D itself, or, where
@@ -254,11 +255,10 @@ class GateGradients {
 };
 
 // Whether D's float32 elements stay unread by its products: at bf16, which reads the cells' bf16
-// copy, unless a product has a dimension of 1 (those stay float32: products_onednn.cpp). The
-// precision must not change during a backward pass.
+// copy, unless a product has a dimension of 1 (those stay float32: products_onednn.cpp).
 template <class T>
-bool products_read_only_bf16(int64_t batch, int64_t input, int64_t hidden) {
-  return bf16_products<T>() && batch > 1 && input > 1 && hidden > 1;
+bool products_read_only_bf16(Precision precision, int64_t batch, int64_t input, int64_t hidden) {
+  return bf16_products<T>(precision) && batch > 1 && input > 1 && hidden > 1;
 }
 
 // The weight gradients as large GEMMs over all steps at once, from D (d: its float32 elements
@@ -288,13 +288,14 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
   // W_hh packed once for the whole backward pass (and kept while it stays as it is):
   // dh [B, H] = dgates_t [B, 4H] · W_hh.
-  const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false);
+  const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false, s.precision);
   // D enters the recurrent product at each step and three weight products after the loop; at
   // bf16 the cells write its bf16 copy as they go (D16), and its float32 rows only into a ring.
   const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
-  detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, cpu::RoundedOperand::FilledByProducer{});
+  detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, s.precision,
+                              cpu::RoundedOperand::FilledByProducer{});
   uint16_t* D16 = d.fill();
-  GateGradients<T> D(dgates, products_read_only_bf16<T>(batch, input, hidden));
+  GateGradients<T> D(dgates, products_read_only_bf16<T>(s.precision, batch, input, hidden));
   GateGradientSums<T> bias_sums(steps * batch, G);
   for (int64_t t = steps - 1; t >= 0; --t) {
     if (gy.defined() && !s.last_only)
@@ -323,7 +324,8 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
 
 }  // namespace
 
-LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only) {
+LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, bool last_only,
+                 Precision precision) {
   const char* op = "lstm";
   if (!x.defined()) throw std::invalid_argument("lstm: x is undefined");
   detail::check_ndim(op, x, "x", 3);
@@ -335,7 +337,7 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   if (steps == 0) throw std::invalid_argument("lstm: x has no time steps: " + x.describe());
   check_state(op, h0, "h0", batch, hidden, x);
   check_state(op, c0, "c0", batch, hidden, x);
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm(x, h0, c0, w, last_only));
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm(x, h0, c0, w, last_only, precision));
 
   // gate_cache [T, B, 4H]: pre-activations, then (in place) the activated gates i, f, g, o.
   Tensor gate_cache = Tensor::empty({steps, batch, G}, x.dtype());
@@ -343,11 +345,11 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
   Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
   dispatch_float(x.dtype(), op,
-                 [&](auto tag) { forward_sequence<decltype(tag)>(x, h0, c0, w, bias, gate_cache, hs, cs); });
+                 [&](auto tag) { forward_sequence<decltype(tag)>(x, h0, c0, w, precision, bias, gate_cache, hs, cs); });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
-  const LstmSaved saved{x, h0, c0, w, gate_cache, hs, cs, last_only};
+  const LstmSaved saved{x, h0, c0, w, gate_cache, hs, cs, last_only, precision};
   record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
          [saved](const std::vector<Tensor>& grads) {
            dispatch_float(saved.x.dtype(), "lstm",
@@ -358,23 +360,24 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
 
 struct LstmStepWeights::Packed {
   // x [B, I] · W_ihᵀ and h [B, H] · W_hhᵀ (added to the first)
-  Packed(const LstmWeights& w, int64_t batch)
-      : input(w.w_ih.data<float>(), true, w.input(), 4 * w.hidden(), batch, false),
-        recurrent(w.w_hh.data<float>(), true, w.hidden(), 4 * w.hidden(), batch, true) {}
+  Packed(const LstmWeights& w, int64_t batch, Precision precision)
+      : input(w.w_ih.data<float>(), true, w.input(), 4 * w.hidden(), batch, false, precision),
+        recurrent(w.w_hh.data<float>(), true, w.hidden(), 4 * w.hidden(), batch, true, precision) {}
   detail::PackedOperand<float> input, recurrent;
 };
 
-LstmStepWeights::LstmStepWeights(const LstmWeights& w, int64_t batch) : weights_(w), batch_(batch) {
+LstmStepWeights::LstmStepWeights(const LstmWeights& w, int64_t batch, Precision precision)
+    : weights_(w), batch_(batch), precision_(precision) {
   check_weights("lstm_step", w, w.w_ih);
   if (w.w_ih.device() != Device::CPU || w.w_ih.dtype() != DType::F32) return;
-  packed_ = std::make_shared<const Packed>(w, batch);
+  packed_ = std::make_shared<const Packed>(w, batch, precision);
 }
 
 LstmStepWeights::~LstmStepWeights() = default;
 
-void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tensor& gates) {
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& w, Tensor& gates, Precision precision) {
   if (!x.defined()) throw std::invalid_argument("lstm_step: x is undefined");
-  lstm_step(x, h, c, LstmStepWeights(w, x.ndim() == 2 ? x.dim(0) : 0), gates);
+  lstm_step(x, h, c, LstmStepWeights(w, x.ndim() == 2 ? x.dim(0) : 0, precision), gates);
 }
 
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& sw, Tensor& gates) {
@@ -396,7 +399,7 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& sw,
     throw std::invalid_argument("lstm_step: gates scratch is " + gates.describe() + ", expected " +
                                 to_string(Shape{batch, G}));
   detail::check_same_device(op, x, "x", gates, "gates");
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_step(x, h, c, w, gates));
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_step(x, h, c, w, gates, sw.precision()));
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* P = gates.data<T>();  // [B, 4H] = x W_ihᵀ + h W_hhᵀ
@@ -404,8 +407,8 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& sw,
       sw.packed()->input.multiply(x.data<float>(), P);
       sw.packed()->recurrent.multiply(h.data<float>(), P);
     } else {
-      detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, batch, G, w.input(), false);
-      detail::gemm(h.data<T>(), false, w.w_hh.data<T>(), true, P, batch, G, hidden, true);
+      detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, batch, G, w.input(), false, sw.precision());
+      detail::gemm(h.data<T>(), false, w.w_hh.data<T>(), true, P, batch, G, hidden, true, sw.precision());
     }
     as_matrix<T>(gates, batch).rowwise() += as_matrix<T>(w.b_hh, 1).row(0);
     // cell_forward adds b_ih; c is read (as c_prev) and written element by element in place.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/batch_slice.h"
+#include "engine/precision.h"
 #include "engine/tensor.h"
 
 namespace legato::ops {
@@ -28,22 +29,23 @@ struct LstmOutputs {
 // x: [T, B, I]; h0, c0: [B, H] or undefined for zeros. Forward: one GEMM for the input
 // projection of all T steps, then per step one recurrent GEMM and one fused pointwise pass that
 // writes the gate cache. Backward (BPTT) runs inside this one node; the weight gradients are
-// large GEMMs after the loop.
+// large GEMMs after the loop. precision: of the products, forward and backward (engine/precision.h).
 LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& weights,
-                 bool last_only = false);
+                 bool last_only = false, Precision precision = Precision::FP32);
 
 // A stack of layers trained together, with inverted dropout between them, as one op: on the GPU
 // it runs as a wavefront across layers (layer l+1 on chunk c while layer l is on chunk c+1, one
 // stream per layer: engine/cuda/lstm_wavefront.h), bit-identical to its sequential order. On the
 // CPU it is lstm() per layer with dropout() after every layer but the top, nothing more.
 struct LstmStackOptions {
-  double dropout = 0;             // p between layers; 0: none (evaluation passes 0)
-  uint64_t seed = 0, offset = 0;  // dropout's Philox stream: layer l's output [T, B, H] uses
-                                  // offset + l*T*B*H + i for element i, as dropout() per layer
-  BatchSlice slice;               // the part of the batch x holds (i and B counted in the whole)
-  bool last_only = false;         // the top layer's output: [B, H] at the last step
-  int chunk = 10;                 // GPU: time steps per chunk of the wavefront
-  bool sequential = false;        // GPU: the same chunks on one stream, layer after layer
+  double dropout = 0;                     // p between layers; 0: none (evaluation passes 0)
+  uint64_t seed = 0, offset = 0;          // dropout's Philox stream: layer l's output [T, B, H] uses
+                                          // offset + l*T*B*H + i for element i, as dropout() per layer
+  BatchSlice slice;                       // the part of the batch x holds (i and B counted in the whole)
+  bool last_only = false;                 // the top layer's output: [B, H] at the last step
+  int chunk = 10;                         // GPU: time steps per chunk of the wavefront
+  bool sequential = false;                // GPU: the same chunks on one stream, layer after layer
+  Precision precision = Precision::FP32;  // of every layer's products, forward and backward
 };
 // x [T, B, I]; layers[0] takes I inputs, the others H (one H for all). Zero initial states.
 // Returns the top layer's output, [T, B, H] (or [B, H] with last_only).
@@ -58,16 +60,18 @@ LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only)
 // they do.
 class LstmStepWeights {
  public:
-  LstmStepWeights(const LstmWeights& weights, int64_t batch);
+  LstmStepWeights(const LstmWeights& weights, int64_t batch, Precision precision = Precision::FP32);
   ~LstmStepWeights();
   const LstmWeights& weights() const { return weights_; }
   int64_t batch() const { return batch_; }
+  Precision precision() const { return precision_; }
   struct Packed;
   const Packed* packed() const { return packed_.get(); }  // null where the products read W in place
 
  private:
   LstmWeights weights_;
   int64_t batch_;
+  Precision precision_;
   std::shared_ptr<const Packed> packed_;
 };
 
@@ -75,6 +79,7 @@ class LstmStepWeights {
 // x: [B, I]; h, c: [B, H], updated in place; gates: [B, 4H] scratch owned by the caller.
 void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmStepWeights& weights, Tensor& gates);
 // The same, packing the weights for this one call.
-void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights, Tensor& gates);
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights, Tensor& gates,
+               Precision precision = Precision::FP32);
 
 }  // namespace legato::ops

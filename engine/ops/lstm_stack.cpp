@@ -31,7 +31,7 @@ Tensor lstm_stack(const Tensor& x, const std::vector<LstmWeights>& layers, const
   uint64_t offset = options.offset;
   for (int l = 0; l < num_layers; ++l) {
     const bool top = l + 1 == num_layers;
-    y = lstm(y, Tensor(), Tensor(), layers[static_cast<size_t>(l)], top && options.last_only).y;
+    y = lstm(y, Tensor(), Tensor(), layers[static_cast<size_t>(l)], top && options.last_only, options.precision).y;
     if (!top && options.dropout > 0) {
       y = dropout(y, options.dropout, true, options.seed, offset, options.slice);
       offset += options.slice.whole_numel(y.numel());

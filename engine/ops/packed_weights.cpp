@@ -17,7 +17,7 @@ struct Key {
   bool transposed;
   int64_t k, n, m;
   bool accumulate;
-  cpu::Precision precision;
+  Precision precision;
   bool operator==(const Key& o) const {
     return std::tie(storage, elements, transposed, k, n, m, accumulate, precision) ==
            std::tie(o.storage, o.elements, o.transposed, o.k, o.n, o.m, o.accumulate, o.precision);
@@ -54,14 +54,16 @@ Cache& cache() {
 
 template <>
 std::shared_ptr<const PackedOperand<double>> packed_weights<double>(const Tensor& b, bool transposed, int64_t k,
-                                                                    int64_t n, int64_t m, bool accumulate) {
-  return std::make_shared<const PackedOperand<double>>(b.data<double>(), transposed, k, n, m, accumulate);
+                                                                    int64_t n, int64_t m, bool accumulate,
+                                                                    Precision precision) {
+  return std::make_shared<const PackedOperand<double>>(b.data<double>(), transposed, k, n, m, accumulate, precision);
 }
 
 template <>
 std::shared_ptr<const PackedOperand<float>> packed_weights<float>(const Tensor& b, bool transposed, int64_t k,
-                                                                  int64_t n, int64_t m, bool accumulate) {
-  const Key key{b.storage_id(), b.raw_data(), transposed, k, n, m, accumulate, cpu::products_precision()};
+                                                                  int64_t n, int64_t m, bool accumulate,
+                                                                  Precision precision) {
+  const Key key{b.storage_id(), b.raw_data(), transposed, k, n, m, accumulate, precision};
   const uint64_t writes = b.storage_writes();
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
@@ -71,7 +73,8 @@ std::shared_ptr<const PackedOperand<float>> packed_weights<float>(const Tensor& 
     return found->packed;
   }
   // Packed under the lock: two threads asking for the same weights pack them once.
-  auto packed = std::make_shared<const PackedOperand<float>>(b.data<float>(), transposed, k, n, m, accumulate);
+  auto packed =
+      std::make_shared<const PackedOperand<float>>(b.data<float>(), transposed, k, n, m, accumulate, precision);
   ++c.packings;
   if (found == c.entries.end()) {
     if (c.entries.size() < kEntries) {

@@ -6,7 +6,7 @@
 //
 // A packed copy is current while its tensor's storage has not been handed out for writing since
 // it was made (Storage::writes counts every non-const data() and raw_data()), the products keep
-// the same shape and the process the same precision; otherwise it is made again.
+// the same shape and the same precision; otherwise it is made again.
 #include <cstdint>
 #include <memory>
 
@@ -20,7 +20,7 @@ namespace legato::ops::detail {
 // packings); float64 reads b in place, as PackedOperand<double> does.
 template <class T>
 std::shared_ptr<const PackedOperand<T>> packed_weights(const Tensor& b, bool transposed, int64_t k, int64_t n,
-                                                       int64_t m, bool accumulate);
+                                                       int64_t m, bool accumulate, Precision precision);
 
 // Packings made so far by packed_weights<float> in this process (for the tests).
 uint64_t packings_made();
