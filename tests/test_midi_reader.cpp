@@ -426,3 +426,24 @@ TEST_CASE(
         (dir / "empty.mid").string() + ": byte 0: truncated: 0 bytes is too short for a MIDI header");
   fs::remove_all(dir);
 }
+
+TEST_CASE("midi: notes of two tracks at the same tick come in track order, whether or not every note-on was paired") {
+  // Every note paired: the two-track merge; with a note-on never released: the heap's merge.
+  for (const bool unpaired : {false, true}) {
+    CAPTURE(unpaired);
+    Track conductor, right, left;
+    conductor.tempo(0, 500000).end();
+    right.on(0, 0, 72).off(96, 0, 72).on(0, 0, 74).off(96, 0, 74);
+    left.on(0, 1, 48).off(96, 1, 48).on(0, 1, 50).off(48, 1, 50).on(0, 1, 52).off(48, 1, 52);
+    if (unpaired) left.on(0, 1, 40);
+    right.end(), left.end();
+    const Score s = read(smf(1, 96, {conductor, right, left}));
+    REQUIRE(s.notes.size() == 5);
+    const std::vector<std::pair<int, int>> expected = {{72, 1}, {48, 2}, {74, 1}, {50, 2}, {52, 2}};
+    for (size_t k = 0; k < expected.size(); ++k) {
+      CHECK(s.notes[k].pitch == expected[k].first);
+      CHECK(s.notes[k].track == expected[k].second);
+    }
+    CHECK(s.notes[4].start_seconds == 0.75);  // 144 ticks at 96 per quarter, 0.5 s per quarter
+  }
+}
