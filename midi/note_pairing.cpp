@@ -7,43 +7,6 @@ namespace legato::midi::detail {
 
 namespace {
 
-// Two doubles that arithmetic treats lane by lane: one division instruction divides both, each
-// lane rounded as its own scalar division would be (GCC's and Clang's vector extension; SSE2 on
-// x86-64, NEON on ARM).
-typedef double Pair __attribute__((vector_size(16)));
-
-// Makes notes from slots with their times, by the same expressions as Score::update_times, so
-// they agree to the bit. Each division pairs a quarter time with a second time (start with start,
-// length with end), so a note takes two division instructions, not four. (Skipping the divisions
-// of a chord's repeated start costs more than it saves: the branch cannot be predicted.)
-class NoteMaker {
- public:
-  explicit NoteMaker(const Score& score) : start_seconds_(score), end_seconds_(score) {
-    divisors_ = Pair{double(score.ticks_per_quarter), start_seconds_.divisor()};
-  }
-
-  void make(const NoteSlot& s, int track, Note& n) {
-    n.pitch = s.pitch;
-    n.velocity = s.velocity;
-    n.channel = s.channel;
-    n.program = s.program;
-    n.track = track;
-    n.start_tick = s.start_tick;
-    n.duration_ticks = s.duration_ticks;
-    const SecondsAt::Parts start = start_seconds_.parts(n.start_tick), end = end_seconds_.parts(n.end_tick());
-    const Pair q_start = Pair{double(n.start_tick), start.numerator} / divisors_;
-    const Pair q_end = Pair{double(n.duration_ticks), end.numerator} / divisors_;
-    n.start_quarters = q_start[0];  // Score::quarters_at
-    n.duration_quarters = q_end[0];
-    n.start_seconds = start.base + q_start[1];
-    n.duration_seconds = (end.base + q_end[1]) - n.start_seconds;
-  }
-
- private:
-  SecondsAt start_seconds_, end_seconds_;
-  Pair divisors_;  // ticks per quarter; SecondsAt's divisor
-};
-
 // The next ended slot of a track from `at`, or `end`.
 size_t next_ended(const std::vector<NoteSlot>& slots, size_t at, size_t end) {
   while (at < end && slots[at].duration_ticks < 0) ++at;
@@ -94,31 +57,71 @@ class TrackHeap {
   std::vector<uint64_t> keys_;
 };
 
-}  // namespace
+// Appends slot s of `track` to the notes, with its ticks (times come after, in a loop of their
+// own, where one note's divisions overlap the next's instead of waiting behind this loop).
+inline void put(const NoteSlot& s, int track, std::vector<Note>& out) {
+  out.push_back(Note{s.pitch, s.velocity, s.channel, s.program, track, s.start_tick, s.duration_ticks});
+}
 
-void assemble_notes(const NoteSlots& notes, Score& score) {
-  const std::vector<NoteSlot>& slots = notes.slots();
-  const size_t tracks = notes.track_begin().size();
-  std::vector<size_t> at(tracks), end(tracks);
+// A k-way merge of the tracks' ended slots, each track already in start order: ties go to the
+// lower track.
+void merge_by_heap(const std::vector<NoteSlot>& slots, std::vector<size_t>& at, const std::vector<size_t>& end,
+                   std::vector<Note>& out) {
   TrackHeap heap;
-  for (size_t t = 0; t < tracks; ++t) {
-    end[t] = t + 1 < tracks ? notes.track_begin()[t + 1] : slots.size();
-    at[t] = next_ended(slots, notes.track_begin()[t], end[t]);
+  for (size_t t = 0; t < at.size(); ++t) {
+    at[t] = next_ended(slots, at[t], end[t]);
     if (at[t] < end[t]) heap.push(TrackHeap::key(slots[at[t]].start_tick, t));
   }
   heap.build();
-  score.notes.reserve(score.notes.size() + notes.ended());
-  NoteMaker maker(score);
-  // A k-way merge of tracks already in start order: ties go to the lower track.
   while (!heap.empty()) {
     const size_t t = size_t(heap.top() & 0xFFFF);
-    maker.make(slots[at[t]], int(t), score.notes.emplace_back());
+    put(slots[at[t]], int(t), out);
     at[t] = next_ended(slots, at[t] + 1, end[t]);
     if (at[t] < end[t])
       heap.replace_top(TrackHeap::key(slots[at[t]].start_tick, t));
     else
       heap.pop();
   }
+}
+
+// The same for two tracks (ta < tb) whose every slot is a note (most files: two hands): which
+// goes next is data the branch predictor cannot guess, so it is chosen without a branch, and the
+// chain from one note to the next is two pointers in registers, not a heap in memory.
+void merge_two(const NoteSlot* a, const NoteSlot* a_end, int ta, const NoteSlot* b, const NoteSlot* b_end, int tb,
+               std::vector<Note>& out) {
+  while (a < a_end && b < b_end) {
+    const bool take_b = b->start_tick < a->start_tick;
+    put(take_b ? *b : *a, take_b ? tb : ta, out);
+    a += !take_b;
+    b += take_b;
+  }
+  for (; a < a_end; ++a) put(*a, ta, out);
+  for (; b < b_end; ++b) put(*b, tb, out);
+}
+
+}  // namespace
+
+void assemble_notes(const NoteSlots& notes, Score& score) {
+  const std::vector<NoteSlot>& slots = notes.slots();
+  const size_t tracks = notes.track_begin().size();
+  std::vector<size_t> at(tracks), end(tracks), with_slots;
+  for (size_t t = 0; t < tracks; ++t) {
+    at[t] = notes.track_begin()[t];
+    end[t] = t + 1 < tracks ? notes.track_begin()[t + 1] : slots.size();
+    if (at[t] < end[t]) with_slots.push_back(t);
+  }
+  score.notes.reserve(score.notes.size() + notes.ended());
+  std::vector<Note>& out = score.notes;
+  if (with_slots.empty()) return;
+  if (with_slots.size() <= 2 && notes.ended() == slots.size()) {
+    // Every slot a note, one or two tracks with any (with one, the second range is empty).
+    const size_t ta = with_slots[0], tb = with_slots.size() < 2 ? ta : with_slots[1];
+    const NoteSlot* base = slots.data();
+    merge_two(base + at[ta], base + end[ta], int(ta), base + (ta == tb ? end[tb] : at[tb]), base + end[tb], int(tb),
+              out);
+    return;
+  }
+  merge_by_heap(slots, at, end, out);
 }
 
 }  // namespace legato::midi::detail

@@ -3,10 +3,15 @@
 #include "midi/note_pairing.h"
 #include "midi/paths.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <memory>
 #include <optional>
 
 namespace legato::midi {
@@ -323,7 +328,8 @@ class TrackReader {
   }
 
   // What a channel event with data bytes d0, d1 (0 where it has one) at `tick` does to the score.
-  void channel_event(uint8_t status, uint8_t d0, uint8_t d1, int64_t tick) {
+  // Inlined into the fast loop: a call per event cost a fifth of its time in saved registers.
+  [[gnu::always_inline]] void channel_event(uint8_t status, uint8_t d0, uint8_t d1, int64_t tick) {
     const int kind = status & 0xF0, channel = status & 0x0F;
     switch (kind) {
       case 0x90:
@@ -685,13 +691,11 @@ class FileReader {
     std::stable_sort(score_.program_changes.begin(), score_.program_changes.end(), by_tick);
     std::stable_sort(score_.warnings.begin(), score_.warnings.end(),
                      [](const MidiWarning& a, const MidiWarning& b) { return a.offset < b.offset; });
-    score_.update_tempo_seconds();
     // Notes in start order; ties keep track order, then the order of note-ons in the track.
     detail::assemble_notes(notes_, score_);
-    if (options_.sustain_pedal) {
-      apply_sustain(score_.notes, pedals_);  // changes lengths, not starts: the order stands
-      score_.update_times();
-    }
+    // The pedal changes lengths, not starts: the order stands.
+    if (options_.sustain_pedal) apply_sustain(score_.notes, pedals_);
+    score_.update_times();
     return std::move(score_);
   }
 
@@ -715,16 +719,30 @@ Score read_midi(std::span<const uint8_t> bytes, const std::string& name, const R
 }
 
 Score read_midi_file(const std::filesystem::path& path, const ReadOptions& options) {
-  // A folder opens as a stream whose size is no size at all.
-  if (const std::string problem = input_file_problem(path); !problem.empty())
-    throw MidiError(path.string(), 0, problem);
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw MidiError(path.string(), 0, "cannot open the file");
-  std::vector<uint8_t> bytes(size_t(f.tellg()));
-  f.seekg(0);
-  if (!f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size())))
-    throw MidiError(path.string(), 0, "cannot read the file");
-  return read_midi(bytes, path.string(), options);
+  // One open, fstat and read into a buffer that is not zeroed first: a corpus is read a file at a
+  // time, and a stream's setup and a zeroed buffer cost a quarter of the parsing (issue 28).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const std::string problem = input_file_problem(path);
+    throw MidiError(path.string(), 0, problem.empty() ? "cannot open the file" : problem);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  // A folder opens too, as a file whose size is no size at all.
+  if (::fstat(fd, &st) != 0) throw MidiError(path.string(), 0, "cannot read the file");
+  if (S_ISDIR(st.st_mode)) throw MidiError(path.string(), 0, "is a folder, not a file");
+  const size_t size = size_t(st.st_size);
+  const std::unique_ptr<uint8_t[]> bytes(new uint8_t[std::max<size_t>(size, 1)]);
+  for (size_t got = 0; got < size;) {
+    const ssize_t n = ::read(fd, bytes.get() + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw MidiError(path.string(), 0, "cannot read the file");
+    got += size_t(n);
+  }
+  return read_midi({bytes.get(), size}, path.string(), options);
 }
 
 }  // namespace legato::midi

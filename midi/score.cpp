@@ -36,14 +36,8 @@ void Score::update_tempo_seconds() {
 
 void Score::update_times() {
   update_tempo_seconds();
-  // Starts rise (notes are by start) and ends mostly do: each has its own walk of the tempo map.
-  SecondsAt start_seconds(*this), end_seconds(*this);
-  for (Note& n : notes) {
-    n.start_quarters = quarters_at(n.start_tick);
-    n.duration_quarters = double(n.duration_ticks) / ticks_per_quarter;
-    n.start_seconds = start_seconds(n.start_tick);
-    n.duration_seconds = end_seconds(n.end_tick()) - n.start_seconds;
-  }
+  NoteTimes times(*this);
+  for (Note& n : notes) times.set(n);
 }
 
 const TempoChange* SecondsAt::search(int64_t tick) {

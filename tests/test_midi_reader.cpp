@@ -1,5 +1,6 @@
 // The Standard MIDI File reader against files built byte by byte: every feature, every fault.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -392,4 +393,57 @@ TEST_CASE("midi: loading a folder finds .mid and .midi files recursively, refuse
                          "5 bytes is too short for a MIDI header), 6 notes kept\n");
   CHECK_THROWS(load_midi_files({dir / "missing"}, log));
   fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "midi: a file read from disk is read as its bytes are, and a missing file, a folder or an empty file say so") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("legato_test_midi_file_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "folder.mid");
+  const Bytes bytes = valid_file();
+  std::ofstream(dir / "a.mid", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::ofstream(dir / "empty.mid", std::ios::binary).flush();
+  const Score from_disk = read_midi_file(dir / "a.mid"), from_bytes = read(bytes);
+  REQUIRE(from_disk.notes.size() == 3);
+  REQUIRE(from_disk.notes.size() == from_bytes.notes.size());
+  for (size_t k = 0; k < from_bytes.notes.size(); ++k) {
+    CHECK(from_disk.notes[k].start_tick == from_bytes.notes[k].start_tick);
+    CHECK(from_disk.notes[k].duration_seconds == from_bytes.notes[k].duration_seconds);
+  }
+  auto message_of = [](const fs::path& p) {
+    try {
+      read_midi_file(p);
+    } catch (const MidiError& e) {
+      return std::string(e.what());
+    }
+    return std::string("read without an error");
+  };
+  CHECK(message_of(dir / "missing.mid") == (dir / "missing.mid").string() + ": byte 0: no such file");
+  CHECK(message_of(dir / "folder.mid") == (dir / "folder.mid").string() + ": byte 0: is a folder, not a file");
+  CHECK(message_of(dir / "empty.mid") ==
+        (dir / "empty.mid").string() + ": byte 0: truncated: 0 bytes is too short for a MIDI header");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("midi: notes of two tracks at the same tick come in track order, whether or not every note-on was paired") {
+  // Every note paired: the two-track merge; with a note-on never released: the heap's merge.
+  for (const bool unpaired : {false, true}) {
+    CAPTURE(unpaired);
+    Track conductor, right, left;
+    conductor.tempo(0, 500000).end();
+    right.on(0, 0, 72).off(96, 0, 72).on(0, 0, 74).off(96, 0, 74);
+    left.on(0, 1, 48).off(96, 1, 48).on(0, 1, 50).off(48, 1, 50).on(0, 1, 52).off(48, 1, 52);
+    if (unpaired) left.on(0, 1, 40);
+    right.end(), left.end();
+    const Score s = read(smf(1, 96, {conductor, right, left}));
+    REQUIRE(s.notes.size() == 5);
+    const std::vector<std::pair<int, int>> expected = {{72, 1}, {48, 2}, {74, 1}, {50, 2}, {52, 2}};
+    for (size_t k = 0; k < expected.size(); ++k) {
+      CHECK(s.notes[k].pitch == expected[k].first);
+      CHECK(s.notes[k].track == expected[k].second);
+    }
+    CHECK(s.notes[4].start_seconds == 0.75);  // 144 ticks at 96 per quarter, 0.5 s per quarter
+  }
 }
