@@ -7,6 +7,10 @@ line: midi::detect_key) is the one asked for, and the share whose notes per beat
 asked class by the checkpoint's own corpus thirds (density_bounds in its config).
 
     bench/controls_quality.py CHECKPOINT [--pieces 10] [--bars 16] [--keys "D minor,G major"] [--bin build/bin]
+                              [--key-strength S] [--density-strength S]
+
+--key-strength and --density-strength go to composer (model/control_guide.h); both 0 measures the
+control tokens alone, without them composer's defaults (guidance on).
 """
 import argparse
 import json
@@ -48,8 +52,13 @@ def density_class(value, bounds):
 
 def compose(args, folder, flags, seed):
     out = os.path.join(folder, "piece.mid")
+    strengths = []
+    if args.key_strength is not None:
+        strengths += ["--key-strength", str(args.key_strength)]
+    if args.density_strength is not None:
+        strengths += ["--density-strength", str(args.density_strength)]
     subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--bars", str(args.bars),
-                    "--seed", str(seed), "--num-outputs", str(args.pieces), "--out", out] + flags,
+                    "--seed", str(seed), "--num-outputs", str(args.pieces), "--out", out] + flags + strengths,
                    capture_output=True, text=True, check=True)
     names = [out] if args.pieces == 1 else [os.path.join(folder, f"piece_{k + 1}.mid") for k in range(args.pieces)]
     return [detected(os.path.join(args.bin, "miditool"), n) for n in names]
@@ -63,6 +72,8 @@ def main():
     p.add_argument("--keys", default="C major,A minor,D minor,G major,E minor,F major")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
+    p.add_argument("--key-strength", type=float, help="composer's --key-strength (0: the key token alone)")
+    p.add_argument("--density-strength", type=float, help="composer's --density-strength (0: the token alone)")
     args = p.parse_args()
     config = config_of(args.checkpoint)
     if "controls" not in config:

@@ -129,6 +129,16 @@ bool EventGrammar::within_middle(const Token& t) const {
   }
 }
 
+int EventGrammar::pitch_of(int32_t id) const {
+  const Token& t = tokens_.at(static_cast<size_t>(id));
+  return t.kind == Kind::Note ? t.value : -1;
+}
+
+int EventGrammar::shift_of(int32_t id) const {
+  const Token& t = tokens_.at(static_cast<size_t>(id));
+  return t.kind == Kind::Shift ? t.value : -1;
+}
+
 bool EventGrammar::allows(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= tokens_.size()) return false;
   const Token& t = tokens_[static_cast<size_t>(id)];

@@ -41,6 +41,14 @@ class EventGrammar {
   int64_t music_end() const { return end_; }  // the latest end of a note so far, in grid steps
   // The header's instruments in order (programs, -1 for drums); empty before or without one.
   const std::vector<int>& ensemble() const { return ensemble_; }
+  // The instrument the next note plays: a program, -1 for drums, kNoInstrument when not yet known.
+  static constexpr int kNoInstrument = -2;
+  int instrument() const { return instrument_; }
+  // What token `id` is, for steering sampling (model/control_guide.h): a note's MIDI pitch, a time
+  // shift's grid steps; -1 for any other token.
+  int pitch_of(int32_t id) const;
+  int shift_of(int32_t id) const;
+  const EventOptions& options() const { return options_; }
 
  private:
   enum class Kind : uint8_t { Other, Bos, Eos, Shift, Program, Velocity, Note, Duration, Header };
@@ -58,8 +66,7 @@ class EventGrammar {
   std::vector<Token> tokens_;  // per vocabulary id
   EventOptions options_;
   Phase phase_ = Phase::Start;
-  Token last_;  // the last token fed
-  static constexpr int kNoInstrument = -2;
+  Token last_;                      // the last token fed
   int instrument_ = kNoInstrument;  // the instrument the next note plays (-1: drums)
   bool mid_piece_ = false;          // fed from the middle of a piece: instrument and ensemble unknown
   bool header_closed_ = false;

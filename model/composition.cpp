@@ -76,12 +76,14 @@ std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta) {
 
 std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
-                                   const TokenListener& on_token, const std::vector<int32_t>& context) {
+                                   const TokenListener& on_token, const std::vector<int32_t>& context,
+                                   ControlGuide* guide) {
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
   const int32_t eos = special_ids(meta.vocab).eos;
   std::optional<midi::EventGrammar> grammar = grammar_for(meta);
   const bool masks = meta.scheme == "event";
-  if (!grammar || (!masks && length.steps <= 0))
+  if (guide && !guide->active()) guide = nullptr;
+  if (!grammar || (!masks && length.steps <= 0 && !guide))
     return compose(net, primer, length.tokens, sampling, banned, eos, rng, on_token);  // as before the grammar
   grammar->set_min_steps(masks ? length.steps : 0);
   Generator gen(net);
@@ -103,6 +105,7 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (int32_t b : banned) z[b] = -1e30f;
+    if (guide) guide->bias(z, logits.numel(), *grammar);
     if (masks) grammar->mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
     if (next == eos) break;
@@ -110,6 +113,7 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     if (on_token && !on_token(generated)) break;
     gen.feed(next);
     grammar->feed(next);
+    if (guide) guide->feed(next, *grammar);
   }
   return generated;
 }

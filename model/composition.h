@@ -65,9 +65,11 @@ std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta);
 // banned list per piece, not a mask per step. Version 1 and seed checkpoints are not masked (they
 // compose as before the grammar); without `length.steps` they go through compose() unchanged.
 // `context` (PrimerWindow::context) is fed to the grammar before the primer, not to the network.
+// `guide` (may be null; event scheme) adds its biases to every sampled token's logits.
 std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
-                                   const TokenListener& on_token = {}, const std::vector<int32_t>& context = {});
+                                   const TokenListener& on_token = {}, const std::vector<int32_t>& context = {},
+                                   ControlGuide* guide = nullptr);
 
 // How compose_piece generates with `net` on its device: as device_generation()
 // (model/generator_persistent.h) says, except in event version 2, which is always stepped.

@@ -63,15 +63,24 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
     piece.shift = key_of(meta, r, rng);
     piece.primer = start_of(meta, r, window, rng);
   }
+  std::optional<ControlGuide> guide;
   if (r.with_controls) {  // the network reads them first, as its training windows began
     ChosenControls controls = choose_controls(meta, r.controls, rng);
     if (controls.key_shift) piece.shift = *controls.key_shift;
+    guide = guide_of(meta, r.controls, controls);
     piece.controls = std::move(controls.tokens);
+    // With a control asked, a drawn ensemble is the ensemble of the training piece the controls came
+    // from, so that a style's or a key's pieces get instruments that went with it (no draw more).
+    const bool drawn_ensemble = r.ensemble.empty() && !user_primer(r.primer);
+    if (!r.controls.empty() && drawn_ensemble && controls.piece &&
+        meta.ensembles.size() == meta.piece_controls.size() && !meta.ensembles[*controls.piece].empty())
+      piece.primer = piece_primer(meta, window.tokens, meta.ensembles[*controls.piece], rng);
   }
   std::vector<int32_t> fed = piece.controls;
   fed.insert(fed.end(), piece.primer.begin(), piece.primer.end());
   const TokenListener listener = hooks.start ? hooks.start(k, piece.shift) : TokenListener{};
-  piece.generated = compose_piece(net, meta, fed, r.length, r.sampling, rng, listener, piece.context);
+  piece.generated =
+      compose_piece(net, meta, fed, r.length, r.sampling, rng, listener, piece.context, guide ? &*guide : nullptr);
   piece.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // What sounds: a user's primer leads into the new music (a drawn training window is not theirs),
   // after the context, which names the instruments of the primer's notes and sounds nothing itself.

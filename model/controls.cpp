@@ -1,7 +1,9 @@
 #include "model/controls.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "midi/controls.h"
 #include "midi/key.h"
@@ -80,7 +82,21 @@ std::vector<std::string> known_values(const CheckpointMeta& meta, const std::str
   return out;
 }
 
+void check_strengths(const ControlRequest& request) {
+  for (const auto& [flag, value] :
+       {std::pair{"--key-strength", request.key_strength}, std::pair{"--density-strength", request.density_strength}})
+    if (!std::isfinite(value) || value < 0)
+      throw std::invalid_argument(std::string(flag) + " " + std::to_string(value) +
+                                  ": must be 0 (the control tokens alone) or more");
+}
+
+ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen) {
+  return ControlGuide(chosen.guide_key, chosen.guide_density, meta.density_bounds, request.key_strength,
+                      request.density_strength);
+}
+
 void check_controls(const CheckpointMeta& meta, const ControlRequest& request) {
+  check_strengths(request);
   asked_token(meta, "key", request.key);
   asked_token(meta, "density", request.density);
   asked_token(meta, "style", request.style);
@@ -102,7 +118,8 @@ ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest&
     for (size_t k = 0; agrees && k < asked.size(); ++k) agrees = asked[k] < 0 || asked[k] == piece[k];
     if (agrees) agreeing.push_back(&piece);
   }
-  if (agreeing.empty())
+  const bool any_agrees = !agreeing.empty();
+  if (!any_agrees)
     for (const auto& piece : meta.piece_controls) agreeing.push_back(&piece);
   const std::vector<int32_t>* drawn =
       agreeing.empty() ? nullptr : agreeing[std::uniform_int_distribution<size_t>(0, agreeing.size() - 1)(rng)];
@@ -112,7 +129,16 @@ ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest&
                                   " from: ask for it");
     chosen.tokens.push_back(asked[k] >= 0 ? asked[k] : (*drawn)[k]);
   }
-  if (!request.key.empty()) chosen.key_shift = shift_into(meta, *midi::parse_key(request.key));
+  if (drawn && any_agrees) chosen.piece = static_cast<size_t>(drawn - meta.piece_controls.data());
+  if (!request.key.empty()) {
+    const midi::Key key = *midi::parse_key(request.key);
+    chosen.key_shift = shift_into(meta, key);
+    chosen.guide_key = key.moved(-*chosen.key_shift);
+  }
+  if (!request.density.empty())
+    chosen.guide_density =
+        static_cast<int>(std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), request.density) -
+                         midi::kDensityClasses.begin());
   return chosen;
 }
 

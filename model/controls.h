@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/checkpoint.h"
+#include "model/control_guide.h"
 
 namespace legato::model {
 
@@ -19,6 +20,10 @@ struct ControlRequest {
   std::string key;      // "D minor", "Bb major", "F#m" (midi::parse_key)
   std::string density;  // low, mid or high
   std::string style;    // a top-level folder of the training data
+  // How hard sampling is steered toward the key and the density asked for (model/control_guide.h);
+  // 0: by the control tokens alone.
+  double key_strength = kDefaultKeyStrength;
+  double density_strength = kDefaultDensityStrength;
   bool empty() const { return key.empty() && density.empty() && style.empty(); }
 };
 
@@ -35,10 +40,23 @@ struct ChosenControls {
   // With a key asked of a network trained in C's key signature: the semitones that move its music
   // into that key (instead of draw_key_shift's).
   std::optional<int> key_shift;
+  // What guidance steers toward (only what was asked, not what was drawn): the key in the network's
+  // own key, and the density class (0..2, -1 when not asked).
+  std::optional<midi::Key> guide_key;
+  int guide_density = -1;
+  // The training piece (CheckpointMeta::piece_controls' index) whose controls were drawn, when it
+  // agrees with all that was asked: the pipeline gives its ensemble to a piece that asked for some.
+  std::optional<size_t> piece;
 };
 // The controls asked for, the others drawn with `rng`; nothing (and no draw) for a checkpoint
 // without controls. Checks the request as check_controls does.
 ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest& request, std::mt19937_64& rng);
+
+// The guidance of one piece under `chosen` (ControlGuide), with the request's strengths.
+ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen);
+
+// std::invalid_argument with one line for a strength that is negative or not finite.
+void check_strengths(const ControlRequest& request);
 
 // "key D minor, density low, style NAME": the controls of `tokens`, the key moved by `shift` into
 // the music's; "" without any.

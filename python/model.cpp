@@ -30,6 +30,12 @@ struct Model {
   std::string path;
 };
 
+// compose's key=, density=, style= and their guidance strengths (model/controls.h).
+struct ComposeControls {
+  std::optional<std::string> key, density, style;
+  double key_strength = model::kDefaultKeyStrength, density_strength = model::kDefaultDensityStrength;
+};
+
 Model load(const std::filesystem::path& path) {
   if (const std::string problem = model::checkpoint_problem(path); !problem.empty()) {
     FileError e(path.string() + ": " + problem);
@@ -92,9 +98,21 @@ model::SamplingOptions sampling_of(double temperature, int top_k, const std::opt
   return sampling;
 }
 
+// compose's control arguments (docs/controls.md), refused in composer's one line: a control the
+// model was not trained with, an unknown value, a key with a primer (it brings its own key).
+model::ControlRequest controls_of(const model::CheckpointMeta& meta, const model::Primer& primer,
+                                  const ComposeControls& c) {
+  model::ControlRequest controls{c.key.value_or(""), c.density.value_or(""), c.style.value_or("")};
+  controls.key_strength = c.key_strength, controls.density_strength = c.density_strength;
+  if (c.key && primer.source != model::PrimerSource::Default)
+    throw std::invalid_argument("key " + *c.key + ": a primer brings its own key (give one or the other)");
+  model::check_controls(meta, controls);
+  return controls;
+}
+
 py::list compose(const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
                  const std::optional<uint64_t>& seed_arg, const py::object& primer_arg, int n, bool greedy,
-                 double tempo, bool two_hands) {
+                 double tempo, bool two_hands, const ComposeControls& controls) {
   const model::CheckpointMeta& meta = m.ck->meta;
   if (length < 1 || length > 1000000) throw std::invalid_argument("length must be 1..1000000");
   if (n < 1 || n > 1000) throw std::invalid_argument("n must be 1..1000");
@@ -106,6 +124,9 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
   if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
     throw std::invalid_argument(request.primer.source == model::PrimerSource::Default ? problem + ": give a primer"
                                                                                       : "primer: " + problem);
+  request.controls = controls_of(meta, request.primer, controls);
+  // Only when one is asked: a model with controls composes from BOS alone otherwise, as before.
+  request.with_controls = !request.controls.empty();
   request.length = model::PieceLength{length, 0};
   request.count = n, request.tempo = tempo, request.two_hands = two_hands;
   std::vector<model::ComposedPiece> composed;
@@ -197,13 +218,29 @@ void init_model(py::module_& m) {
       .def_property_readonly(
           "seq_len", [](const Model& x) { return x.ck->meta.seq_len; }, "The training window.")
       .def_readonly("path", &Model::path)
-      .def("compose", &compose, py::arg("length") = 500, py::arg("temperature") = 1.0, py::arg("top_k") = 0,
-           py::arg("top_p") = py::none(), py::arg("seed") = py::none(), py::arg("primer") = py::none(),
-           py::arg("n") = 1, py::arg("greedy") = false, py::arg("tempo") = 0.0, py::arg("two_hands") = true,
-           "Composes n pieces of up to `length` tokens (fewer when EOS comes), as composer does: the same seed "
-           "gives composer's tokens. primer: None (one of the checkpoint's windows, or BOS), token ids, a Score or "
-           "a MIDI file's path (its end leads into the new music, and its notes start the piece). Returns a list "
-           "of Score; each has .tokens (primer, then generated) and .primer_length. Releases the GIL.")
+      .def(
+          "compose",
+          [](const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
+             const std::optional<uint64_t>& seed, const py::object& primer, int n, bool greedy, double tempo,
+             bool two_hands, std::optional<std::string> key, std::optional<std::string> density,
+             std::optional<std::string> style, double key_strength, double density_strength) {
+            const ComposeControls controls{std::move(key), std::move(density), std::move(style), key_strength,
+                                           density_strength};
+            return compose(m, length, temperature, top_k, top_p, seed, primer, n, greedy, tempo, two_hands, controls);
+          },
+          py::arg("length") = 500, py::arg("temperature") = 1.0, py::arg("top_k") = 0, py::arg("top_p") = py::none(),
+          py::arg("seed") = py::none(), py::arg("primer") = py::none(), py::arg("n") = 1, py::arg("greedy") = false,
+          py::arg("tempo") = 0.0, py::arg("two_hands") = true, py::arg("key") = py::none(),
+          py::arg("density") = py::none(), py::arg("style") = py::none(),
+          py::arg("key_strength") = model::kDefaultKeyStrength,
+          py::arg("density_strength") = model::kDefaultDensityStrength,
+          "Composes n pieces of up to `length` tokens (fewer when EOS comes), as composer does: the same seed "
+          "gives composer's tokens. primer: None (one of the checkpoint's windows, or BOS), token ids, a Score or "
+          "a MIDI file's path (its end leads into the new music, and its notes start the piece). key ('D minor'), "
+          "density ('low', 'mid', 'high'), style (a training folder): control tokens for a model trained with "
+          "them, the others drawn from its corpus (docs/controls.md); key_strength, density_strength: how hard "
+          "sampling is steered toward them (0: the tokens alone). Returns a list of Score; each has .tokens "
+          "(primer, then generated) and .primer_length. Releases the GIL.")
       .def("logits", &logits, py::arg("tokens"),
            "Logits [len(tokens), vocab] (float32): row t predicts the token after tokens[:t+1], from a zero state.")
       .def("step", &step, py::arg("token"), py::arg("state") = nullptr,

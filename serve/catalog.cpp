@@ -9,6 +9,7 @@
 
 #include "midi/loader.h"
 #include "model/checkpoint.h"
+#include "model/controls.h"
 
 namespace legato::serve {
 
@@ -59,6 +60,7 @@ std::optional<ModelEntry> entry_of(const fs::path& folder, const fs::path& file,
     const model::LoadedCheckpoint ck = model::load_checkpoint(file);
     m.vocabulary = static_cast<int64_t>(ck.meta.vocab.size());
     m.scheme = ck.meta.scheme;
+    for (const std::string& control : ck.meta.controls) m.controls[control] = model::known_values(ck.meta, control);
   } catch (const std::exception& e) {
     log << "legato-serve: " << file.string() << " left out: " << e.what() << "\n";
     return std::nullopt;
@@ -91,7 +93,8 @@ json to_json(const ModelEntry& m) {
           {"scheme", m.scheme},
           {"trained", m.trained},
           {"mean_oa", m.mean_oa < 0 ? json(nullptr) : json(m.mean_oa)},
-          {"corpus_known", !m.corpus.empty()}};
+          {"corpus_known", !m.corpus.empty()},
+          {"controls", m.controls.empty() ? json::object() : json(m.controls)}};
 }
 
 std::vector<ModelEntry> find_models(const fs::path& folder, std::ostream& log) {

@@ -25,6 +25,8 @@ struct ModelEntry {
   std::string trained;                        // the file's modification time, UTC, ISO 8601
   double mean_oa = -1;                        // the last mean OA in metrics.csv beside it; -1 when none
   std::vector<std::filesystem::path> corpus;  // validation.txt's pieces beside it, where listed
+  // The values it knows per control it was trained with (model::known_values): the page's choices.
+  std::map<std::string, std::vector<std::string>> controls;
 };
 
 // The entry as the page shows it.

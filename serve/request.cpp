@@ -46,6 +46,32 @@ void read_primer(const json& v, ComposeRequest& r) {
     r.primer_piece = made_name(v["piece"], "primer.piece", "piece-");
 }
 
+// "controls": each value a string (key, density, style) or a strength of 0 or more; unknown ones refused.
+void read_controls(const json& v, ComposeRequest& r) {
+  if (v.is_null()) return;
+  if (!v.is_object()) throw bad("controls must be an object such as {\"key\": \"D minor\"}, not " + shown(v));
+  for (const auto& [name, value] : v.items()) {
+    std::string* text = name == "key"       ? &r.controls.key
+                        : name == "density" ? &r.controls.density
+                        : name == "style"   ? &r.controls.style
+                                            : nullptr;
+    double* strength = name == "key_strength"       ? &r.controls.key_strength
+                       : name == "density_strength" ? &r.controls.density_strength
+                                                    : nullptr;
+    if (text) {
+      if (!value.is_string()) throw bad("controls." + name + " must be a string, not " + shown(value));
+      *text = value.get<std::string>();
+    } else if (strength) {
+      const double s = number_field(value, "controls." + name);
+      if (!(s >= 0 && s <= 100)) throw bad("controls." + name + " must be from 0 to 100, not " + shown(value));
+      *strength = s;
+    } else {
+      throw bad("unknown control " + shown(json(name)) +
+                " (known: key, density, style, key_strength, density_strength)");
+    }
+  }
+}
+
 void read_field(const std::string& name, const json& v, ComposeRequest& r) {
   if (name == "model") {
     if (!v.is_string() || v.get<std::string>().empty()) throw bad("model must be a checkpoint's name from the list");
@@ -75,9 +101,11 @@ void read_field(const std::string& name, const json& v, ComposeRequest& r) {
     r.one_part = v.get<bool>();
   } else if (name == "primer") {
     read_primer(v, r);
+  } else if (name == "controls") {
+    read_controls(v, r);
   } else {
     throw bad("unknown field " + shown(json(name)) +
-              " (known: model, length, seconds, temperature, top_k, top_p, seed, key, one_part, primer)");
+              " (known: model, length, seconds, temperature, top_k, top_p, seed, key, one_part, primer, controls)");
   }
 }
 

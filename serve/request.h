@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/controls.h"
 #include "model/generator.h"
 
 namespace legato::serve {
@@ -35,6 +36,9 @@ struct ComposeRequest {
   bool one_part = false;      // the piano in one track instead of two hands
   std::string primer_upload;  // "upload-N": an uploaded MIDI file continues
   std::string primer_piece;   // "piece-N": a piece of this session continues
+  // "controls": {"key": "D minor", "density": "low", "style": NAME, "key_strength": 4,
+  // "density_strength": 3}: control tokens for a checkpoint trained with them (docs/controls.md).
+  model::ControlRequest controls;
 };
 
 // The request's fields, each checked (unknown fields are refused too, so that a misspelt one is

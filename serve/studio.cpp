@@ -54,6 +54,20 @@ model::PieceLength piece_length(const ComposeRequest& r) {
   return {kMaxLength, model::steps_of_seconds(r.seconds, 0)};
 }
 
+// composer's one-line refusals of controls, and two of the page's own: a key with a primer (it brings
+// its own) or with the key signature field.
+void check_controls(const ComposeRequest& r, const model::CheckpointMeta& meta, const std::string& primer) {
+  if (!r.controls.key.empty() && !primer.empty())
+    throw RequestError(400, "controls.key " + r.controls.key + ": the primer " + primer + " brings its own key");
+  if (!r.controls.key.empty() && r.key)
+    throw RequestError(400, "controls.key " + r.controls.key + " and key: give one or the other");
+  try {
+    model::check_controls(meta, r.controls);
+  } catch (const std::invalid_argument& e) {
+    throw RequestError(400, e.what());
+  }
+}
+
 }  // namespace
 
 Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio)
@@ -65,13 +79,15 @@ const ModelEntry& Studio::model(const std::string& name) const {
   throw RequestError(404, "no checkpoint named " + json(name).dump() + " (GET /api/models lists them)");
 }
 
-void Studio::check(const ComposeRequest& r) const {
+void Studio::check(const ComposeRequest& r) {
   if (model(r.model).scheme == "seed" && r.seconds > 0)
     throw RequestError(400, "seconds needs a checkpoint of the event scheme (this one's is seed): give length");
   if (!r.primer_upload.empty() && !store_.written(r.primer_upload + ".mid"))
     throw RequestError(404, "primer.upload: no upload named " + r.primer_upload + " in this session");
   if (!r.primer_piece.empty() && !store_.written(r.primer_piece + ".mid"))
     throw RequestError(404, "primer.piece: no piece named " + r.primer_piece + " in this session");
+  if (!r.controls.empty())
+    check_controls(r, checkpoint(model(r.model))->meta, !r.primer_upload.empty() ? r.primer_upload : r.primer_piece);
 }
 
 std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEntry& entry) {
@@ -99,6 +115,8 @@ model::CompositionRequest Studio::request_of(const ComposeRequest& r, const mode
   if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
     throw RequestError(400, file.empty() ? problem : "primer " + file + ": " + problem);
   if (r.key) request.key_shift = shift_to(*r.key);
+  request.controls = r.controls;
+  request.with_controls = !r.controls.empty();  // as before controls came, unless one is asked for
   request.length = piece_length(r);
   request.seed = r.seed;
   request.sampling = r.sampling;
@@ -137,6 +155,7 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
       {"seconds", piece.seconds},
       {"seed", r.seed},
       {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, piece.all())) : ""},
+      {"controls", model::describe_controls(meta, piece.controls, piece.shift)},
       {"features", piece_features(eval::features_of(score))},
       {"corpus_features", corpus_.of(entry)}};
   summary["files"] = write_files(store_, name, score, audio_);

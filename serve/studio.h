@@ -37,9 +37,10 @@ class Studio {
   FileStore& store() { return store_; }
   bool audio() const { return audio_; }
 
-  // RequestError (404) for an unknown checkpoint or primer: checked before the request is queued.
+  // RequestError (404) for an unknown checkpoint or primer, (400) for controls the checkpoint
+  // refuses (loading it): checked before the request is queued.
   const ModelEntry& model(const std::string& name) const;
-  void check(const ComposeRequest& request) const;
+  void check(const ComposeRequest& request);
 
   // Composes, writes piece-N.mid (.svg, and .wav with audio) and returns the piece's summary:
   // {name, model, tokens, notes, distinct, longest_run, seconds, seed, ensemble, files, features,

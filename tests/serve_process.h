@@ -39,16 +39,33 @@ inline std::filesystem::path serve_models() {
   return models;
 }
 
+// A folder with one checkpoint trained with control tokens (key, density; docs/controls.md).
+inline std::filesystem::path serve_control_models() {
+  static const std::filesystem::path models = [] {
+    const auto dir = temp_dir("serve_control_models");
+    model::TrainOptions o = small_training(write_small_corpus("serve_control_corpus"), dir / "ctl");
+    o.recipe.epochs = 1;
+    o.recipe.val_split = 0;
+    o.recipe.controls = {"key", "density"};
+    std::ostringstream log;
+    model::train(o, log);
+    return dir;
+  }();
+  return models;
+}
+
 class ServeProcess {
  public:
   // Starts build/bin/legato-serve with `args` (besides --port 0 --models --out) and waits for the
-  // line with its address; `out` is its output folder.
-  explicit ServeProcess(const std::string& args, std::filesystem::path out = {}) : out_(std::move(out)) {
+  // line with its address; `out` is its output folder, `models` its checkpoints (serve_models()).
+  explicit ServeProcess(const std::string& args, std::filesystem::path out = {}, std::filesystem::path models = {})
+      : out_(std::move(out)) {
+    if (models.empty()) models = serve_models();
     if (out_.empty()) out_ = temp_dir("serve_out_" + std::to_string(++count()));
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
-    const std::string command = std::string(LEGATO_BIN_DIR) + "/legato-serve --port 0 --models " +
-                                serve_models().string() + " --out " + out_.string() + " " + args;
+    const std::string command = std::string(LEGATO_BIN_DIR) + "/legato-serve --port 0 --models " + models.string() +
+                                " --out " + out_.string() + " " + args;
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {

@@ -56,7 +56,8 @@ TEST_CASE("programs: trainer --controls, composer --key --density --style; refus
   const std::string primer = " --primer " + (data / "calm" / "p0.mid").string();
   for (const std::string& args :
        {ck + " --density dense", ck + " --style jazz", ck + " --key \"H minor\"", ck + " --key Dm" + primer,
-        ck + " --density low --infill " + (data / "calm" / "p0.mid").string() + " --bars 1-2", plain_ck + " --key C"}) {
+        ck + " --density low --infill " + (data / "calm" / "p0.mid").string() + " --bars 1-2", plain_ck + " --key C",
+        ck + " --density high --density-strength -1"}) {
     const auto r = run_program("composer", args + out);
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);
@@ -73,5 +74,6 @@ TEST_CASE("programs: trainer --controls, composer --key --density --style; refus
     CHECK(lines_of(r.output) == 1);
   }
   CHECK(run_program("composer", "--help").output.find("--density") != std::string::npos);
+  CHECK(run_program("composer", "--help").output.find("--key-strength") != std::string::npos);
   CHECK(run_program("trainer", "--help").output.find("--style-from-folders") != std::string::npos);
 }

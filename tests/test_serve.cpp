@@ -264,3 +264,38 @@ TEST_CASE("serve: --help, and one line with exit code 2 for a bad command line")
     CHECK(r.output.rfind("legato-serve: ", 0) == 0);
   }
 }
+
+TEST_CASE("serve: controls pass through to the pipeline, listed per checkpoint, refused as composer refuses") {
+  ServeProcess server("--workers 1", {}, testing::serve_control_models());
+  const json list = json::parse(server.client().Get("/api/models")->body).at("models");
+  REQUIRE_FALSE(list.empty());
+  const std::string name = list[0]["name"];
+  const json controls = list[0]["controls"];
+  REQUIRE_FALSE(controls["density"].empty());  // the classes of its pieces (three pieces: not all three)
+  REQUIRE_FALSE(controls["key"].empty());
+  CHECK_FALSE(controls.contains("style"));  // trained without it
+  const std::string key = controls["key"][0], density = controls["density"][0];
+  const json done = compose_to_end(
+      server, {{"model", name}, {"length", 40}, {"seed", 3}, {"controls", {{"key", key}, {"density", density}}}});
+  REQUIRE_MESSAGE(done["event"] == "done", done.dump());
+  CHECK(done["piece"]["controls"] == "key " + key + ", density " + density);
+  const json plain = compose_to_end(server, {{"model", name}, {"length", 40}, {"seed", 3}});
+  REQUIRE_MESSAGE(plain["event"] == "done", plain.dump());
+  CHECK(plain["piece"]["controls"] == "");  // none asked: composed from BOS alone, as before controls came
+
+  auto refused = [&](const json& c, const std::string& words) {
+    check_refused(post_json(server, "/api/compose", {{"model", name}, {"controls", c}}), 400, words);
+  };
+  refused({{"density", "dense"}}, "--density dense: unknown to this checkpoint; known: " + density);
+  refused({{"style", "jazz"}}, "trained without the style control");
+  refused({{"key", "H minor"}}, "not a key");
+  refused({{"density", 2}}, "controls.density must be a string");
+  refused({{"key_strength", -1}}, "controls.key_strength must be from 0 to 100");
+  refused({{"tempo", "fast"}}, "unknown control");
+  refused("D minor", "controls must be an object");
+  check_refused(post_json(server, "/api/compose", {{"model", name}, {"key", 2}, {"controls", {{"key", key}}}}), 400,
+                "give one or the other");
+  ServeProcess plain_server("--workers 1");
+  check_refused(post_json(plain_server, "/api/compose", {{"model", kModel}, {"controls", {{"key", "C major"}}}}), 400,
+                "trained without control tokens");
+}

@@ -123,6 +123,14 @@ void add_control_options(CLI::App& app, Options& o) {
                                "default: drawn from the corpus)");
   key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
   for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
+  app.add_option("--key-strength", o.controls.key_strength,
+                 "How hard sampling keeps to --key's scale and its tonic triad: a logit bias (0: the control "
+                 "tokens alone; docs/controls.md)")
+      ->capture_default_str();
+  app.add_option("--density-strength", o.controls.density_strength,
+                 "How hard sampling steers the notes per beat toward --density's third: a logit bias (0: the "
+                 "control tokens alone)")
+      ->capture_default_str();
 }
 
 // --listen and its options (docs/live.md): call and response with a player at a MIDI keyboard.

@@ -65,6 +65,11 @@ class Model:
         greedy: bool = False,
         tempo: float = 0.0,
         two_hands: bool = True,
+        key: Optional[str] = None,
+        density: Optional[str] = None,
+        style: Optional[str] = None,
+        key_strength: float = 4.0,
+        density_strength: float = 5.0,
     ) -> list[Score]: ...
     def logits(self, tokens: Union[Sequence[int], npt.NDArray[np.integer]]) -> npt.NDArray[np.float32]: ...
     def step(self, token: int, state: Optional[State] = None) -> tuple[npt.NDArray[np.float32], State]: ...

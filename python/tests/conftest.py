@@ -103,3 +103,12 @@ def other_checkpoint(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("run_seed")
     run("trainer", "--data", corpus, "--out", out, "--overwrite", *trainer_args({**SMALL, "preset": "seed"}))
     return out / "best.safetensors"
+
+
+@pytest.fixture(scope="session")
+def controls_checkpoint(corpus, tmp_path_factory):
+    """A small run trained with control tokens (docs/controls.md): key and density."""
+    out = tmp_path_factory.mktemp("run_controls")
+    run("trainer", "--data", corpus, "--out", out, "--overwrite", "--controls", "key,density",
+        *trainer_args({**SMALL, "val_split": 0}))
+    return out / "best.safetensors"

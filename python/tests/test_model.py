@@ -98,3 +98,36 @@ def test_bad_inputs(checkpoint, other_checkpoint, tmp_path):
     _, state = other.step(0)
     with pytest.raises(ValueError, match="another model"):
         m.step(0, state)
+
+
+def test_compose_under_controls(controls_checkpoint, checkpoint, corpus):
+    """key=, density=, style= reach the same pipeline as composer's --key, --density, --style, with its
+    one-line refusals; guidance keeps a key=... piece in that key's scale."""
+    m = legato.load(controls_checkpoint)
+    asked = next(t[5:-1] for t in m.vocab if t.startswith("<key:") and t != "<key:none>")  # one it knows
+    names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    tonic, mode = asked.split()
+    signature = (names.index(tonic) + (3 if mode == "minor" else 0)) % 12
+    scale = {(signature + step) % 12 for step in (0, 2, 4, 5, 7, 9, 11)}
+
+    def off_scale(pieces):
+        return sum(int(n["pitch"]) % 12 not in scale for p in pieces for n in p.notes if not n["is_drum"])
+
+    guided = m.compose(length=300, seed=2, n=3, key=asked, density="high")
+    tokens_only = m.compose(length=300, seed=2, n=3, key=asked, density="high", key_strength=0, density_strength=0)
+    assert off_scale(tokens_only) > 0
+    assert off_scale(guided) < off_scale(tokens_only) / 4
+    # without a control asked, a model with controls composes from BOS alone, as before
+    plain = m.compose(length=40, seed=4)[0]
+    assert not any(m.vocab[t].startswith("<") for t in plain.tokens)
+    for kwargs, message in [
+        (dict(density="dense"), "--density dense: unknown to this checkpoint; known: "),
+        (dict(style="jazz"), "--style jazz: this checkpoint was trained without the style control"),
+        (dict(key="H minor"), "not a key"),
+        (dict(key=asked, key_strength=-1), "--key-strength"),
+        (dict(key=asked, primer=[1, 2, 3]), "a primer brings its own key"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            m.compose(length=10, seed=1, **kwargs)
+    with pytest.raises(ValueError, match="trained without control tokens"):
+        legato.load(checkpoint).compose(length=10, key="C major")

@@ -35,9 +35,23 @@ async function loadModels() {
   showModel();
 }
 
+// The control tokens' choices of the checkpoint (each "drawn from the corpus" by default); the
+// fieldset is hidden for a checkpoint trained without them.
+function showControls(m) {
+  const controls = (m && m.controls) || {};
+  ["key", "density", "style"].forEach((name) => {
+    const values = controls[name] || [];
+    $(`control-${name}`).replaceChildren(new Option("drawn from the corpus", ""),
+                                         ...values.map((v) => new Option(v, v)));
+    $(`control-${name}`).parentElement.hidden = !values.length;
+  });
+  $("control-tokens").hidden = !Object.keys(controls).length;
+}
+
 function showModel() {
   const m = state.models.find((x) => x.name === $("model").value);
   $("model-info").textContent = m ? describeModel(m) : "";
+  showControls(m);
 }
 
 async function uploadPrimer() {
@@ -63,6 +77,15 @@ function request() {
   if (Number($("seconds").value) > 0) r.seconds = Number($("seconds").value);
   if ($("seed").value !== "") r.seed = Number($("seed").value);
   if ($("key").value !== "") r.key = Number($("key").value);
+  const controls = {};
+  ["key", "density", "style"].forEach((name) => {
+    if (!$("control-tokens").hidden && $(`control-${name}`).value) controls[name] = $(`control-${name}`).value;
+  });
+  if (Object.keys(controls).length) {
+    controls.key_strength = Number($("key-strength").value);
+    controls.density_strength = Number($("density-strength").value);
+    r.controls = controls;
+  }
   const primer = document.querySelector("input[name=primer]:checked").value;
   if (primer === "last" && state.pieces.length) r.primer = { piece: state.pieces.at(-1).name };
   if (primer === "upload") {
@@ -122,7 +145,7 @@ async function compose() {
 }
 
 function summaryLine(p) {
-  const ensemble = p.ensemble ? `; ${p.ensemble}` : "";
+  const ensemble = (p.ensemble ? `; ${p.ensemble}` : "") + (p.controls ? `; ${p.controls}` : "");
   return `${p.tokens} tokens, ${p.notes} notes, ${p.distinct} distinct tokens, longest run ${p.longest_run}, ` +
          `${p.seconds.toFixed(3)} s, seed ${p.seed}${ensemble}`;
 }

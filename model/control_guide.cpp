@@ -1,0 +1,98 @@
+#include "model/control_guide.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace legato::model {
+
+std::array<float, 12> key_bias(const midi::Key& key, double strength) {
+  static constexpr std::array<int, 7> kMajorScale = {0, 2, 4, 5, 7, 9, 11};
+  std::array<float, 12> bias;
+  bias.fill(static_cast<float>(-strength));
+  const int signature = midi::signature_of(key);
+  for (const int step : kMajorScale) bias[static_cast<size_t>((signature + step) % 12)] = 0;
+  for (const int step : {0, key.minor ? 3 : 4, 7})
+    bias[static_cast<size_t>((key.tonic + step) % 12)] = static_cast<float>(strength / 4);
+  return bias;
+}
+
+double density_target(int density_class, const std::array<double, 2>& bounds) {
+  const double third = bounds[1] - bounds[0];
+  switch (density_class) {
+    case 0: return std::max(bounds[0] - third / 2, bounds[0] / 2);
+    case 1: return (bounds[0] + bounds[1]) / 2;
+    case 2: return bounds[1] + third / 2;
+    default: throw std::invalid_argument("density_target: class " + std::to_string(density_class) + " is not 0..2");
+  }
+}
+
+float density_bias(int64_t notes, double beats, double target, double strength) {
+  constexpr double kPriorBeats = 4;  // a bar of the target in front of the piece
+  const double running = (static_cast<double>(notes) + target * kPriorBeats) / (std::max(beats, 0.0) + kPriorBeats);
+  return static_cast<float>(strength * std::clamp(std::log(target / running), -2.0, 2.0));
+}
+
+ControlGuide::ControlGuide(std::optional<midi::Key> key, int density_class, const std::vector<double>& bounds,
+                           double key_strength, double density_strength)
+    : density_strength_(density_strength) {
+  if (key && key_strength != 0) {
+    key_active_ = true;
+    key_bias_ = key_bias(*key, key_strength);
+  }
+  if (density_class >= 0 && density_strength != 0 && bounds.size() == 2) {
+    density_active_ = true;
+    target_ = density_target(density_class, {bounds[0], bounds[1]});
+  }
+}
+
+namespace {
+
+// log Σ exp over the note tokens' logits (-inf without any): what the key's bias must keep.
+double notes_mass(const float* logits, int64_t vocab, const midi::EventGrammar& grammar) {
+  double top = -INFINITY, sum = 0;
+  for (int32_t id = 0; id < vocab; ++id)
+    if (grammar.pitch_of(id) >= 0) top = std::max(top, double(logits[id]));
+  if (!std::isfinite(top)) return top;
+  for (int32_t id = 0; id < vocab; ++id)
+    if (grammar.pitch_of(id) >= 0) sum += std::exp(double(logits[id]) - top);
+  return top + std::log(sum);
+}
+
+}  // namespace
+
+void ControlGuide::bias_key(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
+  const double before = notes_mass(logits, vocab, grammar);
+  for (int32_t id = 0; id < vocab; ++id)
+    if (const int pitch = grammar.pitch_of(id); pitch >= 0) logits[id] += key_bias_[static_cast<size_t>(pitch % 12)];
+  const double after = notes_mass(logits, vocab, grammar);
+  if (!std::isfinite(before) || !std::isfinite(after)) return;
+  for (int32_t id = 0; id < vocab; ++id)
+    if (grammar.pitch_of(id) >= 0) logits[id] += static_cast<float>(before - after);
+}
+
+void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) {
+  // Drums' note numbers are sounds, not pitches; an instrument not yet known is taken as pitched.
+  if (key_active_ && grammar.instrument() != -1) bias_key(logits, vocab, grammar);
+  if (!density_active_) return;
+  // The span the density is measured over (midi::notes_per_beat): from the first note sampled to
+  // the latest end of a note, or to the time now where that is later.
+  const int64_t end = std::max(grammar.now(), grammar.music_end());
+  const double beats =
+      first_step_ < 0 ? 0.0 : static_cast<double>(end - first_step_) / grammar.options().steps_per_quarter;
+  const float toward = density_bias(notes_, beats, target_, density_strength_);
+  for (int32_t id = 0; id < vocab; ++id) {
+    if (grammar.pitch_of(id) >= 0)
+      logits[id] += toward;
+    else if (grammar.shift_of(id) > 0)
+      logits[id] -= toward;
+  }
+}
+
+void ControlGuide::feed(int32_t token, const midi::EventGrammar& grammar) {
+  if (grammar.pitch_of(token) < 0) return;
+  if (first_step_ < 0) first_step_ = grammar.now();
+  ++notes_;
+}
+
+}  // namespace legato::model

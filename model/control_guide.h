@@ -1,0 +1,68 @@
+#pragma once
+// Guidance: sampling steered toward the controls asked for (composer --key, --density;
+// docs/controls.md). A network follows its control tokens only as well as it learnt them, and short
+// runs learn them poorly (bench/results/quality.md: 48% of --key pieces in the key, 46% of --density
+// pieces in the class); a person who asks for "D minor" expects D minor. So while sampling, biases
+// on the logits favour the asked key's notes and the note starts or time shifts that bring the
+// piece's running density toward the asked class. Strength 0 leaves the logits as they are: the
+// control tokens alone.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "midi/grammar.h"
+#include "midi/key.h"
+
+namespace legato::model {
+
+// The defaults of composer --key-strength and --density-strength, measured in
+// bench/results/quality.md (2026-12-06, guidance): the smallest that reached the goals there.
+inline constexpr double kDefaultKeyStrength = 4.0;
+inline constexpr double kDefaultDensityStrength = 5.0;
+
+// The bias added to a pitched note's logit (before the notes' total is restored: ControlGuide),
+// per pitch class (0 = C .. 11 = B), for `key` at `strength`: -strength off the key's scale (the seven pitch classes of
+// its key signature: a minor key's natural minor), +strength/4 on its tonic triad (tonic, third, fifth), so that the
+// mode comes out as asked as well: a major key and its relative minor share the scale, and what tells them apart
+// (midi::detect_key's profiles) is mostly how often the tonic triad sounds.
+std::array<float, 12> key_bias(const midi::Key& key, double strength);
+
+// The notes per beat a density class (0 low, 1 mid, 2 high) aims at, given the corpus thirds'
+// boundaries `bounds`: the middle of the middle third, and half a third's width below the lower
+// boundary (no less than half of it) or above the upper one.
+double density_target(int density_class, const std::array<double, 2>& bounds);
+
+// The bias added to every note's logit (a time shift's gets its negative) when the piece so far has
+// `notes` notes over `beats` beats and should have `target` notes per beat: strength times the log
+// of the ratio of the target to the running density, within ±2·strength. The running density is
+// counted with a bar (4 beats) of the target in front, so that the first notes do not swing it.
+float density_bias(int64_t notes, double beats, double target, double strength);
+
+// The guidance of one piece: made with what was asked, fed every token the network reads and
+// samples, and asked for the biases of the next token.
+class ControlGuide {
+ public:
+  // `key`: in the network's own key (moved into C's signature when it learnt in it), nullopt when
+  // not asked; `density_class`: 0..2, -1 when not asked; `bounds`: the checkpoint's density_bounds.
+  ControlGuide(std::optional<midi::Key> key, int density_class, const std::vector<double>& bounds, double key_strength,
+               double density_strength);
+  bool active() const { return key_active_ || density_active_; }
+  // Adds the biases to `logits` [V] (V = the grammar's vocabulary) for the token after those
+  // `grammar` has been fed. The density counts the notes sampled (not a primer's) from the first.
+  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar);
+  // Counts `token` (sampled, already fed to `grammar`) into the running density.
+  void feed(int32_t token, const midi::EventGrammar& grammar);
+
+ private:
+  // key_bias on the pitched notes' logits, then all of them moved together so that their total
+  // probability stays what the network gave: the key chooses among pitches, never against them
+  // (otherwise a network unsure of the key plays more drums and rests instead).
+  void bias_key(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
+  bool key_active_ = false, density_active_ = false;
+  std::array<float, 12> key_bias_{};
+  double target_ = 0, density_strength_ = 0;
+  int64_t notes_ = 0, first_step_ = -1;  // the notes sampled, and where the first began (-1: none yet)
+};
+
+}  // namespace legato::model

@@ -1,0 +1,98 @@
+// Guidance (model/control_guide.h, docs/controls.md): the biases that steer sampling toward the key
+// and the density asked for, on the logits of a small event vocabulary.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "midi/grammar.h"
+#include "model/control_guide.h"
+
+using namespace legato;
+
+TEST_CASE("control guide: the key's scale kept, its tonic triad favoured, the mode told apart") {
+  const std::array<float, 12> d_minor = model::key_bias({2, true}, 4);     // F major's signature
+  for (const int pc : {1, 3, 6, 8, 11}) CHECK(d_minor[size_t(pc)] == -4);  // C# D# F# G# B: off the scale
+  for (const int pc : {2, 5, 9}) CHECK(d_minor[size_t(pc)] == 1);          // D F A: the tonic triad
+  for (const int pc : {0, 4, 7, 10}) CHECK(d_minor[size_t(pc)] == 0);      // C E G Bb: in the scale
+  // C major and A minor share the scale; only the triad tells them apart.
+  const std::array<float, 12> c_major = model::key_bias({0, false}, 2), a_minor = model::key_bias({9, true}, 2);
+  for (const int pc : {1, 3, 6, 8, 10}) CHECK((c_major[size_t(pc)] == -2 && a_minor[size_t(pc)] == -2));
+  CHECK(c_major[7] == 0.5f);  // G: C major's fifth
+  CHECK(a_minor[7] == 0);
+  CHECK(a_minor[9] == 0.5f);  // A: A minor's tonic
+  CHECK(c_major[9] == 0);
+  for (const float b : model::key_bias({5, false}, 0)) CHECK(b == 0);  // strength 0: no bias
+}
+
+TEST_CASE("control guide: density targets between the thirds, the bias closing the gap") {
+  CHECK(model::density_target(0, {8, 10}) == doctest::Approx(7));
+  CHECK(model::density_target(1, {8, 10}) == doctest::Approx(9));
+  CHECK(model::density_target(2, {8, 10}) == doctest::Approx(11));
+  CHECK(model::density_target(0, {2, 10}) == doctest::Approx(1));  // never below half the lower boundary
+  CHECK_THROWS_AS(model::density_target(3, {8, 10}), std::invalid_argument);
+  CHECK(model::density_bias(0, 0, 9, 3) == doctest::Approx(0));        // nothing yet: the prior bar is on target
+  CHECK(model::density_bias(90, 10, 9, 3) == doctest::Approx(0));      // on target
+  CHECK(model::density_bias(200, 10, 9, 3) < -1);                      // too dense: fewer notes
+  CHECK(model::density_bias(10, 10, 9, 3) > 1);                        // too sparse: more notes
+  CHECK(model::density_bias(100000, 1, 9, 3) == doctest::Approx(-6));  // within ±2·strength
+  CHECK(model::density_bias(10, 10, 9, 0) == 0);
+  // The gap closes as the piece goes: the same excess weighs more after a longer stretch.
+  CHECK(model::density_bias(4 * 20, 4, 9, 3) > model::density_bias(16 * 20, 16, 9, 3));
+}
+
+TEST_CASE("control guide: biases on a grammar's notes and shifts, pitched instruments only") {
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T12", "P0", "DRUMS", "N60", "N61", "N62", "D3"};
+  const midi::EventGrammar fresh(vocab, {});
+  auto biased = [&](model::ControlGuide& guide, const midi::EventGrammar& g) {
+    std::vector<float> z(vocab.size(), 0.0f);
+    guide.bias(z.data(), static_cast<int64_t>(z.size()), g);
+    return z;
+  };
+  midi::EventGrammar piano = fresh, drums = fresh;
+  for (const int32_t t : {0, 4}) piano.feed(t);  // BOS P0
+  for (const int32_t t : {0, 5}) drums.feed(t);  // BOS DRUMS
+  model::ControlGuide c_major(midi::Key{0, false}, -1, {}, 4, 3);
+  REQUIRE(c_major.active());
+  std::vector<float> z = biased(c_major, piano);
+  CHECK(z[6] - z[8] == doctest::Approx(1));   // N60, C: the tonic, against N62, D: in the scale
+  CHECK(z[7] - z[8] == doctest::Approx(-4));  // N61, C#: off the scale
+  // The notes keep their total probability (3 · e^0 before): the key chooses among pitches only.
+  CHECK(std::exp(z[6]) + std::exp(z[7]) + std::exp(z[8]) == doctest::Approx(3));
+  for (const size_t other : {0, 1, 2, 3, 4, 5, 9}) CHECK(z[other] == 0);  // no density asked: shifts untouched
+  z = biased(c_major, drums);
+  CHECK(z[7] == 0);  // a drum's note number is a sound, not a pitch
+  CHECK_FALSE(model::ControlGuide(midi::Key{0, false}, -1, {}, 0, 3).active());  // strength 0: tokens alone
+  CHECK_FALSE(model::ControlGuide(std::nullopt, 2, {8, 10}, 4, 0).active());
+
+  model::ControlGuide high(std::nullopt, 2, {8, 10}, 0, 3);
+  midi::EventGrammar g = piano;
+  CHECK(biased(high, g)[6] == doctest::Approx(0));  // the first token: the prior bar is on target
+  for (int beat = 0; beat < 8; ++beat) {            // one note a beat: far sparser than 11
+    for (const int32_t t : {6, 9, 3}) {             // N60 D3 T12
+      g.feed(t);
+      high.feed(t, g);
+    }
+  }
+  z = biased(high, g);
+  CHECK(z[6] > 1);       // notes favoured
+  CHECK(z[2] == -z[6]);  // shifts held back as much
+  CHECK(z[9] == 0);      // durations untouched
+  model::ControlGuide low(std::nullopt, 0, {8, 10}, 0, 3);
+  midi::EventGrammar h = piano;
+  biased(low, h);
+  for (int n = 0; n < 40; ++n) {  // 40 notes in one beat: far denser than 7
+    for (const int32_t t : {6, 9}) {
+      h.feed(t);
+      low.feed(t, h);
+    }
+    if (n % 10 == 9) {  // T1, four times in all: a third of a beat
+      h.feed(2);
+      low.feed(2, h);
+    }
+  }
+  z = biased(low, h);
+  CHECK(z[6] < -1);
+  CHECK(z[3] > 1);
+}
