@@ -372,20 +372,23 @@ TEST_CASE(
   const double start = 101, beat = 0.25, back = start + again.start * beat;
   const double silence_end = start + (again.start + again.length + 1) * beat;
   const Bytes on = {0x90, uint8_t(again.pitch), 100}, off = {0x80, uint8_t(again.pitch), 0};
+  const Bytes stray = {0x80, 50, 0};
+  const double stray_off = back - 0.05;
 
   // Stepped all along: an answer is composed (and queued) during each silence, and the first one
   // is dropped when the player plays again.
   VirtualClock stepped(3);
   stepped.play(rising, start);
-  stepped.run_until(back);
+  stepped.run_until(stray_off);
   CHECK(stepped.session->stats().notes_scheduled.load() > 0);  // the first answer's notes wait in the queue
-  stepped.session->midi_in(on.data(), 3, back);
-  // The real-time side drops it at once: at the first silence's end, before the engine has
-  // stepped since the note, nothing of it goes out.
+  // A note-off of no note ends the silence too. The real-time side drops the answer at once: at
+  // the silence's end, the engine not having stepped since (a stall), nothing of it goes out.
+  stepped.session->midi_in(stray.data(), 3, stray_off);
   stepped.now = start + 5 * beat;
   stepped.out.now = stepped.now;
   stepped.session->tick(stepped.now, stepped.out);
   CHECK(stepped.out.sent.empty());
+  stepped.session->midi_in(on.data(), 3, back);
   stepped.run_until(back + again.length * beat);
   stepped.session->midi_in(off.data(), 3, back + again.length * beat);
   stepped.run_until(silence_end + 1.5);
@@ -397,6 +400,7 @@ TEST_CASE(
   VirtualClock at_once(3);
   std::vector<PlayedNote> all = rising;
   all.push_back(again);
+  at_once.session->midi_in(stray.data(), 3, stray_off);
   for (const PlayedNote& n : all) {
     const Bytes n_on = {0x90, uint8_t(n.pitch), 100}, n_off = {0x80, uint8_t(n.pitch), 0};
     at_once.session->midi_in(n_on.data(), 3, start + n.start * beat);
