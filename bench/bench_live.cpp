@@ -45,18 +45,19 @@ model::CheckpointMeta full_event_meta() {
 }
 
 // Notes when each answered message went out against when it was due, and when each note-on went
-// out (on the sending thread: preallocated, no allocation).
+// out (on the sending thread: preallocated and written through once beforehand, so that the
+// sending thread neither allocates nor takes a page fault, which can wait on the process's memory
+// lock while another thread of it maps memory).
 struct Timing final : live::MidiSink {
-  Timing() {
-    lateness.reserve(1 << 20);
-    note_ons.reserve(1 << 20);
-  }
+  Timing() : lateness(1 << 20, 0.0), note_ons(1 << 20, 0.0) {}
   void send(const uint8_t* bytes, size_t, double due) override {
     const double now = live::steady_seconds();
-    if (lateness.size() < lateness.capacity()) lateness.push_back(now - due);
-    if ((bytes[0] & 0xF0) == 0x90 && note_ons.size() < note_ons.capacity()) note_ons.push_back(now);
+    if (late_count < lateness.size()) lateness[late_count++] = now - due;
+    if ((bytes[0] & 0xF0) == 0x90 && on_count < note_ons.size()) note_ons[on_count++] = now;
   }
+  std::vector<double> taken(const std::vector<double>& v, size_t n) const { return {v.begin(), v.begin() + long(n)}; }
   std::vector<double> lateness, note_ons;
+  size_t late_count = 0, on_count = 0;
 };
 
 // What the player did in one round: when its silence ended and when it played again.
@@ -153,8 +154,8 @@ int main(int argc, char** argv) {
     rounds = play_rounds(session, answers, 60.0 / tempo, answer_after, cut_after);
   }
   int unanswered = 0;
-  const std::vector<double> delays =
-      first_note_delays(rounds, answer_after * 60.0 / tempo, timing.note_ons, unanswered);
+  const std::vector<double> delays = first_note_delays(rounds, answer_after * 60.0 / tempo,
+                                                       timing.taken(timing.note_ons, timing.on_count), unanswered);
   const auto early = std::count_if(delays.begin(), delays.end(), [](double d) { return d < 0; });
   std::printf(
       "bench_live: %s, %d threads for the network; the default preset's network (%lld x %lld, vocabulary %lld)\n",
@@ -164,8 +165,14 @@ int main(int argc, char** argv) {
               (unsigned long long)session.stats().answers.load(), tempo, answer_after,
               (unsigned long long)session.stats().answers_dropped.load());
   std::printf("  silence end to first answered note: %s\n", percentiles(delays).c_str());
-  std::printf("  lateness of answered notes:         %s\n", percentiles(timing.lateness).c_str());
+  std::printf("  lateness of answered notes:         %s\n",
+              percentiles(timing.taken(timing.lateness, timing.late_count)).c_str());
   std::printf("  rounds unanswered: %d; answers begun before their silence ended: %lld\n", unanswered,
               (long long)early);
+  const live::SessionStats& stats = session.stats();
+  const double onsets = double(std::max<uint64_t>(1, stats.first_onsets.load()));
+  std::printf("  per answer, before its first onset was complete: %.1f tokens, %.2f ms of the engine's time\n",
+              double(stats.first_onset_tokens.load()) / onsets,
+              double(stats.first_onset_microseconds.load()) / onsets / 1e3);
   return session.failure().empty() && unanswered == 0 && early == 0 ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 // second or so ahead of the music. The core knows no MIDI system: bytes in, MidiSink out, and
 // time as the real-time side reports it (seconds on any steady clock).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -52,6 +53,9 @@ struct SessionStats {
   std::atomic<uint64_t> phrases{0}, answers{0}, notes_scheduled{0}, tokens_fed{0}, queue_full{0};
   // Answers composed during a silence that the player broke by playing again: dropped unheard.
   std::atomic<uint64_t> answers_dropped{0};
+  // Where an answer's first note waits on the engine: the tokens it steps from the silence's time
+  // shifts to the first onset complete, and the engine's time for them, summed over first onsets.
+  std::atomic<uint64_t> first_onsets{0}, first_onset_tokens{0}, first_onset_microseconds{0};
   // Written before `answers` counts the answer (read `answers` first):
   std::atomic<double> last_silence_end{-1};   // when the latest answer's silence ended
   std::atomic<double> last_answer_start{-1};  // when its first note was scheduled to sound (-1: not yet)
@@ -157,8 +161,10 @@ class Session {
   std::vector<LiveNote> waiting_;  // the notes at that onset until it is complete
   double origin_ = 0;              // when that note sounds
   double silence_end_ = 0;
-  int ceiling_ = 128;         // accompany: answered pitches stay below this
-  double ceiling_until_ = 0;  // ...until then (a beat after the player's lowest note ends)
+  uint64_t tokens_at_silence_ = 0;                       // tokens fed when the silence's shifts began
+  std::chrono::steady_clock::time_point silence_noted_;  // when the engine began them (bench_live)
+  int ceiling_ = 128;                                    // accompany: answered pitches stay below this
+  double ceiling_until_ = 0;                             // ...until then (a beat after the player's lowest note ends)
   // The answer is composed while the silence lasts, from the state its end will leave if the
   // player stays silent (the player's tokens and the silence's time shifts), and its first notes
   // wait in the queue for the silence's end: it starts on time, not after its first onset has

@@ -141,6 +141,8 @@ bool Session::check_silence(double now) {
   if (now < silence_end && held) return false;
   const bool tentative = now < silence_end;
   if (tentative) save_before();
+  tokens_at_silence_ = stats_.tokens_fed.load(std::memory_order_relaxed);
+  silence_noted_ = std::chrono::steady_clock::now();
   tokenizer_.release_all(silence_end);  // a key still down is taken to have ended with the silence
   feed_played();
   tokens_.clear();
@@ -261,6 +263,11 @@ void Session::start_clock() {
   // At the silence's end when written ahead of it; else as soon as the real-time side can send it.
   origin_ = on_host_grid(std::max(now_.load() + kLead, silence_end_));
   if (!tentative_) stats_.last_answer_start = origin_;
+  const auto spent = std::chrono::steady_clock::now() - silence_noted_;
+  stats_.first_onset_tokens.fetch_add(stats_.tokens_fed.load(std::memory_order_relaxed) - tokens_at_silence_);
+  stats_.first_onset_microseconds.fetch_add(
+      uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(spent).count()));
+  stats_.first_onsets.fetch_add(1);
   for (const LiveNote& n : waiting_) send_note(n);
   waiting_.clear();
 }
