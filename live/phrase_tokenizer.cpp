@@ -13,7 +13,7 @@ constexpr size_t kTempoIntervals = 8;  // onsets the followed tempo looks back o
 }  // namespace
 
 PhraseTokenizer::PhraseTokenizer(const EventVocab& vocab, double beat_seconds, bool follow_tempo)
-    : vocab_(vocab),
+    : vocab_(&vocab),
       beat_(beat_seconds),
       follow_tempo_(follow_tempo),
       steps_per_quarter_(midi::EventOptions{}.steps_per_quarter) {
@@ -50,8 +50,8 @@ void PhraseTokenizer::follow(double seconds) {
 }
 
 void PhraseTokenizer::note_on(int channel, int pitch, int velocity, double seconds) {
-  if (channel != kDrumChannel || vocab_.program(-1) < 0) follow(seconds);
-  const int instrument = channel == kDrumChannel && vocab_.program(-1) >= 0 ? -1 : vocab_.voice();
+  if (channel != kDrumChannel || vocab_->program(-1) < 0) follow(seconds);
+  const int instrument = channel == kDrumChannel && vocab_->program(-1) >= 0 ? -1 : vocab_->voice();
   const int64_t onset = grid_step(seconds);
   anchor_step_ = onset;
   anchor_seconds_ = seconds;
@@ -91,33 +91,33 @@ void PhraseTokenizer::take_tokens(std::vector<int32_t>& out) {
 }
 
 void PhraseTokenizer::write(const Pending& note, std::vector<int32_t>& out) {
-  const int32_t pitch_token = vocab_.note(note.pitch);
-  const int32_t program_token = vocab_.program(note.instrument);
+  const int32_t pitch_token = vocab_->note(note.pitch);
+  const int32_t program_token = vocab_->program(note.instrument);
   if (pitch_token < 0 || program_token < 0) return;  // a pitch the network never saw
   shift_to(note.onset, out);
   if (note.instrument != instrument_) out.push_back(program_token), instrument_ = note.instrument;
-  if (vocab_.velocity_bins() > 0) {
-    const int bin = std::clamp(note.velocity, 0, 127) * vocab_.velocity_bins() / 128;
-    if (bin != velocity_bin_ && vocab_.velocity(bin) >= 0) out.push_back(vocab_.velocity(bin)), velocity_bin_ = bin;
+  if (vocab_->velocity_bins() > 0) {
+    const int bin = std::clamp(note.velocity, 0, 127) * vocab_->velocity_bins() / 128;
+    if (bin != velocity_bin_ && vocab_->velocity(bin) >= 0) out.push_back(vocab_->velocity(bin)), velocity_bin_ = bin;
   }
   out.push_back(pitch_token);
   // A hung note (its note-off lost) is held at most 64 quarters, as the tokenizer holds one.
   int64_t left = std::clamp<int64_t>(std::llround((note.end_seconds - note.start_seconds) / step_seconds()), 1,
                                      64 * steps_per_quarter_);
   while (left > 0) {
-    const int32_t d = vocab_.duration_at_most(left);
+    const int32_t d = vocab_->duration_at_most(left);
     if (d < 0) break;
     out.push_back(d);
-    left -= vocab_.info(d).value;
+    left -= vocab_->info(d).value;
   }
 }
 
 void PhraseTokenizer::shift_to(int64_t step, std::vector<int32_t>& out) {
   while (step_ < step) {
-    const int32_t t = vocab_.shift_at_most(step - step_);
+    const int32_t t = vocab_->shift_at_most(step - step_);
     if (t < 0) break;
     out.push_back(t);
-    step_ += vocab_.info(t).value;
+    step_ += vocab_->info(t).value;
   }
 }
 

@@ -51,7 +51,7 @@ class PhraseTokenizer {
   void write(const Pending& note, std::vector<int32_t>& out);
   void shift_to(int64_t step, std::vector<int32_t>& out);
 
-  const EventVocab& vocab_;
+  const EventVocab* vocab_;  // a pointer, not a reference: the session copies its tokenizers to go back to them
   double beat_;
   bool follow_tempo_;
   int steps_per_quarter_;

@@ -27,7 +27,8 @@ Session::Session(const model::MusicLSTM& net, const model::CheckpointMeta& meta,
       tokenizer_(vocab_, 60.0 / options.tempo, options.follow_tempo),
       notes_(vocab_),
       rng_(options.seed),
-      logits_(meta.vocab.size()) {
+      logits_(meta.vocab.size()),
+      before_{{}, grammar_, tokenizer_, notes_, rng_, 0, false, 128, 0} {
   if (options.tempo <= 0 || options.answer_after <= 0 || options.answer_bars <= 0 || options.lookahead <= 0)
     throw std::invalid_argument("tempo, answer_after, answer_bars and lookahead must be positive");
   // Never sampled: a second beginning, an end (the conversation goes on), the unknown marker and
@@ -51,8 +52,11 @@ Session::~Session() {
 void Session::midi_in(const uint8_t* bytes, size_t size, double now) {
   parser_.parse(bytes, size, [&](const ChannelMessage& m) {
     if (!m.is_note_on() && !m.is_note_off()) return;
-    // The answer stops at once, here: the engine may be busy with a token.
-    if (m.is_note_on() && options_.mode != Mode::Accompany) output_.cut(answer_.load(std::memory_order_acquire));
+    // The answer stops at once, here: the engine may be busy with a token. One waiting for a
+    // silence that this note ends before its time stops whatever the note and the mode.
+    const bool early = now < tentative_until_.load(std::memory_order_acquire);
+    if (early || (m.is_note_on() && options_.mode != Mode::Accompany))
+      output_.cut(answer_.load(std::memory_order_acquire));
     const NoteEvent e{now, m.is_note_on(), uint8_t(m.channel()), uint8_t(m.data1 & 0x7F), uint8_t(m.data2 & 0x7F)};
     if (!input_.push(e)) stats_.queue_full.fetch_add(1, std::memory_order_relaxed);
   });

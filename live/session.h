@@ -8,6 +8,7 @@
 // second or so ahead of the music. The core knows no MIDI system: bytes in, MidiSink out, and
 // time as the real-time side reports it (seconds on any steady clock).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -50,8 +51,14 @@ struct SessionOptions {
 // What happened, for the program's log and the benchmark.
 struct SessionStats {
   std::atomic<uint64_t> phrases{0}, answers{0}, notes_scheduled{0}, tokens_fed{0}, queue_full{0};
+  // Answers composed during a silence that the player broke by playing again: dropped unheard.
+  std::atomic<uint64_t> answers_dropped{0};
+  // Where an answer's first note waits on the engine: the tokens it steps from the silence's time
+  // shifts to the first onset complete, and the engine's time for them, summed over first onsets.
+  std::atomic<uint64_t> first_onsets{0}, first_onset_tokens{0}, first_onset_microseconds{0};
+  // Written before `answers` counts the answer (read `answers` first):
   std::atomic<double> last_silence_end{-1};   // when the latest answer's silence ended
-  std::atomic<double> last_answer_start{-1};  // when its first note was scheduled to sound
+  std::atomic<double> last_answer_start{-1};  // when its first note was scheduled to sound (-1: not yet)
 };
 
 class Session {
@@ -106,7 +113,10 @@ class Session {
   void feed(int32_t token);
   void feed_played();
   bool check_silence(double now);
-  void start_answer(double silence_end);
+  void start_answer(double silence_end, bool tentative);
+  void commit_answer();  // the silence ended with the player silent: the answer is heard
+  void drop_answer();    // the player played before the silence ended: back to before the answer
+  void save_before();
   void stop_answer(double now);
   bool write_answer(double now);  // true when it wrote a token
   int32_t sample();
@@ -135,6 +145,9 @@ class Session {
   std::atomic<double> tempo_{0};             // the host's tempo (0: none told)
   std::atomic<double> beat_origin_{-1e300};  // when the host's beat 0 falls (-1e300: no host grid)
   std::atomic<uint32_t> cut_request_{0};     // cut(): the latest answer to stop
+  // The end of the silence an answer composed ahead of it waits for (-1e300: none waits): a note
+  // played before then drops that answer on the real-time side, note-on or note-off.
+  std::atomic<double> tentative_until_{-1e300};
   SessionStats stats_;
   MidiParser parser_;  // the real-time side's
 
@@ -148,8 +161,27 @@ class Session {
   std::vector<LiveNote> waiting_;  // the notes at that onset until it is complete
   double origin_ = 0;              // when that note sounds
   double silence_end_ = 0;
-  int ceiling_ = 128;         // accompany: answered pitches stay below this
-  double ceiling_until_ = 0;  // ...until then (a beat after the player's lowest note ends)
+  uint64_t tokens_at_silence_ = 0;                       // tokens fed when the silence's shifts began
+  std::chrono::steady_clock::time_point silence_noted_;  // when the engine began them (bench_live)
+  int ceiling_ = 128;                                    // accompany: answered pitches stay below this
+  double ceiling_until_ = 0;                             // ...until then (a beat after the player's lowest note ends)
+  // The answer is composed while the silence lasts, from the state its end will leave if the
+  // player stays silent (the player's tokens and the silence's time shifts), and its first notes
+  // wait in the queue for the silence's end: it starts on time, not after its first onset has
+  // been written. Until then it is tentative, and the engine keeps what to go back to if the
+  // player plays first, so that an answer is the same however many tries came before it.
+  bool tentative_ = false;
+  struct Before {
+    model::Generator::State network;
+    midi::EventGrammar grammar;
+    PhraseTokenizer tokenizer;
+    TokenNotes notes;
+    std::mt19937_64 rng;
+    int64_t phrase_notes;
+    bool accompanying;
+    int ceiling;
+    double ceiling_until;
+  } before_;
   std::string failure_;
   std::atomic<bool> failed_{false};
   std::thread thread_;

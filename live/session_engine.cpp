@@ -13,8 +13,9 @@
 namespace legato::live {
 
 namespace {
-// The first answered note sounds this long after it is written: the real-time side's clock, as
-// the engine last heard it, may be a tick old.
+// An answer written after its silence ended (the engine was late, or a held key ended it) sounds
+// this long after its first onset is written: the real-time side's clock, as the engine last heard
+// it, may be a tick old.
 constexpr double kLead = 0.002;
 // Idle, the engine looks for input this often: the delay it adds to noticing a silence.
 constexpr auto kIdle = std::chrono::microseconds(500);
@@ -49,8 +50,11 @@ bool Session::turn() {
   const double now = now_.load(std::memory_order_acquire);
   follow_host_tempo();
   bool busy = take_input();
+  if (tentative_ && now >= silence_end_) commit_answer();
   if (answering_ && cut_request_.load(std::memory_order_acquire) >= answer_.load()) {
-    stop_answer(now);  // the host's transport stopped
+    // The host's transport stopped. An answer still waiting for its silence is tried again: as
+    // before this engine composed ahead, the silence's end still brings an answer.
+    tentative_ ? drop_answer() : stop_answer(now);
     busy = true;
   }
   if (!answering_) busy |= check_silence(now);
@@ -113,6 +117,10 @@ bool Session::take_input() {
 }
 
 void Session::on_note(const NoteEvent& e) {
+  if (tentative_ && e.seconds < silence_end_)
+    drop_answer();  // the silence did not end
+  else if (tentative_)
+    commit_answer();  // it did, just before this note
   last_event_ = e.seconds;
   if (!e.on) {
     tokenizer_.note_off(e.channel, e.pitch, e.seconds);
@@ -125,19 +133,63 @@ void Session::on_note(const NoteEvent& e) {
 
 bool Session::check_silence(double now) {
   if (phrase_notes_ == 0) return false;
-  const double beats = options_.answer_after + (tokenizer_.sounding() ? kHungBeats : 0);
-  const double silence_end = last_event_ + beats * tokenizer_.beat_seconds();
-  if (now < silence_end) return false;
+  const bool held = tokenizer_.sounding();
+  const double silence_end =
+      last_event_ + (options_.answer_after + (held ? kHungBeats : 0)) * tokenizer_.beat_seconds();
+  // With no key down, where the silence ends is known now: the answer is composed at once (and
+  // dropped if the player plays first). A held key's end, and so the silence's, is not known.
+  if (now < silence_end && held) return false;
+  const bool tentative = now < silence_end;
+  if (tentative) save_before();
+  tokens_at_silence_ = stats_.tokens_fed.load(std::memory_order_relaxed);
+  silence_noted_ = std::chrono::steady_clock::now();
   tokenizer_.release_all(silence_end);  // a key still down is taken to have ended with the silence
   feed_played();
   tokens_.clear();
   tokenizer_.rest_until(silence_end, tokens_);
   for (int32_t t : tokens_) feed(t);
-  start_answer(silence_end);
+  start_answer(silence_end, tentative);
   return true;
 }
 
-void Session::start_answer(double silence_end) {
+void Session::save_before() {
+  generator_.save(before_.network);
+  before_.grammar = grammar_;
+  before_.tokenizer = tokenizer_;
+  before_.notes = notes_;
+  before_.rng = rng_;
+  before_.phrase_notes = phrase_notes_;
+  before_.accompanying = accompanying_;
+  before_.ceiling = ceiling_;
+  before_.ceiling_until = ceiling_until_;
+}
+
+void Session::drop_answer() {
+  output_.cut(answer_.load());  // the real-time side did, unless the note came as it began
+  tentative_until_.store(-1e300, std::memory_order_release);
+  tentative_ = answering_ = false;
+  waiting_.clear();
+  generator_.restore(before_.network);
+  grammar_ = before_.grammar;
+  tokenizer_ = before_.tokenizer;
+  notes_ = before_.notes;
+  rng_ = before_.rng;
+  phrase_notes_ = before_.phrase_notes;
+  accompanying_ = before_.accompanying;
+  ceiling_ = before_.ceiling;
+  ceiling_until_ = before_.ceiling_until;
+  stats_.answers_dropped.fetch_add(1);
+}
+
+void Session::commit_answer() {
+  tentative_ = false;
+  tentative_until_.store(-1e300, std::memory_order_release);
+  stats_.last_silence_end = silence_end_;
+  stats_.last_answer_start = first_onset_ >= 0 ? origin_ : -1;
+  stats_.answers.fetch_add(1);
+}
+
+void Session::start_answer(double silence_end, bool tentative) {
   answering_ = true;
   accompanying_ = options_.mode == Mode::Accompany;
   phrase_notes_ = 0;
@@ -148,8 +200,11 @@ void Session::start_answer(double silence_end) {
   first_onset_ = -1;
   waiting_.clear();
   answer_.fetch_add(1, std::memory_order_acq_rel);
-  stats_.answers.fetch_add(1);
-  stats_.last_silence_end = silence_end;
+  tentative_ = tentative;
+  if (tentative)  // after the answer's number, which the real-time side then reads as new
+    tentative_until_.store(silence_end, std::memory_order_release);
+  else
+    commit_answer();
 }
 
 void Session::stop_answer(double now) {
@@ -161,6 +216,7 @@ void Session::stop_answer(double now) {
 bool Session::write_answer(double now) {
   const double step = step_seconds();
   if (notes_.now() >= answer_end_) {  // long enough: the last note is final, and Legato listens
+    if (tentative_) return false;     // ...once the silence has ended: until then it may be dropped
     LiveNote last;
     if (notes_.flush(last) && last.onset >= answer_start_) schedule(last);
     if (first_onset_ < 0 && !waiting_.empty()) start_clock();
@@ -204,8 +260,14 @@ void Session::schedule(const LiveNote& note) {
 
 void Session::start_clock() {
   first_onset_ = waiting_.front().onset;
-  origin_ = on_host_grid(std::max(now_.load(), silence_end_) + kLead);
-  stats_.last_answer_start = origin_;
+  // At the silence's end when written ahead of it; else as soon as the real-time side can send it.
+  origin_ = on_host_grid(std::max(now_.load() + kLead, silence_end_));
+  if (!tentative_) stats_.last_answer_start = origin_;
+  const auto spent = std::chrono::steady_clock::now() - silence_noted_;
+  stats_.first_onset_tokens.fetch_add(stats_.tokens_fed.load(std::memory_order_relaxed) - tokens_at_silence_);
+  stats_.first_onset_microseconds.fetch_add(
+      uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(spent).count()));
+  stats_.first_onsets.fetch_add(1);
   for (const LiveNote& n : waiting_) send_note(n);
   waiting_.clear();
 }

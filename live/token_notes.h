@@ -16,7 +16,7 @@ struct LiveNote {
 
 class TokenNotes {
  public:
-  explicit TokenNotes(const EventVocab& vocab) : vocab_(vocab) {}
+  explicit TokenNotes(const EventVocab& vocab) : vocab_(&vocab) {}
   // Takes the next token; true when it made the note before it final (written to `done`).
   bool feed(int32_t token, LiveNote& done);
   // The note still open, if any, as it stands (the stream ends or pauses here).
@@ -24,7 +24,7 @@ class TokenNotes {
   int64_t now() const { return now_; }  // grid steps advanced so far
 
  private:
-  const EventVocab& vocab_;
+  const EventVocab* vocab_;  // a pointer, not a reference: the session copies its tokenizers to go back to them
   LiveNote open_;
   bool has_open_ = false;
   int64_t now_ = 0;

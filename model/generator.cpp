@@ -67,6 +67,24 @@ void Generator::reset() {
   }
 }
 
+void Generator::save(State& into) const {
+  if (into.h.size() != h_.size()) {
+    into.h.clear(), into.c.clear();
+    for (size_t k = 0; k < h_.size(); ++k) into.h.push_back(h_[k].clone()), into.c.push_back(c_[k].clone());
+    into.logits = logits_.clone();
+    return;
+  }
+  for (size_t k = 0; k < h_.size(); ++k) into.h[k].copy_from(h_[k]), into.c[k].copy_from(c_[k]);
+  into.logits.copy_from(logits_);
+}
+
+void Generator::restore(const State& from) {
+  if (from.h.size() != h_.size()) throw std::invalid_argument("generator: restore of a state never saved");
+  for (size_t k = 0; k < h_.size(); ++k) h_[k].copy_from(from.h[k]), c_[k].copy_from(from.c[k]);
+  // A copy of its own: feed() replaces logits_ rather than writing into it, so the saved one stays.
+  logits_ = from.logits.clone();
+}
+
 const Tensor& Generator::feed(int32_t token) {
   NoGradGuard guard;
   Tensor x = net_.embed_token(token);

@@ -35,8 +35,19 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingOptions& 
 // The network's weights must not change while a Generator uses them (it keeps packed copies).
 class Generator {
  public:
+  // The state between two tokens: per layer h [1, H] and c [1, H], and the logits [1, V] of the
+  // token that follows. A caller that tries a continuation (live/'s answer composed during the
+  // player's silence) saves it first and goes back to it when the try is dropped.
+  struct State {
+    std::vector<Tensor> h, c;
+    Tensor logits;
+  };
+
   explicit Generator(const MusicLSTM& net);
   void reset();  // zero state
+  // Copies the state into `into` (allocating only the first time) and back out of it.
+  void save(State& into) const;
+  void restore(const State& from);
   // Advances the state by one token and returns the logits [V] of the token that follows.
   const Tensor& feed(int32_t token);
   const Tensor& logits() const { return logits_; }

@@ -220,26 +220,35 @@ class Sender {
 
   const std::string& port() const { return name_; }
   bool connected() const { return jack_port_connected(port_) > 0; }
-  void send(std::vector<uint8_t> bytes) {
-    const uint32_t n = uint32_t(bytes.size());
-    REQUIRE(jack_ringbuffer_write_space(ring_) >= sizeof n + n);
-    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(&n), sizeof n);
-    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(bytes.data()), n);
+  // Sends `bytes` in the first JACK cycle at or after `at` (seconds on the steady clock; 0: the
+  // next cycle). Queued ahead, a phrase leaves on time from JACK's real-time thread however late
+  // the test's own thread wakes on a loaded machine. Call in order of `at`.
+  void send(std::vector<uint8_t> bytes, double at = 0) {
+    const Header header{at, uint32_t(bytes.size())};
+    REQUIRE(jack_ringbuffer_write_space(ring_) >= sizeof header + header.size);
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(&header), sizeof header);
+    jack_ringbuffer_write(ring_, reinterpret_cast<const char*>(bytes.data()), header.size);
   }
 
  private:
+  struct Header {
+    double at;  // steady seconds
+    uint32_t size;
+  };
+
   static int process(jack_nframes_t frames, void* arg) {
     auto* self = static_cast<Sender*>(arg);
     void* buffer = jack_port_get_buffer(self->port_, frames);
     jack_midi_clear_buffer(buffer);
-    uint32_t n = 0;
-    while (jack_ringbuffer_peek(self->ring_, reinterpret_cast<char*>(&n), sizeof n) == sizeof n &&
-           jack_ringbuffer_read_space(self->ring_) >= sizeof n + n) {
-      jack_ringbuffer_read_advance(self->ring_, sizeof n);
-      if (jack_midi_data_t* event = jack_midi_event_reserve(buffer, 0, n))
-        jack_ringbuffer_read(self->ring_, reinterpret_cast<char*>(event), n);
+    const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    Header h{};
+    while (jack_ringbuffer_peek(self->ring_, reinterpret_cast<char*>(&h), sizeof h) == sizeof h &&
+           jack_ringbuffer_read_space(self->ring_) >= sizeof h + h.size && h.at <= now) {
+      jack_ringbuffer_read_advance(self->ring_, sizeof h);
+      if (jack_midi_data_t* event = jack_midi_event_reserve(buffer, 0, h.size))
+        jack_ringbuffer_read(self->ring_, reinterpret_cast<char*>(event), h.size);
       else
-        jack_ringbuffer_read_advance(self->ring_, n);
+        jack_ringbuffer_read_advance(self->ring_, h.size);
     }
     return 0;
   }

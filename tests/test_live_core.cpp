@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <thread>
 
@@ -237,7 +238,9 @@ Answer answer_to(const std::vector<PlayedNote>& phrase, uint64_t seed, live::Mod
     std::this_thread::sleep_until(std::chrono::steady_clock::time_point(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(at))));
     t_counting = true;
-    session.midi_in(bytes.data(), bytes.size(), steady_seconds());
+    // At the time it was due, not when this thread woke: on a loaded machine a late wake-up would
+    // move the note to another grid step, and the answer with it.
+    session.midi_in(bytes.data(), bytes.size(), at);
     t_counting = false;
     input_allocations = t_allocations;
   }
@@ -267,7 +270,8 @@ TEST_CASE("live: a session answers after the silence, the same phrase the same w
   for (const Answer* a : {&first, &again, &other}) {
     REQUIRE(!note_ons(*a).empty());
     CHECK(a->allocations == 0);
-    // It starts after the silence, and soon (bench/bench_live.cpp measures how soon).
+    // It starts after the silence, and soon (bench/bench_live.cpp measures how soon; the test
+    // below, on a clock of its own, that it is due exactly then).
     CHECK(a->sent.front().due >= a->silence_end);
     if (kTimed) CHECK(a->sent.front().due <= a->silence_end + 0.1);
     // Every note-on has its note-off, and nothing sounds beyond the bar (1 s).
@@ -313,4 +317,111 @@ TEST_CASE("live: continue goes on past the answer's length until the player play
     }
   CHECK(during > 0);
   CHECK(below == during);
+}
+
+namespace {
+
+// A session without a thread of its own, on a clock the test keeps: each event is handed over at
+// its time, and between events the session is ticked and stepped every millisecond, as the
+// sending thread and the engine's would. Nothing depends on how busy the machine is.
+struct VirtualClock {
+  explicit VirtualClock(uint64_t seed) : meta(testing::live_meta()), net(meta.config) {
+    live::SessionOptions options;
+    options.tempo = 240;
+    options.answer_after = 1;
+    options.answer_bars = 1;
+    options.seed = seed;
+    options.own_thread = false;
+    session = std::make_unique<live::Session>(net, meta, options);
+  }
+  void run_until(double t) {
+    for (; now < t; now += 0.001) tick();
+  }
+  void tick() {
+    out.now = now;
+    session->tick(now, out);
+    while (session->step()) {
+    }
+  }
+  void play(const std::vector<PlayedNote>& notes, double start) {  // each note-on and note-off at its time
+    std::vector<std::pair<double, Bytes>> events;
+    for (const PlayedNote& n : notes) {
+      events.push_back({start + n.start * 0.25, {0x90, uint8_t(n.pitch), 100}});
+      events.push_back({start + (n.start + n.length) * 0.25, {0x80, uint8_t(n.pitch), 0}});
+    }
+    std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [at, bytes] : events) {
+      run_until(at);
+      session->midi_in(bytes.data(), bytes.size(), at);
+    }
+  }
+  model::CheckpointMeta meta;
+  model::MusicLSTM net;
+  std::unique_ptr<live::Session> session;
+  Recorder out;
+  double now = 100;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "live: an answer composed during the silence is due at its end, and dropped unheard if the player plays first") {
+  const std::vector<PlayedNote> rising = {{60, 0, 1}, {64, 1, 1}, {67, 2, 0.5}, {72, 2.5, 1.5}};
+  // The player comes back half a beat before the silence (1 beat after beat 4) would have ended.
+  const PlayedNote again = {71, 4.5, 0.75};
+  const double start = 101, beat = 0.25, back = start + again.start * beat;
+  const double silence_end = start + (again.start + again.length + 1) * beat;
+  const Bytes on = {0x90, uint8_t(again.pitch), 100}, off = {0x80, uint8_t(again.pitch), 0};
+  const Bytes stray = {0x80, 50, 0};
+  const double stray_off = back - 0.05;
+
+  // Stepped all along: an answer is composed (and queued) during each silence, and the first one
+  // is dropped when the player plays again.
+  VirtualClock stepped(3);
+  stepped.play(rising, start);
+  stepped.run_until(stray_off);
+  CHECK(stepped.session->stats().notes_scheduled.load() > 0);  // the first answer's notes wait in the queue
+  // A note-off of no note ends the silence too. The real-time side drops the answer at once: at
+  // the silence's end, the engine not having stepped since (a stall), nothing of it goes out.
+  stepped.session->midi_in(stray.data(), 3, stray_off);
+  stepped.now = start + 5 * beat;
+  stepped.out.now = stepped.now;
+  stepped.session->tick(stepped.now, stepped.out);
+  CHECK(stepped.out.sent.empty());
+  stepped.session->midi_in(on.data(), 3, back);
+  stepped.run_until(back + again.length * beat);
+  stepped.session->midi_in(off.data(), 3, back + again.length * beat);
+  stepped.run_until(silence_end + 1.5);
+  CHECK(stepped.session->stats().answers_dropped.load() >= 1);
+  CHECK(stepped.session->stats().answers.load() == 1);
+
+  // Handed every note at once and stepped only after the last: no answer is tried before the
+  // player's last note, so none is dropped.
+  VirtualClock at_once(3);
+  std::vector<PlayedNote> all = rising;
+  all.push_back(again);
+  at_once.session->midi_in(stray.data(), 3, stray_off);
+  for (const PlayedNote& n : all) {
+    const Bytes n_on = {0x90, uint8_t(n.pitch), 100}, n_off = {0x80, uint8_t(n.pitch), 0};
+    at_once.session->midi_in(n_on.data(), 3, start + n.start * beat);
+    at_once.session->midi_in(n_off.data(), 3, start + (n.start + n.length) * beat);
+  }
+  at_once.now = silence_end - beat + 0.001;
+  at_once.run_until(silence_end + 1.5);
+  CHECK(at_once.session->stats().answers_dropped.load() == 0);
+  CHECK(at_once.session->stats().answers.load() == 1);
+
+  for (const VirtualClock* v : {&stepped, &at_once}) {
+    REQUIRE(!v->out.sent.empty());
+    CHECK(v->out.sent.front().bytes[0] == 0x90);
+    CHECK(v->out.sent.front().due == doctest::Approx(silence_end).epsilon(1e-12));  // on the dot
+    CHECK(v->out.sent.front().at < silence_end + 0.001);                            // and sent then
+  }
+  // The dropped answer left nothing behind: the network, the grammar, the tokenizer and the
+  // random numbers are as if it had never been tried.
+  Answer a, b;
+  a.sent = stepped.out.sent;
+  b.sent = at_once.out.sent;
+  CHECK(note_ons(a).size() > 1);
+  CHECK(note_ons(a) == note_ons(b));
 }

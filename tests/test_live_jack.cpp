@@ -68,25 +68,20 @@ bool wait_connected(const Sender& sender) {
 
 // Sends `events` (seconds from now, bytes) on time, with a MIDI clock byte every 10 ms and active
 // sensing every 100 ms in between when `flood`, and goes on flooding until `until` seconds after
-// the start. Returns when the last event was sent, on the steady clock.
+// the start. Everything is queued at once and leaves from JACK's real-time thread at its time
+// (Sender::send), so a late wake-up of this thread cannot move a note to another grid step and
+// change the answer. Returns when the last event is due, on the steady clock, once that has passed.
 double play(Sender& sender, std::vector<std::pair<double, Bytes>> events, bool flood = false, double until = 0) {
   const double start = seconds_now() + 0.05;
-  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  double last = start, next_clock = start;
-  int clocks = 0;
-  for (size_t k = 0; k < events.size() || (flood && next_clock < start + until);) {
-    const double due = k < events.size() ? start + events[k].first : 1e300;
-    if (flood && next_clock < due) {
-      sleep_until_seconds(next_clock);
-      sender.send({0xF8});
-      if (++clocks % 10 == 0) sender.send({0xFE});
-      next_clock += 0.01;
-      continue;
-    }
-    sleep_until_seconds(due);
-    last = seconds_now();
-    sender.send(events[k++].second);
+  double last = start;
+  for (const auto& [at, bytes] : events) last = std::max(last, start + at);
+  for (int k = 0; flood && k * 0.01 < until; ++k) {
+    events.push_back({k * 0.01, {0xF8}});
+    if (k % 10 == 9) events.push_back({k * 0.01, {0xFE}});
   }
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [at, bytes] : events) sender.send(bytes, start + at);
+  sleep_until_seconds(start + (events.empty() ? 0 : events.back().first) + 0.01);
   return last;
 }
 
