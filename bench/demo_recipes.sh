@@ -36,7 +36,7 @@ for r in "${recipes[@]}"; do
     # shellcheck disable=SC2086
     build/bin/composer --checkpoint "$run/best.safetensors" --seconds 60 --temperature 0.9 --top-p 0.95 \
       --num-outputs 20 --seed "$seed" ${LEGATO_COMPOSE_FLAGS:-} --out "$run/pieces$seed/piece.mid" \
-      --tokens-out "$run/pieces$seed/piece.txt" --compare-with "${held_out[@]}" >"$run.compose$seed.log" 2>&1
+      --tokens-out "$run/pieces$seed/piece.txt" --against "${held_out[@]}" >"$run.compose$seed.log" 2>&1
   done
   # The ceiling: the run's training pieces against its held-out pieces.
   mapfile -t training < <(find "${LEGATO_CORPUS:-/usr/share/games/openttd/baseset/openmsx}" -name '*.mid' | sort | grep -vxF -f "$run/validation.txt")

@@ -64,12 +64,46 @@ def check(tokens):
     return None
 
 
+def notes_of(tokens):
+    """(onset step, instrument) of every note, instrument as in the header (-1: drums)."""
+    now, instrument, notes = 0, None, []
+    for tok in tokens:
+        t, v = kind(tok)
+        if t == "T":
+            now += v
+        elif t == "P":
+            instrument = v
+        elif t == "N":
+            notes.append((now, instrument))
+    return notes
+
+
+def texture(tokens, header):
+    """Why a piece changes instrument as often as it does: notes and onsets per bar, notes and
+    instruments per onset, notes per instrument run (between two P/DRUMS tokens), the share of
+    the notes its busiest ensemble member plays and how many members play no note."""
+    notes = notes_of(tokens)
+    bars = max(1.0, sum(int(t[1:]) for t in tokens if t[0] == "T") / STEPS_PER_BAR)
+    onsets = {}
+    for step, instrument in notes:
+        onsets.setdefault(step, set()).add(instrument)
+    per_member = {kind(h)[1]: 0 for h in header}
+    for _, instrument in notes:
+        per_member[instrument] = per_member.get(instrument, 0) + 1
+    n = max(1, len(notes))
+    runs = max(1, sum(1 for t in tokens if t[0] == "P" or t == "DRUMS"))
+    return (len(notes) / bars, len(onsets) / bars, len(notes) / max(1, len(onsets)),
+            sum(len(s) for s in onsets.values()) / max(1, len(onsets)), len(notes) / runs,
+            max(per_member.values(), default=0) / n, sum(1 for c in per_member.values() if c == 0))
+
+
 def stats(tokens):
     header = [t for t in tokens[1:] if t[0] == "I"]
     steps = sum(int(t[1:]) for t in tokens if t[0] == "T")
     changes = sum(1 for t in tokens if t[0] == "P" or t == "DRUMS")
     programs = len([t for t in header if t != "IDRUMS"])
-    return len(header), programs, changes / max(1.0, steps / STEPS_PER_BAR), steps / STEPS_PER_BAR
+    return (len(header), programs, changes / max(1.0, steps / STEPS_PER_BAR), steps / STEPS_PER_BAR,
+            *texture(tokens, header))
 
 
 def main(paths):
@@ -81,7 +115,10 @@ def main(paths):
                 pieces.append((path, line.split("\t")[-1].split()))
     rows = [(p, stats(t), check(t)) for p, t in pieces]
     for name, i in (("instruments per piece (drums count)", 0), ("programs per piece", 1),
-                    ("instrument tokens per bar", 2), ("bars", 3)):
+                    ("instrument tokens per bar", 2), ("bars", 3), ("notes per bar", 4),
+                    ("onsets per bar", 5), ("notes per onset", 6), ("instruments per onset", 7),
+                    ("notes per instrument run", 8), ("busiest member's share of notes", 9),
+                    ("silent ensemble members", 10)):
         v = [r[1][i] for r in rows]
         print(f"{name}: min {min(v):.2f}, median {statistics.median(v):.2f}, max {max(v):.2f}")
     bad = [(p, why) for p, _, why in rows if why]
