@@ -4,6 +4,8 @@
 # 0.9, top-p 0.95), compared with the run's held-out pieces (mean OA; the ceiling is the training
 # pieces against the same held-out pieces) and counted by bench/ensemble_stats.py.
 #   bench/demo_recipes.sh OUT [MINUTES] [RECIPE...]     (default 3 minutes; tiny default demo)
+# It prints, and writes to OUT/summary.txt, each recipe's ceiling, epochs, mean OA per seed and
+# bench/ensemble_stats.py's counts (instrument changes per bar, notes and instruments per onset, ...).
 # RECIPE is a name below; LEGATO_SEEDS="1 2 3" composes 20 pieces per seed (quality.md's runs);
 # extra trainer flags go in LEGATO_TRAIN_FLAGS (e.g. --data DIR), extra
 # composer flags in LEGATO_COMPOSE_FLAGS (e.g. --instruments piano), the corpus's folder for the
@@ -24,6 +26,8 @@ flags_of() {
   esac
 }
 mkdir -p "$out"
+# The summary also goes to OUT/summary.txt, so that a run again replaces the numbers.
+exec > >(tee "$out/summary.txt")
 for r in "${recipes[@]}"; do
   run="$out/$r"
   # shellcheck disable=SC2046
