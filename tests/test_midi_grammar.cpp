@@ -255,6 +255,34 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
   }
 }
 
+TEST_CASE("composition: a network that favours an instrument outside the ensemble still changes instrument") {
+  const model::CheckpointMeta meta = event_meta("event");
+  model::MusicLSTM net(meta.config);
+  const Tokens& v = meta.vocab;
+  // Its favourite instrument is the strings (P48), outside the piece's piano and bass: the output
+  // bias makes a change to the strings the likeliest token wherever an instrument may come.
+  bool biased = false;
+  for (nn::NamedTensor& p : net.parameters())
+    if (p.name == "dense2.bias") p.tensor.data<float>()[id(v, "P48")] = 6.0f, biased = true;
+  REQUIRE(biased);
+  const std::vector<int32_t> primer = {id(v, "BOS"), id(v, "I0"), id(v, "I32")};
+  std::mt19937_64 rng(11);
+  // 400 tokens, no EOS before (a length far beyond them).
+  const std::vector<int32_t> out = model::compose_piece(net, meta, primer, {400, 1000000}, {}, rng);
+  // A finished note is followed by a change of instrument (to piano or bass) most of the time, as
+  // the network means; masking the strings alone would leave about one change in ten.
+  auto duration = [&](int32_t t) { return v[size_t(t)].front() == 'D' && v[size_t(t)] != "DRUMS"; };
+  int notes = 0, changes = 0;
+  for (size_t k = 1; k < out.size(); ++k) {
+    if (!duration(out[k - 1]) || duration(out[k])) continue;  // not the token after a whole note
+    ++notes;
+    changes += v[size_t(out[k])].front() == 'P' || v[size_t(out[k])] == "DRUMS";
+  }
+  REQUIRE(notes > 20);
+  CAPTURE(notes);
+  CHECK(changes > notes / 2);
+}
+
 TEST_CASE("checkpoint: a config without scheme_version is event version 1 and composes as before") {
   model::CheckpointMeta meta = event_meta("event");
   model::config_from_json(model::config_to_json(meta), meta);
