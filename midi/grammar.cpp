@@ -143,8 +143,8 @@ bool EventGrammar::allows(int32_t id) const {
 
 // A network that does not tie its instruments to the piece's ensemble spreads the probability of
 // changing instrument over every program of its corpus; masking the ones outside the ensemble
-// would drop most of that probability and keep the notes and shifts', so that the pieces hardly
-// change instrument and leave most of their ensemble silent (quality.md, 2026-12-06). The
+// would drop most of that probability while notes and shifts keep theirs, so that the pieces
+// hardly change instrument and leave much of their ensemble silent (quality.md, 2026-12-06). The
 // ensemble's instruments therefore take the probability of the instruments masked for being
 // outside it, in proportion to their own: log(mass of every instrument the ensemble would not
 // exclude / mass of the ensemble's), added to each of their logits.
