@@ -27,7 +27,7 @@ int end_restruck_notes(Score& score) {
       if (held.end_tick() <= next.start_tick) continue;
       ++changed;
       if (next.start_tick == held.start_tick) {
-        dropped[notes[k + 1]] = true;  // the same key struck twice at once: one strike, the longer
+        dropped[notes[k + 1]] = true;       // the same key struck twice at once: one strike, the longer
         std::swap(notes[k], notes[k + 1]);  // the kept note goes on to meet the following strike
       } else {
         held.duration_ticks = next.start_tick - held.start_tick;

@@ -13,17 +13,20 @@ using legato::testing::make_note;
 
 TEST_CASE("restrike: a note still sounding when its key is struck again ends at the new strike") {
   Score s;
-  s.notes = {make_note(60, 0, 960), make_note(60, 480, 480), make_note(64, 240, 960),
-             make_note(60, 240, 960, 1),                                  // another channel: its own key
-             make_note(38, 0, 480, kDrumChannel), make_note(38, 120, 60, kDrumChannel)};
+  s.notes = {make_note(60, 0, 960),
+             make_note(60, 480, 480),
+             make_note(64, 240, 960),
+             make_note(60, 240, 960, 1),  // another channel: its own key
+             make_note(38, 0, 480, kDrumChannel),
+             make_note(38, 120, 60, kDrumChannel)};
   s.update_times();
   CHECK(end_restruck_notes(s) == 2);
   REQUIRE(s.notes.size() == 6);
   CHECK(s.notes[0].duration_ticks == 480);  // C4 until the second C4
   CHECK(s.notes[1].duration_ticks == 480);
-  CHECK(s.notes[2].duration_ticks == 960);  // E4: no other E4
-  CHECK(s.notes[3].duration_ticks == 960);  // C4 on channel 2 is another instrument's key
-  CHECK(s.notes[4].duration_ticks == 120);  // the snare's long hit ends at the next hit
+  CHECK(s.notes[2].duration_ticks == 960);                     // E4: no other E4
+  CHECK(s.notes[3].duration_ticks == 960);                     // C4 on channel 2 is another instrument's key
+  CHECK(s.notes[4].duration_ticks == 120);                     // the snare's long hit ends at the next hit
   CHECK(s.notes[0].duration_seconds == doctest::Approx(0.5));  // times follow the ticks
   CHECK(end_restruck_notes(s) == 0);                           // nothing left to end
 }
