@@ -4,6 +4,8 @@
 # 0.9, top-p 0.95), compared with the run's held-out pieces (mean OA; the ceiling is the training
 # pieces against the same held-out pieces) and counted by bench/ensemble_stats.py.
 #   bench/demo_recipes.sh OUT [MINUTES] [RECIPE...]     (default 3 minutes; tiny default demo)
+# It prints, and writes to OUT/summary.txt, each recipe's ceiling, epochs, mean OA per seed and
+# bench/ensemble_stats.py's counts (instrument changes per bar, notes and instruments per onset, ...).
 # RECIPE is a name below; LEGATO_SEEDS="1 2 3" composes 20 pieces per seed (quality.md's runs);
 # extra trainer flags go in LEGATO_TRAIN_FLAGS (e.g. --data DIR), extra
 # composer flags in LEGATO_COMPOSE_FLAGS (e.g. --instruments piano), the corpus's folder for the
@@ -24,6 +26,8 @@ flags_of() {
   esac
 }
 mkdir -p "$out"
+# The summary also goes to OUT/summary.txt, so that a run again replaces the numbers.
+exec > >(tee "$out/summary.txt")
 for r in "${recipes[@]}"; do
   run="$out/$r"
   # shellcheck disable=SC2046
@@ -36,7 +40,7 @@ for r in "${recipes[@]}"; do
     # shellcheck disable=SC2086
     build/bin/composer --checkpoint "$run/best.safetensors" --seconds 60 --temperature 0.9 --top-p 0.95 \
       --num-outputs 20 --seed "$seed" ${LEGATO_COMPOSE_FLAGS:-} --out "$run/pieces$seed/piece.mid" \
-      --tokens-out "$run/pieces$seed/piece.txt" --compare-with "${held_out[@]}" >"$run.compose$seed.log" 2>&1
+      --tokens-out "$run/pieces$seed/piece.txt" --against "${held_out[@]}" >"$run.compose$seed.log" 2>&1
   done
   # The ceiling: the run's training pieces against its held-out pieces.
   mapfile -t training < <(find "${LEGATO_CORPUS:-/usr/share/games/openttd/baseset/openmsx}" -name '*.mid' | sort | grep -vxF -f "$run/validation.txt")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <optional>
 #include <string_view>
 
@@ -150,7 +151,34 @@ bool EventGrammar::allows(int32_t id) const {
   return false;
 }
 
+// A network that does not tie its instruments to the piece's ensemble spreads the probability of
+// changing instrument over every program of its corpus; masking the ones outside the ensemble
+// would drop most of that probability while notes and shifts keep theirs, so that the pieces
+// hardly change instrument and leave much of their ensemble silent (quality.md, 2026-12-06). The
+// ensemble's instruments therefore take the probability of the instruments masked for being
+// outside it, in proportion to their own: log(mass of every instrument the ensemble would not
+// exclude / mass of the ensemble's), added to each of their logits.
+void EventGrammar::keep_instrument_mass(float* logits) const {
+  if (options_.version < 2 || mid_piece_ || ensemble_.empty()) return;  // no ensemble enforced
+  double top = -1e30;
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (tokens_[k].kind == Kind::Program) top = std::max(top, double(logits[k]));
+  double all = 0, inside = 0;
+  for (size_t k = 0; k < tokens_.size(); ++k) {
+    const Token& t = tokens_[k];
+    if (t.kind != Kind::Program || t.value == instrument_ || logits[k] <= -1e29f) continue;
+    const double mass = std::exp(double(logits[k]) - top);
+    all += mass;
+    if (allows(static_cast<int32_t>(k))) inside += mass;
+  }
+  if (inside <= 0 || all <= inside) return;  // no instrument may come next, or none is outside
+  const auto shift = static_cast<float>(std::log(all / inside));
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (tokens_[k].kind == Kind::Program && allows(static_cast<int32_t>(k))) logits[k] += shift;
+}
+
 void EventGrammar::mask(float* logits) const {
+  keep_instrument_mass(logits);
   for (size_t k = 0; k < tokens_.size(); ++k)
     if (!allows(static_cast<int32_t>(k))) logits[k] = -1e30f;
 }

@@ -23,7 +23,9 @@ class EventGrammar {
   // from the middle of a file starts with whatever it starts with): the state follows it.
   void feed(int32_t token);
   bool allows(int32_t token) const;
-  // Sets the logits of every token that cannot come next to -1e30 (never sampled).
+  // Sets the logits of every token that cannot come next to -1e30 (never sampled); the instruments
+  // of the ensemble first take the probability of those masked for being outside it, so that the
+  // network changes instrument as often as it means to (`logits`: [vocab], the network's output).
   void mask(float* logits) const;
 
   // The ensemble fed so far is the whole of it: no further instrument joins the header (a primer
@@ -62,6 +64,7 @@ class EventGrammar {
   bool allowed_in_body(const Token& t) const;
   bool instrument_allowed(int instrument) const;
   bool within_middle(const Token& t) const;
+  void keep_instrument_mass(float* logits) const;
 
   std::vector<Token> tokens_;  // per vocabulary id
   EventOptions options_;

@@ -8,6 +8,7 @@
 
 #include "midi/hands.h"
 #include "midi/key.h"
+#include "midi/restrike.h"
 #include "midi/tokenizer.h"
 #include "midi/vocabulary.h"
 #include "model/generator_persistent.h"
@@ -206,6 +207,7 @@ midi::Score score_of(const std::string& scheme, const std::vector<std::string>& 
   std::vector<std::string> text;
   for (int32_t t : tokens) text.push_back(vocab[static_cast<size_t>(t)]);
   midi::Score score = midi::make_tokenizer(scheme)->detokenize(text);
+  midi::end_restruck_notes(score);  // one track per instrument in the written file
   if (shift != 0)
     for (const int s : {shift, shift > 0 ? shift - 12 : shift + 12})  // an octave less where notes leave 0..127
       if (std::optional<midi::Score> moved = midi::transpose(score, s)) {

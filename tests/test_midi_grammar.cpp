@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -164,6 +165,44 @@ TEST_CASE("grammar: masks what cannot come next") {
   CHECK(allowed(v, grammar_after(v, {"N60", "D12"})).count("P48") == 1);
 }
 
+TEST_CASE("grammar: the ensemble takes the probability of the instruments masked outside it") {
+  const Tokens v = event_vocab();
+  // Piano and bass, drums playing: after a drum note the network may change to any program of
+  // its vocabulary; P48 (strings) is outside the ensemble.
+  const midi::EventGrammar g = grammar_after(v, {"BOS", "IDRUMS", "I0", "I32", "DRUMS", "N36", "D3"});
+  std::vector<float> logits(v.size());
+  for (size_t k = 0; k < v.size(); ++k) logits[k] = 0.1f * static_cast<float>(k % 7);  // uneven
+  logits[size_t(id(v, "P48"))] = 2.0f;  // the network's favourite instrument is not in the piece
+  // Probabilities before: softmax over what may come next and the instruments outside the ensemble.
+  auto softmax_over = [&](const std::vector<float>& z, auto&& keep) {
+    std::vector<double> p(z.size(), 0.0);
+    double total = 0;
+    for (size_t k = 0; k < z.size(); ++k)
+      if (keep(k)) total += p[k] = std::exp(double(z[k]));
+    for (double& x : p) x /= total;
+    return p;
+  };
+  const auto before = softmax_over(logits, [&](size_t k) { return g.allows(int32_t(k)) || v[k] == "P48"; });
+  std::vector<float> masked = logits;
+  g.mask(masked.data());
+  const auto after = softmax_over(masked, [&](size_t k) { return masked[k] > -1e29f; });
+  CHECK(masked[size_t(id(v, "P48"))] <= -1e29f);
+  const size_t p0 = size_t(id(v, "P0")), p32 = size_t(id(v, "P32")), p48 = size_t(id(v, "P48"));
+  // Changing instrument keeps its probability, split between piano and bass as the network split them.
+  CHECK(after[p0] + after[p32] == doctest::Approx(before[p0] + before[p32] + before[p48]).epsilon(1e-5));
+  CHECK(after[p0] / after[p32] == doctest::Approx(before[p0] / before[p32]).epsilon(1e-5));
+  // Everything else keeps its own.
+  for (const char* t : {"N36", "T3", "T12", "EOS"})
+    CHECK(after[size_t(id(v, t))] == doctest::Approx(before[size_t(id(v, t))]).epsilon(1e-5));
+  // Where no instrument may come next, or none is outside the ensemble, masking is all it does.
+  for (const Tokens& fed : {Tokens{"BOS", "I0", "P0", "N60"},
+                            Tokens{"BOS", "IDRUMS", "I0", "I32", "I48", "P0", "N60", "D3"}, Tokens{"N60", "D12"}}) {
+    std::vector<float> z = logits;
+    grammar_after(v, fed).mask(z.data());
+    for (size_t k = 0; k < v.size(); ++k) CHECK((z[k] == logits[k] || z[k] <= -1e29f));
+  }
+}
+
 TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
   const model::CheckpointMeta meta = event_meta("event");
   model::MusicLSTM net(meta.config);  // untrained: left alone it writes any token
@@ -214,6 +253,34 @@ TEST_CASE("composition: sampled pieces keep the grammar and the ensemble") {
     g.feed(two_bars.back());
     CHECK(long_enough());  // and stops as soon as the time and the music reach the length
   }
+}
+
+TEST_CASE("composition: a network that favours an instrument outside the ensemble still changes instrument") {
+  const model::CheckpointMeta meta = event_meta("event");
+  model::MusicLSTM net(meta.config);
+  const Tokens& v = meta.vocab;
+  // Its favourite instrument is the strings (P48), outside the piece's piano and bass: the output
+  // bias makes a change to the strings the likeliest token wherever an instrument may come.
+  bool biased = false;
+  for (nn::NamedTensor& p : net.parameters())
+    if (p.name == "dense2.bias") p.tensor.data<float>()[id(v, "P48")] = 6.0f, biased = true;
+  REQUIRE(biased);
+  const std::vector<int32_t> primer = {id(v, "BOS"), id(v, "I0"), id(v, "I32")};
+  std::mt19937_64 rng(11);
+  // 400 tokens, no EOS before (a length far beyond them).
+  const std::vector<int32_t> out = model::compose_piece(net, meta, primer, {400, 1000000}, {}, rng);
+  // A finished note is followed by a change of instrument (to piano or bass) most of the time, as
+  // the network means; masking the strings alone would leave about one change in ten.
+  auto duration = [&](int32_t t) { return v[size_t(t)].front() == 'D' && v[size_t(t)] != "DRUMS"; };
+  int notes = 0, changes = 0;
+  for (size_t k = 1; k < out.size(); ++k) {
+    if (!duration(out[k - 1]) || duration(out[k])) continue;  // not the token after a whole note
+    ++notes;
+    changes += v[size_t(out[k])].front() == 'P' || v[size_t(out[k])] == "DRUMS";
+  }
+  REQUIRE(notes > 20);
+  CAPTURE(notes);
+  CHECK(changes > notes / 2);
 }
 
 TEST_CASE("checkpoint: a config without scheme_version is event version 1 and composes as before") {
