@@ -7,6 +7,9 @@ namespace legato {
 
 bool cuda_built();        // this build has the CUDA backend
 int cuda_device_count();  // GPUs this process can use: 0 without one, a driver, or the backend
+// Sends this process's CUDA work to GPU `index` (of cuda_device_count()): one rank per GPU, the
+// rank's index on its host picking it. Before the first CUDA tensor; GPU 0 is the default.
+void use_cuda_device(int index);
 // "NVIDIA H100 80GB HBM3 (sm_90), TF32 off" for logs and reports; "cpu" without a GPU.
 std::string device_description();
 // cuBLAS's TF32 tensor-core math for float32 products (opt-in: Precision::TF32 through use_precision,
