@@ -122,6 +122,7 @@ std::vector<double> csv_column(const std::filesystem::path& csv, const std::stri
   for (std::string line; std::getline(in, line);) {
     std::istringstream fields(line);
     for (int k = 0; k <= column; ++k) std::getline(fields, field, ',');
+    REQUIRE_MESSAGE(!field.empty(), csv.string() << ": no " << name << " in " << line);
     values.push_back(std::stod(field));
   }
   return values;
