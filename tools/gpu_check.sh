@@ -307,7 +307,8 @@ step_nccl() {
     "${recipe[@]}" --device cuda "${data[@]}" --epochs 1 --val-split 0 --max-minutes "$minutes" \
     --out "$logs/train-nccl" > "$logs/nccl-train.out" 2>&1
   local rc=$?
-  tr '\r' '\n' < "$logs/nccl-train.out" | grep -E "^(ranks|device|corpus|epoch|stopped|done|trainer)|tok/s" | tail -n 6
+  tr '\r' '\n' < "$logs/nccl-train.out" | grep -E "^(ranks|device|corpus|stopped|done|trainer|epoch [0-9.]+/[0-9]+:)"
+  tr '\r' '\n' < "$logs/nccl-train.out" | grep "tok/s" | tail -n 1
   [ $rc = 0 ] || return 1
   [ "$ranks" -lt 2 ] || grep -q "gradients summed by NCCL" "$logs/nccl-train.out" ||
     { echo "gpu_check: the trainer did not say NCCL sums its gradients"; return 1; }
