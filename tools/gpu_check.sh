@@ -155,6 +155,7 @@ if [ $dry_run = 1 ]; then
     tests/test_trainer_cuda.cpp 2>/dev/null | grep -A1 'TEST_CASE(' | grep -c '"cuda')
   echo "  tests:      legato_tests -tc='$test_cases' (the sources hold $cases \"cuda...\" test cases)"
   echo "  sanitizers: legato_tests $(printf '%q ' "${cuda_filter[@]}")(one case excluded), kernels matching kns=legato"
+  echo "  nccl:       legato_tests -tc='cuda: NCCL*' (one rank), then the trainer over the GPUs where mpirun exists"
   echo "  bench:      bench_lstm --benchmark_filter='$bench_filter'"
   [ "$cases" -gt 1 ] || { echo "  the CUDA test filter selects nothing"; missing_needed=1; }
   if [ $missing_needed = 0 ]; then
