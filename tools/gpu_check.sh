@@ -190,7 +190,7 @@ else
   bench_json=bench/results/gpu-$slug.json
 fi
 mkdir -p bench/results "$logs"
-rm -rf "$logs"/*.log "$logs"/train-cuda "$logs"/train-cpu "$logs"/gpu.mid
+rm -rf "$logs"/*.log "$logs"/*.out "$logs"/train-cuda "$logs"/train-cpu "$logs"/train-nccl "$logs"/gpu.mid
 
 nvcc=$(find_tool nvcc || echo nvcc)
 cuobjdump=$(find_tool cuobjdump || echo cuobjdump)
