@@ -77,10 +77,6 @@ void check_same_setup(const dist::World& world, const TrainOptions& o) {
   const std::string ranks = "--device cuda over " + std::to_string(world.size()) + " ranks";
   if (const std::string problem = device_sum_problem(); !problem.empty())
     throw InputError(ranks + " needs NCCL to sum the gradients: " + problem + "; or train on --device cpu");
-  if (o.recipe.model.dropout > 0)
-    throw InputError(ranks +
-                     ": dropout on a part of a batch is CPU only so far (the CUDA layer wavefront draws a whole "
-                     "batch's masks); train with --dropout 0, or on --device cpu");
 }
 
 void choose_device(const dist::World& world, Device device) {

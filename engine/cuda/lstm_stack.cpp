@@ -105,7 +105,8 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
                                  options.chunk,
                                  static_cast<float>(options.dropout),
                                  options.seed,
-                                 options.offset};
+                                 options.offset,
+                                 options.slice};
   const cuda::LstmStackOrder order =
       options.sequential ? cuda::LstmStackOrder::Sequential : cuda::LstmStackOrder::Wavefront;
   const Streams streams{cuda::layer_streams(num_layers)};
