@@ -28,7 +28,9 @@ struct LegatoLstmGpu::State {
   std::vector<cublasHandle_t> handles;
   std::vector<std::unique_ptr<DeviceBuffer>> workspaces, dhs, dcs;
   std::vector<cuda::LstmStackLayer> stack;
-  cuda::LstmStackDims dims() const { return {shape.steps, shape.batch, shape.hidden, shape.layers, chunk, 0.0f, 0, 0}; }
+  cuda::LstmStackDims dims() const {
+    return {shape.steps, shape.batch, shape.hidden, shape.layers, chunk, 0.0f, 0, 0, {}};
+  }
   cuda::LstmStackStreams stack_streams() const { return {nullptr, blas, streams.data(), handles.data()}; }
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -142,6 +143,10 @@ std::string World::describe() const {
          std::to_string(size_) + " on host " + hosts_[static_cast<size_t>(rank_)];
 }
 
+int World::local_rank_of(int rank) const {
+  return static_cast<int>(std::count(hosts_.begin(), hosts_.begin() + rank, hosts_[static_cast<size_t>(rank)]));
+}
+
 std::vector<int> World::gone_ranks() const {
   std::vector<int> gone;
   for (int r = 0; r < size_; ++r)
@@ -239,6 +244,21 @@ std::vector<std::string> World::gather(const std::string& text) const {
   return texts;
 }
 
+void World::broadcast(void* bytes, int64_t n, double seconds, const char* waiting_for) const {
+#ifdef LEGATO_HAVE_MPI
+  auto* at = static_cast<char*>(bytes);
+  for (int64_t done = 0; mpi_ && done < n;) {  // MPI counts are int
+    const int count = static_cast<int>(std::min<int64_t>(n - done, int64_t{1} << 30));
+    MPI_Request request;
+    if (MPI_Ibcast(at + done, count, MPI_BYTE, 0, MPI_COMM_WORLD, &request) != MPI_SUCCESS ||
+        !wait_for(&request, seconds))
+      give_up(waiting_for);
+    done += count;
+  }
+#endif
+  (void)bytes, (void)n, (void)seconds, (void)waiting_for;
+}
+
 void World::barrier(double seconds, const char* waiting_for) const {
 #ifdef LEGATO_HAVE_MPI
   MPI_Request request;
@@ -246,18 +266,6 @@ void World::barrier(double seconds, const char* waiting_for) const {
     give_up(waiting_for);
 #endif
   (void)seconds, (void)waiting_for;
-}
-
-}  // namespace legato::dist
-
-namespace legato::dist {
-
-bool have_nccl() {
-#ifdef LEGATO_HAVE_NCCL
-  return true;
-#else
-  return false;
-#endif
 }
 
 }  // namespace legato::dist

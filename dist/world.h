@@ -22,6 +22,9 @@ class World {
   int size() const { return size_; }
   bool root() const { return rank_ == 0; }
   bool distributed() const { return size_ > 1; }
+  // This rank's index among the ranks on its host (0 for the first): which GPU it takes.
+  int local_rank() const { return local_rank_of(rank_); }
+  int local_rank_of(int rank) const;
   // "ranks: 4 (MPI, Open MPI 4.1.4), rank 0 of 4 on host h" ("ranks: 1 (no MPI)" alone).
   std::string describe() const;
 
@@ -34,6 +37,9 @@ class World {
   // stderr naming the ranks that are gone, and exit(kLostRankExit).
   void sum(float* values, int64_t n) const;
   void sum(double* values, int64_t n) const;
+  // bytes [n] of rank 0 copied into every rank's `bytes` (the same n everywhere), waiting at most
+  // `seconds` (ranks on this host that are gone are noticed at once); `waiting_for` as barrier's.
+  void broadcast(void* bytes, int64_t n, double seconds, const char* waiting_for) const;
   // Every rank's `value`, in rank order (the checks at start compare them).
   std::vector<uint64_t> gather(uint64_t value) const;
   // Every rank's `text` (at most 255 bytes each), in rank order.
@@ -72,8 +78,5 @@ class World {
   std::vector<std::string> hosts_;
   std::vector<int64_t> pids_;
 };
-
-// Whether this build can all-reduce device buffers (NCCL), for --device cuda over several ranks.
-bool have_nccl();
 
 }  // namespace legato::dist

@@ -30,6 +30,7 @@ DeviceInterface& cuda_device_interface() {
 
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
+void use_cuda_device(int) { throw std::invalid_argument(std::string("use_cuda_device: ") + kNoBackend); }
 std::string device_description() { return "cpu"; }
 void synchronize_device() {}
 

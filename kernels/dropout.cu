@@ -8,10 +8,10 @@ namespace legato::kernels {
 namespace {
 
 __global__ void dropout_kernel(const float* x, float* y, float* __restrict__ mask, int64_t n, float p, uint64_t seed,
-                               uint64_t offset) {
+                               uint64_t offset, DropoutRows rows) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float m = dropout_scale<float>(seed, offset, static_cast<uint64_t>(i), p);
+  const float m = dropout_scale<float>(seed, offset, rows.slice.whole_index(static_cast<uint64_t>(i), rows.inner), p);
   mask[i] = m;
   y[i] = x[i] * m;
 }
@@ -19,9 +19,9 @@ __global__ void dropout_kernel(const float* x, float* y, float* __restrict__ mas
 }  // namespace
 
 void dropout_launch(const float* x, float* y, float* mask, int64_t n, float p, uint64_t seed, uint64_t offset,
-                    cudaStream_t stream) {
+                    DropoutRows rows, cudaStream_t stream) {
   if (n == 0) return;
-  LEGATO_LAUNCH(dropout_kernel, blocks_for(n), kThreads, 0, stream, x, y, mask, n, p, seed, offset);
+  LEGATO_LAUNCH(dropout_kernel, blocks_for(n), kThreads, 0, stream, x, y, mask, n, p, seed, offset, rows);
 }
 
 }  // namespace legato::kernels

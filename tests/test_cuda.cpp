@@ -184,7 +184,8 @@ TEST_CASE("cuda: the dropout, softmax cross-entropy and embedding kernels match 
 
   {  // dropout: the same mask bit for bit, at an offset that is not a multiple of 4
     DeviceBuffer dx(floats(x)), dy(x.numel()), dmask(x.numel());
-    kernels::dropout_launch(dx.get(), dy.get(), dmask.get(), x.numel(), 0.3f, 77, 5, nullptr);
+    kernels::dropout_launch(dx.get(), dy.get(), dmask.get(), x.numel(), 0.3f, 77, 5, {kernels::BatchSlice{}, cols},
+                            nullptr);
     const Tensor ref = ops::dropout(x.to(DType::F32), 0.3, true, 77, 5);
     const std::vector<float> got = dy.download();
     for (int64_t k = 0; k < x.numel(); ++k) REQUIRE(got[k] == ref.data<float>()[k]);

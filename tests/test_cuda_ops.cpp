@@ -101,6 +101,34 @@ TEST_CASE("cuda: dropout draws the CPU's float32 mask bit for bit") {
   CHECK(ops::dropout(gpu_x, 0.0, true, 77, 0).impl() == gpu_x.impl());
 }
 
+TEST_CASE("cuda: dropout on a part of a batch draws the CPU's mask at its windows' places in the whole batch") {
+  SKIP_WITHOUT_GPU();
+  // Windows [2, 5) of a batch of 7 (a rank's share), rows of 33 elements: the part's mask starts
+  // off Philox's lanes in every row. As [T, B, H] (between the layers) and as [T * B, H] (the head).
+  constexpr int64_t T = 4, B = 7, first = 2, local = 3, H = 33;
+  constexpr uint64_t seed = 77, offset = 5;
+  const ops::BatchSlice part{B, first, local};
+  const Tensor whole_x = Tensor::uniform({T, B, H}, -2, 2, 92, DType::F32);
+  const Tensor x = ops::slice(whole_x, 1, first, first + local).detach().clone();  // [T, local, H]
+  const Tensor whole = ops::dropout(to_gpu(whole_x), 0.3, true, seed, offset);     // the batch on one GPU
+  const std::vector<double> whole_rows = ops::slice(whole, 1, first, first + local).to_vector();
+  for (const Shape& shape : {Shape{T, local, H}, Shape{T * local, H}}) {
+    CAPTURE(shape.size());
+    Tensor cpu_x = x.view(shape).clone().set_requires_grad(true), gpu_x = to_gpu(cpu_x);
+    const Tensor ref = ops::dropout(cpu_x, 0.3, true, seed, offset, part);
+    const Tensor got = ops::dropout(gpu_x, 0.3, true, seed, offset, part);
+    REQUIRE(got.device() == Device::CUDA);
+    check_close("the part's dropout against the CPU's", got.to_vector(), ref.to_vector(), Tolerance{0, 0});
+    check_close("the part's dropout against the whole batch's rows", got.to_vector(), whole_rows, Tolerance{0, 0});
+    const Tensor seed_grad = Tensor::uniform(shape, -1, 1, 93, DType::F32);
+    ref.backward(seed_grad);
+    got.backward(to_gpu(seed_grad));
+    check_close("the part's dropout gradient", gpu_x.grad().to_vector(), cpu_x.grad().to_vector(), Tolerance{0, 0});
+  }
+  CHECK_THROWS_WITH_AS(ops::dropout(to_gpu(x), 0.3, true, seed, offset, ops::BatchSlice{B, 5, 3}),
+                       doctest::Contains("not windows [5, 8) of a batch of 7"), std::invalid_argument);
+}
+
 TEST_CASE("cuda: empty tensors (a batch of 0, a width of 0) are nothing to do, as on the CPU") {
   SKIP_WITHOUT_GPU();
   // No element to compare: what is checked is that nothing fails (no grid of 0 blocks, no

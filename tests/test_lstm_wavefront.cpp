@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/ops.h"
@@ -60,7 +61,9 @@ std::vector<Tensor> stack_inputs(const Case& c, uint64_t seed) {
 
 // The stack's output and every input's gradient of L = <w, y>, as doubles (exact copies of
 // float32 values on the GPU, so equal vectors are equal bits).
-std::vector<std::vector<double>> run(const Case& c, const std::vector<Tensor>& in, const Tensor& w, bool sequential) {
+// part: the windows of a whole batch in[0] holds (a rank's share), the dropout drawn at their places.
+std::vector<std::vector<double>> run(const Case& c, const std::vector<Tensor>& in, const Tensor& w, bool sequential,
+                                     const ops::BatchSlice& part = {}) {
   for (Tensor t : in) t.zero_grad();  // a handle: the leaf itself
   std::vector<ops::LstmWeights> layers;
   for (int l = 0; l < c.layers; ++l) {
@@ -74,6 +77,7 @@ std::vector<std::vector<double>> run(const Case& c, const std::vector<Tensor>& i
   o.last_only = c.last_only;
   o.chunk = c.chunk;
   o.sequential = sequential;
+  o.slice = part;
   const Tensor y = ops::lstm_stack(in[0], layers, o);
   ops::sum(ops::mul(y, w)).backward();
   std::vector<std::vector<double>> out{y.to_vector()};
@@ -182,4 +186,40 @@ TEST_CASE("cuda: lstm_stack without dropout is lstm per layer; the model's strea
   o.chunk = 3;
   check_close("stack against lstm per layer", ops::lstm_stack(gpu_in[0], layers, o).to_vector(), y.to_vector(),
               kOutputs);
+}
+
+TEST_CASE("cuda: lstm_stack on a part of a batch drops its windows as the whole batch does, in both orders") {
+  SKIP_WITHOUT_GPU();
+  // A batch of 5 shared as ranks share it: windows [0, 3) and [3, 5). Each part's output equals the
+  // whole batch's rows (the masks between the three layers drawn at the windows' places), its
+  // gradients the CPU's for the same part, and the wavefront its sequential order bit for bit.
+  const Case c{7, 5, 4, 9, 3, 3, 0.4, false};
+  const std::vector<Tensor> cpu_in = stack_inputs(c, 7000);
+  const Tensor whole_w = Tensor::uniform({c.T, c.B, c.H}, -1, 1, 7099, DType::F64);
+  const std::vector<double> whole_y = run(c, cpu_in, whole_w, true)[0];
+  for (const auto& [first, local] : {std::pair<int64_t, int64_t>{0, 3}, {3, 2}}) {
+    CAPTURE(first);
+    const ops::BatchSlice part{c.B, first, local};
+    std::vector<Tensor> part_in = cpu_in;  // the same weights; x: the part's windows
+    part_in[0] = ops::slice(cpu_in[0], 1, first, first + local).detach().clone().set_requires_grad(true);
+    std::vector<Tensor> gpu_in;
+    for (const Tensor& t : part_in) gpu_in.push_back(to_gpu(t));
+    const Tensor w = ops::slice(whole_w, 1, first, first + local).detach().clone(), gpu_w = to_gpu(w);
+    const auto ref = run(c, part_in, w, true, part);
+    const auto sequential = run(c, gpu_in, gpu_w, true, part);
+    const std::vector<double> rows =
+        ops::slice(Tensor::from_values({c.T, c.B, c.H}, whole_y, DType::F64), 1, first, first + local).to_vector();
+    check_close("the part's y against the whole batch's rows", sequential[0], rows, kOutputs);
+    for (size_t k = 0; k < ref.size(); ++k)
+      check_close("sequential " + name_of(k), sequential[k], ref[k], k == 0 ? kOutputs : kGradients);
+    const auto wavefront = run(c, gpu_in, gpu_w, false, part);
+    for (size_t k = 0; k < ref.size(); ++k)
+      CHECK_MESSAGE(same_bits(wavefront[k], sequential[k]), name_of(k)
+                                                                << " differs from the sequential order, first at "
+                                                                << first_difference(wavefront[k], sequential[k]));
+  }
+  std::vector<Tensor> gpu_in;
+  for (const Tensor& t : cpu_in) gpu_in.push_back(to_gpu(t));
+  CHECK_THROWS_WITH_AS(run(c, gpu_in, to_gpu(whole_w), false, ops::BatchSlice{8, 4, 3}),
+                       doctest::Contains("is not windows [4, 7) of a batch of 8"), std::invalid_argument);
 }

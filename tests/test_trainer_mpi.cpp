@@ -109,6 +109,25 @@ double worst_ratio(const std::filesystem::path& a, const std::filesystem::path& 
 // amplified where Adam divides by a small second moment.
 constexpr double kAtol = 2e-5, kRtol = 1e-4;
 
+// The values of column `name` of a CSV file with a header line (metrics.csv).
+std::vector<double> csv_column(const std::filesystem::path& csv, const std::string& name) {
+  std::istringstream in(testing::slurp(csv));
+  std::string header, field;
+  std::getline(in, header);
+  std::istringstream names(header);
+  int column = 0;
+  while (std::getline(names, field, ',') && field != name) ++column;
+  REQUIRE_MESSAGE(field == name, csv.string() << " has no column " << name);
+  std::vector<double> values;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    for (int k = 0; k <= column; ++k) std::getline(fields, field, ',');
+    REQUIRE_MESSAGE(!field.empty(), csv.string() << ": no " << name << " in " << line);
+    values.push_back(std::stod(field));
+  }
+  return values;
+}
+
 // Starts `command` through the shell, its output appended to `log`; returns the process id.
 pid_t start(const std::string& command, const std::filesystem::path& log) {
   std::string line = "exec " + command;
@@ -194,6 +213,61 @@ TEST_CASE("mpi: 2 ranks x 1 thread train the weights of 1 process x 1 thread (20
   CHECK(std::filesystem::exists(work / "two" / "metrics.csv"));
 }
 
+// The trainer built against the CUDA emulator (it needs the toolkit's headers and Boost.Context),
+// with the emulator's NCCL where nccl.h was found; "" (the reason logged) where it was not built.
+std::string emulated_trainer() {
+  const std::string path = std::string(LEGATO_BIN_DIR) + "/emulated/trainer";
+  if (std::filesystem::exists(path)) return path;
+  MESSAGE("skipped: no emulated trainer (it needs the CUDA toolkit's headers and Boost.Context)");
+  return "";
+}
+
+namespace {
+
+// 2 ranks on 2 emulated GPUs (NCCL's sum) against 1 emulated GPU, 20 steps of tiny with `dropout`
+// (" --dropout P"): the same weights within the tolerance, the same validation loss.
+void two_emulated_gpus_train_as_one(const std::string& name, const std::string& dropout) {
+  if (!mpirun_found()) return;
+  const std::string emulated = emulated_trainer();
+  if (emulated.empty()) return;
+  const auto data = testing::write_small_corpus(name + "_corpus");
+  const auto work = temp_dir(name);
+  const std::string cuda = " --device cuda" + dropout;
+  const Shell one = shell("OMP_NUM_THREADS=1 " + emulated + " " + tiny_run(data, work / "one") + cuda);
+  INFO(one.output);
+  REQUIRE(one.status == 0);
+  CHECK(one.output.find("done: 20 steps") != std::string::npos);
+  // Each rank its own emulated GPU, as on a node with two.
+  const Shell two =
+      shell(mpirun(2) + "-x LEGATO_EMU_DEVICES=2 " + emulated + " " + tiny_run(data, work / "two") + cuda);
+  INFO(two.output);
+  REQUIRE(two.status == 0);
+  CHECK(two.output.find("ranks: 2 (MPI, Open MPI ") != std::string::npos);
+  CHECK(two.output.find("gradients summed by NCCL 2.") != std::string::npos);
+  CHECK(two.output.find("done: 20 steps") != std::string::npos);
+  const double ratio = worst_ratio(work / "two" / "last.safetensors", work / "one" / "last.safetensors", kAtol, kRtol);
+  MESSAGE("worst difference: " << ratio << " of the tolerance");
+  CHECK(ratio <= 1.0);
+  // Rank 0 alone validated (the others waited for its row): the validation loss of one process's.
+  const std::vector<double> val_one = csv_column(work / "one" / "metrics.csv", "val_loss"),
+                            val_two = csv_column(work / "two" / "metrics.csv", "val_loss");
+  REQUIRE(val_one.size() == 2);
+  REQUIRE(val_two.size() == 2);
+  for (size_t k = 0; k < 2; ++k) CHECK(std::abs(val_two[k] - val_one[k]) <= 1e-4 * std::abs(val_one[k]));
+}
+
+}  // namespace
+
+TEST_CASE("mpi: 2 ranks on 2 emulated GPUs (NCCL's sum) train the weights of 1 emulated GPU (20 steps of tiny)") {
+  two_emulated_gpus_train_as_one("mpi_nccl", " --dropout 0");
+}
+
+// Each rank's GPU draws its windows' dropout masks where they lie in the global batch, between
+// the layers (the wavefront) and in the head, so the two ranks drop what the one GPU drops.
+TEST_CASE("mpi: 2 ranks on 2 emulated GPUs with dropout train the weights of 1 emulated GPU (20 steps of tiny)") {
+  two_emulated_gpus_train_as_one("mpi_nccl_dropout", " --dropout 0.3");
+}
+
 TEST_CASE("mpi: kill -9 one rank mid-epoch: the other exits within 30 s naming it; 1 rank resumes to the end") {
   if (!mpirun_found()) return;
   const auto data = testing::write_small_corpus("mpi_kill_corpus");
@@ -252,15 +326,16 @@ TEST_CASE("mpi: bad setups: one line from rank 0, a non-zero exit on every rank"
     const std::string rank0 = trainer() + " " + tiny_run(data, work / "b");
     refused(shell(mpirun(1) + rank0 + " : -np 1 " + rank0 + " --seed 7"), "trainer: rank 1 was given other options");
   }
-  // --device cuda needs a device: the trainer built against the CUDA emulator (no NCCL) has one.
-  const std::string emulated = std::string(LEGATO_BIN_DIR) + "/emulated/trainer";
-  SUBCASE("--device cuda without NCCL, and mixed devices") {
-    const std::string args = tiny_run(data, work / "d");
-    if (!std::filesystem::exists(emulated)) {
-      MESSAGE("skipped: no emulated trainer (it needs the CUDA toolkit's headers and Boost.Context)");
-    } else {
+  // --device cuda needs a device: the trainer built against the CUDA emulator has one (two with
+  // LEGATO_EMU_DEVICES=2), and NCCL unless LEGATO_EMU_NO_NCCL=1 makes the emulator's fail.
+  SUBCASE("--device cuda: without NCCL, more ranks than GPUs; mixed devices") {
+    const std::string args = tiny_run(data, work / "d"), emulated = emulated_trainer();
+    if (!emulated.empty()) {
+      const std::string two_gpus = "-x LEGATO_EMU_DEVICES=2 ";
+      refused(shell(mpirun(2) + two_gpus + "-x LEGATO_EMU_NO_NCCL=1 " + emulated + " " + args + " --device cuda"),
+              "trainer: --device cuda over 2 ranks needs NCCL to sum the gradients: NCCL does not answer");
       refused(shell(mpirun(2) + emulated + " " + args + " --device cuda"),
-              "trainer: --device cuda over 2 ranks needs NCCL");
+              "which has 1 GPU(s): start at most one rank per GPU on each host");
       refused(shell(mpirun(1) + emulated + " " + args + " --device cpu : -np 1 " + emulated + " " + args +
                     " --device cuda"),
               "trainer: mixed devices: rank 1 trains on cuda, rank 0 on cpu");

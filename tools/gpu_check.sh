@@ -9,6 +9,10 @@
 #                      test_lstm_persistent.cpp, test_lstm_wavefront.cpp, test_trainer_cuda.cpp) and
 #                      the programs' --device cuda case (train and compose on the card); the CPU
 #                      suite is CI's (tools/test.sh), not the GPU's
+#   nccl               one rank on one GPU: NCCL's sum of a device buffer (legato_tests -tc='cuda: NCCL*':
+#                      a communicator of one from ncclGetUniqueId, ncclAllReduce checked against the
+#                      buffer); where mpirun exists, the trainer on --device cuda over the GPUs (two
+#                      at most; one rank is the launch alone). Skipped, saying so, without NCCL
 #   bench              bench_lstm: whole pieces first (the persistent generator against cuDNN
 #                      stepped), then ours against cuDNN at the seed's shapes, the layer wavefront's
 #                      training step among them (JSON next to the report); without cuDNN ours alone
@@ -151,6 +155,7 @@ if [ $dry_run = 1 ]; then
     tests/test_trainer_cuda.cpp 2>/dev/null | grep -A1 'TEST_CASE(' | grep -c '"cuda')
   echo "  tests:      legato_tests -tc='$test_cases' (the sources hold $cases \"cuda...\" test cases)"
   echo "  sanitizers: legato_tests $(printf '%q ' "${cuda_filter[@]}")(one case excluded), kernels matching kns=legato"
+  echo "  nccl:       legato_tests -tc='cuda: NCCL*' (one rank), then the trainer over the GPUs where mpirun exists"
   echo "  bench:      bench_lstm --benchmark_filter='$bench_filter'"
   [ "$cases" -gt 1 ] || { echo "  the CUDA test filter selects nothing"; missing_needed=1; }
   if [ $missing_needed = 0 ]; then
@@ -185,7 +190,7 @@ else
   bench_json=bench/results/gpu-$slug.json
 fi
 mkdir -p bench/results "$logs"
-rm -rf "$logs"/*.log "$logs"/train-cuda "$logs"/train-cpu "$logs"/gpu.mid
+rm -rf "$logs"/*.log "$logs"/*.out "$logs"/train-cuda "$logs"/train-cpu "$logs"/train-nccl "$logs"/gpu.mid
 
 nvcc=$(find_tool nvcc || echo nvcc)
 cuobjdump=$(find_tool cuobjdump || echo cuobjdump)
@@ -230,11 +235,11 @@ fi
 # with 16 cores, measured where it could be (on the emulator, on this project's 2-core machines)
 # and scaled. The headline numbers (bench, train) come before the sanitizers, so that a run cut
 # short still has them.
-steps=(configure build cuobjdump tests bench train memcheck racecheck synccheck initcheck)
-declare -A step_cap=([configure]=60 [build]=240 [cuobjdump]=20 [tests]=100 [bench]=70 [train]=70 [memcheck]=60
-                     [racecheck]=50 [synccheck]=30 [initcheck]=40)
-declare -A step_floor=([configure]=20 [build]=90 [cuobjdump]=10 [tests]=40 [bench]=25 [train]=40 [memcheck]=25
-                       [racecheck]=20 [synccheck]=15 [initcheck]=15)
+steps=(configure build cuobjdump tests nccl bench train memcheck racecheck synccheck initcheck)
+declare -A step_cap=([configure]=60 [build]=240 [cuobjdump]=20 [tests]=100 [nccl]=40 [bench]=70 [train]=70
+                     [memcheck]=60 [racecheck]=50 [synccheck]=30 [initcheck]=40)
+declare -A step_floor=([configure]=20 [build]=90 [cuobjdump]=10 [tests]=40 [nccl]=10 [bench]=25 [train]=40
+                       [memcheck]=25 [racecheck]=20 [synccheck]=15 [initcheck]=15)
 declare -A status seconds limit
 
 step_configure() { cmake -S . -B "$build" "${flags[@]}"; }
@@ -278,6 +283,36 @@ step_tests() {
   LEGATO_EMULATED_PROGRAMS="$build/bin/emulated" "$build"/bin/legato_tests -tc='programs: --device cuda*' \
     --duration=true || rc=1
   return $rc
+}
+# NCCL on the card: the one-rank case, then the trainer over the ranks mpirun can give GPUs to
+# (the emulator: two ranks on two emulated GPUs, NCCL's sum done through MPI).
+step_nccl() {
+  local t=$1 tests=$build/bin/legato_tests bin=$build/bin ranks=1 minutes
+  local data=(--data "$seed") recipe=(--preset seed --dropout 0) env=()
+  if [ $emulated = 1 ]; then
+    tests=$build/bin/legato_emulated_gpu_tests bin=$build/bin/emulated ranks=2 data=() env=(-x LEGATO_EMU_DEVICES=2)
+    recipe=(--preset tiny --hidden 16 --seq-len 16 --batch 4 --dropout 0)
+  else
+    ranks=$(timeout 20 "$(find_tool nvidia-smi)" -L 2>/dev/null | grep -c '^GPU')
+    [ "$ranks" -gt 2 ] && ranks=2
+    [ "$ranks" -lt 1 ] && ranks=1
+  fi
+  echo "### $(basename "$tests") -tc='cuda: NCCL*'"
+  "$tests" -tc='cuda: NCCL*' --duration=true 2>&1 | tee "$logs/nccl-case.out"
+  [ "${PIPESTATUS[0]}" = 0 ] || return 1
+  grep -q 'skipped:' "$logs/nccl-case.out" && { echo "gpu_check: the NCCL case was skipped"; return 1; }
+  if ! command -v mpirun >/dev/null; then echo "### the trainer over ranks: skipped (no mpirun here)"; return 0; fi
+  minutes=$(awk -v t="$t" 'BEGIN { s = t - 25; if (s > 20) s = 20; if (s < 3) s = 3; printf "%.3f", s / 60 }')
+  echo "### mpirun -np $ranks trainer ${recipe[*]} --device cuda --max-minutes $minutes"
+  mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 "${env[@]}" -np "$ranks" "$bin"/trainer \
+    "${recipe[@]}" --device cuda "${data[@]}" --epochs 1 --val-split 0 --max-minutes "$minutes" \
+    --out "$logs/train-nccl" > "$logs/nccl-train.out" 2>&1
+  local rc=$?
+  tr '\r' '\n' < "$logs/nccl-train.out" | grep -E "^(ranks|device|corpus|stopped|done|trainer|epoch [0-9.]+/[0-9]+:)"
+  tr '\r' '\n' < "$logs/nccl-train.out" | grep "tok/s" | tail -n 1
+  [ $rc = 0 ] || return 1
+  [ "$ranks" -lt 2 ] || grep -q "gradients summed by NCCL" "$logs/nccl-train.out" ||
+    { echo "gpu_check: the trainer did not say NCCL sums its gradients"; return 1; }
 }
 step_sanitizer() {  # step_sanitizer TOOL
   LEGATO_EXACT_ALLOC=1 "$sanitizer" --tool "$1" "${kernel_filter[@]}" --error-exitcode 3 --print-limit 30 \
@@ -340,6 +375,15 @@ blocker() {
       [ $emulated = 0 ] || { echo "needs the card (compute-sanitizer); the emulated suite ran the emulator's own checks"; return; }
       find_tool compute-sanitizer >/dev/null || { echo "no compute-sanitizer"; return; }
       [ -x "$build/bin/legato_tests" ] || echo "legato_tests was not built" ;;
+    nccl)
+      if [ $emulated = 1 ]; then
+        grep -qs '^LEGATO_NCCL_INCLUDE:PATH=/' "$build/CMakeCache.txt" ||
+          { echo "no nccl.h beside the CUDA toolkit's headers: the emulated suite has no NCCL"; return; }
+      else
+        grep -qs '^LEGATO_BUILT_NCCL:INTERNAL=ON' "$build/CMakeCache.txt" ||
+          { echo "this build has no NCCL (nccl.h and libnccl.so not found beside the CUDA toolkit)"; return; }
+      fi
+      [ -x "$build/bin/legato_tests" ] || echo "legato_tests was not built" ;;
     bench) [ -x "$build/bin/bench_lstm" ] || echo "bench_lstm was not built (Google Benchmark not found: third_party/benchmark)" ;;
     train)
       if [ $emulated = 1 ]; then
@@ -353,7 +397,7 @@ blocker() {
   case "$1" in configure) ;; *) [ "${status[configure]}" = passed ] || echo "configure did not pass" ;; esac
 }
 
-export -f step_configure step_build step_cuobjdump step_tests step_sanitizer step_bench step_train
+export -f step_configure step_build step_cuobjdump step_tests step_nccl step_sanitizer step_bench step_train find_tool
 export build arch bench_filter bench_json logs seed cuobjdump sanitizer emulated test_cases
 
 for i in "${!steps[@]}"; do
@@ -376,7 +420,7 @@ for i in "${!steps[@]}"; do
     limit[$name]=$t
     case "$name" in
       memcheck|racecheck|synccheck|initcheck) fn="step_sanitizer $name" ;;
-      tests|train) fn="step_$name $t" ;;
+      tests|train|nccl) fn="step_$name $t" ;;
       *) fn="step_$name" ;;
     esac
     echo "gpu_check: $name (timeout ${t} s)"

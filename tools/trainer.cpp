@@ -11,7 +11,9 @@
 #include "cli_errors.h"
 #include "device.h"
 #include "dist/world.h"
+#include "engine/device_sum.h"
 #include "tools/openmp_waits.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace {
@@ -234,7 +236,10 @@ int run(const CLI::App& app, const RecipeFlags& f, const std::vector<std::string
   options.terminal = isatty(STDOUT_FILENO);
   if (!model::check_outputs(options, std::cout)) return 0;  // before the first line: nothing to do
   const dist::World& world = dist::World::get();
-  if (world.distributed() && world.root()) std::cout << world.describe() << std::endl;
+  model::choose_device(world, options.device);  // one GPU per rank, before the line that names it
+  const std::string nccl = options.device == Device::CUDA ? device_sum_version() : "";
+  if (world.distributed() && world.root())
+    std::cout << world.describe() << (nccl.empty() ? "" : ", gradients summed by " + nccl) << std::endl;
   if (world.root()) std::cout << tools::runs_on(options.device, options.precision) << std::endl;
   return model::train(options, std::cout);
 }

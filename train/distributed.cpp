@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend.h"
+#include "engine/device_sum.h"
+
 namespace legato::model {
 namespace {
 
@@ -37,6 +40,15 @@ int first_differing(const std::vector<uint64_t>& values) {
 
 std::string device_name(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
 
+// Throws InputError on every rank unless every rank was given the same --device.
+void check_same_device(const dist::World& world, Device device) {
+  const std::vector<uint64_t> devices = world.gather(static_cast<uint64_t>(device));
+  if (const int r = first_differing(devices))
+    throw InputError("mixed devices: rank " + std::to_string(r) + " trains on " +
+                     device_name(static_cast<Device>(devices[static_cast<size_t>(r)])) + ", rank 0 on " +
+                     device_name(static_cast<Device>(devices[0])) + "; give every rank the same --device");
+}
+
 }  // namespace
 
 BatchShare share_of(const dist::World& world, int64_t batch) {
@@ -52,21 +64,34 @@ BatchShare share_of(const dist::World& world, int64_t batch) {
 
 void check_same_setup(const dist::World& world, const TrainOptions& o) {
   if (!world.distributed()) return;
-  const std::vector<uint64_t> devices = world.gather(static_cast<uint64_t>(o.device));
-  if (const int r = first_differing(devices))
-    throw InputError("mixed devices: rank " + std::to_string(r) + " trains on " +
-                     device_name(static_cast<Device>(devices[static_cast<size_t>(r)])) + ", rank 0 on " +
-                     device_name(static_cast<Device>(devices[0])) + "; give every rank the same --device");
-  const std::string settings = nlohmann::json(run_settings(o)).dump() + " precision=" + legato::to_string(o.precision) +
-                               " out=" + o.out.string() + " resume=" + std::to_string(o.resume);
+  check_same_device(world, o.device);
+  const std::string settings = nlohmann::json(run_settings(o)).dump() +
+                               " precision=" + legato::to_string(o.precision) + " out=" + o.out.string() +
+                               " resume=" + std::to_string(o.resume);
   if (const int r = first_differing(world.gather(hash_of(settings))))
     throw InputError("rank " + std::to_string(r) + " was given other options than rank 0 (" +
                      std::string(o.resume ? "the run.json it read, " : "") +
                      "--data, the recipe, --seed, --precision or --out differ); give every rank the same command line");
-  if (o.device == Device::CUDA && !dist::have_nccl())
-    throw InputError("--device cuda over " + std::to_string(world.size()) +
-                     " ranks needs NCCL to sum the gradients, and this build has none (install NCCL, which comes with "
-                     "the CUDA toolkit, and build again; or train on --device cpu)");
+  if (o.device != Device::CUDA) return;
+  const std::string ranks = "--device cuda over " + std::to_string(world.size()) + " ranks";
+  if (const std::string problem = device_sum_problem(); !problem.empty())
+    throw InputError(ranks + " needs NCCL to sum the gradients: " + problem + "; or train on --device cpu");
+}
+
+void choose_device(const dist::World& world, Device device) {
+  if (!world.distributed()) return;
+  check_same_device(world, device);
+  if (device != Device::CUDA) return;
+  // Every rank answers, so that all refuse alike: the first rank without a GPU of its own is named.
+  const int gpus = cuda_device_count(), local = world.local_rank();
+  const std::vector<uint64_t> short_of = world.gather(local < gpus ? 0 : static_cast<uint64_t>(gpus) + 1);
+  for (size_t r = 0; r < short_of.size(); ++r)
+    if (short_of[r] != 0)
+      throw InputError("rank " + std::to_string(r) + " is rank " +
+                       std::to_string(world.local_rank_of(static_cast<int>(r))) + " on host " + world.hosts()[r] +
+                       ", which has " + std::to_string(short_of[r] - 1) +
+                       " GPU(s): start at most one rank per GPU on each host");
+  use_cuda_device(local);
 }
 
 void check_same_corpus(const dist::World& world, const Corpus& corpus) {

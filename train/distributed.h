@@ -20,6 +20,10 @@ BatchShare share_of(const dist::World& world, int64_t batch);
 // Throws InputError on every rank (the same line) unless every rank was given the same settings,
 // device and precision: the first check, before any rank reads anything.
 void check_same_setup(const dist::World& world, const TrainOptions& o);
+// Of several ranks on --device cuda: one GPU per rank, the rank's index on its host picking it
+// (engine/backend.h's use_cuda_device). Throws InputError on every rank when some host has more
+// ranks than GPUs. Before any CUDA work: the first lines describe the device chosen.
+void choose_device(const dist::World& world, Device device);
 // Throws InputError on every rank unless every rank read the same corpus (its fingerprint).
 void check_same_corpus(const dist::World& world, const Corpus& corpus);
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <type_traits>
 
 #include "base/atomic_file.h"
 #include "corpus/batches.h"
@@ -31,6 +32,10 @@ namespace legato::model {
 namespace {
 
 std::atomic<bool> g_stop{false};
+
+// How long a rank waits for rank 0's long work (reading a large corpus, validating): hours, no
+// limit in effect; a rank that dies on this host is still seen at once.
+constexpr double kNoLimit = 1e9;
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
@@ -124,7 +129,6 @@ Corpus load_training_corpus(const TrainOptions& o, std::ostream& out) {
 Corpus load_in_turn(const TrainOptions& o, std::ostream& out) {
   const dist::World& world = dist::World::get();
   if (!world.distributed()) return load_training_corpus(o, out);
-  constexpr double kNoLimit = 1e9;  // reading a large corpus takes hours; a rank that dies is still seen
   if (!world.root()) world.barrier(kNoLimit, "rank 0 read the corpus");
   Corpus corpus = load_training_corpus(o, out);
   if (world.root()) world.barrier(kNoLimit, "rank 0 read the corpus");
@@ -230,6 +234,7 @@ class Training {
   int stop_early(Stop why);
   void end_epoch();
   EpochMetrics measure(double epoch_position);
+  void validate(EpochMetrics& m);
   void measure_music(EpochMetrics& m);
   void eval_checkpoint();
   void load_val_music();
@@ -288,7 +293,7 @@ Training::Training(const TrainOptions& o, std::ostream& out)
   std::string held_out;
   for (const std::string& name : data_.corpus.val_names) held_out += name + "\n";
   if (world_.root()) write_file_atomically(o.out / "validation.txt", held_out);
-  if (o.eval_pieces > 0) load_val_music();
+  if (o.eval_pieces > 0 && world_.root()) load_val_music();  // rank 0 alone composes and compares
   if (o.eval_pieces > 0 && val_music_.size() < 2)
     out << "music metrics: off (" << val_music_.size()
         << " validation piece(s); the comparison needs at least 2: raise --val-split)\n";
@@ -460,16 +465,29 @@ EpochMetrics Training::measure(double epoch_position) {
   m.step = state_.step;
   m.train_loss = state_.loss_count ? state_.loss_sum / static_cast<double>(state_.loss_count) : NAN;
   m.seconds = state_.seconds;
-  if (!data_.corpus.val.empty()) {
-    const EvalResult v = evaluate(net_, data_.corpus.val, r_.seq_len, std::max<int64_t>(data_.batch, 64));
-    if (v.predictions > 0) {
-      m.val_loss = v.loss;
-      m.val_perplexity = v.perplexity;
-      m.val_accuracy = v.accuracy;
-    }
+  // Of several ranks, rank 0 alone validates and composes: the others hold the same weights and
+  // would only repeat it. They wait for its row, so that all go on (or stop) together.
+  if (world_.root()) {
+    validate(m);
+    measure_music(m);
   }
-  measure_music(m);
+  if (world_.distributed()) {
+    static_assert(std::is_trivially_copyable_v<EpochMetrics>);
+    world_.broadcast(&m, sizeof m, kNoLimit, "rank 0 measured the model");
+    if (!std::isnan(m.mean_oa)) last_mean_oa_ = m.mean_oa;
+  }
   return m;
+}
+
+// The validation loss, perplexity and accuracy into m, where there is a validation set.
+void Training::validate(EpochMetrics& m) {
+  if (data_.corpus.val.empty()) return;
+  const EvalResult v = evaluate(net_, data_.corpus.val, r_.seq_len, std::max<int64_t>(data_.batch, 64));
+  if (v.predictions > 0) {
+    m.val_loss = v.loss;
+    m.val_perplexity = v.perplexity;
+    m.val_accuracy = v.accuracy;
+  }
 }
 
 // Composes eval_pieces pieces from the network as it is now (the default sampling, a seed of

@@ -2,11 +2,13 @@
 
 // engine/backend.h where the CUDA backend is built (engine/without_cuda.cpp elsewhere).
 #include "engine/cuda/runtime.h"
+#include "kernels/cuda_check.h"
 
 namespace legato {
 
 bool cuda_built() { return true; }
 int cuda_device_count() { return cuda::device_count(); }
+void use_cuda_device(int index) { LEGATO_CUDA_CHECK(cudaSetDevice(index)); }
 std::string device_description() {
   if (cuda_device_count() == 0) return "cpu";
   int device = 0;

@@ -7,14 +7,15 @@
 
 namespace legato::cuda_ops {
 
-Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const ops::BatchSlice& slice) {
   const char* op = "dropout";
   detail::check(op, x, "x");
   Tensor mask = Tensor::empty(x.shape(), DType::F32, Device::CUDA);  // already scaled by 1/(1-p)
   Tensor out = Tensor::empty(x.shape(), DType::F32, Device::CUDA);
   detail::with_context(op, {x}, [&] {
+    // ops::dropout checked that x is windows of the slice, rows of x's last dimension each.
     kernels::dropout_launch(detail::f32(x), detail::f32(out), detail::f32(mask), x.numel(), static_cast<float>(p), seed,
-                            offset, cuda::stream());
+                            offset, {slice, x.ndim() > 0 ? x.dim(x.ndim() - 1) : 1}, cuda::stream());
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gx = grad_buffer(x);

@@ -110,7 +110,8 @@ Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, 
                                  options.chunk,
                                  static_cast<float>(options.dropout),
                                  options.seed,
-                                 options.offset};
+                                 options.offset,
+                                 options.slice};
   const cuda::LstmStackOrder order =
       options.sequential ? cuda::LstmStackOrder::Sequential : cuda::LstmStackOrder::Wavefront;
   const Streams streams{num_layers, options.precision};

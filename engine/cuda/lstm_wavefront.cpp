@@ -53,10 +53,11 @@ void forward_chunk(cudaStream_t stream, cublasHandle_t blas, const LstmStackDims
     kernels::lstm_cell_forward_launch(gates, ly.b_ih, ly.b_hh, t > 0 ? ly.cs + at(t - 1, B, H) : nullptr, gates,
                                       ly.cs + at(t, B, H), ly.hs + at(t, B, H), B, H, stream);
   }
-  if (dropped_below(d, l)) {  // the Philox counter of element i of layer l's output: offset + l*T*B*H + i
+  if (dropped_below(d, l)) {  // element i of layer l's output: offset + l*T*B*H + i, in the whole batch
     const size_t first = at(k.t0, B, H);
+    const uint64_t chunk_start = d.slice.whole_numel(static_cast<int64_t>(l) * d.steps * B * H + first);
     kernels::dropout_launch(ly.hs + first, ly.dropped + first, ly.mask + first, static_cast<int64_t>(k.steps) * B * H,
-                            d.dropout, d.seed, d.offset + static_cast<uint64_t>(l) * d.steps * B * H + first, stream);
+                            d.dropout, d.seed, d.offset + chunk_start, {d.slice, H}, stream);
   }
 }
 

@@ -15,10 +15,13 @@
 // large GEMMs over all T*B rows after the loop, as in lstm_sequence.cpp.
 //
 // Dropout between layers (inverted, the mask of engine/ops/dropout: element i of layer l's output
-// uses Philox(seed, offset + l*T*B*H + i)) is fused per chunk on the layer's stream, so the next
+// uses Philox(seed, offset + l*T*B*H + i), B and i counted in the whole batch when the stack holds
+// a part of it: kernels/batch_slice.h) is fused per chunk on the layer's stream, so the next
 // layer reads the dropped output of the chunk as soon as it exists. The stack starts from zero
 // states (h0 = c0 = 0), as MusicLSTM's layers do.
 #include <cstdint>
+
+#include "kernels/batch_slice.h"
 
 typedef struct CUstream_st* cudaStream_t;
 typedef struct cublasContext* cublasHandle_t;
@@ -29,9 +32,10 @@ enum class LstmStackOrder { Sequential, Wavefront };
 
 struct LstmStackDims {
   int steps, batch, hidden, layers;
-  int chunk;              // C: time steps per chunk (the last chunk may be shorter)
-  float dropout;          // p between layers (0: none; the top layer's output is never dropped)
-  uint64_t seed, offset;  // the dropout's Philox stream
+  int chunk;                  // C: time steps per chunk (the last chunk may be shorter)
+  float dropout;              // p between layers (0: none; the top layer's output is never dropped)
+  uint64_t seed, offset;      // the dropout's Philox stream
+  kernels::BatchSlice slice;  // the windows of the whole batch the stack holds (slice.local == batch unless whole)
 };
 
 // One layer's weights and buffers, device memory owned by the caller; no two buffers alias.

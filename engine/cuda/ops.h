@@ -21,7 +21,8 @@ Tensor softmax(const Tensor& x);
 Tensor log_softmax(const Tensor& x);
 Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
 Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets);
-Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
+// slice: the part of the batch x holds, the mask drawn at its windows' places in the whole batch.
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const ops::BatchSlice& slice);
 Tensor embedding(const Tensor& weight, const Tensor& indices);
 Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);

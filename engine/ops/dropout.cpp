@@ -46,7 +46,8 @@ void draw_sliced_mask(T* m, const Tensor& x, int64_t offset, uint64_t seed, T p,
   if (slice.whole()) return draw_mask(m, x.numel(), offset, seed, p);
   const int64_t inner = x.dim(x.ndim() - 1), span = slice.local * inner;
   for (int64_t row = 0; row * span < x.numel(); ++row)
-    draw_mask(m + row * span, span, offset + (row * slice.global + slice.first) * inner, seed, p);
+    draw_mask(m + row * span, span,
+              offset + static_cast<int64_t>(slice.whole_index(static_cast<uint64_t>(row * span), inner)), seed, p);
 }
 
 void check_slice(const Tensor& x, const BatchSlice& slice) {
@@ -65,9 +66,7 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
   if (!x.defined()) throw std::invalid_argument("dropout: x is undefined");
   if (!training || p == 0.0) return x;
   check_slice(x, slice);
-  if (!slice.whole() && x.device() != Device::CPU)  // the kernels index the whole batch only
-    throw std::invalid_argument("dropout: a part of a batch on " + x.describe() + " (CUDA draws whole batches only)");
-  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::dropout(x, p, seed, offset));
+  LEGATO_ROUTE_TO_CUDA(x, cuda_ops::dropout(x, p, seed, offset, slice));
   detail::check_cpu(op, x, "x");
   // The mask, already scaled by 1/(1-p): backward multiplies by the same values.
   Tensor mask = Tensor::empty(x.shape(), x.dtype());

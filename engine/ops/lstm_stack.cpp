@@ -21,10 +21,11 @@ Tensor lstm_stack(const Tensor& x, const std::vector<LstmWeights>& layers, const
     if (layers[l].input() != layers[l - 1].hidden())
       throw std::invalid_argument("lstm_stack: layer " + std::to_string(l) + "'s W_ih is " + layers[l].w_ih.describe() +
                                   " but the layer below has hidden size " + std::to_string(layers[l - 1].hidden()));
-  if (!options.slice.whole() && options.dropout > 0 && x.device() != Device::CPU)  // the wavefront's masks
-    throw std::invalid_argument(
-        "lstm_stack: dropout on a part of a batch is CPU only (the CUDA wavefront draws "
-        "whole batches)");
+  const BatchSlice& part = options.slice;  // both devices draw the masks at these windows' places
+  if (!part.whole() && (x.dim(1) != part.local || part.first < 0 || part.first + part.local > part.global))
+    throw std::invalid_argument("lstm_stack: x " + x.describe() + " is not windows [" + std::to_string(part.first) +
+                                ", " + std::to_string(part.first + part.local) + ") of a batch of " +
+                                std::to_string(part.global));
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm_stack(x, layers, options));
   Tensor y = x;
   const int num_layers = static_cast<int>(layers.size());

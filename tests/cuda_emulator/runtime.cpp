@@ -53,15 +53,30 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorInvalidPitchValue: return "invalid pitch argument";
     case cudaErrorCooperativeLaunchTooLarge: return "too many blocks in cooperative launch";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
     default: return "unrecognized error code";
   }
 }
+// One device, or LEGATO_EMU_DEVICES of them (the ranks of a test on one host each take one, as on a
+// node of GPUs); they all share the host's memory.
 cudaError_t cudaGetDeviceCount(int* count) {
-  *count = 1;  // the emulator is one device
+  static const int devices =
+      std::max(1, std::getenv("LEGATO_EMU_DEVICES") ? std::atoi(std::getenv("LEGATO_EMU_DEVICES")) : 1);
+  *count = devices;
+  return cudaSuccess;
+}
+namespace {
+int g_device = 0;  // cudaSetDevice's, for the process (the engine sets it once, before any work)
+}  // namespace
+cudaError_t cudaSetDevice(int device) {
+  int count = 0;
+  cudaGetDeviceCount(&count);
+  if (device < 0 || device >= count) return status(cudaErrorInvalidDevice);
+  g_device = device;
   return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int* device) {
-  *device = 0;
+  *device = g_device;
   return cudaSuccess;
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
