@@ -13,6 +13,7 @@
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/gemm.h"
+#include "engine/ops/lstm_cells.h"
 #include "engine/ops/packed_weights.h"
 #include "kernels/lstm_cell.h"
 
@@ -57,77 +58,20 @@ bool bf16_products() {
   return std::is_same_v<T, float> && cpu::products_precision() == cpu::Precision::BF16;
 }
 
-// Below this many elements a step's pointwise pass stays on one thread (generation, tests).
-constexpr int64_t kParallelElements = 16384;
-
-// One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
-// the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
-// Rows are split across threads; within a row the loop over units is vectorised (this file is
-// compiled with -ffast-math so that exp and tanh map to glibc's vector math).
-// h16 [B, H], when not null (float32 at bf16 precision): h again in bf16, the next step's
-// recurrent product's operand, written here instead of rounded there.
+// The cells of one step, in 512-bit vectors where their bf16 copies are written (bf16 products:
+// lstm_cells_wide.cpp), else as compiled here.
 template <class T>
-void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
-#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
-  for (int64_t b = 0; b < batch; ++b) {
-    T* gi = gates + b * 4 * hidden;
-    T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    T* cb = c + b * hidden;
-    T* hb = h + b * hidden;
-#pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> act =
-          kernels::lstm_cell_forward(gi[j] + bias[j], gf[j] + bias[hidden + j], gg[j] + bias[2 * hidden + j],
-                                     go[j] + bias[3 * hidden + j], cp ? cp[j] : T(0), &cb[j], &hb[j]);
-      gi[j] = act.i;
-      gf[j] = act.f;
-      gg[j] = act.g;
-      go[j] = act.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (h16) {
-        uint16_t* h16b = h16 + b * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < hidden; ++j) h16b[j] = cpu::bf16_bits(hb[j]);
-      }
-  }
+void step_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
+  if constexpr (std::is_same_v<T, float>)
+    if (h16) return cell_forward_wide(gates, bias, c_prev, c, h, h16, batch, hidden);
+  cell_forward(gates, bias, c_prev, c, h, h16, batch, hidden);
 }
-
-// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
-// dgates16 [B, 4H], when not null (float32 at bf16 precision): dgates again in bf16, the operand
-// of the products that follow (cpu::RoundedOperand::FilledByProducer), written here in the same
-// pass instead of rounded in a second one.
 template <class T>
-void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
+void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
                    int64_t batch, int64_t hidden) {
-#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
-  for (int64_t b = 0; b < batch; ++b) {
-    const T* gi = cache + b * 4 * hidden;
-    const T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    const T* cb = c + b * hidden;
-    const T* dhb = dh + b * hidden;
-    T* dcb = dc + b * hidden;
-    T* di = dgates + b * 4 * hidden;
-    T *df = di + hidden, *dg = di + 2 * hidden, *dout = di + 3 * hidden;
-#pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> gates{gi[j], gf[j], gg[j], go[j]};
-      const kernels::LstmGates<T> d =
-          kernels::lstm_cell_backward(gates, cp ? cp[j] : T(0), cb[j], dhb[j], dcb[j], &dcb[j]);
-      di[j] = d.i;
-      df[j] = d.f;
-      dg[j] = d.g;
-      dout[j] = d.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (dgates16) {
-        uint16_t* d16 = dgates16 + b * 4 * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < 4 * hidden; ++j) d16[j] = cpu::bf16_bits(di[j]);
-      }
-  }
+  if constexpr (std::is_same_v<T, float>)
+    if (dgates16) return cell_backward_wide(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
+  cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
 }
 
 // The bias gradient: the column sums of the gate gradients D [T·B, 4H] over every step and
@@ -217,7 +161,7 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
     uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
     const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
     if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
-    cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
+    step_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
                  h16_now, batch, hidden);
   }
 }
@@ -304,7 +248,7 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
     const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
     T* dg = D.step(t);
     uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-    cell_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
+    step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
                   dc.data<T>(), dg, dg16, batch, hidden);
     bias_sums.made_from(t * batch, [&](int64_t r) { return D.row(r); });
     if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
