@@ -18,8 +18,8 @@ constexpr int64_t kParallelElements = 16384;
 
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
 // the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
-// Rows are split across threads; within a row the loop over units is vectorised (this file is
-// compiled with -ffast-math so that exp and tanh map to glibc's vector math).
+// Rows are split across threads; within a row the loop over units is vectorised (both
+// includers are compiled with -ffast-math so that exp and tanh map to glibc's vector math).
 // h16 [B, H], when not null (float32 at bf16 precision): h again in bf16, the next step's
 // recurrent product's operand, written here instead of rounded there.
 template <class T>

@@ -1,9 +1,10 @@
 // The LSTM cells' passes for float32 at the bf16 precision (engine/ops/lstm_cells.h), compiled
 // with 512-bit vectors on AVX-512 CPUs (engine/CMakeLists.txt). GCC's -march=native prefers
-// 256-bit vectors there (for older Xeons' clocks): 8 lanes calling libmvec's AVX2 exp and tanh,
-// where 16 lanes call its AVX-512 ones, which took a third of the time in tanh in the seed
-// network's bf16 step (perf). lstm.cpp keeps 256-bit vectors for float32 products: libmvec's
-// AVX-512 tanh rounds some values differently, and fp32 training stays bit for bit what it was.
+// 256-bit vectors there (for older Xeons' clocks): 8 lanes calling libmvec's AVX2 exp and tanh;
+// here 16 lanes call its AVX-512 ones, which halved their share of the seed network's bf16 step
+// (perf: 3.2% to 1.7%; bench/results/cpu.md). lstm.cpp keeps 256-bit vectors for float32
+// products: libmvec's AVX-512 tanh rounds some values differently, and fp32 training stays bit
+// for bit what it was.
 #include "engine/ops/lstm_cells.h"
 
 namespace legato::ops {
