@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -89,29 +90,27 @@ class GateGradientSums {
         cols_(cols),
         next_block_((rows + kBlockRows - 1) / kBlockRows),
         partial_(static_cast<size_t>(next_block_ * cols), T(0)) {}
-  // The backward has made rows [first, rows): sums every block that is now whole. row(r): where
-  // row r's cols elements are.
-  template <class Row>
-  void made_from(int64_t first, Row row) {
-    while (next_block_ > 0 && (next_block_ - 1) * kBlockRows >= first) {
-      --next_block_;
-      sum_block(next_block_, row);
-    }
+  // The backward is about to make rows [first, rows): the blocks [first block, end) that are then
+  // whole, to be summed by sum_block() once they are made (each once: they count as summed).
+  std::pair<int64_t, int64_t> whole_from(int64_t first) {
+    const int64_t end = next_block_;
+    while (next_block_ > 0 && (next_block_ - 1) * kBlockRows >= first) --next_block_;
+    return {next_block_, end};
   }
   void add_to(T* out) const {  // out [cols] += the sums
     for (int64_t k = 0; k * cols_ < static_cast<int64_t>(partial_.size()); ++k)
 #pragma omp simd
       for (int64_t j = 0; j < cols_; ++j) out[j] += partial_[k * cols_ + j];
   }
-
- private:
-  // Columns split across threads, each summed over the block's rows in order.
+  // Block k's sums, its columns split across the threads of the caller's parallel region (the
+  // backward's step, after its cells), each column summed over the block's rows in order. row(r):
+  // where row r's cols elements are.
   template <class Row>
   void sum_block(int64_t k, Row row) {
     constexpr int64_t kColumns = 256;  // per task: 1 KiB of sums
     const int64_t first = k * kBlockRows, last = std::min(rows_, first + kBlockRows);
     T* sum = partial_.data() + k * cols_;
-#pragma omp parallel for schedule(static) if ((last - first) * cols_ >= kParallelElements)
+#pragma omp for schedule(static)
     for (int64_t j0 = 0; j0 < cols_; j0 += kColumns) {
       const int64_t j1 = std::min(cols_, j0 + kColumns);
       for (int64_t r = first; r < last; ++r) {
@@ -121,6 +120,8 @@ class GateGradientSums {
       }
     }
   }
+
+ private:
   int64_t rows_, cols_, next_block_;  // blocks from next_block_ on are summed
   std::vector<T> partial_;            // [blocks, cols]: each block's sums
 };
@@ -248,9 +249,15 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
     const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
     T* dg = D.step(t);
     uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-    step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
-                  dc.data<T>(), dg, dg16, batch, hidden);
-    bias_sums.made_from(t * batch, [&](int64_t r) { return D.row(r); });
+    // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
+    const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
+#pragma omp parallel if (batch * hidden >= kParallelElements)
+    {
+      step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
+                    dc.data<T>(), dg, dg16, batch, hidden);
+      for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
+        bias_sums.sum_block(k, [&](int64_t r) { return D.row(r); });
+    }
     if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
   }
   weight_gradients(s, d);

@@ -53,11 +53,13 @@ void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t
 // Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
 // dgates16 [B, 4H], when not null (float32 at bf16 precision): dgates again in bf16, the operand
 // of the products that follow (cpu::RoundedOperand::FilledByProducer), written here in the same
-// pass instead of rounded in a second one.
+// pass instead of rounded in a second one. Rows are split across the threads of the caller's
+// parallel region (lstm.cpp opens one per step for the cells and the bias sums after them, so
+// that a step costs one fork and join, not two); called outside one, it runs on this thread.
 template <class T>
 void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
                    int64_t batch, int64_t hidden) {
-#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
+#pragma omp for schedule(static)
   for (int64_t b = 0; b < batch; ++b) {
     const T* gi = cache + b * 4 * hidden;
     const T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
