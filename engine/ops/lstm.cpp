@@ -75,6 +75,17 @@ void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
   cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
 }
 
+// dh [B, H] += g [B, H], rows split across the threads of the caller's parallel region as the
+// backward's cells split them (schedule(static) over the same B rows: each thread adds to the
+// rows its cells then read, so no barrier is needed between the two).
+template <class T>
+void add_rows(T* dh, const T* g, int64_t batch, int64_t hidden) {
+#pragma omp for schedule(static) nowait
+  for (int64_t b = 0; b < batch; ++b)
+#pragma omp simd
+    for (int64_t j = 0; j < hidden; ++j) dh[b * hidden + j] += g[b * hidden + j];
+}
+
 // The bias gradient: the column sums of the gate gradients D [T·B, 4H] over every step and
 // batch row, made while the backward makes D's rows (the last step's first), so that each block
 // of rows is summed while it is still in cache instead of D being read back from memory after the
@@ -228,7 +239,6 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
   Tensor dh = Tensor::zeros({batch, hidden}, s.x.dtype());  // gradient reaching h_t
   Tensor dc = Tensor::zeros({batch, hidden}, s.x.dtype());  // carry of the cell state
-  auto dH = as_matrix<T>(dh, batch);
   if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
   if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
   // W_hh packed once for the whole backward pass (and kept while it stays as it is):
@@ -242,10 +252,11 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   GateGradients<T> D(dgates, products_read_only_bf16<T>(batch, input, hidden));
   GateGradientSums<T> bias_sums(steps * batch, G);
   for (int64_t t = steps - 1; t >= 0; --t) {
-    if (gy.defined() && !s.last_only)
-      dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
-    else if (gy.defined() && t == steps - 1)
-      dH += as_matrix<T>(gy, batch);
+    // gy_t [B, H]: the gradient reaching y_t, added to dh by the threads whose cells read it.
+    const T* gy_t = !gy.defined()    ? nullptr
+                    : !s.last_only   ? gy.data<T>() + t * batch * hidden
+                    : t == steps - 1 ? gy.data<T>()
+                                     : nullptr;
     const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
     T* dg = D.step(t);
     uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
@@ -253,6 +264,7 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
     const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
 #pragma omp parallel if (batch * hidden >= kParallelElements)
     {
+      if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
       step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
                     dc.data<T>(), dg, dg16, batch, hidden);
       for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
