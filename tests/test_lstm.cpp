@@ -2,6 +2,8 @@
 // graph-free step API, and PyTorch's torch.nn.LSTM on the same weights (tests/data/lstm_torch_ref.bin).
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "engine/nn/layers.h"
@@ -213,9 +215,14 @@ void check_float32_against_float64(const ops::LstmWeights& w64, int64_t T, int64
   auto as32 = [](const Tensor& t) { return t.to(DType::F32).set_requires_grad(true); };
   const ops::LstmWeights w32{as32(w64.w_ih), as32(w64.w_hh), as32(w64.b_ih), as32(w64.b_hh)};
   const Tensor x32 = as32(x64), h32 = as32(h64), c32 = as32(c64);
-  const ops::LstmOutputs a = ops::lstm(x64, h64, c64, w64), b = ops::lstm(x32, h32, c32, w32);
   const Tensor seed = Tensor::uniform({T, B, H}, -1, 1, 15, DType::F64);
+  // The float64 reference on one thread: float32's threaded path is checked against the serial one.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const ops::LstmOutputs a = ops::lstm(x64, h64, c64, w64);
   a.y.backward(seed);
+  omp_set_num_threads(threads);
+  const ops::LstmOutputs b = ops::lstm(x32, h32, c32, w32);
   b.y.backward(seed.to(DType::F32));
   auto close = [&](const Tensor& got, const Tensor& ref, const char* what) {
     CAPTURE(what);
