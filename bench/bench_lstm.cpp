@@ -1,8 +1,10 @@
 // Benchmarks. CPU: the seed network's whole training step (fp32, and bf16 products), its forward
 // pass, one LSTM layer, and the product behind them as the machine's peak (fp32 and bf16). GPU (bench_lstm_gpu.cpp,
 // where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice;
-// products_share and preparing_share, the shares of a CPU step inside the products and preparing their operands.
+// products_share and preparing_share, the shares of a CPU step inside the products and preparing their operands;
+// faults, the page faults per step.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,13 +25,22 @@ void set_flops(benchmark::State& state, double flops_per_iteration) {
       benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The process's minor page faults so far: pages the kernel faulted in (and cleared) for it.
+double page_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_minflt);
+}
+
 // Runs the benchmark's loop and reports, beside its time, the shares of it spent inside the
 // products and preparing their operands (rounding to bf16, packing), measured by the products'
 // own clocks (cpu::product_times), not computed from FLOP counts: the distance to the limit that
-// the products' speed sets.
+// the products' speed sets. faults: the page faults per iteration, each a page the kernel clears
+// (2 MiB for the large blocks): a steady step should fault none.
 template <class Step>
 void run_with_shares(benchmark::State& state, Step&& step) {
   const cpu::ProductTimes before = cpu::product_times();
+  const double faults_before = page_faults();
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) step();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -37,6 +48,7 @@ void run_with_shares(benchmark::State& state, Step&& step) {
   if (wall <= 0) return;
   state.counters["products_share"] = (after.products - before.products) / wall;
   state.counters["preparing_share"] = (after.preparing - before.preparing) / wall;
+  state.counters["faults"] = benchmark::Counter(page_faults() - faults_before, benchmark::Counter::kAvgIterations);
 }
 
 // The products' precision for one benchmark: bf16 where the CPU has it; nothing (the benchmark

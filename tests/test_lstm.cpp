@@ -2,6 +2,8 @@
 // graph-free step API, and PyTorch's torch.nn.LSTM on the same weights (tests/data/lstm_torch_ref.bin).
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "engine/nn/layers.h"
@@ -205,23 +207,28 @@ TEST_CASE("lstm matches torch.nn.LSTM on the same weights") {
   check_close(w.b_hh.grad(), ref.at("grad_bias_hh"), "grad b_hh");
 }
 
-TEST_CASE("lstm: float32 agrees with float64, outputs and gradients") {
-  const int64_t T = 20, B = 4, I = 7, H = 9;
-  const ops::LstmWeights w64 = random_weights(I, H, 600);
+// ops::lstm in float32 against float64 with the weights w64 (float64, hidden H) at T steps, batch B,
+// input I: outputs and every gradient within atol + rtol·|float64|.
+void check_float32_against_float64(const ops::LstmWeights& w64, int64_t T, int64_t B, int64_t I, int64_t H, double atol,
+                                   double rtol) {
   const Tensor x64 = leaf({T, B, I}, 12), h64 = leaf({B, H}, 13), c64 = leaf({B, H}, 14);
   auto as32 = [](const Tensor& t) { return t.to(DType::F32).set_requires_grad(true); };
   const ops::LstmWeights w32{as32(w64.w_ih), as32(w64.w_hh), as32(w64.b_ih), as32(w64.b_hh)};
   const Tensor x32 = as32(x64), h32 = as32(h64), c32 = as32(c64);
-  const ops::LstmOutputs a = ops::lstm(x64, h64, c64, w64), b = ops::lstm(x32, h32, c32, w32);
   const Tensor seed = Tensor::uniform({T, B, H}, -1, 1, 15, DType::F64);
+  // The float64 reference on one thread: float32's threaded path is checked against the serial one.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const ops::LstmOutputs a = ops::lstm(x64, h64, c64, w64);
   a.y.backward(seed);
+  omp_set_num_threads(threads);
+  const ops::LstmOutputs b = ops::lstm(x32, h32, c32, w32);
   b.y.backward(seed.to(DType::F32));
-  // float32 tolerance after 20 recurrent steps: atol 1e-5 + rtol 1e-4 (the runs stay near 1e-6).
-  auto close = [](const Tensor& got, const Tensor& ref, const char* what) {
+  auto close = [&](const Tensor& got, const Tensor& ref, const char* what) {
     CAPTURE(what);
     int bad = 0;
     for (int64_t k = 0; k < ref.numel() && bad < 5; ++k)
-      if (std::abs(got.at(k) - ref.at(k)) > 1e-5 + 1e-4 * std::abs(ref.at(k))) {
+      if (std::abs(got.at(k) - ref.at(k)) > atol + rtol * std::abs(ref.at(k))) {
         ++bad;
         MESSAGE("element " << k << ": float32 " << got.at(k) << " vs float64 " << ref.at(k));
       }
@@ -235,6 +242,23 @@ TEST_CASE("lstm: float32 agrees with float64, outputs and gradients") {
   close(w32.w_ih.grad(), w64.w_ih.grad(), "dW_ih");
   close(w32.w_hh.grad(), w64.w_hh.grad(), "dW_hh");
   close(w32.b_ih.grad(), w64.b_ih.grad(), "db_ih");
+}
+
+// After 20 recurrent steps the float32 runs stay near 1e-6.
+TEST_CASE("lstm: float32 agrees with float64, outputs and gradients") {
+  check_float32_against_float64(random_weights(7, 9, 600), 20, 4, 7, 9, 1e-5, 1e-4);
+}
+
+// B·H = 16384 reaches the cells' threads (kParallelElements, engine/ops/lstm_cells.h): the
+// backward's step region, where dh += gy_t, the cells and the bias sums share the threads, and
+// 10 steps of 32 rows complete a block of the bias sums (256 rows) inside the loop. W_hh in
+// ±0.03 (about 1/√H, as trained networks start) keeps the recurrence from amplifying float32's
+// rounding; a row of dh or of the bias sums missed by a thread is off by its whole value.
+TEST_CASE("lstm: float32 agrees with float64 where the cells run on several threads") {
+  const int64_t H = 512;
+  const ops::LstmWeights w64{leaf({4 * H, 3}, 610, -0.6, 0.6), leaf({4 * H, H}, 611, -0.03, 0.03),
+                             leaf({4 * H}, 612, -0.3, 0.3), leaf({4 * H}, 613, -0.3, 0.3)};
+  check_float32_against_float64(w64, 10, 32, 3, H, 1e-5, 1e-4);
 }
 
 TEST_CASE("lstm: W_hh is packed once while it stays as it is, and packed again after every change") {

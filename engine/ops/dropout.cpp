@@ -12,9 +12,11 @@
 namespace legato::ops {
 namespace {
 
-// Mask elements m[0, n) from the stream's elements [start, start + n), already scaled by 1/(1-p).
+// Mask elements m[0, n) from the stream's elements [start, start + n), already scaled by 1/(1-p),
+// and the output out[i] = x[i] · m[i] in the same pass (x, out [n]): the product is exact either
+// way, and a separate pass would read x and m back from memory on one thread.
 template <class T>
-void draw_mask(T* m, int64_t n, int64_t start, uint64_t seed, T p) {
+void draw_mask(T* m, const T* x, T* out, int64_t n, int64_t start, uint64_t seed, T p) {
   // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
   // walk the stream by counter, not by element. The counters whose four elements all lie in
   // the tensor run as SIMD lanes (Philox is 32-bit integer arithmetic: sixteen counters per
@@ -23,7 +25,9 @@ void draw_mask(T* m, int64_t n, int64_t start, uint64_t seed, T p) {
   const int64_t first = start >> 2, last = (start + n + 3) >> 2;
   const int64_t whole_first = std::min((start + 3) >> 2, last), whole_last = std::max((start + n) >> 2, whole_first);
   const auto draw = [&](int64_t counter, int lane, uint32_t word) {
-    m[counter * 4 + lane - start] = kernels::dropout_multiplier(kernels::uniform_from_word(word), p);
+    const int64_t i = counter * 4 + lane - start;
+    m[i] = kernels::dropout_multiplier(kernels::uniform_from_word(word), p);
+    out[i] = x[i] * m[i];
   };
 #pragma omp parallel for simd schedule(simd : static) if (n >= 65536)
   for (int64_t counter = whole_first; counter < whole_last; ++counter) {
@@ -40,14 +44,23 @@ void draw_mask(T* m, int64_t n, int64_t start, uint64_t seed, T p) {
 }
 
 // The mask of x [..., local, F] (slice: which part of the batch), each run of local * F elements
-// drawn where it lies in the whole batch's stream: one run when x is the whole batch.
+// drawn where it lies in the whole batch's stream: one run when x is the whole batch; out = x · m.
 template <class T>
-void draw_sliced_mask(T* m, const Tensor& x, int64_t offset, uint64_t seed, T p, const BatchSlice& slice) {
-  if (slice.whole()) return draw_mask(m, x.numel(), offset, seed, p);
+void draw_sliced_mask(T* m, const Tensor& x, T* out, int64_t offset, uint64_t seed, T p, const BatchSlice& slice) {
+  const T* xs = x.data<T>();
+  if (slice.whole()) return draw_mask(m, xs, out, x.numel(), offset, seed, p);
   const int64_t inner = x.dim(x.ndim() - 1), span = slice.local * inner;
   for (int64_t row = 0; row * span < x.numel(); ++row)
-    draw_mask(m + row * span, span,
+    draw_mask(m + row * span, xs + row * span, out + row * span, span,
               offset + static_cast<int64_t>(slice.whole_index(static_cast<uint64_t>(row * span), inner)), seed, p);
+}
+
+// gx [n] += g [n] · m [n], split across threads (one thread would leave the other core idle over
+// the whole [T, B, H] gradient).
+template <class T>
+void accumulate_masked(T* gx, const T* g, const T* m, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
+  for (int64_t i = 0; i < n; ++i) gx[i] += g[i] * m[i];
 }
 
 void check_slice(const Tensor& x, const BatchSlice& slice) {
@@ -73,14 +86,13 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    draw_sliced_mask(mask.data<T>(), x, static_cast<int64_t>(offset), seed, T(p), slice);
-    as_array<T>(out) = as_array<T>(x) * as_array<T>(mask);
+    draw_sliced_mask(mask.data<T>(), x, out.data<T>(), static_cast<int64_t>(offset), seed, T(p), slice);
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
     Tensor gx = grad_buffer(x);
     dispatch_float(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      as_array<T>(gx) += as_array<T>(grads[0]) * as_array<T>(mask);
+      accumulate_masked(gx.data<T>(), grads[0].data<T>(), mask.data<T>(), gx.numel());
     });
   });
   return out;

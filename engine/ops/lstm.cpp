@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -13,6 +14,7 @@
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/gemm.h"
+#include "engine/ops/lstm_cells.h"
 #include "engine/ops/packed_weights.h"
 #include "kernels/lstm_cell.h"
 
@@ -57,77 +59,31 @@ bool bf16_products(Precision precision) {
   return std::is_same_v<T, float> && precision == Precision::BF16;
 }
 
-// Below this many elements a step's pointwise pass stays on one thread (generation, tests).
-constexpr int64_t kParallelElements = 16384;
-
-// One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
-// the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
-// Rows are split across threads; within a row the loop over units is vectorised (this file is
-// compiled with -ffast-math so that exp and tanh map to glibc's vector math).
-// h16 [B, H], when not null (float32 at bf16 precision): h again in bf16, the next step's
-// recurrent product's operand, written here instead of rounded there.
+// The cells of one step, in 512-bit vectors where their bf16 copies are written (bf16 products:
+// lstm_cells_wide.cpp), else as compiled here.
 template <class T>
-void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
-#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
-  for (int64_t b = 0; b < batch; ++b) {
-    T* gi = gates + b * 4 * hidden;
-    T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    T* cb = c + b * hidden;
-    T* hb = h + b * hidden;
-#pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> act =
-          kernels::lstm_cell_forward(gi[j] + bias[j], gf[j] + bias[hidden + j], gg[j] + bias[2 * hidden + j],
-                                     go[j] + bias[3 * hidden + j], cp ? cp[j] : T(0), &cb[j], &hb[j]);
-      gi[j] = act.i;
-      gf[j] = act.f;
-      gg[j] = act.g;
-      go[j] = act.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (h16) {
-        uint16_t* h16b = h16 + b * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < hidden; ++j) h16b[j] = cpu::bf16_bits(hb[j]);
-      }
-  }
+void step_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
+  if constexpr (std::is_same_v<T, float>)
+    if (h16) return cell_forward_wide(gates, bias, c_prev, c, h, h16, batch, hidden);
+  cell_forward(gates, bias, c_prev, c, h, h16, batch, hidden);
+}
+template <class T>
+void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
+                   int64_t batch, int64_t hidden) {
+  if constexpr (std::is_same_v<T, float>)
+    if (dgates16) return cell_backward_wide(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
+  cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
 }
 
-// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
-// dgates16 [B, 4H], when not null (float32 at bf16 precision): dgates again in bf16, the operand
-// of the products that follow (cpu::RoundedOperand::FilledByProducer), written here in the same
-// pass instead of rounded in a second one.
+// dh [B, H] += g [B, H], rows split across the threads of the caller's parallel region as the
+// backward's cells split them (schedule(static) over the same B rows: each thread adds to the
+// rows its cells then read, so no barrier is needed between the two).
 template <class T>
-void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
-                   int64_t batch, int64_t hidden) {
-#pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
-  for (int64_t b = 0; b < batch; ++b) {
-    const T* gi = cache + b * 4 * hidden;
-    const T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    const T* cb = c + b * hidden;
-    const T* dhb = dh + b * hidden;
-    T* dcb = dc + b * hidden;
-    T* di = dgates + b * 4 * hidden;
-    T *df = di + hidden, *dg = di + 2 * hidden, *dout = di + 3 * hidden;
+void add_rows(T* dh, const T* g, int64_t batch, int64_t hidden) {
+#pragma omp for schedule(static) nowait
+  for (int64_t b = 0; b < batch; ++b)
 #pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> gates{gi[j], gf[j], gg[j], go[j]};
-      const kernels::LstmGates<T> d =
-          kernels::lstm_cell_backward(gates, cp ? cp[j] : T(0), cb[j], dhb[j], dcb[j], &dcb[j]);
-      di[j] = d.i;
-      df[j] = d.f;
-      dg[j] = d.g;
-      dout[j] = d.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (dgates16) {
-        uint16_t* d16 = dgates16 + b * 4 * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < 4 * hidden; ++j) d16[j] = cpu::bf16_bits(di[j]);
-      }
-  }
+    for (int64_t j = 0; j < hidden; ++j) dh[b * hidden + j] += g[b * hidden + j];
 }
 
 // The bias gradient: the column sums of the gate gradients D [T·B, 4H] over every step and
@@ -145,29 +101,27 @@ class GateGradientSums {
         cols_(cols),
         next_block_((rows + kBlockRows - 1) / kBlockRows),
         partial_(static_cast<size_t>(next_block_ * cols), T(0)) {}
-  // The backward has made rows [first, rows): sums every block that is now whole. row(r): where
-  // row r's cols elements are.
-  template <class Row>
-  void made_from(int64_t first, Row row) {
-    while (next_block_ > 0 && (next_block_ - 1) * kBlockRows >= first) {
-      --next_block_;
-      sum_block(next_block_, row);
-    }
+  // The backward is about to make rows [first, rows): the blocks [first block, end) that are then
+  // whole, to be summed by sum_block() once they are made (each once: they count as summed).
+  std::pair<int64_t, int64_t> whole_from(int64_t first) {
+    const int64_t end = next_block_;
+    while (next_block_ > 0 && (next_block_ - 1) * kBlockRows >= first) --next_block_;
+    return {next_block_, end};
   }
   void add_to(T* out) const {  // out [cols] += the sums
     for (int64_t k = 0; k * cols_ < static_cast<int64_t>(partial_.size()); ++k)
 #pragma omp simd
       for (int64_t j = 0; j < cols_; ++j) out[j] += partial_[k * cols_ + j];
   }
-
- private:
-  // Columns split across threads, each summed over the block's rows in order.
+  // Block k's sums, its columns split across the threads of the caller's parallel region (the
+  // backward's step, after its cells), each column summed over the block's rows in order. row(r):
+  // where row r's cols elements are.
   template <class Row>
   void sum_block(int64_t k, Row row) {
     constexpr int64_t kColumns = 256;  // per task: 1 KiB of sums
     const int64_t first = k * kBlockRows, last = std::min(rows_, first + kBlockRows);
     T* sum = partial_.data() + k * cols_;
-#pragma omp parallel for schedule(static) if ((last - first) * cols_ >= kParallelElements)
+#pragma omp for schedule(static)
     for (int64_t j0 = 0; j0 < cols_; j0 += kColumns) {
       const int64_t j1 = std::min(cols_, j0 + kColumns);
       for (int64_t r = first; r < last; ++r) {
@@ -177,6 +131,8 @@ class GateGradientSums {
       }
     }
   }
+
+ private:
   int64_t rows_, cols_, next_block_;  // blocks from next_block_ on are summed
   std::vector<T> partial_;            // [blocks, cols]: each block's sums
 };
@@ -217,7 +173,7 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
     uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
     const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
     if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
-    cell_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
+    step_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
                  h16_now, batch, hidden);
   }
 }
@@ -283,7 +239,6 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
   Tensor dh = Tensor::zeros({batch, hidden}, s.x.dtype());  // gradient reaching h_t
   Tensor dc = Tensor::zeros({batch, hidden}, s.x.dtype());  // carry of the cell state
-  auto dH = as_matrix<T>(dh, batch);
   if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
   if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
   // W_hh packed once for the whole backward pass (and kept while it stays as it is):
@@ -298,16 +253,24 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   GateGradients<T> D(dgates, products_read_only_bf16<T>(s.precision, batch, input, hidden));
   GateGradientSums<T> bias_sums(steps * batch, G);
   for (int64_t t = steps - 1; t >= 0; --t) {
-    if (gy.defined() && !s.last_only)
-      dH += ConstMatMap<T>(gy.data<T>() + t * batch * hidden, batch, hidden);
-    else if (gy.defined() && t == steps - 1)
-      dH += as_matrix<T>(gy, batch);
+    // gy_t [B, H]: the gradient reaching y_t, added to dh by the threads whose cells read it.
+    const T* gy_t = !gy.defined()    ? nullptr
+                    : !s.last_only   ? gy.data<T>() + t * batch * hidden
+                    : t == steps - 1 ? gy.data<T>()
+                                     : nullptr;
     const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
     T* dg = D.step(t);
     uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-    cell_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
-                  dc.data<T>(), dg, dg16, batch, hidden);
-    bias_sums.made_from(t * batch, [&](int64_t r) { return D.row(r); });
+    // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
+    const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
+#pragma omp parallel if (batch * hidden >= kParallelElements)
+    {
+      if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
+      step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
+                    dc.data<T>(), dg, dg16, batch, hidden);
+      for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
+        bias_sums.sum_block(k, [&](int64_t r) { return D.row(r); });
+    }
     if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
   }
   weight_gradients(s, d);

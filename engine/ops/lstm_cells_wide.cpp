@@ -1,0 +1,22 @@
+// The LSTM cells' passes for float32 at the bf16 precision (engine/ops/lstm_cells.h), compiled
+// with 512-bit vectors on AVX-512 CPUs (engine/CMakeLists.txt). GCC's -march=native prefers
+// 256-bit vectors there (for older Xeons' clocks): 8 lanes calling libmvec's AVX2 exp and tanh;
+// here 16 lanes call its AVX-512 ones, which halved their share of the seed network's bf16 step
+// (perf: 3.2% to 1.7%; bench/results/cpu.md). lstm.cpp keeps 256-bit vectors for float32
+// products: libmvec's AVX-512 tanh rounds some values differently, and fp32 training stays bit
+// for bit what it was.
+#include "engine/ops/lstm_cells.h"
+
+namespace legato::ops {
+
+void cell_forward_wide(float* gates, const float* bias, const float* c_prev, float* c, float* h, uint16_t* h16,
+                       int64_t batch, int64_t hidden) {
+  cell_forward(gates, bias, c_prev, c, h, h16, batch, hidden);
+}
+
+void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
+                        float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden) {
+  cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
+}
+
+}  // namespace legato::ops
