@@ -65,9 +65,8 @@ BatchShare share_of(const dist::World& world, int64_t batch) {
 void check_same_setup(const dist::World& world, const TrainOptions& o) {
   if (!world.distributed()) return;
   check_same_device(world, o.device);
-  const std::string settings = nlohmann::json(run_settings(o)).dump() +
-                               " precision=" + legato::to_string(o.precision) + " out=" + o.out.string() +
-                               " resume=" + std::to_string(o.resume);
+  const std::string settings = nlohmann::json(run_settings(o)).dump() + " precision=" + legato::to_string(o.precision) +
+                               " out=" + o.out.string() + " resume=" + std::to_string(o.resume);
   if (const int r = first_differing(world.gather(hash_of(settings))))
     throw InputError("rank " + std::to_string(r) + " was given other options than rank 0 (" +
                      std::string(o.resume ? "the run.json it read, " : "") +
