@@ -16,6 +16,12 @@ namespace {
 // Below this many elements a step's pointwise pass stays on one thread (generation, tests).
 constexpr int64_t kParallelElements = 16384;
 
+// dst [n] = bf16 bits of src [n]: a row of a product's operand, written by its producer.
+inline void bf16_row(const float* src, uint16_t* dst, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) dst[j] = cpu::bf16_bits(src[j]);
+}
+
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
 // the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
 // Rows are split across threads; within a row the loop over units is vectorised (both
@@ -42,11 +48,7 @@ void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t
       go[j] = act.o;
     }
     if constexpr (std::is_same_v<T, float>)
-      if (h16) {
-        uint16_t* h16b = h16 + b * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < hidden; ++j) h16b[j] = cpu::bf16_bits(hb[j]);
-      }
+      if (h16) bf16_row(hb, h16 + b * hidden, hidden);
   }
 }
 
@@ -80,11 +82,7 @@ void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
       dout[j] = d.o;
     }
     if constexpr (std::is_same_v<T, float>)
-      if (dgates16) {
-        uint16_t* d16 = dgates16 + b * 4 * hidden;
-#pragma omp simd
-        for (int64_t j = 0; j < 4 * hidden; ++j) d16[j] = cpu::bf16_bits(di[j]);
-      }
+      if (dgates16) bf16_row(di, dgates16 + b * 4 * hidden, 4 * hidden);
   }
 }
 
