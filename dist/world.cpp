@@ -84,8 +84,6 @@ bool World::wait_for(void* mpi_request, double seconds) const {
 }
 #endif
 
-namespace {}  // namespace
-
 World& World::get() {
   static World world;
   return world;
