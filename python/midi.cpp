@@ -370,6 +370,7 @@ py::list read_folder(const std::filesystem::path& path, bool strict, bool sustai
       for (auto& t : pool) t.join();
     }
   } joiner{pool, reading.cancel};
+  report(0, n);  // "read 0/N files" before the first file, as a long read shows it started
   {
     py::gil_scoped_release release;
     for (unsigned t = 1; t < count; ++t)
