@@ -339,10 +339,10 @@ py::list collect_scores(FolderReading& reading) {
 }
 
 // Every MIDI file under `path`, read on `threads` threads. On one, this thread reads, and between
-// its files reports progress and watches for Ctrl-C every 100 ms: no thread to start, and 0.64-0.86
-// of the CPU time (issue 28). On more, each reads on a thread of its own while this one reports: on
-// a loaded machine this long-running thread got a core later than fresh ones (wall clock p10 on
-// the seed corpus, load 11: 6.8-8.9 ms with this thread reading, 3.9-4.5 without).
+// its files reports progress and watches for Ctrl-C every 100 ms: no thread to start, and about
+// 0.8 of the CPU time (issue 28). On more, each reads on a thread of its own while this one
+// reports: on a loaded machine this long-running thread got a core later than fresh ones (wall
+// clock p10 on the seed corpus, load 11: 6.8-8.9 ms with this thread reading, 3.9-4.5 without).
 py::list read_folder(const std::filesystem::path& path, bool strict, bool sustain, const std::string& pairing,
                      const py::object& progress, int threads) {
   const midi::ReadOptions options = read_options(strict, sustain, pairing);
