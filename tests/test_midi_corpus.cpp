@@ -2,16 +2,45 @@
 // event scheme round-trips every note, and the seed scheme's vocabulary and size are reported.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "midi/loader.h"
 #include "midi/tokenizer.h"
 #include "midi/tokenizer_event.h"
 #include "midi/vocabulary.h"
+#include "temp_dir.h"
 
 using namespace legato::midi;
+
+// find_midi_files lists as it did with path::extension() and path's operator< (what it is checked
+// against here): names where a '/' and a '-' or '.' sort differently by string than by component,
+// a hidden ".mid", upper case, folders named like files, and names that are not MIDI.
+TEST_CASE("midi: find_midi_files keeps path order and path::extension's idea of a MIDI name") {
+  namespace fs = std::filesystem;
+  const fs::path dir = legato::testing::temp_dir("find_midi_files");
+  for (const char* name :
+       {"a-b/x.mid", "a/y.mid", "a.mid", "a.b.MID", ".mid", "..mid", "b.midi", "c.txt", "c.mid.txt", "sub.mid",
+        "sub/z.mid", "sub/deeper/w.MiDi", "Z.mid", "\xc3\xa9.mid", "a b.mid", "a0.mid", "x.mid/inside.mid"}) {
+    fs::create_directories((dir / name).parent_path());
+    std::ofstream(dir / name) << "not read";
+  }
+  std::vector<fs::path> expected;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    std::string ext = entry.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (entry.is_regular_file() && (ext == ".mid" || ext == ".midi")) expected.push_back(entry.path());
+  }
+  std::sort(expected.begin(), expected.end());
+  const std::vector<fs::path> found = find_midi_files({dir});
+  CHECK(found.size() == 14);
+  CHECK(found == expected);
+  fs::remove_all(dir);
+}
 
 TEST_CASE("midi: the seed corpus loads with no failures and tokenizes") {
   const std::filesystem::path corpus = LEGATO_SEED_MIDI;

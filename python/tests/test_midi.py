@@ -136,6 +136,21 @@ def test_read_folder(tmp_path, corpus, capfd):
         legato.read_folder(tmp_path, threads=-1)
 
 
+def test_read_folder_threads_and_a_failing_callback(corpus):
+    # this thread reads too, with 0 to 4 others: the same scores, in file order, whatever the count
+    one = legato.read_folder(corpus, threads=1)
+    for threads in (2, 3, 5, 0):
+        many = legato.read_folder(corpus, threads=threads)
+        assert [s.path for s in many] == [s.path for s in one]
+        assert all(np.array_equal(a.notes, b.notes) for a, b in zip(many, one))
+
+    def fail(done, total):
+        raise RuntimeError(f"stop at {done}/{total}")
+
+    with pytest.raises(RuntimeError, match="stop at"):  # the readers are joined and the error comes through
+        legato.read_folder(corpus, threads=3, progress=fail)
+
+
 def test_tokenize_round_trip(corpus):
     s = legato.read_midi(corpus / "piece0.mid")
     ids, vocab = legato.tokenize(s, scheme="event")
