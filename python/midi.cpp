@@ -324,8 +324,8 @@ py::list collect_scores(FolderReading& reading) {
   int failed = 0;
   for (size_t k = 0; k < n; ++k) {
     if (std::unique_ptr<PyScore>& s = reading.scores[k]) {
-      out.append(py::cast(s.get(), py::return_value_policy::take_ownership));
-      s.release();  // the Python object owns it now
+      // The Python object owns it from here, even if append() throws.
+      out.append(py::cast(s.release(), py::return_value_policy::take_ownership));
     } else if (failed++ < 5) {
       refused += (refused.empty() ? "" : "; ") + reading.errors[k];
     }
@@ -479,8 +479,8 @@ void init_midi(py::module_& m) {
         "sustain: notes held by the pedal (CC64) last until it lifts. pairing: 'pretty_midi' or 'fifo' (music21's).");
   m.def("read_folder", &read_folder, py::arg("path"), py::arg("strict") = false, py::arg("sustain") = false,
         py::arg("pairing") = "pretty_midi", py::arg("progress") = false, py::arg("threads") = 0,
-        "Reads every .mid/.midi file under `path` (recursively, in name order) on `threads` threads, the calling "
-        "thread one of them (0: every core). progress: True prints 'read N/M files' on stderr, or a callable(done, "
+        "Reads every .mid/.midi file under `path` (recursively, in name order) on `threads` threads (0: every "
+        "core; on 1, the calling thread reads). progress: True prints 'read N/M files' on stderr, or a callable(done, "
         "total). Files that cannot be "
         "read are left out, with one warning naming them.");
   m.def("tokenize", &tokenize, py::arg("score"), py::arg("scheme") = "event", py::arg("vocab") = py::none(),

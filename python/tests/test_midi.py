@@ -137,7 +137,7 @@ def test_read_folder(tmp_path, corpus, capfd):
 
 
 def test_read_folder_threads_and_a_failing_callback(corpus):
-    # this thread reads too, with 0 to 4 others: the same scores, in file order, whatever the count
+    # on 1 thread the caller reads, on more the readers do: the same scores, in file order, whatever the count
     one = legato.read_folder(corpus, threads=1)
     for threads in (2, 3, 5, 0):
         many = legato.read_folder(corpus, threads=threads)
