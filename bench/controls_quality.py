@@ -7,7 +7,7 @@ line: midi::detect_key) is the one asked for, and the share whose notes per beat
 asked class by the checkpoint's own corpus thirds (density_bounds in its config).
 
     bench/controls_quality.py CHECKPOINT [--pieces 10] [--bars 16] [--keys "D minor,G major"] [--bin build/bin]
-                              [--key-strength S] [--density-strength S]
+                              [--key-strength S] [--density-strength S] [--measure key,density]
 
 --key-strength and --density-strength go to composer (model/control_guide.h); both 0 measures the
 control tokens alone, without them composer's defaults (guidance on).
@@ -72,6 +72,7 @@ def main():
     p.add_argument("--keys", default="C major,A minor,D minor,G major,E minor,F major")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
+    p.add_argument("--measure", default="key,density", help="which controls to measure (of those the checkpoint has)")
     p.add_argument("--key-strength", type=float, help="composer's --key-strength (0: the key token alone)")
     p.add_argument("--density-strength", type=float, help="composer's --density-strength (0: the token alone)")
     args = p.parse_args()
@@ -80,7 +81,7 @@ def main():
         sys.exit("controls_quality.py: the checkpoint was trained without control tokens")
     bounds = config["density_bounds"]
     with tempfile.TemporaryDirectory() as folder:
-        if "key" in config["controls"]:
+        if "key" in config["controls"] and "key" in args.measure.split(","):
             hits = signed = total = 0
             for key in args.keys.split(","):
                 got = compose(args, folder, ["--key", key], args.seed)
@@ -90,7 +91,7 @@ def main():
                 hits, total = hits + right, total + len(got)
             print(f"key: {hits}/{total} = {100 * hits / total:.0f}% of the pieces in the key asked for; "
                   f"{signed}/{total} = {100 * signed / total:.0f}% in its key signature (the mode aside)")
-        if "density" in config["controls"]:
+        if "density" in config["controls"] and "density" in args.measure.split(","):
             hits = total = 0
             for asked in ("low", "mid", "high"):
                 got = compose(args, folder, ["--density", asked], args.seed)

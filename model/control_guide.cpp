@@ -12,8 +12,15 @@ std::array<float, 12> key_bias(const midi::Key& key, double strength) {
   bias.fill(static_cast<float>(-strength));
   const int signature = midi::signature_of(key);
   for (const int step : kMajorScale) bias[static_cast<size_t>((signature + step) % 12)] = 0;
-  for (const int step : {0, key.minor ? 3 : 4, 7})
+  for (const int step : {key.minor ? 3 : 4, 7})
     bias[static_cast<size_t>((key.tonic + step) % 12)] = static_cast<float>(strength / 4);
+  // The tonic twice the third's and the fifth's: it is what Krumhansl and Kessler's profiles weigh most,
+  // and a minor key's third and fifth are its relative major's tonic and third (quality.md, 2026-12-07).
+  bias[static_cast<size_t>(key.tonic)] = static_cast<float>(strength / 2);
+  if (key.minor) {  // the harmonic minor: the leading tone in, the natural 7th (the relative major's fifth) held back
+    bias[static_cast<size_t>((key.tonic + 11) % 12)] = 0;
+    bias[static_cast<size_t>((key.tonic + 10) % 12)] = static_cast<float>(-strength / 4);
+  }
   return bias;
 }
 

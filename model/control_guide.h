@@ -23,9 +23,11 @@ inline constexpr double kDefaultDensityStrength = 5.0;
 
 // The bias added to a pitched note's logit (before the notes' total is restored: ControlGuide),
 // per pitch class (0 = C .. 11 = B), for `key` at `strength`: -strength off the key's scale (the seven pitch classes of
-// its key signature: a minor key's natural minor), +strength/4 on its tonic triad (tonic, third, fifth), so that the
-// mode comes out as asked as well: a major key and its relative minor share the scale, and what tells them apart
-// (midi::detect_key's profiles) is mostly how often the tonic triad sounds.
+// its key signature; a minor key's harmonic minor: the raised 7th, the leading tone, is in the scale and the natural
+// 7th gets -strength/4), +strength/2 on its tonic and +strength/4 on its third and fifth, so that the mode comes out as
+// asked as well: a major key and its relative minor share the signature, and what tells them apart (to a listener
+// and to midi::detect_key's profiles) is mostly how often the tonic sounds, then the rest of its triad, and in minor
+// the leading tone instead of the relative major's fifth.
 std::array<float, 12> key_bias(const midi::Key& key, double strength);
 
 // The notes per beat a density class (0 low, 1 mid, 2 high) aims at, given the corpus thirds'

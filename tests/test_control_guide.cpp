@@ -11,17 +11,26 @@
 
 using namespace legato;
 
-TEST_CASE("control guide: the key's scale kept, its tonic triad favoured, the mode told apart") {
-  const std::array<float, 12> d_minor = model::key_bias({2, true}, 4);     // F major's signature
-  for (const int pc : {1, 3, 6, 8, 11}) CHECK(d_minor[size_t(pc)] == -4);  // C# D# F# G# B: off the scale
-  for (const int pc : {2, 5, 9}) CHECK(d_minor[size_t(pc)] == 1);          // D F A: the tonic triad
-  for (const int pc : {0, 4, 7, 10}) CHECK(d_minor[size_t(pc)] == 0);      // C E G Bb: in the scale
-  // C major and A minor share the scale; only the triad tells them apart.
+TEST_CASE("control guide: the key's scale kept, its tonic most favoured, then its triad, the mode told apart") {
+  const std::array<float, 12> d_minor = model::key_bias({2, true}, 4);  // F major's signature
+  for (const int pc : {3, 6, 8, 11}) CHECK(d_minor[size_t(pc)] == -4);  // D# F# G# B: off the scale
+  CHECK(d_minor[2] == 2);                                               // D: the tonic
+  for (const int pc : {5, 9}) CHECK(d_minor[size_t(pc)] == 1);          // F A: the third and the fifth
+  for (const int pc : {4, 7, 10}) CHECK(d_minor[size_t(pc)] == 0);      // E G Bb: in the scale
+  CHECK(d_minor[1] == 0);   // C#: the leading tone, in the harmonic minor's scale
+  CHECK(d_minor[0] == -1);  // C: the natural 7th (F major's fifth), held back
+  // C major and A minor share the scale; the triad tells them apart, the tonic most of all: A minor's
+  // third and fifth (C, E) are C major's tonic and third, so without the tonic's extra they would
+  // favour C major about as much as A minor.
   const std::array<float, 12> c_major = model::key_bias({0, false}, 2), a_minor = model::key_bias({9, true}, 2);
-  for (const int pc : {1, 3, 6, 8, 10}) CHECK((c_major[size_t(pc)] == -2 && a_minor[size_t(pc)] == -2));
-  CHECK(c_major[7] == 0.5f);  // G: C major's fifth
-  CHECK(a_minor[7] == 0);
-  CHECK(a_minor[9] == 0.5f);  // A: A minor's tonic
+  for (const int pc : {1, 3, 6, 10}) CHECK((c_major[size_t(pc)] == -2 && a_minor[size_t(pc)] == -2));
+  CHECK(c_major[8] == -2);     // G#: off C major's scale
+  CHECK(a_minor[8] == 0);      // but A minor's leading tone
+  CHECK(a_minor[7] == -0.5f);  // and G, C major's fifth, held back in A minor
+  CHECK(c_major[0] == 1.0f);   // C: C major's tonic
+  CHECK(c_major[7] == 0.5f);   // G: C major's fifth
+  CHECK(a_minor[9] == 1.0f);   // A: A minor's tonic
+  CHECK(a_minor[0] == 0.5f);   // C: A minor's third
   CHECK(c_major[9] == 0);
   for (const float b : model::key_bias({5, false}, 0)) CHECK(b == 0);  // strength 0: no bias
 }
@@ -56,7 +65,7 @@ TEST_CASE("control guide: biases on a grammar's notes and shifts, pitched instru
   model::ControlGuide c_major(midi::Key{0, false}, -1, {}, 4, 3);
   REQUIRE(c_major.active());
   std::vector<float> z = biased(c_major, piano);
-  CHECK(z[6] - z[8] == doctest::Approx(1));   // N60, C: the tonic, against N62, D: in the scale
+  CHECK(z[6] - z[8] == doctest::Approx(2));   // N60, C: the tonic, against N62, D: in the scale
   CHECK(z[7] - z[8] == doctest::Approx(-4));  // N61, C#: off the scale
   // The notes keep their total probability (3 · e^0 before): the key chooses among pitches only.
   CHECK(std::exp(z[6]) + std::exp(z[7]) + std::exp(z[8]) == doctest::Approx(3));

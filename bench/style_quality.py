@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Does composer --style S compose closer to S's held-out pieces than to the other styles'? (issue 27 §3)
+
+For each style, composes N pieces with a checkpoint trained with --controls ...,style, then
+compares them (miditool compare: MGEval's overlapped areas) against every style's held-out pieces,
+and prints the mean OA of each pair and the features that differ most between a style's own
+held-out set and the others'.
+
+    bench/style_quality.py CHECKPOINT --held classical=DIR --held openmsx=DIR [--pieces 10]
+                           [--seconds 150 | --seconds classical=155 --seconds openmsx=87] [--seed 1] [--bin build/bin]
+
+The pieces are composed as long as a style's pieces are (--seconds: one length for all, or one per
+style): MGEval's n_notes, n_pitch_classes_used, n_pitches_used and pitch_range grow with a piece's
+length, so 30-second pieces against pieces of 2 to 4 minutes score near 0 on the first two whatever
+they sound like (quality.md, 2026-12-07).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+
+def compare(miditool, pieces, held):
+    out = subprocess.run([miditool, "compare", *pieces, "--against", held, "--json"], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)
+
+
+def seconds_of(args, style):
+    """--seconds for `style`: its own STYLE=SECONDS, else the one plain number, else 150."""
+    plain = [float(v) for v in args.seconds if "=" not in v]
+    own = dict(v.split("=", 1) for v in args.seconds if "=" in v)
+    return float(own[style]) if style in own else plain[-1] if plain else 150.0
+
+
+def compose(args, style, folder):
+    out = os.path.join(folder, f"{style}.mid")
+    subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--style", style,
+                    "--num-outputs", str(args.pieces), "--seconds", str(seconds_of(args, style)), "--seed", str(args.seed),
+                    "--out", out], capture_output=True, text=True, check=True)
+    return [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--held", action="append", required=True, metavar="STYLE=DIR",
+                   help="a style's held-out pieces (at least 2; give every style)")
+    p.add_argument("--pieces", type=int, default=10, help="pieces per style")
+    p.add_argument("--seconds", action="append", default=[], metavar="[STYLE=]SECONDS",
+                   help="the pieces' length, for all styles or for one (default 150)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bin", default="build/bin")
+    args = p.parse_args()
+    held = dict(h.split("=", 1) for h in args.held if "=" in h)
+    if len(held) != len(args.held) or len(held) < 2:
+        sys.exit("style_quality.py: give --held STYLE=DIR for two styles or more")
+    miditool = os.path.join(args.bin, "miditool")
+    wins = 0
+    with tempfile.TemporaryDirectory() as folder:
+        for style in held:
+            pieces = compose(args, style, folder)
+            result = {h: compare(miditool, pieces, d) for h, d in held.items()}
+            own, others = result[style], [result[h] for h in held if h != style]
+            best_other = max(r["mean_oa"] for r in others)
+            wins += own["mean_oa"] > best_other
+            pairs = ", ".join(f"against {h} {r['mean_oa']:.3f}" for h, r in result.items())
+            print(f"--style {style} ({seconds_of(args, style):g} s): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
+            gaps = sorted(own["features"], key=lambda f: own["features"][f]["oa"] -
+                          max(r["features"][f]["oa"] for r in others))
+            for f in gaps[:3] + gaps[-3:]:
+                other = max(r["features"][f]["oa"] for r in others)
+                print(f"  {f:30s} own {own['features'][f]['oa']:.3f}  other {other:.3f}")
+    print(f"styles: {wins}/{len(held)} closer to their own held-out pieces than to the others' "
+          f"({args.pieces} pieces each, seed {args.seed})")
+
+
+if __name__ == "__main__":
+    main()
