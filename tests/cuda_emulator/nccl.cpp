@@ -1,7 +1,7 @@
 // NCCL, as far as Legato calls it (engine/cuda/nccl.cpp), on the emulator: the ranks are the MPI
 // job's (the trainer under mpirun has joined it: dist/world.cpp). ncclAllReduce queues on the
 // stream what NCCL's kernel does: once the work before it has run, an MPI_Iallreduce of the
-// emulated device memory (host memory) starts, and the stream's later work waits until MPI_Test
+// emulated device memory (host memory) starts, and the stream's later work waits until MPI_Testall
 // says it is done; meanwhile cudaStreamQuery answers cudaErrorNotReady, so a lost peer leaves the
 // stream waiting as on a GPU, and ncclCommAbort frees it. One rank needs no MPI at all
 // (tools/gpu_check.sh's NCCL step). Linked instead of libnccl into the emulated suite and
