@@ -119,7 +119,8 @@ void GradientSum::sum_device_buffer() {
   try {
     device_sum_->sum(flat_device_.data<float>(), values(), keep_waiting);
   } catch (const std::runtime_error&) {
-    if (lost) world_.give_up("summing gradients (NCCL)");
+    // NCCL may itself report a peer's end (ncclRemoteError) before the watchdog looked.
+    if (lost || !world_.gone_ranks().empty()) world_.give_up("summing gradients (NCCL)");
     throw;
   }
 }

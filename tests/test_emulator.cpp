@@ -638,3 +638,26 @@ TEST_CASE("emulator: the legacy stream's wait runs the queued work it waits for;
   CHECK(cudaStreamWaitEvent(nullptr, nullptr, 0) == cudaErrorInvalidValue);
   cudaGetLastError();
 }
+
+// The emulated NCCL's wait for the other ranks (tests/cuda_emulator/nccl.cpp): a stream held by
+// another process's part is not ready, and its later work waits, until that part is over; a
+// synchronisation polls it to the end (here the third poll ends it).
+TEST_CASE("emulator: a wait for another process holds its stream: the query is not ready until it is over") {
+  const Stream engine(cudaStreamDefault);  // blocking, as the engine's stream
+  DeviceArray<float> x(std::vector<float>(4, 0.0f));
+  bool peer_done = false;
+  legato::emu::defer_outside_wait(engine.s, [&] { return peer_done; });
+  kernels::fill_launch(x.get(), 4, 7.0f, engine.s);
+  CHECK(cudaStreamQuery(engine.s) == cudaErrorNotReady);
+  CHECK(cudaStreamQuery(engine.s) == cudaErrorNotReady);
+  CHECK(x.get()[3] == 0.0f);  // the fill waits behind the outside wait
+  peer_done = true;
+  CHECK(cudaStreamQuery(engine.s) == cudaSuccess);
+  CHECK(x.get()[3] == 7.0f);
+  int polls = 0;
+  legato::emu::defer_outside_wait(engine.s, [&] { return ++polls == 3; });
+  kernels::fill_launch(x.get(), 4, 9.0f, engine.s);
+  REQUIRE(cudaStreamSynchronize(engine.s) == cudaSuccess);
+  CHECK(polls == 3);
+  CHECK(x.get()[3] == 9.0f);
+}

@@ -96,7 +96,8 @@
 // engine's one stream) or not (cudaStreamCreateWithFlags(..., cudaStreamNonBlocking)), queues its
 // work (kernel launches, cuBLAS calls of a handle bound to it, async copies and memsets, event
 // records and waits) and runs it only when the host waits: cudaStreamSynchronize,
-// cudaEventSynchronize, cudaDeviceSynchronize, cudaStreamQuery (which waits here), cudaFree,
+// cudaEventSynchronize, cudaDeviceSynchronize, cudaStreamQuery (which runs what it can here: it
+// answers cudaErrorNotReady only for a wait for another process, defer_outside_wait), cudaFree,
 // cudaStreamDestroy, or a call on the legacy default stream (0). The legacy stream runs its work
 // at once, on the calling thread, after every blocking stream's queued work (CUDA's implicit
 // synchronisation: a legacy-stream launch, cudaMemcpy, cudaMemset, an event record or a wait
@@ -245,6 +246,10 @@ uint64_t seed();
 // Queues work on a created stream and returns true; false for the legacy stream, which runs work
 // at once (the caller runs it, after this has run the blocking streams' queued work).
 bool defer(cudaStream_t stream, std::function<void()> work);
+// Queues on `stream` a wait for another process (a peer's part of the emulated NCCL's all-reduce):
+// the stream's later work runs once `finished()` holds, polled; meanwhile cudaStreamQuery answers
+// cudaErrorNotReady and a synchronisation polls it. On the legacy stream it is polled at once.
+void defer_outside_wait(cudaStream_t stream, std::function<bool()> finished);
 void synchronize_all();     // cudaDeviceSynchronize
 void synchronize_legacy();  // what a legacy-stream call waits for first: the blocking streams' work
 size_t pending_work();      // items queued on non-blocking streams, for tests

@@ -1,25 +1,41 @@
 // NCCL, as far as Legato calls it (engine/cuda/nccl.cpp), on the emulator: the ranks are the MPI
-// job's (the trainer under mpirun has joined it: dist/world.cpp), and ncclAllReduce sums the
-// emulated device memory (host memory) with MPI_Allreduce once the stream's work is done. One rank
-// needs no MPI at all (tools/gpu_check.sh's NCCL step). Linked instead of libnccl into the emulated
-// suite and programs; like the real library, calls report errors through their result, never by throwing.
+// job's (the trainer under mpirun has joined it: dist/world.cpp). ncclAllReduce queues on the
+// stream what NCCL's kernel does: once the work before it has run, an MPI_Iallreduce of the
+// emulated device memory (host memory) starts, and the stream's later work waits until MPI_Testall
+// says it is done; meanwhile cudaStreamQuery answers cudaErrorNotReady, so a lost peer leaves the
+// stream waiting as on a GPU, and ncclCommAbort frees it. One rank needs no MPI at all
+// (tools/gpu_check.sh's NCCL step). Linked instead of libnccl into the emulated suite and
+// programs; like the real library, calls report errors through their result (an error of the
+// queued sum through ncclCommGetAsyncError), never by throwing.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "tests/cuda_emulator/emulator.h"
 
 #ifdef LEGATO_HAVE_MPI
 #include <mpi.h>
 #endif
 
+// What the queued sums share with their communicator: they outlive it when it is aborted.
+struct CommState {
+  bool aborted = false;                    // ncclCommAbort: the sums in flight are abandoned
+  ncclResult_t async_error = ncclSuccess;  // a queued sum's failure, for ncclCommGetAsyncError
+  std::string async_why;
+};
+
 struct ncclComm {
   int rank = 0, ranks = 1;
   std::string last_error;
+  std::shared_ptr<CommState> state = std::make_shared<CommState>();
 #ifdef LEGATO_HAVE_MPI
   MPI_Comm mpi = MPI_COMM_NULL;  // the ranks in NCCL's order
 #endif
@@ -47,6 +63,7 @@ ncclResult_t join_mpi(ncclComm_t comm, const ncclUniqueId& id) {
                 "emulated NCCL: " + std::to_string(comm->ranks) + " ranks in an MPI job of " + std::to_string(world));
   if (MPI_Comm_split(MPI_COMM_WORLD, 0, comm->rank, &comm->mpi) != MPI_SUCCESS)
     return fail(comm, ncclSystemError, "emulated NCCL: MPI_Comm_split failed");
+  MPI_Comm_set_errhandler(comm->mpi, MPI_ERRORS_RETURN);  // a failed sum is a result, as NCCL's, not an abort
   std::vector<char> ids(sizeof id.internal * static_cast<size_t>(comm->ranks));
   if (MPI_Allgather(id.internal, sizeof id.internal, MPI_CHAR, ids.data(), sizeof id.internal, MPI_CHAR, comm->mpi) !=
       MPI_SUCCESS)
@@ -96,35 +113,75 @@ ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int
   return ncclSuccess;
 }
 
+namespace {
+
+// Runs `work` on `stream` after the work queued before it: queued on a created stream, at once on
+// the legacy one.
+void enqueue(cudaStream_t stream, std::function<void()> work) {
+  if (!legato::emu::defer(stream, work)) work();
+}
+
+#ifdef LEGATO_HAVE_MPI
+// One all-reduce in flight: MPI's requests (its counts are int: 2^30 values each at most).
+struct Sum {
+  std::shared_ptr<CommState> state;
+  std::vector<MPI_Request> requests;
+
+  void failed(const char* call) {
+    state->async_error = ncclRemoteError;
+    state->async_why = std::string("emulated NCCL: ") + call + " failed";
+  }
+  void start(float* values, size_t count, MPI_Comm mpi) {
+    for (size_t done = 0; done < count;) {
+      const int n = static_cast<int>(std::min<size_t>(count - done, size_t{1} << 30));
+      MPI_Request& request = requests.emplace_back(MPI_REQUEST_NULL);
+      if (MPI_Iallreduce(MPI_IN_PLACE, values + done, n, MPI_FLOAT, MPI_SUM, mpi, &request) != MPI_SUCCESS)
+        return failed("MPI_Iallreduce");
+      done += static_cast<size_t>(n);
+    }
+  }
+  // Whether the stream may go on: the sum is done, failed or abandoned (ncclCommAbort).
+  bool over() {
+    if (state->aborted || state->async_error != ncclSuccess) return true;
+    int done = 0;
+    if (MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+      failed("MPI_Testall");
+      return true;
+    }
+    return done != 0;
+  }
+};
+#endif
+
+}  // namespace
+
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype, ncclRedOp_t op,
                            ncclComm_t comm, cudaStream_t stream) {
   if (comm == nullptr) return fail(nullptr, ncclInvalidArgument, "emulated NCCL: no communicator");
   if (datatype != ncclFloat32 || op != ncclSum)
     return fail(comm, ncclInvalidArgument, "emulated NCCL: only the sum of float32 is emulated");
-  // NCCL's kernel runs after the work queued before it on the stream: here, once that is done.
-  if (cudaStreamSynchronize(stream) != cudaSuccess) return fail(comm, ncclUnhandledCudaError, "cudaStreamSynchronize");
-  if (comm->ranks == 1) {
-    if (sendbuff != recvbuff) std::memmove(recvbuff, sendbuff, count * sizeof(float));
-    return ncclSuccess;
-  }
-#ifdef LEGATO_HAVE_MPI
   auto* values = static_cast<float*>(recvbuff);
-  for (size_t done = 0; done < count;) {  // MPI counts are int
-    const int n = static_cast<int>(std::min<size_t>(count - done, size_t{1} << 30));
-    const void* from = sendbuff == recvbuff ? MPI_IN_PLACE : static_cast<const float*>(sendbuff) + done;
-    if (MPI_Allreduce(from, values + done, n, MPI_FLOAT, MPI_SUM, comm->mpi) != MPI_SUCCESS)
-      return fail(comm, ncclRemoteError, "emulated NCCL: MPI_Allreduce failed");
-    done += static_cast<size_t>(n);
-  }
+  if (sendbuff != recvbuff)  // the sum is taken in place, in the receiving buffer
+    enqueue(stream, [=] { std::memmove(values, sendbuff, count * sizeof(float)); });
+  if (comm->ranks == 1) return ncclSuccess;
+#ifdef LEGATO_HAVE_MPI
+  auto sum = std::make_shared<Sum>();
+  sum->state = comm->state;
+  enqueue(stream, [sum, values, count, mpi = comm->mpi] { sum->start(values, count, mpi); });
+  legato::emu::defer_outside_wait(stream, [sum] { return sum->over(); });
   return ncclSuccess;
 #else
   return fail(comm, ncclInvalidUsage, "emulated NCCL: no MPI");
 #endif
 }
 
+// NCCL's words for a communicator without an abort: ncclSuccess while its sums are in flight or
+// done, a sum's error once one failed (after which nothing is known of the queued work).
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* async_error) {
-  *async_error = ncclSuccess;  // every emulated call is done when it returns
-  return comm ? ncclSuccess : ncclInvalidArgument;
+  if (comm == nullptr || async_error == nullptr) return ncclInvalidArgument;
+  *async_error = comm->state->async_error;
+  if (*async_error != ncclSuccess) comm->last_error = comm->state->async_why;
+  return ncclSuccess;
 }
 
 namespace {
@@ -141,7 +198,16 @@ ncclResult_t release(ncclComm_t comm) {
 }  // namespace
 
 ncclResult_t ncclCommDestroy(ncclComm_t comm) { return release(comm); }
-ncclResult_t ncclCommAbort(ncclComm_t comm) { return release(comm); }
+
+// Abandons the sums in flight: the streams that wait for them go on (their values undefined, as
+// NCCL's). MPI cannot cancel a collective, so its requests and communicator are left as they
+// are, not freed: freeing them would wait for the lost peer; the process is about to end.
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+  if (comm == nullptr) return ncclInvalidArgument;
+  comm->state->aborted = true;
+  delete comm;
+  return ncclSuccess;
+}
 
 const char* ncclGetErrorString(ncclResult_t result) {
   switch (result) {  // the library's own words

@@ -5,12 +5,14 @@
 // streams' queued work (CUDA's implicit synchronisation of the legacy stream).
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <list>
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "tests/cuda_emulator/emulator.h"
@@ -27,7 +29,11 @@ struct Work {
   std::function<void()> run;          // null for a wait
   std::shared_ptr<EventState> event;  // a wait's event
   uint64_t target = 0;                // the wait is over once event->completed reaches it
-  bool ready() const { return !event || event->completed >= target; }
+  std::function<bool()> outside;      // a wait for another process (defer_outside_wait): over once it holds
+  bool ready() const {
+    if (outside) return outside();
+    return !event || event->completed >= target;
+  }
 };
 
 }  // namespace
@@ -64,16 +70,30 @@ cudaError_t invalid() {
   return cudaErrorInvalidValue;
 }
 
+// Whether some stream waits, first in its queue, for another process: what only time can free.
+bool waiting_outside() {
+  for (CUstream_st* q : streams().deferred)
+    if (!q->queue.empty() && q->queue.front().outside) return true;
+  return false;
+}
+
 // Runs queued work, one item of a stream at a time, the stream drawn among those whose next item
-// may run, until done() holds. Nothing may run while done() is false: a wait on an event never
-// recorded, or a cycle of waits; that is the runtime's deadlock, reported.
-void drain_until(const std::function<bool()>& done) {
+// may run, until done() holds (true) or, where `block` is false, until only waits for other
+// processes hold it back (false: cudaStreamQuery's cudaErrorNotReady). Blocking, such a wait is
+// polled until it is over, as a GPU's stream waits for its peers. Nothing may run otherwise: a
+// wait on an event never recorded, or a cycle of waits; that is the runtime's deadlock, reported.
+bool drain_until(const std::function<bool()>& done, bool block = true) {
   Streams& s = streams();
   std::vector<CUstream_st*> ready;
   while (!done()) {
     ready.clear();
     for (CUstream_st* q : s.deferred)
       if (!q->queue.empty() && q->queue.front().ready()) ready.push_back(q);
+    if (ready.empty() && waiting_outside()) {
+      if (!block) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(50));  // the other ranks share the cores
+      continue;
+    }
     if (ready.empty())
       throw std::logic_error("emulated streams: waiting for work that can never run (a cycle of waits)");
     std::seed_seq seq{legato::emu::seed(), s.picks++, uint64_t{0x5743}};
@@ -83,6 +103,7 @@ void drain_until(const std::function<bool()>& done) {
     q->queue.pop_front();
     if (w.run) w.run();
   }
+  return true;
 }
 
 void drain_stream(CUstream_st* q) {
@@ -116,8 +137,18 @@ bool defer(cudaStream_t stream, std::function<void()> work) {
     drain_blocking();  // the legacy stream's work follows the blocking streams'
     return false;
   }
-  q->queue.push_back(Work{std::move(work), nullptr, 0});
+  q->queue.push_back(Work{std::move(work), nullptr, 0, nullptr});
   return true;
+}
+
+void defer_outside_wait(cudaStream_t stream, std::function<bool()> finished) {
+  CUstream_st* q = resolve(stream);
+  if (q->deferred) {
+    q->queue.push_back(Work{nullptr, nullptr, 0, std::move(finished)});
+    return;
+  }
+  drain_blocking();  // the legacy stream waits in host order
+  while (!finished()) std::this_thread::sleep_for(std::chrono::microseconds(50));
 }
 
 void synchronize_all() { drain_all(); }
@@ -160,8 +191,15 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     drain_blocking();  // the legacy stream's work has run, after the blocking streams' before it
   return cudaSuccess;
 }
-// The emulator's GPU makes progress only while the host waits: a query waits.
-cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
+// The emulator's GPU makes progress only while the host waits: a query runs what it can, and is
+// not ready only where a wait for another process (the emulated NCCL's) holds the stream back.
+cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  if (!stream) {
+    drain_blocking();
+    return cudaSuccess;
+  }
+  return drain_until([stream] { return stream->queue.empty(); }, false) ? cudaSuccess : cudaErrorNotReady;
+}
 cudaError_t cudaDeviceSynchronize(void) {
   drain_all();
   return cudaSuccess;
@@ -193,7 +231,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   const std::shared_ptr<EventState> state = event->state;
   const uint64_t target = state->recorded;
   if (q->deferred)
-    q->queue.push_back(Work{nullptr, state, target});
+    q->queue.push_back(Work{nullptr, state, target, nullptr});
   else
     drain_until([&] { return state->completed >= target; });  // the legacy stream runs in host order
   return cudaSuccess;
