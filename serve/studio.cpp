@@ -70,8 +70,8 @@ void check_controls(const ComposeRequest& r, const model::CheckpointMeta& meta, 
 
 }  // namespace
 
-Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio)
-    : models_(std::move(models)), store_(store), audio_(audio) {}
+Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio, Precision precision)
+    : models_(std::move(models)), store_(store), audio_(audio), precision_(precision) {}
 
 const ModelEntry& Studio::model(const std::string& name) const {
   for (const auto& m : models_)
@@ -93,7 +93,11 @@ void Studio::check(const ComposeRequest& r) {
 std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEntry& entry) {
   std::lock_guard lock(mutex_);  // one load per checkpoint; generation only reads the weights
   auto& slot = loaded_[entry.name];
-  if (!slot) slot = std::make_shared<model::LoadedCheckpoint>(model::load_checkpoint(entry.path));
+  if (!slot) {
+    auto ck = std::make_shared<model::LoadedCheckpoint>(model::load_checkpoint(entry.path));
+    ck->net->set_precision(precision_);
+    slot = std::move(ck);
+  }
   return slot;
 }
 
@@ -103,14 +107,9 @@ model::CompositionRequest Studio::request_of(const ComposeRequest& r, const mode
   model::CompositionRequest request;
   const std::string file = !r.primer_upload.empty() ? r.primer_upload : r.primer_piece;
   if (!file.empty()) {
-    std::vector<int> shifts;
     std::ostringstream log;
-    const auto pieces = model::encode_files({*store_.written(file + ".mid")}, meta.scheme, meta.vocab, log,
-                                            !meta.keys.empty(), &shifts);
-    if (pieces.empty() || pieces[0].empty()) throw RequestError(400, "primer " + file + ": no notes to continue");
-    request.primer.source = model::PrimerSource::Music;
-    request.primer.tokens = pieces[0];
-    request.primer.encoded_shift = shifts[0];
+    request.primer = model::music_primer_of_file(*store_.written(file + ".mid"), meta, log);
+    if (request.primer.tokens.empty()) throw RequestError(400, "primer " + file + ": no notes to continue");
   }
   if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
     throw RequestError(400, file.empty() ? problem : "primer " + file + ": " + problem);
@@ -154,6 +153,7 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
       {"longest_run", model::longest_run(generated)},
       {"seconds", piece.seconds},
       {"seed", r.seed},
+      {"precision", to_string(ck->net->precision())},
       {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, piece.all())) : ""},
       {"controls", model::describe_controls(meta, piece.controls, piece.shift)},
       {"features", piece_features(eval::features_of(score))},

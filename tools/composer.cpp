@@ -21,7 +21,6 @@
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
-#include "midi/vocabulary.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
@@ -340,50 +339,28 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   return 0;
 }
 
-// --primer-tokens as token ids: a line of `miditool tokens` as it is (the file's name and a tab,
-// then the tokens).
-std::vector<int32_t> primer_token_ids(const Options& o, const model::CheckpointMeta& meta) {
-  const midi::Vocabulary vocab = midi::Vocabulary::in_id_order(meta.vocab);
-  std::vector<int32_t> ids;
-  std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
-  for (std::string t; in >> t;) {
-    if (!vocab.contains(t))
-      throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +
-                              meta.scheme + " scheme: `miditool tokens --scheme " + meta.scheme +
-                              " FILE.mid` writes a file's tokens in it)");
-    ids.push_back(static_cast<int32_t>(vocab.id(t)));
-  }
-  return ids;
-}
-
 // What the music starts from (model::Primer): --primer-tokens, --primer's music, or without either
 // the pipeline's default (a checkpoint window or BOS).
 model::Primer primer_of(const Options& o, const model::CheckpointMeta& meta) {
   model::Primer primer;
-  primer.in_output = !o.no_primer_in_output;
-  if (!o.primer_tokens.empty()) {
-    primer.source = model::PrimerSource::Tokens;
-    primer.tokens = primer_token_ids(o, meta);
-  } else if (!o.primer_file.empty()) {
-    std::vector<int> shifts;
-    const auto pieces =
-        model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
-    if (pieces.empty() || pieces[0].empty())
-      throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
-    primer.source = model::PrimerSource::Music;
-    primer.tokens = pieces[0];
-    primer.encoded_shift = shifts[0];
+  try {
+    if (!o.primer_tokens.empty()) primer = model::tokens_primer_of_line(o.primer_tokens, meta);
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(std::string("--primer-tokens: ") + e.what());
   }
+  if (o.primer_tokens.empty() && !o.primer_file.empty()) {
+    primer = model::music_primer_of_file(o.primer_file, meta, std::cerr);
+    if (primer.tokens.empty())
+      throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
+  }
+  primer.in_output = !o.no_primer_in_output;
   return primer;
 }
 
 // The primer, then the generated tokens, on one line.
 void write_tokens(const std::filesystem::path& path, const Piece& piece, const std::vector<std::string>& vocab) {
   std::ofstream tf(path);
-  std::string sep;
-  for (int32_t t : piece.primer) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
-  for (int32_t t : piece.generated) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
-  tf << "\n";
+  tf << model::tokens_line({piece.primer, piece.generated}, vocab) << "\n";
   if (!tf) throw std::runtime_error("cannot write " + path.string());
 }
 
