@@ -46,7 +46,7 @@ struct OptimSlot {
 };
 
 // Every parameter updated by one launch (a few when there are very many), the per-element rules
-// of optim_update.h. slots: a host array of count entries (passed to the kernel by value).
+// above. slots: a host array of count entries (passed to the kernel by value).
 void rmsprop_multi_launch(const OptimSlot* slots, int count, float lr, float rho, float eps, cudaStream_t stream);
 void adam_multi_launch(const OptimSlot* slots, int count, float lr_t, float beta1, float beta2, float eps,
                        cudaStream_t stream);

@@ -7,14 +7,9 @@
 
 #include "corpus/corpus.h"
 #include "eval/features.h"
-#include "midi/writer.h"
 #include "model/composition.h"
-#include "model/encoding.h"
-#ifdef LEGATO_HAVE_FLUIDSYNTH
-#include "render/audio.h"
-#endif
 #include "render/instruments.h"
-#include "render/piano_roll.h"
+#include "render/piece_files.h"
 
 namespace legato::serve {
 
@@ -28,22 +23,16 @@ int shift_to(int key) { return key <= 6 ? key : key - 12; }
 
 // The piece's files beside each other: MIDI, piano roll, and audio where FluidSynth is built.
 json write_files(FileStore& store, const std::string& name, const midi::Score& score, bool audio) {
-  json files = json::object();
-  midi::write_midi_file(score, store.path_of(name, ".mid"));
-  store.add_file(name + ".mid");
-  files["mid"] = name + ".mid";
-  render::RollOptions roll;
-  roll.title = name + ".mid";
-  render::write_text_file(store.path_of(name, ".svg"), render::piano_roll_svg(score, roll));
-  store.add_file(name + ".svg");
-  files["svg"] = name + ".svg";
+  render::PieceFiles paths;
+  paths.mid = store.path_of(name, ".mid");
+  paths.svg = store.path_of(name, ".svg");
+  paths.title = name + ".mid";
+  json files = {{"mid", name + ".mid"}, {"svg", name + ".svg"}};
 #ifdef LEGATO_HAVE_FLUIDSYNTH
-  if (audio) {
-    render::render_wav(score, store.path_of(name, ".wav"));
-    store.add_file(name + ".wav");
-    files["wav"] = name + ".wav";
-  }
+  if (audio) paths.wav = store.path_of(name, ".wav"), files["wav"] = name + ".wav";
 #endif
+  render::write_piece_files(score, paths);
+  for (const auto& [kind, file] : files.items()) store.add_file(file.get<std::string>());
   return files;
 }
 

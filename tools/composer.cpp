@@ -21,7 +21,6 @@
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
-#include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
 #include "model/controls.h"
@@ -36,7 +35,7 @@
 #include "render/audio.h"
 #endif
 #include "render/instruments.h"
-#include "render/piano_roll.h"
+#include "render/piece_files.h"
 #include "tools/openmp_waits.h"
 
 namespace {
@@ -368,30 +367,15 @@ void write_tokens(const std::filesystem::path& path, const Piece& piece, const s
 // and in `rendered` a line for each SVG and WAV (as `miditool roll` and `render` say them).
 std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
                                   const std::vector<std::string>& vocab, std::vector<std::string>& rendered) {
-  const std::filesystem::path path = numbered(o.out, k, o.num_outputs);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  midi::write_midi_file(score, path);
+  render::PieceFiles files;
+  files.mid = numbered(o.out, k, o.num_outputs);
+  files.title = files.mid.filename().string();
+  if (!o.svg_out.empty()) files.svg = numbered(o.svg_out, k, o.num_outputs);
+  if (!o.wav_out.empty()) files.wav = numbered(o.wav_out, k, o.num_outputs);
+  files.soundfont = o.soundfont;
+  rendered = render::write_piece_files(score, files);
   if (!o.tokens_out.empty()) write_tokens(numbered(o.tokens_out, k, o.num_outputs), piece, vocab);
-  if (!o.svg_out.empty()) {
-    render::RollOptions roll;
-    roll.title = path.filename().string();
-    const std::filesystem::path svg = numbered(o.svg_out, k, o.num_outputs);
-    render::write_text_file(svg, render::piano_roll_svg(score, roll));
-    rendered.push_back(svg.string() + ": piano roll of " + std::to_string(score.notes.size()) + " notes");
-  }
-#ifdef LEGATO_HAVE_FLUIDSYNTH
-  if (!o.wav_out.empty()) {
-    render::AudioOptions audio;
-    audio.soundfont = o.soundfont;
-    const std::filesystem::path wav = numbered(o.wav_out, k, o.num_outputs);
-    const render::AudioResult result = render::render_wav(score, wav, audio);
-    char line[512];
-    std::snprintf(line, sizeof line, "%s: %.2f s, %d Hz stereo, %zu notes, soundfont %s", wav.c_str(), result.seconds(),
-                  result.sample_rate, score.notes.size(), result.soundfont.c_str());
-    rendered.push_back(line);
-  }
-#endif
-  return path;
+  return files.mid;
 }
 
 void print_summary(const std::filesystem::path& path, const Piece& piece, const midi::Score& score, double seconds,
