@@ -33,7 +33,7 @@
 #include "engine/cuda/gemm.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/lstm_persistent_cuda.h"
+#include "kernels/lstm_persistent.h"
 #include "kernels/sampling.h"
 #include "model/generator.h"
 #include "model/generator_persistent.h"

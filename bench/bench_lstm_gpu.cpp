@@ -28,7 +28,7 @@
 #include "engine/backend.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/lstm.h"
 
 namespace legato::bench {
 namespace {

@@ -6,7 +6,7 @@
 #include "engine/cuda/lstm_wavefront.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/lstm.h"
 
 namespace legato::bench {
 

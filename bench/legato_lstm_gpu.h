@@ -1,5 +1,5 @@
 #pragma once
-// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm_cuda.h per layer, or (with a
+// Our stacked LSTM on the GPU for the benchmarks: kernels/lstm.h per layer, or (with a
 // chunk) the layer wavefront of engine/cuda/lstm_wavefront.h, with the same interface as
 // CudnnLstm so both run on the same buffers and weights.
 #include <memory>

@@ -6,6 +6,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
+#include "engine/ops.h"
 #include "engine/ops/checks.h"
 
 namespace legato {

@@ -7,10 +7,9 @@
 
 // The one rule for handing an op to the GPU: an op first checks what does not depend on the
 // device (defined inputs, one device, one dtype, shapes), then routes: the statement returns the
-// CUDA backend's op (engine/cuda/ops.h) when `tensor` lives on the GPU. Builds without the
-// backend hold no CUDA tensors.
+// CUDA backend's op (cuda_ops, declared beside the CPU op in engine/ops.h) when `tensor` lives on
+// the GPU. Builds without the backend hold no CUDA tensors and leave the cuda_ops undefined.
 #if defined(LEGATO_HAVE_CUDA)
-#include "engine/cuda/ops.h"
 #define LEGATO_ROUTE_TO_CUDA_IF(on_cuda, ...) \
   if (on_cuda) return __VA_ARGS__
 #else

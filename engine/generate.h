@@ -1,6 +1,6 @@
 #pragma once
 // A whole piece in one launch on the GPU, from an LSTM's weights: the persistent kernel
-// (kernels/lstm_persistent_cuda.h) runs the primer and the piece on the device, sampling there,
+// (kernels/lstm_persistent.h) runs the primer and the piece on the device, sampling there,
 // and only tokens come back (into mapped host memory, handed over as they are made). The host
 // half is engine/cuda/generate.cpp; engine/without_cuda.cpp answers in builds without the backend.
 // model::compose_persistent builds the weights from a MusicLSTM and checks the request first.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/ops/lstm.h"
-#include "kernels/lstm_persistent_cuda.h"
+#include "kernels/lstm_persistent.h"
 
 namespace legato {
 

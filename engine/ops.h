@@ -8,6 +8,7 @@
 #include "engine/batch_slice.h"
 #include "engine/precision.h"
 #include "engine/tensor.h"
+#include "kernels/elementwise.h"
 
 namespace legato::ops {
 
@@ -73,3 +74,39 @@ Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);
 
 }  // namespace legato::ops
+
+// The same ops on CUDA tensors, one per file of engine/cuda/ named as above (engine/cuda/<op>.cpp).
+// The ops above send an op here when its first input lives on the GPU (LEGATO_ROUTE_TO_CUDA,
+// engine/dispatch.h), after their device-free checks; each computes with its kernels' launchers
+// (kernels/<op>.h) and cuBLAS on the engine's stream and records its backward in the same
+// autograd. Float32 only (int32 for indices); shapes and meanings as above. Declared in every
+// build; only builds with the CUDA backend define them, and only they route here.
+namespace legato::cuda_ops {
+
+// elementwise.cpp: `op` names the op in errors.
+Tensor binary(kernels::BinaryKind kind, const char* op, const Tensor& a, const Tensor& b);
+Tensor unary(kernels::UnaryKind kind, const char* op, const Tensor& x);
+Tensor scale(const Tensor& x, double factor);
+// matmul.cpp
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Precision precision);
+// softmax.cpp, loss.cpp
+Tensor softmax(const Tensor& x);
+Tensor log_softmax(const Tensor& x);
+Tensor cross_entropy_probs(const Tensor& probs, const Tensor& targets);
+Tensor cross_entropy_logits(const Tensor& logits, const Tensor& targets);
+// dropout.cpp: slice, the part of the batch x holds, the mask drawn at its windows' places in the
+// whole batch. embedding.cpp.
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const ops::BatchSlice& slice);
+Tensor embedding(const Tensor& weight, const Tensor& indices);
+// reduce.cpp
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+// shape.cpp: the block [outer, count, inner] of src (seen as [outer, src_size, inner], from
+// src_start along the middle axis) copied into dst (seen as [outer, dst_size, inner], from
+// dst_start), or added when add: slice and concat, forward and backward.
+void copy_block(const Tensor& src, int64_t src_size, int64_t src_start, Tensor& dst, int64_t dst_size,
+                int64_t dst_start, int64_t outer, int64_t count, int64_t inner, bool add);
+// autograd.cpp's gradient accumulation: dst += src, same shape, both float32 on the GPU.
+void accumulate(Tensor& dst, const Tensor& src);
+
+}  // namespace legato::cuda_ops

@@ -6,7 +6,7 @@
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
-#include "kernels/optim_update.h"
+#include "kernels/optim.h"
 
 namespace legato::optim {
 namespace {

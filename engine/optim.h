@@ -1,6 +1,6 @@
 #pragma once
 // Optimisers over a named parameter list, and global-norm gradient clipping. The per-element
-// rules live in kernels/optim_update.h, shared with the fused CUDA update.
+// rules live in kernels/optim.h, shared with the fused CUDA update.
 #include <vector>
 
 #include "engine/nn/layers.h"
@@ -62,3 +62,17 @@ class Adam : public Optimizer {
 double clip_grad_norm(const nn::ParameterList& params, double max_norm);
 
 }  // namespace legato::optim
+
+// The optimisers' fused steps on CUDA tensors (engine/cuda/optim.cpp): every parameter that has a
+// gradient updated in one launch. params [P] and the slot lists parallel to it (Adam's first
+// moments m, the mean squares v).
+namespace legato::cuda_ops {
+
+void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& v, double lr, double rho, double eps);
+void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& m, const std::vector<Tensor>& v,
+               double lr_t, double beta1, double beta2, double eps);
+// The global L2 norm of the gradients (one launch, read back), and every gradient scaled by
+// max_norm / norm when it is larger. Returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+}  // namespace legato::cuda_ops

@@ -1,5 +1,5 @@
 // Dropout with the CPU's Philox mask (philox.h), bit for bit.
-#include "dropout_cuda.h"
+#include "dropout.h"
 #include "grid.h"
 #include "launch.h"
 #include "philox.h"

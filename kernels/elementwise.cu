@@ -6,7 +6,6 @@
 
 #include "cuda_check.h"
 #include "elementwise.h"
-#include "elementwise_cuda.h"
 #include "grid.h"
 #include "launch.h"
 

@@ -1,5 +1,5 @@
 // The embedding lookup and its gradient (atomics: repeated tokens add into the same row).
-#include "embedding_cuda.h"
+#include "embedding.h"
 #include "grid.h"
 #include "launch.h"
 

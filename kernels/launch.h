@@ -9,11 +9,12 @@
 //
 // grid and block are anything dim3 takes (an int, or dim3(x, y, z)).
 //
-// Each kernels/<op>.cu has its launchers declared in kernels/<op>_cuda.h, named as the engine's
-// op (engine/ops/<op>.cpp, engine/cuda/<op>.cpp) and its per-element bodies, shared with the CPU,
-// in kernels/<op>.h. Every launcher takes float32, row-major arrays in device memory owned by the
-// caller and checks its launch; "+=" in a comment means it accumulates into its output
-// (autograd's convention). The _cuda.h headers need no CUDA header, so host code includes them.
+// Each kernels/<op>.cu has its launchers declared in kernels/<op>.h, beside the per-element bodies
+// it shares with the CPU, named as the engine's op (engine/ops/<op>.cpp, engine/cuda/<op>.cpp).
+// Every launcher takes float32, row-major arrays in device memory owned by the caller and checks
+// its launch; "+=" in a comment means it accumulates into its output (autograd's convention). The
+// launchers' declarations need no CUDA header (cudaStream_t is declared opaque), so host code and
+// the CPU build include them.
 #include <cuda_runtime.h>
 
 #include <cstddef>

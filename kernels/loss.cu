@@ -7,7 +7,6 @@
 #include "grid.h"
 #include "launch.h"
 #include "loss.h"
-#include "loss_cuda.h"
 #include "softmax.h"
 
 namespace legato::kernels {

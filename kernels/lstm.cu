@@ -1,9 +1,8 @@
 // The LSTM's fused cell kernels (its whole-sequence orchestration on cuBLAS: engine/cuda/lstm_sequence.cpp): one thread
-// per (batch, unit) element, running the same per-element body (lstm_cell.h) that the CPU engine runs.
+// per (batch, unit) element, running the same per-element body (lstm.h) that the CPU engine runs.
 #include "grid.h"
 #include "launch.h"
-#include "lstm_cell.h"
-#include "lstm_cuda.h"
+#include "lstm.h"
 
 namespace legato::kernels {
 namespace {

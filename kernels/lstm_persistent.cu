@@ -1,4 +1,4 @@
-// The persistent generator (lstm_persistent_cuda.h): one cooperative launch composes a whole piece.
+// The persistent generator (lstm_persistent.h): one cooperative launch composes a whole piece.
 // Version 4 (bench/results/notes.md): one block per SM, weights in shared memory as float32 rows
 // (strides without bank conflicts), the lanes of a row adding their sums by warp shuffles; each
 // block publishes its part of every layer's h, of dense1's output (unless folded into dense2) and
@@ -19,8 +19,8 @@
 #include "dynamic_shared.cuh"
 #include "elementwise.h"
 #include "launch.h"
-#include "lstm_cell.h"
-#include "lstm_persistent_cuda.h"
+#include "lstm.h"
+#include "lstm_persistent.h"
 #include "philox.h"
 #include "ready_flags.cuh"
 #include "sampling.h"
@@ -416,7 +416,7 @@ __device__ void layer_forward(const GenerateNetwork& net, const Layout& lay, uns
   if (k + 1 < net.layers) prefetch_h(x + H, h_next_prev, H);
 }
 
-// One launch for the piece; see lstm_persistent_cuda.h. Workspace: h [2][L][H] (double-buffered
+// One launch for the piece; see lstm_persistent.h. Workspace: h [2][L][H] (double-buffered
 // by step parity: other blocks may still read h_{t-1} while h_t is written), the dense1 output [D]
 // and the logits [V], read by other blocks after their ready flags (through L2: __ldcg), then
 // the flags (Flags). One grid barrier, after the flags are zeroed; none per token.

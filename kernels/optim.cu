@@ -5,9 +5,8 @@
 #include "cuda_check.h"
 #include "grid.h"
 #include "launch.h"
-#include "optim_cuda.h"
-#include "optim_update.h"
-#include "reduce_cuda.h"
+#include "optim.h"
+#include "reduce.h"
 
 namespace legato::kernels {
 namespace {

@@ -2,7 +2,7 @@
 #include "block_reduce.cuh"
 #include "cuda_check.h"
 #include "launch.h"
-#include "reduce_cuda.h"
+#include "reduce.h"
 
 namespace legato::kernels {
 namespace {

@@ -1,7 +1,7 @@
 // The kernel of slice's and concat's backward: a strided 2-D block added into another.
 #include "grid.h"
 #include "launch.h"
-#include "shape_cuda.h"
+#include "shape.h"
 
 namespace legato::kernels {
 namespace {

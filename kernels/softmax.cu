@@ -7,7 +7,6 @@
 #include "grid.h"
 #include "launch.h"
 #include "softmax.h"
-#include "softmax_cuda.h"
 
 namespace legato::kernels {
 namespace {

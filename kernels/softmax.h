@@ -20,7 +20,13 @@
 //   sum(f)        sum_j f(y_j, dy_j)
 //   add(f)        dx_j += f(y_j, dy_j)
 //   exp(v)        as above
+// Below them: the launchers of softmax.cu, for the host code in engine/cuda/ (declarations only, no
+// CUDA header needed: the CPU build compiles this file too).
+#include <cstdint>
+
 #include "hd.h"
+
+typedef struct CUstream_st* cudaStream_t;
 
 namespace legato::kernels {
 
@@ -60,5 +66,16 @@ LEGATO_HD void softmax_backward_row(Row& row, bool log) {
     row.add([s](const auto& y, const auto& dy) { return y * (dy - s); });
   }
 }
+
+}  // namespace legato::kernels
+
+// ---- the launchers of softmax.cu, behind engine/cuda/softmax.cpp (their conventions: launch.h) ----
+namespace legato::kernels {
+
+// One block per row of x [rows, cols]: y = softmax(x) or log_softmax(x), max-subtracted.
+void softmax_rows_launch(const float* x, float* y, int64_t rows, int64_t cols, bool log, cudaStream_t stream);
+// dx [rows, cols] += y * (dy - <dy, y>) (softmax) or dy - exp(y) * sum(dy) (log_softmax).
+void softmax_rows_backward_launch(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log,
+                                  cudaStream_t stream);
 
 }  // namespace legato::kernels

@@ -4,8 +4,10 @@
 // compose_pieces (at the end) is the one pipeline every user composes through: composer, legato-serve,
 // the Python module and the trainer's music measurement.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -135,6 +137,18 @@ struct Primer {
   size_t corpus_piece = 0;      // Corpus: the first piece's window
   bool in_output = true;        // Music, Tokens: its notes begin each piece's score
 };
+
+// A MIDI file as a Music primer (composer --primer, legato-serve's uploads, Python's paths): its
+// notes encoded as the checkpoint's training pieces were (in C's key where the network learnt
+// there: encoded_shift), `log` told what the reading says. Its tokens are empty when the file
+// cannot be read as music; the caller says so in its own words.
+Primer music_primer_of_file(const std::filesystem::path& path, const CheckpointMeta& meta, std::ostream& log);
+// A Tokens primer from one line of `miditool tokens` (the file's name and a tab, then the tokens;
+// the name may be left out). std::invalid_argument naming the first token the checkpoint lacks.
+Primer tokens_primer_of_line(const std::string& line, const CheckpointMeta& meta);
+// One line of tokens as tokens_primer_of_line reads them: each id's string, space-separated, for
+// composer --tokens-out (the primer, then the generated tokens).
+std::string tokens_line(const std::vector<std::vector<int32_t>>& parts, const std::vector<std::string>& vocab);
 
 // What to compose. Every random draw comes from one std::mt19937_64 seeded with `seed`, in this
 // order: a Default primer's window (once); then per piece its key (unless given or the primer's),

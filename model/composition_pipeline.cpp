@@ -1,8 +1,11 @@
 // compose_pieces: the composition pipeline (model/composition.h) over compose_piece.
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
 
+#include "midi/vocabulary.h"
 #include "model/composition.h"
+#include "model/encoding.h"
 
 namespace legato::model {
 
@@ -124,6 +127,37 @@ void compose_pieces(const MusicLSTM& net, const CheckpointMeta& meta, const Comp
     ComposedPiece piece = compose_one(net, meta, request, window, k, hooks, rng);
     if (hooks.done && !hooks.done(piece)) return;
   }
+}
+
+Primer music_primer_of_file(const std::filesystem::path& path, const CheckpointMeta& meta, std::ostream& log) {
+  Primer primer;
+  primer.source = PrimerSource::Music;
+  std::vector<int> shifts;
+  const auto pieces = encode_files({path}, meta.scheme, meta.vocab, log, !meta.keys.empty(), &shifts);
+  if (!pieces.empty()) primer.tokens = pieces[0], primer.encoded_shift = shifts[0];
+  return primer;
+}
+
+Primer tokens_primer_of_line(const std::string& line, const CheckpointMeta& meta) {
+  const midi::Vocabulary vocab = midi::Vocabulary::in_id_order(meta.vocab);
+  Primer primer;
+  primer.source = PrimerSource::Tokens;
+  std::istringstream in(line.substr(line.find('\t') + 1));
+  for (std::string t; in >> t;) {
+    if (!vocab.contains(t))
+      throw std::invalid_argument("'" + t + "' is not a token of the checkpoint (it uses the " + meta.scheme +
+                                  " scheme: `miditool tokens --scheme " + meta.scheme +
+                                  " FILE.mid` writes a file's tokens in it)");
+    primer.tokens.push_back(static_cast<int32_t>(vocab.id(t)));
+  }
+  return primer;
+}
+
+std::string tokens_line(const std::vector<std::vector<int32_t>>& parts, const std::vector<std::string>& vocab) {
+  std::string line, sep;
+  for (const auto& part : parts)
+    for (int32_t t : part) line += sep + vocab[static_cast<size_t>(t)], sep = " ";
+  return line;
 }
 
 std::vector<ComposedPiece> compose_pieces(const MusicLSTM& net, const CheckpointMeta& meta,

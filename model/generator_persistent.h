@@ -1,5 +1,5 @@
 #pragma once
-// Composing on the GPU in one launch: the persistent kernel (kernels/lstm_persistent_cuda.h) runs
+// Composing on the GPU in one launch: the persistent kernel (kernels/lstm_persistent.h) runs
 // the primer and the whole piece on the device, sampling there, and only tokens come back (into
 // mapped host memory, handed to `on_token` as they are made). Used by model::compose whenever the
 // network is on the GPU and fits on chip; otherwise the network is stepped token by token

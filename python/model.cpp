@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "corpus/corpus.h"
+#include "engine/precision.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
 #include "model/encoding.h"
@@ -36,7 +37,12 @@ struct ComposeControls {
   double key_strength = model::kDefaultKeyStrength, density_strength = model::kDefaultDensityStrength;
 };
 
-Model load(const std::filesystem::path& path) {
+// precision: of the network's products ("fp32", or "bf16" on a CPU that multiplies it natively;
+// "tf32" is the GPU's): ValueError with the one-line reason where this machine cannot.
+Model load(const std::filesystem::path& path, const std::string& precision) {
+  const std::optional<Precision> chosen = parse_precision(precision);
+  if (!chosen) throw std::invalid_argument("precision: unknown '" + precision + "' (fp32, tf32 or bf16)");
+  check_precision(*chosen, Device::CPU);
   if (const std::string problem = model::checkpoint_problem(path); !problem.empty()) {
     FileError e(path.string() + ": " + problem);
     e.missing = problem == "no such file";
@@ -50,6 +56,7 @@ Model load(const std::filesystem::path& path) {
   } catch (const std::runtime_error& e) {  // damaged or not ours: the caller's input
     throw std::invalid_argument(e.what());
   }
+  ck->net->set_precision(*chosen);
   return Model{ck, path.string()};
 }
 
@@ -65,10 +72,8 @@ model::Primer music_primer(const model::CheckpointMeta& meta, const py::object& 
     const std::string path = py::str(primer_arg);
     require_file(path, "primer ");
     std::ostringstream log;
-    std::vector<int> shifts;
-    const auto pieces = model::encode_files({path}, meta.scheme, meta.vocab, log, !meta.keys.empty(), &shifts);
-    if (pieces.empty()) throw midi::MidiError(path, 0, "cannot be read as a primer (" + log.str() + ")");
-    primer.tokens = pieces[0], primer.encoded_shift = shifts[0];
+    primer = model::music_primer_of_file(path, meta, log);
+    if (primer.tokens.empty()) throw midi::MidiError(path, 0, "cannot be read as a primer (" + log.str() + ")");
   }
   return primer;
 }
@@ -247,14 +252,18 @@ void init_model(py::module_& m) {
            "Feeds one token: returns (logits [vocab], state). state None starts from zero; the state given is "
            "advanced in place and returned.")
       .def("state_dict", &state_dict, "The parameters as float32 NumPy arrays, named as PyTorch's state_dict.")
+      .def_property_readonly(
+          "precision", [](const Model& x) { return to_string(x.ck->net->precision()); },
+          "The precision of the network's products (legato.load's precision).")
       .def("__repr__", [](const Model& x) {
         const auto& c = x.ck->meta.config;
         return "<legato.Model " + x.path + ": " + x.ck->meta.scheme + ", vocab " + std::to_string(c.vocab) +
                ", hidden " + std::to_string(c.hidden) + " x " + std::to_string(c.layers) + ">";
       });
-  m.def("load", &load, py::arg("path"),
-        "Loads a checkpoint (.safetensors from trainer or legato.train) with its config and vocabulary. "
-        "OSError for a missing file, ValueError for a file that is not a checkpoint.");
+  m.def("load", &load, py::arg("path"), py::arg("precision") = "fp32",
+        "Loads a checkpoint (.safetensors from trainer or legato.train) with its config and vocabulary; its "
+        "products run at `precision` (fp32, or bf16 on a CPU that has it; tf32 is the GPU's). OSError for a "
+        "missing file, ValueError for a file that is not a checkpoint or a precision this machine cannot run.");
 }
 
 }  // namespace legato::python

@@ -62,7 +62,7 @@ struct Server::Impl {
   Impl(const ServerOptions& o, std::ostream& log)
       : options(o),
         store(o.out),
-        studio(find_models(o.models, log), store, o.audio),
+        studio(find_models(o.models, log), store, o.audio, o.precision),
         pool(o.workers > 0 ? o.workers : default_workers(), o.places,
              [this](Job& job, const std::function<bool(int64_t)>& progress) {
                return studio.compose(job.request, progress);

@@ -16,17 +16,20 @@
 #include <ostream>
 #include <string>
 
+#include "engine/precision.h"
+
 namespace legato::serve {
 
 struct ServerOptions {
   std::filesystem::path models = "out";     // searched for checkpoints
   std::filesystem::path out = "out/serve";  // where pieces and uploads are written
   std::string host = "127.0.0.1";
-  int port = 8080;                      // 0: any free port
-  int workers = 0;                      // 0: one per core
-  int places = 64;                      // jobs that may wait in the queue
-  size_t max_upload = size_t(4) << 20;  // bytes of any request body
-  bool audio = true;                    // WAV files through FluidSynth, where built
+  int port = 8080;                        // 0: any free port
+  int workers = 0;                        // 0: one per core
+  int places = 64;                        // jobs that may wait in the queue
+  size_t max_upload = size_t(4) << 20;    // bytes of any request body
+  bool audio = true;                      // WAV files through FluidSynth, where built
+  Precision precision = Precision::FP32;  // of every checkpoint's products (checked by the caller)
 };
 
 class Server {

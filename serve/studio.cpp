@@ -7,14 +7,9 @@
 
 #include "corpus/corpus.h"
 #include "eval/features.h"
-#include "midi/writer.h"
 #include "model/composition.h"
-#include "model/encoding.h"
-#ifdef LEGATO_HAVE_FLUIDSYNTH
-#include "render/audio.h"
-#endif
 #include "render/instruments.h"
-#include "render/piano_roll.h"
+#include "render/piece_files.h"
 
 namespace legato::serve {
 
@@ -28,22 +23,16 @@ int shift_to(int key) { return key <= 6 ? key : key - 12; }
 
 // The piece's files beside each other: MIDI, piano roll, and audio where FluidSynth is built.
 json write_files(FileStore& store, const std::string& name, const midi::Score& score, bool audio) {
-  json files = json::object();
-  midi::write_midi_file(score, store.path_of(name, ".mid"));
-  store.add_file(name + ".mid");
-  files["mid"] = name + ".mid";
-  render::RollOptions roll;
-  roll.title = name + ".mid";
-  render::write_text_file(store.path_of(name, ".svg"), render::piano_roll_svg(score, roll));
-  store.add_file(name + ".svg");
-  files["svg"] = name + ".svg";
+  render::PieceFiles paths;
+  paths.mid = store.path_of(name, ".mid");
+  paths.svg = store.path_of(name, ".svg");
+  paths.title = name + ".mid";
+  json files = {{"mid", name + ".mid"}, {"svg", name + ".svg"}};
 #ifdef LEGATO_HAVE_FLUIDSYNTH
-  if (audio) {
-    render::render_wav(score, store.path_of(name, ".wav"));
-    store.add_file(name + ".wav");
-    files["wav"] = name + ".wav";
-  }
+  if (audio) paths.wav = store.path_of(name, ".wav"), files["wav"] = name + ".wav";
 #endif
+  render::write_piece_files(score, paths);
+  for (const auto& [kind, file] : files.items()) store.add_file(file.get<std::string>());
   return files;
 }
 
@@ -70,8 +59,8 @@ void check_controls(const ComposeRequest& r, const model::CheckpointMeta& meta, 
 
 }  // namespace
 
-Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio)
-    : models_(std::move(models)), store_(store), audio_(audio) {}
+Studio::Studio(std::vector<ModelEntry> models, FileStore& store, bool audio, Precision precision)
+    : models_(std::move(models)), store_(store), audio_(audio), precision_(precision) {}
 
 const ModelEntry& Studio::model(const std::string& name) const {
   for (const auto& m : models_)
@@ -93,7 +82,11 @@ void Studio::check(const ComposeRequest& r) {
 std::shared_ptr<const model::LoadedCheckpoint> Studio::checkpoint(const ModelEntry& entry) {
   std::lock_guard lock(mutex_);  // one load per checkpoint; generation only reads the weights
   auto& slot = loaded_[entry.name];
-  if (!slot) slot = std::make_shared<model::LoadedCheckpoint>(model::load_checkpoint(entry.path));
+  if (!slot) {
+    auto ck = std::make_shared<model::LoadedCheckpoint>(model::load_checkpoint(entry.path));
+    ck->net->set_precision(precision_);
+    slot = std::move(ck);
+  }
   return slot;
 }
 
@@ -103,14 +96,9 @@ model::CompositionRequest Studio::request_of(const ComposeRequest& r, const mode
   model::CompositionRequest request;
   const std::string file = !r.primer_upload.empty() ? r.primer_upload : r.primer_piece;
   if (!file.empty()) {
-    std::vector<int> shifts;
     std::ostringstream log;
-    const auto pieces = model::encode_files({*store_.written(file + ".mid")}, meta.scheme, meta.vocab, log,
-                                            !meta.keys.empty(), &shifts);
-    if (pieces.empty() || pieces[0].empty()) throw RequestError(400, "primer " + file + ": no notes to continue");
-    request.primer.source = model::PrimerSource::Music;
-    request.primer.tokens = pieces[0];
-    request.primer.encoded_shift = shifts[0];
+    request.primer = model::music_primer_of_file(*store_.written(file + ".mid"), meta, log);
+    if (request.primer.tokens.empty()) throw RequestError(400, "primer " + file + ": no notes to continue");
   }
   if (const std::string problem = model::composition_problem(meta, request); !problem.empty())
     throw RequestError(400, file.empty() ? problem : "primer " + file + ": " + problem);
@@ -154,6 +142,7 @@ json Studio::compose(const ComposeRequest& r, const Progress& progress) {
       {"longest_run", model::longest_run(generated)},
       {"seconds", piece.seconds},
       {"seed", r.seed},
+      {"precision", to_string(ck->net->precision())},
       {"ensemble", meta.scheme == "event" ? render::ensemble_names(model::ensemble_of(meta, piece.all())) : ""},
       {"controls", model::describe_controls(meta, piece.controls, piece.shift)},
       {"features", piece_features(eval::features_of(score))},

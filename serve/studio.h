@@ -31,7 +31,8 @@ using Progress = std::function<bool(int64_t tokens)>;
 
 class Studio {
  public:
-  Studio(std::vector<ModelEntry> models, FileStore& store, bool audio);
+  // precision: that of every checkpoint it loads (legato-serve --precision; checked there).
+  Studio(std::vector<ModelEntry> models, FileStore& store, bool audio, Precision precision = Precision::FP32);
 
   const std::vector<ModelEntry>& models() const { return models_; }
   FileStore& store() { return store_; }
@@ -54,6 +55,7 @@ class Studio {
   std::vector<ModelEntry> models_;
   FileStore& store_;
   bool audio_;
+  Precision precision_;
   CorpusFeatures corpus_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const model::LoadedCheckpoint>> loaded_;

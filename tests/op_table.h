@@ -22,7 +22,7 @@ namespace legato::testing {
 using OpInputs = std::vector<Tensor>;
 
 struct OpCase {
-  std::string name;  // the op's name in engine/ops.h and engine/cuda/ops.h first, then what the row adds
+  std::string name;  // the op's name in engine/ops.h (and cuda_ops) first, then what the row adds
   std::function<Tensor(const OpInputs&)> apply;  // the inputs -> the op's output
   // float64 leaves taking a gradient (int32 targets and indices, constants without one). Small
   // (wide = false) for the central differences, whose rounding grows with the size of the

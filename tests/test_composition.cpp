@@ -3,12 +3,17 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "live_checkpoint.h"
+#include "midi/writer.h"
 #include "model/composition.h"
+#include "score_builder.h"
+#include "temp_dir.h"
 
 using namespace legato;
 
@@ -110,6 +115,42 @@ TEST_CASE("composition pipeline: a user's tokens stay in the network's key, musi
     CHECK(piece.context == ids(meta, {"BOS", "I0", "P0"}));
     CHECK(piece.all().size() == piece.context.size() + piece.primer.size() + piece.generated.size());
   }
+}
+
+TEST_CASE("composition pipeline: primers from a line of tokens and from a MIDI file, as every program reads them") {
+  const model::CheckpointMeta meta = keyed_meta();
+  const std::vector<int32_t> tokens = ids(meta, {"BOS", "I0", "P0", "N60", "D4"});
+  // composer --tokens-out writes the line --primer-tokens (and miditool tokens, with a name) reads.
+  const std::string line = model::tokens_line({{tokens[0], tokens[1]}, {tokens[2], tokens[3], tokens[4]}}, meta.vocab);
+  CHECK(line == "BOS I0 P0 N60 D4");
+  for (const std::string& given : {line, "piece.mid\t" + line}) {
+    const model::Primer p = model::tokens_primer_of_line(given, meta);
+    CHECK(p.source == model::PrimerSource::Tokens);
+    CHECK(p.tokens == tokens);
+  }
+  try {
+    model::tokens_primer_of_line("BOS N60 X99", meta);
+    FAIL("a token the checkpoint lacks was taken");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).rfind("'X99' is not a token of the checkpoint", 0) == 0);
+    CHECK(std::string(e.what()).find("miditool tokens --scheme event") != std::string::npos);
+  }
+  // A MIDI file: its notes encoded (in C's key for this network, which learnt there); a file
+  // without notes gives no note token, and one that cannot be read nothing (each caller's error).
+  const auto dir = testing::temp_dir("music_primer");
+  midi::write_midi_file(testing::scale_piece(3, false, 24), dir / "in_e_flat.mid");
+  std::ostringstream log;
+  const model::Primer music = model::music_primer_of_file(dir / "in_e_flat.mid", meta, log);
+  CHECK(music.source == model::PrimerSource::Music);
+  CHECK(music.tokens.size() > 24);
+  CHECK(music.encoded_shift == -3);
+  midi::Score silent;
+  silent.ticks_per_quarter = 480;
+  midi::write_midi_file(silent, dir / "silent.mid");
+  for (int32_t t : model::music_primer_of_file(dir / "silent.mid", meta, log).tokens)
+    CHECK(meta.vocab[size_t(t)].rfind("N", 0) != 0);
+  std::ofstream(dir / "text.mid") << "not a MIDI file";
+  CHECK(model::music_primer_of_file(dir / "text.mid", meta, log).tokens.empty());
 }
 
 TEST_CASE("composition pipeline: training windows, drawn once or piece by piece; what cannot be composed") {

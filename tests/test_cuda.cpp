@@ -17,11 +17,10 @@
 #include "engine/cuda/lstm_sequence.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_buffer.h"
-#include "kernels/dropout_cuda.h"
-#include "kernels/embedding_cuda.h"
-#include "kernels/loss_cuda.h"
-#include "kernels/lstm_cell.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/dropout.h"
+#include "kernels/embedding.h"
+#include "kernels/loss.h"
+#include "kernels/lstm.h"
 #endif
 
 using namespace legato;

@@ -22,7 +22,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "kernels/device_buffer.h"
-#include "kernels/elementwise_cuda.h"
+#include "kernels/elementwise.h"
 #include "model/generator_persistent.h"
 #include "model/music_lstm.h"
 

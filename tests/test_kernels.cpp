@@ -8,7 +8,7 @@
 #include "engine/ops.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
-#include "kernels/lstm_cell.h"
+#include "kernels/lstm.h"
 #include "kernels/philox.h"
 #include "kernels/softmax.h"
 

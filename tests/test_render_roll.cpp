@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
 #include "midi/reader.h"
 #include "midi/writer.h"
 #include "render/piano_roll.h"
+#include "render/piece_files.h"
 #include "score_builder.h"
 #include "temp_dir.h"
 #include "test_render_process.h"
@@ -145,4 +148,25 @@ TEST_CASE("render: miditool roll draws a MIDI file; bad input gives an error") {
   CHECK(missing.err.find("nope.mid") != std::string::npos);
   CHECK(!std::filesystem::exists(dir / "x.svg"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("render: a piece's files as composer and legato-serve write them, its folder made") {
+  const auto dir = testing::temp_dir("piece_files");
+  const midi::Score score = testing::scale_piece(0, false, 16);
+  render::PieceFiles files;
+  files.mid = dir / "new" / "piece.mid";  // the folder does not exist yet
+  files.title = "piece.mid";
+  std::vector<std::string> lines = render::write_piece_files(score, files);
+  CHECK(lines.empty());  // the MIDI file alone says nothing
+  CHECK(midi::read_midi_file(files.mid).notes.size() == score.notes.size());
+  CHECK(!std::filesystem::exists(dir / "new" / "piece.svg"));
+  files.svg = dir / "new" / "piece.svg";
+  lines = render::write_piece_files(score, files);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == files.svg.string() + ": piano roll of " + std::to_string(score.notes.size()) + " notes");
+  std::ifstream svg(files.svg);
+  const std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  render::RollOptions roll;
+  roll.title = "piece.mid";
+  CHECK(text == render::piano_roll_svg(score, roll));
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "engine/cpu/products.h"
 #include "midi/reader.h"
 #include "run_program.h"
 #include "serve_process.h"
@@ -262,6 +263,33 @@ TEST_CASE("serve: --help, and one line with exit code 2 for a bad command line")
     CHECK_MESSAGE(r.status == 2, args << ": " << r.output);
     CHECK_MESSAGE(std::count(r.output.begin(), r.output.end(), '\n') == 1, r.output);
     CHECK(r.output.rfind("legato-serve: ", 0) == 0);
+  }
+}
+
+TEST_CASE("serve: --precision reaches every checkpoint it loads; tf32 and unknown names refused in one line") {
+  for (const std::string args : {"--precision tf32", "--precision fp16"}) {
+    const auto r = testing::run_program("legato-serve", args);
+    CHECK_MESSAGE(r.status == 2, args << ": " << r.output);
+    CHECK_MESSAGE(std::count(r.output.begin(), r.output.end(), '\n') == 1, r.output);
+    CHECK(r.output.rfind("legato-serve: ", 0) == 0);
+    CHECK(r.output.find("precision") != std::string::npos);
+  }
+  CHECK(testing::run_program("legato-serve", "--precision tf32").output.find("GPU") != std::string::npos);
+  std::string why;
+  if (!cpu::bf16_supported(&why)) {  // refused with the CPU's reason, as composer refuses it
+    const auto r = testing::run_program("legato-serve", "--precision bf16");
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(r.output.find(why) != std::string::npos, r.output);
+    return;
+  }
+  for (const std::string precision : {"fp32", "bf16"}) {
+    ServeProcess server("--workers 1" + (precision == "fp32" ? std::string() : " --precision " + precision));
+    // Its first line, the CPU's (cpu_description), ends with the precision.
+    CHECK_MESSAGE(server.log().rfind("cpu: ", 0) == 0, server.log());
+    CHECK_MESSAGE(server.log().find(", " + precision + "\n") != std::string::npos, server.log());
+    const json done = compose_to_end(server, {{"model", kModel}, {"length", 20}, {"seed", 5}});
+    REQUIRE_MESSAGE(done["event"] == "done", done.dump());
+    CHECK(done["piece"]["precision"] == precision);  // what the loaded network multiplies at
   }
 }
 

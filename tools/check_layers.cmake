@@ -38,6 +38,38 @@ foreach(file ${kernel_files})
     list(APPEND failures "${file}: no __global__ kernel in kernels/ (host-only code belongs in engine/cuda/)")
   endif()
 endforeach()
+# An op with a kernel is six files, each found by its name (docs/ops.md): engine/ops.h (the op and
+# its cuda_ops twin), engine/ops/<op>.cpp, engine/cuda/<op>.cpp, kernels/<op>.cu, kernels/<op>.h
+# (the bodies the CPU shares and the launchers' declarations) and its row in tests/op_table.h.
+# So: every kernels/<op>.cu has its kernels/<op>.h; any other header in kernels/ is one of the
+# shared ones listed here; engine/cuda/ holds no header named after an op; and cuda_ops is declared
+# only beside the CPU's ops (engine/ops.h; the LSTM's engine/ops/lstm.h, the optimisers' engine/optim.h;
+# engine/cuda/common.h holds the helpers the cuda_ops share, no op).
+set(kernels_shared_headers batch_slice.h cuda_check.h device_buffer.h grid.h hd.h launch.h philox.h sampling.h)
+set(cuda_ops_headers engine/ops.h engine/ops/lstm.h engine/optim.h engine/cuda/common.h)
+file(GLOB kernel_headers RELATIVE ${ROOT}/kernels ${ROOT}/kernels/*.h)
+foreach(file ${kernel_files})
+  string(REGEX REPLACE "^kernels/(.*)\\.cu$" "\\1" op ${file})
+  if(NOT EXISTS ${ROOT}/kernels/${op}.h)
+    list(APPEND failures "${file}: its launchers belong in kernels/${op}.h (an op's six files: docs/ops.md)")
+  endif()
+  if(EXISTS ${ROOT}/engine/cuda/${op}.h)
+    list(APPEND failures "engine/cuda/${op}.h: an op's host side is declared in engine/ops.h (an op's six files: docs/ops.md)")
+  endif()
+endforeach()
+foreach(header ${kernel_headers})
+  string(REGEX REPLACE "\\.h$" ".cu" kernel ${header})
+  if(NOT EXISTS ${ROOT}/kernels/${kernel} AND NOT header IN_LIST kernels_shared_headers)
+    list(APPEND failures "kernels/${header}: neither an op's header (kernels/<op>.h beside kernels/<op>.cu) nor a shared header listed in tools/check_layers.cmake (an op's six files: docs/ops.md)")
+  endif()
+endforeach()
+file(GLOB_RECURSE engine_headers RELATIVE ${ROOT} ${ROOT}/engine/*.h)
+foreach(file ${engine_headers})
+  file(STRINGS ${ROOT}/${file} cuda_ops_lines REGEX "namespace[ \t]+legato::cuda_ops")
+  if(cuda_ops_lines AND NOT file IN_LIST cuda_ops_headers)
+    list(APPEND failures "${file}: cuda_ops is declared beside the CPU's ops: engine/ops.h, engine/ops/lstm.h, engine/optim.h (docs/ops.md)")
+  endif()
+endforeach()
 foreach(folder base kernels engine midi eval render model corpus dist train live plugin serve)
   file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${folder}/*.h ${ROOT}/${folder}/*.cpp ${ROOT}/${folder}/*.cu
        ${ROOT}/${folder}/*.cuh)

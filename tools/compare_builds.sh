@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Byte identity of two builds' outputs for the same seeds: trainer (tiny and seed presets, one
-# epoch, fp32 and bf16 where the CPU has it) and composer (fp32 and bf16) of BASE_BIN and NEW_BIN,
+# epoch, fp32 and bf16 where the CPU has it) and composer (fp32 and bf16; a MIDI primer and a token
+# primer, two pieces with their tokens and piano rolls) of BASE_BIN and NEW_BIN,
 # on the MIDI folder CORPUS, in WORK (replaced). Checkpoints and composed .mid and tokens must
 # match byte for byte; the state file and metrics.csv but for their wall-clock seconds.
 #   tools/compare_builds.sh BASE_BIN NEW_BIN CORPUS WORK     (exit 1 when anything differs)
 set -uo pipefail
-case "${1:-}" in -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 [ $# = 4 ] || { echo "compare_builds.sh: needs BASE_BIN NEW_BIN CORPUS WORK (try --help)" >&2; exit 2; }
 base=$1 new=$2 corpus=$3 work=$4
 for b in "$base" "$new"; do
@@ -54,5 +55,23 @@ for p in fp32 bf16; do
   done
   same "composer $p .mid" "$work/base-compose-$p.mid" "$work/new-compose-$p.mid"
   same "composer $p tokens" "$work/base-compose-$p.txt" "$work/new-compose-$p.txt"
+done
+# The primers (a MIDI file of the corpus, then its tokens as miditool writes them) and the files
+# beside the MIDI (tokens, piano roll), two pieces each.
+primer=$(find "$corpus" -name '*.mid' | sort | head -1)
+"$base/miditool" tokens --scheme event "$primer" 2>/dev/null | head -1 |
+  awk -F'\t' '{ n = split($2, t, " "); s = $1 "\t" t[1]; for (i = 2; i <= n && i <= 100; i++) s = s " " t[i]; print s }' \
+    >"$work/primer.tokens"  # its first 100 tokens
+for kind in file tokens; do
+  for side in base new; do
+    bin=$([ $side = base ] && echo "$base" || echo "$new")
+    if [ $kind = file ]; then from=(--primer "$primer"); else from=(--primer-tokens "$(cat "$work/primer.tokens")"); fi
+    "$bin/composer" --checkpoint "$work/base-tiny-fp32/best.safetensors" "${from[@]}" --length 150 --seed 5 \
+      --num-outputs 2 --out "$work/$side-primer-$kind/p.mid" --tokens-out "$work/$side-primer-$kind/p.txt" \
+      --svg "$work/$side-primer-$kind/p.svg" >"$work/$side-primer-$kind.log" 2>&1
+  done
+  for f in p_1.mid p_2.mid p_1.txt p_2.txt p_1.svg p_2.svg; do
+    same "composer --primer-$kind $f" "$work/base-primer-$kind/$f" "$work/new-primer-$kind/$f"
+  done
 done
 exit $status

@@ -21,8 +21,6 @@
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
-#include "midi/vocabulary.h"
-#include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
 #include "model/controls.h"
@@ -37,7 +35,7 @@
 #include "render/audio.h"
 #endif
 #include "render/instruments.h"
-#include "render/piano_roll.h"
+#include "render/piece_files.h"
 #include "tools/openmp_waits.h"
 
 namespace {
@@ -340,50 +338,28 @@ int evaluate_model(const model::LoadedCheckpoint& ck, const Options& o) {
   return 0;
 }
 
-// --primer-tokens as token ids: a line of `miditool tokens` as it is (the file's name and a tab,
-// then the tokens).
-std::vector<int32_t> primer_token_ids(const Options& o, const model::CheckpointMeta& meta) {
-  const midi::Vocabulary vocab = midi::Vocabulary::in_id_order(meta.vocab);
-  std::vector<int32_t> ids;
-  std::istringstream in(o.primer_tokens.substr(o.primer_tokens.find('\t') + 1));
-  for (std::string t; in >> t;) {
-    if (!vocab.contains(t))
-      throw model::InputError("--primer-tokens: '" + t + "' is not a token of the checkpoint (it uses the " +
-                              meta.scheme + " scheme: `miditool tokens --scheme " + meta.scheme +
-                              " FILE.mid` writes a file's tokens in it)");
-    ids.push_back(static_cast<int32_t>(vocab.id(t)));
-  }
-  return ids;
-}
-
 // What the music starts from (model::Primer): --primer-tokens, --primer's music, or without either
 // the pipeline's default (a checkpoint window or BOS).
 model::Primer primer_of(const Options& o, const model::CheckpointMeta& meta) {
   model::Primer primer;
-  primer.in_output = !o.no_primer_in_output;
-  if (!o.primer_tokens.empty()) {
-    primer.source = model::PrimerSource::Tokens;
-    primer.tokens = primer_token_ids(o, meta);
-  } else if (!o.primer_file.empty()) {
-    std::vector<int> shifts;
-    const auto pieces =
-        model::encode_files({o.primer_file}, meta.scheme, meta.vocab, std::cerr, !meta.keys.empty(), &shifts);
-    if (pieces.empty() || pieces[0].empty())
-      throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
-    primer.source = model::PrimerSource::Music;
-    primer.tokens = pieces[0];
-    primer.encoded_shift = shifts[0];
+  try {
+    if (!o.primer_tokens.empty()) primer = model::tokens_primer_of_line(o.primer_tokens, meta);
+  } catch (const std::invalid_argument& e) {
+    throw model::InputError(std::string("--primer-tokens: ") + e.what());
   }
+  if (o.primer_tokens.empty() && !o.primer_file.empty()) {
+    primer = model::music_primer_of_file(o.primer_file, meta, std::cerr);
+    if (primer.tokens.empty())
+      throw model::InputError("--primer " + o.primer_file + ": no notes read (is it a MIDI file with notes?)");
+  }
+  primer.in_output = !o.no_primer_in_output;
   return primer;
 }
 
 // The primer, then the generated tokens, on one line.
 void write_tokens(const std::filesystem::path& path, const Piece& piece, const std::vector<std::string>& vocab) {
   std::ofstream tf(path);
-  std::string sep;
-  for (int32_t t : piece.primer) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
-  for (int32_t t : piece.generated) tf << sep << vocab[static_cast<size_t>(t)], sep = " ";
-  tf << "\n";
+  tf << model::tokens_line({piece.primer, piece.generated}, vocab) << "\n";
   if (!tf) throw std::runtime_error("cannot write " + path.string());
 }
 
@@ -391,30 +367,15 @@ void write_tokens(const std::filesystem::path& path, const Piece& piece, const s
 // and in `rendered` a line for each SVG and WAV (as `miditool roll` and `render` say them).
 std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
                                   const std::vector<std::string>& vocab, std::vector<std::string>& rendered) {
-  const std::filesystem::path path = numbered(o.out, k, o.num_outputs);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  midi::write_midi_file(score, path);
+  render::PieceFiles files;
+  files.mid = numbered(o.out, k, o.num_outputs);
+  files.title = files.mid.filename().string();
+  if (!o.svg_out.empty()) files.svg = numbered(o.svg_out, k, o.num_outputs);
+  if (!o.wav_out.empty()) files.wav = numbered(o.wav_out, k, o.num_outputs);
+  files.soundfont = o.soundfont;
+  rendered = render::write_piece_files(score, files);
   if (!o.tokens_out.empty()) write_tokens(numbered(o.tokens_out, k, o.num_outputs), piece, vocab);
-  if (!o.svg_out.empty()) {
-    render::RollOptions roll;
-    roll.title = path.filename().string();
-    const std::filesystem::path svg = numbered(o.svg_out, k, o.num_outputs);
-    render::write_text_file(svg, render::piano_roll_svg(score, roll));
-    rendered.push_back(svg.string() + ": piano roll of " + std::to_string(score.notes.size()) + " notes");
-  }
-#ifdef LEGATO_HAVE_FLUIDSYNTH
-  if (!o.wav_out.empty()) {
-    render::AudioOptions audio;
-    audio.soundfont = o.soundfont;
-    const std::filesystem::path wav = numbered(o.wav_out, k, o.num_outputs);
-    const render::AudioResult result = render::render_wav(score, wav, audio);
-    char line[512];
-    std::snprintf(line, sizeof line, "%s: %.2f s, %d Hz stereo, %zu notes, soundfont %s", wav.c_str(), result.seconds(),
-                  result.sample_rate, score.notes.size(), result.soundfont.c_str());
-    rendered.push_back(line);
-  }
-#endif
-  return path;
+  return files.mid;
 }
 
 void print_summary(const std::filesystem::path& path, const Piece& piece, const midi::Score& score, double seconds,

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli_errors.h"
+#include "device.h"
 #include "serve/server.h"
 #include "tools/openmp_waits.h"
 
@@ -22,6 +23,7 @@ int parse_options(int argc, char** argv, serve::ServerOptions& o) {
   std::string models = o.models.string(), out = o.out.string();
   double max_upload_mb = double(o.max_upload >> 20);
   bool no_audio = false;
+  std::string precision = to_string(o.precision);
   app.add_option("--models", models, "Folder searched (3 levels deep) for *.safetensors checkpoints")
       ->check(tools::existing_path())
       ->capture_default_str();
@@ -40,7 +42,15 @@ int parse_options(int argc, char** argv, serve::ServerOptions& o) {
       ->check(tools::number_in(0, 1024, true))
       ->capture_default_str();
   app.add_flag("--no-audio", no_audio, "Write no WAV files (the page then plays nothing)");
+  app.add_option("--precision", precision,
+                 "Products' precision: fp32, or bf16 on CPUs that have it (tf32 is the GPU's)")
+      ->capture_default_str();
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
+  if (const std::string problem = tools::precision_flag_problem(precision, Device::CPU); !problem.empty()) {
+    std::cerr << "legato-serve: " << problem << "\n";
+    return tools::kUsageError;
+  }
+  o.precision = tools::precision_of(precision);
   o.models = models, o.out = out, o.audio = !no_audio;
   o.max_upload = static_cast<size_t>(max_upload_mb * (1 << 20));
   tools::OutputCheck check{"legato-serve"};
@@ -65,6 +75,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   try {
+    std::cout << tools::runs_on(Device::CPU, o.precision) << std::endl;  // the first line, as every program's
     serve::Server server(o, std::cerr);
     const int port = server.bind();
     if (!loopback(o.host))

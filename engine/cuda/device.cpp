@@ -1,7 +1,7 @@
 #include "engine/device.h"
 
 #include "engine/cuda/runtime.h"
-#include "kernels/elementwise_cuda.h"
+#include "kernels/elementwise.h"
 
 namespace legato {
 namespace {

@@ -1,9 +1,9 @@
 // Dropout on CUDA: the CPU's Philox mask, bit for bit (kernels/dropout.cu).
+#include "kernels/dropout.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/dropout_cuda.h"
-#include "kernels/elementwise_cuda.h"
+#include "engine/ops.h"
+#include "kernels/elementwise.h"
 
 namespace legato::cuda_ops {
 

@@ -1,10 +1,10 @@
 // Elementwise ops on CUDA: broadcasting add and mul, the activations, scaling, and the gradient
 // accumulation every backward uses.
+#include "kernels/elementwise.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
+#include "engine/ops.h"
 #include "engine/ops/broadcast.h"
-#include "kernels/elementwise_cuda.h"
 
 namespace legato::cuda_ops {
 namespace {

@@ -1,8 +1,8 @@
 // The embedding lookup on CUDA (kernels/embedding.cu).
+#include "kernels/embedding.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/embedding_cuda.h"
+#include "engine/ops.h"
 
 namespace legato::cuda_ops {
 

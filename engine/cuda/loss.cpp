@@ -1,10 +1,10 @@
 // The two cross-entropies on CUDA, one block per row (kernels/loss.cu).
+#include "kernels/loss.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/loss_cuda.h"
-#include "kernels/reduce_cuda.h"
+#include "engine/ops.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 
 namespace legato::cuda_ops {
 namespace {

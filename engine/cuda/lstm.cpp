@@ -1,12 +1,12 @@
 // The LSTM on CUDA: the whole sequence as one autograd node over engine/cuda/lstm_sequence.cpp
 // (cuBLAS products and the fused cell kernels), and the graph-free step of generation.
+#include "engine/ops/lstm.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/lstm_sequence.h"
-#include "engine/cuda/ops.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/elementwise.h"
+#include "kernels/lstm.h"
 
 namespace legato::cuda_ops {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "engine/cuda/gemm.h"
 #include "kernels/cuda_check.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/elementwise.h"
+#include "kernels/lstm.h"
 
 namespace legato::cuda {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The LSTM over a whole sequence on the GPU (lstm_sequence.cpp), haste's plan: one cuBLAS GEMM for
 // the input projection of all T steps; per step one recurrent GEMM and one fused cell kernel
-// (kernels/lstm_cuda.h) that writes the gate cache; backward in reverse with one fused cell
+// (kernels/lstm.h) that writes the gate cache; backward in reverse with one fused cell
 // kernel and one GEMM per step, then the weight gradients as large GEMMs and the bias gradient as
 // a column reduction (no atomics). Host code: it orders the calls. All pointers are device memory
 // owned by the caller, row-major like the CPU tensors; strict FP32 (the handle's math mode decides

@@ -6,7 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
 #include "engine/cuda/lstm_wavefront.h"
-#include "engine/cuda/ops.h"
+#include "engine/ops/lstm.h"
 
 namespace legato::cuda_ops {
 namespace {

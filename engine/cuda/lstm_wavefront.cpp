@@ -14,9 +14,9 @@
 #include "engine/cuda/gemm.h"
 #include "engine/cuda/lstm_sequence.h"
 #include "kernels/cuda_check.h"
-#include "kernels/dropout_cuda.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/lstm_cuda.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
+#include "kernels/lstm.h"
 
 namespace legato::cuda {
 namespace {

@@ -2,7 +2,7 @@
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
 #include "engine/cuda/gemm.h"
-#include "engine/cuda/ops.h"
+#include "engine/ops.h"
 
 namespace legato::cuda_ops {
 namespace {

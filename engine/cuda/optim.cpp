@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/optim_cuda.h"
+#include "engine/optim.h"
+#include "kernels/optim.h"
 
 namespace legato::cuda_ops {
 namespace {

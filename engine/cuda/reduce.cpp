@@ -1,9 +1,9 @@
 // The whole-tensor sum on CUDA (kernels/reduce.cu).
+#include "kernels/reduce.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/reduce_cuda.h"
+#include "engine/ops.h"
+#include "kernels/elementwise.h"
 
 namespace legato::cuda_ops {
 namespace {

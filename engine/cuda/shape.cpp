@@ -1,9 +1,9 @@
 // Block copies for slice and concat on CUDA (kernels/shape.cu for the gradient's adds).
+#include "kernels/shape.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
+#include "engine/ops.h"
 #include "kernels/cuda_check.h"
-#include "kernels/shape_cuda.h"
 
 namespace legato::cuda_ops {
 

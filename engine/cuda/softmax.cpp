@@ -1,8 +1,8 @@
 // Softmax and log-softmax on CUDA, one block per row (kernels/softmax.cu).
+#include "kernels/softmax.h"
 #include "engine/autograd.h"
 #include "engine/cuda/common.h"
-#include "engine/cuda/ops.h"
-#include "kernels/softmax_cuda.h"
+#include "engine/ops.h"
 
 namespace legato::cuda_ops {
 namespace {

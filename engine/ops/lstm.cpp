@@ -1,6 +1,6 @@
 // The fused LSTM on the CPU. Products go through detail::gemm (oneDNN for float32), with the
 // recurrent weights packed once per sequence and direction; the per-element cell arithmetic is
-// kernels/lstm_cell.h, the same code the CUDA kernels run.
+// kernels/lstm.h, the same code the CUDA kernels run.
 #include "engine/ops/lstm.h"
 
 #include <algorithm>
@@ -16,7 +16,7 @@
 #include "engine/ops/gemm.h"
 #include "engine/ops/lstm_cells.h"
 #include "engine/ops/packed_weights.h"
-#include "kernels/lstm_cell.h"
+#include "kernels/lstm.h"
 
 namespace legato::ops {
 namespace {

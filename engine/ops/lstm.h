@@ -83,3 +83,15 @@ void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const LstmWeights& weights
                Precision precision = Precision::FP32);
 
 }  // namespace legato::ops
+
+// The same on CUDA tensors (engine/cuda/lstm.cpp, lstm_stack.cpp; engine/ops.h says how they are
+// reached); arguments already checked by engine/ops/lstm.cpp (shapes, one device, one dtype).
+namespace legato::cuda_ops {
+
+ops::LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const ops::LstmWeights& weights,
+                      bool last_only, Precision precision);
+void lstm_step(const Tensor& x, Tensor& h, Tensor& c, const ops::LstmWeights& weights, Tensor& gates,
+               Precision precision);
+Tensor lstm_stack(const Tensor& x, const std::vector<ops::LstmWeights>& layers, const ops::LstmStackOptions& options);
+
+}  // namespace legato::cuda_ops

@@ -3,12 +3,12 @@
 // namespace on purpose: two files include them, lstm.cpp and lstm_cells_wide.cpp, compiled with
 // different vector widths (engine/CMakeLists.txt), and each must keep its own copy (one inline
 // definition for both would let the linker pick either). The per-element arithmetic is
-// kernels/lstm_cell.h, the same code the CUDA kernels run.
+// kernels/lstm.h, the same code the CUDA kernels run.
 #include <cstdint>
 #include <type_traits>
 
 #include "engine/cpu/bf16.h"
-#include "kernels/lstm_cell.h"
+#include "kernels/lstm.h"
 
 namespace legato::ops {
 namespace {

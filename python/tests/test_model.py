@@ -14,6 +14,30 @@ def test_load(checkpoint):
     assert "hidden 8 x 2" in repr(m)
 
 
+def test_precision_as_composer_chooses_it(checkpoint, tmp_path):
+    assert legato.load(checkpoint).precision == "fp32"
+    with pytest.raises(ValueError, match="tf32 is the GPU's"):
+        legato.load(checkpoint, precision="tf32")
+    with pytest.raises(ValueError, match="unknown 'fp16'"):
+        legato.load(checkpoint, precision="fp16")
+    # bf16 where composer takes it, with composer's tokens for the same seed; refused where composer refuses it
+    c = run("composer", "--checkpoint", checkpoint, "--precision", "bf16", "--seed", 7, "--length", 60,
+            "--out", tmp_path / "c.mid", "--tokens-out", tmp_path / "c.txt", check=False)
+    if c.returncode != 0:
+        assert c.returncode == 2 and "bf16" in c.stderr
+        with pytest.raises(ValueError, match="bf16"):
+            legato.load(checkpoint, precision="bf16")
+        return
+    m = legato.load(checkpoint, precision="bf16")
+    assert m.precision == "bf16"
+    tokens = m.compose(length=60, seed=7)[0].tokens
+    assert (tmp_path / "c.txt").read_text().split() == [m.vocab[i] for i in tokens]
+    # its products really are bf16's: the logits move, by bf16's rounding and no more
+    x = np.arange(1, 9, dtype=np.int32)
+    low, full = m.logits(x), legato.load(checkpoint).logits(x)
+    assert not np.array_equal(low, full) and np.allclose(low, full, atol=0.05)
+
+
 def test_compose_by_seed_and_as_composer(checkpoint, tmp_path):
     m = legato.load(checkpoint)
     a = m.compose(length=60, seed=7)[0]
