@@ -227,4 +227,5 @@ if __name__ == "__main__":
     try:
         main()
     except subprocess.CalledProcessError as e:
-        sys.exit(f"infill_quality.py: {' '.join(e.cmd[:2])} failed: {e.stderr.strip().splitlines()[-1:]}")
+        last = (e.stderr or "").strip().splitlines()[-1:] or ["no message"]
+        sys.exit(f"infill_quality.py: {' '.join(e.cmd[:2])} failed: {last[0]}")
