@@ -75,10 +75,12 @@ void EventGrammar::feed(int32_t id) {
   last_ = t;
 }
 
-void EventGrammar::begin_middle(int64_t end) {
+void EventGrammar::begin_middle(int64_t end, bool name_instrument) {
   max_steps_ = end;
-  instrument_ = kNoInstrument;
-  mid_piece_ = false;
+  if (name_instrument) {
+    instrument_ = kNoInstrument;
+    mid_piece_ = false;
+  }
   phase_ = Phase::Body;
 }
 

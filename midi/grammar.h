@@ -36,8 +36,10 @@ class EventGrammar {
   // The middle of an infilling (midi/infill.h) starts here and must end at grid step `end`: no
   // shift may pass it, no note start at it, no EOS come (the rest of the piece follows); the
   // middle names its first instrument again, as training's middles do. finished() says when the
-  // time has reached `end` with the last note whole.
-  void begin_middle(int64_t end);
+  // time has reached `end` with the last note whole. With `name_instrument` false the music goes
+  // on in the instrument in force (a plain continuation held to the same end: composer
+  // --infill-sees before).
+  void begin_middle(int64_t end, bool name_instrument = true);
   bool finished() const { return max_steps_ > 0 && now_ >= max_steps_ && last_.kind != Kind::Note; }
   int64_t now() const { return now_; }        // grid steps advanced so far
   int64_t music_end() const { return end_; }  // the latest end of a note so far, in grid steps

@@ -64,6 +64,18 @@ std::map<int, Voice> voices_of(const midi::Score& score) {
   return voices;
 }
 
+// The token of the instrument a note after `prefix` plays (empty when none is named yet).
+std::vector<int32_t> instrument_after(const CheckpointMeta& meta, const std::vector<int32_t>& prefix) {
+  midi::EventGrammar grammar = *grammar_for(meta);
+  for (const int32_t t : prefix) grammar.feed(t);
+  if (grammar.instrument() == midi::EventGrammar::kNoInstrument) return {};
+  std::string name = grammar.instrument() < 0 ? "DRUMS" : "P";  // appended: GCC 12 warns falsely about "P" + ...
+  if (grammar.instrument() >= 0) name += std::to_string(grammar.instrument());
+  const auto at = std::find(meta.vocab.begin(), meta.vocab.end(), name);
+  if (at == meta.vocab.end()) return {};
+  return {static_cast<int32_t>(at - meta.vocab.begin())};
+}
+
 }  // namespace
 
 std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag) {
@@ -89,7 +101,7 @@ Gap gap_of_beats(int64_t first, int64_t last) {
   return {(first - 1) * per_quarter, last * per_quarter};
 }
 
-InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap) {
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap, InfillSees sees) {
   if (meta.scheme != "event" || meta.infill_rate <= 0)
     throw std::invalid_argument(
         "--infill needs a checkpoint trained for infilling (trainer --infill-rate, event scheme); this one was not");
@@ -99,11 +111,19 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
     throw std::invalid_argument("the gap starts after the file's last note: choose bars or beats inside the music");
   InfillContext c;
   c.gap = gap;
+  c.sees = sees;
   for (const midi::Note& n : score.notes) c.replaced += inside(n, score, gap) ? 1 : 0;
   const std::vector<int32_t> ids = encode_score(score, meta.scheme, meta.vocab, !meta.keys.empty(), &c.shift);
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
+  if (sees == InfillSees::Before) {  // as compose_piece reads a primer: its last seq_len tokens
+    const auto window = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len));
+    c.prompt.assign(parts.prefix.end() - static_cast<std::ptrdiff_t>(std::min(window, parts.prefix.size())),
+                    parts.prefix.end());
+    c.lead_in = instrument_after(meta, parts.prefix);
+    return c;
+  }
   const auto budget = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len / 3));
   if (parts.prefix.size() > budget) parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - budget);
   if (parts.suffix.size() > budget) parts.suffix.resize(budget);
@@ -116,7 +136,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
                                     const SamplingOptions& sampling, std::mt19937_64& rng) {
   midi::EventGrammar grammar = *grammar_for(meta);
   for (const int32_t t : context.prefix) grammar.feed(t);
-  grammar.begin_middle(context.gap.to);
+  grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -143,6 +163,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
 midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
                         const std::vector<int32_t>& middle) {
   std::vector<std::string> text;
+  for (const int32_t t : context.lead_in) text.push_back(meta.vocab[static_cast<size_t>(t)]);
   for (const int32_t t : middle) text.push_back(meta.vocab[static_cast<size_t>(t)]);
   const midi::Score fresh = kGrid.detokenize(text);  // from step 0 = the gap's start
   const int64_t ticks_per_step = fresh.ticks_per_quarter / midi::EventOptions{}.steps_per_quarter;

@@ -32,23 +32,34 @@ Gap gap_of_bars(const midi::Score& score, int64_t first, int64_t last);
 // Beats (quarter notes) first..last, from 1, both included.
 Gap gap_of_beats(int64_t first, int64_t last);
 
+// What the network reads before it writes the gap: both sides in the infilling layout, or only
+// the music before the gap as a plain continuation (the baseline infilling is measured against,
+// bench/infill_quality.py), held to the same end.
+enum class InfillSees { Both, Before };
+
 // What an infilling starts from.
 struct InfillContext {
   Gap gap;
+  InfillSees sees = InfillSees::Both;
   int shift = 0;                // semitones the file was moved by into the network's key (0 unless trained in C)
-  std::vector<int32_t> prompt;  // SUFFIX suffix PREFIX prefix MIDDLE: what the network reads first
+  std::vector<int32_t> prompt;  // SUFFIX suffix PREFIX prefix MIDDLE (Before: the prefix's last seq_len tokens)
   std::vector<int32_t> prefix;  // the whole prefix from BOS, ending at the gap: what the grammar reads
   size_t replaced = 0;          // the file's notes inside the gap
+  std::vector<int32_t>
+      lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
 
 // The file's tokens cut at `gap`: the suffix's first seq_len / 3 tokens and the prefix's last
-// seq_len / 3. std::invalid_argument when the checkpoint was not trained for infilling, or the gap
-// starts after the file's last note.
-InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap);
+// seq_len / 3; with `sees` Before, the prefix's last seq_len tokens alone, as composer --primer
+// reads a primer. std::invalid_argument when the checkpoint was not trained for infilling, or the
+// gap starts after the file's last note.
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap,
+                             InfillSees sees = InfillSees::Both);
 
 // One middle: sampled under the event grammar with its time held inside the gap (no shift past its
 // end), ending exactly at it. A network that has not reached the end after 16 tokens per grid
-// step of the gap (and 64 more) is ended there with rests.
+// step of the gap (and 64 more) is ended there with rests. With InfillSees::Before the middle goes
+// on in the prefix's instrument instead of naming its own first.
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
                                     const SamplingOptions& sampling, std::mt19937_64& rng);
 

@@ -223,6 +223,14 @@ TEST_CASE("infill grammar: a middle's time never passes the gap's end, no note s
   CHECK(g.finished());
   CHECK_FALSE(g.allows(ids_of(v, {"P32"})[0]));
   CHECK_FALSE(g.allows(ids_of(v, {"T1"})[0]));
+
+  // A continuation held to the same end (composer --infill-sees before) goes on in its instrument.
+  midi::EventGrammar c(v, options);
+  for (int32_t t : ids_of(v, {"BOS", "I0", "P0", "N60", "D5", "T12"})) c.feed(t);
+  c.begin_middle(24, false);
+  CHECK(c.allows(n60));
+  CHECK_FALSE(c.allows(p0));  // the instrument in force is not named again
+  CHECK_FALSE(c.allows(ids_of(v, {"T13"})[0]));
 }
 
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {

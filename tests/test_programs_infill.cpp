@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <tuple>
 
@@ -75,6 +77,33 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
   CHECK(beats.status == 0);
   CHECK(outside(out, 12, 36) == outside(file, 12, 36));
 
+  // --infill-sees before: the same gap written by a continuation of what precedes it alone (no
+  // sentinels read), the file outside the gap kept, the new notes other than the infilling's.
+  const auto cont = data / "continued.mid";
+  const auto continued =
+      run_program("composer", ck + " --infill " + file + " --bars 3-4 --infill-sees before --seed 5 --out " +
+                                  cont.string() + " --tokens-out " + (data / "continued.txt").string());
+  INFO(continued.output);
+  REQUIRE(continued.status == 0);
+  CHECK(outside(cont, 96, 192) == outside(file, 96, 192));
+  const auto inside = [](const std::filesystem::path& f) {
+    const midi::Score s = midi::read_midi_file(f);
+    std::vector<std::tuple<int64_t, int, int64_t>> in;
+    for (const auto& n : s.notes)
+      if (const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
+          step >= 96 && step < 192)
+        in.emplace_back(n.start_tick, n.pitch, n.start_tick + n.duration_ticks);
+    return in;
+  };
+  CHECK_FALSE(inside(cont).empty());
+  CHECK(inside(cont) != inside(data / "filled_1.mid"));  // the same seed, another context
+  const int64_t gap_end_tick = 192 * midi::read_midi_file(cont).ticks_per_quarter / 12;
+  for (const auto& [start, pitch, end] : inside(cont)) CHECK(end <= gap_end_tick);  // held to the gap's end
+  std::ifstream read_tokens(data / "continued.txt");
+  const std::string tokens((std::istreambuf_iterator<char>(read_tokens)), std::istreambuf_iterator<char>());
+  CHECK(tokens.find("<suffix>") == std::string::npos);
+  CHECK(tokens.find("<middle>") == std::string::npos);
+
   // Refusals: one line each, exit code 2.
   const std::string plain_ck = " --checkpoint " + (data / "plain" / "best.safetensors").string();
   for (const std::string& args :
@@ -83,7 +112,8 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
         ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4", ck + " --beats 1-2",
         ck + " --infill " + file + " --bars 300-301", ck + " --infill " + file + " --bars 3-4 --seconds 4",
         ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
-        ck + " --infill " + file + " --bars 3-4 --listen"}) {
+        ck + " --infill " + file + " --bars 3-4 --listen", ck + " --bars 3 --infill-sees before",
+        ck + " --infill " + file + " --bars 3-4 --infill-sees after"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);

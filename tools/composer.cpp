@@ -70,7 +70,8 @@ struct Options {
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
   std::string infill;            // --infill FILE: compose its --bars / --beats anew (model/infill.h)
   std::string bars_text, beats_text;
-  bool listen = false;  // call and response (live/session.h) instead of composing a piece
+  std::string infill_sees = "both";  // --infill-sees: both sides of the gap, or only what precedes it
+  bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
@@ -233,6 +234,12 @@ int parse_options(int argc, char** argv, Options& o) {
       ->excludes("--instruments");
   app.add_option("--beats", o.beats_text, "With --infill: the beats (quarter notes) to compose anew, FIRST-LAST")
       ->excludes(bars);
+  app.add_option("--infill-sees", o.infill_sees,
+                 "With --infill: what the network reads, both sides of the gap, or only the music before it (a "
+                 "plain continuation held to the gap's end: the baseline of bench/infill_quality.py)")
+      ->check(CLI::IsMember({"both", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
   app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
       ->check(tools::number_in(0.5, 1e6))
       ->excludes("--length")
@@ -513,8 +520,9 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   try {
     const bool bars = !o.bars_text.empty();
     const auto [first, last] = model::parse_range(bars ? o.bars_text : o.beats_text, bars ? "--bars" : "--beats");
-    context = model::infill_context(
-        meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last));
+    context = model::infill_context(meta, original,
+                                    bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
+                                    o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
