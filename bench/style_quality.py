@@ -34,11 +34,15 @@ def compare(miditool, pieces, held):
     return json.loads(out)
 
 
+def per_style(values, style, default):
+    """A [STYLE=]VALUE option for `style`: its own STYLE=VALUE, else the one plain value, else `default`."""
+    plain = [float(v) for v in values if "=" not in v]
+    own = dict(v.split("=", 1) for v in values if "=" in v)
+    return float(own[style]) if style in own else plain[-1] if plain else default
+
+
 def seconds_of(args, style):
-    """--seconds for `style`: its own STYLE=SECONDS, else the one plain number, else 150."""
-    plain = [float(v) for v in args.seconds if "=" not in v]
-    own = dict(v.split("=", 1) for v in args.seconds if "=" in v)
-    return float(own[style]) if style in own else plain[-1] if plain else 150.0
+    return per_style(args.seconds, style, 150.0)
 
 
 def percentile(values, share):
@@ -68,14 +72,14 @@ def style_range(miditool, train, held):
 def compose(args, style, folder, pitch_range):
     out = os.path.join(folder, f"{style}.mid")
     guided = ["--pitch-range", f"{pitch_range[0]}-{pitch_range[1]}"] if pitch_range else []
-    if pitch_range and args.range_strength is not None:
-        guided += ["--range-strength", str(args.range_strength)]
-    if args.style_key_strength is not None:
-        guided += ["--style-key-strength", str(args.style_key_strength)]
+    for flag, values in (("--range-strength", args.range_strength), ("--style-key-strength", args.style_key_strength)):
+        if (pitch_range or flag != "--range-strength") and per_style(values, style, None) is not None:
+            guided += [flag, f"{per_style(values, style, None):g}"]
     subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--style", style,
                     "--num-outputs", str(args.pieces), "--seconds", str(seconds_of(args, style)), "--seed", str(args.seed),
                     "--out", out, *guided], capture_output=True, text=True, check=True)
-    return [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
+    pieces = [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
+    return pieces, guided
 
 
 def main():
@@ -90,8 +94,10 @@ def main():
     p.add_argument("--bin", default="build/bin")
     p.add_argument("--train", action="append", default=[], metavar="STYLE=DIR",
                    help="a style's training pieces: compose it with --pitch-range, the style's range")
-    p.add_argument("--range-strength", type=float, help="composer's --range-strength (default: composer's)")
-    p.add_argument("--style-key-strength", type=float, help="composer's --style-key-strength (default: composer's)")
+    p.add_argument("--range-strength", action="append", default=[], metavar="[STYLE=]S",
+                   help="composer's --range-strength, for all styles or for one (default: composer's)")
+    p.add_argument("--style-key-strength", action="append", default=[], metavar="[STYLE=]S",
+                   help="composer's --style-key-strength, for all styles or for one (default: composer's)")
     args = p.parse_args()
     held = dict(h.split("=", 1) for h in args.held if "=" in h)
     train = dict(t.split("=", 1) for t in args.train if "=" in t)
@@ -104,13 +110,13 @@ def main():
     wins = 0
     with tempfile.TemporaryDirectory() as folder:
         for style in held:
-            pieces = compose(args, style, folder, ranges.get(style))
+            pieces, flags = compose(args, style, folder, ranges.get(style))
             result = {h: compare(miditool, pieces, d) for h, d in held.items()}
             own, others = result[style], [result[h] for h in held if h != style]
             best_other = max(r["mean_oa"] for r in others)
             wins += own["mean_oa"] > best_other
             pairs = ", ".join(f"against {h} {r['mean_oa']:.3f}" for h, r in result.items())
-            guided = f", --pitch-range {ranges[style][0]}-{ranges[style][1]}" if style in ranges else ""
+            guided = "".join(f", {f} {v}" for f, v in zip(flags[::2], flags[1::2]))
             print(f"--style {style} ({seconds_of(args, style):g} s{guided}): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
             gaps = sorted(own["features"], key=lambda f: own["features"][f]["oa"] -
                           max(r["features"][f]["oa"] for r in others))

@@ -20,9 +20,11 @@ namespace legato::model {
 // bench/results/quality.md (2026-12-06, guidance): the smallest that reached the goals there.
 inline constexpr double kDefaultKeyStrength = 4.0;
 inline constexpr double kDefaultDensityStrength = 5.0;
-// The default of composer --range-strength (bench/results/quality.md, 2026-12-07, style guidance).
-inline constexpr double kDefaultRangeStrength = 4.0;
-// The default of composer --style-key-strength (the same section).
+// The default of composer --range-strength: the best of 4, 6 and 8 for a style's range
+// (bench/results/quality.md, 2026-12-07, style guidance: 4 and 6 left the openmsx pieces nearer classical).
+inline constexpr double kDefaultRangeStrength = 8.0;
+// The default of composer --style-key-strength: off; at 4 it brings the openmsx pieces near their own
+// held-out pieces but takes the classical ones away from theirs (the same section).
 inline constexpr double kDefaultStyleKeyStrength = 0.0;
 
 // The pitches a piece should keep to (composer --pitch-range LO-HI), as MIDI note numbers, both

@@ -173,6 +173,18 @@ TEST_CASE("controls: a tiny trained model composes under them; unknown values an
   for (int k = 0; k < 10; ++k)
     CHECK(meta.vocab[static_cast<size_t>(model::choose_controls(meta, {"", "", "busy"}, rng).tokens[1])] ==
           "<density:high>");
+  // A style asked without a key: the key drawn with it is the one --style-key-strength guides toward;
+  // an asked key is guided as asked instead, and no style, no style key.
+  CHECK_FALSE(chosen.style_key);
+  const model::ChosenControls styled = model::choose_controls(meta, {"", "", "calm"}, rng);
+  REQUIRE(styled.style_key);
+  CHECK(meta.vocab[static_cast<size_t>(styled.tokens[0])] == "<key:" + midi::key_name(*styled.style_key) + ">");
+  CHECK_FALSE(model::choose_controls(meta, {"", "low", ""}, rng).style_key);
+  model::ControlRequest style_keyed{"", "", "calm"};
+  style_keyed.style_key_strength = 3;
+  CHECK(model::guide_of(meta, style_keyed, styled, 0).active());
+  style_keyed.style_key_strength = 0;
+  CHECK_FALSE(model::guide_of(meta, style_keyed, styled, 0).active());
   std::vector<int32_t> fed = chosen.tokens;
   fed.push_back(model::special_ids(meta.vocab).bos);
   const std::vector<int32_t> piece = model::compose_piece(*ck.net, meta, fed, {60, 0}, {}, rng);
