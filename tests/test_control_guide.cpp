@@ -8,6 +8,7 @@
 
 #include "midi/grammar.h"
 #include "model/control_guide.h"
+#include "model/controls.h"
 
 using namespace legato;
 
@@ -142,4 +143,19 @@ TEST_CASE("control guide: a pitch range holds back the notes outside it, the not
   CHECK(z[5] - z[6] == doctest::Approx(6));  // C: the tonic (+2) against C# (-4)
   const std::vector<float> key_alone = biased(model::ControlGuide(midi::Key{0, false}, -1, {}, 4, 0), piano);
   CHECK(key_alone[8] == key_alone[6]);  // D#, C#: both off the scale, neither held back by a range
+}
+
+TEST_CASE("control guide: an asked pitch range is in the music's key, moved into the network's by the piece's shift") {
+  const std::vector<std::string> vocab = {"BOS", "P0", "N58", "N59", "N60", "N61"};
+  midi::EventGrammar piano(vocab, {});
+  for (const int32_t t : {0, 1}) piano.feed(t);  // BOS P0
+  model::ControlRequest request;
+  request.pitch_range = model::PitchRange{60, 61};
+  // The music is the network's moved up 2 semitones: its 60-61 are the network's 58-59.
+  model::ControlGuide guide = model::guide_of(model::CheckpointMeta{}, request, model::ChosenControls{}, 2);
+  std::vector<float> z(vocab.size(), 0.0f);
+  guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
+  CHECK(z[2] == z[3]);
+  CHECK(z[4] - z[2] == doctest::Approx(-model::kDefaultRangeStrength));
+  CHECK(z[5] == z[4]);
 }
