@@ -8,6 +8,11 @@ held-out set and the others'.
 
     bench/style_quality.py CHECKPOINT --held classical=DIR --held openmsx=DIR [--pieces 10]
                            [--seconds 150 | --seconds classical=155 --seconds openmsx=87] [--seed 1] [--bin build/bin]
+                           [--train classical=DIR --train openmsx=DIR [--range-strength S]]
+
+With --train STYLE=DIR for a style (its training pieces; files also in its --held folder are left out),
+its pieces are composed with --pitch-range LO-HI, the style's range: the median over its training
+pieces of their pitched notes' 5th and 95th percentiles (quality.md, 2026-12-07, style guidance).
 
 The pieces are composed as long as a style's pieces are (--seconds: one length for all, or one per
 style): MGEval's n_notes, n_pitch_classes_used, n_pitches_used and pitch_range grow with a piece's
@@ -17,6 +22,7 @@ they sound like (quality.md, 2026-12-07).
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,19 +34,52 @@ def compare(miditool, pieces, held):
     return json.loads(out)
 
 
+def per_style(values, style, default):
+    """A [STYLE=]VALUE option for `style`: its own STYLE=VALUE, else the one plain value, else `default`."""
+    plain = [float(v) for v in values if "=" not in v]
+    own = dict(v.split("=", 1) for v in values if "=" in v)
+    return float(own[style]) if style in own else plain[-1] if plain else default
+
+
 def seconds_of(args, style):
-    """--seconds for `style`: its own STYLE=SECONDS, else the one plain number, else 150."""
-    plain = [float(v) for v in args.seconds if "=" not in v]
-    own = dict(v.split("=", 1) for v in args.seconds if "=" in v)
-    return float(own[style]) if style in own else plain[-1] if plain else 150.0
+    return per_style(args.seconds, style, 150.0)
 
 
-def compose(args, style, folder):
+def percentile(values, share):
+    """The value at `share` (0..1) of the sorted `values`, nearest rank."""
+    return values[min(len(values) - 1, int(len(values) * share))]
+
+
+def style_range(miditool, train, held):
+    """The style's pitch range: the medians of its training pieces' 5th and 95th pitch percentiles."""
+    lows, highs = [], []
+    for name in sorted(os.listdir(train)):
+        if not name.lower().endswith((".mid", ".midi")) or os.path.exists(os.path.join(held, name)):
+            continue
+        rows = subprocess.run([miditool, "notes", os.path.join(train, name)], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+        header = rows[0].split("\t")
+        pitch, drum = header.index("pitch"), header.index("is_drum")
+        pitches = sorted(int(r.split("\t")[pitch]) for r in rows[1:] if r.split("\t")[drum] == "0")
+        if pitches:
+            lows.append(percentile(pitches, 0.05))
+            highs.append(percentile(pitches, 0.95))
+    if not lows:
+        sys.exit(f"style_quality.py: no pitched notes in the training pieces of {train}")
+    return int(statistics.median(lows)), int(round(statistics.median(highs)))
+
+
+def compose(args, style, folder, pitch_range):
     out = os.path.join(folder, f"{style}.mid")
+    guided = ["--pitch-range", f"{pitch_range[0]}-{pitch_range[1]}"] if pitch_range else []
+    for flag, values in (("--range-strength", args.range_strength), ("--style-key-strength", args.style_key_strength)):
+        if (pitch_range or flag != "--range-strength") and per_style(values, style, None) is not None:
+            guided += [flag, f"{per_style(values, style, None):g}"]
     subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--style", style,
                     "--num-outputs", str(args.pieces), "--seconds", str(seconds_of(args, style)), "--seed", str(args.seed),
-                    "--out", out], capture_output=True, text=True, check=True)
-    return [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
+                    "--out", out, *guided], capture_output=True, text=True, check=True)
+    pieces = [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
+    return pieces, guided
 
 
 def main():
@@ -53,21 +92,32 @@ def main():
                    help="the pieces' length, for all styles or for one (default 150)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
+    p.add_argument("--train", action="append", default=[], metavar="STYLE=DIR",
+                   help="a style's training pieces: compose it with --pitch-range, the style's range")
+    p.add_argument("--range-strength", action="append", default=[], metavar="[STYLE=]S",
+                   help="composer's --range-strength, for all styles or for one (default: composer's)")
+    p.add_argument("--style-key-strength", action="append", default=[], metavar="[STYLE=]S",
+                   help="composer's --style-key-strength, for all styles or for one (default: composer's)")
     args = p.parse_args()
     held = dict(h.split("=", 1) for h in args.held if "=" in h)
+    train = dict(t.split("=", 1) for t in args.train if "=" in t)
     if len(held) != len(args.held) or len(held) < 2:
         sys.exit("style_quality.py: give --held STYLE=DIR for two styles or more")
+    if len(train) != len(args.train) or not set(train) <= set(held):
+        sys.exit("style_quality.py: give --train STYLE=DIR only for styles given --held")
     miditool = os.path.join(args.bin, "miditool")
+    ranges = {style: style_range(miditool, train[style], held[style]) for style in train}
     wins = 0
     with tempfile.TemporaryDirectory() as folder:
         for style in held:
-            pieces = compose(args, style, folder)
+            pieces, flags = compose(args, style, folder, ranges.get(style))
             result = {h: compare(miditool, pieces, d) for h, d in held.items()}
             own, others = result[style], [result[h] for h in held if h != style]
             best_other = max(r["mean_oa"] for r in others)
             wins += own["mean_oa"] > best_other
             pairs = ", ".join(f"against {h} {r['mean_oa']:.3f}" for h, r in result.items())
-            print(f"--style {style} ({seconds_of(args, style):g} s): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
+            guided = "".join(f", {f} {v}" for f, v in zip(flags[::2], flags[1::2]))
+            print(f"--style {style} ({seconds_of(args, style):g} s{guided}): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
             gaps = sorted(own["features"], key=lambda f: own["features"][f]["oa"] -
                           max(r["features"][f]["oa"] for r in others))
             for f in gaps[:3] + gaps[-3:]:

@@ -70,7 +70,7 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
   if (r.with_controls) {  // the network reads them first, as its training windows began
     ChosenControls controls = choose_controls(meta, r.controls, rng);
     if (controls.key_shift) piece.shift = *controls.key_shift;
-    guide = guide_of(meta, r.controls, controls);
+    guide = guide_of(meta, r.controls, controls, piece.shift);
     piece.controls = std::move(controls.tokens);
     // With a control asked, a drawn ensemble is the ensemble of the training piece the controls came
     // from, so that a style's or a key's pieces get instruments that went with it (no draw more).

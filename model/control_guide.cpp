@@ -40,13 +40,20 @@ float density_bias(int64_t notes, double beats, double target, double strength) 
   return static_cast<float>(strength * std::clamp(std::log(target / running), -2.0, 2.0));
 }
 
+float range_bias(int pitch, const PitchRange& range, double strength) {
+  return pitch < range.lo || pitch > range.hi ? static_cast<float>(-strength) : 0.0f;
+}
+
 ControlGuide::ControlGuide(std::optional<midi::Key> key, int density_class, const std::vector<double>& bounds,
-                           double key_strength, double density_strength)
+                           double key_strength, double density_strength, std::optional<PitchRange> range,
+                           double range_strength)
     : density_strength_(density_strength) {
-  if (key && key_strength != 0) {
-    key_active_ = true;
-    key_bias_ = key_bias(*key, key_strength);
-  }
+  key_active_ = key && key_strength != 0;
+  range_active_ = range && range_strength != 0;
+  const std::array<float, 12> by_class = key_active_ ? key_bias(*key, key_strength) : std::array<float, 12>{};
+  for (int pitch = 0; pitch < 128; ++pitch)  // + 0 where the range is not asked: the key's bias exactly
+    pitch_bias_[static_cast<size_t>(pitch)] =
+        by_class[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, range_strength) : 0.0f);
   if (density_class >= 0 && density_strength != 0 && bounds.size() == 2) {
     density_active_ = true;
     target_ = density_target(density_class, {bounds[0], bounds[1]});
@@ -68,10 +75,10 @@ double notes_mass(const float* logits, int64_t vocab, const midi::EventGrammar& 
 
 }  // namespace
 
-void ControlGuide::bias_key(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
+void ControlGuide::bias_pitches(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
   const double before = notes_mass(logits, vocab, grammar);
   for (int32_t id = 0; id < vocab; ++id)
-    if (const int pitch = grammar.pitch_of(id); pitch >= 0) logits[id] += key_bias_[static_cast<size_t>(pitch % 12)];
+    if (const int pitch = grammar.pitch_of(id); pitch >= 0) logits[id] += pitch_bias_[static_cast<size_t>(pitch & 127)];
   const double after = notes_mass(logits, vocab, grammar);
   if (!std::isfinite(before) || !std::isfinite(after)) return;
   for (int32_t id = 0; id < vocab; ++id)
@@ -80,7 +87,7 @@ void ControlGuide::bias_key(float* logits, int64_t vocab, const midi::EventGramm
 
 void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) {
   // Drums' note numbers are sounds, not pitches; an instrument not yet known is taken as pitched.
-  if (key_active_ && grammar.instrument() != -1) bias_key(logits, vocab, grammar);
+  if ((key_active_ || range_active_) && grammar.instrument() != -1) bias_pitches(logits, vocab, grammar);
   if (!density_active_) return;
   // The span the density is measured over (midi::notes_per_beat): from the first note sampled to
   // the latest end of a note, or to the time now where that is later.

@@ -20,6 +20,24 @@ namespace legato::model {
 // bench/results/quality.md (2026-12-06, guidance): the smallest that reached the goals there.
 inline constexpr double kDefaultKeyStrength = 4.0;
 inline constexpr double kDefaultDensityStrength = 5.0;
+// The default of composer --range-strength: the best of 4, 6 and 8 for a style's range
+// (bench/results/quality.md, 2026-12-07, style guidance: 4 and 6 left the openmsx pieces nearer classical).
+inline constexpr double kDefaultRangeStrength = 8.0;
+// The default of composer --style-key-strength: off; at 4 it brings the openmsx pieces near their own
+// held-out pieces but takes the classical ones away from theirs (the same section).
+inline constexpr double kDefaultStyleKeyStrength = 0.0;
+
+// The pitches a piece should keep to (composer --pitch-range LO-HI), as MIDI note numbers, both
+// included: a style's pieces differ from another's in their range as much as in anything
+// (quality.md, 2026-12-07: the openmsx style's pieces ranged wider than openmsx's own).
+struct PitchRange {
+  int lo = 0, hi = 127;
+  PitchRange moved(int semitones) const { return {lo + semitones, hi + semitones}; }
+};
+
+// The bias added to a pitched note's logit for `pitch` (before the notes' total is restored, as the
+// key's): -strength outside `range`, 0 within it.
+float range_bias(int pitch, const PitchRange& range, double strength);
 
 // The bias added to a pitched note's logit (before the notes' total is restored: ControlGuide),
 // per pitch class (0 = C .. 11 = B), for `key` at `strength`: -strength off the key's scale (the seven pitch classes of
@@ -47,9 +65,10 @@ class ControlGuide {
  public:
   // `key`: in the network's own key (moved into C's signature when it learnt in it), nullopt when
   // not asked; `density_class`: 0..2, -1 when not asked; `bounds`: the checkpoint's density_bounds.
+  // `range`: in the network's own key as `key` is, nullopt when not asked.
   ControlGuide(std::optional<midi::Key> key, int density_class, const std::vector<double>& bounds, double key_strength,
-               double density_strength);
-  bool active() const { return key_active_ || density_active_; }
+               double density_strength, std::optional<PitchRange> range = std::nullopt, double range_strength = 0);
+  bool active() const { return key_active_ || density_active_ || range_active_; }
   // Adds the biases to `logits` [V] (V = the grammar's vocabulary) for the token after those
   // `grammar` has been fed. The density counts the notes sampled (not a primer's) from the first.
   void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar);
@@ -57,12 +76,12 @@ class ControlGuide {
   void feed(int32_t token, const midi::EventGrammar& grammar);
 
  private:
-  // key_bias on the pitched notes' logits, then all of them moved together so that their total
-  // probability stays what the network gave: the key chooses among pitches, never against them
-  // (otherwise a network unsure of the key plays more drums and rests instead).
-  void bias_key(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
-  bool key_active_ = false, density_active_ = false;
-  std::array<float, 12> key_bias_{};
+  // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that
+  // their total probability stays what the network gave: the key and the range choose among pitches,
+  // never against them (otherwise a network unsure of the key plays more drums and rests instead).
+  void bias_pitches(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
+  bool key_active_ = false, density_active_ = false, range_active_ = false;
+  std::array<float, 128> pitch_bias_{};  // per MIDI pitch: the key's bias of its pitch class plus the range's
   double target_ = 0, density_strength_ = 0;
   int64_t notes_ = 0, first_step_ = -1;  // the notes sampled, and where the first began (-1: none yet)
 };

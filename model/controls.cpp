@@ -84,15 +84,36 @@ std::vector<std::string> known_values(const CheckpointMeta& meta, const std::str
 
 void check_strengths(const ControlRequest& request) {
   for (const auto& [flag, value] :
-       {std::pair{"--key-strength", request.key_strength}, std::pair{"--density-strength", request.density_strength}})
+       {std::pair{"--key-strength", request.key_strength}, std::pair{"--density-strength", request.density_strength},
+        std::pair{"--range-strength", request.range_strength},
+        std::pair{"--style-key-strength", request.style_key_strength}})
     if (!std::isfinite(value) || value < 0)
       throw std::invalid_argument(std::string(flag) + " " + std::to_string(value) +
                                   ": must be 0 (the control tokens alone) or more");
 }
 
-ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen) {
-  return ControlGuide(chosen.guide_key, chosen.guide_density, meta.density_bounds, request.key_strength,
-                      request.density_strength);
+ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen,
+                      int shift) {
+  std::optional<PitchRange> range;
+  if (request.pitch_range) range = request.pitch_range->moved(-shift);
+  const bool asked_key = chosen.guide_key.has_value();
+  return ControlGuide(asked_key ? chosen.guide_key : chosen.style_key, chosen.guide_density, meta.density_bounds,
+                      asked_key ? request.key_strength : request.style_key_strength, request.density_strength, range,
+                      request.range_strength);
+}
+
+PitchRange parse_pitch_range(const std::string& text, const std::string& flag) {
+  const std::string problem = flag + " " + text + ": give LO-HI, MIDI note numbers with 0 <= LO <= HI <= 127";
+  const size_t dash = text.find('-');
+  if (dash == std::string::npos) throw std::invalid_argument(problem);
+  const std::string lo = text.substr(0, dash), hi = text.substr(dash + 1);
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() <= 3 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(lo) || !digits(hi)) throw std::invalid_argument(problem);
+  const PitchRange range{std::stoi(lo), std::stoi(hi)};
+  if (range.lo > range.hi || range.hi > 127) throw std::invalid_argument(problem);
+  return range;
 }
 
 void check_controls(const CheckpointMeta& meta, const ControlRequest& request) {
@@ -135,6 +156,10 @@ ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest&
     chosen.key_shift = shift_into(meta, key);
     chosen.guide_key = key.moved(-*chosen.key_shift);
   }
+  if (request.key.empty() && !request.style.empty())
+    for (const int32_t id : chosen.tokens)
+      if (const auto c = midi::control_of(meta.vocab[static_cast<size_t>(id)]); c && c->first == "key")
+        chosen.style_key = midi::parse_key(c->second);  // nullopt for <key:none>
   if (!request.density.empty())
     chosen.guide_density =
         static_cast<int>(std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), request.density) -

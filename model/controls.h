@@ -24,6 +24,13 @@ struct ControlRequest {
   // 0: by the control tokens alone.
   double key_strength = kDefaultKeyStrength;
   double density_strength = kDefaultDensityStrength;
+  // The pitches to keep to (composer --pitch-range), in the music's key; not a control token (any
+  // checkpoint takes it, and it is not drawn when not asked): only guidance, at range_strength.
+  std::optional<PitchRange> pitch_range = std::nullopt;
+  double range_strength = kDefaultRangeStrength;
+  // With a style asked and no key: how hard sampling keeps to the key drawn with the style (from one
+  // of its pieces), as --key-strength does to an asked key; 0: that key by its token alone.
+  double style_key_strength = kDefaultStyleKeyStrength;
   bool empty() const { return key.empty() && density.empty() && style.empty(); }
 };
 
@@ -44,6 +51,10 @@ struct ChosenControls {
   // own key, and the density class (0..2, -1 when not asked).
   std::optional<midi::Key> guide_key;
   int guide_density = -1;
+  // With a style asked and no key: the key drawn with it (in the network's key), which guidance
+  // keeps to at the request's style_key_strength. A style's pieces keep to fewer pitch classes than
+  // a network's free sampling does (quality.md, 2026-12-07, style guidance).
+  std::optional<midi::Key> style_key;
   // The training piece (CheckpointMeta::piece_controls' index) whose controls were drawn, when it
   // agrees with all that was asked: the pipeline gives its ensemble to a piece that asked for some.
   std::optional<size_t> piece;
@@ -52,8 +63,14 @@ struct ChosenControls {
 // without controls. Checks the request as check_controls does.
 ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest& request, std::mt19937_64& rng);
 
-// The guidance of one piece under `chosen` (ControlGuide), with the request's strengths.
-ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen);
+// The guidance of one piece under `chosen` (ControlGuide), with the request's strengths; `shift`: the
+// semitones from the network's key to the piece's, which the asked pitch range is moved back by.
+ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen,
+                      int shift);
+
+// "LO-HI" (MIDI note numbers, 0 <= LO <= HI <= 127) as a range; std::invalid_argument with one line
+// naming `flag` otherwise.
+PitchRange parse_pitch_range(const std::string& text, const std::string& flag);
 
 // std::invalid_argument with one line for a strength that is negative or not finite.
 void check_strengths(const ControlRequest& request);

@@ -8,6 +8,7 @@
 
 #include "midi/grammar.h"
 #include "model/control_guide.h"
+#include "model/controls.h"
 
 using namespace legato;
 
@@ -104,4 +105,57 @@ TEST_CASE("control guide: biases on a grammar's notes and shifts, pitched instru
   z = biased(low, h);
   CHECK(z[6] < -1);
   CHECK(z[3] > 1);
+}
+
+TEST_CASE("control guide: a pitch range holds back the notes outside it, the notes' total kept") {
+  CHECK(model::range_bias(39, {40, 70}, 4) == -4);  // below
+  CHECK(model::range_bias(40, {40, 70}, 4) == 0);   // both ends in
+  CHECK(model::range_bias(70, {40, 70}, 4) == 0);
+  CHECK(model::range_bias(71, {40, 70}, 4) == -4);  // above
+  CHECK(model::range_bias(20, {40, 70}, 0) == 0);   // strength 0: no bias
+  CHECK(model::PitchRange{40, 70}.moved(-2).lo == 38);
+
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "P0", "DRUMS", "N60", "N61", "N62", "N63", "D3"};
+  midi::EventGrammar piano(vocab, {}), drums(vocab, {});
+  for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
+  for (const int32_t t : {0, 4}) drums.feed(t);  // BOS DRUMS
+  auto biased = [&](model::ControlGuide guide, const midi::EventGrammar& g) {
+    std::vector<float> z(vocab.size(), 0.0f);
+    guide.bias(z.data(), static_cast<int64_t>(z.size()), g);
+    return z;
+  };
+  const model::ControlGuide range(std::nullopt, -1, {}, 0, 0, model::PitchRange{60, 61}, 4);
+  REQUIRE(range.active());
+  std::vector<float> z = biased(range, piano);
+  CHECK(z[5] == z[6]);                        // N60, N61: within
+  CHECK(z[7] - z[5] == doctest::Approx(-4));  // N62, N63: above it
+  CHECK(z[8] == z[7]);
+  CHECK(z[5] > 0);  // the notes within gain what the ones outside lose: 4 · e^0 in all before
+  CHECK(std::exp(z[5]) + std::exp(z[6]) + std::exp(z[7]) + std::exp(z[8]) == doctest::Approx(4));
+  for (const size_t other : {0, 1, 2, 3, 4, 9}) CHECK(z[other] == 0);
+  z = biased(range, drums);
+  CHECK(z[8] == 0);  // a drum's note number is a sound: no range
+  CHECK_FALSE(model::ControlGuide(std::nullopt, -1, {}, 0, 0, model::PitchRange{60, 61}, 0).active());
+  // With the key as well: the two biases add (N61, C#, off C major's scale and within the range;
+  // N63, D#, off the scale and above it), and without a range the key's biases are exactly as before.
+  z = biased(model::ControlGuide(midi::Key{0, false}, -1, {}, 4, 0, model::PitchRange{60, 61}, 4), piano);
+  CHECK(z[8] - z[6] == doctest::Approx(-4));
+  CHECK(z[5] - z[6] == doctest::Approx(6));  // C: the tonic (+2) against C# (-4)
+  const std::vector<float> key_alone = biased(model::ControlGuide(midi::Key{0, false}, -1, {}, 4, 0), piano);
+  CHECK(key_alone[8] == key_alone[6]);  // D#, C#: both off the scale, neither held back by a range
+}
+
+TEST_CASE("control guide: an asked pitch range is in the music's key, moved into the network's by the piece's shift") {
+  const std::vector<std::string> vocab = {"BOS", "P0", "N58", "N59", "N60", "N61"};
+  midi::EventGrammar piano(vocab, {});
+  for (const int32_t t : {0, 1}) piano.feed(t);  // BOS P0
+  model::ControlRequest request;
+  request.pitch_range = model::PitchRange{60, 61};
+  // The music is the network's moved up 2 semitones: its 60-61 are the network's 58-59.
+  model::ControlGuide guide = model::guide_of(model::CheckpointMeta{}, request, model::ChosenControls{}, 2);
+  std::vector<float> z(vocab.size(), 0.0f);
+  guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
+  CHECK(z[2] == z[3]);
+  CHECK(z[4] - z[2] == doctest::Approx(-model::kDefaultRangeStrength));
+  CHECK(z[5] == z[4]);
 }

@@ -173,6 +173,18 @@ TEST_CASE("controls: a tiny trained model composes under them; unknown values an
   for (int k = 0; k < 10; ++k)
     CHECK(meta.vocab[static_cast<size_t>(model::choose_controls(meta, {"", "", "busy"}, rng).tokens[1])] ==
           "<density:high>");
+  // A style asked without a key: the key drawn with it is the one --style-key-strength guides toward;
+  // an asked key is guided as asked instead, and no style, no style key.
+  CHECK_FALSE(chosen.style_key);
+  const model::ChosenControls styled = model::choose_controls(meta, {"", "", "calm"}, rng);
+  REQUIRE(styled.style_key);
+  CHECK(meta.vocab[static_cast<size_t>(styled.tokens[0])] == "<key:" + midi::key_name(*styled.style_key) + ">");
+  CHECK_FALSE(model::choose_controls(meta, {"", "low", ""}, rng).style_key);
+  model::ControlRequest style_keyed{"", "", "calm"};
+  style_keyed.style_key_strength = 3;
+  CHECK(model::guide_of(meta, style_keyed, styled, 0).active());
+  style_keyed.style_key_strength = 0;
+  CHECK_FALSE(model::guide_of(meta, style_keyed, styled, 0).active());
   std::vector<int32_t> fed = chosen.tokens;
   fed.push_back(model::special_ids(meta.vocab).bos);
   const std::vector<int32_t> piece = model::compose_piece(*ck.net, meta, fed, {60, 0}, {}, rng);
@@ -219,7 +231,7 @@ int64_t out_of_key(const midi::Score& score, const midi::Key& key) {
 
 }  // namespace
 
-TEST_CASE("controls: guidance keeps a --key piece in its key and moves its density as asked") {
+TEST_CASE("controls: guidance keeps a --key piece in its key, moves its density and keeps to a --pitch-range") {
   const auto dir = styled_corpus("controls_guide");
   model::TrainOptions o = testing::small_training(dir, dir / "run");
   o.recipe.seq_len = 24;
@@ -265,4 +277,30 @@ TEST_CASE("controls: guidance keeps a --key piece in its key and moves its densi
   zero.key_strength = zero.density_strength = 0;
   const auto drawn = pieces(none_asked), drawn_zero = pieces(zero);
   for (size_t k = 0; k < drawn.size(); ++k) CHECK(drawn[k].generated == drawn_zero[k].generated);
+
+  // --pitch-range: fewer pitched notes outside it than without (in the music's key: the range is
+  // moved into the network's by the piece's shift), and a range at strength 0 changes nothing.
+  const model::PitchRange range{60, 72};
+  auto outside = [&](const midi::Score& s) {
+    double out = 0;
+    for (const midi::Note& n : s.notes) out += !n.is_drum() && (n.pitch < range.lo || n.pitch > range.hi);
+    return out;
+  };
+  model::ControlRequest ranged, range_zero;
+  ranged.pitch_range = range_zero.pitch_range = range;
+  range_zero.range_strength = 0;
+  const auto free_pieces = pieces(range_zero);
+  const double free = total(free_pieces, outside), kept = total(pieces(ranged), outside);
+  INFO("notes outside 60-72: ", free, " free, ", kept, " with the range");
+  CHECK(free > 0);
+  CHECK(kept < free / 4);
+  for (size_t k = 0; k < drawn.size(); ++k) CHECK(free_pieces[k].generated == drawn_zero[k].generated);
+  CHECK(model::parse_pitch_range("36-72", "--pitch-range").hi == 72);
+  for (const char* bad : {"72-36", "36", "a-72", "36-128", "-5-60", "36-72x"}) {
+    const std::string line = "--pitch-range " + std::string(bad) + ": give LO-HI";
+    CHECK_THROWS_WITH_AS(model::parse_pitch_range(bad, "--pitch-range"), doctest::Contains(line.c_str()),
+                         std::invalid_argument);
+  }
+  ranged.range_strength = -1;
+  CHECK_THROWS_WITH_AS(model::check_strengths(ranged), doctest::Contains("--range-strength"), std::invalid_argument);
 }

@@ -75,6 +75,7 @@ struct Options {
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
+  std::string pitch_range;         // --pitch-range LO-HI, parsed into controls.pitch_range
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -129,6 +130,18 @@ void add_control_options(CLI::App& app, Options& o) {
   app.add_option("--density-strength", o.controls.density_strength,
                  "How hard sampling steers the notes per beat toward --density's third: a logit bias (0: the "
                  "control tokens alone)")
+      ->capture_default_str();
+  app.add_option("--pitch-range", o.pitch_range,
+                 "Keep the pitched notes within LO-HI (MIDI note numbers, e.g. 36-72: a style's range; "
+                 "docs/controls.md)")
+      ->excludes("--infill")
+      ->excludes("--listen");
+  app.add_option("--range-strength", o.controls.range_strength,
+                 "How hard sampling keeps to --pitch-range: a logit bias on the notes outside it (0: none)")
+      ->capture_default_str();
+  app.add_option("--style-key-strength", o.controls.style_key_strength,
+                 "With --style and no --key: how hard sampling keeps to the key drawn with the style, as "
+                 "--key-strength (0: its token alone)")
       ->capture_default_str();
 }
 
@@ -439,12 +452,13 @@ model::CompositionRequest request_of(const Options& o, const model::CheckpointMe
                                 : problem + ": give --primer or --primer-tokens");
   request.ensemble = chosen_ensemble(o, meta);
   request.length = piece_length(o, meta);
+  request.controls = o.controls;
   try {
-    model::check_controls(meta, o.controls);
+    if (!o.pitch_range.empty()) request.controls.pitch_range = model::parse_pitch_range(o.pitch_range, "--pitch-range");
+    model::check_controls(meta, request.controls);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
-  request.controls = o.controls;
   request.with_controls = true;
   request.count = o.num_outputs;
   request.seed = o.seed;
