@@ -363,8 +363,17 @@ const T* c_prev_step(const LstmSaved& s, int64_t t) {
 void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc, GateGradients<float>& D,
                                uint16_t* D16, GateGradientSums<float>& bias_sums) {
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
-  std::vector<std::pair<int64_t, int64_t>> blocks(steps);  // the bias sums' blocks step t completes
-  for (int64_t t = steps - 1; t >= 0; --t) blocks[t] = bias_sums.whole_from(t * batch);
+  // Per step, found once here rather than by each thread at each step: the bias sums' blocks it
+  // completes, gy_t and c_{t-1}.
+  std::vector<std::pair<int64_t, int64_t>> blocks(steps);
+  std::vector<const float*> gy_at(steps), c_prev_at(steps);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    blocks[t] = bias_sums.whole_from(t * batch);
+    gy_at[t] = gy_step<float>(s, gy, t);
+    c_prev_at[t] = c_prev_step<float>(s, t);
+  }
+  const float* cache = s.gate_cache.data<float>();  // [T, B, 4H]
+  const float* cs = s.cs.data<float>();             // [T, B, H]
 #pragma omp parallel
   {
     const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), omp_get_thread_num());
@@ -380,12 +389,12 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     for (int64_t t = steps - 1; t >= 0; --t) {
       float* dg = D.step(t);
       uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-      if (const float* gy_t = gy_step<float>(s, gy, t))
+      if (const float* gy_t = gy_at[t])
         for (int64_t b = 0; b < batch; ++b)
 #pragma omp simd
           for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
-      step_backward_units(s.gate_cache.data<float>() + t * batch * G, c_prev_step<float>(s, t),
-                          s.cs.data<float>() + t * batch * hidden, dh, dc, dg, dg16, batch, hidden, u0, u1);
+      step_backward_units(cache + t * batch * G, c_prev_at[t], cs + t * batch * hidden, dh, dc, dg, dg16, batch, hidden,
+                          u0, u1);
       for (int64_t k = blocks[t].second - 1; k >= blocks[t].first; --k)
         for (int64_t g = 0; g < 4; ++g)
           bias_sums.sum_block_columns(
