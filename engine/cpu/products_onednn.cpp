@@ -6,6 +6,7 @@
 #include "engine/cpu/products.h"
 
 #include <omp.h>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -231,8 +232,9 @@ struct PackedMatrix::Impl {
   std::vector<float> plain;  // K = 1 or N = 1: a copy as given, for gemm()'s float32 path
   memory::desc a_desc, c_desc;
   dnnl::matmul product;
-  std::unique_ptr<dnnl::stream> own_stream;  // Threads::One: this thread's stream and scratch
-  memory scratch;
+  std::unique_ptr<dnnl::stream> own_stream;  // Threads::One: this thread's stream and scratch,
+  std::unique_ptr<void, void (*)(void*)> scratch_block{nullptr, release_host};  // the latter from the
+  memory scratch;  // block cache, as the packed copy: a steady training step faults no pages in
   // The packed copy, in the layout the product's kernel asked for, in our own (huge-page) block:
   // oneDNN's would be faulted in 4 KiB at a time.
   std::unique_ptr<void, void (*)(void*)> block{nullptr, release_host};
@@ -259,7 +261,8 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
   s.product = dnnl::matmul(pd);
   if (one) {
     s.own_stream = std::make_unique<dnnl::stream>(cpu_engine());
-    s.scratch = memory(pd.scratchpad_desc(), cpu_engine());
+    s.scratch_block.reset(allocate_host(std::max<size_t>(pd.scratchpad_desc().get_size(), 64)));
+    s.scratch = memory(pd.scratchpad_desc(), cpu_engine(), s.scratch_block.get());
   }
   s.block.reset(allocate_host(pd.weights_desc().get_size()));
   s.weights = memory(pd.weights_desc(), cpu_engine(), s.block.get());
