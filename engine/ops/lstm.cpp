@@ -1,6 +1,9 @@
 // The fused LSTM on the CPU. Products go through detail::gemm (oneDNN for float32), with the
 // recurrent weights packed once per sequence and direction; the per-element cell arithmetic is
-// kernels/lstm_cell.h, the same code the CUDA kernels run.
+// kernels/lstm_cell.h, the same code the CUDA kernels run. Where a step is large enough to split
+// across threads, each direction's time loop is one OpenMP region in which every thread makes
+// its own units' slice of the recurrent product and their cells, with one barrier per step
+// (forward_steps_one_region, backward_steps_one_region): bit for bit the per-step regions' result.
 #include "engine/ops/lstm.h"
 
 #include <omp.h>
