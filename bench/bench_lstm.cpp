@@ -1,9 +1,11 @@
 // Benchmarks. CPU: the seed network's whole training step (fp32, and bf16 products), its forward
 // pass, one LSTM layer, and the product behind them as the machine's peak (fp32 and bf16). GPU (bench_lstm_gpu.cpp,
 // where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice;
-// products_share and preparing_share, the shares of a CPU step inside the products and preparing their operands;
+// products_share and preparing_share, the shares of a CPU step's thread time (wall time × threads) inside the
+// products and preparing their operands;
 // faults, the page faults per step.
 #include <benchmark/benchmark.h>
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -35,8 +37,10 @@ double page_faults() {
 // Runs the benchmark's loop and reports, beside its time, the shares of it spent inside the
 // products and preparing their operands (rounding to bf16, packing), measured by the products'
 // own clocks (cpu::product_times), not computed from FLOP counts: the distance to the limit that
-// the products' speed sets. faults: the page faults per iteration, each a page the kernel clears
-// (2 MiB for the large blocks): a steady step should fault none.
+// the products' speed sets. The clocks count thread-seconds (a product of the whole team once
+// per thread, a thread's own slice of the LSTM's recurrent product inside its time loop's region
+// once), so a share is their sum over the threads times the wall time. faults: the page faults per iteration, each a
+// page the kernel clears (2 MiB for the large blocks): a steady step should fault none.
 template <class Step>
 void run_with_shares(benchmark::State& state, Step&& step) {
   const cpu::ProductTimes before = cpu::product_times();
@@ -46,8 +50,9 @@ void run_with_shares(benchmark::State& state, Step&& step) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const cpu::ProductTimes after = cpu::product_times();
   if (wall <= 0) return;
-  state.counters["products_share"] = (after.products - before.products) / wall;
-  state.counters["preparing_share"] = (after.preparing - before.preparing) / wall;
+  const double thread_seconds = wall * omp_get_max_threads();
+  state.counters["products_share"] = (after.products - before.products) / thread_seconds;
+  state.counters["preparing_share"] = (after.preparing - before.preparing) / thread_seconds;
   state.counters["faults"] = benchmark::Counter(page_faults() - faults_before, benchmark::Counter::kAvgIterations);
 }
 

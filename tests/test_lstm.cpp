@@ -261,6 +261,57 @@ TEST_CASE("lstm: float32 agrees with float64 where the cells run on several thre
   check_float32_against_float64(w64, 10, 32, 3, H, 1e-5, 1e-4);
 }
 
+// ops::lstm's outputs and every gradient in float32 at T steps, batch B, input I, hidden H,
+// in the order y, h_n, c_n, dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh; with_state: from a given
+// h0 and c0, the loss reaching c_n as well; without: zeros, the loss through y alone (dx in the
+// places of dh0 and dc0), as the trainer's layers run.
+V float32_lstm_results(int64_t T, int64_t B, int64_t I, int64_t H, bool with_state) {
+  auto as32 = [](const Tensor& t) { return t.to(DType::F32).set_requires_grad(true); };
+  const ops::LstmWeights w{as32(leaf({4 * H, I}, 620, -0.6, 0.6)), as32(leaf({4 * H, H}, 621, -0.03, 0.03)),
+                           as32(leaf({4 * H}, 622, -0.3, 0.3)), as32(leaf({4 * H}, 623, -0.3, 0.3))};
+  const Tensor x = as32(leaf({T, B, I}, 624)), h0 = as32(leaf({B, H}, 625)), c0 = as32(leaf({B, H}, 626));
+  if (!with_state) {
+    const ops::LstmOutputs out = ops::lstm(x, Tensor(), Tensor(), w);
+    out.y.backward(Tensor::uniform({T, B, H}, -1, 1, 627));
+    return {out.y,    out.h_n,       out.c_n,       x.grad(),      x.grad(),
+            x.grad(), w.w_ih.grad(), w.w_hh.grad(), w.b_ih.grad(), w.b_hh.grad()};
+  }
+  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w);
+  Tensor loss = ops::add(ops::sum(ops::mul(out.y, Tensor::uniform({T, B, H}, -1, 1, 627))),
+                         ops::sum(ops::mul(out.c_n, Tensor::uniform({B, H}, -1, 1, 628))));
+  loss.backward();
+  return {out.y,     out.h_n,       out.c_n,       x.grad(),      h0.grad(),
+          c0.grad(), w.w_ih.grad(), w.w_hh.grad(), w.b_ih.grad(), w.b_hh.grad()};
+}
+
+// With several threads and B·H at least kParallelElements, the time loop runs as one parallel
+// region in which each thread makes its own units' slice of every step's recurrent product and
+// their cells (engine/ops/lstm.cpp); on one thread each step runs the whole product and the
+// cells as before (one thread: oneDNN's products of these shapes give the same bits on one
+// thread as on two). The two must agree bit for bit in float32, so that fp32 training stays what
+// it was: the slices' products sum in the whole product's order, and each slice's cells are
+// compiled as the whole row's (a loop from unit u0 once peeled units onto scalar tanh). H = 272
+// splits into unequal slices (8 and 9 blocks of 16 units); 12 steps of 64 rows complete three
+// blocks of the bias sums inside the loop.
+TEST_CASE("lstm: the time loop in one region gives the per-step regions' float32 results bit for bit") {
+  for (const auto& [H, with_state] : {std::pair<int64_t, bool>{512, true}, {272, true}, {256, false}}) {
+    CAPTURE(H);
+    const int threads = omp_get_max_threads();
+    if (threads < 2) omp_set_num_threads(2);
+    const V fused = float32_lstm_results(12, 64, 8, H, with_state);
+    omp_set_num_threads(1);
+    const V serial = float32_lstm_results(12, 64, 8, H, with_state);
+    omp_set_num_threads(threads);
+    const char* names[] = {"y", "h_n", "c_n", "dx", "dh0", "dc0", "dW_ih", "dW_hh", "db_ih", "db_hh"};
+    for (size_t r = 0; r < fused.size(); ++r) {
+      CAPTURE(names[r]);
+      int64_t differ = 0;
+      for (int64_t k = 0; k < fused[r].numel(); ++k) differ += fused[r].data<float>()[k] != serial[r].data<float>()[k];
+      CHECK(differ == 0);
+    }
+  }
+}
+
 TEST_CASE("lstm: W_hh is packed once while it stays as it is, and packed again after every change") {
   const int64_t T = 6, B = 3, I = 5, H = 7;
   auto as32 = [](const Tensor& t) { return t.to(DType::F32); };

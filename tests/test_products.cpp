@@ -2,6 +2,7 @@
 // reference, the packed operand, bf16 within the bound its 8-bit significand gives, and the seed
 // network's gradients in bf16 against float64 (training in bf16: test_trainer_bf16.cpp).
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <string>
@@ -130,6 +131,35 @@ TEST_CASE("products: a packed operand gives the unpacked product and keeps its o
         packed.multiply(p.a.data(), c.data());  // again: accumulating adds a second product
         if (accumulate) CHECK(worst_fraction(c, p, 1e-6, (k + 2) * std::ldexp(1.0, -24)) > 1.0);
       }
+}
+
+// The LSTM's time-loop region (engine/ops/lstm.cpp) has each of two threads multiply by its own
+// packed half of B's columns (Threads::One) at once: together they must give the whole product
+// made by the team, bit for bit, at the seed network's recurrent shapes (forward: K = H = 512,
+// N = 4H; backward: K = 4H, N = H), or fp32 training would change with the thread count.
+TEST_CASE("products: halves of B's columns made by two threads at once give the team's product bit for bit") {
+  std::vector<Precision> precisions{kFp32};
+  if (bf16_here()) precisions.push_back(kBf16);
+  for (const Precision precision : precisions)
+    for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{64, 512, 2048}, {64, 2048, 512}, {64, 272, 544}}) {
+      CAPTURE(k);
+      CAPTURE(precision == kFp32);
+      const Product p = make_product(m, n, k, false, false, false, 11);
+      std::vector<float> whole(m * n), halves(m * n);
+      cpu::PackedMatrix(p.b.data(), false, k, n, m, false, precision).multiply(p.a.data(), whole.data());
+#pragma omp parallel num_threads(2)
+      {
+        const int64_t n0 = omp_get_thread_num() * n / 2, n1 = (omp_get_thread_num() + 1) * n / 2, w = n1 - n0;
+        std::vector<float> b(k * w), c(m * w);  // [K, w]: B's columns [n0, n1); c [M, w]
+        for (int64_t i = 0; i < k; ++i) std::copy(&p.b[i * n + n0], &p.b[i * n + n1], &b[i * w]);
+        cpu::PackedMatrix(b.data(), false, k, w, m, false, precision, cpu::PackedMatrix::Threads::One)
+            .multiply(p.a.data(), c.data());
+        for (int64_t i = 0; i < m; ++i) std::copy(&c[i * w], &c[(i + 1) * w], &halves[i * n + n0]);
+      }
+      int64_t differ = 0;
+      for (int64_t i = 0; i < m * n; ++i) differ += whole[i] != halves[i];
+      CHECK(differ == 0);
+    }
 }
 
 TEST_CASE("products: bf16 stays within the bound of its 8-bit significand, and is really bf16") {

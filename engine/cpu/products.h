@@ -68,11 +68,18 @@ class RoundedOperand {
 // the same weights — the LSTM's recurrent product at every time step, the generator at every
 // token — packs them once instead of at every product. Holds a copy: later changes to the
 // source are not seen (make a new one after the optimiser steps).
+//
+// Threads::One: each product runs on the calling thread alone, for products that every thread
+// of a parallel region makes on its own slice of the columns at once (the LSTM's recurrent
+// product inside its time loop's one region, engine/ops/lstm.cpp): such an object is made and
+// used on one thread, with its own oneDNN stream and scratch memory.
 class PackedMatrix {
  public:
+  enum class Threads { Team, One };
   // b: [K, N] row-major, or [N, K] when transposed (a weight [out, in] used as x · Wᵀ).
   // accumulate: multiply() adds to c instead of overwriting it. precision: as gemm()'s, kept.
-  PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision precision);
+  PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision precision,
+               Threads threads = Threads::Team);
   ~PackedMatrix();
   PackedMatrix(const PackedMatrix&) = delete;
   PackedMatrix& operator=(const PackedMatrix&) = delete;
@@ -89,12 +96,14 @@ class PackedMatrix {
   bool transposed_, accumulate_;
 };
 
-// Where the time of the work around the products goes, summed over the process since it started
-// (all threads; the products are called from one thread at a time): `products`, the seconds
-// inside the products themselves (oneDNN's matmul kernels, the outer products of K = 1 and
-// Eigen's products of one column: what the machine's peak is measured on), and `preparing`, the
-// seconds rounding their operands to bf16 and packing weights. bench_lstm reports both as
-// shares of a training step, the difference of two readings over the step's wall time.
+// Where the time of the work around the products goes, summed over the process since it started,
+// in thread-seconds: `products`, the time inside the products themselves (oneDNN's matmul
+// kernels, the outer products of K = 1 and Eigen's products of one column: what the machine's
+// peak is measured on), and `preparing`, the time rounding their operands to bf16 and packing
+// weights. A product made by the whole OpenMP team counts its time once per thread of the team
+// (omp_get_max_threads()); one made by a thread alone inside a parallel region (Threads::One)
+// counts its time once. bench_lstm reports both as shares of a training step: the difference of
+// two readings over the step's wall time times the team's threads.
 struct ProductTimes {
   double products = 0;
   double preparing = 0;

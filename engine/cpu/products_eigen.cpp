@@ -45,7 +45,9 @@ struct PackedMatrix::Impl {
   Matrix b;
 };
 
-PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision)
+// Threads: Eigen's products run on one thread inside a parallel region by themselves.
+PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate, Precision,
+                           Threads)
     : impl_(std::make_unique<Impl>(Impl{Eigen::Map<const Matrix>(b, transposed ? n : k, transposed ? k : n)})),
       m_(m),
       n_(n),

@@ -5,6 +5,8 @@
 #include "engine/cpu/product_clock.h"
 #include "engine/cpu/products.h"
 
+#include <omp.h>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -211,11 +213,28 @@ void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool
   gemm_from(a_ + offset, a16, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision_);
 }
 
+// Made with one thread: omp_get_max_threads() is 1 while a primitive for Threads::One is made,
+// so oneDNN divides its work for one thread (inside a parallel region it runs on one anyway),
+// and the thread's own stream and scratch memory keep it apart from the other threads' products.
+dnnl::matmul::primitive_desc one_thread_matmul(const memory::desc& a, const memory::desc& b, const memory::desc& c,
+                                               bool accumulate) {
+  dnnl::primitive_attr attr = accumulate_attr(accumulate);
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
+  omp_set_num_threads(threads);
+  return pd;
+}
+
 struct PackedMatrix::Impl {
   Precision precision;
   std::vector<float> plain;  // K = 1 or N = 1: a copy as given, for gemm()'s float32 path
   memory::desc a_desc, c_desc;
   dnnl::matmul product;
+  std::unique_ptr<dnnl::stream> own_stream;  // Threads::One: this thread's stream and scratch,
+  std::unique_ptr<void, void (*)(void*)> scratch_block{nullptr, release_host};  // the latter from the
+  memory scratch;  // block cache, as the packed copy: a steady training step faults no pages in
   // The packed copy, in the layout the product's kernel asked for, in our own (huge-page) block:
   // oneDNN's would be faulted in 4 KiB at a time.
   std::unique_ptr<void, void (*)(void*)> block{nullptr, release_host};
@@ -223,7 +242,7 @@ struct PackedMatrix::Impl {
 };
 
 PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n, int64_t m, bool accumulate,
-                           Precision precision)
+                           Precision precision, Threads threads)
     : impl_(std::make_unique<Impl>()), m_(m), n_(n), k_(k), transposed_(transposed), accumulate_(accumulate) {
   Impl& s = *impl_;
   s.precision = precision;
@@ -235,13 +254,22 @@ PackedMatrix::PackedMatrix(const float* b, bool transposed, int64_t k, int64_t n
     s.plain.assign(b, b + k * n);
     return;
   }
-  const auto pd = matmul_desc(s.a_desc, memory::desc(Dims{k, n}, type, memory::format_tag::any), s.c_desc, accumulate);
+  const memory::desc weights_any(Dims{k, n}, type, memory::format_tag::any);
+  const bool one = threads == Threads::One;
+  const auto pd = one ? one_thread_matmul(s.a_desc, weights_any, s.c_desc, accumulate)
+                      : matmul_desc(s.a_desc, weights_any, s.c_desc, accumulate);
   s.product = dnnl::matmul(pd);
+  if (one) {
+    s.own_stream = std::make_unique<dnnl::stream>(cpu_engine());
+    s.scratch_block.reset(allocate_host(std::max<size_t>(pd.scratchpad_desc().get_size(), 64)));
+    s.scratch = memory(pd.scratchpad_desc(), cpu_engine(), s.scratch_block.get());
+  }
   s.block.reset(allocate_host(pd.weights_desc().get_size()));
   s.weights = memory(pd.weights_desc(), cpu_engine(), s.block.get());
   memory user(matrix_desc(k, n, transposed, memory::data_type::f32), cpu_engine(), const_cast<float*>(b));
   const detail::ProductClock clock(detail::ProductWork::Preparing);
-  dnnl::reorder(user, s.weights).execute(cpu_stream(), user, s.weights);  // pack (and round to bf16)
+  dnnl::stream& stream = s.own_stream ? *s.own_stream : cpu_stream();
+  dnnl::reorder(user, s.weights).execute(stream, user, s.weights);  // pack (and round to bf16)
 }
 
 PackedMatrix::~PackedMatrix() = default;
@@ -263,7 +291,12 @@ void PackedMatrix::multiply(const float* a, float* c, const uint16_t* a16) const
   memory a_mem(s.a_desc, cpu_engine(), const_cast<void*>(a_data));
   memory c_mem(s.c_desc, cpu_engine(), c);
   const detail::ProductClock clock(detail::ProductWork::Products);
-  s.product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}});
+  if (!s.own_stream)
+    return s.product.execute(cpu_stream(),
+                             {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}});
+  s.product.execute(
+      *s.own_stream,
+      {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, c_mem}, {DNNL_ARG_SCRATCHPAD, s.scratch}});
 }
 
 std::string products_description(Precision precision) {

@@ -1,7 +1,12 @@
 // The fused LSTM on the CPU. Products go through detail::gemm (oneDNN for float32), with the
 // recurrent weights packed once per sequence and direction; the per-element cell arithmetic is
-// kernels/lstm.h, the same code the CUDA kernels run.
+// kernels/lstm.h, the same code the CUDA kernels run. Where a step is large enough to split
+// across threads, each direction's time loop is one OpenMP region in which every thread makes
+// its own units' slice of the recurrent product and their cells, with one barrier per step
+// (forward_steps_one_region, backward_steps_one_region): bit for bit the per-step regions' result.
 #include "engine/ops/lstm.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <type_traits>
@@ -10,6 +15,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/bf16.h"
+#include "engine/cpu/products.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
 #include "engine/ops/checks.h"
@@ -75,6 +81,44 @@ void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* 
   cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
 }
 
+// step_forward and step_backward made by one thread of the time-loop region on its units [u0, u1)
+// (lstm_cells.h's _units forms); rec [B, 4·(u1 − u0)] or null: the thread's recurrent product.
+void step_forward_units(float* gates, const float* rec, const float* bias, const float* c_prev, float* c, float* h,
+                        uint16_t* h16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  if (h16) return cell_forward_units_wide(gates, rec, bias, c_prev, c, h, h16, batch, hidden, u0, u1);
+  cell_forward_units(gates, rec, bias, c_prev, c, h, h16, batch, hidden, u0, u1);
+}
+void step_backward_units(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
+                         float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  if (dgates16) return cell_backward_units_wide(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden, u0, u1);
+  cell_backward_units(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden, u0, u1);
+}
+
+// Whether a sequence's time loop runs as one parallel region (forward_steps_one_region,
+// backward_steps_one_region): float32 at either precision, steps large enough to split, more than
+// one thread, and not inside a parallel region already. Otherwise each step opens its own
+// regions (the product's and the cells').
+template <class T>
+bool one_region(int64_t batch, int64_t hidden) {
+  return std::is_same_v<T, float> && batch * hidden >= kParallelElements && omp_get_max_threads() > 1 &&
+         !omp_in_parallel();
+}
+
+// The hidden units [u0, u1) that thread `thread` of `threads` owns in a time-loop region: whole
+// blocks of 16 (a 512-bit vector of float32), so that each thread's cells run in whole vectors.
+std::pair<int64_t, int64_t> unit_slice(int64_t hidden, int threads, int thread) {
+  const int64_t blocks = (hidden + 15) / 16;
+  return {std::min(hidden, 16 * (blocks * thread / threads)), std::min(hidden, 16 * (blocks * (thread + 1) / threads))};
+}
+
+// A buffer of the calling thread, kept from sequence to sequence so that its pages are faulted
+// in once: role 0, its slice of W_hh; role 1, its slice of the recurrent product.
+float* thread_buffer(int role, int64_t count) {
+  thread_local std::vector<float> buffers[2];
+  if (static_cast<int64_t>(buffers[role].size()) < count) buffers[role].resize(count);
+  return buffers[role].data();
+}
+
 // dh [B, H] += g [B, H], rows split across the threads of the caller's parallel region as the
 // backward's cells split them (schedule(static) over the same B rows: each thread adds to the
 // rows its cells then read, so no barrier is needed between the two).
@@ -119,16 +163,20 @@ class GateGradientSums {
   template <class Row>
   void sum_block(int64_t k, Row row) {
     constexpr int64_t kColumns = 256;  // per task: 1 KiB of sums
+#pragma omp for schedule(static)
+    for (int64_t j0 = 0; j0 < cols_; j0 += kColumns) sum_block_columns(k, row, j0, std::min(cols_, j0 + kColumns));
+  }
+  // Block k's sums of columns [j0, j1) only, on the calling thread (a thread of the time-loop
+  // region sums the columns its cells made): each column over the block's rows in order, as
+  // sum_block() sums it.
+  template <class Row>
+  void sum_block_columns(int64_t k, Row row, int64_t j0, int64_t j1) {
     const int64_t first = k * kBlockRows, last = std::min(rows_, first + kBlockRows);
     T* sum = partial_.data() + k * cols_;
-#pragma omp for schedule(static)
-    for (int64_t j0 = 0; j0 < cols_; j0 += kColumns) {
-      const int64_t j1 = std::min(cols_, j0 + kColumns);
-      for (int64_t r = first; r < last; ++r) {
-        const T* m = row(r);
+    for (int64_t r = first; r < last; ++r) {
+      const T* m = row(r);
 #pragma omp simd
-        for (int64_t j = j0; j < j1; ++j) sum[j] += m[j];
-      }
+      for (int64_t j = j0; j < j1; ++j) sum[j] += m[j];
     }
   }
 
@@ -151,6 +199,44 @@ LstmOutputs sequence_outputs(const Tensor& hs, const Tensor& cs, bool last_only)
 
 namespace {
 
+// forward_sequence's time loop as one parallel region: each thread owns the units unit_slice()
+// gives it; at every step it makes its slice of the recurrent product (the four gates' rows of
+// W_hh for its units, packed by the thread once per sequence, from one thread) and then its cells
+// on the same units, with no barrier between the two (they touch only its units), and waits once
+// per step for the whole h_t, the next step's operand: one region and T barriers instead of 2T
+// regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input projections in, the
+// activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out; h16 [2, B, H] or null
+// (bf16 products): h_t in bf16, two buffers in turn.
+void forward_steps_one_region(const float* w_hh, const float* bias, float* P, const float* h0, const float* c0,
+                              float* hs, float* cs, uint16_t* h16, int64_t steps, int64_t batch, int64_t hidden,
+                              Precision precision) {
+  const int64_t G = 4 * hidden;
+#pragma omp parallel
+  {
+    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), omp_get_thread_num());
+    const int64_t units = u1 - u0;
+    float* w = thread_buffer(0, 4 * units * hidden);  // [4·units, H]: W_hh's rows for these units
+    for (int64_t g = 0; g < 4; ++g)
+      std::copy(w_hh + (g * hidden + u0) * hidden, w_hh + (g * hidden + u1) * hidden, w + g * units * hidden);
+    // rec [B, 4·units] = h_{t-1} [B, H] · w [4·units, H]ᵀ
+    const cpu::PackedMatrix recurrent(w, true, hidden, 4 * units, batch, false, precision,
+                                      cpu::PackedMatrix::Threads::One);
+    float* rec = thread_buffer(1, batch * 4 * units);
+    for (int64_t t = 0; t < steps; ++t) {
+      const float* h_prev = t > 0 ? hs + (t - 1) * batch * hidden : h0;
+      const float* c_prev = t > 0 ? cs + (t - 1) * batch * hidden : c0;
+      uint16_t* h16_now = h16 ? h16 + (t % 2) * batch * hidden : nullptr;
+      const uint16_t* h16_prev = h16 && t > 0 ? h16 + ((t + 1) % 2) * batch * hidden : nullptr;
+      if (units > 0) {
+        if (h_prev) recurrent.multiply(h_prev, rec, h16_prev);
+        step_forward_units(P + t * batch * G, h_prev ? rec : nullptr, bias, c_prev, cs + t * batch * hidden,
+                           hs + t * batch * hidden, h16_now, batch, hidden, u0, u1);
+      }
+#pragma omp barrier
+    }
+  }
+}
+
 // The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
 // [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
 template <class T>
@@ -161,11 +247,16 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   T* P = gate_cache.data<T>();
   // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
   detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false, precision);
+  // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
+  std::vector<uint16_t> h16(bf16_products<T>(precision) ? 2 * batch * hidden : 0);
+  if constexpr (std::is_same_v<T, float>)
+    if (one_region<T>(batch, hidden))
+      return forward_steps_one_region(w.w_hh.data<T>(), bias.data<T>(), P, h0.defined() ? h0.data<T>() : nullptr,
+                                      c0.defined() ? c0.data<T>() : nullptr, hs.data<T>(), cs.data<T>(),
+                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision);
   // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
   // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
   const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true, precision);
-  // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
-  std::vector<uint16_t> h16(bf16_products<T>(precision) ? 2 * batch * hidden : 0);
   for (int64_t t = 0; t < steps; ++t) {
     T* Pt = P + t * batch * G;
     const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
@@ -232,47 +323,11 @@ void weight_gradients(const LstmSaved& s, const detail::RoundedOperand<T>& d) {
     d.gemm(0, false, s.w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
 }
 
-// The backward pass (BPTT, the last step first) given the gradients reaching y [T, B, H] (or
-// [B, H] when last_only), h_n and c_n [B, H], each perhaps undefined.
+// What the backward does after its time loop: the weight gradients, the biases' and h0's and c0's.
 template <class T>
-void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n, const Tensor& gc_n) {
-  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
-  Tensor dh = Tensor::zeros({batch, hidden}, s.x.dtype());  // gradient reaching h_t
-  Tensor dc = Tensor::zeros({batch, hidden}, s.x.dtype());  // carry of the cell state
-  if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
-  if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
-  // W_hh packed once for the whole backward pass (and kept while it stays as it is):
-  // dh [B, H] = dgates_t [B, 4H] · W_hh.
-  const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false, s.precision);
-  // D enters the recurrent product at each step and three weight products after the loop; at
-  // bf16 the cells write its bf16 copy as they go (D16), and its float32 rows only into a ring.
-  const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
-  detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, s.precision,
-                              cpu::RoundedOperand::FilledByProducer{});
-  uint16_t* D16 = d.fill();
-  GateGradients<T> D(dgates, products_read_only_bf16<T>(s.precision, batch, input, hidden));
-  GateGradientSums<T> bias_sums(steps * batch, G);
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    // gy_t [B, H]: the gradient reaching y_t, added to dh by the threads whose cells read it.
-    const T* gy_t = !gy.defined()    ? nullptr
-                    : !s.last_only   ? gy.data<T>() + t * batch * hidden
-                    : t == steps - 1 ? gy.data<T>()
-                                     : nullptr;
-    const T* c_prev = t > 0 ? s.cs.data<T>() + (t - 1) * batch * hidden : (s.c0.defined() ? s.c0.data<T>() : nullptr);
-    T* dg = D.step(t);
-    uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-    // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
-    const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
-#pragma omp parallel if (batch * hidden >= kParallelElements)
-    {
-      if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
-      step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev, s.cs.data<T>() + t * batch * hidden, dh.data<T>(),
-                    dc.data<T>(), dg, dg16, batch, hidden);
-      for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
-        bias_sums.sum_block(k, [&](int64_t r) { return D.row(r); });
-    }
-    if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
-  }
+void backward_after_steps(const LstmSaved& s, const detail::RoundedOperand<T>& d, const GateGradientSums<T>& bias_sums,
+                          const Tensor& dh, const Tensor& dc) {
+  const int64_t G = 4 * s.w.hidden();
   weight_gradients(s, d);
   if (s.w.b_ih.requires_grad() || s.w.b_hh.requires_grad()) {
     // Both biases enter every gate sum once: they share one gradient, summed once.
@@ -283,6 +338,120 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   }
   if (Tensor g = grad_buffer(s.h0); g.defined()) as_array<T>(g) += as_array<T>(dh);
   if (Tensor g = grad_buffer(s.c0); g.defined()) as_array<T>(g) += as_array<T>(dc);
+}
+
+// gy_t [B, H]: the gradient reaching y_t, given gy [T, B, H] (or [B, H] when last_only), or null
+// where none reaches it.
+template <class T>
+const T* gy_step(const LstmSaved& s, const Tensor& gy, int64_t t) {
+  const int64_t steps = s.x.dim(0), size = s.x.dim(1) * s.w.hidden();
+  if (!gy.defined()) return nullptr;
+  if (!s.last_only) return gy.data<T>() + t * size;
+  return t == steps - 1 ? gy.data<T>() : nullptr;
+}
+
+// c_{t-1} [B, H], or null (zeros) before the first step when c0 is undefined.
+template <class T>
+const T* c_prev_step(const LstmSaved& s, int64_t t) {
+  const int64_t size = s.x.dim(1) * s.w.hidden();
+  return t > 0 ? s.cs.data<T>() + (t - 1) * size : (s.c0.defined() ? s.c0.data<T>() : nullptr);
+}
+
+// backward_sequence's time loop as one parallel region, as forward_steps_one_region's: each
+// thread makes its units' cells, then the bias sums of its units' columns in the blocks the step
+// completes (no barrier: they are the columns its cells made), waits once per step for the whole
+// dgates_t (its slice of the recurrent product needs every gate's gradient), and makes its units'
+// slice of dh = dgates_t · W_hh (W_hh's columns for its units, packed by the thread, on one
+// thread), which its next cells read with no barrier between. dh, dc [B, H]: carried in and out.
+void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc, GateGradients<float>& D,
+                               uint16_t* D16, GateGradientSums<float>& bias_sums) {
+  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
+  // Per step, found once here rather than by each thread at each step: the bias sums' blocks it
+  // completes, gy_t and c_{t-1}.
+  std::vector<std::pair<int64_t, int64_t>> blocks(steps);
+  std::vector<const float*> gy_at(steps), c_prev_at(steps);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    blocks[t] = bias_sums.whole_from(t * batch);
+    gy_at[t] = gy_step<float>(s, gy, t);
+    c_prev_at[t] = c_prev_step<float>(s, t);
+  }
+  const float* cache = s.gate_cache.data<float>();  // [T, B, 4H]
+  const float* cs = s.cs.data<float>();             // [T, B, H]
+#pragma omp parallel
+  {
+    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), omp_get_thread_num());
+    const int64_t units = u1 - u0;
+    float* w = thread_buffer(0, G * units);  // [4H, units]: W_hh's columns for these units
+    const float* w_hh = s.w.w_hh.data<float>();
+    for (int64_t k = 0; k < G; ++k) std::copy(w_hh + k * hidden + u0, w_hh + k * hidden + u1, w + k * units);
+    // rec [B, units] = dgates_t [B, 4H] · w [4H, units], copied into dh's columns [u0, u1): a
+    // product into a slice of dh's columns (rows H apart) would run oneDNN's slower jit:gemm
+    // kernel, which sums in another order than the whole product's brgemm.
+    const cpu::PackedMatrix recurrent(w, false, G, units, batch, false, s.precision, cpu::PackedMatrix::Threads::One);
+    float* rec = thread_buffer(1, batch * units);
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      float* dg = D.step(t);
+      uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
+      if (const float* gy_t = gy_at[t])
+        for (int64_t b = 0; b < batch; ++b)
+#pragma omp simd
+          for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
+      step_backward_units(cache + t * batch * G, c_prev_at[t], cs + t * batch * hidden, dh, dc, dg, dg16, batch, hidden,
+                          u0, u1);
+      for (int64_t k = blocks[t].second - 1; k >= blocks[t].first; --k)
+        for (int64_t g = 0; g < 4; ++g)
+          bias_sums.sum_block_columns(
+              k, [&](int64_t r) { return D.row(r); }, g * hidden + u0, g * hidden + u1);
+#pragma omp barrier
+      if (units == 0 || (t == 0 && !s.h0.requires_grad())) continue;
+      recurrent.multiply(dg, rec, dg16);
+      for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
+    }
+  }
+}
+
+// The backward pass (BPTT, the last step first) given the gradients reaching y [T, B, H] (or
+// [B, H] when last_only), h_n and c_n [B, H], each perhaps undefined.
+template <class T>
+void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n, const Tensor& gc_n) {
+  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
+  Tensor dh = Tensor::zeros({batch, hidden}, s.x.dtype());  // gradient reaching h_t
+  Tensor dc = Tensor::zeros({batch, hidden}, s.x.dtype());  // carry of the cell state
+  if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
+  if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
+  // D enters the recurrent product at each step and three weight products after the loop; at
+  // bf16 the cells write its bf16 copy as they go (D16), and its float32 rows only into a ring.
+  const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
+  detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, s.precision,
+                              cpu::RoundedOperand::FilledByProducer{});
+  uint16_t* D16 = d.fill();
+  GateGradients<T> D(dgates, products_read_only_bf16<T>(s.precision, batch, input, hidden));
+  GateGradientSums<T> bias_sums(steps * batch, G);
+  if constexpr (std::is_same_v<T, float>)
+    if (one_region<T>(batch, hidden)) {
+      backward_steps_one_region(s, gy, dh.data<T>(), dc.data<T>(), D, D16, bias_sums);
+      return backward_after_steps(s, d, bias_sums, dh, dc);
+    }
+  // W_hh packed once for the whole backward pass (and kept while it stays as it is):
+  // dh [B, H] = dgates_t [B, 4H] · W_hh.
+  const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false, s.precision);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    const T* gy_t = gy_step<T>(s, gy, t);  // added to dh by the threads whose cells read it
+    T* dg = D.step(t);
+    uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
+    // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
+    const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
+#pragma omp parallel if (batch * hidden >= kParallelElements)
+    {
+      if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
+      step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev_step<T>(s, t), s.cs.data<T>() + t * batch * hidden,
+                    dh.data<T>(), dc.data<T>(), dg, dg16, batch, hidden);
+      for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
+        bias_sums.sum_block(k, [&](int64_t r) { return D.row(r); });
+    }
+    if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
+  }
+  backward_after_steps(s, d, bias_sums, dh, dc);
 }
 
 }  // namespace

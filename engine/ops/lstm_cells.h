@@ -22,77 +22,135 @@ inline void bf16_row(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t j = 0; j < n; ++j) dst[j] = cpu::bf16_bits(src[j]);
 }
 
+// One row of the cell over units [u0, u1), in place: gi [4H], the row's pre-activations (biases
+// not yet added), becomes its activated gates; c_prev row cp may be null (zeros) and may alias
+// c's row cb; h16b, when not null (float32 at bf16 precision): h's row again in bf16, the next
+// step's recurrent product's operand, written here instead of rounded there. The loop over
+// units is vectorised (both includers are compiled with -ffast-math so that exp and tanh map to
+// glibc's vector math).
+template <class T>
+[[gnu::always_inline]] inline void cell_forward_row(T* gi, const T* bias, const T* cp, T* cb, T* hb, uint16_t* h16b,
+                                                    int64_t hidden, int64_t u0, int64_t u1) {
+  // Pointers to unit u0 and a loop from 0, so that every slice's loop is compiled as the whole
+  // row's: a loop from u0 may peel its first units onto scalar exp and tanh, which round
+  // differently from libmvec's vector ones.
+  T *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
+  const T *bi = bias + u0, *bf = bias + hidden + u0, *bg = bias + 2 * hidden + u0, *bo = bias + 3 * hidden + u0;
+  const T* up = cp ? cp + u0 : nullptr;
+  T *uc = cb + u0, *uh = hb + u0;
+#pragma omp simd
+  for (int64_t j = 0; j < u1 - u0; ++j) {
+    const kernels::LstmGates<T> act = kernels::lstm_cell_forward(ui[j] + bi[j], uf[j] + bf[j], ug[j] + bg[j],
+                                                                 uo[j] + bo[j], up ? up[j] : T(0), &uc[j], &uh[j]);
+    ui[j] = act.i;
+    uf[j] = act.f;
+    ug[j] = act.g;
+    uo[j] = act.o;
+  }
+  if constexpr (std::is_same_v<T, float>)
+    if (h16b) bf16_row(uh, h16b + u0, u1 - u0);
+}
+
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
 // the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
-// Rows are split across threads; within a row the loop over units is vectorised (both
-// includers are compiled with -ffast-math so that exp and tanh map to glibc's vector math).
-// h16 [B, H], when not null (float32 at bf16 precision): h again in bf16, the next step's
-// recurrent product's operand, written here instead of rounded there.
+// Rows are split across threads. h16 [B, H], when not null: h again in bf16 (cell_forward_row).
 template <class T>
 void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
 #pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
+  for (int64_t b = 0; b < batch; ++b)
+    cell_forward_row(gates + b * 4 * hidden, bias, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden,
+                     h + b * hidden, h16 ? h16 + b * hidden : nullptr, hidden, 0, hidden);
+}
+
+// The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
+// every row (engine/ops/lstm.cpp): rec [B, 4·(u1 − u0)], when not null, is its slice of the
+// recurrent product, gate by gate, added to the gates' pre-activations first, in a pass of its
+// own so that the sum is rounded as the product's accumulation into the gates rounds it (a
+// fused expression could be reassociated under -ffast-math).
+template <class T>
+void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16,
+                        int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  const int64_t units = u1 - u0;
   for (int64_t b = 0; b < batch; ++b) {
     T* gi = gates + b * 4 * hidden;
-    T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    T* cb = c + b * hidden;
-    T* hb = h + b * hidden;
+    if (rec)
+      for (int64_t g = 0; g < 4; ++g) {
+        T* row = gi + g * hidden + u0;
+        const T* r = rec + (b * 4 + g) * units;
 #pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> act =
-          kernels::lstm_cell_forward(gi[j] + bias[j], gf[j] + bias[hidden + j], gg[j] + bias[2 * hidden + j],
-                                     go[j] + bias[3 * hidden + j], cp ? cp[j] : T(0), &cb[j], &hb[j]);
-      gi[j] = act.i;
-      gf[j] = act.f;
-      gg[j] = act.g;
-      go[j] = act.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (h16) bf16_row(hb, h16 + b * hidden, hidden);
+        for (int64_t j = 0; j < units; ++j) row[j] += r[j];
+      }
+    cell_forward_row(gi, bias, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, h + b * hidden,
+                     h16 ? h16 + b * hidden : nullptr, hidden, u0, u1);
   }
 }
 
-// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place.
-// dgates16 [B, 4H], when not null (float32 at bf16 precision): dgates again in bf16, the operand
-// of the products that follow (cpu::RoundedOperand::FilledByProducer), written here in the same
-// pass instead of rounded in a second one. Rows are split across the threads of the caller's
+// Backward of one row over units [u0, u1), elementwise: the row's gate cache gi [4H] in, its
+// gate gradients di [4H] out, dcb carries in and out in place. di16 [4H], when not null
+// (float32 at bf16 precision): di again in bf16, the operand of the products that follow
+// (cpu::RoundedOperand::FilledByProducer), written here in the same pass instead of rounded in a
+// second one.
+template <class T>
+[[gnu::always_inline]] inline void cell_backward_row(const T* gi, const T* cp, const T* cb, const T* dhb, T* dcb, T* di,
+                                                     uint16_t* di16, int64_t hidden, int64_t u0, int64_t u1) {
+  // From unit u0 on, with a loop from 0, as cell_forward_row's.
+  const T *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
+  const T *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
+  T* udc = dcb + u0;
+  T *di_i = di + u0, *di_f = di + hidden + u0, *di_g = di + 2 * hidden + u0, *di_o = di + 3 * hidden + u0;
+#pragma omp simd
+  for (int64_t j = 0; j < u1 - u0; ++j) {
+    const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
+    const kernels::LstmGates<T> d =
+        kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], udh[j], udc[j], &udc[j]);
+    di_i[j] = d.i;
+    di_f[j] = d.f;
+    di_g[j] = d.g;
+    di_o[j] = d.o;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (!di16) return;
+    if (u0 == 0 && u1 == hidden) return bf16_row(di, di16, 4 * hidden);
+    for (int64_t g = 0; g < 4; ++g) bf16_row(di + g * hidden + u0, di16 + g * hidden + u0, u1 - u0);
+  }
+}
+
+// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place;
+// dgates16 [B, 4H] as cell_backward_row's. Rows are split across the threads of the caller's
 // parallel region (lstm.cpp opens one per step for the cells and the bias sums after them, so
 // that a step costs one fork and join, not two); called outside one, it runs on this thread.
 template <class T>
 void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
                    int64_t batch, int64_t hidden) {
 #pragma omp for schedule(static)
-  for (int64_t b = 0; b < batch; ++b) {
-    const T* gi = cache + b * 4 * hidden;
-    const T *gf = gi + hidden, *gg = gi + 2 * hidden, *go = gi + 3 * hidden;
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    const T* cb = c + b * hidden;
-    const T* dhb = dh + b * hidden;
-    T* dcb = dc + b * hidden;
-    T* di = dgates + b * 4 * hidden;
-    T *df = di + hidden, *dg = di + 2 * hidden, *dout = di + 3 * hidden;
-#pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) {
-      const kernels::LstmGates<T> gates{gi[j], gf[j], gg[j], go[j]};
-      const kernels::LstmGates<T> d =
-          kernels::lstm_cell_backward(gates, cp ? cp[j] : T(0), cb[j], dhb[j], dcb[j], &dcb[j]);
-      di[j] = d.i;
-      df[j] = d.f;
-      dg[j] = d.g;
-      dout[j] = d.o;
-    }
-    if constexpr (std::is_same_v<T, float>)
-      if (dgates16) bf16_row(di, dgates16 + b * 4 * hidden, 4 * hidden);
-  }
+  for (int64_t b = 0; b < batch; ++b)
+    cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
+                      dc + b * hidden, dgates + b * 4 * hidden, dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden,
+                      0, hidden);
+}
+
+// The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
+// every row (engine/ops/lstm.cpp).
+template <class T>
+void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
+                         int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  for (int64_t b = 0; b < batch; ++b)
+    cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
+                      dc + b * hidden, dgates + b * 4 * hidden, dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden,
+                      u0, u1);
 }
 
 }  // namespace
 
-// cell_forward and cell_backward for float32 at the bf16 precision (h16 and dgates16 not
-// null), compiled in 512-bit vectors where the CPU has AVX-512 (lstm_cells_wide.cpp).
+// cell_forward and cell_backward (and their _units forms) for float32 at the bf16 precision (h16
+// and dgates16 not null), compiled in 512-bit vectors where the CPU has AVX-512 (lstm_cells_wide.cpp).
 void cell_forward_wide(float* gates, const float* bias, const float* c_prev, float* c, float* h, uint16_t* h16,
                        int64_t batch, int64_t hidden);
 void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
                         float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden);
+void cell_forward_units_wide(float* gates, const float* rec, const float* bias, const float* c_prev, float* c, float* h,
+                             uint16_t* h16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1);
+void cell_backward_units_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
+                              float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1);
 
 }  // namespace legato::ops
