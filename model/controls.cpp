@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/whole_range.h"
 #include "midi/controls.h"
 #include "midi/key.h"
 #include "model/composition.h"
@@ -104,15 +105,10 @@ ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request,
 
 PitchRange parse_pitch_range(const std::string& text, const std::string& flag) {
   const std::string problem = flag + " " + text + ": give LO-HI, MIDI note numbers with 0 <= LO <= HI <= 127";
-  const size_t dash = text.find('-');
-  if (dash == std::string::npos) throw std::invalid_argument(problem);
-  const std::string lo = text.substr(0, dash), hi = text.substr(dash + 1);
-  const auto digits = [](const std::string& s) {
-    return !s.empty() && s.size() <= 3 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (!digits(lo) || !digits(hi)) throw std::invalid_argument(problem);
-  const PitchRange range{std::stoi(lo), std::stoi(hi)};
-  if (range.lo > range.hi || range.hi > 127) throw std::invalid_argument(problem);
+  const auto numbers = base::whole_range(text);
+  if (!numbers || numbers->first < 0 || numbers->second > 127) throw std::invalid_argument(problem);
+  const PitchRange range{static_cast<int>(numbers->first), static_cast<int>(numbers->second)};
+  if (range.lo > range.hi) throw std::invalid_argument(problem);
   return range;
 }
 

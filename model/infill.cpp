@@ -1,10 +1,10 @@
 #include "model/infill.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <stdexcept>
 
+#include "base/whole_range.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
@@ -14,11 +14,6 @@ namespace legato::model {
 namespace {
 
 const midi::EventTokenizer kGrid;  // the event scheme's grid: what a grid step is in ticks
-
-bool whole_number(std::string_view text, int64_t& value) {
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
-}
 
 // The tick bar `bar` (from 1) starts at, by the score's time signatures.
 int64_t bar_start(const midi::Score& score, int64_t bar) {
@@ -79,11 +74,9 @@ std::vector<int32_t> instrument_after(const CheckpointMeta& meta, const std::vec
 }  // namespace
 
 std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag) {
-  const size_t dash = text.find('-');
-  int64_t first = 0, last = 0;
-  if (dash == std::string::npos || !whole_number(std::string_view(text).substr(0, dash), first) ||
-      !whole_number(std::string_view(text).substr(dash + 1), last))
-    throw std::invalid_argument(flag + " " + text + ": give a range FIRST-LAST of whole numbers, e.g. 9-12");
+  const auto range = base::whole_range(text);
+  if (!range) throw std::invalid_argument(flag + " " + text + ": give a range FIRST-LAST of whole numbers, e.g. 9-12");
+  const auto [first, last] = *range;
   if (first < 1 || last < first)
     throw std::invalid_argument(flag + " " + text +
                                 ": the range counts from 1 and its first number is at most its last");
