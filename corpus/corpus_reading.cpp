@@ -6,15 +6,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 
 #include "corpus/corpus_reading.h"
+#include "corpus/ordered_results.h"
 #include "midi/controls.h"
 #include "midi/key.h"
 #include "midi/loader.h"
@@ -26,7 +25,6 @@ namespace {
 // One file, read and tokenized by a worker: its tokens interned locally, so that the consumer
 // looks up each distinct token of the file once instead of every token.
 struct FileTokens {
-  bool done = false;
   std::optional<midi::MidiError> refused;
   int notes = 0, warnings = 0;
   std::vector<std::string> local_alphabet;  // moves flag ('0' or '1') then the token
@@ -65,45 +63,8 @@ FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& to
   } catch (const std::exception& e) {  // anything else (memory, the file system) refuses the file too
     out.refused = midi::MidiError(path.string(), 0, e.what());
   }
-  out.done = true;
   return out;
 }
-
-// Files handed out to workers by index; results wait in a window of `capacity` slots until the
-// consumer takes them in order.
-class OrderedResults {
- public:
-  OrderedResults(size_t files, size_t capacity) : files_(files), capacity_(capacity), slots_(capacity) {}
-
-  // A worker's next file index, or nullopt when all are taken; waits while the window is full.
-  std::optional<size_t> next() {
-    std::unique_lock lock(mutex_);
-    if (handed_ >= files_) return std::nullopt;
-    room_.wait(lock, [&] { return handed_ < consumed_ + capacity_; });
-    return handed_++;
-  }
-  void put(size_t index, FileTokens result) {
-    std::lock_guard lock(mutex_);
-    slots_[index % capacity_] = std::move(result);
-    ready_.notify_all();
-  }
-  FileTokens take(size_t index) {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return slots_[index % capacity_].done; });
-    FileTokens out = std::move(slots_[index % capacity_]);
-    slots_[index % capacity_] = FileTokens{};
-    ++consumed_;
-    room_.notify_all();
-    return out;
-  }
-
- private:
-  const size_t files_, capacity_;
-  std::vector<FileTokens> slots_;
-  size_t handed_ = 0, consumed_ = 0;
-  std::mutex mutex_;
-  std::condition_variable room_, ready_;
-};
 
 std::string rate_text(double files_per_second) {
   char buf[48];
@@ -125,7 +86,7 @@ std::unique_ptr<TokenStore> read_token_store(const std::vector<std::filesystem::
       root_of.push_back(r);
     }
   const size_t threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 16));
-  OrderedResults results(files.size(), 64 * threads);
+  OrderedResults<FileTokens> results(files.size(), 64 * threads);
   std::vector<std::thread> workers;
   for (size_t t = 0; t < threads; ++t)
     workers.emplace_back([&] {
