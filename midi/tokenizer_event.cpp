@@ -34,6 +34,9 @@ std::string tagged(char tag, int64_t value) {
 
 }  // namespace
 
+std::string instrument_token(int instrument) { return instrument == kDrums ? "DRUMS" : tagged('P', instrument); }
+std::string ensemble_token(int instrument) { return instrument == kDrums ? "IDRUMS" : tagged('I', instrument); }
+
 EventTokenizer::EventTokenizer(EventOptions options) : options_(options) {
   if (options_.steps_per_quarter < 1 || options_.steps_per_quarter > 96 || options_.max_shift_steps < 1 ||
       options_.max_duration_steps < 1 || options_.velocity_bins < 0 || options_.velocity_bins > 127 ||
@@ -71,7 +74,7 @@ std::vector<std::string> EventTokenizer::tokenize(const Score& score) const {
     for (const GridNote& e : events) ensemble.push_back(e.instrument);
     std::sort(ensemble.begin(), ensemble.end());
     ensemble.erase(std::unique(ensemble.begin(), ensemble.end()), ensemble.end());
-    for (int i : ensemble) tokens.push_back(i == kDrums ? std::string("IDRUMS") : tagged('I', i));
+    for (int i : ensemble) tokens.push_back(ensemble_token(i));
   }
   int64_t now = 0;
   int instrument = kDrums - 1, velocity_bin = -1;  // nothing emitted yet
@@ -81,7 +84,7 @@ std::vector<std::string> EventTokenizer::tokenize(const Score& score) const {
     now = e.onset;
     if (e.instrument != instrument) {
       instrument = e.instrument;
-      tokens.push_back(instrument == kDrums ? std::string("DRUMS") : tagged('P', instrument));
+      tokens.push_back(instrument_token(instrument));
     }
     if (options_.velocity_bins && e.velocity_bin != velocity_bin) {
       velocity_bin = e.velocity_bin;

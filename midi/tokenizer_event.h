@@ -15,6 +15,12 @@ namespace legato::midi {
 //   V<bin>                the velocity bin of the notes that follow (only with velocity_bins > 0)
 //   N<pitch> D<n>...      a note: MIDI pitch, then its duration in steps (several D tokens add up)
 // Notes at one onset follow each other with no time shift, so chords keep their octaves.
+// The tokens that name an instrument (program 0..127, or -1 for drums), written here once: the
+// instrument of the notes that follow ("P<program>" or "DRUMS"), and its place in a piece's
+// ensemble ("I<program>" or "IDRUMS").
+std::string instrument_token(int instrument);
+std::string ensemble_token(int instrument);
+
 class EventTokenizer final : public Tokenizer {
  public:
   explicit EventTokenizer(EventOptions options = {});

@@ -10,6 +10,7 @@
 #include "midi/key.h"
 #include "midi/restrike.h"
 #include "midi/tokenizer.h"
+#include "midi/tokenizer_event.h"
 #include "midi/vocabulary.h"
 #include "model/generator_persistent.h"
 
@@ -131,8 +132,7 @@ std::vector<int32_t> ensemble_tokens(const CheckpointMeta& meta, std::vector<int
   instruments.erase(std::unique(instruments.begin(), instruments.end()), instruments.end());
   std::vector<int32_t> ids;
   for (int i : instruments) {
-    std::string token = "I";  // appended, not "I" + std::to_string(i): GCC 12 warns falsely about that
-    token += i < 0 ? std::string("DRUMS") : std::to_string(i);
+    const std::string token = midi::ensemble_token(i);
     const auto at = std::find(meta.vocab.begin(), meta.vocab.end(), token);
     if (at == meta.vocab.end())
       throw std::invalid_argument((i < 0 ? std::string("drums") : "program " + std::to_string(i)) +

@@ -64,8 +64,7 @@ std::vector<int32_t> instrument_after(const CheckpointMeta& meta, const std::vec
   midi::EventGrammar grammar = *grammar_for(meta);
   for (const int32_t t : prefix) grammar.feed(t);
   if (grammar.instrument() == midi::EventGrammar::kNoInstrument) return {};
-  std::string name = grammar.instrument() < 0 ? "DRUMS" : "P";  // appended: GCC 12 warns falsely about "P" + ...
-  if (grammar.instrument() >= 0) name += std::to_string(grammar.instrument());
+  const std::string name = midi::instrument_token(grammar.instrument());
   const auto at = std::find(meta.vocab.begin(), meta.vocab.end(), name);
   if (at == meta.vocab.end()) return {};
   return {static_cast<int32_t>(at - meta.vocab.begin())};

@@ -330,3 +330,11 @@ TEST_CASE("midi: seed scheme, format 0: one part as music21 makes it, or one par
   CHECK(split->tokenize(format1) == make_tokenizer("seed")->tokenize(format1));
   CHECK(split->tokenize(format1) == Tokens{"C4", "E4"});
 }
+
+TEST_CASE("event tokens: an instrument's two names, as the tokenizer writes them and the grammar reads them") {
+  CHECK(instrument_token(0) == "P0");
+  CHECK(instrument_token(127) == "P127");
+  CHECK(instrument_token(-1) == "DRUMS");
+  CHECK(ensemble_token(40) == "I40");
+  CHECK(ensemble_token(-1) == "IDRUMS");
+}
