@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <new>
 #include <stdexcept>
@@ -268,18 +269,19 @@ TEST_CASE("lstm: float32 agrees with float64 where the cells run on several thre
 // in the order y, h_n, c_n, dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh; with_state: from a given
 // h0 and c0, the loss reaching c_n as well; without: zeros, the loss through y alone (dx in the
 // places of dh0 and dc0), as the trainer's layers run.
-V float32_lstm_results(int64_t T, int64_t B, int64_t I, int64_t H, bool with_state) {
+V float32_lstm_results(int64_t T, int64_t B, int64_t I, int64_t H, bool with_state,
+                       Precision precision = Precision::FP32) {
   auto as32 = [](const Tensor& t) { return t.to(DType::F32).set_requires_grad(true); };
   const ops::LstmWeights w{as32(leaf({4 * H, I}, 620, -0.6, 0.6)), as32(leaf({4 * H, H}, 621, -0.03, 0.03)),
                            as32(leaf({4 * H}, 622, -0.3, 0.3)), as32(leaf({4 * H}, 623, -0.3, 0.3))};
   const Tensor x = as32(leaf({T, B, I}, 624)), h0 = as32(leaf({B, H}, 625)), c0 = as32(leaf({B, H}, 626));
   if (!with_state) {
-    const ops::LstmOutputs out = ops::lstm(x, Tensor(), Tensor(), w);
+    const ops::LstmOutputs out = ops::lstm(x, Tensor(), Tensor(), w, false, precision);
     out.y.backward(Tensor::uniform({T, B, H}, -1, 1, 627));
     return {out.y,    out.h_n,       out.c_n,       x.grad(),      x.grad(),
             x.grad(), w.w_ih.grad(), w.w_hh.grad(), w.b_ih.grad(), w.b_hh.grad()};
   }
-  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w);
+  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w, false, precision);
   Tensor loss = ops::add(ops::sum(ops::mul(out.y, Tensor::uniform({T, B, H}, -1, 1, 627))),
                          ops::sum(ops::mul(out.c_n, Tensor::uniform({B, H}, -1, 1, 628))));
   loss.backward();
@@ -460,4 +462,32 @@ TEST_CASE("lstm: an exception on one thread of the time-loop region reaches the 
       CHECK(same_bits(float32_lstm_results(6, 64, 8, 256, true), clean));
     }
   });
+}
+
+// At bf16 the time-loop region's cells run in one pass each way (lstm_cells.h:
+// cell_forward_row_bf16, and the backward's bf16 copy written in its loop), the per-step path's in
+// two or three: the same arithmetic, so the region's outputs and gradients agree with the per-step
+// ones (one thread) to float32's rounding, far inside bf16's. A gate's recurrent slice or bf16
+// copy taken from the wrong place is off by the whole value.
+TEST_CASE("lstm: at bf16 the time loop in one region agrees with the per-step regions") {
+  for (const bool with_state : {true, false}) {
+    CAPTURE(with_state);
+    V region, serial;
+    with_two_threads([&] { region = float32_lstm_results(12, 64, 8, 272, with_state, Precision::BF16); });
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    serial = float32_lstm_results(12, 64, 8, 272, with_state, Precision::BF16);
+    omp_set_num_threads(threads);
+    const char* names[] = {"y", "h_n", "c_n", "dx", "dh0", "dc0", "dW_ih", "dW_hh", "db_ih", "db_hh"};
+    for (size_t r = 0; r < serial.size(); ++r) {
+      const std::string name = names[r];
+      CAPTURE(name);
+      double largest = 0, worst = 0;
+      for (int64_t k = 0; k < serial[r].numel(); ++k) {
+        largest = std::max(largest, std::abs(double(serial[r].data<float>()[k])));
+        worst = std::max(worst, std::abs(double(region[r].data<float>()[k]) - serial[r].data<float>()[k]));
+      }
+      CHECK(worst <= 1e-4 * largest);
+    }
+  }
 }
