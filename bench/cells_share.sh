@@ -1,7 +1,7 @@
 #!/bin/bash
 # Where a seed-network training step's CPU samples go, by group: `perf record` of BENCH's train
 # step for SECONDS, then the samples of its steady steps only: those before the last sample of the
-# network's construction (nn::orthogonal, its float64 products, page clearing) are left out, as
+# network's construction (nn::orthogonal and its float64 products) are left out, as
 # bench/results/cpu.md's profiles did by hand. Groups: the LSTM's cells (cell_* and libmvec's
 # vector tanh and exp), the time-loop regions' own code, oneDNN's JIT kernels (samples in
 # anonymous code), libgomp, to_bf16, dropout, RMSprop, the kernel, the rest. Prints one line per
@@ -21,19 +21,19 @@ perf record -F 999 -o "$work/perf.data" "$bench" --benchmark_filter="$filter" \
   --benchmark_min_time="$seconds" > "$work/log" 2> "$work/perf.log" ||
   { echo "cells_share: perf record failed: $(tail -3 "$work/perf.log")" >&2; exit 1; }
 grep "$filter" "$work/log" | tr -s ' ' | cut -c1-200
-perf script -i "$work/perf.data" -F time,sym 2> /dev/null | python3 -c '
+perf script -i "$work/perf.data" -F ip,sym 2> /dev/null | python3 -c '
 import re, sys
 samples = []
 for line in sys.stdin:
-    parts = line.strip().split(None, 1)
+    parts = line.strip().split(None, 1)  # "ADDRESS SYMBOL", the symbol "[unknown]" in JIT code
     if not parts: continue
     samples.append(parts[1] if len(parts) > 1 else "[unknown]")
-construction = re.compile(r"orthogonal|clear_page|Eigen::internal::gebp_kernel<double|random_tensor")
+construction = re.compile(r"orthogonal|Eigen::internal::gebp_kernel<double|random_tensor")
 last = max((i for i, s in enumerate(samples) if construction.search(s)), default=-1)
 steady = samples[last + 1:]
 groups = [("cells (cell_*, libmvec tanh and exp)", r"cell_|_ZGV\w*(tanh|exp)"),
           ("time-loop regions outside the cells", r"steps_one_region|backward_step_units"),
-          ("oneDNN JIT kernels (anonymous code)", r"^\[unknown\]$|^0x"),
+          ("oneDNN JIT kernels (anonymous code)", r"^\[unknown\]$"),
           ("libgomp", r"gomp|GOMP"), ("to_bf16", r"to_bf16"), ("dropout", r"draw_mask|dropout|masked"),
           ("RMSprop", r"Rmsprop"), ("kernel", r"^\S*(_raw_spin|clear_page|page|futex|schedule|switch)")]
 counts = {name: 0 for name, _ in groups}

@@ -71,6 +71,11 @@ const cpu::PackedMatrix& RecurrentSlices::slice(int thread, int64_t u0, int64_t 
   return *s.packed;
 }
 
+void RecurrentSlices::mark_stale(const float* w_hh) {
+  w_hh_ = w_hh;
+  for (Slot& s : slots_) s.u0 = s.u1 = -1;
+}
+
 bool SlicesLease::Key::operator==(const Key& o) const {
   return std::tie(storage, elements, backward, hidden, batch, precision, threads) ==
          std::tie(o.storage, o.elements, o.backward, o.hidden, o.batch, o.precision, o.threads);
@@ -101,8 +106,12 @@ SlicesLease::SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Preci
     std::lock_guard<std::mutex> lock(e.mutex);
     auto found = std::find_if(e.entries.begin(), e.entries.end(), [&](const auto& k) { return k.first == key_; });
     if (found != e.entries.end()) {
-      if (found->second.writes == writes_) slices_ = std::move(found->second.slices);
-      e.entries.erase(found);  // lent now, or stale
+      slices_ = std::move(found->second.slices);
+      // Stale: each slot is packed again by its own thread, which frees the old packing there
+      // first, so that the thread's freed blocks serve its next packing (destroyed here, on this
+      // thread, they would leave the other threads to fault in fresh pages every step).
+      if (found->second.writes != writes_) slices_->mark_stale(w_hh.data<float>());
+      e.entries.erase(found);  // lent now
     }
   }
   if (!slices_)

@@ -32,6 +32,8 @@ class RecurrentSlices {
   // Thread `thread`'s product for units [u0, u1), packed now if it was not (or for other units).
   // Only that thread calls it for its slot, so the slots need no lock.
   const cpu::PackedMatrix& slice(int thread, int64_t u0, int64_t u1);
+  // W_hh [4H, H] has changed: every slot is packed again on its next use.
+  void mark_stale(const float* w_hh);
 
  private:
   struct Slot;
@@ -43,7 +45,8 @@ class RecurrentSlices {
 };
 
 // A RecurrentSlices lent to one region: taken from a small process-wide cache if one was made for
-// these weights (unchanged since), this shape and precision, else made empty. keep() hands it back
+// these weights, this shape and precision (its slots marked stale if the weights have changed since,
+// so that each thread repacks its own), else made empty. keep() hands it back
 // to the cache once the region has succeeded; a lease dropped without keep() (the region threw)
 // discards it. While lent no other call can find it, so two regions never share a slot's stream.
 class SlicesLease {
