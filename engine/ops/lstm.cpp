@@ -207,14 +207,15 @@ namespace {
 // units), and waits once per step for the whole h_t, the next step's operand: one region and T
 // barriers instead of 2T regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input
 // projections in, the activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out;
-// h16 [2, B, H] or null (bf16 products): h_t in bf16, two buffers in turn. What a thread throws
-// is rethrown here after the region (RegionFailure).
+// h16 [2, B, H] or null (bf16 products): h_t in bf16, two buffers in turn; kept: whether the
+// slices are kept for the next call (no graph recorded: SlicesLease). What a thread throws is
+// rethrown here after the region (RegionFailure).
 void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, const float* h0, const float* c0,
                               float* hs, float* cs, uint16_t* h16, int64_t steps, int64_t batch, int64_t hidden,
-                              Precision precision) {
+                              Precision precision, bool kept) {
   const int64_t G = 4 * hidden;
   const int threads = omp_get_max_threads();
-  detail::SlicesLease lease(w_hh, false, batch, precision, threads);
+  detail::SlicesLease lease(w_hh, false, batch, precision, threads, kept);
   detail::RegionFailure failure;
 #pragma omp parallel num_threads(threads)
   {
@@ -241,6 +242,7 @@ void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, c
       });
 #pragma omp barrier
     }
+    lease.done(thread);
   }
   failure.rethrow();
   lease.keep();
@@ -248,9 +250,10 @@ void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, c
 
 // The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
 // [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
+// recording: whether a backward (and then a change of the weights) follows.
 template <class T>
 void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Precision precision,
-                      Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
+                      bool recording, Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
   const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
   as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
   T* P = gate_cache.data<T>();
@@ -262,7 +265,7 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
     if (one_region<T>(batch, hidden))
       return forward_steps_one_region(w.w_hh, bias.data<T>(), P, h0.defined() ? h0.data<T>() : nullptr,
                                       c0.defined() ? c0.data<T>() : nullptr, hs.data<T>(), cs.data<T>(),
-                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision);
+                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision, !recording);
   // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
   // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
   const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true, precision);
@@ -406,7 +409,8 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     c_prev_at[t] = c_prev_step<float>(s, t);
   }
   const int threads = omp_get_max_threads();
-  detail::SlicesLease lease(s.w.w_hh, true, batch, s.precision, threads);
+  // Not kept: the optimiser changes W_hh after every backward.
+  detail::SlicesLease lease(s.w.w_hh, true, batch, s.precision, threads, false);
   detail::RegionFailure failure;
 #pragma omp parallel num_threads(threads)
   {
@@ -435,6 +439,7 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
         for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
       });
     }
+    lease.done(thread);
   }
   failure.rethrow();
   lease.keep();
@@ -506,8 +511,10 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   Tensor hs = Tensor::empty({steps, batch, hidden}, x.dtype());  // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
   Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
-  dispatch_float(x.dtype(), op,
-                 [&](auto tag) { forward_sequence<decltype(tag)>(x, h0, c0, w, precision, bias, gate_cache, hs, cs); });
+  const bool recording = needs_grad({x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh});
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    forward_sequence<decltype(tag)>(x, h0, c0, w, precision, recording, bias, gate_cache, hs, cs);
+  });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 

@@ -76,6 +76,12 @@ void RecurrentSlices::mark_stale(const float* w_hh) {
   for (Slot& s : slots_) s.u0 = s.u1 = -1;
 }
 
+void RecurrentSlices::release(int thread) {
+  Slot& s = slots_.at(thread);
+  s.packed.reset();
+  s.u0 = s.u1 = -1;
+}
+
 bool SlicesLease::Key::operator==(const Key& o) const {
   return std::tie(storage, elements, backward, hidden, batch, precision, threads) ==
          std::tie(o.storage, o.elements, o.backward, o.hidden, o.batch, o.precision, o.threads);
@@ -98,11 +104,12 @@ Entries<Key>& entries() {
 
 }  // namespace
 
-SlicesLease::SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Precision precision, int threads)
+SlicesLease::SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Precision precision, int threads, bool kept)
     : key_{w_hh.storage_id(), w_hh.raw_data(), backward, w_hh.dim(1), batch, precision, threads},
-      writes_(w_hh.storage_writes()) {
+      writes_(w_hh.storage_writes()),
+      kept_(kept) {
   auto& e = entries<Key>();
-  {
+  if (kept_) {
     std::lock_guard<std::mutex> lock(e.mutex);
     auto found = std::find_if(e.entries.begin(), e.entries.end(), [&](const auto& k) { return k.first == key_; });
     if (found != e.entries.end()) {
@@ -120,7 +127,12 @@ SlicesLease::SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Preci
 
 SlicesLease::~SlicesLease() = default;
 
+void SlicesLease::done(int thread) noexcept {
+  if (!kept_) slices_->release(thread);
+}
+
 void SlicesLease::keep() {
+  if (!kept_) return;
   auto& e = entries<Key>();
   std::lock_guard<std::mutex> lock(e.mutex);
   if (e.entries.size() >= kEntries) e.entries.erase(e.entries.begin());

@@ -34,6 +34,8 @@ class RecurrentSlices {
   const cpu::PackedMatrix& slice(int thread, int64_t u0, int64_t u1);
   // W_hh [4H, H] has changed: every slot is packed again on its next use.
   void mark_stale(const float* w_hh);
+  // Frees thread `thread`'s slot, on that thread (where its next packing will be made).
+  void release(int thread);
 
  private:
   struct Slot;
@@ -44,17 +46,22 @@ class RecurrentSlices {
   std::vector<Slot> slots_;
 };
 
-// A RecurrentSlices lent to one region: taken from a small process-wide cache if one was made for
-// these weights, this shape and precision (its slots marked stale if the weights have changed since,
-// so that each thread repacks its own), else made empty. keep() hands it back
-// to the cache once the region has succeeded; a lease dropped without keep() (the region threw)
-// discards it. While lent no other call can find it, so two regions never share a slot's stream.
+// A RecurrentSlices lent to one region. Kept (`kept`: a forward pass that records no graph, as
+// validation's and evaluation's, whose weights stay as they are from call to call): taken from a
+// small process-wide cache if one was made for these weights, this shape and precision (its slots
+// marked stale if the weights have changed since, so that each thread repacks its own), else made
+// empty; keep() hands it back to the cache once the region has succeeded; a lease dropped without
+// keep() (the region threw) discards it. While lent no other call can find it, so two regions
+// never share a slot's stream. Not kept (training, whose weights change after every backward):
+// made empty, and each thread releases its slot at the region's end, as it packed it.
 class SlicesLease {
  public:
-  SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Precision precision, int threads);
+  SlicesLease(const Tensor& w_hh, bool backward, int64_t batch, Precision precision, int threads, bool kept);
   ~SlicesLease();
   RecurrentSlices& slices() { return *slices_; }
-  void keep();
+  // At the region's end, on each of its threads: frees the thread's slot unless the lease is kept.
+  void done(int thread) noexcept;
+  void keep();  // after the region, on success
 
  private:
   struct Key {
@@ -68,6 +75,7 @@ class SlicesLease {
   };
   Key key_;
   uint64_t writes_;
+  bool kept_;
   std::unique_ptr<RecurrentSlices> slices_;
 };
 
