@@ -4,6 +4,8 @@
 // across threads, each direction's time loop is one OpenMP region in which every thread makes
 // its own units' slice of the recurrent product and their cells, with one barrier per step
 // (forward_steps_one_region, backward_steps_one_region): bit for bit the per-step regions' result.
+// Its threads' slices of W_hh are kept while W_hh stays as it is, in passes that record no graph,
+// and an exception on one of its threads is rethrown after it (engine/ops/lstm_region.h).
 #include "engine/ops/lstm.h"
 
 #include <omp.h>
