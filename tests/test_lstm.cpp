@@ -4,11 +4,15 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <new>
+#include <stdexcept>
 
 #include "engine/nn/layers.h"
 #include "engine/ops.h"
 #include "engine/ops/lstm.h"
+#include "engine/ops/lstm_region.h"
 #include "engine/ops/packed_weights.h"
 #include "gradcheck.h"
 #include "reference_file.h"
@@ -265,18 +269,19 @@ TEST_CASE("lstm: float32 agrees with float64 where the cells run on several thre
 // in the order y, h_n, c_n, dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh; with_state: from a given
 // h0 and c0, the loss reaching c_n as well; without: zeros, the loss through y alone (dx in the
 // places of dh0 and dc0), as the trainer's layers run.
-V float32_lstm_results(int64_t T, int64_t B, int64_t I, int64_t H, bool with_state) {
+V float32_lstm_results(int64_t T, int64_t B, int64_t I, int64_t H, bool with_state,
+                       Precision precision = Precision::FP32) {
   auto as32 = [](const Tensor& t) { return t.to(DType::F32).set_requires_grad(true); };
   const ops::LstmWeights w{as32(leaf({4 * H, I}, 620, -0.6, 0.6)), as32(leaf({4 * H, H}, 621, -0.03, 0.03)),
                            as32(leaf({4 * H}, 622, -0.3, 0.3)), as32(leaf({4 * H}, 623, -0.3, 0.3))};
   const Tensor x = as32(leaf({T, B, I}, 624)), h0 = as32(leaf({B, H}, 625)), c0 = as32(leaf({B, H}, 626));
   if (!with_state) {
-    const ops::LstmOutputs out = ops::lstm(x, Tensor(), Tensor(), w);
+    const ops::LstmOutputs out = ops::lstm(x, Tensor(), Tensor(), w, false, precision);
     out.y.backward(Tensor::uniform({T, B, H}, -1, 1, 627));
     return {out.y,    out.h_n,       out.c_n,       x.grad(),      x.grad(),
             x.grad(), w.w_ih.grad(), w.w_hh.grad(), w.b_ih.grad(), w.b_hh.grad()};
   }
-  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w);
+  const ops::LstmOutputs out = ops::lstm(x, h0, c0, w, false, precision);
   Tensor loss = ops::add(ops::sum(ops::mul(out.y, Tensor::uniform({T, B, H}, -1, 1, 627))),
                          ops::sum(ops::mul(out.c_n, Tensor::uniform({B, H}, -1, 1, 628))));
   loss.backward();
@@ -352,4 +357,145 @@ TEST_CASE("lstm: W_hh is packed once while it stays as it is, and packed again a
   w.w_hh.copy_from(fresh.w_hh.to(DType::F64).to(DType::F32));
   CHECK(same(run(w, x), changed));
   CHECK(ops::detail::packings_made() == before + 5);  // the fresh copy's packing, then this one's
+}
+
+namespace {
+
+// Runs f with at least two OpenMP threads, so that a B·H ≥ kParallelElements LSTM takes the
+// time-loop region (engine/ops/lstm.cpp: one_region).
+template <class F>
+void with_two_threads(F f) {
+  const int threads = omp_get_max_threads();
+  if (threads < 2) omp_set_num_threads(2);
+  f();
+  omp_set_num_threads(threads);
+}
+
+// Whether a and b hold the same float32 bits, element for element.
+bool same_bits(const V& a, const V& b) {
+  for (size_t r = 0; r < a.size(); ++r)
+    for (int64_t k = 0; k < a[r].numel(); ++k)
+      if (a[r].data<float>()[k] != b[r].data<float>()[k]) return false;
+  return true;
+}
+
+}  // namespace
+
+// The time-loop region's slices of W_hh (engine/ops/lstm_region.h) are packed once while W_hh
+// stays as it is, as packed_weights() is for the per-step path: validation's batches pack nothing
+// after the first; a change of the weights packs again, and the results are a fresh packing's.
+TEST_CASE("lstm: the time-loop region packs W_hh's slices once while W_hh stays as it is") {
+  with_two_threads([] {
+    const int64_t T = 4, B = 64, I = 8, H = 256;  // B·H = kParallelElements
+    auto as32 = [](const Tensor& t) { return t.to(DType::F32); };
+    ops::LstmWeights w{as32(leaf({4 * H, I}, 720, -0.6, 0.6)), as32(leaf({4 * H, H}, 721, -0.03, 0.03)),
+                       as32(leaf({4 * H}, 722, -0.3, 0.3)), as32(leaf({4 * H}, 723, -0.3, 0.3))};
+    const Tensor x = as32(leaf({T, B, I}, 724));
+    auto forward = [&] { return V{ops::lstm(x, Tensor(), Tensor(), w).y.clone()}; };
+    uint64_t before = ops::detail::region_packings_made();
+    const V first = forward();
+    const uint64_t packed = ops::detail::region_packings_made() - before;
+    CHECK(packed >= 2);  // one slice per thread
+    CHECK(same_bits(forward(), first));
+    CHECK(ops::detail::region_packings_made() == before + packed);  // validation's next batch
+
+    // A forward that records a graph (training) keeps nothing: the optimiser changes W_hh after its
+    // backward, and the slices are freed where they were packed, as before the cache.
+    const ops::LstmWeights trained{w.w_ih, w.w_hh.clone().set_requires_grad(true), w.b_ih, w.b_hh};
+    const uint64_t training = ops::detail::region_packings_made();
+    for (int k = 0; k < 2; ++k) ops::lstm(x, Tensor(), Tensor(), trained);
+    CHECK(ops::detail::region_packings_made() == training + 2 * packed);
+
+    w.w_hh.data<float>()[5] += 0.25f;  // written in place (a checkpoint's load, a step between)
+    before = ops::detail::region_packings_made();
+    const V changed = forward();
+    CHECK(ops::detail::region_packings_made() == before + packed);
+    CHECK_FALSE(same_bits(changed, first));
+    const ops::LstmWeights fresh{w.w_ih, w.w_hh.clone(), w.b_ih, w.b_hh};
+    CHECK(same_bits(V{ops::lstm(x, Tensor(), Tensor(), fresh).y}, changed));
+  });
+}
+
+namespace {
+
+// Where the test hook throws: at `point` of the forward's or the backward's region, on `thread`,
+// at `step` (the hook takes no state, so these are globals of the test).
+ops::detail::RegionPoint fail_point;
+bool fail_backward;
+int fail_thread;
+int64_t fail_step;
+bool fail_with_bad_alloc;
+
+void failing_hook(ops::detail::RegionPoint point, bool backward, int thread, int64_t step) {
+  if (point != fail_point || backward != fail_backward || thread != fail_thread || step != fail_step) return;
+  if (fail_with_bad_alloc) throw std::bad_alloc();
+  throw std::runtime_error("forced failure in the LSTM's region");
+}
+
+}  // namespace
+
+// An exception on one thread of the time-loop region (bad_alloc while packing a slice, a oneDNN
+// error in a step's product) reaches the caller instead of terminating the process: the thread
+// keeps hitting the barriers, the region ends, and the exception is rethrown after it. Afterwards
+// the same LSTM runs again and gives the results of a run that never failed (nothing half-packed
+// was kept). Without the catch the test process dies in std::terminate.
+TEST_CASE("lstm: an exception on one thread of the time-loop region reaches the caller") {
+  with_two_threads([] {
+    const V clean = float32_lstm_results(6, 64, 8, 256, true);
+    struct Case {
+      ops::detail::RegionPoint point;
+      bool backward;
+      int thread;
+      int64_t step;
+      bool bad_alloc;
+    };
+    const Case cases[] = {{ops::detail::RegionPoint::Packing, false, 1, 0, true},
+                          {ops::detail::RegionPoint::Step, false, 0, 3, false},
+                          {ops::detail::RegionPoint::Packing, true, 1, 5, true},
+                          {ops::detail::RegionPoint::Step, true, 1, 2, false}};
+    for (const Case& c : cases) {
+      CAPTURE(c.backward);
+      CAPTURE(c.step);
+      fail_point = c.point;
+      fail_backward = c.backward;
+      fail_thread = c.thread;
+      fail_step = c.step;
+      fail_with_bad_alloc = c.bad_alloc;
+      ops::detail::region_test_hook.store(failing_hook);
+      if (c.bad_alloc)
+        CHECK_THROWS_AS(float32_lstm_results(6, 64, 8, 256, true), std::bad_alloc);
+      else
+        CHECK_THROWS_WITH(float32_lstm_results(6, 64, 8, 256, true), "forced failure in the LSTM's region");
+      ops::detail::region_test_hook.store(nullptr);
+      CHECK(same_bits(float32_lstm_results(6, 64, 8, 256, true), clean));
+    }
+  });
+}
+
+// At bf16 the time-loop region's cells run in one pass each way (lstm_cells.h:
+// cell_forward_row_bf16, and the backward's bf16 copy written in its loop), the per-step path's in
+// two or three: the same arithmetic, so the region's outputs and gradients agree with the per-step
+// ones (one thread) to float32's rounding, far inside bf16's. A gate's recurrent slice or bf16
+// copy taken from the wrong place is off by the whole value.
+TEST_CASE("lstm: at bf16 the time loop in one region agrees with the per-step regions") {
+  for (const bool with_state : {true, false}) {
+    CAPTURE(with_state);
+    V region, serial;
+    with_two_threads([&] { region = float32_lstm_results(12, 64, 8, 272, with_state, Precision::BF16); });
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    serial = float32_lstm_results(12, 64, 8, 272, with_state, Precision::BF16);
+    omp_set_num_threads(threads);
+    const char* names[] = {"y", "h_n", "c_n", "dx", "dh0", "dc0", "dW_ih", "dW_hh", "db_ih", "db_hh"};
+    for (size_t r = 0; r < serial.size(); ++r) {
+      const std::string name = names[r];
+      CAPTURE(name);
+      double largest = 0, worst = 0;
+      for (int64_t k = 0; k < serial[r].numel(); ++k) {
+        largest = std::max(largest, std::abs(double(serial[r].data<float>()[k])));
+        worst = std::max(worst, std::abs(double(region[r].data<float>()[k]) - serial[r].data<float>()[k]));
+      }
+      CHECK(worst <= 1e-4 * largest);
+    }
+  }
 }

@@ -4,6 +4,8 @@
 // across threads, each direction's time loop is one OpenMP region in which every thread makes
 // its own units' slice of the recurrent product and their cells, with one barrier per step
 // (forward_steps_one_region, backward_steps_one_region): bit for bit the per-step regions' result.
+// Its threads' slices of W_hh are kept while W_hh stays as it is, in passes that record no graph,
+// and an exception on one of its threads is rethrown after it (engine/ops/lstm_region.h).
 #include "engine/ops/lstm.h"
 
 #include <omp.h>
@@ -21,6 +23,7 @@
 #include "engine/ops/checks.h"
 #include "engine/ops/gemm.h"
 #include "engine/ops/lstm_cells.h"
+#include "engine/ops/lstm_region.h"
 #include "engine/ops/packed_weights.h"
 #include "kernels/lstm.h"
 
@@ -111,12 +114,12 @@ std::pair<int64_t, int64_t> unit_slice(int64_t hidden, int threads, int thread) 
   return {std::min(hidden, 16 * (blocks * thread / threads)), std::min(hidden, 16 * (blocks * (thread + 1) / threads))};
 }
 
-// A buffer of the calling thread, kept from sequence to sequence so that its pages are faulted
-// in once: role 0, its slice of W_hh; role 1, its slice of the recurrent product.
-float* thread_buffer(int role, int64_t count) {
-  thread_local std::vector<float> buffers[2];
-  if (static_cast<int64_t>(buffers[role].size()) < count) buffers[role].resize(count);
-  return buffers[role].data();
+// The calling thread's slice of the recurrent product [B, 4·units] or [B, units], kept from
+// sequence to sequence so that its pages are faulted in once.
+float* rec_buffer(int64_t count) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
 }
 
 // dh [B, H] += g [B, H], rows split across the threads of the caller's parallel region as the
@@ -201,47 +204,58 @@ namespace {
 
 // forward_sequence's time loop as one parallel region: each thread owns the units unit_slice()
 // gives it; at every step it makes its slice of the recurrent product (the four gates' rows of
-// W_hh for its units, packed by the thread once per sequence, from one thread) and then its cells
-// on the same units, with no barrier between the two (they touch only its units), and waits once
-// per step for the whole h_t, the next step's operand: one region and T barriers instead of 2T
-// regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input projections in, the
-// activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out; h16 [2, B, H] or null
-// (bf16 products): h_t in bf16, two buffers in turn.
-void forward_steps_one_region(const float* w_hh, const float* bias, float* P, const float* h0, const float* c0,
+// W_hh for its units, packed by the thread and kept while W_hh stays as it is: lstm_region.h)
+// and then its cells on the same units, with no barrier between the two (they touch only its
+// units), and waits once per step for the whole h_t, the next step's operand: one region and T
+// barriers instead of 2T regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input
+// projections in, the activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out;
+// h16 [2, B, H] or null (bf16 products): h_t in bf16, two buffers in turn; kept: whether the
+// slices are kept for the next call (no graph recorded: SlicesLease). What a thread throws is
+// rethrown here after the region (RegionFailure).
+void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, const float* h0, const float* c0,
                               float* hs, float* cs, uint16_t* h16, int64_t steps, int64_t batch, int64_t hidden,
-                              Precision precision) {
+                              Precision precision, bool kept) {
   const int64_t G = 4 * hidden;
-#pragma omp parallel
+  const int threads = omp_get_max_threads();
+  detail::SlicesLease lease(w_hh, false, batch, precision, threads, kept);
+  detail::RegionFailure failure;
+#pragma omp parallel num_threads(threads)
   {
-    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), omp_get_thread_num());
+    const int thread = omp_get_thread_num();
+    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), thread);
     const int64_t units = u1 - u0;
-    float* w = thread_buffer(0, 4 * units * hidden);  // [4·units, H]: W_hh's rows for these units
-    for (int64_t g = 0; g < 4; ++g)
-      std::copy(w_hh + (g * hidden + u0) * hidden, w_hh + (g * hidden + u1) * hidden, w + g * units * hidden);
-    // rec [B, 4·units] = h_{t-1} [B, H] · w [4·units, H]ᵀ
-    const cpu::PackedMatrix recurrent(w, true, hidden, 4 * units, batch, false, precision,
-                                      cpu::PackedMatrix::Threads::One);
-    float* rec = thread_buffer(1, batch * 4 * units);
+    const cpu::PackedMatrix* recurrent = nullptr;  // rec [B, 4·units] = h_{t-1} [B, H] · w [4·units, H]ᵀ
+    failure.run([&] {
+      detail::region_checkpoint(detail::RegionPoint::Packing, false, thread, 0);
+      if (units > 0) recurrent = &lease.slices().slice(thread, u0, u1);
+    });
+    float* rec = rec_buffer(batch * 4 * units);
     for (int64_t t = 0; t < steps; ++t) {
-      const float* h_prev = t > 0 ? hs + (t - 1) * batch * hidden : h0;
-      const float* c_prev = t > 0 ? cs + (t - 1) * batch * hidden : c0;
-      uint16_t* h16_now = h16 ? h16 + (t % 2) * batch * hidden : nullptr;
-      const uint16_t* h16_prev = h16 && t > 0 ? h16 + ((t + 1) % 2) * batch * hidden : nullptr;
-      if (units > 0) {
-        if (h_prev) recurrent.multiply(h_prev, rec, h16_prev);
+      failure.run([&] {
+        detail::region_checkpoint(detail::RegionPoint::Step, false, thread, t);
+        if (units == 0) return;
+        const float* h_prev = t > 0 ? hs + (t - 1) * batch * hidden : h0;
+        const float* c_prev = t > 0 ? cs + (t - 1) * batch * hidden : c0;
+        uint16_t* h16_now = h16 ? h16 + (t % 2) * batch * hidden : nullptr;
+        const uint16_t* h16_prev = h16 && t > 0 ? h16 + ((t + 1) % 2) * batch * hidden : nullptr;
+        if (h_prev) recurrent->multiply(h_prev, rec, h16_prev);
         step_forward_units(P + t * batch * G, h_prev ? rec : nullptr, bias, c_prev, cs + t * batch * hidden,
                            hs + t * batch * hidden, h16_now, batch, hidden, u0, u1);
-      }
+      });
 #pragma omp barrier
     }
+    lease.done(thread);
   }
+  failure.rethrow();
+  lease.keep();
 }
 
 // The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
 // [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
+// recording: whether a backward (and then a change of the weights) follows.
 template <class T>
 void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Precision precision,
-                      Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
+                      bool recording, Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
   const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
   as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
   T* P = gate_cache.data<T>();
@@ -251,9 +265,9 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
   std::vector<uint16_t> h16(bf16_products<T>(precision) ? 2 * batch * hidden : 0);
   if constexpr (std::is_same_v<T, float>)
     if (one_region<T>(batch, hidden))
-      return forward_steps_one_region(w.w_hh.data<T>(), bias.data<T>(), P, h0.defined() ? h0.data<T>() : nullptr,
+      return forward_steps_one_region(w.w_hh, bias.data<T>(), P, h0.defined() ? h0.data<T>() : nullptr,
                                       c0.defined() ? c0.data<T>() : nullptr, hs.data<T>(), cs.data<T>(),
-                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision);
+                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision, !recording);
   // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
   // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
   const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true, precision);
@@ -357,12 +371,33 @@ const T* c_prev_step(const LstmSaved& s, int64_t t) {
   return t > 0 ? s.cs.data<T>() + (t - 1) * size : (s.c0.defined() ? s.c0.data<T>() : nullptr);
 }
 
+// One thread's part of backward_steps_one_region's step t before its barrier, on its units
+// [u0, u1): dh += gy_t, the cells, then the bias sums of its units' columns in the blocks
+// (whole_from's pair) that the step completes. dh, dc [B, H].
+void backward_step_units(const LstmSaved& s, GateGradients<float>& D, uint16_t* D16, GateGradientSums<float>& bias_sums,
+                         std::pair<int64_t, int64_t> blocks, const float* gy_t, const float* c_prev, float* dh,
+                         float* dc, int64_t t, int64_t u0, int64_t u1) {
+  const int64_t batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
+  if (u1 == u0) return;
+  if (gy_t)
+    for (int64_t b = 0; b < batch; ++b)
+#pragma omp simd
+      for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
+  step_backward_units(s.gate_cache.data<float>() + t * batch * G, c_prev, s.cs.data<float>() + t * batch * hidden, dh,
+                      dc, D.step(t), D16 ? D16 + t * batch * G : nullptr, batch, hidden, u0, u1);
+  for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
+    for (int64_t g = 0; g < 4; ++g)
+      bias_sums.sum_block_columns(
+          k, [&](int64_t r) { return D.row(r); }, g * hidden + u0, g * hidden + u1);
+}
+
 // backward_sequence's time loop as one parallel region, as forward_steps_one_region's: each
 // thread makes its units' cells, then the bias sums of its units' columns in the blocks the step
 // completes (no barrier: they are the columns its cells made), waits once per step for the whole
 // dgates_t (its slice of the recurrent product needs every gate's gradient), and makes its units'
-// slice of dh = dgates_t · W_hh (W_hh's columns for its units, packed by the thread, on one
-// thread), which its next cells read with no barrier between. dh, dc [B, H]: carried in and out.
+// slice of dh = dgates_t · W_hh (W_hh's columns for its units, packed by the thread and kept while
+// W_hh stays as it is, on one thread), which its next cells read with no barrier between. dh, dc
+// [B, H]: carried in and out. What a thread throws is rethrown here after the region.
 void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc, GateGradients<float>& D,
                                uint16_t* D16, GateGradientSums<float>& bias_sums) {
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
@@ -375,39 +410,41 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     gy_at[t] = gy_step<float>(s, gy, t);
     c_prev_at[t] = c_prev_step<float>(s, t);
   }
-  const float* cache = s.gate_cache.data<float>();  // [T, B, 4H]
-  const float* cs = s.cs.data<float>();             // [T, B, H]
-#pragma omp parallel
+  const int threads = omp_get_max_threads();
+  // Not kept: the optimiser changes W_hh after every backward.
+  detail::SlicesLease lease(s.w.w_hh, true, batch, s.precision, threads, false);
+  detail::RegionFailure failure;
+#pragma omp parallel num_threads(threads)
   {
-    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), omp_get_thread_num());
+    const int thread = omp_get_thread_num();
+    const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), thread);
     const int64_t units = u1 - u0;
-    float* w = thread_buffer(0, G * units);  // [4H, units]: W_hh's columns for these units
-    const float* w_hh = s.w.w_hh.data<float>();
-    for (int64_t k = 0; k < G; ++k) std::copy(w_hh + k * hidden + u0, w_hh + k * hidden + u1, w + k * units);
     // rec [B, units] = dgates_t [B, 4H] · w [4H, units], copied into dh's columns [u0, u1): a
     // product into a slice of dh's columns (rows H apart) would run oneDNN's slower jit:gemm
     // kernel, which sums in another order than the whole product's brgemm.
-    const cpu::PackedMatrix recurrent(w, false, G, units, batch, false, s.precision, cpu::PackedMatrix::Threads::One);
-    float* rec = thread_buffer(1, batch * units);
+    const cpu::PackedMatrix* recurrent = nullptr;
+    failure.run([&] {
+      detail::region_checkpoint(detail::RegionPoint::Packing, true, thread, steps - 1);
+      if (units > 0) recurrent = &lease.slices().slice(thread, u0, u1);
+    });
+    float* rec = rec_buffer(batch * units);
     for (int64_t t = steps - 1; t >= 0; --t) {
-      float* dg = D.step(t);
-      uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
-      if (const float* gy_t = gy_at[t])
-        for (int64_t b = 0; b < batch; ++b)
-#pragma omp simd
-          for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
-      step_backward_units(cache + t * batch * G, c_prev_at[t], cs + t * batch * hidden, dh, dc, dg, dg16, batch, hidden,
-                          u0, u1);
-      for (int64_t k = blocks[t].second - 1; k >= blocks[t].first; --k)
-        for (int64_t g = 0; g < 4; ++g)
-          bias_sums.sum_block_columns(
-              k, [&](int64_t r) { return D.row(r); }, g * hidden + u0, g * hidden + u1);
+      failure.run([&] {
+        detail::region_checkpoint(detail::RegionPoint::Step, true, thread, t);
+        backward_step_units(s, D, D16, bias_sums, blocks[t], gy_at[t], c_prev_at[t], dh, dc, t, u0, u1);
+      });
 #pragma omp barrier
-      if (units == 0 || (t == 0 && !s.h0.requires_grad())) continue;
-      recurrent.multiply(dg, rec, dg16);
-      for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
+      failure.run([&] {
+        if (units == 0 || (t == 0 && !s.h0.requires_grad())) return;
+        float* dg = D.step(t);
+        recurrent->multiply(dg, rec, D16 ? D16 + t * batch * G : nullptr);
+        for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
+      });
     }
+    lease.done(thread);
   }
+  failure.rethrow();
+  lease.keep();
 }
 
 // The backward pass (BPTT, the last step first) given the gradients reaching y [T, B, H] (or
@@ -476,8 +513,10 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   Tensor hs = Tensor::empty({steps, batch, hidden}, x.dtype());  // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
   Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
-  dispatch_float(x.dtype(), op,
-                 [&](auto tag) { forward_sequence<decltype(tag)>(x, h0, c0, w, precision, bias, gate_cache, hs, cs); });
+  const bool recording = needs_grad({x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh});
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    forward_sequence<decltype(tag)>(x, h0, c0, w, precision, recording, bias, gate_cache, hs, cs);
+  });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 

@@ -51,6 +51,34 @@ template <class T>
     if (h16b) bf16_row(uh, h16b + u0, u1 - u0);
 }
 
+// cell_forward_row for the time-loop region at bf16 (float32 with h16b, lstm_cells_wide.cpp):
+// one pass instead of three, the recurrent product's slice rb [4·(u1 − u0)] (gate by gate) added
+// as the pre-activations are read and h's bf16 copy written as h is. fp32 keeps the three
+// passes: a different loop body may be compiled with other contractions under -ffast-math, and
+// its results must stay bit for bit what they were.
+[[gnu::always_inline]] inline void cell_forward_row_bf16(float* gi, const float* rb, const float* bias, const float* cp,
+                                                         float* cb, float* hb, uint16_t* h16b, int64_t hidden,
+                                                         int64_t u0, int64_t u1) {
+  const int64_t units = u1 - u0;  // pointers at u0 and a loop from 0, as cell_forward_row's
+  float *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
+  const float *bi = bias + u0, *bf = bias + hidden + u0, *bg = bias + 2 * hidden + u0, *bo = bias + 3 * hidden + u0;
+  const float *ri = rb, *rf = rb + units, *rg = rb + 2 * units, *ro = rb + 3 * units;
+  const float* up = cp ? cp + u0 : nullptr;
+  float *uc = cb + u0, *uh = hb + u0;
+  uint16_t* uh16 = h16b + u0;
+#pragma omp simd
+  for (int64_t j = 0; j < units; ++j) {
+    const kernels::LstmGates<float> act =
+        kernels::lstm_cell_forward((ui[j] + ri[j]) + bi[j], (uf[j] + rf[j]) + bf[j], (ug[j] + rg[j]) + bg[j],
+                                   (uo[j] + ro[j]) + bo[j], up ? up[j] : 0.0f, &uc[j], &uh[j]);
+    ui[j] = act.i;
+    uf[j] = act.f;
+    ug[j] = act.g;
+    uo[j] = act.o;
+    uh16[j] = cpu::bf16_bits(uh[j]);
+  }
+}
+
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
 // the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
 // Rows are split across threads. h16 [B, H], when not null: h again in bf16 (cell_forward_row).
@@ -65,14 +93,21 @@ void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t
 // The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
 // every row (engine/ops/lstm.cpp): rec [B, 4·(u1 − u0)], when not null, is its slice of the
 // recurrent product, gate by gate, added to the gates' pre-activations first, in a pass of its
-// own so that the sum is rounded as the product's accumulation into the gates rounds it (a
-// fused expression could be reassociated under -ffast-math).
+// own at fp32, so that its results stay bit for bit the per-step path's (a fused loop is another
+// loop body, which -ffast-math may contract and reassociate otherwise); in the cells' one pass at
+// bf16 (cell_forward_row_bf16).
 template <class T>
 void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16,
                         int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
   const int64_t units = u1 - u0;
   for (int64_t b = 0; b < batch; ++b) {
     T* gi = gates + b * 4 * hidden;
+    if constexpr (std::is_same_v<T, float>)
+      if (rec && h16) {
+        cell_forward_row_bf16(gi, rec + b * 4 * units, bias, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden,
+                              h + b * hidden, h16 + b * hidden, hidden, u0, u1);
+        continue;
+      }
     if (rec)
       for (int64_t g = 0; g < 4; ++g) {
         T* row = gi + g * hidden + u0;
@@ -98,6 +133,26 @@ template <class T>
   const T *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
   T* udc = dcb + u0;
   T *di_i = di + u0, *di_f = di + hidden + u0, *di_g = di + 2 * hidden + u0, *di_o = di + 3 * hidden + u0;
+  if constexpr (std::is_same_v<T, float>)
+    if (di16) {  // bf16: di's copy written in the same pass (fp32's loop below stays as it was)
+      uint16_t *d16_i = di16 + u0, *d16_f = di16 + hidden + u0, *d16_g = di16 + 2 * hidden + u0,
+               *d16_o = di16 + 3 * hidden + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < u1 - u0; ++j) {
+        const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
+        const kernels::LstmGates<T> d =
+            kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], udh[j], udc[j], &udc[j]);
+        di_i[j] = d.i;
+        di_f[j] = d.f;
+        di_g[j] = d.g;
+        di_o[j] = d.o;
+        d16_i[j] = cpu::bf16_bits(d.i);
+        d16_f[j] = cpu::bf16_bits(d.f);
+        d16_g[j] = cpu::bf16_bits(d.g);
+        d16_o[j] = cpu::bf16_bits(d.o);
+      }
+      return;
+    }
 #pragma omp simd
   for (int64_t j = 0; j < u1 - u0; ++j) {
     const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
@@ -107,11 +162,6 @@ template <class T>
     di_f[j] = d.f;
     di_g[j] = d.g;
     di_o[j] = d.o;
-  }
-  if constexpr (std::is_same_v<T, float>) {
-    if (!di16) return;
-    if (u0 == 0 && u1 == hidden) return bf16_row(di, di16, 4 * hidden);
-    for (int64_t g = 0; g < 4; ++g) bf16_row(di + g * hidden + u0, di16 + g * hidden + u0, u1 - u0);
   }
 }
 
