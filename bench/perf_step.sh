@@ -21,7 +21,8 @@ GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000} perf record -q -F 999 -o "$work/perf.data
   { echo "perf_step: the run failed: $(tail -3 "$work/log")" >&2; exit 1; }
 grep "$filter" "$work/log" | tr -s ' ' | cut -c1-200
 # One line per (object, symbol): "percent object symbol"; oneDNN's JIT code has no symbol
-# (a perf-PID.map object or [unknown]).
+# (a [JIT] object). perf's percentages of a time slice can sum past 100: each group is divided
+# by their sum.
 perf report -i "$work/perf.data" --time 50%-100% --stdio --no-children --sort dso,sym --percent-limit 0 2> /dev/null |
   awk '/^ *[0-9.]+%/ { p = $1; sub("%", "", p); $1 = ""; print p "\t" $0 }' |
   awk -F'\t' '
@@ -36,5 +37,5 @@ perf report -i "$work/perf.data" --time 50%-100% --stdio --no-children --sort ds
     s ~ /memset|memcpy|memmove/ { g = "memset and memcpy" }
     s ~ /outer_product/ { g = "outer products (K = 1)" }
     s ~ /\[kernel/ && g == "other" { g = "the kernel" }
-    { share[g] += $1 }
-    END { for (g in share) printf "%6.1f%%  %s\n", share[g], g }' | sort -rn
+    { share[g] += $1; all += $1 }
+    END { for (g in share) printf "%6.1f%%  %s\n", 100 * share[g] / all, g }' | sort -rn
