@@ -49,6 +49,17 @@ Tensor grad_buffer(const Tensor& input) {
   return Tensor(impl->grad);
 }
 
+Tensor grad_buffer(const Tensor& input, bool* fresh) {
+  *fresh = false;
+  if (!input.requires_grad()) return Tensor();
+  TensorImpl* impl = input.impl();
+  if (!impl->grad) {
+    impl->grad = Tensor::empty(impl->shape, impl->dtype, input.device()).impl_ptr();
+    *fresh = true;
+  }
+  return Tensor(impl->grad);
+}
+
 void accumulate(Tensor& dst, const Tensor& src) {
   LEGATO_ROUTE_TO_CUDA(dst, cuda_ops::accumulate(dst, src));
   ops::detail::check_same_device("accumulate", dst, "the gradient", src, "the addend");

@@ -49,5 +49,10 @@ void accumulate(Tensor& dst, const Tensor& src);
 // The gradient buffer of `input`, created as zeros on first use; undefined when `input` takes
 // no gradient. Closures add into it (+=) so that a value used twice gets both contributions.
 Tensor grad_buffer(const Tensor& input);
+// The same, but on first use the buffer is left unwritten and *fresh is set (else cleared): the
+// caller then writes every element (=) instead of adding (+=), which spares zeroing it and
+// reading the zeros back (13 MB each for the seed network's [T, B, H] activations). Write
+// 0 + v, not v, to keep the sign of a zero as the addition to zeros had it.
+Tensor grad_buffer(const Tensor& input, bool* fresh);
 
 }  // namespace legato

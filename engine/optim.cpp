@@ -39,18 +39,42 @@ nn::ParameterList named_state(const nn::ParameterList& params, const std::vector
   return out;
 }
 
-// Runs fn(w, g, k, n) over every parameter that has a gradient, typed by its dtype.
+// One parameter with a gradient, typed: its weights w [n], gradient g [n] and index k in the list.
+template <class T>
+struct WithGrad {
+  T* w;
+  const T* g;
+  size_t k;
+  int64_t n;
+};
+
+// Runs fn(list) once per dtype with the parameters of that dtype that have a gradient (a
+// std::vector<WithGrad<T>>, none empty), so that an update can run over all of them at once.
 template <class Fn>
 void for_each_with_grad(const nn::ParameterList& params, const char* op, Fn&& fn) {
-  for (size_t k = 0; k < params.size(); ++k) {
-    Tensor w = params[k].tensor;
-    Tensor g = w.grad();
-    if (!g.defined()) continue;
-    dispatch_float(w.dtype(), op, [&](auto tag) {
+  for (const DType dtype : {DType::F32, DType::F64})
+    dispatch_float(dtype, op, [&](auto tag) {
       using T = decltype(tag);
-      fn(w.data<T>(), static_cast<const T*>(g.data<T>()), k, w.numel());
+      std::vector<WithGrad<T>> list;
+      for (size_t k = 0; k < params.size(); ++k) {
+        Tensor w = params[k].tensor;
+        Tensor g = w.grad();
+        if (!g.defined()) continue;
+        dispatch_float(w.dtype(), op, [](auto) {});  // throws on a parameter that is not float
+        if (w.dtype() != dtype) continue;
+        list.push_back({w.data<T>(), static_cast<const T*>(g.data<T>()), k, w.numel()});
+      }
+      if (!list.empty()) fn(list);
     });
-  }
+}
+
+// Elements over all of list, for the one region's threshold (below it a region costs more
+// than it saves, as in every pointwise loop here).
+template <class T>
+int64_t total_elements(const std::vector<WithGrad<T>>& list) {
+  int64_t total = 0;
+  for (const auto& p : list) total += p.n;
+  return total;
 }
 
 }  // namespace
@@ -77,12 +101,20 @@ void Rmsprop::step() {
   LEGATO_ROUTE_TO_CUDA_IF(
       common_device(params_) == Device::CUDA,
       cuda_ops::rmsprop_step(tensors_of(params_), mean_square_, options_.lr, options_.rho, options_.eps));
-  for_each_with_grad(params_, "rmsprop", [&](auto* w, const auto* g, size_t k, int64_t n) {
-    using T = std::remove_pointer_t<decltype(w)>;
-    T* v = mean_square_[k].data<T>();
+  // One parallel region for every parameter, each split across the team with no barrier
+  // between them: a region per parameter was 16 forks and joins a seed step, each waking the
+  // other core. Each element's update is the same arithmetic whichever thread makes it.
+  for_each_with_grad(params_, "rmsprop", [&](const auto& list) {
+    using T = std::remove_pointer_t<decltype(list[0].w)>;
     const T lr = T(options_.lr), rho = T(options_.rho), eps = T(options_.eps);
-#pragma omp parallel for simd schedule(static) if (n >= 65536)
-    for (int64_t i = 0; i < n; ++i) kernels::rmsprop_update(&w[i], &v[i], g[i], lr, rho, eps);
+#pragma omp parallel if (total_elements(list) >= 65536)
+    for (const auto& p : list) {
+      T* w = p.w;
+      const T* g = p.g;
+      T* v = mean_square_[p.k].template data<T>();
+#pragma omp for simd schedule(static) nowait
+      for (int64_t i = 0; i < p.n; ++i) kernels::rmsprop_update(&w[i], &v[i], g[i], lr, rho, eps);
+    }
   });
 }
 
@@ -104,13 +136,19 @@ void Adam::step() {
   LEGATO_ROUTE_TO_CUDA_IF(common_device(params_) == Device::CUDA,
                           cuda_ops::adam_step(tensors_of(params_), first_moment_, second_moment_, lr_t, options_.beta1,
                                               options_.beta2, options_.eps));
-  for_each_with_grad(params_, "adam", [&](auto* w, const auto* g, size_t k, int64_t n) {
-    using T = std::remove_pointer_t<decltype(w)>;
-    T* m = first_moment_[k].data<T>();
-    T* v = second_moment_[k].data<T>();
-#pragma omp parallel for simd schedule(static) if (n >= 65536)
-    for (int64_t i = 0; i < n; ++i)
-      kernels::adam_update(&w[i], &m[i], &v[i], g[i], T(lr_t), T(options_.beta1), T(options_.beta2), T(options_.eps));
+  // One region for every parameter, as RMSprop's.
+  for_each_with_grad(params_, "adam", [&](const auto& list) {
+    using T = std::remove_pointer_t<decltype(list[0].w)>;
+    const T lr = T(lr_t), beta1 = T(options_.beta1), beta2 = T(options_.beta2), eps = T(options_.eps);
+#pragma omp parallel if (total_elements(list) >= 65536)
+    for (const auto& p : list) {
+      T* w = p.w;
+      const T* g = p.g;
+      T* m = first_moment_[p.k].template data<T>();
+      T* v = second_moment_[p.k].template data<T>();
+#pragma omp for simd schedule(static) nowait
+      for (int64_t i = 0; i < p.n; ++i) kernels::adam_update(&w[i], &m[i], &v[i], g[i], lr, beta1, beta2, eps);
+    }
   });
 }
 

@@ -53,9 +53,19 @@ LEGATO_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t index) {
 
 // Dropout's multiplier for an element with uniform u: kept elements are divided by (1 - p) so
 // the expected activation is unchanged and evaluation needs no rescaling.
+// The CPU keeps only whether each element was kept (a byte, not the multiplier: a quarter of
+// the float mask's memory traffic) and makes its multiplier again in the backward.
+template <class T>
+LEGATO_HD bool dropout_keeps(float u, T p) {
+  return u >= static_cast<float>(p);
+}
+template <class T>
+LEGATO_HD T dropout_kept_multiplier(bool kept, T p) {
+  return kept ? T(1) / (T(1) - p) : T(0);
+}
 template <class T>
 LEGATO_HD T dropout_multiplier(float u, T p) {
-  return u >= static_cast<float>(p) ? T(1) / (T(1) - p) : T(0);
+  return dropout_kept_multiplier(dropout_keeps(u, p), p);
 }
 
 template <class T>

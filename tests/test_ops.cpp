@@ -2,6 +2,8 @@
 // float32 against float64; then values and misuse, op by op.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "engine/ops.h"
 #include "gradcheck.h"
 #include "kernels/philox.h"
@@ -105,6 +107,35 @@ TEST_CASE("dropout: inverted scaling, eval identity, reproducible masks") {
     }
   CHECK_THROWS_WITH_AS(ops::dropout(x, 1.0, true, 9, 0), doctest::Contains("p must be in [0, 1)"),
                        std::invalid_argument);
+}
+
+TEST_CASE("dropout: its gradient is g times the mask, written into a fresh buffer or added to one") {
+  // Above the threshold where both passes split across threads, at an offset that is not a
+  // multiple of 4; g has negative elements, so dropped ones give g · 0 = -0.
+  const int64_t n = 70001;
+  const uint64_t seed = 5, offset = 3;
+  Tensor x = Tensor::uniform({n}, -1, 1, 41).set_requires_grad(true);
+  const Tensor g = Tensor::uniform({n}, -1, 1, 42);
+  ops::dropout(x, 0.3, true, seed, offset).backward(g);
+  const std::vector<double> first = x.grad().to_vector();
+  int64_t wrong = 0, negative_zeros = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const float m = kernels::dropout_scale<float>(seed, offset, static_cast<uint64_t>(k), 0.3f);
+    const float expected = 0.0f + static_cast<float>(g.at(k)) * m;  // what zeros += g · m gave
+    wrong += static_cast<float>(first[k]) != expected;
+    negative_zeros += std::signbit(first[k]) && first[k] == 0;
+  }
+  CHECK(wrong == 0);
+  CHECK(negative_zeros == 0);  // the zeroed buffer's +0 + -0 is +0; writing g · m alone would not be
+  // A second use of x adds to the gradient already there.
+  ops::dropout(x, 0.3, true, seed, offset).backward(g);
+  const std::vector<double> second = x.grad().to_vector();
+  wrong = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const float m = kernels::dropout_scale<float>(seed, offset, static_cast<uint64_t>(k), 0.3f);
+    wrong += static_cast<float>(second[k]) != static_cast<float>(first[k]) + static_cast<float>(g.at(k)) * m;
+  }
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("misuse throws naming the op and the shapes") {

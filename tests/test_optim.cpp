@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "engine/optim.h"
+#include "kernels/optim.h"
 
 using namespace legato;
 
@@ -30,6 +33,40 @@ TEST_CASE("rmsprop follows Keras' formula") {
   CHECK(w.at(0) == doctest::Approx(w0).epsilon(1e-14));
   CHECK(w.at(1) == doctest::Approx(w1).epsilon(1e-14));
   CHECK(opt.state()[0][0].tensor.at(1) == doctest::Approx(v1).epsilon(1e-14));
+}
+
+TEST_CASE("rmsprop: many float32 parameters updated at once, each element as the formula alone gives it") {
+  // 70,000 elements in all (over the threshold of the one parallel region), in parameters of
+  // odd sizes, one of them without a gradient (left alone).
+  nn::ParameterList params;
+  std::vector<std::vector<float>> w, g;
+  const std::vector<int64_t> sizes{1, 17, 30000, 5, 39977};
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    Tensor t = Tensor::uniform({sizes[k]}, -1, 1, 50 + k).set_requires_grad(true);
+    const Tensor grad = Tensor::uniform({sizes[k]}, -2, 2, 60 + k);
+    if (k != 3) t.impl()->grad = grad.impl_ptr();
+    const std::vector<double> tv = t.to_vector(), gv = grad.to_vector();
+    w.emplace_back(tv.begin(), tv.end());
+    g.emplace_back(gv.begin(), gv.end());
+    params.push_back({"p" + std::to_string(k), t});
+  }
+  optim::Rmsprop opt(params, {0.01, 0.9, 1e-7});
+  std::vector<std::vector<float>> v;
+  for (const auto& wk : w) v.emplace_back(wk.size(), 0.0f);
+  for (int step = 0; step < 2; ++step) {
+    opt.step();
+    for (size_t k = 0; k < w.size(); ++k)
+      for (size_t i = 0; k != 3 && i < w[k].size(); ++i)
+        kernels::rmsprop_update(&w[k][i], &v[k][i], g[k][i], 0.01f, 0.9f, 1e-7f);
+  }
+  for (size_t k = 0; k < w.size(); ++k) {
+    CAPTURE(k);
+    const std::vector<double> got = params[k].tensor.to_vector(), slot = opt.state()[0][k].tensor.to_vector();
+    int64_t wrong = 0;
+    for (size_t i = 0; i < w[k].size(); ++i)
+      wrong += static_cast<float>(got[i]) != w[k][i] || static_cast<float>(slot[i]) != v[k][i];
+    CHECK(wrong == 0);
+  }
 }
 
 TEST_CASE("adam follows its formula with bias correction") {

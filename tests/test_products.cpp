@@ -4,13 +4,16 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cpu/bf16.h"
 #include "engine/cpu/large_pages.h"
 #include "engine/cpu/products.h"
 #include "engine/ops.h"
@@ -363,6 +366,35 @@ TEST_CASE("products: an operand rounded once gives gemm()'s products bit for bit
       std::vector<float> c(m * n);
       CHECK_THROWS_AS(one.gemm(offset + 1, ta, b.data(), false, c.data(), m, n, k, false), std::out_of_range);
     }
+  }
+}
+
+TEST_CASE("products: both operands rounded in one pass give the product of their bf16 values") {
+  if (!bf16_here()) return;
+  // The bf16 product must be the float64 product of both operands' bf16 values up to float32's
+  // summation, (k + 2) 2^-24 of Σ|a||b|: every element of both rounded, none lost or misplaced
+  // between the threads (an element left unrounded or stale is off by up to 2^-8 of itself, far
+  // more). Shapes below 2^16 elements in all, over it with each operand below, and each over it.
+  const auto bf16_value = [](float x) { return double(std::bit_cast<float>(uint32_t{cpu::bf16_bits(x)} << 16)); };
+  for (const auto& [m, n, k] : {std::tuple{64, 100, 300}, std::tuple{128, 100, 300}, std::tuple{256, 300, 256}}) {
+    CAPTURE(m);
+    const std::vector<double> a64 = Tensor::uniform({m * k}, -1, 1, 70 + m).to_vector();
+    const std::vector<double> b64 = Tensor::uniform({k * n}, -1, 1, 80 + m).to_vector();  // [n, k]
+    const std::vector<float> a(a64.begin(), a64.end()), b(b64.begin(), b64.end());
+    std::vector<float> got(m * n);
+    cpu::gemm(a.data(), false, b.data(), true, got.data(), m, n, k, false, kBf16);
+    int64_t wrong = 0;
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double exact = 0, size = 0;
+        for (int l = 0; l < k; ++l) {
+          const double term = bf16_value(a[i * k + l]) * bf16_value(b[j * k + l]);
+          exact += term;
+          size += std::abs(term);
+        }
+        wrong += std::abs(got[i * n + j] - exact) > (k + 2) * std::ldexp(1.0, -24) * size;
+      }
+    CHECK(wrong == 0);
   }
 }
 

@@ -32,6 +32,7 @@ packages=(
   # legato-serve (serve/): its HTTP server, and the headless browser its page is tested in
   libcpp-httplib-dev chromium chromium-driver python3-selenium
   python3-mido           # bench/midi_python.py: the pure-Python reader legato.read_folder is measured against
+  linux-perf             # bench/perf_step.sh: where a training step's CPU time goes, by perf record
   "$@"
 )
 

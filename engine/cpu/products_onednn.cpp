@@ -44,11 +44,35 @@ memory::desc matrix_desc(int64_t rows, int64_t cols, bool transposed, memory::da
   return memory::desc(Dims{rows, cols}, type, transposed ? Dims{1, rows} : Dims{cols, 1});
 }
 
-// float -> bfloat16 (bf16_bits) of a whole operand.
-void to_bf16(const float* src, uint16_t* dst, int64_t count) {
-  const detail::ProductClock clock(detail::ProductWork::Preparing);
-#pragma omp parallel for simd schedule(static) if (count >= (1 << 16))
+// float -> bfloat16 (bf16_bits) of count elements, on the calling thread; inside a parallel
+// region's worksharing (shared) its share of them, split as `omp for` splits.
+void round_to_bf16(const float* src, uint16_t* dst, int64_t count, bool shared) {
+  if (!shared) {
+#pragma omp simd
+    for (int64_t i = 0; i < count; ++i) dst[i] = bf16_bits(src[i]);
+    return;
+  }
+#pragma omp for simd schedule(static) nowait
   for (int64_t i = 0; i < count; ++i) dst[i] = bf16_bits(src[i]);
+}
+
+// A product's operands to bf16, a [count_a] into a16 and b [count_b] into b16 (count_b 0: A
+// alone), in one parallel region: a region per operand was two forks and joins per product, each
+// waking the other core. Below 2^16 elements in all no region is opened (one whose if-clause is
+// false still calls into libgomp); inside a region (the LSTM's one-thread products) a nested one
+// runs on this thread alone.
+void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b = nullptr, uint16_t* b16 = nullptr,
+             int64_t count_b = 0) {
+  const detail::ProductClock clock(detail::ProductWork::Preparing);
+  if (count_a + count_b < (1 << 16)) {
+    round_to_bf16(a, a16, count_a, false);
+    return round_to_bf16(b, b16, count_b, false);
+  }
+#pragma omp parallel
+  {
+    round_to_bf16(a, a16, count_a, true);
+    round_to_bf16(b, b16, count_b, true);
+  }
 }
 
 // A buffer per role, reused from product to product (the LSTM's steps all have one shape).
@@ -151,13 +175,14 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
   const void* b_data = b;
   if (precision == Precision::BF16) {
     // Same layouts, narrower elements: the strides of the descriptors still hold.
-    if (!a16) {
+    uint16_t* b16 = bf16_scratch(1, k * n);
+    if (a16) {
+      to_bf16(b, b16, k * n);
+    } else {
       uint16_t* scratch = bf16_scratch(0, m * k);
-      to_bf16(a, scratch, m * k);
+      to_bf16(a, scratch, m * k, b, b16, k * n);
       a16 = scratch;
     }
-    uint16_t* b16 = bf16_scratch(1, k * n);
-    to_bf16(b, b16, k * n);
     a_data = a16;
     b_data = b16;
   }

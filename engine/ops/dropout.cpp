@@ -1,7 +1,11 @@
 // Inverted dropout with a counter-based mask (kernels/philox.h): the mask depends only on
 // (seed, offset, element index), so CPU and GPU draw the same one and a gradient check can fix it.
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/eigen_maps.h"
@@ -12,11 +16,12 @@
 namespace legato::ops {
 namespace {
 
-// Mask elements m[0, n) from the stream's elements [start, start + n), already scaled by 1/(1-p),
-// and the output out[i] = x[i] · m[i] in the same pass (x, out [n]): the product is exact either
-// way, and a separate pass would read x and m back from memory on one thread.
+// Mask elements keep[0, n) (1 where the element is kept, else 0) from the stream's elements
+// [start, start + n), and the output out[i] = x[i] · its multiplier in the same pass (x, out
+// [n]): the product is exact either way, and a separate pass would read x back from memory on
+// one thread. A byte per element, not the float multiplier: the backward reads a quarter as much.
 template <class T>
-void draw_mask(T* m, const T* x, T* out, int64_t n, int64_t start, uint64_t seed, T p) {
+void draw_mask(uint8_t* keep, const T* x, T* out, int64_t n, int64_t start, uint64_t seed, T p) {
   // One Philox call yields the uniforms of four consecutive stream elements (see philox.h):
   // walk the stream by counter, not by element. The counters whose four elements all lie in
   // the tensor run as SIMD lanes (Philox is 32-bit integer arithmetic: sixteen counters per
@@ -26,18 +31,23 @@ void draw_mask(T* m, const T* x, T* out, int64_t n, int64_t start, uint64_t seed
   const int64_t whole_first = std::min((start + 3) >> 2, last), whole_last = std::max((start + n) >> 2, whole_first);
   const auto draw = [&](int64_t counter, int lane, uint32_t word) {
     const int64_t i = counter * 4 + lane - start;
-    m[i] = kernels::dropout_multiplier(kernels::uniform_from_word(word), p);
-    out[i] = x[i] * m[i];
+    const bool kept = kernels::dropout_keeps(kernels::uniform_from_word(word), p);
+    out[i] = x[i] * kernels::dropout_kept_multiplier(kept, p);
+    return uint32_t{kept} << (8 * lane);
   };
 #pragma omp parallel for simd schedule(simd : static) if (n >= 65536)
   for (int64_t counter = whole_first; counter < whole_last; ++counter) {
     const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
-    for (int lane = 0; lane < 4; ++lane) draw(counter, lane, r.v[lane]);
+    // The counter's four keep bytes in one 4-byte store (x86 is little-endian): four byte
+    // stores a lane apart kept GCC from vectorising this loop at all (Philox ran scalar).
+    uint32_t bytes = 0;
+    for (int lane = 0; lane < 4; ++lane) bytes |= draw(counter, lane, r.v[lane]);
+    std::memcpy(keep + counter * 4 - start, &bytes, sizeof bytes);
   }
   const auto partial = [&](int64_t counter) {
     const kernels::Philox4 r = kernels::philox4x32_10(static_cast<uint64_t>(counter), seed);
     for (int lane = 0; lane < 4; ++lane)
-      if (const int64_t i = counter * 4 + lane - start; i >= 0 && i < n) draw(counter, lane, r.v[lane]);
+      if (const int64_t i = counter * 4 + lane - start; i >= 0 && i < n) keep[i] = draw(counter, lane, r.v[lane]) != 0;
   };
   for (int64_t counter = first; counter < whole_first; ++counter) partial(counter);
   for (int64_t counter = whole_last; counter < last; ++counter) partial(counter);
@@ -46,21 +56,28 @@ void draw_mask(T* m, const T* x, T* out, int64_t n, int64_t start, uint64_t seed
 // The mask of x [..., local, F] (slice: which part of the batch), each run of local * F elements
 // drawn where it lies in the whole batch's stream: one run when x is the whole batch; out = x · m.
 template <class T>
-void draw_sliced_mask(T* m, const Tensor& x, T* out, int64_t offset, uint64_t seed, T p, const BatchSlice& slice) {
+void draw_sliced_mask(uint8_t* keep, const Tensor& x, T* out, int64_t offset, uint64_t seed, T p,
+                      const BatchSlice& slice) {
   const T* xs = x.data<T>();
-  if (slice.whole()) return draw_mask(m, xs, out, x.numel(), offset, seed, p);
+  if (slice.whole()) return draw_mask(keep, xs, out, x.numel(), offset, seed, p);
   const int64_t inner = x.dim(x.ndim() - 1), span = slice.local * inner;
   for (int64_t row = 0; row * span < x.numel(); ++row)
-    draw_mask(m + row * span, xs + row * span, out + row * span, span,
+    draw_mask(keep + row * span, xs + row * span, out + row * span, span,
               offset + static_cast<int64_t>(slice.whole_index(static_cast<uint64_t>(row * span), inner)), seed, p);
 }
 
-// gx [n] += g [n] · m [n], split across threads (one thread would leave the other core idle over
-// the whole [T, B, H] gradient).
+// gx [n] += g [n] · m [n] (m: keep [n]'s multipliers), split across threads (one thread would
+// leave the other core idle over the whole [T, B, H] gradient); fresh: gx is unwritten, and
+// gets 0 + g · m, what the addition to a zeroed buffer gave, without the zeroing and its read.
 template <class T>
-void accumulate_masked(T* gx, const T* g, const T* m, int64_t n) {
+void accumulate_masked(T* gx, const T* g, const uint8_t* keep, int64_t n, T p, bool fresh) {
+  if (fresh) {
 #pragma omp parallel for simd schedule(static) if (n >= 65536)
-  for (int64_t i = 0; i < n; ++i) gx[i] += g[i] * m[i];
+    for (int64_t i = 0; i < n; ++i) gx[i] = T(0) + g[i] * kernels::dropout_kept_multiplier(keep[i] != 0, p);
+    return;
+  }
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
+  for (int64_t i = 0; i < n; ++i) gx[i] += g[i] * kernels::dropout_kept_multiplier(keep[i] != 0, p);
 }
 
 void check_slice(const Tensor& x, const BatchSlice& slice) {
@@ -81,18 +98,22 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed, uint64_t
   check_slice(x, slice);
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::dropout(x, p, seed, offset, slice));
   detail::check_cpu(op, x, "x");
-  // The mask, already scaled by 1/(1-p): backward multiplies by the same values.
-  Tensor mask = Tensor::empty(x.shape(), x.dtype());
+  // Which elements were kept, in the tensors' block cache (a training step's masks are the same
+  // size every step: no pages are faulted in after the first).
+  const size_t keep_bytes = static_cast<size_t>(std::max<int64_t>(x.numel(), 1));
+  std::shared_ptr<uint8_t> keep(static_cast<uint8_t*>(host_allocate(keep_bytes)),
+                                [keep_bytes](uint8_t* block) { host_release(block, keep_bytes); });
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    draw_sliced_mask(mask.data<T>(), x, out.data<T>(), static_cast<int64_t>(offset), seed, T(p), slice);
+    draw_sliced_mask(keep.get(), x, out.data<T>(), static_cast<int64_t>(offset), seed, T(p), slice);
   });
   record(op, {x}, {out}, [=](const std::vector<Tensor>& grads) {
-    Tensor gx = grad_buffer(x);
+    bool fresh = false;
+    Tensor gx = grad_buffer(x, &fresh);
     dispatch_float(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      accumulate_masked(gx.data<T>(), grads[0].data<T>(), mask.data<T>(), gx.numel());
+      accumulate_masked(gx.data<T>(), grads[0].data<T>(), keep.get(), gx.numel(), T(p), fresh);
     });
   });
   return out;
