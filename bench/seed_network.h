@@ -79,7 +79,7 @@ class SeedTrainer {
   SeedShape shape_;
   model::MusicLSTM net_;
   optim::Rmsprop opt_;
-  model::DropoutStream dropout_{1, 0};
+  model::DropoutStream dropout_{1, 0, {}};
   Tensor tokens_, targets_;
 };
 

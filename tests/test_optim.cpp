@@ -48,7 +48,9 @@ TEST_CASE("rmsprop: many float32 parameters updated at once, each element as the
     const std::vector<double> tv = t.to_vector(), gv = grad.to_vector();
     w.emplace_back(tv.begin(), tv.end());
     g.emplace_back(gv.begin(), gv.end());
-    params.push_back({"p" + std::to_string(k), t});
+    std::string name = "p";  // appended, not "p" + std::to_string(k): GCC 12 warns falsely about that
+    name += std::to_string(k);
+    params.push_back({name, t});
   }
   optim::Rmsprop opt(params, {0.01, 0.9, 1e-7});
   std::vector<std::vector<float>> v;
