@@ -29,7 +29,7 @@ perf report -i "$work/perf.data" --time 50%-100% --stdio --no-children --sort ds
     { s = $2; g = "other" }
     s ~ /\[JIT\]|perf-[0-9]+\.map|\[unknown\]|brgemm|jit_/ { g = "oneDNN kernels (JIT code)" }
     s ~ /libdnnl/ && g == "other" { g = "oneDNN, outside its kernels" }
-    s ~ /cell_forward|cell_backward|libmvec|steps_one_region/ { g = "the LSTM: cells and their loops" }
+    s ~ /cell_forward|cell_backward|libmvec|steps_one_region|step_units/ { g = "the LSTM: cells and their loops" }
     s ~ /libgomp/ { g = "libgomp (forks, joins, barriers, waits)" }
     s ~ /draw_mask|accumulate_masked|philox|dropout/ { g = "dropout" }
     s ~ /to_bf16/ { g = "rounding operands to bf16 (to_bf16)" }
