@@ -320,10 +320,25 @@ TEST_CASE("serve: controls pass through to the pipeline, listed per checkpoint, 
   refused({{"density", 2}}, "controls.density must be a string");
   refused({{"key_strength", -1}}, "controls.key_strength must be from 0 to 100");
   refused({{"tempo", "fast"}}, "unknown control");
+  refused({{"pitch_range", "72-36"}}, "controls.pitch_range 72-36: give LO-HI");
+  refused({{"pitch_range", 60}}, "controls.pitch_range must be a string");
+  refused({{"range_strength", -1}}, "controls.range_strength must be from 0 to 100");
+  // controls.pitch_range as composer's --pitch-range: the piece's span of pitches narrows to it (at strength 0 it
+  // does not); with a plain checkpoint too, since it is guidance, not a control token.
+  auto span = [&](ServeProcess& s, const std::string& model, double strength) {
+    const json done = compose_to_end(s, {{"model", model},
+                                         {"length", 300},
+                                         {"seed", 4},
+                                         {"controls", {{"pitch_range", "60-66"}, {"range_strength", strength}}}});
+    REQUIRE_MESSAGE(done["event"] == "done", done.dump());
+    return done["piece"]["features"]["pitch_range"].get<double>();
+  };
+  CHECK(span(server, name, 8) < span(server, name, 0));
   refused("D minor", "controls must be an object");
   check_refused(post_json(server, "/api/compose", {{"model", name}, {"key", 2}, {"controls", {{"key", key}}}}), 400,
                 "give one or the other");
   ServeProcess plain_server("--workers 1");
   check_refused(post_json(plain_server, "/api/compose", {{"model", kModel}, {"controls", {{"key", "C major"}}}}), 400,
                 "trained without control tokens");
+  CHECK(span(plain_server, kModel, 8) < span(plain_server, kModel, 0));
 }
