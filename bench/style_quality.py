@@ -78,7 +78,7 @@ def compose(args, style, folder, pitch_range):
     out = os.path.join(folder, f"{style}.mid")
     guided = ["--pitch-range", f"{pitch_range[0]}-{pitch_range[1]}"] if pitch_range else []
     for flag, values in (("--range-strength", args.range_strength), ("--style-key-strength", args.style_key_strength)):
-        if (pitch_range or flag != "--range-strength") and per_style(values, style, None) is not None:
+        if per_style(values, style, None) is not None:  # --range-strength: the profile's range or --train's
             guided += [flag, f"{per_style(values, style, None):g}"]
     seconds = seconds_of(args, style)
     length = ["--seconds", f"{seconds:g}"] if seconds is not None else []

@@ -183,6 +183,7 @@ TEST_CASE("controls: a tiny trained model composes under them; unknown values an
   CHECK(meta.vocab[static_cast<size_t>(styled.tokens[0])] == "<key:" + midi::key_name(*styled.style_key) + ">");
   CHECK_FALSE(model::choose_controls(meta, {"", "low", ""}, rng).style_key);
   model::ControlRequest style_keyed{"", "", "calm"};
+  style_keyed.range_strength = 0;  // the style's profile brings its range too: left out here
   style_keyed.style_key_strength = 3;
   CHECK(model::guide_of(meta, style_keyed, styled, 0).active());
   style_keyed.style_key_strength = 0;

@@ -174,10 +174,10 @@ def test_compose_pitch_range_and_style_profile(style_checkpoint, checkpoint):
                    style_checkpoint.parent / "c.mid").stdout
     said = next(line for line in composer.splitlines() if line.startswith("style long's profile: pitch range "))
     lo, hi = map(int, said.split("pitch range ")[1].split()[0].split("-"))
-    by_profile = m.compose(seed=3, style="long")[0].tokens
-    assert by_profile == m.compose(seed=3, style="long", pitch_range=(lo, hi))[0].tokens
-    assert by_profile != m.compose(seed=3, style="long", range_strength=0)[0].tokens
-    assert m.compose(seed=3, style="long", length=20)[0].tokens != by_profile  # length= overrides it
+    by_profile = list(m.compose(seed=3, style="long")[0].tokens)
+    assert by_profile == list(m.compose(seed=3, style="long", pitch_range=(lo, hi))[0].tokens)
+    assert by_profile != list(m.compose(seed=3, style="long", range_strength=0)[0].tokens)
+    assert list(m.compose(seed=3, style="long", length=500)[0].tokens) != by_profile  # not 500 tokens: its length
     # composer's piece without --seconds or --length is the same piece
     composed = legato.read_midi(style_checkpoint.parent / "c.mid")
     assert len(composed.notes) == len(m.compose(seed=3, style="long")[0].notes)
