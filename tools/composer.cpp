@@ -123,7 +123,9 @@ void add_control_options(CLI::App& app, Options& o) {
                                  "(--controls density; default: drawn from the corpus)");
   auto* style = app.add_option("--style", o.controls.style,
                                "The style of a top-level folder of the training data (--style-from-folders; "
-                               "default: drawn from the corpus)");
+                               "default: drawn from the corpus); its pieces keep to the style's pitch range and "
+                               "length (the checkpoint's profile) unless --pitch-range, --seconds, --bars or "
+                               "--length say otherwise");
   key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
   for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
   app.add_option("--key-strength", o.controls.key_strength,
