@@ -14,8 +14,12 @@ With --train STYLE=DIR for a style (its training pieces; files also in its --hel
 its pieces are composed with --pitch-range LO-HI, the style's range: the median over its training
 pieces of their pitched notes' 5th and 95th percentiles (quality.md, 2026-12-07, style guidance).
 
+Without --train, composer draws the range itself from the checkpoint's profile of the style (trainer
+writes one per style: docs/controls.md), and without --seconds the length too; the line composer
+says it in is printed under the style's.
+
 The pieces are composed as long as a style's pieces are (--seconds: one length for all, or one per
-style): MGEval's n_notes, n_pitch_classes_used, n_pitches_used and pitch_range grow with a piece's
+style; none: the checkpoint's profile's, or composer's --length for a checkpoint without profiles): MGEval's n_notes, n_pitch_classes_used, n_pitches_used and pitch_range grow with a piece's
 length, so 30-second pieces against pieces of 2 to 4 minutes score near 0 on the first two whatever
 they sound like (quality.md, 2026-12-07).
 """
@@ -42,7 +46,8 @@ def per_style(values, style, default):
 
 
 def seconds_of(args, style):
-    return per_style(args.seconds, style, 150.0)
+    """The seconds asked for `style`; None: composer's own (the style's profile's length)."""
+    return per_style(args.seconds, style, None)
 
 
 def percentile(values, share):
@@ -73,13 +78,16 @@ def compose(args, style, folder, pitch_range):
     out = os.path.join(folder, f"{style}.mid")
     guided = ["--pitch-range", f"{pitch_range[0]}-{pitch_range[1]}"] if pitch_range else []
     for flag, values in (("--range-strength", args.range_strength), ("--style-key-strength", args.style_key_strength)):
-        if (pitch_range or flag != "--range-strength") and per_style(values, style, None) is not None:
+        if per_style(values, style, None) is not None:  # --range-strength: the profile's range or --train's
             guided += [flag, f"{per_style(values, style, None):g}"]
-    subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--style", style,
-                    "--num-outputs", str(args.pieces), "--seconds", str(seconds_of(args, style)), "--seed", str(args.seed),
-                    "--out", out, *guided], capture_output=True, text=True, check=True)
+    seconds = seconds_of(args, style)
+    length = ["--seconds", f"{seconds:g}"] if seconds is not None else []
+    said = subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--style", style,
+                           "--num-outputs", str(args.pieces), *length, "--seed", str(args.seed), "--out", out, *guided],
+                          capture_output=True, text=True, check=True).stdout
+    profile = [line for line in said.splitlines() if line.startswith(f"style {style}'s profile: ")]
     pieces = [os.path.join(folder, f"{style}_{k + 1}.mid") for k in range(args.pieces)] if args.pieces > 1 else [out]
-    return pieces, guided
+    return pieces, guided, profile
 
 
 def main():
@@ -89,7 +97,7 @@ def main():
                    help="a style's held-out pieces (at least 2; give every style)")
     p.add_argument("--pieces", type=int, default=10, help="pieces per style")
     p.add_argument("--seconds", action="append", default=[], metavar="[STYLE=]SECONDS",
-                   help="the pieces' length, for all styles or for one (default 150)")
+                   help="the pieces' length, for all styles or for one (default: composer's, the style's profile's)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
     p.add_argument("--train", action="append", default=[], metavar="STYLE=DIR",
@@ -110,14 +118,17 @@ def main():
     wins = 0
     with tempfile.TemporaryDirectory() as folder:
         for style in held:
-            pieces, flags = compose(args, style, folder, ranges.get(style))
+            pieces, flags, profile = compose(args, style, folder, ranges.get(style))
             result = {h: compare(miditool, pieces, d) for h, d in held.items()}
             own, others = result[style], [result[h] for h in held if h != style]
             best_other = max(r["mean_oa"] for r in others)
             wins += own["mean_oa"] > best_other
             pairs = ", ".join(f"against {h} {r['mean_oa']:.3f}" for h, r in result.items())
             guided = "".join(f", {f} {v}" for f, v in zip(flags[::2], flags[1::2]))
-            print(f"--style {style} ({seconds_of(args, style):g} s{guided}): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
+            length = "the profile's length" if seconds_of(args, style) is None else f"{seconds_of(args, style):g} s"
+            print(f"--style {style} ({length}{guided}): mean OA {pairs}: {'own' if own['mean_oa'] > best_other else 'OTHER'} higher")
+            for line in profile:
+                print(f"  composer: {line}")
             gaps = sorted(own["features"], key=lambda f: own["features"][f]["oa"] -
                           max(r["features"][f]["oa"] for r in others))
             for f in gaps[:3] + gaps[-3:]:

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <random>
@@ -160,6 +161,37 @@ std::string style_of(const std::filesystem::path& file, const std::vector<std::f
   return file.parent_path().filename().string();
 }
 
+// The middle value of `values` (the mean of the two middle ones for an even count); 0 when empty.
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Every style's profile from its training pieces (StyleProfile: medians of their statistics).
+void add_style_profiles(Corpus& c) {
+  const TokenStore& s = *c.store;
+  for (size_t style = 0; style < c.styles.size(); ++style) {
+    std::vector<double> lows, highs, seconds, densities;
+    for (size_t k = 0; k < c.train.size(); ++k) {
+      if (c.train_controls[k].style != static_cast<int>(style)) continue;
+      const StoredPiece& p = s.pieces[c.train[k].piece];
+      if (p.pitch_p5 <= 127) lows.push_back(p.pitch_p5), highs.push_back(p.pitch_p95);
+      seconds.push_back(p.centiseconds / 100.0);
+      densities.push_back(p.centinotes_per_beat / 100.0);
+    }
+    StyleProfile& profile = c.style_profiles.emplace_back();
+    profile.style = c.styles[style];
+    if (!lows.empty())  // rounded as bench/style_quality.py rounds them (nearbyint: half to even)
+      profile.pitch_lo = static_cast<int>(std::floor(median(lows))),
+      profile.pitch_hi = static_cast<int>(std::nearbyint(median(highs)));
+    profile.seconds = median(seconds);
+    profile.notes_per_beat = median(densities);
+    profile.pieces = static_cast<int64_t>(seconds.size());
+  }
+}
+
 // Every training piece's controls, the density thirds and the styles; their tokens (each key at
 // every shift some piece is trained at) end the vocabulary.
 void add_controls(Corpus& c, const CorpusOptions& options) {
@@ -188,6 +220,7 @@ void add_controls(Corpus& c, const CorpusOptions& options) {
     pc.density = midi::density_class(densities[k], c.density_bounds);
     pc.style = static_cast<int>(std::lower_bound(c.styles.begin(), c.styles.end(), styles[k]) - c.styles.begin());
   }
+  if (std::find(c.controls.begin(), c.controls.end(), "style") != c.controls.end()) add_style_profiles(c);
 }
 
 // The token of one control of a piece at `shift`.

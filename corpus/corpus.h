@@ -15,6 +15,7 @@
 #include "corpus/corpus_reading.h"
 #include "corpus/token_store.h"
 #include "midi/score.h"
+#include "model/checkpoint.h"
 
 namespace legato::model {
 
@@ -73,7 +74,9 @@ struct Corpus {
   std::array<double, 2> density_bounds{};
   std::vector<std::string> styles;
   std::vector<PieceControls> train_controls;  // [train pieces]
-  std::vector<int32_t> control_table;         // [train pieces][2 * max_shift + 1][controls]: control_ids()
+  // With the style control: each style's profile (in `styles`' order), from its training pieces only.
+  std::vector<StyleProfile> style_profiles;
+  std::vector<int32_t> control_table;  // [train pieces][2 * max_shift + 1][controls]: control_ids()
 
   int64_t length(const TrainPiece& p) const { return store->pieces[p.piece].length; }
   // Token k of training piece p moved by `shift` semitones.

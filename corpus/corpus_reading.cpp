@@ -58,6 +58,11 @@ FileTokens read_one(const std::filesystem::path& path, const midi::Tokenizer& to
     out.piece.minor = full_key && full_key->minor ? 1 : 0;
     out.piece.centinotes_per_beat =
         static_cast<uint16_t>(std::min(65535.0, std::round(100 * midi::notes_per_beat(score))));
+    if (const int p5 = midi::pitch_percentile(score, 0.05); p5 >= 0) {
+      out.piece.pitch_p5 = static_cast<uint8_t>(p5);
+      out.piece.pitch_p95 = static_cast<uint8_t>(midi::pitch_percentile(score, 0.95));
+    }
+    out.piece.centiseconds = static_cast<uint32_t>(std::min(4.0e9, std::round(100 * midi::music_seconds(score))));
   } catch (const midi::MidiError& e) {
     out.refused = e;
   } catch (const std::exception& e) {  // anything else (memory, the file system) refuses the file too

@@ -16,7 +16,8 @@ namespace legato::model {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'G', 'T', 'O', 'K', 'E', 'N', '1'};
-constexpr uint64_t kVersion = 3;  // 2: the checksum covers the header; 3: pieces' key signatures
+constexpr uint64_t kVersion = 4;  // 2: the checksum covers the header; 3: pieces' key signatures; 4: pitch
+                                  // percentiles and seconds
 
 struct Header {
   char magic[8];
@@ -58,7 +59,8 @@ const char* header_problem(const Header& h, uint64_t key, size_t body_bytes) {
 bool piece_fits(const StoredPiece& p, uint64_t tokens, size_t files) {
   const bool range_ok = p.lowest <= 128 && p.highest <= 127 && (p.lowest <= p.highest || p.lowest == 128);
   return p.offset <= tokens && p.length <= tokens - p.offset && p.file < files && range_ok && p.transposable <= 1 &&
-         (p.key <= 11 || p.key == 255);
+         (p.key <= 11 || p.key == 255) &&
+         ((p.pitch_p5 == 255 && p.pitch_p95 == 255) || (p.pitch_p5 <= p.pitch_p95 && p.pitch_p95 <= 127));
 }
 
 void put_string(std::string& out, const std::string& s) {

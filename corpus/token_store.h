@@ -9,7 +9,7 @@
 //              every file's path, size and modification time), section sizes, the token width
 //              (1, 2 or 4 bytes) and a checksum of the whole file
 //   pieces     per piece: token offset, length, pitched range, transposable flag, key signature,
-//              file index, mode, notes per beat
+//              file index, mode, notes per beat, the 5th and 95th pitch percentiles, seconds
 //   tokens     the codes, concatenated
 //   strings    the alphabet, the file names and the loader's summary lines, each length-prefixed
 // A file whose magic, version, key, sizes or checksum disagree is never used: it is rebuilt.
@@ -33,12 +33,18 @@ struct StoredPiece {
   uint8_t minor = 0;
   uint8_t unused2 = 0;
   uint16_t centinotes_per_beat = 0;
+  // For a style's profile (model::StyleProfile): the pitched notes' 5th and 95th percentiles
+  // (midi::pitch_percentile; 255 without pitched notes) and the music's length in hundredths of a
+  // second (midi::music_seconds, saturating at about 497 days).
+  uint8_t pitch_p5 = 255, pitch_p95 = 255;
+  uint16_t unused3 = 0;
+  uint32_t centiseconds = 0;
 
   // The shifts transpose() allows, limited to +-limit: [down, up] with down <= 0 <= up.
   int lowest_shift(int limit) const;
   int highest_shift(int limit) const;
 };
-static_assert(sizeof(StoredPiece) == 24, "the cache file's piece record");
+static_assert(sizeof(StoredPiece) == 32, "the cache file's piece record");
 
 class TokenStore {
  public:

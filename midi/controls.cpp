@@ -15,6 +15,22 @@ double notes_per_beat(const Score& score) {
   return static_cast<double>(score.notes.size()) / beats;
 }
 
+int pitch_percentile(const Score& score, double share) {
+  std::vector<int> pitches;
+  for (const Note& n : score.notes)
+    if (!n.is_drum()) pitches.push_back(n.pitch);
+  if (pitches.empty()) return -1;
+  const auto at = std::min(pitches.size() - 1, static_cast<size_t>(static_cast<double>(pitches.size()) * share));
+  std::nth_element(pitches.begin(), pitches.begin() + static_cast<std::ptrdiff_t>(at), pitches.end());
+  return pitches[at];
+}
+
+double music_seconds(const Score& score) {
+  double end = 0;
+  for (const Note& n : score.notes) end = std::max(end, n.start_seconds + n.duration_seconds);
+  return end;
+}
+
 std::array<double, 2> tertiles(std::vector<double> densities) {
   if (densities.empty()) return {0, 0};
   std::sort(densities.begin(), densities.end());

@@ -25,6 +25,14 @@ inline constexpr std::array<std::string_view, 3> kDensityClasses = {"low", "mid"
 // note's start to the last note's end; 0 without notes.
 double notes_per_beat(const Score& score);
 
+// The pitch at `share` (0..1) of the pitched notes' pitches (drums left out) sorted, by nearest rank
+// (the one at index floor(n * share), at most the last): what a style's range is made of
+// (model::StyleProfile). -1 without pitched notes.
+int pitch_percentile(const Score& score, double share);
+// The last note's end in seconds (the tempo map's), 0 without notes: a piece's length as composer
+// --seconds counts it.
+double music_seconds(const Score& score);
+
 // The two boundaries between the lower, middle and upper thirds of `densities` (one per training
 // piece): the values a third and two thirds of the way up, interpolated between neighbours.
 // {0, 0} when empty.

@@ -1,6 +1,7 @@
 #include "model/checkpoint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -67,6 +68,57 @@ void config_from_json(const std::string& text, CheckpointMeta& meta) {
     throw std::runtime_error("\"keys\" must be 12 piece counts, not all zero");
 }
 
+const StyleProfile* style_profile(const CheckpointMeta& meta, const std::string& style) {
+  for (const StyleProfile& p : meta.style_profiles)
+    if (p.style == style) return &p;
+  return nullptr;
+}
+
+void check_style_profile(const StyleProfile& p) {
+  const std::string where = "style profile '" + p.style + "': ";
+  const bool no_range = p.pitch_lo == -1 && p.pitch_hi == -1;
+  if (!no_range && !(0 <= p.pitch_lo && p.pitch_lo <= p.pitch_hi && p.pitch_hi <= 127))
+    throw std::runtime_error(where + "pitch range " + std::to_string(p.pitch_lo) + "-" + std::to_string(p.pitch_hi) +
+                             " is not LO-HI within 0..127");
+  if (!(std::isfinite(p.seconds) && p.seconds >= 0 && std::isfinite(p.notes_per_beat) && p.notes_per_beat >= 0))
+    throw std::runtime_error(where + "seconds and notes_per_beat must be finite and 0 or more");
+  if (p.pieces < 1 || p.style.empty()) throw std::runtime_error(where + "needs a name and at least one piece");
+}
+
+namespace {
+
+// legato.styles: [{"style": NAME, "pitch_range": [LO, HI] (absent without pitched notes), "seconds": S,
+// "notes_per_beat": D, "pieces": N}, ...].
+json styles_to_json(const std::vector<StyleProfile>& profiles) {
+  json out = json::array();
+  for (const StyleProfile& p : profiles) {
+    json j = {{"style", p.style}, {"seconds", p.seconds}, {"notes_per_beat", p.notes_per_beat}, {"pieces", p.pieces}};
+    if (p.has_range()) j["pitch_range"] = {p.pitch_lo, p.pitch_hi};
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<StyleProfile> styles_from_json(const json& j) {
+  std::vector<StyleProfile> out;
+  for (const json& e : j) {
+    StyleProfile& p = out.emplace_back();
+    p.style = e.at("style").get<std::string>();
+    if (const auto r = e.find("pitch_range"); r != e.end()) {
+      const auto range = r->get<std::vector<int>>();
+      if (range.size() != 2) throw std::runtime_error("style profile '" + p.style + "': pitch_range is not [LO, HI]");
+      p.pitch_lo = range[0], p.pitch_hi = range[1];
+    }
+    p.seconds = e.at("seconds").get<double>();
+    p.notes_per_beat = e.at("notes_per_beat").get<double>();
+    p.pieces = e.at("pieces").get<int64_t>();
+    check_style_profile(p);
+  }
+  return out;
+}
+
+}  // namespace
+
 SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta) {
   SafetensorsFile file;
   for (const auto& p : net.parameters()) file.tensors.push_back({p.name, p.tensor.detach()});
@@ -76,6 +128,7 @@ SafetensorsFile checkpoint_file(const MusicLSTM& net, const CheckpointMeta& meta
   if (!meta.primers.empty()) file.metadata["legato.primers"] = json(meta.primers).dump();
   if (!meta.ensembles.empty()) file.metadata["legato.ensembles"] = json(meta.ensembles).dump();
   if (!meta.piece_controls.empty()) file.metadata["legato.controls"] = json(meta.piece_controls).dump();
+  if (!meta.style_profiles.empty()) file.metadata["legato.styles"] = styles_to_json(meta.style_profiles).dump();
   return file;
 }
 
@@ -121,6 +174,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
       out.meta.ensembles = json::parse(e->second).get<std::vector<std::vector<int32_t>>>();
     if (const auto c = file.metadata.find("legato.controls"); c != file.metadata.end())
       out.meta.piece_controls = json::parse(c->second).get<std::vector<std::vector<int32_t>>>();
+    if (const auto st = file.metadata.find("legato.styles"); st != file.metadata.end())
+      out.meta.style_profiles = styles_from_json(json::parse(st->second));
   } catch (const std::exception& e) {
     fail(std::string("bad metadata: ") + e.what());
   }

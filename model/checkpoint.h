@@ -12,6 +12,21 @@
 
 namespace legato::model {
 
+// What a style's training pieces keep to (trainer --style-from-folders; docs/controls.md), which
+// composer --style composes toward when not told otherwise: a style's pieces differ from another's
+// in their range and length as much as in anything (bench/results/quality.md, 2026-12-07).
+struct StyleProfile {
+  std::string style;  // its name, as composer --style takes it
+  // The medians over its training pieces of their pitched notes' 5th and 95th percentiles
+  // (midi::pitch_percentile): the low one rounded down, the high one to the nearest (half to even),
+  // as bench/style_quality.py made them; -1 when no piece has pitched notes.
+  int pitch_lo = -1, pitch_hi = -1;
+  double seconds = 0;         // the median of their lengths (midi::music_seconds)
+  double notes_per_beat = 0;  // the median of their notes per beat (midi::notes_per_beat)
+  int64_t pieces = 0;         // how many training pieces it was measured on
+  bool has_range() const { return pitch_lo >= 0; }
+};
+
 struct CheckpointMeta {
   ModelConfig config;
   // The tokenizer scheme of the vocabulary: "seed", "event" (its current version, with the
@@ -38,7 +53,15 @@ struct CheckpointMeta {
   std::vector<std::string> controls;
   std::vector<double> density_bounds;
   std::vector<std::vector<int32_t>> piece_controls;
+  // With the style control: every style's profile, by name (legato.styles; absent before them).
+  std::vector<StyleProfile> style_profiles;
 };
+
+// The profile of `style` in `meta`; nullptr when the checkpoint has none for it.
+const StyleProfile* style_profile(const CheckpointMeta& meta, const std::string& style);
+// std::runtime_error with one line for a profile no training could have written (a range outside
+// 0..127 or upside down, a length or density negative or not finite, no pieces).
+void check_style_profile(const StyleProfile& profile);
 
 void save_checkpoint(const std::filesystem::path& path, const MusicLSTM& net, const CheckpointMeta& meta);
 // What save_checkpoint writes, for files that carry more (the trainer's state file).

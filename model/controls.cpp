@@ -95,12 +95,25 @@ void check_strengths(const ControlRequest& request) {
 
 ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen,
                       int shift) {
-  std::optional<PitchRange> range;
-  if (request.pitch_range) range = request.pitch_range->moved(-shift);
+  std::optional<PitchRange> range = range_of(meta, request);
+  if (range) range = range->moved(-shift);
   const bool asked_key = chosen.guide_key.has_value();
   return ControlGuide(asked_key ? chosen.guide_key : chosen.style_key, chosen.guide_density, meta.density_bounds,
                       asked_key ? request.key_strength : request.style_key_strength, request.density_strength, range,
                       request.range_strength);
+}
+
+std::optional<PitchRange> range_of(const CheckpointMeta& meta, const ControlRequest& request) {
+  if (request.pitch_range) return request.pitch_range;
+  const StyleProfile* profile = request.style.empty() ? nullptr : style_profile(meta, request.style);
+  if (!profile || !profile->has_range()) return std::nullopt;
+  return PitchRange{profile->pitch_lo, profile->pitch_hi};
+}
+
+std::optional<double> style_seconds(const CheckpointMeta& meta, const ControlRequest& request) {
+  const StyleProfile* profile = request.style.empty() ? nullptr : style_profile(meta, request.style);
+  if (!profile || profile->seconds <= 0 || meta.scheme.rfind("event", 0) != 0) return std::nullopt;
+  return profile->seconds;
 }
 
 PitchRange parse_pitch_range(const std::string& text, const std::string& flag) {

@@ -68,6 +68,15 @@ ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest&
 ControlGuide guide_of(const CheckpointMeta& meta, const ControlRequest& request, const ChosenControls& chosen,
                       int shift);
 
+// The pitch range guidance keeps a piece to: the one asked (ControlRequest::pitch_range), else, with
+// a style asked, its profile's (StyleProfile, written by trainer); nullopt for neither. In the
+// music's key, as --pitch-range is.
+std::optional<PitchRange> range_of(const CheckpointMeta& meta, const ControlRequest& request);
+
+// With a style asked whose profile has a length, and an event-scheme checkpoint: the seconds a piece
+// of it lasts by default (composer without --seconds, --bars or --length); nullopt otherwise.
+std::optional<double> style_seconds(const CheckpointMeta& meta, const ControlRequest& request);
+
 // "LO-HI" (MIDI note numbers, 0 <= LO <= HI <= 127) as a range; std::invalid_argument with one line
 // naming `flag` otherwise.
 PitchRange parse_pitch_range(const std::string& text, const std::string& flag);

@@ -35,6 +35,8 @@ struct Model {
 struct ComposeControls {
   std::optional<std::string> key, density, style;
   double key_strength = model::kDefaultKeyStrength, density_strength = model::kDefaultDensityStrength;
+  std::optional<std::pair<int, int>> pitch_range;  // (LO, HI) MIDI notes, as composer --pitch-range
+  double range_strength = model::kDefaultRangeStrength;
 };
 
 // precision: of the network's products ("fp32", or "bf16" on a CPU that multiplies it natively;
@@ -109,17 +111,22 @@ model::ControlRequest controls_of(const model::CheckpointMeta& meta, const model
                                   const ComposeControls& c) {
   model::ControlRequest controls{c.key.value_or(""), c.density.value_or(""), c.style.value_or("")};
   controls.key_strength = c.key_strength, controls.density_strength = c.density_strength;
+  controls.range_strength = c.range_strength;
+  if (c.pitch_range)  // composer's check and line: "pitch_range 72-36: give LO-HI, ..."
+    controls.pitch_range = model::parse_pitch_range(
+        std::to_string(c.pitch_range->first) + "-" + std::to_string(c.pitch_range->second), "pitch_range");
   if (c.key && primer.source != model::PrimerSource::Default)
     throw std::invalid_argument("key " + *c.key + ": a primer brings its own key (give one or the other)");
   model::check_controls(meta, controls);
   return controls;
 }
 
-py::list compose(const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
-                 const std::optional<uint64_t>& seed_arg, const py::object& primer_arg, int n, bool greedy,
-                 double tempo, bool two_hands, const ComposeControls& controls) {
+py::list compose(const Model& m, std::optional<int64_t> length, double temperature, int top_k,
+                 const std::optional<double>& top_p, const std::optional<uint64_t>& seed_arg,
+                 const py::object& primer_arg, int n, bool greedy, double tempo, bool two_hands,
+                 const ComposeControls& controls) {
   const model::CheckpointMeta& meta = m.ck->meta;
-  if (length < 1 || length > 1000000) throw std::invalid_argument("length must be 1..1000000");
+  if (length && (*length < 1 || *length > 1000000)) throw std::invalid_argument("length must be 1..1000000");
   if (n < 1 || n > 1000) throw std::invalid_argument("n must be 1..1000");
   model::CompositionRequest request;
   request.sampling = sampling_of(temperature, top_k, top_p, greedy);
@@ -130,9 +137,14 @@ py::list compose(const Model& m, int64_t length, double temperature, int top_k, 
     throw std::invalid_argument(request.primer.source == model::PrimerSource::Default ? problem + ": give a primer"
                                                                                       : "primer: " + problem);
   request.controls = controls_of(meta, request.primer, controls);
-  // Only when one is asked: a model with controls composes from BOS alone otherwise, as before.
-  request.with_controls = !request.controls.empty();
-  request.length = model::PieceLength{length, 0};
+  // Only when one (or a pitch range, which guidance keeps to) is asked: a model with controls composes
+  // from BOS alone otherwise, as before.
+  request.with_controls = !request.controls.empty() || request.controls.pitch_range;
+  // Without a length, a style's pieces last as long as its training pieces (its profile), else 500 tokens.
+  const auto style_seconds = model::style_seconds(meta, request.controls);
+  request.length = !length && style_seconds
+                       ? model::PieceLength{1000000, model::steps_of_seconds(*style_seconds, tempo)}
+                       : model::PieceLength{length.value_or(500), 0};
   request.count = n, request.tempo = tempo, request.two_hands = two_hands;
   std::vector<model::ComposedPiece> composed;
   {
@@ -225,26 +237,31 @@ void init_model(py::module_& m) {
       .def_readonly("path", &Model::path)
       .def(
           "compose",
-          [](const Model& m, int64_t length, double temperature, int top_k, const std::optional<double>& top_p,
-             const std::optional<uint64_t>& seed, const py::object& primer, int n, bool greedy, double tempo,
-             bool two_hands, std::optional<std::string> key, std::optional<std::string> density,
-             std::optional<std::string> style, double key_strength, double density_strength) {
-            const ComposeControls controls{std::move(key), std::move(density), std::move(style), key_strength,
-                                           density_strength};
+          [](const Model& m, std::optional<int64_t> length, double temperature, int top_k,
+             const std::optional<double>& top_p, const std::optional<uint64_t>& seed, const py::object& primer, int n,
+             bool greedy, double tempo, bool two_hands, std::optional<std::string> key,
+             std::optional<std::string> density, std::optional<std::string> style, double key_strength,
+             double density_strength, std::optional<std::pair<int, int>> pitch_range, double range_strength) {
+            const ComposeControls controls{std::move(key),   std::move(density), std::move(style), key_strength,
+                                           density_strength, pitch_range,        range_strength};
             return compose(m, length, temperature, top_k, top_p, seed, primer, n, greedy, tempo, two_hands, controls);
           },
-          py::arg("length") = 500, py::arg("temperature") = 1.0, py::arg("top_k") = 0, py::arg("top_p") = py::none(),
-          py::arg("seed") = py::none(), py::arg("primer") = py::none(), py::arg("n") = 1, py::arg("greedy") = false,
-          py::arg("tempo") = 0.0, py::arg("two_hands") = true, py::arg("key") = py::none(),
+          py::arg("length") = py::none(), py::arg("temperature") = 1.0, py::arg("top_k") = 0,
+          py::arg("top_p") = py::none(), py::arg("seed") = py::none(), py::arg("primer") = py::none(), py::arg("n") = 1,
+          py::arg("greedy") = false, py::arg("tempo") = 0.0, py::arg("two_hands") = true, py::arg("key") = py::none(),
           py::arg("density") = py::none(), py::arg("style") = py::none(),
           py::arg("key_strength") = model::kDefaultKeyStrength,
-          py::arg("density_strength") = model::kDefaultDensityStrength,
-          "Composes n pieces of up to `length` tokens (fewer when EOS comes), as composer does: the same seed "
+          py::arg("density_strength") = model::kDefaultDensityStrength, py::arg("pitch_range") = py::none(),
+          py::arg("range_strength") = model::kDefaultRangeStrength,
+          "Composes n pieces of up to `length` tokens (fewer when EOS comes; None: 500, or with a style whose "
+          "profile the model holds, as long as its training pieces), as composer does: the same seed "
           "gives composer's tokens. primer: None (one of the checkpoint's windows, or BOS), token ids, a Score or "
           "a MIDI file's path (its end leads into the new music, and its notes start the piece). key ('D minor'), "
           "density ('low', 'mid', 'high'), style (a training folder): control tokens for a model trained with "
           "them, the others drawn from its corpus (docs/controls.md); key_strength, density_strength: how hard "
-          "sampling is steered toward them (0: the tokens alone). Returns a list of Score; each has .tokens "
+          "sampling is steered toward them (0: the tokens alone); pitch_range (LO, HI): the MIDI notes to keep to at "
+          "range_strength (with a style and none given: the style's profile's range). Returns a list of Score; each "
+          "has .tokens "
           "(primer, then generated) and .primer_length. Releases the GIL.")
       .def("logits", &logits, py::arg("tokens"),
            "Logits [len(tokens), vocab] (float32): row t predicts the token after tokens[:t+1], from a zero state.")

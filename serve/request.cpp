@@ -57,8 +57,16 @@ void read_controls(const json& v, ComposeRequest& r) {
                                             : nullptr;
     double* strength = name == "key_strength"       ? &r.controls.key_strength
                        : name == "density_strength" ? &r.controls.density_strength
+                       : name == "range_strength"   ? &r.controls.range_strength
                                                     : nullptr;
-    if (text) {
+    if (name == "pitch_range") {
+      if (!value.is_string()) throw bad("controls.pitch_range must be a string \"LO-HI\", not " + shown(value));
+      try {
+        r.controls.pitch_range = model::parse_pitch_range(value.get<std::string>(), "controls.pitch_range");
+      } catch (const std::invalid_argument& e) {
+        throw bad(e.what());
+      }
+    } else if (text) {
       if (!value.is_string()) throw bad("controls." + name + " must be a string, not " + shown(value));
       *text = value.get<std::string>();
     } else if (strength) {
@@ -67,7 +75,7 @@ void read_controls(const json& v, ComposeRequest& r) {
       *strength = s;
     } else {
       throw bad("unknown control " + shown(json(name)) +
-                " (known: key, density, style, key_strength, density_strength)");
+                " (known: key, density, style, key_strength, density_strength, pitch_range, range_strength)");
     }
   }
 }
@@ -78,6 +86,7 @@ void read_field(const std::string& name, const json& v, ComposeRequest& r) {
     r.model = v.get<std::string>();
   } else if (name == "length") {
     r.length = whole_field(v, "length", 1, kMaxLength);
+    r.length_given = true;
   } else if (name == "seconds") {
     const double s = number_field(v, "seconds");
     if (!(s >= 0 && s <= kMaxSeconds)) throw bad("seconds must be from 0 to 3600, not " + shown(v));

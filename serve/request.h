@@ -29,7 +29,8 @@ constexpr double kMaxSeconds = 3600;
 struct ComposeRequest {
   std::string model;  // a name from the catalog (never a path)
   int64_t length = 500;
-  double seconds = 0;  // > 0 (event scheme): until the music lasts this long, EOS forbidden before
+  bool length_given = false;  // "length" in the request: else a style's pieces last as its profile says
+  double seconds = 0;         // > 0 (event scheme): until the music lasts this long, EOS forbidden before
   model::SamplingOptions sampling;
   uint64_t seed = 0;
   std::optional<int> key;     // major tonic 0..11 the piece is moved to; none: the corpus's keys
@@ -37,7 +38,8 @@ struct ComposeRequest {
   std::string primer_upload;  // "upload-N": an uploaded MIDI file continues
   std::string primer_piece;   // "piece-N": a piece of this session continues
   // "controls": {"key": "D minor", "density": "low", "style": NAME, "key_strength": 4,
-  // "density_strength": 3}: control tokens for a checkpoint trained with them (docs/controls.md).
+  // "density_strength": 3, "pitch_range": "36-72", "range_strength": 8}: control tokens for a
+  // checkpoint trained with them, and the pitches to keep to (any checkpoint; docs/controls.md).
   model::ControlRequest controls;
 };
 

@@ -37,10 +37,13 @@ json write_files(FileStore& store, const std::string& name, const midi::Score& s
 }
 
 // Tokens, or seconds of music at 120 bpm (as composer --seconds), at most kMaxLength tokens either way:
-// a network that plays many notes at once would take hours to fill an hour.
-model::PieceLength piece_length(const ComposeRequest& r) {
-  if (r.seconds <= 0) return {r.length, 0};
-  return {kMaxLength, model::steps_of_seconds(r.seconds, 0)};
+// a network that plays many notes at once would take hours to fill an hour. Without either, a style's
+// pieces last as long as its training pieces (its profile), as composer's do.
+model::PieceLength piece_length(const ComposeRequest& r, const model::CheckpointMeta& meta) {
+  const auto style_seconds = model::style_seconds(meta, r.controls);
+  const double seconds = r.seconds > 0 || r.length_given || !style_seconds ? r.seconds : *style_seconds;
+  if (seconds <= 0) return {r.length, 0};
+  return {kMaxLength, model::steps_of_seconds(std::min(seconds, kMaxSeconds), 0)};
 }
 
 // composer's one-line refusals of controls, and two of the page's own: a key with a primer (it brings
@@ -75,7 +78,7 @@ void Studio::check(const ComposeRequest& r) {
     throw RequestError(404, "primer.upload: no upload named " + r.primer_upload + " in this session");
   if (!r.primer_piece.empty() && !store_.written(r.primer_piece + ".mid"))
     throw RequestError(404, "primer.piece: no piece named " + r.primer_piece + " in this session");
-  if (!r.controls.empty())
+  if (!r.controls.empty() || r.controls.pitch_range)
     check_controls(r, checkpoint(model(r.model))->meta, !r.primer_upload.empty() ? r.primer_upload : r.primer_piece);
 }
 
@@ -104,8 +107,9 @@ model::CompositionRequest Studio::request_of(const ComposeRequest& r, const mode
     throw RequestError(400, file.empty() ? problem : "primer " + file + ": " + problem);
   if (r.key) request.key_shift = shift_to(*r.key);
   request.controls = r.controls;
-  request.with_controls = !r.controls.empty();  // as before controls came, unless one is asked for
-  request.length = piece_length(r);
+  // As before controls came, unless one (or a pitch range, which guidance keeps to) is asked for.
+  request.with_controls = !r.controls.empty() || r.controls.pitch_range;
+  request.length = piece_length(r, meta);
   request.seed = r.seed;
   request.sampling = r.sampling;
   request.two_hands = !r.one_part;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "corpus/windows.h"
 #include "midi/controls.h"
 #include "midi/key.h"
+#include "midi/reader.h"
 #include "midi/writer.h"
 #include "model/checkpoint.h"
 #include "model/composition.h"
@@ -181,6 +183,7 @@ TEST_CASE("controls: a tiny trained model composes under them; unknown values an
   CHECK(meta.vocab[static_cast<size_t>(styled.tokens[0])] == "<key:" + midi::key_name(*styled.style_key) + ">");
   CHECK_FALSE(model::choose_controls(meta, {"", "low", ""}, rng).style_key);
   model::ControlRequest style_keyed{"", "", "calm"};
+  style_keyed.range_strength = 0;  // the style's profile brings its range too: left out here
   style_keyed.style_key_strength = 3;
   CHECK(model::guide_of(meta, style_keyed, styled, 0).active());
   style_keyed.style_key_strength = 0;
@@ -303,4 +306,94 @@ TEST_CASE("controls: guidance keeps a --key piece in its key, moves its density 
   }
   ranged.range_strength = -1;
   CHECK_THROWS_WITH_AS(model::check_strengths(ranged), doctest::Contains("--range-strength"), std::invalid_argument);
+}
+
+namespace {
+
+// The pitch at `share` of a piece's pitched notes sorted, by nearest rank: bench/style_quality.py's
+// percentile(), written here again so that the trainer's is checked against an independent one.
+double percentile_of(const midi::Score& s, double share) {
+  std::vector<int> pitches;
+  for (const midi::Note& n : s.notes)
+    if (!n.is_drum()) pitches.push_back(n.pitch);
+  std::sort(pitches.begin(), pitches.end());
+  return pitches[std::min(pitches.size() - 1, static_cast<size_t>(pitches.size() * share))];
+}
+
+double middle_of(std::vector<double> v) {  // Python's statistics.median
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+TEST_CASE("controls: trainer writes each style's profile from its training pieces; --style keeps to it") {
+  const auto dir = styled_corpus("controls_profile");
+  model::TrainOptions o = testing::small_training(dir, dir / "run");
+  o.recipe.seq_len = 24;
+  o.recipe.val_split = 0;
+  o.recipe.controls = {"key", "density", "style"};
+  std::ostringstream log;
+  REQUIRE(model::train(o, log) == 0);
+  const model::LoadedCheckpoint ck = model::load_checkpoint(dir / "run" / "best.safetensors");
+  REQUIRE(ck.meta.style_profiles.size() == 2);
+  for (const char* style : {"busy", "calm"}) {
+    std::vector<double> lows, highs, seconds, densities;
+    for (const auto& f : std::filesystem::directory_iterator(dir / style)) {
+      const midi::Score s = midi::read_midi_file(f.path());
+      lows.push_back(percentile_of(s, 0.05)), highs.push_back(percentile_of(s, 0.95));
+      double end = 0;
+      for (const midi::Note& n : s.notes) end = std::max(end, n.start_seconds + n.duration_seconds);
+      seconds.push_back(end), densities.push_back(midi::notes_per_beat(s));
+    }
+    const model::StyleProfile* p = model::style_profile(ck.meta, style);
+    REQUIRE(p);
+    INFO(style, ": ", p->pitch_lo, "-", p->pitch_hi, ", ", p->seconds, " s");
+    CHECK(p->pitch_lo == static_cast<int>(std::floor(middle_of(lows))));
+    CHECK(p->pitch_hi == static_cast<int>(std::nearbyint(middle_of(highs))));
+    CHECK(p->seconds == doctest::Approx(middle_of(seconds)).epsilon(0.001));
+    CHECK(p->notes_per_beat == doctest::Approx(middle_of(densities)).epsilon(0.01));
+    CHECK(p->pieces == 2);
+  }
+  // The busy pieces have notes three octaves up: their range is wider than the calm ones'.
+  CHECK(model::style_profile(ck.meta, "busy")->pitch_hi > model::style_profile(ck.meta, "calm")->pitch_hi);
+  CHECK_FALSE(model::style_profile(ck.meta, "jazz"));
+
+  // What --style takes from it: its range and length unless asked otherwise; no style, none.
+  const model::StyleProfile& calm = *model::style_profile(ck.meta, "calm");
+  const auto range = model::range_of(ck.meta, {"", "", "calm"});
+  REQUIRE(range);
+  CHECK((range->lo == calm.pitch_lo && range->hi == calm.pitch_hi));
+  model::ControlRequest asked{"", "", "calm"};
+  asked.pitch_range = model::PitchRange{50, 60};
+  CHECK(model::range_of(ck.meta, asked)->lo == 50);
+  CHECK_FALSE(model::range_of(ck.meta, {"", "low", ""}));
+  CHECK(model::style_seconds(ck.meta, {"", "", "calm"}).value_or(0) == calm.seconds);
+  CHECK_FALSE(model::style_seconds(ck.meta, {}));
+
+  // A checkpoint trained without the style control has no profiles; one with a profile no training
+  // could write is refused in one line naming it.
+  model::TrainOptions plain = o;
+  plain.out = dir / "plain";
+  plain.recipe.controls = {"key", "density"};
+  REQUIRE(model::train(plain, log) == 0);
+  CHECK(model::load_checkpoint(dir / "plain" / "best.safetensors").meta.style_profiles.empty());
+  for (const auto& [field, line] :
+       std::vector<std::pair<int, std::string>>{{0, "pitch range 90-40 is not LO-HI within 0..127"},
+                                                {1, "seconds and notes_per_beat must be finite and 0 or more"},
+                                                {2, "needs a name and at least one piece"}}) {
+    model::CheckpointMeta bad = ck.meta;
+    if (field == 0) bad.style_profiles[0].pitch_lo = 90, bad.style_profiles[0].pitch_hi = 40;
+    if (field == 1) bad.style_profiles[0].seconds = -1;
+    if (field == 2) bad.style_profiles[0].pieces = 0;
+    model::save_checkpoint(dir / "bad.safetensors", *ck.net, bad);
+    std::string what = "loaded";
+    try {
+      model::load_checkpoint(dir / "bad.safetensors");
+    } catch (const std::runtime_error& e) {
+      what = e.what();
+    }
+    INFO(what);
+    CHECK(what.find("style profile 'busy': " + line) != std::string::npos);
+  }
 }

@@ -3,9 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 #include "midi/writer.h"
+#include "model/checkpoint.h"
 #include "run_program.h"
 #include "score_builder.h"
 #include "temp_dir.h"
@@ -76,4 +80,49 @@ TEST_CASE("programs: trainer --controls, composer --key --density --style; refus
   CHECK(run_program("composer", "--help").output.find("--density") != std::string::npos);
   CHECK(run_program("composer", "--help").output.find("--key-strength") != std::string::npos);
   CHECK(run_program("trainer", "--help").output.find("--style-from-folders") != std::string::npos);
+}
+
+TEST_CASE("programs: composer --style composes at its profile's range and length; flags override it") {
+  namespace midi = legato::midi;
+  const auto data = legato::testing::temp_dir("programs_style_profile");
+  for (int k = 0; k < 4; ++k) {  // calm pieces low and short, busy ones high and long
+    const std::string style = k < 2 ? "calm" : "busy";
+    std::filesystem::create_directories(data / style);
+    std::string name = "p";
+    name += std::to_string(k) + ".mid";
+    midi::write_midi_file(legato::testing::scale_piece(2 * k, k % 2 == 1, k < 2 ? 60 : 140, k < 2 ? 36 : 72),
+                          data / style / name);
+  }
+  const auto trained = run_program("trainer", "--preset tiny --data " + data.string() +
+                                                  " --epochs 1 --hidden 16 --seq-len 24 --batch 4 --eval-pieces 0 "
+                                                  "--val-split 0 --style-from-folders --out " +
+                                                  (data / "run").string());
+  INFO(trained.output);
+  REQUIRE(trained.status == 0);
+  const auto ck_path = data / "run" / "best.safetensors";
+  const legato::model::StyleProfile profile =
+      *legato::model::style_profile(legato::model::load_checkpoint(ck_path).meta, "calm");
+  std::ostringstream explicit_flags;
+  explicit_flags.precision(17);
+  explicit_flags << " --pitch-range " << profile.pitch_lo << "-" << profile.pitch_hi << " --seconds "
+                 << profile.seconds;
+  const std::string ck = " --checkpoint " + ck_path.string() + " --style calm --seed 2 --num-outputs 2";
+  auto bytes = [&](const std::string& name) {
+    std::ifstream f(data / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  auto compose = [&](const std::string& name, const std::string& flags) {
+    const auto r = run_program("composer", ck + flags + " --out " + (data / (name + ".mid")).string());
+    INFO(flags, "\n", r.output);
+    CHECK(r.status == 0);
+    return bytes(name + "_1.mid") + bytes(name + "_2.mid");
+  };
+  const auto said = run_program("composer", ck + " --out " + (data / "said.mid").string());
+  CHECK(said.output.find("style calm's profile: pitch range " + std::to_string(profile.pitch_lo) + "-" +
+                         std::to_string(profile.pitch_hi) + " (at --range-strength 8), ") != std::string::npos);
+  const std::string by_profile = compose("profile", "");
+  CHECK_FALSE(by_profile.empty());
+  CHECK(by_profile == compose("explicit", explicit_flags.str()));  // the profile is those flags
+  CHECK(by_profile != compose("free", " --range-strength 0 --seconds " + std::to_string(profile.seconds)));
+  CHECK(by_profile != compose("tokens", " --length 500"));  // --length: main's 500 tokens, not the style's seconds
 }

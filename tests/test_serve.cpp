@@ -320,10 +320,57 @@ TEST_CASE("serve: controls pass through to the pipeline, listed per checkpoint, 
   refused({{"density", 2}}, "controls.density must be a string");
   refused({{"key_strength", -1}}, "controls.key_strength must be from 0 to 100");
   refused({{"tempo", "fast"}}, "unknown control");
+  refused({{"pitch_range", "72-36"}}, "controls.pitch_range 72-36: give LO-HI");
+  refused({{"pitch_range", 60}}, "controls.pitch_range must be a string");
+  refused({{"range_strength", -1}}, "controls.range_strength must be from 0 to 100");
+  // controls.pitch_range as composer's --pitch-range: the piece's span of pitches narrows to it (at strength 0 it
+  // does not); with a plain checkpoint too, since it is guidance, not a control token.
+  auto span = [&](ServeProcess& s, const std::string& model, double strength) {
+    const json done = compose_to_end(s, {{"model", model},
+                                         {"length", 300},
+                                         {"seed", 4},
+                                         {"controls", {{"pitch_range", "60-66"}, {"range_strength", strength}}}});
+    REQUIRE_MESSAGE(done["event"] == "done", done.dump());
+    return done["piece"]["features"]["pitch_range"].get<double>();
+  };
+  CHECK(span(server, name, 8) < span(server, name, 0));
   refused("D minor", "controls must be an object");
   check_refused(post_json(server, "/api/compose", {{"model", name}, {"key", 2}, {"controls", {{"key", key}}}}), 400,
                 "give one or the other");
   ServeProcess plain_server("--workers 1");
   check_refused(post_json(plain_server, "/api/compose", {{"model", kModel}, {"controls", {{"key", "C major"}}}}), 400,
                 "trained without control tokens");
+  CHECK(span(plain_server, kModel, 8) < span(plain_server, kModel, 0));
+}
+
+TEST_CASE("serve: a style with a profile brings its length when the request gives none, as composer's") {
+  // Two styles (folders) of the small corpus's pieces; the checkpoint holds their profiles.
+  const auto dir = testing::temp_dir("serve_style_models");
+  const auto corpus = testing::write_small_corpus("serve_style_corpus", 4);
+  size_t k = 0;
+  for (const auto& f : std::filesystem::directory_iterator(corpus)) {
+    const auto style = dir / "data" / (k++ % 2 ? "odd" : "even");
+    std::filesystem::create_directories(style);
+    std::filesystem::copy_file(f.path(), style / f.path().filename());
+  }
+  model::TrainOptions o = testing::small_training(dir / "data", dir / "models" / "styled");
+  o.recipe.epochs = 1;
+  o.recipe.val_split = 0;
+  o.recipe.controls = {"style"};
+  std::ostringstream log;
+  REQUIRE(model::train(o, log) == 0);
+  const auto meta = model::load_checkpoint(dir / "models" / "styled" / "best.safetensors").meta;
+  const model::StyleProfile* profile = model::style_profile(meta, "odd");
+  REQUIRE(profile);
+  ServeProcess server("--workers 1", {}, dir / "models");
+  const std::string name = json::parse(server.client().Get("/api/models")->body).at("models")[0]["name"];
+  auto tokens = [&](json request) {
+    request["model"] = name, request["seed"] = 3, request["controls"] = {{"style", "odd"}};
+    const json done = compose_to_end(server, request);
+    REQUIRE_MESSAGE(done["event"] == "done", done.dump());
+    return done["piece"]["tokens"].get<int64_t>();
+  };
+  const int64_t by_profile = tokens(json::object());
+  CHECK(by_profile == tokens({{"seconds", profile->seconds}}));  // the profile's length
+  CHECK(by_profile != tokens({{"length", 500}}));                // not the 500 tokens a plain request gets
 }

@@ -5,6 +5,8 @@
 // --device cuda a network that fits on chip composes each piece in one persistent-kernel launch.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -76,6 +78,7 @@ struct Options {
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
   std::string pitch_range;         // --pitch-range LO-HI, parsed into controls.pitch_range
+  bool length_given = false;       // --length on the command line (else a --style's length may stand)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -120,7 +123,9 @@ void add_control_options(CLI::App& app, Options& o) {
                                  "(--controls density; default: drawn from the corpus)");
   auto* style = app.add_option("--style", o.controls.style,
                                "The style of a top-level folder of the training data (--style-from-folders; "
-                               "default: drawn from the corpus)");
+                               "default: drawn from the corpus); its pieces keep to the style's pitch range and "
+                               "length (the checkpoint's profile) unless --pitch-range, --seconds, --bars or "
+                               "--length say otherwise");
   key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
   for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
   app.add_option("--key-strength", o.controls.key_strength,
@@ -275,6 +280,7 @@ int parse_options(int argc, char** argv, Options& o) {
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
   o.play = play_opt->count() > 0;
+  o.length_given = app.get_option("--length")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;
@@ -435,10 +441,30 @@ std::vector<int32_t> chosen_ensemble(const Options& o, const model::CheckpointMe
 }
 
 // --length tokens, or --bars / --seconds of music (event scheme only: the seed scheme has no time).
+// Without any of them, a --style's pieces last as long as its training pieces (its profile).
 model::PieceLength piece_length(const Options& o, const model::CheckpointMeta& meta) {
+  const bool none_given = o.bars <= 0 && o.seconds <= 0 && !o.length_given;
+  if (const auto seconds = model::style_seconds(meta, o.controls); none_given && seconds)
+    return {1000000, model::steps_of_seconds(*seconds, o.tempo)};
   if (o.bars <= 0 && o.seconds <= 0) return {o.length, 0};
   if (meta.scheme == "seed") throw model::InputError("--bars and --seconds need a checkpoint of the event scheme");
   return {1000000, o.bars > 0 ? model::steps_of_bars(o.bars) : model::steps_of_seconds(o.seconds, o.tempo)};
+}
+
+// What --style took from the checkpoint's profile of the style (model::StyleProfile), said once:
+// "style openmsx's profile: pitch range 34-73 (at --range-strength 8), 118.2 s".
+void print_style_defaults(const Options& o, const model::CheckpointMeta& meta) {
+  const model::StyleProfile* profile =
+      o.controls.style.empty() ? nullptr : model::style_profile(meta, o.controls.style);
+  if (!profile) return;
+  char text[160] = "";
+  if (o.pitch_range.empty() && profile->has_range())
+    std::snprintf(text, sizeof text, "pitch range %d-%d (at --range-strength %g)", profile->pitch_lo, profile->pitch_hi,
+                  o.controls.range_strength);
+  const auto seconds = model::style_seconds(meta, o.controls);
+  if (seconds && o.bars <= 0 && o.seconds <= 0 && !o.length_given)
+    std::snprintf(text + std::strlen(text), sizeof text - std::strlen(text), "%s%.1f s", *text ? ", " : "", *seconds);
+  if (*text) std::cout << "style " << o.controls.style << "'s profile: " << text << std::endl;
 }
 
 // The command line as the pipeline's request; model::InputError for what the checkpoint cannot do.
@@ -498,6 +524,7 @@ int compose_to_files(const model::LoadedCheckpoint& ck, const Options& o) {
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
   std::cout << tools::runs_on(tools::parse_device(o.device), tools::precision_of(o.precision))
             << std::endl;  // the input is known good now
+  print_style_defaults(o, meta);
   // On the GPU: one launch per piece when the network fits on chip, else stepped (and why).
   if (ck.net->device() == legato::Device::CUDA)
     std::cout << "generation: " << model::generation_of(*ck.net, meta) << std::endl;

@@ -191,6 +191,7 @@ CheckpointMeta make_meta(const TrainOptions& o, const TrainingData& d) {
     for (size_t k = 0; k < d.corpus.train.size(); ++k)
       meta.piece_controls.push_back(
           d.corpus.control_ids(k, (d.corpus.train[k].lowest + d.corpus.train[k].highest) / 2));
+    meta.style_profiles = d.corpus.style_profiles;
   }
   const auto& keys = d.corpus.keys;  // all zero unless normalised (and some piece has pitched notes)
   if (std::any_of(keys.begin(), keys.end(), [](int64_t k) { return k > 0; }))

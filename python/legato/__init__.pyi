@@ -57,7 +57,7 @@ class Model:
     def precision(self) -> str: ...
     def compose(
         self,
-        length: int = 500,
+        length: Optional[int] = None,
         temperature: float = 1.0,
         top_k: int = 0,
         top_p: Optional[float] = None,
@@ -72,6 +72,8 @@ class Model:
         style: Optional[str] = None,
         key_strength: float = 4.0,
         density_strength: float = 5.0,
+        pitch_range: Optional[tuple[int, int]] = None,
+        range_strength: float = 8.0,
     ) -> list[Score]: ...
     def logits(self, tokens: Union[Sequence[int], npt.NDArray[np.integer]]) -> npt.NDArray[np.float32]: ...
     def step(self, token: int, state: Optional[State] = None) -> tuple[npt.NDArray[np.float32], State]: ...

@@ -112,3 +112,17 @@ def controls_checkpoint(corpus, tmp_path_factory):
     run("trainer", "--data", corpus, "--out", out, "--overwrite", "--controls", "key,density",
         *trainer_args({**SMALL, "val_split": 0}))
     return out / "best.safetensors"
+
+
+@pytest.fixture(scope="session")
+def style_checkpoint(tmp_path_factory):
+    """A small run with two styles (folders: short pieces and long ones), and so their profiles."""
+    data = tmp_path_factory.mktemp("styles")
+    for k in range(4):
+        folder = data / ("short" if k < 2 else "long")
+        folder.mkdir(exist_ok=True)
+        (folder / f"piece{k}.mid").write_bytes(piece(k, length=80 if k < 2 else 300))
+    out = tmp_path_factory.mktemp("run_styles")
+    run("trainer", "--data", data, "--out", out, "--overwrite", "--style-from-folders",
+        *trainer_args({**SMALL, "val_split": 0}))
+    return out / "best.safetensors"

@@ -155,3 +155,34 @@ def test_compose_under_controls(controls_checkpoint, checkpoint, corpus):
             m.compose(length=10, seed=1, **kwargs)
     with pytest.raises(ValueError, match="trained without control tokens"):
         legato.load(checkpoint).compose(length=10, key="C major")
+
+
+def test_compose_pitch_range_and_style_profile(style_checkpoint, checkpoint):
+    """pitch_range=/range_strength= as composer's --pitch-range/--range-strength, on any model; with style=
+    and neither length nor pitch_range, the style's profile (its training pieces' range and length)."""
+    m = legato.load(style_checkpoint)
+
+    def outside(pieces, lo, hi):
+        return sum(not lo <= int(n["pitch"]) <= hi for p in pieces for n in p.notes if not n["is_drum"])
+
+    plain = legato.load(checkpoint)
+    free = plain.compose(length=300, seed=2, n=3, pitch_range=(60, 66), range_strength=0)
+    kept = plain.compose(length=300, seed=2, n=3, pitch_range=(60, 66))
+    assert outside(free, 60, 66) > 0
+    assert outside(kept, 60, 66) < outside(free, 60, 66) / 4
+    composer = run("composer", "--checkpoint", style_checkpoint, "--style", "long", "--seed", "3", "--out",
+                   style_checkpoint.parent / "c.mid").stdout
+    said = next(line for line in composer.splitlines() if line.startswith("style long's profile: pitch range "))
+    lo, hi = map(int, said.split("pitch range ")[1].split()[0].split("-"))
+    by_profile = list(m.compose(seed=3, style="long")[0].tokens)
+    assert by_profile == list(m.compose(seed=3, style="long", pitch_range=(lo, hi))[0].tokens)
+    assert by_profile != list(m.compose(seed=3, style="long", range_strength=0)[0].tokens)
+    assert list(m.compose(seed=3, style="long", length=500)[0].tokens) != by_profile  # not 500 tokens: its length
+    # composer's piece without --seconds or --length is the same piece
+    composed = legato.read_midi(style_checkpoint.parent / "c.mid")
+    assert len(composed.notes) == len(m.compose(seed=3, style="long")[0].notes)
+    for bad in [(72, 36), (-1, 60), (60, 128)]:
+        with pytest.raises(ValueError, match="pitch_range .*: give LO-HI"):
+            m.compose(length=10, seed=1, pitch_range=bad)
+    with pytest.raises(ValueError, match="--range-strength"):
+        m.compose(length=10, seed=1, pitch_range=(60, 70), range_strength=-1)
