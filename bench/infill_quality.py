@@ -17,6 +17,7 @@ semitone from -12 to +12, and one for each side beyond; timing bins: a sixteenth
 
     bench/infill_quality.py CHECKPOINT --held DIR [--gaps 9,17,25] [--gap-bars 4] [--alternatives 2]
                             [--seed 1] [--bin build/bin] [--keep DIR]
+                            [--composer-args "OPTIONS for (a) and (b)"] [--infill-args "OPTIONS for (a) alone"]
 """
 import argparse
 import json
@@ -126,9 +127,10 @@ def infill(args, folder, piece, first, mode):
     name = f"{os.path.splitext(os.path.basename(piece))[0]}_{first}_{mode}"
     out = os.path.join(folder, name + ".mid")
     last = first + args.gap_bars - 1
+    extra = args.composer_args.split() + (args.infill_args.split() if mode == "both" else [])
     text = run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--infill", piece, "--bars",
                 f"{first}-{last}", "--infill-sees", mode, "--seed", str(args.seed), "--num-outputs",
-                str(args.alternatives), "--out", out])
+                str(args.alternatives), "--out", out] + extra)
     m = re.search(r"infilled grid steps (\d+)-(\d+)", text)
     files = [out] if args.alternatives == 1 else [os.path.join(folder, f"{name}_{k + 1}.mid")
                                                    for k in range(args.alternatives)]
@@ -183,7 +185,8 @@ def seam_row(label, values, reference):
 
 def report(args, seams, excerpts, reference, gaps):
     print(f"checkpoint {args.checkpoint}; {len(gaps)} gaps of {args.gap_bars} bars, {args.alternatives} "
-          f"alternatives each (seed {args.seed}):")
+          f"alternatives each (seed {args.seed}); composer options: (a) and (b) [{args.composer_args}], "
+          f"(a) [{args.infill_args}]:")
     for g in gaps:
         print(f"  {g}")
     oa = {k: compare(args, excerpts[k], excerpts["c"]) for k in ("a", "b")}
@@ -211,6 +214,10 @@ def main():
     p.add_argument("--alternatives", type=int, default=2, help="compositions per gap and kind (--num-outputs)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
+    p.add_argument("--composer-args", default="", help="more composer options for (a) and (b) alike, e.g. "
+                   "\"--infill-overshoot forbid\"")
+    p.add_argument("--infill-args", default="", help="more composer options for (a) only, those that read what "
+                   "follows the gap, e.g. \"--infill-candidates 4\"")
     p.add_argument("--keep", help="write the compositions and excerpts into this folder (default: a temporary one)")
     args = p.parse_args()
     if not os.path.isdir(args.held):

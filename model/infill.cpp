@@ -1,6 +1,7 @@
 #include "model/infill.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -118,6 +119,7 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   }
   const auto budget = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len / 3));
   if (parts.prefix.size() > budget) parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - budget);
+  c.suffix = parts.suffix;
   if (parts.suffix.size() > budget) parts.suffix.resize(budget);
   parts.middle.clear();
   c.prompt = layout.arrange(parts);
@@ -125,10 +127,12 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
 }
 
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
-                                    const SamplingOptions& sampling, std::mt19937_64& rng) {
+                                    const SamplingOptions& sampling, std::mt19937_64& rng,
+                                    const InfillOptions& options) {
   midi::EventGrammar grammar = *grammar_for(meta);
   for (const int32_t t : context.prefix) grammar.feed(t);
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
+  grammar.set_rest_to_end(options.rest_to_end);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -150,6 +154,49 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   for (int64_t now = grammar.now(); now < context.gap.to; now += std::min(longest, context.gap.to - now))
     middle.push_back(layout.shift_token(std::min(longest, context.gap.to - now)));
   return middle;
+}
+
+double suffix_log_likelihood(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                             const std::vector<int32_t>& middle, int scored_tokens) {
+  if (context.sees != InfillSees::Both) throw std::invalid_argument("suffix_log_likelihood: the context saw no suffix");
+  midi::EventGrammar grammar = *grammar_for(meta);  // what a plain piece may say next
+  for (const int32_t t : context.prefix) grammar.feed(t);
+  Generator gen(net);
+  const auto window = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len));
+  const size_t tail = std::min(window, context.prefix.size());
+  for (auto t = context.prefix.end() - static_cast<std::ptrdiff_t>(tail); t != context.prefix.end(); ++t) gen.feed(*t);
+  for (const int32_t t : middle)
+    if (grammar.allows(t)) gen.feed(t), grammar.feed(t);
+  double sum = 0;
+  int scored = 0;
+  for (size_t k = 0; k < context.suffix.size() && scored < scored_tokens; ++k) {
+    const int32_t t = context.suffix[k];
+    if (!grammar.allows(t)) continue;
+    const float* z = gen.logits().data<float>();
+    const int64_t n = gen.logits().numel();
+    const double top = *std::max_element(z, z + n);
+    double mass = 0;
+    for (int64_t i = 0; i < n; ++i) mass += std::exp(double(z[i]) - top);
+    sum += double(z[t]) - top - std::log(mass);
+    ++scored;
+    gen.feed(t);
+    grammar.feed(t);
+  }
+  return sum;
+}
+
+std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                         const SamplingOptions& sampling, std::mt19937_64& rng,
+                                         const InfillOptions& options) {
+  std::vector<int32_t> best = compose_middle(net, meta, context, sampling, rng, options);
+  if (options.candidates <= 1) return best;
+  double best_score = suffix_log_likelihood(net, meta, context, best, options.scored_tokens);
+  for (int k = 1; k < options.candidates; ++k) {
+    std::vector<int32_t> middle = compose_middle(net, meta, context, sampling, rng, options);
+    const double score = suffix_log_likelihood(net, meta, context, middle, options.scored_tokens);
+    if (score > best_score) best_score = score, best = std::move(middle);
+  }
+  return best;
 }
 
 midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,

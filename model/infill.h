@@ -44,6 +44,7 @@ struct InfillContext {
   int shift = 0;                // semitones the file was moved by into the network's key (0 unless trained in C)
   std::vector<int32_t> prompt;  // SUFFIX suffix PREFIX prefix MIDDLE (Before: the prefix's last seq_len tokens)
   std::vector<int32_t> prefix;  // the whole prefix from BOS, ending at the gap: what the grammar reads
+  std::vector<int32_t> suffix;  // Both: what follows the gap, from its end on (its instrument named first)
   size_t replaced = 0;          // the file's notes inside the gap
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
@@ -56,12 +57,39 @@ struct InfillContext {
 InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap,
                              InfillSees sees = InfillSees::Both);
 
+// How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
+// bench/results/quality.md, 2026-12-07 "the seam after the gap").
+struct InfillOptions {
+  // What the network gives the shifts that would pass the gap's end goes to the shift that lands
+  // on it (midi::EventGrammar::set_rest_to_end); false spreads it over notes and shorter shifts.
+  bool rest_to_end = true;
+  // Both sides read: this many middles are composed and the one kept under which the network, read
+  // left to right as a plain continuation (the prefix, the middle, the suffix), gives the suffix's
+  // first `scored_tokens` tokens the highest likelihood. 1: the first middle, nothing scored.
+  int candidates = 1;
+  int scored_tokens = 32;
+};
+
 // One middle: sampled under the event grammar with its time held inside the gap (no shift past its
 // end), ending exactly at it. A network that has not reached the end after 16 tokens per grid
 // step of the gap (and 64 more) is ended there with rests. With InfillSees::Before the middle goes
 // on in the prefix's instrument instead of naming its own first.
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
-                                    const SamplingOptions& sampling, std::mt19937_64& rng);
+                                    const SamplingOptions& sampling, std::mt19937_64& rng,
+                                    const InfillOptions& options = {});
+
+// The log-likelihood (natural log) of the suffix's first `scored_tokens` tokens when the network
+// reads the prefix's last seq_len tokens, `middle` and the suffix left to right as one plain piece;
+// suffix tokens the grammar forbids there (an instrument named again while in force) are skipped
+// unscored, and so are the middle's. Needs a context that saw both sides.
+double suffix_log_likelihood(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                             const std::vector<int32_t>& middle, int scored_tokens);
+
+// options.candidates middles composed one after another from `rng`; the one whose suffix is likeliest
+// (suffix_log_likelihood; the first on a tie) is returned. One candidate: compose_middle's alone.
+std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                         const SamplingOptions& sampling, std::mt19937_64& rng,
+                                         const InfillOptions& options);
 
 // `score` with the notes inside the gap replaced by the middle's: on the file's ticks, moved back
 // into its key, each on the channel, track and program of the file's first note of its instrument

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -231,6 +232,60 @@ TEST_CASE("infill grammar: a middle's time never passes the gap's end, no note s
   CHECK(c.allows(n60));
   CHECK_FALSE(c.allows(p0));  // the instrument in force is not named again
   CHECK_FALSE(c.allows(ids_of(v, {"T13"})[0]));
+}
+
+TEST_CASE("infill grammar: with rest_to_end the shift onto the gap's end takes the probability of those past it") {
+  const Tokens v = vocab_for(band_piece());
+  midi::EventGrammar g(v, midi::EventOptions{});
+  for (int32_t t : ids_of(v, {"BOS", "I0", "P0", "N60", "D5", "T12"})) g.feed(t);
+  g.begin_middle(24);
+  for (int32_t t : ids_of(v, {"P0", "N60", "D5"})) g.feed(t);  // 12 steps left
+  const int32_t t12 = ids_of(v, {"T12"})[0], t11 = ids_of(v, {"T11"})[0], n62 = ids_of(v, {"N62"})[0];
+  std::vector<float> forbid(v.size(), 0.0f), rest(v.size(), 0.0f);
+  rest[size_t(t11)] = forbid[size_t(t11)] = 0.5f;
+  g.mask(forbid.data());
+  CHECK(forbid[size_t(t12)] == 0.0f);  // the old way: T13..T48 masked, their probability spread over all
+  g.set_rest_to_end(true);
+  g.mask(rest.data());
+  CHECK(rest[size_t(t12)] == doctest::Approx(std::log(37.0)));  // T12 and T13..T48, each exp(0)
+  CHECK(rest[size_t(t11)] == 0.5f);                             // the shorter shifts and notes keep theirs
+  CHECK(rest[size_t(n62)] == 0.0f);
+  for (const char* past : {"T13", "T48"}) CHECK(rest[size_t(ids_of(v, {past})[0])] < -1e29f);
+  g.feed(t12);  // at the end: nothing to move
+  std::vector<float> done(v.size(), 0.0f);
+  g.mask(done.data());
+  CHECK(done[size_t(t12)] < -1e29f);
+}
+
+TEST_CASE("infill: among candidate middles the one after which the suffix is likeliest is kept") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);  // untrained: the likelihoods differ by the middle alone
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  const model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 3));
+  REQUIRE(c.suffix.size() > 8);
+  model::InfillOptions options;
+  options.candidates = 5;
+  options.scored_tokens = 8;
+  std::mt19937_64 rng(7), replay(7);
+  const std::vector<int32_t> best = model::compose_best_middle(net, meta, c, hot, rng, options);
+  std::vector<double> scores;
+  std::vector<std::vector<int32_t>> middles;
+  for (int k = 0; k < options.candidates; ++k) {
+    middles.push_back(model::compose_middle(net, meta, c, hot, replay, options));
+    scores.push_back(model::suffix_log_likelihood(net, meta, c, middles.back(), options.scored_tokens));
+    CHECK(scores.back() < 0);  // a sum of log-probabilities of 8 tokens
+  }
+  const auto top = std::max_element(scores.begin(), scores.end()) - scores.begin();
+  CHECK(best == middles[size_t(top)]);
+  CHECK(std::set<double>(scores.begin(), scores.end()).size() > 1);  // the choice was a choice
+  CHECK(rng() == replay());                                          // every candidate drew from the same stream
+  CHECK(model::suffix_log_likelihood(net, meta, c, best, 0) == 0.0);
+  CHECK(model::suffix_log_likelihood(net, meta, c, best, 16) < model::suffix_log_likelihood(net, meta, c, best, 8));
+  const model::InfillContext before =
+      model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 3), model::InfillSees::Before);
+  CHECK_THROWS_AS(model::suffix_log_likelihood(net, meta, before, best, 8), std::invalid_argument);
 }
 
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {

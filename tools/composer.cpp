@@ -70,8 +70,10 @@ struct Options {
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
   std::string infill;            // --infill FILE: compose its --bars / --beats anew (model/infill.h)
   std::string bars_text, beats_text;
-  std::string infill_sees = "both";  // --infill-sees: both sides of the gap, or only what precedes it
-  bool listen = false;               // call and response (live/session.h) instead of composing a piece
+  std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
+  model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
+  std::string infill_overshoot = "rest";
+  bool listen = false;  // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
@@ -102,12 +104,42 @@ int check_infill_options(Options& o) {
   } catch (const std::invalid_argument& e) {
     problem = e.what();
   }
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_options.candidates > 1)
+    problem = "--infill-candidates scores the music after the gap, which --infill-sees before does not read";
   if (!problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
+  o.infill_options.rest_to_end = o.infill_overshoot == "rest";
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
+}
+
+// How --infill writes its middle (model::InfillOptions; docs/infill.md).
+void add_infill_options(CLI::App& app, Options& o) {
+  app.add_option("--infill-sees", o.infill_sees,
+                 "With --infill: what the network reads, both sides of the gap, or only the music before it (a "
+                 "plain continuation held to the gap's end: the baseline of bench/infill_quality.py)")
+      ->check(CLI::IsMember({"both", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-overshoot", o.infill_overshoot,
+                 "With --infill: what becomes of the probability of a shift past the gap's end: rest (the shift "
+                 "to the end takes it) or forbid (spread over notes and shorter shifts)")
+      ->check(CLI::IsMember({"rest", "forbid"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-candidates", o.infill_options.candidates,
+                 "With --infill (both sides): compose this many middles and keep the one after which the "
+                 "network, reading on plainly, finds the music after the gap likeliest")
+      ->check(tools::whole_in(1, 64))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-scored-tokens", o.infill_options.scored_tokens,
+                 "With --infill-candidates: how many of the tokens after the gap are scored")
+      ->check(tools::whole_in(1, 10000))
+      ->needs("--infill")
+      ->capture_default_str();
 }
 
 // --key, --density and --style: control tokens for a checkpoint trained with them (model/controls.h).
@@ -247,12 +279,6 @@ int parse_options(int argc, char** argv, Options& o) {
       ->excludes("--instruments");
   app.add_option("--beats", o.beats_text, "With --infill: the beats (quarter notes) to compose anew, FIRST-LAST")
       ->excludes(bars);
-  app.add_option("--infill-sees", o.infill_sees,
-                 "With --infill: what the network reads, both sides of the gap, or only the music before it (a "
-                 "plain continuation held to the gap's end: the baseline of bench/infill_quality.py)")
-      ->check(CLI::IsMember({"both", "before"}))
-      ->needs("--infill")
-      ->capture_default_str();
   app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
       ->check(tools::number_in(0.5, 1e6))
       ->excludes("--length")
@@ -271,6 +297,7 @@ int parse_options(int argc, char** argv, Options& o) {
   CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);
   add_control_options(app, o);
+  add_infill_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -548,7 +575,8 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::vector<eval::NamedFeatures> measured;
   for (int k = 0; k < o.num_outputs; ++k) {
     const auto started = std::chrono::steady_clock::now();
-    const Piece piece{context.prompt, model::compose_middle(*ck.net, meta, context, o.sampling, rng)};
+    const Piece piece{context.prompt,
+                      model::compose_best_middle(*ck.net, meta, context, o.sampling, rng, o.infill_options)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const midi::Score score = model::with_middle(original, meta, context, piece.generated);
     std::vector<std::string> rendered;
