@@ -18,6 +18,7 @@ semitone from -12 to +12, and one for each side beyond; timing bins: a sixteenth
     bench/infill_quality.py CHECKPOINT --held DIR [--gaps 9,17,25] [--gap-bars 4] [--alternatives 2]
                             [--seed 1] [--bin build/bin] [--keep DIR]
                             [--composer-args "OPTIONS for (a) and (b)"] [--infill-args "OPTIONS for (a) alone"]
+                            [--continue-args "OPTIONS for (b) alone"]
 """
 import argparse
 import json
@@ -127,7 +128,7 @@ def infill(args, folder, piece, first, mode):
     name = f"{os.path.splitext(os.path.basename(piece))[0]}_{first}_{mode}"
     out = os.path.join(folder, name + ".mid")
     last = first + args.gap_bars - 1
-    extra = args.composer_args.split() + (args.infill_args.split() if mode == "both" else [])
+    extra = args.composer_args.split() + (args.infill_args if mode == "both" else args.continue_args).split()
     text = run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--infill", piece, "--bars",
                 f"{first}-{last}", "--infill-sees", mode, "--seed", str(args.seed), "--num-outputs",
                 str(args.alternatives), "--out", out] + extra)
@@ -186,7 +187,7 @@ def seam_row(label, values, reference):
 def report(args, seams, excerpts, reference, gaps):
     print(f"checkpoint {args.checkpoint}; {len(gaps)} gaps of {args.gap_bars} bars, {args.alternatives} "
           f"alternatives each (seed {args.seed}); composer options: (a) and (b) [{args.composer_args}], "
-          f"(a) [{args.infill_args}]:")
+          f"(a) [{args.infill_args}], (b) [{args.continue_args}]:")
     for g in gaps:
         print(f"  {g}")
     oa = {k: compare(args, excerpts[k], excerpts["c"]) for k in ("a", "b")}
@@ -218,6 +219,8 @@ def main():
                    "\"--infill-overshoot forbid\"")
     p.add_argument("--infill-args", default="", help="more composer options for (a) only, those that read what "
                    "follows the gap, e.g. \"--infill-candidates 4\"")
+    p.add_argument("--continue-args", default="", help="more composer options for (b) only, e.g. \"--infill-range "
+                   "before\" beside (a)'s \"--infill-range around\"")
     p.add_argument("--keep", help="write the compositions and excerpts into this folder (default: a temporary one)")
     args = p.parse_args()
     if not os.path.isdir(args.held):

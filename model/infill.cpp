@@ -71,6 +71,24 @@ std::vector<int32_t> instrument_after(const CheckpointMeta& meta, const std::vec
   return {static_cast<int32_t>(at - meta.vocab.begin())};
 }
 
+// The lowest and highest pitch of the pitched notes with onsets in [from, to), moved by `shift`.
+std::optional<PitchRange> range_between(const midi::Score& score, int64_t from, int64_t to, int shift) {
+  std::optional<PitchRange> range;
+  for (const midi::Note& n : score.notes) {
+    const int64_t step = step_of(n, score);
+    if (n.is_drum() || step < from || step >= to) continue;
+    if (!range) range = PitchRange{n.pitch, n.pitch};
+    range->lo = std::min(range->lo, n.pitch), range->hi = std::max(range->hi, n.pitch);
+  }
+  if (range) range = range->moved(shift);
+  return range;
+}
+
+std::optional<PitchRange> joined(std::optional<PitchRange> a, std::optional<PitchRange> b) {
+  if (!a || !b) return a ? a : b;
+  return PitchRange{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
+}
+
 }  // namespace
 
 std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag) {
@@ -107,6 +125,9 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   c.sees = sees;
   for (const midi::Note& n : score.notes) c.replaced += inside(n, score, gap) ? 1 : 0;
   const std::vector<int32_t> ids = encode_score(score, meta.scheme, meta.vocab, !meta.keys.empty(), &c.shift);
+  const int64_t width = gap.to - gap.from;
+  c.range_before = range_between(score, gap.from - width, gap.from, c.shift);
+  c.range_around = joined(c.range_before, range_between(score, gap.to, gap.to + width, c.shift));
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
@@ -133,6 +154,10 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   for (const int32_t t : context.prefix) grammar.feed(t);
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   grammar.set_rest_to_end(options.rest_to_end);
+  const std::optional<PitchRange> range = options.range == InfillOptions::Range::Around   ? context.range_around
+                                          : options.range == InfillOptions::Range::Before ? context.range_before
+                                                                                          : std::nullopt;
+  ControlGuide guide(std::nullopt, -1, {}, 0, 0, range, range ? options.range_strength : 0);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -142,6 +167,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (const int32_t b : banned) z[b] = -1e30f;
+    if (guide.active()) guide.bias(z, logits.numel(), grammar);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
     middle.push_back(next);

@@ -8,6 +8,7 @@
 // it is (it is the music before the gap, and the network hears it in the prefix). A new note that
 // would sound past the gap's end is cut there, so that nothing after the gap changes.
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 
 #include "midi/score.h"
 #include "model/checkpoint.h"
+#include "model/control_guide.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -46,6 +48,9 @@ struct InfillContext {
   std::vector<int32_t> prefix;  // the whole prefix from BOS, ending at the gap: what the grammar reads
   std::vector<int32_t> suffix;  // Both: what follows the gap, from its end on (its instrument named first)
   size_t replaced = 0;          // the file's notes inside the gap
+  // The pitched notes' lowest and highest pitch (in the network's key) of the gap's length before
+  // it, and of that before and after it together: what range guidance keeps the middle to.
+  std::optional<PitchRange> range_before, range_around;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -68,6 +73,12 @@ struct InfillOptions {
   // first `scored_tokens` tokens the highest likelihood. 1: the first middle, nothing scored.
   int candidates = 1;
   int scored_tokens = 32;
+  // Guidance of the middle's pitches toward the range of the bars beside the gap (as many grid steps
+  // as the gap on each side; ControlGuide's range bias): off, both sides, or the bars before alone
+  // (the fair counterpart for a continuation, which must not read the suffix).
+  enum class Range { Off, Around, Before };
+  Range range = Range::Off;
+  double range_strength = kDefaultRangeStrength;
 };
 
 // One middle: sampled under the event grammar with its time held inside the gap (no shift past its

@@ -288,6 +288,43 @@ TEST_CASE("infill: among candidate middles the one after which the suffix is lik
   CHECK_THROWS_AS(model::suffix_log_likelihood(net, meta, before, best, 8), std::invalid_argument);
 }
 
+TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside the gap") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 2));  // steps 48-96
+  // Before: steps 0-47, the melody's 60, 67, 62, 69, 71, 66, 61, 64 and the bass's 36 (drums left out);
+  // after: steps 96-143, the melody (60-71) and the bass's 38.
+  REQUIRE(c.range_before);
+  CHECK(c.range_before->lo == 36);
+  CHECK(c.range_before->hi == 71);
+  REQUIRE(c.range_around);
+  CHECK(c.range_around->lo == 36);
+  CHECK(c.range_around->hi == 71);
+  c.range_around = model::PitchRange{60, 62};  // narrower, so that the guidance shows
+  c.range_before = model::PitchRange{64, 65};
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  const auto pitches = [&](model::InfillOptions::Range range) {
+    model::InfillOptions options;
+    options.range = range;
+    options.range_strength = 60;
+    std::mt19937_64 rng(5);
+    std::set<int> out;
+    for (int k = 0; k < 6; ++k) {
+      bool drums = false;  // drum notes are no pitches: the range leaves them alone
+      for (const std::string& t : text_of(meta.vocab, model::compose_middle(net, meta, c, hot, rng, options))) {
+        if (t == "DRUMS" || t[0] == 'P') drums = t == "DRUMS";
+        if (t[0] == 'N' && !drums) out.insert(std::stoi(t.substr(1)));
+      }
+    }
+    return out;
+  };
+  CHECK(pitches(model::InfillOptions::Range::Around) == std::set<int>{60, 61, 62});
+  CHECK(pitches(model::InfillOptions::Range::Before) == std::set<int>{64, 65});
+  CHECK(pitches(model::InfillOptions::Range::Off).size() > 3);
+}
+
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {
   const midi::Score piece = band_piece();
   const model::CheckpointMeta meta = infill_meta(vocab_for(piece));

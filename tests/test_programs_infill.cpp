@@ -111,17 +111,26 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
 
   // Refusals: one line each, exit code 2.
   const std::string plain_ck = " --checkpoint " + (data / "plain" / "best.safetensors").string();
-  for (const std::string& args :
-       {plain_ck + " --infill " + file + " --bars 3-4", ck + " --infill " + file + " --bars 4-3",
-        ck + " --infill " + file + " --bars 0-2", ck + " --infill " + file + " --bars 3-x",
-        ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4", ck + " --beats 1-2",
-        ck + " --infill " + file + " --bars 300-301", ck + " --infill " + file + " --bars 3-4 --seconds 4",
-        ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
-        ck + " --infill " + file + " --bars 3-4 --listen", ck + " --bars 3 --infill-sees before",
-        ck + " --infill " + file + " --bars 3-4 --infill-sees after",
-        ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-candidates 2",
-        ck + " --infill " + file + " --bars 3-4 --infill-candidates 0",
-        ck + " --infill " + file + " --bars 3-4 --infill-overshoot maybe", ck + " --bars 3 --infill-candidates 2"}) {
+  for (const std::string& args : {plain_ck + " --infill " + file + " --bars 3-4",
+                                  ck + " --infill " + file + " --bars 4-3",
+                                  ck + " --infill " + file + " --bars 0-2",
+                                  ck + " --infill " + file + " --bars 3-x",
+                                  ck + " --infill " + file + " --beats 3",
+                                  ck + " --infill " + file,
+                                  ck + " --bars 3-4",
+                                  ck + " --beats 1-2",
+                                  ck + " --infill " + file + " --bars 300-301",
+                                  ck + " --infill " + file + " --bars 3-4 --seconds 4",
+                                  ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
+                                  ck + " --infill " + file + " --bars 3-4 --listen",
+                                  ck + " --bars 3 --infill-sees before",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees after",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-candidates 2",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-candidates 0",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-overshoot maybe",
+                                  ck + " --bars 3 --infill-candidates 2",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-range around",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-range wide"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);

@@ -73,7 +73,8 @@ struct Options {
   std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
   model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
   std::string infill_overshoot = "rest";
-  bool listen = false;  // call and response (live/session.h) instead of composing a piece
+  std::string infill_range = "off";  // --infill-range: off, around or before
+  bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
@@ -106,11 +107,17 @@ int check_infill_options(Options& o) {
   }
   if (!o.infill.empty() && o.infill_sees == "before" && o.infill_options.candidates > 1)
     problem = "--infill-candidates scores the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_range == "around")
+    problem = "--infill-range around reads the music after the gap, which --infill-sees before does not read";
   if (!problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
   o.infill_options.rest_to_end = o.infill_overshoot == "rest";
+  using Range = model::InfillOptions::Range;
+  o.infill_options.range = o.infill_range == "around"   ? Range::Around
+                           : o.infill_range == "before" ? Range::Before
+                                                        : Range::Off;
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
@@ -127,6 +134,17 @@ void add_infill_options(CLI::App& app, Options& o) {
                  "With --infill: what becomes of the probability of a shift past the gap's end: rest (the shift "
                  "to the end takes it) or forbid (spread over notes and shorter shifts)")
       ->check(CLI::IsMember({"rest", "forbid"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-range", o.infill_range,
+                 "With --infill: keep the new notes to the pitch range of the bars beside the gap (as long as the "
+                 "gap on each side): off, around (both sides) or before (the bars before it alone)")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-range-strength", o.infill_options.range_strength,
+                 "With --infill-range: a logit bias on the notes outside the range")
+      ->check(tools::number_in(0, 100))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-candidates", o.infill_options.candidates,
