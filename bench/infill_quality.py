@@ -147,6 +147,7 @@ def measure(args, folder):
     kinds = {"a": "both", "b": "before"}
     seams = {k: ([], []) for k in ("a", "b", "c")}  # kind -> (at the gap's start, at its end)
     excerpts = {k: [] for k in seams}
+    quarters = {k: [] for k in seams}  # kind -> per gap, its notes in each quarter of it
     reference, gaps = [], []
     pieces = sorted(os.path.join(args.held, n) for n in os.listdir(args.held) if n.lower().endswith((".mid", ".midi")))
     for piece in pieces:
@@ -160,14 +161,25 @@ def measure(args, folder):
                     notes = notes_of(args.bin, path)
                     for side, at in enumerate((start, end)):
                         seams[kind][side].append(seam(notes, at))
+                    quarters[kind].append(by_quarter(notes, start, end))
                     excerpts[kind].append(path[:-4] + "_gap.mid")
                     write_excerpt(excerpts[kind][-1], notes, start, end, seconds_per_beat)
             gaps.append(f"{os.path.basename(piece)} bars {first}-{first + args.gap_bars - 1} (beats {start:g}-{end:g})")
             for side, at in enumerate((start, end)):
                 seams["c"][side].append(seam(original, at))
+            quarters["c"].append(by_quarter(original, start, end))
             excerpts["c"].append(os.path.join(folder, f"{os.path.basename(piece)}_{first}_original_gap.mid"))
             write_excerpt(excerpts["c"][-1], original, start, end, seconds_per_beat)
-    return seams, excerpts, reference, gaps
+    return seams, excerpts, reference, gaps, quarters
+
+
+def by_quarter(notes, start, end):
+    """The notes with onsets in each quarter of [start, end): a middle that crowds its end shows here."""
+    counts = [0] * 4
+    for b0, *_ in notes:
+        if start <= b0 < end:
+            counts[min(3, int((b0 - start) / (end - start) * 4))] += 1
+    return counts
 
 
 def compare(args, generated, reference):
@@ -184,7 +196,7 @@ def seam_row(label, values, reference):
             f"{sum(timings) / max(len(timings), 1):.2f} |")
 
 
-def report(args, seams, excerpts, reference, gaps):
+def report(args, seams, excerpts, reference, gaps, quarters):
     print(f"checkpoint {args.checkpoint}; {len(gaps)} gaps of {args.gap_bars} bars, {args.alternatives} "
           f"alternatives each (seed {args.seed}); composer options: (a) and (b) [{args.composer_args}], "
           f"(a) [{args.infill_args}], (b) [{args.continue_args}]:")
@@ -204,6 +216,10 @@ def report(args, seams, excerpts, reference, gaps):
     for side, where in enumerate(("gap start", "gap end")):
         for k in ("a", "b", "c"):
             print(seam_row(f"{where}: {labels[k]}", seams[k][side], reference))
+    print("\n| notes per gap | 1st quarter | 2nd | 3rd | 4th |\n|---|---|---|---|---|")
+    for k in ("a", "b", "c"):
+        means = [sum(q[i] for q in quarters[k]) / max(len(quarters[k]), 1) for i in range(4)]
+        print(f"| {labels[k]} | " + " | ".join(f"{m:.1f}" for m in means) + " |")
 
 
 def main():
