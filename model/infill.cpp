@@ -112,7 +112,8 @@ Gap gap_of_beats(int64_t first, int64_t last) {
   return {(first - 1) * per_quarter, last * per_quarter};
 }
 
-InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap, InfillSees sees) {
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap, InfillSees sees,
+                             int64_t prefix_tokens) {
   if (meta.scheme != "event" || meta.infill_rate <= 0)
     throw std::invalid_argument(
         "--infill needs a checkpoint trained for infilling (trainer --infill-rate, event scheme); this one was not");
@@ -139,7 +140,9 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
     return c;
   }
   const auto budget = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len / 3));
-  if (parts.prefix.size() > budget) parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - budget);
+  const auto prefix_budget = prefix_tokens > 0 ? static_cast<size_t>(prefix_tokens) : budget;
+  if (parts.prefix.size() > prefix_budget)
+    parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - static_cast<std::ptrdiff_t>(prefix_budget));
   c.suffix = parts.suffix;
   if (parts.suffix.size() > budget) parts.suffix.resize(budget);
   parts.middle.clear();

@@ -59,8 +59,9 @@ struct InfillContext {
 // seq_len / 3; with `sees` Before, the prefix's last seq_len tokens alone, as composer --primer
 // reads a primer. std::invalid_argument when the checkpoint was not trained for infilling, or the
 // gap starts after the file's last note.
+// `prefix_tokens` > 0 reads that many of the prefix's last tokens instead of seq_len / 3 (Both only).
 InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap,
-                             InfillSees sees = InfillSees::Both);
+                             InfillSees sees = InfillSees::Both, int64_t prefix_tokens = 0);
 
 // How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap").

@@ -288,6 +288,20 @@ TEST_CASE("infill: among candidate middles the one after which the suffix is lik
   CHECK_THROWS_AS(model::suffix_log_likelihood(net, meta, before, best, 8), std::invalid_argument);
 }
 
+TEST_CASE("infill: the prefix read is seq_len / 3 tokens, or as many as asked") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));  // seq_len 48
+  const midi::InfillLayout layout(meta.vocab);
+  const auto prefix_read = [&](int64_t asked) {
+    const std::vector<int32_t> p =
+        model::infill_context(meta, piece, model::gap_of_bars(piece, 3, 3), model::InfillSees::Both, asked).prompt;
+    const auto from = std::find(p.begin(), p.end(), layout.prefix_token());
+    return std::find(from, p.end(), layout.middle_token()) - from - 1;
+  };
+  CHECK(prefix_read(0) == 16);
+  CHECK(prefix_read(30) == 30);
+}
+
 TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside the gap") {
   const midi::Score piece = band_piece();
   const model::CheckpointMeta meta = infill_meta(vocab_for(piece));

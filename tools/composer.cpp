@@ -74,6 +74,7 @@ struct Options {
   model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
   std::string infill_overshoot = "rest";
   std::string infill_range = "off";  // --infill-range: off, around or before
+  int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
@@ -145,6 +146,12 @@ void add_infill_options(CLI::App& app, Options& o) {
   app.add_option("--infill-range-strength", o.infill_options.range_strength,
                  "With --infill-range: a logit bias on the notes outside the range")
       ->check(tools::number_in(0, 100))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-prefix-tokens", o.infill_prefix_tokens,
+                 "With --infill (both sides): read this many of the last tokens before the gap (0: a third of "
+                 "the checkpoint's seq_len, as many as of the suffix)")
+      ->check(tools::whole_in(0, 100000))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-candidates", o.infill_options.candidates,
@@ -579,9 +586,9 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   try {
     const bool bars = !o.bars_text.empty();
     const auto [first, last] = model::parse_range(bars ? o.bars_text : o.beats_text, bars ? "--bars" : "--beats");
-    context = model::infill_context(meta, original,
-                                    bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
-                                    o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both);
+    context = model::infill_context(
+        meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
+        o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both, o.infill_prefix_tokens);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
