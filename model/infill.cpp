@@ -1,11 +1,11 @@
 #include "model/infill.h"
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <stdexcept>
 
 #include "base/whole_range.h"
+#include "engine/ops.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
@@ -201,12 +201,7 @@ double suffix_log_likelihood(const MusicLSTM& net, const CheckpointMeta& meta, c
   for (size_t k = 0; k < context.suffix.size() && scored < scored_tokens; ++k) {
     const int32_t t = context.suffix[k];
     if (!grammar.allows(t)) continue;
-    const float* z = gen.logits().data<float>();
-    const int64_t n = gen.logits().numel();
-    const double top = *std::max_element(z, z + n);
-    double mass = 0;
-    for (int64_t i = 0; i < n; ++i) mass += std::exp(double(z[i]) - top);
-    sum += double(z[t]) - top - std::log(mass);
+    sum += ops::log_softmax(gen.logits()).data<float>()[t];  // logits [1, V], host
     ++scored;
     gen.feed(t);
     grammar.feed(t);
