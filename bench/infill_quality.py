@@ -17,6 +17,8 @@ semitone from -12 to +12, and one for each side beyond; timing bins: a sixteenth
 
     bench/infill_quality.py CHECKPOINT --held DIR [--gaps 9,17,25] [--gap-bars 4] [--alternatives 2]
                             [--seed 1] [--bin build/bin] [--keep DIR]
+                            [--composer-args "OPTIONS for (a) and (b)"] [--infill-args "OPTIONS for (a) alone"]
+                            [--continue-args "OPTIONS for (b) alone"]
 """
 import argparse
 import json
@@ -126,9 +128,10 @@ def infill(args, folder, piece, first, mode):
     name = f"{os.path.splitext(os.path.basename(piece))[0]}_{first}_{mode}"
     out = os.path.join(folder, name + ".mid")
     last = first + args.gap_bars - 1
+    extra = args.composer_args.split() + (args.infill_args if mode == "both" else args.continue_args).split()
     text = run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--infill", piece, "--bars",
                 f"{first}-{last}", "--infill-sees", mode, "--seed", str(args.seed), "--num-outputs",
-                str(args.alternatives), "--out", out])
+                str(args.alternatives), "--out", out] + extra)
     m = re.search(r"infilled grid steps (\d+)-(\d+)", text)
     files = [out] if args.alternatives == 1 else [os.path.join(folder, f"{name}_{k + 1}.mid")
                                                    for k in range(args.alternatives)]
@@ -144,6 +147,7 @@ def measure(args, folder):
     kinds = {"a": "both", "b": "before"}
     seams = {k: ([], []) for k in ("a", "b", "c")}  # kind -> (at the gap's start, at its end)
     excerpts = {k: [] for k in seams}
+    quarters = {k: [] for k in seams}  # kind -> per gap, its notes in each quarter of it
     reference, gaps = [], []
     pieces = sorted(os.path.join(args.held, n) for n in os.listdir(args.held) if n.lower().endswith((".mid", ".midi")))
     for piece in pieces:
@@ -157,14 +161,25 @@ def measure(args, folder):
                     notes = notes_of(args.bin, path)
                     for side, at in enumerate((start, end)):
                         seams[kind][side].append(seam(notes, at))
+                    quarters[kind].append(by_quarter(notes, start, end))
                     excerpts[kind].append(path[:-4] + "_gap.mid")
                     write_excerpt(excerpts[kind][-1], notes, start, end, seconds_per_beat)
             gaps.append(f"{os.path.basename(piece)} bars {first}-{first + args.gap_bars - 1} (beats {start:g}-{end:g})")
             for side, at in enumerate((start, end)):
                 seams["c"][side].append(seam(original, at))
+            quarters["c"].append(by_quarter(original, start, end))
             excerpts["c"].append(os.path.join(folder, f"{os.path.basename(piece)}_{first}_original_gap.mid"))
             write_excerpt(excerpts["c"][-1], original, start, end, seconds_per_beat)
-    return seams, excerpts, reference, gaps
+    return seams, excerpts, reference, gaps, quarters
+
+
+def by_quarter(notes, start, end):
+    """The notes with onsets in each quarter of [start, end): a middle that crowds its end shows here."""
+    counts = [0] * 4
+    for b0, *_ in notes:
+        if start <= b0 < end:
+            counts[min(3, int((b0 - start) / (end - start) * 4))] += 1
+    return counts
 
 
 def compare(args, generated, reference):
@@ -181,9 +196,10 @@ def seam_row(label, values, reference):
             f"{sum(timings) / max(len(timings), 1):.2f} |")
 
 
-def report(args, seams, excerpts, reference, gaps):
+def report(args, seams, excerpts, reference, gaps, quarters):
     print(f"checkpoint {args.checkpoint}; {len(gaps)} gaps of {args.gap_bars} bars, {args.alternatives} "
-          f"alternatives each (seed {args.seed}):")
+          f"alternatives each (seed {args.seed}); composer options: (a) and (b) [{args.composer_args}], "
+          f"(a) [{args.infill_args}], (b) [{args.continue_args}]:")
     for g in gaps:
         print(f"  {g}")
     oa = {k: compare(args, excerpts[k], excerpts["c"]) for k in ("a", "b")}
@@ -200,6 +216,10 @@ def report(args, seams, excerpts, reference, gaps):
     for side, where in enumerate(("gap start", "gap end")):
         for k in ("a", "b", "c"):
             print(seam_row(f"{where}: {labels[k]}", seams[k][side], reference))
+    print("\n| notes per gap | 1st quarter | 2nd | 3rd | 4th |\n|---|---|---|---|---|")
+    for k in ("a", "b", "c"):
+        means = [sum(q[i] for q in quarters[k]) / max(len(quarters[k]), 1) for i in range(4)]
+        print(f"| {labels[k]} | " + " | ".join(f"{m:.1f}" for m in means) + " |")
 
 
 def main():
@@ -211,6 +231,12 @@ def main():
     p.add_argument("--alternatives", type=int, default=2, help="compositions per gap and kind (--num-outputs)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--bin", default="build/bin")
+    p.add_argument("--composer-args", default="", help="more composer options for (a) and (b) alike, e.g. "
+                   "\"--infill-overshoot forbid\"")
+    p.add_argument("--infill-args", default="", help="more composer options for (a) only, those that read what "
+                   "follows the gap, e.g. \"--infill-candidates 4\"")
+    p.add_argument("--continue-args", default="", help="more composer options for (b) only, e.g. \"--infill-range "
+                   "before\" beside (a)'s \"--infill-range around\"")
     p.add_argument("--keep", help="write the compositions and excerpts into this folder (default: a temporary one)")
     args = p.parse_args()
     if not os.path.isdir(args.held):

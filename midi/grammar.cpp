@@ -179,8 +179,27 @@ void EventGrammar::keep_instrument_mass(float* logits) const {
     if (tokens_[k].kind == Kind::Program && allows(static_cast<int32_t>(k))) logits[k] += shift;
 }
 
+// In a middle with set_rest_to_end: the shift that lands on the middle's end takes the probability
+// of every shift that would pass it: its logit becomes the log of the sum of their exponentials.
+void EventGrammar::keep_shift_mass(float* logits) const {
+  const int64_t left = max_steps_ - now_;
+  if (!rest_to_end_ || max_steps_ <= 0 || left <= 0 || left >= options_.max_shift_steps) return;
+  int32_t landing = -1;
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (tokens_[k].kind == Kind::Shift && tokens_[k].value == left) landing = static_cast<int32_t>(k);
+  if (landing < 0 || !allows(landing)) return;  // no shift may come next
+  double top = logits[landing];
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (tokens_[k].kind == Kind::Shift && tokens_[k].value > left) top = std::max(top, double(logits[k]));
+  double mass = std::exp(double(logits[landing]) - top);
+  for (size_t k = 0; k < tokens_.size(); ++k)
+    if (tokens_[k].kind == Kind::Shift && tokens_[k].value > left) mass += std::exp(double(logits[k]) - top);
+  logits[landing] = static_cast<float>(top + std::log(mass));
+}
+
 void EventGrammar::mask(float* logits) const {
   keep_instrument_mass(logits);
+  keep_shift_mass(logits);
   for (size_t k = 0; k < tokens_.size(); ++k)
     if (!allows(static_cast<int32_t>(k))) logits[k] = -1e30f;
 }

@@ -40,6 +40,11 @@ class EventGrammar {
   // on in the instrument in force (a plain continuation held to the same end: composer
   // --infill-sees before).
   void begin_middle(int64_t end, bool name_instrument = true);
+  // In a middle, what the network gives the shifts that would pass its end goes to the shift that
+  // lands on it (as training splits a shift across the gap's edge: the middle ends with its first
+  // part), instead of being spread over notes and shorter shifts, which crowded the gap's last
+  // quarter with twice its share of notes (docs/infill.md, quality.md 2026-12-07 "seam").
+  void set_rest_to_end(bool on) { rest_to_end_ = on; }
   bool finished() const { return max_steps_ > 0 && now_ >= max_steps_ && last_.kind != Kind::Note; }
   int64_t now() const { return now_; }        // grid steps advanced so far
   int64_t music_end() const { return end_; }  // the latest end of a note so far, in grid steps
@@ -67,6 +72,7 @@ class EventGrammar {
   bool instrument_allowed(int instrument) const;
   bool within_middle(const Token& t) const;
   void keep_instrument_mass(float* logits) const;
+  void keep_shift_mass(float* logits) const;
 
   std::vector<Token> tokens_;  // per vocabulary id
   EventOptions options_;
@@ -75,6 +81,7 @@ class EventGrammar {
   int instrument_ = kNoInstrument;  // the instrument the next note plays (-1: drums)
   bool mid_piece_ = false;          // fed from the middle of a piece: instrument and ensemble unknown
   bool header_closed_ = false;
+  bool rest_to_end_ = false;      // set_rest_to_end
   std::bitset<129> in_ensemble_;  // instrument + 1
   std::vector<int> ensemble_;
   int64_t now_ = 0, min_steps_ = 0, max_steps_ = 0;  // max 0: no limit

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "base/whole_range.h"
+#include "engine/ops.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
@@ -70,6 +71,24 @@ std::vector<int32_t> instrument_after(const CheckpointMeta& meta, const std::vec
   return {static_cast<int32_t>(at - meta.vocab.begin())};
 }
 
+// The lowest and highest pitch of the pitched notes with onsets in [from, to), moved by `shift`.
+std::optional<PitchRange> range_between(const midi::Score& score, int64_t from, int64_t to, int shift) {
+  std::optional<PitchRange> range;
+  for (const midi::Note& n : score.notes) {
+    const int64_t step = step_of(n, score);
+    if (n.is_drum() || step < from || step >= to) continue;
+    if (!range) range = PitchRange{n.pitch, n.pitch};
+    range->lo = std::min(range->lo, n.pitch), range->hi = std::max(range->hi, n.pitch);
+  }
+  if (range) range = range->moved(shift);
+  return range;
+}
+
+std::optional<PitchRange> joined(std::optional<PitchRange> a, std::optional<PitchRange> b) {
+  if (!a || !b) return a ? a : b;
+  return PitchRange{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
+}
+
 }  // namespace
 
 std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::string& flag) {
@@ -93,7 +112,8 @@ Gap gap_of_beats(int64_t first, int64_t last) {
   return {(first - 1) * per_quarter, last * per_quarter};
 }
 
-InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap, InfillSees sees) {
+InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap, InfillSees sees,
+                             int64_t prefix_tokens) {
   if (meta.scheme != "event" || meta.infill_rate <= 0)
     throw std::invalid_argument(
         "--infill needs a checkpoint trained for infilling (trainer --infill-rate, event scheme); this one was not");
@@ -106,6 +126,9 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   c.sees = sees;
   for (const midi::Note& n : score.notes) c.replaced += inside(n, score, gap) ? 1 : 0;
   const std::vector<int32_t> ids = encode_score(score, meta.scheme, meta.vocab, !meta.keys.empty(), &c.shift);
+  const int64_t width = gap.to - gap.from;
+  c.range_before = range_between(score, gap.from - width, gap.from, c.shift);
+  c.range_around = joined(c.range_before, range_between(score, gap.to, gap.to + width, c.shift));
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
@@ -117,7 +140,10 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
     return c;
   }
   const auto budget = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len / 3));
-  if (parts.prefix.size() > budget) parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - budget);
+  const auto prefix_budget = prefix_tokens > 0 ? static_cast<size_t>(prefix_tokens) : budget;
+  if (parts.prefix.size() > prefix_budget)
+    parts.prefix.erase(parts.prefix.begin(), parts.prefix.end() - static_cast<std::ptrdiff_t>(prefix_budget));
+  c.suffix = parts.suffix;
   if (parts.suffix.size() > budget) parts.suffix.resize(budget);
   parts.middle.clear();
   c.prompt = layout.arrange(parts);
@@ -125,10 +151,16 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
 }
 
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
-                                    const SamplingOptions& sampling, std::mt19937_64& rng) {
+                                    const SamplingOptions& sampling, std::mt19937_64& rng,
+                                    const InfillOptions& options) {
   midi::EventGrammar grammar = *grammar_for(meta);
   for (const int32_t t : context.prefix) grammar.feed(t);
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
+  grammar.set_rest_to_end(options.rest_to_end);
+  const std::optional<PitchRange> range = options.range == InfillOptions::Range::Around   ? context.range_around
+                                          : options.range == InfillOptions::Range::Before ? context.range_before
+                                                                                          : std::nullopt;
+  ControlGuide guide(std::nullopt, -1, {}, 0, 0, range, range ? options.range_strength : 0);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -138,6 +170,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (const int32_t b : banned) z[b] = -1e30f;
+    if (guide.active()) guide.bias(z, logits.numel(), grammar);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
     middle.push_back(next);
@@ -150,6 +183,44 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   for (int64_t now = grammar.now(); now < context.gap.to; now += std::min(longest, context.gap.to - now))
     middle.push_back(layout.shift_token(std::min(longest, context.gap.to - now)));
   return middle;
+}
+
+double suffix_log_likelihood(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                             const std::vector<int32_t>& middle, int scored_tokens) {
+  if (context.sees != InfillSees::Both) throw std::invalid_argument("suffix_log_likelihood: the context saw no suffix");
+  midi::EventGrammar grammar = *grammar_for(meta);  // what a plain piece may say next
+  for (const int32_t t : context.prefix) grammar.feed(t);
+  Generator gen(net);
+  const auto window = static_cast<size_t>(std::max<int64_t>(1, meta.seq_len));
+  const size_t tail = std::min(window, context.prefix.size());
+  for (auto t = context.prefix.end() - static_cast<std::ptrdiff_t>(tail); t != context.prefix.end(); ++t) gen.feed(*t);
+  for (const int32_t t : middle)
+    if (grammar.allows(t)) gen.feed(t), grammar.feed(t);
+  double sum = 0;
+  int scored = 0;
+  for (size_t k = 0; k < context.suffix.size() && scored < scored_tokens; ++k) {
+    const int32_t t = context.suffix[k];
+    if (!grammar.allows(t)) continue;
+    sum += ops::log_softmax(gen.logits()).data<float>()[t];  // logits [1, V], host
+    ++scored;
+    gen.feed(t);
+    grammar.feed(t);
+  }
+  return sum;
+}
+
+std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                         const SamplingOptions& sampling, std::mt19937_64& rng,
+                                         const InfillOptions& options) {
+  std::vector<int32_t> best = compose_middle(net, meta, context, sampling, rng, options);
+  if (options.candidates <= 1) return best;
+  double best_score = suffix_log_likelihood(net, meta, context, best, options.scored_tokens);
+  for (int k = 1; k < options.candidates; ++k) {
+    std::vector<int32_t> middle = compose_middle(net, meta, context, sampling, rng, options);
+    const double score = suffix_log_likelihood(net, meta, context, middle, options.scored_tokens);
+    if (score > best_score) best_score = score, best = std::move(middle);
+  }
+  return best;
 }
 
 midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,

@@ -8,6 +8,7 @@
 // it is (it is the music before the gap, and the network hears it in the prefix). A new note that
 // would sound past the gap's end is cut there, so that nothing after the gap changes.
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 
 #include "midi/score.h"
 #include "model/checkpoint.h"
+#include "model/control_guide.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -44,7 +46,11 @@ struct InfillContext {
   int shift = 0;                // semitones the file was moved by into the network's key (0 unless trained in C)
   std::vector<int32_t> prompt;  // SUFFIX suffix PREFIX prefix MIDDLE (Before: the prefix's last seq_len tokens)
   std::vector<int32_t> prefix;  // the whole prefix from BOS, ending at the gap: what the grammar reads
+  std::vector<int32_t> suffix;  // Both: what follows the gap, from its end on (its instrument named first)
   size_t replaced = 0;          // the file's notes inside the gap
+  // The pitched notes' lowest and highest pitch (in the network's key) of the gap's length before
+  // it, and of that before and after it together: what range guidance keeps the middle to.
+  std::optional<PitchRange> range_before, range_around;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -53,15 +59,49 @@ struct InfillContext {
 // seq_len / 3; with `sees` Before, the prefix's last seq_len tokens alone, as composer --primer
 // reads a primer. std::invalid_argument when the checkpoint was not trained for infilling, or the
 // gap starts after the file's last note.
+// `prefix_tokens` > 0 reads that many of the prefix's last tokens instead of seq_len / 3 (Both only).
 InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap,
-                             InfillSees sees = InfillSees::Both);
+                             InfillSees sees = InfillSees::Both, int64_t prefix_tokens = 0);
+
+// How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
+// bench/results/quality.md, 2026-12-07 "the seam after the gap").
+struct InfillOptions {
+  // What the network gives the shifts that would pass the gap's end goes to the shift that lands
+  // on it (midi::EventGrammar::set_rest_to_end); false spreads it over notes and shorter shifts.
+  bool rest_to_end = true;
+  // Both sides read: this many middles are composed and the one kept under which the network, read
+  // left to right as a plain continuation (the prefix, the middle, the suffix), gives the suffix's
+  // first `scored_tokens` tokens the highest likelihood. 1: the first middle, nothing scored.
+  int candidates = 1;
+  int scored_tokens = 32;
+  // Guidance of the middle's pitches toward the range of the bars beside the gap (as many grid steps
+  // as the gap on each side; ControlGuide's range bias): off, both sides, or the bars before alone
+  // (the fair counterpart for a continuation, which must not read the suffix).
+  enum class Range { Off, Around, Before };
+  Range range = Range::Off;
+  double range_strength = kDefaultRangeStrength;
+};
 
 // One middle: sampled under the event grammar with its time held inside the gap (no shift past its
 // end), ending exactly at it. A network that has not reached the end after 16 tokens per grid
 // step of the gap (and 64 more) is ended there with rests. With InfillSees::Before the middle goes
 // on in the prefix's instrument instead of naming its own first.
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
-                                    const SamplingOptions& sampling, std::mt19937_64& rng);
+                                    const SamplingOptions& sampling, std::mt19937_64& rng,
+                                    const InfillOptions& options = {});
+
+// The log-likelihood (natural log) of the suffix's first `scored_tokens` tokens when the network
+// reads the prefix's last seq_len tokens, `middle` and the suffix left to right as one plain piece;
+// suffix tokens the grammar forbids there (an instrument named again while in force) are skipped
+// unscored, and so are the middle's. Needs a context that saw both sides.
+double suffix_log_likelihood(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                             const std::vector<int32_t>& middle, int scored_tokens);
+
+// options.candidates middles composed one after another from `rng`; the one whose suffix is likeliest
+// (suffix_log_likelihood; the first on a tie) is returned. One candidate: compose_middle's alone.
+std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
+                                         const SamplingOptions& sampling, std::mt19937_64& rng,
+                                         const InfillOptions& options);
 
 // `score` with the notes inside the gap replaced by the middle's: on the file's ticks, moved back
 // into its key, each on the channel, track and program of the file's first note of its instrument

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -231,6 +232,111 @@ TEST_CASE("infill grammar: a middle's time never passes the gap's end, no note s
   CHECK(c.allows(n60));
   CHECK_FALSE(c.allows(p0));  // the instrument in force is not named again
   CHECK_FALSE(c.allows(ids_of(v, {"T13"})[0]));
+}
+
+TEST_CASE("infill grammar: with rest_to_end the shift onto the gap's end takes the probability of those past it") {
+  const Tokens v = vocab_for(band_piece());
+  midi::EventGrammar g(v, midi::EventOptions{});
+  for (int32_t t : ids_of(v, {"BOS", "I0", "P0", "N60", "D5", "T12"})) g.feed(t);
+  g.begin_middle(24);
+  for (int32_t t : ids_of(v, {"P0", "N60", "D5"})) g.feed(t);  // 12 steps left
+  const int32_t t12 = ids_of(v, {"T12"})[0], t11 = ids_of(v, {"T11"})[0], n62 = ids_of(v, {"N62"})[0];
+  std::vector<float> forbid(v.size(), 0.0f), rest(v.size(), 0.0f);
+  rest[size_t(t11)] = forbid[size_t(t11)] = 0.5f;
+  g.mask(forbid.data());
+  CHECK(forbid[size_t(t12)] == 0.0f);  // the old way: T13..T48 masked, their probability spread over all
+  g.set_rest_to_end(true);
+  g.mask(rest.data());
+  CHECK(rest[size_t(t12)] == doctest::Approx(std::log(37.0)));  // T12 and T13..T48, each exp(0)
+  CHECK(rest[size_t(t11)] == 0.5f);                             // the shorter shifts and notes keep theirs
+  CHECK(rest[size_t(n62)] == 0.0f);
+  for (const char* past : {"T13", "T48"}) CHECK(rest[size_t(ids_of(v, {past})[0])] < -1e29f);
+  g.feed(t12);  // at the end: nothing to move
+  std::vector<float> done(v.size(), 0.0f);
+  g.mask(done.data());
+  CHECK(done[size_t(t12)] < -1e29f);
+}
+
+TEST_CASE("infill: among candidate middles the one after which the suffix is likeliest is kept") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);  // untrained: the likelihoods differ by the middle alone
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  const model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 3));
+  REQUIRE(c.suffix.size() > 8);
+  model::InfillOptions options;
+  options.candidates = 5;
+  options.scored_tokens = 8;
+  std::mt19937_64 rng(7), replay(7);
+  const std::vector<int32_t> best = model::compose_best_middle(net, meta, c, hot, rng, options);
+  std::vector<double> scores;
+  std::vector<std::vector<int32_t>> middles;
+  for (int k = 0; k < options.candidates; ++k) {
+    middles.push_back(model::compose_middle(net, meta, c, hot, replay, options));
+    scores.push_back(model::suffix_log_likelihood(net, meta, c, middles.back(), options.scored_tokens));
+    CHECK(scores.back() < 0);  // a sum of log-probabilities of 8 tokens
+  }
+  const auto top = std::max_element(scores.begin(), scores.end()) - scores.begin();
+  CHECK(best == middles[size_t(top)]);
+  CHECK(std::set<double>(scores.begin(), scores.end()).size() > 1);  // the choice was a choice
+  CHECK(rng() == replay());                                          // every candidate drew from the same stream
+  CHECK(model::suffix_log_likelihood(net, meta, c, best, 0) == 0.0);
+  CHECK(model::suffix_log_likelihood(net, meta, c, best, 16) < model::suffix_log_likelihood(net, meta, c, best, 8));
+  const model::InfillContext before =
+      model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 3), model::InfillSees::Before);
+  CHECK_THROWS_AS(model::suffix_log_likelihood(net, meta, before, best, 8), std::invalid_argument);
+}
+
+TEST_CASE("infill: the prefix read is seq_len / 3 tokens, or as many as asked") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));  // seq_len 48
+  const midi::InfillLayout layout(meta.vocab);
+  const auto prefix_read = [&](int64_t asked) {
+    const std::vector<int32_t> p =
+        model::infill_context(meta, piece, model::gap_of_bars(piece, 3, 3), model::InfillSees::Both, asked).prompt;
+    const auto from = std::find(p.begin(), p.end(), layout.prefix_token());
+    return std::find(from, p.end(), layout.middle_token()) - from - 1;
+  };
+  CHECK(prefix_read(0) == 16);
+  CHECK(prefix_read(30) == 30);
+}
+
+TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside the gap") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 2));  // steps 48-96
+  // Before: steps 0-47, the melody's 60, 67, 62, 69, 71, 66, 61, 64 and the bass's 36 (drums left out);
+  // after: steps 96-143, the melody (60-71) and the bass's 38.
+  REQUIRE(c.range_before);
+  CHECK(c.range_before->lo == 36);
+  CHECK(c.range_before->hi == 71);
+  REQUIRE(c.range_around);
+  CHECK(c.range_around->lo == 36);
+  CHECK(c.range_around->hi == 71);
+  c.range_around = model::PitchRange{60, 62};  // narrower, so that the guidance shows
+  c.range_before = model::PitchRange{64, 65};
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  const auto pitches = [&](model::InfillOptions::Range range) {
+    model::InfillOptions options;
+    options.range = range;
+    options.range_strength = 60;
+    std::mt19937_64 rng(5);
+    std::set<int> out;
+    for (int k = 0; k < 6; ++k) {
+      bool drums = false;  // drum notes are no pitches: the range leaves them alone
+      for (const std::string& t : text_of(meta.vocab, model::compose_middle(net, meta, c, hot, rng, options))) {
+        if (t == "DRUMS" || t[0] == 'P') drums = t == "DRUMS";
+        if (t[0] == 'N' && !drums) out.insert(std::stoi(t.substr(1)));
+      }
+    }
+    return out;
+  };
+  CHECK(pitches(model::InfillOptions::Range::Around) == std::set<int>{60, 61, 62});
+  CHECK(pitches(model::InfillOptions::Range::Before) == std::set<int>{64, 65});
+  CHECK(pitches(model::InfillOptions::Range::Off).size() > 3);
 }
 
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {

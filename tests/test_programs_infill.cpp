@@ -73,6 +73,11 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
     CHECK(outside(data / name, 96, 192) == outside(file, 96, 192));
     CHECK(outside(data / name, 96, 192).size() < midi::read_midi_file(data / name).notes.size());  // new notes
   }
+  // Four candidate middles, the likeliest kept: the file outside the gap as it was.
+  const auto chosen = run_program("composer", ck + " --infill " + file + " --bars 3-4 --infill-candidates 4 " +
+                                                  "--infill-scored-tokens 8 --out " + out.string());
+  CHECK(chosen.status == 0);
+  CHECK(outside(out, 96, 192) == outside(file, 96, 192));
   const auto beats = run_program("composer", ck + " --infill " + file + " --beats 2-3 --out " + out.string());
   CHECK(beats.status == 0);
   CHECK(outside(out, 12, 36) == outside(file, 12, 36));
@@ -106,14 +111,26 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
 
   // Refusals: one line each, exit code 2.
   const std::string plain_ck = " --checkpoint " + (data / "plain" / "best.safetensors").string();
-  for (const std::string& args :
-       {plain_ck + " --infill " + file + " --bars 3-4", ck + " --infill " + file + " --bars 4-3",
-        ck + " --infill " + file + " --bars 0-2", ck + " --infill " + file + " --bars 3-x",
-        ck + " --infill " + file + " --beats 3", ck + " --infill " + file, ck + " --bars 3-4", ck + " --beats 1-2",
-        ck + " --infill " + file + " --bars 300-301", ck + " --infill " + file + " --bars 3-4 --seconds 4",
-        ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
-        ck + " --infill " + file + " --bars 3-4 --listen", ck + " --bars 3 --infill-sees before",
-        ck + " --infill " + file + " --bars 3-4 --infill-sees after"}) {
+  for (const std::string& args : {plain_ck + " --infill " + file + " --bars 3-4",
+                                  ck + " --infill " + file + " --bars 4-3",
+                                  ck + " --infill " + file + " --bars 0-2",
+                                  ck + " --infill " + file + " --bars 3-x",
+                                  ck + " --infill " + file + " --beats 3",
+                                  ck + " --infill " + file,
+                                  ck + " --bars 3-4",
+                                  ck + " --beats 1-2",
+                                  ck + " --infill " + file + " --bars 300-301",
+                                  ck + " --infill " + file + " --bars 3-4 --seconds 4",
+                                  ck + " --infill " + (data / "none.mid").string() + " --bars 1-2",
+                                  ck + " --infill " + file + " --bars 3-4 --listen",
+                                  ck + " --bars 3 --infill-sees before",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees after",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-candidates 2",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-candidates 0",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-overshoot maybe",
+                                  ck + " --bars 3 --infill-candidates 2",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-range around",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-range wide"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);

@@ -72,7 +72,11 @@ struct Options {
   double bars = 0, seconds = 0;  // the piece's length in bars or seconds instead of --length
   std::string infill;            // --infill FILE: compose its --bars / --beats anew (model/infill.h)
   std::string bars_text, beats_text;
-  std::string infill_sees = "both";  // --infill-sees: both sides of the gap, or only what precedes it
+  std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
+  model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
+  std::string infill_overshoot = "rest";
+  std::string infill_range = "off";  // --infill-range: off, around or before
+  int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
@@ -105,12 +109,65 @@ int check_infill_options(Options& o) {
   } catch (const std::invalid_argument& e) {
     problem = e.what();
   }
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_options.candidates > 1)
+    problem = "--infill-candidates scores the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_range == "around")
+    problem = "--infill-range around reads the music after the gap, which --infill-sees before does not read";
   if (!problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
+  o.infill_options.rest_to_end = o.infill_overshoot == "rest";
+  using Range = model::InfillOptions::Range;
+  o.infill_options.range = o.infill_range == "around"   ? Range::Around
+                           : o.infill_range == "before" ? Range::Before
+                                                        : Range::Off;
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
+}
+
+// How --infill writes its middle (model::InfillOptions; docs/infill.md).
+void add_infill_options(CLI::App& app, Options& o) {
+  app.add_option("--infill-sees", o.infill_sees,
+                 "With --infill: what the network reads, both sides of the gap, or only the music before it (a "
+                 "plain continuation held to the gap's end: the baseline of bench/infill_quality.py)")
+      ->check(CLI::IsMember({"both", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-overshoot", o.infill_overshoot,
+                 "With --infill: what becomes of the probability of a shift past the gap's end: rest (the shift "
+                 "to the end takes it) or forbid (spread over notes and shorter shifts)")
+      ->check(CLI::IsMember({"rest", "forbid"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-range", o.infill_range,
+                 "With --infill: keep the new notes to the pitch range of the bars beside the gap (as long as the "
+                 "gap on each side): off, around (both sides) or before (the bars before it alone)")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-range-strength", o.infill_options.range_strength,
+                 "With --infill-range: a logit bias on the notes outside the range")
+      ->check(tools::number_in(0, 100))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-prefix-tokens", o.infill_prefix_tokens,
+                 "With --infill (both sides): read this many of the last tokens before the gap (0: a third of "
+                 "the checkpoint's seq_len, as many as of the suffix)")
+      ->check(tools::whole_in(0, 100000))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-candidates", o.infill_options.candidates,
+                 "With --infill (both sides): compose this many middles and keep the one after which the "
+                 "network, reading on plainly, finds the music after the gap likeliest")
+      ->check(tools::whole_in(1, 64))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-scored-tokens", o.infill_options.scored_tokens,
+                 "With --infill-candidates: how many of the tokens after the gap are scored")
+      ->check(tools::whole_in(1, 10000))
+      ->needs("--infill")
+      ->capture_default_str();
 }
 
 // --key, --density and --style: control tokens for a checkpoint trained with them (model/controls.h).
@@ -252,12 +309,6 @@ int parse_options(int argc, char** argv, Options& o) {
       ->excludes("--instruments");
   app.add_option("--beats", o.beats_text, "With --infill: the beats (quarter notes) to compose anew, FIRST-LAST")
       ->excludes(bars);
-  app.add_option("--infill-sees", o.infill_sees,
-                 "With --infill: what the network reads, both sides of the gap, or only the music before it (a "
-                 "plain continuation held to the gap's end: the baseline of bench/infill_quality.py)")
-      ->check(CLI::IsMember({"both", "before"}))
-      ->needs("--infill")
-      ->capture_default_str();
   app.add_option("--seconds", o.seconds, "Compose this many seconds (at --tempo) instead of --length tokens")
       ->check(tools::number_in(0.5, 1e6))
       ->excludes("--length")
@@ -276,6 +327,7 @@ int parse_options(int argc, char** argv, Options& o) {
   CLI::Option* play_opt = add_output_options(app, o);
   add_listen_options(app, o);
   add_control_options(app, o);
+  add_infill_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -561,9 +613,9 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   try {
     const bool bars = !o.bars_text.empty();
     const auto [first, last] = model::parse_range(bars ? o.bars_text : o.beats_text, bars ? "--bars" : "--beats");
-    context = model::infill_context(meta, original,
-                                    bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
-                                    o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both);
+    context = model::infill_context(
+        meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
+        o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both, o.infill_prefix_tokens);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
@@ -575,7 +627,8 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   std::vector<eval::NamedFeatures> measured;
   for (int k = 0; k < o.num_outputs; ++k) {
     const auto started = std::chrono::steady_clock::now();
-    const Piece piece{context.prompt, model::compose_middle(*ck.net, meta, context, o.sampling, rng)};
+    const Piece piece{context.prompt,
+                      model::compose_best_middle(*ck.net, meta, context, o.sampling, rng, o.infill_options)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const midi::Score score = model::with_middle(original, meta, context, piece.generated);
     std::vector<std::string> rendered;
