@@ -74,13 +74,6 @@ int64_t note_ons(const std::vector<MidiEvent>& events, int64_t from, int64_t to)
   });
 }
 
-std::vector<MidiEvent> before(const std::vector<MidiEvent>& events, int64_t frame) {
-  std::vector<MidiEvent> kept;
-  for (const MidiEvent& e : events)
-    if (e.frame < frame) kept.push_back(e);
-  return kept;
-}
-
 // The phrase's last note ends at beat 4.5 (and 37 frames); two beats of silence follow.
 int64_t silence_end(double bpm) { return frames_per_beat(bpm) * 13 / 2 + 37; }
 
