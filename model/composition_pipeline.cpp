@@ -154,12 +154,11 @@ Primer tokens_primer_of_line(const std::string& line, const CheckpointMeta& meta
 }
 
 std::string tokens_line(const std::vector<std::vector<int32_t>>& parts, const std::vector<std::string>& vocab) {
-  std::string line, sep;
+  std::string line;
   for (const auto& part : parts)
-    for (int32_t t : part) {  // appended piece by piece: `sep + ...` makes GCC 12 warn falsely (-Wrestrict)
-      line += sep;
-      line += vocab[static_cast<size_t>(t)];
-      sep = " ";
+    for (int32_t t : part) {  // one push_back and one append: `sep + ...` makes GCC 12 warn falsely (-Wrestrict)
+      if (!line.empty()) line.push_back(' ');
+      line.append(vocab[static_cast<size_t>(t)]);
     }
   return line;
 }
