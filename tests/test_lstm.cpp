@@ -103,6 +103,36 @@ TEST_CASE("gradcheck: lstm biases summed over more rows than one block of the co
       (V{w.b_ih, w.b_hh}));
 }
 
+// On its first use a gradient buffer is written by the weight products (beta = 0, no zeroing);
+// on a later one they add to it: a second backward without zero_grad doubles every gradient,
+// exactly (in float64, g + g is 2g), dW_ih, dW_hh and dX included. No h0: its product would be
+// a second term of dW_hh per pass, and (a + b) + a + b need not be 2(a + b) (the gradient checks
+// cover that term).
+TEST_CASE("lstm: a second backward adds to the gradients the first wrote") {
+  const int64_t T = 4, B = 3, I = 5, H = 6;
+  const ops::LstmWeights w = random_weights(I, H, 640);
+  const V in{leaf({T, B, I}, 641), Tensor(), leaf({B, H}, 643), w.w_ih, w.w_hh, w.b_ih, w.b_hh};
+  std::vector<std::vector<double>> once;
+  for (int pass = 1; pass <= 2; ++pass) {
+    ops::sum(run_lstm(in, false)[0]).backward();
+    for (size_t k = 0; k < in.size(); ++k) {
+      CAPTURE(k);
+      if (!in[k].defined()) {
+        once.emplace_back();
+        continue;
+      }
+      const std::vector<double> g = in[k].grad().to_vector();
+      if (pass == 1) {
+        once.push_back(g);
+        continue;
+      }
+      bool doubled = true;
+      for (size_t e = 0; e < g.size(); ++e) doubled = doubled && g[e] == 2 * once[k][e] && g[e] != 0;
+      CHECK(doubled);
+    }
+  }
+}
+
 TEST_CASE("lstm forward matches a naive per-gate reference") {
   const int64_t T = 6, B = 3, I = 4, H = 5;
   const ops::LstmWeights w = random_weights(I, H, 400);

@@ -369,6 +369,44 @@ TEST_CASE("products: an operand rounded once gives gemm()'s products bit for bit
   }
 }
 
+// The copies a caller keeps (the LSTM's x, W_ih and h from its forward) give the product it would
+// round itself, bit for bit; and at bf16 they are what is read: a copy of another matrix than
+// the float32 one beside it gives that other matrix's product.
+TEST_CASE("products: bf16 copies kept by the caller give gemm()'s products, and are what bf16 reads") {
+  const int64_t m = 40, n = 33, k = 48, offset = 2 * k, count = offset + m * k;
+  const auto floats = [](int64_t size, uint64_t seed) {
+    const std::vector<double> v = Tensor::uniform({size}, -1, 1, seed).to_vector();
+    return std::vector<float>(v.begin(), v.end());
+  };
+  const std::vector<float> a = floats(count, 41), b = floats(k * n, 42), other = floats(k * n, 43);
+  std::vector<uint16_t> a16(count), b16(k * n), other16(k * n);
+  cpu::to_bf16(a.data(), a16.data(), count, b.data(), b16.data(), k * n);
+  cpu::to_bf16(other.data(), other16.data(), k * n);
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !bf16_here()) continue;
+    const Precision precision = bf16 ? kBf16 : kFp32;
+    for (bool tb : {false, true}) {
+      CAPTURE(bf16);
+      CAPTURE(tb);
+      std::vector<float> expected(m * n, 0.5f), both(m * n, 0.5f), only_b(m * n, 0.5f), from_rounded(m * n, 0.5f);
+      cpu::gemm(a.data() + offset, false, b.data(), tb, expected.data(), m, n, k, true, precision);
+      cpu::gemm(a.data() + offset, a16.data() + offset, false, b.data(), b16.data(), tb, both.data(), m, n, k, true,
+                precision);
+      cpu::gemm(a.data() + offset, nullptr, false, b.data(), b16.data(), tb, only_b.data(), m, n, k, true, precision);
+      const cpu::RoundedOperand rounded(a.data(), count, precision);
+      rounded.gemm(offset, false, b.data(), tb, from_rounded.data(), m, n, k, true, b16.data());
+      CHECK(both == expected);
+      CHECK(only_b == expected);
+      CHECK(from_rounded == expected);
+      if (!bf16) continue;
+      std::vector<float> of_other(m * n), read(m * n);
+      cpu::gemm(a.data(), false, other.data(), tb, of_other.data(), m, n, k, false, precision);
+      cpu::gemm(a.data(), a16.data(), false, b.data(), other16.data(), tb, read.data(), m, n, k, false, precision);
+      CHECK(read == of_other);
+    }
+  }
+}
+
 TEST_CASE("products: both operands rounded in one pass give the product of their bf16 values") {
   if (!bf16_here()) return;
   // The bf16 product must be the float64 product of both operands' bf16 values up to float32's

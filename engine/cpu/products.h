@@ -32,6 +32,18 @@ bool bf16_supported(std::string* why = nullptr);
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate, Precision precision);
 
+// gemm() with either operand's bf16 copy given where the caller keeps one (bf16_bits of every
+// element, in the operand's own layout), made once for several products instead of once per
+// product: the LSTM keeps its input's, h's and W_ih's from the forward for the backward's. Null:
+// rounded here, as gemm() does. Read at bf16 only.
+void gemm(const float* a, const uint16_t* a16, bool transpose_a, const float* b, const uint16_t* b16, bool transpose_b,
+          float* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision);
+
+// a [count_a] into a16 and b [count_b] into b16 as bf16_bits (count_b 0: a alone), in one parallel
+// region when they are large: the copies that gemm()'s callers keep.
+void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b = nullptr, uint16_t* b16 = nullptr,
+             int64_t count_b = 0);
+
 // An A operand that enters several products in a row, rounded to the products' precision once
 // instead of once per product: the LSTM's gate gradients D [T·B, 4H] (13 million elements in
 // the seed network) enter three, dW_ih, dW_hh and dx. At fp32 nothing is copied. The source
@@ -50,9 +62,9 @@ class RoundedOperand {
   ~RoundedOperand();
   RoundedOperand(const RoundedOperand&) = delete;
   RoundedOperand& operator=(const RoundedOperand&) = delete;
-  // As gemm(), with A the operand's elements from `offset` on.
+  // As gemm(), with A the operand's elements from `offset` on; b16: b's bf16 copy, or null.
   void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-            int64_t k, bool accumulate) const;
+            int64_t k, bool accumulate, const uint16_t* b16 = nullptr) const;
 
  private:
   const float* a_;

@@ -1,5 +1,6 @@
 // The products through Eigen's own kernels, where oneDNN is not installed (the GPU machine has no
 // Debian packages; its CPU path only checks the GPU's results). fp32 only.
+#include "engine/cpu/bf16.h"
 #include "engine/cpu/eigen_product.h"
 #include "engine/cpu/product_clock.h"
 #include "engine/cpu/products.h"
@@ -24,6 +25,17 @@ void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, fl
   eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
+// fp32 only: the bf16 copies are never read.
+void gemm(const float* a, const uint16_t*, bool transpose_a, const float* b, const uint16_t*, bool transpose_b,
+          float* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
+  gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
+}
+
+void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b, uint16_t* b16, int64_t count_b) {
+  for (int64_t i = 0; i < count_a; ++i) a16[i] = bf16_bits(a[i]);
+  for (int64_t i = 0; i < count_b; ++i) b16[i] = bf16_bits(b[i]);
+}
+
 // fp32 only (check_precision refuses bf16 here): no copy.
 RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precision)
     : a_(a), count_(count), precision_(precision) {}
@@ -32,7 +44,7 @@ RoundedOperand::RoundedOperand(const float* a, int64_t count, Precision precisio
 RoundedOperand::~RoundedOperand() = default;
 
 void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
-                          int64_t n, int64_t k, bool accumulate) const {
+                          int64_t n, int64_t k, bool accumulate, const uint16_t*) const {
   if (offset < 0 || offset + m * k > count_)
     throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
   const detail::ProductClock clock(detail::ProductWork::Products);

@@ -56,13 +56,13 @@ void round_to_bf16(const float* src, uint16_t* dst, int64_t count, bool shared) 
   for (int64_t i = 0; i < count; ++i) dst[i] = bf16_bits(src[i]);
 }
 
-// A product's operands to bf16, a [count_a] into a16 and b [count_b] into b16 (count_b 0: A
-// alone), in one parallel region: a region per operand was two forks and joins per product, each
-// waking the other core. Below 2^16 elements in all no region is opened (one whose if-clause is
-// false still calls into libgomp); inside a region (the LSTM's one-thread products) a nested one
-// runs on this thread alone.
-void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b = nullptr, uint16_t* b16 = nullptr,
-             int64_t count_b = 0) {
+}  // namespace
+
+// A product's operands to bf16 in one parallel region: a region per operand was two forks and
+// joins per product, each waking the other core. Below 2^16 elements in all no region is opened
+// (one whose if-clause is false still calls into libgomp); inside a region (the LSTM's one-thread
+// products) a nested one runs on this thread alone.
+void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b, uint16_t* b16, int64_t count_b) {
   const detail::ProductClock clock(detail::ProductWork::Preparing);
   if (count_a + count_b < (1 << 16)) {
     round_to_bf16(a, a16, count_a, false);
@@ -74,6 +74,8 @@ void to_bf16(const float* a, uint16_t* a16, int64_t count_a, const float* b = nu
     round_to_bf16(b, b16, count_b, true);
   }
 }
+
+namespace {
 
 // A buffer per role, reused from product to product (the LSTM's steps all have one shape).
 uint16_t* bf16_scratch(int role, int64_t count) {
@@ -155,11 +157,8 @@ bool bf16_supported(std::string* why) {
   return false;
 }
 
-namespace {
-
-// gemm() with A perhaps already rounded: a16, when not null, is a's bf16 copy.
-void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const float* b, bool transpose_b, float* c,
-               int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
+void gemm(const float* a, const uint16_t* a16, bool transpose_a, const float* b, const uint16_t* b16, bool transpose_b,
+          float* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
   if (m == 0 || n == 0) return;
   if (k == 0) return zero_or_keep(c, m * n, accumulate);
   // Products of no depth or one column (the scalar input's projection and its weight gradient)
@@ -174,17 +173,18 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
   const void* a_data = a;
   const void* b_data = b;
   if (precision == Precision::BF16) {
-    // Same layouts, narrower elements: the strides of the descriptors still hold.
-    uint16_t* b16 = bf16_scratch(1, k * n);
-    if (a16) {
-      to_bf16(b, b16, k * n);
-    } else {
-      uint16_t* scratch = bf16_scratch(0, m * k);
-      to_bf16(a, scratch, m * k, b, b16, k * n);
-      a16 = scratch;
-    }
-    a_data = a16;
-    b_data = b16;
+    // Same layouts, narrower elements: the strides of the descriptors still hold. What the
+    // caller has not rounded is rounded here, both operands in one region.
+    uint16_t* a_scratch = a16 ? nullptr : bf16_scratch(0, m * k);
+    uint16_t* b_scratch = b16 ? nullptr : bf16_scratch(1, k * n);
+    if (a_scratch && b_scratch)
+      to_bf16(a, a_scratch, m * k, b, b_scratch, k * n);
+    else if (a_scratch)
+      to_bf16(a, a_scratch, m * k);
+    else if (b_scratch)
+      to_bf16(b, b_scratch, k * n);
+    a_data = a16 ? a16 : a_scratch;
+    b_data = b16 ? b16 : b_scratch;
   }
   const dnnl::matmul& product = gemm_primitive({m, n, k, transpose_a, transpose_b, accumulate, precision});
   memory a_mem(matrix_desc(m, k, transpose_a, type), cpu_engine(), const_cast<void*>(a_data));
@@ -194,11 +194,9 @@ void gemm_from(const float* a, const uint16_t* a16, bool transpose_a, const floa
   product.execute(cpu_stream(), {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
 }
 
-}  // namespace
-
 void gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n, int64_t k,
           bool accumulate, Precision precision) {
-  gemm_from(a, nullptr, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
+  gemm(a, nullptr, transpose_a, b, nullptr, transpose_b, c, m, n, k, accumulate, precision);
 }
 
 namespace {
@@ -231,11 +229,11 @@ RoundedOperand::~RoundedOperand() {
 }
 
 void RoundedOperand::gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m,
-                          int64_t n, int64_t k, bool accumulate) const {
+                          int64_t n, int64_t k, bool accumulate, const uint16_t* b16) const {
   if (offset < 0 || offset + m * k > count_)
     throw std::out_of_range("RoundedOperand: a product reads past the operand's elements");
   const uint16_t* a16 = rounded_ ? rounded_ + offset : nullptr;  // made at bf16 only
-  gemm_from(a_ + offset, a16, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision_);
+  cpu::gemm(a_ + offset, a16, transpose_a, b, b16, transpose_b, c, m, n, k, accumulate, precision_);
 }
 
 // Made with one thread: omp_get_max_threads() is 1 while a primitive for Threads::One is made,

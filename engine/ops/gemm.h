@@ -20,6 +20,18 @@ inline void gemm(const double* a, bool transpose_a, const double* b, bool transp
   cpu::eigen_product(a, transpose_a, b, transpose_b, c, m, n, k, accumulate);
 }
 
+// The same with either operand's bf16 copy given where the caller keeps one, or null (rounded
+// there): cpu::gemm's; float64 has none to read.
+inline void gemm(const float* a, const uint16_t* a16, bool transpose_a, const float* b, const uint16_t* b16,
+                 bool transpose_b, float* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
+  cpu::gemm(a, a16, transpose_a, b, b16, transpose_b, c, m, n, k, accumulate, precision);
+}
+
+inline void gemm(const double* a, const uint16_t*, bool transpose_a, const double* b, const uint16_t*, bool transpose_b,
+                 double* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
+  gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
+}
+
 // The B operand of many products with the same number of rows M and the same accumulate flag
 // (the LSTM's recurrent product at every step): float32 packs it once (cpu::PackedMatrix),
 // float64 reads it in place. b: [K, N], or [N, K] when transposed; it must outlive this object.
@@ -68,9 +80,10 @@ class RoundedOperand<float> {
   RoundedOperand(const float* a, int64_t count, Precision precision, cpu::RoundedOperand::FilledByProducer tag)
       : rounded_(a, count, precision, tag) {}
   uint16_t* fill() { return rounded_.fill(); }
+  // b16: b's bf16 copy where the caller keeps one (cpu::gemm's), or null.
   void gemm(int64_t offset, bool transpose_a, const float* b, bool transpose_b, float* c, int64_t m, int64_t n,
-            int64_t k, bool accumulate) const {
-    rounded_.gemm(offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
+            int64_t k, bool accumulate, const uint16_t* b16 = nullptr) const {
+    rounded_.gemm(offset, transpose_a, b, transpose_b, c, m, n, k, accumulate, b16);
   }
 
  private:
@@ -84,7 +97,7 @@ class RoundedOperand<double> {
   RoundedOperand(const double* a, int64_t, Precision, cpu::RoundedOperand::FilledByProducer) : a_(a) {}
   uint16_t* fill() { return nullptr; }  // float64 is never rounded
   void gemm(int64_t offset, bool transpose_a, const double* b, bool transpose_b, double* c, int64_t m, int64_t n,
-            int64_t k, bool accumulate) const {
+            int64_t k, bool accumulate, const uint16_t* = nullptr) const {
     detail::gemm(a_ + offset, transpose_a, b, transpose_b, c, m, n, k, accumulate);
   }
 

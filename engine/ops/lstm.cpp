@@ -11,10 +11,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/cpu/bf16.h"
 #include "engine/cpu/products.h"
@@ -67,6 +69,21 @@ template <class T>
 bool bf16_products(Precision precision) {
   return std::is_same_v<T, float> && precision == Precision::BF16;
 }
+
+// The bf16 copies that the forward makes for its products and keeps for the backward's, so that
+// each operand is rounded once per training step, not once per product: x [T·B, I] (the input
+// projection's A, dW_ih's B), W_ih [4H, I] (the projection's B, dX's B) and hs [T, B, H] (h_t of
+// every step, written by the cells as they make h_t: the next step's recurrent product reads it,
+// dW_hh reads them all). Null where the products are not bf16, and x and W_ih also where the input
+// has one element (products of depth or width 1 stay float32: products_onednn.cpp).
+struct Bf16Copies {
+  std::shared_ptr<uint16_t> x, w_ih, hs;
+  // count elements from the tensors' caching allocator: a steady step faults no pages in.
+  static std::shared_ptr<uint16_t> block(int64_t count) {
+    const size_t bytes = std::max<int64_t>(count, 1) * sizeof(uint16_t);
+    return {static_cast<uint16_t*>(host_allocate(bytes)), [bytes](uint16_t* p) { host_release(p, bytes); }};
+  }
+};
 
 // The cells of one step, in 512-bit vectors where their bf16 copies are written (bf16 products:
 // lstm_cells_wide.cpp), else as compiled here.
@@ -209,7 +226,7 @@ namespace {
 // units), and waits once per step for the whole h_t, the next step's operand: one region and T
 // barriers instead of 2T regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input
 // projections in, the activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out;
-// h16 [2, B, H] or null (bf16 products): h_t in bf16, two buffers in turn; kept: whether the
+// h16 [T, B, H] or null (bf16 products): h_t of every step in bf16 (Bf16Copies::hs); kept: whether the
 // slices are kept for the next call (no graph recorded: SlicesLease). What a thread throws is
 // rethrown here after the region (RegionFailure).
 void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, const float* h0, const float* c0,
@@ -236,8 +253,8 @@ void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, c
         if (units == 0) return;
         const float* h_prev = t > 0 ? hs + (t - 1) * batch * hidden : h0;
         const float* c_prev = t > 0 ? cs + (t - 1) * batch * hidden : c0;
-        uint16_t* h16_now = h16 ? h16 + (t % 2) * batch * hidden : nullptr;
-        const uint16_t* h16_prev = h16 && t > 0 ? h16 + ((t + 1) % 2) * batch * hidden : nullptr;
+        uint16_t* h16_now = h16 ? h16 + t * batch * hidden : nullptr;
+        const uint16_t* h16_prev = h16 && t > 0 ? h16 + (t - 1) * batch * hidden : nullptr;
         if (h_prev) recurrent->multiply(h_prev, rec, h16_prev);
         step_forward_units(P + t * batch * G, h_prev ? rec : nullptr, bias, c_prev, cs + t * batch * hidden,
                            hs + t * batch * hidden, h16_now, batch, hidden, u0, u1);
@@ -252,22 +269,32 @@ void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, c
 
 // The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
 // [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
-// recording: whether a backward (and then a change of the weights) follows.
+// recording: whether a backward (and then a change of the weights) follows. rounded: the bf16
+// copies made here, for the backward (Bf16Copies).
 template <class T>
 void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Precision precision,
-                      bool recording, Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs) {
+                      bool recording, Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs, Bf16Copies& rounded) {
   const int64_t steps = x.dim(0), batch = x.dim(1), input = x.dim(2), hidden = w.hidden(), G = 4 * hidden;
   as_array<T>(bias) = as_array<T>(w.b_ih) + as_array<T>(w.b_hh);
   T* P = gate_cache.data<T>();
+  if (bf16_products<T>(precision)) {
+    rounded.hs = Bf16Copies::block(steps * batch * hidden);  // written by the cells
+    if (input > 1) {
+      rounded.x = Bf16Copies::block(steps * batch * input);
+      rounded.w_ih = Bf16Copies::block(G * input);
+      cpu::to_bf16(x.data<float>(), rounded.x.get(), steps * batch * input, w.w_ih.data<float>(), rounded.w_ih.get(),
+                   G * input);
+    }
+  }
   // The input projection of all T steps: one GEMM, P [T·B, 4H] = X [T·B, I] · W_ihᵀ.
-  detail::gemm(x.data<T>(), false, w.w_ih.data<T>(), true, P, steps * batch, G, input, false, precision);
-  // At bf16 the cell also writes h_t in bf16 for the next step's product (two buffers in turn).
-  std::vector<uint16_t> h16(bf16_products<T>(precision) ? 2 * batch * hidden : 0);
+  detail::gemm(x.data<T>(), rounded.x.get(), false, w.w_ih.data<T>(), rounded.w_ih.get(), true, P, steps * batch, G,
+               input, false, precision);
+  uint16_t* h16 = rounded.hs.get();  // [T, B, H] or null
   if constexpr (std::is_same_v<T, float>)
     if (one_region<T>(batch, hidden))
       return forward_steps_one_region(w.w_hh, bias.data<T>(), P, h0.defined() ? h0.data<T>() : nullptr,
-                                      c0.defined() ? c0.data<T>() : nullptr, hs.data<T>(), cs.data<T>(),
-                                      h16.empty() ? nullptr : h16.data(), steps, batch, hidden, precision, !recording);
+                                      c0.defined() ? c0.data<T>() : nullptr, hs.data<T>(), cs.data<T>(), h16, steps,
+                                      batch, hidden, precision, !recording);
   // W_hhᵀ packed once for the whole sequence, and kept while W_hh stays as it is:
   // P_t [B, 4H] += h_{t-1} [B, H] · W_hhᵀ.
   const auto recurrent = detail::packed_weights<T>(w.w_hh, true, hidden, G, batch, true, precision);
@@ -275,8 +302,8 @@ void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const
     T* Pt = P + t * batch * G;
     const T* h_prev = t > 0 ? hs.data<T>() + (t - 1) * batch * hidden : (h0.defined() ? h0.data<T>() : nullptr);
     const T* c_prev = t > 0 ? cs.data<T>() + (t - 1) * batch * hidden : (c0.defined() ? c0.data<T>() : nullptr);
-    uint16_t* h16_now = h16.empty() ? nullptr : h16.data() + (t % 2) * batch * hidden;
-    const uint16_t* h16_prev = h16.empty() || t == 0 ? nullptr : h16.data() + ((t + 1) % 2) * batch * hidden;
+    uint16_t* h16_now = h16 ? h16 + t * batch * hidden : nullptr;
+    const uint16_t* h16_prev = h16 && t > 0 ? h16 + (t - 1) * batch * hidden : nullptr;
     if (h_prev) recurrent->multiply(h_prev, Pt, h16_prev);
     step_forward(Pt, bias.data<T>(), c_prev, cs.data<T>() + t * batch * hidden, hs.data<T>() + t * batch * hidden,
                  h16_now, batch, hidden);
@@ -291,6 +318,7 @@ struct LstmSaved {
   Tensor gate_cache, hs, cs;
   bool last_only;
   Precision precision;  // of the forward's products, and so of the backward's
+  Bf16Copies rounded;   // the forward's bf16 copies of x, W_ih and hs
 };
 
 // Where the backward writes the gate gradients D [T·B, 4H] in float32: into D itself, or, where
@@ -323,18 +351,29 @@ bool products_read_only_bf16(Precision precision, int64_t batch, int64_t input, 
 }
 
 // The weight gradients as large GEMMs over all steps at once, from D (d: its float32 elements
-// and bf16 copy), after the backward's loop.
+// and bf16 copy) and the forward's bf16 copies, after the backward's loop. A gradient buffer on
+// its first use (fresh) is written by its first product (beta = 0) instead of zeroed and added to,
+// except the weights' at bf16: there oneDNN sums their long K (T·B rows) in another order when
+// the product has no sum post-op (the trainer's tiny bf16 run moved), so they keep their zeros
+// and a run's numbers stay as they were.
 template <class T>
 void weight_gradients(const LstmSaved& s, const detail::RoundedOperand<T>& d) {
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), input = s.x.dim(2), hidden = s.w.hidden(), G = 4 * hidden;
-  if (Tensor g = grad_buffer(s.w.w_ih); g.defined())  // dW_ih [4H, I] += Dᵀ X
-    d.gemm(0, true, s.x.data<T>(), false, g.data<T>(), G, input, steps * batch, true);
-  if (Tensor g = grad_buffer(s.w.w_hh); g.defined()) {  // dW_hh [4H, H] += Σ_t dgates_tᵀ h_{t-1}
-    d.gemm(batch * G, true, s.hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, true);
+  const bool weights_fresh = !bf16_products<T>(s.precision);
+  const auto buffer = [](const Tensor& x, bool allowed, bool* fresh) {
+    *fresh = false;
+    return allowed ? grad_buffer(x, fresh) : grad_buffer(x);
+  };
+  bool fresh = false;
+  if (Tensor g = buffer(s.w.w_ih, weights_fresh, &fresh); g.defined())  // dW_ih [4H, I] (+)= Dᵀ X
+    d.gemm(0, true, s.x.data<T>(), false, g.data<T>(), G, input, steps * batch, !fresh, s.rounded.x.get());
+  if (Tensor g = buffer(s.w.w_hh, weights_fresh, &fresh); g.defined()) {  // dW_hh [4H, H] (+)= Σ_t dgates_tᵀ h_{t-1}
+    d.gemm(batch * G, true, s.hs.data<T>(), false, g.data<T>(), G, hidden, (steps - 1) * batch, !fresh,
+           s.rounded.hs.get());
     if (s.h0.defined()) d.gemm(0, true, s.h0.data<T>(), false, g.data<T>(), G, hidden, batch, true);
   }
-  if (Tensor g = grad_buffer(s.x); g.defined())  // dX [T·B, I] += D W_ih
-    d.gemm(0, false, s.w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, true);
+  if (Tensor g = grad_buffer(s.x, &fresh); g.defined())  // dX [T·B, I] (+)= D W_ih
+    d.gemm(0, false, s.w.w_ih.data<T>(), false, g.data<T>(), steps * batch, input, G, !fresh, s.rounded.w_ih.get());
 }
 
 // What the backward does after its time loop: the weight gradients, the biases' and h0's and c0's.
@@ -514,13 +553,14 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step
   Tensor bias = Tensor::empty({G}, x.dtype());                   // b_ih + b_hh
   const bool recording = needs_grad({x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh});
+  Bf16Copies rounded;
   dispatch_float(x.dtype(), op, [&](auto tag) {
-    forward_sequence<decltype(tag)>(x, h0, c0, w, precision, recording, bias, gate_cache, hs, cs);
+    forward_sequence<decltype(tag)>(x, h0, c0, w, precision, recording, bias, gate_cache, hs, cs, rounded);
   });
 
   const LstmOutputs out = sequence_outputs(hs, cs, last_only);
 
-  const LstmSaved saved{x, h0, c0, w, gate_cache, hs, cs, last_only, precision};
+  const LstmSaved saved{x, h0, c0, w, gate_cache, hs, cs, last_only, precision, rounded};
   record(op, {x, h0, c0, w.w_ih, w.w_hh, w.b_ih, w.b_hh}, {out.y, out.h_n, out.c_n},
          [saved](const std::vector<Tensor>& grads) {
            dispatch_float(saved.x.dtype(), "lstm",
