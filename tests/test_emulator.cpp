@@ -270,7 +270,7 @@ std::vector<float> kernels_under_fill(uint8_t byte, model::InputKind input, int 
   model::MusicLSTM net(fill_config(input));
   net.to(Device::CUDA);
   optim::Rmsprop opt(net.parameters(), {0.01, 0.9, 1e-3});
-  model::DropoutStream dropout{5, 0};
+  model::DropoutStream dropout{5, 0, {}};
   std::vector<float> out;
   for (int step = 0; step < steps; ++step) {
     std::vector<int32_t> tokens(7 * 3), targets(7 * 3);
