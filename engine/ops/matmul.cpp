@@ -1,5 +1,6 @@
 // Matrix products: detail::gemm (oneDNN for float32, Eigen for float64) forward and backward.
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "engine/autograd.h"
@@ -48,7 +49,8 @@ void matmul_backward(const Tensor& g_out, const Tensor& a, const uint16_t* a16, 
                      const uint16_t* b16, bool transpose_b, int64_t m, int64_t n, int64_t k, Precision precision) {
   bool a_fresh = false, b_fresh = false;
   Tensor ga = grad_buffer(a, &a_fresh);
-  Tensor gb = bf16_product(b, precision, 2, 2) ? grad_buffer(b) : grad_buffer(b, &b_fresh);
+  const bool bf16 = std::is_same_v<T, float> && precision == Precision::BF16;
+  Tensor gb = bf16 ? grad_buffer(b) : grad_buffer(b, &b_fresh);
   // G's copy where both products read it in bf16 (dA's depth n and width k, dB's depth m and width n).
   std::shared_ptr<uint16_t> g16;
   if (ga.defined() && gb.defined() && bf16_product(g_out, precision, n, k) && m > 1) g16 = rounded_copy(g_out);
