@@ -407,6 +407,49 @@ TEST_CASE("products: bf16 copies kept by the caller give gemm()'s products, and 
   }
 }
 
+// matmul rounds its operands once at bf16 and its backward reads those copies and G's: what it
+// writes must be the products gemm() makes from the float32 tensors, bit for bit, and a
+// gradient buffer used a second time must add, not be overwritten.
+TEST_CASE("products: matmul's gradients are gemm()'s products bit for bit, and a second backward adds") {
+  const int64_t m = 37, n = 29, k = 45;
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !bf16_here()) continue;
+    const Precision precision = bf16 ? kBf16 : kFp32;
+    for (auto [ta, tb] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+      CAPTURE(bf16);
+      CAPTURE(ta);
+      CAPTURE(tb);
+      Tensor a = Tensor::uniform(ta ? Shape{k, m} : Shape{m, k}, -1, 1, 51).set_requires_grad(true);
+      Tensor b = Tensor::uniform(tb ? Shape{n, k} : Shape{k, n}, -1, 1, 52).set_requires_grad(true);
+      const Tensor g = Tensor::uniform({m, n}, -1, 1, 53);
+      ops::matmul(a, b, ta, tb, precision).backward(g);
+      const float *A = a.data<float>(), *B = b.data<float>(), *G = g.data<float>();
+      std::vector<float> da(m * k, 0.0f), db(k * n, 0.0f), out(m * n, 0.0f), expected_out(m * n);
+      if (!ta)  // dA [m, k] = G op(B)^T, else dA [k, m] = op(B) G^T
+        cpu::gemm(G, false, B, !tb, da.data(), m, k, n, true, precision);
+      else
+        cpu::gemm(B, tb, G, true, da.data(), k, m, n, true, precision);
+      if (!tb)  // dB [k, n] = op(A)^T G, else dB [n, k] = G^T op(A)
+        cpu::gemm(A, !ta, G, false, db.data(), k, n, m, true, precision);
+      else
+        cpu::gemm(G, true, A, ta, db.data(), n, k, m, true, precision);
+      const std::vector<double> da_once(da.begin(), da.end()), db_once(db.begin(), db.end());
+      CHECK(a.grad().to_vector() == da_once);
+      CHECK(b.grad().to_vector() == db_once);
+      // The forward's own product from the same copies.
+      cpu::gemm(A, ta, B, tb, expected_out.data(), m, n, k, false, precision);
+      const std::vector<double> expected(expected_out.begin(), expected_out.end());
+      CHECK(ops::matmul(a, b, ta, tb, precision).to_vector() == expected);
+      ops::matmul(a, b, ta, tb, precision).backward(g);  // adds the same gradients again: exactly twice
+      std::vector<double> da_twice = da_once, db_twice = db_once;
+      for (double& v : da_twice) v *= 2;
+      for (double& v : db_twice) v *= 2;
+      CHECK(a.grad().to_vector() == da_twice);
+      CHECK(b.grad().to_vector() == db_twice);
+    }
+  }
+}
+
 TEST_CASE("products: both operands rounded in one pass give the product of their bf16 values") {
   if (!bf16_here()) return;
   // The bf16 product must be the float64 product of both operands' bf16 values up to float32's

@@ -3,8 +3,11 @@
 // contiguous operands, A [M, K] ([K, M] when transpose_a), B [K, N] ([N, K] when transpose_b).
 // float goes to oneDNN (engine/cpu/products.h, at the caller's fp32/bf16 precision); double to
 // Eigen's own product, for the gradient checks, which ignores the precision (float64 is exact enough).
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 
+#include "engine/allocator.h"
 #include "engine/cpu/eigen_product.h"
 #include "engine/cpu/products.h"
 
@@ -30,6 +33,13 @@ inline void gemm(const float* a, const uint16_t* a16, bool transpose_a, const fl
 inline void gemm(const double* a, const uint16_t*, bool transpose_a, const double* b, const uint16_t*, bool transpose_b,
                  double* c, int64_t m, int64_t n, int64_t k, bool accumulate, Precision precision) {
   gemm(a, transpose_a, b, transpose_b, c, m, n, k, accumulate, precision);
+}
+
+// count bf16 elements for an operand's copy that several products read (the LSTM's Bf16Copies,
+// matmul's), from the tensors' caching allocator: a steady step faults no pages in.
+inline std::shared_ptr<uint16_t> bf16_block(int64_t count) {
+  const size_t bytes = std::max<int64_t>(count, 1) * sizeof(uint16_t);
+  return {static_cast<uint16_t*>(host_allocate(bytes)), [bytes](uint16_t* p) { host_release(p, bytes); }};
 }
 
 // The B operand of many products with the same number of rows M and the same accumulate flag

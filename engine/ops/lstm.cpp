@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "engine/allocator.h"
 #include "engine/autograd.h"
 #include "engine/cpu/bf16.h"
 #include "engine/cpu/products.h"
@@ -78,11 +77,7 @@ bool bf16_products(Precision precision) {
 // has one element (products of depth or width 1 stay float32: products_onednn.cpp).
 struct Bf16Copies {
   std::shared_ptr<uint16_t> x, w_ih, hs;
-  // count elements from the tensors' caching allocator: a steady step faults no pages in.
-  static std::shared_ptr<uint16_t> block(int64_t count) {
-    const size_t bytes = std::max<int64_t>(count, 1) * sizeof(uint16_t);
-    return {static_cast<uint16_t*>(host_allocate(bytes)), [bytes](uint16_t* p) { host_release(p, bytes); }};
-  }
+  static std::shared_ptr<uint16_t> block(int64_t count) { return detail::bf16_block(count); }
 };
 
 // The cells of one step, in 512-bit vectors where their bf16 copies are written (bf16 products:

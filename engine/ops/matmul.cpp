@@ -1,11 +1,76 @@
 // Matrix products: detail::gemm (oneDNN for float32, Eigen for float64) forward and backward.
+#include <memory>
+#include <type_traits>
+#include <utility>
+
 #include "engine/autograd.h"
+#include "engine/cpu/products.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/gemm.h"
 
 namespace legato::ops {
+
+namespace {
+
+// A float32 operand's bf16 copy (bf16_bits of every element, in its own layout) for the products
+// that read it, made once per training step instead of once per product: the forward's two
+// operands are read again by the backward's two products (a by dB, b by dA) and the output's
+// gradient G by both. Null where the products are not bf16 (float64, fp32, or a product that
+// cpu::gemm keeps in float32: depth or width 1), so that nothing is rounded that was not before.
+bool bf16_product(const Tensor& operand, Precision precision, int64_t n, int64_t k) {
+  return operand.dtype() == DType::F32 && precision == Precision::BF16 && n > 1 && k > 1;
+}
+std::shared_ptr<uint16_t> rounded_copy(const Tensor& t) {
+  std::shared_ptr<uint16_t> copy = detail::bf16_block(t.numel());
+  cpu::to_bf16(t.data<float>(), copy.get(), t.numel());
+  return copy;
+}
+
+// a's and b's copies for a forward product C [m, n] of depth k, rounded in one region.
+std::pair<std::shared_ptr<uint16_t>, std::shared_ptr<uint16_t>> rounded_operands(const Tensor& a, const Tensor& b,
+                                                                                 int64_t m, int64_t n, int64_t k,
+                                                                                 Precision precision) {
+  if (m == 0 || !bf16_product(a, precision, n, k)) return {};
+  std::shared_ptr<uint16_t> a16 = detail::bf16_block(a.numel()), b16 = detail::bf16_block(b.numel());
+  cpu::to_bf16(a.data<float>(), a16.get(), a.numel(), b.data<float>(), b16.get(), b.numel());
+  return {a16, b16};
+}
+
+// The backward of C [m, n] = op(A) · op(B) given G [m, n] = dC: d op(A) = G op(B)^T and
+// d op(B) = op(A)^T G, each written in the stored (untransposed) shape of A and B. a16 and b16:
+// the forward's bf16 copies, or null. A gradient buffer on its first use (fresh) is written by its
+// product (beta = 0) instead of zeroed and added to; except B's at bf16, whose depth is the m rows
+// (T·B in the network's head): oneDNN sums a long K in another order when the product has no sum
+// post-op, and a run's numbers would move (engine/ops/lstm.cpp's weight gradients keep theirs too).
+template <class T>
+void matmul_backward(const Tensor& g_out, const Tensor& a, const uint16_t* a16, bool transpose_a, const Tensor& b,
+                     const uint16_t* b16, bool transpose_b, int64_t m, int64_t n, int64_t k, Precision precision) {
+  bool a_fresh = false, b_fresh = false;
+  Tensor ga = grad_buffer(a, &a_fresh);
+  const bool bf16 = std::is_same_v<T, float> && precision == Precision::BF16;
+  Tensor gb = bf16 ? grad_buffer(b) : grad_buffer(b, &b_fresh);
+  // G's copy where both products read it in bf16 (dA's depth n and width k, dB's depth m and width n).
+  std::shared_ptr<uint16_t> g16;
+  if (ga.defined() && gb.defined() && bf16_product(g_out, precision, n, k) && m > 1) g16 = rounded_copy(g_out);
+  const T *G = g_out.data<T>(), *A = a.data<T>(), *B = b.data<T>();
+  const uint16_t* G16 = g16.get();
+  if (ga.defined()) {
+    if (!transpose_a)  // dA [m, k] = G op(B)^T
+      detail::gemm(G, G16, false, B, b16, !transpose_b, ga.data<T>(), m, k, n, !a_fresh, precision);
+    else  // dA [k, m] = op(B) G^T
+      detail::gemm(B, b16, transpose_b, G, G16, true, ga.data<T>(), k, m, n, !a_fresh, precision);
+  }
+  if (gb.defined()) {
+    if (!transpose_b)  // dB [k, n] = op(A)^T G
+      detail::gemm(A, a16, !transpose_a, G, G16, false, gb.data<T>(), k, n, m, !b_fresh, precision);
+    else  // dB [n, k] = G^T op(A)
+      detail::gemm(G, G16, true, A, a16, transpose_a, gb.data<T>(), n, k, m, !b_fresh, precision);
+  }
+}
+
+}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Precision precision) {
   const char* op = "matmul";
@@ -23,29 +88,17 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   detail::check_cpu(op, a, "a");
   detail::check_cpu(op, b, "b");
   Tensor out = Tensor::empty({m, n}, a.dtype());
+  // bf16: a and b rounded once here, for this product and the backward's two.
+  const auto [a16, b16] = rounded_operands(a, b, m, n, k, precision);
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    detail::gemm(a.data<T>(), transpose_a, b.data<T>(), transpose_b, out.data<T>(), m, n, k, false, precision);
+    detail::gemm(a.data<T>(), a16.get(), transpose_a, b.data<T>(), b16.get(), transpose_b, out.data<T>(), m, n, k,
+                 false, precision);
   });
   record(op, {a, b}, {out}, [=](const std::vector<Tensor>& grads) {
-    Tensor ga = grad_buffer(a), gb = grad_buffer(b);
     dispatch_float(a.dtype(), op, [&](auto tag) {
-      using T = decltype(tag);
-      const T *G = grads[0].data<T>(), *A = a.data<T>(), *B = b.data<T>();
-      // C = op(A) op(B) [m, n]: d op(A) = G op(B)^T and d op(B) = op(A)^T G, each written in the
-      // stored (untransposed) shape of A and B.
-      if (ga.defined()) {
-        if (!transpose_a)
-          detail::gemm(G, false, B, !transpose_b, ga.data<T>(), m, k, n, true, precision);  // dA [m, k] = G op(B)^T
-        else
-          detail::gemm(B, transpose_b, G, true, ga.data<T>(), k, m, n, true, precision);  // dA [k, m] = op(B) G^T
-      }
-      if (gb.defined()) {
-        if (!transpose_b)
-          detail::gemm(A, !transpose_a, G, false, gb.data<T>(), k, n, m, true, precision);  // dB [k, n] = op(A)^T G
-        else
-          detail::gemm(G, true, A, transpose_a, gb.data<T>(), n, k, m, true, precision);  // dB [n, k] = G^T op(A)
-      }
+      matmul_backward<decltype(tag)>(grads[0], a, a16.get(), transpose_a, b, b16.get(), transpose_b, m, n, k,
+                                     precision);
     });
   });
   return out;
