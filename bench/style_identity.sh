@@ -3,6 +3,7 @@
 # without --style (or with it on a checkpoint without profiles), on the two-style corpus.
 #   MAIN=main/build/bin NEW=build/bin STYLES=DIR STYLE_CK="ck1 ck2" bench/style_identity.sh   # about 3 minutes
 set -u
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,4p' "$0"; exit 0; fi
 MAIN=${MAIN:?give MAIN=the bin folder of the other build}; NEW=${NEW:-build/bin}; W=${W:-/tmp/style_identity}; STYLES=${STYLES:?give STYLES=the two-style corpus}
 rm -rf $W; mkdir -p $W
 T="--preset tiny --data $STYLES --epochs 1 --hidden 16 --embedding 8 --eval-pieces 0 --seed 3"
