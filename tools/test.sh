@@ -55,7 +55,7 @@ fi
 if [ "$failed" != 0 ] || [ "$status" != 0 ]; then
   echo "test.sh: the failures:"
   awk '/^=====/ { if (bad) printf "%s", block; block = ""; bad = 0; next }
-       { block = block $0 "\n" } / ERROR: |FATAL ERROR|^FAILED |TEST CASE FAILED/ { bad = 1 }
+       { block = block $0 "\n" } /:[0-9]+: (FATAL )?ERROR: |^FAILED / { bad = 1 }
        END { if (bad) printf "%s", block }' "$log" | head -n 80 || true
 fi
 grep -h "SKIPPED:" "$log" | sed 's/^.*MESSAGE: /test.sh: /' | sort -u || true
