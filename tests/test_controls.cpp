@@ -51,6 +51,18 @@ std::filesystem::path styled_corpus(const std::string& name) {
   return dir;
 }
 
+// A tiny model trained on `dir` with every control (key, density, style), no validation split;
+// its best checkpoint, read back (the run lies in dir / "run").
+model::LoadedCheckpoint train_with_controls(const std::filesystem::path& dir) {
+  model::TrainOptions o = testing::small_training(dir, dir / "run");
+  o.recipe.seq_len = 24;
+  o.recipe.val_split = 0;
+  o.recipe.controls = {"key", "density", "style"};
+  std::ostringstream log;
+  REQUIRE(model::train(o, log) == 0);
+  return model::load_checkpoint(dir / "run" / "best.safetensors");
+}
+
 }  // namespace
 
 TEST_CASE("controls: a piece's key, major or minor, agrees with its key signature; names both ways") {
@@ -147,15 +159,9 @@ TEST_CASE("controls: tokens in the vocabulary, at the start of three windows in 
 
 TEST_CASE("controls: a tiny trained model composes under them; unknown values and plain checkpoints refused") {
   const auto dir = styled_corpus("controls_train");
-  model::TrainOptions o = testing::small_training(dir, dir / "run");
-  o.recipe.seq_len = 24;
-  o.recipe.val_split = 0;
-  o.recipe.controls = {"key", "density", "style"};
-  std::ostringstream log;
-  REQUIRE(model::train(o, log) == 0);
-  const model::LoadedCheckpoint ck = model::load_checkpoint(dir / "run" / "best.safetensors");
+  const model::LoadedCheckpoint ck = train_with_controls(dir);
   const model::CheckpointMeta& meta = ck.meta;
-  CHECK(meta.controls == o.recipe.controls);
+  CHECK(meta.controls == std::vector<std::string>{"key", "density", "style"});
   REQUIRE(meta.density_bounds.size() == 2);
   CHECK(meta.piece_controls.size() == 4);
   CHECK(model::known_values(meta, "density") == std::vector<std::string>{"low", "mid", "high"});
@@ -329,13 +335,7 @@ double middle_of(std::vector<double> v) {  // Python's statistics.median
 
 TEST_CASE("controls: trainer writes each style's profile from its training pieces; --style keeps to it") {
   const auto dir = styled_corpus("controls_profile");
-  model::TrainOptions o = testing::small_training(dir, dir / "run");
-  o.recipe.seq_len = 24;
-  o.recipe.val_split = 0;
-  o.recipe.controls = {"key", "density", "style"};
-  std::ostringstream log;
-  REQUIRE(model::train(o, log) == 0);
-  const model::LoadedCheckpoint ck = model::load_checkpoint(dir / "run" / "best.safetensors");
+  const model::LoadedCheckpoint ck = train_with_controls(dir);
   REQUIRE(ck.meta.style_profiles.size() == 2);
   for (const char* style : {"busy", "calm"}) {
     std::vector<double> lows, highs, seconds, densities;
@@ -373,9 +373,11 @@ TEST_CASE("controls: trainer writes each style's profile from its training piece
 
   // A checkpoint trained without the style control has no profiles; one with a profile no training
   // could write is refused in one line naming it.
-  model::TrainOptions plain = o;
-  plain.out = dir / "plain";
+  model::TrainOptions plain = testing::small_training(dir, dir / "plain");
+  plain.recipe.seq_len = 24;
+  plain.recipe.val_split = 0;
   plain.recipe.controls = {"key", "density"};
+  std::ostringstream log;
   REQUIRE(model::train(plain, log) == 0);
   CHECK(model::load_checkpoint(dir / "plain" / "best.safetensors").meta.style_profiles.empty());
   for (const auto& [field, line] :
