@@ -28,7 +28,7 @@ SendThread::~SendThread() {
 
 void SendThread::run() {
   sched_param priority{};
-  priority.sched_priority = std::min(20, sched_get_priority_max(SCHED_FIFO));
+  priority.sched_priority = std::min(2, sched_get_priority_max(SCHED_FIFO));
   pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority);  // without the right it stays normal
   while (!done_.load()) {
     const double now = steady_seconds();

@@ -29,7 +29,7 @@ void Session::run() {
   // Real-time priority where the system allows it, below the sending thread's: a busy machine then
   // cannot hold the first answered note back. The thread sleeps whenever it is a second ahead.
   sched_param priority{};
-  priority.sched_priority = std::min(10, sched_get_priority_max(SCHED_FIFO));
+  priority.sched_priority = std::min(1, sched_get_priority_max(SCHED_FIFO));
   pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority);  // without the right it stays normal
   while (!stop_.load() && !failed_.load())
     if (!step()) std::this_thread::sleep_for(kIdle);

@@ -53,8 +53,13 @@ class JackServer {
     // Our clients (and the programs we start) talk to this server and never start one themselves.
     ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
     ::setenv("JACK_NO_START_SERVER", "1", 1);
-    // A 128-frame period at 48 kHz: JACK hands MIDI over every 2.7 ms.
-    std::vector<std::string> argv = {"jackd", "-n", name_, "-d", "dummy", "-r", "48000", "-p", "128"};
+    // A 128-frame period at 48 kHz: JACK hands MIDI over every 2.7 ms. Synchronous (-S): each
+    // cycle waits for every client to finish. In JACK2's default asynchronous mode a client that
+    // has not finished its cycle in time misses that cycle's MIDI (an xrun a few microseconds
+    // late, several times a second on this 2-core machine), which dropped a note-off of a
+    // composer answer once in CI; in synchronous mode a slow cycle only runs late, and the timing
+    // checks see it.
+    std::vector<std::string> argv = {"jackd", "-n", name_, "-S", "-d", "dummy", "-r", "48000", "-p", "128"};
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
