@@ -53,14 +53,16 @@ std::filesystem::path styled_corpus(const std::string& name) {
 
 // A tiny model trained on `dir` with every control (key, density, style), no validation split;
 // its best checkpoint, read back (the run lies in dir / "run").
-model::LoadedCheckpoint train_with_controls(const std::filesystem::path& dir) {
-  model::TrainOptions o = testing::small_training(dir, dir / "run");
+model::LoadedCheckpoint train_with_controls(const std::filesystem::path& dir,
+                                            std::vector<std::string> controls = {"key", "density", "style"},
+                                            const std::string& run = "run") {
+  model::TrainOptions o = testing::small_training(dir, dir / run);
   o.recipe.seq_len = 24;
   o.recipe.val_split = 0;
-  o.recipe.controls = {"key", "density", "style"};
+  o.recipe.controls = std::move(controls);
   std::ostringstream log;
   REQUIRE(model::train(o, log) == 0);
-  return model::load_checkpoint(dir / "run" / "best.safetensors");
+  return model::load_checkpoint(dir / run / "best.safetensors");
 }
 
 }  // namespace
@@ -242,13 +244,7 @@ int64_t out_of_key(const midi::Score& score, const midi::Key& key) {
 
 TEST_CASE("controls: guidance keeps a --key piece in its key, moves its density and keeps to a --pitch-range") {
   const auto dir = styled_corpus("controls_guide");
-  model::TrainOptions o = testing::small_training(dir, dir / "run");
-  o.recipe.seq_len = 24;
-  o.recipe.val_split = 0;
-  o.recipe.controls = {"key", "density"};
-  std::ostringstream log;
-  REQUIRE(model::train(o, log) == 0);
-  const model::LoadedCheckpoint ck = model::load_checkpoint(dir / "run" / "best.safetensors");
+  const model::LoadedCheckpoint ck = train_with_controls(dir, {"key", "density"});
   const std::string asked = model::known_values(ck.meta, "key").front();
   auto pieces = [&](model::ControlRequest controls) {
     model::CompositionRequest r;
@@ -373,13 +369,7 @@ TEST_CASE("controls: trainer writes each style's profile from its training piece
 
   // A checkpoint trained without the style control has no profiles; one with a profile no training
   // could write is refused in one line naming it.
-  model::TrainOptions plain = testing::small_training(dir, dir / "plain");
-  plain.recipe.seq_len = 24;
-  plain.recipe.val_split = 0;
-  plain.recipe.controls = {"key", "density"};
-  std::ostringstream log;
-  REQUIRE(model::train(plain, log) == 0);
-  CHECK(model::load_checkpoint(dir / "plain" / "best.safetensors").meta.style_profiles.empty());
+  CHECK(train_with_controls(dir, {"key", "density"}, "plain").meta.style_profiles.empty());
   for (const auto& [field, line] :
        std::vector<std::pair<int, std::string>>{{0, "pitch range 90-40 is not LO-HI within 0..127"},
                                                 {1, "seconds and notes_per_beat must be finite and 0 or more"},
