@@ -518,10 +518,12 @@ TEST_CASE("lstm: an exception on one thread of the time-loop region reaches the 
 }
 
 // At bf16 the time-loop region's cells run in one pass each way (lstm_cells.h:
-// cell_forward_row_bf16, and the backward's bf16 copy written in its loop), the per-step path's in
-// two or three: the same arithmetic, so the region's outputs and gradients agree with the per-step
-// ones (one thread) to float32's rounding, far inside bf16's. A gate's recurrent slice or bf16
-// copy taken from the wrong place is off by the whole value.
+// cell_forward_row_bf16, and the backward's bf16 copy written in its loop), the per-step path's
+// with the recurrent product added by the product instead: the same arithmetic, so the region's
+// outputs and gradients agree with the per-step ones (one thread) to float32's rounding, far inside
+// bf16's. Both keep the gate cache in bf16 (GatePair), where a float32 difference in a gate could
+// round to a whole bf16 unit apart, which this bound sees. A gate's recurrent slice or bf16 copy
+// taken from the wrong place is off by the whole value.
 TEST_CASE("lstm: at bf16 the time loop in one region agrees with the per-step regions") {
   for (const bool with_state : {true, false}) {
     CAPTURE(with_state);

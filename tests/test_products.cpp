@@ -255,7 +255,10 @@ TEST_CASE("bf16: the seed network's gradients within a bf16-derived bound of flo
   }
   // A gradient is a chain of products: 5 forward (3 LSTM layers, 2 dense) and as many back. Each
   // product's operands are rounded once (2u relative to |a||b|), so to first order the error is
-  // at most 10 · 2u = 20u of the gradient's size (measured: about 1.2u, the last bias far less).
+  // at most 10 · 2u = 20u of the gradient's size. The LSTM keeps its gate cache in bf16 as well
+  // (engine/ops/lstm_cells.h: GatePair), one rounding of each gate between a layer's forward and
+  // backward: measured, the LSTM's gradients are off by about 1.6u with it (1.0u with the gates in
+  // float32), the dense layers' by 1.1u, the last bias far less.
   const double bound = 20 * kBf16Unit;
   double largest = 0;
   for (size_t i = 0; i < p64.size(); ++i) {
@@ -302,7 +305,7 @@ TEST_CASE("bf16: the LSTM's bias gradient, summed from a ring of the gate gradie
     const double relative = std::sqrt(diff / size);
     CAPTURE(column);
     CAPTURE(relative);
-    CHECK(relative <= 2 * kBf16Unit);  // D rounded once per element (measured: 0.18 of a unit)
+    CHECK(relative <= 2 * kBf16Unit);  // D rounded once per element (measured: 0.19 of a unit)
   }
   CHECK(db == w.b_hh.grad().to_vector());
 }

@@ -16,4 +16,13 @@ inline uint16_t bf16_bits(float x) {
              : static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
+// The float32 value of bf16 bits (exact: bf16 is float32's upper half), for the readers of a
+// cache kept in bf16 (the LSTM's gate cache at bf16: engine/ops/lstm_cells.h).
+inline float bf16_value(uint16_t bits) {
+  const uint32_t wide = uint32_t{bits} << 16;
+  float x;
+  std::memcpy(&x, &wide, sizeof x);
+  return x;
+}
+
 }  // namespace legato::cpu

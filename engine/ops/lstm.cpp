@@ -220,10 +220,11 @@ namespace {
 // and then its cells on the same units, with no barrier between the two (they touch only its
 // units), and waits once per step for the whole h_t, the next step's operand: one region and T
 // barriers instead of 2T regions. w_hh [4H, H]; bias [4H] (b_ih + b_hh); P [T, B, 4H]: the input
-// projections in, the activated gates out; h0, c0 [B, H] or null (zeros); hs, cs [T, B, H] out;
-// h16 [T, B, H] or null (bf16 products): h_t of every step in bf16 (Bf16Copies::hs); kept: whether the
-// slices are kept for the next call (no graph recorded: SlicesLease). What a thread throws is
-// rethrown here after the region (RegionFailure).
+// projections in, the activated gates out (in bf16 at bf16: lstm_cells.h, GatePair); h0, c0
+// [B, H] or null (zeros); hs, cs [T, B, H] out; h16 [T, B, H] or null (bf16 products): h_t of
+// every step in bf16 (Bf16Copies::hs); kept: whether the slices are kept for the next call (no
+// graph recorded: SlicesLease). What a thread throws is rethrown here after the region
+// (RegionFailure).
 void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, const float* h0, const float* c0,
                               float* hs, float* cs, uint16_t* h16, int64_t steps, int64_t batch, int64_t hidden,
                               Precision precision, bool kept) {
@@ -262,10 +263,11 @@ void forward_steps_one_region(const Tensor& w_hh, const float* bias, float* P, c
   lease.keep();
 }
 
-// The forward pass over every step into gate_cache [T, B, 4H] (the activated gates), hs and cs
-// [T, B, H] (h_t and c_t of every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros).
-// recording: whether a backward (and then a change of the weights) follows. rounded: the bf16
-// copies made here, for the backward (Bf16Copies).
+// The forward pass over every step into gate_cache [T, B, 4H] (the activated gates; at bf16 in
+// bf16, two to a float's place: lstm_cells.h, GatePair), hs and cs [T, B, H] (h_t and c_t of
+// every step); bias [G] receives b_ih + b_hh. h0 and c0 may be undefined (zeros). recording:
+// whether a backward (and then a change of the weights) follows. rounded: the bf16 copies made
+// here, for the backward (Bf16Copies).
 template <class T>
 void forward_sequence(const Tensor& x, const Tensor& h0, const Tensor& c0, const LstmWeights& w, Precision precision,
                       bool recording, Tensor& bias, Tensor& gate_cache, Tensor& hs, Tensor& cs, Bf16Copies& rounded) {
@@ -542,7 +544,8 @@ LstmOutputs lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, const Lstm
   check_state(op, c0, "c0", batch, hidden, x);
   LEGATO_ROUTE_TO_CUDA(x, cuda_ops::lstm(x, h0, c0, w, last_only, precision));
 
-  // gate_cache [T, B, 4H]: pre-activations, then (in place) the activated gates i, f, g, o.
+  // gate_cache [T, B, 4H]: pre-activations, then (in place) the activated gates i, f, g, o (at
+  // bf16 in bf16, two to a float's place: lstm_cells.h, GatePair).
   Tensor gate_cache = Tensor::empty({steps, batch, G}, x.dtype());
   Tensor hs = Tensor::empty({steps, batch, hidden}, x.dtype());  // h_t for every step
   Tensor cs = Tensor::empty({steps, batch, hidden}, x.dtype());  // c_t for every step

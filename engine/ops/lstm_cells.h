@@ -16,21 +16,71 @@ namespace {
 // Below this many elements a step's pointwise pass stays on one thread (generation, tests).
 constexpr int64_t kParallelElements = 16384;
 
-// dst [n] = bf16 bits of src [n]: a row of a product's operand, written by its producer.
-inline void bf16_row(const float* src, uint16_t* dst, int64_t n) {
+// The gate cache at bf16 (float32 with bf16 products): each row [4H] keeps its activated gates
+// in bf16, two to a float32's place, over the pre-activations they were made from: unit u's i and
+// f in the i block's word u, its g and o in the g block's word u (the f and o blocks keep their
+// pre-activations, unread after the forward). The cells' passes over the cache wait on memory
+// more than on arithmetic: this way the forward writes back half the lines it read (the others
+// stay clean) and the backward reads half of them, 26 MB of 52 a layer fewer each way in the seed
+// network, with no buffer besides; the gates' rounding stays within the bf16 gradients' tested
+// bound (tests/test_products.cpp). A word of gate bits may alias the float it replaces (may_alias).
+using GatePair = uint32_t __attribute__((may_alias));
+[[gnu::always_inline]] inline GatePair gate_pair(float low, float high) {
+  return uint32_t{cpu::bf16_bits(low)} | uint32_t{cpu::bf16_bits(high)} << 16;
+}
+[[gnu::always_inline]] inline float pair_low(GatePair pair) { return cpu::bf16_value(static_cast<uint16_t>(pair)); }
+[[gnu::always_inline]] inline float pair_high(GatePair pair) {
+  return cpu::bf16_value(static_cast<uint16_t>(pair >> 16));
+}
+
+// One row of the cell at bf16 (float32 with bf16 products) over units [u0, u1), in one pass: gi
+// [4H], the row's pre-activations (biases not yet added), becomes its gate cache in bf16 (GatePair);
+// with kRec, rb [4·(u1 − u0)] (gate by gate) is the time-loop region's slice of the recurrent
+// product, added as the pre-activations are read (the per-step path has added it into gi already);
+// c_prev row cp may be null (zeros) and may alias c's row cb; h16b [H]: h's row again in bf16, the
+// next step's recurrent product's operand, written here instead of rounded there. fp32 keeps its
+// own passes (cell_forward_row, cell_forward_units): a different loop body may be compiled with
+// other contractions under -ffast-math, and its results must stay bit for bit what they were.
+template <bool kRec>
+[[gnu::always_inline]] inline void cell_forward_row_bf16(float* gi, const float* rb, const float* bias, const float* cp,
+                                                         float* cb, float* hb, uint16_t* h16b, int64_t hidden,
+                                                         int64_t u0, int64_t u1) {
+  const int64_t units = u1 - u0;  // pointers at u0 and a loop from 0, as cell_forward_row's
+  float *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
+  const float *bi = bias + u0, *bf = bias + hidden + u0, *bg = bias + 2 * hidden + u0, *bo = bias + 3 * hidden + u0;
+  const float *ri = rb, *rf = kRec ? rb + units : nullptr, *rg = kRec ? rb + 2 * units : nullptr,
+              *ro = kRec ? rb + 3 * units : nullptr;
+  const float* up = cp ? cp + u0 : nullptr;
+  float *uc = cb + u0, *uh = hb + u0;
+  uint16_t* uh16 = h16b + u0;
+  GatePair *if_pairs = reinterpret_cast<GatePair*>(ui), *go_pairs = reinterpret_cast<GatePair*>(ug);
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j) dst[j] = cpu::bf16_bits(src[j]);
+  for (int64_t j = 0; j < units; ++j) {
+    float a_i = ui[j], a_f = uf[j], a_g = ug[j], a_o = uo[j];
+    if constexpr (kRec) {
+      a_i += ri[j];
+      a_f += rf[j];
+      a_g += rg[j];
+      a_o += ro[j];
+    }
+    const kernels::LstmGates<float> act = kernels::lstm_cell_forward(a_i + bi[j], a_f + bf[j], a_g + bg[j], a_o + bo[j],
+                                                                     up ? up[j] : 0.0f, &uc[j], &uh[j]);
+    if_pairs[j] = gate_pair(act.i, act.f);
+    go_pairs[j] = gate_pair(act.g, act.o);
+    uh16[j] = cpu::bf16_bits(uh[j]);
+  }
 }
 
 // One row of the cell over units [u0, u1), in place: gi [4H], the row's pre-activations (biases
 // not yet added), becomes its activated gates; c_prev row cp may be null (zeros) and may alias
-// c's row cb; h16b, when not null (float32 at bf16 precision): h's row again in bf16, the next
-// step's recurrent product's operand, written here instead of rounded there. The loop over
-// units is vectorised (both includers are compiled with -ffast-math so that exp and tanh map to
-// glibc's vector math).
+// c's row cb; h16b, when not null (float32 at bf16 precision): h's row again in bf16, and the gates
+// in bf16 (cell_forward_row_bf16). The loop over units is vectorised (both includers are compiled
+// with -ffast-math so that exp and tanh map to glibc's vector math).
 template <class T>
 [[gnu::always_inline]] inline void cell_forward_row(T* gi, const T* bias, const T* cp, T* cb, T* hb, uint16_t* h16b,
                                                     int64_t hidden, int64_t u0, int64_t u1) {
+  if constexpr (std::is_same_v<T, float>)
+    if (h16b) return cell_forward_row_bf16<false>(gi, nullptr, bias, cp, cb, hb, h16b, hidden, u0, u1);
   // Pointers to unit u0 and a loop from 0, so that every slice's loop is compiled as the whole
   // row's: a loop from u0 may peel its first units onto scalar exp and tanh, which round
   // differently from libmvec's vector ones.
@@ -47,41 +97,12 @@ template <class T>
     ug[j] = act.g;
     uo[j] = act.o;
   }
-  if constexpr (std::is_same_v<T, float>)
-    if (h16b) bf16_row(uh, h16b + u0, u1 - u0);
-}
-
-// cell_forward_row for the time-loop region at bf16 (float32 with h16b, lstm_cells_wide.cpp):
-// one pass instead of three, the recurrent product's slice rb [4·(u1 − u0)] (gate by gate) added
-// as the pre-activations are read and h's bf16 copy written as h is. fp32 keeps the three
-// passes: a different loop body may be compiled with other contractions under -ffast-math, and
-// its results must stay bit for bit what they were.
-[[gnu::always_inline]] inline void cell_forward_row_bf16(float* gi, const float* rb, const float* bias, const float* cp,
-                                                         float* cb, float* hb, uint16_t* h16b, int64_t hidden,
-                                                         int64_t u0, int64_t u1) {
-  const int64_t units = u1 - u0;  // pointers at u0 and a loop from 0, as cell_forward_row's
-  float *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
-  const float *bi = bias + u0, *bf = bias + hidden + u0, *bg = bias + 2 * hidden + u0, *bo = bias + 3 * hidden + u0;
-  const float *ri = rb, *rf = rb + units, *rg = rb + 2 * units, *ro = rb + 3 * units;
-  const float* up = cp ? cp + u0 : nullptr;
-  float *uc = cb + u0, *uh = hb + u0;
-  uint16_t* uh16 = h16b + u0;
-#pragma omp simd
-  for (int64_t j = 0; j < units; ++j) {
-    const kernels::LstmGates<float> act =
-        kernels::lstm_cell_forward((ui[j] + ri[j]) + bi[j], (uf[j] + rf[j]) + bf[j], (ug[j] + rg[j]) + bg[j],
-                                   (uo[j] + ro[j]) + bo[j], up ? up[j] : 0.0f, &uc[j], &uh[j]);
-    ui[j] = act.i;
-    uf[j] = act.f;
-    ug[j] = act.g;
-    uo[j] = act.o;
-    uh16[j] = cpu::bf16_bits(uh[j]);
-  }
 }
 
 // One step of the cell over a [B, 4H] block of pre-activations (biases not yet added), in place:
-// the block becomes the activated gate cache. c_prev may be null (zeros); c_prev may alias c.
-// Rows are split across threads. h16 [B, H], when not null: h again in bf16 (cell_forward_row).
+// the block becomes the activated gate cache (in bf16 where h16 is given: GatePair). c_prev may
+// be null (zeros); c_prev may alias c. Rows are split across threads. h16 [B, H], when not null:
+// h again in bf16 (cell_forward_row).
 template <class T>
 void cell_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t* h16, int64_t batch, int64_t hidden) {
 #pragma omp parallel for schedule(static) if (batch * hidden >= kParallelElements)
@@ -104,8 +125,8 @@ void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, 
     T* gi = gates + b * 4 * hidden;
     if constexpr (std::is_same_v<T, float>)
       if (rec && h16) {
-        cell_forward_row_bf16(gi, rec + b * 4 * units, bias, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden,
-                              h + b * hidden, h16 + b * hidden, hidden, u0, u1);
+        cell_forward_row_bf16<true>(gi, rec + b * 4 * units, bias, c_prev ? c_prev + b * hidden : nullptr,
+                                    c + b * hidden, h + b * hidden, h16 + b * hidden, hidden, u0, u1);
         continue;
       }
     if (rec)
@@ -124,7 +145,7 @@ void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, 
 // gate gradients di [4H] out, dcb carries in and out in place. di16 [4H], when not null
 // (float32 at bf16 precision): di again in bf16, the operand of the products that follow
 // (cpu::RoundedOperand::FilledByProducer), written here in the same pass instead of rounded in a
-// second one.
+// second one; the gate cache is then bf16's (GatePair), read from its i and g blocks only.
 template <class T>
 [[gnu::always_inline]] inline void cell_backward_row(const T* gi, const T* cp, const T* cb, const T* dhb, T* dcb, T* di,
                                                      uint16_t* di16, int64_t hidden, int64_t u0, int64_t u1) {
@@ -137,9 +158,12 @@ template <class T>
     if (di16) {  // bf16: di's copy written in the same pass (fp32's loop below stays as it was)
       uint16_t *d16_i = di16 + u0, *d16_f = di16 + hidden + u0, *d16_g = di16 + 2 * hidden + u0,
                *d16_o = di16 + 3 * hidden + u0;
+      const GatePair *if_pairs = reinterpret_cast<const GatePair*>(ui),
+                     *go_pairs = reinterpret_cast<const GatePair*>(ug);
 #pragma omp simd
       for (int64_t j = 0; j < u1 - u0; ++j) {
-        const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
+        const GatePair if_pair = if_pairs[j], go_pair = go_pairs[j];
+        const kernels::LstmGates<T> gates{pair_low(if_pair), pair_high(if_pair), pair_low(go_pair), pair_high(go_pair)};
         const kernels::LstmGates<T> d =
             kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], udh[j], udc[j], &udc[j]);
         di_i[j] = d.i;
