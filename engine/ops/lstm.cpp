@@ -145,6 +145,16 @@ void add_rows(T* dh, const T* g, int64_t batch, int64_t hidden) {
     for (int64_t j = 0; j < hidden; ++j) dh[b * hidden + j] += g[b * hidden + j];
 }
 
+// An element of a row the bias sums read, as T: T itself, or bf16 bits (GateGradients).
+template <class T>
+T element_value(T x) {
+  return x;
+}
+template <class T>
+T element_value(uint16_t bits) {
+  return cpu::bf16_value(bits);
+}
+
 // The bias gradient: the column sums of the gate gradients D [T·B, 4H] over every step and
 // batch row, made while the backward makes D's rows (the last step's first), so that each block
 // of rows is summed while it is still in cache instead of D being read back from memory after the
@@ -189,9 +199,9 @@ class GateGradientSums {
     const int64_t first = k * kBlockRows, last = std::min(rows_, first + kBlockRows);
     T* sum = partial_.data() + k * cols_;
     for (int64_t r = first; r < last; ++r) {
-      const T* m = row(r);
+      const auto* m = row(r);  // T, or bf16 bits (GateGradients)
 #pragma omp simd
-      for (int64_t j = j0; j < j1; ++j) sum[j] += m[j];
+      for (int64_t j = j0; j < j1; ++j) sum[j] += element_value<T>(m[j]);
     }
   }
 
@@ -318,26 +328,32 @@ struct LstmSaved {
   Bf16Copies rounded;   // the forward's bf16 copies of x, W_ih and hs
 };
 
-// Where the backward writes the gate gradients D [T·B, 4H] in float32: into D itself, or, where
-// no product reads D's float32 elements (at bf16 the products read the cells' bf16 copy), into a
-// ring of the few steps whose rows the bias gradient's block sums (GateGradientSums) still need:
-// D's 52 MB per layer in the seed network are then neither written to memory nor read back.
+// The gate gradients D [T·B, 4H] that the backward's cells write, and the rows the bias
+// gradient's block sums (GateGradientSums) read: D's float32 elements, or, where no product reads
+// them (at bf16 the products read the cells' bf16 copy D16), that copy alone: the cells then
+// write no float32 element of D (52 MB per layer in the seed network, and half their stores), and
+// the bias gradient sums the bf16 values that the weight gradients' products read too.
 template <class T>
 class GateGradients {
  public:
-  // D: [T, B, 4H]; ring: whether its float32 elements go to the ring instead.
-  GateGradients(const Tensor& D, bool ring)
-      : batch_(D.dim(1)),
-        gates_(D.dim(2)),
-        slots_(ring ? std::min(D.dim(0), (GateGradientSums<T>::kBlockRows + batch_ - 1) / batch_ + 1) : D.dim(0)),
-        store_(ring ? Tensor::empty({slots_, batch_, gates_}, D.dtype()) : D) {}
-  T* step(int64_t t) { return store_.data<T>() + (t % slots_) * batch_ * gates_; }  // [B, 4H]
-  const T* row(int64_t r) { return step(r / batch_) + (r % batch_) * gates_; }      // [4H]
+  // D [T, B, 4H]; D16 [T, B, 4H] or null: its bf16 copy; bf16_only: whether D16 alone is written.
+  GateGradients(Tensor D, uint16_t* D16, bool bf16_only)
+      : D_(D.data<T>()), D16_(D16), step_(D.dim(1) * D.dim(2)), gates_(D.dim(2)), bf16_only_(bf16_only) {}
+  T* step(int64_t t) const { return D_ + t * step_; }                              // [B, 4H], unwritten where bf16_only
+  T* cells(int64_t t) const { return bf16_only_ ? nullptr : step(t); }             // the cells' float32 rows, or null
+  uint16_t* step16(int64_t t) const { return D16_ ? D16_ + t * step_ : nullptr; }  // [B, 4H] or null
+  // f(row), row(r) giving row r [4H] as the bias sums read it: float32, or bf16 where bf16_only.
+  template <class F>
+  void with_rows(F f) const {
+    if (bf16_only_) return f([this](int64_t r) -> const uint16_t* { return D16_ + r * gates_; });
+    f([this](int64_t r) -> const T* { return D_ + r * gates_; });
+  }
 
  private:
-  // A block of rows spans at most ceil(kBlockRows / B) + 1 steps: the ring holds as many.
-  int64_t batch_, gates_, slots_;
-  Tensor store_;  // [slots, B, 4H]
+  T* D_;
+  uint16_t* D16_;
+  int64_t step_, gates_;
+  bool bf16_only_;
 };
 
 // Whether D's float32 elements stay unread by its products: at bf16, which reads the cells' bf16
@@ -410,7 +426,7 @@ const T* c_prev_step(const LstmSaved& s, int64_t t) {
 // One thread's part of backward_steps_one_region's step t before its barrier, on its units
 // [u0, u1): dh += gy_t, the cells, then the bias sums of its units' columns in the blocks
 // (whole_from's pair) that the step completes. dh, dc [B, H].
-void backward_step_units(const LstmSaved& s, GateGradients<float>& D, uint16_t* D16, GateGradientSums<float>& bias_sums,
+void backward_step_units(const LstmSaved& s, const GateGradients<float>& D, GateGradientSums<float>& bias_sums,
                          std::pair<int64_t, int64_t> blocks, const float* gy_t, const float* c_prev, float* dh,
                          float* dc, int64_t t, int64_t u0, int64_t u1) {
   const int64_t batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
@@ -420,11 +436,11 @@ void backward_step_units(const LstmSaved& s, GateGradients<float>& D, uint16_t* 
 #pragma omp simd
       for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
   step_backward_units(s.gate_cache.data<float>() + t * batch * G, c_prev, s.cs.data<float>() + t * batch * hidden, dh,
-                      dc, D.step(t), D16 ? D16 + t * batch * G : nullptr, batch, hidden, u0, u1);
-  for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
-    for (int64_t g = 0; g < 4; ++g)
-      bias_sums.sum_block_columns(
-          k, [&](int64_t r) { return D.row(r); }, g * hidden + u0, g * hidden + u1);
+                      dc, D.cells(t), D.step16(t), batch, hidden, u0, u1);
+  D.with_rows([&](auto row) {
+    for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
+      for (int64_t g = 0; g < 4; ++g) bias_sums.sum_block_columns(k, row, g * hidden + u0, g * hidden + u1);
+  });
 }
 
 // backward_sequence's time loop as one parallel region, as forward_steps_one_region's: each
@@ -434,9 +450,9 @@ void backward_step_units(const LstmSaved& s, GateGradients<float>& D, uint16_t* 
 // slice of dh = dgates_t · W_hh (W_hh's columns for its units, packed by the thread and kept while
 // W_hh stays as it is, on one thread), which its next cells read with no barrier between. dh, dc
 // [B, H]: carried in and out. What a thread throws is rethrown here after the region.
-void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc, GateGradients<float>& D,
-                               uint16_t* D16, GateGradientSums<float>& bias_sums) {
-  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
+void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc,
+                               const GateGradients<float>& D, GateGradientSums<float>& bias_sums) {
+  const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden();
   // Per step, found once here rather than by each thread at each step: the bias sums' blocks it
   // completes, gy_t and c_{t-1}.
   std::vector<std::pair<int64_t, int64_t>> blocks(steps);
@@ -467,13 +483,12 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     for (int64_t t = steps - 1; t >= 0; --t) {
       failure.run([&] {
         detail::region_checkpoint(detail::RegionPoint::Step, true, thread, t);
-        backward_step_units(s, D, D16, bias_sums, blocks[t], gy_at[t], c_prev_at[t], dh, dc, t, u0, u1);
+        backward_step_units(s, D, bias_sums, blocks[t], gy_at[t], c_prev_at[t], dh, dc, t, u0, u1);
       });
 #pragma omp barrier
       failure.run([&] {
         if (units == 0 || (t == 0 && !s.h0.requires_grad())) return;
-        float* dg = D.step(t);
-        recurrent->multiply(dg, rec, D16 ? D16 + t * batch * G : nullptr);
+        recurrent->multiply(D.step(t), rec, D.step16(t));
         for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
       });
     }
@@ -493,16 +508,16 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   if (gh_n.defined()) as_array<T>(dh) += as_array<T>(gh_n);
   if (gc_n.defined()) as_array<T>(dc) += as_array<T>(gc_n);
   // D enters the recurrent product at each step and three weight products after the loop; at
-  // bf16 the cells write its bf16 copy as they go (D16), and its float32 rows only into a ring.
+  // bf16 the cells write its bf16 copy as they go (D16), and its float32 elements only where a
+  // product reads them (GateGradients).
   const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
   detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, s.precision,
                               cpu::RoundedOperand::FilledByProducer{});
-  uint16_t* D16 = d.fill();
-  GateGradients<T> D(dgates, products_read_only_bf16<T>(s.precision, batch, input, hidden));
+  const GateGradients<T> D(dgates, d.fill(), products_read_only_bf16<T>(s.precision, batch, input, hidden));
   GateGradientSums<T> bias_sums(steps * batch, G);
   if constexpr (std::is_same_v<T, float>)
     if (one_region<T>(batch, hidden)) {
-      backward_steps_one_region(s, gy, dh.data<T>(), dc.data<T>(), D, D16, bias_sums);
+      backward_steps_one_region(s, gy, dh.data<T>(), dc.data<T>(), D, bias_sums);
       return backward_after_steps(s, d, bias_sums, dh, dc);
     }
   // W_hh packed once for the whole backward pass (and kept while it stays as it is):
@@ -510,19 +525,19 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false, s.precision);
   for (int64_t t = steps - 1; t >= 0; --t) {
     const T* gy_t = gy_step<T>(s, gy, t);  // added to dh by the threads whose cells read it
-    T* dg = D.step(t);
-    uint16_t* dg16 = D16 ? D16 + t * batch * G : nullptr;
+    uint16_t* dg16 = D.step16(t);
     // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
     const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
 #pragma omp parallel if (batch * hidden >= kParallelElements)
     {
       if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
       step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev_step<T>(s, t), s.cs.data<T>() + t * batch * hidden,
-                    dh.data<T>(), dc.data<T>(), dg, dg16, batch, hidden);
-      for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
-        bias_sums.sum_block(k, [&](int64_t r) { return D.row(r); });
+                    dh.data<T>(), dc.data<T>(), D.cells(t), dg16, batch, hidden);
+      D.with_rows([&](auto row) {
+        for (int64_t k = blocks.second - 1; k >= blocks.first; --k) bias_sums.sum_block(k, row);
+      });
     }
-    if (t > 0 || s.h0.requires_grad()) recurrent->multiply(dg, dh.data<T>(), dg16);
+    if (t > 0 || s.h0.requires_grad()) recurrent->multiply(D.step(t), dh.data<T>(), dg16);
   }
   backward_after_steps(s, d, bias_sums, dh, dc);
 }

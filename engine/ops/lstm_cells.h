@@ -161,42 +161,59 @@ void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, 
   }
 }
 
+// cell_backward_row at bf16 (float32 with bf16 products): the gate cache gi [4H] is bf16's
+// (GatePair), read from its i and g blocks only; di16 [4H]: the gate gradients in bf16, the
+// operand of the products that follow (cpu::RoundedOperand::FilledByProducer), written here
+// instead of rounded in a second pass; with kFloat, di [4H] gets them in float32 as well, for a
+// product that reads them (GateGradients, engine/ops/lstm.cpp).
+template <bool kFloat>
+[[gnu::always_inline]] inline void cell_backward_row_bf16(const float* gi, const float* cp, const float* cb,
+                                                          const float* dhb, float* dcb, float* di, uint16_t* di16,
+                                                          int64_t hidden, int64_t u0, int64_t u1) {
+  // From unit u0 on, with a loop from 0, as cell_forward_row's.
+  const GatePair *if_pairs = reinterpret_cast<const GatePair*>(gi + u0),
+                 *go_pairs = reinterpret_cast<const GatePair*>(gi + 2 * hidden + u0);
+  const float *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
+  float* udc = dcb + u0;
+  float *di_i = kFloat ? di + u0 : nullptr, *di_f = kFloat ? di + hidden + u0 : nullptr,
+        *di_g = kFloat ? di + 2 * hidden + u0 : nullptr, *di_o = kFloat ? di + 3 * hidden + u0 : nullptr;
+  uint16_t *d16_i = di16 + u0, *d16_f = di16 + hidden + u0, *d16_g = di16 + 2 * hidden + u0,
+           *d16_o = di16 + 3 * hidden + u0;
+#pragma omp simd
+  for (int64_t j = 0; j < u1 - u0; ++j) {
+    const GatePair if_pair = if_pairs[j], go_pair = go_pairs[j];
+    const kernels::LstmGates<float> gates{pair_low(if_pair), pair_high(if_pair), pair_low(go_pair), pair_high(go_pair)};
+    const kernels::LstmGates<float> d =
+        kernels::lstm_cell_backward(gates, up ? up[j] : 0.0f, uc[j], udh[j], udc[j], &udc[j]);
+    if constexpr (kFloat) {
+      di_i[j] = d.i;
+      di_f[j] = d.f;
+      di_g[j] = d.g;
+      di_o[j] = d.o;
+    }
+    d16_i[j] = cpu::bf16_bits(d.i);
+    d16_f[j] = cpu::bf16_bits(d.f);
+    d16_g[j] = cpu::bf16_bits(d.g);
+    d16_o[j] = cpu::bf16_bits(d.o);
+  }
+}
+
 // Backward of one row over units [u0, u1), elementwise: the row's gate cache gi [4H] in, its
-// gate gradients di [4H] out, dcb carries in and out in place. di16 [4H], when not null
-// (float32 at bf16 precision): di again in bf16, the operand of the products that follow
-// (cpu::RoundedOperand::FilledByProducer), written here in the same pass instead of rounded in a
-// second one; the gate cache is then bf16's (GatePair), read from its i and g blocks only.
+// gate gradients di [4H] out, dcb carries in and out in place. di16 [4H], when not null (float32
+// at bf16 precision): the row runs as cell_backward_row_bf16, di then null where no product reads
+// its float32 elements.
 template <class T>
 [[gnu::always_inline]] inline void cell_backward_row(const T* gi, const T* cp, const T* cb, const T* dhb, T* dcb, T* di,
                                                      uint16_t* di16, int64_t hidden, int64_t u0, int64_t u1) {
+  if constexpr (std::is_same_v<T, float>)
+    if (di16)
+      return di ? cell_backward_row_bf16<true>(gi, cp, cb, dhb, dcb, di, di16, hidden, u0, u1)
+                : cell_backward_row_bf16<false>(gi, cp, cb, dhb, dcb, di, di16, hidden, u0, u1);
   // From unit u0 on, with a loop from 0, as cell_forward_row's.
   const T *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
   const T *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
   T* udc = dcb + u0;
   T *di_i = di + u0, *di_f = di + hidden + u0, *di_g = di + 2 * hidden + u0, *di_o = di + 3 * hidden + u0;
-  if constexpr (std::is_same_v<T, float>)
-    if (di16) {  // bf16: di's copy written in the same pass (fp32's loop below stays as it was)
-      uint16_t *d16_i = di16 + u0, *d16_f = di16 + hidden + u0, *d16_g = di16 + 2 * hidden + u0,
-               *d16_o = di16 + 3 * hidden + u0;
-      const GatePair *if_pairs = reinterpret_cast<const GatePair*>(ui),
-                     *go_pairs = reinterpret_cast<const GatePair*>(ug);
-#pragma omp simd
-      for (int64_t j = 0; j < u1 - u0; ++j) {
-        const GatePair if_pair = if_pairs[j], go_pair = go_pairs[j];
-        const kernels::LstmGates<T> gates{pair_low(if_pair), pair_high(if_pair), pair_low(go_pair), pair_high(go_pair)};
-        const kernels::LstmGates<T> d =
-            kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], udh[j], udc[j], &udc[j]);
-        di_i[j] = d.i;
-        di_f[j] = d.f;
-        di_g[j] = d.g;
-        di_o[j] = d.o;
-        d16_i[j] = cpu::bf16_bits(d.i);
-        d16_f[j] = cpu::bf16_bits(d.f);
-        d16_g[j] = cpu::bf16_bits(d.g);
-        d16_o[j] = cpu::bf16_bits(d.o);
-      }
-      return;
-    }
 #pragma omp simd
   for (int64_t j = 0; j < u1 - u0; ++j) {
     const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
@@ -209,18 +226,18 @@ template <class T>
   }
 }
 
-// Backward of one step, elementwise: dgates [B, 4H] out; dc carries in and out in place;
-// dgates16 [B, 4H] as cell_backward_row's. Rows are split across the threads of the caller's
-// parallel region (lstm.cpp opens one per step for the cells and the bias sums after them, so
-// that a step costs one fork and join, not two); called outside one, it runs on this thread.
+// Backward of one step, elementwise: dgates [B, 4H] out (null at bf16 where no product reads
+// it); dc carries in and out in place; dgates16 [B, 4H] as cell_backward_row's. Rows are split across the threads of
+// the caller's parallel region (lstm.cpp opens one per step for the cells and the bias sums after them, so that a step
+// costs one fork and join, not two); called outside one, it runs on this thread.
 template <class T>
 void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
                    int64_t batch, int64_t hidden) {
 #pragma omp for schedule(static)
   for (int64_t b = 0; b < batch; ++b)
     cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
-                      dc + b * hidden, dgates + b * 4 * hidden, dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden,
-                      0, hidden);
+                      dc + b * hidden, dgates ? dgates + b * 4 * hidden : nullptr,
+                      dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden, 0, hidden);
 }
 
 // The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
@@ -230,8 +247,8 @@ void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* d
                          int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
   for (int64_t b = 0; b < batch; ++b)
     cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
-                      dc + b * hidden, dgates + b * 4 * hidden, dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden,
-                      u0, u1);
+                      dc + b * hidden, dgates ? dgates + b * 4 * hidden : nullptr,
+                      dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden, u0, u1);
 }
 
 }  // namespace
