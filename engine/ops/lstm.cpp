@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -513,6 +514,10 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   const Tensor dgates = Tensor::empty({steps, batch, G}, s.x.dtype());  // D [T, B, 4H]
   detail::RoundedOperand<T> d(dgates.data<T>(), steps * batch * G, s.precision,
                               cpu::RoundedOperand::FilledByProducer{});
+  // The forward kept the gate cache in bf16 exactly when its products ran in bf16; the cells
+  // read it so only with D16 (cell_backward_row), which the same precision gives.
+  if (bf16_products<T>(s.precision) && !d.fill())
+    throw std::logic_error("lstm backward: a bf16 gate cache without the gate gradients' bf16 copy");
   const GateGradients<T> D(dgates, d.fill(), products_read_only_bf16<T>(s.precision, batch, input, hidden));
   GateGradientSums<T> bias_sums(steps * batch, G);
   if constexpr (std::is_same_v<T, float>)
