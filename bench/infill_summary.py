@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sums up bench/infill_quality.py's reports by configuration: over every file PREFIX_*.txt, the
 mean OA of (a) infilled and (b) continued, their mean difference with its standard error, how many
-measurements (a) won, and the same for the pitch-step OA at the seam after the gap.
+measurements (a) won, and the same for the pitch-step OA at the seams after the gap and before it
+(the gap's start, where the new notes must follow on from the old).
 
     bench/infill_summary.py DIR PREFIX [PREFIX ...]
 """
@@ -19,9 +20,12 @@ def measurements(folder, prefix):
         oa = re.search(r"\*\*mean OA\*\* \| \*\*([0-9.]+)\*\* \| \*\*([0-9.]+)\*\*", text)
         end_a = re.search(r"gap end: \(a\) infilled \| \d+ \| ([0-9.]+)", text)
         end_b = re.search(r"gap end: \(b\) continued \| \d+ \| ([0-9.]+)", text)
-        if not (oa and end_a and end_b):
+        start_a = re.search(r"gap start: \(a\) infilled \| \d+ \| ([0-9.]+)", text)
+        start_b = re.search(r"gap start: \(b\) continued \| \d+ \| ([0-9.]+)", text)
+        if not (oa and end_a and end_b and start_a and start_b):
             raise SystemExit(f"infill_summary.py: {path} is not an infill_quality.py report")
-        out.append((float(oa.group(1)), float(oa.group(2)), float(end_a.group(1)), float(end_b.group(1))))
+        out.append(tuple(float(m.group(k)) for m, k in ((oa, 1), (oa, 2), (end_a, 1), (end_b, 1), (start_a, 1),
+                                                          (start_b, 1))))
     return out
 
 
@@ -30,18 +34,21 @@ def main():
     p.add_argument("folder")
     p.add_argument("prefixes", nargs="+")
     args = p.parse_args()
-    print("| configuration | n | mean OA (a) / (b) | (a) − (b) ± s.e. | (a) ahead | gap end pitch step (a) / (b) | (a) ahead |")
-    print("|---|---|---|---|---|---|---|")
+    print("| configuration | n | mean OA (a) / (b) | (a) − (b) ± s.e. | (a) ahead | gap end pitch step (a) / (b) "
+          "| (a) ahead | gap start pitch step (a) / (b) | (a) ahead |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for prefix in args.prefixes:
         m = measurements(args.folder, prefix)
         if len(m) < 2:
             raise SystemExit(f"infill_summary.py: fewer than 2 reports {prefix}_s*_seed*.txt in {args.folder}")
-        diff = [a - b for a, b, _, _ in m]
+        diff = [x[0] - x[1] for x in m]
         se = statistics.stdev(diff) / len(diff) ** 0.5
         print(f"| {prefix} | {len(m)} | {statistics.mean(x[0] for x in m):.3f} / {statistics.mean(x[1] for x in m):.3f} "
               f"| {statistics.mean(diff):+.4f} ± {se:.4f} | {sum(d > 0 for d in diff)} of {len(m)} "
               f"| {statistics.mean(x[2] for x in m):.3f} / {statistics.mean(x[3] for x in m):.3f} "
-              f"| {sum(x[2] > x[3] for x in m)} of {len(m)} |")
+              f"| {sum(x[2] > x[3] for x in m)} of {len(m)} "
+              f"| {statistics.mean(x[4] for x in m):.3f} / {statistics.mean(x[5] for x in m):.3f} "
+              f"| {sum(x[4] > x[5] for x in m)} of {len(m)} |")
 
 
 if __name__ == "__main__":
