@@ -339,7 +339,8 @@ TEST_CASE("lstm: the time loop in one region gives the per-step regions' float32
     omp_set_num_threads(threads);
     const char* names[] = {"y", "h_n", "c_n", "dx", "dh0", "dc0", "dW_ih", "dW_hh", "db_ih", "db_hh"};
     for (size_t r = 0; r < fused.size(); ++r) {
-      CAPTURE(names[r]);
+      const std::string name = names[r];
+      CAPTURE(name);
       int64_t differ = 0;
       double worst = 0, largest = 0;
       for (int64_t k = 0; k < fused[r].numel(); ++k) {
@@ -356,6 +357,8 @@ TEST_CASE("lstm: the time loop in one region gives the per-step regions' float32
       // bit for bit. A row missed by a thread is off by its whole value, far beyond this bound.
       CHECK(worst <= 8 * 1.1920929e-7 * largest);
 #else
+      CAPTURE(worst);
+      CAPTURE(largest);
       CHECK(differ == 0);
 #endif
     }

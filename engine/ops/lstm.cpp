@@ -90,11 +90,12 @@ void step_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t
   cell_forward(gates, bias, c_prev, c, h, h16, batch, hidden);
 }
 template <class T>
-void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
+void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, const T* gy, T* dc, T* dgates,
+                   uint16_t* dgates16,
                    int64_t batch, int64_t hidden) {
   if constexpr (std::is_same_v<T, float>)
-    if (dgates16) return cell_backward_wide(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
-  cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
+    if (dgates16) return cell_backward_wide(cache, c_prev, c, dh, gy, dc, dgates, dgates16, batch, hidden);
+  cell_backward(cache, c_prev, c, dh, gy, dc, dgates, dgates16, batch, hidden);
 }
 
 // step_forward and step_backward made by one thread of the time-loop region on its units [u0, u1)
@@ -104,10 +105,12 @@ void step_forward_units(float* gates, const float* rec, const float* bias, const
   if (h16) return cell_forward_units_wide(gates, rec, bias, c_prev, c, h, h16, batch, hidden, u0, u1);
   cell_forward_units(gates, rec, bias, c_prev, c, h, h16, batch, hidden, u0, u1);
 }
-void step_backward_units(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
-                         float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
-  if (dgates16) return cell_backward_units_wide(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden, u0, u1);
-  cell_backward_units(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden, u0, u1);
+void step_backward_units(const float* cache, const float* c_prev, const float* c, const float* dh, int64_t dh_stride,
+                         const float* gy, float* dc, float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden,
+                         int64_t u0, int64_t u1) {
+  if (dgates16)
+    return cell_backward_units_wide(cache, c_prev, c, dh, dh_stride, gy, dc, dgates, dgates16, batch, hidden, u0, u1);
+  cell_backward_units(cache, c_prev, c, dh, dh_stride, gy, dc, dgates, dgates16, batch, hidden, u0, u1);
 }
 
 // Whether a sequence's time loop runs as one parallel region (forward_steps_one_region,
@@ -133,17 +136,6 @@ float* rec_buffer(int64_t count) {
   thread_local std::vector<float> buffer;
   if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
   return buffer.data();
-}
-
-// dh [B, H] += g [B, H], rows split across the threads of the caller's parallel region as the
-// backward's cells split them (schedule(static) over the same B rows: each thread adds to the
-// rows its cells then read, so no barrier is needed between the two).
-template <class T>
-void add_rows(T* dh, const T* g, int64_t batch, int64_t hidden) {
-#pragma omp for schedule(static) nowait
-  for (int64_t b = 0; b < batch; ++b)
-#pragma omp simd
-    for (int64_t j = 0; j < hidden; ++j) dh[b * hidden + j] += g[b * hidden + j];
 }
 
 // An element of a row the bias sums read, as T: T itself, or bf16 bits (GateGradients).
@@ -425,19 +417,17 @@ const T* c_prev_step(const LstmSaved& s, int64_t t) {
 }
 
 // One thread's part of backward_steps_one_region's step t before its barrier, on its units
-// [u0, u1): dh += gy_t, the cells, then the bias sums of its units' columns in the blocks
-// (whole_from's pair) that the step completes. dh, dc [B, H].
+// [u0, u1): the cells, reading the gradient reaching h_t at dh + b · dh_stride for row b (the
+// thread's slice of the recurrent product, or the carried dh's columns) with gy_t's added, then the
+// bias sums of its units' columns in the blocks (whole_from's pair) that the step completes. dc
+// [B, H].
 void backward_step_units(const LstmSaved& s, const GateGradients<float>& D, GateGradientSums<float>& bias_sums,
-                         std::pair<int64_t, int64_t> blocks, const float* gy_t, const float* c_prev, float* dh,
-                         float* dc, int64_t t, int64_t u0, int64_t u1) {
+                         std::pair<int64_t, int64_t> blocks, const float* gy_t, const float* c_prev, const float* dh,
+                         int64_t dh_stride, float* dc, int64_t t, int64_t u0, int64_t u1) {
   const int64_t batch = s.x.dim(1), hidden = s.w.hidden(), G = 4 * hidden;
   if (u1 == u0) return;
-  if (gy_t)
-    for (int64_t b = 0; b < batch; ++b)
-#pragma omp simd
-      for (int64_t j = u0; j < u1; ++j) dh[b * hidden + j] += gy_t[b * hidden + j];
   step_backward_units(s.gate_cache.data<float>() + t * batch * G, c_prev, s.cs.data<float>() + t * batch * hidden, dh,
-                      dc, D.cells(t), D.step16(t), batch, hidden, u0, u1);
+                      dh_stride, gy_t, dc, D.cells(t), D.step16(t), batch, hidden, u0, u1);
   D.with_rows([&](auto row) {
     for (int64_t k = blocks.second - 1; k >= blocks.first; --k)
       for (int64_t g = 0; g < 4; ++g) bias_sums.sum_block_columns(k, row, g * hidden + u0, g * hidden + u1);
@@ -449,8 +439,9 @@ void backward_step_units(const LstmSaved& s, const GateGradients<float>& D, Gate
 // completes (no barrier: they are the columns its cells made), waits once per step for the whole
 // dgates_t (its slice of the recurrent product needs every gate's gradient), and makes its units'
 // slice of dh = dgates_t · W_hh (W_hh's columns for its units, packed by the thread and kept while
-// W_hh stays as it is, on one thread), which its next cells read with no barrier between. dh, dc
-// [B, H]: carried in and out. What a thread throws is rethrown here after the region.
+// W_hh stays as it is, on one thread), which its next cells read where it lies, with no barrier
+// between. dh [B, H]: carried in, and out where h0 takes a gradient (dh0); dc [B, H]: carried in
+// and out. What a thread throws is rethrown here after the region.
 void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, float* dc,
                                const GateGradients<float>& D, GateGradientSums<float>& bias_sums) {
   const int64_t steps = s.x.dim(0), batch = s.x.dim(1), hidden = s.w.hidden();
@@ -472,9 +463,10 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     const int thread = omp_get_thread_num();
     const auto [u0, u1] = unit_slice(hidden, omp_get_num_threads(), thread);
     const int64_t units = u1 - u0;
-    // rec [B, units] = dgates_t [B, 4H] · w [4H, units], copied into dh's columns [u0, u1): a
-    // product into a slice of dh's columns (rows H apart) would run oneDNN's slower jit:gemm
-    // kernel, which sums in another order than the whole product's brgemm.
+    // rec [B, units] = dgates_t [B, 4H] · w [4H, units]: the gradient reaching h_{t-1} at its units,
+    // which its next cells read where it lies (dh's columns are written once, after the last
+    // step): a product into a slice of dh's columns (rows H apart) would run oneDNN's slower
+    // jit:gemm kernel, which sums in another order than the whole product's brgemm.
     const cpu::PackedMatrix* recurrent = nullptr;
     failure.run([&] {
       detail::region_checkpoint(detail::RegionPoint::Packing, true, thread, steps - 1);
@@ -484,13 +476,16 @@ void backward_steps_one_region(const LstmSaved& s, const Tensor& gy, float* dh, 
     for (int64_t t = steps - 1; t >= 0; --t) {
       failure.run([&] {
         detail::region_checkpoint(detail::RegionPoint::Step, true, thread, t);
-        backward_step_units(s, D, bias_sums, blocks[t], gy_at[t], c_prev_at[t], dh, dc, t, u0, u1);
+        const bool carried = t == steps - 1;  // dh as it came in, else the last step's product
+        backward_step_units(s, D, bias_sums, blocks[t], gy_at[t], c_prev_at[t], carried ? dh + u0 : rec,
+                            carried ? hidden : units, dc, t, u0, u1);
       });
 #pragma omp barrier
       failure.run([&] {
         if (units == 0 || (t == 0 && !s.h0.requires_grad())) return;
         recurrent->multiply(D.step(t), rec, D.step16(t));
-        for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
+        if (t == 0)  // dh0's gradient, in dh
+          for (int64_t b = 0; b < batch; ++b) std::copy(rec + b * units, rec + (b + 1) * units, dh + b * hidden + u0);
       });
     }
     lease.done(thread);
@@ -529,15 +524,14 @@ void backward_sequence(const LstmSaved& s, const Tensor& gy, const Tensor& gh_n,
   // dh [B, H] = dgates_t [B, 4H] · W_hh.
   const auto recurrent = detail::packed_weights<T>(s.w.w_hh, false, G, hidden, batch, false, s.precision);
   for (int64_t t = steps - 1; t >= 0; --t) {
-    const T* gy_t = gy_step<T>(s, gy, t);  // added to dh by the threads whose cells read it
+    const T* gy_t = gy_step<T>(s, gy, t);  // added to dh by the cells that read it
     uint16_t* dg16 = D.step16(t);
     // The step's cells, then the bias sums of the blocks they complete, in one parallel region.
     const std::pair<int64_t, int64_t> blocks = bias_sums.whole_from(t * batch);
 #pragma omp parallel if (batch * hidden >= kParallelElements)
     {
-      if (gy_t) add_rows(dh.data<T>(), gy_t, batch, hidden);
       step_backward(s.gate_cache.data<T>() + t * batch * G, c_prev_step<T>(s, t), s.cs.data<T>() + t * batch * hidden,
-                    dh.data<T>(), dc.data<T>(), D.cells(t), dg16, batch, hidden);
+                    dh.data<T>(), gy_t, dc.data<T>(), D.cells(t), dg16, batch, hidden);
       D.with_rows([&](auto row) {
         for (int64_t k = blocks.second - 1; k >= blocks.first; --k) bias_sums.sum_block(k, row);
       });

@@ -161,19 +161,30 @@ void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, 
   }
 }
 
+// The gradient reaching h at unit j of a row in the backward's cells: udh[j], plus ugy[j] (the
+// output's own gradient, y_t's) with kGy. The per-step path adds gy_t into dh first (add_rows) and
+// passes no ugy; the time-loop region reads its recurrent product's slice as udh and adds gy_t here,
+// the same single float32 addition, instead of copying the slice into dh and adding in passes of
+// their own.
+template <bool kGy, class T>
+[[gnu::always_inline]] inline T dh_at(const T* udh, const T* ugy, int64_t j) {
+  if constexpr (kGy) return udh[j] + ugy[j];
+  return udh[j];
+}
+
 // cell_backward_row at bf16 (float32 with bf16 products): the gate cache gi [4H] is bf16's
 // (GatePair), read from its i and g blocks only; di16 [4H]: the gate gradients in bf16, the
 // operand of the products that follow (cpu::RoundedOperand::FilledByProducer), written here
 // instead of rounded in a second pass; with kFloat, di [4H] gets them in float32 as well, for a
 // product that reads them (GateGradients, engine/ops/lstm.cpp).
-template <bool kFloat>
+template <bool kFloat, bool kGy>
 [[gnu::always_inline]] inline void cell_backward_row_bf16(const float* gi, const float* cp, const float* cb,
-                                                          const float* dhb, float* dcb, float* di, uint16_t* di16,
-                                                          int64_t hidden, int64_t u0, int64_t u1) {
+                                                          const float* udh, const float* ugy, float* dcb, float* di,
+                                                          uint16_t* di16, int64_t hidden, int64_t u0, int64_t u1) {
   // From unit u0 on, with a loop from 0, as cell_forward_row's.
   const GatePair *if_pairs = reinterpret_cast<const GatePair*>(gi + u0),
                  *go_pairs = reinterpret_cast<const GatePair*>(gi + 2 * hidden + u0);
-  const float *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
+  const float *up = cp ? cp + u0 : nullptr, *uc = cb + u0;
   float* udc = dcb + u0;
   float *di_i = kFloat ? di + u0 : nullptr, *di_f = kFloat ? di + hidden + u0 : nullptr,
         *di_g = kFloat ? di + 2 * hidden + u0 : nullptr, *di_o = kFloat ? di + 3 * hidden + u0 : nullptr;
@@ -184,7 +195,7 @@ template <bool kFloat>
     const GatePair if_pair = if_pairs[j], go_pair = go_pairs[j];
     const kernels::LstmGates<float> gates{pair_low(if_pair), pair_high(if_pair), pair_low(go_pair), pair_high(go_pair)};
     const kernels::LstmGates<float> d =
-        kernels::lstm_cell_backward(gates, up ? up[j] : 0.0f, uc[j], udh[j], udc[j], &udc[j]);
+        kernels::lstm_cell_backward(gates, up ? up[j] : 0.0f, uc[j], dh_at<kGy>(udh, ugy, j), udc[j], &udc[j]);
     if constexpr (kFloat) {
       di_i[j] = d.i;
       di_f[j] = d.f;
@@ -199,26 +210,28 @@ template <bool kFloat>
 }
 
 // Backward of one row over units [u0, u1), elementwise: the row's gate cache gi [4H] in, its
-// gate gradients di [4H] out, dcb carries in and out in place. di16 [4H], when not null (float32
-// at bf16 precision): the row runs as cell_backward_row_bf16, di then null where no product reads
+// gate gradients di [4H] out, dcb carries in and out in place; udh [u1 − u0]: the gradient
+// reaching h at these units (dh_at: with kGy, plus ugy's). di16 [4H], when not null (float32 at
+// bf16 precision): the row runs as cell_backward_row_bf16, di then null where no product reads
 // its float32 elements.
-template <class T>
-[[gnu::always_inline]] inline void cell_backward_row(const T* gi, const T* cp, const T* cb, const T* dhb, T* dcb, T* di,
-                                                     uint16_t* di16, int64_t hidden, int64_t u0, int64_t u1) {
+template <bool kGy, class T>
+[[gnu::always_inline]] inline void cell_backward_row(const T* gi, const T* cp, const T* cb, const T* udh, const T* ugy,
+                                                     T* dcb, T* di, uint16_t* di16, int64_t hidden, int64_t u0,
+                                                     int64_t u1) {
   if constexpr (std::is_same_v<T, float>)
     if (di16)
-      return di ? cell_backward_row_bf16<true>(gi, cp, cb, dhb, dcb, di, di16, hidden, u0, u1)
-                : cell_backward_row_bf16<false>(gi, cp, cb, dhb, dcb, di, di16, hidden, u0, u1);
+      return di ? cell_backward_row_bf16<true, kGy>(gi, cp, cb, udh, ugy, dcb, di, di16, hidden, u0, u1)
+                : cell_backward_row_bf16<false, kGy>(gi, cp, cb, udh, ugy, dcb, di, di16, hidden, u0, u1);
   // From unit u0 on, with a loop from 0, as cell_forward_row's.
   const T *ui = gi + u0, *uf = gi + hidden + u0, *ug = gi + 2 * hidden + u0, *uo = gi + 3 * hidden + u0;
-  const T *up = cp ? cp + u0 : nullptr, *uc = cb + u0, *udh = dhb + u0;
+  const T *up = cp ? cp + u0 : nullptr, *uc = cb + u0;
   T* udc = dcb + u0;
   T *di_i = di + u0, *di_f = di + hidden + u0, *di_g = di + 2 * hidden + u0, *di_o = di + 3 * hidden + u0;
 #pragma omp simd
   for (int64_t j = 0; j < u1 - u0; ++j) {
     const kernels::LstmGates<T> gates{ui[j], uf[j], ug[j], uo[j]};
     const kernels::LstmGates<T> d =
-        kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], udh[j], udc[j], &udc[j]);
+        kernels::lstm_cell_backward(gates, up ? up[j] : T(0), uc[j], dh_at<kGy>(udh, ugy, j), udc[j], &udc[j]);
     di_i[j] = d.i;
     di_f[j] = d.f;
     di_g[j] = d.g;
@@ -227,28 +240,46 @@ template <class T>
 }
 
 // Backward of one step, elementwise: dgates [B, 4H] out (null at bf16 where no product reads
-// it); dc carries in and out in place; dgates16 [B, 4H] as cell_backward_row's. Rows are split across the threads of
-// the caller's parallel region (lstm.cpp opens one per step for the cells and the bias sums after them, so that a step
-// costs one fork and join, not two); called outside one, it runs on this thread.
+// it); dh [B, H] in, the gradient reaching h_t from step t+1, and gy [B, H] or null, y_t's own,
+// added to it here (dh_at); dc carries in and out in place; dgates16 [B, 4H] as cell_backward_row's.
+// Rows are split across the threads of the caller's parallel region (lstm.cpp opens one per step
+// for the cells and the bias sums after them, so that a step costs one fork and join, not two);
+// called outside one, it runs on this thread.
 template <class T>
-void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
-                   int64_t batch, int64_t hidden) {
+void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, const T* gy, T* dc, T* dgates,
+                   uint16_t* dgates16, int64_t batch, int64_t hidden) {
 #pragma omp for schedule(static)
-  for (int64_t b = 0; b < batch; ++b)
-    cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
-                      dc + b * hidden, dgates ? dgates + b * 4 * hidden : nullptr,
-                      dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden, 0, hidden);
+  for (int64_t b = 0; b < batch; ++b) {
+    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
+    T* di = dgates ? dgates + b * 4 * hidden : nullptr;
+    uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
+    if (gy)
+      cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, dh + b * hidden, gy + b * hidden,
+                              dc + b * hidden, di, di16, hidden, 0, hidden);
+    else
+      cell_backward_row<false>(cache + b * 4 * hidden, cp, c + b * hidden, dh + b * hidden,
+                               static_cast<const T*>(nullptr), dc + b * hidden, di, di16, hidden, 0, hidden);
+  }
 }
 
 // The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
-// every row (engine/ops/lstm.cpp).
+// every row (engine/ops/lstm.cpp), with the gradient reaching h taken as it lies there: dh's row b
+// of these units at dh + b · dh_stride (the thread's recurrent product [B, u1 − u0], or the
+// carried dh [B, H] from its unit u0), plus gy [B, H] (y_t's gradient) where not null.
 template <class T>
-void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* dh, T* dc, T* dgates, uint16_t* dgates16,
-                         int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
-  for (int64_t b = 0; b < batch; ++b)
-    cell_backward_row(cache + b * 4 * hidden, c_prev ? c_prev + b * hidden : nullptr, c + b * hidden, dh + b * hidden,
-                      dc + b * hidden, dgates ? dgates + b * 4 * hidden : nullptr,
-                      dgates16 ? dgates16 + b * 4 * hidden : nullptr, hidden, u0, u1);
+void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* dh, int64_t dh_stride, const T* gy,
+                         T* dc, T* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const T *cp = c_prev ? c_prev + b * hidden : nullptr, *udh = dh + b * dh_stride;
+    T *di = dgates ? dgates + b * 4 * hidden : nullptr;
+    uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
+    if (gy)
+      cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, udh, gy + b * hidden + u0, dc + b * hidden,
+                              di, di16, hidden, u0, u1);
+    else
+      cell_backward_row<false>(cache + b * 4 * hidden, cp, c + b * hidden, udh, static_cast<const T*>(nullptr),
+                               dc + b * hidden, di, di16, hidden, u0, u1);
+  }
 }
 
 }  // namespace
@@ -257,11 +288,12 @@ void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* d
 // and dgates16 not null), compiled in 512-bit vectors where the CPU has AVX-512 (lstm_cells_wide.cpp).
 void cell_forward_wide(float* gates, const float* bias, const float* c_prev, float* c, float* h, uint16_t* h16,
                        int64_t batch, int64_t hidden);
-void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
-                        float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden);
+void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, const float* gy,
+                        float* dc, float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden);
 void cell_forward_units_wide(float* gates, const float* rec, const float* bias, const float* c_prev, float* c, float* h,
                              uint16_t* h16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1);
-void cell_backward_units_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
-                              float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1);
+void cell_backward_units_wide(const float* cache, const float* c_prev, const float* c, const float* dh,
+                              int64_t dh_stride, const float* gy, float* dc, float* dgates, uint16_t* dgates16,
+                              int64_t batch, int64_t hidden, int64_t u0, int64_t u1);
 
 }  // namespace legato::ops

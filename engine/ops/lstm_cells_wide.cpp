@@ -14,9 +14,9 @@ void cell_forward_wide(float* gates, const float* bias, const float* c_prev, flo
   cell_forward(gates, bias, c_prev, c, h, h16, batch, hidden);
 }
 
-void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
-                        float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden) {
-  cell_backward(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden);
+void cell_backward_wide(const float* cache, const float* c_prev, const float* c, const float* dh, const float* gy,
+                        float* dc, float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden) {
+  cell_backward(cache, c_prev, c, dh, gy, dc, dgates, dgates16, batch, hidden);
 }
 
 void cell_forward_units_wide(float* gates, const float* rec, const float* bias, const float* c_prev, float* c, float* h,
@@ -24,10 +24,10 @@ void cell_forward_units_wide(float* gates, const float* rec, const float* bias, 
   cell_forward_units(gates, rec, bias, c_prev, c, h, h16, batch, hidden, u0, u1);
 }
 
-void cell_backward_units_wide(const float* cache, const float* c_prev, const float* c, const float* dh, float* dc,
-                              float* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0,
-                              int64_t u1) {
-  cell_backward_units(cache, c_prev, c, dh, dc, dgates, dgates16, batch, hidden, u0, u1);
+void cell_backward_units_wide(const float* cache, const float* c_prev, const float* c, const float* dh,
+                              int64_t dh_stride, const float* gy, float* dc, float* dgates, uint16_t* dgates16,
+                              int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
+  cell_backward_units(cache, c_prev, c, dh, dh_stride, gy, dc, dgates, dgates16, batch, hidden, u0, u1);
 }
 
 }  // namespace legato::ops
