@@ -91,8 +91,7 @@ void step_forward(T* gates, const T* bias, const T* c_prev, T* c, T* h, uint16_t
 }
 template <class T>
 void step_backward(const T* cache, const T* c_prev, const T* c, const T* dh, const T* gy, T* dc, T* dgates,
-                   uint16_t* dgates16,
-                   int64_t batch, int64_t hidden) {
+                   uint16_t* dgates16, int64_t batch, int64_t hidden) {
   if constexpr (std::is_same_v<T, float>)
     if (dgates16) return cell_backward_wide(cache, c_prev, c, dh, gy, dc, dgates, dgates16, batch, hidden);
   cell_backward(cache, c_prev, c, dh, gy, dc, dgates, dgates16, batch, hidden);

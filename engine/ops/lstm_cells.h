@@ -271,7 +271,7 @@ void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* d
                          T* dc, T* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
   for (int64_t b = 0; b < batch; ++b) {
     const T *cp = c_prev ? c_prev + b * hidden : nullptr, *udh = dh + b * dh_stride;
-    T *di = dgates ? dgates + b * 4 * hidden : nullptr;
+    T* di = dgates ? dgates + b * 4 * hidden : nullptr;
     uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
     if (gy)
       cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, udh, gy + b * hidden + u0, dc + b * hidden,
