@@ -1,5 +1,6 @@
 // Benchmarks. CPU: the seed network's whole training step (fp32, and bf16 products), its forward
-// pass, one LSTM layer, and the product behind them as the machine's peak (fp32 and bf16). GPU (bench_lstm_gpu.cpp,
+// pass, one LSTM layer, the product behind them as the machine's peak (fp32 and bf16), and the
+// bf16 cells with their operands in cache (the floor of their share of the step). GPU (bench_lstm_gpu.cpp,
 // where CUDA is built and a GPU present): cuDNN's LSTM against ours. GFLOP/s counters count multiply-adds twice;
 // products_share and preparing_share, the shares of a CPU step's thread time (wall time × threads) inside the
 // products and preparing their operands;
@@ -11,11 +12,14 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <random>
 #include <string_view>
+#include <vector>
 
 #include "bench/seed_network.h"
 #include "engine/cpu/products.h"
 #include "engine/ops/lstm.h"
+#include "engine/ops/lstm_cells.h"
 #include "tools/openmp_waits.h"
 
 using namespace legato;
@@ -123,6 +127,43 @@ void BM_cpu_gemm_peak(benchmark::State& state) {
   set_flops(state, 2.0 * m * n * k);
 }
 
+// The time-loop region's cells at bf16 (lstm_cells_wide.cpp) on one thread's half of the seed
+// network's units (B 64, H 512, units [0, 256)), every operand hot in cache: what a step-half's
+// cells cost this core with nothing to wait on. per_seed_step: that times the 300 step-halves (3
+// layers × 100 steps) each of the 2 threads makes in a seed training step, the floor of the cells'
+// time in the step (bench/results/cpu.md). Run again on their own outputs: the forward's gate
+// pairs read back as pre-activations are floats in (0, 1), and the backward's carried dc stays
+// bounded, so no iteration meets a denormal or a NaN.
+template <bool kBackward>
+void BM_cpu_cells_hot(benchmark::State& state) {
+  const int64_t B = 64, H = 512, units = 256;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  auto filled = [&](int64_t n) {
+    std::vector<float> v(n);
+    for (float& e : v) e = uniform(rng);
+    return v;
+  };
+  std::vector<float> gates = filled(B * 4 * H), rec = filled(B * 4 * units), bias = filled(4 * H),
+                     c_prev = filled(B * H), c = filled(B * H), h(B * H), dh = filled(B * units),
+                     gy = filled(B * H), dc = filled(B * H);
+  std::vector<uint16_t> h16(B * H), d16(B * 4 * H);
+  // [B, 4H] as the forward leaves it at bf16: gate pairs in the i and g blocks (lstm_cells.h)
+  ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(), h16.data(),
+                               B, H, 0, units);
+  for (auto _ : state) {
+    if constexpr (kBackward)
+      ops::cell_backward_units_wide(gates.data(), c_prev.data(), c.data(), dh.data(), units, gy.data(), dc.data(),
+                                    nullptr, d16.data(), B, H, 0, units);
+    else
+      ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(),
+                                   h16.data(), B, H, 0, units);
+    benchmark::ClobberMemory();
+  }
+  state.counters["per_seed_step"] =
+      benchmark::Counter(1.0 / 300, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 }  // namespace
 
 BENCHMARK_TEMPLATE(BM_cpu_train_step_seed, false)
@@ -143,6 +184,14 @@ BENCHMARK(BM_cpu_lstm_layer)
     ->Name("cpu/lstm_layer/H512/B64/T100/train")
     ->Arg(1)
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_cells_hot, false)
+    ->Name("cpu/cells_bf16_hot/B64/H512/units256/forward")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_cpu_cells_hot, true)
+    ->Name("cpu/cells_bf16_hot/B64/H512/units256/backward")
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK_TEMPLATE(BM_cpu_gemm_peak, false)
     ->Name("cpu/sgemm/6400x2048x512")
