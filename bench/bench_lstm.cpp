@@ -145,19 +145,19 @@ void BM_cpu_cells_hot(benchmark::State& state) {
     return v;
   };
   std::vector<float> gates = filled(B * 4 * H), rec = filled(B * 4 * units), bias = filled(4 * H),
-                     c_prev = filled(B * H), c = filled(B * H), h(B * H), dh = filled(B * units),
-                     gy = filled(B * H), dc = filled(B * H);
+                     c_prev = filled(B * H), c = filled(B * H), h(B * H), dh = filled(B * units), gy = filled(B * H),
+                     dc = filled(B * H);
   std::vector<uint16_t> h16(B * H), d16(B * 4 * H);
   // [B, 4H] as the forward leaves it at bf16: gate pairs in the i and g blocks (lstm_cells.h)
-  ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(), h16.data(),
-                               B, H, 0, units);
+  ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(), h16.data(), B,
+                               H, 0, units);
   for (auto _ : state) {
     if constexpr (kBackward)
       ops::cell_backward_units_wide(gates.data(), c_prev.data(), c.data(), dh.data(), units, gy.data(), dc.data(),
                                     nullptr, d16.data(), B, H, 0, units);
     else
-      ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(),
-                                   h16.data(), B, H, 0, units);
+      ops::cell_forward_units_wide(gates.data(), rec.data(), bias.data(), c_prev.data(), c.data(), h.data(), h16.data(),
+                                   B, H, 0, units);
     benchmark::ClobberMemory();
   }
   state.counters["per_seed_step"] =

@@ -161,11 +161,9 @@ void cell_forward_units(T* gates, const T* rec, const T* bias, const T* c_prev, 
   }
 }
 
-// The gradient reaching h at unit j of a row in the backward's cells: udh[j], plus ugy[j] (the
-// output's own gradient, y_t's) with kGy. The per-step path adds gy_t into dh first (add_rows) and
-// passes no ugy; the time-loop region reads its recurrent product's slice as udh and adds gy_t here,
-// the same single float32 addition, instead of copying the slice into dh and adding in passes of
-// their own.
+// The gradient reaching h at unit j of a row in the backward's cells: udh[j], the gradient from
+// step t+1, plus ugy[j] (y_t's own) with kGy, added as it is read rather than in a pass of its own
+// over dh; the time-loop region's udh is its recurrent product's slice where the product left it.
 template <bool kGy, class T>
 [[gnu::always_inline]] inline T dh_at(const T* udh, const T* ugy, int64_t j) {
   if constexpr (kGy) return udh[j] + ugy[j];
@@ -239,6 +237,23 @@ template <bool kGy, class T>
   }
 }
 
+// cell_backward_row on row b of a step over units [u0, u1): cache [B, 4H], c_prev (or null), c
+// and dc [B, H], dgates and dgates16 [B, 4H] (either may be null, as cell_backward_row's); udh:
+// the row's gradient from step t+1 at unit u0; gy [B, H] or null: y_t's gradient, added to it.
+template <class T>
+[[gnu::always_inline]] inline void cell_backward_row_of(int64_t b, const T* cache, const T* c_prev, const T* c,
+                                                        const T* udh, const T* gy, T* dc, T* dgates, uint16_t* dgates16,
+                                                        int64_t hidden, int64_t u0, int64_t u1) {
+  const T* cp = c_prev ? c_prev + b * hidden : nullptr;
+  T* di = dgates ? dgates + b * 4 * hidden : nullptr;
+  uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
+  if (gy)
+    return cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, udh, gy + b * hidden + u0,
+                                   dc + b * hidden, di, di16, hidden, u0, u1);
+  cell_backward_row<false>(cache + b * 4 * hidden, cp, c + b * hidden, udh, static_cast<const T*>(nullptr),
+                           dc + b * hidden, di, di16, hidden, u0, u1);
+}
+
 // Backward of one step, elementwise: dgates [B, 4H] out (null at bf16 where no product reads
 // it); dh [B, H] in, the gradient reaching h_t from step t+1, and gy [B, H] or null, y_t's own,
 // added to it here (dh_at); dc carries in and out in place; dgates16 [B, 4H] as cell_backward_row's.
@@ -249,37 +264,19 @@ template <class T>
 void cell_backward(const T* cache, const T* c_prev, const T* c, const T* dh, const T* gy, T* dc, T* dgates,
                    uint16_t* dgates16, int64_t batch, int64_t hidden) {
 #pragma omp for schedule(static)
-  for (int64_t b = 0; b < batch; ++b) {
-    const T* cp = c_prev ? c_prev + b * hidden : nullptr;
-    T* di = dgates ? dgates + b * 4 * hidden : nullptr;
-    uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
-    if (gy)
-      cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, dh + b * hidden, gy + b * hidden,
-                              dc + b * hidden, di, di16, hidden, 0, hidden);
-    else
-      cell_backward_row<false>(cache + b * 4 * hidden, cp, c + b * hidden, dh + b * hidden,
-                               static_cast<const T*>(nullptr), dc + b * hidden, di, di16, hidden, 0, hidden);
-  }
+  for (int64_t b = 0; b < batch; ++b)
+    cell_backward_row_of(b, cache, c_prev, c, dh + b * hidden, gy, dc, dgates, dgates16, hidden, 0, hidden);
 }
 
 // The same step made by one thread of the LSTM's time-loop region on its own units [u0, u1) of
-// every row (engine/ops/lstm.cpp), with the gradient reaching h taken as it lies there: dh's row b
-// of these units at dh + b · dh_stride (the thread's recurrent product [B, u1 − u0], or the
-// carried dh [B, H] from its unit u0), plus gy [B, H] (y_t's gradient) where not null.
+// every row (engine/ops/lstm.cpp), with the gradient from step t+1 taken where it lies: row b's
+// at dh + b · dh_stride (the thread's recurrent product [B, u1 − u0], or the carried dh [B, H] from
+// its unit u0).
 template <class T>
 void cell_backward_units(const T* cache, const T* c_prev, const T* c, const T* dh, int64_t dh_stride, const T* gy,
                          T* dc, T* dgates, uint16_t* dgates16, int64_t batch, int64_t hidden, int64_t u0, int64_t u1) {
-  for (int64_t b = 0; b < batch; ++b) {
-    const T *cp = c_prev ? c_prev + b * hidden : nullptr, *udh = dh + b * dh_stride;
-    T* di = dgates ? dgates + b * 4 * hidden : nullptr;
-    uint16_t* di16 = dgates16 ? dgates16 + b * 4 * hidden : nullptr;
-    if (gy)
-      cell_backward_row<true>(cache + b * 4 * hidden, cp, c + b * hidden, udh, gy + b * hidden + u0, dc + b * hidden,
-                              di, di16, hidden, u0, u1);
-    else
-      cell_backward_row<false>(cache + b * 4 * hidden, cp, c + b * hidden, udh, static_cast<const T*>(nullptr),
-                               dc + b * hidden, di, di16, hidden, u0, u1);
-  }
+  for (int64_t b = 0; b < batch; ++b)
+    cell_backward_row_of(b, cache, c_prev, c, dh + b * dh_stride, gy, dc, dgates, dgates16, hidden, u0, u1);
 }
 
 }  // namespace
