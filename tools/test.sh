@@ -28,7 +28,17 @@ cmake -S . -B "$build" -G Ninja "${flags[@]}" >/dev/null
 cmake --build "$build"
 
 status=0
+# What the test programs leave in the temporary directory: nothing (tests/temp_dir.h removes its
+# folders at exit); anything of ours made after this marker and still there afterwards is a leak.
+tmp=${TMPDIR:-/tmp}
+marker=$(mktemp "$tmp/legato_test_marker.XXXXXX")
 ctest --test-dir "$build" --output-on-failure || status=$?
+left=$(find "$tmp" -maxdepth 1 -name 'legato_*' -newer "$marker" ! -path "$marker" 2>/dev/null | sort || true)
+rm -f "$marker"
+if [ -n "$left" ] && [ "${LEGATO_KEEP_TEST_DIRS:-}" != 1 ]; then
+  echo "test.sh: the suite left these in $tmp (a test's folder not made by tests/temp_dir.h?):" $left >&2
+  status=1
+fi
 log="$build/Testing/Temporary/LastTest.log"
 # doctest's summary, one per test run (legato_tests, and legato_emulated_gpu_tests twice where the
 # CUDA toolkit's headers are found): "[doctest] test cases: 16 | 16 passed | 0 failed | 0 skipped"
