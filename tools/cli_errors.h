@@ -17,6 +17,13 @@ namespace legato::tools {
 
 constexpr int kUsageError = 2;
 
+// "program: text" and its newline on stderr in one write. std::cerr writes each << at once
+// (unbuffered), and mpirun forwards a rank's stdout and stderr as separate streams: a line written
+// in three pieces came out with another line between "trainer: " and the text.
+inline void error_line(const std::string& program, const std::string& text) {
+  std::cerr << (program + ": " + text + "\n") << std::flush;
+}
+
 // A number as a user writes it: 0.5, 1e-06, 1000000.
 inline std::string number_text(double x) {
   char buf[32];

@@ -251,7 +251,7 @@ bool join_world(double rank_timeout) {
     legato::dist::World::get().set_timeout(rank_timeout);
     return true;
   } catch (const std::exception& e) {
-    std::cerr << "trainer: " << e.what() << "\n";
+    legato::tools::error_line("trainer", e.what());
     return false;
   }
 }
@@ -266,10 +266,10 @@ int train_and_report(const CLI::App& app, const RecipeFlags& f, const std::vecto
   try {
     return world.finish(run(app, f, data, out, cache, options));
   } catch (const model::InputError& e) {
-    if (world.root()) std::cerr << "trainer: " << e.what() << "\n";
+    if (world.root()) tools::error_line("trainer", e.what());
     return world.finish(tools::kUsageError);
   } catch (const std::exception& e) {
-    std::cerr << "trainer: " << rank << tools::describe(e) << "\n";
+    tools::error_line("trainer", rank + tools::describe(e));
     return world.finish(1);
   }
 }
@@ -305,13 +305,13 @@ int main(int argc, char** argv) {
   if (const int code = tools::parse_command_line(app, argc, argv); code >= 0) return code;
 
   if (const std::string problem = tools::device_problem(device); !problem.empty()) {
-    std::cerr << "trainer: " << problem << "\n";
+    tools::error_line("trainer", problem);
     return tools::kUsageError;
   }
   options.device = tools::parse_device(device);
   // Before the first line, which says the precision.
   if (const std::string problem = tools::precision_flag_problem(precision, options.device); !problem.empty()) {
-    std::cerr << "trainer: " << problem << "\n";
+    tools::error_line("trainer", problem);
     return tools::kUsageError;
   }
   options.precision = tools::precision_of(precision);
