@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "midi/error.h"
 #include "midi/score.h"
@@ -41,5 +42,7 @@ constexpr int64_t kMaxQuarters = 100000;
 
 Score read_midi(std::span<const uint8_t> bytes, const std::string& name, const ReadOptions& options = {});
 Score read_midi_file(const std::filesystem::path& path, const ReadOptions& options = {});
+// The file's bytes as they are (for midi::with_notes); MidiError naming it when it cannot be read.
+std::vector<uint8_t> midi_file_bytes(const std::filesystem::path& path);
 
 }  // namespace legato::midi

@@ -1,6 +1,7 @@
 #include "midi/writer.h"
 
 #include "midi/paths.h"
+#include "midi/smf_bytes.h"
 
 #include <algorithm>
 #include <array>
@@ -11,48 +12,9 @@
 namespace legato::midi {
 namespace {
 
-struct Event {
-  int64_t tick;
-  int rank;     // order at equal ticks: see the note loop below
-  int64_t sub;  // then shorter notes' note-ons first, so same-pitch notes pair in order
-  std::vector<uint8_t> bytes;
-};
-
-void put_be(std::vector<uint8_t>& out, uint32_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) out.push_back(uint8_t(v >> (8 * i)));
-}
-
-void put_vlq(std::vector<uint8_t>& out, uint32_t v) {
-  uint8_t buf[5];
-  int n = 0;
-  buf[n++] = v & 0x7F;
-  while (v >>= 7) buf[n++] = 0x80 | (v & 0x7F);
-  while (n) out.push_back(buf[--n]);
-}
-
-void put_track(std::vector<uint8_t>& file, std::vector<Event> events) {
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
-    if (a.tick != b.tick) return a.tick < b.tick;
-    return a.rank != b.rank ? a.rank < b.rank : a.sub < b.sub;
-  });
-  std::vector<uint8_t> body;
-  int64_t now = 0;
-  constexpr int64_t kMaxDelta = 0x0FFFFFFF;  // a delta time has at most 4 bytes (28 bits)
-  for (const Event& e : events) {
-    // A longer gap (possible with many ticks per quarter) is bridged by empty text events.
-    for (; e.tick - now > kMaxDelta; now += kMaxDelta) {
-      put_vlq(body, uint32_t(kMaxDelta));
-      body.insert(body.end(), {0xFF, 0x01, 0x00});
-    }
-    put_vlq(body, uint32_t(e.tick - now));
-    now = e.tick;
-    body.insert(body.end(), e.bytes.begin(), e.bytes.end());
-  }
-  body.insert(body.end(), {0x00, 0xFF, 0x2F, 0x00});  // end of track, right after the last event
-  file.insert(file.end(), {'M', 'T', 'r', 'k'});
-  put_be(file, uint32_t(body.size()), 4);
-  file.insert(file.end(), body.begin(), body.end());
-}
+using detail::Event;
+using detail::put_be;
+using detail::put_track;
 
 uint8_t clamp7(int v, int lo) { return uint8_t(std::clamp(v, lo, 127)); }
 
@@ -159,7 +121,10 @@ std::vector<uint8_t> write_midi(const Score& score) {
 }
 
 void write_midi_file(const Score& score, const std::filesystem::path& path) {
-  const std::vector<uint8_t> bytes = write_midi(score);
+  write_midi_bytes(write_midi(score), path);
+}
+
+void write_midi_bytes(const std::vector<uint8_t>& bytes, const std::filesystem::path& path) {
   std::ofstream f(path, std::ios::binary);
   if (!f) {
     const std::string problem = output_file_problem(path);

@@ -16,5 +16,7 @@ namespace legato::midi {
 // were merged) goes to a further track of that instrument, since note-offs pair first-in first-out.
 std::vector<uint8_t> write_midi(const Score& score);
 void write_midi_file(const Score& score, const std::filesystem::path& path);
+// `bytes` (a file made elsewhere, e.g. by with_notes) as the file at `path`.
+void write_midi_bytes(const std::vector<uint8_t>& bytes, const std::filesystem::path& path);
 
 }  // namespace legato::midi

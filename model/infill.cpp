@@ -1,6 +1,7 @@
 #include "model/infill.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -45,19 +46,33 @@ int64_t ticks_of(int64_t steps, const midi::Score& score) {
 }
 
 // What a new note of an instrument (program, -1 for drums) takes from the file: the channel, track
-// and program of its first note there, the mean velocity of all of them.
+// and program of the first note of that instrument in one of the file's tracks, the mean velocity
+// of the instrument's notes there. An instrument in several tracks (a piano's two hands, each in a
+// track of its own) has a voice per track, and a new note goes to the one whose notes' mean pitch is
+// nearest its own.
 struct Voice {
   midi::Note like;
-  int64_t velocity_sum = 0, count = 0;
+  int64_t velocity_sum = 0, pitch_sum = 0, count = 0;
+  double mean_pitch() const { return double(pitch_sum) / double(count); }
 };
-std::map<int, Voice> voices_of(const midi::Score& score) {
-  std::map<int, Voice> voices;
+std::map<int, std::vector<Voice>> voices_of(const midi::Score& score) {
+  std::map<int, std::vector<Voice>> voices;
   for (const midi::Note& n : score.notes) {
-    Voice& v = voices[n.is_drum() ? -1 : n.program];
-    if (v.count++ == 0) v.like = n;
-    v.velocity_sum += n.velocity;
+    std::vector<Voice>& of_instrument = voices[n.is_drum() ? -1 : n.program];
+    auto v = std::find_if(of_instrument.begin(), of_instrument.end(),
+                          [&](const Voice& voice) { return voice.like.track == n.track; });
+    if (v == of_instrument.end()) v = of_instrument.insert(of_instrument.end(), Voice{n});
+    v->velocity_sum += n.velocity;
+    v->pitch_sum += n.pitch;
+    ++v->count;
   }
   return voices;
+}
+const Voice* nearest_voice(const std::vector<Voice>& voices, int pitch) {
+  const Voice* best = nullptr;
+  for (const Voice& v : voices)
+    if (!best || std::abs(v.mean_pitch() - pitch) < std::abs(best->mean_pitch() - pitch)) best = &v;
+  return best;
 }
 
 // The token of the instrument a note after `prefix` plays (empty when none is named yet).
@@ -223,34 +238,67 @@ std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointM
   return best;
 }
 
-midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
-                        const std::vector<int32_t>& middle) {
+namespace {
+
+// Whether new note n starts while one of the `kept` notes (the file's, outside the gap) holds its
+// key (track, channel and pitch): it is left out then, since its note-off would end the held note
+// too when the file is read back (pretty_midi's pairing), and the file's notes stay as they are.
+bool struck_while_held(const midi::Note& n, const std::vector<midi::Note>& kept) {
+  for (const midi::Note& held : kept) {
+    if (held.pitch == n.pitch && held.channel == n.channel && held.track == n.track && held.start_tick < n.start_tick &&
+        n.start_tick < held.end_tick())
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool starts_inside(int64_t start_tick, const midi::Score& score, const Gap& gap) {
+  midi::Note n;
+  n.start_tick = start_tick;
+  return inside(n, score, gap);
+}
+
+std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
+                                     const std::vector<int32_t>& middle) {
   std::vector<std::string> text;
   for (const int32_t t : context.lead_in) text.push_back(meta.vocab[static_cast<size_t>(t)]);
   for (const int32_t t : middle) text.push_back(meta.vocab[static_cast<size_t>(t)]);
   const midi::Score fresh = kGrid.detokenize(text);  // from step 0 = the gap's start
   const int64_t ticks_per_step = fresh.ticks_per_quarter / midi::EventOptions{}.steps_per_quarter;
-  std::map<int, Voice> voices = voices_of(score);
-  midi::Score out = score;
-  out.notes.clear();
+  const std::map<int, std::vector<Voice>> voices = voices_of(score);
+  std::vector<midi::Note> kept;
   for (const midi::Note& n : score.notes)
-    if (!inside(n, score, context.gap)) out.notes.push_back(n);
+    if (!inside(n, score, context.gap)) kept.push_back(n);
+  std::vector<midi::Note> notes;
   for (const midi::Note& f : fresh.notes) {
-    const int instrument = f.is_drum() ? -1 : f.program;
-    const auto voice = voices.find(instrument);
-    midi::Note n = voice != voices.end() ? voice->second.like : f;
-    if (voice != voices.end()) n.velocity = static_cast<int>(voice->second.velocity_sum / voice->second.count);
-    n.pitch = f.pitch;
+    int pitch = f.pitch;
     if (!f.is_drum() && context.shift != 0) {  // back into the file's key, an octave nearer where it must
-      n.pitch -= context.shift;
-      n.pitch += n.pitch < 0 ? 12 : n.pitch > 127 ? -12 : 0;
+      pitch -= context.shift;
+      pitch += pitch < 0 ? 12 : pitch > 127 ? -12 : 0;
     }
+    const auto of_instrument = voices.find(f.is_drum() ? -1 : f.program);
+    const Voice* voice = of_instrument != voices.end() ? nearest_voice(of_instrument->second, pitch) : nullptr;
+    midi::Note n = voice ? voice->like : f;
+    if (voice) n.velocity = static_cast<int>(voice->velocity_sum / voice->count);
+    n.pitch = pitch;
     const int64_t onset = context.gap.from + f.start_tick / ticks_per_step;
     const int64_t end = std::min(context.gap.to, onset + std::max<int64_t>(1, f.duration_ticks / ticks_per_step));
     n.start_tick = ticks_of(onset, score);
     n.duration_ticks = std::max<int64_t>(1, ticks_of(end, score) - n.start_tick);
-    out.notes.push_back(n);
+    if (!struck_while_held(n, kept)) notes.push_back(n);
   }
+  return notes;
+}
+
+midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
+                        const std::vector<int32_t>& middle) {
+  midi::Score out = score;
+  out.notes.clear();
+  for (const midi::Note& n : score.notes)
+    if (!inside(n, score, context.gap)) out.notes.push_back(n);
+  for (const midi::Note& n : middle_notes(score, meta, context, middle)) out.notes.push_back(n);
   std::stable_sort(out.notes.begin(), out.notes.end(),
                    [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
   out.update_times();

@@ -103,10 +103,20 @@ std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointM
                                          const SamplingOptions& sampling, std::mt19937_64& rng,
                                          const InfillOptions& options);
 
-// `score` with the notes inside the gap replaced by the middle's: on the file's ticks, moved back
-// into its key, each on the channel, track and program of the file's first note of its instrument
-// with the mean velocity of that instrument's notes, cut at the gap's end.
+// The middle's notes as notes of `score`'s file: on its ticks, moved back into its key, each on
+// the channel, track and program of the first note of its instrument in one of the file's tracks
+// (of an instrument in several, the track whose notes' mean pitch is nearest its own), with the
+// mean velocity of that instrument's notes there, cut at the gap's end; a new note struck while a
+// note of the file outside the gap holds its key (track, channel, pitch) is left out.
+std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
+                                     const std::vector<int32_t>& middle);
+
+// `score` with the notes inside the gap replaced by middle_notes'.
 midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
                         const std::vector<int32_t>& middle);
+
+// Whether a note of `score` starting at `start_tick` is inside the gap (its onset on the grid falls
+// in it): the notes that with_middle replaces.
+bool starts_inside(int64_t start_tick, const midi::Score& score, const Gap& gap);
 
 }  // namespace legato::model

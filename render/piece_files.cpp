@@ -12,7 +12,10 @@ namespace legato::render {
 
 std::vector<std::string> write_piece_files(const midi::Score& score, const PieceFiles& files) {
   if (files.mid.has_parent_path()) std::filesystem::create_directories(files.mid.parent_path());
-  midi::write_midi_file(score, files.mid);
+  if (files.mid_bytes.empty())
+    midi::write_midi_file(score, files.mid);
+  else
+    midi::write_midi_bytes(files.mid_bytes, files.mid);
   std::vector<std::string> rendered;
   if (!files.svg.empty()) {
     RollOptions roll;

@@ -15,6 +15,9 @@ struct PieceFiles {
   std::filesystem::path wav;        // the sound through FluidSynth; empty, or a build without it: none
   std::string title;                // above the roll
   std::filesystem::path soundfont;  // the WAV's; empty: find_soundfont()
+  // The .mid's bytes when they are not the score's own writing (composer --infill's edited file,
+  // midi::with_notes); the score then is what they read back as.
+  std::vector<uint8_t> mid_bytes;
 };
 
 // Writes the piece's files; returns a line for each SVG and WAV written, as `miditool roll` and

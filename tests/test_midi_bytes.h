@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace midi_test {
@@ -108,6 +109,40 @@ inline Bytes with_trailing(Bytes file, const Bytes& extra) {
 inline Bytes with_junk_before_track(Bytes file, int k, const Bytes& junk) {
   file.insert(file.begin() + long(track_at(file, k)), junk.begin(), junk.end());
   return file;
+}
+
+// Every event but notes and ends of track, per track, with its tick: what an edit must keep
+// (midi::with_notes). Reads files these helpers build (meta events shorter than 128 bytes).
+inline std::vector<std::tuple<int, int64_t, Bytes>> other_events(const Bytes& file) {
+  std::vector<std::tuple<int, int64_t, Bytes>> events;
+  for (int k = 0; k < (file[10] << 8 | file[11]); ++k) {
+    size_t p = track_at(file, k) + 8;
+    int64_t tick = 0;
+    uint8_t running = 0;
+    for (bool ended = false; !ended;) {
+      uint32_t delta = 0;
+      do delta = delta << 7 | (file[p] & 0x7F);
+      while (file[p++] & 0x80);
+      tick += delta;
+      uint8_t status = file[p] & 0x80 ? file[p++] : running;
+      Bytes bytes{status};
+      if (status == 0xFF) {
+        const uint8_t type = file[p++], length = file[p++];  // short meta events only, in these files
+        ended = type == 0x2F;
+        bytes.insert(bytes.end(), {type, length});
+        bytes.insert(bytes.end(), file.begin() + long(p), file.begin() + long(p + length));
+        p += length;
+      } else {
+        running = status;
+        const int n = (status & 0xF0) == 0xC0 || (status & 0xF0) == 0xD0 ? 1 : 2;
+        bytes.insert(bytes.end(), file.begin() + long(p), file.begin() + long(p + size_t(n)));
+        p += size_t(n);
+      }
+      const int kind = status & 0xF0;
+      if (!ended && kind != 0x80 && kind != 0x90) events.emplace_back(k, tick, bytes);
+    }
+  }
+  return events;
 }
 
 }  // namespace midi_test

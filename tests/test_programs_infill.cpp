@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -15,6 +16,7 @@
 #include "run_program.h"
 #include "score_builder.h"
 #include "temp_dir.h"
+#include "test_midi_bytes.h"
 
 namespace {
 
@@ -23,17 +25,41 @@ using legato::testing::run_program;
 size_t lines_of(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // The notes of a file whose onsets lie outside grid steps [from, to), with everything a note has.
-std::vector<std::tuple<int64_t, int, int, int64_t, int, int>> outside(const std::filesystem::path& file, int64_t from,
-                                                                      int64_t to) {
+std::vector<std::tuple<int64_t, int, int, int64_t, int, int, int>> outside(const std::filesystem::path& file,
+                                                                           int64_t from, int64_t to) {
   const legato::midi::Score s = legato::midi::read_midi_file(file);
-  std::vector<std::tuple<int64_t, int, int, int64_t, int, int>> out;
+  std::vector<std::tuple<int64_t, int, int, int64_t, int, int, int>> out;
   for (const auto& n : s.notes) {
     const int64_t step = legato::midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
     if (step < from || step >= to)
-      out.emplace_back(n.start_tick, n.channel, n.pitch, n.duration_ticks, n.velocity, n.program);
+      out.emplace_back(n.start_tick, n.channel, n.pitch, n.duration_ticks, n.velocity, n.program, n.track);
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// A piano in two named tracks on one channel (right hand C5 up, left hand C3 down), eight bars of
+// quarter notes, with the sustain pedal pressed and lifted every bar and a pitch bend at the end.
+midi_test::Bytes two_hands() {
+  midi_test::Track tempo, right, left;
+  tempo.tempo(0, 500000).meta(0, 0x58, {4, 2, 24, 8}).end();
+  right.meta(0, 0x03, {'R', 'H'}).program(0, 0, 0);
+  left.meta(0, 0x03, {'L', 'H'});
+  for (int k = 0; k < 32; ++k) {
+    if (k % 4 == 0) right.cc(0, 0, 64, 127);
+    right.on(0, 0, 72 + (k * 5) % 12, 90).off(400, 0, 72 + (k * 5) % 12);
+    if (k % 4 == 3) right.cc(0, 0, 64, 0);
+    right.raw(80, {0xB0, 11, uint8_t(60 + k)});  // expression, between the notes
+    left.on(k == 0 ? 0 : 80, 0, 48 - (k * 7) % 12, 70).off(400, 0, 48 - (k * 7) % 12);
+  }
+  right.raw(0, {0xE0, 0, 0x50}).end();
+  left.end();
+  return midi_test::smf(1, 480, {tempo, right, left});
+}
+
+void write_bytes(const std::filesystem::path& path, const midi_test::Bytes& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 }  // namespace
@@ -73,6 +99,44 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
     CHECK(outside(data / name, 96, 192) == outside(file, 96, 192));
     CHECK(outside(data / name, 96, 192).size() < midi::read_midi_file(data / name).notes.size());  // new notes
   }
+  // A file of the musician's own: its two hands' tracks, their names, the pedal, the controllers
+  // and the pitch bend stay where they were (midi::with_notes), and each new note goes to the hand
+  // whose notes' mean pitch is nearest its own.
+  const midi_test::Bytes hands = two_hands();
+  write_bytes(data / "hands.mid", hands);
+  const auto edited = data / "hands_filled.mid";
+  const auto hands_run = run_program(
+      "composer", ck + " --infill " + (data / "hands.mid").string() + " --bars 3-4 --seed 2 --out " + edited.string());
+  INFO(hands_run.output);
+  REQUIRE(hands_run.status == 0);
+  CHECK(hands_run.output.find("written anew") == std::string::npos);
+  CHECK(outside(edited, 96, 192) == outside(data / "hands.mid", 96, 192));
+  std::ifstream edited_in(edited, std::ios::binary);
+  const midi_test::Bytes edited_bytes((std::istreambuf_iterator<char>(edited_in)), std::istreambuf_iterator<char>());
+  CHECK(midi_test::other_events(edited_bytes) == midi_test::other_events(hands));
+  const midi::Score filled_hands = midi::read_midi_file(edited);
+  CHECK(filled_hands.track_count == 3);
+  double pitch_sum[3] = {}, count[3] = {};  // the hands' notes in hands.mid, per track
+  for (const auto& n : midi::read_midi_file(data / "hands.mid").notes) pitch_sum[n.track] += n.pitch, ++count[n.track];
+  const double right_mean = pitch_sum[1] / count[1], left_mean = pitch_sum[2] / count[2];
+  int new_notes = 0;
+  for (const auto& n : filled_hands.notes)
+    if (n.start_tick >= 3840 && n.start_tick < 7680 && !n.is_drum()) {
+      ++new_notes;
+      CHECK(n.track == (std::abs(n.pitch - right_mean) < std::abs(n.pitch - left_mean) ? 1 : 2));
+    }
+  CHECK(new_notes > 0);
+  // A file the reader had to repair is written anew, from what was read, and says so.
+  midi_test::Bytes damaged = hands;
+  damaged.insert(damaged.end(), {0x00, 0x01, 0x02});  // bytes after the last track
+  write_bytes(data / "damaged.mid", damaged);
+  const auto anew = run_program("composer", ck + " --infill " + (data / "damaged.mid").string() + " --bars 3-4 --out " +
+                                                (data / "damaged_filled.mid").string());
+  INFO(anew.output);
+  CHECK(anew.status == 0);
+  CHECK(anew.output.find("is written anew, one track per instrument") != std::string::npos);
+  CHECK(outside(data / "damaged_filled.mid", 96, 192).size() == outside(data / "hands.mid", 96, 192).size());
+
   // Four candidate middles, the likeliest kept: the file outside the gap as it was.
   const auto chosen = run_program("composer", ck + " --infill " + file + " --bars 3-4 --infill-candidates 4 " +
                                                   "--infill-scored-tokens 8 --out " + out.string());

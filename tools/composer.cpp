@@ -20,6 +20,7 @@
 #include "device.h"
 #include "eval/report.h"
 #include "listen_command.h"
+#include "midi/edit.h"
 #include "midi/loader.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
@@ -443,9 +444,12 @@ void write_tokens(const std::filesystem::path& path, const Piece& piece, const s
 
 // Piece k of the run as a MIDI file, and its tokens, SVG and WAV where asked; returns the MIDI file,
 // and in `rendered` a line for each SVG and WAV (as `miditool roll` and `render` say them).
+// mid_bytes: the .mid's own bytes when the score is not to be written anew (render::PieceFiles).
 std::filesystem::path write_piece(const Options& o, int k, const Piece& piece, const midi::Score& score,
-                                  const std::vector<std::string>& vocab, std::vector<std::string>& rendered) {
+                                  const std::vector<std::string>& vocab, std::vector<std::string>& rendered,
+                                  std::vector<uint8_t> mid_bytes = {}) {
   render::PieceFiles files;
+  files.mid_bytes = std::move(mid_bytes);
   files.mid = numbered(o.out, k, o.num_outputs);
   files.title = files.mid.filename().string();
   if (!o.svg_out.empty()) files.svg = numbered(o.svg_out, k, o.num_outputs);
@@ -604,8 +608,10 @@ int compose_to_files(const model::LoadedCheckpoint& ck, const Options& o) {
 int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   const model::CheckpointMeta& meta = ck.meta;
   midi::Score original;
+  std::vector<uint8_t> bytes;
   try {
-    original = midi::read_midi_file(o.infill);  // the event scheme's note pairing (pretty_midi's), as training's
+    bytes = midi::midi_file_bytes(o.infill);
+    original = midi::read_midi(bytes, o.infill);  // the event scheme's note pairing (pretty_midi's), as training's
   } catch (const std::exception& e) {
     throw model::InputError("--infill " + o.infill + ": " + e.what());
   }
@@ -623,6 +629,13 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
       o.compare_with.empty() ? std::vector<eval::NamedFeatures>{} : corpus_features(o.compare_with);
   std::cout << tools::runs_on(tools::parse_device(o.device), tools::precision_of(o.precision))
             << std::endl;  // the input is known good now
+  // The output is the file itself with the gap's notes replaced (midi::with_notes), unless the
+  // reader had to repair it: then it is written anew from what was read.
+  std::string why = "the reader repaired it";
+  const bool edited = original.warnings.empty() && midi::with_notes(bytes, midi::NoteEdit{}, why);
+  if (!edited)
+    std::cout << "  " << o.infill << " is written anew, one track per instrument, without its controllers, names "
+              << "and other events (" << why << ")" << std::endl;
   std::mt19937_64 rng(o.seed);
   std::vector<eval::NamedFeatures> measured;
   for (int k = 0; k < o.num_outputs; ++k) {
@@ -630,9 +643,19 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     const Piece piece{context.prompt,
                       model::compose_best_middle(*ck.net, meta, context, o.sampling, rng, o.infill_options)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const midi::Score score = model::with_middle(original, meta, context, piece.generated);
+    midi::Score score;
+    std::vector<uint8_t> file;
+    if (edited) {
+      const midi::NoteEdit edit{
+          [&](int, int, int, int64_t tick) { return model::starts_inside(tick, original, context.gap); },
+          model::middle_notes(original, meta, context, piece.generated)};
+      file = *midi::with_notes(bytes, edit, why);
+      score = midi::read_midi(file, o.out);  // as the file reads back, for the summary, the roll and the sound
+    } else {
+      score = model::with_middle(original, meta, context, piece.generated);
+    }
     std::vector<std::string> rendered;
-    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered);
+    const std::filesystem::path path = write_piece(o, k, piece, score, meta.vocab, rendered, std::move(file));
     print_summary(path, piece, score, seconds, o.seed);
     std::printf("  infilled grid steps %lld-%lld: %zu notes replaced by %zu\n",
                 static_cast<long long>(context.gap.from), static_cast<long long>(context.gap.to), context.replaced,

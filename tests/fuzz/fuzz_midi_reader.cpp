@@ -1,6 +1,8 @@
 // libFuzzer target for the MIDI reader. Any input must either read or throw MidiError, on the
 // lenient path users take (most inputs) and the strict one; whatever reads must also tokenize,
-// detokenize and write, and the written file must read back the same, cleanly. A crash, a
+// detokenize and write, and the written file must read back the same, cleanly; and the editor
+// (midi::with_notes, composer --infill's output) must either decline it or write a file whose
+// notes are the ones it did not remove, exactly. A crash, a
 // sanitizer report, another exception or a failed check below is a finding.
 #include <algorithm>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <tuple>
 
+#include "midi/edit.h"
 #include "midi/reader.h"
 #include "midi/tokenizer.h"
 #include "midi/tokenizer_event.h"
@@ -26,6 +29,29 @@ auto note_keys(const Score& s) {
     keys.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.program, n.velocity);
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+auto note_keys_with_tracks(const Score& s) {
+  std::vector<std::tuple<int64_t, int64_t, int, int, int, int, int>> keys;
+  for (const Note& n : s.notes)
+    keys.emplace_back(n.start_tick, n.duration_ticks, n.pitch, n.channel, n.program, n.velocity, n.track);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// An arbitrary third of the notes removed by the editor: the rest must read back as they were.
+void check_edit(std::span<const uint8_t> bytes, const Score& score) {
+  const auto removed = [](int track, int channel, int pitch, int64_t tick) {
+    return (uint64_t(tick) + uint64_t(pitch) + uint64_t(track) + uint64_t(channel)) % 3 == 0;
+  };
+  std::string why;
+  const std::optional<std::vector<uint8_t>> edited = with_notes(bytes, NoteEdit{removed, {}}, why);
+  if (!edited) return;  // declined (the file does not parse strictly): composer writes anew
+  const Score back = read_midi(*edited, "edited.mid");
+  check(back.warnings.empty());
+  Score expected = score;
+  std::erase_if(expected.notes, [&](const Note& n) { return removed(n.track, n.channel, n.pitch, n.start_tick); });
+  check(note_keys_with_tracks(back) == note_keys_with_tracks(expected));
 }
 
 std::optional<Score> try_read(std::span<const uint8_t> bytes, const ReadOptions& options) {
@@ -54,6 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const MidiWarning& w : score.warnings) check(w.offset <= size && !w.what.empty());
   for (const Note& n : score.notes) check(n.duration_ticks >= 0 && n.pitch >= 0 && n.pitch < 128);
 
+  if (score.warnings.empty() && !options.sustain_pedal && options.pairing == NotePairing::pretty_midi)
+    check_edit(bytes, score);
   if (!score.smpte) {
     ReadOptions plain;
     plain.pairing = options.pairing;
