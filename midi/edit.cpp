@@ -65,9 +65,9 @@ struct Sounding {
 };
 
 struct Track {
-  std::vector<Event> events;                  // every event but the end of track, and the notes that go
+  std::vector<Event> events;                      // every event but the end of track, and the notes that go
   std::vector<std::pair<int64_t, int>> programs;  // (tick, channel · 128 + program), in order
-  int64_t end_tick = 0;                       // its end-of-track event's
+  int64_t end_tick = 0;                           // its end-of-track event's
 };
 
 // Whether a note-off of a key at `tick` stays: the notes it ends (pretty_midi's rule, as
@@ -77,9 +77,11 @@ bool note_off_stays(std::vector<Sounding>& sounding, int64_t tick) {
   if (sounding.empty()) return true;  // a stray note-off: as it was
   size_t ends = sounding.size();
   if (sounding.front().start_tick != tick)
-    ends = size_t(std::find_if(sounding.begin(), sounding.end(), [&](const Sounding& s) { return s.start_tick >= tick; }) -
-                  sounding.begin());
-  const bool stays = std::any_of(sounding.begin(), sounding.begin() + long(ends), [](const Sounding& s) { return !s.removed; });
+    ends =
+        size_t(std::find_if(sounding.begin(), sounding.end(), [&](const Sounding& s) { return s.start_tick >= tick; }) -
+               sounding.begin());
+  const bool stays =
+      std::any_of(sounding.begin(), sounding.begin() + long(ends), [](const Sounding& s) { return !s.removed; });
   sounding.erase(sounding.begin(), sounding.begin() + long(ends));
   return stays;
 }
@@ -93,9 +95,12 @@ Track walk_track(Bytes in, int track_index, const NoteEdit& edit) {
   for (int64_t index = 0; !in.done(); ++index) {
     tick += in.vlq();
     uint8_t status = in.peek();
-    if (status & 0x80) in.u8();
-    else if (running) status = running;
-    else throw Fault{"a data byte where an event begins, at byte " + std::to_string(in.at())};
+    if (status & 0x80)
+      in.u8();
+    else if (running)
+      status = running;
+    else
+      throw Fault{"a data byte where an event begins, at byte " + std::to_string(in.at())};
     std::vector<uint8_t> bytes{status};
     if (status == 0xFF) {
       const uint8_t type = in.u8();
@@ -157,9 +162,12 @@ void add_note(Track& track, const Note& n, int64_t order) {
   const uint8_t channel = uint8_t(n.channel & 15), pitch = uint8_t(std::clamp(n.pitch, 0, 127));
   const int in_force = program_at(track, channel, n.start_tick), program = std::clamp(n.program, 0, 127);
   const bool switch_program = !n.is_drum() && in_force != program;
-  if (switch_program) track.events.push_back({n.start_tick, kNoteOn, 3 * order, {uint8_t(0xC0 | channel), uint8_t(program)}});
-  track.events.push_back(
-      {n.start_tick, kNoteOn, 3 * order + 1, {uint8_t(0x90 | channel), pitch, uint8_t(std::clamp(n.velocity, 1, 127))}});
+  if (switch_program)
+    track.events.push_back({n.start_tick, kNoteOn, 3 * order, {uint8_t(0xC0 | channel), uint8_t(program)}});
+  track.events.push_back({n.start_tick,
+                          kNoteOn,
+                          3 * order + 1,
+                          {uint8_t(0x90 | channel), pitch, uint8_t(std::clamp(n.velocity, 1, 127))}});
   if (switch_program)
     track.events.push_back({n.start_tick, kNoteOn, 3 * order + 2, {uint8_t(0xC0 | channel), uint8_t(in_force)}});
   track.events.push_back(
@@ -202,8 +210,10 @@ std::vector<uint8_t> edited(std::span<const uint8_t> file, const NoteEdit& edit)
   }
   size_t next = 0;
   for (const std::span<const uint8_t> chunk : chunks) {  // a chunk that is not a track stays as it was
-    if (chunk.empty()) detail::put_track(out, std::move(tracks[next].events), tracks[next].end_tick), ++next;
-    else out.insert(out.end(), chunk.begin(), chunk.end());
+    if (chunk.empty())
+      detail::put_track(out, std::move(tracks[next].events), tracks[next].end_tick), ++next;
+    else
+      out.insert(out.end(), chunk.begin(), chunk.end());
   }
   return out;
 }

@@ -74,7 +74,8 @@ TEST_CASE("with_notes removes the notes asked, adds others, and keeps the rest o
   std::erase_if(expected.notes, [&](const Note& n) { return in_gap(n.start_tick); });
   for (const Note& n : edit.added) expected.notes.push_back(n);
   CHECK(note_keys(after) == note_keys(expected));
-  CHECK(midi_test::other_events(*out) == midi_test::other_events(file));  // names, pedal, bend, marker, tempo: all where they were
+  CHECK(midi_test::other_events(*out) ==
+        midi_test::other_events(file));  // names, pedal, bend, marker, tempo: all where they were
   // The C3 held across the gap's start (960-2400) stays whole.
   CHECK(std::count_if(after.notes.begin(), after.notes.end(), [](const Note& n) {
           return n.pitch == 48 && n.start_tick == 960 && n.duration_ticks == 1440;
@@ -105,7 +106,8 @@ TEST_CASE("with_notes keeps a note-off that ends a note that stays, and a channe
   expected.notes.push_back(added);
   CHECK(note_keys(after) == note_keys(expected));  // the first C4 still ends at 960; the new D4 plays program 3
   // The G4 after it still plays program 0: the channel is switched back.
-  CHECK(std::find_if(after.notes.begin(), after.notes.end(), [](const Note& n) { return n.pitch == 67; })->program == 0);
+  CHECK(std::find_if(after.notes.begin(), after.notes.end(), [](const Note& n) { return n.pitch == 67; })->program ==
+        0);
 }
 
 TEST_CASE("with_notes declines a damaged file and refuses a note of no track") {
@@ -114,7 +116,8 @@ TEST_CASE("with_notes declines a damaged file and refuses a note of no track") {
   CHECK_FALSE(with_notes(midi_test::cut_short(file, 3), NoteEdit{}, why));
   CHECK(why.find("end") != std::string::npos);
   why.clear();
-  CHECK_FALSE(with_notes(midi_test::smf(1, 480, {midi_test::Track{}.on(0, 0, 60).off(10, 0, 60).end()}, 2), NoteEdit{}, why));
+  CHECK_FALSE(
+      with_notes(midi_test::smf(1, 480, {midi_test::Track{}.on(0, 0, 60).off(10, 0, 60).end()}, 2), NoteEdit{}, why));
   CHECK(why.find("header says 2 tracks") != std::string::npos);
   midi_test::Track system;
   system.raw(0, {0xF2, 0, 0}).end();  // a system message inside a track, which the reader skips with a warning

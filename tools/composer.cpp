@@ -301,9 +301,10 @@ int parse_options(int argc, char** argv, Options& o) {
                               "to compose anew, FIRST-LAST (from 1, both included)")
                    ->check(bars_or_range())
                    ->excludes("--length");
-  app.add_option("--infill", o.infill,
-                 "Compose the --bars (or --beats) of this MIDI file anew, keeping the rest note for note (a "
-                 "checkpoint trained with --infill-rate; docs/infill.md)")
+  app.add_option(
+         "--infill", o.infill,
+         "Compose the --bars (or --beats) of this MIDI file anew, keeping the rest of the file as it was: "
+         "its other notes, tracks, names and controllers (a checkpoint trained with --infill-rate; docs/infill.md)")
       ->check(tools::existing_file())
       ->excludes(pf)
       ->excludes("--primer-tokens")
