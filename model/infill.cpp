@@ -46,16 +46,19 @@ int64_t ticks_of(int64_t steps, const midi::Score& score) {
 }
 
 // What a new note of an instrument (program, -1 for drums) takes from the file: the channel, track
-// and program of the first note of that instrument in one of the file's tracks, the mean velocity
-// of the instrument's notes there. An instrument in several tracks (a piano's two hands, each in a
-// track of its own) has a voice per track, and a new note goes to the one whose notes' mean pitch is
-// nearest its own.
+// and program of the first note of that instrument in one of the file's tracks, and the mean
+// velocity of the instrument's notes there beside the gap (as many grid steps as the gap on each
+// side), else of all of them, so that a gap in a quiet passage of a loud piece is filled quietly.
+// An instrument in several tracks (a piano's two hands, each in a track of its own) has a voice per
+// track, and a new note goes to the one whose notes' mean pitch is nearest its own.
 struct Voice {
   midi::Note like;
-  int64_t velocity_sum = 0, pitch_sum = 0, count = 0;
+  int64_t velocity_sum = 0, pitch_sum = 0, count = 0, near_velocity_sum = 0, near_count = 0;
   double mean_pitch() const { return double(pitch_sum) / double(count); }
+  int velocity() const { return static_cast<int>(near_count ? near_velocity_sum / near_count : velocity_sum / count); }
 };
-std::map<int, std::vector<Voice>> voices_of(const midi::Score& score) {
+std::map<int, std::vector<Voice>> voices_of(const midi::Score& score, const Gap& gap) {
+  const int64_t length = gap.to - gap.from;
   std::map<int, std::vector<Voice>> voices;
   for (const midi::Note& n : score.notes) {
     std::vector<Voice>& of_instrument = voices[n.is_drum() ? -1 : n.program];
@@ -65,6 +68,11 @@ std::map<int, std::vector<Voice>> voices_of(const midi::Score& score) {
     v->velocity_sum += n.velocity;
     v->pitch_sum += n.pitch;
     ++v->count;
+    const int64_t step = step_of(n, score);
+    if (!inside(n, score, gap) && step >= gap.from - length && step < gap.to + length) {
+      v->near_velocity_sum += n.velocity;
+      ++v->near_count;
+    }
   }
   return voices;
 }
@@ -267,7 +275,7 @@ std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointM
   for (const int32_t t : middle) text.push_back(meta.vocab[static_cast<size_t>(t)]);
   const midi::Score fresh = kGrid.detokenize(text);  // from step 0 = the gap's start
   const int64_t ticks_per_step = fresh.ticks_per_quarter / midi::EventOptions{}.steps_per_quarter;
-  const std::map<int, std::vector<Voice>> voices = voices_of(score);
+  const std::map<int, std::vector<Voice>> voices = voices_of(score, context.gap);
   std::vector<midi::Note> kept;
   for (const midi::Note& n : score.notes)
     if (!inside(n, score, context.gap)) kept.push_back(n);
@@ -281,7 +289,7 @@ std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointM
     const auto of_instrument = voices.find(f.is_drum() ? -1 : f.program);
     const Voice* voice = of_instrument != voices.end() ? nearest_voice(of_instrument->second, pitch) : nullptr;
     midi::Note n = voice ? voice->like : f;
-    if (voice) n.velocity = static_cast<int>(voice->velocity_sum / voice->count);
+    if (voice) n.velocity = voice->velocity();
     n.pitch = pitch;
     const int64_t onset = context.gap.from + f.start_tick / ticks_per_step;
     const int64_t end = std::min(context.gap.to, onset + std::max<int64_t>(1, f.duration_ticks / ticks_per_step));

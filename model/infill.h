@@ -106,7 +106,8 @@ std::vector<int32_t> compose_best_middle(const MusicLSTM& net, const CheckpointM
 // The middle's notes as notes of `score`'s file: on its ticks, moved back into its key, each on
 // the channel, track and program of the first note of its instrument in one of the file's tracks
 // (of an instrument in several, the track whose notes' mean pitch is nearest its own), with the
-// mean velocity of that instrument's notes there, cut at the gap's end; a new note struck while a
+// mean velocity of that instrument's notes there beside the gap (as many grid steps as the gap on
+// each side; all of them where none is), cut at the gap's end; a new note struck while a
 // note of the file outside the gap holds its key (track, channel, pitch) is left out.
 std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
                                      const std::vector<int32_t>& middle);

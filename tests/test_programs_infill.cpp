@@ -126,6 +126,25 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
       CHECK(n.track == (std::abs(n.pitch - right_mean) < std::abs(n.pitch - left_mean) ? 1 : 2));
     }
   CHECK(new_notes > 0);
+  // Dynamics: a piece quiet for four bars, then loud; bars 7-8 filled take the loudness beside them
+  // (bars 5-6 and 9-10), not the whole piece's mean.
+  midi_test::Track dynamics;
+  for (int k = 0; k < 48; ++k)
+    dynamics.on(k == 0 ? 0 : 80, 0, 60 + (k * 5) % 12, k < 16 ? 30 : 110).off(400, 0, 60 + (k * 5) % 12);
+  dynamics.end();
+  write_bytes(data / "dynamics.mid", midi_test::smf(0, 480, {dynamics}));
+  const auto loud = run_program("composer", ck + " --infill " + (data / "dynamics.mid").string() +
+                                                " --bars 7-8 --out " + (data / "dynamics_filled.mid").string());
+  INFO(loud.output);
+  REQUIRE(loud.status == 0);
+  int loud_notes = 0;
+  for (const auto& n : midi::read_midi_file(data / "dynamics_filled.mid").notes)
+    if (n.start_tick >= 6 * 1920 && n.start_tick < 8 * 1920 && !n.is_drum()) {
+      ++loud_notes;
+      CHECK(n.velocity == 110);
+    }
+  CHECK(loud_notes > 0);
+
   // A file the reader had to repair is written anew, from what was read, and says so.
   midi_test::Bytes damaged = hands;
   damaged.insert(damaged.end(), {0x00, 0x01, 0x02});  // bytes after the last track
