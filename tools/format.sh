@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Formats every C++ and CUDA source that git tracks with clang-format and the style in
-# .clang-format (Google's, 120 columns: the style the code was written in).
+# Formats every C++ and CUDA source that git tracks, or that is new and not ignored (so that a file
+# not yet added is formatted before its commit, not found by CI after it), with clang-format and
+# the style in .clang-format (Google's, 120 columns: the style the code was written in).
 #   tools/format.sh           rewrites the files in place
 #   tools/format.sh --check   changes nothing; lists the files that differ and exits 1 if any (CI)
 set -euo pipefail
@@ -13,7 +14,7 @@ case "${1:-}" in
   *) echo "format.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 tools/setup.sh clang-format
-mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.h' '*.cu' '*.cuh')
 if [ $check = 0 ]; then
   clang-format -i "${files[@]}"
   exit 0
