@@ -17,6 +17,15 @@ namespace {
 
 const midi::EventTokenizer kGrid;  // the event scheme's grid: what a grid step is in ticks
 
+}  // namespace
+
+bool starts_inside(int64_t start_tick, const midi::Score& score, const Gap& gap) {
+  const int64_t step = kGrid.to_steps(start_tick, score.ticks_per_quarter);
+  return step >= gap.from && step < gap.to;
+}
+
+namespace {
+
 // The tick bar `bar` (from 1) starts at, by the score's time signatures.
 int64_t bar_start(const midi::Score& score, int64_t bar) {
   int64_t tick = 0;
@@ -35,8 +44,15 @@ int64_t step_of(const midi::Note& n, const midi::Score& score) {
 }
 
 bool inside(const midi::Note& n, const midi::Score& score, const Gap& gap) {
-  const int64_t step = step_of(n, score);
-  return step >= gap.from && step < gap.to;
+  return starts_inside(n.start_tick, score, gap);
+}
+
+// The file's notes that stay: those whose onsets lie outside the gap.
+std::vector<midi::Note> notes_outside(const midi::Score& score, const Gap& gap) {
+  std::vector<midi::Note> kept;
+  for (const midi::Note& n : score.notes)
+    if (!inside(n, score, gap)) kept.push_back(n);
+  return kept;
 }
 
 // Grid steps as ticks of the file (exact when its resolution is a multiple of the grid's).
@@ -262,12 +278,6 @@ bool struck_while_held(const midi::Note& n, const std::vector<midi::Note>& kept)
 
 }  // namespace
 
-bool starts_inside(int64_t start_tick, const midi::Score& score, const Gap& gap) {
-  midi::Note n;
-  n.start_tick = start_tick;
-  return inside(n, score, gap);
-}
-
 std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
                                      const std::vector<int32_t>& middle) {
   std::vector<std::string> text;
@@ -276,9 +286,7 @@ std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointM
   const midi::Score fresh = kGrid.detokenize(text);  // from step 0 = the gap's start
   const int64_t ticks_per_step = fresh.ticks_per_quarter / midi::EventOptions{}.steps_per_quarter;
   const std::map<int, std::vector<Voice>> voices = voices_of(score, context.gap);
-  std::vector<midi::Note> kept;
-  for (const midi::Note& n : score.notes)
-    if (!inside(n, score, context.gap)) kept.push_back(n);
+  const std::vector<midi::Note> kept = notes_outside(score, context.gap);
   std::vector<midi::Note> notes;
   for (const midi::Note& f : fresh.notes) {
     int pitch = f.pitch;
@@ -303,9 +311,7 @@ std::vector<midi::Note> middle_notes(const midi::Score& score, const CheckpointM
 midi::Score with_middle(const midi::Score& score, const CheckpointMeta& meta, const InfillContext& context,
                         const std::vector<int32_t>& middle) {
   midi::Score out = score;
-  out.notes.clear();
-  for (const midi::Note& n : score.notes)
-    if (!inside(n, score, context.gap)) out.notes.push_back(n);
+  out.notes = notes_outside(score, context.gap);
   for (const midi::Note& n : middle_notes(score, meta, context, middle)) out.notes.push_back(n);
   std::stable_sort(out.notes.begin(), out.notes.end(),
                    [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
