@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "midi/reader.h"
 #include "midi/writer.h"
 #include "render/piano_roll.h"
 #ifdef LEGATO_HAVE_FLUIDSYNTH
@@ -27,7 +28,13 @@ std::vector<std::string> write_piece_files(const midi::Score& score, const Piece
   if (!files.wav.empty()) {
     AudioOptions audio;
     audio.soundfont = files.soundfont;
-    const AudioResult result = render_wav(score, files.wav, audio);
+    // An edited file sounds with its sustain pedal, as a player plays it: the notes the pedal holds
+    // sound until it lifts (the score, for the roll and the summary, keeps them as written).
+    midi::ReadOptions pedal;
+    pedal.sustain_pedal = true;
+    const AudioResult result =
+        render_wav(files.mid_bytes.empty() ? score : midi::read_midi(files.mid_bytes, files.mid.string(), pedal),
+                   files.wav, audio);
     char line[512];
     std::snprintf(line, sizeof line, "%s: %.2f s, %d Hz stereo, %zu notes, soundfont %s", files.wav.c_str(),
                   result.seconds(), result.sample_rate, score.notes.size(), result.soundfont.c_str());

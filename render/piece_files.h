@@ -12,7 +12,8 @@ namespace legato::render {
 struct PieceFiles {
   std::filesystem::path mid;        // always written (its folder made where missing)
   std::filesystem::path svg;        // the piano roll; empty: none
-  std::filesystem::path wav;        // the sound through FluidSynth; empty, or a build without it: none
+  std::filesystem::path wav;        // the sound through FluidSynth (of mid_bytes with their sustain pedal where
+                                    // given); empty, or a build without it: none
   std::string title;                // above the roll
   std::filesystem::path soundfont;  // the WAV's; empty: find_soundfont()
   // The .mid's bytes when they are not the score's own writing (composer --infill's edited file,

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "midi/writer.h"
 #include "render/audio.h"
 #include "temp_dir.h"
+#include "test_midi_bytes.h"
 #include "test_render_process.h"
 
 using namespace legato;
@@ -107,6 +109,39 @@ TEST_CASE("render: miditool render writes a WAV of the right length that sounds 
   CHECK(drum > 300);
   CHECK(before < 5);          // nothing sounds before the first note
   CHECK(gap < 0.05 * piano);  // 1.5 s after the piano stops it has died away
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("render: miditool render holds the notes the sustain pedal holds; --no-pedal ends them at their note-offs") {
+  const auto dir = testing::temp_dir("pedal");
+  // 120 bpm (480 ticks a quarter, 0.5 s): the pedal down at 0, a piano chord 0-0.5 s, the pedal
+  // lifted at 3 s.
+  midi_test::Track t;
+  t.tempo(0, 500000).cc(0, 0, 64, 127).on(0, 0, 60).on(0, 0, 64).off(480, 0, 60).off(0, 0, 64).cc(2400, 0, 64, 0).end();
+  const midi_test::Bytes bytes = midi_test::smf(0, 480, {t});
+  {
+    std::ofstream f(dir / "pedal.mid", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+  double held[2] = {}, struck[2] = {};
+  for (const bool pedal : {true, false}) {
+    std::vector<std::string> args = {testing::program("miditool"), "render", (dir / "pedal.mid").string(),
+                                     (dir / "pedal.wav").string()};
+    if (!pedal) args.push_back("--no-pedal");
+    const auto r = testing::run_process(args);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const Wav w = read_wav(dir / "pedal.wav");
+    CHECK(w.frames() == std::llround((pedal ? 3.0 + 1.0 : 0.5 + 1.0) * 44100));  // to the lift (or note-off), + tail
+    struck[pedal ? 0 : 1] = rms(w, 0.1, 0.4);
+    held[pedal ? 0 : 1] = rms(w, 1.0, 1.4);
+  }
+  MESSAGE("WAV rms at 1.0-1.4 s: with the pedal " << held[0] << ", without " << held[1] << " (struck " << struck[0]
+                                                  << ", " << struck[1] << ")");
+  CHECK(struck[0] > 300);
+  CHECK(struck[1] > 300);
+  CHECK(held[0] > 0.1 * struck[0]);   // still sounding 0.5 s after the note-off: held by the pedal
+  CHECK(held[1] < 0.01 * struck[1]);  // released at the note-off
   std::filesystem::remove_all(dir);
 }
 

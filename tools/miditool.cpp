@@ -8,7 +8,7 @@
 //   miditool stats PATH... [--csv|--json]     miditool compare GENERATED... --against CORPUS... [--densities FILE.svg]
 // and hear and see them:
 //   miditool play FILE [--port NAME]     miditool ports
-//   miditool render FILE OUT.wav [--soundfont F]     miditool roll FILE OUT.svg
+//   miditool render FILE OUT.wav [--soundfont F] [--no-pedal]     miditool roll FILE OUT.svg
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -247,9 +247,11 @@ int play(const std::string& file, const std::string& port) {
 }
 #endif
 
-int render_audio(const std::string& file, const std::string& wav, const std::string& soundfont) {
+int render_audio(const std::string& file, const std::string& wav, const std::string& soundfont, bool no_pedal) {
 #ifdef LEGATO_HAVE_FLUIDSYNTH
-  const Score score = read_midi_file(file);
+  ReadOptions read;  // the notes the sustain pedal holds sound until it lifts, as a player hears them
+  read.sustain_pedal = !no_pedal;
+  const Score score = read_midi_file(file, read);
   legato::render::AudioOptions options;
   options.soundfont = soundfont;
   const auto result = legato::render::render_wav(score, wav, options);
@@ -291,6 +293,7 @@ struct Flags {
   std::string compare_svg;
   std::string play_file, play_port;
   std::string render_file, render_wav, soundfont;
+  bool no_pedal = false;
   std::string roll_file, roll_svg;
   CLI::App *info_cmd, *notes_cmd, *tokens_cmd, *vocab_cmd, *rt_cmd, *stats_cmd, *compare_cmd, *play_cmd, *ports_cmd,
       *render_cmd, *roll_cmd;
@@ -374,6 +377,8 @@ void add_hearing_commands(CLI::App& app, Flags& f) {
       ->add_option("--soundfont", f.soundfont,
                    "General MIDI soundfont (default: FluidR3_GM.sf2, else TimGM6mb.sf2 from /usr/share/sounds/sf2)")
       ->check(legato::tools::existing_file());
+  f.render_cmd->add_flag("--no-pedal", f.no_pedal,
+                         "Ignore the sustain pedal (CC64): each note ends at its note-off, as the file's notes read");
 
   f.roll_cmd = app.add_subcommand("roll", "Draw FILE as an SVG piano roll (time across, pitch up, bar lines)");
   f.roll_cmd->add_option("FILE", f.roll_file, "MIDI file")->required()->check(legato::tools::existing_file());
@@ -405,7 +410,7 @@ int run(const Flags& f) {
 #else
     if (*f.play_cmd || *f.ports_cmd) return missing("live MIDI playback", "librtmidi-dev");
 #endif
-    if (*f.render_cmd) return render_audio(f.render_file, f.render_wav, f.soundfont);
+    if (*f.render_cmd) return render_audio(f.render_file, f.render_wav, f.soundfont, f.no_pedal);
     if (*f.roll_cmd) return roll(f.roll_file, f.roll_svg);
     if (*f.info_cmd) return info(f.info_file, f.info_strict);
     if (*f.stats_cmd) return stats(f.stats_paths, f.stats_csv, f.stats_json);
