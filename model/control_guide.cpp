@@ -91,7 +91,7 @@ void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& 
   if (!density_active_) return;
   // The span the density is measured over (midi::notes_per_beat): from the first note sampled to
   // the latest end of a note, or to the time now where that is later.
-  const int64_t end = std::max(grammar.now(), grammar.music_end());
+  const int64_t end = elapsed_only_ ? grammar.now() : std::max(grammar.now(), grammar.music_end());
   const double beats =
       first_step_ < 0 ? 0.0 : static_cast<double>(end - first_step_) / grammar.options().steps_per_quarter;
   const float toward = density_bias(notes_, beats, target_, density_strength_);

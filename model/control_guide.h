@@ -20,6 +20,11 @@ namespace legato::model {
 // bench/results/quality.md (2026-12-06, guidance): the smallest that reached the goals there.
 inline constexpr double kDefaultKeyStrength = 4.0;
 inline constexpr double kDefaultDensityStrength = 5.0;
+// The default of composer --density-strength with --infill: a gap's notes follow the music around it
+// more than a piece's do (measured as measure_density_from says). The best of 5, 10, 15, 25 and 40:
+// each gap's density in the asked third in 74-100% of 27 gaps per class and checkpoint (4
+// checkpoints), against 37-89% at 5 (bench/results/quality.md, session 11, "asked of the new bars").
+inline constexpr double kDefaultInfillDensityStrength = 40.0;
 // The default of composer --range-strength: the best of 4, 6 and 8 for a style's range
 // (bench/results/quality.md, 2026-12-07, style guidance: 4 and 6 left the openmsx pieces nearer classical).
 inline constexpr double kDefaultRangeStrength = 8.0;
@@ -74,6 +79,10 @@ class ControlGuide {
   void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar);
   // Counts `token` (sampled, already fed to `grammar`) into the running density.
   void feed(int32_t token, const midi::EventGrammar& grammar);
+  // Measures the density as the notes since grid step `step` over the time since it, instead of
+  // from the first note sampled to the latest end of a note: a gap's notes per beat are counted over
+  // the gap (model/infill.h), and a long note, cut at the gap's end, must not make them look sparse.
+  void measure_density_from(int64_t step) { first_step_ = step, elapsed_only_ = true; }
 
  private:
   // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that
@@ -84,6 +93,7 @@ class ControlGuide {
   std::array<float, 128> pitch_bias_{};  // per MIDI pitch: the key's bias of its pitch class plus the range's
   double target_ = 0, density_strength_ = 0;
   int64_t notes_ = 0, first_step_ = -1;  // the notes sampled, and where the first began (-1: none yet)
+  bool elapsed_only_ = false;            // measure_density_from: the span ends now, not at a note's end
 };
 
 }  // namespace legato::model

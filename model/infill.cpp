@@ -7,6 +7,7 @@
 
 #include "base/whole_range.h"
 #include "engine/ops.h"
+#include "midi/controls.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
@@ -189,6 +190,53 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   return c;
 }
 
+InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest& request) {
+  if (!request.style.empty())
+    throw std::invalid_argument("--style " + request.style +
+                                " does not go with --infill: the new bars keep the style of the file around them");
+  check_strengths(request);
+  InfillGuidance g;
+  if (!request.key.empty()) {
+    g.key = midi::parse_key(request.key);
+    if (!g.key)
+      throw std::invalid_argument("--key " + request.key + ": not a key (e.g. \"D minor\", \"F# major\", \"Bbm\")");
+  }
+  if (!request.density.empty()) {
+    const auto* it = std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), request.density);
+    if (it == midi::kDensityClasses.end())
+      throw std::invalid_argument("--density " + request.density + ": one of low, mid, high");
+    if (meta.density_bounds.size() != 2)  // the thirds a class names are the training corpus's
+      throw std::invalid_argument("--density " + request.density +
+                                  ": this checkpoint was trained without the density control (trainer --controls "
+                                  "density), which measures the corpus's thirds");
+    g.density_class = static_cast<int>(it - midi::kDensityClasses.begin());
+  }
+  g.pitch_range = request.pitch_range;
+  g.key_strength = request.key_strength, g.density_strength = request.density_strength;
+  g.range_strength = request.range_strength;
+  return g;
+}
+
+namespace {
+
+// The guidance of one middle: the range of --infill-range, or the one asked, and the key and
+// density asked, moved into the network's key as the file's notes were (context.shift).
+ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& context, const InfillOptions& options) {
+  using Range = InfillOptions::Range;
+  const InfillGuidance& asked = options.asked;
+  std::optional<PitchRange> range = options.range == Range::Around   ? context.range_around
+                                    : options.range == Range::Before ? context.range_before
+                                                                     : std::nullopt;
+  double range_strength = options.range_strength;
+  if (asked.pitch_range) range = asked.pitch_range->moved(context.shift), range_strength = asked.range_strength;
+  std::optional<midi::Key> key;
+  if (asked.key) key = asked.key->moved(context.shift);
+  return ControlGuide(key, asked.density_class, meta.density_bounds, asked.key_strength, asked.density_strength, range,
+                      range ? range_strength : 0);
+}
+
+}  // namespace
+
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
                                     const SamplingOptions& sampling, std::mt19937_64& rng,
                                     const InfillOptions& options) {
@@ -196,10 +244,8 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   for (const int32_t t : context.prefix) grammar.feed(t);
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   grammar.set_rest_to_end(options.rest_to_end);
-  const std::optional<PitchRange> range = options.range == InfillOptions::Range::Around   ? context.range_around
-                                          : options.range == InfillOptions::Range::Before ? context.range_before
-                                                                                          : std::nullopt;
-  ControlGuide guide(std::nullopt, -1, {}, 0, 0, range, range ? options.range_strength : 0);
+  ControlGuide guide = middle_guide(meta, context, options);
+  guide.measure_density_from(context.gap.from);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -215,6 +261,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
     middle.push_back(next);
     gen.feed(next);
     grammar.feed(next);
+    guide.feed(next, grammar);  // the density counts the middle's own notes
   }
   // Capped before the end: rests up to it (a note left without a duration lasts one step).
   const midi::InfillLayout layout(meta.vocab);

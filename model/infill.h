@@ -17,6 +17,7 @@
 #include "midi/score.h"
 #include "model/checkpoint.h"
 #include "model/control_guide.h"
+#include "model/controls.h"
 #include "model/generator.h"
 
 namespace legato::model {
@@ -63,6 +64,24 @@ struct InfillContext {
 InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& score, const Gap& gap,
                              InfillSees sees = InfillSees::Both, int64_t prefix_tokens = 0);
 
+// What a musician asks of the new notes besides the file around them (composer --infill with --key,
+// --density, --pitch-range; docs/infill.md, "Asking for more"): guidance of the middle's sampling
+// (ControlGuide), in the file's own key. No control token is read: training's arranged windows
+// carry none, and a gap's key and density are asked of these bars, not of the piece.
+struct InfillGuidance {
+  std::optional<midi::Key> key;           // the middle's pitches kept to this key's scale and tonic triad
+  int density_class = -1;                 // 0 low, 1 mid, 2 high (the corpus's thirds); -1 not asked
+  std::optional<PitchRange> pitch_range;  // MIDI note numbers of the file, both included
+  double key_strength = kDefaultKeyStrength, density_strength = kDefaultDensityStrength,
+         range_strength = kDefaultRangeStrength;
+};
+
+// `request`'s key, density and pitch range (with their strengths) as guidance of a middle;
+// std::invalid_argument with one line for a style (the file's own stands), a key that is not one, a
+// density class unknown, or a density asked of a checkpoint without the corpus's thirds (trainer
+// --controls density).
+InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest& request);
+
 // How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap").
 struct InfillOptions {
@@ -80,6 +99,8 @@ struct InfillOptions {
   enum class Range { Off, Around, Before };
   Range range = Range::Off;
   double range_strength = kDefaultRangeStrength;
+  // The musician's own asks; a pitch range asked replaces `range`'s.
+  InfillGuidance asked;
 };
 
 // One middle: sampled under the event grammar with its time held inside the gap (no shift past its

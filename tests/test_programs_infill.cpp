@@ -126,6 +126,23 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
       CHECK(n.track == (std::abs(n.pitch - right_mean) < std::abs(n.pitch - left_mean) ? 1 : 2));
     }
   CHECK(new_notes > 0);
+#ifdef LEGATO_HAVE_FLUIDSYNTH
+  // The WAV of the edited file sounds its sustain pedal, as miditool render plays the file it wrote.
+  const auto sounded =
+      run_program("composer", ck + " --infill " + (data / "hands.mid").string() + " --bars 3-4 --seed 2 --out " +
+                                  edited.string() + " --wav " + (data / "hands.wav").string());
+  REQUIRE(sounded.status == 0);
+  const auto wav_bytes = [](const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  for (const bool pedal : {true, false}) {
+    const auto rendered = run_program(
+        "miditool", "render " + edited.string() + " " + (data / "again.wav").string() + (pedal ? "" : " --no-pedal"));
+    REQUIRE(rendered.status == 0);
+    CHECK((wav_bytes(data / "hands.wav") == wav_bytes(data / "again.wav")) == pedal);
+  }
+#endif
   // Dynamics: a piece quiet for four bars, then loud; bars 7-8 filled take the loudness beside them
   // (bars 5-6 and 9-10), not the whole piece's mean.
   midi_test::Track dynamics;
@@ -213,7 +230,8 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
                                   ck + " --infill " + file + " --bars 3-4 --infill-overshoot maybe",
                                   ck + " --bars 3 --infill-candidates 2",
                                   ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-range around",
-                                  ck + " --infill " + file + " --bars 3-4 --infill-range wide"}) {
+                                  ck + " --infill " + file + " --bars 3-4 --infill-range wide",
+                                  ck + " --infill " + file + " --bars 3-4 --density low"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);
@@ -223,6 +241,87 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
   CHECK(refused.output ==
         "composer: --infill needs a checkpoint trained for infilling (trainer --infill-rate, event "
         "scheme); this one was not\n");
+  CHECK(run_program("composer", ck + " --infill " + file + " --bars 3-4 --density low").output ==
+        "composer: --density low: this checkpoint was trained without the density control (trainer --controls "
+        "density), which measures the corpus's thirds\n");
   CHECK(run_program("composer", "--help").output.find("--infill") != std::string::npos);
   CHECK(run_program("trainer", "--help").output.find("--infill-rate") != std::string::npos);
+}
+
+TEST_CASE("programs: composer --infill with --key, --density and --pitch-range guides the new bars") {
+  namespace midi = legato::midi;
+  const auto data = legato::testing::temp_dir("programs_infill_asked");
+  for (int k = 0; k < 3; ++k) {  // C major scales with k more notes at each onset: three densities
+    std::string name = "p";      // appended: GCC 12 warns falsely about "p" + std::to_string(k)
+    name += std::to_string(k) + ".mid";
+    midi::Score s = legato::testing::scale_piece(0, false, 120);
+    for (size_t n = 0, end = s.notes.size(); n < end; ++n)
+      for (int extra = 1; extra <= k; ++extra)
+        if (!s.notes[n].is_drum()) s.notes.push_back(s.notes[n]), s.notes.back().pitch += 12 * extra;
+    std::stable_sort(s.notes.begin(), s.notes.end(),
+                     [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
+    midi::write_midi_file(s, data / name);
+  }
+  const auto trained = run_program("trainer", "--preset tiny --data " + data.string() +
+                                                  " --epochs 1 --hidden 16 --seq-len 24 --batch 4 --eval-pieces 0 "
+                                                  "--val-split 0 --infill-rate 0.5 --controls density --out " +
+                                                  (data / "fim").string());
+  INFO(trained.output);
+  REQUIRE(trained.status == 0);
+  const std::string file = (data / "p1.mid").string();
+  const std::string base = " --checkpoint " + (data / "fim" / "best.safetensors").string() + " --infill " + file +
+                           " --bars 3-6 --out " + (data / "f.mid").string();
+  // The new pitched notes (onsets in bars 3-6: grid steps 96-288) of a run with `asked`, seeds 1-3.
+  const auto new_pitches = [&](const std::string& asked) {
+    std::vector<int> pitches;
+    for (int seed = 1; seed <= 3; ++seed) {
+      const auto r = run_program("composer", base + asked + " --seed " + std::to_string(seed));
+      INFO(asked, "\n", r.output);
+      REQUIRE(r.status == 0);
+      CHECK(outside(data / "f.mid", 96, 288) == outside(file, 96, 288));
+      for (const int64_t step : {int64_t{96}, int64_t{288}})
+        CHECK(r.output.find(std::to_string(step)) != std::string::npos);
+      const midi::Score s = midi::read_midi_file(data / "f.mid");
+      for (const auto& n : s.notes)
+        if (const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
+            step >= 96 && step < 288 && !n.is_drum())
+          pitches.push_back(n.pitch);
+    }
+    return pitches;
+  };
+  const auto share = [](const std::vector<int>& pitches, auto&& keeps) {
+    return pitches.empty() ? 0.0
+                           : double(std::count_if(pitches.begin(), pitches.end(), keeps)) / double(pitches.size());
+  };
+  const auto in_f_sharp_major = [](int pitch) {  // F# G# A# B C# D# E#
+    for (const int pc : {6, 8, 10, 11, 1, 3, 5})
+      if (pitch % 12 == pc) return true;
+    return false;
+  };
+  const auto in_range = [](int pitch) { return pitch >= 60 && pitch <= 64; };
+  const std::vector<int> free = new_pitches("");
+  const std::vector<int> keyed = new_pitches(" --key \"F# major\"");
+  const std::vector<int> ranged = new_pitches(" --pitch-range 60-64");
+  REQUIRE_FALSE(keyed.empty());
+  REQUIRE_FALSE(ranged.empty());
+  INFO(share(free, in_f_sharp_major), " ", share(keyed, in_f_sharp_major), " ", share(free, in_range), " ",
+       share(ranged, in_range));
+  CHECK(share(keyed, in_f_sharp_major) >= 0.9);
+  CHECK(share(keyed, in_f_sharp_major) > share(free, in_f_sharp_major) + 0.2);
+  CHECK(share(ranged, in_range) >= 0.9);
+  CHECK(share(ranged, in_range) > share(free, in_range) + 0.2);
+  // Density: the corpus's thirds from training; low writes fewer notes in the gap than high.
+  const size_t low = new_pitches(" --density low").size(), high = new_pitches(" --density high").size();
+  INFO(low, " ", free.size(), " ", high);
+  CHECK(3 * low < 2 * high);
+
+  for (const char* asked :
+       {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around"}) {
+    const auto r = run_program("composer", base + asked);
+    INFO(asked, "\n", r.output);
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.output) == 1);
+  }
+  CHECK(run_program("composer", base + " --style calm").output ==
+        "composer: --style calm does not go with --infill: the new bars keep the style of the file around them\n");
 }

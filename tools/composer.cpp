@@ -81,9 +81,10 @@ struct Options {
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
-  model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
-  std::string pitch_range;         // --pitch-range LO-HI, parsed into controls.pitch_range
-  bool length_given = false;       // --length on the command line (else a --style's length may stand)
+  model::ControlRequest controls;       // --key, --density, --style (docs/controls.md)
+  std::string pitch_range;              // --pitch-range LO-HI, parsed into controls.pitch_range
+  bool length_given = false;            // --length on the command line (else a --style's length may stand)
+  bool density_strength_given = false;  // else --infill's default (model::kDefaultInfillDensityStrength)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -114,6 +115,8 @@ int check_infill_options(Options& o) {
     problem = "--infill-candidates scores the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && o.infill_sees == "before" && o.infill_range == "around")
     problem = "--infill-range around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && !o.pitch_range.empty() && o.infill_range != "off")
+    problem = "--pitch-range and --infill-range both choose the new notes' range: give one";
   if (!problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
@@ -175,29 +178,28 @@ void add_infill_options(CLI::App& app, Options& o) {
 void add_control_options(CLI::App& app, Options& o) {
   auto* key = app.add_option("--key", o.controls.key,
                              "Compose in this key, e.g. \"D minor\", \"Bb major\" (a checkpoint trained with "
-                             "--controls key; default: drawn from the corpus)");
+                             "--controls key; default: drawn from the corpus); with --infill, the new bars' key");
   auto* density = app.add_option("--density", o.controls.density,
                                  "Notes per beat in the corpus's lower, middle or upper third: low, mid or high "
-                                 "(--controls density; default: drawn from the corpus)");
+                                 "(--controls density; default: drawn from the corpus); with --infill, the new bars'");
   auto* style = app.add_option("--style", o.controls.style,
                                "The style of a top-level folder of the training data (--style-from-folders; "
                                "default: drawn from the corpus); its pieces keep to the style's pitch range and "
                                "length (the checkpoint's profile) unless --pitch-range, --seconds, --bars or "
                                "--length say otherwise");
   key->excludes("--primer")->excludes("--primer-tokens");  // a primer brings its own key
-  for (CLI::Option* control : {key, density, style}) control->excludes("--infill")->excludes("--listen");
+  for (CLI::Option* control : {key, density, style}) control->excludes("--listen");
   app.add_option("--key-strength", o.controls.key_strength,
                  "How hard sampling keeps to --key's scale and its tonic triad: a logit bias (0: the control "
                  "tokens alone; docs/controls.md)")
       ->capture_default_str();
   app.add_option("--density-strength", o.controls.density_strength,
                  "How hard sampling steers the notes per beat toward --density's third: a logit bias (0: the "
-                 "control tokens alone)")
+                 "control tokens alone; with --infill the default is 40)")
       ->capture_default_str();
   app.add_option("--pitch-range", o.pitch_range,
                  "Keep the pitched notes within LO-HI (MIDI note numbers, e.g. 36-72: a style's range; "
-                 "docs/controls.md)")
-      ->excludes("--infill")
+                 "docs/controls.md); with --infill, the new ones")
       ->excludes("--listen");
   app.add_option("--range-strength", o.controls.range_strength,
                  "How hard sampling keeps to --pitch-range: a logit bias on the notes outside it (0: none)")
@@ -335,6 +337,7 @@ int parse_options(int argc, char** argv, Options& o) {
     return code;
   o.play = play_opt->count() > 0;
   o.length_given = app.get_option("--length")->count() > 0;
+  o.density_strength_given = app.get_option("--density-strength")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;
@@ -617,12 +620,17 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
     throw model::InputError("--infill " + o.infill + ": " + e.what());
   }
   model::InfillContext context;
+  model::InfillOptions infill_options = o.infill_options;
   try {
     const bool bars = !o.bars_text.empty();
     const auto [first, last] = model::parse_range(bars ? o.bars_text : o.beats_text, bars ? "--bars" : "--beats");
     context = model::infill_context(
         meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
         o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both, o.infill_prefix_tokens);
+    model::ControlRequest asked = o.controls;
+    if (!o.density_strength_given) asked.density_strength = model::kDefaultInfillDensityStrength;
+    if (!o.pitch_range.empty()) asked.pitch_range = model::parse_pitch_range(o.pitch_range, "--pitch-range");
+    infill_options.asked = model::infill_guidance(meta, asked);
   } catch (const std::invalid_argument& e) {
     throw model::InputError(e.what());
   }
@@ -642,7 +650,7 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
   for (int k = 0; k < o.num_outputs; ++k) {
     const auto started = std::chrono::steady_clock::now();
     const Piece piece{context.prompt,
-                      model::compose_best_middle(*ck.net, meta, context, o.sampling, rng, o.infill_options)};
+                      model::compose_best_middle(*ck.net, meta, context, o.sampling, rng, infill_options)};
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     midi::Score score;
     std::vector<uint8_t> file;
