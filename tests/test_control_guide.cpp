@@ -159,3 +159,29 @@ TEST_CASE("control guide: an asked pitch range is in the music's key, moved into
   CHECK(z[4] - z[2] == doctest::Approx(-model::kDefaultRangeStrength));
   CHECK(z[5] == z[4]);
 }
+
+TEST_CASE("control guide: a gap's density is its notes since its start over the time since, long notes aside") {
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T12", "P0", "DRUMS", "N60", "N61", "N62", "D48"};
+  midi::EventGrammar g(vocab, {});
+  for (const int32_t t : {0, 4}) g.feed(t);  // BOS P0
+  // 20 notes at once, each 4 beats long, then one beat: 20 notes per beat since the start, 20 over
+  // 4 beats (5 a beat) to the latest end of a note. Target 9 (mid of {8, 10}).
+  model::ControlGuide piece(std::nullopt, 1, {8, 10}, 0, 3), gap(std::nullopt, 1, {8, 10}, 0, 3);
+  gap.measure_density_from(0);
+  for (int n = 0; n < 20; ++n)
+    for (const int32_t t : {6 + n % 3, 9}) {
+      g.feed(t);
+      piece.feed(t, g), gap.feed(t, g);
+    }
+  g.feed(3);  // T12
+  piece.feed(3, g), gap.feed(3, g);
+  REQUIRE(g.music_end() == 48);
+  REQUIRE(g.now() == 12);
+  std::vector<float> zp(vocab.size(), 0.0f), zg(vocab.size(), 0.0f);
+  piece.bias(zp.data(), static_cast<int64_t>(zp.size()), g);
+  gap.bias(zg.data(), static_cast<int64_t>(zg.size()), g);
+  // With a bar of the target in front: (20 + 36) / (4 + 4) = 7 a beat for the piece's measure
+  // (too sparse), (20 + 36) / (1 + 4) = 11.2 for the gap's (too dense).
+  CHECK(zp[6] == doctest::Approx(3 * std::log(9.0 / 7.0)).epsilon(1e-4));
+  CHECK(zg[6] == doctest::Approx(3 * std::log(9.0 / 11.2)).epsilon(1e-4));
+}
