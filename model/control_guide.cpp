@@ -90,7 +90,8 @@ void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& 
   if ((key_active_ || range_active_) && grammar.instrument() != -1) bias_pitches(logits, vocab, grammar);
   if (!density_active_) return;
   // The span the density is measured over (midi::notes_per_beat): from the first note sampled to
-  // the latest end of a note, or to the time now where that is later.
+  // the latest end of a note, or to the time now where that is later; for a gap
+  // (measure_density_from), from its start to now.
   const int64_t end = elapsed_only_ ? grammar.now() : std::max(grammar.now(), grammar.music_end());
   const double beats =
       first_step_ < 0 ? 0.0 : static_cast<double>(end - first_step_) / grammar.options().steps_per_quarter;

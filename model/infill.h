@@ -65,7 +65,7 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
                              InfillSees sees = InfillSees::Both, int64_t prefix_tokens = 0);
 
 // What a musician asks of the new notes besides the file around them (composer --infill with --key,
-// --density, --pitch-range; docs/infill.md, "Asking for more"): guidance of the middle's sampling
+// --density, --pitch-range; docs/infill.md, "Asking for more of the new bars"): guidance of the middle's sampling
 // (ControlGuide), in the file's own key. No control token is read: training's arranged windows
 // carry none, and a gap's key and density are asked of these bars, not of the piece.
 struct InfillGuidance {
