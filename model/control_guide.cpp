@@ -104,6 +104,12 @@ void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& 
   }
 }
 
+void ControlGuide::aim_density(double notes_per_beat, double strength) {
+  if (!(notes_per_beat > 0) || strength == 0) return;
+  density_active_ = true;
+  target_ = notes_per_beat, density_strength_ = strength;
+}
+
 void ControlGuide::feed(int32_t token, const midi::EventGrammar& grammar) {
   if (grammar.pitch_of(token) < 0) return;
   if (first_step_ < 0) first_step_ = grammar.now();

@@ -83,6 +83,9 @@ class ControlGuide {
   // from the first note sampled to the latest end of a note: a gap's notes per beat are counted over
   // the gap (model/infill.h), and a long note, cut at the gap's end, must not make them look sparse.
   void measure_density_from(int64_t step) { first_step_ = step, elapsed_only_ = true; }
+  // Steers the density toward `notes_per_beat` itself (a gap's toward the bars beside it) instead of
+  // a class's target; strength 0 or a target that is not positive leaves it as it was.
+  void aim_density(double notes_per_beat, double strength);
 
  private:
   // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that

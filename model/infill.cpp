@@ -124,6 +124,24 @@ std::optional<PitchRange> range_between(const midi::Score& score, int64_t from, 
   return range;
 }
 
+// The notes (drums too) with onsets in [from, to) and the beats that span holds, clipped to the piece
+// (from its start to its last note's end).
+std::pair<int64_t, double> notes_between(const midi::Score& score, int64_t from, int64_t to) {
+  int64_t end = 0, notes = 0;
+  for (const midi::Note& n : score.notes) {
+    end = std::max(end, kGrid.to_steps(n.start_tick + n.duration_ticks, score.ticks_per_quarter));
+    const int64_t step = step_of(n, score);
+    notes += step >= from && step < to ? 1 : 0;
+  }
+  const int64_t span = std::max<int64_t>(0, std::min(to, end) - std::max<int64_t>(from, 0));
+  return {notes, static_cast<double>(span) / midi::EventOptions{}.steps_per_quarter};
+}
+
+double per_beat(std::pair<int64_t, double> a, std::pair<int64_t, double> b = {0, 0.0}) {
+  const double beats = a.second + b.second;
+  return beats > 0 ? static_cast<double>(a.first + b.first) / beats : 0.0;
+}
+
 std::optional<PitchRange> joined(std::optional<PitchRange> a, std::optional<PitchRange> b) {
   if (!a || !b) return a ? a : b;
   return PitchRange{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
@@ -169,6 +187,9 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   const int64_t width = gap.to - gap.from;
   c.range_before = range_between(score, gap.from - width, gap.from, c.shift);
   c.range_around = joined(c.range_before, range_between(score, gap.to, gap.to + width, c.shift));
+  const auto before = notes_between(score, gap.from - width, gap.from);
+  c.density_before = per_beat(before);
+  c.density_around = per_beat(before, notes_between(score, gap.to, gap.to + width));
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
@@ -231,8 +252,12 @@ ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& conte
   if (asked.pitch_range) range = asked.pitch_range->moved(context.shift), range_strength = asked.range_strength;
   std::optional<midi::Key> key;
   if (asked.key) key = asked.key->moved(context.shift);
-  return ControlGuide(key, asked.density_class, meta.density_bounds, asked.key_strength, asked.density_strength, range,
-                      range ? range_strength : 0);
+  ControlGuide guide(key, asked.density_class, meta.density_bounds, asked.key_strength, asked.density_strength, range,
+                     range ? range_strength : 0);
+  if (asked.density_class < 0 && options.density != Range::Off)
+    guide.aim_density(options.density == Range::Around ? context.density_around : context.density_before,
+                      options.density_strength);
+  return guide;
 }
 
 }  // namespace

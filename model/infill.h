@@ -52,6 +52,9 @@ struct InfillContext {
   // The pitched notes' lowest and highest pitch (in the network's key) of the gap's length before
   // it, and of that before and after it together: what range guidance keeps the middle to.
   std::optional<PitchRange> range_before, range_around;
+  // The notes per beat there (every note, drums too, as guidance counts them): what density guidance
+  // aims the middle at; 0 where those bars are empty.
+  double density_before = 0, density_around = 0;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -99,6 +102,10 @@ struct InfillOptions {
   enum class Range { Off, Around, Before };
   Range range = Range::Off;
   double range_strength = kDefaultRangeStrength;
+  // Guidance of the middle's notes per beat toward the bars beside the gap (the same bars as the
+  // range's; ControlGuide::aim_density): off, both sides, or the bars before alone.
+  Range density = Range::Off;
+  double density_strength = kDefaultInfillDensityStrength;
   // The musician's own asks; a pitch range asked replaces `range`'s.
   InfillGuidance asked;
 };

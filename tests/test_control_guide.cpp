@@ -176,6 +176,10 @@ TEST_CASE("control guide: a gap's density is its notes since its start over the 
   g.feed(3);  // T12
   piece.feed(3, g), gap.feed(3, g);
   REQUIRE(g.music_end() == 48);
+  model::ControlGuide aimed(std::nullopt, -1, {}, 0, 0);  // no class asked: a target of its own
+  aimed.measure_density_from(0);
+  aimed.aim_density(14, 3);
+  for (const int32_t t : {6, 9}) aimed.feed(t, g);  // counted as notes: 1 so far
   REQUIRE(g.now() == 12);
   std::vector<float> zp(vocab.size(), 0.0f), zg(vocab.size(), 0.0f);
   piece.bias(zp.data(), static_cast<int64_t>(zp.size()), g);
@@ -184,4 +188,10 @@ TEST_CASE("control guide: a gap's density is its notes since its start over the 
   // (too sparse), (20 + 36) / (1 + 4) = 11.2 for the gap's (too dense).
   CHECK(zp[6] == doctest::Approx(3 * std::log(9.0 / 7.0)).epsilon(1e-4));
   CHECK(zg[6] == doctest::Approx(3 * std::log(9.0 / 11.2)).epsilon(1e-4));
+  // aim_density's target 14: (1 + 4 · 14) / (1 + 4) = 11.4 a beat, too sparse.
+  REQUIRE(aimed.active());
+  std::vector<float> za(vocab.size(), 0.0f);
+  aimed.bias(za.data(), static_cast<int64_t>(za.size()), g);
+  CHECK(za[6] == doctest::Approx(3 * std::log(14.0 / 11.4)).epsilon(1e-4));
+  CHECK_FALSE(model::ControlGuide(std::nullopt, -1, {}, 0, 0).active());
 }

@@ -339,6 +339,32 @@ TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside th
   CHECK(pitches(model::InfillOptions::Range::Off).size() > 3);
 }
 
+TEST_CASE("infill: density guidance aims the middle at the notes per beat of the bars beside the gap") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 4, 4));  // steps 144-192
+  // Before: bar 3, 7 melody notes, 1 bass note and 4 drum notes over 4 beats; after: nothing until
+  // the piece ends, 2 beats later (the last bass note's end, step 216).
+  CHECK(c.density_before == doctest::Approx(3.0));
+  CHECK(c.density_around == doctest::Approx(12.0 / 6.0));
+  c.density_around = 0.5, c.density_before = 6;  // far apart, so that the guidance shows
+  const auto notes = [&](model::InfillOptions::Range density) {
+    model::InfillOptions options;
+    options.density = density;
+    std::mt19937_64 rng(5);
+    int64_t n = 0;
+    for (int k = 0; k < 6; ++k)
+      for (const std::string& t : text_of(meta.vocab, model::compose_middle(net, meta, c, {}, rng, options)))
+        n += t[0] == 'N' ? 1 : 0;
+    return n;
+  };
+  const int64_t sparse = notes(model::InfillOptions::Range::Around), dense = notes(model::InfillOptions::Range::Before);
+  INFO(sparse, " ", notes(model::InfillOptions::Range::Off), " ", dense);
+  CHECK(sparse <= 6 * 4);  // about 2 notes in 4 beats of gap, each of the 6 middles
+  CHECK(dense > 6 * 12);   // 24 in 4 beats aimed at: more than 12 each
+}
+
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {
   const midi::Score piece = band_piece();
   const model::CheckpointMeta meta = infill_meta(vocab_for(piece));

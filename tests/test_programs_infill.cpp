@@ -178,6 +178,10 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
                                                   "--infill-scored-tokens 8 --out " + out.string());
   CHECK(chosen.status == 0);
   CHECK(outside(out, 96, 192) == outside(file, 96, 192));
+  const auto aimed =
+      run_program("composer", ck + " --infill " + file + " --bars 3-4 --infill-density around --out " + out.string());
+  CHECK(aimed.status == 0);
+  CHECK(outside(out, 96, 192) == outside(file, 96, 192));
   const auto beats = run_program("composer", ck + " --infill " + file + " --beats 2-3 --out " + out.string());
   CHECK(beats.status == 0);
   CHECK(outside(out, 12, 36) == outside(file, 12, 36));
@@ -231,7 +235,10 @@ TEST_CASE("programs: composer --infill keeps the file outside the gap; refusals 
                                   ck + " --bars 3 --infill-candidates 2",
                                   ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-range around",
                                   ck + " --infill " + file + " --bars 3-4 --infill-range wide",
-                                  ck + " --infill " + file + " --bars 3-4 --density low"}) {
+                                  ck + " --infill " + file + " --bars 3-4 --density low",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-sees before --infill-density around",
+                                  ck + " --infill " + file + " --bars 3-4 --infill-density wide",
+                                  ck + " --infill " + file + " --bars 3-4 --density low --infill-density before"}) {
     const auto r = run_program("composer", args + " --out " + out.string());
     INFO(args, "\n", r.output);
     CHECK(r.status == 2);

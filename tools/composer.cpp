@@ -76,9 +76,10 @@ struct Options {
   std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
   model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
   std::string infill_overshoot = "rest";
-  std::string infill_range = "off";  // --infill-range: off, around or before
-  int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
-  bool listen = false;               // call and response (live/session.h) instead of composing a piece
+  std::string infill_range = "off";    // --infill-range: off, around or before
+  std::string infill_density = "off";  // --infill-density: off, around or before
+  int64_t infill_prefix_tokens = 0;    // --infill-prefix-tokens: 0 reads seq_len / 3
+  bool listen = false;                 // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;       // --key, --density, --style (docs/controls.md)
@@ -117,15 +118,21 @@ int check_infill_options(Options& o) {
     problem = "--infill-range around reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && !o.pitch_range.empty() && o.infill_range != "off")
     problem = "--pitch-range and --infill-range both choose the new notes' range: give one";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_density == "around")
+    problem = "--infill-density around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && !o.controls.density.empty() && o.infill_density != "off")
+    problem = "--density and --infill-density both choose the new notes' density: give one";
   if (!problem.empty()) {
     std::cerr << "composer: " << problem << "\n";
     return tools::kUsageError;
   }
   o.infill_options.rest_to_end = o.infill_overshoot == "rest";
   using Range = model::InfillOptions::Range;
-  o.infill_options.range = o.infill_range == "around"   ? Range::Around
-                           : o.infill_range == "before" ? Range::Before
-                                                        : Range::Off;
+  const auto side = [](const std::string& name) {
+    return name == "around" ? Range::Around : name == "before" ? Range::Before : Range::Off;
+  };
+  o.infill_options.range = side(o.infill_range);
+  o.infill_options.density = side(o.infill_density);
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
@@ -153,6 +160,17 @@ void add_infill_options(CLI::App& app, Options& o) {
   app.add_option("--infill-range-strength", o.infill_options.range_strength,
                  "With --infill-range: a logit bias on the notes outside the range")
       ->check(tools::number_in(0, 100))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-density", o.infill_density,
+                 "With --infill: steer the new notes per beat toward those of the bars beside the gap (as long as "
+                 "the gap on each side): off, around (both sides) or before (the bars before it alone)")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-density-strength", o.infill_options.density_strength,
+                 "With --infill-density: how hard, a logit bias as --density-strength's")
+      ->check(tools::number_in(0, 1000))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-prefix-tokens", o.infill_prefix_tokens,
