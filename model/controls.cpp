@@ -76,10 +76,8 @@ std::vector<std::string> known_values(const CheckpointMeta& meta, const std::str
   for (const std::string& token : meta.vocab)
     if (const auto c = midi::control_of(token); c && c->first == control) out.push_back(c->second);
   if (control == "density")  // low, mid, high rather than the vocabulary's order
-    std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-      return std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), a) <
-             std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), b);
-    });
+    std::sort(out.begin(), out.end(),
+              [](const std::string& a, const std::string& b) { return density_class(a) < density_class(b); });
   return out;
 }
 
@@ -132,6 +130,11 @@ void check_controls(const CheckpointMeta& meta, const ControlRequest& request) {
   asked_token(meta, "style", request.style);
 }
 
+int density_class(const std::string& value) {
+  const auto* at = std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), value);
+  return at == midi::kDensityClasses.end() ? -1 : static_cast<int>(at - midi::kDensityClasses.begin());
+}
+
 ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest& request, std::mt19937_64& rng) {
   check_controls(meta, request);
   ChosenControls chosen;
@@ -169,10 +172,7 @@ ChosenControls choose_controls(const CheckpointMeta& meta, const ControlRequest&
     for (const int32_t id : chosen.tokens)
       if (const auto c = midi::control_of(meta.vocab[static_cast<size_t>(id)]); c && c->first == "key")
         chosen.style_key = midi::parse_key(c->second);  // nullopt for <key:none>
-  if (!request.density.empty())
-    chosen.guide_density =
-        static_cast<int>(std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), request.density) -
-                         midi::kDensityClasses.begin());
+  if (!request.density.empty()) chosen.guide_density = density_class(request.density);
   return chosen;
 }
 

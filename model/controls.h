@@ -42,6 +42,9 @@ std::vector<std::string> known_values(const CheckpointMeta& meta, const std::str
 // or a value is malformed or unknown (the line lists the known ones).
 void check_controls(const CheckpointMeta& meta, const ControlRequest& request);
 
+// A density class's index (0 low, 1 mid, 2 high; midi::kDensityClasses), -1 for any other value.
+int density_class(const std::string& value);
+
 struct ChosenControls {
   std::vector<int32_t> tokens;  // the control tokens in the checkpoint's order: the network reads them first
   // With a key asked of a network trained in C's key signature: the semitones that move its music

@@ -7,7 +7,6 @@
 
 #include "base/whole_range.h"
 #include "engine/ops.h"
-#include "midi/controls.h"
 #include "midi/infill.h"
 #include "midi/tokenizer_event.h"
 #include "model/composition.h"
@@ -222,15 +221,11 @@ InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest&
     if (!g.key)
       throw std::invalid_argument("--key " + request.key + ": not a key (e.g. \"D minor\", \"F# major\", \"Bbm\")");
   }
-  if (!request.density.empty()) {
-    const auto* it = std::find(midi::kDensityClasses.begin(), midi::kDensityClasses.end(), request.density);
-    if (it == midi::kDensityClasses.end())
-      throw std::invalid_argument("--density " + request.density + ": one of low, mid, high");
-    if (meta.density_bounds.size() != 2)  // the thirds a class names are the training corpus's
-      throw std::invalid_argument("--density " + request.density +
-                                  ": this checkpoint was trained without the density control (trainer --controls "
-                                  "density), which measures the corpus's thirds");
-    g.density_class = static_cast<int>(it - midi::kDensityClasses.begin());
+  if (!request.density.empty()) {  // the thirds a class names are those of a corpus trained with the control
+    ControlRequest density;
+    density.density = request.density;
+    check_controls(meta, density);
+    g.density_class = density_class(request.density);
   }
   g.pitch_range = request.pitch_range;
   g.key_strength = request.key_strength, g.density_strength = request.density_strength;
@@ -241,7 +236,8 @@ InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest&
 namespace {
 
 // The guidance of one middle: the range of --infill-range, or the one asked, and the key and
-// density asked, moved into the network's key as the file's notes were (context.shift).
+// density asked, moved into the network's key as the file's notes were (context.shift); the
+// density measured over the gap.
 ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& context, const InfillOptions& options) {
   using Range = InfillOptions::Range;
   const InfillGuidance& asked = options.asked;
@@ -257,6 +253,7 @@ ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& conte
   if (asked.density_class < 0 && options.density != Range::Off)
     guide.aim_density(options.density == Range::Around ? context.density_around : context.density_before,
                       options.density_strength);
+  guide.measure_density_from(context.gap.from);
   return guide;
 }
 
@@ -270,7 +267,6 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   grammar.set_rest_to_end(options.rest_to_end);
   ControlGuide guide = middle_guide(meta, context, options);
-  guide.measure_density_from(context.gap.from);
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);

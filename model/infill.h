@@ -80,8 +80,8 @@ struct InfillGuidance {
 };
 
 // `request`'s key, density and pitch range (with their strengths) as guidance of a middle;
-// std::invalid_argument with one line for a style (the file's own stands), a key that is not one, a
-// density class unknown, or a density asked of a checkpoint without the corpus's thirds (trainer
+// std::invalid_argument with one line for a style (the file's own stands), a key that is not one, or
+// a density that check_controls refuses (the corpus's thirds are a checkpoint's trained with
 // --controls density).
 InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest& request);
 
