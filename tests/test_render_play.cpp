@@ -1,11 +1,10 @@
-// Live playback for real: a JACK server with its dummy driver, a receiving rtmidi client, and the
+// Live playback for real: a JACK server with its dummy driver, a receiving JACK client, and the
 // actual miditool and composer programs playing into it. Every note-on and note-off must arrive,
 // in order, within 10 ms of its time in the file. Skipped, visibly, only where JACK cannot start.
 #include <doctest/doctest.h>
 
 #include <jack/jack.h>
 #include <jack/statistics.h>
-#include <rtmidi/RtMidi.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
