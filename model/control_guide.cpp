@@ -50,10 +50,10 @@ ControlGuide::ControlGuide(std::optional<midi::Key> key, int density_class, cons
     : density_strength_(density_strength) {
   key_active_ = key && key_strength != 0;
   range_active_ = range && range_strength != 0;
-  const std::array<float, 12> by_class = key_active_ ? key_bias(*key, key_strength) : std::array<float, 12>{};
+  if (key_active_) key_bias_ = key_bias(*key, key_strength);
   for (int pitch = 0; pitch < 128; ++pitch)  // + 0 where the range is not asked: the key's bias exactly
     pitch_bias_[static_cast<size_t>(pitch)] =
-        by_class[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, range_strength) : 0.0f);
+        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, range_strength) : 0.0f);
   if (density_class >= 0 && density_strength != 0 && bounds.size() == 2) {
     density_active_ = true;
     target_ = density_target(density_class, {bounds[0], bounds[1]});
@@ -108,6 +108,13 @@ void ControlGuide::aim_density(double notes_per_beat, double strength) {
   if (!(notes_per_beat > 0) || strength == 0) return;
   density_active_ = true;
   target_ = notes_per_beat, density_strength_ = strength;
+}
+
+void ControlGuide::keep_to(const PitchRange& range, double strength) {
+  range_active_ = strength != 0;
+  for (int pitch = 0; pitch < 128; ++pitch)
+    pitch_bias_[static_cast<size_t>(pitch)] =
+        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, range, strength) : 0.0f);
 }
 
 void ControlGuide::feed(int32_t token, const midi::EventGrammar& grammar) {

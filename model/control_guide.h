@@ -86,6 +86,10 @@ class ControlGuide {
   // Steers the density toward `notes_per_beat` itself (a gap's toward the bars beside it) instead of
   // a class's target; strength 0 or a target that is not positive leaves it as it was.
   void aim_density(double notes_per_beat, double strength);
+  // From now on the pitched notes are kept to `range` (in the network's key) at `strength` instead of
+  // the range given at construction; the key's bias stays. A middle's last beats led into the notes
+  // that follow the gap (model/infill.h, InfillOptions::lead_in_beats).
+  void keep_to(const PitchRange& range, double strength);
 
  private:
   // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that
@@ -94,6 +98,7 @@ class ControlGuide {
   void bias_pitches(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
   bool key_active_ = false, density_active_ = false, range_active_ = false;
   std::array<float, 128> pitch_bias_{};  // per MIDI pitch: the key's bias of its pitch class plus the range's
+  std::array<float, 12> key_bias_{};     // the key's part of it, per pitch class (0 when not asked)
   double target_ = 0, density_strength_ = 0;
   int64_t notes_ = 0, first_step_ = -1;  // the notes sampled, and where the first began (-1: none yet)
   bool elapsed_only_ = false;            // measure_density_from: the span ends now, not at a note's end

@@ -123,6 +123,20 @@ std::optional<PitchRange> range_between(const midi::Score& score, int64_t from, 
   return range;
 }
 
+// The pitch range of the beat of music from the first pitched onset at or after grid step `from`,
+// moved by `shift`, widened about its middle to kLeadInSemitones; nullopt when no pitched note follows.
+std::optional<PitchRange> range_of_next_beat(const midi::Score& score, int64_t from, int shift) {
+  int64_t first = -1;
+  for (const midi::Note& n : score.notes)
+    if (const int64_t step = step_of(n, score); !n.is_drum() && step >= from && (first < 0 || step < first))
+      first = step;
+  if (first < 0) return std::nullopt;
+  PitchRange r = *range_between(score, first, first + midi::EventOptions{}.steps_per_quarter, shift);
+  if (const int short_by = kLeadInSemitones - (r.hi - r.lo); short_by > 0)
+    r.lo -= short_by / 2, r.hi += short_by - short_by / 2;
+  return r;
+}
+
 // The notes (drums too) with onsets in [from, to) and the beats that span holds, clipped to the piece
 // (from its start to its last note's end).
 std::pair<int64_t, double> notes_between(const midi::Score& score, int64_t from, int64_t to) {
@@ -186,6 +200,7 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   const int64_t width = gap.to - gap.from;
   c.range_before = range_between(score, gap.from - width, gap.from, c.shift);
   c.range_around = joined(c.range_before, range_between(score, gap.to, gap.to + width, c.shift));
+  c.range_after_start = range_of_next_beat(score, gap.to, c.shift);
   const auto before = notes_between(score, gap.from - width, gap.from);
   c.density_before = per_beat(before);
   c.density_around = per_beat(before, notes_between(score, gap.to, gap.to + width));
@@ -267,6 +282,11 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   grammar.set_rest_to_end(options.rest_to_end);
   ControlGuide guide = middle_guide(meta, context, options);
+  // Where the middle's last beats begin to lead into the music after the gap (never: -1).
+  const bool lead_in = options.lead_in_beats > 0 && context.sees == InfillSees::Both && context.range_after_start &&
+                       !options.asked.pitch_range;
+  int64_t lead_from =
+      lead_in ? context.gap.to - std::llround(options.lead_in_beats * grammar.options().steps_per_quarter) : -1;
   Generator gen(net);
   for (const int32_t t : context.prompt) gen.feed(t);
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
@@ -276,6 +296,8 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (const int32_t b : banned) z[b] = -1e30f;
+    if (lead_from >= 0 && grammar.now() >= lead_from)
+      guide.keep_to(*context.range_after_start, options.lead_in_strength), lead_from = -1;
     if (guide.active()) guide.bias(z, logits.numel(), grammar);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);

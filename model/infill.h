@@ -52,6 +52,9 @@ struct InfillContext {
   // The pitched notes' lowest and highest pitch (in the network's key) of the gap's length before
   // it, and of that before and after it together: what range guidance keeps the middle to.
   std::optional<PitchRange> range_before, range_around;
+  // Both: the pitched notes' range (in the network's key) of the first beat of music after the gap,
+  // from its first pitched onset at or after the gap's end: what the middle's last beats lead into.
+  std::optional<PitchRange> range_after_start;
   // The notes per beat there (every note, drums too, as guidance counts them): what density guidance
   // aims the middle at; 0 where those bars are empty.
   double density_before = 0, density_around = 0;
@@ -87,6 +90,13 @@ InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest&
 
 // How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap").
+// The default of composer --infill-lead-in, in beats (bench/results/quality.md, session 12: the
+// seam after the gap measured with 1, 2 and 4).
+inline constexpr double kDefaultLeadInBeats = 1;
+// The narrowest range the last beats are kept to: an octave, so that a single note after the gap
+// does not leave the new bars one pitch to play.
+inline constexpr int kLeadInSemitones = 12;
+
 struct InfillOptions {
   // What the network gives the shifts that would pass the gap's end goes to the shift that lands
   // on it (midi::EventGrammar::set_rest_to_end); false spreads it over notes and shorter shifts.
@@ -106,6 +116,13 @@ struct InfillOptions {
   // range's; ControlGuide::aim_density): off, both sides, or the bars before alone.
   Range density = Range::Off;
   double density_strength = kDefaultInfillDensityStrength;
+  // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range
+  // of the first beat after the gap (InfillContext::range_after_start, widened about its middle to
+  // kLeadInSemitones) at `lead_in_strength`, so that the new bars lead into what follows them: the
+  // network itself hardly reads the suffix (docs/infill.md, "Leading into the bars after"). 0: off;
+  // a pitch range asked (InfillGuidance) stands instead.
+  double lead_in_beats = kDefaultLeadInBeats;
+  double lead_in_strength = kDefaultRangeStrength;
   // The musician's own asks; a pitch range asked replaces `range`'s.
   InfillGuidance asked;
 };

@@ -195,3 +195,32 @@ TEST_CASE("control guide: a gap's density is its notes since its start over the 
   CHECK(za[6] == doctest::Approx(3 * std::log(14.0 / 11.4)).epsilon(1e-4));
   CHECK_FALSE(model::ControlGuide(std::nullopt, -1, {}, 0, 0).active());
 }
+
+TEST_CASE("control guide: keep_to replaces the range from then on, the key's bias kept; a guide without one starts") {
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "P0", "N60", "N61", "N62", "N72"};
+  midi::EventGrammar piano(vocab, {});
+  for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
+  auto biased = [&](model::ControlGuide& guide) {
+    std::vector<float> z(vocab.size(), 0.0f);
+    guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
+    return z;
+  };
+  // C major at 4 and the range 60..61: then kept to 70..74 instead.
+  model::ControlGuide guide(midi::Key{0, false}, -1, {}, 4, 0, model::PitchRange{60, 61}, 4);
+  std::vector<float> z = biased(guide);
+  CHECK(z[7] - z[4] == doctest::Approx(-4));  // N72: a C outside 60..61, against N60, a C within it
+  guide.keep_to({70, 74}, 8);
+  z = biased(guide);
+  CHECK(z[4] - z[7] == doctest::Approx(-8));     // N60 is now the one outside
+  CHECK(z[6] - z[4] == doctest::Approx(0 - 2));  // N62 (D, in the scale) and N60 (C, the tonic): the key's alone
+  CHECK(z[5] - z[6] == doctest::Approx(-4));     // N61, C#: off the scale
+  // Kept to a range with none before: the guide becomes active; strength 0 leaves the key's alone.
+  model::ControlGuide plain(std::nullopt, -1, {}, 0, 0);
+  REQUIRE_FALSE(plain.active());
+  plain.keep_to({72, 84}, 8);
+  REQUIRE(plain.active());
+  z = biased(plain);
+  CHECK(z[4] - z[7] == doctest::Approx(-8));
+  plain.keep_to({72, 84}, 0);
+  CHECK_FALSE(plain.active());
+}

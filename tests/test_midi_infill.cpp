@@ -323,6 +323,7 @@ TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside th
     model::InfillOptions options;
     options.range = range;
     options.range_strength = 60;
+    options.lead_in_beats = 0;  // the range alone to the end (the lead-in: the next test)
     std::mt19937_64 rng(5);
     std::set<int> out;
     for (int k = 0; k < 6; ++k) {
@@ -337,6 +338,46 @@ TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside th
   CHECK(pitches(model::InfillOptions::Range::Around) == std::set<int>{60, 61, 62});
   CHECK(pitches(model::InfillOptions::Range::Before) == std::set<int>{64, 65});
   CHECK(pitches(model::InfillOptions::Range::Off).size() > 3);
+}
+
+TEST_CASE("infill: the middle's last beats lead into the first beat after the gap") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  const model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 2));  // steps 48-96
+  // The first beat after the gap (steps 96-107): the melody's 64 and 71 (the bass's next note is at
+  // 120, drums are no pitches), widened about its middle to an octave: 62..74.
+  REQUIRE(c.range_after_start);
+  CHECK(c.range_after_start->lo == 62);
+  CHECK(c.range_after_start->hi == 74);
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  // The pitched notes of 12 middles, by whether they start in the gap's last 2 beats (steps 72-95).
+  const auto pitches = [&](double lead_in_beats, bool last_beats) {
+    model::InfillOptions options;
+    options.lead_in_beats = lead_in_beats;
+    options.lead_in_strength = 60;
+    std::mt19937_64 rng(7);
+    std::vector<int> out;
+    for (int k = 0; k < 12; ++k) {
+      int64_t now = 48;
+      bool drums = false;
+      for (const std::string& t : text_of(meta.vocab, model::compose_middle(net, meta, c, hot, rng, options))) {
+        if (t == "DRUMS" || t[0] == 'P') drums = t == "DRUMS";
+        if (t[0] == 'T') now += std::stoi(t.substr(1));
+        if (t[0] == 'N' && !drums && (now >= 72) == last_beats) out.push_back(std::stoi(t.substr(1)));
+      }
+    }
+    return out;
+  };
+  const auto outside = [](const std::vector<int>& p) {
+    return std::count_if(p.begin(), p.end(), [](int pitch) { return pitch < 62 || pitch > 74; });
+  };
+  const std::vector<int> led = pitches(2, true), free = pitches(0, true);
+  REQUIRE(led.size() >= 4);
+  CHECK(outside(led) == 0);
+  CHECK(outside(free) > 0);
+  CHECK(outside(pitches(2, false)) > 0);  // before the last beats the range is not asked
 }
 
 TEST_CASE("infill: density guidance aims the middle at the notes per beat of the bars beside the gap") {

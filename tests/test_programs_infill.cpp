@@ -275,22 +275,27 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   INFO(trained.output);
   REQUIRE(trained.status == 0);
   const std::string file = (data / "p1.mid").string();
-  const std::string base = " --checkpoint " + (data / "fim" / "best.safetensors").string() + " --infill " + file +
-                           " --bars 3-6 --out " + (data / "f.mid").string();
-  // The new pitched notes (onsets in bars 3-6: grid steps 96-288) of a run with `asked`, seeds 1-3.
-  const auto new_pitches = [&](const std::string& asked) {
+  const auto base_of = [&](const std::string& piece) {
+    return " --checkpoint " + (data / "fim" / "best.safetensors").string() + " --infill " + piece +
+           " --bars 3-6 --out " + (data / "f.mid").string();
+  };
+  const std::string base = base_of(file);
+  // The new pitched notes (onsets in grid steps [from, to) of bars 3-6: 96-288) of a run with `asked`, seeds 1-3.
+  const auto new_pitches = [&](const std::string& asked, int64_t from = 96, int64_t to = 288,
+                               const std::string& in = "p1.mid") {
     std::vector<int> pitches;
     for (int seed = 1; seed <= 3; ++seed) {
-      const auto r = run_program("composer", base + asked + " --seed " + std::to_string(seed));
+      const std::string piece = (data / in).string();
+      const auto r = run_program("composer", base_of(piece) + asked + " --seed " + std::to_string(seed));
       INFO(asked, "\n", r.output);
       REQUIRE(r.status == 0);
-      CHECK(outside(data / "f.mid", 96, 288) == outside(file, 96, 288));
+      CHECK(outside(data / "f.mid", 96, 288) == outside(piece, 96, 288));
       for (const int64_t step : {int64_t{96}, int64_t{288}})
         CHECK(r.output.find(std::to_string(step)) != std::string::npos);
       const midi::Score s = midi::read_midi_file(data / "f.mid");
       for (const auto& n : s.notes)
         if (const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
-            step >= 96 && step < 288 && !n.is_drum())
+            step >= from && step < to && !n.is_drum())
           pitches.push_back(n.pitch);
     }
     return pitches;
@@ -321,8 +326,36 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   INFO(low, " ", free.size(), " ", high);
   CHECK(3 * low < 2 * high);
 
+  // The gap's last 2 beats lead into the first beat after it (--infill-lead-in, on by default): their
+  // notes kept to that beat's range, widened to an octave about its middle. In lead.mid that beat is
+  // p0's two octaves up, above anything the network learnt to play there.
+  midi::Score original = midi::read_midi_file(data / "p0.mid");
+  const auto step_of = [&](const midi::Note& n) {
+    return midi::EventTokenizer().to_steps(n.start_tick, original.ticks_per_quarter);
+  };
+  for (auto& n : original.notes)
+    if (!n.is_drum() && step_of(n) >= 288 && step_of(n) < 300) n.pitch += 24;
+  midi::write_midi_file(original, data / "lead.mid");
+  int64_t first_after = -1;
+  for (const auto& n : original.notes)
+    if (!n.is_drum() && step_of(n) >= 288 && (first_after < 0 || step_of(n) < first_after)) first_after = step_of(n);
+  REQUIRE(first_after >= 288);
+  int lo = 127, hi = 0;
+  for (const auto& n : original.notes)
+    if (!n.is_drum() && step_of(n) >= first_after && step_of(n) < first_after + 12)
+      lo = std::min(lo, int(n.pitch)), hi = std::max(hi, int(n.pitch));
+  if (hi - lo < 12) lo -= (12 - (hi - lo)) / 2, hi = lo + 12;
+  const auto leads_in = [&](int pitch) { return pitch >= lo && pitch <= hi; };
+  const std::vector<int> led = new_pitches("", 264, 288, "lead.mid"),
+                         unled = new_pitches(" --infill-lead-in 0", 264, 288, "lead.mid");
+  REQUIRE_FALSE(led.empty());
+  INFO(lo, "..", hi, ": ", share(led, leads_in), " against ", share(unled, leads_in));
+  CHECK(share(led, leads_in) >= 0.9);
+  CHECK(share(led, leads_in) > share(unled, leads_in) + 0.2);
+
   for (const char* asked :
-       {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around"}) {
+       {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around",
+        " --pitch-range 60-64 --infill-lead-in 1", " --infill-sees before --infill-lead-in 2"}) {
     const auto r = run_program("composer", base + asked);
     INFO(asked, "\n", r.output);
     CHECK(r.status == 2);

@@ -86,6 +86,7 @@ struct Options {
   std::string pitch_range;              // --pitch-range LO-HI, parsed into controls.pitch_range
   bool length_given = false;            // --length on the command line (else a --style's length may stand)
   bool density_strength_given = false;  // else --infill's default (model::kDefaultInfillDensityStrength)
+  bool lead_in_given = false;           // --infill-lead-in on the command line (else its default, off where not read)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -120,6 +121,10 @@ int check_infill_options(Options& o) {
     problem = "--pitch-range and --infill-range both choose the new notes' range: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.infill_density == "around")
     problem = "--infill-density around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.lead_in_given && o.infill_options.lead_in_beats > 0)
+    problem = "--infill-lead-in reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && !o.pitch_range.empty() && o.lead_in_given && o.infill_options.lead_in_beats > 0)
+    problem = "--pitch-range and --infill-lead-in both choose the new notes' range: give one";
   if (!o.infill.empty() && !o.controls.density.empty() && o.infill_density != "off")
     problem = "--density and --infill-density both choose the new notes' density: give one";
   if (!problem.empty()) {
@@ -171,6 +176,17 @@ void add_infill_options(CLI::App& app, Options& o) {
   app.add_option("--infill-density-strength", o.infill_options.density_strength,
                  "With --infill-density: how hard, a logit bias as --density-strength's")
       ->check(tools::number_in(0, 1000))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-lead-in", o.infill_options.lead_in_beats,
+                 "With --infill (both sides): keep the new notes of the gap's last BEATS beats to the pitch range "
+                 "of the first beat after the gap (an octave at least), so that they lead into it (0: off)")
+      ->check(tools::number_in(0, 64))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-lead-in-strength", o.infill_options.lead_in_strength,
+                 "With --infill-lead-in: a logit bias on the notes outside that range")
+      ->check(tools::number_in(0, 100))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-prefix-tokens", o.infill_prefix_tokens,
@@ -356,6 +372,7 @@ int parse_options(int argc, char** argv, Options& o) {
   o.play = play_opt->count() > 0;
   o.length_given = app.get_option("--length")->count() > 0;
   o.density_strength_given = app.get_option("--density-strength")->count() > 0;
+  o.lead_in_given = app.get_option("--infill-lead-in")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;
