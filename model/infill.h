@@ -88,8 +88,6 @@ struct InfillGuidance {
 // --controls density).
 InfillGuidance infill_guidance(const CheckpointMeta& meta, const ControlRequest& request);
 
-// How composer writes a middle (docs/infill.md, "Choosing among middles"; the defaults measured in
-// bench/results/quality.md, 2026-12-07 "the seam after the gap").
 // The default of composer --infill-lead-in, in beats (bench/results/quality.md, session 12: the
 // seam after the gap measured with 1, 2 and 4).
 inline constexpr double kDefaultLeadInBeats = 1;
@@ -97,6 +95,8 @@ inline constexpr double kDefaultLeadInBeats = 1;
 // does not leave the new bars one pitch to play.
 inline constexpr int kLeadInSemitones = 12;
 
+// How composer writes a middle (docs/infill.md, "Choosing the middle"; the defaults measured in
+// bench/results/quality.md, 2026-12-07 "the seam after the gap" and session 12).
 struct InfillOptions {
   // What the network gives the shifts that would pass the gap's end goes to the shift that lands
   // on it (midi::EventGrammar::set_rest_to_end); false spreads it over notes and shorter shifts.
