@@ -14,7 +14,11 @@ namespace {
 struct DeviceMemory {
   static void* allocate(size_t size) {
     void* block = nullptr;
-    LEGATO_CUDA_CHECK(cudaMalloc(&block, size));
+    const cudaError_t status = cudaMalloc(&block, size);
+    // A refusal is not left for the next launch's check to find: the cache empties itself and
+    // tries once more (base/block_cache.h), and the error is thrown here if that fails too.
+    if (status != cudaSuccess) cudaGetLastError();
+    LEGATO_CUDA_CHECK(status);
     return block;
   }
   static void free(void* block) { cudaFree(block); }
