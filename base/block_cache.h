@@ -8,10 +8,12 @@
 // step to step (a loss over a varying number of rows, primers and phrases of every length in a
 // long-lived server or live session) would otherwise keep every size it ever freed: a training run
 // whose loss took a different number of rows each step grew by 26 MB a step to 12 GB and was
-// killed. The cache holds at most max(`floor`, the most bytes ever handed out at once) and, past
-// that, returns the sizes least recently asked for or freed to the system first; a step that repeats
-// its shapes reuses its blocks every time and so never loses them. When the system refuses an
-// allocation, the cache is emptied and the allocation tried once more.
+// killed. The cache holds at most max(`floor`, twice the most bytes ever handed out at once) and,
+// past that, returns the sizes least recently asked for or freed to the system first. Twice: a step
+// that repeats its shapes needs a block of every size it uses, and sizes that never coexist add up
+// past its peak in use (the seed network's bf16 step faulted 64-85 pages a step with once, 0-26
+// with twice, as the unbounded cache's 0-28); within that it reuses its blocks and never loses them. When the
+// system refuses an allocation, the cache is emptied and the allocation tried once more.
 //
 // Exact mode (the device allocator's LEGATO_EXACT_ALLOC=1) caches nothing and does not round:
 // every allocate is the system's own allocation of exactly the bytes asked for and every release
@@ -73,7 +75,7 @@ class BlockCache {
     blocks.list.push_back(block);
     blocks.last_use = ++clock_;
     cached_bytes_ += size;
-    const size_t limit = floor_ > peak_in_use_ ? floor_ : peak_in_use_;
+    const size_t limit = floor_ > 2 * peak_in_use_ ? floor_ : 2 * peak_in_use_;
     while (cached_bytes_ > limit) evict_least_recent();
   }
 

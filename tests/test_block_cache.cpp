@@ -1,5 +1,5 @@
 // base/block_cache.h with a counting system allocator: blocks reused by size, the cache bounded by
-// max(floor, the most bytes handed out at once) with the sizes used longest ago freed first, and a
+// max(floor, twice the most bytes handed out at once) with the sizes used longest ago freed first, and a
 // refused allocation retried once the cache is emptied.
 #include <doctest/doctest.h>
 
@@ -31,7 +31,7 @@ struct Counting {
 };
 
 using Cache = legato::BlockCache<Counting, 64>;
-constexpr size_t kFloor = 64 * 1024;
+constexpr size_t kFloor = 256 * 1024;
 
 }  // namespace
 
@@ -50,7 +50,7 @@ TEST_CASE("block cache: the same sizes again come from the cache, never from the
   CHECK(Counting::frees == 0);
 }
 
-TEST_CASE("block cache: sizes that never come back are freed past max(floor, the peak in use)") {
+TEST_CASE("block cache: sizes that never come back are freed past max(floor, twice the peak in use)") {
   Counting::reset();
   Cache cache(false, kFloor);
   void* hot = cache.allocate(5000);  // a size used every round
@@ -61,16 +61,16 @@ TEST_CASE("block cache: sizes that never come back are freed past max(floor, the
     void* once = cache.allocate(64 * k);
     cache.release(once, 64 * k);
     cache.release(block, 5000);
-    CHECK(cache.cached_bytes() <= kFloor);  // the peak in use stays under the floor here
+    CHECK(cache.cached_bytes() <= kFloor);  // twice the peak in use (under 63 KB) stays under the floor here
   }
-  CHECK(Counting::frees > 850);
+  CHECK(Counting::frees > 800);
   CHECK(Counting::allocations == 901);
-  // A larger peak in use lets the cache hold that much: 16 blocks of 32 KB at once, then again.
+  // A larger peak in use lets the cache hold that much: 32 blocks of 32 KB at once, then again.
   std::vector<void*> big;
-  for (int k = 0; k < 16; ++k) big.push_back(cache.allocate(32 * 1024));
+  for (int k = 0; k < 32; ++k) big.push_back(cache.allocate(32 * 1024));
   for (void* b : big) cache.release(b, 32 * 1024);
   const size_t before = cache.system_allocations();
-  for (int k = 0; k < 16; ++k) big[static_cast<size_t>(k)] = cache.allocate(32 * 1024);
+  for (int k = 0; k < 32; ++k) big[static_cast<size_t>(k)] = cache.allocate(32 * 1024);
   CHECK(cache.system_allocations() == before);
   for (void* b : big) cache.release(b, 32 * 1024);
 }
