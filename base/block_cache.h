@@ -12,8 +12,9 @@
 // past that, returns the sizes least recently asked for or freed to the system first. Twice: a step
 // that repeats its shapes needs a block of every size it uses, and sizes that never coexist add up
 // past its peak in use (the seed network's bf16 step faulted 64-85 pages a step with once, 0-26
-// with twice, as the unbounded cache's 0-28); within that it reuses its blocks and never loses them. When the
-// system refuses an allocation, the cache is emptied and the allocation tried once more.
+// with twice, as the unbounded cache's 0-28); within that it reuses its blocks and never loses
+// them. When the system refuses an allocation, the cache is emptied and the allocation tried once
+// more.
 //
 // Exact mode (the device allocator's LEGATO_EXACT_ALLOC=1) caches nothing and does not round:
 // every allocate is the system's own allocation of exactly the bytes asked for and every release

@@ -49,11 +49,8 @@ ControlGuide::ControlGuide(std::optional<midi::Key> key, int density_class, cons
                            double range_strength)
     : density_strength_(density_strength) {
   key_active_ = key && key_strength != 0;
-  range_active_ = range && range_strength != 0;
   if (key_active_) key_bias_ = key_bias(*key, key_strength);
-  for (int pitch = 0; pitch < 128; ++pitch)  // + 0 where the range is not asked: the key's bias exactly
-    pitch_bias_[static_cast<size_t>(pitch)] =
-        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, range_strength) : 0.0f);
+  keep_to(range, range_strength);
   if (density_class >= 0 && density_strength != 0 && bounds.size() == 2) {
     density_active_ = true;
     target_ = density_target(density_class, {bounds[0], bounds[1]});
@@ -110,11 +107,11 @@ void ControlGuide::aim_density(double notes_per_beat, double strength) {
   target_ = notes_per_beat, density_strength_ = strength;
 }
 
-void ControlGuide::keep_to(const PitchRange& range, double strength) {
-  range_active_ = strength != 0;
-  for (int pitch = 0; pitch < 128; ++pitch)
+void ControlGuide::keep_to(const std::optional<PitchRange>& range, double strength) {
+  range_active_ = range && strength != 0;
+  for (int pitch = 0; pitch < 128; ++pitch)  // + 0 where no range is kept to: the key's bias exactly
     pitch_bias_[static_cast<size_t>(pitch)] =
-        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, range, strength) : 0.0f);
+        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, strength) : 0.0f);
 }
 
 void ControlGuide::feed(int32_t token, const midi::EventGrammar& grammar) {

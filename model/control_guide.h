@@ -87,9 +87,9 @@ class ControlGuide {
   // a class's target; strength 0 or a target that is not positive leaves it as it was.
   void aim_density(double notes_per_beat, double strength);
   // From now on the pitched notes are kept to `range` (in the network's key) at `strength` instead of
-  // the range given at construction; the key's bias stays. A middle's last beats led into the notes
-  // that follow the gap (model/infill.h, InfillOptions::lead_in_beats).
-  void keep_to(const PitchRange& range, double strength);
+  // the range given at construction (nullopt or strength 0: to none); the key's bias stays. A
+  // middle's last beats led into the notes that follow the gap (model/infill.h, lead_in_beats).
+  void keep_to(const std::optional<PitchRange>& range, double strength);
 
  private:
   // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that

@@ -209,7 +209,7 @@ TEST_CASE("control guide: keep_to replaces the range from then on, the key's bia
   model::ControlGuide guide(midi::Key{0, false}, -1, {}, 4, 0, model::PitchRange{60, 61}, 4);
   std::vector<float> z = biased(guide);
   CHECK(z[7] - z[4] == doctest::Approx(-4));  // N72: a C outside 60..61, against N60, a C within it
-  guide.keep_to({70, 74}, 8);
+  guide.keep_to(model::PitchRange{70, 74}, 8);
   z = biased(guide);
   CHECK(z[4] - z[7] == doctest::Approx(-8));     // N60 is now the one outside
   CHECK(z[6] - z[4] == doctest::Approx(0 - 2));  // N62 (D, in the scale) and N60 (C, the tonic): the key's alone
@@ -217,10 +217,10 @@ TEST_CASE("control guide: keep_to replaces the range from then on, the key's bia
   // Kept to a range with none before: the guide becomes active; strength 0 leaves the key's alone.
   model::ControlGuide plain(std::nullopt, -1, {}, 0, 0);
   REQUIRE_FALSE(plain.active());
-  plain.keep_to({72, 84}, 8);
+  plain.keep_to(model::PitchRange{72, 84}, 8);
   REQUIRE(plain.active());
   z = biased(plain);
   CHECK(z[4] - z[7] == doctest::Approx(-8));
-  plain.keep_to({72, 84}, 0);
+  plain.keep_to(model::PitchRange{72, 84}, 0);
   CHECK_FALSE(plain.active());
 }
