@@ -90,6 +90,33 @@ TEST_CASE("eval: equal values make a narrow peak, not an error") {
   CHECK_THROWS_AS(eval::GaussianKde({1.0, std::nan("")}), std::invalid_argument);
 }
 
+TEST_CASE("eval: a feature the corpus never varies is a point mass: its OA is the share of distances there") {
+  // 25 corpus pieces without an empty beat (the original bars of 4-bar gaps): the intra-set
+  // distances are all 0. Of 50 generated pieces, k have one empty beat in 16.
+  const auto named = [](double empty_beats, size_t count) {
+    std::vector<eval::NamedFeatures> out(count);
+    for (auto& piece : out) piece.features.empty_beat_rate = empty_beats;
+    return out;
+  };
+  const auto empty_beat_oa = [&](size_t k) {
+    auto generated = named(0.0, 50 - k), odd = named(1.0 / 16, k);
+    generated.insert(generated.end(), odd.begin(), odd.end());
+    const eval::Comparison c = eval::compare_sets(generated, named(0.0, 25));
+    for (const auto& f : c.features)
+      if (f.name == "empty_beat_rate") return f.oa;
+    return std::nan("");
+  };
+  CHECK(empty_beat_oa(0) == 1.0);
+  CHECK(empty_beat_oa(1) == doctest::Approx(49.0 / 50).epsilon(1e-12));  // a narrow peak gave 0.01
+  CHECK(empty_beat_oa(10) == doctest::Approx(40.0 / 50).epsilon(1e-12));
+  CHECK(empty_beat_oa(50) == 0.0);
+  // Every other feature is 0 in both sets: two point masses at one place overlap wholly.
+  auto generated = named(0.0, 49), odd = named(1.0 / 16, 1);
+  generated.insert(generated.end(), odd.begin(), odd.end());
+  const eval::Comparison c = eval::compare_sets(generated, named(0.0, 25));
+  CHECK(c.mean_oa == doctest::Approx((15 + 49.0 / 50) / 16).epsilon(1e-12));
+}
+
 TEST_CASE("eval: a corpus compared with itself overlaps on every feature") {
   const auto corpus = set_of(piano_piece, 1, 12);
   const eval::Comparison c = eval::compare_sets(corpus, corpus);
