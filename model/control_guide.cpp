@@ -40,6 +40,12 @@ float density_bias(int64_t notes, double beats, double target, double strength) 
   return static_cast<float>(strength * std::clamp(std::log(target / running), -2.0, 2.0));
 }
 
+std::array<float, 12> class_bias(const std::array<double, 12>& shares, double strength) {
+  std::array<float, 12> bias{};
+  for (size_t pc = 0; pc < 12; ++pc) bias[pc] = static_cast<float>(-strength * std::max(0.0, 1.0 - 12.0 * shares[pc]));
+  return bias;
+}
+
 float range_bias(int pitch, const PitchRange& range, double strength) {
   return pitch < range.lo || pitch > range.hi ? static_cast<float>(-strength) : 0.0f;
 }
@@ -84,7 +90,8 @@ void ControlGuide::bias_pitches(float* logits, int64_t vocab, const midi::EventG
 
 void ControlGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) {
   // Drums' note numbers are sounds, not pitches; an instrument not yet known is taken as pitched.
-  if ((key_active_ || range_active_) && grammar.instrument() != -1) bias_pitches(logits, vocab, grammar);
+  if ((key_active_ || classes_active_ || range_active_) && grammar.instrument() != -1)
+    bias_pitches(logits, vocab, grammar);
   if (!density_active_) return;
   // The span the density is measured over (midi::notes_per_beat): from the first note sampled to
   // the latest end of a note, or to the time now where that is later; for a gap
@@ -109,9 +116,22 @@ void ControlGuide::aim_density(double notes_per_beat, double strength) {
 
 void ControlGuide::keep_to(const std::optional<PitchRange>& range, double strength) {
   range_active_ = range && strength != 0;
-  for (int pitch = 0; pitch < 128; ++pitch)  // + 0 where no range is kept to: the key's bias exactly
+  range_ = range, range_strength_ = strength;
+  rebuild_pitch_bias();
+}
+
+void ControlGuide::keep_to_classes(const std::array<float, 12>& bias) {
+  classes_bias_ = bias;
+  classes_active_ = std::any_of(bias.begin(), bias.end(), [](float b) { return b != 0; });
+  rebuild_pitch_bias();
+}
+
+void ControlGuide::rebuild_pitch_bias() {
+  for (int pitch = 0; pitch < 128; ++pitch) {  // + 0 for a part not asked: the others' bias exactly
+    const auto pc = static_cast<size_t>(pitch % 12);
     pitch_bias_[static_cast<size_t>(pitch)] =
-        key_bias_[static_cast<size_t>(pitch % 12)] + (range_active_ ? range_bias(pitch, *range, strength) : 0.0f);
+        key_bias_[pc] + classes_bias_[pc] + (range_active_ ? range_bias(pitch, *range_, range_strength_) : 0.0f);
+  }
 }
 
 void ControlGuide::feed(int32_t token, const midi::EventGrammar& grammar) {

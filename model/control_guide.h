@@ -53,6 +53,12 @@ float range_bias(int pitch, const PitchRange& range, double strength);
 // the leading tone instead of the relative major's fifth.
 std::array<float, 12> key_bias(const midi::Key& key, double strength);
 
+// The bias added to a pitched note's logit per pitch class (0 = C .. 11 = B) when the new notes keep
+// to the pitch classes of some music (a gap's bars beside it: model/infill.h), given each class's
+// share of that music's pitched notes (`shares`, summing to 1): -strength · (1 - 12 · share) for a
+// class sounding in less than a twelfth of them (-strength where it never sounds), 0 for the others.
+std::array<float, 12> class_bias(const std::array<double, 12>& shares, double strength);
+
 // The notes per beat a density class (0 low, 1 mid, 2 high) aims at, given the corpus thirds'
 // boundaries `bounds`: the middle of the middle third, and half a third's width below the lower
 // boundary (no less than half of it) or above the upper one.
@@ -73,7 +79,7 @@ class ControlGuide {
   // `range`: in the network's own key as `key` is, nullopt when not asked.
   ControlGuide(std::optional<midi::Key> key, int density_class, const std::vector<double>& bounds, double key_strength,
                double density_strength, std::optional<PitchRange> range = std::nullopt, double range_strength = 0);
-  bool active() const { return key_active_ || density_active_ || range_active_; }
+  bool active() const { return key_active_ || classes_active_ || density_active_ || range_active_; }
   // Adds the biases to `logits` [V] (V = the grammar's vocabulary) for the token after those
   // `grammar` has been fed. The density counts the notes sampled (not a primer's) from the first.
   void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar);
@@ -90,15 +96,22 @@ class ControlGuide {
   // the range given at construction (nullopt or strength 0: to none); the key's bias stays. A
   // middle's last beats led into the notes that follow the gap (model/infill.h, lead_in_beats).
   void keep_to(const std::optional<PitchRange>& range, double strength);
+  // The pitched notes' pitch classes biased by `bias` (class_bias) on top of the key's, from now on.
+  void keep_to_classes(const std::array<float, 12>& bias);
 
  private:
   // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that
   // their total probability stays what the network gave: the key and the range choose among pitches,
   // never against them (otherwise a network unsure of the key plays more drums and rests instead).
   void bias_pitches(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
-  bool key_active_ = false, density_active_ = false, range_active_ = false;
-  std::array<float, 128> pitch_bias_{};  // per MIDI pitch: the key's bias of its pitch class plus the range's
-  std::array<float, 12> key_bias_{};     // the key's part of it, per pitch class (0 when not asked)
+  // pitch_bias_ from its parts.
+  void rebuild_pitch_bias();
+  bool key_active_ = false, classes_active_ = false, density_active_ = false, range_active_ = false;
+  std::array<float, 128> pitch_bias_{};   // per MIDI pitch: its pitch class's biases plus the range's
+  std::array<float, 12> key_bias_{};      // the key's part of it, per pitch class (0 when not asked)
+  std::array<float, 12> classes_bias_{};  // keep_to_classes' part, per pitch class (0 when not asked)
+  std::optional<PitchRange> range_;       // keep_to's range (nullopt: none) and strength
+  double range_strength_ = 0;
   double target_ = 0, density_strength_ = 0;
   int64_t notes_ = 0, first_step_ = -1;  // the notes sampled, and where the first began (-1: none yet)
   bool elapsed_only_ = false;            // measure_density_from: the span ends now, not at a note's end

@@ -123,6 +123,25 @@ std::optional<PitchRange> range_between(const midi::Score& score, int64_t from, 
   return range;
 }
 
+// Each pitch class's count among the pitched notes with onsets in [from, to), moved by `shift`.
+std::array<double, 12> classes_between(const midi::Score& score, int64_t from, int64_t to, int shift) {
+  std::array<double, 12> counts{};
+  for (const midi::Note& n : score.notes)
+    if (const int64_t step = step_of(n, score); !n.is_drum() && step >= from && step < to)
+      counts[static_cast<size_t>(((n.pitch + shift) % 12 + 12) % 12)] += 1;
+  return counts;
+}
+
+// `counts` (and `more`) as shares summing to 1; nullopt when they count nothing.
+std::optional<std::array<double, 12>> shares_of(std::array<double, 12> counts,
+                                                const std::array<double, 12>& more = {}) {
+  double total = 0;
+  for (size_t pc = 0; pc < 12; ++pc) total += counts[pc] += more[pc];
+  if (total <= 0) return std::nullopt;
+  for (double& c : counts) c /= total;
+  return counts;
+}
+
 // The pitch range of the beat of music from the first pitched onset at or after grid step `from`,
 // moved by `shift`, widened about its middle to kLeadInSemitones; nullopt when no pitched note follows.
 std::optional<PitchRange> range_of_next_beat(const midi::Score& score, int64_t from, int shift) {
@@ -201,6 +220,9 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   c.range_before = range_between(score, gap.from - width, gap.from, c.shift);
   c.range_around = joined(c.range_before, range_between(score, gap.to, gap.to + width, c.shift));
   c.range_after_start = range_of_next_beat(score, gap.to, c.shift);
+  const std::array<double, 12> classes = classes_between(score, gap.from - width, gap.from, c.shift);
+  c.classes_before = shares_of(classes);
+  c.classes_around = shares_of(classes, classes_between(score, gap.to, gap.to + width, c.shift));
   const auto before = notes_between(score, gap.from - width, gap.from);
   c.density_before = per_beat(before);
   c.density_around = per_beat(before, notes_between(score, gap.to, gap.to + width));
@@ -268,6 +290,10 @@ ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& conte
   if (asked.density_class < 0 && options.density != Range::Off)
     guide.aim_density(options.density == Range::Around ? context.density_around : context.density_before,
                       options.density_strength);
+  const auto classes = options.classes == Range::Around   ? context.classes_around
+                       : options.classes == Range::Before ? context.classes_before
+                                                          : std::nullopt;
+  if (classes && !asked.key) guide.keep_to_classes(class_bias(*classes, options.classes_strength));
   guide.measure_density_from(context.gap.from);
   return guide;
 }

@@ -7,6 +7,7 @@
 // scheme's grid, falls inside it. A note that starts before the gap and sounds into it is kept as
 // it is (it is the music before the gap, and the network hears it in the prefix). A new note that
 // would sound past the gap's end is cut there, so that nothing after the gap changes.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -55,6 +56,9 @@ struct InfillContext {
   // Both: the pitched notes' range (in the network's key) of the first beat of music after the gap,
   // from its first pitched onset at or after the gap's end: what the middle's last beats lead into.
   std::optional<PitchRange> range_after_start;
+  // Each pitch class's share of the pitched notes there (before, and before and after together): what
+  // pitch-class guidance keeps the middle to; nullopt where those bars have no pitched note.
+  std::optional<std::array<double, 12>> classes_before, classes_around;
   // The notes per beat there (every note, drums too, as guidance counts them): what density guidance
   // aims the middle at; 0 where those bars are empty.
   double density_before = 0, density_around = 0;
@@ -95,6 +99,9 @@ inline constexpr double kDefaultLeadInBeats = 1;
 // does not leave the new bars one pitch to play.
 inline constexpr int kLeadInSemitones = 12;
 
+// The default of composer --infill-pitch-classes-strength (bench/results/quality.md, session 13).
+inline constexpr double kDefaultInfillClassesStrength = 4;
+
 // How composer writes a middle (docs/infill.md, "Choosing the middle"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap" and session 12).
 struct InfillOptions {
@@ -116,6 +123,11 @@ struct InfillOptions {
   // range's; ControlGuide::aim_density): off, both sides, or the bars before alone.
   Range density = Range::Off;
   double density_strength = kDefaultInfillDensityStrength;
+  // Guidance of the middle's pitch classes toward those of the same bars (class_bias: the classes they
+  // seldom or never play held back): off, both sides, or the bars before alone. A key asked stands
+  // instead.
+  Range classes = Range::Off;
+  double classes_strength = kDefaultInfillClassesStrength;
   // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range
   // of the first beat after the gap (InfillContext::range_after_start, widened about its middle to
   // kLeadInSemitones) at `lead_in_strength`, so that the new bars lead into what follows them: the

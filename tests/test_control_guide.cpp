@@ -2,6 +2,7 @@
 // and the density asked for, on the logits of a small event vocabulary.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -222,5 +223,45 @@ TEST_CASE("control guide: keep_to replaces the range from then on, the key's bia
   z = biased(plain);
   CHECK(z[4] - z[7] == doctest::Approx(-8));
   plain.keep_to(model::PitchRange{72, 84}, 0);
+  CHECK_FALSE(plain.active());
+}
+
+TEST_CASE("control guide: pitch classes kept to those of some music, rare ones held back less, with a range") {
+  // The shares: C half of the notes, D a quarter, E a sixteenth, G three sixteenths; the rest never.
+  std::array<double, 12> shares{};
+  shares[0] = 0.5, shares[2] = 0.25, shares[4] = 1.0 / 16, shares[7] = 3.0 / 16;
+  const std::array<float, 12> bias = model::class_bias(shares, 4);
+  CHECK(bias[0] == 0.0f);  // above a twelfth: free
+  CHECK(bias[7] == 0.0f);
+  CHECK(bias[4] == doctest::Approx(-4 * (1 - 12.0 / 16)));  // E: below a twelfth, held back in proportion
+  CHECK(bias[1] == doctest::Approx(-4));                    // C#: never played
+  CHECK(bias[11] == doctest::Approx(-4));
+
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "P0", "N60", "N61", "N64", "N72", "N84"};
+  midi::EventGrammar piano(vocab, {});
+  for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
+  auto biased = [&](model::ControlGuide& guide) {
+    std::vector<float> z(vocab.size(), 0.0f);
+    guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
+    return z;
+  };
+  model::ControlGuide guide(std::nullopt, -1, {}, 0, 0, model::PitchRange{60, 72}, 8);
+  guide.keep_to_classes(bias);
+  REQUIRE(guide.active());
+  std::vector<float> z = biased(guide);
+  CHECK(z[5] - z[4] == doctest::Approx(-4));  // C# against C
+  CHECK(z[6] - z[4] == doctest::Approx(-1));  // E against C
+  CHECK(z[8] - z[7] == doctest::Approx(-8));  // C6 outside the range against C5 within it: the range kept
+  // The notes' total probability stays what it was (the range's and the classes' alike).
+  double mass = 0;  // each of the 5 notes' logits was 0: exp(0) each
+  for (size_t id = 4; id < vocab.size(); ++id) mass += std::exp(double(z[id]));
+  CHECK(mass == doctest::Approx(5.0).epsilon(1e-5));
+  // keep_to afterwards keeps the classes' bias; no bias at all leaves a guide without any inactive.
+  guide.keep_to(model::PitchRange{0, 127}, 8);
+  z = biased(guide);
+  CHECK(z[8] - z[7] == doctest::Approx(0));
+  CHECK(z[5] - z[4] == doctest::Approx(-4));
+  model::ControlGuide plain(std::nullopt, -1, {}, 0, 0);
+  plain.keep_to_classes({});
   CHECK_FALSE(plain.active());
 }

@@ -3,6 +3,8 @@
 // gap's end; the file rebuilt with only the gap's notes replaced.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -338,6 +340,47 @@ TEST_CASE("infill: range guidance keeps the middle's notes to the bars beside th
   CHECK(pitches(model::InfillOptions::Range::Around) == std::set<int>{60, 61, 62});
   CHECK(pitches(model::InfillOptions::Range::Before) == std::set<int>{64, 65});
   CHECK(pitches(model::InfillOptions::Range::Off).size() > 3);
+}
+
+TEST_CASE("infill: pitch-class guidance keeps the middle's notes to the classes of the bars beside the gap") {
+  const midi::Score piece = band_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 2, 2));  // steps 48-96
+  // Before (steps 0-47): the melody's 60, 67, 62, 69, 71, 66, 61 and the bass's 36: C twice in 8, the
+  // others once.
+  REQUIRE(c.classes_before);
+  CHECK((*c.classes_before)[0] == doctest::Approx(2.0 / 8));
+  CHECK((*c.classes_before)[7] == doctest::Approx(1.0 / 8));
+  CHECK((*c.classes_before)[3] == 0.0);  // no D#
+  REQUIRE(c.classes_around);
+  double total = 0;
+  for (const double share : *c.classes_around) total += share;
+  CHECK(total == doctest::Approx(1.0));
+  std::array<double, 12> ce{}, d{};
+  ce[0] = ce[4] = 0.5, d[2] = 1;  // far apart, so that the guidance shows
+  c.classes_around = ce, c.classes_before = d;
+  model::SamplingOptions hot;
+  hot.temperature = 2.0;
+  const auto classes = [&](model::InfillOptions::Range which) {
+    model::InfillOptions options;
+    options.classes = which;
+    options.classes_strength = 60;
+    options.lead_in_beats = 0;  // the classes alone
+    std::mt19937_64 rng(5);
+    std::set<int> out;
+    for (int k = 0; k < 6; ++k) {
+      bool drums = false;
+      for (const std::string& t : text_of(meta.vocab, model::compose_middle(net, meta, c, hot, rng, options))) {
+        if (t == "DRUMS" || t[0] == 'P') drums = t == "DRUMS";
+        if (t[0] == 'N' && !drums) out.insert(std::stoi(t.substr(1)) % 12);
+      }
+    }
+    return out;
+  };
+  CHECK(classes(model::InfillOptions::Range::Around) == std::set<int>{0, 4});
+  CHECK(classes(model::InfillOptions::Range::Before) == std::set<int>{2});
+  CHECK(classes(model::InfillOptions::Range::Off).size() > 2);
 }
 
 TEST_CASE("infill: the middle's last beats lead into the first beat after the gap") {

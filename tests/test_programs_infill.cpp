@@ -353,9 +353,28 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   CHECK(share(led, leads_in) >= 0.9);
   CHECK(share(led, leads_in) > share(unled, leads_in) + 0.2);
 
+  // --infill-pitch-classes around: in triad.mid the bars beside the gap (as long as it: steps 0-96 and
+  // 288-480) play only C, E and G (each pitched note moved down to the nearest), the rest of the C major
+  // scale that the network learnt from never; the new notes keep to those three classes.
+  midi::Score triad = midi::read_midi_file(data / "p1.mid");
+  for (auto& n : triad.notes) {
+    const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, triad.ticks_per_quarter);
+    if (n.is_drum() || (step >= 96 && step < 288) || step >= 480) continue;
+    while (n.pitch % 12 != 0 && n.pitch % 12 != 4 && n.pitch % 12 != 7) --n.pitch;
+  }
+  midi::write_midi_file(triad, data / "triad.mid");
+  const auto in_triad = [](int pitch) { return pitch % 12 == 0 || pitch % 12 == 4 || pitch % 12 == 7; };
+  const std::vector<int> kept = new_pitches(" --infill-pitch-classes around --infill-lead-in 0", 96, 288, "triad.mid"),
+                         loose = new_pitches(" --infill-lead-in 0", 96, 288, "triad.mid");
+  REQUIRE_FALSE(kept.empty());
+  INFO(share(kept, in_triad), " against ", share(loose, in_triad));
+  CHECK(share(kept, in_triad) >= 0.9);
+  CHECK(share(kept, in_triad) > share(loose, in_triad) + 0.2);
+
   for (const char* asked :
        {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around",
-        " --pitch-range 60-64 --infill-lead-in 1", " --infill-sees before --infill-lead-in 2"}) {
+        " --pitch-range 60-64 --infill-lead-in 1", " --infill-sees before --infill-lead-in 2",
+        " --infill-sees before --infill-pitch-classes around", " --key C --infill-pitch-classes before"}) {
     const auto r = run_program("composer", base + asked);
     INFO(asked, "\n", r.output);
     CHECK(r.status == 2);

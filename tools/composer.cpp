@@ -78,6 +78,7 @@ struct Options {
   std::string infill_overshoot = "rest";
   std::string infill_range = "off";    // --infill-range: off, around or before
   std::string infill_density = "off";  // --infill-density: off, around or before
+  std::string infill_classes = "off";  // --infill-pitch-classes: off, around or before
   int64_t infill_prefix_tokens = 0;    // --infill-prefix-tokens: 0 reads seq_len / 3
   bool listen = false;                 // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
@@ -121,6 +122,10 @@ int check_infill_options(Options& o) {
     problem = "--pitch-range and --infill-range both choose the new notes' range: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.infill_density == "around")
     problem = "--infill-density around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_classes == "around")
+    problem = "--infill-pitch-classes around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && !o.controls.key.empty() && o.infill_classes != "off")
+    problem = "--key and --infill-pitch-classes both choose the new notes' pitch classes: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.lead_in_given && o.infill_options.lead_in_beats > 0)
     problem = "--infill-lead-in reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && !o.pitch_range.empty() && o.lead_in_given && o.infill_options.lead_in_beats > 0)
@@ -138,6 +143,7 @@ int check_infill_options(Options& o) {
   };
   o.infill_options.range = side(o.infill_range);
   o.infill_options.density = side(o.infill_density);
+  o.infill_options.classes = side(o.infill_classes);
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
@@ -176,6 +182,19 @@ void add_infill_options(CLI::App& app, Options& o) {
   app.add_option("--infill-density-strength", o.infill_options.density_strength,
                  "With --infill-density: how hard, a logit bias as --density-strength's")
       ->check(tools::number_in(0, 1000))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-pitch-classes", o.infill_classes,
+                 "With --infill: keep the new notes to the pitch classes of the bars beside the gap (as long as "
+                 "the gap on each side; those they seldom or never play held back): off, around (both sides) or "
+                 "before (the bars before it alone)")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-pitch-classes-strength", o.infill_options.classes_strength,
+                 "With --infill-pitch-classes: a logit bias on a pitch class those bars never play (less on one "
+                 "they seldom play)")
+      ->check(tools::number_in(0, 100))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-lead-in", o.infill_options.lead_in_beats,
