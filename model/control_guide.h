@@ -19,12 +19,13 @@ namespace legato::model {
 // The defaults of composer --key-strength and --density-strength, measured in
 // bench/results/quality.md (2026-12-06, guidance): the smallest that reached the goals there.
 inline constexpr double kDefaultKeyStrength = 4.0;
-inline constexpr double kDefaultDensityStrength = 5.0;
-// The default of composer --density-strength with --infill: a gap's notes follow the music around it
-// more than a piece's do (measured as measure_density_from says). The best of 5, 10, 15, 25 and 40:
-// each gap's density in the asked third in 74-100% of 27 gaps per class and checkpoint (4
-// checkpoints), against 37-89% at 5 (bench/results/quality.md, session 11, "asked of the new bars").
-inline constexpr double kDefaultInfillDensityStrength = 40.0;
+// The density's is 40, for pieces and gaps alike: the running density is a cumulative measure, so a
+// weak pull settles short of the target wherever the network's own density lies elsewhere. At 5
+// (the first default) 56-79% of 16-bar pieces of the `default` recipe's 36- and 72-epoch networks
+// fell in the asked third, at 40 83-88%, with the same mean OA against held-out pieces
+// (bench/results/quality.md, session 13); for gaps the best of 5, 10, 15, 25 and 40 (74-100% of 27
+// gaps per class and checkpoint, against 37-89% at 5: session 11, "asked of the new bars").
+inline constexpr double kDefaultDensityStrength = 40.0;
 // The default of composer --range-strength: the best of 4, 6 and 8 for a style's range
 // (bench/results/quality.md, 2026-12-07, style guidance: 4 and 6 left the openmsx pieces nearer classical).
 inline constexpr double kDefaultRangeStrength = 8.0;

@@ -122,7 +122,7 @@ struct InfillOptions {
   // Guidance of the middle's notes per beat toward the bars beside the gap (the same bars as the
   // range's; ControlGuide::aim_density): off, both sides, or the bars before alone.
   Range density = Range::Off;
-  double density_strength = kDefaultInfillDensityStrength;
+  double density_strength = kDefaultDensityStrength;
   // Guidance of the middle's pitch classes toward those of the same bars (class_bias: the classes they
   // seldom or never play held back): off, both sides, or the bars before alone. A key asked stands
   // instead.

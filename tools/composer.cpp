@@ -83,11 +83,10 @@ struct Options {
   bool listen = false;                 // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
-  model::ControlRequest controls;       // --key, --density, --style (docs/controls.md)
-  std::string pitch_range;              // --pitch-range LO-HI, parsed into controls.pitch_range
-  bool length_given = false;            // --length on the command line (else a --style's length may stand)
-  bool density_strength_given = false;  // else --infill's default (model::kDefaultInfillDensityStrength)
-  bool lead_in_given = false;           // --infill-lead-in on the command line (else its default, off where not read)
+  model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
+  std::string pitch_range;         // --pitch-range LO-HI, parsed into controls.pitch_range
+  bool length_given = false;       // --length on the command line (else a --style's length may stand)
+  bool lead_in_given = false;      // --infill-lead-in on the command line (else its default, off where not read)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -248,7 +247,7 @@ void add_control_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--density-strength", o.controls.density_strength,
                  "How hard sampling steers the notes per beat toward --density's third: a logit bias (0: the "
-                 "control tokens alone; with --infill the default is 40)")
+                 "control tokens alone)")
       ->capture_default_str();
   app.add_option("--pitch-range", o.pitch_range,
                  "Keep the pitched notes within LO-HI (MIDI note numbers, e.g. 36-72: a style's range; "
@@ -390,7 +389,6 @@ int parse_options(int argc, char** argv, Options& o) {
     return code;
   o.play = play_opt->count() > 0;
   o.length_given = app.get_option("--length")->count() > 0;
-  o.density_strength_given = app.get_option("--density-strength")->count() > 0;
   o.lead_in_given = app.get_option("--infill-lead-in")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
@@ -682,7 +680,6 @@ int infill_pieces(const model::LoadedCheckpoint& ck, const Options& o) {
         meta, original, bars ? model::gap_of_bars(original, first, last) : model::gap_of_beats(first, last),
         o.infill_sees == "before" ? model::InfillSees::Before : model::InfillSees::Both, o.infill_prefix_tokens);
     model::ControlRequest asked = o.controls;
-    if (!o.density_strength_given) asked.density_strength = model::kDefaultInfillDensityStrength;
     if (!o.pitch_range.empty()) asked.pitch_range = model::parse_pitch_range(o.pitch_range, "--pitch-range");
     infill_options.asked = model::infill_guidance(meta, asked);
   } catch (const std::invalid_argument& e) {
