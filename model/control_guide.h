@@ -101,8 +101,8 @@ class ControlGuide {
   void keep_to_classes(const std::array<float, 12>& bias);
 
  private:
-  // key_bias and range_bias on the pitched notes' logits, then all of them moved together so that
-  // their total probability stays what the network gave: the key and the range choose among pitches,
+  // key_bias, class_bias and range_bias on the pitched notes' logits, then all of them moved together
+  // so that their total probability stays what the network gave: they choose among pitches,
   // never against them (otherwise a network unsure of the key plays more drums and rests instead).
   void bias_pitches(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
   // pitch_bias_ from its parts.

@@ -13,6 +13,17 @@
 
 using namespace legato;
 
+namespace {
+
+// Every one of `vocab` tokens' logits 0, then `guide`'s biases for the token after what `g` has read.
+std::vector<float> biased_logits(model::ControlGuide guide, const midi::EventGrammar& g, size_t vocab) {
+  std::vector<float> z(vocab, 0.0f);
+  guide.bias(z.data(), static_cast<int64_t>(z.size()), g);
+  return z;
+}
+
+}  // namespace
+
 TEST_CASE("control guide: the key's scale kept, its tonic most favoured, then its triad, the mode told apart") {
   const std::array<float, 12> d_minor = model::key_bias({2, true}, 4);  // F major's signature
   for (const int pc : {3, 6, 8, 11}) CHECK(d_minor[size_t(pc)] == -4);  // D# F# G# B: off the scale
@@ -56,10 +67,8 @@ TEST_CASE("control guide: density targets between the thirds, the bias closing t
 TEST_CASE("control guide: biases on a grammar's notes and shifts, pitched instruments only") {
   const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T12", "P0", "DRUMS", "N60", "N61", "N62", "D3"};
   const midi::EventGrammar fresh(vocab, {});
-  auto biased = [&](model::ControlGuide& guide, const midi::EventGrammar& g) {
-    std::vector<float> z(vocab.size(), 0.0f);
-    guide.bias(z.data(), static_cast<int64_t>(z.size()), g);
-    return z;
+  auto biased = [&](const model::ControlGuide& guide, const midi::EventGrammar& g) {
+    return biased_logits(guide, g, vocab.size());
   };
   midi::EventGrammar piano = fresh, drums = fresh;
   for (const int32_t t : {0, 4}) piano.feed(t);  // BOS P0
@@ -120,10 +129,8 @@ TEST_CASE("control guide: a pitch range holds back the notes outside it, the not
   midi::EventGrammar piano(vocab, {}), drums(vocab, {});
   for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
   for (const int32_t t : {0, 4}) drums.feed(t);  // BOS DRUMS
-  auto biased = [&](model::ControlGuide guide, const midi::EventGrammar& g) {
-    std::vector<float> z(vocab.size(), 0.0f);
-    guide.bias(z.data(), static_cast<int64_t>(z.size()), g);
-    return z;
+  auto biased = [&](const model::ControlGuide& guide, const midi::EventGrammar& g) {
+    return biased_logits(guide, g, vocab.size());
   };
   const model::ControlGuide range(std::nullopt, -1, {}, 0, 0, model::PitchRange{60, 61}, 4);
   REQUIRE(range.active());
@@ -201,11 +208,7 @@ TEST_CASE("control guide: keep_to replaces the range from then on, the key's bia
   const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "P0", "N60", "N61", "N62", "N72"};
   midi::EventGrammar piano(vocab, {});
   for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
-  auto biased = [&](model::ControlGuide& guide) {
-    std::vector<float> z(vocab.size(), 0.0f);
-    guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
-    return z;
-  };
+  auto biased = [&](const model::ControlGuide& guide) { return biased_logits(guide, piano, vocab.size()); };
   // C major at 4 and the range 60..61: then kept to 70..74 instead.
   model::ControlGuide guide(midi::Key{0, false}, -1, {}, 4, 0, model::PitchRange{60, 61}, 4);
   std::vector<float> z = biased(guide);
@@ -240,11 +243,7 @@ TEST_CASE("control guide: pitch classes kept to those of some music, rare ones h
   const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "P0", "N60", "N61", "N64", "N72", "N84"};
   midi::EventGrammar piano(vocab, {});
   for (const int32_t t : {0, 3}) piano.feed(t);  // BOS P0
-  auto biased = [&](model::ControlGuide& guide) {
-    std::vector<float> z(vocab.size(), 0.0f);
-    guide.bias(z.data(), static_cast<int64_t>(z.size()), piano);
-    return z;
-  };
+  auto biased = [&](const model::ControlGuide& guide) { return biased_logits(guide, piano, vocab.size()); };
   model::ControlGuide guide(std::nullopt, -1, {}, 0, 0, model::PitchRange{60, 72}, 8);
   guide.keep_to_classes(bias);
   REQUIRE(guide.active());
