@@ -9,6 +9,8 @@
 namespace legato::model {
 
 inline constexpr int kBestMusicWindow = 3;
+// Two mean OAs of --best-by music closer than this are a tie: the earlier model stays the best.
+inline constexpr double kMusicTie = 1e-9;
 
 struct Recipe {
   ModelConfig model;

@@ -566,8 +566,10 @@ bool Training::improves_best(const EpochMetrics& m) {
   const std::vector<EpochMetrics>& rows = state_.metrics;
   if (r_.best_by == "music")
     if (const double oa = recent_mean_oa(rows, rows.size()); !std::isnan(oa)) {
+      // An earlier model was as close: a mean equal to within rounding is a tie, not a gain (the same
+      // OAs summed in another order differ in their last bits; an OA is often an exact share).
       for (size_t end = 1; end < rows.size(); ++end)
-        if (recent_mean_oa(rows, end) >= oa) return false;  // an earlier model was as close
+        if (recent_mean_oa(rows, end) >= oa - kMusicTie) return false;
       return true;
     }
   const double score = std::isnan(m.val_loss) ? m.train_loss : m.val_loss;
