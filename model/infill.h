@@ -125,7 +125,9 @@ struct InfillOptions {
   double density_strength = kDefaultDensityStrength;
   // Guidance of the middle's pitch classes toward those of the same bars (class_bias: the classes they
   // seldom or never play held back): off, both sides, or the bars before alone. A key asked stands
-  // instead.
+  // instead; the lead-in's beats (below) lift it, so that they keep to what follows the gap alone
+  // (bench/results/quality.md, session 13: with it the seam after the gap loosened). composer's
+  // default: Around where both sides are read, Before for a continuation.
   Range classes = Range::Off;
   double classes_strength = kDefaultInfillClassesStrength;
   // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range

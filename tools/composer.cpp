@@ -76,11 +76,12 @@ struct Options {
   std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
   model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
   std::string infill_overshoot = "rest";
-  std::string infill_range = "off";    // --infill-range: off, around or before
-  std::string infill_density = "off";  // --infill-density: off, around or before
-  std::string infill_classes = "off";  // --infill-pitch-classes: off, around or before
-  int64_t infill_prefix_tokens = 0;    // --infill-prefix-tokens: 0 reads seq_len / 3
-  bool listen = false;                 // call and response (live/session.h) instead of composing a piece
+  std::string infill_range = "off";       // --infill-range: off, around or before
+  std::string infill_density = "off";     // --infill-density: off, around or before
+  std::string infill_classes = "around";  // --infill-pitch-classes: off, around or before
+  bool classes_given = false;  // --infill-pitch-classes on the command line (else what can be read, off with --key)
+  int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
+  bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
   model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
@@ -121,9 +122,9 @@ int check_infill_options(Options& o) {
     problem = "--pitch-range and --infill-range both choose the new notes' range: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.infill_density == "around")
     problem = "--infill-density around reads the music after the gap, which --infill-sees before does not read";
-  if (!o.infill.empty() && o.infill_sees == "before" && o.infill_classes == "around")
+  if (!o.infill.empty() && o.infill_sees == "before" && o.classes_given && o.infill_classes == "around")
     problem = "--infill-pitch-classes around reads the music after the gap, which --infill-sees before does not read";
-  if (!o.infill.empty() && !o.controls.key.empty() && o.infill_classes != "off")
+  if (!o.infill.empty() && !o.controls.key.empty() && o.classes_given && o.infill_classes != "off")
     problem = "--key and --infill-pitch-classes both choose the new notes' pitch classes: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.lead_in_given && o.infill_options.lead_in_beats > 0)
     problem = "--infill-lead-in reads the music after the gap, which --infill-sees before does not read";
@@ -142,7 +143,12 @@ int check_infill_options(Options& o) {
   };
   o.infill_options.range = side(o.infill_range);
   o.infill_options.density = side(o.infill_density);
-  o.infill_options.classes = side(o.infill_classes);
+  // Not asked: the pitch classes of the bars the network reads (before the gap alone for a
+  // continuation), none where a key is asked (the key chooses them).
+  o.infill_options.classes = o.classes_given           ? side(o.infill_classes)
+                             : !o.controls.key.empty() ? Range::Off
+                             : o.infill_sees == "both" ? Range::Around
+                                                       : Range::Before;
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
@@ -186,7 +192,8 @@ void add_infill_options(CLI::App& app, Options& o) {
   app.add_option("--infill-pitch-classes", o.infill_classes,
                  "With --infill: keep the new notes to the pitch classes of the bars beside the gap (as long as "
                  "the gap on each side; those they seldom or never play held back): off, around (both sides) or "
-                 "before (the bars before it alone)")
+                 "before (the bars before it alone); by default around, before with --infill-sees before, off "
+                 "with --key")
       ->check(CLI::IsMember({"off", "around", "before"}))
       ->needs("--infill")
       ->capture_default_str();
@@ -390,6 +397,7 @@ int parse_options(int argc, char** argv, Options& o) {
   o.play = play_opt->count() > 0;
   o.length_given = app.get_option("--length")->count() > 0;
   o.lead_in_given = app.get_option("--infill-lead-in")->count() > 0;
+  o.classes_given = app.get_option("--infill-pitch-classes")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;
