@@ -322,8 +322,11 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
     Tensor logits = gen.logits();
     float* z = logits.data<float>();
     for (const int32_t b : banned) z[b] = -1e30f;
-    if (lead_from >= 0 && grammar.now() >= lead_from)
-      guide.keep_to(*context.range_after_start, options.lead_in_strength), guide.keep_to_classes({}), lead_from = -1;
+    if (lead_from >= 0 && grammar.now() >= lead_from) {  // the last beats keep to what follows the gap alone
+      guide.keep_to(*context.range_after_start, options.lead_in_strength);
+      guide.keep_to_classes({});
+      lead_from = -1;
+    }
     if (guide.active()) guide.bias(z, logits.numel(), grammar);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
