@@ -174,6 +174,23 @@ double per_beat(std::pair<int64_t, double> a, std::pair<int64_t, double> b = {0,
   return beats > 0 ? static_cast<double>(a.first + b.first) / beats : 0.0;
 }
 
+// Whether the gap ends on a bar line, and the rests before the piece's bar lines around it.
+void read_rests(const midi::Score& score, const Gap& gap, int64_t last_onset, InfillContext& c) {
+  const int64_t past = std::max(last_onset, gap.to) + 16 * midi::EventOptions{}.steps_per_quarter;
+  const std::vector<int64_t> lines = bar_lines(score, past);
+  c.ends_on_bar_line = std::binary_search(lines.begin(), lines.end(), gap.to);
+  c.rests_before = rest_counts(line_rests(score, lines, 0, gap.from, gap.from, gap.to));
+  const std::vector<LineRest> around = line_rests(score, lines, 0, past, gap.from, gap.to);
+  c.rests_around = rest_counts(around);
+  const auto after = std::upper_bound(lines.begin(), lines.end(), gap.to);  // the bar line after the gap's end
+  int64_t first = -1;  // the first pitched onset at or after the gap's end, within the bar after it
+  for (const midi::Note& n : score.notes)
+    if (const int64_t step = step_of(n, score);
+        !n.is_drum() && step >= gap.to && (after == lines.end() || step < *after) && (first < 0 || step < first))
+      first = step;
+  if (first >= 0) c.rests_into_after = rest_counts(around, first - gap.to);
+}
+
 std::optional<PitchRange> joined(std::optional<PitchRange> a, std::optional<PitchRange> b) {
   if (!a || !b) return a ? a : b;
   return PitchRange{std::min(a->lo, b->lo), std::max(a->hi, b->hi)};
@@ -226,6 +243,7 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   const auto before = notes_between(score, gap.from - width, gap.from);
   c.density_before = per_beat(before);
   c.density_around = per_beat(before, notes_between(score, gap.to, gap.to + width));
+  read_rests(score, gap, last_onset, c);
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
@@ -298,6 +316,17 @@ ControlGuide middle_guide(const CheckpointMeta& meta, const InfillContext& conte
   return guide;
 }
 
+// The guidance of the middle's rest before the gap's end (InfillOptions::end_rest).
+RestGuide middle_rest(const InfillContext& context, const InfillOptions& options) {
+  using Range = InfillOptions::Range;
+  if (options.end_rest == Range::Off || !context.ends_on_bar_line) return {};
+  const bool around = options.end_rest == Range::Around;
+  const std::vector<double>& counts = !around                             ? context.rests_before
+                                      : !context.rests_into_after.empty() ? context.rests_into_after
+                                                                          : context.rests_around;
+  return {{{context.gap.to, counts}}, options.end_rest_strength};
+}
+
 }  // namespace
 
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
@@ -308,6 +337,8 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   grammar.begin_middle(context.gap.to, context.sees == InfillSees::Both);
   grammar.set_rest_to_end(options.rest_to_end);
   ControlGuide guide = middle_guide(meta, context, options);
+  const RestGuide rest = middle_rest(context, options);
+  int64_t last_onset = -1;  // the grid step of the middle's latest pitched note
   // Where the middle's last beats begin to lead into the music after the gap (never: -1).
   const bool lead_in = options.lead_in_beats > 0 && context.sees == InfillSees::Both && context.range_after_start &&
                        !options.asked.pitch_range;
@@ -328,11 +359,13 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
       lead_from = -1;
     }
     if (guide.active()) guide.bias(z, logits.numel(), grammar);
+    rest.bias(z, logits.numel(), grammar, last_onset);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
     middle.push_back(next);
     gen.feed(next);
     grammar.feed(next);
+    if (grammar.pitch_of(next) >= 0 && grammar.instrument() != -1) last_onset = grammar.now();
     guide.feed(next, grammar);  // the density counts the middle's own notes
   }
   // Capped before the end: rests up to it (a note left without a duration lasts one step).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "midi/score.h"
+#include "model/bar_rests.h"
 #include "model/checkpoint.h"
 #include "model/control_guide.h"
 #include "model/controls.h"
@@ -62,6 +63,13 @@ struct InfillContext {
   // The notes per beat there (every note, drums too, as guidance counts them): what density guidance
   // aims the middle at; 0 where those bars are empty.
   double density_before = 0, density_around = 0;
+  // Whether the gap ends on a bar line (a gap of bars does): where end-rest guidance acts.
+  bool ends_on_bar_line = false;
+  // Counts of the rests before the piece's bar lines (rest_counts), of its bars before the gap, and of
+  // all its bars outside the gap; and (Both) what the rest before the gap's end must be for the
+  // notes after it to come at the intervals those lines show (rest_counts with the first pitched
+  // onset after the gap's end; empty without one within a bar).
+  std::vector<double> rests_before, rests_around, rests_into_after;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -101,6 +109,8 @@ inline constexpr int kLeadInSemitones = 12;
 
 // The default of composer --infill-pitch-classes-strength (bench/results/quality.md, session 13).
 inline constexpr double kDefaultInfillClassesStrength = 4;
+// The default of composer --infill-end-rest-strength (bench/results/quality.md, session 14).
+inline constexpr double kDefaultInfillEndRestStrength = 1;
 
 // How composer writes a middle (docs/infill.md, "Choosing the middle"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap" and session 12).
@@ -130,6 +140,14 @@ struct InfillOptions {
   // default: Around where both sides are read, Before for a continuation.
   Range classes = Range::Off;
   double classes_strength = kDefaultInfillClassesStrength;
+  // Guidance of the rest before the gap's end, where it is a bar line, toward the rests before the
+  // piece's own bar lines (RestGuide): off, those of all its bars outside the gap (aimed at the
+  // intervals across them, from the middle's last onset to the first after the gap), or those of its
+  // bars before the gap alone. Only the end: steering the bar lines inside the gap as well took the
+  // bars' rhythms apart (bench/results/quality.md, session 14: groove consistency -0.075). composer's
+  // default: Around where both sides are read, Before for a continuation.
+  Range end_rest = Range::Off;
+  double end_rest_strength = kDefaultInfillEndRestStrength;
   // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range
   // of the first beat after the gap (InfillContext::range_after_start, widened about its middle to
   // kLeadInSemitones) at `lead_in_strength`, so that the new bars lead into what follows them: the

@@ -449,6 +449,75 @@ TEST_CASE("infill: density guidance aims the middle at the notes per beat of the
   CHECK(dense > 6 * 12);   // 24 in 4 beats aimed at: more than 12 each
 }
 
+namespace {
+
+// Twelve bars of 4/4 whose every bar strikes a chord on its downbeat and rests the rest of the bar:
+// the rest before each bar line (from the last onset) is 48 grid steps; the bar after the gap
+// (bars 5-8) strikes a beat late.
+midi::Score resting_piece() {
+  midi::Score s;
+  s.ticks_per_quarter = 480;
+  for (int bar = 0; bar < 12; ++bar)
+    for (const int pitch : {60, 64, 67})
+      s.notes.push_back(make_note(pitch + bar % 3, 1920 * bar + (bar == 8 ? 480 : 0), 1400));
+  s.update_times();
+  return s;
+}
+
+// The grid steps from a middle's last onset to its gap's end.
+int64_t end_rest(const Tokens& vocab, const model::InfillContext& c, const std::vector<int32_t>& middle) {
+  int64_t now = c.gap.from, last = c.gap.from - 1;
+  for (const int32_t id : middle) {
+    const std::string& t = vocab[size_t(id)];
+    if (t[0] == 'T') now += std::stoll(t.substr(1));
+    if (t[0] == 'N') last = now;
+  }
+  return c.gap.to - last;
+}
+
+}  // namespace
+
+TEST_CASE("infill: end-rest guidance rests before the gap's end as the piece rests before its bar lines") {
+  const midi::Score piece = resting_piece();
+  const model::CheckpointMeta meta = infill_meta(vocab_for(piece));
+  const model::MusicLSTM net(meta.config);
+  model::InfillContext c = model::infill_context(meta, piece, model::gap_of_bars(piece, 5, 8));  // steps 192-384
+  CHECK(c.ends_on_bar_line);
+  CHECK_FALSE(model::infill_context(meta, piece, model::gap_of_beats(17, 22)).ends_on_bar_line);
+  // Before the gap the lines at 48 to 192 (the gap's start: its rest is the music before the gap's);
+  // around it also 432 (bar 9 struck late: rest 36), 480, 528 and 576; the gap's end (384) has the
+  // gap before it.
+  REQUIRE(c.rests_before.size() == 49);
+  CHECK(c.rests_before[48] == 4);
+  REQUIRE(c.rests_around.size() == 49);
+  CHECK((c.rests_around[48] == 7 && c.rests_around[36] == 1));
+  // At the gap's end the music after it starts 12 steps late: the intervals across the lines with a
+  // note after them outside the gap (48 each but 36 at 432; not 192, which has the gap after it) less 12.
+  REQUIRE(c.rests_into_after.size() == 37);
+  CHECK((c.rests_into_after[36] == 5 && c.rests_into_after[24] == 1));
+  // This untrained network strikes at any grid step, seldom on a line, so the piece's own rests (a
+  // whole bar) hardly come into play: the bars before the gap made to rest 1 to 6 steps instead.
+  c.rests_before.assign(7, 1000.0);
+  c.rests_before[0] = 0;
+  const auto share_resting = [&](model::InfillOptions::Range rest) {
+    model::InfillOptions options;
+    options.end_rest = rest;
+    options.lead_in_beats = 0, options.classes = model::InfillOptions::Range::Off;
+    std::mt19937_64 rng(3);
+    int resting = 0;
+    for (int k = 0; k < 40; ++k)
+      resting += end_rest(meta.vocab, c, model::compose_middle(net, meta, c, {}, rng, options)) <= 6 ? 1 : 0;
+    return resting / 40.0;
+  };
+  const double off = share_resting(model::InfillOptions::Range::Off),
+               before = share_resting(model::InfillOptions::Range::Before);
+  const double around = share_resting(model::InfillOptions::Range::Around);
+  INFO("the share of middles resting 6 steps or less before the end: off ", off, ", before ", before, ", around ",
+       around);
+  CHECK(before > off + 0.4);
+  CHECK(around < before - 0.4);  // around the gap the piece rests a whole bar (24 or 36 steps before the end)
+}
+
 TEST_CASE("infill: the middle fills the gap exactly; the rest of the file stays note for note") {
   const midi::Score piece = band_piece();
   const model::CheckpointMeta meta = infill_meta(vocab_for(piece));

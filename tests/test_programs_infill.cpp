@@ -384,11 +384,15 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   };
   CHECK(written("") == written(" --infill-pitch-classes around"));
   CHECK(written("") != written(" --infill-pitch-classes off"));
+  // So is the rest before the gap's end guided (--infill-end-rest around).
+  CHECK(written("") == written(" --infill-end-rest around"));
+  CHECK(written("") != written(" --infill-end-rest off"));
 
   for (const char* asked :
        {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around",
         " --pitch-range 60-64 --infill-lead-in 1", " --infill-sees before --infill-lead-in 2",
-        " --infill-sees before --infill-pitch-classes around", " --key C --infill-pitch-classes before"}) {
+        " --infill-sees before --infill-pitch-classes around", " --key C --infill-pitch-classes before",
+        " --infill-sees before --infill-end-rest around", " --infill-end-rest-strength 2"}) {
     const auto r = run_program("composer", base + asked);
     INFO(asked, "\n", r.output);
     CHECK(r.status == 2);

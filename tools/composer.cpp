@@ -76,10 +76,12 @@ struct Options {
   std::string infill_sees = "both";     // --infill-sees: both sides of the gap, or only what precedes it
   model::InfillOptions infill_options;  // --infill-overshoot, --infill-candidates, --infill-scored-tokens
   std::string infill_overshoot = "rest";
-  std::string infill_range = "off";       // --infill-range: off, around or before
-  std::string infill_density = "off";     // --infill-density: off, around or before
-  std::string infill_classes = "around";  // --infill-pitch-classes: off, around or before
-  bool classes_given = false;  // --infill-pitch-classes on the command line (else what can be read, off with --key)
+  std::string infill_range = "off";        // --infill-range: off, around or before
+  std::string infill_density = "off";      // --infill-density: off, around or before
+  std::string infill_classes = "around";   // --infill-pitch-classes: off, around or before
+  std::string infill_end_rest = "around";  // --infill-end-rest: off, around or before
+  bool end_rest_given = false;  // --infill-end-rest on the command line (else around, before for a continuation)
+  bool classes_given = false;   // --infill-pitch-classes on the command line (else what can be read, off with --key)
   int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
@@ -124,6 +126,8 @@ int check_infill_options(Options& o) {
     problem = "--infill-density around reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && o.infill_sees == "before" && o.classes_given && o.infill_classes == "around")
     problem = "--infill-pitch-classes around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.end_rest_given && o.infill_end_rest == "around")
+    problem = "--infill-end-rest around reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && !o.controls.key.empty() && o.classes_given && o.infill_classes != "off")
     problem = "--key and --infill-pitch-classes both choose the new notes' pitch classes: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.lead_in_given && o.infill_options.lead_in_beats > 0)
@@ -143,6 +147,9 @@ int check_infill_options(Options& o) {
   };
   o.infill_options.range = side(o.infill_range);
   o.infill_options.density = side(o.infill_density);
+  o.infill_options.end_rest = o.end_rest_given          ? side(o.infill_end_rest)
+                              : o.infill_sees == "both" ? Range::Around
+                                                        : Range::Before;
   // Not asked: the pitch classes of the bars the network reads (before the gap alone for a
   // continuation), none where a key is asked (the key chooses them).
   o.infill_options.classes = o.classes_given           ? side(o.infill_classes)
@@ -167,6 +174,10 @@ void add_infill_options(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"rest", "forbid"}))
       ->needs("--infill")
       ->capture_default_str();
+}
+
+// How --infill guides its middle toward the bars beside the gap (docs/infill.md, "Choosing the middle").
+void add_infill_guidance_options(CLI::App& app, Options& o) {
   app.add_option("--infill-range", o.infill_range,
                  "With --infill: keep the new notes to the pitch range of the bars beside the gap (as long as the "
                  "gap on each side): off, around (both sides) or before (the bars before it alone)")
@@ -201,6 +212,19 @@ void add_infill_options(CLI::App& app, Options& o) {
                  "With --infill-pitch-classes: a logit bias on a pitch class those bars never play (less on one "
                  "they seldom play)")
       ->check(tools::number_in(0, 100))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-end-rest", o.infill_end_rest,
+                 "With --infill of bars: steer how long the new notes rest before the gap's end toward how long "
+                 "the piece rests before its bar lines: off, around (all its bars outside the gap, as intervals "
+                 "to the first note after the gap) or before (its bars before the gap alone); by default around, "
+                 "before with --infill-sees before")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-end-rest-strength", o.infill_options.end_rest_strength,
+                 "With --infill-end-rest: 0 leaves the network's own choice, 1 takes the piece's")
+      ->check(tools::number_in(0, 1))
       ->needs("--infill")
       ->capture_default_str();
   app.add_option("--infill-lead-in", o.infill_options.lead_in_beats,
@@ -391,6 +415,7 @@ int parse_options(int argc, char** argv, Options& o) {
   add_listen_options(app, o);
   add_control_options(app, o);
   add_infill_options(app, o);
+  add_infill_guidance_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -398,6 +423,7 @@ int parse_options(int argc, char** argv, Options& o) {
   o.length_given = app.get_option("--length")->count() > 0;
   o.lead_in_given = app.get_option("--infill-lead-in")->count() > 0;
   o.classes_given = app.get_option("--infill-pitch-classes")->count() > 0;
+  o.end_rest_given = app.get_option("--infill-end-rest")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;

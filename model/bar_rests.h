@@ -1,0 +1,71 @@
+#pragma once
+// The rest before a bar line (composer --infill-end-rest, docs/infill.md "Resting before the bars
+// after"). These networks rest before a bar line less than the pieces they learnt from: the last
+// onset of a bar falls in its last half beat in 0.64-0.89 of their bars against 0.48-0.67 of the
+// pieces' (bench/results/quality.md, session 13), so new bars ran into the bar after a gap where
+// the piece would breathe. The guidance: whenever the middle has just struck a note R grid steps
+// before a bar line it is given and is about to move on in time, the probability that it moves to
+// or past the line (so that this onset is the bar's last) is set to the hazard that the piece's own
+// bar lines give, P(rest = R | rest <= R), instead of the network's.
+#include <cstdint>
+#include <vector>
+
+#include "midi/grammar.h"
+#include "midi/score.h"
+
+namespace legato::model {
+
+// The grid steps (midi::EventOptions) of `score`'s bar lines from 0 through `to`, by its time
+// signatures (4/4 without one).
+std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to);
+
+// What a piece does at one bar line: `rest`, grid steps from the last pitched onset of the bar
+// before the line to the line (0: the bar has none), and `next`, from the line to the first pitched
+// onset at or after it within the next bar (-1: none there).
+struct LineRest {
+  int64_t line = 0, rest = 0, next = -1;
+};
+
+// The rest at each bar line of `lines` (ascending, from bar_lines) whose bar before it lies in
+// [from, to) and outside [skip_from, skip_to) (a gap whose notes are to be replaced, so that its own
+// notes never inform the guidance); `next` where the bar after it does too (else -1). The first and
+// the last line of `lines` have no bar on one side and are left out.
+std::vector<LineRest> line_rests(const midi::Score& score, const std::vector<int64_t>& lines, int64_t from, int64_t to,
+                                 int64_t skip_from, int64_t skip_to);
+
+// Counts of rests, indexed by the rest in grid steps: [r] = the lines whose rest was r. `after` >= 0
+// counts what the rest must be for the onset after the line to come `after` steps after it at the
+// interval the line's own pair of onsets had (rest + next - after, kept where at least 1): the rest
+// before the gap's end when the notes after the gap begin `after` steps past it.
+std::vector<double> rest_counts(const std::vector<LineRest>& rests, int64_t after = -1);
+
+// P(the onset R grid steps before a line is the last before it): the hazard counts[R] / Σ_{r<=R}
+// counts[r], with the network's own probability `p` counted as one line more (so that a rest
+// no line showed is made rarer, not impossible), then taken from `p` by `strength` (0: p, 1: all
+// the way). Shorter than every rest counted, every line would have been reached by now: the hazard
+// is then (Σ counts + p) / (Σ counts + 1). `p` where nothing is counted.
+double rest_hazard(const std::vector<double>& counts, int64_t R, double p, double strength);
+
+// The guidance of a middle's rests: the bar lines it crosses and each one's counts.
+class RestGuide {
+ public:
+  struct Line {
+    int64_t step = 0;
+    std::vector<double> counts;
+  };
+  RestGuide() = default;
+  RestGuide(std::vector<Line> lines, double strength) : lines_(std::move(lines)), strength_(strength) {}
+  bool active() const { return strength_ != 0 && !lines_.empty(); }
+  // When the middle struck its last note now (`last_onset` == grammar.now()), the shifts' logits
+  // in `logits` [V] are moved so that those reaching the next line take rest_hazard's share of the
+  // shifts' probability, the shifts' total kept: a smaller share than the network gave is taken
+  // from them all in proportion, a larger one is added to the shift that lands on the line (the
+  // rest is before the line, not after it). Otherwise, or without that shift, nothing.
+  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar, int64_t last_onset) const;
+
+ private:
+  std::vector<Line> lines_;  // ascending
+  double strength_ = 0;
+};
+
+}  // namespace legato::model
