@@ -40,35 +40,43 @@ std::vector<LineRest> line_rests(const midi::Score& score, const std::vector<int
     const int64_t before = lines[i - 1], line = lines[i], after = lines[i + 1];
     const auto outside = [&](int64_t a, int64_t b) { return a >= from && b <= to && (b <= skip_from || a >= skip_to); };
     if (!outside(before, line)) continue;
-    LineRest r{line, 0, -1};
+    LineRest r{line, {}, -1};
     const auto at = std::lower_bound(onsets.begin(), onsets.end(), line);  // the first onset at or after the line
-    if (at != onsets.begin() && *(at - 1) >= before) r.rest = line - *(at - 1);
+    for (auto o = at; o != onsets.begin() && *(o - 1) >= before; --o) r.struck.push_back(line - *(o - 1));
     if (outside(line, after) && at != onsets.end() && *at < after) r.next = *at - line;
-    rests.push_back(r);
+    rests.push_back(std::move(r));
   }
   return rests;
 }
 
-std::vector<double> rest_counts(const std::vector<LineRest>& rests, int64_t after) {
-  std::vector<double> counts;
+RestCounts rest_counts(const std::vector<LineRest>& rests, int64_t after) {
+  RestCounts counts;
+  const auto add = [](std::vector<double>& to, int64_t R) {
+    if (to.size() <= static_cast<size_t>(R)) to.resize(static_cast<size_t>(R) + 1);
+    to[static_cast<size_t>(R)] += 1;
+  };
   for (const LineRest& r : rests) {
-    if (r.rest <= 0 || (after >= 0 && r.next < 0)) continue;
-    const int64_t rest = after >= 0 ? r.rest + r.next - after : r.rest;
-    if (rest < 1) continue;
-    if (counts.size() <= static_cast<size_t>(rest)) counts.resize(static_cast<size_t>(rest) + 1);
-    counts[static_cast<size_t>(rest)] += 1;
+    if (r.struck.empty() || (after >= 0 && r.next < 0)) continue;
+    const int64_t moved = after >= 0 ? r.next - after : 0;
+    if (r.rest() + moved < 1) continue;
+    add(counts.last, r.rest() + moved);
+    for (const int64_t R : r.struck) add(counts.struck, R + moved);
   }
+  counts.last.resize(counts.struck.size());
   return counts;
 }
 
-double rest_hazard(const std::vector<double>& counts, int64_t R, double p, double strength) {
-  double at = 0, upto = 0, total = 0;
-  for (size_t r = 1; r < counts.size(); ++r) (static_cast<int64_t>(r) <= R ? upto : total) += counts[r];
-  total += upto;
-  if (total <= 0) return p;
-  if (static_cast<size_t>(R) < counts.size()) at = counts[static_cast<size_t>(R)];
-  if (upto <= 0) at = upto = total;  // shorter than any rest of the piece's: every line would have been reached
-  const double piece = (at + p) / (upto + 1);
+double rest_hazard(const RestCounts& counts, int64_t R, double p, double strength) {
+  double lines = 0, nearer = 0;  // the lines counted, and those whose rest was R or less
+  for (size_t r = 1; r < counts.last.size(); ++r) {
+    lines += counts.last[r];
+    if (static_cast<int64_t>(r) <= R) nearer += counts.last[r];
+  }
+  double piece = p;
+  if (static_cast<size_t>(R) < counts.struck.size() && counts.struck[static_cast<size_t>(R)] > 0)
+    piece = (counts.last[static_cast<size_t>(R)] + p) / (counts.struck[static_cast<size_t>(R)] + 1);
+  else if (lines > 0 && nearer <= 0)
+    piece = (lines + p) / (lines + 1);
   return p + strength * (piece - p);
 }
 

@@ -5,8 +5,9 @@
 // pieces' (bench/results/quality.md, session 13), so new bars ran into the bar after a gap where
 // the piece would breathe. The guidance: whenever the middle has just struck a note R grid steps
 // before a bar line it is given and is about to move on in time, the probability that it moves to
-// or past the line (so that this onset is the bar's last) is set to the hazard that the piece's own
-// bar lines give, P(rest = R | rest <= R), instead of the network's.
+// or past the line (so that this onset is the bar's last) is set to what the piece's own bar lines
+// give: of the bars that struck R steps before their line, the share for which that was the last
+// onset, instead of the network's.
 #include <cstdint>
 #include <vector>
 
@@ -19,11 +20,15 @@ namespace legato::model {
 // signatures (4/4 without one).
 std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to);
 
-// What a piece does at one bar line: `rest`, grid steps from the last pitched onset of the bar
-// before the line to the line (0: the bar has none), and `next`, from the line to the first pitched
-// onset at or after it within the next bar (-1: none there).
+// What a piece does at one bar line: `struck`, grid steps before the line of each pitched onset of
+// the bar before it, nearest first (the first is the bar's rest before the line; empty: the bar has
+// none), and `next`, from the line to the first pitched onset at or after it within the next bar
+// (-1: none there).
 struct LineRest {
-  int64_t line = 0, rest = 0, next = -1;
+  int64_t line = 0;
+  std::vector<int64_t> struck;
+  int64_t next = -1;
+  int64_t rest() const { return struck.empty() ? 0 : struck.front(); }
 };
 
 // The rest at each bar line of `lines` (ascending, from bar_lines) whose bar before it lies in
@@ -33,25 +38,34 @@ struct LineRest {
 std::vector<LineRest> line_rests(const midi::Score& score, const std::vector<int64_t>& lines, int64_t from, int64_t to,
                                  int64_t skip_from, int64_t skip_to);
 
-// Counts of rests, indexed by the rest in grid steps: [r] = the lines whose rest was r. `after` >= 0
-// counts what the rest must be for the onset after the line to come `after` steps after it at the
-// interval the line's own pair of onsets had (rest + next - after, kept where at least 1): the rest
-// before the gap's end when the notes after the gap begin `after` steps past it.
-std::vector<double> rest_counts(const std::vector<LineRest>& rests, int64_t after = -1);
+// Over bar lines, indexed by R grid steps before the line: `struck`[R], the lines with an onset R
+// steps before them, and `last`[R], those whose last onset before them that was.
+struct RestCounts {
+  std::vector<double> struck, last;
+  bool empty() const { return struck.empty(); }
+};
 
-// P(the onset R grid steps before a line is the last before it): the hazard counts[R] / Σ_{r<=R}
-// counts[r], with the network's own probability `p` counted as one line more (so that a rest
-// no line showed is made rarer, not impossible), then taken from `p` by `strength` (0: p, 1: all
-// the way). Shorter than every rest counted, every line would have been reached by now: the hazard
-// is then (Σ counts + p) / (Σ counts + 1). `p` where nothing is counted.
-double rest_hazard(const std::vector<double>& counts, int64_t R, double p, double strength);
+// The lines' rests (lines with an onset in the bar before them). `after` >= 0 counts each onset
+// where it must be for the onset after the line to come `after` steps after it at the interval the
+// line's own onsets had to it (R + next - after; lines without an onset after them, or whose last
+// onset would then come at or after the line, are left out): before the gap's end, when the notes
+// after the gap begin `after` steps past it.
+RestCounts rest_counts(const std::vector<LineRest>& rests, int64_t after = -1);
+
+// P(the onset R grid steps before a line is the last before it): where the counted lines struck R
+// steps before, the share of them whose last onset that was, with the network's own probability `p`
+// counted as one line more: (last[R] + p) / (struck[R] + 1). Nearer the line than every rest
+// counted, every line would have been reached by now: (n + p) / (n + 1) over the n lines counted.
+// Elsewhere (nothing struck there, or nothing counted) `p`. Then taken from `p` by `strength` (0: p,
+// 1: all the way).
+double rest_hazard(const RestCounts& counts, int64_t R, double p, double strength);
 
 // The guidance of a middle's rests: the bar lines it crosses and each one's counts.
 class RestGuide {
  public:
   struct Line {
     int64_t step = 0;
-    std::vector<double> counts;
+    RestCounts counts;
   };
   RestGuide() = default;
   RestGuide(std::vector<Line> lines, double strength) : lines_(std::move(lines)), strength_(strength) {}

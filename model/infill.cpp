@@ -321,9 +321,9 @@ RestGuide middle_rest(const InfillContext& context, const InfillOptions& options
   using Range = InfillOptions::Range;
   if (options.end_rest == Range::Off || !context.ends_on_bar_line) return {};
   const bool around = options.end_rest == Range::Around;
-  const std::vector<double>& counts = !around                             ? context.rests_before
-                                      : !context.rests_into_after.empty() ? context.rests_into_after
-                                                                          : context.rests_around;
+  const RestCounts& counts = !around                             ? context.rests_before
+                             : !context.rests_into_after.empty() ? context.rests_into_after
+                                                                 : context.rests_around;
   return {{{context.gap.to, counts}}, options.end_rest_strength};
 }
 

@@ -69,7 +69,7 @@ struct InfillContext {
   // all its bars outside the gap; and (Both) what the rest before the gap's end must be for the
   // notes after it to come at the intervals those lines show (rest_counts with the first pitched
   // onset after the gap's end; empty without one within a bar).
-  std::vector<double> rests_before, rests_around, rests_into_after;
+  RestCounts rests_before, rests_around, rests_into_after;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -145,7 +145,8 @@ struct InfillOptions {
   // intervals across them, from the middle's last onset to the first after the gap), or those of its
   // bars before the gap alone. Only the end: steering the bar lines inside the gap as well took the
   // bars' rhythms apart (bench/results/quality.md, session 14: groove consistency -0.075). composer's
-  // default: Around where both sides are read, Before for a continuation.
+  // default: Around where both sides are read, Before for a continuation, Off where a density is
+  // asked (a longer rest took notes from gaps that were to be dense).
   Range end_rest = Range::Off;
   double end_rest_strength = kDefaultInfillEndRestStrength;
   // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range

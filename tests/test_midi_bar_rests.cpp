@@ -40,46 +40,56 @@ TEST_CASE("bar rests: bar lines by the time signatures, the rest before each and
   CHECK(lines == std::vector<int64_t>{0, 48, 96, 132, 168, 204, 240});
   const std::vector<model::LineRest> all = model::line_rests(piece, lines, 0, 1000, -1, -1);
   REQUIRE(all.size() == 5);  // the first and the last line have no bar on one side
-  CHECK((all[0].line == 48 && all[0].rest == 12 && all[0].next == 0));
-  CHECK((all[1].line == 96 && all[1].rest == 30 && all[1].next == 6));
-  CHECK((all[2].line == 132 && all[2].rest == 30 && all[2].next == 0));  // the drum at 130 is a sound, not a rest's end
-  CHECK((all[3].line == 168 && all[3].rest == 6 && all[3].next == -1));  // the bar after is empty
-  CHECK((all[4].line == 204 && all[4].rest == 0 && all[4].next == 0));   // and so is the one before
+  using Steps = std::vector<int64_t>;
+  CHECK((all[0].line == 48 && all[0].struck == Steps{12, 48} && all[0].rest() == 12 && all[0].next == 0));
+  CHECK((all[1].line == 96 && all[1].struck == Steps{30, 48} && all[1].next == 6));
+  CHECK((all[2].line == 132 && all[2].struck == Steps{30} && all[2].next == 0));      // the drum at 130 is a sound
+  CHECK((all[3].line == 168 && all[3].struck == Steps{6, 36} && all[3].next == -1));  // the bar after is empty
+  CHECK((all[4].line == 204 && all[4].struck.empty() && all[4].rest() == 0 && all[4].next == 0));  // and the one before
   // A gap's bars (96-132) inform nothing: the line after its first bar (132) is left out, and the
   // line before it (96) keeps its rest but has no onset after it; so do lines past [from, to).
   const std::vector<model::LineRest> outside = model::line_rests(piece, lines, 0, 1000, 96, 132);
   REQUIRE(outside.size() == 4);
   CHECK((outside[0].line == 48 && outside[1].line == 96 && outside[2].line == 168 && outside[3].line == 204));
-  CHECK((outside[1].rest == 30 && outside[1].next == -1));
+  CHECK((outside[1].rest() == 30 && outside[1].next == -1));
   const std::vector<model::LineRest> before = model::line_rests(piece, lines, 0, 96, 96, 132);
   REQUIRE(before.size() == 2);  // before the gap alone: 48 and 96
   CHECK((before[0].next == 0 && before[1].next == -1));
 
-  const std::vector<double> rests = model::rest_counts(all);  // lines without a rest are not counted
-  REQUIRE(rests.size() == 31);
-  CHECK((rests[6] == 1 && rests[12] == 1 && rests[30] == 2));
-  CHECK(rests[0] + rests[1] + rests[29] == 0);
-  // The notes after a line 6 steps past it: each interval across a line (12, 36, 30) less 6; the
-  // line without an onset after it is left out.
-  const std::vector<double> into = model::rest_counts(all, 6);
-  REQUIRE(into.size() == 31);
-  CHECK((into[6] == 1 && into[30] == 1 && into[24] == 1));
-  CHECK(into[12] == 0);
-  CHECK(model::rest_counts(all, 40).size() == 0);  // no interval is longer: nothing to aim at
+  // Of the lines with an onset before them: where they struck, and which of those were their last.
+  const model::RestCounts rests = model::rest_counts(all);
+  REQUIRE(rests.struck.size() == 49);
+  REQUIRE(rests.last.size() == 49);
+  CHECK((rests.struck[12] == 1 && rests.struck[48] == 2 && rests.struck[30] == 2 && rests.struck[6] == 1 &&
+         rests.struck[36] == 1));
+  CHECK((rests.last[12] == 1 && rests.last[30] == 2 && rests.last[6] == 1));
+  CHECK(rests.last[48] + rests.last[36] + rests.struck[0] + rests.struck[1] == 0);
+  // The notes after a line 6 steps past it: each line's onsets moved by its own wait for the onset
+  // after it less 6 (48: -6, 96: 0, 132: -6); the lines without an onset after them are left out.
+  const model::RestCounts into = model::rest_counts(all, 6);
+  REQUIRE(into.struck.size() == 49);
+  CHECK((into.last[6] == 1 && into.last[30] == 1 && into.last[24] == 1));
+  CHECK((into.struck[6] == 1 && into.struck[42] == 1 && into.struck[30] == 1 && into.struck[48] == 1 &&
+         into.struck[24] == 1));
+  CHECK(into.struck[36] == 0);
+  CHECK(model::rest_counts(all, 40).empty());  // every line's last onset would come after the line
 }
 
-TEST_CASE("bar rests: the hazard of resting R, the network's own probability one line more") {
-  // P(rest = R | rest <= R): an onset R steps before the line, is it the last?
-  std::vector<double> counts(13, 0.0);
-  counts[6] = 2, counts[12] = 1;
-  CHECK(model::rest_hazard(counts, 6, 0.5, 1) == doctest::Approx(2.5 / 3));   // (2 + p) / (2 + 1)
+TEST_CASE("bar rests: the hazard of resting R, from where the piece struck and which were its last") {
+  model::RestCounts counts;
+  counts.struck.assign(13, 0.0), counts.last.assign(13, 0.0);
+  counts.struck[6] = 3, counts.last[6] = 2;    // three lines struck 6 before, two of them last there
+  counts.struck[12] = 3, counts.last[12] = 1;  // three struck 12 before, one last there
+  counts.struck[9] = 1;                        // one struck 9 before, and went on
+  CHECK(model::rest_hazard(counts, 6, 0.5, 1) == doctest::Approx(2.5 / 4));   // (2 + p) / (3 + 1)
   CHECK(model::rest_hazard(counts, 12, 0.5, 1) == doctest::Approx(1.5 / 4));  // (1 + p) / (3 + 1)
-  CHECK(model::rest_hazard(counts, 9, 0.5, 1) == doctest::Approx(0.5 / 3));   // no line rested 9: rarer
-  // No line rested 3 or less: every one of them would have been reached by now, so reach it now.
+  CHECK(model::rest_hazard(counts, 9, 0.5, 1) == doctest::Approx(0.5 / 2));   // never last there: rarer
+  CHECK(model::rest_hazard(counts, 10, 0.3, 1) == doctest::Approx(0.3));      // never struck there: p
+  CHECK(model::rest_hazard(counts, 48, 0.3, 1) == doctest::Approx(0.3));      // past the counts: p
+  // Nearer the line than every rest counted: every line would have been reached by now.
   CHECK(model::rest_hazard(counts, 3, 0.3, 1) == doctest::Approx(3.3 / 4));
-  CHECK(model::rest_hazard(counts, 48, 0.3, 1) == doctest::Approx(0.3 / 4));  // past the counts
-  CHECK(model::rest_hazard(counts, 6, 0.5, 0) == doctest::Approx(0.5));       // strength 0: p
-  CHECK(model::rest_hazard(counts, 6, 0.5, 0.5) == doctest::Approx(0.5 + 0.5 * (2.5 / 3 - 0.5)));
+  CHECK(model::rest_hazard(counts, 6, 0.5, 0) == doctest::Approx(0.5));  // strength 0: p
+  CHECK(model::rest_hazard(counts, 6, 0.5, 0.5) == doctest::Approx(0.5 + 0.5 * (2.5 / 4 - 0.5)));
   CHECK(model::rest_hazard({}, 6, 0.4, 1) == doctest::Approx(0.4));
 }
 
@@ -87,8 +97,9 @@ TEST_CASE("bar rests: after a note, the shifts that reach the next line take the
   const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T6", "T12", "T48", "P0", "N60", "D3"};
   midi::EventGrammar g(vocab, {});
   for (const int32_t t : {0, 6, 7, 8}) g.feed(t);  // BOS P0 N60 D3: a note at step 0
-  std::vector<double> counts(13, 0.0);
-  counts[12] = 3;                                             // the piece always rests 12 before its lines
+  model::RestCounts counts;
+  counts.struck.assign(13, 0.0), counts.last.assign(13, 0.0);
+  counts.struck[12] = counts.last[12] = 3;                    // the piece always rests 12 before its lines
   const model::RestGuide guide({{12, counts}, {24, {}}}, 1);  // a copy of the counts
   REQUIRE(guide.active());
   std::vector<float> z(vocab.size(), 0.0f);
@@ -100,10 +111,10 @@ TEST_CASE("bar rests: after a note, the shifts that reach the next line take the
   const double p = (e(before, 4) + e(before, 5)) / shifts;                  // T12 and T48 reach the line 12 steps on
   CHECK(e(z, 2) + e(z, 3) + e(z, 4) + e(z, 5) == doctest::Approx(shifts));  // the shifts' total kept
   CHECK((e(z, 4) + e(z, 5)) / shifts == doctest::Approx((3 + p) / 4));
-  CHECK(z[5] == before[5]);       // more to reach the line: T12 lands on it and takes it all; the rest after
-                                  // the line (T48) stays as the network had it
-  CHECK(z[2] == z[3]);            // short of the line, as the network had them
-  counts[12] = 0, counts[6] = 3;  // the piece rests 6: from 12 before the line, go on
+  CHECK(z[5] == before[5]);  // more to reach the line: T12 lands on it and takes it all; the rest after
+                             // the line (T48) stays as the network had it
+  CHECK(z[2] == z[3]);       // short of the line, as the network had them
+  counts.last[12] = 0, counts.struck[6] = counts.last[6] = 3;  // it strikes 12 before, rests 6: go on
   std::vector<float> y = before;
   model::RestGuide({{12, counts}}, 1).bias(y.data(), static_cast<int64_t>(y.size()), g, 0);
   CHECK((e(y, 4) + e(y, 5)) / shifts == doctest::Approx(p / 4));  // (0 + p) / (3 + 1)

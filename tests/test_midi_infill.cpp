@@ -487,18 +487,20 @@ TEST_CASE("infill: end-rest guidance rests before the gap's end as the piece res
   // Before the gap the lines at 48 to 192 (the gap's start: its rest is the music before the gap's);
   // around it also 432 (bar 9 struck late: rest 36), 480, 528 and 576; the gap's end (384) has the
   // gap before it.
-  REQUIRE(c.rests_before.size() == 49);
-  CHECK(c.rests_before[48] == 4);
-  REQUIRE(c.rests_around.size() == 49);
-  CHECK((c.rests_around[48] == 7 && c.rests_around[36] == 1));
+  REQUIRE(c.rests_before.last.size() == 49);
+  CHECK((c.rests_before.last[48] == 4 && c.rests_before.struck[48] == 4));
+  REQUIRE(c.rests_around.last.size() == 49);
+  CHECK((c.rests_around.last[48] == 7 && c.rests_around.last[36] == 1 && c.rests_around.struck[36] == 1));
   // At the gap's end the music after it starts 12 steps late: the intervals across the lines with a
   // note after them outside the gap (48 each but 36 at 432; not 192, which has the gap after it) less 12.
-  REQUIRE(c.rests_into_after.size() == 37);
-  CHECK((c.rests_into_after[36] == 5 && c.rests_into_after[24] == 1));
+  REQUIRE(c.rests_into_after.last.size() == 37);
+  CHECK((c.rests_into_after.last[36] == 5 && c.rests_into_after.last[24] == 1));
   // This untrained network strikes at any grid step, seldom on a line, so the piece's own rests (a
-  // whole bar) hardly come into play: the bars before the gap made to rest 1 to 6 steps instead.
-  c.rests_before.assign(7, 1000.0);
-  c.rests_before[0] = 0;
+  // whole bar) hardly come into play: the bars before the gap made to strike at every step and rest
+  // 1 to 6 steps instead.
+  c.rests_before.struck.assign(49, 1000.0), c.rests_before.last.assign(49, 0.0);
+  c.rests_before.struck[0] = 0;
+  for (size_t r = 1; r <= 6; ++r) c.rests_before.last[r] = 1000.0;
   const auto share_resting = [&](model::InfillOptions::Range rest) {
     model::InfillOptions options;
     options.end_rest = rest;

@@ -384,9 +384,26 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   };
   CHECK(written("") == written(" --infill-pitch-classes around"));
   CHECK(written("") != written(" --infill-pitch-classes off"));
-  // So is the rest before the gap's end guided (--infill-end-rest around).
-  CHECK(written("") == written(" --infill-end-rest around"));
-  CHECK(written("") != written(" --infill-end-rest off"));
+  // So is the rest before the gap's end guided (--infill-end-rest around). It acts where the network
+  // strikes where the piece does, and this toy network strikes on sixteenths: in halves.mid every bar
+  // plays sixteenths in its first half and rests in its second.
+  midi::Score halves;
+  halves.ticks_per_quarter = 480;
+  for (int bar = 0; bar < 10; ++bar)
+    for (int k = 0; k < 8; ++k)
+      halves.notes.push_back(legato::testing::make_note(60 + (k * 2) % 12, 1920 * bar + 120 * k, 100));
+  halves.update_times();
+  midi::write_midi_file(halves, data / "halves.mid");
+  const auto rested = [&](const std::string& asked) {
+    REQUIRE(run_program("composer", base_of((data / "halves.mid").string()) + asked + " --seed 4").status == 0);
+    std::ifstream in(data / "f.mid", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(rested("") == rested(" --infill-end-rest around"));
+  CHECK(rested("") != rested(" --infill-end-rest off"));
+  // A density asked stands instead: off unless asked for.
+  CHECK(rested(" --density low") == rested(" --density low --infill-end-rest off"));
+  CHECK(rested(" --density low") != rested(" --density low --infill-end-rest around"));
 
   for (const char* asked :
        {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around",

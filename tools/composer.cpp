@@ -80,7 +80,8 @@ struct Options {
   std::string infill_density = "off";      // --infill-density: off, around or before
   std::string infill_classes = "around";   // --infill-pitch-classes: off, around or before
   std::string infill_end_rest = "around";  // --infill-end-rest: off, around or before
-  bool end_rest_given = false;  // --infill-end-rest on the command line (else around, before for a continuation)
+  bool end_rest_given = false;  // --infill-end-rest on the command line (else around, before for a continuation,
+                                // off with --density)
   bool classes_given = false;   // --infill-pitch-classes on the command line (else what can be read, off with --key)
   int64_t infill_prefix_tokens = 0;  // --infill-prefix-tokens: 0 reads seq_len / 3
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
@@ -147,9 +148,12 @@ int check_infill_options(Options& o) {
   };
   o.infill_options.range = side(o.infill_range);
   o.infill_options.density = side(o.infill_density);
-  o.infill_options.end_rest = o.end_rest_given          ? side(o.infill_end_rest)
-                              : o.infill_sees == "both" ? Range::Around
-                                                        : Range::Before;
+  // Not asked: the rests of the bars the network reads, none where a density is asked (it stands:
+  // with both, fewer gaps came out in the asked third; bench/results/quality.md, session 14).
+  o.infill_options.end_rest = o.end_rest_given              ? side(o.infill_end_rest)
+                              : !o.controls.density.empty() ? Range::Off
+                              : o.infill_sees == "both"     ? Range::Around
+                                                            : Range::Before;
   // Not asked: the pitch classes of the bars the network reads (before the gap alone for a
   // continuation), none where a key is asked (the key chooses them).
   o.infill_options.classes = o.classes_given           ? side(o.infill_classes)
@@ -218,7 +222,7 @@ void add_infill_guidance_options(CLI::App& app, Options& o) {
                  "With --infill of bars: steer how long the new notes rest before the gap's end toward how long "
                  "the piece rests before its bar lines: off, around (all its bars outside the gap, as intervals "
                  "to the first note after the gap) or before (its bars before the gap alone); by default around, "
-                 "before with --infill-sees before")
+                 "before with --infill-sees before, off with --density")
       ->check(CLI::IsMember({"off", "around", "before"}))
       ->needs("--infill")
       ->capture_default_str();
