@@ -12,12 +12,12 @@ const midi::EventTokenizer kGrid;  // the event scheme's grid: what a grid step 
 
 }  // namespace
 
-std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to) {
+std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to, size_t count) {
   std::vector<int64_t> lines;
   int64_t tick = 0;
   int numerator = 4, denominator = 4;
   size_t next = 0;
-  for (;;) {
+  while (lines.size() < count) {
     const int64_t step = kGrid.to_steps(tick, score.ticks_per_quarter);
     if (step > to) break;
     lines.push_back(step);

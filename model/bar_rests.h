@@ -8,6 +8,7 @@
 // or past the line (so that this onset is the bar's last) is set to what the piece's own bar lines
 // give: of the bars that struck R steps before their line, the share for which that was the last
 // onset, instead of the network's.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,9 +17,9 @@
 
 namespace legato::model {
 
-// The grid steps (midi::EventOptions) of `score`'s bar lines from 0 through `to`, by its time
-// signatures (4/4 without one).
-std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to);
+// The grid steps (midi::EventOptions) of `score`'s bar lines from 0 through `to`, and no more than
+// `count` of them, by its time signatures (4/4 without one): bar k (from 1) starts at the k-th.
+std::vector<int64_t> bar_lines(const midi::Score& score, int64_t to, size_t count = SIZE_MAX);
 
 // What a piece does at one bar line: `struck`, grid steps before the line of each pitched onset of
 // the bar before it, nearest first (the first is the bar's rest before the line; empty: the bar has

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 
@@ -25,19 +26,6 @@ bool starts_inside(int64_t start_tick, const midi::Score& score, const Gap& gap)
 }
 
 namespace {
-
-// The tick bar `bar` (from 1) starts at, by the score's time signatures.
-int64_t bar_start(const midi::Score& score, int64_t bar) {
-  int64_t tick = 0;
-  int numerator = 4, denominator = 4;
-  size_t next = 0;
-  for (int64_t k = 1; k < bar; ++k) {
-    for (; next < score.time_signatures.size() && score.time_signatures[next].tick <= tick; ++next)
-      numerator = score.time_signatures[next].numerator, denominator = score.time_signatures[next].denominator;
-    tick += int64_t(score.ticks_per_quarter) * 4 * numerator / denominator;
-  }
-  return tick;
-}
 
 int64_t step_of(const midi::Note& n, const midi::Score& score) {
   return kGrid.to_steps(n.start_tick, score.ticks_per_quarter);
@@ -144,11 +132,17 @@ std::optional<std::array<double, 12>> shares_of(std::array<double, 12> counts,
 
 // The pitch range of the beat of music from the first pitched onset at or after grid step `from`,
 // moved by `shift`, widened about its middle to kLeadInSemitones; nullopt when no pitched note follows.
-std::optional<PitchRange> range_of_next_beat(const midi::Score& score, int64_t from, int shift) {
+// The grid step of the first pitched onset at or after grid step `from` (-1: none).
+int64_t first_pitched_onset(const midi::Score& score, int64_t from) {
   int64_t first = -1;
   for (const midi::Note& n : score.notes)
     if (const int64_t step = step_of(n, score); !n.is_drum() && step >= from && (first < 0 || step < first))
       first = step;
+  return first;
+}
+
+std::optional<PitchRange> range_of_next_beat(const midi::Score& score, int64_t from, int shift) {
+  const int64_t first = first_pitched_onset(score, from);
   if (first < 0) return std::nullopt;
   PitchRange r = *range_between(score, first, first + midi::EventOptions{}.steps_per_quarter, shift);
   if (const int short_by = kLeadInSemitones - (r.hi - r.lo); short_by > 0)
@@ -183,12 +177,9 @@ void read_rests(const midi::Score& score, const Gap& gap, int64_t last_onset, In
   const std::vector<LineRest> around = line_rests(score, lines, 0, past, gap.from, gap.to);
   c.rests_around = rest_counts(around);
   const auto after = std::upper_bound(lines.begin(), lines.end(), gap.to);  // the bar line after the gap's end
-  int64_t first = -1;  // the first pitched onset at or after the gap's end, within the bar after it
-  for (const midi::Note& n : score.notes)
-    if (const int64_t step = step_of(n, score);
-        !n.is_drum() && step >= gap.to && (after == lines.end() || step < *after) && (first < 0 || step < first))
-      first = step;
-  if (first >= 0) c.rests_into_after = rest_counts(around, first - gap.to);
+  // The first pitched onset after the gap, if within the bar after it.
+  if (const int64_t first = first_pitched_onset(score, gap.to); first >= 0 && (after == lines.end() || first < *after))
+    c.rests_into_after = rest_counts(around, first - gap.to);
 }
 
 std::optional<PitchRange> joined(std::optional<PitchRange> a, std::optional<PitchRange> b) {
@@ -210,8 +201,8 @@ std::pair<int64_t, int64_t> parse_range(const std::string& text, const std::stri
 }
 
 Gap gap_of_bars(const midi::Score& score, int64_t first, int64_t last) {
-  return {kGrid.to_steps(bar_start(score, first), score.ticks_per_quarter),
-          kGrid.to_steps(bar_start(score, last + 1), score.ticks_per_quarter)};
+  const std::vector<int64_t> lines = bar_lines(score, INT64_MAX, static_cast<size_t>(last) + 1);
+  return {lines[static_cast<size_t>(first) - 1], lines[static_cast<size_t>(last)]};
 }
 
 Gap gap_of_beats(int64_t first, int64_t last) {

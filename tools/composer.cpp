@@ -148,18 +148,15 @@ int check_infill_options(Options& o) {
   };
   o.infill_options.range = side(o.infill_range);
   o.infill_options.density = side(o.infill_density);
-  // Not asked: the rests of the bars the network reads, none where a density is asked (it stands:
-  // with both, fewer gaps came out in the asked third; bench/results/quality.md, session 14).
-  o.infill_options.end_rest = o.end_rest_given              ? side(o.infill_end_rest)
-                              : !o.controls.density.empty() ? Range::Off
-                              : o.infill_sees == "both"     ? Range::Around
-                                                            : Range::Before;
-  // Not asked: the pitch classes of the bars the network reads (before the gap alone for a
-  // continuation), none where a key is asked (the key chooses them).
-  o.infill_options.classes = o.classes_given           ? side(o.infill_classes)
-                             : !o.controls.key.empty() ? Range::Off
-                             : o.infill_sees == "both" ? Range::Around
-                                                       : Range::Before;
+  // A guidance by the bars beside the gap, not asked: those the network reads (before the gap alone for
+  // a continuation), none where an ask chooses the same (`replaced`).
+  const auto by_default = [&](bool given, const std::string& name, bool replaced) {
+    return given ? side(name) : replaced ? Range::Off : o.infill_sees == "both" ? Range::Around : Range::Before;
+  };
+  // The key chooses the pitch classes. A density asked stands over the rest before the gap's end: with
+  // both, fewer gaps came out in the asked third (bench/results/quality.md, session 14).
+  o.infill_options.classes = by_default(o.classes_given, o.infill_classes, !o.controls.key.empty());
+  o.infill_options.end_rest = by_default(o.end_rest_given, o.infill_end_rest, !o.controls.density.empty());
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
