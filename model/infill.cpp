@@ -235,6 +235,8 @@ InfillContext infill_context(const CheckpointMeta& meta, const midi::Score& scor
   c.density_before = per_beat(before);
   c.density_around = per_beat(before, notes_between(score, gap.to, gap.to + width));
   read_rests(score, gap, last_onset, c);
+  c.grid_before = onset_positions(score, 0, gap.from, gap.from, gap.to);
+  c.grid_around = onset_positions(score, 0, INT64_MAX, gap.from, gap.to);
   const midi::InfillLayout layout(meta.vocab);
   midi::InfillLayout::Parts parts = layout.split(ids, gap.from, gap.to);
   c.prefix = parts.prefix;
@@ -318,6 +320,14 @@ RestGuide middle_rest(const InfillContext& context, const InfillOptions& options
   return {{{context.gap.to, counts}}, options.end_rest_strength};
 }
 
+// The guidance of the middle's onsets to the piece's positions in the beat (InfillOptions::grid).
+GridGuide middle_grid(const InfillContext& context, const InfillOptions& options) {
+  using Range = InfillOptions::Range;
+  if (options.grid == Range::Off) return {};
+  return {options.grid == Range::Around ? context.grid_around : context.grid_before, context.gap.to,
+          options.grid_strength};
+}
+
 }  // namespace
 
 std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& meta, const InfillContext& context,
@@ -329,6 +339,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
   grammar.set_rest_to_end(options.rest_to_end);
   ControlGuide guide = middle_guide(meta, context, options);
   const RestGuide rest = middle_rest(context, options);
+  const GridGuide grid = middle_grid(context, options);
   int64_t last_onset = -1;  // the grid step of the middle's latest pitched note
   // Where the middle's last beats begin to lead into the music after the gap (never: -1).
   const bool lead_in = options.lead_in_beats > 0 && context.sees == InfillSees::Both && context.range_after_start &&
@@ -350,6 +361,7 @@ std::vector<int32_t> compose_middle(const MusicLSTM& net, const CheckpointMeta& 
       lead_from = -1;
     }
     if (guide.active()) guide.bias(z, logits.numel(), grammar);
+    grid.bias(z, logits.numel(), grammar);
     rest.bias(z, logits.numel(), grammar, last_onset);
     grammar.mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);

@@ -21,6 +21,7 @@
 #include "model/control_guide.h"
 #include "model/controls.h"
 #include "model/generator.h"
+#include "model/onset_grid.h"
 
 namespace legato::model {
 
@@ -70,6 +71,9 @@ struct InfillContext {
   // notes after it to come at the intervals those lines show (rest_counts with the first pitched
   // onset after the gap's end; empty without one within a bar).
   RestCounts rests_before, rests_around, rests_into_after;
+  // Per position in the beat, the share of the piece's onsets there (onset_positions): of its music
+  // before the gap, and of all of it outside the gap; empty with too few notes to tell.
+  std::vector<double> grid_before, grid_around;
   std::vector<int32_t>
       lead_in;  // Before: the token of the instrument in force at the gap (a continuation need not name it)
 };
@@ -111,6 +115,8 @@ inline constexpr int kLeadInSemitones = 12;
 inline constexpr double kDefaultInfillClassesStrength = 4;
 // The default of composer --infill-end-rest-strength (bench/results/quality.md, session 14).
 inline constexpr double kDefaultInfillEndRestStrength = 1;
+// The default of composer --infill-grid-strength (bench/results/quality.md, session 15).
+inline constexpr double kDefaultInfillGridStrength = 1;
 
 // How composer writes a middle (docs/infill.md, "Choosing the middle"; the defaults measured in
 // bench/results/quality.md, 2026-12-07 "the seam after the gap" and session 12).
@@ -149,6 +155,11 @@ struct InfillOptions {
   // asked (a longer rest took notes from gaps that were to be dense).
   Range end_rest = Range::Off;
   double end_rest_strength = kDefaultInfillEndRestStrength;
+  // Guidance of the middle's onsets to the positions in the beat where the piece strikes (GridGuide):
+  // off, those of all its music outside the gap, or of its music before the gap alone. composer's
+  // default: Around where both sides are read, Before for a continuation, Off where a density is asked.
+  Range grid = Range::Off;
+  double grid_strength = kDefaultInfillGridStrength;
   // Both sides read: the middle's last `lead_in_beats` beats keep their pitched notes to the range
   // of the first beat after the gap (InfillContext::range_after_start, widened about its middle to
   // kLeadInSemitones) at `lead_in_strength`, so that the new bars lead into what follows them: the

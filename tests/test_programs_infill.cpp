@@ -405,11 +405,45 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   CHECK(rested(" --density low") == rested(" --density low --infill-end-rest off"));
   CHECK(rested(" --density low") != rested(" --density low --infill-end-rest around"));
 
+  // The new notes struck where the piece strikes (--infill-grid, on by default): triplets.mid plays
+  // eighth triplets only (positions 0, 4 and 8 of the 12 in a beat), this toy network sixteenths.
+  midi::Score triplets;
+  triplets.ticks_per_quarter = 480;
+  for (int k = 0; k < 120; ++k) triplets.notes.push_back(legato::testing::make_note(60 + (k * 2) % 12, 160 * k, 100));
+  triplets.update_times();
+  midi::write_midi_file(triplets, data / "triplets.mid");
+  const auto on_triplets = [&](const std::string& asked) {  // the new onsets' share on the triplets, seeds 1-3
+    double onsets = 0, kept = 0;
+    for (int seed = 1; seed <= 3; ++seed) {
+      const std::string piece = (data / "triplets.mid").string();
+      REQUIRE(run_program("composer", base_of(piece) + asked + " --seed " + std::to_string(seed)).status == 0);
+      CHECK(outside(data / "f.mid", 96, 288) == outside(piece, 96, 288));
+      const midi::Score s = midi::read_midi_file(data / "f.mid");
+      for (const auto& n : s.notes)
+        if (const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
+            step >= 96 && step < 288)
+          onsets += 1, kept += step % 4 == 0 ? 1 : 0;
+    }
+    return onsets > 0 ? kept / onsets : 0.0;
+  };
+  const double gridded = on_triplets(""), free_onsets = on_triplets(" --infill-grid off");
+  INFO(gridded, " against ", free_onsets);
+  CHECK(gridded >= 0.9);
+  CHECK(gridded > free_onsets + 0.2);
+  const double before_gap = on_triplets(" --infill-sees before");  // before the gap alone: the same grid
+  CHECK(before_gap >= 0.9);
+  CHECK(before_gap > on_triplets(" --infill-sees before --infill-grid off") + 0.2);
+  CHECK(on_triplets(" --infill-grid-strength 0") == free_onsets);
+  // A density asked stands instead (it may need positions the piece does not strike): off unless asked for.
+  CHECK(on_triplets(" --density high") == on_triplets(" --density high --infill-grid off"));
+  CHECK(on_triplets(" --density high --infill-grid around") >= 0.9);
+
   for (const char* asked :
        {" --style calm", " --key H", " --density sparse", " --pitch-range 60-64 --infill-range around",
         " --pitch-range 60-64 --infill-lead-in 1", " --infill-sees before --infill-lead-in 2",
         " --infill-sees before --infill-pitch-classes around", " --key C --infill-pitch-classes before",
-        " --infill-sees before --infill-end-rest around", " --infill-end-rest-strength 2"}) {
+        " --infill-sees before --infill-end-rest around", " --infill-end-rest-strength 2",
+        " --infill-sees before --infill-grid around", " --infill-grid-strength 1.5"}) {
     const auto r = run_program("composer", base + asked);
     INFO(asked, "\n", r.output);
     CHECK(r.status == 2);

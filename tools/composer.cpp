@@ -80,6 +80,9 @@ struct Options {
   std::string infill_density = "off";      // --infill-density: off, around or before
   std::string infill_classes = "around";   // --infill-pitch-classes: off, around or before
   std::string infill_end_rest = "around";  // --infill-end-rest: off, around or before
+  std::string infill_grid = "around";      // --infill-grid: off, around or before
+  bool grid_given = false;      // --infill-grid on the command line (else around, before for a continuation, off with
+                                // --density)
   bool end_rest_given = false;  // --infill-end-rest on the command line (else around, before for a continuation,
                                 // off with --density)
   bool classes_given = false;   // --infill-pitch-classes on the command line (else what can be read, off with --key)
@@ -129,6 +132,8 @@ int check_infill_options(Options& o) {
     problem = "--infill-pitch-classes around reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && o.infill_sees == "before" && o.end_rest_given && o.infill_end_rest == "around")
     problem = "--infill-end-rest around reads the music after the gap, which --infill-sees before does not read";
+  if (!o.infill.empty() && o.infill_sees == "before" && o.grid_given && o.infill_grid == "around")
+    problem = "--infill-grid around reads the music after the gap, which --infill-sees before does not read";
   if (!o.infill.empty() && !o.controls.key.empty() && o.classes_given && o.infill_classes != "off")
     problem = "--key and --infill-pitch-classes both choose the new notes' pitch classes: give one";
   if (!o.infill.empty() && o.infill_sees == "before" && o.lead_in_given && o.infill_options.lead_in_beats > 0)
@@ -153,10 +158,12 @@ int check_infill_options(Options& o) {
   const auto by_default = [&](bool given, const std::string& name, bool replaced) {
     return given ? side(name) : replaced ? Range::Off : o.infill_sees == "both" ? Range::Around : Range::Before;
   };
-  // The key chooses the pitch classes. A density asked stands over the rest before the gap's end: with
-  // both, fewer gaps came out in the asked third (bench/results/quality.md, session 14).
+  // The key chooses the pitch classes. A density asked stands over the rest before the gap's end (with
+  // both, fewer gaps came out in the asked third: bench/results/quality.md, session 14) and over the
+  // piece's positions in the beat (a denser gap may strike where the piece does not).
   o.infill_options.classes = by_default(o.classes_given, o.infill_classes, !o.controls.key.empty());
   o.infill_options.end_rest = by_default(o.end_rest_given, o.infill_end_rest, !o.controls.density.empty());
+  o.infill_options.grid = by_default(o.grid_given, o.infill_grid, !o.controls.density.empty());
   if (!o.bars_text.empty() && !range) o.bars = std::stod(o.bars_text);
   return -1;
 }
@@ -215,19 +222,6 @@ void add_infill_guidance_options(CLI::App& app, Options& o) {
       ->check(tools::number_in(0, 100))
       ->needs("--infill")
       ->capture_default_str();
-  app.add_option("--infill-end-rest", o.infill_end_rest,
-                 "With --infill of bars: steer how long the new notes rest before the gap's end toward how long "
-                 "the piece rests before its bar lines: off, around (all its bars outside the gap, as intervals "
-                 "to the first note after the gap) or before (its bars before the gap alone); by default around, "
-                 "before with --infill-sees before, off with --density")
-      ->check(CLI::IsMember({"off", "around", "before"}))
-      ->needs("--infill")
-      ->capture_default_str();
-  app.add_option("--infill-end-rest-strength", o.infill_options.end_rest_strength,
-                 "With --infill-end-rest: 0 leaves the network's own choice, 1 takes the piece's")
-      ->check(tools::number_in(0, 1))
-      ->needs("--infill")
-      ->capture_default_str();
   app.add_option("--infill-lead-in", o.infill_options.lead_in_beats,
                  "With --infill (both sides): keep the new notes of the gap's last BEATS beats to the pitch range "
                  "of the first beat after the gap (an octave at least), so that they lead into it (0: off)")
@@ -254,6 +248,37 @@ void add_infill_guidance_options(CLI::App& app, Options& o) {
   app.add_option("--infill-scored-tokens", o.infill_options.scored_tokens,
                  "With --infill-candidates: how many of the tokens after the gap are scored")
       ->check(tools::whole_in(1, 10000))
+      ->needs("--infill")
+      ->capture_default_str();
+}
+
+// How --infill guides the timing of its middle by the piece's own (docs/infill.md, "Resting before the
+// bars after", "Keeping to the piece's grid").
+void add_infill_timing_options(CLI::App& app, Options& o) {
+  app.add_option("--infill-end-rest", o.infill_end_rest,
+                 "With --infill of bars: steer how long the new notes rest before the gap's end toward how long "
+                 "the piece rests before its bar lines: off, around (all its bars outside the gap, as intervals "
+                 "to the first note after the gap) or before (its bars before the gap alone); by default around, "
+                 "before with --infill-sees before, off with --density")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-end-rest-strength", o.infill_options.end_rest_strength,
+                 "With --infill-end-rest: 0 leaves the network's own choice, 1 takes the piece's")
+      ->check(tools::number_in(0, 1))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-grid", o.infill_grid,
+                 "With --infill: strike the new notes only on positions in the beat where the piece strikes "
+                 "(at least 1% of its notes): off, around (all its music outside the gap) or before (its music "
+                 "before the gap alone); by default around, before with --infill-sees before, off with --density")
+      ->check(CLI::IsMember({"off", "around", "before"}))
+      ->needs("--infill")
+      ->capture_default_str();
+  app.add_option("--infill-grid-strength", o.infill_options.grid_strength,
+                 "With --infill-grid: the share of a time step's probability taken where it lands off those "
+                 "positions (0: none, 1: all but a millionth)")
+      ->check(tools::number_in(0, 1))
       ->needs("--infill")
       ->capture_default_str();
 }
@@ -417,6 +442,7 @@ int parse_options(int argc, char** argv, Options& o) {
   add_control_options(app, o);
   add_infill_options(app, o);
   add_infill_guidance_options(app, o);
+  add_infill_timing_options(app, o);
   app.get_option("--listen")->excludes("--infill");  // a live answer, or a file's gap filled
   if (const int code = tools::parse_command_line(app, argc, argv, {{"--compare-with", "--against"}}); code >= 0)
     return code;
@@ -425,6 +451,7 @@ int parse_options(int argc, char** argv, Options& o) {
   o.lead_in_given = app.get_option("--infill-lead-in")->count() > 0;
   o.classes_given = app.get_option("--infill-pitch-classes")->count() > 0;
   o.end_rest_given = app.get_option("--infill-end-rest")->count() > 0;
+  o.grid_given = app.get_option("--infill-grid")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;

@@ -1,0 +1,43 @@
+#include "model/onset_grid.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "midi/tokenizer_event.h"
+
+namespace legato::model {
+namespace {
+
+const midi::EventTokenizer kGrid;  // the event scheme's grid: what a grid step is in ticks
+
+}  // namespace
+
+std::vector<double> onset_positions(const midi::Score& score, int64_t from, int64_t to, int64_t skip_from,
+                                    int64_t skip_to) {
+  const int64_t per_quarter = midi::EventOptions{}.steps_per_quarter;
+  std::vector<double> shares(static_cast<size_t>(per_quarter), 0.0);
+  int64_t onsets = 0;
+  for (const midi::Note& n : score.notes) {
+    const int64_t step = kGrid.to_steps(n.start_tick, score.ticks_per_quarter);
+    if (step < from || step >= to || (step >= skip_from && step < skip_to)) continue;
+    shares[static_cast<size_t>(step % per_quarter)] += 1;
+    ++onsets;
+  }
+  if (onsets < kGridMinOnsets) return {};
+  for (double& s : shares) s /= static_cast<double>(onsets);
+  return shares;
+}
+
+void GridGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
+  if (!active()) return;
+  const auto per_quarter = static_cast<int64_t>(positions_.size());
+  const auto lowered = static_cast<float>(std::log(std::max(1 - strength_, 1e-6)));
+  const int64_t now = grammar.now();
+  for (int32_t id = 0; id < vocab; ++id) {
+    const int shift = grammar.shift_of(id);
+    if (shift <= 0 || now + shift >= end_) continue;
+    if (positions_[static_cast<size_t>((now + shift) % per_quarter)] < kGridMinShare) logits[id] += lowered;
+  }
+}
+
+}  // namespace legato::model

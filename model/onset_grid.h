@@ -1,0 +1,50 @@
+#pragma once
+// The positions in the beat where a piece strikes its notes (composer --infill-grid, docs/infill.md
+// "Keeping to the piece's grid"). The event scheme's grid has 12 steps to a quarter note, so that
+// sixteenths and triplets both fit, and a few pieces of the seed corpus strike off the straight
+// grid (a constant offset of two steps, or played in): the networks learnt to strike anywhere, and
+// their middles put about a fifth of their onsets on positions in the beat where the pieces around
+// them never strike (bench/results/quality.md, session 15), the seam after the gap among them (a
+// note struck one or two steps before the bars after it, which real bars never do there).
+#include <cstdint>
+#include <vector>
+
+#include "midi/grammar.h"
+#include "midi/score.h"
+
+namespace legato::model {
+
+// A position in the beat the piece strikes on if at least this share of its onsets fall there: a
+// stray onset or two in a piece does not make its position one to keep to.
+inline constexpr double kGridMinShare = 0.01;
+// Fewer onsets than this tell no grid (two bars of eighths do): guidance is off.
+inline constexpr int64_t kGridMinOnsets = 16;
+
+// Per position in the quarter note (grid step mod steps_per_quarter), the share of `score`'s onsets
+// (pitched and drums) in grid steps [from, to) outside [skip_from, skip_to) that fall there; empty
+// with fewer than kGridMinOnsets of them.
+std::vector<double> onset_positions(const midi::Score& score, int64_t from, int64_t to, int64_t skip_from,
+                                    int64_t skip_to);
+
+// Guidance of a middle's time shifts toward the positions in the beat its piece strikes on.
+class GridGuide {
+ public:
+  GridGuide() = default;
+  // `positions`: onset_positions'; `end`: the middle's end (grid steps from the piece's start), which
+  // a shift may always reach; `strength` 0..1: how much of a shift's probability is taken where it
+  // lands off the piece's positions (1: all but a millionth).
+  GridGuide(std::vector<double> positions, int64_t end, double strength)
+      : positions_(std::move(positions)), end_(end), strength_(strength) {}
+  bool active() const { return strength_ > 0 && !positions_.empty(); }
+  // The logits [vocab] of the shifts that land before the end on a position in the beat where fewer
+  // than kGridMinShare of the piece's onsets fall are lowered by log(1 - strength): the network
+  // rests on to a position the piece strikes on, or strikes there.
+  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
+
+ private:
+  std::vector<double> positions_;
+  int64_t end_ = 0;
+  double strength_ = 0;
+};
+
+}  // namespace legato::model
