@@ -7,7 +7,7 @@ line: midi::detect_key) is the one asked for, and the share whose notes per beat
 asked class by the checkpoint's own corpus thirds (density_bounds in its config).
 
     bench/controls_quality.py CHECKPOINT [--pieces 10] [--bars 16] [--keys "D minor,G major"] [--bin build/bin]
-                              [--key-strength S] [--density-strength S] [--measure key,density]
+                              [--key-strength S] [--density-strength S] [--grid-strength S] [--measure key,density]
 
 --key-strength and --density-strength go to composer (model/control_guide.h); both 0 measures the
 control tokens alone, without them composer's defaults (guidance on).
@@ -57,6 +57,8 @@ def compose(args, folder, flags, seed):
         strengths += ["--key-strength", str(args.key_strength)]
     if args.density_strength is not None:
         strengths += ["--density-strength", str(args.density_strength)]
+    if args.grid_strength is not None:
+        strengths += ["--grid-strength", str(args.grid_strength)]
     subprocess.run([os.path.join(args.bin, "composer"), "--checkpoint", args.checkpoint, "--bars", str(args.bars),
                     "--seed", str(seed), "--num-outputs", str(args.pieces), "--out", out] + flags + strengths,
                    capture_output=True, text=True, check=True)
@@ -75,6 +77,7 @@ def main():
     p.add_argument("--measure", default="key,density", help="which controls to measure (of those the checkpoint has)")
     p.add_argument("--key-strength", type=float, help="composer's --key-strength (0: the key token alone)")
     p.add_argument("--density-strength", type=float, help="composer's --density-strength (0: the token alone)")
+    p.add_argument("--grid-strength", type=float, help="composer's --grid-strength (0: off)")
     args = p.parse_args()
     config = config_of(args.checkpoint)
     if "controls" not in config:

@@ -13,6 +13,7 @@
 #include "midi/tokenizer_event.h"
 #include "midi/vocabulary.h"
 #include "model/generator_persistent.h"
+#include "model/onset_grid.h"
 
 namespace legato::model {
 
@@ -79,7 +80,7 @@ std::optional<midi::EventGrammar> grammar_for(const CheckpointMeta& meta) {
 std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& meta, const std::vector<int32_t>& primer,
                                    const PieceLength& length, const SamplingOptions& sampling, std::mt19937_64& rng,
                                    const TokenListener& on_token, const std::vector<int32_t>& context,
-                                   ControlGuide* guide) {
+                                   ControlGuide* guide, double grid_strength) {
   const std::vector<int32_t> banned = banned_tokens(meta.vocab);
   const int32_t eos = special_ids(meta.vocab).eos;
   std::optional<midi::EventGrammar> grammar = grammar_for(meta);
@@ -88,11 +89,13 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
   if (!grammar || (!masks && length.steps <= 0 && !guide))
     return compose(net, primer, length.tokens, sampling, banned, eos, rng, on_token);  // as before the grammar
   grammar->set_min_steps(masks ? length.steps : 0);
+  RunningGrid grid(masks ? grid_strength : 0);  // as the grammar steers: the event scheme's current version
   Generator gen(net);
   for (int32_t t : context) grammar->feed(t);
   for (int32_t t : primer) {
     gen.feed(t);
     grammar->feed(t);
+    grid.feed(t, *grammar);
   }
   // A primer that ends with its ensemble (--instruments, or drawn from the corpus) gives all of
   // it: the network may not add instruments. After BOS alone it chooses the ensemble itself.
@@ -108,6 +111,7 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     float* z = logits.data<float>();
     for (int32_t b : banned) z[b] = -1e30f;
     if (guide) guide->bias(z, logits.numel(), *grammar);
+    grid.bias(z, logits.numel(), *grammar);
     if (masks) grammar->mask(z);
     const int32_t next = sample_token(z, logits.numel(), sampling, rng);
     if (next == eos) break;
@@ -115,6 +119,7 @@ std::vector<int32_t> compose_piece(const MusicLSTM& net, const CheckpointMeta& m
     if (on_token && !on_token(generated)) break;
     gen.feed(next);
     grammar->feed(next);
+    grid.feed(next, *grammar);
     if (guide) guide->feed(next, *grammar);
   }
   return generated;

@@ -6,6 +6,7 @@
 #include "midi/vocabulary.h"
 #include "model/composition.h"
 #include "model/encoding.h"
+#include "model/onset_grid.h"
 
 namespace legato::model {
 
@@ -82,8 +83,8 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
   std::vector<int32_t> fed = piece.controls;
   fed.insert(fed.end(), piece.primer.begin(), piece.primer.end());
   const TokenListener listener = hooks.start ? hooks.start(k, piece.shift) : TokenListener{};
-  piece.generated =
-      compose_piece(net, meta, fed, r.length, r.sampling, rng, listener, piece.context, guide ? &*guide : nullptr);
+  piece.generated = compose_piece(net, meta, fed, r.length, r.sampling, rng, listener, piece.context,
+                                  guide ? &*guide : nullptr, r.grid_strength);
   piece.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // What sounds: a user's primer leads into the new music (a drawn training window is not theirs),
   // after the context, which names the instruments of the primer's notes and sounds nothing itself.
@@ -95,6 +96,10 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
 }
 
 }  // namespace
+
+double grid_strength_for(const ControlRequest& controls) {
+  return controls.density.empty() ? kDefaultGridStrength : 0.0;
+}
 
 std::vector<int32_t> ComposedPiece::all() const {
   std::vector<int32_t> out = context;

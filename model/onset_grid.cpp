@@ -28,16 +28,30 @@ std::vector<double> onset_positions(const midi::Score& score, int64_t from, int6
   return shares;
 }
 
-void GridGuide::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
-  if (!active()) return;
-  const auto per_quarter = static_cast<int64_t>(positions_.size());
-  const auto lowered = static_cast<float>(std::log(std::max(1 - strength_, 1e-6)));
+void hold_back_off_grid(float* logits, int64_t vocab, const midi::EventGrammar& grammar,
+                        const std::vector<double>& positions, int64_t end, double strength) {
+  const auto per_quarter = static_cast<int64_t>(positions.size());
+  const auto lowered = static_cast<float>(std::log(std::max(1 - strength, 1e-6)));
   const int64_t now = grammar.now();
   for (int32_t id = 0; id < vocab; ++id) {
     const int shift = grammar.shift_of(id);
-    if (shift <= 0 || now + shift >= end_) continue;
-    if (positions_[static_cast<size_t>((now + shift) % per_quarter)] < kGridMinShare) logits[id] += lowered;
+    if (shift <= 0 || now + shift >= end) continue;
+    if (positions[static_cast<size_t>((now + shift) % per_quarter)] < kGridMinShare) logits[id] += lowered;
   }
+}
+
+void RunningGrid::feed(int32_t token, const midi::EventGrammar& grammar) {
+  if (grammar.pitch_of(token) < 0) return;
+  ++counts_[static_cast<size_t>(grammar.now() % static_cast<int64_t>(counts_.size()))];
+  ++onsets_;
+}
+
+void RunningGrid::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
+  if (!active() || onsets_ < kGridMinOnsets) return;
+  std::vector<double> positions(counts_.size());
+  for (size_t k = 0; k < counts_.size(); ++k)
+    positions[k] = static_cast<double>(counts_[k]) / static_cast<double>(onsets_);
+  hold_back_off_grid(logits, vocab, grammar, positions, INT64_MAX, strength_);
 }
 
 }  // namespace legato::model

@@ -14,6 +14,10 @@
 
 namespace legato::model {
 
+// The default of composer --grid-strength and of the other doors' (RunningGrid; bench/results/quality.md,
+// session 15).
+inline constexpr double kDefaultGridStrength = 1;
+
 // A position in the beat the piece strikes on if at least this share of its onsets fall there: a
 // stray onset or two in a piece does not make its position one to keep to.
 inline constexpr double kGridMinShare = 0.01;
@@ -25,6 +29,12 @@ inline constexpr int64_t kGridMinOnsets = 16;
 // with fewer than kGridMinOnsets of them.
 std::vector<double> onset_positions(const midi::Score& score, int64_t from, int64_t to, int64_t skip_from,
                                     int64_t skip_to);
+
+// The logits [vocab] of the shifts that land before grid step `end` on a position in the beat where
+// `positions` (onset_positions') holds fewer than kGridMinShare of the onsets, lowered by
+// log(1 - strength) (strength 1: by a millionth).
+void hold_back_off_grid(float* logits, int64_t vocab, const midi::EventGrammar& grammar,
+                        const std::vector<double>& positions, int64_t end, double strength);
 
 // Guidance of a middle's time shifts toward the positions in the beat its piece strikes on.
 class GridGuide {
@@ -39,11 +49,33 @@ class GridGuide {
   // The logits [vocab] of the shifts that land before the end on a position in the beat where fewer
   // than kGridMinShare of the piece's onsets fall are lowered by log(1 - strength): the network
   // rests on to a position the piece strikes on, or strikes there.
-  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
+  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
+    if (active()) hold_back_off_grid(logits, vocab, grammar, positions_, end_, strength_);
+  }
 
  private:
   std::vector<double> positions_;
   int64_t end_ = 0;
+  double strength_ = 0;
+};
+
+// The same for a piece being composed (composer --grid-strength): its positions are those of its own
+// notes so far (a primer's included), counted as it goes; once kGridMinOnsets are counted, a shift
+// that would land where fewer than kGridMinShare of them fell is held back. These networks drift: a
+// stray shift of a step or two moves every later note off the bar's grid, and 25-37% of their
+// pieces' onsets lay off the sixteenths and triplets that the corpus keeps 96% of its onsets to
+// (bench/results/quality.md, session 15); kept to its own first bars, a piece keeps its grid.
+class RunningGrid {
+ public:
+  explicit RunningGrid(double strength = 0) : strength_(strength) {}
+  bool active() const { return strength_ > 0; }
+  // Counts the onset of `token` (already fed to `grammar`) if it is a note.
+  void feed(int32_t token, const midi::EventGrammar& grammar);
+  void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
+
+ private:
+  std::vector<int64_t> counts_ = std::vector<int64_t>(static_cast<size_t>(midi::EventOptions{}.steps_per_quarter));
+  int64_t onsets_ = 0;
   double strength_ = 0;
 };
 

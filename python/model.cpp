@@ -11,6 +11,7 @@
 #include "model/composition.h"
 #include "model/encoding.h"
 #include "model/generator.h"
+#include "model/onset_grid.h"
 #include "train/trainer.h"
 
 namespace legato::python {
@@ -146,6 +147,7 @@ py::list compose(const Model& m, std::optional<int64_t> length, double temperatu
                        ? model::PieceLength{1000000, model::steps_of_seconds(*style_seconds, tempo)}
                        : model::PieceLength{length.value_or(500), 0};
   request.count = n, request.tempo = tempo, request.two_hands = two_hands;
+  request.grid_strength = model::grid_strength_for(request.controls);  // as composer's
   std::vector<model::ComposedPiece> composed;
   {
     py::gil_scoped_release release;  // composing is long: other threads run meanwhile

@@ -113,6 +113,7 @@ model::CompositionRequest Studio::request_of(const ComposeRequest& r, const mode
   request.seed = r.seed;
   request.sampling = r.sampling;
   request.two_hands = !r.one_part;
+  request.grid_strength = model::grid_strength_for(request.controls);  // as composer's
   return request;
 }
 

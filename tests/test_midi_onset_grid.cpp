@@ -89,3 +89,43 @@ TEST_CASE("onset grid: shifts that land off the piece's positions are held back,
   CHECK_FALSE(model::GridGuide({}, 1000, 1).active());
   CHECK_FALSE(model::GridGuide().active());
 }
+
+TEST_CASE("onset grid: a piece being composed is kept to the positions of its own notes so far") {
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T3", "T6", "P0", "N60", "D3"};
+  midi::EventGrammar g(vocab, {});
+  model::RunningGrid grid(1);
+  REQUIRE(grid.active());
+  CHECK_FALSE(model::RunningGrid().active());
+  for (const int32_t t : {0, 5}) g.feed(t), grid.feed(t, g);  // BOS P0
+  const auto note = [&] {
+    for (const int32_t t : {6, 7}) g.feed(t), grid.feed(t, g);  // N60 D3: one onset
+  };
+  const std::vector<float> before(vocab.size(), 0.5f);
+  const auto biased = [&] {
+    std::vector<float> z = before;
+    grid.bias(z.data(), static_cast<int64_t>(z.size()), g);
+    return z;
+  };
+  for (int k = 0; k < 15; ++k) {  // eighths: positions 0 and 6 of the beat
+    note();
+    g.feed(4), grid.feed(4, g);  // T6
+  }
+  CHECK(biased() == before);  // 15 onsets tell no grid yet
+  note();                     // the 16th, at step 90 (position 6)
+  const std::vector<float> z = biased();
+  CHECK(std::exp(double(z[2] - before[2])) == doctest::Approx(1e-6));  // T1: position 7
+  CHECK(std::exp(double(z[3] - before[3])) == doctest::Approx(1e-6));  // T3: position 9
+  CHECK(z[4] == before[4]);                                            // T6: position 0
+  for (const size_t other : {0, 1, 5, 6, 7}) CHECK(z[other] == before[other]);
+  g.feed(3), grid.feed(3, g);  // T3 taken anyway: now at position 9, where nothing was struck
+  note();
+  CHECK(biased()[3] == before[3]);  // T3 from 9 lands on 0
+  CHECK(biased()[4] < before[4]);   // T6 from 9 lands on 3
+  model::RunningGrid half(0.5);
+  std::vector<float> w = before;
+  for (int k = 0; k < 16; ++k) half.feed(6, g);  // 16 onsets, all at position 9 (the grammar's now)
+  half.bias(w.data(), static_cast<int64_t>(w.size()), g);
+  CHECK(std::exp(double(w[2] - before[2])) == doctest::Approx(0.5));  // T1 lands on 10
+  CHECK(w[3] < before[3]);                                            // T3 on 0, never struck
+  CHECK(w[4] < before[4]);
+}

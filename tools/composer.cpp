@@ -31,6 +31,7 @@
 #include "model/generator.h"
 #include "model/generator_persistent.h"
 #include "model/infill.h"
+#include "model/onset_grid.h"
 #include "render/live_player.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -90,10 +91,12 @@ struct Options {
   bool listen = false;               // call and response (live/session.h) instead of composing a piece
   std::string listen_mode = "answer";
   live::ListenOptions live;
-  model::ControlRequest controls;  // --key, --density, --style (docs/controls.md)
-  std::string pitch_range;         // --pitch-range LO-HI, parsed into controls.pitch_range
-  bool length_given = false;       // --length on the command line (else a --style's length may stand)
-  bool lead_in_given = false;      // --infill-lead-in on the command line (else its default, off where not read)
+  model::ControlRequest controls;                      // --key, --density, --style (docs/controls.md)
+  std::string pitch_range;                             // --pitch-range LO-HI, parsed into controls.pitch_range
+  double grid_strength = model::kDefaultGridStrength;  // --grid-strength (model/onset_grid.h, RunningGrid)
+  bool grid_strength_given = false;  // --grid-strength on the command line (else its default, off with --density)
+  bool length_given = false;         // --length on the command line (else a --style's length may stand)
+  bool lead_in_given = false;        // --infill-lead-in on the command line (else its default, off where not read)
 };
 
 // --bars: a number of bars to compose, or with --infill a range of them (checked once parsed).
@@ -359,6 +362,13 @@ void add_sampling_options(CLI::App& app, Options& o) {
       ->check(tools::number_in(0, 1, true))
       ->capture_default_str();
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
+  app.add_option("--grid-strength", o.grid_strength,
+                 "Keep the new notes to the positions in the beat where the piece (its primer too) has struck "
+                 "so far, from its 16th note on: the share of a time step's probability taken where it lands "
+                 "on a position holding under 1% of them (0: none, 1: all but a millionth); off with --density "
+                 "unless given")
+      ->check(tools::number_in(0, 1))
+      ->capture_default_str();
 }
 
 // Where the piece goes: files, the comparison, --evaluate instead, and --play (returned: its count
@@ -452,6 +462,7 @@ int parse_options(int argc, char** argv, Options& o) {
   o.classes_given = app.get_option("--infill-pitch-classes")->count() > 0;
   o.end_rest_given = app.get_option("--infill-end-rest")->count() > 0;
   o.grid_given = app.get_option("--infill-grid")->count() > 0;
+  o.grid_strength_given = app.get_option("--grid-strength")->count() > 0;
   if (const int code = check_infill_options(o); code >= 0) return code;
   o.listen = app.get_option("--listen")->count() > 0;
   o.live.output_port = o.play_port;
@@ -660,6 +671,7 @@ model::CompositionRequest request_of(const Options& o, const model::CheckpointMe
     throw model::InputError(e.what());
   }
   request.with_controls = true;
+  request.grid_strength = o.grid_strength_given ? o.grid_strength : model::grid_strength_for(request.controls);
   request.count = o.num_outputs;
   request.seed = o.seed;
   request.sampling = o.sampling;
