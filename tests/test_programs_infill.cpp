@@ -260,13 +260,7 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   for (int k = 0; k < 3; ++k) {  // C major scales with k more notes at each onset: three densities
     std::string name = "p";      // appended: GCC 12 warns falsely about "p" + std::to_string(k)
     name += std::to_string(k) + ".mid";
-    midi::Score s = legato::testing::scale_piece(0, false, 120);
-    for (size_t n = 0, end = s.notes.size(); n < end; ++n)
-      for (int extra = 1; extra <= k; ++extra)
-        if (!s.notes[n].is_drum()) s.notes.push_back(s.notes[n]), s.notes.back().pitch += 12 * extra;
-    std::stable_sort(s.notes.begin(), s.notes.end(),
-                     [](const midi::Note& a, const midi::Note& b) { return a.start_tick < b.start_tick; });
-    midi::write_midi_file(s, data / name);
+    midi::write_midi_file(legato::testing::doubled_scale_piece(k), data / name);
   }
   const auto trained = run_program("trainer", "--preset tiny --data " + data.string() +
                                                   " --epochs 1 --hidden 16 --seq-len 24 --batch 4 --eval-pieces 0 "
@@ -407,24 +401,16 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
 
   // The new notes struck where the piece strikes (--infill-grid, on by default): triplets.mid plays
   // eighth triplets only (positions 0, 4 and 8 of the 12 in a beat), this toy network sixteenths.
-  midi::Score triplets;
-  triplets.ticks_per_quarter = 480;
-  for (int k = 0; k < 120; ++k) triplets.notes.push_back(legato::testing::make_note(60 + (k * 2) % 12, 160 * k, 100));
-  triplets.update_times();
-  midi::write_midi_file(triplets, data / "triplets.mid");
+  midi::write_midi_file(legato::testing::triplets_piece(), data / "triplets.mid");
   const auto on_triplets = [&](const std::string& asked) {  // the new onsets' share on the triplets, seeds 1-3
-    double onsets = 0, kept = 0;
+    legato::testing::TripletCount count;
     for (int seed = 1; seed <= 3; ++seed) {
       const std::string piece = (data / "triplets.mid").string();
       REQUIRE(run_program("composer", base_of(piece) + asked + " --seed " + std::to_string(seed)).status == 0);
       CHECK(outside(data / "f.mid", 96, 288) == outside(piece, 96, 288));
-      const midi::Score s = midi::read_midi_file(data / "f.mid");
-      for (const auto& n : s.notes)
-        if (const int64_t step = midi::EventTokenizer().to_steps(n.start_tick, s.ticks_per_quarter);
-            step >= 96 && step < 288)
-          onsets += 1, kept += step % 4 == 0 ? 1 : 0;
+      count.add(midi::read_midi_file(data / "f.mid"), 96, 288);
     }
-    return onsets > 0 ? kept / onsets : 0.0;
+    return count.share();
   };
   const double gridded = on_triplets(""), free_onsets = on_triplets(" --infill-grid off");
   INFO(gridded, " against ", free_onsets);
