@@ -48,9 +48,16 @@ void RunningGrid::feed(int32_t token, const midi::EventGrammar& grammar) {
 
 void RunningGrid::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
   if (!active() || onsets_ < kGridMinOnsets) return;
+  const auto per_quarter = static_cast<int64_t>(counts_.size());
+  const auto anchor = std::max_element(counts_.begin(), counts_.end()) - counts_.begin();  // the beat, mostly
   std::vector<double> positions(counts_.size());
-  for (size_t k = 0; k < counts_.size(); ++k)
-    positions[k] = static_cast<double>(counts_[k]) / static_cast<double>(onsets_);
+  for (int64_t k = 0; k < per_quarter; ++k) {
+    const int64_t from_anchor = (k - anchor + per_quarter) % per_quarter;
+    // Struck so far, or a sixteenth or a triplet from the beat: a piece may go on from eighths to either.
+    const bool subdivision = from_anchor % (per_quarter / 4) == 0 || from_anchor % (per_quarter / 3) == 0;
+    positions[static_cast<size_t>(k)] =
+        subdivision ? 1.0 : static_cast<double>(counts_[static_cast<size_t>(k)]) / static_cast<double>(onsets_);
+  }
   hold_back_off_grid(logits, vocab, grammar, positions, INT64_MAX, strength_);
 }
 

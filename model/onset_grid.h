@@ -60,17 +60,20 @@ class GridGuide {
 };
 
 // The same for a piece being composed (composer --grid-strength): its positions are those of its own
-// notes so far (a primer's included), counted as it goes; once kGridMinOnsets are counted, a shift
-// that would land where fewer than kGridMinShare of them fell is held back. These networks drift: a
-// stray shift of a step or two moves every later note off the bar's grid, and 25-37% of their
-// pieces' onsets lay off the sixteenths and triplets that the corpus keeps 96% of its onsets to
-// (bench/results/quality.md, session 15); kept to its own first bars, a piece keeps its grid.
+// notes so far (a primer's included), counted as it goes, and the sixteenths and triplets of its beat
+// (the position it struck most), where a piece may go on from eighths; once kGridMinOnsets are
+// counted, a shift that would land elsewhere is held back. These networks drift: a stray shift of a
+// step or two moves every later note off the bar's grid, and 12-20% of their pieces' onsets lay off
+// their beat's sixteenths and triplets, where the corpus keeps 96% of its onsets (bench/results/
+// quality.md, session 15); kept to their own beat, 1-4%.
 class RunningGrid {
  public:
   explicit RunningGrid(double strength = 0) : strength_(strength) {}
   bool active() const { return strength_ > 0; }
   // Counts the onset of `token` (already fed to `grammar`) if it is a note.
   void feed(int32_t token, const midi::EventGrammar& grammar);
+  // From the kGridMinOnsets-th onset on, hold_back_off_grid over the positions struck and the beat's
+  // subdivisions; before it, nothing.
   void bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const;
 
  private:

@@ -53,12 +53,16 @@ inline midi::Score doubled_scale_piece(int extra) {
   return s;
 }
 
-// 120 eighth triplets, 480 ticks a quarter: onsets on positions 0, 4 and 8 only of the event scheme's
-// 12 grid steps in a beat (a grid the test networks, which strike anywhere, are held to).
+// 120 eighth triplets over a bass note on each beat, 480 ticks a quarter: onsets on positions 0, 4
+// and 8 only of the event scheme's 12 grid steps in a beat, the beat's the most (a grid the test
+// networks, which strike anywhere, are held to); the last at grid step 476, position 8.
 inline midi::Score triplets_piece() {
   midi::Score score;
   score.ticks_per_quarter = 480;
-  for (int k = 0; k < 120; ++k) score.notes.push_back(make_note(60 + (k * 2) % 12, 160 * k, 100));
+  for (int k = 0; k < 120; ++k) {
+    score.notes.push_back(make_note(60 + (k * 2) % 12, 160 * k, 100));
+    if (k % 3 == 0) score.notes.push_back(make_note(48, 160 * k, 400));
+  }
   score.update_times();
   return score;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -90,42 +91,46 @@ TEST_CASE("onset grid: shifts that land off the piece's positions are held back,
   CHECK_FALSE(model::GridGuide().active());
 }
 
-TEST_CASE("onset grid: a piece being composed is kept to the positions of its own notes so far") {
-  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T3", "T6", "P0", "N60", "D3"};
+TEST_CASE("onset grid: a piece being composed keeps to its notes' positions and its beat's subdivisions") {
+  // Tokens: 2-7 shifts of 1-6 grid steps, 8 P0, 9 N60, 10 D3.
+  const std::vector<std::string> vocab = {"BOS", "EOS", "T1", "T2", "T3", "T4", "T5", "T6", "P0", "N60", "D3"};
   midi::EventGrammar g(vocab, {});
   model::RunningGrid grid(1);
   REQUIRE(grid.active());
   CHECK_FALSE(model::RunningGrid().active());
-  for (const int32_t t : {0, 5}) g.feed(t), grid.feed(t, g);  // BOS P0
-  const auto note = [&] {
-    for (const int32_t t : {6, 7}) g.feed(t), grid.feed(t, g);  // N60 D3: one onset
+  const auto feed = [](midi::EventGrammar& to, model::RunningGrid& counts, std::initializer_list<int32_t> tokens) {
+    for (const int32_t t : tokens) to.feed(t), counts.feed(t, to);
   };
   const std::vector<float> before(vocab.size(), 0.5f);
-  const auto biased = [&] {
+  const auto biased = [&](const model::RunningGrid& counts, const midi::EventGrammar& at) {
     std::vector<float> z = before;
-    grid.bias(z.data(), static_cast<int64_t>(z.size()), g);
+    counts.bias(z.data(), static_cast<int64_t>(z.size()), at);
     return z;
   };
-  for (int k = 0; k < 15; ++k) {  // eighths: positions 0 and 6 of the beat
-    note();
-    g.feed(4), grid.feed(4, g);  // T6
-  }
-  CHECK(biased() == before);  // 15 onsets tell no grid yet
-  note();                     // the 16th, at step 90 (position 6)
-  const std::vector<float> z = biased();
-  CHECK(std::exp(double(z[2] - before[2])) == doctest::Approx(1e-6));  // T1: position 7
-  CHECK(std::exp(double(z[3] - before[3])) == doctest::Approx(1e-6));  // T3: position 9
-  CHECK(z[4] == before[4]);                                            // T6: position 0
-  for (const size_t other : {0, 1, 5, 6, 7}) CHECK(z[other] == before[other]);
-  g.feed(3), grid.feed(3, g);  // T3 taken anyway: now at position 9, where nothing was struck
-  note();
-  CHECK(biased()[3] == before[3]);  // T3 from 9 lands on 0
-  CHECK(biased()[4] < before[4]);   // T6 from 9 lands on 3
+  const auto lowered = [&](const std::vector<float>& z, size_t id) { return std::exp(double(z[id] - before[id])); };
+  // A piece played a step late: two notes on its beat (position 1) and one an eighth after it (7).
+  feed(g, grid, {0, 8, 2});                                                // BOS P0 T1
+  for (int k = 0; k < 5; ++k) feed(g, grid, {9, 10, 9, 10, 7, 9, 10, 7});  // N N T6 N T6
+  CHECK(biased(grid, g) == before);                                        // 15 onsets tell no grid yet
+  feed(g, grid, {9, 10});                                                  // the 16th, on the beat (position 1)
+  const std::vector<float> z = biased(grid, g);
+  CHECK(lowered(z, 2) == doctest::Approx(1e-6));  // T1 lands on 2: a step after the beat
+  CHECK(lowered(z, 3) == doctest::Approx(1e-6));  // T2 on 3: the sixteenth of a beat on 0, not of this one
+  CHECK(z[4] == before[4]);                       // T3 on 4: this beat's sixteenth, never struck yet
+  CHECK(z[5] == before[5]);                       // T4 on 5: its triplet
+  CHECK(lowered(z, 6) == doctest::Approx(1e-6));  // T5 on 6
+  CHECK(z[7] == before[7]);                       // T6 on 7: its eighth, struck
+  for (const size_t other : {0, 1, 8, 9, 10}) CHECK(z[other] == before[other]);
+  // A position struck in at least 1% of the onsets is kept too, off the beat's subdivisions; at half
+  // strength the others keep half their probability.
+  midi::EventGrammar h(vocab, {});
   model::RunningGrid half(0.5);
-  std::vector<float> w = before;
-  for (int k = 0; k < 16; ++k) half.feed(6, g);  // 16 onsets, all at position 9 (the grammar's now)
-  half.bias(w.data(), static_cast<int64_t>(w.size()), g);
-  CHECK(std::exp(double(w[2] - before[2])) == doctest::Approx(0.5));  // T1 lands on 10
-  CHECK(w[3] < before[3]);                                            // T3 on 0, never struck
-  CHECK(w[4] < before[4]);
+  feed(h, half, {0, 8});
+  for (int k = 0; k < 15; ++k) feed(h, half, {9, 10});  // 15 onsets on the beat (position 0)
+  feed(h, half, {3, 9, 10, 7, 5});                      // T2 N: one on position 2; T6 T4: back on the beat
+  const std::vector<float> w = biased(half, h);
+  CHECK(w[3] == before[3]);                                            // T2 on 2: struck once in 16
+  CHECK(lowered(w, 2) == doctest::Approx(0.5));                        // T1 on 1
+  CHECK(lowered(w, 6) == doctest::Approx(0.5));                        // T5 on 5
+  for (const size_t kept : {4, 5, 7}) CHECK(w[kept] == before[kept]);  // T3, T4, T6: the beat's subdivisions
 }

@@ -364,9 +364,9 @@ void add_sampling_options(CLI::App& app, Options& o) {
   app.add_flag("--greedy", o.sampling.greedy, "Always take the likeliest token (the seed's argmax)");
   app.add_option("--grid-strength", o.grid_strength,
                  "Keep the new notes to the positions in the beat where the piece (its primer too) has struck "
-                 "so far, from its 16th note on: the share of a time step's probability taken where it lands "
-                 "on a position holding under 1% of them (0: none, 1: all but a millionth); off with --density "
-                 "unless given")
+                 "so far and to its beat's sixteenths and triplets, from its 16th note on: the share of a time "
+                 "step's probability taken where it lands elsewhere (0: none, 1: all but a millionth); off with "
+                 "--density unless given")
       ->check(tools::number_in(0, 1))
       ->capture_default_str();
 }
