@@ -23,14 +23,16 @@ Session::Session(const model::MusicLSTM& net, const model::CheckpointMeta& meta,
       options_(options),
       vocab_(meta.vocab),
       grammar_(meta.vocab, scheme_options(meta)),
+      grid_(options.grid_strength),
       generator_(net),
       tokenizer_(vocab_, 60.0 / options.tempo, options.follow_tempo),
       notes_(vocab_),
       rng_(options.seed),
       logits_(meta.vocab.size()),
-      before_{{}, grammar_, tokenizer_, notes_, rng_, 0, false, 128, 0} {
+      before_{{}, grammar_, grid_, tokenizer_, notes_, rng_, 0, false, 128, 0} {
   if (options.tempo <= 0 || options.answer_after <= 0 || options.answer_bars <= 0 || options.lookahead <= 0)
     throw std::invalid_argument("tempo, answer_after, answer_bars and lookahead must be positive");
+  if (options.grid_strength < 0 || options.grid_strength > 1) throw std::invalid_argument("grid_strength must be 0..1");
   // Never sampled: a second beginning, an end (the conversation goes on), the unknown marker and
   // the ensemble's header, which the stream has had.
   for (int32_t id = 0; id < vocab_.size(); ++id) {

@@ -25,6 +25,7 @@
 #include "midi/grammar.h"
 #include "model/checkpoint.h"
 #include "model/generator.h"
+#include "model/onset_grid.h"
 
 namespace legato::live {
 
@@ -43,6 +44,9 @@ struct SessionOptions {
   model::SamplingOptions sampling;
   uint64_t seed = 1;
   double lookahead = 1.0;  // seconds the engine writes ahead of the music (continue, accompany)
+  // The answer kept to the positions in the beat struck so far (the player's and its own) and to the
+  // beat's sixteenths and triplets, as composer's pieces are (model/onset_grid.h, RunningGrid); 0: off.
+  double grid_strength = model::kDefaultGridStrength;
   // false: no thread of the session's own; the caller steps the engine with step() (an LV2
   // plugin, from its host's worker thread).
   bool own_thread = true;
@@ -129,6 +133,7 @@ class Session {
   SessionOptions options_;
   EventVocab vocab_;
   midi::EventGrammar grammar_;
+  model::RunningGrid grid_;  // the positions in the beat of every note fed
   model::Generator generator_;
   PhraseTokenizer tokenizer_;
   TokenNotes notes_;
@@ -174,6 +179,7 @@ class Session {
   struct Before {
     model::Generator::State network;
     midi::EventGrammar grammar;
+    model::RunningGrid grid;
     PhraseTokenizer tokenizer;
     TokenNotes notes;
     std::mt19937_64 rng;

@@ -92,6 +92,7 @@ void Session::feed(int32_t token) {
   if (token < 0) return;
   generator_.feed(token);
   grammar_.feed(token);
+  grid_.feed(token, grammar_);
   LiveNote note;
   if (notes_.feed(token, note) && answering_ && note.onset >= answer_start_) schedule(note);
   if (answering_ && first_onset_ < 0 && !waiting_.empty() && notes_.now() > waiting_.front().onset) start_clock();
@@ -155,6 +156,7 @@ bool Session::check_silence(double now) {
 void Session::save_before() {
   generator_.save(before_.network);
   before_.grammar = grammar_;
+  before_.grid = grid_;
   before_.tokenizer = tokenizer_;
   before_.notes = notes_;
   before_.rng = rng_;
@@ -171,6 +173,7 @@ void Session::drop_answer() {
   waiting_.clear();
   generator_.restore(before_.network);
   grammar_ = before_.grammar;
+  grid_ = before_.grid;
   tokenizer_ = before_.tokenizer;
   notes_ = before_.notes;
   rng_ = before_.rng;
@@ -243,6 +246,7 @@ int32_t Session::sample() {
   const float* z = logits.data<float>();
   std::copy(z, z + logits_.size(), logits_.begin());
   for (int32_t b : banned_) logits_[static_cast<size_t>(b)] = -1e30f;
+  grid_.bias(logits_.data(), int64_t(logits_.size()), grammar_);
   grammar_.mask(logits_.data());
   for (int pitch = ceiling_; pitch < 128 && accompanying_; ++pitch)
     if (vocab_.note(pitch) >= 0) logits_[static_cast<size_t>(vocab_.note(pitch))] = -1e30f;

@@ -98,7 +98,7 @@ ComposedPiece compose_one(const MusicLSTM& net, const CheckpointMeta& meta, cons
 }  // namespace
 
 double grid_strength_for(const ControlRequest& controls) {
-  return controls.density.empty() ? kDefaultGridStrength : 0.0;
+  return controls.density.empty() && controls.key.empty() ? kDefaultGridStrength : 0.0;
 }
 
 std::vector<int32_t> ComposedPiece::all() const {

@@ -43,22 +43,22 @@ void hold_back_off_grid(float* logits, int64_t vocab, const midi::EventGrammar& 
 void RunningGrid::feed(int32_t token, const midi::EventGrammar& grammar) {
   if (grammar.pitch_of(token) < 0) return;
   ++counts_[static_cast<size_t>(grammar.now() % static_cast<int64_t>(counts_.size()))];
-  ++onsets_;
+  // The beat is set once, by the first kGridMinOnsets onsets: a piece that strikes its eighths or
+  // sixteenths more often than its beats later must not move it (its subdivisions would move with it).
+  if (++onsets_ == kGridMinOnsets) beat_ = std::max_element(counts_.begin(), counts_.end()) - counts_.begin();
 }
 
 void RunningGrid::bias(float* logits, int64_t vocab, const midi::EventGrammar& grammar) const {
-  if (!active() || onsets_ < kGridMinOnsets) return;
+  if (!active() || beat_ < 0) return;
   const auto per_quarter = static_cast<int64_t>(counts_.size());
-  const auto anchor = std::max_element(counts_.begin(), counts_.end()) - counts_.begin();  // the beat, mostly
-  std::vector<double> positions(counts_.size());
   for (int64_t k = 0; k < per_quarter; ++k) {
-    const int64_t from_anchor = (k - anchor + per_quarter) % per_quarter;
-    // Struck so far, or a sixteenth or a triplet from the beat: a piece may go on from eighths to either.
-    const bool subdivision = from_anchor % (per_quarter / 4) == 0 || from_anchor % (per_quarter / 3) == 0;
-    positions[static_cast<size_t>(k)] =
+    // Struck so far, or a sixteenth or a triplet of the beat: a piece may go on from eighths to either.
+    const int64_t from_beat = (k - beat_ + per_quarter) % per_quarter;
+    const bool subdivision = from_beat % (per_quarter / 4) == 0 || from_beat % (per_quarter / 3) == 0;
+    positions_[static_cast<size_t>(k)] =
         subdivision ? 1.0 : static_cast<double>(counts_[static_cast<size_t>(k)]) / static_cast<double>(onsets_);
   }
-  hold_back_off_grid(logits, vocab, grammar, positions, INT64_MAX, strength_);
+  hold_back_off_grid(logits, vocab, grammar, positions_, INT64_MAX, strength_);
 }
 
 }  // namespace legato::model

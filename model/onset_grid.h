@@ -61,11 +61,11 @@ class GridGuide {
 
 // The same for a piece being composed (composer --grid-strength): its positions are those of its own
 // notes so far (a primer's included), counted as it goes, and the sixteenths and triplets of its beat
-// (the position it struck most), where a piece may go on from eighths; once kGridMinOnsets are
-// counted, a shift that would land elsewhere is held back. These networks drift: a stray shift of a
+// (the position struck most by its first kGridMinOnsets onsets, fixed then), where a piece may go on
+// from eighths; from then on, a shift that would land elsewhere is held back. These networks drift: a stray shift of a
 // step or two moves every later note off the bar's grid, and 12-20% of their pieces' onsets lay off
 // their beat's sixteenths and triplets, where the corpus keeps 96% of its onsets (bench/results/
-// quality.md, session 15); kept to their own beat, 1-4%.
+// quality.md, session 15); kept to their own beat, 2-4%.
 class RunningGrid {
  public:
   explicit RunningGrid(double strength = 0) : strength_(strength) {}
@@ -78,7 +78,9 @@ class RunningGrid {
 
  private:
   std::vector<int64_t> counts_ = std::vector<int64_t>(static_cast<size_t>(midi::EventOptions{}.steps_per_quarter));
+  mutable std::vector<double> positions_ = std::vector<double>(counts_.size());  // bias's, kept: no allocation
   int64_t onsets_ = 0;
+  int64_t beat_ = -1;  // the position struck most by the first kGridMinOnsets onsets (-1: not yet)
   double strength_ = 0;
 };
 

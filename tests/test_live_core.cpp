@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -325,12 +326,16 @@ namespace {
 // its time, and between events the session is ticked and stepped every millisecond, as the
 // sending thread and the engine's would. Nothing depends on how busy the machine is.
 struct VirtualClock {
-  explicit VirtualClock(uint64_t seed) : meta(testing::live_meta()), net(meta.config) {
+  explicit VirtualClock(uint64_t seed, live::Mode mode = live::Mode::Answer,
+                        double grid_strength = model::kDefaultGridStrength)
+      : meta(testing::live_meta()), net(meta.config) {
     live::SessionOptions options;
     options.tempo = 240;
     options.answer_after = 1;
     options.answer_bars = 1;
     options.seed = seed;
+    options.mode = mode;
+    options.grid_strength = grid_strength;
     options.own_thread = false;
     session = std::make_unique<live::Session>(net, meta, options);
   }
@@ -424,4 +429,42 @@ TEST_CASE(
   b.sent = at_once.out.sent;
   CHECK(note_ons(a).size() > 1);
   CHECK(note_ons(a) == note_ons(b));
+}
+
+TEST_CASE("live: the answer keeps to the positions in the beat the player struck and to the beat's subdivisions") {
+  // Eighth triplets for six beats (positions 0, 4 and 8 of the 12 grid steps in a beat, the beat
+  // doubled an octave down so that it is struck most); then Legato goes on (continue) for 4 s: 16
+  // beats. This untrained network strikes after any number of steps.
+  std::vector<PlayedNote> triplets;
+  for (int k = 0; k < 18; ++k) {
+    triplets.push_back({60 + k % 12, k / 3.0, 1 / 3.0});
+    if (k % 3 == 0) triplets.push_back({48, k / 3.0, 1 / 3.0});
+  }
+  const double start = 100.5, step = 0.25 / 12;  // 240 bpm
+  // The answer sounds from its first onset on at the silence's end, wherever in the beat the network
+  // struck it: its onsets are counted from the first, at the position in the beat that leaves the
+  // fewest of them off the beat's subdivisions.
+  const auto off_grid = [&](double grid_strength) {
+    VirtualClock v(9, live::Mode::Continue, grid_strength);
+    v.play(triplets, start);
+    v.run_until(start + 6 * 0.25 + 4.0);
+    std::vector<double> dues;
+    for (const auto& s : v.out.sent)
+      if (s.bytes[0] == 0x90) dues.push_back(s.due);
+    REQUIRE(dues.size() > 20);
+    double fewest = 1;
+    for (int first = 0; first < 12; ++first) {
+      int off = 0;
+      for (const double due : dues) {
+        const auto position = (std::llround((due - dues.front()) / step) + first) % 12;
+        off += position % 3 != 0 && position % 4 != 0 ? 1 : 0;
+      }
+      fewest = std::min(fewest, double(off) / double(dues.size()));
+    }
+    return fewest;
+  };
+  const double kept = off_grid(1), free = off_grid(0);
+  INFO(kept, " against ", free);
+  CHECK(kept == 0);
+  CHECK(free > 0.2);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "midi/grammar.h"
+#include "model/composition.h"
 #include "model/onset_grid.h"
 #include "score_builder.h"
 
@@ -133,4 +134,15 @@ TEST_CASE("onset grid: a piece being composed keeps to its notes' positions and 
   CHECK(lowered(w, 2) == doctest::Approx(0.5));                        // T1 on 1
   CHECK(lowered(w, 6) == doctest::Approx(0.5));                        // T5 on 5
   for (const size_t kept : {4, 5, 7}) CHECK(w[kept] == before[kept]);  // T3, T4, T6: the beat's subdivisions
+}
+
+TEST_CASE("onset grid: the doors compose with it unless a key or a density is asked, which stands over it") {
+  model::ControlRequest asked;
+  CHECK(model::grid_strength_for(asked) == model::kDefaultGridStrength);
+  asked.style = "classical";
+  CHECK(model::grid_strength_for(asked) == model::kDefaultGridStrength);
+  asked.density = "low";
+  CHECK(model::grid_strength_for(asked) == 0);
+  asked.density.clear(), asked.key = "D minor";
+  CHECK(model::grid_strength_for(asked) == 0);
 }

@@ -94,7 +94,8 @@ struct Options {
   model::ControlRequest controls;                      // --key, --density, --style (docs/controls.md)
   std::string pitch_range;                             // --pitch-range LO-HI, parsed into controls.pitch_range
   double grid_strength = model::kDefaultGridStrength;  // --grid-strength (model/onset_grid.h, RunningGrid)
-  bool grid_strength_given = false;  // --grid-strength on the command line (else its default, off with --density)
+  bool grid_strength_given = false;  // --grid-strength on the command line (else its default, off with --key or
+                                     // --density)
   bool length_given = false;         // --length on the command line (else a --style's length may stand)
   bool lead_in_given = false;        // --infill-lead-in on the command line (else its default, off where not read)
 };
@@ -366,7 +367,7 @@ void add_sampling_options(CLI::App& app, Options& o) {
                  "Keep the new notes to the positions in the beat where the piece (its primer too) has struck "
                  "so far and to its beat's sixteenths and triplets, from its 16th note on: the share of a time "
                  "step's probability taken where it lands elsewhere (0: none, 1: all but a millionth); off with "
-                 "--density unless given")
+                 "--key or --density unless given")
       ->check(tools::number_in(0, 1))
       ->capture_default_str();
 }
@@ -472,7 +473,7 @@ int parse_options(int argc, char** argv, Options& o) {
                         : o.listen_mode == "accompany" ? live::Mode::Accompany
                                                        : live::Mode::Answer;
   if (seed_opt->count() == 0) o.seed = std::random_device{}() % 1000000;  // short enough to type again
-  o.live.session.seed = o.seed;
+  o.live.session.seed = o.seed, o.live.session.grid_strength = o.grid_strength;
   return -1;
 }
 
