@@ -371,13 +371,13 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
   CHECK(share(kept, in_triad) >= 0.9);
   CHECK(share(kept, in_triad) > share(loose, in_triad) + 0.2);
   // Not asked, it is around where both sides are read: the same file as asked, another than off.
-  const auto written = [&](const std::string& asked) {
-    REQUIRE(run_program("composer", base_of((data / "triad.mid").string()) + asked + " --seed 4").status == 0);
+  const auto written = [&](const char* piece, const std::string& asked) {  // the file composer writes, seed 4
+    REQUIRE(run_program("composer", base_of((data / piece).string()) + asked + " --seed 4").status == 0);
     std::ifstream in(data / "f.mid", std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  CHECK(written("") == written(" --infill-pitch-classes around"));
-  CHECK(written("") != written(" --infill-pitch-classes off"));
+  CHECK(written("triad.mid", "") == written("triad.mid", " --infill-pitch-classes around"));
+  CHECK(written("triad.mid", "") != written("triad.mid", " --infill-pitch-classes off"));
   // So is the rest before the gap's end guided (--infill-end-rest around). It acts where the network
   // strikes where the piece does, and this toy network strikes on sixteenths: in halves.mid every bar
   // plays sixteenths in its first half and rests in its second.
@@ -388,11 +388,7 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
       halves.notes.push_back(legato::testing::make_note(60 + (k * 2) % 12, 1920 * bar + 120 * k, 100));
   halves.update_times();
   midi::write_midi_file(halves, data / "halves.mid");
-  const auto rested = [&](const std::string& asked) {
-    REQUIRE(run_program("composer", base_of((data / "halves.mid").string()) + asked + " --seed 4").status == 0);
-    std::ifstream in(data / "f.mid", std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
+  const auto rested = [&](const std::string& asked) { return written("halves.mid", asked); };
   CHECK(rested("") == rested(" --infill-end-rest around"));
   CHECK(rested("") != rested(" --infill-end-rest off"));
   // A density asked stands instead: off unless asked for.
@@ -412,6 +408,7 @@ TEST_CASE("programs: composer --infill with --key, --density and --pitch-range g
     }
     return count.share();
   };
+  CHECK(written("triplets.mid", "") == written("triplets.mid", " --infill-grid around"));  // the default
   const double gridded = on_triplets(""), free_onsets = on_triplets(" --infill-grid off");
   INFO(gridded, " against ", free_onsets);
   CHECK(gridded >= 0.9);
